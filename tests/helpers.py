@@ -1,0 +1,141 @@
+"""Small hand-built networks with known answers, shared by the tests.
+
+Coordinates are laid out on a 100 m grid near (8.4 E, 49.0 N) so lengths
+are plausible; ``feature_collection`` turns compact tuples into contract-1
+GeoJSON and ``build`` loads that through the real reader.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from topology import Network, network_from_features
+
+LON0, LAT0 = 8.4, 49.0
+DLON, DLAT = 0.00137, 0.0009  # about 100 m each way
+
+
+def node(nid: str, x: float, y: float, kind: str = "node", **props: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "properties": {"id": nid, "kind": kind, **props},
+        "geometry": {"type": "Point", "coordinates": [LON0 + x * DLON, LAT0 + y * DLAT]},
+    }
+
+
+def edge(eid: str, kind: str, a: str, b: str, **props: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "properties": {"id": eid, "kind": kind, "from": a, "to": b, **props},
+        "geometry": None,
+    }
+
+
+def feature_collection(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def two_feeders() -> list[dict[str, Any]]:
+    """Two substations, three feeders, a meshed substation and one open tie.
+
+    ::
+
+        S1 =T1,T2= BUS1 -B1- a1 -L1- a2 -R1- a3 -L2- a4 -SW1- a5 -L3- a6 ·TIE1· b3
+                      |            |                                          |
+                      |            F1- a7 -L4- a8 -X1- a9 (lateral)            L7
+                      B3- c1 -L8- c2                                          |
+        S2 -B2- b1 -L5- b2 -SW2- b4 -L6- ------------------------------------ b3
+
+    Customers: a1 2, a3 3, a4 4, a5 6, a6 7, a9 5, b1 10, b2 10, b3 4, b4 2, c2 8.
+    B1 may carry 60 customers, B2 40.
+    """
+    return [
+        node("S1", 0, 0, "source", name="Substation 1", voltage_kv=110),
+        node("BUS1", 1, 0, voltage_kv=10),
+        node("a1", 2, 0, customers=2),
+        node("a2", 3, 0),
+        node("a3", 4, 0, customers=3),
+        node("a4", 5, 0, customers=4),
+        node("a5", 6, 0, customers=6),
+        node("a6", 7, 0, customers=7),
+        node("a7", 3, -1),
+        node("a8", 3, -2),
+        node("a9", 3, -3, customers=5),
+        node("c1", 1, 1),
+        node("c2", 1, 2, customers=8),
+        node("S2", 10, 0, "source", name="Substation 2"),
+        node("b1", 9, 1, customers=10),
+        node("b2", 9, 2, customers=10),
+        node("b4", 8, 2, customers=2),
+        node("b3", 8, 1, customers=4),
+        edge("T1", "transformer", "S1", "BUS1"),
+        edge("T2", "transformer", "S1", "BUS1"),
+        edge("B1", "breaker", "BUS1", "a1", scada=True, capacity_customers=60),
+        edge("L1", "line", "a1", "a2"),
+        edge("R1", "recloser", "a2", "a3", scada=True),
+        edge("L2", "line", "a3", "a4"),
+        edge("SW1", "switch", "a4", "a5"),
+        edge("L3", "line", "a5", "a6"),
+        edge("F1", "fuse", "a2", "a7"),
+        edge("L4", "line", "a7", "a8"),
+        edge("X1", "transformer", "a8", "a9"),
+        edge("B3", "breaker", "BUS1", "c1"),
+        edge("L8", "cable", "c1", "c2"),
+        edge("TIE1", "switch", "a6", "b3", normal_state="open"),
+        edge("B2", "breaker", "S2", "b1", scada=True, capacity_customers=40),
+        edge("L5", "line", "b1", "b2"),
+        edge("SW2", "switch", "b2", "b4"),
+        edge("L6", "line", "b4", "b3"),
+    ]
+
+
+def build(features: list[dict[str, Any]]) -> Network:
+    return network_from_features(features)
+
+
+def write(
+    tmp_path: Path, features: list[dict[str, Any]], name: str = "net.geojson", **extra: Any
+) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps({**feature_collection(features), **extra}))
+    return path
+
+
+def random_network(
+    seed: int, n: int = 60, extra: int = 4, sources: int = 2, capacity: bool = False
+) -> Network:
+    """A random tree plus a few extra edges (loops, parallel edges), some open."""
+    rng = np.random.default_rng(seed)
+    parent = [int(rng.integers(0, i)) for i in range(1, n)]
+    frm = list(range(1, n))
+    to = parent[:]
+    for _ in range(extra):
+        a, b = rng.choice(n, 2, replace=False)
+        frm.append(int(a))
+        to.append(int(b))
+    if rng.random() < 0.5:  # a parallel edge
+        frm.append(frm[0])
+        to.append(to[0])
+    m = len(frm)
+    kinds = rng.choice(["line", "switch", "fuse", "breaker", "transformer"], m)
+    closed = np.ones(m, dtype=bool)
+    operable = np.isin(kinds, ["switch", "fuse", "breaker"])
+    closed[operable & (rng.random(m) < 0.2)] = False
+    src = np.zeros(n, dtype=bool)
+    src[rng.choice(n, sources, replace=False)] = True
+    return Network(
+        node_ids=[f"n{i}" for i in range(n)],
+        node_xy=np.c_[rng.random(n), rng.random(n)],
+        node_source=src,
+        edge_ids=[f"e{i}" for i in range(m)],
+        edge_kind=kinds,
+        edge_from=frm,
+        edge_to=to,
+        edge_normal_closed=closed,
+        node_customers=rng.integers(0, 5, n),
+        edge_capacity=np.where((kinds == "breaker") & capacity, rng.integers(5, 80, m), np.nan),
+    )

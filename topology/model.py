@@ -1,0 +1,457 @@
+"""The network model: nodes, edges, customers and switch states as arrays.
+
+A :class:`Network` is a multigraph whose nodes are connection points (buses,
+poles, junctions, service points) and whose edges are every conductor and
+device (line, cable, breaker, recloser, sectionalizer, fuse, switch,
+transformer). Everything is stored column-wise in numpy arrays indexed by
+position, with dictionaries from id to position, so that a network of a
+million elements stays compact and the supply analysis in
+:mod:`topology.supply` can work on whole arrays.
+
+Coordinates are WGS84 longitude/latitude. Edge geometry is kept the way
+GeoArrow keeps it: one coordinate array for all edges and an offsets array
+(edge ``i`` owns ``coords[offsets[i]:offsets[i + 1]]``; an empty range means
+"drawn straight between its end nodes").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from topology.exceptions import (
+    ElementNotFound,
+    Issue,
+    NotOperableError,
+    SwitchStateError,
+)
+
+__all__ = [
+    "CRITICAL_FIELDS",
+    "CUSTOMER_FIELDS",
+    "EDGE_KINDS",
+    "NODE_KINDS",
+    "OPERABLE_KINDS",
+    "PROTECTIVE_KINDS",
+    "Customers",
+    "Network",
+    "geodesic_lengths",
+]
+
+NODE_KINDS = ("source", "node")
+EDGE_KINDS = (
+    "line",
+    "cable",
+    "breaker",
+    "recloser",
+    "sectionalizer",
+    "fuse",
+    "switch",
+    "transformer",
+)
+PROTECTIVE_KINDS = frozenset({"breaker", "recloser", "sectionalizer", "fuse"})
+OPERABLE_KINDS = PROTECTIVE_KINDS | {"switch"}
+
+_KIND_CODE = {k: i for i, k in enumerate(EDGE_KINDS)}
+_PROTECTIVE_CODES = np.array([k in PROTECTIVE_KINDS for k in EDGE_KINDS])
+_OPERABLE_CODES = np.array([k in OPERABLE_KINDS for k in EDGE_KINDS])
+
+#: Optional columns of the customers file (contract 2), besides id and node.
+CUSTOMER_FIELDS = ("name", "phone", "address", "lon", "lat", "meter", "account", "critical")
+#: Reasons commonly given in the ``critical`` column; any non-empty text is allowed.
+CRITICAL_FIELDS = ("life_support", "hospital", "water")
+
+
+@dataclass
+class Customers:
+    """The customers of a network (contract 2), one row per customer.
+
+    Attributes
+    ----------
+    ids : list of str
+        Customer ids, unique.
+    node : ndarray of int64
+        Position of each customer's supply node in the network.
+    fields : dict of str to list
+        The optional columns (:data:`CUSTOMER_FIELDS`); a missing value is
+        None (``lon``/``lat`` are floats or None).
+    """
+
+    ids: list[str]
+    node: np.ndarray
+    fields: dict[str, list[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.node = np.asarray(self.node, dtype=np.int64)
+        self.index = {cid: i for i, cid in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def get(self, name: str, i: int) -> Any:
+        """Value of optional column ``name`` for customer number ``i``."""
+        column = self.fields.get(name)
+        return None if column is None else column[i]
+
+    def critical_mask(self) -> np.ndarray:
+        """Boolean array: True for customers with a ``critical`` reason."""
+        column = self.fields.get("critical")
+        if column is None:
+            return np.zeros(len(self.ids), dtype=bool)
+        return np.array([bool(c) for c in column], dtype=bool)
+
+
+def geodesic_lengths(
+    node_xy: np.ndarray,
+    edge_from: np.ndarray,
+    edge_to: np.ndarray,
+    geom_offsets: np.ndarray,
+    geom_coords: np.ndarray,
+) -> np.ndarray:
+    """Length in metres of every edge on the WGS84 ellipsoid.
+
+    An edge with geometry is measured along it; one without is the straight
+    geodesic between its end nodes. Vectorised: O(total vertices).
+    """
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    n_edges = len(edge_from)
+    lengths = np.zeros(n_edges, dtype=np.float64)
+    counts = np.diff(geom_offsets)
+    straight = counts < 2
+    if straight.any():
+        a = node_xy[edge_from[straight]]
+        b = node_xy[edge_to[straight]]
+        _, _, dist = geod.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+        lengths[straight] = dist
+    if (~straight).any():
+        # Segment k joins coords[k] and coords[k + 1]; drop the segments that
+        # would join the last vertex of one edge to the first of the next.
+        starts = geom_offsets[:-1][~straight]
+        ends = geom_offsets[1:][~straight]
+        seg_ok = np.ones(len(geom_coords) - 1, dtype=bool)
+        seg_ok[geom_offsets[1:-1][geom_offsets[1:-1] > 0] - 1] = False
+        _, _, seg = geod.inv(
+            geom_coords[:-1, 0], geom_coords[:-1, 1], geom_coords[1:, 0], geom_coords[1:, 1]
+        )
+        seg = np.where(seg_ok, seg, 0.0)
+        cum = np.concatenate([[0.0], np.cumsum(seg)])
+        lengths[~straight] = cum[ends - 1] - cum[starts]
+    return lengths
+
+
+class Network:
+    """A distribution network: nodes, edges, customers and switch states.
+
+    Build one with the loaders (:func:`topology.read_network`), the
+    generator (:mod:`topology.synthetic`), the pandapower importer, or
+    directly from arrays with this constructor.
+
+    Parameters
+    ----------
+    node_ids : sequence of str
+        Unique node ids.
+    node_xy : array_like, shape (n_nodes, 2)
+        Longitude, latitude (WGS84) of every node.
+    node_source : array_like of bool
+        True where the node is a source (substation infeed).
+    edge_ids : sequence of str
+        Unique edge ids (also distinct from the node ids).
+    edge_kind : sequence of str or array of int8
+        One of :data:`EDGE_KINDS` per edge (or its position in that tuple).
+    edge_from, edge_to : array_like of int
+        Positions of the end nodes of every edge.
+    edge_normal_closed : array_like of bool, optional
+        Normal state (default all closed). The current state starts equal.
+    edge_length_m : array_like of float, optional
+        Lengths in metres; NaN or missing entries are measured geodesically.
+    edge_scada, edge_capacity : optional
+        SCADA flag per edge; customer capacity of a breaker's feeder after a
+        transfer (NaN when unknown).
+    node_customers : array_like of int, optional
+        Customer count per node, used when ``customers`` is not given.
+    customers : Customers, optional
+        Individual customers; when given the counts come from them alone.
+    geom_offsets, geom_coords : ndarray, optional
+        Edge geometry in GeoArrow layout (see the module docstring).
+    node_name, edge_name, node_voltage_kv : optional
+        Names and nominal voltages; None / NaN where unknown.
+    node_props, edge_props : dict of int to dict, optional
+        Further feature properties to carry through export, by position.
+    """
+
+    def __init__(
+        self,
+        *,
+        node_ids: Sequence[str],
+        node_xy: Any,
+        node_source: Any,
+        edge_ids: Sequence[str],
+        edge_kind: Any,
+        edge_from: Any,
+        edge_to: Any,
+        edge_normal_closed: Any = None,
+        edge_length_m: Any = None,
+        edge_scada: Any = None,
+        edge_capacity: Any = None,
+        node_customers: Any = None,
+        customers: Customers | None = None,
+        geom_offsets: Any = None,
+        geom_coords: Any = None,
+        node_name: Sequence[str | None] | None = None,
+        edge_name: Sequence[str | None] | None = None,
+        node_voltage_kv: Any = None,
+        node_props: Mapping[int, dict[str, Any]] | None = None,
+        edge_props: Mapping[int, dict[str, Any]] | None = None,
+    ) -> None:
+        self.node_ids = list(node_ids)
+        self.edge_ids = list(edge_ids)
+        n, m = len(self.node_ids), len(self.edge_ids)
+        self.node_index = {nid: i for i, nid in enumerate(self.node_ids)}
+        self.edge_index = {eid: i for i, eid in enumerate(self.edge_ids)}
+        self.node_xy = np.asarray(node_xy, dtype=np.float64).reshape(n, 2)
+        self.node_source = np.asarray(node_source, dtype=bool).reshape(n)
+        kind = np.asarray(edge_kind)
+        if kind.dtype.kind in "UO":
+            kind = np.array([_KIND_CODE[k] for k in kind], dtype=np.int8)
+        self.edge_kind = kind.astype(np.int8).reshape(m)
+        self.edge_from = np.asarray(edge_from, dtype=np.int64).reshape(m)
+        self.edge_to = np.asarray(edge_to, dtype=np.int64).reshape(m)
+        self.edge_normal_closed = (
+            np.ones(m, dtype=bool)
+            if edge_normal_closed is None
+            else np.asarray(edge_normal_closed, dtype=bool).reshape(m)
+        )
+        self.edge_closed = self.edge_normal_closed.copy()
+        self.edge_scada = (
+            np.zeros(m, dtype=bool) if edge_scada is None else np.asarray(edge_scada, dtype=bool)
+        )
+        self.edge_capacity = (
+            np.full(m, np.nan) if edge_capacity is None else np.asarray(edge_capacity, dtype=float)
+        )
+        if geom_offsets is None:
+            self.geom_offsets = np.zeros(m + 1, dtype=np.int64)
+            self.geom_coords = np.zeros((0, 2), dtype=np.float64)
+        else:
+            self.geom_offsets = np.asarray(geom_offsets, dtype=np.int64).reshape(m + 1)
+            self.geom_coords = np.asarray(geom_coords, dtype=np.float64).reshape(-1, 2)
+        length = None if edge_length_m is None else np.asarray(edge_length_m, dtype=float)
+        if length is None or np.isnan(length).any():
+            measured = geodesic_lengths(
+                self.node_xy, self.edge_from, self.edge_to, self.geom_offsets, self.geom_coords
+            )
+            length = measured if length is None else np.where(np.isnan(length), measured, length)
+        self.edge_length_m = length
+        self.node_name = list(node_name) if node_name is not None else [None] * n
+        self.edge_name = list(edge_name) if edge_name is not None else [None] * m
+        self.node_voltage_kv = (
+            np.full(n, np.nan) if node_voltage_kv is None else np.asarray(node_voltage_kv, float)
+        )
+        self.node_props: dict[int, dict[str, Any]] = dict(node_props or {})
+        self.edge_props: dict[int, dict[str, Any]] = dict(edge_props or {})
+        self.customers = customers
+        if customers is not None:
+            self.node_customers = np.bincount(customers.node, minlength=n).astype(np.int64)
+        elif node_customers is not None:
+            self.node_customers = np.asarray(node_customers, dtype=np.int64).reshape(n)
+        else:
+            self.node_customers = np.zeros(n, dtype=np.int64)
+        self.warnings: list[Issue] = []
+        self._supply: Any = None
+        self._incidence: tuple[np.ndarray, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_ids)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edge_ids)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Network {self.n_nodes} nodes, {self.n_edges} edges, "
+            f"{int(self.node_customers.sum())} customers>"
+        )
+
+    # ------------------------------------------------------------- lookups
+    def node(self, node_id: str) -> int:
+        """Position of node ``node_id``; raises :class:`ElementNotFound`."""
+        try:
+            return self.node_index[node_id]
+        except KeyError:
+            raise ElementNotFound(node_id, "node") from None
+
+    def edge(self, edge_id: str) -> int:
+        """Position of edge ``edge_id``; raises :class:`ElementNotFound`."""
+        try:
+            return self.edge_index[edge_id]
+        except KeyError:
+            raise ElementNotFound(edge_id, "edge") from None
+
+    def element(self, element_id: str) -> tuple[str, int]:
+        """``("node", i)`` or ``("edge", i)`` for an id of either kind."""
+        if element_id in self.node_index:
+            return "node", self.node_index[element_id]
+        if element_id in self.edge_index:
+            return "edge", self.edge_index[element_id]
+        raise ElementNotFound(element_id)
+
+    def kind_of(self, e: int) -> str:
+        """Kind name of edge position ``e``."""
+        return EDGE_KINDS[self.edge_kind[e]]
+
+    @property
+    def protective(self) -> np.ndarray:
+        """Boolean mask of protective edges (breaker, recloser, sectionalizer, fuse)."""
+        return _PROTECTIVE_CODES[self.edge_kind]
+
+    @property
+    def operable(self) -> np.ndarray:
+        """Boolean mask of operable edges (the protective kinds and switch)."""
+        return _OPERABLE_CODES[self.edge_kind]
+
+    def kind_mask(self, *kinds: str) -> np.ndarray:
+        """Boolean mask of the edges of the given kinds."""
+        return np.isin(self.edge_kind, [_KIND_CODE[k] for k in kinds])
+
+    @property
+    def sources(self) -> np.ndarray:
+        """Positions of the source nodes."""
+        return np.flatnonzero(self.node_source)
+
+    @property
+    def incidence(self) -> tuple[np.ndarray, np.ndarray]:
+        """Node-to-edge incidence in CSR form ``(indptr, edges)``.
+
+        The edges at node ``v`` are ``edges[indptr[v]:indptr[v + 1]]``,
+        whatever their state. Built once in O(n + m).
+        """
+        if self._incidence is None:
+            ends = np.concatenate([self.edge_from, self.edge_to])
+            edges = np.concatenate([np.arange(self.n_edges)] * 2)
+            order = np.argsort(ends, kind="stable")
+            indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+            np.cumsum(np.bincount(ends, minlength=self.n_nodes), out=indptr[1:])
+            self._incidence = (indptr, edges[order])
+        return self._incidence
+
+    def edges_at(self, v: int) -> np.ndarray:
+        """Positions of the edges incident to node position ``v``."""
+        indptr, edges = self.incidence
+        return edges[indptr[v] : indptr[v + 1]]
+
+    def other_end(self, e: int, v: int) -> int:
+        """The end of edge ``e`` that is not node ``v``."""
+        return int(self.edge_to[e] if self.edge_from[e] == v else self.edge_from[e])
+
+    def edge_coords(self, e: int) -> np.ndarray:
+        """Coordinates of edge ``e``: its geometry, or its two end nodes."""
+        a, b = self.geom_offsets[e], self.geom_offsets[e + 1]
+        if b - a >= 2:
+            return self.geom_coords[a:b]
+        return self.node_xy[[self.edge_from[e], self.edge_to[e]]]
+
+    # ------------------------------------------------------ switch states
+    @property
+    def supply(self) -> Any:
+        """The :class:`topology.supply.Supply` analysis of the current state.
+
+        Computed on first use and after every switch operation.
+        """
+        if self._supply is None:
+            from topology.supply import Supply
+
+            self._supply = Supply(self)
+        return self._supply
+
+    def operate(self, edge_id: str, state: str) -> None:
+        """Open or close an operable device in the current state.
+
+        Parameters
+        ----------
+        edge_id : str
+            The device.
+        state : {"open", "closed"}
+            The state to put it in.
+
+        Raises
+        ------
+        NotOperableError
+            The edge is a conductor or transformer.
+        SwitchStateError
+            The device is already in that state.
+        """
+        if state not in ("open", "closed"):
+            raise ValueError(f"state must be 'open' or 'closed', not {state!r}")
+        e = self.edge(edge_id)
+        if not self.operable[e]:
+            raise NotOperableError(
+                f"{edge_id} is a {self.kind_of(e)}, not an operable device; "
+                "only breakers, reclosers, sectionalizers, fuses and switches operate"
+            )
+        closed = state == "closed"
+        if bool(self.edge_closed[e]) == closed:
+            raise SwitchStateError(f"{edge_id} is already {state}")
+        self.edge_closed[e] = closed
+        self._supply = None
+
+    def set_states(self, closed: np.ndarray) -> None:
+        """Replace the whole current state (e.g. as read from a database)."""
+        closed = np.asarray(closed, dtype=bool).reshape(self.n_edges)
+        bad = np.flatnonzero(~closed & ~self.operable)
+        if len(bad):
+            raise NotOperableError(
+                f"{self.edge_ids[bad[0]]} is a {self.kind_of(int(bad[0]))} and cannot be open"
+            )
+        self.edge_closed = closed.copy()
+        self._supply = None
+
+    def reset_to_normal(self) -> None:
+        """Put every device back in its normal state."""
+        self.set_states(self.edge_normal_closed)
+
+    def copy_state(self) -> np.ndarray:
+        """A copy of the current closed mask, to restore with :meth:`set_states`."""
+        return self.edge_closed.copy()
+
+    # --------------------------------------------------------- customers
+    def customers_at(self, nodes: Iterable[int]) -> int:
+        """Number of customers supplied at the given node positions."""
+        idx = np.fromiter(nodes, dtype=np.int64)
+        return int(self.node_customers[idx].sum()) if len(idx) else 0
+
+    def to_networkx(self, closed_only: bool = False) -> Any:
+        """A ``networkx.MultiGraph`` view keyed by the edge ids.
+
+        Nodes are the node ids with their attributes; each edge carries
+        ``id``, ``kind``, ``closed`` and ``length_m``. O(n + m); build it on
+        demand, do not keep it beside the arrays on a large network.
+        """
+        import networkx as nx
+
+        g = nx.MultiGraph()
+        for i, nid in enumerate(self.node_ids):
+            g.add_node(
+                nid,
+                source=bool(self.node_source[i]),
+                customers=int(self.node_customers[i]),
+            )
+        for e, eid in enumerate(self.edge_ids):
+            if closed_only and not self.edge_closed[e]:
+                continue
+            g.add_edge(
+                self.node_ids[self.edge_from[e]],
+                self.node_ids[self.edge_to[e]],
+                key=eid,
+                id=eid,
+                kind=self.kind_of(e),
+                closed=bool(self.edge_closed[e]),
+                length_m=float(self.edge_length_m[e]),
+            )
+        return g
