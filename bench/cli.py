@@ -21,8 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from topology import write_network
-from topology.synthetic import synthetic_network
+# Run as ``python bench/cli.py``, Python puts bench/ first on the import path,
+# where bench/topology.py would shadow the ``topology`` package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from topology import write_network  # noqa: E402
+from topology.synthetic import synthetic_network  # noqa: E402
 
 TARGET_S = {"demo": 2.0, "synthetic_30k": 5.0}
 

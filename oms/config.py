@@ -1,0 +1,181 @@
+"""Configuration of the outage engine: fault-location parameters and rules.
+
+Every figure the engine decides with lives here, with its default and the
+reason for it, so that a utility can tune them to its own customers and
+head-end (see ``docs/fault-location.md``). A configuration can be read from
+a JSON file with :meth:`EngineConfig.from_file`; unknown keys are an error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from oms.exceptions import OMSError
+
+__all__ = ["ClassicRules", "EngineConfig", "PredictionParams"]
+
+
+@dataclass(frozen=True)
+class PredictionParams:
+    """Likelihood model of the evidence (see ``docs/fault-location.md``).
+
+    Attributes
+    ----------
+    call_rate : float
+        Probability that a customer without supply calls within the window
+        (8-12% in practice).
+    noise_rate : float
+        Probability that a customer *with* supply reports no power within the
+        window (a single-customer problem: service drop, meter, main breaker).
+    ami_delivery : float
+        Share of last gasps the AMI head-end delivers; 0 when the utility has
+        no last-gasp feed. Missing gasps count against an outage only while
+        the head-end is seen delivering (a gasp arrived within the window).
+    ami_false_gasp : float
+        Probability that a supplied meter sends a last gasp anyway.
+    ping_error : float
+        Probability that a ping reply is wrong.
+    fault_cost : float
+        Prior cost (in log-likelihood units) of each faulted device: the
+        negative log prior odds of a device failing. Higher predicts fewer,
+        better-supported outages.
+    window_hours : float
+        Evidence older than this, with no outage holding it, is dropped.
+    restore_grace_s : float
+        After a restoration, the time for meters to report supply back
+        before a missing restore counts as evidence of a nested outage.
+    momentary_s : float
+        An interruption shorter than this is momentary (IEEE 1366: 5 min).
+    supplied_evidence : float
+        Weight against an outage of a report that a customer has supply now
+        (an AMI restore, a ping answered energized, a caller whose power is
+        back), in log-likelihood units.
+    """
+
+    call_rate: float = 0.10
+    noise_rate: float = 0.002
+    ami_delivery: float = 0.8
+    ami_false_gasp: float = 0.0005
+    ping_error: float = 0.02
+    fault_cost: float = 4.0
+    window_hours: float = 12.0
+    restore_grace_s: float = 180.0
+    momentary_s: float = 300.0
+    supplied_evidence: float = 6.0
+
+    # Log-likelihood ratios (dead vs supplied) of each kind of observation.
+    @property
+    def llr_call(self) -> float:
+        return math.log(self.call_rate / self.noise_rate)
+
+    @property
+    def llr_no_call(self) -> float:
+        return math.log((1 - self.call_rate) / (1 - self.noise_rate))
+
+    @property
+    def llr_gasp(self) -> float:
+        # A gasp that does arrive is strong evidence even from a head-end
+        # configured as not delivering them (ami_delivery 0).
+        return math.log((self.ami_delivery or 0.5) / self.ami_false_gasp)
+
+    @property
+    def llr_missing_restore(self) -> float:
+        return -math.log(1 - self.ami_delivery)
+
+    @property
+    def llr_no_gasp(self) -> float:
+        return math.log((1 - self.ami_delivery) / (1 - self.ami_false_gasp))
+
+    @property
+    def llr_ping(self) -> float:
+        return math.log((1 - self.ping_error) / self.ping_error)
+
+
+@dataclass(frozen=True)
+class ClassicRules:
+    """The classic threshold roll-up that commercial OMS use (for comparison).
+
+    A protective device is predicted out when at least ``min_calls`` reports
+    (calls or last gasps) lie below it and are not explained by a predicted
+    device further down, and they make at least ``min_share`` of its
+    customers; it also absorbs its children when ``min_children`` of them are
+    predicted. Reports older than ``window_hours`` are ignored.
+    """
+
+    min_calls: int = 2
+    min_share: float = 0.0
+    min_children: int = 2
+    window_hours: float = 12.0
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine is configured with.
+
+    Attributes
+    ----------
+    predictor : {"likelihood", "classic"}
+        Which fault-location method makes the predictions.
+    prediction : PredictionParams
+    classic : ClassicRules
+    pings : bool
+        Ask the AMI head-end to ping meters to confirm or reject a predicted
+        device and to find nested outages at restoration.
+    pings_per_check : int
+        Meters pinged per question.
+    batch_size : int
+        Events applied per transaction (and per re-prediction).
+    """
+
+    predictor: str = "likelihood"
+    prediction: PredictionParams = field(default_factory=PredictionParams)
+    classic: ClassicRules = field(default_factory=ClassicRules)
+    pings: bool = True
+    pings_per_check: int = 3
+    batch_size: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.predictor not in ("likelihood", "classic"):
+            raise OMSError(f"predictor must be 'likelihood' or 'classic', not {self.predictor!r}")
+        p = self.prediction
+        for name in ("call_rate", "noise_rate", "ami_false_gasp", "ping_error"):
+            value = getattr(p, name)
+            if not 0 < value < 1:
+                raise OMSError(f"prediction.{name} must be between 0 and 1, not {value}")
+        if not 0 <= p.ami_delivery < 1:
+            raise OMSError(f"prediction.ami_delivery must be in [0, 1), not {p.ami_delivery}")
+        if self.batch_size < 1:
+            raise OMSError(f"batch_size must be at least 1, not {self.batch_size}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> EngineConfig:
+        """Build from a dict like :meth:`to_dict`'s; unknown keys raise OMSError."""
+        doc = dict(doc)
+        parts: dict[str, Any] = {}
+        for key, kind in (("prediction", PredictionParams), ("classic", ClassicRules)):
+            sub = doc.pop(key, {}) or {}
+            known = {f.name for f in fields(kind)}
+            unknown = set(sub) - known
+            if unknown:
+                raise OMSError(f"unknown {key} setting(s): {', '.join(sorted(unknown))}")
+            parts[key] = kind(**sub)
+        known = {f.name for f in fields(cls)}
+        unknown = set(doc) - known
+        if unknown:
+            raise OMSError(f"unknown engine setting(s): {', '.join(sorted(unknown))}")
+        return cls(**doc, **parts)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> EngineConfig:
+        try:
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise OMSError(f"{path}: cannot read engine configuration: {exc}") from exc
+        return cls.from_dict(doc)

@@ -1,0 +1,106 @@
+"""Database connections and migrations.
+
+One SQLAlchemy engine per URL: a SQLite file is the embedded default,
+PostgreSQL through psycopg2 (``postgresql+psycopg2://...``) the production
+store. :func:`connect` opens the database and brings its schema up to date
+with the Alembic migrations shipped in ``oms/migrations``.
+
+The URL is, in order: the one given, ``$OMS_DATABASE_URL``, or
+``sqlite:///oms.sqlite`` in the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from oms.exceptions import StorageError
+
+__all__ = ["DEFAULT_URL", "connect", "database_url", "migrate", "schema_revision"]
+
+DEFAULT_URL = "sqlite:///oms.sqlite"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: ``url``, else ``$OMS_DATABASE_URL``, else :data:`DEFAULT_URL`."""
+    return url or os.environ.get("OMS_DATABASE_URL") or DEFAULT_URL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (the CLI, the web app) work while an ingest writes;
+    # NORMAL sync is durable across process crashes (not power loss) in WAL.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema of ``engine``'s database to ``revision``."""
+    from alembic import command
+
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at, or None for an empty one."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def connect(url: str | None = None, *, upgrade: bool = True) -> Engine:
+    """Open the database at ``url`` (see :func:`database_url`).
+
+    Parameters
+    ----------
+    url : str, optional
+        A SQLAlchemy URL.
+    upgrade : bool
+        Apply pending migrations (the default). Otherwise a database that is
+        not at the latest revision raises :class:`StorageError`.
+
+    Raises
+    ------
+    StorageError
+        The URL is malformed, its driver is missing, or the server cannot be
+        reached.
+    """
+    url = database_url(url)
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        with engine.connect():
+            pass
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise StorageError(f"bad database URL {url!r}: {exc}") from exc
+    except OperationalError as exc:
+        raise StorageError(f"cannot open database {url!r}: {exc.orig}") from exc
+    if upgrade:
+        migrate(engine)
+    elif "events" not in inspect(engine).get_table_names():
+        raise StorageError(f"database {url!r} has no oms schema; run `oms load` first")
+    return engine

@@ -1,0 +1,415 @@
+"""Events: parsing and validating contract-3 telemetry and dispatcher actions.
+
+An event is one JSON object with ``id``, ``type`` and ``time`` (ISO 8601 with
+a UTC offset). Telemetry types are fixed by contract 3 of the design notes;
+dispatcher actions go into the same log under their own types (documented in
+``docs/events.md``):
+
+=====================  =====================================================
+``outage_confirm``     ``outage``; optional ``device`` (the dispatcher's
+                       correction), ``user``, ``reason``
+``outage_merge``       ``outages`` (ids), ``into`` (the id that remains)
+``outage_split``       ``outage``, ``devices`` (one outage per device)
+``outage_repredict``   ``outage``: hand the outage back to the predictor
+``outage_restore``     ``outage``: supply is back (a crew or the dispatcher)
+``outage_close``       ``outage``: the restored outage is closed
+``switch``             ``device``, ``state`` (``open``/``closed``): a
+                       switching operation carried out by the operator
+=====================  =====================================================
+
+Actions carry ``user`` (default ``"system"``) and ``reason`` for the audit.
+
+:func:`parse_event` checks the shape of one object and resolves its
+references (customer, device, crew) through a :class:`Directory`; every
+problem raises :class:`~oms.exceptions.EventError` naming the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from oms.exceptions import EventError
+from topology.model import Network
+
+__all__ = [
+    "ACTION_TYPES",
+    "TELEMETRY_TYPES",
+    "Directory",
+    "Event",
+    "digest",
+    "iso",
+    "parse_event",
+    "parse_time",
+    "read_lines",
+]
+
+TELEMETRY_TYPES = frozenset(
+    {"call", "ami_last_gasp", "ami_restore", "scada", "fci", "ami_ping_reply", "crew_gps"}
+)
+ACTION_TYPES = frozenset(
+    {
+        "outage_confirm",
+        "outage_merge",
+        "outage_split",
+        "outage_repredict",
+        "outage_restore",
+        "outage_close",
+        "switch",
+    }
+)
+_MAX_ID = 128
+
+
+def iso(t: datetime | None) -> str | None:
+    """ISO 8601 in UTC with offset (``2026-01-15T14:03:07+00:00``), or None."""
+    if t is None:
+        return None
+    return t.astimezone(timezone.utc).isoformat()
+
+
+def parse_time(value: Any, field: str = "time") -> datetime:
+    """An ISO 8601 time with offset, as an aware UTC datetime."""
+    if not isinstance(value, str):
+        raise EventError(f"{field} must be an ISO 8601 string, not {type(value).__name__}")
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise EventError(f"{field} {value!r} is not an ISO 8601 time") from None
+    if t.tzinfo is None:
+        raise EventError(f"{field} {value!r} has no UTC offset")
+    return t.astimezone(timezone.utc)
+
+
+def digest(obj: Mapping[str, Any]) -> str:
+    """Content hash of an event object (key order does not matter)."""
+    canonical = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class Directory:
+    """Looks up what events refer to: customers, meters, phones, devices, crews.
+
+    Parameters
+    ----------
+    net : Network
+        The network as loaded (with its customers, if any).
+    crews : iterable of str
+        Known crew ids.
+
+    Notes
+    -----
+    Building it is O(n + customers); every lookup is O(1) except
+    :meth:`nearest_customer`, O(log customers) with a k-d tree over the
+    customers' positions in a local metric frame.
+    """
+
+    def __init__(self, net: Network, crews: Iterable[str] = ()) -> None:
+        self.net = net
+        self.crews = set(crews)
+        cust = net.customers
+        self.has_customers = cust is not None
+        self.customer_index: dict[str, int] = cust.index if cust is not None else {}
+        self.phone_index: dict[str, int] = {}
+        self.meter_index: dict[str, int] = {}
+        if cust is not None:
+            for name, index in (("phone", self.phone_index), ("meter", self.meter_index)):
+                column = cust.fields.get(name)
+                if column is None:
+                    continue
+                for i, value in enumerate(column):
+                    if value:
+                        index.setdefault(_normal_phone(value) if name == "phone" else value, i)
+        self._tree: Any = None
+        self._xy_scale: tuple[float, float] = (1.0, 1.0)
+
+    def customer(self, value: Any, field: str = "customer") -> int:
+        if not isinstance(value, str):
+            raise EventError(f"{field} must be a string id")
+        try:
+            return self.customer_index[value]
+        except KeyError:
+            raise EventError(f"unknown customer {value!r}") from None
+
+    def meter(self, value: Any) -> int:
+        if not isinstance(value, str):
+            raise EventError("meter must be a string id")
+        try:
+            return self.meter_index[value]
+        except KeyError:
+            raise EventError(f"unknown meter {value!r}") from None
+
+    def phone(self, value: Any) -> int:
+        if not isinstance(value, str):
+            raise EventError("phone must be a string")
+        try:
+            return self.phone_index[_normal_phone(value)]
+        except KeyError:
+            raise EventError(f"no customer has phone {value!r}") from None
+
+    def node(self, value: Any) -> int:
+        if not isinstance(value, str):
+            raise EventError("node must be a string id")
+        try:
+            return self.net.node_index[value]
+        except KeyError:
+            raise EventError(f"unknown node {value!r}") from None
+
+    def device(self, value: Any, field: str = "device") -> int:
+        if not isinstance(value, str):
+            raise EventError(f"{field} must be a string id")
+        try:
+            return self.net.edge_index[value]
+        except KeyError:
+            raise EventError(f"unknown device {value!r}") from None
+
+    def crew(self, value: Any) -> str:
+        if not isinstance(value, str) or value not in self.crews:
+            raise EventError(f"unknown crew {value!r}")
+        return value
+
+    def nearest_customer(self, lon: float, lat: float) -> int:
+        """The customer nearest to a point (their own position, else their node's)."""
+        if not self.has_customers:
+            raise EventError("lon/lat calls need a customers file to snap to")
+        if self._tree is None:
+            from scipy.spatial import cKDTree
+
+            cust = self.net.customers
+            assert cust is not None
+            xy = self.net.node_xy[cust.node].copy()
+            lons, lats = cust.fields.get("lon"), cust.fields.get("lat")
+            if lons is not None and lats is not None:
+                own = np.array(
+                    [
+                        (a, b) if a is not None and b is not None else (np.nan, np.nan)
+                        for a, b in zip(lons, lats, strict=True)
+                    ],
+                    dtype=float,
+                ).reshape(-1, 2)
+                has = ~np.isnan(own).any(axis=1)
+                xy[has] = own[has]
+            lat0 = float(np.nanmean(xy[:, 1])) if len(xy) else 0.0
+            self._xy_scale = (math.cos(math.radians(lat0)), 1.0)
+            self._tree = cKDTree(xy * np.array(self._xy_scale))
+        _, i = self._tree.query([lon * self._xy_scale[0], lat * self._xy_scale[1]])
+        return int(i)
+
+
+def _normal_phone(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit() or ch == "+")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A validated event.
+
+    Attributes
+    ----------
+    id, type : str
+    time : datetime
+        Aware, UTC.
+    payload : dict
+        The object as received.
+    digest : str
+        Content hash, to tell a duplicate from a conflict.
+    customer : int
+        Resolved customer position, -1 when none.
+    node : int
+        Resolved node position (a call by node without customers), -1 when none.
+    device : int
+        Resolved edge position, -1 when none.
+    """
+
+    id: str
+    type: str
+    time: datetime
+    payload: dict[str, Any]
+    digest: str
+    customer: int = -1
+    node: int = -1
+    device: int = -1
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.payload.get(key, default)
+
+
+def _bool(obj: Mapping[str, Any], key: str, default: bool | None = None) -> bool:
+    if key not in obj:
+        if default is None:
+            raise EventError(f"missing field {key!r}")
+        return default
+    value = obj[key]
+    if not isinstance(value, bool):
+        raise EventError(f"{key} must be true or false, not {value!r}")
+    return value
+
+
+def _number(obj: Mapping[str, Any], key: str, low: float, high: float) -> float:
+    if key not in obj:
+        raise EventError(f"missing field {key!r}")
+    value = obj[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise EventError(f"{key} must be a number, not {value!r}")
+    if not low <= value <= high:
+        raise EventError(f"{key} {value} is out of range [{low}, {high}]")
+    return float(value)
+
+
+def _choice(obj: Mapping[str, Any], key: str, options: tuple[str, ...], default: str | None) -> str:
+    value = obj.get(key, default)
+    if value is None:
+        raise EventError(f"missing field {key!r}")
+    if value not in options:
+        raise EventError(f"{key} must be one of {', '.join(options)}, not {value!r}")
+    return str(value)
+
+
+def _text(obj: Mapping[str, Any], key: str, required: bool = True) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise EventError(f"missing field {key!r}")
+        return None
+    if not isinstance(value, str) or not value:
+        raise EventError(f"{key} must be a non-empty string")
+    return value
+
+
+def _meter_customer(obj: Mapping[str, Any], directory: Directory) -> int:
+    if "customer" in obj:
+        return directory.customer(obj["customer"])
+    if "meter" in obj:
+        return directory.meter(obj["meter"])
+    raise EventError("needs 'customer' or 'meter'")
+
+
+def parse_event(obj: Any, directory: Directory) -> Event:
+    """Validate one event object and resolve its references.
+
+    Raises
+    ------
+    EventError
+        Naming the field that is missing or wrong, or the unknown customer,
+        meter, phone, node, device or crew.
+    """
+    if not isinstance(obj, dict):
+        raise EventError(f"an event must be a JSON object, not {type(obj).__name__}")
+    eid = obj.get("id")
+    if not isinstance(eid, str) or not eid.strip():
+        raise EventError("missing or empty field 'id'")
+    if len(eid) > _MAX_ID:
+        raise EventError(f"id is longer than {_MAX_ID} characters")
+    etype = obj.get("type")
+    if etype not in TELEMETRY_TYPES and etype not in ACTION_TYPES:
+        raise EventError(f"unknown event type {etype!r}")
+    if "time" not in obj:
+        raise EventError("missing field 'time'")
+    time = parse_time(obj["time"])
+    customer = node = device = -1
+
+    if etype == "call":
+        keys = [k for k in ("customer", "phone", "node") if k in obj]
+        if keys:
+            key = keys[0]
+            if key == "customer":
+                customer = directory.customer(obj["customer"])
+            elif key == "phone":
+                customer = directory.phone(obj["phone"])
+            else:
+                node = directory.node(obj["node"])
+        elif "lon" in obj or "lat" in obj:
+            lon = _number(obj, "lon", -180, 180)
+            lat = _number(obj, "lat", -90, 90)
+            customer = directory.nearest_customer(lon, lat)
+        else:
+            raise EventError("a call needs 'customer', 'phone', 'node', or 'lon' and 'lat'")
+        if customer >= 0 and node < 0:
+            node = int(directory.net.customers.node[customer])  # type: ignore[union-attr]
+        elif node >= 0 and directory.has_customers:
+            # A call naming a node stands for the first customer supplied there.
+            at = np.flatnonzero(directory.net.customers.node == node)  # type: ignore[union-attr]
+            if len(at):
+                customer = int(at[0])
+        _choice(obj, "power", ("off", "on"), "off")
+        if "hazard" in obj:
+            _text(obj, "hazard")
+        if "note" in obj and not isinstance(obj["note"], str):
+            raise EventError("note must be a string")
+    elif etype in ("ami_last_gasp", "ami_restore"):
+        customer = _meter_customer(obj, directory)
+    elif etype == "ami_ping_reply":
+        customer = _meter_customer(obj, directory)
+        _bool(obj, "energized")
+    elif etype == "scada":
+        device = directory.device(obj.get("device"))
+        _choice(obj, "state", ("open", "closed"), None)
+        _bool(obj, "lockout", False)
+        if not directory.net.operable[device]:
+            raise EventError(f"device {obj['device']!r} is a {directory.net.kind_of(device)}")
+    elif etype == "fci":
+        device = directory.device(obj.get("device"))
+        _bool(obj, "fault")
+    elif etype == "crew_gps":
+        directory.crew(obj.get("crew"))
+        _number(obj, "lon", -180, 180)
+        _number(obj, "lat", -90, 90)
+    elif etype == "switch":
+        device = directory.device(obj.get("device"))
+        _choice(obj, "state", ("open", "closed"), None)
+        if not directory.net.operable[device]:
+            raise EventError(f"device {obj['device']!r} is a {directory.net.kind_of(device)}")
+    else:
+        _action_fields(obj, etype, directory)
+    if customer >= 0 and node < 0 and directory.net.customers is not None:
+        node = int(directory.net.customers.node[customer])
+    return Event(
+        id=eid,
+        type=etype,
+        time=time,
+        payload=obj,
+        digest=digest(obj),
+        customer=customer,
+        node=node,
+        device=device,
+    )
+
+
+def _action_fields(obj: Mapping[str, Any], etype: str, directory: Directory) -> None:
+    if etype == "outage_merge":
+        ids = obj.get("outages")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise EventError("outages must be a non-empty list of outage ids")
+        _text(obj, "into")
+    else:
+        _text(obj, "outage")
+    if etype == "outage_split":
+        devices = obj.get("devices")
+        if not isinstance(devices, list) or len(devices) < 2:
+            raise EventError("devices must list at least two devices")
+        for d in devices:
+            directory.device(d, "devices")
+    if etype == "outage_confirm" and obj.get("device") is not None:
+        directory.device(obj["device"])
+    _text(obj, "user", required=False)
+    if "reason" in obj and not isinstance(obj["reason"], str):
+        raise EventError("reason must be a string")
+
+
+def read_lines(lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
+    """``(line number from 1, object or EventError)`` per non-blank line."""
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            yield number, json.loads(text)
+        except ValueError as exc:
+            yield number, EventError(f"not valid JSON: {exc}")

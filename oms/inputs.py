@@ -1,0 +1,207 @@
+"""Readers of the crews, units and zones files (contracts 2b, 2b' and 2c).
+
+Each reader checks every row and raises
+:class:`topology.NetworkValidationError` listing all problems at once, each
+with its line (CSV, the header is line 1) or feature id and the reason;
+nothing of a file with errors is used.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from topology.exceptions import Issue, NetworkFileError, NetworkValidationError
+
+__all__ = ["AREA_CLASSES", "SKILLS", "read_crews", "read_units", "read_zones"]
+
+AREA_CLASSES = ("urban", "rural", "remote")
+#: Skills named in contract 2b; others are accepted as the utility's own.
+SKILLS = ("line", "cable", "tree", "service", "emergency")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _read_csv(
+    path: str | Path, required: tuple[str, ...]
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise NetworkFileError(f"{path}: cannot read: {exc}") from exc
+    if not rows:
+        raise NetworkFileError(f"{path}: empty file; expected a header with {','.join(required)}")
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise NetworkFileError(f"{path}: missing column(s) {', '.join(missing)}")
+    out = []
+    for lineno, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = [c.strip() for c in row] + [""] * max(0, len(header) - len(row))
+        out.append((lineno, dict(zip(header, cells, strict=False))))
+    return header, out
+
+
+def read_units(path: str | Path) -> list[dict[str, Any]]:
+    """Repair units with their escalation chain; both contacts are required."""
+    _, rows = _read_csv(path, ("id", "first_contact", "second_contact"))
+    issues: list[Issue] = []
+    units: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for lineno, row in rows:
+        uid = row.get("id", "")
+        where = f"line {lineno}" + (f" ({uid})" if uid else "")
+        problems = []
+        if not uid:
+            problems.append("empty unit id")
+        elif uid in seen:
+            problems.append("duplicate unit id")
+        for key in ("first_contact", "second_contact"):
+            if not row.get(key):
+                problems.append(f"{key} is empty: every unit needs two contacts")
+        for p in problems:
+            issues.append(Issue(where, p))
+        if problems:
+            continue
+        seen.add(uid)
+        units.append(
+            {
+                "id": uid,
+                "name": row.get("name") or None,
+                "first_contact": row["first_contact"],
+                "second_contact": row["second_contact"],
+                "leader": row.get("leader") or None,
+            }
+        )
+    if issues:
+        raise NetworkValidationError(issues, str(path))
+    return units
+
+
+def read_crews(
+    path: str | Path, units: set[str] | None = None, zones: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Crews with unit, skills, zone, start position, voltage levels and shift."""
+    _, rows = _read_csv(path, ("id", "name", "unit", "skills", "zone", "lon", "lat"))
+    issues: list[Issue] = []
+    crews: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for lineno, row in rows:
+        cid = row.get("id", "")
+        where = f"line {lineno}" + (f" ({cid})" if cid else "")
+        problems = []
+        if not cid:
+            problems.append("empty crew id")
+        elif cid in seen:
+            problems.append("duplicate crew id")
+        unit = row.get("unit", "")
+        if units is not None and unit and unit not in units:
+            problems.append(f"unit {unit!r} is not in the units file")
+        zone = row.get("zone") or None
+        if zones is not None and zone and zone not in zones:
+            problems.append(f"zone {zone!r} is not in the zones file")
+        lonlat = []
+        for key, limit in (("lon", 180.0), ("lat", 90.0)):
+            try:
+                value = float(row.get(key, ""))
+            except ValueError:
+                value = math.nan
+            if not (math.isfinite(value) and abs(value) <= limit):
+                problems.append(f"{key} {row.get(key)!r} is not a number within ±{limit:g}")
+            lonlat.append(value)
+        volts: list[float] = []
+        for text in filter(None, (v.strip() for v in row.get("voltage_kv", "").split(";"))):
+            try:
+                volts.append(float(text))
+            except ValueError:
+                problems.append(f"voltage_kv {text!r} is not a number")
+        for key in ("shift_start", "shift_end"):
+            value = row.get(key, "")
+            if value and not _HHMM.match(value):
+                problems.append(f"{key} {value!r} is not HH:MM")
+        if bool(row.get("shift_start")) != bool(row.get("shift_end")):
+            problems.append("give both shift_start and shift_end, or neither")
+        for p in problems:
+            issues.append(Issue(where, p))
+        if problems:
+            continue
+        seen.add(cid)
+        crews.append(
+            {
+                "id": cid,
+                "name": row.get("name") or None,
+                "unit": unit or None,
+                "skills": sorted(
+                    {s.strip() for s in row.get("skills", "").split(";") if s.strip()}
+                ),
+                "zone": zone,
+                "lon": lonlat[0],
+                "lat": lonlat[1],
+                "voltage_kv": volts,
+                "shift_start": row.get("shift_start") or None,
+                "shift_end": row.get("shift_end") or None,
+                "phone": row.get("phone") or None,
+            }
+        )
+    if issues:
+        raise NetworkValidationError(issues, str(path))
+    return crews
+
+
+def read_zones(path: str | Path, units: set[str] | None = None) -> list[dict[str, Any]]:
+    """Zone polygons with their area class and owning unit."""
+    from shapely.geometry import shape
+
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise NetworkFileError(f"{path}: cannot read: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise NetworkFileError(f"{path}: not a GeoJSON FeatureCollection")
+    issues: list[Issue] = []
+    zones: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for k, feature in enumerate(doc.get("features") or []):
+        props = (feature or {}).get("properties") or {}
+        zid = props.get("id")
+        where = str(zid) if zid else f"feature #{k}"
+        problems = []
+        if not isinstance(zid, str) or not zid:
+            problems.append("missing id")
+        elif zid in seen:
+            problems.append("duplicate zone id")
+        if props.get("area_class") not in AREA_CLASSES:
+            problems.append(
+                f"area_class {props.get('area_class')!r} is not one of {', '.join(AREA_CLASSES)}"
+            )
+        unit = props.get("unit")
+        if units is not None and unit and unit not in units:
+            problems.append(f"unit {unit!r} is not in the units file")
+        geometry = (feature or {}).get("geometry")
+        if not geometry or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+            problems.append("geometry must be a Polygon or MultiPolygon")
+        else:
+            try:
+                if not shape(geometry).is_valid:
+                    problems.append("invalid polygon (self-intersecting or unclosed ring)")
+            except (ValueError, TypeError, AttributeError) as exc:
+                problems.append(f"bad geometry: {exc}")
+        for p in problems:
+            issues.append(Issue(where, p))
+        if problems:
+            continue
+        seen.add(zid)
+        zones.append(
+            {"id": zid, "area_class": props["area_class"], "unit": unit, "geometry": geometry}
+        )
+    if issues:
+        raise NetworkValidationError(issues, str(path))
+    return zones

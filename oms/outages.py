@@ -1,0 +1,175 @@
+"""Outages: the record, its state machine, and reading them from the database.
+
+States and the moves between them::
+
+    predicted ──> confirmed ──> restored ──> closed
+        │  └──────────────────────^
+        └──> cancelled   (withdrawn by the predictor, or merged into another)
+
+``predicted``: located by the fault-location engine from calls and meters.
+``confirmed``: certain: a SCADA lockout, a ping answered dead, or the
+dispatcher. ``restored``: supply is back (SCADA close, meter restores,
+callers, a crew or the dispatcher). ``closed``: the case is finished.
+``cancelled`` outages are kept for the audit but not listed by default.
+
+Kinds: ``network`` (a protective device operated), ``single_customer`` (a
+service drop or meter: a call that no network outage explains) and
+``momentary`` (supply back within ``momentary_s``, 5 minutes by default:
+counted for MAIFI, no job).
+
+Start time: the SCADA trip time when a device reported its opening, else the
+first evidence of no supply below the device since its last restoration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from oms import schema
+from oms.events import iso
+from oms.exceptions import OutageNotFound
+
+__all__ = [
+    "ACTIVE_STATES",
+    "KINDS",
+    "STATES",
+    "Outage",
+    "get_outage",
+    "list_outages",
+    "outage_audit",
+]
+
+STATES = ("predicted", "confirmed", "restored", "closed", "cancelled")
+ACTIVE_STATES = ("predicted", "confirmed")
+KINDS = ("network", "single_customer", "momentary")
+
+
+@dataclass
+class Outage:
+    """One outage, as the engine keeps it and the database stores it."""
+
+    id: str
+    kind: str
+    device: str | None
+    customer: str | None
+    state: str
+    started: datetime
+    located_at: datetime
+    updated_at: datetime
+    section: list[str] = field(default_factory=list)
+    customers_out: int = 0
+    critical_out: int = 0
+    restored: datetime | None = None
+    closed: datetime | None = None
+    etr: datetime | None = None
+    calls: int = 0
+    hazard: bool = False
+    confirmed_by: str | None = None
+    pinned: bool = False
+    merged_into: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def row(self) -> dict[str, Any]:
+        """The database row."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "device": self.device,
+            "customer": self.customer,
+            "section": list(self.section),
+            "state": self.state,
+            "customers_out": int(self.customers_out),
+            "critical_out": int(self.critical_out),
+            "started": self.started,
+            "restored": self.restored,
+            "closed": self.closed,
+            "etr": self.etr,
+            "calls": int(self.calls),
+            "hazard": bool(self.hazard),
+            "confirmed_by": self.confirmed_by,
+            "located_at": self.located_at,
+            "pinned": bool(self.pinned),
+            "merged_into": self.merged_into,
+            "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_row(cls, row: Any) -> Outage:
+        values = dict(row)
+        for key in ("started", "restored", "closed", "etr", "located_at", "updated_at"):
+            values[key] = _aware(values[key])
+        values["section"] = list(values.get("section") or [])
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract-4 JSON object of ``oms outages``."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "device": self.device,
+            "customer": self.customer,
+            "section": sorted(self.section),
+            "state": self.state,
+            "customers_out": int(self.customers_out),
+            "critical_out": int(self.critical_out),
+            "started": iso(self.started),
+            "restored": iso(self.restored),
+            "etr": iso(self.etr),
+            "calls": int(self.calls),
+            "hazard": bool(self.hazard),
+            "confirmed_by": self.confirmed_by,
+            "located_at": iso(self.located_at),
+            "merged_into": self.merged_into,
+        }
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    # SQLite hands timezone-aware columns back naive; they were stored in UTC.
+    if t is None or t.tzinfo is not None:
+        return t
+    from datetime import timezone
+
+    return t.replace(tzinfo=timezone.utc)
+
+
+def list_outages(conn: Connection, state: str | None = None) -> list[Outage]:
+    """Outages ordered by start time; all but cancelled ones unless ``state`` says."""
+    q = select(schema.outages)
+    if state is not None:
+        q = q.where(schema.outages.c.state == state)
+    else:
+        q = q.where(schema.outages.c.state != "cancelled")
+    rows = conn.execute(q.order_by(schema.outages.c.started, schema.outages.c.id)).mappings()
+    return [Outage.from_row(r) for r in rows]
+
+
+def get_outage(conn: Connection, outage_id: str) -> Outage:
+    row = conn.execute(select(schema.outages).where(schema.outages.c.id == outage_id)).mappings()
+    found = row.first()
+    if found is None:
+        raise OutageNotFound(f"no outage with id {outage_id!r}")
+    return Outage.from_row(found)
+
+
+def outage_audit(conn: Connection, outage_id: str) -> list[dict[str, Any]]:
+    """The audit trail of one outage, oldest first."""
+    a = schema.outage_audit
+    rows = conn.execute(select(a).where(a.c.outage == outage_id).order_by(a.c.seq)).mappings()
+    return [
+        {
+            "time": iso(_aware(r["time"])),
+            "actor": r["actor"],
+            "action": r["action"],
+            "reason": r["reason"],
+            "detail": r["detail"],
+        }
+        for r in rows
+    ]

@@ -1,0 +1,220 @@
+"""The database schema, as SQLAlchemy Core tables.
+
+The tables are created and upgraded by the Alembic migrations in
+``oms/migrations`` (never by ``metadata.create_all``); a test checks that the
+migrated database matches these definitions. Times are stored in UTC
+(timezone-aware columns), ids as text.
+
+Tables by topic:
+
+- network: ``network_versions`` (the model as a blob, one row per loaded
+  version), ``customers`` (searchable copy of the customers file),
+  ``device_states`` (switch states as operated, where they differ from normal),
+  ``crews``, ``units``, ``zones``, ``documents`` (roads and other files).
+- intake: ``events``, the append-only log, idempotent on ``id``, replayable
+  in ``seq`` order.
+- outages: ``outages``, ``outage_audit`` (who, when, why of every change),
+  ``ping_requests`` (the outbox to the AMI head-end).
+- ``engine_state``: the engine clock and counters, updated in the same
+  transaction as the events they follow from.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "crews",
+    "customers",
+    "device_states",
+    "documents",
+    "engine_state",
+    "events",
+    "metadata",
+    "network_versions",
+    "outage_audit",
+    "outages",
+    "ping_requests",
+    "units",
+    "zones",
+]
+
+metadata = MetaData()
+
+_TZ = DateTime(timezone=True)
+#: BIGINT on PostgreSQL, INTEGER (SQLite's rowid alias) on SQLite.
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+network_versions = Table(
+    "network_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("loaded_at", _TZ, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("nodes", Integer, nullable=False),
+    Column("edges", Integer, nullable=False),
+    Column("customers", Integer, nullable=False),
+    Column("model", LargeBinary, nullable=False),
+    Column("warnings", JSON, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("node", String(128), nullable=False),
+    Column("name", Text),
+    Column("phone", String(40)),
+    Column("address", Text),
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("meter", String(64)),
+    Column("account", String(64)),
+    Column("critical", String(64)),
+    Index("ix_customers_phone", "phone"),
+    Index("ix_customers_meter", "meter"),
+)
+
+device_states = Table(
+    "device_states",
+    metadata,
+    Column("device", String(128), primary_key=True),
+    Column("state", String(8), nullable=False),
+    Column("tripped", Boolean, nullable=False),
+    Column("changed_at", _TZ, nullable=False),
+    Column("event", String(128)),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text),
+    Column("first_contact", String(40), nullable=False),
+    Column("second_contact", String(40), nullable=False),
+    Column("leader", String(40)),
+)
+
+crews = Table(
+    "crews",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text),
+    Column("unit", String(64)),
+    Column("skills", JSON, nullable=False),
+    Column("zone", String(64)),
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("voltage_kv", JSON, nullable=False),
+    Column("shift_start", String(5)),
+    Column("shift_end", String(5)),
+    Column("phone", String(40)),
+    Column("gps_time", _TZ),
+)
+
+zones = Table(
+    "zones",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("area_class", String(16), nullable=False),
+    Column("unit", String(64)),
+    Column("geometry", JSON, nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("loaded_at", _TZ, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(128), nullable=False, unique=True),
+    Column("type", String(32), nullable=False),
+    Column("time", _TZ, nullable=False),
+    Column("received_at", _TZ, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("customer", String(64)),
+    Column("device", String(128)),
+    Index("ix_events_customer", "customer"),
+    Index("ix_events_time", "time"),
+)
+
+outages = Table(
+    "outages",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("device", String(128)),
+    Column("customer", String(64)),
+    Column("section", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("customers_out", Integer, nullable=False),
+    Column("critical_out", Integer, nullable=False),
+    Column("started", _TZ, nullable=False),
+    Column("restored", _TZ),
+    Column("closed", _TZ),
+    Column("etr", _TZ),
+    Column("calls", Integer, nullable=False),
+    Column("hazard", Boolean, nullable=False),
+    Column("confirmed_by", String(32)),
+    Column("located_at", _TZ, nullable=False),
+    Column("pinned", Boolean, nullable=False),
+    Column("merged_into", String(32)),
+    Column("updated_at", _TZ, nullable=False),
+    Index("ix_outages_state", "state"),
+)
+
+outage_audit = Table(
+    "outage_audit",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("outage", String(32), ForeignKey("outages.id"), nullable=False),
+    Column("time", _TZ, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("reason", Text),
+    Column("detail", JSON, nullable=False),
+    Index("ix_outage_audit_outage", "outage"),
+)
+
+ping_requests = Table(
+    "ping_requests",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("customer", String(64), nullable=False),
+    Column("meter", String(64)),
+    Column("requested_at", _TZ, nullable=False),
+    Column("outage", String(32)),
+    Column("purpose", String(16), nullable=False),
+    Column("sent", Boolean, nullable=False),
+)
+
+engine_state = Table(
+    "engine_state",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,802 @@
+"""Storm scenarios with ground truth, and an AMI head-end that answers pings.
+
+:func:`simulate_storm` places sustained faults, momentary interruptions and
+single-customer problems on a network in its normal state and writes the
+evidence they would produce as contract-3 events: customer calls, AMI last
+gasps and restores, SCADA lockouts and fault circuit indicators. The ground
+truth (which edge faulted, which protective device operated, when it was
+restored) comes with it, so that the outage engine's predictions can be
+scored (:mod:`oms.scoring`). :class:`HeadEnd` answers the engine's pings
+from the same truth.
+
+Pure: no database, no outage engine, no wall clock. The same network,
+parameters and seed always give the same scenario.
+
+The model
+---------
+- A sustained fault sits on an energized edge (conductors weighted by
+  length, devices by the mean conductor length). The protective device that
+  operates is the nearest protective edge above it (the faulted edge itself
+  excluded); everything downstream of that device loses supply from the
+  fault's start until its restoration (start plus a lognormal repair time).
+- A nested fault is placed strictly below the operated device of a fault
+  that is still out. Its own device only sees fault current once the parent
+  is restored, so its SCADA lockout, indicators and calls come after that;
+  if the parent outlives it, it leaves no evidence of its own (masked).
+- Calls come from a ``call_rate`` share of the customers who lose supply,
+  after a lognormal delay (median 8 minutes), while still out. About 2% of
+  the callers call again once supply is back (``"power": "on"``).
+- Meters (customers with a ``meter``) send a last gasp within 60 s of losing
+  supply and a restore within 60 s of its return, each delivered with
+  probability ``ami_rate``.
+- Momentary interruptions open a recloser or breaker for 2-40 s.
+- Single-customer problems (noise) are customers outside every fault's area
+  that lose supply alone (a service drop, a meter base): one call each; the
+  meter sees the loss like any other.
+
+Times are whole seconds after ``params.start``; events are printed in UTC
+ISO 8601 with offset.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from topology.model import Network
+from topology.supply import Supply
+
+__all__ = [
+    "DEFAULT_START",
+    "HeadEnd",
+    "Scenario",
+    "StormParams",
+    "format_time",
+    "normal_supply",
+    "parse_time",
+    "simulate_storm",
+]
+
+#: The default storm start.
+DEFAULT_START = datetime(2026, 1, 15, 14, 0, tzinfo=timezone.utc)
+
+_CALL_DELAY_MEDIAN_S = 8 * 60.0
+_CALL_DELAY_SIGMA = 0.8
+_REPAIR_SIGMA = 0.5
+_MIN_REPAIR_S = 10 * 60
+_POWER_ON_SHARE = 0.02
+_PHONE_SHARE = 0.2
+_AMI_WINDOW_S = 60.0
+
+
+@dataclass
+class StormParams:
+    """Parameters of :func:`simulate_storm`.
+
+    Attributes
+    ----------
+    faults : int or None
+        Sustained faults; None scales with the network:
+        ``max(3, protective devices // 8)``.
+    span_minutes : float
+        Faults, momentaries and single-customer problems start uniformly in
+        ``[start, start + span]``.
+    start : datetime
+        Start of the storm (timezone-aware).
+    call_rate : float
+        Share of the affected customers who call.
+    ami_rate : float
+        Delivery rate of last gasps and restores from customers with a
+        meter; 0 disables AMI.
+    noise_calls : int or None
+        Single-customer problems elsewhere; None gives ``max(2, customers // 500)``.
+    momentaries : int or None
+        Momentary interruptions; None gives ``max(1, faults // 5)``.
+    nested_share : float
+        Share of faults placed below the operated device of an earlier fault
+        while that one is still out.
+    fci_share : float
+        Share of line and cable edges carrying a fault circuit indicator.
+    hazard_rate : float
+        Share of conductor faults reported with one ``wire_down`` hazard call.
+    repair_median_minutes : float
+        Median of the lognormal repair time (at least 10 minutes).
+    seed : int
+        Seed of the random generator.
+    """
+
+    faults: int | None = None
+    span_minutes: float = 60.0
+    start: datetime = field(default_factory=lambda: DEFAULT_START)
+    call_rate: float = 0.10
+    ami_rate: float = 0.80
+    noise_calls: int | None = None
+    momentaries: int | None = None
+    nested_share: float = 0.15
+    fci_share: float = 0.0
+    hazard_rate: float = 0.05
+    repair_median_minutes: float = 120.0
+    seed: int = 0
+
+
+@dataclass
+class Scenario:
+    """A simulated storm: the events it produces and the ground truth.
+
+    Attributes
+    ----------
+    events : list of dict
+        Contract-3 events sorted by time, ids ``sim-000001``...
+    truth : dict
+        JSON-serialisable ground truth: ``params``, ``start``, ``end``,
+        ``faults`` (sustained and momentary), ``single_customer``, ``fci``.
+    """
+
+    events: list[dict[str, Any]]
+    truth: dict[str, Any]
+
+    def write(self, events_path: str | PathLike[str], truth_path: str | PathLike[str]) -> None:
+        """Write the events as JSON lines and the truth as one JSON document (UTF-8)."""
+        with open(events_path, "w", encoding="utf-8") as fh:
+            for event in self.events:
+                fh.write(json.dumps(event, ensure_ascii=False) + "\n")
+        with open(truth_path, "w", encoding="utf-8") as fh:
+            json.dump(self.truth, fh, ensure_ascii=False, indent=1)
+            fh.write("\n")
+
+
+# ---------------------------------------------------------------- helpers
+def format_time(t: datetime) -> str:
+    """ISO 8601 in UTC with offset, whole seconds: ``2026-01-15T14:03:07+00:00``."""
+    if t.tzinfo is None:
+        raise ValueError(f"naive datetime {t!r}: times must carry a time zone")
+    return t.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an ISO 8601 time with offset (``Z`` accepted) into an aware datetime."""
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        raise ValueError(f"time {text!r} has no offset")
+    return t
+
+
+def normal_supply(net: Network) -> Supply:
+    """The supply analysis of the network's normal state, without touching ``net``.
+
+    ``net.supply`` itself when the current state is the normal one; otherwise
+    a :class:`~topology.supply.Supply` of a shallow copy. O(n + m).
+    """
+    if np.array_equal(net.edge_closed, net.edge_normal_closed):
+        return net.supply
+    view = copy.copy(net)
+    view.edge_closed = net.edge_normal_closed.copy()
+    view._supply = None
+    return Supply(view)
+
+
+def protective_above(net: Network, supply: Supply) -> np.ndarray:
+    """For every node, the nearest protective edge on its path to the source.
+
+    The node's own parent edge counts; -1 when there is none (or the node is
+    dead). Level by level over the tree depth: O(n) work in O(depth) numpy
+    steps. The result has length ``n_nodes + 1`` (the virtual root last).
+    """
+    tree = supply.tree
+    n = net.n_nodes
+    out = np.full(n + 1, -1, dtype=np.int64)
+    reached = np.flatnonzero(tree.reached[:n])
+    if not len(reached):
+        return out
+    order = reached[np.argsort(tree.depth[reached], kind="stable")]
+    depths = tree.depth[order]
+    prot = net.protective
+    for level in np.split(order, np.flatnonzero(np.diff(depths)) + 1):
+        pe = tree.parent_edge[level]
+        own = (pe >= 0) & prot[np.maximum(pe, 0)]
+        out[level] = np.where(own, pe, out[tree.parent[level]])
+    return out
+
+
+def edge_upper_nodes(net: Network, supply: Supply) -> np.ndarray:
+    """The end of every edge nearer a source in ``supply``'s state; -1 if dead or open.
+
+    A tree edge's parent end, else (a closed edge on a loop) the shallower
+    energized end. O(m).
+    """
+    tree = supply.tree
+    closed = supply.net.edge_closed
+    upper = np.full(net.n_edges, -1, dtype=np.int64)
+    child = tree.edge_child
+    is_tree = child >= 0
+    upper[is_tree] = tree.parent[child[is_tree]]
+    a, b = net.edge_from, net.edge_to
+    other = ~is_tree & closed & (tree.reached[a] | tree.reached[b])
+    da = np.where(tree.reached[a], tree.depth[a], np.iinfo(np.int64).max)
+    db = np.where(tree.reached[b], tree.depth[b], np.iinfo(np.int64).max)
+    upper[other] = np.where(da[other] <= db[other], a[other], b[other])
+    return upper
+
+
+class _Areas:
+    """Subtree tests and the customers (or customer nodes) below a device.
+
+    Units are the customers when the network lists them, else the nodes
+    with a customer count; they are kept sorted by the pre-order position
+    of their node so that a device's units are one slice.
+    """
+
+    def __init__(self, net: Network, supply: Supply) -> None:
+        self.net = net
+        self.supply = supply
+        tree = supply.tree
+        if net.customers is not None:
+            self.unit_node = np.asarray(net.customers.node, dtype=np.int64)
+            self.unit_count = np.ones(len(self.unit_node), dtype=np.int64)
+        else:
+            self.unit_node = np.flatnonzero(net.node_customers > 0).astype(np.int64)
+            self.unit_count = net.node_customers[self.unit_node].astype(np.int64)
+        tin = tree.tin[self.unit_node]
+        live = tin >= 0
+        self.order = np.flatnonzero(live)[np.argsort(tin[live], kind="stable")]
+        self.sorted_tin = tin[self.order]
+
+    def span(self, e: int) -> tuple[int, int] | None:
+        """Pre-order range ``[lo, hi)`` of the nodes cut off by opening ``e``."""
+        if not self.supply.bridge[e]:
+            return None
+        c = int(self.supply.tree.edge_child[e])
+        lo = int(self.supply.tree.tin[c])
+        return lo, lo + int(self.supply.tree.size[c])
+
+    def lo(self, e: int) -> int:
+        """Pre-order position of the node below ``e`` (-1 when ``e`` cuts off nothing)."""
+        s = self.span(e)
+        return -1 if s is None else s[0]
+
+    def units(self, e: int) -> np.ndarray:
+        """Positions of the units below edge ``e``, in pre-order. O(log n + result)."""
+        s = self.span(e)
+        if s is None:
+            return np.empty(0, dtype=np.int64)
+        i, j = np.searchsorted(self.sorted_tin, s)
+        return self.order[i:j]
+
+    def contains(self, e: int, nodes: np.ndarray) -> np.ndarray:
+        """Boolean per node: is it cut off by opening ``e``?"""
+        s = self.span(e)
+        tin = self.supply.tree.tin[nodes]
+        if s is None:
+            return np.zeros(len(nodes), dtype=bool)
+        return (tin >= s[0]) & (tin < s[1])
+
+    def strictly_below(self, d: int, e: int) -> bool:
+        """Is device ``d`` (a different edge) cut off by opening ``e``?"""
+        if d == e:
+            return False
+        s = self.span(e)
+        sd = self.span(d)
+        return s is not None and sd is not None and s[0] <= sd[0] and sd[1] <= s[1]
+
+
+@dataclass
+class _Fault:
+    edge: int
+    kind: str
+    op: int
+    start: int
+    restored: int
+    momentary: bool = False
+    parent: int | None = None  # index of the fault it is nested in
+    visible: int = 0  # when the operated device first sees fault current
+
+
+class _Events:
+    """Events keyed by float seconds after the start, sorted at the end."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[float, int, dict[str, Any]]] = []
+
+    def add(self, t: float, payload: dict[str, Any]) -> dict[str, Any]:
+        self.items.append((float(t), len(self.items), payload))
+        return payload
+
+    def finish(self, start: datetime, prefix: str = "sim-") -> list[dict[str, Any]]:
+        out = []
+        for k, (t, _, payload) in enumerate(sorted(self.items, key=lambda x: (x[0], x[1]))):
+            when = start + timedelta(seconds=math.floor(t))
+            out.append({"id": f"{prefix}{k + 1:06d}", "time": format_time(when), **payload})
+        return out
+
+
+def _default_counts(net: Network, params: StormParams) -> tuple[int, int, int]:
+    faults = params.faults
+    if faults is None:
+        faults = max(3, int(net.protective.sum()) // 8)
+    noise = params.noise_calls
+    if noise is None:
+        noise = max(2, int(net.node_customers.sum()) // 500)
+    momentaries = params.momentaries
+    if momentaries is None:
+        momentaries = max(1, faults // 5)
+    return int(faults), int(noise), int(momentaries)
+
+
+def _params_dict(params: StormParams, faults: int, noise: int, momentaries: int) -> dict[str, Any]:
+    d = asdict(params)
+    d["start"] = format_time(params.start)
+    d.update(faults=faults, noise_calls=noise, momentaries=momentaries)
+    return d
+
+
+# --------------------------------------------------------------- simulate
+def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
+    """Simulate a storm on ``net`` (in its normal state): events and ground truth.
+
+    Parameters
+    ----------
+    net : Network
+        Any contract-1/2 network. With individual customers, calls name the
+        customer (or their phone) and meters send AMI events; with node
+        customer counts only, calls name the node and there is no AMI.
+        ``net`` is not modified.
+    params : StormParams, optional
+        Defaults as documented on :class:`StormParams`.
+
+    Returns
+    -------
+    Scenario
+        Events sorted by time and the ground truth. Fewer faults than asked
+        are placed when the network has too few candidate edges (an edge
+        qualifies when a protective device above it cuts off customers).
+
+    Notes
+    -----
+    O(n + m) to analyse the network, then O(F (F + m)) for F faults at worst
+    (candidate masks), plus the events produced. Deterministic for a seed.
+    """
+    params = params or StormParams()
+    if params.start.tzinfo is None:
+        raise ValueError("StormParams.start must be timezone-aware")
+    rng = np.random.default_rng(params.seed)
+    n_faults, n_noise, n_momentary = _default_counts(net, params)
+    supply = normal_supply(net)
+    tree = supply.tree
+    areas = _Areas(net, supply)
+    span_s = max(0.0, params.span_minutes * 60.0)
+
+    # Candidate faulted edges: energized, with a protective device above
+    # that cuts off somebody.
+    upper = edge_upper_nodes(net, supply)
+    prot_above = protective_above(net, supply)
+    op_of = np.where(upper >= 0, prot_above[np.maximum(upper, 0)], -1)
+    prot_customers = np.zeros(net.n_edges, dtype=np.int64)
+    for d in np.flatnonzero(net.protective):
+        prot_customers[d] = supply.downstream_customers(int(d))
+    ok = op_of >= 0
+    ok[ok] = prot_customers[op_of[ok]] > 0
+    candidates = np.flatnonzero(ok)
+    conductor = net.kind_mask("line", "cable")
+    mean_len = float(net.edge_length_m[conductor].mean()) if conductor.any() else 50.0
+    weight_all = np.where(conductor, np.maximum(net.edge_length_m, 1.0), max(mean_len, 1.0))
+    cand_tin = tree.tin[upper[candidates]] if len(candidates) else np.empty(0, np.int64)
+
+    def pick(mask: np.ndarray) -> int | None:
+        if not mask.any():
+            return None
+        w = weight_all[candidates[mask]]
+        return int(rng.choice(candidates[mask], p=w / w.sum()))
+
+    # ---------------------------------------------------- sustained faults
+    faults: list[_Fault] = []
+    starts = np.sort(np.round(rng.uniform(0.0, span_s, n_faults))).astype(np.int64)
+    median_repair = max(params.repair_median_minutes, 1e-3) * 60.0
+    for t0 in starts:
+        t0 = int(t0)
+        duration = max(_MIN_REPAIR_S, round(rng.lognormal(math.log(median_repair), _REPAIR_SIGMA)))
+        active = [i for i, f in enumerate(faults) if f.start <= t0 < f.restored]
+        active_ops = np.array([faults[i].op for i in active], dtype=np.int64)
+        not_same_op = ~np.isin(op_of[candidates], active_ops)
+        chosen: int | None = None
+        if active and rng.random() < params.nested_share:
+            for i in rng.permutation(active):
+                s = areas.span(faults[int(i)].op)
+                if s is None:
+                    continue
+                inside = (cand_tin >= s[0]) & (cand_tin < s[1])
+                chosen = pick(inside & not_same_op)
+                if chosen is not None:
+                    break
+        if chosen is None:
+            # Away from every active fault, so that nesting stays deliberate.
+            outside = np.ones(len(candidates), dtype=bool)
+            for i in active:
+                s = areas.span(faults[i].op)
+                if s is not None:
+                    outside &= (cand_tin < s[0]) | (cand_tin >= s[1])
+            chosen = pick(outside & not_same_op)
+            if chosen is None:
+                chosen = pick(not_same_op)
+        if chosen is None:
+            continue
+        kind = "segment" if conductor[chosen] else "device"
+        faults.append(
+            _Fault(
+                chosen, kind, int(op_of[chosen]), t0, t0 + int(duration), visible=t0, parent=None
+            )
+        )
+
+    # Nesting and visibility, whatever placed them: the parent is the
+    # nearest fault above that is out when this one starts; the device sees
+    # fault current once every fault above it that covers the moment is gone.
+    for k, f in enumerate(faults):
+        above = [
+            i
+            for i, g in enumerate(faults)
+            if i != k and g.start <= f.start < g.restored and areas.strictly_below(f.op, g.op)
+        ]
+        if above:
+            # The nearest: the deepest subtree, i.e. the latest pre-order start.
+            f.parent = max(above, key=lambda i: areas.lo(faults[i].op))
+        visible = f.start
+        moved = True
+        while moved:
+            moved = False
+            for i, g in enumerate(faults):
+                if i != k and g.start <= visible < g.restored and areas.strictly_below(f.op, g.op):
+                    visible = g.restored
+                    moved = True
+        f.visible = visible
+
+    # -------------------------------------------------------- momentaries
+    reclosers = np.flatnonzero(net.kind_mask("recloser", "breaker") & (prot_customers > 0))
+    if not len(reclosers):
+        reclosers = np.flatnonzero(net.protective & (prot_customers > 0))
+    momentaries: list[_Fault] = []
+    if len(reclosers):
+        for _ in range(n_momentary):
+            d = int(rng.choice(reclosers))
+            t0 = round(rng.uniform(0.0, span_s))
+            for _try in range(20):  # prefer a moment when its area has supply
+                if not any(
+                    f.start <= t0 < f.restored and (f.op == d or areas.strictly_below(d, f.op))
+                    for f in faults
+                ):
+                    break
+                t0 = round(rng.uniform(0.0, span_s))
+            dur = int(rng.integers(2, 41))
+            momentaries.append(_Fault(d, "device", d, t0, t0 + dur, momentary=True, visible=t0))
+
+    # ----------------------------------------------------------- noise
+    n_units = len(areas.unit_node)
+    touched = np.zeros(n_units, dtype=bool)
+    for f in [*faults, *momentaries]:
+        touched[areas.units(f.op)] = True
+    free = np.flatnonzero(~touched & (areas.unit_count > 0) & (tree.tin[areas.unit_node] >= 0))
+    noise_units = (
+        rng.choice(free, size=min(n_noise, len(free)), replace=False)
+        if len(free)
+        else np.empty(0, dtype=np.int64)
+    )
+    noise: list[tuple[int, int, int, int]] = []  # unit, call time, start, restored
+    for u in np.sort(noise_units):
+        call_t = round(rng.uniform(0.0, span_s))
+        lead = round(rng.uniform(120.0, 1200.0))
+        s0 = max(0, call_t - lead)
+        rep = max(_MIN_REPAIR_S, round(rng.lognormal(math.log(median_repair), _REPAIR_SIGMA)))
+        noise.append((int(u), call_t, s0, call_t + int(rep)))
+
+    # ---------------------------------------------------------- events
+    events = _Events()
+    customers = net.customers
+    has_customers = customers is not None
+    meters = np.zeros(n_units, dtype=bool)
+    phones: list[Any] = [None] * n_units
+    if customers is not None:
+        meters = np.array([bool(m) for m in customers.fields.get("meter", [None] * n_units)])
+        phones = list(customers.fields.get("phone", [None] * n_units))
+
+    def unit_ref(u: int, allow_phone: bool = True) -> dict[str, Any]:
+        if customers is None:
+            return {"node": net.node_ids[areas.unit_node[u]]}
+        phone = phones[u]
+        if allow_phone and phone and rng.random() < _PHONE_SHARE:
+            return {"phone": str(phone)}
+        return {"customer": customers.ids[u]}
+
+    # Dead intervals per unit (for AMI, power-on calls and the head-end).
+    dead: dict[int, list[tuple[int, int]]] = {}
+    for f in [*faults, *momentaries]:
+        for u in areas.units(f.op):
+            dead.setdefault(int(u), []).append((f.start, f.restored))
+    if has_customers:
+        for u, _call_t, s0, r in noise:
+            dead.setdefault(u, []).append((s0, r))
+    merged: dict[int, list[tuple[int, int]]] = {}
+    for u, ivs in dead.items():
+        ivs.sort()
+        out: list[list[int]] = []
+        for a, b in ivs:
+            if out and a <= out[-1][1]:
+                out[-1][1] = max(out[-1][1], b)
+            else:
+                out.append([a, b])
+        merged[u] = [(a, b) for a, b in out]
+
+    def back_on(u: int, t: float) -> int | None:
+        for a, b in merged.get(u, []):
+            if a <= t < b:
+                return b
+        return None
+
+    call_log: list[tuple[int, float]] = []  # (unit, time) of fault calls
+
+    for f in faults:
+        op_id = net.edge_ids[f.op]
+        base, end = f.visible, f.restored
+        visible = base < end
+        if net.edge_scada[f.op] and visible:
+            events.add(
+                base + rng.uniform(1.0, 5.0),
+                {"type": "scada", "device": op_id, "state": "open", "lockout": True},
+            )
+            events.add(end, {"type": "scada", "device": op_id, "state": "closed"})
+        if not visible:
+            continue
+        units = areas.units(f.op)
+        callers: list[tuple[int, dict[str, Any]]] = []
+        if len(units):
+            k = rng.binomial(areas.unit_count[units], params.call_rate)
+            who = np.repeat(units, k)
+            delays = rng.lognormal(math.log(_CALL_DELAY_MEDIAN_S), _CALL_DELAY_SIGMA, len(who))
+            for u, dly in zip(who, delays, strict=True):
+                t = base + float(dly)
+                if t < end:
+                    payload = events.add(t, {"type": "call", **unit_ref(int(u))})
+                    callers.append((int(u), payload))
+                    call_log.append((int(u), t))
+        if f.kind == "segment" and len(units) and rng.random() < params.hazard_rate:
+            if callers:
+                callers[int(rng.integers(len(callers)))][1]["hazard"] = "wire_down"
+            else:
+                u = int(rng.choice(units))
+                t = base + float(rng.uniform(0.1, 0.9)) * min(end - base, 1800)
+                events.add(t, {"type": "call", **unit_ref(u, False), "hazard": "wire_down"})
+                call_log.append((u, t))
+
+    # FCI: indicators on the path from the operated device to a conductor fault.
+    fci_edges = np.empty(0, dtype=np.int64)
+    conductors = np.flatnonzero(conductor)
+    if params.fci_share > 0 and len(conductors):
+        n_fci = min(len(conductors), max(1, round(params.fci_share * len(conductors))))
+        fci_edges = np.sort(rng.choice(conductors, size=n_fci, replace=False))
+    if len(fci_edges):
+        has_fci = np.zeros(net.n_edges, dtype=bool)
+        has_fci[fci_edges] = True
+        for f in faults:
+            if f.kind != "segment" or f.visible >= f.restored:
+                continue
+            path = {f.edge}
+            v = int(upper[f.edge])
+            while v >= 0 and v != tree.root:
+                pe = int(tree.parent_edge[v])
+                if pe < 0 or pe == f.op:
+                    break
+                path.add(pe)
+                v = int(tree.parent[v])
+            below = supply.downstream_edges(f.op)
+            below = np.union1d(below, list(path))
+            for e in below[has_fci[below]]:
+                events.add(
+                    f.visible + rng.uniform(1.0, 10.0),
+                    {"type": "fci", "device": net.edge_ids[e], "fault": int(e) in path},
+                )
+
+    for m in momentaries:
+        if net.edge_scada[m.op]:
+            op_id = net.edge_ids[m.op]
+            events.add(
+                m.start + 0.5,
+                {"type": "scada", "device": op_id, "state": "open", "lockout": False},
+            )
+            events.add(m.restored, {"type": "scada", "device": op_id, "state": "closed"})
+
+    for u, call_t, _s0, _r in noise:
+        events.add(call_t, {"type": "call", **unit_ref(u)})
+
+    # AMI: last gasp and restore per dead interval, each delivered or lost.
+    if has_customers and params.ami_rate > 0:
+        assert customers is not None
+        for u in sorted(merged):
+            if not meters[u]:
+                continue
+            cid = customers.ids[u]
+            for a, b in merged[u]:
+                gasp = a + rng.uniform(0.0, _AMI_WINDOW_S)
+                back = b + rng.uniform(0.0, _AMI_WINDOW_S)
+                back = max(back, gasp + 1.0)
+                if rng.random() < params.ami_rate:
+                    events.add(gasp, {"type": "ami_last_gasp", "customer": cid})
+                if rng.random() < params.ami_rate:
+                    events.add(back, {"type": "ami_restore", "customer": cid})
+
+    # Some callers call again once supply is back.
+    for u, t in call_log:
+        if rng.random() < _POWER_ON_SHARE:
+            b = back_on(u, t)
+            if b is not None:
+                delay = rng.lognormal(math.log(600.0), 0.5)
+                events.add(b + delay, {"type": "call", **unit_ref(u), "power": "on"})
+
+    # ----------------------------------------------------------- truth
+    start = params.start.astimezone(timezone.utc)
+
+    def iso(t: float) -> str:
+        return format_time(start + timedelta(seconds=math.floor(t)))
+
+    truth_faults = []
+    for k, f in enumerate([*faults, *momentaries]):
+        truth_faults.append(
+            {
+                "id": f"fault-{k + 1}",
+                "edge": net.edge_ids[f.edge],
+                "kind": f.kind,
+                "operated": net.edge_ids[f.op],
+                "start": iso(f.start),
+                "restored": iso(f.restored),
+                "customers": int(supply.downstream_customers(f.op)),
+                "nested_in": None if f.parent is None else f"fault-{f.parent + 1}",
+                "momentary": f.momentary,
+            }
+        )
+    key = "customer" if has_customers else "node"
+    single = []
+    for u, call_t, s0, r in sorted(noise, key=lambda x: (x[1], x[0])):
+        ref = customers.ids[u] if customers is not None else net.node_ids[areas.unit_node[u]]
+        single.append({key: ref, "time": iso(call_t), "start": iso(s0), "restored": iso(r)})
+    finished = events.finish(start)
+    last = [f.restored for f in [*faults, *momentaries]] + [x[3] for x in noise] + [span_s]
+    end_t = max(last)
+    if finished:
+        end_t = max(end_t, (parse_time(finished[-1]["time"]) - start).total_seconds())
+    truth = {
+        "params": _params_dict(params, n_faults, n_noise, n_momentary),
+        "start": format_time(start),
+        "end": iso(end_t),
+        "faults": truth_faults,
+        "single_customer": single,
+        "fci": sorted(net.edge_ids[e] for e in fci_edges),
+    }
+    return Scenario(finished, truth)
+
+
+# --------------------------------------------------------------- head-end
+class HeadEnd:
+    """An AMI head-end answering pings from a scenario's ground truth.
+
+    Parameters
+    ----------
+    net : Network
+        The network the scenario was simulated on.
+    truth : dict
+        :attr:`Scenario.truth` (or the JSON read back).
+    reply_rate : float
+        Share of pinged meters that answer.
+    delay_s : float
+        Seconds from the ping to the reply; the reply reports the supply at
+        the reply time.
+    seed : int
+        Seed for the lost replies.
+
+    Notes
+    -----
+    Customers without a meter never answer; a network without individual
+    customers has no AMI, and :meth:`answer` returns nothing.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        truth: dict[str, Any],
+        *,
+        reply_rate: float = 0.95,
+        delay_s: float = 20,
+        seed: int = 0,
+    ) -> None:
+        self.net = net
+        self.reply_rate = float(reply_rate)
+        self.delay = timedelta(seconds=float(delay_s))
+        self._rng = np.random.default_rng(seed)
+        self._count = 0
+        supply = normal_supply(net)
+        self._supply = supply
+        self._areas = _Areas(net, supply)
+        self._faults: list[tuple[datetime, datetime, int]] = []
+        for f in truth.get("faults", []):
+            op = net.edge(f["operated"])
+            self._faults.append((parse_time(f["start"]), parse_time(f["restored"]), op))
+        self._single: list[tuple[datetime, datetime, int]] = []
+        customers = net.customers
+        for s in truth.get("single_customer", []):
+            if customers is None or "customer" not in s or "start" not in s:
+                continue
+            i = customers.index.get(s["customer"])
+            if i is not None and s.get("restored"):
+                self._single.append((parse_time(s["start"]), parse_time(s["restored"]), i))
+        if customers is not None:
+            column = customers.fields.get("meter")
+            self._meter = np.array(
+                [bool(m) for m in (column or [None] * len(customers))], dtype=bool
+            )
+        else:
+            self._meter = np.zeros(0, dtype=bool)
+
+    def energized(self, at: datetime) -> np.ndarray:
+        """Supply per customer (in :class:`~topology.model.Customers` order) at ``at``.
+
+        Per node when the network has no individual customers. O(F log n + n)
+        for F faults in the truth.
+        """
+        tree = self._supply.tree
+        n = self.net.n_nodes
+        dead_pre = np.zeros(len(tree.pre) + 1, dtype=np.int64)
+        for s, r, op in self._faults:
+            if s <= at < r:
+                span = self._areas.span(op)
+                if span is not None:
+                    dead_pre[span[0]] += 1
+                    dead_pre[span[1]] -= 1
+        cover = np.cumsum(dead_pre)[:-1]
+        node_on = tree.reached[:n].copy()
+        tin = tree.tin[:n]
+        node_on[node_on] = cover[tin[node_on]] == 0
+        if self.net.customers is None:
+            return node_on
+        on = node_on[self.net.customers.node]
+        for s, r, i in self._single:
+            if s <= at < r:
+                on[i] = False
+        return on
+
+    def answer(self, customer_ids: Sequence[str], at: datetime) -> list[dict[str, Any]]:
+        """``ami_ping_reply`` events for a ping of ``customer_ids`` sent at ``at``.
+
+        Each reply's time is ``at + delay_s`` (whole seconds) and reports the
+        supply then; a ``1 - reply_rate`` share gets no reply, nor do unknown
+        customers and customers without a meter. Ids are ``ping-<n>``,
+        unique for this head-end. O(F log n + n + len(customer_ids)).
+        """
+        customers = self.net.customers
+        if customers is None or not len(customer_ids):
+            return []
+        if at.tzinfo is None:
+            raise ValueError("at must be timezone-aware")
+        when = (at + self.delay).astimezone(timezone.utc).replace(microsecond=0)
+        on = self.energized(when)
+        stamp = format_time(when)
+        replies = []
+        for cid in customer_ids:
+            i = customers.index.get(cid)
+            if i is None or not self._meter[i]:
+                continue
+            if self._rng.random() >= self.reply_rate:
+                continue
+            self._count += 1
+            replies.append(
+                {
+                    "id": f"ping-{self._count}",
+                    "type": "ami_ping_reply",
+                    "time": stamp,
+                    "customer": cid,
+                    "energized": bool(on[i]),
+                }
+            )
+        return replies

@@ -1,0 +1,257 @@
+"""Loading the network and its companions into the database, and reading them back.
+
+``oms load`` reads every file first (all errors reported, nothing written),
+then writes them in one transaction: a changed network (or customers) file
+becomes a new network version, stored as one compact blob
+(:mod:`topology.binary`) with a searchable ``customers`` table beside it;
+crews, units, zones and roads replace the previous ones. Open outages keep
+their device ids; those that no longer exist are reported as warnings.
+
+:func:`operated_network` gives the latest version in its state as operated:
+normal states overridden by ``device_states`` (SCADA and switching).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from oms import schema
+from oms.exceptions import NotLoadedError
+from oms.inputs import read_crews, read_units, read_zones
+from topology import binary
+from topology.io import attach_customers, read_customers, read_network
+from topology.model import CUSTOMER_FIELDS, Network
+
+__all__ = ["load", "network_version", "operated_network", "stored_network"]
+
+
+def _file_digest(*paths: str | Path | None) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        if p is None:
+            h.update(b"-")
+            continue
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        h.update(b"|")
+    return h.hexdigest()
+
+
+def network_version(conn: Connection) -> int | None:
+    """The latest network version number, or None when nothing is loaded."""
+    return conn.execute(select(func.max(schema.network_versions.c.version))).scalar()
+
+
+def stored_network(conn: Connection, version: int | None = None) -> tuple[int, Network]:
+    """``(version, network)`` in its normal state; the latest version by default.
+
+    Raises
+    ------
+    NotLoadedError
+        No network has been loaded.
+    """
+    nv = schema.network_versions
+    query = select(nv.c.version, nv.c.model)
+    query = query.where(nv.c.version == version) if version else query.order_by(nv.c.version.desc())
+    row = conn.execute(query.limit(1)).first()
+    if row is None:
+        raise NotLoadedError("the database holds no network yet; run `oms load --network FILE`")
+    return int(row.version), binary.loads(row.model)
+
+
+def device_states(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Switch states as operated, where they were reported: id -> row."""
+    rows = conn.execute(select(schema.device_states)).mappings()
+    return {r["device"]: dict(r) for r in rows}
+
+
+def operated_network(engine: Engine) -> Network:
+    """The latest network with its devices in their operated states. O(n + m)."""
+    with engine.connect() as conn:
+        _, net = stored_network(conn)
+        states = device_states(conn)
+    closed = net.edge_normal_closed.copy()
+    for device, row in states.items():
+        e = net.edge_index.get(device)
+        if e is not None and net.operable[e]:
+            closed[e] = row["state"] == "closed"
+    net.set_states(closed)
+    return net
+
+
+def _customer_rows(net: Network) -> list[dict[str, Any]]:
+    cust = net.customers
+    if cust is None:
+        return []
+    cols = {name: cust.fields.get(name) for name in CUSTOMER_FIELDS}
+    rows = []
+    for i, cid in enumerate(cust.ids):
+        row: dict[str, Any] = {"id": cid, "node": net.node_ids[cust.node[i]]}
+        for name, column in cols.items():
+            row[name] = None if column is None else column[i]
+        rows.append(row)
+    return rows
+
+
+def load(
+    engine: Engine,
+    *,
+    network: str | Path | None = None,
+    customers: str | Path | None = None,
+    crews: str | Path | None = None,
+    units: str | Path | None = None,
+    zones: str | Path | None = None,
+    roads: str | Path | None = None,
+    crs: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Load the given files into the database (contract 4, ``oms load``).
+
+    Returns
+    -------
+    dict
+        ``network_version``, ``nodes``, ``edges``, ``customers``, ``crews``,
+        ``zones``, ``warnings`` (list of str), and ``changed`` (whether a new
+        network version was written).
+
+    Raises
+    ------
+    topology.NetworkValidationError, topology.NetworkFileError
+        A file has errors; nothing is written.
+    NotLoadedError
+        Customers without a network, and none in the database.
+    """
+    now = now or datetime.now(timezone.utc)
+    warnings: list[str] = []
+    net: Network | None = None
+    digest = None
+    with engine.connect() as conn:
+        current = network_version(conn)
+        if network is not None:
+            net = read_network(network, crs=crs, customers=customers)
+            digest = _file_digest(network, customers)
+        elif customers is not None:
+            _, net = stored_network(conn)
+            attach_customers(net, read_customers(customers, net))
+            digest = _file_digest(None, customers)
+        if digest is not None and current is not None:
+            same = conn.execute(
+                select(schema.network_versions.c.digest).where(
+                    schema.network_versions.c.version == current
+                )
+            ).scalar()
+            if same == digest:
+                net = None  # unchanged: keep the current version
+        unit_rows = read_units(units) if units else None
+        unit_ids = (
+            {u["id"] for u in unit_rows}
+            if unit_rows is not None
+            else set(conn.execute(select(schema.units.c.id)).scalars()) or None
+        )
+        zone_rows = read_zones(zones, unit_ids) if zones else None
+        zone_ids = (
+            {z["id"] for z in zone_rows}
+            if zone_rows is not None
+            else set(conn.execute(select(schema.zones.c.id)).scalars()) or None
+        )
+        crew_rows = read_crews(crews, unit_ids, zone_ids) if crews else None
+        roads_blob = Path(roads).read_bytes() if roads else None
+
+    with engine.begin() as conn:
+        version = current
+        if net is not None:
+            warnings += [str(i) for i in net.warnings]
+            version = conn.execute(
+                insert(schema.network_versions).values(
+                    loaded_at=now,
+                    source=str(network or customers),
+                    digest=digest,
+                    nodes=net.n_nodes,
+                    edges=net.n_edges,
+                    customers=int(net.node_customers.sum()),
+                    model=binary.dumps(net),
+                    warnings=[i.as_dict() for i in net.warnings],
+                )
+            ).inserted_primary_key[0]
+            conn.execute(delete(schema.customers))
+            rows = _customer_rows(net)
+            for start in range(0, len(rows), 20000):
+                conn.execute(insert(schema.customers), rows[start : start + 20000])
+            # Reported switch states of devices that no longer exist are dropped.
+            stale = [
+                d
+                for d in conn.execute(select(schema.device_states.c.device)).scalars()
+                if d not in net.edge_index
+            ]
+            if stale:
+                conn.execute(
+                    delete(schema.device_states).where(schema.device_states.c.device.in_(stale))
+                )
+            lost = conn.execute(
+                select(schema.outages.c.id, schema.outages.c.device).where(
+                    schema.outages.c.state.in_(("predicted", "confirmed"))
+                )
+            ).all()
+            for oid, device in lost:
+                if device is not None and device not in net.edge_index:
+                    warnings.append(
+                        f"open outage {oid} is on {device}, which is not in the new network"
+                    )
+        if unit_rows is not None:
+            conn.execute(delete(schema.units))
+            if unit_rows:
+                conn.execute(insert(schema.units), unit_rows)
+        if zone_rows is not None:
+            conn.execute(delete(schema.zones))
+            if zone_rows:
+                conn.execute(insert(schema.zones), zone_rows)
+        if crew_rows is not None:
+            conn.execute(delete(schema.crews))
+            if crew_rows:
+                conn.execute(insert(schema.crews), [{**c, "gps_time": None} for c in crew_rows])
+        if roads_blob is not None:
+            conn.execute(delete(schema.documents).where(schema.documents.c.name == "roads"))
+            conn.execute(
+                insert(schema.documents).values(
+                    name="roads", loaded_at=now, source=str(roads), content=roads_blob
+                )
+            )
+        if version is None:
+            raise NotLoadedError("no network loaded yet: give --network FILE")
+        row = (
+            conn.execute(
+                select(schema.network_versions).where(schema.network_versions.c.version == version)
+            )
+            .mappings()
+            .one()
+        )
+        n_crews = conn.execute(select(func.count()).select_from(schema.crews)).scalar()
+        n_zones = conn.execute(select(func.count()).select_from(schema.zones)).scalar()
+    return {
+        "network_version": int(version),
+        "changed": net is not None,
+        "nodes": int(row["nodes"]),
+        "edges": int(row["edges"]),
+        "customers": int(row["customers"]),
+        "crews": int(n_crews or 0),
+        "zones": int(n_zones or 0),
+        "warnings": warnings,
+    }
+
+
+def metered_per_node(net: Network) -> np.ndarray:
+    """Number of customers with an AMI meter at each node."""
+    out = np.zeros(net.n_nodes, dtype=np.int64)
+    cust = net.customers
+    if cust is not None and cust.fields.get("meter") is not None:
+        has = np.array([bool(m) for m in cust.fields["meter"]], dtype=bool)
+        np.add.at(out, cust.node[has], 1)
+    return out
