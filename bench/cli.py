@@ -33,7 +33,7 @@ TARGET_S = {"demo": 2.0, "synthetic_30k": 5.0}
 
 
 def pick_elements(net_arg: str) -> dict[str, list[str]]:
-    """Representative elements of a network: a deep node, a recloser, a trunk line."""
+    """Representative elements of a network: a deep node, a recloser, a trunk line, a source."""
     from oms.cli import load_network
 
     net = load_network(net_arg, None, None)
@@ -45,6 +45,7 @@ def pick_elements(net_arg: str) -> dict[str, list[str]]:
     path = supply.upstream_edges(deep)
     line = next(e for e in reversed(path) if net.kind_of(e) in ("line", "cable"))
     node, rec, ln = net.node_ids[deep], net.edge_ids[recloser], net.edge_ids[line]
+    source = net.node_ids[supply.source_of(deep)]
     return {
         "upstream": [node],
         "downstream": [rec],
@@ -53,6 +54,7 @@ def pick_elements(net_arg: str) -> dict[str, list[str]]:
         "loops": [],
         "isolate": [ln],
         "restore": [ln],
+        "path": [node, source],
     }
 
 

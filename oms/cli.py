@@ -44,13 +44,14 @@ def _fail(message: str, as_json: bool, code: int = 1) -> None:
 
 def handles_errors(func: F) -> F:
     """Turn the library's errors into a message and exit code 1."""
+    from oms.exceptions import OMSError
     from topology.exceptions import TopologyError
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except TopologyError as exc:
+        except (TopologyError, OMSError) as exc:
             _fail(str(exc), bool(kwargs.get("as_json")))
         except OSError as exc:
             _fail(str(exc), bool(kwargs.get("as_json")))
@@ -82,10 +83,22 @@ def demo_path(name: str) -> Path:
     return Path(str(files("oms.fixtures").joinpath("demo", name)))
 
 
-def load_network(network: str, customers: str | None, crs: str | None) -> Any:
-    """Read NETWORK (a file, or ``demo``) with its customers."""
+#: What NETWORK stands for when ``--db URL`` is given instead (see TraceCommand).
+FROM_DB = "@db"
+
+
+def load_network(
+    network: str, customers: str | None, crs: str | None, db: str | None = None
+) -> Any:
+    """Read NETWORK (a file, or ``demo``) with its customers, or the network
+    as operated now in database ``db``."""
     from topology.io import read_network
 
+    if db is not None or network == FROM_DB:
+        from oms.db import connect
+        from oms.store import operated_network
+
+        return operated_network(connect(db))
     if network == "demo" and not Path(network).exists():
         net_path = demo_path("network.geojson")
         customers = customers or str(demo_path("customers.csv"))
@@ -93,8 +106,23 @@ def load_network(network: str, customers: str | None, crs: str | None) -> Any:
     return read_network(network, crs=crs, customers=customers)
 
 
+class TraceCommand(click.Command):
+    """A command whose NETWORK argument may be replaced by ``--db URL``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if any(a == "--db" or a.startswith("--db=") for a in args):
+            args = [FROM_DB, *args]
+        return super().parse_args(ctx, args)
+
+
 def network_options(func: F) -> F:
-    """The NETWORK argument with ``--customers`` and ``--crs``."""
+    """The NETWORK argument with ``--customers``, ``--crs`` and ``--db``."""
+    func = click.option(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="Use the network as operated now in this database instead of NETWORK.",
+    )(func)
     func = click.option(
         "--crs", default=None, help="CRS of the coordinates when the file names none."
     )(func)
@@ -160,10 +188,12 @@ def network() -> None:
     """Load, check, describe, convert and import network models."""
 
 
-@network.command()
+@network.command(cls=TraceCommand)
 @network_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def validate(network: str, customers: str | None, crs: str | None, as_json: bool) -> None:
+def validate(
+    network: str, customers: str | None, crs: str | None, db: str | None, as_json: bool
+) -> None:
     """Check NETWORK and list every problem; exit 1 when there are errors.
 
     Errors (the file would be rejected) name the feature and what is wrong;
@@ -172,7 +202,7 @@ def validate(network: str, customers: str | None, crs: str | None, as_json: bool
     from topology.exceptions import NetworkFileError, NetworkValidationError
 
     try:
-        net = load_network(network, customers, crs)
+        net = load_network(network, customers, crs, db)
     except NetworkValidationError as exc:
         issues = exc.issues
         doc = {
@@ -213,15 +243,17 @@ def validate(network: str, customers: str | None, crs: str | None, as_json: bool
     )
 
 
-@network.command()
+@network.command(cls=TraceCommand)
 @network_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @handles_errors
-def info(network: str, customers: str | None, crs: str | None, as_json: bool) -> None:
+def info(
+    network: str, customers: str | None, crs: str | None, db: str | None, as_json: bool
+) -> None:
     """Describe NETWORK: counts by kind, feeders, customers, lengths, extent."""
     from oms.describe import describe_network
 
-    net = load_network(network, customers, crs)
+    net = load_network(network, customers, crs, db)
     doc = describe_network(net)
 
     def text() -> str:
@@ -240,7 +272,7 @@ def info(network: str, customers: str | None, crs: str | None, as_json: bool) ->
     _emit(doc, as_json, text)
 
 
-@network.command()
+@network.command(cls=TraceCommand)
 @network_options
 @click.argument("output", type=click.Path(dir_okay=False))
 @click.option(
@@ -251,12 +283,17 @@ def info(network: str, customers: str | None, crs: str | None, as_json: bool) ->
 )
 @handles_errors
 def export(
-    network: str, customers: str | None, crs: str | None, output: str, customers_out: str | None
+    network: str,
+    customers: str | None,
+    crs: str | None,
+    db: str | None,
+    output: str,
+    customers_out: str | None,
 ) -> None:
     """Write NETWORK to OUTPUT (.geojson, .gpkg or .parquet) in WGS84."""
     from topology.io import write_customers_csv, write_network
 
-    net = load_network(network, customers, crs)
+    net = load_network(network, customers, crs, db)
     write_network(net, output)
     click.echo(f"wrote {output}: {net.n_nodes} nodes, {net.n_edges} edges", err=True)
     if customers_out:
@@ -324,7 +361,7 @@ def trace() -> None:
     """Trace the network: upstream, downstream, feeder, loops, isolate, restore..."""
 
 
-@trace.command()
+@trace.command(cls=TraceCommand)
 @network_options
 @click.argument("element")
 @output_options
@@ -333,6 +370,7 @@ def upstream(
     network: str,
     customers: str | None,
     crs: str | None,
+    db: str | None,
     element: str,
     as_json: bool,
     geojson_file: str | None,
@@ -341,7 +379,7 @@ def upstream(
     """Path from ELEMENT (a node or an edge) up to its source."""
     from topology import traces
 
-    net = load_network(network, customers, crs)
+    net = load_network(network, customers, crs, db)
     result = traces.upstream(net, element)
     d = result.data
     protective = set(d["protective_devices"])
@@ -369,7 +407,7 @@ def upstream(
     _write_outputs(net, result, f"upstream of {element}", geojson_file, map_file)
 
 
-@trace.command()
+@trace.command(cls=TraceCommand)
 @network_options
 @click.argument("device")
 @output_options
@@ -378,6 +416,7 @@ def downstream(
     network: str,
     customers: str | None,
     crs: str | None,
+    db: str | None,
     device: str,
     as_json: bool,
     geojson_file: str | None,
@@ -386,7 +425,7 @@ def downstream(
     """What loses every path to a source when DEVICE opens."""
     from topology import traces
 
-    net = load_network(network, customers, crs)
+    net = load_network(network, customers, crs, db)
     result = traces.downstream(net, device)
     d = result.data
     _emit(
@@ -404,7 +443,7 @@ def downstream(
     _write_outputs(net, result, f"downstream of {device}", geojson_file, map_file)
 
 
-@trace.command()
+@trace.command(cls=TraceCommand)
 @network_options
 @click.argument("element")
 @output_options
@@ -413,6 +452,7 @@ def feeder(
     network: str,
     customers: str | None,
     crs: str | None,
+    db: str | None,
     element: str,
     as_json: bool,
     geojson_file: str | None,
@@ -421,7 +461,7 @@ def feeder(
     """The feeder ELEMENT is on: its breaker, source, nodes and customers."""
     from topology import traces
 
-    net = load_network(network, customers, crs)
+    net = load_network(network, customers, crs, db)
     result = traces.feeder(net, element)
     d = result.data
     _emit(
@@ -435,7 +475,7 @@ def feeder(
     _write_outputs(net, result, f"feeder of {element}", geojson_file, map_file)
 
 
-@trace.command()
+@trace.command(cls=TraceCommand)
 @network_options
 @click.option("--open", "open_", multiple=True, metavar="ID", help="Device to open (repeat).")
 @click.option("--close", multiple=True, metavar="ID", help="Device to close (repeat).")
@@ -445,6 +485,7 @@ def deenergized(
     network: str,
     customers: str | None,
     crs: str | None,
+    db: str | None,
     open_: tuple[str, ...],
     close: tuple[str, ...],
     as_json: bool,
@@ -454,7 +495,7 @@ def deenergized(
     """Nodes with no supply once the given devices are opened and closed."""
     from topology import traces
 
-    net = load_network(network, customers, crs)
+    net = load_network(network, customers, crs, db)
     result = traces.deenergized(net, open=open_, close=close)
     d = result.data
     _emit(
@@ -470,7 +511,7 @@ def deenergized(
     _write_outputs(net, result, "de-energized", geojson_file, map_file)
 
 
-@trace.command()
+@trace.command(cls=TraceCommand)
 @network_options
 @output_options
 @handles_errors
@@ -478,6 +519,7 @@ def loops(
     network: str,
     customers: str | None,
     crs: str | None,
+    db: str | None,
     as_json: bool,
     geojson_file: str | None,
     map_file: str | None,
@@ -485,7 +527,7 @@ def loops(
     """Closed loops: a cycle basis of the closed network."""
     from topology import traces
 
-    net = load_network(network, customers, crs)
+    net = load_network(network, customers, crs, db)
     result = traces.loops(net)
     d = result.data
     _emit(
@@ -499,7 +541,7 @@ def loops(
     _write_outputs(net, result, "closed loops", geojson_file, map_file)
 
 
-@trace.command()
+@trace.command(cls=TraceCommand)
 @network_options
 @click.argument("a")
 @click.argument("b")
@@ -510,6 +552,7 @@ def path(
     network: str,
     customers: str | None,
     crs: str | None,
+    db: str | None,
     a: str,
     b: str,
     through_open: bool,
@@ -520,14 +563,14 @@ def path(
     """The path with fewest edges between elements A and B over closed edges."""
     from topology import traces
 
-    net = load_network(network, customers, crs)
+    net = load_network(network, customers, crs, db)
     result = traces.path(net, a, b, through_open=through_open)
     d = result.data
     _emit(d, as_json, lambda: f"{len(d['edges'])} edges: " + " -> ".join(d["edges"]))
     _write_outputs(net, result, f"path {a} to {b}", geojson_file, map_file)
 
 
-@trace.command()
+@trace.command(cls=TraceCommand)
 @network_options
 @click.argument("faulted_edge")
 @output_options
@@ -536,6 +579,7 @@ def isolate(
     network: str,
     customers: str | None,
     crs: str | None,
+    db: str | None,
     faulted_edge: str,
     as_json: bool,
     geojson_file: str | None,
@@ -544,7 +588,7 @@ def isolate(
     """Devices to open to cut FAULTED_EDGE off from every source."""
     from topology import flisr
 
-    net = load_network(network, customers, crs)
+    net = load_network(network, customers, crs, db)
     result = flisr.isolate(net, faulted_edge)
     d = result.data
     _emit(
@@ -560,7 +604,7 @@ def isolate(
     _write_outputs(net, result, f"isolate {faulted_edge}", geojson_file, map_file)
 
 
-@trace.command()
+@trace.command(cls=TraceCommand)
 @network_options
 @click.argument("faulted_edge")
 @output_options
@@ -569,6 +613,7 @@ def restore(
     network: str,
     customers: str | None,
     crs: str | None,
+    db: str | None,
     faulted_edge: str,
     as_json: bool,
     geojson_file: str | None,
@@ -577,7 +622,7 @@ def restore(
     """Isolate FAULTED_EDGE and restore the healthy parts (reclose, close ties)."""
     from topology import flisr
 
-    net = load_network(network, customers, crs)
+    net = load_network(network, customers, crs, db)
     result = flisr.restore(net, faulted_edge)
     d = result.data
     _emit(
@@ -596,3 +641,8 @@ def restore(
         ),
     )
     _write_outputs(net, result, f"restore {faulted_edge}", geojson_file, map_file)
+
+
+# The database commands (load, ingest, outages, outage, simulate) live in
+# their own module; importing it registers them on ``cli``.
+from oms import cli_engine  # noqa: E402, F401

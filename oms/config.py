@@ -54,6 +54,13 @@ class PredictionParams:
         Weight against an outage of a report that a customer has supply now
         (an AMI restore, a ping answered energized, a caller whose power is
         back), in log-likelihood units.
+    new_outage_gap_s : float
+        A device predicted above an open outage is a new outage, with the
+        open one nested below it, when the evidence around the open one began
+        more than this after it started; otherwise the open one rolls up.
+    new_outage_gap_ami_s : float
+        The same when last gasps began around it: meters report within a
+        minute, callers over many.
     """
 
     call_rate: float = 0.10
@@ -66,6 +73,8 @@ class PredictionParams:
     restore_grace_s: float = 180.0
     momentary_s: float = 300.0
     supplied_evidence: float = 6.0
+    new_outage_gap_s: float = 600.0
+    new_outage_gap_ami_s: float = 120.0
 
     # Log-likelihood ratios (dead vs supplied) of each kind of observation.
     @property
@@ -128,7 +137,10 @@ class EngineConfig:
     pings_per_check : int
         Meters pinged per question.
     batch_size : int
-        Events applied per transaction (and per re-prediction).
+        Most events applied per transaction (and per re-prediction).
+    batch_seconds : float
+        A batch also ends when its events span more than this much event
+        time, so that a replayed file is located as promptly as a live feed.
     """
 
     predictor: str = "likelihood"
@@ -137,6 +149,7 @@ class EngineConfig:
     pings: bool = True
     pings_per_check: int = 3
     batch_size: int = 2000
+    batch_seconds: float = 15.0
 
     def __post_init__(self) -> None:
         if self.predictor not in ("likelihood", "classic"):

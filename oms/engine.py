@@ -155,9 +155,12 @@ class OutageEngine:
         self.ev = _Evidence(len(self.unit_node))
         self._tree: DeviceTree | None = None
         self._replay_log()
-        for o in self.outages.values():
+        for o in sorted(self.outages.values(), key=lambda o: o.restored or o.started):
             if o.restored is not None and o.kind != "momentary":
                 self._set_epoch(o, _ts(o.restored))
+        for o in self.outages.values():
+            if o.active and o.kind == "network":
+                self._keep_evidence(o)
 
     def _replay_log(self) -> None:
         ev = schema.events
@@ -224,15 +227,19 @@ class OutageEngine:
                 report.rejected.append({"line": number, "error": str(obj)})
                 continue
             try:
-                batch.append((number, parse_event(obj, self.directory)))
+                event = parse_event(obj, self.directory)
             except EventError as exc:
                 report.rejected.append({"line": number, "error": str(exc)})
                 continue
-            if len(batch) >= self.config.batch_size:
+            if batch and (
+                len(batch) >= self.config.batch_size
+                or (event.time - batch[0][1].time).total_seconds() > self.config.batch_seconds
+            ):
                 self._commit(batch, report)
                 if progress:
                     progress(len(batch))
                 batch = []
+            batch.append((number, event))
         if batch:
             self._commit(batch, report)
             if progress:
@@ -521,6 +528,13 @@ class OutageEngine:
         self._set_epoch(o, _ts(t))
         if o.kind == "network":
             self._changes.restored.append(o)
+        if o.kind != "single_customer":
+            pos = self.tree.position.get(self.net.edge_index.get(o.device or "", -1))
+            for other in self.outages.values():
+                if other.active and other.kind == "network" and other is not o:
+                    inner = self.tree.position.get(self.net.edge_index.get(other.device or "", -1))
+                    if pos is not None and inner is not None and self.tree.below(pos, inner):
+                        self._keep_evidence(other)
 
     def _set_epoch(self, o: Outage, t: float) -> None:
         ev = self.ev
@@ -535,6 +549,14 @@ class OutageEngine:
             return
         units = units[units >= 0]
         ev.epoch[units] = np.maximum(ev.epoch[units], t)
+
+    def _keep_evidence(self, o: Outage) -> None:
+        """Undo restorations its customers never had: they are out since it started."""
+        pos = self.tree.position.get(self.net.edge_index.get(o.device or "", -1))
+        if pos is None:
+            return
+        units = self._units_under(pos)
+        self.ev.epoch[units] = np.minimum(self.ev.epoch[units], _ts(o.started) - 1.0)
 
     def _unit_of(self, customer: str) -> int:
         if self.unit_ids is not None:
@@ -608,6 +630,7 @@ class OutageEngine:
             "off": (dead & off)[keep],
             "pdead": (dead & pdead)[keep],
             "dead_t": dead_t[keep],
+            "gasp_t": np.where(gasp, ev.gasp[units], np.nan)[keep],
             "on_t": on_t[keep],
             "base_meter": np.array(base_meter),
         }
@@ -671,36 +694,71 @@ class OutageEngine:
             else:
                 new_devices.append(d)
         leftovers = [o for o in active if o.id not in matched and o.id in pos_of]
+        nested_since: dict[int, datetime] = {}
         first_dead = self._first_dead(table, tree)
-        # Roll-up: a new device above outages that lost their own support.
+        gap = self.config.prediction.new_outage_gap_s
+        # Outages masked by a later outage above them stay, nested below it.
+        holders = {d: by_pos[d][0] for d in predicted if by_pos.get(d)}
+        for o in list(leftovers):
+            above = [h for d, h in holders.items() if tree.below(d, pos_of[o.id]) and h.id != o.id]
+            if any((h.started - o.started).total_seconds() > gap for h in above):
+                leftovers.remove(o)
+        # Roll-up: a new device above outages that lost their own support,
+        # unless the evidence around them began well after they did (then
+        # it is a new outage above them, and they stay nested).
         for d in list(new_devices):
             under = [o for o in leftovers if tree.below(d, pos_of[o.id])]
             if not under:
                 continue
             under.sort(key=lambda o: (o.started, o.id))
+            inner = [pos_of[o.id] for o in under]
+            leftovers = [o for o in leftovers if o not in under]
+            gasp_outside = self._first_dead_outside(table, d, inner, "gasp_t")
+            any_outside = self._first_dead_outside(table, d, inner, "dead_t")
+            earliest = under[0].started
+            if (
+                gasp_outside is not None
+                and (gasp_outside - earliest).total_seconds()
+                > self.config.prediction.new_outage_gap_ami_s
+            ) or (any_outside is not None and (any_outside - earliest).total_seconds() > gap):
+                continue
             keep = under[0]
             self._move(keep, d, t, "rolled up")
             keep.started = min(keep.started, first_dead(d) or keep.started)
             for o in under[1:]:
                 self._cancel(o, t, "system", "merged", f"rolled up into {keep.device}", keep.id)
-            leftovers = [o for o in leftovers if o not in under]
             new_devices.remove(d)
             pos_of[keep.id] = d
         # Narrowing: outages whose device was replaced by devices below it.
+        grace = self.config.prediction.restore_grace_s
         for o in list(leftovers):
             below = [d for d in new_devices if tree.below(pos_of[o.id], d)]
             if not below:
                 continue
-            below.sort(key=lambda d: -tree.customers[d])
-            partial = self._supplied_under(table, pos_of[o.id], o.started)
-            reason = "partial restoration" if partial is not None else "narrowed"
-            self._move(o, below[0], t, reason)
-            pos_of[o.id] = below[0]
             leftovers.remove(o)
+            partial = self._supplied_under(table, pos_of[o.id], o.started)
+            if partial is not None:
+                if _ts(t) - partial < grace:
+                    # Meters report supply back over a minute or so: wait
+                    # before calling what is still dead a nested outage.
+                    for d in below:
+                        new_devices.remove(d)
+                    continue
+                # Partial restoration: the outage is restored; those still out
+                # below it are nested outages, out since it started.
+                self._restore(o, _dt(partial), "system", "partial restoration")
+                for d in below:
+                    nested_since[d] = o.started
+                continue
+            below.sort(key=lambda d: -tree.customers[d])
+            self._move(o, below[0], t, "narrowed")
+            pos_of[o.id] = below[0]
             new_devices.remove(below[0])
         for d in new_devices:
             tripped_at = self.tripped.get(int(tree.candidate[d]))
             started = _dt(tripped_at) if tripped_at is not None else (first_dead(d) or t)
+            if d in nested_since:
+                started = min(started, nested_since[d])
             o = self._new_outage("network", self.net.edge_ids[tree.candidate[d]], None, started, t)
             if tripped_at is not None:
                 o.state, o.confirmed_by = "confirmed", "scada"
@@ -708,6 +766,7 @@ class OutageEngine:
             self._audit(o, t, "system", "predict", None, {"device": o.device, "rule": rule})
             pos_of[o.id] = d
             self._changes.moved.append(o)
+            self._keep_evidence(o)
         for o in leftovers:
             when = self._supplied_under(table, pos_of[o.id], o.started)
             if when is not None:
@@ -733,6 +792,20 @@ class OutageEngine:
             return _dt(float(times[inside].min()))
 
         return first
+
+    def _first_dead_outside(
+        self, table: dict[str, np.ndarray], d: int, inner: list[int], column: str
+    ) -> datetime | None:
+        """Earliest time in ``column`` below ``d`` but outside the ``inner`` devices."""
+        tree = self.tree
+        dead = table["dead"] & ~np.isnan(table[column])
+        tin = tree.supply.tree.tin[table["nodes"][dead]]
+        keep = (tin >= tree.lo[d]) & (tin < tree.hi[d])
+        for i in inner:
+            keep &= ~((tin >= tree.lo[i]) & (tin < tree.hi[i]))
+        if not keep.any():
+            return None
+        return _dt(float(table[column][dead][keep].min()))
 
     def _supplied_under(
         self, table: dict[str, np.ndarray], d: int, after: datetime

@@ -23,6 +23,7 @@ first evidence of no supply below the device since its last restoration.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,7 @@ __all__ = [
     "get_outage",
     "list_outages",
     "outage_audit",
+    "outage_evidence",
 ]
 
 STATES = ("predicted", "confirmed", "restored", "closed", "cancelled")
@@ -172,4 +174,63 @@ def outage_audit(conn: Connection, outage_id: str) -> list[dict[str, Any]]:
             "detail": r["detail"],
         }
         for r in rows
+    ]
+
+
+def outage_evidence(conn: Connection, o: Outage, limit: int = 1000) -> list[dict[str, Any]]:
+    """The events behind an outage: reports from its customers and its devices.
+
+    Reports count from five minutes before it started until it was restored;
+    at most ``limit``, oldest first.
+    """
+    from datetime import timedelta
+
+    from oms.store import stored_network
+
+    ev = schema.events
+    since = o.started - timedelta(minutes=5)
+    window = ev.c.time >= since
+    if o.restored is not None:
+        window = window & (ev.c.time <= o.restored)
+    customers: list[str] = []
+    devices = [d for d in [o.device, *o.section] if d]
+    if o.kind == "single_customer" and o.customer:
+        customers = [o.customer]
+    elif o.device:
+        _, net = stored_network(conn)
+        e = net.edge_index.get(o.device)
+        if e is not None and net.customers is not None:
+            nodes = net.supply.downstream_nodes(e)
+            at = set(nodes.tolist())
+            customers = [
+                cid for cid, n in zip(net.customers.ids, net.customers.node, strict=True) if n in at
+            ]
+    found: list[Any] = []
+    if devices:
+        found += (
+            conn.execute(select(ev).where(window & ev.c.device.in_(devices)).limit(limit))
+            .mappings()
+            .all()
+        )
+    for start in range(0, len(customers), 1000):
+        if len(found) >= limit:
+            break
+        chunk = customers[start : start + 1000]
+        found += (
+            conn.execute(select(ev).where(window & ev.c.customer.in_(chunk)).limit(limit))
+            .mappings()
+            .all()
+        )
+    found.sort(key=lambda r: r["seq"])
+    return [
+        {
+            "seq": int(r["seq"]),
+            "id": r["id"],
+            "type": r["type"],
+            "time": iso(_aware(r["time"])),
+            "customer": r["customer"],
+            "device": r["device"],
+            "payload": json.loads(r["payload"]),
+        }
+        for r in found[:limit]
     ]

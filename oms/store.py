@@ -29,7 +29,15 @@ from topology import binary
 from topology.io import attach_customers, read_customers, read_network
 from topology.model import CUSTOMER_FIELDS, Network
 
-__all__ = ["load", "network_version", "operated_network", "stored_network"]
+__all__ = [
+    "device_states",
+    "load",
+    "load_model",
+    "metered_per_node",
+    "network_version",
+    "operated_network",
+    "stored_network",
+]
 
 
 def _file_digest(*paths: str | Path | None) -> str:
@@ -101,6 +109,32 @@ def _customer_rows(net: Network) -> list[dict[str, Any]]:
     return rows
 
 
+def _write_version(conn: Connection, net: Network, source: str, digest: str, now: datetime) -> int:
+    version = conn.execute(
+        insert(schema.network_versions).values(
+            loaded_at=now,
+            source=source,
+            digest=digest,
+            nodes=net.n_nodes,
+            edges=net.n_edges,
+            customers=int(net.node_customers.sum()),
+            model=binary.dumps(net),
+            warnings=[i.as_dict() for i in net.warnings],
+        )
+    ).inserted_primary_key[0]
+    conn.execute(delete(schema.customers))
+    rows = _customer_rows(net)
+    for start in range(0, len(rows), 20000):
+        conn.execute(insert(schema.customers), rows[start : start + 20000])
+    return int(version)
+
+
+def load_model(engine: Engine, net: Network, source: str = "model") -> int:
+    """Store an in-memory network (with its customers) as a new version; its number."""
+    with engine.begin() as conn:
+        return _write_version(conn, net, source, "-", datetime.now(timezone.utc))
+
+
 def load(
     engine: Engine,
     *,
@@ -169,22 +203,7 @@ def load(
         version = current
         if net is not None:
             warnings += [str(i) for i in net.warnings]
-            version = conn.execute(
-                insert(schema.network_versions).values(
-                    loaded_at=now,
-                    source=str(network or customers),
-                    digest=digest,
-                    nodes=net.n_nodes,
-                    edges=net.n_edges,
-                    customers=int(net.node_customers.sum()),
-                    model=binary.dumps(net),
-                    warnings=[i.as_dict() for i in net.warnings],
-                )
-            ).inserted_primary_key[0]
-            conn.execute(delete(schema.customers))
-            rows = _customer_rows(net)
-            for start in range(0, len(rows), 20000):
-                conn.execute(insert(schema.customers), rows[start : start + 20000])
+            version = _write_version(conn, net, str(network or customers), digest or "-", now)
             # Reported switch states of devices that no longer exist are dropped.
             stale = [
                 d

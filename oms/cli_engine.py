@@ -1,0 +1,538 @@
+"""The ``oms`` commands that work on a database: load, ingest, outages, simulate.
+
+``--db`` takes a SQLAlchemy URL (``sqlite:///oms.sqlite``,
+``postgresql+psycopg2://user@host/db``) and defaults to
+``$OMS_DATABASE_URL``, else ``oms.sqlite`` in the working directory.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from oms.cli import _emit, cli, demo_path, handles_errors, load_network, table
+
+__all__ = ["ingest", "load", "outage", "outages", "simulate"]
+
+
+def db_option(func: Any) -> Any:
+    return click.option(
+        "--db",
+        envvar="OMS_DATABASE_URL",
+        default=None,
+        metavar="URL",
+        help="Database URL (default $OMS_DATABASE_URL, else sqlite:///oms.sqlite).",
+    )(func)
+
+
+def json_option(func: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
+
+
+def config_option(func: Any) -> Any:
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="Engine configuration (JSON; see docs/fault-location.md).",
+    )(func)
+
+
+def _engine_config(config_file: str | None) -> Any:
+    from oms.config import EngineConfig
+
+    return EngineConfig.from_file(config_file) if config_file else EngineConfig()
+
+
+# ------------------------------------------------------------------- load
+@cli.command()
+@db_option
+@click.option(
+    "--network", type=click.Path(), default=None, help="Network file (contract 1), or demo."
+)
+@click.option("--customers", type=click.Path(dir_okay=False), default=None, help="Customers CSV.")
+@click.option("--crews", type=click.Path(dir_okay=False), default=None, help="Crews CSV.")
+@click.option("--units", type=click.Path(dir_okay=False), default=None, help="Units CSV.")
+@click.option("--zones", type=click.Path(dir_okay=False), default=None, help="Zones GeoJSON.")
+@click.option(
+    "--roads", type=click.Path(dir_okay=False), default=None, help="Roads GeoJSON or OSM."
+)
+@click.option(
+    "--crs", default=None, help="CRS of the network coordinates when the file names none."
+)
+@json_option
+@handles_errors
+def load(
+    db: str | None,
+    network: str | None,
+    customers: str | None,
+    crews: str | None,
+    units: str | None,
+    zones: str | None,
+    roads: str | None,
+    crs: str | None,
+    as_json: bool,
+) -> None:
+    """Load the network and its companions into the database.
+
+    A changed network (or customers) file becomes a new network version;
+    crews, units, zones and roads replace what was loaded before. Files are
+    all checked first: with any error, nothing is written. ``--network demo``
+    loads the whole demo data set.
+    """
+    from oms.db import connect
+    from oms.store import load as load_files
+
+    if network == "demo" and not Path("demo").exists():
+        network = str(demo_path("network.geojson"))
+        customers = customers or str(demo_path("customers.csv"))
+        crews = crews or str(demo_path("crews.csv"))
+        units = units or str(demo_path("units.csv"))
+        zones = zones or str(demo_path("zones.geojson"))
+        roads = roads or str(demo_path("roads.geojson"))
+    if not any((network, customers, crews, units, zones, roads)):
+        raise click.UsageError("give at least one file to load (--network, --customers, ...)")
+    doc = load_files(
+        connect(db),
+        network=network,
+        customers=customers,
+        crews=crews,
+        units=units,
+        zones=zones,
+        roads=roads,
+        crs=crs,
+    )
+    summary = (
+        f"network version {doc['network_version']}"
+        + ("" if doc["changed"] else " (unchanged)")
+        + f": {doc['nodes']} nodes, {doc['edges']} edges, {doc['customers']} customers; "
+        + f"{doc['crews']} crews, {doc['zones']} zones"
+    )
+    _emit(doc, as_json, lambda: "\n".join([*doc["warnings"], summary]))
+
+
+# ----------------------------------------------------------------- ingest
+@cli.command()
+@click.argument("events_file", type=click.Path(allow_dash=True, dir_okay=False))
+@db_option
+@click.option(
+    "--network", type=click.Path(), default=None, help="Load this network first (as oms load)."
+)
+@click.option("--customers", type=click.Path(dir_okay=False), default=None, help="Customers CSV.")
+@config_option
+@json_option
+@handles_errors
+def ingest(
+    events_file: str,
+    db: str | None,
+    network: str | None,
+    customers: str | None,
+    config_file: str | None,
+    as_json: bool,
+) -> None:
+    """Apply the events of EVENTS_FILE (JSON lines, contract 3; - for stdin).
+
+    Invalid lines are reported with their line number and reason; the valid
+    ones are applied. An event id seen before is a duplicate (same content)
+    or a conflict (different content, rejected). Batches commit as they go:
+    run it again after a crash and it carries on where it stopped.
+    """
+    from oms.db import connect
+    from oms.engine import OutageEngine
+    from oms.store import load as load_files
+
+    engine_db = connect(db)
+    if network or customers:
+        if network == "demo" and not Path("demo").exists():
+            network = str(demo_path("network.geojson"))
+            customers = customers or str(demo_path("customers.csv"))
+        load_files(engine_db, network=network, customers=customers)
+    engine = OutageEngine(engine_db, _engine_config(config_file))
+    if events_file == "-":
+        report = engine.ingest(sys.stdin)
+    else:
+        try:
+            fh = open(events_file, encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise click.FileError(events_file, str(exc)) from exc
+        with (
+            fh,
+            click.progressbar(
+                length=Path(events_file).stat().st_size, label="ingest", file=sys.stderr
+            ) as bar,
+        ):
+
+            def lines() -> Any:
+                for line in fh:
+                    bar.update(len(line.encode("utf-8")))
+                    yield line
+
+            report = engine.ingest(lines())
+    doc = report.to_dict()
+    _emit(
+        doc,
+        as_json,
+        lambda: "\n".join(
+            [f"line {r['line']}: {r['error']}" for r in doc["rejected"]]
+            + [
+                f"accepted {doc['accepted']}, duplicates {doc['duplicates']}, "
+                f"rejected {len(doc['rejected'])}"
+            ]
+        ),
+    )
+
+
+# ---------------------------------------------------------------- outages
+def _outage_rows(items: list[dict[str, Any]]) -> str:
+    rows = [
+        (
+            o["id"],
+            o["kind"],
+            o["device"] or o["customer"],
+            o["state"],
+            o["customers_out"],
+            o["critical_out"],
+            o["calls"],
+            (o["started"] or "")[:19],
+            (o["restored"] or "")[:19],
+        )
+        for o in items
+    ]
+    return table(
+        rows, ["id", "kind", "device", "state", "out", "critical", "calls", "started", "restored"]
+    )
+
+
+@cli.command()
+@db_option
+@click.option(
+    "--state",
+    type=click.Choice(["predicted", "confirmed", "restored", "closed", "cancelled"]),
+    default=None,
+    help="Only outages in this state (default: all but cancelled).",
+)
+@json_option
+@handles_errors
+def outages(db: str | None, state: str | None, as_json: bool) -> None:
+    """List outages (contract 4), oldest first."""
+    from oms.db import connect
+    from oms.outages import list_outages
+
+    with connect(db).connect() as conn:
+        items = [o.to_dict() for o in list_outages(conn, state)]
+    _emit(items, as_json, lambda: _outage_rows(items) if items else "no outages")
+
+
+@cli.group()
+def outage() -> None:
+    """Look at one outage, or act on it as the dispatcher (audited)."""
+
+
+@outage.command("show")
+@click.argument("outage_id")
+@db_option
+@json_option
+@handles_errors
+def outage_show(outage_id: str, db: str | None, as_json: bool) -> None:
+    """One outage with its evidence and audit trail."""
+    from oms.db import connect
+    from oms.outages import get_outage, outage_audit, outage_evidence
+
+    with connect(db).connect() as conn:
+        o = get_outage(conn, outage_id)
+        doc = o.to_dict()
+        doc["audit"] = outage_audit(conn, outage_id)
+        doc["evidence"] = outage_evidence(conn, o)
+
+    def text() -> str:
+        lines = [_outage_rows([doc]), "", "audit:"]
+        lines += [
+            f"  {a['time']}  {a['actor']:<10} {a['action']:<10} {a['reason'] or ''} "
+            + json.dumps(a["detail"])
+            for a in doc["audit"]
+        ]
+        lines += ["", f"evidence ({len(doc['evidence'])}):"]
+        lines += [
+            f"  {e['time']}  {e['type']:<14} {e['customer'] or e['device'] or ''}"
+            for e in doc["evidence"][:50]
+        ]
+        return "\n".join(lines)
+
+    _emit(doc, as_json, text)
+
+
+def _action(db: str | None, event: dict[str, Any], as_json: bool) -> None:
+    from oms.db import connect
+    from oms.engine import OutageEngine
+    from oms.exceptions import ActionError
+
+    event.setdefault("time", datetime.now(timezone.utc).isoformat())
+    event.setdefault(
+        "id", f"{event['type']}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
+    )
+    engine = OutageEngine(connect(db))
+    report = engine.ingest_objects([(1, event)])
+    if report.rejected:
+        raise ActionError(report.rejected[0]["error"])
+    doc = {"event": event, "outages": [o for o in engine.snapshot() if o["state"] != "cancelled"]}
+    _emit(doc, as_json, lambda: f"{event['type']} done ({event['id']})")
+
+
+def _actor_options(func: Any) -> Any:
+    func = click.option("--reason", default=None, help="Why (kept in the audit trail).")(func)
+    func = click.option("--user", default="dispatcher", show_default=True, help="Who acts.")(func)
+    return func
+
+
+@outage.command("confirm")
+@click.argument("outage_id")
+@click.option("--device", default=None, help="The device actually found operated.")
+@_actor_options
+@db_option
+@json_option
+@handles_errors
+def outage_confirm(
+    outage_id: str, device: str | None, user: str, reason: str | None, db: str | None, as_json: bool
+) -> None:
+    """Confirm OUTAGE_ID (optionally at another device); the predictor keeps it there."""
+    event: dict[str, Any] = {"type": "outage_confirm", "outage": outage_id, "user": user}
+    if device:
+        event["device"] = device
+    if reason:
+        event["reason"] = reason
+    _action(db, event, as_json)
+
+
+@outage.command("merge")
+@click.argument("into")
+@click.argument("others", nargs=-1, required=True)
+@_actor_options
+@db_option
+@json_option
+@handles_errors
+def outage_merge(
+    into: str, others: tuple[str, ...], user: str, reason: str | None, db: str | None, as_json: bool
+) -> None:
+    """Merge OTHERS into outage INTO."""
+    event = {"type": "outage_merge", "into": into, "outages": [into, *others], "user": user}
+    if reason:
+        event["reason"] = reason
+    _action(db, event, as_json)
+
+
+@outage.command("split")
+@click.argument("outage_id")
+@click.argument("devices", nargs=-1, required=True)
+@_actor_options
+@db_option
+@json_option
+@handles_errors
+def outage_split(
+    outage_id: str,
+    devices: tuple[str, ...],
+    user: str,
+    reason: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Split OUTAGE_ID into one outage per device of DEVICES (two or more)."""
+    event = {"type": "outage_split", "outage": outage_id, "devices": list(devices), "user": user}
+    if reason:
+        event["reason"] = reason
+    _action(db, event, as_json)
+
+
+def _simple_action(name: str, etype: str, doc: str) -> None:
+    @outage.command(name, help=doc)
+    @click.argument("outage_id")
+    @_actor_options
+    @db_option
+    @json_option
+    @handles_errors
+    def command(
+        outage_id: str, user: str, reason: str | None, db: str | None, as_json: bool
+    ) -> None:
+        event = {"type": etype, "outage": outage_id, "user": user}
+        if reason:
+            event["reason"] = reason
+        _action(db, event, as_json)
+
+
+_simple_action("repredict", "outage_repredict", "Hand OUTAGE_ID back to the predictor.")
+_simple_action("restore", "outage_restore", "Mark OUTAGE_ID restored (supply is back).")
+_simple_action("close", "outage_close", "Close the restored OUTAGE_ID.")
+
+
+# --------------------------------------------------------------- simulate
+@cli.command()
+@click.argument("network")
+@click.option("--customers", type=click.Path(dir_okay=False), default=None, help="Customers CSV.")
+@click.option("--crs", default=None, help="CRS of the coordinates when the file names none.")
+@click.option(
+    "--events",
+    "events_out",
+    type=click.Path(dir_okay=False),
+    default="storm-events.jsonl",
+    show_default=True,
+    help="Write the events here (JSON lines).",
+)
+@click.option(
+    "--truth",
+    "truth_out",
+    type=click.Path(dir_okay=False),
+    default="storm-truth.json",
+    show_default=True,
+    help="Write the ground truth here.",
+)
+@click.option(
+    "--faults", type=int, default=None, help="Sustained faults (default scales with the network)."
+)
+@click.option(
+    "--span",
+    "span_minutes",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Minutes over which faults start.",
+)
+@click.option(
+    "--call-rate",
+    type=float,
+    default=0.10,
+    show_default=True,
+    help="Share of affected customers who call.",
+)
+@click.option(
+    "--ami-rate",
+    type=float,
+    default=0.80,
+    show_default=True,
+    help="Last-gasp delivery rate (0: no AMI).",
+)
+@click.option("--noise-calls", type=int, default=None, help="Single-customer problems elsewhere.")
+@click.option("--momentaries", type=int, default=None, help="Momentary interruptions.")
+@click.option(
+    "--nested-share",
+    type=float,
+    default=0.15,
+    show_default=True,
+    help="Share of faults nested below another.",
+)
+@click.option(
+    "--fci-share",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of conductors with fault indicators.",
+)
+@click.option("--start", default=None, help="Storm start (ISO 8601 with offset).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--score", is_flag=True, help="Replay through the engine and score its predictions.")
+@click.option("--no-pings", is_flag=True, help="Do not let the engine ping meters while scoring.")
+@config_option
+@json_option
+@handles_errors
+def simulate(
+    network: str,
+    customers: str | None,
+    crs: str | None,
+    events_out: str,
+    truth_out: str,
+    faults: int | None,
+    span_minutes: float,
+    call_rate: float,
+    ami_rate: float,
+    noise_calls: int | None,
+    momentaries: int | None,
+    nested_share: float,
+    fci_share: float,
+    start: str | None,
+    seed: int,
+    score: bool,
+    no_pings: bool,
+    config_file: str | None,
+    as_json: bool,
+) -> None:
+    """Make a storm on NETWORK: contract-3 events plus the ground truth.
+
+    With --score, replay the events through the engine (the likelihood
+    predictor and the classic roll-up, each on a fresh database) and report
+    prediction accuracy on the observable faults, false outages and the
+    simulated time from first evidence to the right prediction.
+    """
+    from oms.events import parse_time
+    from oms.simulate import StormParams, simulate_storm
+
+    net = load_network(network, customers, crs)
+    kwargs: dict[str, Any] = {
+        "faults": faults,
+        "span_minutes": span_minutes,
+        "call_rate": call_rate,
+        "ami_rate": ami_rate,
+        "noise_calls": noise_calls,
+        "momentaries": momentaries,
+        "nested_share": nested_share,
+        "fci_share": fci_share,
+        "seed": seed,
+    }
+    if start:
+        kwargs["start"] = parse_time(start, "--start")
+    params = StormParams(**kwargs)
+    scenario = simulate_storm(net, params)
+    scenario.write(events_out, truth_out)
+    click.echo(f"wrote {events_out} ({len(scenario.events)} events) and {truth_out}", err=True)
+    truth = scenario.truth
+    doc: dict[str, Any] = {
+        "events": len(scenario.events),
+        "faults": sum(1 for f in truth["faults"] if not f.get("momentary")),
+        "momentaries": sum(1 for f in truth["faults"] if f.get("momentary")),
+        "single_customer": len(truth.get("single_customer", [])),
+        "events_file": events_out,
+        "truth_file": truth_out,
+    }
+    if score:
+        from oms.replay import score_scenario
+
+        with click.progressbar(
+            length=2 * len(scenario.events), label="replay", file=sys.stderr
+        ) as bar:
+            results = score_scenario(
+                net,
+                scenario,
+                config=_engine_config(config_file),
+                pings=not no_pings,
+                progress=bar.update,
+            )
+        doc["score"] = results
+
+    def text() -> str:
+        lines = [
+            f"{doc['events']} events: {doc['faults']} faults, {doc['momentaries']} momentaries, "
+            f"{doc['single_customer']} single-customer problems"
+        ]
+        if score:
+            keys = ["observable", "right", "one_level", "wrong", "missed", "predicted", "false"]
+            rows = []
+            for name, s in doc["score"].items():
+                t = s["time_to_right_s"]
+                rows.append(
+                    [
+                        name,
+                        *(s[k] for k in keys),
+                        f"{s['accuracy']:.1%}",
+                        f"{s['false_rate']:.1%}",
+                        t["median"],
+                    ]
+                )
+            lines.append(
+                table(rows, ["predictor", *keys, "accuracy", "false rate", "median s to right"])
+            )
+        return "\n".join(lines)
+
+    _emit(doc, as_json, text)
