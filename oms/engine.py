@@ -111,16 +111,15 @@ class OutageEngine:
             self.device_rows = device_states(conn)
             crews = list(conn.execute(select(schema.crews.c.id)).scalars())
             state = {r.key: r.value for r in conn.execute(select(schema.engine_state))}
-            rows = conn.execute(
-                select(schema.outages).where(schema.outages.c.state != "cancelled")
-            ).mappings()
+            rows = conn.execute(select(schema.outages)).mappings()
             outages = [Outage.from_row(r) for r in rows]
             self.last_seq = int(conn.execute(select(func.max(schema.events.c.seq))).scalar() or 0)
         self.net = net
         self.directory = Directory(net, crews)
         self.clock = datetime.fromisoformat(state["clock"]) if "clock" in state else None
         self.next_outage = int(state.get("next_outage", 1))
-        self.outages: dict[str, Outage] = {o.id: o for o in outages}
+        self.outages: dict[str, Outage] = {o.id: o for o in outages if o.state != "cancelled"}
+        self.cancelled = {o.id: o.merged_into for o in outages if o.state == "cancelled"}
         # Devices reported open: protective ones "tripped" (the question is
         # why), others switched; the prediction tree counts tripped as closed.
         self.tripped: dict[int, float] = {}
@@ -389,10 +388,25 @@ class OutageEngine:
                     self.lockout.add(e)
                 row["tripped"] = True
             else:
-                self.tripped.pop(e, None)
+                opened = self.tripped.pop(e, None)
                 self.lockout.discard(e)
                 row["tripped"] = False
-                for o in self._active_at(device):
+                active = self._active_at(device)
+                if not active and opened is not None and e in self.tree.position:
+                    # Opened and closed again between two predictions.
+                    o = self._new_outage("network", device, None, _dt(opened), event.time)
+                    o.state, o.confirmed_by = "confirmed", "scada"
+                    o.customers_out = int(self.tree.customers[self.tree.position[e]])
+                    self._audit(
+                        o,
+                        event.time,
+                        "system",
+                        "predict",
+                        None,
+                        {"device": device, "rule": "scada"},
+                    )
+                    active = [o]
+                for o in active:
                     self._restore(o, event.time, "scada", f"{device} closed")
         else:
             closed = state == "closed"
@@ -410,6 +424,11 @@ class OutageEngine:
     def _outage(self, oid: str) -> Outage:
         o = self.outages.get(oid)
         if o is None:
+            if oid in self.cancelled:
+                into = self.cancelled[oid]
+                raise ActionError(
+                    f"outage {oid} is cancelled" + (f" (merged into {into})" if into else "")
+                )
             raise OutageNotFound(f"no outage with id {oid!r}")
         return o
 
@@ -697,6 +716,7 @@ class OutageEngine:
         nested_since: dict[int, datetime] = {}
         first_dead = self._first_dead(table, tree)
         gap = self.config.prediction.new_outage_gap_s
+        gap_ami = self.config.prediction.new_outage_gap_ami_s
         # Outages masked by a later outage above them stay, nested below it.
         holders = {d: by_pos[d][0] for d in predicted if by_pos.get(d)}
         for o in list(leftovers):
@@ -716,10 +736,11 @@ class OutageEngine:
             gasp_outside = self._first_dead_outside(table, d, inner, "gasp_t")
             any_outside = self._first_dead_outside(table, d, inner, "dead_t")
             earliest = under[0].started
+            tripped_at = self.tripped.get(int(tree.candidate[d]))
+            if tripped_at is not None:
+                gasp_outside = _dt(tripped_at)  # as prompt and certain as a gasp
             if (
-                gasp_outside is not None
-                and (gasp_outside - earliest).total_seconds()
-                > self.config.prediction.new_outage_gap_ami_s
+                gasp_outside is not None and (gasp_outside - earliest).total_seconds() > gap_ami
             ) or (any_outside is not None and (any_outside - earliest).total_seconds() > gap):
                 continue
             keep = under[0]
@@ -825,7 +846,9 @@ class OutageEngine:
         device = self.net.edge_ids[self.tree.candidate[d]]
         self._audit(o, t, "system", "move", reason, {"from": o.device, "to": device})
         o.device, o.located_at = device, t
-        if o.confirmed_by == "ami_ping":
+        if int(self.tree.candidate[d]) in self.tripped:
+            o.state, o.confirmed_by = "confirmed", "scada"
+        elif o.confirmed_by == "ami_ping":
             o.state, o.confirmed_by = "predicted", None
         self._changes.moved.append(o)
 
@@ -933,7 +956,12 @@ class OutageEngine:
                 self._audit(o, t, "system", "confirm", "a pinged meter has no supply", {})
 
     def _section(self, o: Outage, d: int) -> list[str]:
-        """Conductors between the last tripped and the first untripped fault indicator."""
+        """Conductors between the last tripped and the first untripped fault indicator.
+
+        An indicator sees the current through its edge: a tripped one puts
+        the fault on its own edge or beyond it, an untripped one puts it
+        before its edge. Protective devices below bound the section too.
+        """
         if not self.fci:
             return list(o.section)
         tree = self.tree
@@ -961,7 +989,6 @@ class OutageEngine:
             a = st.tin[u]
             if lo <= a < hi:
                 keep[a - lo : a - lo + st.size[u]] = False
-        keep[0] = False  # the node below the tripped indicator's own edge
         edges = st.parent_edge[nodes[keep]]
         edges = edges[edges >= 0]
         edges = edges[np.isin(net.edge_kind, [0, 1])[edges]]
@@ -1049,7 +1076,7 @@ class OutageEngine:
                 conn.execute(insert(schema.engine_state).values(key=key, value=value))
         # Cancelled outages leave memory once written; the rest stay.
         for oid in [o.id for o in self.outages.values() if o.state == "cancelled"]:
-            del self.outages[oid]
+            self.cancelled[oid] = self.outages.pop(oid).merged_into
 
     # ---------------------------------------------------------- head-end
     def take_ping_requests(self) -> list[dict[str, Any]]:

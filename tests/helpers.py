@@ -139,3 +139,31 @@ def random_network(
         node_customers=rng.integers(0, 5, n),
         edge_capacity=np.where((kinds == "breaker") & capacity, rng.integers(5, 80, m), np.nan),
     )
+
+
+def customers_csv(features: list[dict[str, Any]], metered: bool = True) -> str:
+    """A contract-2 customers file with one row per customer count of each node.
+
+    Ids are ``<node>-<k>``, phones ``+100<node index><k>``; every customer has
+    a meter ``M-<id>`` when ``metered``; the first customer at ``a9`` is on
+    life support.
+    """
+    lines = ["id,node,name,phone,meter,critical"]
+    nodes = [f for f in features if f["geometry"] is not None]
+    for i, f in enumerate(nodes):
+        p = f["properties"]
+        for k in range(int(p.get("customers", 0))):
+            cid = f"{p['id']}-{k + 1}"
+            meter = f"M-{cid}" if metered else ""
+            critical = "life_support" if cid == "a9-1" else ""
+            lines.append(f"{cid},{p['id']},Customer {cid},+100{i:02d}{k:02d},{meter},{critical}")
+    return "\n".join(lines) + "\n"
+
+
+def write_network_files(tmp_path: Path, metered: bool = True) -> tuple[Path, Path]:
+    """The two-feeder network and its customers, written to ``tmp_path``."""
+    features = two_feeders()
+    net_path = write(tmp_path, features)
+    cust_path = tmp_path / "customers.csv"
+    cust_path.write_text(customers_csv(features, metered))
+    return net_path, cust_path
