@@ -411,12 +411,11 @@ class OutageEngine:
         else:
             closed = state == "closed"
             if bool(net.edge_closed[e]) != closed:
-                net.edge_closed[e] = closed
-                net._supply = None
+                net.operate(device, state)
+                self._tree = None  # switching changes who is fed through what
             row["tripped"] = False
         self.device_rows[device] = row
         self._changes.devices[device] = row
-        self._tree = None
 
     def _active_at(self, device: str) -> list[Outage]:
         return [o for o in self.outages.values() if o.active and o.device == device]
@@ -720,9 +719,13 @@ class OutageEngine:
         # Outages masked by a later outage above them stay, nested below it.
         holders = {d: by_pos[d][0] for d in predicted if by_pos.get(d)}
         for o in list(leftovers):
-            above = [h for d, h in holders.items() if tree.below(d, pos_of[o.id]) and h.id != o.id]
-            if any((h.started - o.started).total_seconds() > gap for h in above):
-                leftovers.remove(o)
+            d = int(tree.parent[pos_of[o.id]])
+            while d >= 0:
+                h = holders.get(d)
+                if h is not None and (h.started - o.started).total_seconds() > gap:
+                    leftovers.remove(o)
+                    break
+                d = int(tree.parent[d])
         # Roll-up: a new device above outages that lost their own support,
         # unless the evidence around them began well after they did (then
         # it is a new outage above them, and they stay nested).

@@ -89,6 +89,13 @@ class DeviceTree:
         self.node_device = node_device[:n]
         upper = tree.parent[child]
         self.parent = np.where(upper < n, node_device[np.minimum(upper, n)], -1)
+        # Nesting level of each candidate (0 at the top); parents come first.
+        level = np.zeros(len(cand), dtype=np.int64)
+        parent_list = self.parent.tolist()
+        for i, p in enumerate(parent_list):
+            if p >= 0:
+                level[i] = level[p] + 1
+        self.level = level
         self.lo = tin[child]
         self.hi = tin[child] + size[child]
         node_counts = np.zeros(n + 1, dtype=np.float64)
@@ -140,12 +147,14 @@ class DeviceTree:
         O(result).
         """
         seen: set[int] = set()
-        starts = {int(self.node_device[v]) for v in nodes}
+        nodes = np.asarray(nodes, dtype=np.int64)
+        starts = set(np.unique(self.node_device[nodes]).tolist()) if len(nodes) else set()
         starts.update(int(d) for d in devices)
+        parent = self.parent.tolist() if len(starts) > 64 else self.parent
         for i in starts:
             while i >= 0 and i not in seen:
                 seen.add(i)
-                i = int(self.parent[i])
+                i = int(parent[i])
         out = np.fromiter(seen, dtype=np.int64, count=len(seen))
         return out[np.argsort(-self.lo[out], kind="stable")]
 
@@ -165,6 +174,34 @@ class Prediction:
 
     devices: list[int]
     score: dict[int, float]
+
+
+class _Levels:
+    """The relevant candidates grouped by nesting level, with local parent indices."""
+
+    def __init__(self, tree: DeviceTree, order: np.ndarray) -> None:
+        self.order = order
+        local = np.full(len(tree) + 1, -1, dtype=np.int64)
+        local[order] = np.arange(len(order))
+        up = tree.parent[order]
+        self.parent = np.where(up >= 0, local[up], -1)
+        level = tree.level[order]
+        by_level = np.argsort(level, kind="stable")
+        cuts = np.flatnonzero(np.diff(level[by_level])) + 1
+        self.groups = np.split(by_level, cuts)  # shallow first
+
+    def bottom_up(self) -> list[np.ndarray]:
+        return self.groups[::-1]
+
+    def extract(self, chosen: np.ndarray, forced: np.ndarray) -> list[int]:
+        """Topmost chosen candidates, plus forced ones below them (candidate positions)."""
+        blocked = np.zeros(len(self.order), dtype=bool)
+        for idx in self.groups:
+            p = self.parent[idx]
+            has = p >= 0
+            blocked[idx[has]] = blocked[p[has]] | chosen[p[has]]
+        pick = (chosen & ~blocked) | (forced & blocked)
+        return sorted(self.order[pick].tolist())
 
 
 def most_likely_faults(
@@ -203,7 +240,7 @@ def most_likely_faults(
     Notes
     -----
     Exact on the supply tree; O(E log E + R) for E evidence rows and R
-    relevant candidates.
+    relevant candidates, in a handful of numpy steps per nesting level.
     """
     forced_set = {int(i) for i in forced}
     order = tree.relevant(np.asarray(nodes, dtype=np.int64), forced_set)
@@ -214,58 +251,21 @@ def most_likely_faults(
         + base_meter * tree.meters[order]
         + tree.sums(nodes, delta, order)
     )
-    value: dict[int, float] = {}
-    chosen: dict[int, bool] = {}
-    children: dict[int, list[int]] = {}
-    for k, i in enumerate(order.tolist()):
-        kids = children.get(i, [])
-        below = sum(value[c] for c in kids)
-        here = float(gain[k]) - fault_cost
-        if i in forced_set:
-            here = float(gain[k])
-            chosen[i] = True
-        else:
-            chosen[i] = here > below
-        value[i] = here if chosen[i] else below
-        p = int(tree.parent[i])
-        if p >= 0:
-            children.setdefault(p, []).append(i)
-    score = {i: float(g) - fault_cost for i, g in zip(order.tolist(), gain, strict=True)}
-    return _extract(order, tree, chosen, children, forced_set, score)
-
-
-def _extract(
-    order: np.ndarray,
-    tree: DeviceTree,
-    chosen: dict[int, bool],
-    children: dict[int, list[int]],
-    forced: set[int],
-    score: dict[int, float],
-) -> Prediction:
-    """Topmost chosen devices, then forced devices masked below them."""
-    tops = [i for i in order.tolist() if int(tree.parent[i]) not in chosen]
-    out: list[int] = []
-    stack = list(tops)
-    while stack:
-        i = stack.pop()
-        if chosen[i]:
-            out.append(i)
-            stack.extend(_forced_below(i, children, forced))
-        else:
-            stack.extend(children.get(i, []))
-    result = sorted(set(out), key=lambda i: tree.lo[i])
-    return Prediction(result, {i: (np.inf if i in forced else score[i]) for i in result})
-
-
-def _forced_below(i: int, children: dict[int, list[int]], forced: set[int]) -> list[int]:
-    found: list[int] = []
-    stack = list(children.get(i, []))
-    while stack:
-        j = stack.pop()
-        if j in forced:
-            found.append(j)
-        stack.extend(children.get(j, []))
-    return found
+    is_forced = np.isin(order, np.fromiter(forced_set, dtype=np.int64, count=len(forced_set)))
+    here = np.where(is_forced, gain, gain - fault_cost)
+    levels = _Levels(tree, order)
+    below = np.zeros(len(order))
+    chosen = np.zeros(len(order), dtype=bool)
+    for idx in levels.bottom_up():
+        chosen[idx] = is_forced[idx] | (here[idx] > below[idx])
+        value = np.where(chosen[idx], here[idx], below[idx])
+        p = levels.parent[idx]
+        has = p >= 0
+        np.add.at(below, p[has], value[has])
+    devices = levels.extract(chosen, is_forced)
+    position = {int(d): k for k, d in enumerate(order.tolist())}
+    score = {d: (np.inf if d in forced_set else float(here[position[d]])) for d in devices}
+    return Prediction(devices, score)
 
 
 def classic_rollup(
@@ -297,24 +297,23 @@ def classic_rollup(
     if not len(order):
         return Prediction([], {})
     total = tree.sums(nodes, reports, order)
-    pos = {i: k for k, i in enumerate(order.tolist())}
-    explained: dict[int, float] = {}
-    out_here: dict[int, bool] = {}
-    children: dict[int, list[int]] = {}
-    for k, i in enumerate(order.tolist()):
-        kids = children.get(i, [])
-        kids_out = sum(1 for c in kids if out_here[c])
-        covered = sum(float(total[pos[c]]) if out_here[c] else explained[c] for c in kids)
-        free = float(total[k]) - covered
-        share = free / max(int(tree.customers[i]), 1)
-        out_here[i] = (
-            i in forced_set
-            or kids_out >= rules.min_children
-            or (free >= rules.min_calls and share >= rules.min_share)
+    is_forced = np.isin(order, np.fromiter(forced_set, dtype=np.int64, count=len(forced_set)))
+    levels = _Levels(tree, order)
+    covered = np.zeros(len(order))  # reports explained by predicted devices below
+    kids_out = np.zeros(len(order), dtype=np.int64)
+    out = np.zeros(len(order), dtype=bool)
+    customers = np.maximum(tree.customers[order], 1)
+    for idx in levels.bottom_up():
+        free = total[idx] - covered[idx]
+        out[idx] = (
+            is_forced[idx]
+            | (kids_out[idx] >= rules.min_children)
+            | ((free >= rules.min_calls) & (free / customers[idx] >= rules.min_share))
         )
-        explained[i] = covered
-        p = int(tree.parent[i])
-        if p >= 0:
-            children.setdefault(p, []).append(i)
-    score = {i: float(total[pos[i]]) for i in order.tolist()}
-    return _extract(order, tree, out_here, children, forced_set, score)
+        p = levels.parent[idx]
+        has = p >= 0
+        np.add.at(covered, p[has], np.where(out[idx], total[idx], covered[idx])[has])
+        np.add.at(kids_out, p[has], out[idx][has].astype(np.int64))
+    devices = levels.extract(out, is_forced)
+    position = {int(d): k for k, d in enumerate(order.tolist())}
+    return Prediction(devices, {d: float(total[position[d]]) for d in devices})
