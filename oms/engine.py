@@ -151,6 +151,8 @@ class OutageEngine:
             self.unit_metered = np.zeros(net.n_nodes, dtype=bool)
             self.unit_critical = np.zeros(net.n_nodes, dtype=bool)
         self.fci: dict[int, tuple[bool, float]] = {}
+        # Restorations to look under for nested outages: (due, outage, device).
+        self.checks: list[tuple[float, str, str]] = []
         self.ev = _Evidence(len(self.unit_node))
         self._tree: DeviceTree | None = None
         self._replay_log()
@@ -261,11 +263,7 @@ class OutageEngine:
 
     def _commit_once(self, batch: list[tuple[int, Event]], report: IngestReport) -> None:
         with self.db.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-            last = int(conn.execute(select(func.max(schema.events.c.seq))).scalar() or 0)
-            if last != self.last_seq:
-                raise _StaleState
+            self._lock(conn)
             ids = list({e.id for _, e in batch})
             known: dict[str, str] = {}
             for start in range(0, len(ids), 5000):
@@ -317,6 +315,41 @@ class OutageEngine:
                 self.last_seq = int(conn.execute(select(func.max(schema.events.c.seq))).scalar())
         report.accepted += len(accepted)
         report.duplicates += duplicates
+
+    def tick(self, now: datetime) -> None:
+        """Let time pass to ``now`` with no new event, and act on it.
+
+        Time-driven rules (meters that have not reported back after a
+        restoration, evidence ageing out of the window) are evaluated as of
+        ``now``; the clock never moves backwards. The live server calls this
+        with the wall clock, a simulation with its own.
+        """
+        if self.clock is not None and now <= self.clock:
+            return
+        for attempt in range(3):
+            try:
+                with self.db.begin() as conn:
+                    self._lock(conn)
+                    self._changes = _Changes()
+                    self._advance(now)
+                    self._reconcile(conn)
+                    self._write(conn)
+                return
+            except _StaleState:
+                self._load()
+                if attempt == 2:
+                    raise OMSError("another process keeps writing; gave up after 3 tries") from None
+            except BaseException:
+                self._load()
+                raise
+
+    def _lock(self, conn: Connection) -> None:
+        """Become the one writer, and make sure nobody wrote since we last looked."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        last = int(conn.execute(select(func.max(schema.events.c.seq))).scalar() or 0)
+        if last != self.last_seq:
+            raise _StaleState
 
     def _unit_id(self, unit: int) -> str:
         if self.unit_ids is not None:
@@ -636,6 +669,15 @@ class OutageEngine:
             )
             delta += np.where(nested, p.llr_missing_restore - base_meter, 0.0)
         keep = dead | on | nested
+        # Out since before the last restoration, and never heard back: out
+        # all along (a nested outage), so the outage began back then.
+        epoch = ev.epoch[units]
+        before = np.fmax(ev.off[units], ev.gasp[units])
+        still = (before <= epoch) & (before > floor_t) & ~(on_t > before)
+        silent = nested | (dead & pdead & ~off & ~gasp)  # no new report of its own
+        since_t = np.where(still & silent, before, dead_t)
+        since_t = np.where(np.isnan(since_t) & nested, epoch, since_t)
+        dead = dead | nested
         expired = ~keep & ~(ev.epoch[units] > floor_t)
         for u in units[expired & (np.fmax(ev.off[units], ev.gasp[units]) < floor_t)].tolist():
             ev.active.discard(u)
@@ -647,7 +689,9 @@ class OutageEngine:
             "on": on[keep],
             "off": (dead & off)[keep],
             "pdead": (dead & pdead)[keep],
-            "dead_t": dead_t[keep],
+            "dead_t": np.where(nested, since_t, dead_t)[keep],
+            "since_t": since_t[keep],
+            "fresh_t": dead_t[keep],
             "gasp_t": np.where(gasp, ev.gasp[units], np.nan)[keep],
             "on_t": on_t[keep],
             "base_meter": np.array(base_meter),
@@ -793,8 +837,12 @@ class OutageEngine:
             self._keep_evidence(o)
         for o in leftovers:
             when = self._supplied_under(table, pos_of[o.id], o.started)
-            if when is not None:
+            if when is not None and when >= _ts(o.located_at) - self.config.batch_seconds:
                 self._restore(o, _dt(when), "system", "supply reported")
+            elif when is not None:
+                # Supply was reported below it before it was predicted there:
+                # it never was out as predicted.
+                self._cancel(o, t, "system", "withdrawn", "supply reported before it was predicted")
             else:
                 self._cancel(o, t, "system", "withdrawn", "evidence no longer supports it")
         self._single_customers(table, [d for d in predicted], t)
@@ -806,14 +854,17 @@ class OutageEngine:
     ) -> Callable[[int], datetime | None]:
         dead = table["dead"]
         nodes = table["nodes"][dead]
-        times = table["dead_t"][dead]
+        fresh = table["fresh_t"][dead]  # reports since the last restoration
+        since = table["since_t"][dead]  # out all along (nested), when no fresh report
         tin = tree.supply.tree.tin[nodes]
 
         def first(d: int) -> datetime | None:
             inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
-            if not inside.any():
-                return None
-            return _dt(float(times[inside].min()))
+            for times in (fresh, since):
+                ok = inside & ~np.isnan(times)
+                if ok.any():
+                    return _dt(float(times[ok].min()))
+            return None
 
         return first
 
@@ -1000,26 +1051,46 @@ class OutageEngine:
     def _request_pings(
         self, table: dict[str, np.ndarray], pos_of: dict[str, int], t: datetime
     ) -> None:
+        """Ask the head-end about meters that would confirm or refute an outage.
+
+        A new or moved predicted outage: meters below it not known to have
+        supply, those not heard from first. A restored one: once meters have
+        had ``restore_grace_s`` to report, those that were out and have not
+        reported back (nested outages hide there).
+        """
         if not self.config.pings or self.unit_ids is None:
             return
         k = self.config.pings_per_check
+        on = set(table["units"][table["on"]].tolist())
+        known = set(table["units"].tolist())
         for o in self._changes.moved:
             if not o.active or o.state != "predicted" or o.id not in pos_of:
                 continue
             units = self._units_under(pos_of[o.id])
-            fresh = units[self.unit_metered[units]]
-            fresh = fresh[~np.isin(fresh, table["units"])]
-            for u in _spread(fresh, k):
+            units = [u for u in units[self.unit_metered[units]].tolist() if u not in on]
+            quiet = [u for u in units if u not in known]
+            heard = [u for u in units if u in known]
+            chosen = list(_spread(np.array(quiet, dtype=np.int64), k))
+            chosen += list(_spread(np.array(heard, dtype=np.int64), k - len(chosen)))
+            for u in chosen:
                 self._changes.pings.append((int(u), o.id, "confirm"))
+        grace = self.config.prediction.restore_grace_s
         for o in self._changes.restored:
-            pos = self.tree.position.get(self.net.edge_index.get(o.device or "", -1))
+            if o.restored is not None:
+                self.checks.append((_ts(o.restored) + grace, o.id, o.device or ""))
+        due = [c for c in self.checks if c[0] <= _ts(t)]
+        self.checks = [c for c in self.checks if c[0] > _ts(t)]
+        for _due, oid, device in due:
+            pos = self.tree.position.get(self.net.edge_index.get(device, -1))
             if pos is None:
                 continue
             units = self._units_under(pos)
             units = units[self.unit_metered[units]]
-            was_dead = np.fmax(self.ev.off[units], self.ev.gasp[units]) >= _ts(o.started)
-            for u in _spread(units[was_dead], 2 * k):
-                self._changes.pings.append((int(u), o.id, "nested"))
+            epoch = self.ev.epoch[units]
+            was_out = np.fmax(self.ev.off[units], self.ev.gasp[units]) <= epoch
+            silent = ~(self.ev.on[units] > epoch)
+            for u in _spread(units[was_out & silent], 2 * k):
+                self._changes.pings.append((int(u), oid, "nested"))
 
     # -------------------------------------------------------------- writing
     def _write(self, conn: Connection) -> None:

@@ -14,6 +14,7 @@ import heapq
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +36,29 @@ def replay(
     head_end: HeadEnd | None = None,
     *,
     progress: Callable[[int], None] | None = None,
+    tick_s: float = 30.0,
 ) -> tuple[IngestReport, list[dict[str, Any]]]:
     """Apply ``events`` (sorted by time) with ping replies merged in.
 
-    Returns the ingest report and the ping replies the head-end sent.
+    Between events more than ``tick_s`` apart the engine's clock ticks on,
+    as the live server's does. Returns the ingest report and the ping
+    replies the head-end sent.
     O(events log events) besides the engine's own work.
     """
     heap: list[tuple[float, int, dict[str, Any]]] = []
     for k, e in enumerate(events):
         heap.append((parse_time(e["time"]).timestamp(), k, e))
     heapq.heapify(heap)
-    extra = len(events)
     replies: list[dict[str, Any]] = []
     total = IngestReport()
     size = engine.config.batch_size
     while heap:
+        clock = engine.clock.timestamp() if engine.clock is not None else None
+        if clock is not None and heap[0][0] > clock + tick_s:
+            # Nothing happens for a while: the live engine's clock ticks on.
+            engine.tick(datetime.fromtimestamp(clock + tick_s, tz=timezone.utc))
+            _answer_pings(engine, head_end, heap, replies)
+            continue
         first = heap[0][0]
         batch = []
         while heap and len(batch) < size and heap[0][0] - first <= engine.config.batch_seconds:
@@ -60,16 +69,25 @@ def replay(
         total.rejected += report.rejected
         if progress:
             progress(len(batch))
-        if head_end is None:
-            continue
-        requests = engine.take_ping_requests()
-        if not requests or engine.clock is None:
-            continue
-        for reply in head_end.answer([r["customer"] for r in requests], engine.clock):
-            heapq.heappush(heap, (parse_time(reply["time"]).timestamp(), extra, reply))
-            replies.append(reply)
-            extra += 1
+        _answer_pings(engine, head_end, heap, replies)
     return total, replies
+
+
+def _answer_pings(
+    engine: OutageEngine,
+    head_end: HeadEnd | None,
+    heap: list[tuple[float, int, dict[str, Any]]],
+    replies: list[dict[str, Any]],
+) -> None:
+    if head_end is None or engine.clock is None:
+        return
+    requests = engine.take_ping_requests()
+    if not requests:
+        return
+    for reply in head_end.answer([r["customer"] for r in requests], engine.clock):
+        # Keys after every scenario event keep the heap order total.
+        heapq.heappush(heap, (parse_time(reply["time"]).timestamp(), 10**9 + len(replies), reply))
+        replies.append(reply)
 
 
 def score_scenario(

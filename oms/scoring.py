@@ -29,78 +29,88 @@ __all__ = ["RESULTS", "score"]
 #: Per-fault results, best first.
 RESULTS = ("right", "one_level", "wrong", "missed", "unobservable")
 
-_RANK = {"right": 0, "one_level": 1, "wrong": 2}
+_RANKS = ("right", "one_level", "wrong")
 _MOMENTARY_SLACK_S = 300.0
 
 
 class _Geometry:
-    """Subtree ranges, protective parents and feeders in the normal state."""
+    """Pre-order ranges, protective parents and feeders of edges, in the normal state.
+
+    All arrays are indexed by edge position and built in O(n + m).
+    """
 
     def __init__(self, net: Network, supply: Supply) -> None:
         self.net = net
         self.supply = supply
-        self.tree = supply.tree
+        tree = supply.tree
+        self.tree = tree
+        m = net.n_edges
         self.upper = edge_upper_nodes(net, supply)
-        self.prot_above = protective_above(net, supply)
-        self._feeder: dict[int, int] = {}
+        has_upper = self.upper >= 0
+        up = np.maximum(self.upper, 0)
+        prot_above = protective_above(net, supply)
+        #: nearest protective edge above each edge (-1: none)
+        self.parent = np.where(has_upper, prot_above[up], -1)
+        # Pre-order range cut off by each edge ([-1, -1) when nothing).
+        self.lo = np.full(m, -1, dtype=np.int64)
+        self.hi = np.full(m, -1, dtype=np.int64)
+        cut = np.flatnonzero(supply.bridge)
+        child = tree.edge_child[cut]
+        self.lo[cut] = tree.tin[child]
+        self.hi[cut] = tree.tin[child] + tree.size[child]
+        # A position for "is this edge below that device": its lower node
+        # when it has one, else its upper end.
+        lower = np.where(tree.edge_child >= 0, tree.edge_child, up)
+        self.pos = np.where(has_upper | (tree.edge_child >= 0), tree.tin[lower], -2)
+        # Customers cut off by each edge: prefix sums over the pre-order.
+        per_node = np.zeros(net.n_nodes + 1, dtype=np.int64)
+        per_node[: net.n_nodes] = net.node_customers
+        cum = np.r_[0, np.cumsum(per_node[tree.pre])]
+        self.customers = np.zeros(m, dtype=np.int64)
+        self.customers[cut] = cum[self.hi[cut]] - cum[self.lo[cut]]
+        # Feeder key: the top-most protective edge above (or the edge itself),
+        # else minus two minus the source node.
+        top = _top_protective(net, supply)
+        feeder = np.where(has_upper, top[up], -1)
+        own = (feeder < 0) & net.protective & has_upper
+        feeder[own] = np.flatnonzero(own)
+        lonely = (feeder < 0) & has_upper
+        if lonely.any():
+            feeder[lonely] = [-2 - tree.top(int(u)) for u in self.upper[lonely]]
+        self.feeder = feeder
 
-    def span(self, e: int) -> tuple[int, int] | None:
-        """Pre-order range of the nodes cut off by opening edge ``e``."""
-        if e < 0 or not self.supply.bridge[e]:
-            return None
-        c = int(self.tree.edge_child[e])
-        lo = int(self.tree.tin[c])
-        return lo, lo + int(self.tree.size[c])
+    def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Tree edges between the upper ends of edges ``a`` and ``b`` (vectorised)."""
+        u, v = self.upper[a], self.upper[b]
+        out = np.full(len(a), 1 << 30, dtype=np.int64)
+        ok = (u >= 0) & (v >= 0)
+        if ok.any():
+            w = self.tree.lca(u[ok], v[ok])
+            d = self.tree.depth
+            out[ok] = d[u[ok]] + d[v[ok]] - 2 * d[w]
+        return out
 
-    def customers(self, e: int) -> int:
-        return int(self.supply.downstream_customers(e)) if e >= 0 else 0
 
-    def same_customers(self, a: int, b: int) -> bool:
-        """Do edges ``a`` and ``b`` cut off exactly the same (non-empty) customers?"""
-        if a == b:
-            return True
-        sa, sb = self.span(a), self.span(b)
-        if sa is None or sb is None:
-            return False
-        nested = (sa[0] <= sb[0] and sb[1] <= sa[1]) or (sb[0] <= sa[0] and sa[1] <= sb[1])
-        ca = self.customers(a)
-        return nested and ca > 0 and ca == self.customers(b)
+def _top_protective(net: Network, supply: Supply) -> np.ndarray:
+    """For every node, the protective edge nearest the source on its path (-1: none).
 
-    def protective_parent(self, e: int) -> int:
-        """The nearest protective edge above edge ``e``, -1 if none."""
-        u = int(self.upper[e]) if e >= 0 else -1
-        return int(self.prot_above[u]) if u >= 0 else -1
-
-    def strictly_below(self, d: int, e: int) -> bool:
-        """Is edge ``d`` (not ``e``) inside the area cut off by ``e``?"""
-        if d == e:
-            return False
-        s, sd = self.span(e), self.span(d)
-        return s is not None and sd is not None and s[0] <= sd[0] and sd[1] <= s[1]
-
-    def feeder(self, e: int) -> int:
-        """A feeder key: the top protective device above ``e`` (or its source node)."""
-        if e in self._feeder:
-            return self._feeder[e]
-        u = int(self.upper[e]) if e >= 0 else -1
-        key = -1
-        if u >= 0:
-            path = self.supply.upstream_edges(u)
-            prot = [p for p in path if self.net.protective[p]]
-            if self.net.protective[e]:
-                prot.insert(0, e)
-            key = prot[-1] if prot else -2 - int(self.tree.top(u))
-        self._feeder[e] = key
-        return key
-
-    def distance(self, a: int, b: int) -> int:
-        """Tree edges between the upper ends of edges ``a`` and ``b``."""
-        u, v = int(self.upper[a]), int(self.upper[b])
-        if u < 0 or v < 0:
-            return 1 << 30
-        w = int(self.tree.lca(np.array([u]), np.array([v]))[0])
-        d = self.tree.depth
-        return int(d[u] + d[v] - 2 * d[w])
+    Level by level over the tree depth, O(n) work.
+    """
+    tree = supply.tree
+    n = net.n_nodes
+    out = np.full(n + 1, -1, dtype=np.int64)
+    reached = np.flatnonzero(tree.reached[:n])
+    order = reached[np.argsort(tree.depth[reached], kind="stable")]
+    depths = tree.depth[order]
+    prot = net.protective
+    for level in np.split(order, np.flatnonzero(np.diff(depths)) + 1):
+        if not len(level):
+            continue
+        above = out[tree.parent[level]]
+        pe = tree.parent_edge[level]
+        own = (pe >= 0) & prot[np.maximum(pe, 0)]
+        out[level] = np.where(above >= 0, above, np.where(own, pe, -1))
+    return out
 
 
 def _evidence_index(
@@ -243,8 +253,9 @@ def score(
     nearest in the tree counts). An outage that would be right or one level
     off for an unobservable fault is not counted false.
 
-    O(F * (O + log E) + E) for F faults, O outages and E evidence events,
-    plus O(depth) per fault-outage pair for the tree distances.
+    O(n + m) for the normal-state arrays, then O(F * (F + O + E)) numpy work
+    for F sustained faults, O outages and E evidence events, plus O(depth)
+    numpy steps for the tree distances of the candidate pairs.
     """
     supply = normal_supply(net)
     geo = _Geometry(net, supply)
@@ -263,14 +274,18 @@ def score(
             "restored": _time(f.get("restored"), inf),
         }
         (moments if f.get("momentary") else sustained).append(item)
+    nf = len(sustained)
+    f_op = np.array([f["op"] for f in sustained], dtype=np.int64)
+    f_start = np.array([f["start"] for f in sustained], dtype=float)
+    f_rest = np.array([f["restored"] for f in sustained], dtype=float)
+    f_lo = np.where(f_op >= 0, geo.lo[np.maximum(f_op, 0)], -1)
+    f_hi = np.where(f_op >= 0, geo.hi[np.maximum(f_op, 0)], -1)
 
     # Masked parts: while a sustained fault above is out.
-    for f in sustained:
-        cuts = [
-            (g["start"], g["restored"])
-            for g in sustained
-            if g is not f and geo.strictly_below(f["op"], g["op"])
-        ]
+    for k, f in enumerate(sustained):
+        above = (f_lo <= f_lo[k]) & (f_hi[k] <= f_hi) & (f_op != f_op[k]) & (f_lo >= 0)
+        above &= f_lo[k] >= 0
+        cuts = list(zip(f_start[above].tolist(), f_rest[above].tolist(), strict=True))
         f["windows"] = _subtract((f["start"], f["restored"]), cuts)
 
     # --------------------------------------------------------- evidence
@@ -278,25 +293,24 @@ def score(
         points, scada, fci = _evidence_index(net, evidence)
         pt_time = np.array([p[0] for p in points], dtype=float)
         pt_tin = tin[np.array([p[1] for p in points], dtype=np.int64)] if points else pt_time
-        for f in sustained:
+        sc_time = np.array([s[0] for s in scada], dtype=float)
+        sc_dev = np.array([s[1] for s in scada], dtype=np.int64)
+        fci_time = np.array([x[0] for x in fci], dtype=float)
+        fci_pos = geo.pos[np.array([x[1] for x in fci], dtype=np.int64)] if fci else fci_time
+        for k, f in enumerate(sustained):
             first = inf
-            span = geo.span(f["op"])
+            lo, hi = f_lo[k], f_hi[k]
             for lo_t, hi_t in f["windows"]:
-                if span is not None and len(points):
-                    hit = (
-                        (pt_tin >= span[0])
-                        & (pt_tin < span[1])
-                        & (pt_time >= lo_t)
-                        & (pt_time <= hi_t)
-                    )
-                    if hit.any():
-                        first = min(first, float(pt_time[hit].min()))
-                for t, e in scada:
-                    if e == f["op"] and lo_t <= t <= hi_t:
-                        first = min(first, t)
-                for t, e in fci:
-                    if lo_t <= t <= hi_t and (e == f["op"] or geo.strictly_below(e, f["op"])):
-                        first = min(first, t)
+                hits = [
+                    pt_time[(pt_tin >= lo) & (pt_tin < hi) & (pt_time >= lo_t) & (pt_time <= hi_t)],
+                    sc_time[(sc_dev == f["op"]) & (sc_time >= lo_t) & (sc_time <= hi_t)],
+                    fci_time[
+                        (fci_pos >= lo) & (fci_pos < hi) & (fci_time >= lo_t) & (fci_time <= hi_t)
+                    ],
+                ]
+                for h in hits:
+                    if len(h):
+                        first = min(first, float(h.min()))
             f["first_evidence"] = first
             f["observable"] = first < inf
     else:
@@ -306,94 +320,95 @@ def score(
 
     # ---------------------------------------------------------- outages
     live = [o for o in outages if o.get("state") != "cancelled"]
-    network: list[dict[str, Any]] = []
-    for o in live:
-        if o.get("kind") != "network":
-            continue
-        dev = o.get("device")
-        started = _time(o.get("started"), -inf)
-        network.append(
-            {
-                "id": o.get("id"),
-                "device": dev,
-                "e": net.edge_index.get(dev, -1) if dev is not None else -1,
-                "started": started,
-                "restored": _time(o.get("restored"), inf),
-                "located_at": _time(o.get("located_at"), started),
-            }
-        )
+    network = [o for o in live if o.get("kind") == "network"]
+    no = len(network)
+    o_dev = [o.get("device") for o in network]
+    o_e = np.array(
+        [net.edge_index.get(d, -1) if d is not None else -1 for d in o_dev], dtype=np.int64
+    )
+    o_start = np.array([_time(o.get("started"), -inf) for o in network], dtype=float)
+    o_rest = np.array([_time(o.get("restored"), inf) for o in network], dtype=float)
+    o_loc = np.array(
+        [_time(o.get("located_at"), s) for o, s in zip(network, o_start, strict=True)],
+        dtype=float,
+    )
+    known = o_e >= 0
+    oe = np.maximum(o_e, 0)
+    o_lo = np.where(known, geo.lo[oe], -1)
+    o_hi = np.where(known, geo.hi[oe], -1)
+    o_cust = np.where(known, geo.customers[oe], 0)
+    o_parent = np.where(known, geo.parent[oe], -2)
+    o_prot = known & net.protective[oe]
+    o_feeder = np.where(known, geo.feeder[oe], -(1 << 40))
 
-    def classify(f: dict[str, Any], o: dict[str, Any]) -> str | None:
-        if not (o["started"] <= f["restored"] and o["restored"] >= f["start"]):
-            return None
-        op, e = f["op"], o["e"]
-        if op < 0 or e < 0:
-            return "right" if o["device"] == f["operated"] else None
-        if geo.same_customers(op, e):
-            return "right"
-        if e == geo.protective_parent(op) or (net.protective[e] and geo.protective_parent(e) == op):
-            return "one_level"
-        if geo.feeder(e) == geo.feeder(op):
-            return "wrong"
-        return None
-
-    def candidates(faults: list[dict[str, Any]], allowed: set[str]) -> list[tuple[Any, ...]]:
-        pairs = []
-        for i, f in enumerate(faults):
-            for j, o in enumerate(network):
-                result = classify(f, o)
-                if result is None or result not in allowed:
-                    continue
-                dist = 0 if result == "right" else geo.distance(f["op"], o["e"])
-                lag = abs(o["located_at"] - f["first_evidence"])
-                pairs.append((_RANK[result], dist, lag, i, j, result))
-        pairs.sort(key=lambda p: p[:5])
+    def candidates(which: list[int], allowed: int) -> list[tuple[Any, ...]]:
+        """(rank, distance, lag, fault, outage) for every admissible pair, best first."""
+        rows: list[tuple[int, int, int, float]] = []  # rank, fault, outage, lag
+        for k in which:
+            f = sustained[k]
+            op = int(f_op[k])
+            overlap = (o_start <= f_rest[k]) & (o_rest >= f_start[k])
+            if not overlap.any():
+                continue
+            if op < 0:
+                right = overlap & np.array([d == f["operated"] for d in o_dev], dtype=bool)
+                one = wrong = np.zeros(no, dtype=bool)
+            else:
+                lo, hi = f_lo[k], f_hi[k]
+                nested = ((lo <= o_lo) & (o_hi <= hi)) | ((o_lo <= lo) & (hi <= o_hi))
+                same = nested & (o_lo >= 0) & (lo >= 0) & (o_cust == geo.customers[op])
+                same &= o_cust > 0
+                right = overlap & ((o_e == op) | same)
+                one = overlap & ~right & ((o_e == geo.parent[op]) | (o_prot & (o_parent == op)))
+                wrong = overlap & ~right & ~one & (o_feeder == geo.feeder[op])
+            for rank, mask in enumerate((right, one, wrong)):
+                if rank > allowed:
+                    break
+                for j in np.flatnonzero(mask):
+                    rows.append((rank, k, int(j), abs(float(o_loc[j]) - f["first_evidence"])))
+        if not rows:
+            return []
+        ks = np.array([r[1] for r in rows], dtype=np.int64)
+        js = np.array([r[2] for r in rows], dtype=np.int64)
+        dist = np.zeros(len(rows), dtype=np.int64)
+        far = np.array([r[0] > 0 for r in rows]) & (f_op[ks] >= 0) & (o_e[js] >= 0)
+        if far.any():
+            dist[far] = geo.distance(f_op[ks[far]], o_e[js[far]])
+        pairs = [(r[0], int(d), r[3], r[1], r[2]) for r, d in zip(rows, dist, strict=True)]
+        pairs.sort()
         return pairs
 
-    observable = [f for f in sustained if f["observable"]]
-    used_fault: dict[int, tuple[int, str]] = {}
-    used_outage: set[int] = set()
-    for _r, _d, _l, i, j, result in candidates(observable, {"right", "one_level", "wrong"}):
-        if i in used_fault or j in used_outage:
-            continue
-        used_fault[i] = (j, result)
-        used_outage.add(j)
-
-    hidden = [f for f in sustained if not f["observable"]]
-    hidden_match: dict[int, int] = {}
-    for _r, _d, _l, i, j, _result in candidates(hidden, {"right", "one_level"}):
-        if i in hidden_match or j in used_outage:
-            continue
-        hidden_match[i] = j
-        used_outage.add(j)
+    observable = [k for k in range(nf) if sustained[k]["observable"]]
+    hidden = [k for k in range(nf) if not sustained[k]["observable"]]
+    match: dict[int, tuple[int, str]] = {}
+    used: set[int] = set()
+    for rank, _d, _l, k, j in candidates(observable, 2):
+        if k not in match and j not in used:
+            match[k] = (j, _RANKS[rank])
+            used.add(j)
+    for rank, _d, _l, k, j in candidates(hidden, 1):
+        if k not in match and j not in used:
+            match[k] = (j, _RANKS[rank])
+            used.add(j)
 
     # ----------------------------------------------------------- report
     counts = {"right": 0, "one_level": 0, "wrong": 0, "missed": 0}
     lags: list[float] = []
     per_fault = []
-    obs_pos = {id(f): i for i, f in enumerate(observable)}
-    hid_pos = {id(f): i for i, f in enumerate(hidden)}
-    for f in sustained:
-        outage = None
-        if f["observable"]:
-            match = used_fault.get(obs_pos[id(f)])
-            result = "missed"
-            if match is not None:
-                outage = network[match[0]]
-                result = match[1]
-                if result == "right":
-                    lags.append(max(0.0, outage["located_at"] - f["first_evidence"]))
-            counts[result] += 1
-        else:
+    for k, f in enumerate(sustained):
+        j, result = match.get(k, (None, "missed"))
+        if not f["observable"]:
             result = "unobservable"
-            j = hidden_match.get(hid_pos[id(f)])
-            outage = network[j] if j is not None else None
+        else:
+            counts[result] += 1
+            if result == "right" and j is not None:
+                lags.append(max(0.0, float(o_loc[j]) - f["first_evidence"]))
         per_fault.append(
             {
                 "fault": f["id"],
                 "operated": f["operated"],
-                "outage": outage["id"] if outage else None,
-                "device": outage["device"] if outage else None,
+                "outage": None if j is None else network[j].get("id"),
+                "device": None if j is None else o_dev[j],
                 "result": result,
             }
         )
@@ -402,31 +417,37 @@ def score(
     momentary_outages = [o for o in live if o.get("kind") == "momentary"]
     taken: set[int] = set()
     detected = 0
-    for m in moments:
+    for mo in moments:
+        op = mo["op"]
         for j, o in enumerate(momentary_outages):
             if j in taken:
                 continue
             t = _time(o.get("started"), -inf)
-            if not (m["start"] - _MOMENTARY_SLACK_S <= t <= m["restored"] + _MOMENTARY_SLACK_S):
+            if not mo["start"] - _MOMENTARY_SLACK_S <= t <= mo["restored"] + _MOMENTARY_SLACK_S:
                 continue
             dev = o.get("device")
             e = net.edge_index.get(dev, -1) if dev is not None else -1
-            if dev is None or (e >= 0 and m["op"] >= 0 and geo.same_customers(m["op"], e)):
+            same = dev is None or dev == mo["operated"]
+            if not same and e >= 0 and op >= 0 and geo.lo[op] >= 0 and geo.lo[e] >= 0:
+                nested = (geo.lo[op] <= geo.lo[e] and geo.hi[e] <= geo.hi[op]) or (
+                    geo.lo[e] <= geo.lo[op] and geo.hi[op] <= geo.hi[e]
+                )
+                same = nested and geo.customers[e] == geo.customers[op] > 0
+            if same:
                 taken.add(j)
                 detected += 1
                 break
 
     n_observable = len(observable)
-    n_predicted = len(network)
-    n_false = n_predicted - len(used_outage)
+    n_false = no - len(used)
     return {
-        "faults": len(sustained),
+        "faults": nf,
         "observable": n_observable,
         **counts,
-        "predicted": n_predicted,
+        "predicted": no,
         "false": n_false,
         "accuracy": counts["right"] / n_observable if n_observable else None,
-        "false_rate": n_false / n_predicted if n_predicted else None,
+        "false_rate": n_false / no if no else None,
         "momentary": {"faults": len(moments), "detected": detected},
         "single_customer": {
             "truth": len(truth.get("single_customer", [])),

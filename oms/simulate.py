@@ -27,8 +27,8 @@ The model
   after a lognormal delay (median 8 minutes), while still out. About 2% of
   the callers call again once supply is back (``"power": "on"``).
 - Meters (customers with a ``meter``) send a last gasp within 60 s of losing
-  supply and a restore within 60 s of its return, each delivered with
-  probability ``ami_rate``.
+  supply (and before it returns) and a restore within 60 s of its return,
+  each delivered with probability ``ami_rate``.
 - Momentary interruptions open a recloser or breaker for 2-40 s.
 - Single-customer problems (noise) are customers outside every fault's area
   that lose supply alone (a service drop, a meter base): one call each; the
@@ -59,9 +59,11 @@ __all__ = [
     "HeadEnd",
     "Scenario",
     "StormParams",
+    "edge_upper_nodes",
     "format_time",
     "normal_supply",
     "parse_time",
+    "protective_above",
     "simulate_storm",
 ]
 
@@ -248,6 +250,13 @@ class _Areas:
         live = tin >= 0
         self.order = np.flatnonzero(live)[np.argsort(tin[live], kind="stable")]
         self.sorted_tin = tin[self.order]
+        # Pre-order range [edge_lo, edge_hi) cut off by each edge; -1 when none.
+        self.edge_lo = np.full(net.n_edges, -1, dtype=np.int64)
+        self.edge_hi = np.full(net.n_edges, -1, dtype=np.int64)
+        cut = np.flatnonzero(supply.bridge)
+        child = tree.edge_child[cut]
+        self.edge_lo[cut] = tree.tin[child]
+        self.edge_hi[cut] = tree.tin[child] + tree.size[child]
 
     def span(self, e: int) -> tuple[int, int] | None:
         """Pre-order range ``[lo, hi)`` of the nodes cut off by opening ``e``."""
@@ -396,64 +405,68 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
         return int(rng.choice(candidates[mask], p=w / w.sum()))
 
     # ---------------------------------------------------- sustained faults
+    # Arrays over the faults placed so far: times and the operated device's
+    # pre-order range, so that the active ones are found in numpy.
+    pre_len = len(tree.pre) + 1
+    f_start = np.zeros(n_faults, dtype=np.int64)
+    f_rest = np.zeros(n_faults, dtype=np.int64)
+    f_lo = np.zeros(n_faults, dtype=np.int64)
+    f_hi = np.zeros(n_faults, dtype=np.int64)
+    f_op = np.zeros(n_faults, dtype=np.int64)
     faults: list[_Fault] = []
     starts = np.sort(np.round(rng.uniform(0.0, span_s, n_faults))).astype(np.int64)
     median_repair = max(params.repair_median_minutes, 1e-3) * 60.0
+    cand_op = op_of[candidates]
     for t0 in starts:
         t0 = int(t0)
         duration = max(_MIN_REPAIR_S, round(rng.lognormal(math.log(median_repair), _REPAIR_SIGMA)))
-        active = [i for i, f in enumerate(faults) if f.start <= t0 < f.restored]
-        active_ops = np.array([faults[i].op for i in active], dtype=np.int64)
-        not_same_op = ~np.isin(op_of[candidates], active_ops)
+        k = len(faults)
+        active = np.flatnonzero((f_start[:k] <= t0) & (t0 < f_rest[:k]))
+        busy = np.zeros(net.n_edges, dtype=bool)
+        busy[f_op[active]] = True
+        not_same_op = ~busy[cand_op]
         chosen: int | None = None
-        if active and rng.random() < params.nested_share:
+        if len(active) and rng.random() < params.nested_share:
             for i in rng.permutation(active):
-                s = areas.span(faults[int(i)].op)
-                if s is None:
-                    continue
-                inside = (cand_tin >= s[0]) & (cand_tin < s[1])
+                inside = (cand_tin >= f_lo[i]) & (cand_tin < f_hi[i])
                 chosen = pick(inside & not_same_op)
                 if chosen is not None:
                     break
         if chosen is None:
             # Away from every active fault, so that nesting stays deliberate.
-            outside = np.ones(len(candidates), dtype=bool)
-            for i in active:
-                s = areas.span(faults[i].op)
-                if s is not None:
-                    outside &= (cand_tin < s[0]) | (cand_tin >= s[1])
+            cover = np.zeros(pre_len, dtype=np.int64)
+            np.add.at(cover, f_lo[active], 1)
+            np.add.at(cover, f_hi[active], -1)
+            outside = np.cumsum(cover)[cand_tin] == 0
             chosen = pick(outside & not_same_op)
             if chosen is None:
                 chosen = pick(not_same_op)
         if chosen is None:
             continue
+        op = int(op_of[chosen])
         kind = "segment" if conductor[chosen] else "device"
-        faults.append(
-            _Fault(
-                chosen, kind, int(op_of[chosen]), t0, t0 + int(duration), visible=t0, parent=None
-            )
-        )
+        faults.append(_Fault(chosen, kind, op, t0, t0 + int(duration), visible=t0))
+        f_start[k], f_rest[k], f_op[k] = t0, t0 + int(duration), op
+        f_lo[k], f_hi[k] = areas.edge_lo[op], areas.edge_hi[op]
 
     # Nesting and visibility, whatever placed them: the parent is the
     # nearest fault above that is out when this one starts; the device sees
     # fault current once every fault above it that covers the moment is gone.
+    nf = len(faults)
+    f_start, f_rest, f_lo, f_hi, f_op = (a[:nf] for a in (f_start, f_rest, f_lo, f_hi, f_op))
     for k, f in enumerate(faults):
-        above = [
-            i
-            for i, g in enumerate(faults)
-            if i != k and g.start <= f.start < g.restored and areas.strictly_below(f.op, g.op)
-        ]
-        if above:
+        above = (f_lo <= f_lo[k]) & (f_hi[k] <= f_hi) & (f_op != f_op[k]) & (f_lo >= 0)
+        out_then = above & (f_start <= f.start) & (f.start < f_rest)
+        if out_then.any():
             # The nearest: the deepest subtree, i.e. the latest pre-order start.
-            f.parent = max(above, key=lambda i: areas.lo(faults[i].op))
+            cands = np.flatnonzero(out_then)
+            f.parent = int(cands[np.argmax(f_lo[cands])])
         visible = f.start
-        moved = True
-        while moved:
-            moved = False
-            for i, g in enumerate(faults):
-                if i != k and g.start <= visible < g.restored and areas.strictly_below(f.op, g.op):
-                    visible = g.restored
-                    moved = True
+        while True:
+            covering = above & (f_start <= visible) & (visible < f_rest)
+            if not covering.any():
+                break
+            visible = int(f_rest[covering].max())
         f.visible = visible
 
     # -------------------------------------------------------- momentaries
@@ -464,12 +477,13 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
     if len(reclosers):
         for _ in range(n_momentary):
             d = int(rng.choice(reclosers))
+            lo, hi = areas.edge_lo[d], areas.edge_hi[d]
+            # A device at or below a sustained fault's device: prefer a
+            # moment when that area has supply.
+            covers = (f_lo <= lo) & (hi <= f_hi)
             t0 = round(rng.uniform(0.0, span_s))
-            for _try in range(20):  # prefer a moment when its area has supply
-                if not any(
-                    f.start <= t0 < f.restored and (f.op == d or areas.strictly_below(d, f.op))
-                    for f in faults
-                ):
+            for _try in range(20):
+                if not (covers & (f_start <= t0) & (t0 < f_rest)).any():
                     break
                 t0 = round(rng.uniform(0.0, span_s))
             dur = int(rng.integers(2, 41))
@@ -620,7 +634,8 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
                 continue
             cid = customers.ids[u]
             for a, b in merged[u]:
-                gasp = a + rng.uniform(0.0, _AMI_WINDOW_S)
+                # A gasp is stamped while the meter is dying: before supply returns.
+                gasp = a + rng.uniform(0.0, min(_AMI_WINDOW_S, max(b - a - 1.0, 0.0)))
                 back = b + rng.uniform(0.0, _AMI_WINDOW_S)
                 back = max(back, gasp + 1.0)
                 if rng.random() < params.ami_rate:
