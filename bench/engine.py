@@ -1,0 +1,215 @@
+"""Throughput of the outage engine: events per second through ingest and prediction.
+
+For each network (the demo, and a generated network of about 1,000,000
+nodes with its customers) and each database (SQLite file, PostgreSQL),
+it makes a storm with the simulator, then times ``OutageEngine.ingest`` on
+the JSON lines: validation, the idempotent append to the event log, the
+evidence update, re-prediction and the outage writes, in batched commits.
+Prints one JSON document. Target (issue 3): at least 2,000 events/s on
+both databases; a one-hour storm of 700,000 events in under 6 minutes.
+
+The large storm is sized to about ``--calls`` calls and ``--ami`` AMI
+messages (last gasps and restores) over one hour.
+
+Usage::
+
+    python bench/engine.py                               # demo + 1M, SQLite + PostgreSQL
+    python bench/engine.py --nodes 100000 --calls 20000 --ami 50000   # a quicker run
+    python bench/engine.py --postgres postgresql+psycopg2://postgres@127.0.0.1/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) in sys.path:  # bench/topology.py must not hide the topology package
+    sys.path.remove(str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from oms.config import EngineConfig  # noqa: E402
+from oms.db import connect  # noqa: E402
+from oms.engine import OutageEngine  # noqa: E402
+from oms.simulate import StormParams, simulate_storm  # noqa: E402
+from oms.store import load_model  # noqa: E402
+from topology import Network, attach_customers  # noqa: E402
+from topology.synthetic import synthetic_customers, synthetic_network  # noqa: E402
+
+TARGET_EVENTS_PER_S = 2000.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def demo_network() -> Network:
+    from oms.cli import load_network
+
+    return load_network("demo", None, None)
+
+
+def large_network(nodes: int, seed: int) -> Network:
+    net = synthetic_network(nodes, seed=seed, customers_per_transformer=6.0)
+    attach_customers(net, synthetic_customers(net, seed, meter_share=0.9))
+    return net
+
+
+def storm_for(net: Network, calls: int | None, ami: int | None, seed: int) -> list[dict[str, Any]]:
+    """A one-hour storm; when targets are given, sized to about that many calls
+    and AMI messages (a first storm measures, a second one is scaled to fit)."""
+    if calls is None or ami is None:
+        return simulate_storm(net, StormParams(seed=seed)).events
+    customers = int(net.node_customers.sum())
+    faults = max(10, min(customers // 200, 4000))
+
+    def storm(call_rate: float, ami_rate: float) -> list[dict[str, Any]]:
+        params = StormParams(
+            seed=seed,
+            faults=faults,
+            span_minutes=60.0,
+            call_rate=min(call_rate, 0.95),
+            ami_rate=min(ami_rate, 0.95),
+            noise_calls=max(100, calls // 50),
+            momentaries=max(5, faults // 20),
+            nested_share=0.1,
+            repair_median_minutes=40.0,
+        )
+        return simulate_storm(net, params).events
+
+    call_rate, ami_rate = 0.2, 0.4
+    events = storm(call_rate, ami_rate)
+    kinds = Counter(e["type"] for e in events)
+    got_calls = max(kinds["call"], 1)
+    got_ami = max(kinds["ami_last_gasp"] + kinds["ami_restore"], 1)
+    return storm(call_rate * calls / got_calls, ami_rate * ami / got_ami)
+
+
+def databases(postgres: str | None, tmp: Path) -> list[tuple[str, str, Any]]:
+    out: list[tuple[str, str, Any]] = [("sqlite", f"sqlite:///{tmp / 'bench.sqlite'}", None)]
+    if postgres:
+        import sqlalchemy
+
+        admin = sqlalchemy.create_engine(postgres, isolation_level="AUTOCOMMIT")
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+        sep = "&" if "?" in postgres else "?"
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+        out.append(("postgresql", f"{postgres}{sep}options=-csearch_path%3D{schema}", drop))
+    return out
+
+
+def run_one(net: Network, lines: list[str], url: str, batch_size: int) -> dict[str, Any]:
+    db = connect(url)
+    t0 = time.perf_counter()
+    load_model(db, net, "bench")
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    engine = OutageEngine(db, EngineConfig(batch_size=batch_size, pings=False))
+    start_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report = engine.ingest(lines)
+    seconds = time.perf_counter() - t0
+    outages = engine.snapshot()
+    # A restart replays the log: how long until it serves again.
+    t0 = time.perf_counter()
+    OutageEngine(db, EngineConfig(pings=False))
+    restart_s = time.perf_counter() - t0
+    db.dispose()
+    return {
+        "events": len(lines),
+        "accepted": report.accepted,
+        "rejected": len(report.rejected),
+        "seconds": round(seconds, 2),
+        "events_per_s": round(report.accepted / seconds, 1),
+        "meets_target": report.accepted / seconds >= TARGET_EVENTS_PER_S,
+        "outages": Counter(o["kind"] for o in outages),
+        "store_network_s": round(load_s, 2),
+        "engine_start_s": round(start_s, 2),
+        "restart_replay_s": round(restart_s, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=1_000_000, help="size of the large network")
+    parser.add_argument("--calls", type=int, default=200_000)
+    parser.add_argument("--ami", type=int, default=500_000)
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "OMS_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+        ),
+        help="PostgreSQL URL ('' to skip)",
+    )
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count()},
+        "target_events_per_s": TARGET_EVENTS_PER_S,
+        "runs": [],
+    }
+    cases: list[tuple[str, Any, int | None, int | None]] = []
+    if not args.skip_demo:
+        cases.append(("demo", demo_network, None, None))
+    if not args.skip_large:
+        cases.append(
+            (
+                f"synthetic_{args.nodes}",
+                lambda: large_network(args.nodes, args.seed),
+                args.calls,
+                args.ami,
+            )
+        )
+    for name, make, calls, ami in cases:
+        t0 = time.perf_counter()
+        net = make()
+        build_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        events = storm_for(net, calls, ami, args.seed)
+        storm_s = time.perf_counter() - t0
+        lines = [json.dumps(e) for e in events]
+        kinds = Counter(e["type"] for e in events)
+        with tempfile.TemporaryDirectory(prefix="oms-bench-") as tmp:
+            for db_name, url, drop in databases(args.postgres or None, Path(tmp)):
+                print(f"{name} on {db_name}: {len(lines)} events...", file=sys.stderr, flush=True)
+                try:
+                    run = run_one(net, lines, url, args.batch_size)
+                finally:
+                    if drop:
+                        drop()
+                run.update(
+                    network=name,
+                    database=db_name,
+                    nodes=net.n_nodes,
+                    customers=int(net.node_customers.sum()),
+                    event_types=dict(kinds),
+                    network_build_s=round(build_s, 2),
+                    storm_build_s=round(storm_s, 2),
+                    peak_rss_mb=round(peak_rss_mb(), 1),
+                )
+                results["runs"].append(run)
+    json.dump(results, sys.stdout, indent=2, default=dict)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
