@@ -54,6 +54,9 @@ class PredictionParams:
         Weight against an outage of a report that a customer has supply now
         (an AMI restore, a ping answered energized, a caller whose power is
         back), in log-likelihood units.
+    supplied_window_s : float
+        How long such a report speaks for the customer's supply: a fault
+        after it is not contradicted by it.
     new_outage_gap_s : float
         A device predicted above an open outage is a new outage, with the
         open one nested below it, when the evidence around the open one began
@@ -73,6 +76,7 @@ class PredictionParams:
     restore_grace_s: float = 180.0
     momentary_s: float = 300.0
     supplied_evidence: float = 6.0
+    supplied_window_s: float = 900.0
     new_outage_gap_s: float = 600.0
     new_outage_gap_ami_s: float = 120.0
 

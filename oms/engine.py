@@ -644,8 +644,9 @@ class OutageEngine:
             np.where(pdead, ev.ping_dead[units], np.nan),
         )
         on_t = ev.on[units]
-        on = (on_t > since) & ~(dead_t > on_t)
-        dead = ~np.isnan(dead_t) & ~on
+        reported = (on_t > since) & ~(dead_t > on_t)
+        on = reported & (on_t > now - p.supplied_window_s)
+        dead = ~np.isnan(dead_t) & ~reported
         metered = self.unit_metered[units]
         ami_live = p.ami_delivery > 0 and now - ev.last_gasp_seen < p.window_hours * 3600.0
         base_meter = p.llr_no_gasp if ami_live else 0.0
@@ -661,7 +662,7 @@ class OutageEngine:
             nested = (
                 metered
                 & ~dead
-                & ~on
+                & ~(on_t > ev.epoch[units])
                 & (epoch > floor_t)
                 & (ev.gasp[units] <= epoch)
                 & ~(ev.restore[units] > epoch)

@@ -1,0 +1,104 @@
+"""Fault location on the supply tree: the likelihood DP and the classic roll-up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import build, two_feeders
+
+from oms.config import ClassicRules, PredictionParams
+from oms.prediction import DeviceTree, classic_rollup, most_likely_faults
+from topology import Network
+
+P = PredictionParams()
+
+
+@pytest.fixture
+def tree() -> DeviceTree:
+    net: Network = build(two_feeders())
+    return DeviceTree(net, net.supply)
+
+
+def devices(tree: DeviceTree, positions: list[int]) -> list[str]:
+    return sorted(tree.net.edge_ids[tree.candidate[p]] for p in positions)
+
+
+def predict(tree: DeviceTree, calls: dict[str, int], forced: tuple[str, ...] = ()) -> list[str]:
+    net = tree.net
+    nodes = np.array(
+        [net.node_index[n] for n, k in calls.items() for _ in range(k)], dtype=np.int64
+    )
+    delta = np.full(len(nodes), P.llr_call - P.llr_no_call)
+    result = most_likely_faults(
+        tree,
+        nodes,
+        delta,
+        base_call=P.llr_no_call,
+        base_meter=0.0,
+        fault_cost=P.fault_cost,
+        forced=[tree.position[net.edge_index[d]] for d in forced],
+    )
+    return devices(tree, result.devices)
+
+
+def test_candidates_are_protective_devices_that_cut_someone_off(tree: DeviceTree) -> None:
+    assert devices(tree, list(range(len(tree)))) == ["B1", "B2", "B3", "F1", "R1"]
+    r1 = tree.position[tree.net.edge_index["R1"]]
+    b1 = tree.position[tree.net.edge_index["B1"]]
+    assert tree.parent[r1] == b1
+    assert tree.customers[r1] == 20 and tree.customers[b1] == 27
+
+
+def test_most_likely_faults(tree: DeviceTree) -> None:
+    assert predict(tree, {}) == []
+    assert predict(tree, {"a9": 2}) == ["F1"]
+    assert predict(tree, {"a9": 1}) == []  # one call alone: a single customer's problem
+    assert predict(tree, {"b1": 1}) == []  # 1 call of 26: a single customer's problem
+    assert predict(tree, {"a3": 1, "a5": 1, "a6": 1}) == ["R1"]
+    # Calls on both sides of the recloser roll up to the breaker...
+    assert predict(tree, {"a1": 1, "a4": 1, "a6": 1, "a9": 1}) == ["B1"]
+    # ...but two separate faults stay two outages.
+    assert predict(tree, {"a9": 3, "c2": 3}) == ["B3", "F1"]
+
+
+def test_forced_devices_win_and_stay_nested(tree: DeviceTree) -> None:
+    assert predict(tree, {}, forced=("R1",)) == ["R1"]
+    assert predict(tree, {"a3": 1, "a4": 1, "a5": 2, "a6": 2}, forced=("B1",)) == ["B1"]
+    assert predict(tree, {"a1": 2, "a9": 2}, forced=("B1", "F1")) == ["B1", "F1"]
+
+
+def test_evidence_of_supply_keeps_a_device_closed(tree: DeviceTree) -> None:
+    net = tree.net
+    supplied = -P.supplied_evidence - P.llr_no_call
+    called = P.llr_call - P.llr_no_call
+
+    def with_reports(reports: dict[str, float]) -> list[str]:
+        nodes = np.array([net.node_index[n] for n in reports])
+        result = most_likely_faults(
+            tree,
+            nodes,
+            np.array(list(reports.values())),
+            base_call=P.llr_no_call,
+            base_meter=0.0,
+            fault_cost=P.fault_cost,
+        )
+        return devices(tree, result.devices)
+
+    assert with_reports({"a3": called, "a6": called}) == ["R1"]
+    assert with_reports({"a3": called, "a6": called, "a4": supplied}) == []
+
+
+def test_classic_rollup_rules(tree: DeviceTree) -> None:
+    net = tree.net
+
+    def classic(calls: dict[str, int], rules: ClassicRules = ClassicRules()) -> list[str]:
+        nodes = np.array(
+            [net.node_index[n] for n, k in calls.items() for _ in range(k)], dtype=np.int64
+        )
+        return devices(tree, classic_rollup(tree, nodes, np.ones(len(nodes)), rules).devices)
+
+    assert classic({"a9": 1}) == []
+    assert classic({"a9": 2}) == ["F1"]
+    assert classic({"a9": 2, "a4": 2}) == ["B1"]  # two children out: roll up
+    assert classic({"a9": 2, "a4": 1}) == ["F1"]
+    assert classic({"a4": 2}, ClassicRules(min_share=0.5)) == []
