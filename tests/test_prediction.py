@@ -91,10 +91,11 @@ def test_evidence_of_supply_keeps_a_device_closed(tree: DeviceTree) -> None:
 def test_classic_rollup_rules(tree: DeviceTree) -> None:
     net = tree.net
 
-    def classic(calls: dict[str, int], rules: ClassicRules = ClassicRules()) -> list[str]:
+    def classic(calls: dict[str, int], rules: ClassicRules | None = None) -> list[str]:
         nodes = np.array(
             [net.node_index[n] for n, k in calls.items() for _ in range(k)], dtype=np.int64
         )
+        rules = rules or ClassicRules()
         return devices(tree, classic_rollup(tree, nodes, np.ones(len(nodes)), rules).devices)
 
     assert classic({"a9": 1}) == []
