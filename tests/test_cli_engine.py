@@ -136,9 +136,8 @@ def test_errors_exit_1_with_json(tmp_path: Path) -> None:
     code, doc = run("ingest", "-", "--db", url, "--json", stdin="{}\n")
     assert code == 1 and "oms load" in doc["error"]
     bad = tmp_path / "bad.geojson"
-    bad.write_text(
-        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": "x", "kind": "teleporter"}, "geometry": null}]}'
-    )
+    feature = {"type": "Feature", "properties": {"id": "x", "kind": "teleporter"}, "geometry": None}
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
     code, doc = run("load", "--db", url, "--network", str(bad), "--json")
     assert code == 1 and "teleporter" in doc["error"]
 
