@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from oms import schema
@@ -118,7 +118,10 @@ class OutageEngine:
         self.directory = Directory(net, crews)
         self.clock = datetime.fromisoformat(state["clock"]) if "clock" in state else None
         self.next_outage = int(state.get("next_outage", 1))
-        self.outages: dict[str, Outage] = {o.id: o for o in outages if o.state != "cancelled"}
+        # Open outages (and those changed in the batch being applied); the
+        # restored and closed ones wait in ``finished`` for callbacks and closing.
+        self.outages: dict[str, Outage] = {o.id: o for o in outages if o.active}
+        self.finished = {o.id: o for o in outages if o.state in ("restored", "closed")}
         self.cancelled = {o.id: o.merged_into for o in outages if o.state == "cancelled"}
         # Devices reported open: protective ones "tripped" (the question is
         # why), others switched; the prediction tree counts tripped as closed.
@@ -156,8 +159,8 @@ class OutageEngine:
         self.ev = _Evidence(len(self.unit_node))
         self._tree: DeviceTree | None = None
         self._replay_log()
-        for o in sorted(self.outages.values(), key=lambda o: o.restored or o.started):
-            if o.restored is not None and o.kind != "momentary":
+        for o in self.finished.values():
+            if o.restored is not None:
                 self._set_epoch(o, _ts(o.restored))
         for o in self.outages.values():
             if o.active and o.kind == "network":
@@ -455,6 +458,8 @@ class OutageEngine:
 
     def _outage(self, oid: str) -> Outage:
         o = self.outages.get(oid)
+        if o is None and oid in self.finished:
+            o = self.outages[oid] = self.finished.pop(oid)
         if o is None:
             if oid in self.cancelled:
                 into = self.cancelled[oid]
@@ -1103,9 +1108,15 @@ class OutageEngine:
         new_rows = [self.outages[i].row() for i in sorted(ch.new)]
         if new_rows:
             conn.execute(insert(schema.outages), new_rows)
-        for oid in sorted(ch.dirty - ch.new):
-            row = self.outages[oid].row()
-            conn.execute(update(schema.outages).where(schema.outages.c.id == oid).values(**row))
+        changed = [self.outages[i].row() for i in sorted(ch.dirty - ch.new)]
+        if changed:
+            columns = [c.name for c in schema.outages.columns if c.name != "id"]
+            statement = (
+                update(schema.outages)
+                .where(schema.outages.c.id == bindparam("key"))
+                .values({c: bindparam(c) for c in columns})
+            )
+            conn.execute(statement, [{**row, "key": row["id"]} for row in changed])
         if ch.audit:
             conn.execute(insert(schema.outage_audit), ch.audit)
         for device, row in ch.devices.items():
@@ -1149,9 +1160,13 @@ class OutageEngine:
             ).rowcount
             if not done:
                 conn.execute(insert(schema.engine_state).values(key=key, value=value))
-        # Cancelled outages leave memory once written; the rest stay.
-        for oid in [o.id for o in self.outages.values() if o.state == "cancelled"]:
-            self.cancelled[oid] = self.outages.pop(oid).merged_into
+        # Only open outages stay in ``outages``.
+        for o in [o for o in self.outages.values() if not o.active]:
+            del self.outages[o.id]
+            if o.state == "cancelled":
+                self.cancelled[o.id] = o.merged_into
+            else:
+                self.finished[o.id] = o
 
     # ---------------------------------------------------------- head-end
     def take_ping_requests(self) -> list[dict[str, Any]]:
