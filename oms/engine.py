@@ -701,6 +701,7 @@ class OutageEngine:
             "gasp_t": np.where(gasp, ev.gasp[units], np.nan)[keep],
             "on_t": on_t[keep],
             "base_meter": np.array(base_meter),
+            "ami_live": np.array(ami_live),
         }
 
     def _predict(self, table: dict[str, np.ndarray]) -> list[int]:
@@ -772,7 +773,11 @@ class OutageEngine:
             d = int(tree.parent[pos_of[o.id]])
             while d >= 0:
                 h = holders.get(d)
-                if h is not None and (h.started - o.started).total_seconds() > gap:
+                # Trips and last gasps date an outage to the second; calls do not.
+                prompt = h is not None and (h.confirmed_by == "scada" or bool(table["ami_live"]))
+                if h is not None and (h.started - o.started).total_seconds() > (
+                    gap_ami if prompt else gap
+                ):
                     leftovers.remove(o)
                     break
                 d = int(tree.parent[d])

@@ -482,11 +482,12 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
             # moment when that area has supply.
             covers = (f_lo <= lo) & (hi <= f_hi)
             t0 = round(rng.uniform(0.0, span_s))
+            dur = int(rng.integers(2, 41))
             for _try in range(20):
-                if not (covers & (f_start <= t0) & (t0 < f_rest)).any():
+                # No overlap at all with an outage of this device or above it.
+                if not (covers & (f_start <= t0 + dur + 60) & (t0 - 60 < f_rest)).any():
                     break
                 t0 = round(rng.uniform(0.0, span_s))
-            dur = int(rng.integers(2, 41))
             momentaries.append(_Fault(d, "device", d, t0, t0 + dur, momentary=True, visible=t0))
 
     # ----------------------------------------------------------- noise
