@@ -272,11 +272,14 @@ def _action(db: str | None, event: dict[str, Any], as_json: bool) -> None:
     from oms.engine import OutageEngine
     from oms.exceptions import ActionError
 
-    event.setdefault("time", datetime.now(timezone.utc).isoformat())
-    event.setdefault(
-        "id", f"{event['type']}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
-    )
     engine = OutageEngine(connect(db))
+    # The dispatcher acts on the state as of the engine clock (the wall
+    # clock on a live server, the replayed time after replaying a storm).
+    when = click.get_current_context().meta.get("action_time")
+    if when is None:
+        when = (engine.clock or datetime.now(timezone.utc)).isoformat()
+    event["time"] = when
+    event["id"] = f"{event['type']}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
     report = engine.ingest_objects([(1, event)])
     if report.rejected:
         raise ActionError(report.rejected[0]["error"])
@@ -284,7 +287,24 @@ def _action(db: str | None, event: dict[str, Any], as_json: bool) -> None:
     _emit(doc, as_json, lambda: f"{event['type']} done ({event['id']})")
 
 
+def _remember_time(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        from oms.events import parse_time
+        from oms.exceptions import EventError
+
+        try:
+            ctx.meta["action_time"] = parse_time(value, "--time").isoformat()
+        except EventError as exc:
+            raise click.BadParameter(str(exc)) from exc
+
+
 def _actor_options(func: Any) -> Any:
+    func = click.option(
+        "--time",
+        expose_value=False,
+        callback=_remember_time,
+        help="When it was done (ISO 8601 with offset; default: the engine clock).",
+    )(func)
     func = click.option("--reason", default=None, help="Why (kept in the audit trail).")(func)
     func = click.option("--user", default="dispatcher", show_default=True, help="Who acts.")(func)
     return func
