@@ -50,6 +50,10 @@ class PredictionParams:
         before a missing restore counts as evidence of a nested outage.
     momentary_s : float
         An interruption shorter than this is momentary (IEEE 1366: 5 min).
+    blink_settle_s : float
+        Meters that lost and regained supply between two predictions are
+        looked at together this long after they report back, to record the
+        momentary interruption they saw.
     supplied_evidence : float
         Weight against an outage of a report that a customer has supply now
         (an AMI restore, a ping answered energized, a caller whose power is
@@ -75,6 +79,7 @@ class PredictionParams:
     window_hours: float = 12.0
     restore_grace_s: float = 180.0
     momentary_s: float = 300.0
+    blink_settle_s: float = 90.0
     supplied_evidence: float = 6.0
     supplied_window_s: float = 900.0
     new_outage_gap_s: float = 600.0

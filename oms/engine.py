@@ -118,6 +118,8 @@ class OutageEngine:
         self.directory = Directory(net, crews)
         self.clock = datetime.fromisoformat(state["clock"]) if "clock" in state else None
         self.next_outage = int(state.get("next_outage", 1))
+        # Meter blinks (gasp then restore) already looked at for momentaries.
+        self.blinks_until = float(state.get("blinks_until", "-inf"))
         # Open outages (and those changed in the batch being applied); the
         # restored and closed ones wait in ``finished`` for callbacks and closing.
         self.outages: dict[str, Outage] = {o.id: o for o in outages if o.active}
@@ -669,7 +671,7 @@ class OutageEngine:
                 & ~dead
                 & ~(on_t > ev.epoch[units])
                 & (epoch > floor_t)
-                & (ev.gasp[units] <= epoch)
+                & (ev.gasp[units] <= epoch - p.momentary_s)  # out for longer than a blink
                 & ~(ev.restore[units] > epoch)
                 & (now > epoch + p.restore_grace_s)
             )
@@ -857,8 +859,72 @@ class OutageEngine:
             else:
                 self._cancel(o, t, "system", "withdrawn", "evidence no longer supports it")
         self._single_customers(table, [d for d in predicted], t)
+        self._momentaries_from_meters(t)
         self._update_figures(table, pos_of, t)
         self._request_pings(table, pos_of, t)
+
+    def _momentaries_from_meters(self, t: datetime) -> None:
+        """Momentary outages that meters saw (a gasp, then a restore within
+        ``momentary_s``) between two predictions, with no outage recorded."""
+        ev, p = self.ev, self.config.prediction
+        # Restores trickle in over a minute: look at each blink once its
+        # neighbours have had time to report too.
+        until = _ts(t) - self.config.prediction.blink_settle_s
+        if until <= self.blinks_until:
+            return
+        units = np.fromiter(ev.active, dtype=np.int64, count=len(ev.active))
+        gasp, back = ev.gasp[units], ev.restore[units]
+        blink = (
+            (back > self.blinks_until)
+            & (back <= until)
+            & (back >= gasp)
+            & (back - gasp < p.momentary_s)
+        )
+        self.blinks_until = until
+        if not blink.any():
+            return
+        units, gasp, back = units[blink], gasp[blink], back[blink]
+        tree = self.tree
+        nodes = self.unit_node[units]
+        tin = tree.supply.tree.tin[nodes]
+        known = [*self.outages.values(), *self.finished.values()]
+        explained = np.zeros(len(units), dtype=bool)
+        for o in known:
+            pos = tree.position.get(self.net.edge_index.get(o.device or "", -1))
+            if pos is None or o.started > _dt(float(back.max())):
+                continue
+            if o.restored is not None and _ts(o.restored) < float(gasp.min()):
+                continue
+            explained |= (tin >= tree.lo[pos]) & (tin < tree.hi[pos])
+        if explained.all():
+            return
+        units, gasp, back = units[~explained], gasp[~explained], back[~explained]
+        nodes = self.unit_node[units]
+        prediction = most_likely_faults(
+            tree,
+            nodes,
+            np.full(len(units), p.llr_gasp - p.llr_no_gasp),
+            base_call=0.0,
+            base_meter=p.llr_no_gasp if p.ami_delivery > 0 else 0.0,
+            fault_cost=p.fault_cost,
+        )
+        tin = tree.supply.tree.tin[nodes]
+        for d in prediction.devices:
+            inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
+            start, end = _dt(float(gasp[inside].min())), _dt(float(back[inside].max()))
+            device = self.net.edge_ids[tree.candidate[d]]
+            if any(
+                o.device == device
+                and o.started <= end
+                and (o.restored is None or o.restored >= start)
+                for o in known
+            ):
+                continue
+            o = self._new_outage("network", device, None, start, t)
+            self._audit(o, t, "system", "predict", None, {"device": device, "rule": "meters"})
+            o.customers_out = int(tree.customers[d])
+            o.critical_out = int(tree.critical[d])
+            self._restore(o, end, "system", "meters reported supply back")
 
     def _first_dead(
         self, table: dict[str, np.ndarray], tree: DeviceTree
@@ -1157,6 +1223,7 @@ class OutageEngine:
         for key, value in (
             ("clock", self.clock.isoformat()),
             ("next_outage", str(self.next_outage)),
+            ("blinks_until", repr(self.blinks_until)),
         ):
             done = conn.execute(
                 update(schema.engine_state)

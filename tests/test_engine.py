@@ -297,3 +297,16 @@ def test_both_predictors_run(loaded_db: str, predictor: str) -> None:
     engine = engine_for(loaded_db, predictor=predictor)
     feed(engine, [ev("c1", "call", 0, customer="a9-2"), ev("c2", "call", 60, customer="a9-3")])
     assert list(network_outages(engine)) == ["F1"]
+
+
+def test_meters_that_blink_record_a_momentary(loaded_db: str) -> None:
+    engine = engine_for(loaded_db)
+    blink = [ev(f"g{i}", "ami_last_gasp", i, customer=f"c2-{i + 1}") for i in range(6)]
+    blink += [ev(f"r{i}", "ami_restore", 20 + i, customer=f"c2-{i + 1}") for i in range(7)]
+    feed(engine, blink)
+    engine.tick(T0 + timedelta(seconds=300))
+    (o,) = engine.snapshot()
+    assert (o["kind"], o["device"], o["state"]) == ("momentary", "B3", "restored")
+    assert o["started"] == T0.isoformat()
+    engine.tick(T0 + timedelta(seconds=900))
+    assert len(engine.snapshot()) == 1  # recorded once
