@@ -91,6 +91,8 @@ class OutageEngine:
     db : sqlalchemy.engine.Engine
         An open, migrated database (:func:`oms.db.connect`) with a network.
     config : EngineConfig, optional
+    wall_clock : callable, optional
+        Returns the time an event is received (stored, never decided on).
 
     Notes
     -----
@@ -99,9 +101,17 @@ class OutageEngine:
     before going on.
     """
 
-    def __init__(self, db: Engine, config: EngineConfig | None = None) -> None:
+    def __init__(
+        self,
+        db: Engine,
+        config: EngineConfig | None = None,
+        *,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
         self.db = db
         self.config = config or EngineConfig()
+        # Only stamps when an event was received; decisions use event time.
+        self.wall_clock = wall_clock
         self._load()
 
     # ------------------------------------------------------------- loading
@@ -253,71 +263,81 @@ class OutageEngine:
         report.rejected.sort(key=lambda r: r["line"])
         return report
 
-    def _commit(self, batch: list[tuple[int, Event]], report: IngestReport) -> None:
+    def _transaction(self, work: Callable[[Connection], None]) -> None:
+        """Run ``work`` as the one writer, in one transaction.
+
+        When another process wrote meanwhile, reload and try again; on any
+        failure reload, since the in-memory state may be half-applied.
+        """
         for attempt in range(3):
             try:
-                self._commit_once(batch, report)
+                with self.db.begin() as conn:
+                    self._lock(conn)
+                    work(conn)
                 return
             except _StaleState:
                 self._load()
                 if attempt == 2:
                     raise OMSError("another process keeps writing; gave up after 3 tries") from None
             except BaseException:
-                self._load()  # the in-memory state may be half-applied
+                self._load()
                 raise
 
-    def _commit_once(self, batch: list[tuple[int, Event]], report: IngestReport) -> None:
-        with self.db.begin() as conn:
-            self._lock(conn)
-            ids = list({e.id for _, e in batch})
-            known: dict[str, str] = {}
-            for start in range(0, len(ids), 5000):
-                chunk = ids[start : start + 5000]
-                rows = conn.execute(
-                    select(schema.events.c.id, schema.events.c.digest).where(
-                        schema.events.c.id.in_(chunk)
-                    )
+    def _commit(self, batch: list[tuple[int, Event]], report: IngestReport) -> None:
+        self._transaction(lambda conn: self._commit_batch(conn, batch, report))
+
+    def _commit_batch(
+        self, conn: Connection, batch: list[tuple[int, Event]], report: IngestReport
+    ) -> None:
+        ids = list({e.id for _, e in batch})
+        known: dict[str, str] = {}
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            rows = conn.execute(
+                select(schema.events.c.id, schema.events.c.digest).where(
+                    schema.events.c.id.in_(chunk)
                 )
-                known.update((r.id, r.digest) for r in rows)
-            self._changes = _Changes()
-            accepted: list[Event] = []
-            duplicates = 0
-            for number, event in batch:
-                seen = known.get(event.id)
-                if seen is not None:
-                    if seen == event.digest:
-                        duplicates += 1
-                    else:
-                        report.rejected.append({"line": number, "error": str(_conflict(event.id))})
-                    continue
-                try:
-                    self._apply(event)
-                except (ActionError, OutageNotFound) as exc:
-                    report.rejected.append({"line": number, "error": str(exc)})
-                    continue
-                known[event.id] = event.digest
-                accepted.append(event)
-            if accepted:
-                self._reconcile(conn)
-                now = datetime.now(timezone.utc)
-                conn.execute(
-                    insert(schema.events),
-                    [
-                        {
-                            "id": e.id,
-                            "type": e.type,
-                            "time": e.time,
-                            "received_at": now,
-                            "digest": e.digest,
-                            "payload": json.dumps(e.payload, ensure_ascii=False),
-                            "customer": self._unit_id(e.customer) if e.customer >= 0 else None,
-                            "device": self.net.edge_ids[e.device] if e.device >= 0 else None,
-                        }
-                        for e in accepted
-                    ],
-                )
-                self._write(conn)
-                self.last_seq = int(conn.execute(select(func.max(schema.events.c.seq))).scalar())
+            )
+            known.update((r.id, r.digest) for r in rows)
+        self._changes = _Changes()
+        accepted: list[Event] = []
+        duplicates = 0
+        for number, event in batch:
+            seen = known.get(event.id)
+            if seen is not None:
+                if seen == event.digest:
+                    duplicates += 1
+                else:
+                    report.rejected.append({"line": number, "error": str(_conflict(event.id))})
+                continue
+            try:
+                self._apply(event)
+            except (ActionError, OutageNotFound) as exc:
+                report.rejected.append({"line": number, "error": str(exc)})
+                continue
+            known[event.id] = event.digest
+            accepted.append(event)
+        if accepted:
+            self._reconcile(conn)
+            now = self.wall_clock()
+            conn.execute(
+                insert(schema.events),
+                [
+                    {
+                        "id": e.id,
+                        "type": e.type,
+                        "time": e.time,
+                        "received_at": now,
+                        "digest": e.digest,
+                        "payload": json.dumps(e.payload, ensure_ascii=False),
+                        "customer": self._unit_id(e.customer) if e.customer >= 0 else None,
+                        "device": self.net.edge_ids[e.device] if e.device >= 0 else None,
+                    }
+                    for e in accepted
+                ],
+            )
+            self._write(conn)
+            self.last_seq = int(conn.execute(select(func.max(schema.events.c.seq))).scalar())
         report.accepted += len(accepted)
         report.duplicates += duplicates
 
@@ -331,22 +351,14 @@ class OutageEngine:
         """
         if self.clock is not None and now <= self.clock:
             return
-        for attempt in range(3):
-            try:
-                with self.db.begin() as conn:
-                    self._lock(conn)
-                    self._changes = _Changes()
-                    self._advance(now)
-                    self._reconcile(conn)
-                    self._write(conn)
-                return
-            except _StaleState:
-                self._load()
-                if attempt == 2:
-                    raise OMSError("another process keeps writing; gave up after 3 tries") from None
-            except BaseException:
-                self._load()
-                raise
+
+        def work(conn: Connection) -> None:
+            self._changes = _Changes()
+            self._advance(now)
+            self._reconcile(conn)
+            self._write(conn)
+
+        self._transaction(work)
 
     def _lock(self, conn: Connection) -> None:
         """Become the one writer, and make sure nobody wrote since we last looked."""
@@ -368,11 +380,7 @@ class OutageEngine:
 
     def _apply(self, event: Event) -> None:
         """Apply one event to the in-memory state."""
-        if event.type in ("outage_confirm", "outage_merge", "outage_split") or event.type in (
-            "outage_repredict",
-            "outage_restore",
-            "outage_close",
-        ):
+        if event.type.startswith("outage_"):
             self._apply_action(event)
         elif event.type in ("scada", "switch"):
             self._apply_device(event)
