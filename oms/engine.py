@@ -337,7 +337,7 @@ class OutageEngine:
                 ],
             )
             self._write(conn)
-            self.last_seq = int(conn.execute(select(func.max(schema.events.c.seq))).scalar())
+            self.last_seq = int(conn.execute(select(func.max(schema.events.c.seq))).scalar() or 0)
         report.accepted += len(accepted)
         report.duplicates += duplicates
 
@@ -1151,10 +1151,10 @@ class OutageEngine:
         for o in self._changes.moved:
             if not o.active or o.state != "predicted" or o.id not in pos_of:
                 continue
-            units = self._units_under(pos_of[o.id])
-            units = [u for u in units[self.unit_metered[units]].tolist() if u not in on]
-            quiet = [u for u in units if u not in known]
-            heard = [u for u in units if u in known]
+            below = self._units_under(pos_of[o.id])
+            metered = [u for u in below[self.unit_metered[below]].tolist() if u not in on]
+            quiet = [u for u in metered if u not in known]
+            heard = [u for u in metered if u in known]
             chosen = list(_spread(np.array(quiet, dtype=np.int64), k))
             chosen += list(_spread(np.array(heard, dtype=np.int64), k - len(chosen)))
             for u in chosen:
