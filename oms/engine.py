@@ -1010,7 +1010,12 @@ class OutageEngine:
         open_single = {
             o.customer: o for o in self.outages.values() if o.active and o.kind == "single_customer"
         }
-        network = [o for o in self.outages.values() if o.active and o.kind == "network"]
+        by_device: dict[int, Outage] = {}
+        for o in self.outages.values():
+            if o.active and o.kind == "network":
+                pos = tree.position.get(self.net.edge_index.get(o.device or "", -1))
+                if pos is not None:
+                    by_device[pos] = o
         for cid, o in open_single.items():
             u = self._unit_of(cid) if cid is not None else -1
             if u in want:
@@ -1021,7 +1026,7 @@ class OutageEngine:
             if self.ev.on[u] > _ts(o.started):
                 self._restore(o, _dt(self.ev.on[u]), "system", "supply reported")
                 continue
-            host = self._network_outage_of(u, network)
+            host = self._network_outage_of(u, by_device)
             if host is not None:
                 self._cancel(o, t, "system", "merged", f"explained by {host.device}", host.id)
             else:
@@ -1039,17 +1044,15 @@ class OutageEngine:
             o.hazard = bool(self.ev.hazard[u] > self.ev.epoch[u])
             self._audit(o, t, "system", "predict", None, {"customer": cid})
 
-    def _network_outage_of(self, u: int, network: list[Outage]) -> Outage | None:
+    def _network_outage_of(self, u: int, by_device: dict[int, Outage]) -> Outage | None:
+        """The open network outage deepest above unit ``u``. O(nesting depth)."""
         tree = self.tree
-        node = int(self.unit_node[u])
-        best = None
-        for o in network:
-            pos = tree.position.get(self.net.edge_index.get(o.device or "", -1))
-            if pos is None or not tree.contains(pos, node):
-                continue
-            if best is None or tree.lo[pos] > tree.lo[best[1]]:
-                best = (o, pos)
-        return best[0] if best else None
+        d = int(tree.node_device[self.unit_node[u]])
+        while d >= 0:
+            if d in by_device:
+                return by_device[d]
+            d = int(tree.parent[d])
+        return None
 
     def _update_figures(
         self, table: dict[str, np.ndarray], pos_of: dict[str, int], t: datetime

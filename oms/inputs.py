@@ -123,9 +123,9 @@ def read_crews(
             except ValueError:
                 problems.append(f"voltage_kv {text!r} is not a number")
         for key in ("shift_start", "shift_end"):
-            value = row.get(key, "")
-            if value and not _HHMM.match(value):
-                problems.append(f"{key} {value!r} is not HH:MM")
+            hhmm = row.get(key, "")
+            if hhmm and not _HHMM.match(hhmm):
+                problems.append(f"{key} {hhmm!r} is not HH:MM")
         if bool(row.get("shift_start")) != bool(row.get("shift_end")):
             problems.append("give both shift_start and shift_end, or neither")
         for p in problems:
@@ -198,6 +198,7 @@ def read_zones(path: str | Path, units: set[str] | None = None) -> list[dict[str
             issues.append(Issue(where, p))
         if problems:
             continue
+        assert isinstance(zid, str)  # else "missing id" was reported above
         seen.add(zid)
         zones.append(
             {"id": zid, "area_class": props["area_class"], "unit": unit, "geometry": geometry}

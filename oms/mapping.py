@@ -34,11 +34,11 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import folium
 import numpy as np
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
@@ -697,7 +697,8 @@ def network_map(
     m.default_js = []
     m.default_css = []
     m.options["maxZoom"] = 22
-    figure = m.get_root()
+    # A folium.Map's root is the branca Figure it makes; get_root() is typed Element.
+    figure = cast(Figure, m.get_root())
     if title:
         figure.title = html.escape(title)
     figure.header.add_child(_RawHtml(_leaflet_head()), name="oms_leaflet")

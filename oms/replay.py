@@ -60,7 +60,7 @@ def replay(
             _answer_pings(engine, head_end, heap, replies)
             continue
         first = heap[0][0]
-        batch = []
+        batch: list[tuple[float, int, dict[str, Any]]] = []
         while heap and len(batch) < size and heap[0][0] - first <= engine.config.batch_seconds:
             batch.append(heapq.heappop(heap))
         report = engine.ingest_objects((k + 1, e) for _, k, e in batch)

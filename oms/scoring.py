@@ -160,15 +160,15 @@ def _evidence_index(
         if "node" in ev and ev["node"] in net.node_index:
             node = net.node_index[ev["node"]]
         elif customers is not None:
-            i = None
+            ci: int | None = None
             if "customer" in ev:
-                i = customers.index.get(ev["customer"])
+                ci = customers.index.get(ev["customer"])
             elif "phone" in ev:
-                i = phone_index.get(str(ev["phone"]))
+                ci = phone_index.get(str(ev["phone"]))
             elif "meter" in ev:
-                i = meter_index.get(str(ev["meter"]))
-            if i is not None:
-                node = int(customers.node[i])
+                ci = meter_index.get(str(ev["meter"]))
+            if ci is not None:
+                node = int(customers.node[ci])
         if node >= 0:
             points.append((t, node))
     return points, scada, fci

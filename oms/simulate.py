@@ -388,8 +388,8 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
     prot_above = protective_above(net, supply)
     op_of = np.where(upper >= 0, prot_above[np.maximum(upper, 0)], -1)
     prot_customers = np.zeros(net.n_edges, dtype=np.int64)
-    for d in np.flatnonzero(net.protective):
-        prot_customers[d] = supply.downstream_customers(int(d))
+    for dev in np.flatnonzero(net.protective):
+        prot_customers[dev] = supply.downstream_customers(int(dev))
     ok = op_of >= 0
     ok[ok] = prot_customers[op_of[ok]] > 0
     candidates = np.flatnonzero(ok)
@@ -647,10 +647,10 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
     # Some callers call again once supply is back.
     for u, t in call_log:
         if rng.random() < _POWER_ON_SHARE:
-            b = back_on(u, t)
-            if b is not None:
+            on_at = back_on(u, t)
+            if on_at is not None:
                 delay = rng.lognormal(math.log(600.0), 0.5)
-                events.add(b + delay, {"type": "call", **unit_ref(u), "power": "on"})
+                events.add(on_at + delay, {"type": "call", **unit_ref(u), "power": "on"})
 
     # ----------------------------------------------------------- truth
     start = params.start.astimezone(timezone.utc)

@@ -110,7 +110,7 @@ def _customer_rows(net: Network) -> list[dict[str, Any]]:
 
 
 def _write_version(conn: Connection, net: Network, source: str, digest: str, now: datetime) -> int:
-    version = conn.execute(
+    pk = conn.execute(
         insert(schema.network_versions).values(
             loaded_at=now,
             source=source,
@@ -121,7 +121,9 @@ def _write_version(conn: Connection, net: Network, source: str, digest: str, now
             model=binary.dumps(net),
             warnings=[i.as_dict() for i in net.warnings],
         )
-    ).inserted_primary_key[0]
+    ).inserted_primary_key
+    assert pk is not None  # a single-row INSERT always has one
+    version = pk[0]
     conn.execute(delete(schema.customers))
     rows = _customer_rows(net)
     for start in range(0, len(rows), 20000):

@@ -1,4 +1,4 @@
-"""The code base stays ruff-clean (lint and format), checked with the tests."""
+"""The code base stays ruff-clean (lint and format) and mypy-clean, checked with the tests."""
 
 from __future__ import annotations
 
@@ -26,4 +26,12 @@ def test_ruff_lint_is_clean() -> None:
 
 def test_ruff_format_is_clean() -> None:
     result = _ruff("format", "--check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean() -> None:
+    # Checks the packages listed under [tool.mypy] in pyproject.toml.
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -69,7 +69,9 @@ def dumps(net: Network) -> bytes:
         meta["customers"] = {"ids": net.customers.ids, "fields": net.customers.fields}
     arrays["meta"] = _json_bytes(meta)
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    # numpy's stubs type the ``allow_pickle`` keyword as bool, and mypy matches
+    # ``**arrays`` against it too; no archive key here is "allow_pickle".
+    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
 
 
