@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import resource
 import sys
 import tempfile
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--cache", default=None, help="keep generated networks and storms here")
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument(
         "--postgres",
@@ -179,14 +181,25 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     for name, make, calls, ami in cases:
+        cached = (
+            Path(args.cache) / f"{name}-{calls}-{ami}-{args.seed}.pickle" if args.cache else None
+        )
         t0 = time.perf_counter()
-        net = make()
-        build_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        events = storm_for(net, calls, ami, args.seed)
-        storm_s = time.perf_counter() - t0
-        lines = [json.dumps(e) for e in events]
-        kinds = Counter(e["type"] for e in events)
+        if cached is not None and cached.exists():
+            with cached.open("rb") as fh:
+                net, lines = pickle.load(fh)
+            build_s = storm_s = time.perf_counter() - t0
+        else:
+            net = make()
+            build_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            lines = [json.dumps(e) for e in storm_for(net, calls, ami, args.seed)]
+            storm_s = time.perf_counter() - t0
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                with cached.open("wb") as fh:
+                    pickle.dump((net, lines), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        kinds = Counter(json.loads(line)["type"] for line in lines)
         with tempfile.TemporaryDirectory(prefix="oms-bench-") as tmp:
             for db_name, url, drop in databases(args.postgres or None, Path(tmp)):
                 print(f"{name} on {db_name}: {len(lines)} events...", file=sys.stderr, flush=True)
