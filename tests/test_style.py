@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,8 @@ def test_ruff_format_is_clean() -> None:
 
 def test_mypy_is_clean() -> None:
     # Checks the packages listed under [tool.mypy] in pyproject.toml.
+    if importlib.util.find_spec("mypy") is None:
+        pytest.fail("mypy is not installed; install it to run the type check")
     result = subprocess.run(
         [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, check=False
     )
