@@ -58,6 +58,7 @@ class DispatchRules:
     preempt_on_site: bool = False
     priority_seconds: float = 60.0  # storm batches: one priority point is worth this much ETA
     time_zone: str = "UTC"
+    workers: int = 1  # processes for the travel-time matrix of a storm batch
 
 
 @dataclass
@@ -239,7 +240,7 @@ def assign_batch(
         origins = np.array([[c.lon, c.lat] for c in free], dtype=float)
         targets = np.array([[j.lon, j.lat] for j in jobs], dtype=float)
         if roads is not None:
-            eta = roads.times_matrix(targets, origins)
+            eta = roads.times_matrix(targets, origins, workers=rules.workers)
         else:
             eta = np.vstack(
                 [

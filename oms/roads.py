@@ -58,6 +58,11 @@ def straight_line_times(
     return metres * detour / (speed_kmh / 3.6)
 
 
+def _search_chunk(job: tuple[csr_matrix, np.ndarray, np.ndarray]) -> np.ndarray:
+    graph, sources, wanted = job
+    return np.atleast_2d(dijkstra(graph, directed=True, indices=sources))[:, wanted]
+
+
 @dataclass
 class _Snap:
     node: np.ndarray
@@ -211,18 +216,44 @@ class RoadGraph:
         dist = dijkstra(self.backward, directed=True, indices=int(goal.node[0]), limit=limit)
         return np.asarray(dist[start.node] + start.seconds + goal.seconds[0])
 
-    def times_matrix(self, targets: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    def times_matrix(
+        self, targets: np.ndarray, origins: np.ndarray, *, workers: int = 1
+    ) -> np.ndarray:
         """Seconds from every origin to every target: shape (targets, origins).
 
-        One Dijkstra per distinct target road node.
+        One Dijkstra per distinct road node on the smaller side.
         """
         targets = np.asarray(targets, dtype=float).reshape(-1, 2)
         origins = np.asarray(origins, dtype=float).reshape(-1, 2)
         goal = self.snap(targets)
         start = self.snap(origins)
-        unique, inverse = np.unique(goal.node, return_inverse=True)
-        dist = np.atleast_2d(dijkstra(self.backward, directed=True, indices=unique))
-        return dist[inverse][:, start.node] + start.seconds[None, :] + goal.seconds[:, None]
+        if len(np.unique(start.node)) < len(np.unique(goal.node)):
+            # Fewer origins: search forward from each of them instead.
+            ahead = self._searches(self.forward, start.node, goal.node, workers).T
+        else:
+            ahead = self._searches(self.backward, goal.node, start.node, workers)
+        return np.asarray(ahead + start.seconds[None, :] + goal.seconds[:, None])
+
+    @staticmethod
+    def _searches(
+        graph: csr_matrix, sources: np.ndarray, wanted: np.ndarray, workers: int
+    ) -> np.ndarray:
+        """Dijkstra from every distinct source; the times to ``wanted`` only.
+
+        Sources go in chunks so that memory stays O(chunk * n); with
+        ``workers`` > 1 the chunks run in that many processes (the searches
+        hold the interpreter lock).
+        """
+        unique, inverse = np.unique(sources, return_inverse=True)
+        chunks = np.array_split(unique, max(1, -(-len(unique) // 64)))
+        if workers > 1 and len(chunks) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                parts = list(pool.map(_search_chunk, [(graph, c, wanted) for c in chunks]))
+        else:
+            parts = [_search_chunk((graph, c, wanted)) for c in chunks]
+        return np.vstack(parts)[inverse]
 
     def route(self, origin: Sequence[float], target: Sequence[float]) -> list[list[float]]:
         """The fastest route as a list of [lon, lat], origin and target included."""

@@ -163,3 +163,11 @@ def test_batch_gives_each_crew_at_most_one_job_by_priority() -> None:
     assert decisions["mid"].crew == "b"
     assert decisions["low"].crew is None
     assert len({d.crew for d in decisions.values() if d.crew}) == 2
+
+
+def test_times_matrix_from_either_side() -> None:
+    roads, _, xy = grid_roads(seed=3)
+    targets, origins = xy[[3, 20, 30]], xy[[1, 11]]
+    matrix = roads.times_matrix(targets, origins)  # searches from the two origins
+    for k, t in enumerate(targets):
+        assert matrix[k] == pytest.approx(roads.times_to(t, origins))
