@@ -79,7 +79,7 @@ class _Evidence:
         self.ping_dead = nan.copy()
         self.hazard = nan.copy()
         self.epoch = np.full(units, -np.inf)  # the last restoration of their supply
-        self.active: set[int] = set()
+        self.live = np.zeros(units, dtype=bool)  # customers with any evidence in the window
         self.last_gasp_seen = -math.inf
 
 
@@ -222,8 +222,11 @@ class OutageEngine:
         *,
         progress: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        """Validate and apply JSON lines (contract 3); see :meth:`ingest_objects`."""
-        return self.ingest_objects(read_lines(lines), progress=progress)
+        """Validate and apply JSON lines (contract 3); see :meth:`ingest_objects`.
+
+        Each line is stored in the log as it was received.
+        """
+        return self._ingest(read_lines(lines), progress)
 
     def ingest_objects(
         self,
@@ -236,14 +239,21 @@ class OutageEngine:
         Invalid lines are reported with their number and reason and skipped;
         the valid ones are applied in order. Returns an :class:`IngestReport`.
         """
+        return self._ingest(((n, obj, None) for n, obj in numbered), progress)
+
+    def _ingest(
+        self,
+        numbered: Iterable[tuple[int, Any, str | None]],
+        progress: Callable[[int], None] | None,
+    ) -> IngestReport:
         report = IngestReport()
         batch: list[tuple[int, Event]] = []
-        for number, obj in numbered:
+        for number, obj, raw in numbered:
             if isinstance(obj, EventError):
                 report.rejected.append({"line": number, "error": str(obj)})
                 continue
             try:
-                event = parse_event(obj, self.directory)
+                event = parse_event(obj, self.directory, raw)
             except EventError as exc:
                 report.rejected.append({"line": number, "error": str(exc)})
                 continue
@@ -418,7 +428,7 @@ class OutageEngine:
                 ev.on[u] = np.fmax(ev.on[u], t)
             else:
                 ev.ping_dead[u] = np.fmax(ev.ping_dead[u], t)
-        ev.active.add(int(u))
+        ev.live[u] = True
 
     def _apply_device(self, event: Event) -> None:
         e, t = event.device, _ts(event.time)
@@ -648,8 +658,7 @@ class OutageEngine:
         assert self.clock is not None
         now = _ts(self.clock)
         floor_t = now - p.window_hours * 3600.0
-        units = np.fromiter(ev.active, dtype=np.int64, count=len(ev.active))
-        units.sort()
+        units = np.flatnonzero(ev.live)
         since = np.maximum(ev.epoch[units], floor_t)
         off = ev.off[units] > since
         gasp = ev.gasp[units] > since
@@ -695,8 +704,7 @@ class OutageEngine:
         since_t = np.where(np.isnan(since_t) & nested, epoch, since_t)
         dead = dead | nested
         expired = ~keep & ~(ev.epoch[units] > floor_t)
-        for u in units[expired & (np.fmax(ev.off[units], ev.gasp[units]) < floor_t)].tolist():
-            ev.active.discard(u)
+        ev.live[units[expired & (np.fmax(ev.off[units], ev.gasp[units]) < floor_t)]] = False
         return {
             "units": units[keep],
             "nodes": self.unit_node[units[keep]],
@@ -880,7 +888,7 @@ class OutageEngine:
         until = _ts(t) - self.config.prediction.blink_settle_s
         if until <= self.blinks_until:
             return
-        units = np.fromiter(ev.active, dtype=np.int64, count=len(ev.active))
+        units = np.flatnonzero(ev.live)
         gasp, back = ev.gasp[units], ev.restore[units]
         blink = (
             (back > self.blinks_until)

@@ -226,6 +226,8 @@ class Event:
         Resolved node position (a call by node without customers), -1 when none.
     device : int
         Resolved edge position, -1 when none.
+    raw : str or None
+        The JSON line as received, when it came as one (stored as it is).
     """
 
     id: str
@@ -236,6 +238,7 @@ class Event:
     customer: int = -1
     node: int = -1
     device: int = -1
+    raw: str | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.payload.get(key, default)
@@ -291,7 +294,7 @@ def _meter_customer(obj: Mapping[str, Any], directory: Directory) -> int:
     raise EventError("needs 'customer' or 'meter'")
 
 
-def parse_event(obj: Any, directory: Directory) -> Event:
+def parse_event(obj: Any, directory: Directory, raw: str | None = None) -> Event:
     """Validate one event object and resolve its references.
 
     Raises
@@ -379,6 +382,7 @@ def parse_event(obj: Any, directory: Directory) -> Event:
         customer=customer,
         node=node,
         device=device,
+        raw=raw,
     )
 
 
@@ -403,13 +407,13 @@ def _action_fields(obj: Mapping[str, Any], etype: str, directory: Directory) -> 
         raise EventError("reason must be a string")
 
 
-def read_lines(lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
-    """``(line number from 1, object or EventError)`` per non-blank line."""
+def read_lines(lines: Iterable[str]) -> Iterator[tuple[int, Any, str]]:
+    """``(line number from 1, object or EventError, the line)`` per non-blank line."""
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if not text:
             continue
         try:
-            yield number, json.loads(text)
+            yield number, json.loads(text), text
         except ValueError as exc:
-            yield number, EventError(f"not valid JSON: {exc}")
+            yield number, EventError(f"not valid JSON: {exc}"), text

@@ -116,5 +116,6 @@ def test_digest_ignores_key_order() -> None:
 
 def test_read_lines_numbers_lines_and_skips_blanks() -> None:
     got = list(read_lines(['{"a": 1}', "", "  ", "{oops", '{"b": 2}']))
-    assert [n for n, _ in got] == [1, 4, 5]
+    assert [n for n, _, _ in got] == [1, 4, 5]
+    assert got[2][2] == '{"b": 2}'
     assert isinstance(got[1][1], EventError)
