@@ -17,7 +17,7 @@ import click
 
 from oms.cli import _emit, cli, demo_path, handles_errors, load_network, table
 
-__all__ = ["ingest", "load", "outage", "outages", "simulate"]
+__all__ = ["crews", "dispatch", "ingest", "job", "jobs", "load", "outage", "outages", "simulate"]
 
 
 def db_option(func: Any) -> Any:
@@ -267,7 +267,7 @@ def outage_show(outage_id: str, db: str | None, as_json: bool) -> None:
     _emit(doc, as_json, text)
 
 
-def _action(db: str | None, event: dict[str, Any], as_json: bool) -> None:
+def _action(db: str | None, event: dict[str, Any], as_json: bool, quiet: bool = False) -> None:
     from oms.db import connect
     from oms.engine import OutageEngine
     from oms.exceptions import ActionError
@@ -283,6 +283,8 @@ def _action(db: str | None, event: dict[str, Any], as_json: bool) -> None:
     report = engine.ingest_objects([(1, event)])
     if report.rejected:
         raise ActionError(report.rejected[0]["error"])
+    if quiet:
+        return
     doc = {"event": event, "outages": [o for o in engine.snapshot() if o["state"] != "cancelled"]}
     _emit(doc, as_json, lambda: f"{event['type']} done ({event['id']})")
 
@@ -556,3 +558,240 @@ def simulate(
         return "\n".join(lines)
 
     _emit(doc, as_json, text)
+
+
+# ----------------------------------------------------------- crews, jobs
+def _clock(conn: Any) -> datetime:
+    from sqlalchemy import select
+
+    from oms import schema
+
+    value = conn.execute(
+        select(schema.engine_state.c.value).where(schema.engine_state.c.key == "clock")
+    ).scalar()
+    return datetime.fromisoformat(value) if value else datetime.now(timezone.utc)
+
+
+@cli.command()
+@db_option
+@config_option
+@json_option
+@handles_errors
+def crews(db: str | None, config_file: str | None, as_json: bool) -> None:
+    """Crews with status, position (stale when old), zone, skills and jobs."""
+    from oms.db import connect
+    from oms.orders import OrderBook
+
+    config = _engine_config(config_file)
+    with connect(db).connect() as conn:
+        book = OrderBook(conn, config.dispatch, lambda _k: (0.0, 0.0), lambda: None)
+        items = book.crew_dicts(_clock(conn))
+    rows = [
+        (
+            c["id"],
+            c["unit"],
+            c["status"],
+            c["zone"] or "",
+            ",".join(c["skills"]),
+            "stale" if c["stale"] else "",
+            ",".join(c["jobs"]),
+        )
+        for c in items
+    ]
+    _emit(
+        items,
+        as_json,
+        lambda: table(rows, ["crew", "unit", "status", "zone", "skills", "gps", "jobs"]),
+    )
+
+
+@cli.command()
+@db_option
+@click.option("--open", "open_only", is_flag=True, help="Only jobs not closed or cancelled.")
+@json_option
+@handles_errors
+def jobs(db: str | None, open_only: bool, as_json: bool) -> None:
+    """Repair jobs with their A-H stamps, targets and breaches, by priority."""
+    from sqlalchemy import select
+
+    from oms import schema
+    from oms.db import connect
+    from oms.jobs import Job
+
+    with connect(db).connect() as conn:
+        now = _clock(conn)
+        query = select(schema.jobs)
+        if open_only:
+            query = query.where(schema.jobs.c.state.notin_(("closed", "cancelled")))
+        found = [Job.from_row(dict(r)) for r in conn.execute(query).mappings()]
+    for job in found:
+        if job.open:
+            job.evaluate(now)
+    found.sort(key=lambda j: (not j.open, -j.priority, j.id))
+    items = [j.to_dict() for j in found]
+    rows = [
+        (
+            j["id"],
+            j["outage"] or "",
+            j["state"],
+            j["crew"] or "",
+            j["priority"],
+            j["area_class"],
+            ",".join(j["breaches"]),
+        )
+        for j in items
+    ]
+    _emit(
+        items,
+        as_json,
+        lambda: table(rows, ["job", "outage", "state", "crew", "priority", "area", "breaches"]),
+    )
+
+
+@cli.group()
+def dispatch() -> None:
+    """Choose and send crews: suggest, then assign (recorded with the alternatives)."""
+
+
+@dispatch.command("suggest")
+@click.argument("job_id")
+@db_option
+@config_option
+@json_option
+@handles_errors
+def dispatch_suggest(job_id: str, db: str | None, config_file: str | None, as_json: bool) -> None:
+    """The crew to send to JOB_ID, the rule, its ETA and every alternative."""
+    from oms.db import connect
+    from oms.engine import OutageEngine
+
+    engine = OutageEngine(connect(db), _engine_config(config_file))
+    decision = engine.book.suggest(job_id, engine.clock or datetime.now(timezone.utc)).to_dict()
+    rows = [(a["crew"], a["eta_s"], a["why_not"]) for a in decision["alternatives"]]
+    _emit(
+        decision,
+        as_json,
+        lambda: (
+            f"{job_id}: {decision['crew'] or 'no crew'} ({decision['rule']}, "
+            f"ETA {decision['eta_s']} s)\n" + table(rows, ["crew", "eta_s", "why_not"])
+        ),
+    )
+
+
+@dispatch.command("assign")
+@click.argument("job_id")
+@click.option("--crew", default=None, help="Send this crew instead of the suggested one.")
+@_actor_options
+@db_option
+@json_option
+@handles_errors
+def dispatch_assign(
+    job_id: str, crew: str | None, user: str, reason: str | None, db: str | None, as_json: bool
+) -> None:
+    """Assign the suggested crew (or --crew) to JOB_ID."""
+    from sqlalchemy import select
+
+    from oms import schema
+    from oms.db import connect
+
+    event: dict[str, Any] = {"type": "job_assign", "job": job_id, "user": user}
+    if crew:
+        event["crew"] = crew
+    if reason:
+        event["reason"] = reason
+    _action(db, event, False, quiet=True)
+    with connect(db).connect() as conn:
+        a = schema.dispatch_decisions
+        row = (
+            conn.execute(select(a).where(a.c.job == job_id).order_by(a.c.seq.desc()).limit(1))
+            .mappings()
+            .one()
+        )
+    doc = {
+        "job": job_id,
+        "crew": row["crew"],
+        "rule": row["rule"],
+        "eta_s": row["eta_s"],
+        "alternatives": row["alternatives"],
+    }
+    _emit(
+        doc,
+        as_json,
+        lambda: f"{job_id} assigned to {doc['crew']} ({doc['rule']}, ETA {doc['eta_s']} s)",
+    )
+
+
+@cli.group()
+def job() -> None:
+    """Act on a job as its crew or the dispatcher (the handheld's actions)."""
+
+
+_JOB_ACTIONS = {
+    "deliver": ("job_delivered", "The order reached the crew's handheld (E)."),
+    "accept": ("job_accept", "The crew accepts the job (F)."),
+    "depart": ("job_depart", "The crew departs (G)."),
+    "arrive": ("job_arrive", "The crew arrives on site (H)."),
+    "made-safe": ("job_made_safe", "The site is made safe / isolated."),
+    "repaired": ("job_repaired", "The repair is done."),
+    "restored": ("job_restored", "Supply is restored (restores the outage)."),
+    "recall": ("job_recall", "Recall the job from its crew (also after it reached the handheld)."),
+}
+
+
+def _job_action(name: str, etype: str, doc: str) -> None:
+    @job.command(name, help=doc)
+    @click.argument("job_id")
+    @click.option("--crew", default=None, help="The crew acting (checked against the job's).")
+    @_actor_options
+    @db_option
+    @json_option
+    @handles_errors
+    def command(
+        job_id: str, crew: str | None, user: str, reason: str | None, db: str | None, as_json: bool
+    ) -> None:
+        event: dict[str, Any] = {"type": etype, "job": job_id, "user": user}
+        if crew:
+            event["crew"] = crew
+        if reason:
+            event["reason"] = reason
+        _action(db, event, as_json)
+
+
+for _name, (_etype, _doc) in _JOB_ACTIONS.items():
+    _job_action(_name, _etype, _doc)
+
+
+@job.command("close")
+@click.argument("job_id")
+@click.option("--cause", required=True, help="What caused the fault.")
+@click.option("--equipment", required=True, help="The equipment that failed.")
+@click.option("--actions", required=True, help="What the crew did.")
+@click.option("--outage-start", required=True, help="Actual outage start (ISO 8601 with offset).")
+@click.option("--outage-end", required=True, help="Actual outage end (ISO 8601 with offset).")
+@click.option("--remarks", default=None)
+@_actor_options
+@db_option
+@json_option
+@handles_errors
+def job_close(
+    job_id: str,
+    cause: str,
+    equipment: str,
+    actions: str,
+    outage_start: str,
+    outage_end: str,
+    remarks: str | None,
+    user: str,
+    reason: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Close a restored job with the close-out form."""
+    closeout = {
+        "cause": cause,
+        "equipment": equipment,
+        "actions": actions,
+        "outage_start": outage_start,
+        "outage_end": outage_end,
+        "remarks": remarks,
+    }
+    _action(db, {"type": "job_close", "job": job_id, "user": user, "closeout": closeout}, as_json)

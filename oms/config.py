@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from oms.dispatch import DispatchRules
 from oms.exceptions import OMSError
 
-__all__ = ["ClassicRules", "EngineConfig", "PredictionParams"]
+__all__ = ["ClassicRules", "DispatchConfig", "EngineConfig", "PredictionParams"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,43 @@ class ClassicRules:
 
 
 @dataclass(frozen=True)
+class DispatchConfig:
+    """Settings of jobs, dispatch and timers (``docs/dispatch.md``).
+
+    Attributes
+    ----------
+    auto_dispatch : bool
+        Assign a crew to every new job as soon as it is raised (the server's
+        mode); otherwise the dispatcher assigns (``oms dispatch assign``).
+    storm_batch : int
+        With at least this many waiting jobs, assign them all at once
+        (linear assignment) instead of one by one.
+    ack_timeout_s : float
+        An order not taken up within this at a hop (dispatched but not
+        delivered, delivered but not accepted) alerts the sender, then
+        escalates every further timeout: first contact, second contact,
+        leader.
+    stale_gps_s : float
+        A crew position older than this is stale.
+    capacity_window_s, capacity_share : float
+        A unit with no free crew for more than ``capacity_share`` of the last
+        ``capacity_window_s`` raises a capacity alarm.
+    targets : mapping
+        Per area class, segment limits in minutes replacing the defaults
+        (``{"rural": {"GH": 60, "restoration": 300}}``).
+    """
+
+    auto_dispatch: bool = False
+    storm_batch: int = 5
+    ack_timeout_s: float = 240.0
+    stale_gps_s: float = 900.0
+    capacity_window_s: float = 3600.0
+    capacity_share: float = 0.5
+    targets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    rules: DispatchRules = field(default_factory=DispatchRules)
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     """Everything the engine is configured with.
 
@@ -145,6 +184,8 @@ class EngineConfig:
         device and to find nested outages at restoration.
     pings_per_check : int
         Meters pinged per question.
+    dispatch : DispatchConfig
+        Jobs, crew choice and timers.
     batch_size : int
         Most events applied per transaction (and per re-prediction).
     batch_seconds : float
@@ -155,6 +196,7 @@ class EngineConfig:
     predictor: str = "likelihood"
     prediction: PredictionParams = field(default_factory=PredictionParams)
     classic: ClassicRules = field(default_factory=ClassicRules)
+    dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     pings: bool = True
     pings_per_check: int = 3
     batch_size: int = 2000
@@ -181,8 +223,20 @@ class EngineConfig:
         """Build from a dict like :meth:`to_dict`'s; unknown keys raise OMSError."""
         doc = dict(doc)
         parts: dict[str, Any] = {}
-        for key, kind in (("prediction", PredictionParams), ("classic", ClassicRules)):
-            sub = doc.pop(key, {}) or {}
+        for key, kind in (
+            ("prediction", PredictionParams),
+            ("classic", ClassicRules),
+            ("dispatch", DispatchConfig),
+        ):
+            sub = dict(doc.pop(key, {}) or {})
+            if key == "dispatch" and "rules" in sub:
+                rules = dict(sub["rules"])
+                unknown_rules = set(rules) - {f.name for f in fields(DispatchRules)}
+                if unknown_rules:
+                    raise OMSError(
+                        f"unknown dispatch.rules setting(s): {', '.join(sorted(unknown_rules))}"
+                    )
+                sub["rules"] = DispatchRules(**rules)
             known = {f.name for f in fields(kind)}
             unknown = set(sub) - known
             if unknown:

@@ -150,7 +150,8 @@ def _why_not(crew: CrewView, job: JobView, now: datetime, rules: DispatchRules) 
         return "unqualified"
     if crew.status in BUSY:
         return "busy"
-    if crew.gps_time is None or (now - crew.gps_time).total_seconds() > rules.stale_gps_s:
+    # A crew that has not reported yet is at its base, where the file puts it.
+    if crew.gps_time is not None and (now - crew.gps_time).total_seconds() > rules.stale_gps_s:
         return "stale_gps"
     return None
 

@@ -36,8 +36,10 @@ from oms import schema
 from oms.config import EngineConfig
 from oms.events import Directory, Event, parse_event, read_lines
 from oms.exceptions import ActionError, EventConflict, EventError, OMSError, OutageNotFound
+from oms.orders import OrderBook
 from oms.outages import Outage
 from oms.prediction import DeviceTree, classic_rollup, most_likely_faults
+from oms.roads import RoadGraph
 from oms.store import device_states, metered_per_node, stored_network
 
 __all__ = ["IngestReport", "OutageEngine"]
@@ -177,6 +179,39 @@ class OutageEngine:
         for o in self.outages.values():
             if o.active and o.kind == "network":
                 self._keep_evidence(o)
+        with self.db.connect() as conn:
+            self.book = OrderBook(conn, self.config.dispatch, self._locate, self._load_roads)
+
+    def _locate(self, key: str) -> tuple[float, float]:
+        """Where a crew goes for a device (the node it feeds) or a customer."""
+        net = self.net
+        if key.startswith("customer:"):
+            u = self._unit_of(key.split(":", 1)[1])
+            cust = net.customers
+            if u >= 0 and cust is not None:
+                lon, lat = cust.get("lon", u), cust.get("lat", u)
+                if lon is not None and lat is not None:
+                    return float(lon), float(lat)
+            node = int(self.unit_node[u]) if u >= 0 else 0
+            return float(net.node_xy[node, 0]), float(net.node_xy[node, 1])
+        e = net.edge_index.get(key)
+        if e is None:
+            return float(net.node_xy[0, 0]), float(net.node_xy[0, 1])
+        child = int(self.tree.supply.tree.edge_child[e])
+        node = child if child >= 0 else int(net.edge_to[e])
+        return float(net.node_xy[node, 0]), float(net.node_xy[node, 1])
+
+    def _load_roads(self) -> RoadGraph | None:
+        with self.db.connect() as conn:
+            blob = conn.execute(
+                select(schema.documents.c.content).where(schema.documents.c.name == "roads")
+            ).scalar()
+        if blob is None:
+            return None
+        try:
+            return RoadGraph.from_geojson(bytes(blob))
+        except OMSError:
+            return None  # dispatch falls back to straight-line estimates
 
     def _replay_log(self) -> None:
         ev = schema.events
@@ -394,8 +429,13 @@ class OutageEngine:
             self._apply_action(event)
         elif event.type in ("scada", "switch"):
             self._apply_device(event)
-        elif event.type == "crew_gps":
-            self._changes.gps[event.payload["crew"]] = event
+        elif event.type.startswith(("job_", "crew_")):
+            assert self.clock is not None or event.time is not None
+            for oid in self.book.apply(event, event.time):
+                o = self.outages.get(oid)
+                if o is not None and o.active:
+                    crew = event.payload.get("crew") or "crew"
+                    self._restore(o, event.time, crew, "the crew restored supply")
         else:
             self._apply_evidence(event)
         self._advance(event.time)
@@ -878,6 +918,8 @@ class OutageEngine:
         self._momentaries_from_meters(t)
         self._update_figures(table, pos_of, t)
         self._request_pings(table, pos_of, t)
+        self.book.sync(list(self.outages.values()), t)
+        self.book.timers(t)
 
     def _momentaries_from_meters(self, t: datetime) -> None:
         """Momentary outages that meters saw (a gasp, then a restore within
@@ -1217,12 +1259,7 @@ class OutageEngine:
             ).rowcount
             if not done:
                 conn.execute(insert(schema.device_states).values(**row))
-        for crew, event in ch.gps.items():
-            conn.execute(
-                update(schema.crews)
-                .where(schema.crews.c.id == crew)
-                .values(lon=event.payload["lon"], lat=event.payload["lat"], gps_time=event.time)
-            )
+        self.book.write(conn, self.clock)
         if ch.pings and self.unit_ids is not None:
             meters = self.net.customers.fields.get("meter")  # type: ignore[union-attr]
             conn.execute(
@@ -1294,7 +1331,6 @@ class _Changes:
     dirty: set[str] = field(default_factory=set)
     audit: list[dict[str, Any]] = field(default_factory=list)
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    gps: dict[str, Event] = field(default_factory=dict)
     pings: list[tuple[int, str, str]] = field(default_factory=list)
     moved: list[Outage] = field(default_factory=list)
     restored: list[Outage] = field(default_factory=list)

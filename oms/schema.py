@@ -15,6 +15,11 @@ Tables by topic:
   in ``seq`` order.
 - outages: ``outages``, ``outage_audit`` (who, when, why of every change),
   ``ping_requests`` (the outbox to the AMI head-end).
+- dispatch: ``jobs`` (repair orders with their A-H stamps, targets and
+  breaches), ``crew_state`` (status, position and jobs of each crew),
+  ``dispatch_decisions`` (every choice with its rule and alternatives),
+  ``alerts`` (target warnings, breaches, acknowledgement timeouts and
+  escalations, capacity alarms).
 - ``engine_state``: the engine clock and counters, updated in the same
   transaction as the events they follow from.
 """
@@ -39,12 +44,16 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "alerts",
+    "crew_state",
     "crews",
     "customers",
     "device_states",
+    "dispatch_decisions",
     "documents",
     "engine_state",
     "events",
+    "jobs",
     "metadata",
     "network_versions",
     "outage_audit",
@@ -217,4 +226,76 @@ engine_state = Table(
     metadata,
     Column("key", String(32), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("outage", String(32)),
+    Column("kind", String(16), nullable=False),
+    Column("device", String(128)),
+    Column("customer", String(64)),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("zone", String(64)),
+    Column("area_class", String(16), nullable=False),
+    Column("unit", String(64)),
+    Column("skills", JSON, nullable=False),
+    Column("voltage_kv", Float),
+    Column("priority", Float, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("crew", String(64)),
+    Column("stamps", JSON, nullable=False),
+    Column("targets", JSON, nullable=False),
+    Column("breaches", JSON, nullable=False),
+    Column("warnings", JSON, nullable=False),
+    Column("hazard", Boolean, nullable=False),
+    Column("etr", _TZ),
+    Column("closeout", JSON),
+    Column("escalation", Integer, nullable=False),
+    Column("updated_at", _TZ, nullable=False),
+    Index("ix_jobs_state", "state"),
+    Index("ix_jobs_outage", "outage"),
+)
+
+crew_state = Table(
+    "crew_state",
+    metadata,
+    Column("crew", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("gps_time", _TZ),
+    Column("jobs", JSON, nullable=False),
+    Column("updated_at", _TZ, nullable=False),
+)
+
+dispatch_decisions = Table(
+    "dispatch_decisions",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("job", String(32), nullable=False),
+    Column("time", _TZ, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("crew", String(64)),
+    Column("rule", String(16), nullable=False),
+    Column("eta_s", Float),
+    Column("alternatives", JSON, nullable=False),
+    Index("ix_dispatch_decisions_job", "job"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("time", _TZ, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("job", String(32)),
+    Column("crew", String(64)),
+    Column("unit", String(64)),
+    Column("contact", String(40)),
+    Column("detail", JSON, nullable=False),
+    Index("ix_alerts_job", "job"),
 )

@@ -115,12 +115,15 @@ class Status:
         past 50% or 75% of their limit, and not yet breached.
     due : dict of str to datetime
         When each open target breaches.
+    next_change : datetime or None
+        The next time a warning or breach can appear without a new stamp.
     """
 
     breaches: list[str] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)
     warnings: dict[str, int] = field(default_factory=dict)
     due: dict[str, datetime] = field(default_factory=dict)
+    next_change: datetime | None = None
 
 
 def _minutes(a: datetime, b: datetime) -> float:
@@ -152,6 +155,7 @@ def evaluate(stamps: Mapping[str, datetime | None], targets: Targets, now: datet
         elif end is None:
             status.due[seg] = start + timedelta(minutes=limit)
             _warn(status, seg, used / limit)
+            _next(status, start, limit, now)
     a = stamps.get("A")
     if a is not None:
         for name, limit, end in (
@@ -164,7 +168,17 @@ def evaluate(stamps: Mapping[str, datetime | None], targets: Targets, now: datet
             elif end is None:
                 status.due[name] = a + timedelta(minutes=limit)
                 _warn(status, name, used / limit)
+                _next(status, a, limit, now)
     return status
+
+
+def _next(status: Status, start: datetime, limit: float, now: datetime) -> None:
+    for share in (0.5, 0.75, 1.0):
+        t = start + timedelta(minutes=limit * share)
+        if t > now:
+            if status.next_change is None or t < status.next_change:
+                status.next_change = t
+            return
 
 
 def _warn(status: Status, name: str, share: float) -> None:

@@ -1,0 +1,315 @@
+"""Repair jobs and crews: the order book the outage engine keeps beside its outages.
+
+A job is raised for every open network outage (one per outage unless it is
+split), every single-customer outage, and carries the hazard flag of its
+calls. It runs through the A-H stamps of :mod:`oms.timeline`: A is the
+outage's first evidence, B and C are stamped by the system when the order is
+raised (it reaches the repair centre at once), D when a crew is assigned,
+E when the crew's handheld confirms delivery, F to H as the crew accepts,
+departs and arrives; then made safe, repaired, restored, callback, closed.
+
+Priority (documented in ``docs/dispatch.md``)::
+
+    500 if a hazard (wire down) + 100 per critical customer out (at most 5)
+    + 20 * log2(1 + customers out) + 0.5 per minute since A (at most 240)
+
+Crew and dispatcher actions are events of their own types (see
+``docs/events.md``): ``job_assign``, ``job_delivered``, ``job_accept``,
+``job_depart``, ``job_arrive``, ``job_made_safe``, ``job_repaired``,
+``job_restored``, ``job_callback``, ``job_close`` (with the close-out form),
+``job_recall`` and ``crew_status``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from oms.dispatch import CrewView, JobView
+from oms.events import iso
+from oms.exceptions import ActionError
+from oms.timeline import AFTER_ARRIVAL, STAMPS, Targets, evaluate
+
+__all__ = [
+    "CLOSEOUT_FIELDS",
+    "JOB_EVENTS",
+    "JOB_STATES",
+    "CrewState",
+    "Job",
+    "Zones",
+    "job_priority",
+]
+
+JOB_STATES = (
+    "waiting",
+    "dispatched",
+    "delivered",
+    "accepted",
+    "en_route",
+    "on_site",
+    "made_safe",
+    "repaired",
+    "restored",
+    "closed",
+    "cancelled",
+)
+#: Event type -> (stamp, job state after it, crew status after it).
+JOB_EVENTS: dict[str, tuple[str, str, str | None]] = {
+    "job_delivered": ("E", "delivered", None),
+    "job_accept": ("F", "accepted", "accepted"),
+    "job_depart": ("G", "en_route", "en_route"),
+    "job_arrive": ("H", "on_site", "on_site"),
+    "job_made_safe": ("made_safe", "made_safe", None),
+    "job_repaired": ("repaired", "repaired", None),
+    "job_restored": ("restored", "restored", "returning"),
+}
+CLOSEOUT_FIELDS = ("cause", "equipment", "actions", "outage_start", "outage_end")
+CREW_STATUSES = (
+    "off_shift",
+    "available",
+    "assigned",
+    "accepted",
+    "en_route",
+    "on_site",
+    "returning",
+)
+
+
+def job_priority(hazard: bool, critical_out: int, customers_out: int, minutes_out: float) -> float:
+    """The documented priority of a job (higher goes first)."""
+    return round(
+        500.0 * bool(hazard)
+        + 100.0 * min(max(critical_out, 0), 5)
+        + 20.0 * math.log2(1 + max(customers_out, 0))
+        + 0.5 * min(max(minutes_out, 0.0), 240.0),
+        2,
+    )
+
+
+class Zones:
+    """The response zones (contract 2c): which zone, area class and unit a point is in.
+
+    A point in no zone is ``default_class`` (rural). O(zones) per lookup with
+    prepared polygons; zones are few.
+    """
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]], default_class: str = "rural") -> None:
+        from shapely import prepared
+        from shapely.geometry import Point, shape
+
+        self._point = Point
+        self.default_class = default_class
+        self.rows = [dict(r) for r in rows]
+        self._shapes = [prepared.prep(shape(r["geometry"])) for r in self.rows]
+
+    def locate(self, lon: float, lat: float) -> tuple[str | None, str, str | None]:
+        """``(zone id, area class, unit)`` of a point."""
+        p = self._point(lon, lat)
+        for row, poly in zip(self.rows, self._shapes, strict=True):
+            if poly.contains(p):
+                return row["id"], row["area_class"], row.get("unit")
+        return None, self.default_class, None
+
+
+@dataclass
+class Job:
+    """One repair job with its timeline."""
+
+    id: str
+    outage: str | None
+    kind: str
+    device: str | None
+    customer: str | None
+    lon: float
+    lat: float
+    zone: str | None
+    area_class: str
+    unit: str | None
+    skills: list[str]
+    voltage_kv: float | None
+    priority: float
+    targets: Targets
+    updated_at: datetime
+    state: str = "waiting"
+    crew: str | None = None
+    stamps: dict[str, datetime | None] = field(default_factory=dict)
+    breaches: list[str] = field(default_factory=list)
+    warnings: dict[str, int] = field(default_factory=dict)
+    hazard: bool = False
+    etr: datetime | None = None
+    closeout: dict[str, Any] | None = None
+    escalation: int = 0
+    # Not stored: when the timers next need to look at it (None: now).
+    next_check: datetime | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def open(self) -> bool:
+        return self.state not in ("closed", "cancelled")
+
+    def stamp(self, key: str, t: datetime) -> None:
+        if self.stamps.get(key) is None:
+            self.stamps[key] = t
+            self.next_check = None
+
+    def view(self) -> JobView:
+        return JobView(
+            self.id,
+            self.lon,
+            self.lat,
+            self.zone,
+            tuple(self.skills),
+            self.voltage_kv,
+            self.priority,
+        )
+
+    def evaluate(self, now: datetime) -> bool:
+        """Refresh breaches and warnings as of ``now``; whether they changed."""
+        status = evaluate(self.stamps, self.targets, now)
+        changed = (status.breaches, status.warnings) != (self.breaches, self.warnings)
+        self.breaches, self.warnings = status.breaches, status.warnings
+        self.next_check = status.next_change
+        return changed
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract-4 object of ``oms jobs``, with state, kind and position."""
+        return {
+            "id": self.id,
+            "outage": self.outage,
+            "kind": self.kind,
+            "state": self.state,
+            "crew": self.crew,
+            "priority": self.priority,
+            "zone": self.zone,
+            "area_class": self.area_class,
+            "unit": self.unit,
+            "device": self.device,
+            "customer": self.customer,
+            "lon": self.lon,
+            "lat": self.lat,
+            "hazard": self.hazard,
+            "stamps": {k: iso(self.stamps.get(k)) for k in (*STAMPS, *AFTER_ARRIVAL)},
+            "targets": self.targets.to_dict(),
+            "breaches": list(self.breaches),
+            "warnings": dict(self.warnings),
+            "etr": iso(self.etr),
+            "closeout": self.closeout,
+        }
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "outage": self.outage,
+            "kind": self.kind,
+            "device": self.device,
+            "customer": self.customer,
+            "lon": self.lon,
+            "lat": self.lat,
+            "zone": self.zone,
+            "area_class": self.area_class,
+            "unit": self.unit,
+            "skills": list(self.skills),
+            "voltage_kv": self.voltage_kv,
+            "priority": self.priority,
+            "state": self.state,
+            "crew": self.crew,
+            "stamps": {k: iso(v) for k, v in self.stamps.items() if v is not None},
+            "targets": self.targets.to_dict(),
+            "breaches": list(self.breaches),
+            "warnings": dict(self.warnings),
+            "hazard": self.hazard,
+            "etr": self.etr,
+            "closeout": self.closeout,
+            "escalation": self.escalation,
+            "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Job:
+        values = dict(row)
+        t = values.pop("targets")
+        segments = {k: v for k, v in t.items() if k not in ("arrival", "restoration")}
+        values["targets"] = Targets(segments, float(t["restoration"]))
+        values["stamps"] = {
+            k: datetime.fromisoformat(v) for k, v in (values["stamps"] or {}).items()
+        }
+        for key in ("etr", "updated_at"):
+            v = values.get(key)
+            if v is not None and v.tzinfo is None:
+                values[key] = v.replace(tzinfo=timezone.utc)
+        return cls(**values)
+
+
+@dataclass
+class CrewState:
+    """A crew as loaded (contract 2b) with its live status and position."""
+
+    id: str
+    name: str | None
+    unit: str | None
+    zone: str | None
+    skills: list[str]
+    voltage_kv: list[float]
+    lon: float
+    lat: float
+    shift_start: str | None
+    shift_end: str | None
+    phone: str | None
+    status: str = "available"
+    gps_time: datetime | None = None
+    jobs: list[str] = field(default_factory=list)
+
+    def view(self, job_priority: float | None) -> CrewView:
+        return CrewView(
+            self.id,
+            self.unit,
+            self.zone,
+            tuple(self.skills),
+            tuple(self.voltage_kv),
+            self.lon,
+            self.lat,
+            status=self.status,
+            gps_time=self.gps_time,
+            shift_start=self.shift_start,
+            shift_end=self.shift_end,
+            job_priority=job_priority,
+        )
+
+    def to_dict(self, now: datetime, stale_s: float, status: str) -> dict[str, Any]:
+        """The contract-4 object of ``oms crews``."""
+        # Never reported: at its base (the crews file), not a stale fix.
+        stale = self.gps_time is not None and (now - self.gps_time).total_seconds() > stale_s
+        return {
+            "id": self.id,
+            "name": self.name,
+            "unit": self.unit,
+            "status": status,
+            "lon": self.lon,
+            "lat": self.lat,
+            "gps_time": iso(self.gps_time),
+            "stale": stale,
+            "zone": self.zone,
+            "skills": sorted(self.skills),
+            "jobs": sorted(self.jobs),
+        }
+
+
+def check_closeout(form: Any) -> dict[str, Any]:
+    """The close-out form, checked: every field present and the times in order."""
+    from oms.events import parse_time
+
+    if not isinstance(form, dict):
+        raise ActionError("closing a job needs the close-out form (closeout: {...})")
+    missing = [k for k in CLOSEOUT_FIELDS if not form.get(k)]
+    if missing:
+        raise ActionError(f"close-out form lacks {', '.join(missing)}")
+    try:
+        start = parse_time(form["outage_start"], "outage_start")
+        end = parse_time(form["outage_end"], "outage_end")
+    except Exception as exc:
+        raise ActionError(str(exc)) from exc
+    if end < start:
+        raise ActionError("close-out form: outage_end is before outage_start")
+    return {k: form[k] for k in CLOSEOUT_FIELDS} | {"remarks": form.get("remarks")}

@@ -1,0 +1,554 @@
+"""The order book: jobs raised from outages, crews, dispatch, timers and alerts.
+
+The :class:`~oms.engine.OutageEngine` owns one :class:`OrderBook` and drives
+it inside the same transactions as the outages:
+
+- :meth:`OrderBook.sync` after every re-prediction: a job for each new open
+  outage, priorities and ETR refreshed, jobs of withdrawn outages
+  cancelled, restoration stamped;
+- :meth:`OrderBook.apply` for crew and dispatcher events (``job_*``,
+  ``crew_status``, ``crew_gps``);
+- :meth:`OrderBook.timers` as the clock moves: target warnings (50%, 75%)
+  and breaches, acknowledgement timeouts with escalation through the unit's
+  first contact, second contact and leader, and the capacity alarm;
+- :meth:`OrderBook.write` to store what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
+
+from oms import schema
+from oms.config import DispatchConfig
+from oms.dispatch import BUSY, Decision, assign_batch, suggest
+from oms.events import Event
+from oms.exceptions import ActionError
+from oms.jobs import JOB_EVENTS, CrewState, Job, Zones, check_closeout, job_priority
+from oms.outages import Outage
+from oms.roads import RoadGraph
+from oms.timeline import Targets
+
+__all__ = ["OrderBook"]
+
+
+class OrderBook:
+    """Jobs and crews of one database, kept in memory and written per batch."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        config: DispatchConfig,
+        locate: Callable[[str], tuple[float, float]],
+        roads_loader: Callable[[], RoadGraph | None],
+    ) -> None:
+        self.config = config
+        self.locate = locate  # device id -> (lon, lat) of the point it feeds
+        self._roads_loader = roads_loader
+        self._roads: RoadGraph | bool | None = False
+        self.zones = Zones(dict(r) for r in conn.execute(select(schema.zones)).mappings())
+        self.units = {r["id"]: dict(r) for r in conn.execute(select(schema.units)).mappings()}
+        state = {r["crew"]: dict(r) for r in conn.execute(select(schema.crew_state)).mappings()}
+        self.crews: dict[str, CrewState] = {}
+        for r in conn.execute(select(schema.crews)).mappings():
+            crew = CrewState(
+                r["id"],
+                r["name"],
+                r["unit"],
+                r["zone"],
+                list(r["skills"]),
+                list(r["voltage_kv"]),
+                float(r["lon"]),
+                float(r["lat"]),
+                r["shift_start"],
+                r["shift_end"],
+                r["phone"],
+            )
+            live = state.get(crew.id)
+            if live is not None:
+                crew.status, crew.jobs = live["status"], list(live["jobs"])
+                if live["lon"] is not None:
+                    crew.lon, crew.lat = float(live["lon"]), float(live["lat"])
+                crew.gps_time = _aware(live["gps_time"])
+            self.crews[crew.id] = crew
+        self.jobs = {
+            r["id"]: Job.from_row(dict(r))
+            for r in conn.execute(
+                select(schema.jobs).where(schema.jobs.c.state.notin_(("closed", "cancelled")))
+            ).mappings()
+        }
+        self.by_outage = {j.outage: j for j in self.jobs.values() if j.outage}
+        counter = conn.execute(
+            select(schema.engine_state.c.value).where(schema.engine_state.c.key == "next_job")
+        ).scalar()
+        self.next_job = int(counter or 1)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.dirty_jobs: set[str] = set()
+        self.new_jobs: set[str] = set()
+        self.dirty_crews: set[str] = set()
+        self.decisions: list[dict[str, Any]] = []
+        self.alerts: list[dict[str, Any]] = []
+
+    @property
+    def roads(self) -> RoadGraph | None:
+        if self._roads is False:
+            self._roads = self._roads_loader()
+        return self._roads if isinstance(self._roads, RoadGraph) else None
+
+    # ------------------------------------------------------------- outages
+    def sync(self, outages: list[Outage], now: datetime) -> None:
+        """Bring the jobs in line with the outages (all those changed or open)."""
+        for o in outages:
+            job = self.by_outage.get(o.id)
+            if job is None:
+                if o.active and o.kind in ("network", "single_customer"):
+                    self._raise(o, now)
+                continue
+            if not job.open:
+                continue
+            if o.state == "cancelled":
+                into = o.merged_into
+                if into and into not in self.by_outage:
+                    # The job follows the outage its own was merged into.
+                    del self.by_outage[o.id]
+                    job.outage = into
+                    self.by_outage[into] = job
+                    self.dirty_jobs.add(job.id)
+                else:
+                    why = f"merged into {into}" if into else "withdrawn"
+                    self._cancel(job, now, f"outage {o.id} {why}")
+            elif o.kind == "momentary":
+                self._cancel(job, now, f"outage {o.id} was momentary: supply came back by itself")
+            elif o.restored is not None:
+                job.stamp("restored", o.restored)
+                self.dirty_jobs.add(job.id)
+            else:
+                minutes = (now - (job.stamps.get("A") or now)).total_seconds() / 60
+                priority = job_priority(o.hazard, o.critical_out, o.customers_out, minutes)
+                if (priority, o.hazard) != (job.priority, job.hazard):
+                    job.priority, job.hazard = priority, o.hazard
+                    self.dirty_jobs.add(job.id)
+                if o.device and o.device != job.device and job.state == "waiting":
+                    job.device = o.device
+                    job.lon, job.lat = self.locate(o.device)
+                    job.zone, job.area_class, job.unit = self.zones.locate(job.lon, job.lat)
+                    self.dirty_jobs.add(job.id)
+        if self.config.auto_dispatch:
+            self.dispatch_waiting(now, actor="system")
+
+    def _raise(self, o: Outage, now: datetime) -> Job:
+        if o.kind == "single_customer":
+            lon, lat = self.locate(f"customer:{o.customer}")
+            skills, voltage = ["service"], 0.4
+        else:
+            lon, lat = self.locate(o.device or "")
+            skills, voltage = ["line", "cable"], 10.0
+        zone, area_class, unit = self.zones.locate(lon, lat)
+        unit = unit or None
+        minutes = (now - o.started).total_seconds() / 60
+        job = Job(
+            id=f"JOB-{self.next_job:06d}",
+            outage=o.id,
+            kind=o.kind,
+            device=o.device,
+            customer=o.customer,
+            lon=lon,
+            lat=lat,
+            zone=zone,
+            area_class=area_class,
+            unit=unit,
+            skills=skills,
+            voltage_kv=voltage,
+            priority=job_priority(o.hazard, o.critical_out, o.customers_out, minutes),
+            targets=Targets.for_area(area_class, overrides=self.config.targets),
+            updated_at=now,
+            hazard=o.hazard,
+        )
+        self.next_job += 1
+        # A is the first evidence; the system issues the order (B) and it
+        # reaches the repair centre (C) at once.
+        job.stamps = {"A": o.started, "B": now, "C": now}
+        self.jobs[job.id] = job
+        self.by_outage[o.id] = job
+        self.new_jobs.add(job.id)
+        self.dirty_jobs.add(job.id)
+        return job
+
+    def _cancel(self, job: Job, now: datetime, why: str) -> None:
+        self._release(job)
+        job.state = "cancelled"
+        self.dirty_jobs.add(job.id)
+        self.alerts.append(_alert(now, "job_cancelled", "info", job, detail={"why": why}))
+
+    def _release(self, job: Job) -> None:
+        crew = self.crews.get(job.crew or "")
+        if crew is not None and job.id in crew.jobs:
+            crew.jobs.remove(job.id)
+            if not crew.jobs and crew.status in BUSY:
+                crew.status = "available"
+            self.dirty_crews.add(crew.id)
+
+    # -------------------------------------------------------------- dispatch
+    def _crew_views(self) -> list[Any]:
+        views = []
+        for c in self.crews.values():
+            working = [self.jobs[j].priority for j in c.jobs if j in self.jobs]
+            views.append(c.view(max(working) if working else None))
+        return views
+
+    def suggest(self, job_id: str, now: datetime) -> Decision:
+        job = self._job(job_id)
+        return suggest(
+            job.view(), self._crew_views(), now, roads=self.roads, rules=self.config.rules
+        )
+
+    def assign(
+        self, job_id: str, now: datetime, crew_id: str | None = None, actor: str = "dispatcher"
+    ) -> Decision:
+        """Assign the suggested crew (or ``crew_id``); recorded with the alternatives."""
+        job = self._job(job_id)
+        if job.state not in ("waiting",):
+            raise ActionError(f"job {job.id} is {job.state}; recall it before assigning again")
+        decision = self.suggest(job_id, now)
+        if crew_id is not None:
+            if crew_id not in self.crews:
+                raise ActionError(f"unknown crew {crew_id!r}")
+            alt = next((a for a in decision.alternatives if a["crew"] == crew_id), None)
+            eta = decision.eta_s if decision.crew == crew_id else (alt or {}).get("eta_s")
+            decision = Decision(job.id, crew_id, "dispatcher", eta, decision.alternatives)
+        if decision.crew is None:
+            self._record(decision, now, actor)
+            raise ActionError(f"no crew can take job {job.id} now")
+        self._give(job, decision, now, actor)
+        return decision
+
+    def dispatch_waiting(self, now: datetime, actor: str = "system") -> list[Decision]:
+        """Assign crews to waiting jobs: one by one, or in a storm batch."""
+        waiting = sorted(
+            (j for j in self.jobs.values() if j.state == "waiting"), key=lambda j: -j.priority
+        )
+        if not waiting:
+            return []
+        if len(waiting) >= self.config.storm_batch:
+            decisions = assign_batch(
+                [j.view() for j in waiting],
+                self._crew_views(),
+                now,
+                roads=self.roads,
+                rules=self.config.rules,
+            )
+            for d in decisions:
+                if d.crew is not None:
+                    self._give(self.jobs[d.job], d, now, actor)
+            return decisions
+        out = []
+        for job in waiting:
+            decision = self.suggest(job.id, now)
+            if decision.crew is not None:
+                self._give(job, decision, now, actor)
+            out.append(decision)
+        return out
+
+    def _give(self, job: Job, decision: Decision, now: datetime, actor: str) -> None:
+        assert decision.crew is not None
+        crew = self.crews[decision.crew]
+        if decision.rule == "preempt":
+            for other_id in list(crew.jobs):
+                other = self.jobs.get(other_id)
+                if other is not None:
+                    self._recall(other, now, actor, f"crew diverted to {job.id}")
+        job.crew, job.state = crew.id, "dispatched"
+        job.stamps["D"] = now
+        for key in ("E", "F", "G", "H"):
+            job.stamps.pop(key, None)
+        job.escalation = 0
+        if job.id not in crew.jobs:
+            crew.jobs.append(job.id)
+        crew.status = (
+            "assigned" if crew.status not in ("accepted", "en_route", "on_site") else crew.status
+        )
+        self.dirty_jobs.add(job.id)
+        self.dirty_crews.add(crew.id)
+        self._record(decision, now, actor)
+
+    def _recall(self, job: Job, now: datetime, actor: str, reason: str | None) -> None:
+        self._release(job)
+        self.alerts.append(
+            _alert(
+                now, "recalled", "info", job, crew=job.crew, detail={"by": actor, "reason": reason}
+            )
+        )
+        job.crew, job.state = None, "waiting"
+        for key in ("D", "E", "F", "G", "H"):
+            job.stamps.pop(key, None)
+        self.dirty_jobs.add(job.id)
+
+    def _record(self, decision: Decision, now: datetime, actor: str) -> None:
+        self.decisions.append(
+            {
+                "job": decision.job,
+                "time": now,
+                "actor": actor,
+                "crew": decision.crew,
+                "rule": decision.rule,
+                "eta_s": decision.eta_s,
+                "alternatives": decision.alternatives,
+            }
+        )
+
+    # --------------------------------------------------------------- events
+    def apply(self, event: Event, now: datetime) -> list[str]:
+        """Apply a crew or dispatcher event; the outages to restore (by id)."""
+        p, t = event.payload, event.time
+        actor = p.get("user") or p.get("crew") or "system"
+        if event.type == "crew_gps":
+            crew = self._crew(p["crew"])
+            crew.lon, crew.lat, crew.gps_time = float(p["lon"]), float(p["lat"]), t
+            self.dirty_crews.add(crew.id)
+            return []
+        if event.type == "crew_status":
+            crew = self._crew(p["crew"])
+            if p["status"] not in ("off_shift", "available", "returning"):
+                raise ActionError(
+                    f"a crew reports off_shift, available or returning, not {p['status']!r}"
+                )
+            if p["status"] == "off_shift" and crew.jobs:
+                raise ActionError(f"crew {crew.id} still holds {', '.join(crew.jobs)}")
+            crew.status = p["status"]
+            self.dirty_crews.add(crew.id)
+            return []
+        job = self._job(p["job"])
+        if event.type == "job_assign":
+            self.assign(job.id, t, p.get("crew"), actor)
+            return []
+        if event.type == "job_recall":
+            if job.state in ("waiting", "closed", "cancelled"):
+                raise ActionError(f"job {job.id} is {job.state}; nothing to recall")
+            self._recall(job, t, actor, p.get("reason"))
+            return []
+        if event.type == "job_callback":
+            if job.stamps.get("restored") is None:
+                raise ActionError(f"job {job.id} is not restored; call the customer back after")
+            job.stamp("callback", t)
+            job.closeout = {**(job.closeout or {}), "callback": p.get("answer")}
+            self.dirty_jobs.add(job.id)
+            return []
+        if event.type == "job_close":
+            if job.stamps.get("restored") is None:
+                raise ActionError(f"job {job.id} is not restored; it cannot close")
+            job.closeout = {**(job.closeout or {}), **check_closeout(p.get("closeout"))}
+            job.stamp("closed", t)
+            job.state = "closed"
+            self._release(job)
+            self.dirty_jobs.add(job.id)
+            return []
+        if event.type == "job_estimate":
+            from oms.events import parse_time
+
+            job.etr = parse_time(p["etr"], "etr")
+            self.dirty_jobs.add(job.id)
+            return []
+        stamp, state, crew_status = JOB_EVENTS[event.type]
+        crew_id = p.get("crew")
+        if job.crew is None or (crew_id is not None and crew_id != job.crew):
+            raise ActionError(
+                f"job {job.id} is not assigned to crew {crew_id}"
+                + (f" (it is {job.crew}'s)" if job.crew else " (it was recalled)")
+            )
+        if job.state in ("closed", "cancelled"):
+            raise ActionError(f"job {job.id} is {job.state}")
+        job.stamp(stamp, t)
+        if event.type in ("job_accept", "job_depart", "job_arrive"):
+            job.stamp("E", t)  # accepting proves delivery
+        if event.type in ("job_depart", "job_arrive"):
+            job.stamp("F", t)
+        if event.type == "job_arrive":
+            job.stamp("G", t)
+        job.state = state
+        job.escalation = 0
+        if crew_status is not None:
+            crew = self.crews[job.crew]
+            crew.status = crew_status
+            self.dirty_crews.add(crew.id)
+        self.dirty_jobs.add(job.id)
+        if event.type == "job_restored" and job.outage:
+            return [job.outage]
+        return []
+
+    def _job(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ActionError(f"no open job with id {job_id!r}")
+        return job
+
+    def _crew(self, crew_id: str) -> CrewState:
+        crew = self.crews.get(crew_id)
+        if crew is None:
+            raise ActionError(f"unknown crew {crew_id!r}")
+        return crew
+
+    # --------------------------------------------------------------- timers
+    def timers(self, now: datetime) -> None:
+        """Warnings, breaches and acknowledgement timeouts as of ``now``. O(open jobs)."""
+        for job in self.jobs.values():
+            if not job.open:
+                continue
+            self._acknowledgement(job, now)
+            if (
+                job.next_check is not None
+                and job.next_check > now
+                and job.id not in self.dirty_jobs
+            ):
+                continue
+            before_b, before_w = set(job.breaches), dict(job.warnings)
+            if job.evaluate(now):
+                self.dirty_jobs.add(job.id)
+                for b in job.breaches:
+                    if b not in before_b:
+                        self.alerts.append(
+                            _alert(now, "breach", "breach", job, detail={"target": b})
+                        )
+                for w, level in job.warnings.items():
+                    if before_w.get(w) != level:
+                        self.alerts.append(
+                            _alert(now, "warning", f"warning_{level}", job, detail={"target": w})
+                        )
+
+    def _acknowledgement(self, job: Job, now: datetime) -> None:
+        hop = None
+        if job.state == "dispatched":
+            hop = ("D", "delivery")
+        elif job.state == "delivered":
+            hop = ("E", "acceptance")
+        if hop is None:
+            return
+        since = job.stamps.get(hop[0])
+        if since is None:
+            return
+        steps = int((now - since).total_seconds() // self.config.ack_timeout_s)
+        unit = self.units.get(job.unit or "")
+        if unit is None and job.crew in self.crews:
+            unit = self.units.get(self.crews[job.crew].unit or "")
+        chain = [("sender", None)]
+        if unit:
+            chain += [
+                ("first_contact", unit["first_contact"]),
+                ("second_contact", unit["second_contact"]),
+                ("leader", unit.get("leader")),
+            ]
+        while job.escalation < min(steps, len(chain)):
+            who, phone = chain[job.escalation]
+            job.escalation += 1
+            self.alerts.append(
+                _alert(
+                    since + timedelta(seconds=job.escalation * self.config.ack_timeout_s),
+                    "ack_timeout" if who == "sender" else "escalation",
+                    "breach",
+                    job,
+                    crew=job.crew,
+                    contact=phone,
+                    detail={"waiting_for": hop[1], "notify": who},
+                )
+            )
+            self.dirty_jobs.add(job.id)
+
+    # ---------------------------------------------------------------- views
+    def crew_dicts(self, now: datetime) -> list[dict[str, Any]]:
+        from oms.dispatch import on_shift
+
+        out = []
+        for c in sorted(self.crews.values(), key=lambda c: c.id):
+            status = c.status
+            if status == "available" and not on_shift(
+                c.view(None), now, self.config.rules.time_zone
+            ):
+                status = "off_shift"
+            out.append(c.to_dict(now, self.config.stale_gps_s, status))
+        return out
+
+    # ---------------------------------------------------------------- write
+    def write(self, conn: Connection, now: datetime) -> None:
+        jobs = schema.jobs
+        for jid in self.dirty_jobs:
+            self.jobs[jid].updated_at = now
+        new_rows = [self.jobs[j].row() for j in sorted(self.new_jobs)]
+        if new_rows:
+            conn.execute(insert(jobs), new_rows)
+        changed = [self.jobs[j].row() for j in sorted(self.dirty_jobs - self.new_jobs)]
+        if changed:
+            cols = [c.name for c in jobs.columns if c.name != "id"]
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == bindparam("key"))
+                .values({c: bindparam(c) for c in cols}),
+                [{**r, "key": r["id"]} for r in changed],
+            )
+        for cid in sorted(self.dirty_crews):
+            c = self.crews[cid]
+            row = {
+                "status": c.status,
+                "lon": c.lon,
+                "lat": c.lat,
+                "gps_time": c.gps_time,
+                "jobs": list(c.jobs),
+                "updated_at": now,
+            }
+            done = conn.execute(
+                update(schema.crew_state).where(schema.crew_state.c.crew == cid).values(**row)
+            ).rowcount
+            if not done:
+                conn.execute(insert(schema.crew_state).values(crew=cid, **row))
+        if self.decisions:
+            conn.execute(insert(schema.dispatch_decisions), self.decisions)
+        if self.alerts:
+            conn.execute(insert(schema.alerts), self.alerts)
+        done = conn.execute(
+            update(schema.engine_state)
+            .where(schema.engine_state.c.key == "next_job")
+            .values(value=str(self.next_job))
+        ).rowcount
+        if not done:
+            conn.execute(
+                insert(schema.engine_state).values(key="next_job", value=str(self.next_job))
+            )
+        for jid in [j.id for j in self.jobs.values() if not j.open]:
+            job = self.jobs.pop(jid)
+            if job.outage and self.by_outage.get(job.outage) is job:
+                del self.by_outage[job.outage]
+        self._reset()
+
+
+def _alert(
+    time: datetime,
+    kind: str,
+    level: str,
+    job: Job | None = None,
+    *,
+    crew: str | None = None,
+    contact: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "time": time,
+        "kind": kind,
+        "level": level,
+        "job": job.id if job else None,
+        "crew": crew,
+        "unit": job.unit if job else None,
+        "contact": contact,
+        "detail": detail or {},
+    }
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    from datetime import timezone
+
+    if t is None or t.tzinfo is not None:
+        return t
+    return t.replace(tzinfo=timezone.utc)
