@@ -222,7 +222,7 @@ class OutageEngine:
             )
             for (payload,) in result:
                 try:
-                    event = parse_event(json.loads(payload), self.directory)
+                    event = parse_event(json.loads(payload), self.directory, stored=True)
                 except EventError:
                     continue  # refers to something a newer network version lacks
                 self._apply_evidence(event)

@@ -312,8 +312,13 @@ def _meter_customer(obj: Mapping[str, Any], directory: Directory) -> int:
     raise EventError("needs 'customer' or 'meter'")
 
 
-def parse_event(obj: Any, directory: Directory, raw: str | None = None) -> Event:
+def parse_event(
+    obj: Any, directory: Directory, raw: str | None = None, *, stored: bool = False
+) -> Event:
     """Validate one event object and resolve its references.
+
+    ``stored`` marks an event read back from the log (its digest is not
+    needed again).
 
     Raises
     ------
@@ -408,7 +413,7 @@ def parse_event(obj: Any, directory: Directory, raw: str | None = None) -> Event
         type=etype,
         time=time,
         payload=obj,
-        digest=digest(obj),
+        digest="" if stored else digest(obj),  # a stored event's digest is in the log
         customer=customer,
         node=node,
         device=device,

@@ -104,6 +104,7 @@ class OrderBook:
     # ------------------------------------------------------------- outages
     def sync(self, outages: list[Outage], now: datetime) -> None:
         """Bring the jobs in line with the outages (all those changed or open)."""
+        by_id = {o.id: o for o in outages}
         for o in outages:
             job = self.by_outage.get(o.id)
             if job is None:
@@ -119,6 +120,11 @@ class OrderBook:
                     del self.by_outage[o.id]
                     job.outage = into
                     self.by_outage[into] = job
+                    host = by_id.get(into)
+                    if host is not None and host.kind == "network" and host.device:
+                        job.kind, job.customer = "network", None
+                        job.skills, job.voltage_kv = ["line", "cable"], 10.0
+                        self._move(job, host.device)
                     self.dirty_jobs.add(job.id)
                 else:
                     why = f"merged into {into}" if into else "withdrawn"
@@ -135,12 +141,16 @@ class OrderBook:
                     job.priority, job.hazard = priority, o.hazard
                     self.dirty_jobs.add(job.id)
                 if o.device and o.device != job.device and job.state == "waiting":
-                    job.device = o.device
-                    job.lon, job.lat = self.locate(o.device)
-                    job.zone, job.area_class, job.unit = self.zones.locate(job.lon, job.lat)
-                    self.dirty_jobs.add(job.id)
+                    self._move(job, o.device)
         if self.config.auto_dispatch:
             self.dispatch_waiting(now, actor="system")
+
+    def _move(self, job: Job, device: str) -> None:
+        job.device = device
+        job.lon, job.lat = self.locate(device)
+        job.zone, job.area_class, job.unit = self.zones.locate(job.lon, job.lat)
+        job.targets = Targets.for_area(job.area_class, overrides=self.config.targets)
+        self.dirty_jobs.add(job.id)
 
     def _raise(self, o: Outage, now: datetime) -> Job:
         if o.kind == "single_customer":

@@ -167,3 +167,56 @@ def write_network_files(tmp_path: Path, metered: bool = True) -> tuple[Path, Pat
     cust_path = tmp_path / "customers.csv"
     cust_path.write_text(customers_csv(features, metered))
     return net_path, cust_path
+
+
+def write_dispatch_files(tmp_path: Path) -> dict[str, Path]:
+    """Units, zones and crews for the two-feeder network.
+
+    Zone ``Z-W`` (urban, unit U1) covers the nodes west of x = 7.5 (feeders
+    from S1), ``Z-E`` (rural, unit U2) the rest. Crews: K1 (U1, owns Z-W,
+    line), K2 (U2, owns Z-E, line), K3 (U1, service only), K4 (U1, night
+    shift).
+    """
+
+    def box(x0: float, x1: float) -> list[list[float]]:
+        y0, y1 = -4, 4
+        pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+        return [[LON0 + x * DLON, LAT0 + y * DLAT] for x, y in pts]
+
+    zones = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"id": "Z-W", "area_class": "urban", "unit": "U1"},
+                "geometry": {"type": "Polygon", "coordinates": [box(-1, 7.5)]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"id": "Z-E", "area_class": "rural", "unit": "U2"},
+                "geometry": {"type": "Polygon", "coordinates": [box(7.5, 11)]},
+            },
+        ],
+    }
+    paths = {
+        "units": tmp_path / "units.csv",
+        "zones": tmp_path / "zones.geojson",
+        "crews": tmp_path / "crews.csv",
+    }
+    paths["units"].write_text(
+        "id,name,first_contact,second_contact,leader\n"
+        "U1,West team,+111,+112,+113\nU2,East team,+221,+222,+223\n"
+    )
+    paths["zones"].write_text(json.dumps(zones))
+
+    def at(x: float, y: float) -> str:
+        return f"{LON0 + x * DLON},{LAT0 + y * DLAT}"
+
+    paths["crews"].write_text(
+        "id,name,unit,skills,zone,lon,lat,voltage_kv,shift_start,shift_end,phone\n"
+        f"K1,West line crew,U1,line;cable,Z-W,{at(1, 0)},0.4;10,07:00,19:00,+1\n"
+        f"K2,East line crew,U2,line,Z-E,{at(9, 1)},0.4;10,07:00,19:00,+2\n"
+        f"K3,Service crew,U1,service,Z-W,{at(2, 0)},0.4,07:00,19:00,+3\n"
+        f"K4,Night crew,U1,line,,{at(1, 1)},0.4;10,20:00,06:00,+4\n"
+    )
+    return paths

@@ -1,0 +1,207 @@
+"""Jobs, the A-H timeline, dispatch and timers, with a fixed clock (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import write_dispatch_files
+from sqlalchemy import select
+
+from oms import schema
+from oms.config import EngineConfig
+from oms.db import connect
+from oms.engine import OutageEngine
+from oms.store import load
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def ev(eid: str, etype: str, seconds: float, **fields: Any) -> dict[str, Any]:
+    return {"id": eid, "type": etype, "time": at(seconds).isoformat(), **fields}
+
+
+@pytest.fixture
+def engine(loaded_db: str, tmp_path: Path) -> OutageEngine:
+    files = write_dispatch_files(tmp_path)
+    load(connect(loaded_db), **{k: str(v) for k, v in files.items()})
+    return OutageEngine(connect(loaded_db), EngineConfig.from_dict({"pings": False}))
+
+
+def feed(engine: OutageEngine, *events: dict[str, Any]) -> Any:
+    report = engine.ingest(json.dumps(e) for e in events)
+    return report
+
+
+def jobs(engine: OutageEngine) -> dict[str, dict[str, Any]]:
+    with engine.db.connect() as conn:
+        rows = conn.execute(select(schema.jobs)).mappings().all()
+    from oms.jobs import Job
+
+    return {r["outage"]: Job.from_row(dict(r)).to_dict() for r in rows}
+
+
+def alerts(engine: OutageEngine) -> list[dict[str, Any]]:
+    with engine.db.connect() as conn:
+        return [
+            dict(r)
+            for r in conn.execute(select(schema.alerts).order_by(schema.alerts.c.seq)).mappings()
+        ]
+
+
+def fuse_outage(engine: OutageEngine) -> str:
+    feed(engine, ev("c1", "call", 0, customer="a9-2"), ev("c2", "call", 60, customer="a9-3"))
+    (job,) = jobs(engine).values()
+    return str(job["id"])
+
+
+def test_an_outage_raises_a_job_with_targets_of_its_area(engine: OutageEngine) -> None:
+    job_id = fuse_outage(engine)
+    (job,) = jobs(engine).values()
+    assert job["id"] == job_id and job["state"] == "waiting"
+    assert (job["zone"], job["area_class"], job["unit"]) == ("Z-W", "urban", "U1")
+    assert job["stamps"]["A"] == T0.isoformat()
+    # The first call raised a service ticket at once; the fuse outage took it over.
+    assert job["stamps"]["B"] == job["stamps"]["C"] == T0.isoformat()
+    assert job["targets"]["arrival"] == 45 and job["targets"]["GH"] == 28
+    assert set(job["stamps"]) == {
+        *"ABCDEFGH",
+        "made_safe",
+        "repaired",
+        "restored",
+        "callback",
+        "closed",
+    }
+    assert job["priority"] > 100  # a life-support customer is out
+
+
+def test_rural_targets_grow_the_travel_segment(engine: OutageEngine) -> None:
+    feed(engine, *[ev(f"g{i}", "ami_last_gasp", i, customer=f"b3-{i + 1}") for i in range(4)])
+    feed(engine, *[ev(f"h{i}", "ami_last_gasp", 5 + i, customer=f"b4-{i + 1}") for i in range(2)])
+    (job,) = [j for j in jobs(engine).values() if j["area_class"] == "rural"]
+    assert job["targets"]["GH"] == 73 and job["targets"]["arrival"] == 90
+
+
+def test_the_whole_timeline(engine: OutageEngine) -> None:
+    job_id = fuse_outage(engine)
+    decision = engine.book.suggest(job_id, at(90)).to_dict()
+    assert (decision["crew"], decision["rule"]) == ("K1", "zone")
+    assert {a["crew"]: a["why_not"] for a in decision["alternatives"]} == {
+        "K2": "farther",
+        "K3": "unqualified",
+        "K4": "off_shift",
+    }
+    steps = [
+        ev("d", "job_assign", 90, job=job_id, user="ann"),
+        ev("e", "job_delivered", 100, job=job_id, crew="K1"),
+        ev("f", "job_accept", 120, job=job_id, crew="K1"),
+        ev("g", "job_depart", 200, job=job_id, crew="K1"),
+        ev("h", "job_arrive", 900, job=job_id, crew="K1"),
+        ev("s", "job_made_safe", 1000, job=job_id, crew="K1"),
+        ev("r", "job_repaired", 3000, job=job_id, crew="K1"),
+        ev("x", "job_restored", 3100, job=job_id, crew="K1"),
+        ev("cb", "job_callback", 3600, job=job_id, user="call centre", answer="satisfied"),
+    ]
+    assert feed(engine, *steps).rejected == []
+    job = next(iter(jobs(engine).values()))
+    assert [job["stamps"][k] is not None for k in "DEFGH"] == [True] * 5
+    assert job["stamps"]["restored"] == at(3100).isoformat()
+    assert job["breaches"] == []
+    (outage,) = [o for o in engine.snapshot() if o["kind"] == "network"]
+    assert outage["state"] == "restored" and outage["restored"] == at(3100).isoformat()
+    report = feed(engine, ev("z1", "job_close", 3700, job=job_id, closeout={"cause": "tree"}))
+    assert "lacks" in report.rejected[0]["error"]
+    form = {
+        "cause": "tree on line",
+        "equipment": "fuse F1",
+        "actions": "cleared, refused",
+        "outage_start": T0.isoformat(),
+        "outage_end": at(3100).isoformat(),
+    }
+    assert feed(engine, ev("z2", "job_close", 3700, job=job_id, closeout=form)).rejected == []
+    job = next(iter(jobs(engine).values()))
+    assert job["state"] == "closed" and job["closeout"]["callback"] == "satisfied"
+    crews = {c["id"]: c for c in engine.book.crew_dicts(at(3700))}
+    assert crews["K1"]["jobs"] == [] and crews["K1"]["status"] == "returning"
+
+
+def test_breaches_warnings_and_their_owners_with_a_fixed_clock(engine: OutageEngine) -> None:
+    job_id = fuse_outage(engine)
+    engine.tick(at(100))  # C at T0; C->D has 2 minutes: 100 s is 83%
+    job = next(iter(jobs(engine).values()))
+    assert job["breaches"] == []
+    engine.tick(at(130))
+    job = next(iter(jobs(engine).values()))
+    assert job["breaches"] == ["CD"]
+    kinds = [(a["kind"], a["level"], a["detail"].get("target")) for a in alerts(engine)]
+    assert ("warning", "warning_75", "CD") in kinds
+    assert ("breach", "breach", "CD") in kinds
+    engine.tick(at(46 * 60))
+    job = next(iter(jobs(engine).values()))
+    assert "arrival" in job["breaches"]
+    assert job_id
+
+
+def test_unanswered_orders_escalate_along_the_chain(engine: OutageEngine) -> None:
+    job_id = fuse_outage(engine)
+    feed(engine, ev("d", "job_assign", 90, job=job_id))
+    for minutes in (3, 5, 9, 13, 17, 30):
+        engine.tick(at(90 + minutes * 60))
+    chain = [
+        (a["kind"], a["detail"].get("notify"), a["contact"])
+        for a in alerts(engine)
+        if a["kind"] in ("ack_timeout", "escalation")
+    ]
+    assert chain == [
+        ("ack_timeout", "sender", None),
+        ("escalation", "first_contact", "+111"),
+        ("escalation", "second_contact", "+112"),
+        ("escalation", "leader", "+113"),
+    ]
+
+
+def test_recall_after_delivery_and_the_conflict_it_causes(engine: OutageEngine) -> None:
+    job_id = fuse_outage(engine)
+    feed(
+        engine,
+        ev("d", "job_assign", 90, job=job_id),
+        ev("e", "job_delivered", 95, job=job_id, crew="K1"),
+        ev("r", "job_recall", 100, job=job_id, user="ann", reason="wrong area"),
+    )
+    job = next(iter(jobs(engine).values()))
+    assert job["state"] == "waiting" and job["crew"] is None and job["stamps"]["D"] is None
+    report = feed(engine, ev("late", "job_accept", 110, job=job_id, crew="K1"))
+    assert "recalled" in report.rejected[0]["error"]
+    crews = {c["id"]: c for c in engine.book.crew_dicts(at(110))}
+    assert crews["K1"]["status"] == "available"
+
+
+def test_a_momentary_outage_cancels_its_job(engine: OutageEngine) -> None:
+    feed(engine, ev("s1", "scada", 0, device="R1", state="open"))
+    assert [j["state"] for j in jobs(engine).values()] == ["waiting"]
+    feed(engine, ev("s2", "scada", 30, device="R1", state="closed"))
+    assert [j["state"] for j in jobs(engine).values()] == ["cancelled"]
+
+
+def test_auto_dispatch_and_storm_batches(loaded_db: str, tmp_path: Path) -> None:
+    files = write_dispatch_files(tmp_path)
+    load(connect(loaded_db), **{k: str(v) for k, v in files.items()})
+    config = EngineConfig.from_dict(
+        {"pings": False, "dispatch": {"auto_dispatch": True, "storm_batch": 2}}
+    )
+    engine = OutageEngine(connect(loaded_db), config)
+    feed(
+        engine,
+        ev("s1", "scada", 0, device="B2", state="open", lockout=True),
+        ev("s2", "scada", 0, device="B3", state="open", lockout=True),
+    )
+    found = {j["device"]: j for j in jobs(engine).values()}
+    assert {found["B2"]["crew"], found["B3"]["crew"]} == {"K1", "K2"}
+    assert found["B2"]["crew"] == "K2"  # east crew for the east feeder
