@@ -164,3 +164,79 @@ def test_simulate_and_score_on_the_demo(tmp_path: Path) -> None:
     assert likelihood["false"] <= 1
     assert likelihood["right"] >= classic["right"]
     assert likelihood["time_to_right_s"]["median"] <= 300
+
+
+def test_crews_jobs_and_dispatch_json(db: str, tmp_path: Path) -> None:
+    from helpers import write_dispatch_files
+
+    files = write_dispatch_files(tmp_path)
+    args = [f"--{k}={v}" for k, v in files.items()]
+    assert run("load", "--db", db, *args, "--json")[0] == 0
+    code, crews = run("crews", "--db", db, "--json")
+    assert code == 0
+    keys = {"id", "unit", "status", "lon", "lat", "gps_time", "stale", "zone", "skills", "jobs"}
+    assert keys <= set(crews[0])
+    stdin = json.dumps(
+        {
+            "id": "s",
+            "type": "scada",
+            "time": T.format(0),
+            "device": "B3",
+            "state": "open",
+            "lockout": True,
+        }
+    )
+    run("ingest", "-", "--db", db, stdin=stdin + "\n")
+    code, jobs = run("jobs", "--db", db, "--json")
+    assert code == 0 and len(jobs) == 1
+    job = jobs[0]
+    assert {
+        "id",
+        "outage",
+        "crew",
+        "priority",
+        "zone",
+        "area_class",
+        "stamps",
+        "targets",
+        "breaches",
+    } <= set(job)
+    assert set(job["targets"]) == {
+        "AB",
+        "BC",
+        "CD",
+        "DE",
+        "EF",
+        "FG",
+        "GH",
+        "arrival",
+        "restoration",
+    }
+    code, suggestion = run("dispatch", "suggest", job["id"], "--db", db, "--json")
+    assert code == 0
+    assert set(suggestion) == {"job", "crew", "rule", "eta_s", "alternatives"}
+    assert suggestion["rule"] in ("zone", "nearest")
+    code, assigned = run("dispatch", "assign", job["id"], "--db", db, "--json")
+    assert code == 0 and assigned["crew"] == suggestion["crew"]
+    assert run("job", "accept", job["id"], "--db", db, "--json")[0] == 0
+    code, jobs = run("jobs", "--db", db, "--json")
+    assert jobs[0]["state"] == "accepted" and jobs[0]["stamps"]["F"] is not None
+    code, doc = run(
+        "job",
+        "close",
+        job["id"],
+        "--db",
+        db,
+        "--cause",
+        "x",
+        "--equipment",
+        "y",
+        "--actions",
+        "z",
+        "--outage-start",
+        T.format(0),
+        "--outage-end",
+        T.format(9),
+        "--json",
+    )
+    assert code == 1 and "not restored" in doc["error"]
