@@ -16,6 +16,7 @@ it inside the same transactions as the outages:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,6 +87,9 @@ class OrderBook:
             select(schema.engine_state.c.value).where(schema.engine_state.c.key == "next_job")
         ).scalar()
         self.next_job = int(counter or 1)
+        # Per unit: (time, no crew free) samples, and when it last alarmed.
+        self._samples: dict[str, list[tuple[datetime, bool]]] = {}
+        self._alarmed: dict[str, datetime] = {}
         self._reset()
 
     def _reset(self) -> None:
@@ -405,7 +409,11 @@ class OrderBook:
 
     # --------------------------------------------------------------- timers
     def timers(self, now: datetime) -> None:
-        """Warnings, breaches and acknowledgement timeouts as of ``now``. O(open jobs)."""
+        """Warnings, breaches, acknowledgement timeouts and capacity as of ``now``.
+
+        O(open jobs + crews).
+        """
+        self._capacity(now)
         for job in self.jobs.values():
             if not job.open:
                 continue
@@ -429,6 +437,48 @@ class OrderBook:
                         self.alerts.append(
                             _alert(now, "warning", f"warning_{level}", job, detail={"target": w})
                         )
+
+    def _capacity(self, now: datetime) -> None:
+        """Alarm for units that had no free crew for too much of the window."""
+        from oms.dispatch import on_shift
+
+        window = self.config.capacity_window_s
+        for unit_id, unit in self.units.items():
+            crews = [c for c in self.crews.values() if c.unit == unit_id]
+            if not crews:
+                continue
+            none_free = not any(
+                c.status in ("available", "returning")
+                and on_shift(c.view(None), now, self.config.rules.time_zone)
+                for c in crews
+            )
+            samples = self._samples.setdefault(unit_id, [])
+            samples.append((now, none_free))
+            while len(samples) > 1 and (now - samples[1][0]).total_seconds() >= window:
+                samples.pop(0)
+            # Time without a free crew: each sample holds until the next.
+            busy = sum(
+                (b[0] - a[0]).total_seconds()
+                for a, b in itertools.pairwise(samples)
+                if a[1]
+            )
+            last = self._alarmed.get(unit_id)
+            if busy > self.config.capacity_share * window and (
+                last is None or (now - last).total_seconds() >= window
+            ):
+                self._alarmed[unit_id] = now
+                self.alerts.append(
+                    {
+                        "time": now,
+                        "kind": "capacity",
+                        "level": "alarm",
+                        "job": None,
+                        "crew": None,
+                        "unit": unit_id,
+                        "contact": unit.get("leader") or unit["first_contact"],
+                        "detail": {"busy_s": round(busy), "window_s": window},
+                    }
+                )
 
     def _acknowledgement(self, job: Job, now: datetime) -> None:
         hop = None

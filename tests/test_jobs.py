@@ -205,3 +205,22 @@ def test_auto_dispatch_and_storm_batches(loaded_db: str, tmp_path: Path) -> None
     found = {j["device"]: j for j in jobs(engine).values()}
     assert {found["B2"]["crew"], found["B3"]["crew"]} == {"K1", "K2"}
     assert found["B2"]["crew"] == "K2"  # east crew for the east feeder
+
+
+def test_capacity_alarm_when_a_unit_has_no_free_crew(loaded_db: str, tmp_path: Path) -> None:
+    files = write_dispatch_files(tmp_path)
+    load(connect(loaded_db), **{k: str(v) for k, v in files.items()})
+    config = EngineConfig.from_dict(
+        {"pings": False, "dispatch": {"capacity_window_s": 1800, "capacity_share": 0.5}}
+    )
+    engine = OutageEngine(connect(loaded_db), config)
+    feed(engine, ev("s", "scada", 0, device="B2", state="open", lockout=True))
+    (job,) = jobs(engine).values()
+    feed(engine, ev("d", "job_assign", 10, job=job["id"], crew="K2"))  # U2's only crew
+    for minutes in range(1, 15):  # busy for 14 of the last 30 minutes: not yet
+        engine.tick(at(10 + minutes * 60))
+    assert not [a for a in alerts(engine) if a["kind"] == "capacity"]
+    for minutes in range(15, 40):  # alarms once, not again within the window
+        engine.tick(at(10 + minutes * 60))
+    (alarm,) = [a for a in alerts(engine) if a["kind"] == "capacity"]
+    assert (alarm["unit"], alarm["contact"]) == ("U2", "+223")
