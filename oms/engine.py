@@ -920,6 +920,11 @@ class OutageEngine:
         self._request_pings(table, pos_of, t)
         self.book.sync(list(self.outages.values()), t)
         self.book.timers(t)
+        for o in self.outages.values():  # the outage shows its job's ETR
+            job = self.book.by_outage.get(o.id)
+            if job is not None and job.etr != o.etr and o.active:
+                o.etr = job.etr
+                self._changes.dirty.add(o.id)
 
     def _momentaries_from_meters(self, t: datetime) -> None:
         """Momentary outages that meters saw (a gasp, then a restore within

@@ -140,6 +140,7 @@ class Job:
     warnings: dict[str, int] = field(default_factory=dict)
     hazard: bool = False
     etr: datetime | None = None
+    etr_source: str | None = None  # "history" or "crew"
     closeout: dict[str, Any] | None = None
     escalation: int = 0
     # Not stored: when the timers next need to look at it (None: now).
@@ -195,6 +196,7 @@ class Job:
             "breaches": list(self.breaches),
             "warnings": dict(self.warnings),
             "etr": iso(self.etr),
+            "etr_source": self.etr_source,
             "closeout": self.closeout,
         }
 
@@ -221,6 +223,7 @@ class Job:
             "warnings": dict(self.warnings),
             "hazard": self.hazard,
             "etr": self.etr,
+            "etr_source": self.etr_source,
             "closeout": self.closeout,
             "escalation": self.escalation,
             "updated_at": self.updated_at,

@@ -17,7 +17,7 @@ it inside the same transactions as the outages:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,6 +83,13 @@ class OrderBook:
             ).mappings()
         }
         self.by_outage = {j.outage: j for j in self.jobs.values() if j.outage}
+        # Minutes from A to restoration of past jobs, by (kind, area class).
+        self.history: dict[tuple[str, str], list[float]] = {}
+        done = select(schema.jobs.c.kind, schema.jobs.c.area_class, schema.jobs.c.stamps)
+        for kind, area, stamps in conn.execute(
+            done.where(schema.jobs.c.state.in_(("restored", "closed")))
+        ):
+            self._remember(kind, area, stamps or {})
         counter = conn.execute(
             select(schema.engine_state.c.value).where(schema.engine_state.c.key == "next_job")
         ).scalar()
@@ -136,11 +143,18 @@ class OrderBook:
             elif o.kind == "momentary":
                 self._cancel(job, now, f"outage {o.id} was momentary: supply came back by itself")
             elif o.restored is not None:
-                job.stamp("restored", o.restored)
+                if job.stamps.get("restored") is None:
+                    job.stamp("restored", o.restored)
+                    self._remember(job.kind, job.area_class, job.stamps)
                 self.dirty_jobs.add(job.id)
             else:
                 minutes = (now - (job.stamps.get("A") or now)).total_seconds() / 60
                 priority = job_priority(o.hazard, o.critical_out, o.customers_out, minutes)
+                if job.etr_source != "crew":
+                    etr = self.estimate(job)
+                    if etr != job.etr:
+                        job.etr, job.etr_source = etr, "history"
+                        self.dirty_jobs.add(job.id)
                 if (priority, o.hazard) != (job.priority, job.hazard):
                     job.priority, job.hazard = priority, o.hazard
                     self.dirty_jobs.add(job.id)
@@ -148,6 +162,23 @@ class OrderBook:
                     self._move(job, o.device)
         if self.config.auto_dispatch:
             self.dispatch_waiting(now, actor="system")
+
+    def _remember(self, kind: str, area: str, stamps: Mapping[str, Any]) -> None:
+        a, r = stamps.get("A"), stamps.get("restored")
+        if a and r:
+            a = datetime.fromisoformat(a) if isinstance(a, str) else a
+            r = datetime.fromisoformat(r) if isinstance(r, str) else r
+            self.history.setdefault((kind, area), []).append((r - a).total_seconds() / 60)
+
+    def estimate(self, job: Job) -> datetime | None:
+        """ETR from past jobs of the same kind and area class (their median
+        minutes from report to restoration), else half the restoration target."""
+        a = job.stamps.get("A")
+        if a is None:
+            return None
+        past = sorted(self.history.get((job.kind, job.area_class), []))
+        minutes = past[len(past) // 2] if past else job.targets.restoration / 2
+        return a + timedelta(minutes=minutes)
 
     def _move(self, job: Job, device: str) -> None:
         job.device = device
@@ -188,6 +219,7 @@ class OrderBook:
         # A is the first evidence; the system issues the order (B) and it
         # reaches the repair centre (C) at once.
         job.stamps = {"A": o.started, "B": now, "C": now}
+        job.etr, job.etr_source = self.estimate(job), "history"
         self.jobs[job.id] = job
         self.by_outage[o.id] = job
         self.new_jobs.add(job.id)
@@ -365,7 +397,7 @@ class OrderBook:
         if event.type == "job_estimate":
             from oms.events import parse_time
 
-            job.etr = parse_time(p["etr"], "etr")
+            job.etr, job.etr_source = parse_time(p["etr"], "etr"), "crew"
             self.dirty_jobs.add(job.id)
             return []
         stamp, state, crew_status = JOB_EVENTS[event.type]
@@ -377,6 +409,9 @@ class OrderBook:
             )
         if job.state in ("closed", "cancelled"):
             raise ActionError(f"job {job.id} is {job.state}")
+        if stamp == "restored" and job.stamps.get("restored") is None:
+            job.stamp(stamp, t)
+            self._remember(job.kind, job.area_class, job.stamps)
         job.stamp(stamp, t)
         if event.type in ("job_accept", "job_depart", "job_arrive"):
             job.stamp("E", t)  # accepting proves delivery
@@ -458,9 +493,7 @@ class OrderBook:
                 samples.pop(0)
             # Time without a free crew: each sample holds until the next.
             busy = sum(
-                (b[0] - a[0]).total_seconds()
-                for a, b in itertools.pairwise(samples)
-                if a[1]
+                (b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(samples) if a[1]
             )
             last = self._alarmed.get(unit_id)
             if busy > self.config.capacity_share * window and (

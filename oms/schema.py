@@ -252,6 +252,7 @@ jobs = Table(
     Column("warnings", JSON, nullable=False),
     Column("hazard", Boolean, nullable=False),
     Column("etr", _TZ),
+    Column("etr_source", String(8)),
     Column("closeout", JSON),
     Column("escalation", Integer, nullable=False),
     Column("updated_at", _TZ, nullable=False),

@@ -224,3 +224,32 @@ def test_capacity_alarm_when_a_unit_has_no_free_crew(loaded_db: str, tmp_path: P
         engine.tick(at(10 + minutes * 60))
     (alarm,) = [a for a in alerts(engine) if a["kind"] == "capacity"]
     assert (alarm["unit"], alarm["contact"]) == ("U2", "+223")
+
+
+def test_etr_from_history_then_from_the_crew(engine: OutageEngine) -> None:
+    job_id = fuse_outage(engine)
+    (job,) = jobs(engine).values()
+    assert (
+        job["etr"] == (T0 + timedelta(minutes=120)).isoformat()
+    )  # half the urban target: no history
+    (outage,) = [o for o in engine.snapshot() if o["kind"] == "network"]
+    assert outage["etr"] == job["etr"]
+    feed(
+        engine,
+        ev("d", "job_assign", 90, job=job_id),
+        ev("h", "job_arrive", 600, job=job_id, crew="K1"),
+        ev("e", "job_estimate", 700, job=job_id, crew="K1", etr=at(5400).isoformat()),
+    )
+    (job,) = jobs(engine).values()
+    assert (job["etr"], job["etr_source"]) == (at(5400).isoformat(), "crew")
+    feed(engine, ev("r", "job_restored", 3600, job=job_id, crew="K1"))
+    # The next urban network job expects what this one took: an hour.
+    feed(
+        engine, *[ev(f"g{i}", "ami_last_gasp", 4000 + i, customer=f"c2-{i + 1}") for i in range(6)]
+    )
+    new = [j for j in jobs(engine).values() if j["device"] == "B3"]
+    assert (
+        new
+        and new[0]["etr"]
+        == (datetime.fromisoformat(new[0]["stamps"]["A"]) + timedelta(minutes=60)).isoformat()
+    )

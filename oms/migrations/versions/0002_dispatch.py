@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.Column("warnings", sa.JSON(), nullable=False),
         sa.Column("hazard", sa.Boolean(), nullable=False),
         sa.Column("etr", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("etr_source", sa.String(length=8), nullable=True),
         sa.Column("closeout", sa.JSON(), nullable=True),
         sa.Column("escalation", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
