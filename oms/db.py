@@ -92,7 +92,12 @@ def connect(url: str | None = None, *, upgrade: bool = True) -> Engine:
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+            # values_plus_batch: executemany UPDATEs go in pages, not a round
+            # trip per row (outages and jobs are rewritten in bulk per batch).
+            options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+            if url.startswith("postgresql+psycopg2") or url.startswith("postgresql://"):
+                options["executemany_mode"] = "values_plus_batch"
+            engine = create_engine(url, **options)
         with engine.connect():
             pass
     except (ArgumentError, NoSuchModuleError) as exc:

@@ -11,7 +11,7 @@ departs and arrives; then made safe, repaired, restored, callback, closed.
 Priority (documented in ``docs/dispatch.md``)::
 
     500 if a hazard (wire down) + 100 per critical customer out (at most 5)
-    + 20 * log2(1 + customers out) + 0.5 per minute since A (at most 240)
+    + 20 * log2(1 + customers out) + 5 per 10 minutes since A (at most 240 minutes)
 
 Crew and dispatcher actions are events of their own types (see
 ``docs/events.md``): ``job_assign``, ``job_delivered``, ``job_accept``,
@@ -84,7 +84,8 @@ def job_priority(hazard: bool, critical_out: int, customers_out: int, minutes_ou
         500.0 * bool(hazard)
         + 100.0 * min(max(critical_out, 0), 5)
         + 20.0 * math.log2(1 + max(customers_out, 0))
-        + 0.5 * min(max(minutes_out, 0.0), 240.0),
+        # Age counts in 10-minute steps, so a job is not rewritten every batch.
+        + 5.0 * (min(max(minutes_out, 0.0), 240.0) // 10),
         2,
     )
 

@@ -85,6 +85,7 @@ class OrderBook:
         self.by_outage = {j.outage: j for j in self.jobs.values() if j.outage}
         # Minutes from A to restoration of past jobs, by (kind, area class).
         self.history: dict[tuple[str, str], list[float]] = {}
+        self._medians: dict[tuple[str, str], float | None] = {}
         done = select(schema.jobs.c.kind, schema.jobs.c.area_class, schema.jobs.c.stamps)
         for kind, area, stamps in conn.execute(
             done.where(schema.jobs.c.state.in_(("restored", "closed")))
@@ -169,6 +170,7 @@ class OrderBook:
             a = datetime.fromisoformat(a) if isinstance(a, str) else a
             r = datetime.fromisoformat(r) if isinstance(r, str) else r
             self.history.setdefault((kind, area), []).append((r - a).total_seconds() / 60)
+            self._medians.pop((kind, area), None)
 
     def estimate(self, job: Job) -> datetime | None:
         """ETR from past jobs of the same kind and area class (their median
@@ -176,8 +178,12 @@ class OrderBook:
         a = job.stamps.get("A")
         if a is None:
             return None
-        past = sorted(self.history.get((job.kind, job.area_class), []))
-        minutes = past[len(past) // 2] if past else job.targets.restoration / 2
+        key = (job.kind, job.area_class)
+        if key not in self._medians:
+            past = sorted(self.history.get(key, []))
+            self._medians[key] = past[len(past) // 2] if past else None
+        median = self._medians[key]
+        minutes = median if median is not None else job.targets.restoration / 2
         return a + timedelta(minutes=minutes)
 
     def _move(self, job: Job, device: str) -> None:
