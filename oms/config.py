@@ -157,6 +157,9 @@ class DispatchConfig:
     targets : mapping
         Per area class, segment limits in minutes replacing the defaults
         (``{"rural": {"GH": 60, "restoration": 300}}``).
+    notify, etr_change_min : bool, float
+        Queue customer notifications; tell a new ETR only when it moved by
+        more than this many minutes.
     """
 
     auto_dispatch: bool = False
@@ -167,6 +170,8 @@ class DispatchConfig:
     capacity_share: float = 0.5
     targets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     rules: DispatchRules = field(default_factory=DispatchRules)
+    notify: bool = True
+    etr_change_min: float = 30.0
 
 
 @dataclass(frozen=True)

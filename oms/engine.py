@@ -179,8 +179,34 @@ class OutageEngine:
         for o in self.outages.values():
             if o.active and o.kind == "network":
                 self._keep_evidence(o)
+        phones: dict[str, str | None] = {}
+        if net.customers is not None and net.customers.fields.get("phone") is not None:
+            phones = dict(zip(net.customers.ids, net.customers.fields["phone"], strict=True))
         with self.db.connect() as conn:
-            self.book = OrderBook(conn, self.config.dispatch, self._locate, self._load_roads)
+            self.book = OrderBook(
+                conn, self.config.dispatch, self._locate, self._load_roads, self._recipients, phones
+            )
+
+    def _recipients(self, outage_id: str) -> list[str]:
+        """Customers to tell about an outage: those who called, and subscribers below it."""
+        o = self.outages.get(outage_id) or self.finished.get(outage_id)
+        if o is None or self.unit_ids is None:
+            return []
+        if o.kind == "single_customer":
+            return [o.customer] if o.customer else []
+        pos = self.tree.position.get(self.net.edge_index.get(o.device or "", -1))
+        if pos is None:
+            return []
+        units = self._units_under(pos)
+        called = units[self.ev.off[units] >= _ts(o.started) - 300.0]
+        out = {self.unit_ids[u] for u in called.tolist()}
+        book = getattr(self, "book", None)
+        if book is not None and book.outbox is not None:
+            for cid in book.outbox.subscribers:
+                u = self.directory.customer_index.get(cid)
+                if u is not None and self.tree.contains(pos, int(self.unit_node[u])):
+                    out.add(cid)
+        return sorted(out)
 
     def _locate(self, key: str) -> tuple[float, float]:
         """Where a crew goes for a device (the node it feeds) or a customer."""
@@ -429,7 +455,7 @@ class OutageEngine:
             self._apply_action(event)
         elif event.type in ("scada", "switch"):
             self._apply_device(event)
-        elif event.type.startswith(("job_", "crew_")):
+        elif event.type.startswith(("job_", "crew_", "survey_")):
             assert self.clock is not None or event.time is not None
             for oid in self.book.apply(event, event.time):
                 o = self.outages.get(oid)

@@ -76,6 +76,7 @@ ACTION_TYPES = frozenset(
         "job_close",
         "job_recall",
         "crew_status",
+        "survey_answer",
     }
 )
 _MAX_ID = 128
@@ -392,6 +393,11 @@ def parse_event(
         _choice(obj, "state", ("open", "closed"), None)
         if not directory.net.operable[device]:
             raise EventError(f"device {obj['device']!r} is a {directory.net.kind_of(device)}")
+    elif etype == "survey_answer":
+        customer = directory.customer(obj.get("customer"))
+        _text(obj, "outage")
+        if obj.get("answer") is None:
+            raise EventError("missing field 'answer'")
     elif etype == "crew_status":
         directory.crew(obj.get("crew"))
         _choice(obj, "status", ("off_shift", "available", "returning"), None)

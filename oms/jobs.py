@@ -144,8 +144,11 @@ class Job:
     etr_source: str | None = None  # "history" or "crew"
     closeout: dict[str, Any] | None = None
     escalation: int = 0
-    # Not stored: when the timers next need to look at it (None: now).
+    # Not stored: when the timers next need to look at it (None: now), and
+    # whether its customers were told of the restoration (the outbox keeps
+    # them from being told twice across restarts).
     next_check: datetime | None = field(default=None, compare=False, repr=False)
+    restored_told: bool = field(default=False, compare=False, repr=False)
 
     @property
     def open(self) -> bool:
@@ -233,6 +236,7 @@ class Job:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Job:
         values = dict(row)
+        values.pop("restored_told", None)
         t = values.pop("targets")
         segments = {k: v for k, v in t.items() if k not in ("arrival", "restoration")}
         values["targets"] = Targets(segments, float(t["restoration"]))

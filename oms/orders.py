@@ -30,6 +30,7 @@ from oms.dispatch import BUSY, Decision, assign_batch, suggest
 from oms.events import Event
 from oms.exceptions import ActionError
 from oms.jobs import JOB_EVENTS, CrewState, Job, Zones, check_closeout, job_priority
+from oms.notify import Outbox
 from oms.outages import Outage
 from oms.roads import RoadGraph
 from oms.timeline import Targets
@@ -46,8 +47,12 @@ class OrderBook:
         config: DispatchConfig,
         locate: Callable[[str], tuple[float, float]],
         roads_loader: Callable[[], RoadGraph | None],
+        recipients: Callable[[str], list[str]] = lambda _outage: [],
+        phones: Mapping[str, str | None] | None = None,
     ) -> None:
         self.config = config
+        self.recipients = recipients  # outage id -> customers to tell
+        self.outbox = Outbox(conn, phones or {}, config.etr_change_min) if config.notify else None
         self.locate = locate  # device id -> (lon, lat) of the point it feeds
         self._roads_loader = roads_loader
         self._roads: RoadGraph | bool | None = False
@@ -106,6 +111,7 @@ class OrderBook:
         self.dirty_crews: set[str] = set()
         self.decisions: list[dict[str, Any]] = []
         self.alerts: list[dict[str, Any]] = []
+        self.answers: list[dict[str, Any]] = []
 
     @property
     def roads(self) -> RoadGraph | None:
@@ -147,6 +153,10 @@ class OrderBook:
                 if job.stamps.get("restored") is None:
                     job.stamp("restored", o.restored)
                     self._remember(job.kind, job.area_class, job.stamps)
+                if not job.restored_told:
+                    job.restored_told = True
+                    self._tell("restored", o.id, now)
+                    self._tell("survey", o.id, now)
                 self.dirty_jobs.add(job.id)
             else:
                 minutes = (now - (job.stamps.get("A") or now)).total_seconds() / 60
@@ -156,6 +166,8 @@ class OrderBook:
                     if etr != job.etr:
                         job.etr, job.etr_source = etr, "history"
                         self.dirty_jobs.add(job.id)
+                if self.outbox is not None and self.outbox.etr_moved(o.id, job.etr):
+                    self._tell("etr_changed", o.id, now, job.etr)
                 if (priority, o.hazard) != (job.priority, job.hazard):
                     job.priority, job.hazard = priority, o.hazard
                     self.dirty_jobs.add(job.id)
@@ -163,6 +175,12 @@ class OrderBook:
                     self._move(job, o.device)
         if self.config.auto_dispatch:
             self.dispatch_waiting(now, actor="system")
+
+    def _tell(
+        self, kind: str, outage: str | None, now: datetime, etr: datetime | None = None
+    ) -> None:
+        if self.outbox is not None and outage:
+            self.outbox.queue(kind, outage, self.recipients(outage), now, etr)
 
     def _remember(self, kind: str, area: str, stamps: Mapping[str, Any]) -> None:
         a, r = stamps.get("A"), stamps.get("restored")
@@ -226,6 +244,9 @@ class OrderBook:
         # reaches the repair centre (C) at once.
         job.stamps = {"A": o.started, "B": now, "C": now}
         job.etr, job.etr_source = self.estimate(job), "history"
+        self._tell("acknowledged", o.id, now, job.etr)
+        if self.outbox is not None:
+            self.outbox.last_etr[o.id] = job.etr
         self.jobs[job.id] = job
         self.by_outage[o.id] = job
         self.new_jobs.add(job.id)
@@ -328,6 +349,7 @@ class OrderBook:
         self.dirty_jobs.add(job.id)
         self.dirty_crews.add(crew.id)
         self._record(decision, now, actor)
+        self._tell("dispatched", job.outage, now)
 
     def _recall(self, job: Job, now: datetime, actor: str, reason: str | None) -> None:
         self._release(job)
@@ -374,6 +396,16 @@ class OrderBook:
                 raise ActionError(f"crew {crew.id} still holds {', '.join(crew.jobs)}")
             crew.status = p["status"]
             self.dirty_crews.add(crew.id)
+            return []
+        if event.type == "survey_answer":
+            self.answers.append(
+                {
+                    "customer": p["customer"],
+                    "outage": p["outage"],
+                    "answer": str(p["answer"]),
+                    "time": t,
+                }
+            )
             return []
         job = self._job(p["job"])
         if event.type == "job_assign":
@@ -607,6 +639,19 @@ class OrderBook:
             conn.execute(insert(schema.dispatch_decisions), self.decisions)
         if self.alerts:
             conn.execute(insert(schema.alerts), self.alerts)
+        if self.outbox is not None:
+            self.outbox.write(conn)
+        n = schema.notifications
+        for a in self.answers:
+            conn.execute(
+                update(n)
+                .where(
+                    (n.c.customer == a["customer"])
+                    & (n.c.outage == a["outage"])
+                    & (n.c.kind == "survey")
+                )
+                .values(answer=a["answer"], answered_at=a["time"])
+            )
         done = conn.execute(
             update(schema.engine_state)
             .where(schema.engine_state.c.key == "next_job")

@@ -20,6 +20,9 @@ Tables by topic:
   ``dispatch_decisions`` (every choice with its rule and alternatives),
   ``alerts`` (target warnings, breaches, acknowledgement timeouts and
   escalations, capacity alarms).
+- customers: ``subscriptions`` (channel and address per customer, or an
+  opt-out) and ``notifications`` (the outbox: every message with its
+  delivery status, and the answer to a callback survey).
 - ``engine_state``: the engine clock and counters, updated in the same
   transaction as the events they follow from.
 """
@@ -56,9 +59,11 @@ __all__ = [
     "jobs",
     "metadata",
     "network_versions",
+    "notifications",
     "outage_audit",
     "outages",
     "ping_requests",
+    "subscriptions",
     "units",
     "zones",
 ]
@@ -299,4 +304,36 @@ alerts = Table(
     Column("contact", String(40)),
     Column("detail", JSON, nullable=False),
     Index("ix_alerts_job", "job"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("customer", String(64), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("address", String(256)),
+    Column("opted_out", Boolean, nullable=False),
+    Column("updated_at", _TZ, nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("customer", String(64), nullable=False),
+    Column("outage", String(32)),
+    Column("kind", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("address", String(256)),
+    Column("message", Text, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", _TZ, nullable=False),
+    Column("sent_at", _TZ),
+    Column("error", Text),
+    Column("answer", Text),
+    Column("answered_at", _TZ),
+    Index("ix_notifications_status", "status"),
+    Index("ix_notifications_customer", "customer"),
 )

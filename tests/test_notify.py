@@ -1,0 +1,146 @@
+"""Customer notifications: who is told what, once; the outbox and its channels."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from oms import schema
+from oms.cli import cli
+from oms.config import EngineConfig
+from oms.db import connect
+from oms.engine import OutageEngine
+from oms.notify import FileChannel, deliver
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def ev(eid: str, etype: str, seconds: float, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": eid,
+        "type": etype,
+        "time": (T0 + timedelta(seconds=seconds)).isoformat(),
+        **fields,
+    }
+
+
+def feed(engine: OutageEngine, *events: dict[str, Any]) -> Any:
+    return engine.ingest(json.dumps(e) for e in events)
+
+
+def messages(url: str) -> list[dict[str, Any]]:
+    with connect(url).connect() as conn:
+        n = schema.notifications
+        return [dict(r) for r in conn.execute(select(n).order_by(n.c.seq)).mappings()]
+
+
+def cli_run(*args: str) -> Any:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def url(loaded_db: str, tmp_path: Path) -> str:
+    from helpers import write_dispatch_files
+
+    from oms.store import load
+
+    files = write_dispatch_files(tmp_path)
+    load(connect(loaded_db), **{k: str(v) for k, v in files.items()})
+    return loaded_db
+
+
+def test_callers_and_subscribers_are_told_each_step_once(url: str, tmp_path: Path) -> None:
+    cli_run(
+        "notify",
+        "subscribe",
+        "a9-5",
+        "--channel",
+        "email",
+        "--address",
+        "a95@example.org",
+        "--db",
+        url,
+        "--json",
+    )
+    cli_run("notify", "optout", "a9-4", "--db", url, "--json")
+    cli_run("notify", "subscribe", "b1-1", "--db", url, "--json")  # elsewhere: not told
+    engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
+    calls = [
+        ev("c2", "call", 0, customer="a9-2"),
+        ev("c3", "call", 5, customer="a9-3"),
+        ev("c4", "call", 6, customer="a9-4"),
+    ]
+    feed(engine, *calls)
+    first = messages(url)
+    told = sorted((m["customer"], m["kind"], m["channel"]) for m in first)
+    assert told == [
+        ("a9-2", "acknowledged", "sms"),
+        ("a9-3", "acknowledged", "sms"),
+        ("a9-5", "acknowledged", "email"),
+    ]
+    assert "OUT-" in first[0]["message"] and "Estimated restoration" in first[0]["message"]
+    feed(engine, *calls)  # a replay tells nobody again
+    engine.tick(T0 + timedelta(seconds=600))
+    assert len(messages(url)) == 3
+    job = next(iter(engine.book.jobs.values()))
+    feed(engine, ev("d", "job_assign", 700, job=job.id))
+    assert sorted(m["customer"] for m in messages(url) if m["kind"] == "dispatched") == [
+        "a9-2",
+        "a9-3",
+        "a9-5",
+    ]
+    feed(engine, ev("r", "outage_restore", 3000, outage=job.outage, user="ann"))
+    kinds = [m["kind"] for m in messages(url) if m["customer"] == "a9-2"]
+    assert kinds == ["acknowledged", "dispatched", "restored", "survey"]
+    feed(engine, ev("s", "survey_answer", 3600, customer="a9-2", outage=job.outage, answer="5"))
+    (survey,) = [m for m in messages(url) if m["customer"] == "a9-2" and m["kind"] == "survey"]
+    assert survey["answer"] == "5"
+
+
+def test_delivery_records_sent_and_failed(url: str, tmp_path: Path) -> None:
+    engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
+    feed(engine, ev("c2", "call", 0, customer="a9-2"), ev("c3", "call", 5, customer="a9-3"))
+    out = tmp_path / "out.jsonl"
+
+    class Broken:
+        def send(self, address: str | None, message: str, meta: Any) -> None:
+            raise OSError("gateway down")
+
+    counts = deliver(connect(url), {"sms": Broken()}, T0)
+    assert counts == {"sent": 0, "failed": 2}
+    assert {m["status"] for m in messages(url)} == {"failed"}
+    assert messages(url)[0]["error"] == "gateway down"
+    counts = deliver(connect(url), {"sms": FileChannel(out)}, T0)
+    assert counts == {"sent": 2, "failed": 0}
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert sorted(x["customer"] for x in lines) == ["a9-2", "a9-3"]
+    assert all(m["status"] == "sent" and m["attempts"] == 2 for m in messages(url))
+    assert deliver(connect(url), {"sms": FileChannel(out)}, T0) == {"sent": 0, "failed": 0}
+
+
+def test_etr_change_is_told_only_when_it_moves_enough(url: str) -> None:
+    engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
+    feed(engine, ev("c2", "call", 0, customer="a9-2"), ev("c3", "call", 5, customer="a9-3"))
+    job = next(iter(engine.book.jobs.values()))
+    feed(engine, ev("d", "job_assign", 60, job=job.id))
+    etr = job.etr
+    assert etr is not None
+    feed(
+        engine,
+        ev("e1", "job_estimate", 120, job=job.id, etr=(etr + timedelta(minutes=20)).isoformat()),
+    )
+    assert not [m for m in messages(url) if m["kind"] == "etr_changed"]
+    feed(
+        engine,
+        ev("e2", "job_estimate", 180, job=job.id, etr=(etr + timedelta(minutes=90)).isoformat()),
+    )
+    changed = [m for m in messages(url) if m["kind"] == "etr_changed"]
+    assert sorted(m["customer"] for m in changed) == ["a9-2", "a9-3"]
