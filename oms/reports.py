@@ -1,0 +1,259 @@
+"""Reports: IEEE 1366 reliability indices, response-target compliance, the daily bulletin.
+
+Indices over a period (IEEE 1366-2012), from the outages recorded:
+
+- sustained interruptions: network outages (not momentary, not cancelled),
+  each interrupting the customers it cut off (``customers_out``: nested
+  outages count their own customers) for ``restored - started`` (up to the
+  end of the period while still out); single-customer outages count one
+  customer each;
+- SAIFI = customers interrupted / customers served; SAIDI = customer
+  minutes / customers served; CAIDI = SAIDI / SAIFI; CAIFI = customers
+  interrupted / distinct customers interrupted; MAIFI = customer momentary
+  interruptions / customers served; ASAI = 1 - SAIDI / minutes in the
+  period; CEMI-n = share of customers with more than n sustained
+  interruptions.
+- Major event days: with at least ``med_min_days`` days of history, a day
+  whose SAIDI exceeds T_MED = exp(alpha + 2.5 beta) (alpha, beta: mean and
+  standard deviation of the log of the non-zero daily SAIDI values) is a
+  major event day; its interruptions are reported apart.
+
+Per-customer counts (CAIFI, CEMI) need who was under each outage's device:
+computed on the stored network in its normal state.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from oms import schema
+from oms.jobs import Job
+from oms.outages import Outage, list_outages
+from oms.store import stored_network
+from oms.timeline import SEGMENT_OWNER, SEGMENTS, evaluate
+
+__all__ = ["bulletin", "compliance", "indices", "to_csv"]
+
+
+def _network(conn: Connection) -> tuple[int, Any]:
+    _, net = stored_network(conn)
+    return int(net.node_customers.sum()), net
+
+
+def _units_under(net: Any, device: str | None, customer: str | None) -> np.ndarray:
+    if customer is not None:
+        if net.customers is not None and customer in net.customers.index:
+            return np.array([net.customers.index[customer]])
+        return np.empty(0, dtype=np.int64)
+    e = net.edge_index.get(device or "")
+    if e is None:
+        return np.empty(0, dtype=np.int64)
+    nodes = net.supply.downstream_nodes(e)
+    if net.customers is None:
+        return np.asarray(nodes)
+    mask = np.zeros(net.n_nodes, dtype=bool)
+    mask[nodes] = True
+    return np.flatnonzero(mask[net.customers.node])
+
+
+def _clip_minutes(o: Outage, start: datetime, end: datetime) -> float:
+    a = max(o.started, start)
+    b = min(o.restored or end, end)
+    return max((b - a).total_seconds() / 60.0, 0.0)
+
+
+def indices(
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    *,
+    cemi_n: int = 3,
+    med_min_days: int = 30,
+) -> dict[str, Any]:
+    """The IEEE 1366 indices for outages starting in [start, end).
+
+    Returns ``{"period", "customers_served", "all": {...}, "excluding_med":
+    {...} or None, "major_event_days": [...], "t_med_minutes"}``.
+    O(outages x customers under them).
+    """
+    served, net = _network(conn)
+    outages = [o for o in list_outages(conn) if start <= o.started < end and o.state != "cancelled"]
+    daily: dict[date, float] = defaultdict(float)
+    for o in outages:
+        if o.kind != "momentary":
+            daily[o.started.date()] += (
+                o.customers_out * _clip_minutes(o, start, end) / max(served, 1)
+            )
+    history = [v for v in daily.values() if v > 0]
+    med_days: list[str] = []
+    t_med = None
+    if len(history) >= med_min_days:
+        logs = np.log(history)
+        t_med = float(math.exp(logs.mean() + 2.5 * logs.std()))
+        med_days = sorted(d.isoformat() for d, v in daily.items() if v > t_med)
+    everything = _indices(net, served, outages, start, end, cemi_n)
+    kept = [o for o in outages if o.started.date().isoformat() not in med_days]
+    return {
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "customers_served": served,
+        "all": everything,
+        "excluding_med": _indices(net, served, kept, start, end, cemi_n) if med_days else None,
+        "major_event_days": med_days,
+        "t_med_minutes": None if t_med is None else round(t_med * 1.0, 3),
+    }
+
+
+def _indices(
+    net: Any, served: int, outages: Iterable[Outage], start: datetime, end: datetime, cemi_n: int
+) -> dict[str, Any]:
+    interrupted = 0
+    minutes = 0.0
+    momentary = 0
+    per_customer: Counter[int] = Counter()
+    events = 0
+    for o in outages:
+        if o.kind == "momentary":
+            momentary += o.customers_out
+            continue
+        events += 1
+        interrupted += o.customers_out
+        minutes += o.customers_out * _clip_minutes(o, start, end)
+        for u in _units_under(
+            net, o.device, o.customer if o.kind == "single_customer" else None
+        ).tolist():
+            per_customer[u] += 1
+    period_min = (end - start).total_seconds() / 60.0
+    n = max(served, 1)
+    saifi = interrupted / n
+    saidi = minutes / n
+    distinct = len(per_customer)
+    return {
+        "interruptions": events,
+        "customers_interrupted": interrupted,
+        "customer_minutes": round(minutes, 1),
+        "SAIFI": round(saifi, 5),
+        "SAIDI": round(saidi, 3),
+        "CAIDI": round(saidi / saifi, 3) if saifi else None,
+        "CAIFI": round(interrupted / distinct, 5) if distinct else None,
+        "MAIFI": round(momentary / n, 5),
+        "ASAI": round(1 - saidi / period_min, 7) if period_min > 0 else None,
+        f"CEMI-{cemi_n}": round(sum(1 for c in per_customer.values() if c > cemi_n) / n, 6),
+    }
+
+
+def _jobs(conn: Connection, start: datetime, end: datetime) -> list[Job]:
+    rows = conn.execute(select(schema.jobs)).mappings()
+    out = []
+    for r in rows:
+        job = Job.from_row(dict(r))
+        a = job.stamps.get("A")
+        if a is not None and start <= a < end and job.state != "cancelled":
+            out.append(job)
+    return out
+
+
+def compliance(conn: Connection, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
+    """Response-target compliance of jobs reported in [start, end).
+
+    Per segment (met / breached, and to whom breaches are attributed), and
+    arrival within target per area class, unit and crew.
+    """
+    jobs = _jobs(conn, start, end)
+    counts = {s: {"met": 0, "breached": 0} for s in SEGMENTS}
+    groups: dict[str, dict[str, dict[str, int]]] = {"area_class": {}, "unit": {}, "crew": {}}
+    arrival_minutes = []
+    for job in jobs:
+        status = evaluate(job.stamps, job.targets, now)
+        for seg in SEGMENTS:
+            if job.stamps.get(seg[0]) is None:
+                continue
+            if seg in status.breaches:
+                counts[seg]["breached"] += 1
+            elif job.stamps.get(seg[1]) is not None:
+                counts[seg]["met"] += 1
+        if job.stamps.get("H") is None and "arrival" not in status.breaches:
+            continue  # still within its arrival target
+        on_time = "arrival" not in status.breaches
+        a, h = job.stamps.get("A"), job.stamps.get("H")
+        if a is not None and h is not None:
+            arrival_minutes.append((h - a).total_seconds() / 60)
+        for name, key in (("area_class", job.area_class), ("unit", job.unit), ("crew", job.crew)):
+            g = groups[name].setdefault(key or "none", {"on_time": 0, "late": 0})
+            g["on_time" if on_time else "late"] += 1
+    arrivals = sorted(arrival_minutes)
+    segments = {s: {**c, "owner": SEGMENT_OWNER[s]} for s, c in counts.items()}
+    return {
+        "jobs": len(jobs),
+        "segments": segments,
+        "arrival": {
+            name: {
+                k: {**v, "share_on_time": round(v["on_time"] / max(v["on_time"] + v["late"], 1), 4)}
+                for k, v in g.items()
+            }
+            for name, g in groups.items()
+        },
+        "arrival_minutes": {
+            "mean": round(float(np.mean(arrivals)), 1) if arrivals else None,
+            "p90": round(float(np.percentile(arrivals, 90)), 1) if arrivals else None,
+            "n": len(arrivals),
+        },
+    }
+
+
+def bulletin(conn: Connection, day: date, now: datetime) -> dict[str, Any]:
+    """The daily fault bulletin: the day's outages, jobs, breaches and indices."""
+    start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    end = start + timedelta(days=1)
+    outages = [o for o in list_outages(conn) if start <= o.started < end]
+    by_kind = Counter(o.kind for o in outages)
+    worst = sorted(
+        (o for o in outages if o.kind == "network"),
+        key=lambda o: -o.customers_out * _clip_minutes(o, start, end),
+    )[:10]
+    return {
+        "day": day.isoformat(),
+        "outages": dict(by_kind),
+        "customers_interrupted": sum(o.customers_out for o in outages if o.kind != "momentary"),
+        "critical_customers_interrupted": sum(
+            o.critical_out for o in outages if o.kind != "momentary"
+        ),
+        "hazards": sum(1 for o in outages if o.hazard),
+        "still_out": sum(1 for o in outages if o.active),
+        "worst": [
+            {
+                "id": o.id,
+                "device": o.device,
+                "customers_out": o.customers_out,
+                "minutes": round(_clip_minutes(o, start, min(end, now)), 1),
+            }
+            for o in worst
+        ],
+        "indices": indices(conn, start, end)["all"],
+        "response": compliance(conn, start, end, now),
+    }
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """Rows of flat dicts as CSV text (nested values as JSON)."""
+    import json
+
+    if not rows:
+        return ""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(
+            {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in r.items()}
+        )
+    return buf.getvalue()

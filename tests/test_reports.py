@@ -1,0 +1,73 @@
+"""IEEE 1366 indices, major event days, compliance and the bulletin, from known outages."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from oms.config import EngineConfig
+from oms.db import connect
+from oms.engine import OutageEngine
+from oms.reports import bulletin, compliance, indices
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def ev(eid: str, etype: str, seconds: float, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": eid,
+        "type": etype,
+        "time": (T0 + timedelta(seconds=seconds)).isoformat(),
+        **fields,
+    }
+
+
+@pytest.fixture
+def storm(loaded_db: str) -> str:
+    engine = OutageEngine(connect(loaded_db), EngineConfig.from_dict({"pings": False}))
+    events = [
+        ev("s1", "scada", 0, device="B1", state="open", lockout=True),  # 27 customers
+        ev("s2", "scada", 3600, device="B1", state="closed"),  # ... for an hour
+        ev("m1", "scada", 7200, device="B2", state="open"),  # 26 customers blink
+        ev("m2", "scada", 7210, device="B2", state="closed"),
+        ev("s3", "scada", 9000, device="R1", state="open", lockout=True),  # 20 customers
+        ev("s4", "scada", 9000 + 1800, device="R1", state="closed"),  # ... for 30 min
+    ]
+    report = engine.ingest(json.dumps(e) for e in events)
+    assert report.rejected == []
+    return loaded_db
+
+
+def test_indices_by_hand(storm: str) -> None:
+    with connect(storm).connect() as conn:
+        doc = indices(conn, T0, T0 + timedelta(days=1), cemi_n=1)
+    served = 61
+    got = doc["all"]
+    assert doc["customers_served"] == served
+    assert got["interruptions"] == 2
+    assert got["customers_interrupted"] == 27 + 20
+    assert got["SAIFI"] == pytest.approx((27 + 20) / served, abs=1e-5)
+    assert got["SAIDI"] == pytest.approx((27 * 60 + 20 * 30) / served, abs=1e-3)
+    assert got["CAIDI"] == pytest.approx(got["SAIDI"] / got["SAIFI"], abs=1e-3)
+    assert got["CAIFI"] == pytest.approx(47 / 27, abs=1e-5)  # R1's 20 were out twice
+    assert got["MAIFI"] == pytest.approx(26 / served, abs=1e-5)
+    assert got["CEMI-1"] == pytest.approx(20 / served, abs=1e-6)
+    assert got["ASAI"] == pytest.approx(1 - got["SAIDI"] / 1440, abs=1e-5)
+    assert doc["major_event_days"] == []  # not enough history for the 2.5 beta method
+
+
+def test_compliance_and_bulletin(storm: str) -> None:
+    with connect(storm).connect() as conn:
+        now = T0 + timedelta(days=1)
+        doc = compliance(conn, T0, now, now)
+        day = bulletin(conn, date(2026, 3, 1), now)
+    assert doc["jobs"] == 2  # the momentary's job was cancelled
+    assert doc["segments"]["CD"]["breached"] == 2  # nobody dispatched them
+    assert doc["segments"]["CD"]["owner"] == "repair_centre"
+    assert doc["arrival"]["area_class"]["none"]["late"] == 2
+    assert day["outages"] == {"network": 2, "momentary": 1}
+    assert day["customers_interrupted"] == 47
+    assert day["worst"][0]["customers_out"] == 27
