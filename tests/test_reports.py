@@ -67,7 +67,8 @@ def test_compliance_and_bulletin(storm: str) -> None:
     assert doc["jobs"] == 2  # the momentary's job was cancelled
     assert doc["segments"]["CD"]["breached"] == 2  # nobody dispatched them
     assert doc["segments"]["CD"]["owner"] == "repair_centre"
-    assert doc["arrival"]["area_class"]["none"]["late"] == 2
+    assert doc["arrival"]["area_class"]["rural"]["late"] == 2  # no zones: rural
+    assert doc["arrival"]["unit"]["none"]["share_on_time"] == 0.0
     assert day["outages"] == {"network": 2, "momentary": 1}
     assert day["customers_interrupted"] == 47
     assert day["worst"][0]["customers_out"] == 27
