@@ -469,6 +469,23 @@ _simple_action("close", "outage_close", "Close the restored OUTAGE_ID.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--score", is_flag=True, help="Replay through the engine and score its predictions.")
 @click.option("--no-pings", is_flag=True, help="Do not let the engine ping meters while scoring.")
+@click.option(
+    "--crews-file",
+    "crews_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Crews CSV: with --score, crews are dispatched and simulated (demo: its own).",
+)
+@click.option(
+    "--units", type=click.Path(exists=True, dir_okay=False), default=None, help="Units CSV."
+)
+@click.option(
+    "--zones", type=click.Path(exists=True, dir_okay=False), default=None, help="Zones GeoJSON."
+)
+@click.option(
+    "--roads", type=click.Path(exists=True, dir_okay=False), default=None, help="Roads GeoJSON."
+)
+@click.option("--no-crews", is_flag=True, help="Score fault location only, without crews.")
 @config_option
 @json_option
 @handles_errors
@@ -490,6 +507,11 @@ def simulate(
     seed: int,
     score: bool,
     no_pings: bool,
+    crews_file: str | None,
+    units: str | None,
+    zones: str | None,
+    roads: str | None,
+    no_crews: bool,
     config_file: str | None,
     as_json: bool,
 ) -> None:
@@ -533,6 +555,16 @@ def simulate(
     if score:
         from oms.replay import score_scenario
 
+        companions = {"crews": crews_file, "units": units, "zones": zones, "roads": roads}
+        if network == "demo" and not crews_file:
+            companions = {
+                "crews": str(demo_path("crews.csv")),
+                "units": str(demo_path("units.csv")),
+                "zones": str(demo_path("zones.geojson")),
+                "roads": str(demo_path("roads.geojson")),
+            }
+        chosen = {k: v for k, v in companions.items() if v}
+        use = None if no_crews or "crews" not in chosen else chosen
         with click.progressbar(
             length=2 * len(scenario.events), label="replay", file=sys.stderr
         ) as bar:
@@ -542,6 +574,7 @@ def simulate(
                 config=_engine_config(config_file),
                 pings=not no_pings,
                 progress=bar.update,
+                companions=use,
             )
         doc["score"] = results
 
@@ -567,6 +600,17 @@ def simulate(
             lines.append(
                 table(rows, ["predictor", *keys, "accuracy", "false rate", "median s to right"])
             )
+            for name, s in doc["score"].items():
+                if "response" in s:
+                    r, ix = s["response"], s["indices"]
+                    lines.append(
+                        f"{name}: {r['jobs']} jobs, arrivals within target "
+                        f"{r['arrivals_within_target']:.1%}, arrival mean/p90 "
+                        f"{r['arrival_minutes']['mean']}/{r['arrival_minutes']['p90']} min, "
+                        f"restoration mean/p90 {r['restoration_minutes']['mean']}/"
+                        f"{r['restoration_minutes']['p90']} min; SAIFI {ix['SAIFI']}, "
+                        f"SAIDI {ix['SAIDI']} min, MAIFI {ix['MAIFI']}"
+                    )
         return "\n".join(lines)
 
     _emit(doc, as_json, text)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import heapq
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from oms.config import EngineConfig, PredictionParams
+from oms.crewsim import CrewSimulator
 from oms.db import connect
 from oms.engine import IngestReport, OutageEngine
 from oms.events import parse_time
@@ -37,12 +38,14 @@ def replay(
     *,
     progress: Callable[[int], None] | None = None,
     tick_s: float = 30.0,
+    crews: CrewSimulator | None = None,
 ) -> tuple[IngestReport, list[dict[str, Any]]]:
     """Apply ``events`` (sorted by time) with ping replies merged in.
 
     Between events more than ``tick_s`` apart the engine's clock ticks on,
-    as the live server's does. Returns the ingest report and the ping
-    replies the head-end sent.
+    as the live server's does. With ``crews``, dispatched crews answer as
+    their handhelds would (:class:`oms.crewsim.CrewSimulator`). Returns the
+    ingest report and the ping replies the head-end sent.
     O(events log events) besides the engine's own work.
     """
     heap: list[tuple[float, int, dict[str, Any]]] = []
@@ -58,6 +61,7 @@ def replay(
             # Nothing happens for a while: the live engine's clock ticks on.
             engine.tick(datetime.fromtimestamp(clock + tick_s, tz=timezone.utc))
             _answer_pings(engine, head_end, heap, replies)
+            _crews_act(engine, crews, heap)
             continue
         first = heap[0][0]
         batch: list[tuple[float, int, dict[str, Any]]] = []
@@ -70,7 +74,21 @@ def replay(
         if progress:
             progress(len(batch))
         _answer_pings(engine, head_end, heap, replies)
+        _crews_act(engine, crews, heap)
     return total, replies
+
+
+def _crews_act(
+    engine: OutageEngine,
+    crews: CrewSimulator | None,
+    heap: list[tuple[float, int, dict[str, Any]]],
+) -> None:
+    if crews is None:
+        return
+    for event in crews.respond(engine):
+        # Keys after every scenario event and ping reply keep the order total.
+        key = 2 * 10**9 + int(event["id"].split("-")[1])
+        heapq.heappush(heap, (parse_time(event["time"]).timestamp(), key, event))
 
 
 def _answer_pings(
@@ -98,12 +116,18 @@ def score_scenario(
     config: EngineConfig | None = None,
     pings: bool = True,
     progress: Callable[[int], None] | None = None,
+    companions: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Replay ``scenario`` once per predictor on a fresh database and score it.
 
     The engine is told the scenario's AMI delivery rate (as a utility knows
     its head-end's). Pings are answered by a simulated head-end when ``pings``
     is true and the network has metered customers.
+
+    With ``companions`` (paths of ``crews``, ``units``, ``zones``, ``roads``)
+    the engine dispatches crews automatically and simulated crews work the
+    jobs; each score then has ``response`` (arrival-target compliance,
+    minutes to arrival and restoration) and ``indices`` (IEEE 1366).
 
     Returns ``{predictor: score dict (see oms.scoring.score), ...}``, each
     score with ``events`` (accepted), ``ping_replies`` and ``seconds`` (wall
@@ -119,12 +143,31 @@ def score_scenario(
             url = f"sqlite:///{Path(tmp) / (name + '.sqlite')}"
             params: PredictionParams = replace(base.prediction, ami_delivery=min(ami, 0.99))
             cfg = replace(base, predictor=name, prediction=params, pings=pings)
+            if companions:
+                cfg = replace(cfg, dispatch=replace(cfg.dispatch, auto_dispatch=True))
             db = connect(url)
             load_model(db, net, "scenario")
+            if companions:
+                from oms.store import load
+
+                load(
+                    db,
+                    crews=companions.get("crews"),
+                    units=companions.get("units"),
+                    zones=companions.get("zones"),
+                    roads=companions.get("roads"),
+                )
             engine = OutageEngine(db, cfg)
             head = HeadEnd(net, scenario.truth) if pings else None
+            crews = (
+                CrewSimulator(
+                    seed=int(scenario.truth.get("params", {}).get("seed", 0)), truth=scenario.truth
+                )
+                if companions
+                else None
+            )
             t0 = time.perf_counter()
-            report, replies = replay(engine, scenario.events, head, progress=progress)
+            report, replies = replay(engine, scenario.events, head, progress=progress, crews=crews)
             seconds = time.perf_counter() - t0
             result = score(
                 net, scenario.truth, engine.snapshot(), evidence=[*scenario.events, *replies]
@@ -132,6 +175,49 @@ def score_scenario(
             result.update(
                 events=report.accepted, ping_replies=len(replies), seconds=round(seconds, 2)
             )
+            if companions:
+                result.update(_response(engine, scenario))
             out[name] = result
             db.dispose()
     return out
+
+
+def _response(engine: OutageEngine, scenario: Scenario) -> dict[str, Any]:
+    """Arrival-target compliance, minutes to arrival and restoration, and indices."""
+    import numpy as np
+
+    from oms.reports import compliance, indices
+
+    start = parse_time(scenario.truth["start"])
+    end = (engine.clock or start) + timedelta(seconds=1)
+    with engine.db.connect() as conn:
+        response = compliance(conn, start, end, end)
+        reliability = indices(conn, start, end)
+        from sqlalchemy import select
+
+        from oms import schema
+        from oms.jobs import Job
+
+        jobs = [Job.from_row(dict(r)) for r in conn.execute(select(schema.jobs)).mappings()]
+    restore = []
+    for j in jobs:
+        a, r = j.stamps.get("A"), j.stamps.get("restored")
+        if a is not None and r is not None and j.state != "cancelled":
+            restore.append((r - a).total_seconds() / 60)
+    groups = response["arrival"]["area_class"]
+    on_time = sum(g["on_time"] for g in groups.values())
+    late = sum(g["late"] for g in groups.values())
+    return {
+        "response": {
+            "jobs": response["jobs"],
+            "arrivals_within_target": round(on_time / max(on_time + late, 1), 4),
+            "arrival_minutes": response["arrival_minutes"],
+            "restoration_minutes": {
+                "mean": round(float(np.mean(restore)), 1) if restore else None,
+                "p90": round(float(np.percentile(restore, 90)), 1) if restore else None,
+                "n": len(restore),
+            },
+            "breaches_by_segment": {s: v["breached"] for s, v in response["segments"].items()},
+        },
+        "indices": reliability["all"],
+    }
