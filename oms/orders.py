@@ -163,7 +163,10 @@ class OrderBook:
                 priority = job_priority(o.hazard, o.critical_out, o.customers_out, minutes)
                 if job.etr_source != "crew":
                     etr = self.estimate(job)
-                    if etr != job.etr:
+                    # Small drifts of the historical median are not news.
+                    if etr is not None and (
+                        job.etr is None or abs((etr - job.etr).total_seconds()) > 600
+                    ):
                         job.etr, job.etr_source = etr, "history"
                         self.dirty_jobs.add(job.id)
                 if self.outbox is not None and self.outbox.etr_moved(o.id, job.etr):
