@@ -193,6 +193,7 @@ class SpanningTree:
         tin = _path_sums(step, parent)
         tin[~self.reached] = -1
         self.tin = tin
+        self._walk: tuple[list[int], list[int]] | None = None
         pre = np.empty(len(order), dtype=np.int64)
         pre[tin[order]] = order
         self.pre = pre
@@ -202,21 +203,30 @@ class SpanningTree:
         t = self.tin[v]
         return self.pre[t : t + self.size[v]]
 
-    def path_to_root(self, v: int) -> list[int]:
-        """Tree edges from ``v`` up to its root node, nearest first. O(depth)."""
-        parent, parent_edge, root = self.parent, self.parent_edge, self.root
+    def _lists(self) -> tuple[list[int], list[int]]:
+        # Walking Python lists is several times faster than indexing numpy
+        # scalars one step at a time; built once, on the first upward walk.
+        if self._walk is None:
+            self._walk = (self.parent.tolist(), self.parent_edge.tolist())
+        return self._walk
+
+    def climb(self, v: int) -> tuple[list[int], int]:
+        """Tree edges from ``v`` up to its root node (nearest first), and that root. O(depth)."""
+        parent, parent_edge = self._lists()
+        root = self.root
         path: list[int] = []
         while parent[v] != root:
-            path.append(int(parent_edge[v]))
-            v = int(parent[v])
-        return path
+            path.append(parent_edge[v])
+            v = parent[v]
+        return path, v
+
+    def path_to_root(self, v: int) -> list[int]:
+        """Tree edges from ``v`` up to its root node, nearest first. O(depth)."""
+        return self.climb(int(v))[0]
 
     def top(self, v: int) -> int:
         """The root node (depth 1) above ``v``. O(depth)."""
-        parent, root = self.parent, self.root
-        while parent[v] != root:
-            v = int(parent[v])
-        return v
+        return self.climb(int(v))[1]
 
     def lca(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Lowest common ancestors of node pairs, vectorised over the pairs.

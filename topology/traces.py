@@ -21,7 +21,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from topology.exceptions import ElementNotFound, NotEnergizedError, TopologyError
-from topology.model import Network
+from topology.model import EDGE_KINDS, PROTECTIVE_KINDS, Network
 from topology.supply import SpanningTree, reachable_from
 
 __all__ = [
@@ -73,19 +73,21 @@ def upstream(net: Network, element: str) -> TraceResult:
         path.append(i)
     source = None
     if top is not None and supply.energized[top]:
-        path += supply.upstream_edges(top)
-        s = supply.source_of(top)
-        source = net.node_ids[s] if s is not None else None
+        edges, s = supply.tree.climb(top)
+        path += edges
+        source = net.node_ids[s]
     else:
         path = []
-    protective = net.protective
+    kinds = net.edge_kind
     ids = [net.edge_ids[e] for e in path]
     return TraceResult(
         {
             "element": element,
             "source": source,
             "path": ids,
-            "protective_devices": [net.edge_ids[e] for e in path if protective[e]],
+            "protective_devices": [
+                net.edge_ids[e] for e in path if EDGE_KINDS[kinds[e]] in PROTECTIVE_KINDS
+            ],
         },
         {"path": ids, "source": [source] if source else []},
     )
