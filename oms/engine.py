@@ -400,7 +400,7 @@ class OutageEngine:
                         "time": e.time,
                         "received_at": now,
                         "digest": e.digest,
-                        "payload": json.dumps(e.payload, ensure_ascii=False),
+                        "payload": e.raw or json.dumps(e.payload, ensure_ascii=False),
                         "customer": self._unit_id(e.customer) if e.customer >= 0 else None,
                         "device": self.net.edge_ids[e.device] if e.device >= 0 else None,
                     }
