@@ -114,13 +114,18 @@ def databases(postgres: str | None, tmp: Path) -> list[tuple[str, str, Any]]:
     return out
 
 
-def run_one(net: Network, lines: list[str], url: str, batch_size: int) -> dict[str, Any]:
+def run_one(
+    net: Network, lines: list[str], url: str, batch_size: int, jobs: bool
+) -> dict[str, Any]:
     db = connect(url)
     t0 = time.perf_counter()
     load_model(db, net, "bench")
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    engine = OutageEngine(db, EngineConfig(batch_size=batch_size, pings=False))
+    config = EngineConfig.from_dict(
+        {"batch_size": batch_size, "pings": False, "dispatch": {"enabled": jobs}}
+    )
+    engine = OutageEngine(db, config)
     start_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     report = engine.ingest(lines)
@@ -128,7 +133,7 @@ def run_one(net: Network, lines: list[str], url: str, batch_size: int) -> dict[s
     outages = engine.snapshot()
     # A restart replays the log: how long until it serves again.
     t0 = time.perf_counter()
-    OutageEngine(db, EngineConfig(pings=False))
+    OutageEngine(db, config)
     restart_s = time.perf_counter() - t0
     db.dispose()
     return {
@@ -153,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument(
+        "--prediction-only",
+        action="store_true",
+        help="ingest and fault location only (no jobs, crews or notifications)",
+    )
     parser.add_argument("--cache", default=None, help="keep generated networks and storms here")
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument(
@@ -204,11 +214,12 @@ def main(argv: list[str] | None = None) -> int:
             for db_name, url, drop in databases(args.postgres or None, Path(tmp)):
                 print(f"{name} on {db_name}: {len(lines)} events...", file=sys.stderr, flush=True)
                 try:
-                    run = run_one(net, lines, url, args.batch_size)
+                    run = run_one(net, lines, url, args.batch_size, not args.prediction_only)
                 finally:
                     if drop:
                         drop()
                 run.update(
+                    jobs_and_notifications=not args.prediction_only,
                     network=name,
                     database=db_name,
                     nodes=net.n_nodes,
@@ -219,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                     peak_rss_mb=round(peak_rss_mb(), 1),
                 )
                 results["runs"].append(run)
+                print(json.dumps(run, default=dict), file=sys.stderr, flush=True)
     json.dump(results, sys.stdout, indent=2, default=dict)
     print()
     return 0

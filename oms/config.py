@@ -138,6 +138,8 @@ class DispatchConfig:
 
     Attributes
     ----------
+    enabled : bool
+        Raise jobs and keep crews at all (off: fault location only).
     auto_dispatch : bool
         Assign a crew to every new job as soon as it is raised (the server's
         mode); otherwise the dispatcher assigns (``oms dispatch assign``).
@@ -162,6 +164,7 @@ class DispatchConfig:
         more than this many minutes.
     """
 
+    enabled: bool = True
     auto_dispatch: bool = False
     storm_batch: int = 5
     ack_timeout_s: float = 240.0

@@ -944,8 +944,9 @@ class OutageEngine:
         self._momentaries_from_meters(t)
         self._update_figures(table, pos_of, t)
         self._request_pings(table, pos_of, t)
-        self.book.sync(list(self.outages.values()), t)
-        self.book.timers(t)
+        if self.config.dispatch.enabled:
+            self.book.sync(list(self.outages.values()), t)
+            self.book.timers(t)
         for o in self.outages.values():  # the outage shows its job's ETR
             job = self.book.by_outage.get(o.id)
             if job is not None and job.etr != o.etr and o.active:
