@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=1_000_000, help="size of the large network")
     parser.add_argument("--calls", type=int, default=200_000)
     parser.add_argument("--ami", type=int, default=500_000)
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument(
@@ -212,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         kinds = Counter(json.loads(line)["type"] for line in lines)
         with tempfile.TemporaryDirectory(prefix="oms-bench-") as tmp:
             for db_name, url, drop in databases(args.postgres or None, Path(tmp)):
+                if db_name == "sqlite" and args.skip_sqlite:
+                    continue
                 print(f"{name} on {db_name}: {len(lines)} events...", file=sys.stderr, flush=True)
                 try:
                     run = run_one(net, lines, url, args.batch_size, not args.prediction_only)

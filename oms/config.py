@@ -207,7 +207,7 @@ class EngineConfig:
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     pings: bool = True
     pings_per_check: int = 3
-    batch_size: int = 2000
+    batch_size: int = 5000
     batch_seconds: float = 15.0
 
     def __post_init__(self) -> None:
