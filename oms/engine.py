@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from oms import schema
 from oms.config import EngineConfig
-from oms.events import Directory, Event, parse_event, read_lines
+from oms.events import Directory, Event, as_utc, parse_event, read_lines
 from oms.exceptions import ActionError, EventConflict, EventError, OMSError, OutageNotFound
 from oms.orders import OrderBook
 from oms.outages import Outage
@@ -147,7 +147,9 @@ class OutageEngine:
             if e is None:
                 continue
             if row["tripped"]:
-                self.tripped[e] = _ts(_aware(row["changed_at"]))
+                changed = as_utc(row["changed_at"])
+                assert changed is not None
+                self.tripped[e] = _ts(changed)
             else:
                 closed[e] = row["state"] == "closed"
         net.set_states(closed)
@@ -1379,7 +1381,3 @@ def _spread(units: np.ndarray, k: int) -> Iterator[int]:
         return
     for i in np.linspace(0, len(units) - 1, k).round().astype(int).tolist():
         yield int(units[i])
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)

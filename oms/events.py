@@ -44,6 +44,7 @@ __all__ = [
     "TELEMETRY_TYPES",
     "Directory",
     "Event",
+    "as_utc",
     "digest",
     "iso",
     "parse_event",
@@ -87,6 +88,14 @@ def iso(t: datetime | None) -> str | None:
     if t is None:
         return None
     return t.astimezone(timezone.utc).isoformat()
+
+
+def as_utc(t: datetime | None) -> datetime | None:
+    """``t`` as an aware UTC time. SQLite hands timezone-aware columns back
+    naive; they were stored in UTC."""
+    if t is None or t.tzinfo is not None:
+        return t
+    return t.replace(tzinfo=timezone.utc)
 
 
 def parse_time(value: Any, field: str = "time") -> datetime:

@@ -25,11 +25,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from oms.dispatch import CrewView, JobView
-from oms.events import iso
+from oms.events import as_utc, iso
 from oms.exceptions import ActionError
 from oms.timeline import AFTER_ARRIVAL, STAMPS, Targets, evaluate
 
@@ -67,15 +67,6 @@ JOB_EVENTS: dict[str, tuple[str, str, str | None]] = {
     "job_restored": ("restored", "restored", "returning"),
 }
 CLOSEOUT_FIELDS = ("cause", "equipment", "actions", "outage_start", "outage_end")
-CREW_STATUSES = (
-    "off_shift",
-    "available",
-    "assigned",
-    "accepted",
-    "en_route",
-    "on_site",
-    "returning",
-)
 
 
 def job_priority(hazard: bool, critical_out: int, customers_out: int, minutes_out: float) -> float:
@@ -244,9 +235,7 @@ class Job:
             k: datetime.fromisoformat(v) for k, v in (values["stamps"] or {}).items()
         }
         for key in ("etr", "updated_at"):
-            v = values.get(key)
-            if v is not None and v.tzinfo is None:
-                values[key] = v.replace(tzinfo=timezone.utc)
+            values[key] = as_utc(values.get(key))
         return cls(**values)
 
 
@@ -307,6 +296,7 @@ class CrewState:
 def check_closeout(form: Any) -> dict[str, Any]:
     """The close-out form, checked: every field present and the times in order."""
     from oms.events import parse_time
+    from oms.exceptions import EventError
 
     if not isinstance(form, dict):
         raise ActionError("closing a job needs the close-out form (closeout: {...})")
@@ -316,7 +306,7 @@ def check_closeout(form: Any) -> dict[str, Any]:
     try:
         start = parse_time(form["outage_start"], "outage_start")
         end = parse_time(form["outage_end"], "outage_end")
-    except Exception as exc:
+    except EventError as exc:
         raise ActionError(str(exc)) from exc
     if end < start:
         raise ActionError("close-out form: outage_end is before outage_start")

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from oms import schema
 from oms.config import DispatchConfig
 from oms.dispatch import BUSY, Decision, assign_batch, suggest
-from oms.events import Event
+from oms.events import Event, as_utc
 from oms.exceptions import ActionError
 from oms.jobs import JOB_EVENTS, CrewState, Job, Zones, check_closeout, job_priority
 from oms.notify import Outbox
@@ -79,7 +79,7 @@ class OrderBook:
                 crew.status, crew.jobs = live["status"], list(live["jobs"])
                 if live["lon"] is not None:
                     crew.lon, crew.lat = float(live["lon"]), float(live["lat"])
-                crew.gps_time = _aware(live["gps_time"])
+                crew.gps_time = as_utc(live["gps_time"])
             self.crews[crew.id] = crew
         self.jobs = {
             r["id"]: Job.from_row(dict(r))
@@ -691,11 +691,3 @@ def _alert(
         "contact": contact,
         "detail": detail or {},
     }
-
-
-def _aware(t: datetime | None) -> datetime | None:
-    from datetime import timezone
-
-    if t is None or t.tzinfo is not None:
-        return t
-    return t.replace(tzinfo=timezone.utc)

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from oms import schema
-from oms.events import iso
+from oms.events import as_utc, iso
 from oms.exceptions import OutageNotFound
 
 __all__ = [
@@ -107,7 +107,7 @@ class Outage:
     def from_row(cls, row: Any) -> Outage:
         values = dict(row)
         for key in ("started", "restored", "closed", "etr", "located_at", "updated_at"):
-            values[key] = _aware(values[key])
+            values[key] = as_utc(values[key])
         values["section"] = list(values.get("section") or [])
         return cls(**values)
 
@@ -131,15 +131,6 @@ class Outage:
             "located_at": iso(self.located_at),
             "merged_into": self.merged_into,
         }
-
-
-def _aware(t: datetime | None) -> datetime | None:
-    # SQLite hands timezone-aware columns back naive; they were stored in UTC.
-    if t is None or t.tzinfo is not None:
-        return t
-    from datetime import timezone
-
-    return t.replace(tzinfo=timezone.utc)
 
 
 def list_outages(conn: Connection, state: str | None = None) -> list[Outage]:
@@ -167,7 +158,7 @@ def outage_audit(conn: Connection, outage_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(select(a).where(a.c.outage == outage_id).order_by(a.c.seq)).mappings()
     return [
         {
-            "time": iso(_aware(r["time"])),
+            "time": iso(as_utc(r["time"])),
             "actor": r["actor"],
             "action": r["action"],
             "reason": r["reason"],
@@ -185,7 +176,7 @@ def outage_evidence(conn: Connection, o: Outage, limit: int = 1000) -> list[dict
     """
     from datetime import timedelta
 
-    from oms.store import stored_network
+    from oms.store import customers_below, stored_network
 
     ev = schema.events
     since = o.started - timedelta(minutes=5)
@@ -198,13 +189,9 @@ def outage_evidence(conn: Connection, o: Outage, limit: int = 1000) -> list[dict
         customers = [o.customer]
     elif o.device:
         _, net = stored_network(conn)
-        e = net.edge_index.get(o.device)
-        if e is not None and net.customers is not None:
-            nodes = net.supply.downstream_nodes(e)
-            at = set(nodes.tolist())
-            customers = [
-                cid for cid, n in zip(net.customers.ids, net.customers.node, strict=True) if n in at
-            ]
+        if net.customers is not None:
+            ids = net.customers.ids
+            customers = [ids[u] for u in customers_below(net, o.device).tolist()]
     found: list[Any] = []
     if devices:
         found += (
@@ -227,7 +214,7 @@ def outage_evidence(conn: Connection, o: Outage, limit: int = 1000) -> list[dict
             "seq": int(r["seq"]),
             "id": r["id"],
             "type": r["type"],
-            "time": iso(_aware(r["time"])),
+            "time": iso(as_utc(r["time"])),
             "customer": r["customer"],
             "device": r["device"],
             "payload": json.loads(r["payload"]),

@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 from oms import schema
 from oms.jobs import Job
 from oms.outages import Outage, list_outages
-from oms.store import stored_network
+from oms.store import customers_below, stored_network
 from oms.timeline import SEGMENT_OWNER, SEGMENTS, evaluate
 
 __all__ = ["bulletin", "compliance", "indices", "to_csv"]
@@ -55,15 +55,7 @@ def _units_under(net: Any, device: str | None, customer: str | None) -> np.ndarr
         if net.customers is not None and customer in net.customers.index:
             return np.array([net.customers.index[customer]])
         return np.empty(0, dtype=np.int64)
-    e = net.edge_index.get(device or "")
-    if e is None:
-        return np.empty(0, dtype=np.int64)
-    nodes = net.supply.downstream_nodes(e)
-    if net.customers is None:
-        return np.asarray(nodes)
-    mask = np.zeros(net.n_nodes, dtype=bool)
-    mask[nodes] = True
-    return np.flatnonzero(mask[net.customers.node])
+    return customers_below(net, device or "")
 
 
 def _clip_minutes(o: Outage, start: datetime, end: datetime) -> float:

@@ -30,6 +30,7 @@ from topology.io import attach_customers, read_customers, read_network
 from topology.model import CUSTOMER_FIELDS, Network
 
 __all__ = [
+    "customers_below",
     "device_states",
     "load",
     "load_model",
@@ -266,6 +267,20 @@ def load(
         "zones": int(n_zones or 0),
         "warnings": warnings,
     }
+
+
+def customers_below(net: Network, device: str) -> np.ndarray:
+    """Positions of the customers (or nodes, without a customers file) that
+    lose supply when ``device`` opens, in the network's current state. O(n)."""
+    e = net.edge_index.get(device)
+    if e is None:
+        return np.empty(0, dtype=np.int64)
+    nodes = net.supply.downstream_nodes(e)
+    if net.customers is None:
+        return np.asarray(nodes, dtype=np.int64)
+    dead = np.zeros(net.n_nodes, dtype=bool)
+    dead[nodes] = True
+    return np.flatnonzero(dead[net.customers.node])
 
 
 def metered_per_node(net: Network) -> np.ndarray:
