@@ -34,6 +34,7 @@ setup(
         "sqlalchemy>=2.0",
         "alembic>=1.12",
         "psycopg2-binary>=2.9",
+        "matplotlib>=3.7",
     ],
     extras_require={
         "pandapower": ["pandapower>=3.0"],

@@ -1062,11 +1062,23 @@ def _period(start: str | None, end: str | None, conn: Any) -> tuple[datetime, da
 @click.option("--start", default=None, help="Period start (ISO 8601; default a year before --end).")
 @click.option("--end", default=None, help="Period end (default the engine clock).")
 @click.option("--cemi", "cemi_n", type=int, default=3, show_default=True, help="n of CEMI-n.")
+@click.option(
+    "--png",
+    "png_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also draw the report as a PNG chart.",
+)
 @db_option
 @json_option
 @handles_errors
 def report_indices(
-    start: str | None, end: str | None, cemi_n: int, db: str | None, as_json: bool
+    start: str | None,
+    end: str | None,
+    cemi_n: int,
+    png_file: str | None,
+    db: str | None,
+    as_json: bool,
 ) -> None:
     """SAIFI, SAIDI, CAIDI, CAIFI, MAIFI, ASAI and CEMI-n, with major event days apart."""
     from oms.db import connect
@@ -1075,6 +1087,10 @@ def report_indices(
     with connect(db).connect() as conn:
         begin, stop = _period(start, end, conn)
         doc = indices(conn, begin, stop, cemi_n=cemi_n)
+    if png_file:
+        from oms.charts import indices_chart
+
+        click.echo(f"wrote {indices_chart(doc, png_file)}", err=True)
     rows = [(k, v) for k, v in doc["all"].items()]
     _emit(doc, as_json, lambda: table(rows, ["index", "value"]))
 
@@ -1082,10 +1098,19 @@ def report_indices(
 @report.command("compliance")
 @click.option("--start", default=None)
 @click.option("--end", default=None)
+@click.option(
+    "--png",
+    "png_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also draw the report as a PNG chart.",
+)
 @db_option
 @json_option
 @handles_errors
-def report_compliance(start: str | None, end: str | None, db: str | None, as_json: bool) -> None:
+def report_compliance(
+    start: str | None, end: str | None, png_file: str | None, db: str | None, as_json: bool
+) -> None:
     """Response targets met or breached, per segment, area class, unit and crew."""
     from oms.db import connect
     from oms.reports import compliance
@@ -1093,6 +1118,10 @@ def report_compliance(start: str | None, end: str | None, db: str | None, as_jso
     with connect(db).connect() as conn:
         begin, stop = _period(start, end, conn)
         doc = compliance(conn, begin, stop, _clock(conn))
+    if png_file:
+        from oms.charts import compliance_chart
+
+        click.echo(f"wrote {compliance_chart(doc, png_file)}", err=True)
     rows = [(s, v["met"], v["breached"], v["owner"]) for s, v in doc["segments"].items()]
     _emit(doc, as_json, lambda: table(rows, ["segment", "met", "breached", "owner"]))
 
@@ -1113,11 +1142,23 @@ def report_compliance(start: str | None, end: str | None, db: str | None, as_jso
     default=None,
     help="Also write them as GeoJSON points.",
 )
+@click.option(
+    "--png",
+    "png_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also draw the report as a PNG chart.",
+)
 @db_option
 @json_option
 @handles_errors
 def report_bulletin(
-    day: str | None, csv_file: str | None, geojson_file: str | None, db: str | None, as_json: bool
+    day: str | None,
+    csv_file: str | None,
+    geojson_file: str | None,
+    png_file: str | None,
+    db: str | None,
+    as_json: bool,
 ) -> None:
     """The daily fault bulletin: outages, customers, hazards, worst cases, indices, response."""
     from datetime import date
@@ -1142,6 +1183,10 @@ def report_bulletin(
                 select(schema.jobs.c.outage, schema.jobs.c.lon, schema.jobs.c.lat)
             ):
                 jobs_at[r.outage] = (r.lon, r.lat)
+    if png_file:
+        from oms.charts import bulletin_chart
+
+        click.echo(f"wrote {bulletin_chart(doc, png_file)}", err=True)
     if csv_file:
         Path(csv_file).write_text(to_csv([o.to_dict() for o in todays]), encoding="utf-8")
         click.echo(f"wrote {csv_file}", err=True)

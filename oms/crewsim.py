@@ -1,20 +1,26 @@
 """Simulated crews: what a crew's handheld would send once the engine dispatches it.
 
-Used by :func:`oms.replay.replay` to drive a storm end to end: for every job
-the engine dispatches, the crew confirms delivery after a few seconds,
-accepts after a realistic delay (lognormal, median 1 minute), departs
-(median 1.5 minutes later), drives to the job over the road graph (travel
-time times 1.0-1.3 for traffic and finding the spot), reports its position
-on arrival, makes the site safe (5-15 minutes), repairs (lognormal, median
-``repair_median_min``), restores supply and closes the job with the
-close-out form ten minutes later. A crew recalled or diverted meanwhile
-sends what it had planned anyway; the engine rejects those steps, as it
-would a real handheld's.
+Used by :func:`oms.replay.replay` to drive a storm end to end. For every job
+the engine dispatches, the crew's plan is: confirm delivery after a few
+seconds, accept after a realistic delay (lognormal, median 1 minute), depart
+(median 1.5 minutes later), drive to the job along the fastest road route
+(travel time times 1.0-1.3 for traffic and finding the spot) reporting GPS
+every ``gps_moving_s``, arrive, make the site safe (5-15 minutes), repair
+(lognormal, median ``repair_median_min``, or until the ground truth says
+supply came back), restore, and close the job with the close-out form ten
+minutes later. Between jobs and on site a handheld reports its position
+every ``gps_idle_s``, as a real one on shift does, so the engine never sees
+a working crew's GPS go stale.
+
+Plans are played out lazily, a little ahead of the engine's clock: a crew
+whose job is recalled or who is diverted to another job drops the rest of
+its plan, as a real crew told so on its handheld would.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,20 +28,61 @@ import numpy as np
 
 from oms.dispatch import DispatchRules, travel_times
 from oms.engine import OutageEngine
+from oms.roads import geodesic_m
 
 __all__ = ["CrewSimulator"]
+
+#: Events are handed over this far ahead of the engine's clock (more than
+#: the replay's tick plus one batch, so none arrives after its time).
+_HORIZON_S = 60.0
+
+
+@dataclass
+class _Plan:
+    """The rest of what one crew will send for its current job."""
+
+    job: str
+    steps: list[tuple[datetime, str, dict[str, Any]]] = field(default_factory=list)
+
+
+def _along(path: list[list[float]], share: float) -> tuple[float, float]:
+    """The point ``share`` (0-1) of the way along ``path`` by length. O(len(path))."""
+    if len(path) == 1:
+        return path[0][0], path[0][1]
+    xy = np.asarray(path, dtype=float)
+    legs = geodesic_m(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+    total = float(legs.sum())
+    if total <= 0:
+        return float(xy[-1, 0]), float(xy[-1, 1])
+    goal = min(max(share, 0.0), 1.0) * total
+    cum = np.concatenate([[0.0], np.cumsum(legs)])
+    k = min(int(np.searchsorted(cum, goal, side="right")) - 1, len(legs) - 1)
+    f = 0.0 if legs[k] <= 0 else (goal - cum[k]) / legs[k]
+    lon, lat = xy[k] + f * (xy[k + 1] - xy[k])
+    return float(lon), float(lat)
 
 
 class CrewSimulator:
     """Schedules crew events for jobs the engine has dispatched."""
 
     def __init__(
-        self, seed: int = 0, repair_median_min: float = 45.0, truth: dict[str, Any] | None = None
+        self,
+        seed: int = 0,
+        repair_median_min: float = 45.0,
+        truth: dict[str, Any] | None = None,
+        *,
+        gps_moving_s: float = 60.0,
+        gps_idle_s: float = 300.0,
     ) -> None:
         self.rng = np.random.default_rng(seed)
         self.repair_median_min = repair_median_min
+        self.gps_moving_s = gps_moving_s
+        self.gps_idle_s = gps_idle_s
         self.seen: set[tuple[str, str, datetime]] = set()
         self.count = 0
+        self.plans: dict[str, _Plan] = {}
+        self.position: dict[str, tuple[float, float]] = {}
+        self.last_gps: dict[str, datetime] = {}
         # With a scenario's ground truth, supply comes back when the truth
         # says (the crew cannot restore a fault before it is repaired).
         self.repaired_at: dict[str, list[tuple[datetime, datetime]]] = {}
@@ -58,60 +105,128 @@ class CrewSimulator:
         return float(self.rng.lognormal(math.log(median_s), sigma))
 
     def respond(self, engine: OutageEngine) -> list[dict[str, Any]]:
-        """Events for newly dispatched jobs, each at its own future time."""
-        out: list[dict[str, Any]] = []
+        """Crew events due up to a minute past the engine's clock, each at its own time.
+
+        O(crews + jobs) plus one route search per new dispatch.
+        """
         book = engine.book
+        now = engine.clock
+        if now is None:
+            return []
+        for crew_id, crew in book.crews.items():
+            self.position.setdefault(crew_id, (crew.lon, crew.lat))
         for job in book.jobs.values():
             d = job.stamps.get("D")
             if job.state != "dispatched" or job.crew is None or d is None:
                 continue
             key = (job.id, job.crew, d)
-            if key in self.seen:
-                continue
-            self.seen.add(key)
-            crew = book.crews[job.crew]
-            eta = float(travel_times(job.view(), [crew.view(None)], book.roads, DispatchRules())[0])
-            if not math.isfinite(eta):
-                continue
-            t = d + timedelta(seconds=float(self.rng.uniform(3, 20)))
-            steps: list[tuple[str, datetime, dict[str, Any]]] = [("job_delivered", t, {})]
-            t += timedelta(seconds=self._lognormal(60))
-            steps.append(("job_accept", t, {}))
-            t += timedelta(seconds=self._lognormal(90))
-            steps.append(("job_depart", t, {}))
-            t += timedelta(seconds=eta * float(self.rng.uniform(1.0, 1.3)))
-            steps.append(("crew_gps", t, {"lon": job.lon, "lat": job.lat}))
-            steps.append(("job_arrive", t, {}))
-            t += timedelta(minutes=float(self.rng.uniform(5, 15)))
-            steps.append(("job_made_safe", t, {}))
-            t += timedelta(seconds=self._lognormal(self.repair_median_min * 60))
-            fault = job.device if job.kind == "network" else f"customer:{job.customer}"
-            truth = self._truth_restore(fault or "", d)
-            if truth is not None:
-                t = max(t, truth - timedelta(minutes=2))
-            steps.append(("job_repaired", t, {}))
-            t += timedelta(minutes=2)
-            steps.append(("job_restored", t, {}))
-            start = job.stamps.get("A") or d
-            t += timedelta(minutes=10)
-            closeout = {
-                "cause": "storm damage",
-                "equipment": job.device or "service drop",
-                "actions": "repaired and re-energized",
-                "outage_start": start.isoformat(),
-                "outage_end": (t - timedelta(minutes=10)).isoformat(),
-            }
-            steps.append(("job_close", t, {"closeout": closeout}))
-            for etype, when, extra in steps:
-                self.count += 1
-                event: dict[str, Any] = {
-                    "id": f"crew-{self.count}",
-                    "type": etype,
-                    "time": when.isoformat(),
-                    "crew": job.crew,
-                    **extra,
-                }
-                if etype != "crew_gps":
-                    event["job"] = job.id
-                out.append(event)
+            if key not in self.seen:
+                self.seen.add(key)
+                self._plan(engine, job, d)
+        out: list[dict[str, Any]] = []
+        horizon = now + timedelta(seconds=_HORIZON_S)
+        for crew_id in sorted(book.crews):
+            plan = self.plans.get(crew_id)
+            if plan is not None:
+                current = book.jobs.get(plan.job)
+                if current is not None and current.crew != crew_id:
+                    del self.plans[crew_id]  # recalled: the handheld says stop
+                    plan = None
+            if plan is not None:
+                self._await_truth(plan, book.jobs.get(plan.job), horizon)
+                while plan.steps and plan.steps[0][0] <= horizon:
+                    when, etype, extra = plan.steps.pop(0)
+                    out.append(self._event(crew_id, etype, when, extra, plan.job))
+                if not plan.steps:
+                    del self.plans[crew_id]
+            # Standing still (on site or between jobs) it reports on a heartbeat.
+            last = self.last_gps.get(crew_id)
+            if last is None or (now - last).total_seconds() >= self.gps_idle_s:
+                lon, lat = self.position[crew_id]
+                out.append(self._event(crew_id, "crew_gps", now, {"lon": lon, "lat": lat}, None))
         return out
+
+    def _await_truth(self, plan: _Plan, job: Any, horizon: datetime) -> None:
+        """Hold a repair due by ``horizon`` until the ground truth's restoration
+        of the job's fault as it is now (the outage may have moved since dispatch)."""
+        k = next((i for i, step in enumerate(plan.steps) if step[1] == "job_repaired"), None)
+        if job is None or k is None or plan.steps[k][0] > horizon:
+            return
+        fault = job.device if job.kind == "network" else f"customer:{job.customer}"
+        truth = self._truth_restore(fault or "", job.stamps.get("D") or plan.steps[k][0])
+        if truth is None:
+            return
+        late = truth - timedelta(minutes=2) - plan.steps[k][0]
+        if late <= timedelta(0):
+            return
+        steps = plan.steps[:k]
+        for w, e, x in plan.steps[k:]:
+            if e == "job_close":
+                end = datetime.fromisoformat(x["closeout"]["outage_end"]) + late
+                x = {"closeout": {**x["closeout"], "outage_end": end.isoformat()}}
+            steps.append((w + late, e, x))
+        plan.steps = steps
+
+    def _event(
+        self, crew: str, etype: str, when: datetime, extra: dict[str, Any], job: str | None
+    ) -> dict[str, Any]:
+        self.count += 1
+        event: dict[str, Any] = {
+            "id": f"crew-{self.count}",
+            "type": etype,
+            "time": when.isoformat(),
+            "crew": crew,
+            **extra,
+        }
+        if etype == "crew_gps":
+            self.position[crew] = (extra["lon"], extra["lat"])
+            self.last_gps[crew] = when
+        else:
+            event["job"] = job
+        return event
+
+    def _plan(self, engine: OutageEngine, job: Any, d: datetime) -> None:
+        crew_id = job.crew
+        book = engine.book
+        lon, lat = self.position.get(crew_id, (book.crews[crew_id].lon, book.crews[crew_id].lat))
+        here = book.crews[crew_id].view(None)
+        here = replace(here, lon=lon, lat=lat)
+        eta = float(travel_times(job.view(), [here], book.roads, DispatchRules())[0])
+        if not math.isfinite(eta):
+            return
+        roads = book.roads
+        path = roads.route((lon, lat), (job.lon, job.lat)) if roads is not None else []
+        if not path:
+            path = [[lon, lat], [job.lon, job.lat]]
+        steps: list[tuple[datetime, str, dict[str, Any]]] = []
+        t = d + timedelta(seconds=float(self.rng.uniform(3, 20)))
+        steps.append((t, "job_delivered", {}))
+        t += timedelta(seconds=self._lognormal(60))
+        steps.append((t, "job_accept", {}))
+        t += timedelta(seconds=self._lognormal(90))
+        steps.append((t, "job_depart", {}))
+        drive = eta * float(self.rng.uniform(1.0, 1.3))
+        for s in np.arange(self.gps_moving_s, drive, self.gps_moving_s):
+            plon, plat = _along(path, float(s) / drive)
+            steps.append((t + timedelta(seconds=float(s)), "crew_gps", {"lon": plon, "lat": plat}))
+        t += timedelta(seconds=drive)
+        steps.append((t, "crew_gps", {"lon": job.lon, "lat": job.lat}))
+        steps.append((t, "job_arrive", {}))
+        t += timedelta(minutes=float(self.rng.uniform(5, 15)))
+        steps.append((t, "job_made_safe", {}))
+        t += timedelta(seconds=self._lognormal(self.repair_median_min * 60))
+        steps.append((t, "job_repaired", {}))
+        t += timedelta(minutes=2)
+        steps.append((t, "job_restored", {}))
+        start = job.stamps.get("A") or d
+        t += timedelta(minutes=10)
+        closeout = {
+            "cause": "storm damage",
+            "equipment": job.device or "service drop",
+            "actions": "repaired and re-energized",
+            "outage_start": start.isoformat(),
+            "outage_end": (t - timedelta(minutes=10)).isoformat(),
+        }
+        steps.append((t, "job_close", {"closeout": closeout}))
+        steps.sort(key=lambda s: s[0])
+        self.plans[crew_id] = _Plan(job.id, steps)

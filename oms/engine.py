@@ -21,6 +21,7 @@ event applied, and it never moves backwards.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -849,7 +850,7 @@ class OutageEngine:
             else:
                 new_devices.append(d)
         leftovers = [o for o in active if o.id not in matched and o.id in pos_of]
-        nested_since: dict[int, datetime] = {}
+        revealed: dict[int, Outage] = {}  # nested device -> the outage restored above it
         first_dead = self._first_dead(table, tree)
         gap = self.config.prediction.new_outage_gap_s
         gap_ami = self.config.prediction.new_outage_gap_ami_s
@@ -913,7 +914,7 @@ class OutageEngine:
                 # below it are nested outages, out since it started.
                 self._restore(o, _dt(partial), "system", "partial restoration")
                 for d in below:
-                    nested_since[d] = o.started
+                    revealed[d] = o
                 continue
             below.sort(key=lambda d: -tree.customers[d])
             self._move(o, below[0], t, "narrowed")
@@ -922,9 +923,11 @@ class OutageEngine:
         for d in new_devices:
             tripped_at = self.tripped.get(int(tree.candidate[d]))
             started = _dt(tripped_at) if tripped_at is not None else (first_dead(d) or t)
-            if d in nested_since:
-                started = min(started, nested_since[d])
+            parent = revealed.get(d)
+            if parent is not None:
+                started = min(started, parent.started)
             o = self._new_outage("network", self.net.edge_ids[tree.candidate[d]], None, started, t)
+            o.revealed_by = parent.id if parent is not None else None
             if tripped_at is not None:
                 o.state, o.confirmed_by = "confirmed", "scada"
             rule = "scada" if tripped_at is not None else self.config.predictor
@@ -1115,13 +1118,33 @@ class OutageEngine:
                 self._cancel(o, t, "system", "merged", f"explained by {host.device}", host.id)
             else:
                 self._cancel(o, t, "system", "withdrawn", "evidence expired")
+        # Network outages restored since these customers went out: those
+        # still out below one are left behind by it (a leftover), once their
+        # meters have had the grace to report supply back.
+        restored: dict[int, Outage] = {}
+        for o in itertools.chain(self.outages.values(), self.finished.values()):
+            if o.kind == "network" and o.restored is not None and o.state != "cancelled":
+                pos = tree.position.get(self.net.edge_index.get(o.device or "", -1))
+                if pos is not None:
+                    restored[pos] = o
+        grace = self.config.prediction.restore_grace_s
         for u, _ in want.items():
             cid = self._unit_id(u)
             if cid in open_single:
                 continue
             first = self.ev.first_off[u]
             started = _dt(first if first > self.ev.epoch[u] else self.ev.off[u])
+            host = self._network_outage_of(u, restored) if restored else None
+            if host is not None and host.restored is not None and host.restored < started:
+                host = None  # restored before this customer went out
+            if (
+                host is not None
+                and host.restored is not None
+                and (t - host.restored).total_seconds() < grace
+            ):
+                continue
             o = self._new_outage("single_customer", None, cid, started, t)
+            o.revealed_by = host.id if host is not None else None
             o.calls = 1
             o.customers_out = 1
             o.critical_out = int(self.unit_critical[u])

@@ -174,8 +174,21 @@ class OrderBook:
                 if (priority, o.hazard) != (job.priority, job.hazard):
                     job.priority, job.hazard = priority, o.hazard
                     self.dirty_jobs.add(job.id)
-                if o.device and o.device != job.device and job.state == "waiting":
+                if o.device and o.device != job.device:
+                    # The order follows its outage; a crew already on it is told where to.
+                    moved_from = job.device
                     self._move(job, o.device)
+                    if job.crew is not None:
+                        self.alerts.append(
+                            _alert(
+                                now,
+                                "redirected",
+                                "info",
+                                job,
+                                crew=job.crew,
+                                detail={"from": moved_from, "to": o.device},
+                            )
+                        )
         if self.config.auto_dispatch:
             self.dispatch_waiting(now, actor="system")
 
@@ -244,8 +257,11 @@ class OrderBook:
         )
         self.next_job += 1
         # A is the first evidence; the system issues the order (B) and it
-        # reaches the repair centre (C) at once.
-        job.stamps = {"A": o.started, "B": now, "C": now}
+        # reaches the repair centre (C) at once. An outage that a restoration
+        # above it revealed (nested, or a customer left behind) was attended
+        # by that outage's crew until then: its own order starts when found.
+        first = o.located_at if o.revealed_by else o.started
+        job.stamps = {"A": first, "B": now, "C": now}
         job.etr, job.etr_source = self.estimate(job), "history"
         self._tell("acknowledged", o.id, now, job.etr)
         if self.outbox is not None:
@@ -519,15 +535,20 @@ class OrderBook:
         from oms.dispatch import on_shift
 
         window = self.config.capacity_window_s
+        # Units whose zones have work waiting for a crew.
+        owner = {c.zone: c.unit for c in self.crews.values() if c.zone}
+        wanted = {owner.get(j.zone or "") for j in self.jobs.values() if j.state == "waiting"}
         for unit_id, unit in self.units.items():
             crews = [c for c in self.crews.values() if c.unit == unit_id]
             if not crews:
                 continue
+            # Short of crews: none free, while some work or work waits (a
+            # unit off shift with nothing to do is not short of anything).
             none_free = not any(
                 c.status in ("available", "returning")
                 and on_shift(c.view(None), now, self.config.rules.time_zone)
                 for c in crews
-            )
+            ) and (unit_id in wanted or any(c.status in BUSY for c in crews))
             samples = self._samples.setdefault(unit_id, [])
             samples.append((now, none_free))
             while len(samples) > 1 and (now - samples[1][0]).total_seconds() >= window:

@@ -74,6 +74,8 @@ class Outage:
     confirmed_by: str | None = None
     pinned: bool = False
     merged_into: str | None = None
+    #: The outage whose restoration showed this one was still out below it.
+    revealed_by: str | None = None
 
     @property
     def active(self) -> bool:
@@ -101,6 +103,7 @@ class Outage:
             "pinned": bool(self.pinned),
             "merged_into": self.merged_into,
             "updated_at": self.updated_at,
+            "revealed_by": self.revealed_by,
         }
 
     @classmethod
@@ -130,6 +133,7 @@ class Outage:
             "confirmed_by": self.confirmed_by,
             "located_at": iso(self.located_at),
             "merged_into": self.merged_into,
+            "revealed_by": self.revealed_by,
         }
 
 

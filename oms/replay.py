@@ -18,11 +18,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from sqlalchemy import select
+
+from oms import schema
 from oms.config import EngineConfig, PredictionParams
 from oms.crewsim import CrewSimulator
 from oms.db import connect
 from oms.engine import IngestReport, OutageEngine
 from oms.events import parse_time
+from oms.jobs import Job
+from oms.reports import compliance, indices
 from oms.scoring import score
 from oms.simulate import HeadEnd, Scenario
 from oms.store import load_model
@@ -44,7 +50,8 @@ def replay(
 
     Between events more than ``tick_s`` apart the engine's clock ticks on,
     as the live server's does. With ``crews``, dispatched crews answer as
-    their handhelds would (:class:`oms.crewsim.CrewSimulator`). Returns the
+    their handhelds would (:class:`oms.crewsim.CrewSimulator`), and the
+    replay goes on until they have finished their jobs. Returns the
     ingest report and the ping replies the head-end sent.
     O(events log events) besides the engine's own work.
     """
@@ -55,9 +62,9 @@ def replay(
     replies: list[dict[str, Any]] = []
     total = IngestReport()
     size = engine.config.batch_size
-    while heap:
+    while heap or (crews is not None and crews.plans and engine.clock is not None):
         clock = engine.clock.timestamp() if engine.clock is not None else None
-        if clock is not None and heap[0][0] > clock + tick_s:
+        if clock is not None and (not heap or heap[0][0] > clock + tick_s):
             # Nothing happens for a while: the live engine's clock ticks on.
             engine.tick(datetime.fromtimestamp(clock + tick_s, tz=timezone.utc))
             _answer_pings(engine, head_end, heap, replies)
@@ -184,26 +191,33 @@ def score_scenario(
 
 def _response(engine: OutageEngine, scenario: Scenario) -> dict[str, Any]:
     """Arrival-target compliance, minutes to arrival and restoration, and indices."""
-    import numpy as np
-
-    from oms.reports import compliance, indices
-
     start = parse_time(scenario.truth["start"])
     end = (engine.clock or start) + timedelta(seconds=1)
     with engine.db.connect() as conn:
         response = compliance(conn, start, end, end)
         reliability = indices(conn, start, end)
-        from sqlalchemy import select
-
-        from oms import schema
-        from oms.jobs import Job
-
         jobs = [Job.from_row(dict(r)) for r in conn.execute(select(schema.jobs)).mappings()]
     restore = []
     for j in jobs:
         a, r = j.stamps.get("A"), j.stamps.get("restored")
         if a is not None and r is not None and j.state != "cancelled":
             restore.append((r - a).total_seconds() / 60)
+    # The most jobs open at once (from first evidence to restoration), to
+    # compare with the crews there were to work them.
+    sweep = sorted(
+        (t, step)
+        for j in jobs
+        if j.state != "cancelled" and j.stamps.get("A") is not None
+        for t, step in ((j.stamps["A"], 1), (j.stamps.get("restored") or end, -1))
+    )
+    open_now = peak = 0
+    for _, step in sweep:
+        open_now += step
+        peak = max(peak, open_now)
+    with engine.db.connect() as conn:
+        alarms = conn.execute(
+            select(schema.alerts.c.unit).where(schema.alerts.c.kind == "capacity")
+        ).all()
     groups = response["arrival"]["area_class"]
     on_time = sum(g["on_time"] for g in groups.values())
     late = sum(g["late"] for g in groups.values())
@@ -218,6 +232,9 @@ def _response(engine: OutageEngine, scenario: Scenario) -> dict[str, Any]:
                 "n": len(restore),
             },
             "breaches_by_segment": {s: v["breached"] for s, v in response["segments"].items()},
+            "crews": len(engine.book.crews),
+            "peak_open_jobs": peak,
+            "capacity_alarms": sorted({a.unit for a in alarms if a.unit}),
         },
         "indices": reliability["all"],
     }

@@ -75,7 +75,8 @@ def indices(
     """The IEEE 1366 indices for outages starting in [start, end).
 
     Returns ``{"period", "customers_served", "all": {...}, "excluding_med":
-    {...} or None, "major_event_days": [...], "t_med_minutes"}``.
+    {...} or None, "major_event_days": [...], "t_med_minutes", "daily_saidi":
+    {day: minutes}}``.
     O(outages x customers under them).
     """
     served, net = _network(conn)
@@ -102,6 +103,7 @@ def indices(
         "excluding_med": _indices(net, served, kept, start, end, cemi_n) if med_days else None,
         "major_event_days": med_days,
         "t_med_minutes": None if t_med is None else round(t_med * 1.0, 3),
+        "daily_saidi": {d.isoformat(): round(v, 4) for d, v in sorted(daily.items())},
     }
 
 

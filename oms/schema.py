@@ -198,6 +198,7 @@ outages = Table(
     Column("pinned", Boolean, nullable=False),
     Column("merged_into", String(32)),
     Column("updated_at", _TZ, nullable=False),
+    Column("revealed_by", String(32)),
     Index("ix_outages_state", "state"),
 )
 

@@ -72,3 +72,33 @@ def test_compliance_and_bulletin(storm: str) -> None:
     assert day["outages"] == {"network": 2, "momentary": 1}
     assert day["customers_interrupted"] == 47
     assert day["worst"][0]["customers_out"] == 27
+
+
+def _png_size(path: Any) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_report_commands_draw_png_charts(storm: str, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+    from matplotlib.image import imread
+
+    from oms.cli import cli
+
+    runner = CliRunner()
+    for command in (["indices", "--start", T0.isoformat()], ["compliance"], ["bulletin"]):
+        png = tmp_path / f"{command[0]}.png"
+        result = runner.invoke(cli, ["report", *command, "--db", storm, "--png", str(png)])
+        assert result.exit_code == 0, result.output
+        width, height = _png_size(png)
+        assert width > 400 and height > 200
+        pixels = imread(png)
+        assert pixels.std() > 0.05  # something is drawn, not a blank canvas
+
+
+def test_daily_saidi_sums_to_the_period(storm: str) -> None:
+    with connect(storm).connect() as conn:
+        doc = indices(conn, T0, T0 + timedelta(days=1))
+    assert list(doc["daily_saidi"]) == ["2026-03-01"]
+    assert doc["daily_saidi"]["2026-03-01"] == pytest.approx(doc["all"]["SAIDI"], abs=1e-3)
