@@ -18,6 +18,7 @@ setup(
     package_data={
         "oms.fixtures": ["demo/*"],
         "oms": ["static/vendor/*/*", "static/vendor/*/*/*"],
+        "webmap": ["templates/*", "static/*", "static/*/*"],
     },
     include_package_data=True,
     install_requires=[
@@ -35,6 +36,9 @@ setup(
         "alembic>=1.12",
         "psycopg2-binary>=2.9",
         "matplotlib>=3.7",
+        "flask-wtf>=1.2",
+        "waitress>=3.0",
+        "gunicorn>=22",
     ],
     extras_require={
         "pandapower": ["pandapower>=3.0"],
@@ -47,9 +51,10 @@ setup(
             "mypy>=1.8",
             "pandapower>=3.0",
             "pyarrow>=12",
+            "playwright>=1.45",
         ],
     },
-    entry_points={"console_scripts": ["oms=oms.cli:main"]},
+    entry_points={"console_scripts": ["oms=webmap.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: GIS",

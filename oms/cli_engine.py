@@ -618,14 +618,9 @@ def simulate(
 
 # ----------------------------------------------------------- crews, jobs
 def _clock(conn: Any) -> datetime:
-    from sqlalchemy import select
+    from oms.views import engine_clock
 
-    from oms import schema
-
-    value = conn.execute(
-        select(schema.engine_state.c.value).where(schema.engine_state.c.key == "clock")
-    ).scalar()
-    return datetime.fromisoformat(value) if value else datetime.now(timezone.utc)
+    return engine_clock(conn)
 
 
 @cli.command()
@@ -636,12 +631,11 @@ def _clock(conn: Any) -> datetime:
 def crews(db: str | None, config_file: str | None, as_json: bool) -> None:
     """Crews with status, position (stale when old), zone, skills and jobs."""
     from oms.db import connect
-    from oms.orders import OrderBook
+    from oms.views import list_crews
 
     config = _engine_config(config_file)
     with connect(db).connect() as conn:
-        book = OrderBook(conn, config.dispatch, lambda _k: (0.0, 0.0), lambda: None)
-        items = book.crew_dicts(_clock(conn))
+        items = list_crews(conn, config.dispatch)
     rows = [
         (
             c["id"],
@@ -668,23 +662,11 @@ def crews(db: str | None, config_file: str | None, as_json: bool) -> None:
 @handles_errors
 def jobs(db: str | None, open_only: bool, as_json: bool) -> None:
     """Repair jobs with their A-H stamps, targets and breaches, by priority."""
-    from sqlalchemy import select
-
-    from oms import schema
     from oms.db import connect
-    from oms.jobs import Job
+    from oms.views import list_jobs
 
     with connect(db).connect() as conn:
-        now = _clock(conn)
-        query = select(schema.jobs)
-        if open_only:
-            query = query.where(schema.jobs.c.state.notin_(("closed", "cancelled")))
-        found = [Job.from_row(dict(r)) for r in conn.execute(query).mappings()]
-    for job in found:
-        if job.open:
-            job.evaluate(now)
-    found.sort(key=lambda j: (not j.open, -j.priority, j.id))
-    items = [j.to_dict() for j in found]
+        items = [j.to_dict() for j in list_jobs(conn, open_only)]
     rows = [
         (
             j["id"],

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from oms import schema
 from oms.config import EngineConfig
-from oms.events import Directory, Event, as_utc, parse_event, read_lines
+from oms.events import Directory, Event, as_utc, iso, parse_event, read_lines
 from oms.exceptions import ActionError, EventConflict, EventError, OMSError, OutageNotFound
 from oms.orders import OrderBook
 from oms.outages import Outage
@@ -43,9 +43,11 @@ from oms.prediction import DeviceTree, classic_rollup, most_likely_faults
 from oms.roads import RoadGraph
 from oms.store import device_states, metered_per_node, stored_network
 
-__all__ = ["IngestReport", "OutageEngine"]
+__all__ = ["FEED_CHANNEL", "IngestReport", "OutageEngine"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: The PostgreSQL NOTIFY channel told of every commit to the ``changes`` feed.
+FEED_CHANNEL = "oms_changes"
 _LOCK_KEY = 0x6F6D73  # "oms": the PostgreSQL advisory lock of the single writer
 
 
@@ -133,6 +135,8 @@ class OutageEngine:
         self.next_outage = int(state.get("next_outage", 1))
         # Meter blinks (gasp then restore) already looked at for momentaries.
         self.blinks_until = float(state.get("blinks_until", "-inf"))
+        # Bumped by every write: another process's write makes this state stale.
+        self.generation = int(state.get("generation", "0"))
         # Open outages (and those changed in the batch being applied); the
         # restored and closed ones wait in ``finished`` for callbacks and closing.
         self.outages: dict[str, Outage] = {o.id: o for o in outages if o.active}
@@ -438,9 +442,22 @@ class OutageEngine:
         """Become the one writer, and make sure nobody wrote since we last looked."""
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-        last = int(conn.execute(select(func.max(schema.events.c.seq))).scalar() or 0)
-        if last != self.last_seq:
+        if self._stale(conn):
             raise _StaleState
+
+    def _stale(self, conn: Connection) -> bool:
+        last = int(conn.execute(select(func.max(schema.events.c.seq))).scalar() or 0)
+        generation = conn.execute(
+            select(schema.engine_state.c.value).where(schema.engine_state.c.key == "generation")
+        ).scalar()
+        return last != self.last_seq or int(generation or 0) != self.generation
+
+    def refresh(self) -> None:
+        """Reload if another process wrote since this engine last looked (reads stay current)."""
+        with self.db.connect() as conn:
+            stale = self._stale(conn)
+        if stale:
+            self._load()
 
     def _unit_id(self, unit: int) -> str:
         if self.unit_ids is not None:
@@ -1288,6 +1305,27 @@ class OutageEngine:
                 self._changes.pings.append((int(u), oid, "nested"))
 
     # -------------------------------------------------------------- writing
+    def _write_feed(self, conn: Connection) -> None:
+        """The batch's changes, numbered, for the live stream; on PostgreSQL
+        a NOTIFY (delivered at commit) wakes every server process's stream."""
+        ch = self._changes
+        assert self.clock is not None
+        now = self.clock
+        rows = [
+            {"time": now, "kind": "outage", "ref": oid, "data": self.outages[oid].to_dict()}
+            for oid in sorted(ch.dirty)
+            if oid in self.outages
+        ]
+        for device, row in sorted(ch.devices.items()):
+            data = {k: iso(v) if isinstance(v, datetime) else v for k, v in row.items()}
+            rows.append({"time": now, "kind": "device", "ref": device, "data": data})
+        rows.extend(self.book.feed(now))
+        if not rows:
+            return
+        conn.execute(insert(schema.changes), rows)
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": FEED_CHANNEL})
+
     def _write(self, conn: Connection) -> None:
         ch = self._changes
         assert self.clock is not None
@@ -1316,6 +1354,7 @@ class OutageEngine:
             ).rowcount
             if not done:
                 conn.execute(insert(schema.device_states).values(**row))
+        self._write_feed(conn)
         self.book.write(conn, self.clock)
         if ch.pings and self.unit_ids is not None:
             meters = self.net.customers.fields.get("meter")  # type: ignore[union-attr]
@@ -1337,6 +1376,7 @@ class OutageEngine:
             ("clock", self.clock.isoformat()),
             ("next_outage", str(self.next_outage)),
             ("blinks_until", repr(self.blinks_until)),
+            ("generation", str(self.generation + 1)),
         ):
             done = conn.execute(
                 update(schema.engine_state)
@@ -1345,6 +1385,7 @@ class OutageEngine:
             ).rowcount
             if not done:
                 conn.execute(insert(schema.engine_state).values(key=key, value=value))
+        self.generation += 1
         # Only open outages stay in ``outages``.
         for o in [o for o in self.outages.values() if not o.active]:
             del self.outages[o.id]

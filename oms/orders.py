@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from oms import schema
 from oms.config import DispatchConfig
 from oms.dispatch import BUSY, Decision, assign_batch, suggest
-from oms.events import Event, as_utc
+from oms.events import Event, as_utc, iso
 from oms.exceptions import ActionError
 from oms.jobs import JOB_EVENTS, CrewState, Job, Zones, check_closeout, job_priority
 from oms.notify import Outbox
@@ -626,6 +626,28 @@ class OrderBook:
                 status = "off_shift"
             out.append(c.to_dict(now, self.config.stale_gps_s, status))
         return out
+
+    def feed(self, now: datetime) -> list[dict[str, Any]]:
+        """Rows of the live feed (``changes``) for what changed since the last write."""
+        from oms.dispatch import on_shift
+
+        rows: list[dict[str, Any]] = []
+        for jid in sorted(self.dirty_jobs):
+            rows.append({"time": now, "kind": "job", "ref": jid, "data": self.jobs[jid].to_dict()})
+        for cid in sorted(self.dirty_crews):
+            c = self.crews[cid]
+            status = c.status
+            if status == "available" and not on_shift(
+                c.view(None), now, self.config.rules.time_zone
+            ):
+                status = "off_shift"
+            data = c.to_dict(now, self.config.stale_gps_s, status)
+            rows.append({"time": now, "kind": "crew", "ref": cid, "data": data})
+        for a in self.alerts:
+            data = {**a, "time": iso(a["time"])}
+            ref = a["job"] or a["unit"] or ""
+            rows.append({"time": now, "kind": "alert", "ref": ref, "data": data})
+        return rows
 
     # ---------------------------------------------------------------- write
     def write(self, conn: Connection, now: datetime) -> None:

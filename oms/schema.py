@@ -25,6 +25,11 @@ Tables by topic:
   delivery status, and the answer to a callback survey).
 - ``engine_state``: the engine clock and counters, updated in the same
   transaction as the events they follow from.
+- live feed and access: ``changes`` (every outage, job, crew, alert and
+  device change as it committed, numbered: the live stream replays from
+  it), ``users`` (hashed passwords and roles), ``devices`` (handheld bearer
+  tokens, hashed, revocable), ``audit`` (every state change and login made
+  through the server, with user, device and position).
 """
 
 from __future__ import annotations
@@ -48,10 +53,13 @@ from sqlalchemy import (
 
 __all__ = [
     "alerts",
+    "audit",
+    "changes",
     "crew_state",
     "crews",
     "customers",
     "device_states",
+    "devices",
     "dispatch_decisions",
     "documents",
     "engine_state",
@@ -65,6 +73,7 @@ __all__ = [
     "ping_requests",
     "subscriptions",
     "units",
+    "users",
     "zones",
 ]
 
@@ -337,4 +346,55 @@ notifications = Table(
     Column("answered_at", _TZ),
     Index("ix_notifications_status", "status"),
     Index("ix_notifications_customer", "customer"),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("time", _TZ, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("ref", String(128), nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("crew", String(64)),
+    Column("created_at", _TZ, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("username", String(64), ForeignKey("users.username"), nullable=False),
+    Column("created_at", _TZ, nullable=False),
+    Column("revoked_at", _TZ),
+    Column("last_seen", _TZ),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("time", _TZ, nullable=False),
+    Column("username", String(64)),
+    Column("device", String(32)),
+    Column("remote", String(64)),
+    Column("action", String(64), nullable=False),
+    Column("ref", String(128)),
+    Column("outcome", String(16), nullable=False),
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("detail", JSON, nullable=False),
+    Index("ix_audit_time", "time"),
+    Index("ix_audit_username", "username"),
 )

@@ -30,6 +30,7 @@ from topology.io import attach_customers, read_customers, read_network
 from topology.model import CUSTOMER_FIELDS, Network
 
 __all__ = [
+    "apply_states",
     "customers_below",
     "device_states",
     "load",
@@ -87,6 +88,11 @@ def operated_network(engine: Engine) -> Network:
     with engine.connect() as conn:
         _, net = stored_network(conn)
         states = device_states(conn)
+    return apply_states(net, states)
+
+
+def apply_states(net: Network, states: dict[str, dict[str, Any]]) -> Network:
+    """Set ``net``'s operable devices to the reported ``states`` (id -> row). O(n + m)."""
     closed = net.edge_normal_closed.copy()
     for device, row in states.items():
         e = net.edge_index.get(device)

@@ -79,3 +79,123 @@ def loaded_db(db_url: str, tmp_path: Path) -> str:
     load(engine, network=net_path, customers=cust_path)
     engine.dispose()
     return db_url
+
+
+# ------------------------------------------------------------------- web
+@pytest.fixture
+def web_db(db_url: str, tmp_path: Path) -> str:
+    """``db_url`` with the two-feeder network, customers, units, zones, crews and users.
+
+    Users (password ``secret-pw``): ``ada`` (admin), ``dora`` (dispatcher),
+    ``eng`` (engineer), ``k1`` (crew K1), ``k2`` (crew K2).
+    """
+    from helpers import write_dispatch_files
+
+    from oms.db import connect
+    from oms.store import load
+    from webmap.accounts import add_user
+
+    net_path, cust_path = write_network_files(tmp_path)
+    files = write_dispatch_files(tmp_path)
+    engine = connect(db_url)
+    load(
+        engine,
+        network=net_path,
+        customers=cust_path,
+        crews=files["crews"],
+        units=files["units"],
+        zones=files["zones"],
+    )
+    with engine.begin() as conn:
+        add_user(conn, "ada", "secret-pw", "admin")
+        add_user(conn, "dora", "secret-pw", "dispatcher")
+        add_user(conn, "eng", "secret-pw", "engineer")
+        add_user(conn, "k1", "secret-pw", "crew", crew="K1")
+        add_user(conn, "k2", "secret-pw", "crew", crew="K2")
+    engine.dispose()
+    return db_url
+
+
+@pytest.fixture
+def app(web_db: str) -> Iterator[object]:
+    """A fresh app on a fresh database (no ticking thread: tests tick by hand)."""
+    from webmap import create_app
+
+    flask_app = create_app(
+        {"TESTING": True, "OMS_DB": web_db, "OMS_TICK_S": 0, "SECRET_KEY": "test"}
+    )
+    yield flask_app
+    flask_app.extensions["oms.db"].dispose()
+
+
+@pytest.fixture
+def client(app: object) -> object:
+    return app.test_client()  # type: ignore[attr-defined]
+
+
+def sign_in(client: object, username: str, password: str = "secret-pw") -> str:
+    """Sign ``client`` in through the JSON login; returns the CSRF token to send."""
+    response = client.post(  # type: ignore[attr-defined]
+        "/api/login", json={"username": username, "password": password}
+    )
+    assert response.status_code == 200, response.get_json()
+    token: str = response.get_json()["csrf_token"]
+    return token
+
+
+# --------------------------------------------------------------- browser
+CHROMIUM = os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def live_server(app: object) -> Iterator[str]:
+    """The app served by waitress on a free local port; yields its base URL."""
+    import socket
+    import threading
+
+    from waitress.server import create_server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = create_server(app, host="127.0.0.1", port=port, threads=16)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser).
+
+    Skipped without Chromium, except under ``CI=true``, where that fails.
+    """
+    if not Path(CHROMIUM).exists():
+        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: object) -> Iterator[object]:
+    """A fresh browser context and page (its own cookies and storage)."""
+    context = chromium.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()

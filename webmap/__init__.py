@@ -1,0 +1,19 @@
+"""The web layer: REST API, live stream, dispatcher map, crew handheld, public page.
+
+:func:`create_app` is the Flask app factory. Blueprints, one module each:
+
+========== ===========================================================
+auth       sign-in (sessions, bearer tokens), CSRF, roles
+api        the REST API under ``/api`` and its OpenAPI description
+stream     ``/stream``: Server-Sent Events of every change
+dispatcher ``/``: the dispatcher's live map
+crew       ``/crew``: the crew handheld (a PWA that works offline)
+public     ``/public``: outages by area and a case lookup, no login
+========== ===========================================================
+
+The web layer calls :mod:`oms`; :mod:`oms` never imports it.
+"""
+
+from webmap.app import create_app
+
+__all__ = ["create_app"]

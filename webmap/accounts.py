@@ -1,0 +1,187 @@
+"""Users, roles and handheld devices (no Flask here: the CLI uses it too).
+
+Roles: ``dispatcher`` (works outages, jobs and crews), ``crew`` (sees and
+changes only its own crew's jobs; the user names its crew), ``engineer``
+(reads everything, operates switches, runs traces and reports) and
+``admin`` (everything, plus users and devices). Passwords are stored as
+salted scrypt hashes (werkzeug). A handheld gets a bearer token once, when
+an admin registers it; only its SHA-256 is stored, so a leaked database
+does not leak tokens, and revoking the device ends its access at the next
+request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from oms import schema
+from oms.exceptions import OMSError
+
+__all__ = [
+    "ROLES",
+    "AccountError",
+    "Device",
+    "User",
+    "add_device",
+    "add_user",
+    "check_password",
+    "device_for_token",
+    "get_user",
+    "list_devices",
+    "revoke_device",
+]
+
+ROLES = ("dispatcher", "crew", "engineer", "admin")
+_USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_MIN_PASSWORD = 8
+
+
+class AccountError(OMSError, ValueError):
+    """A user or device request that cannot be done (names what and why)."""
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+    crew: str | None = None
+    device: str | None = None  # set when authenticated by a handheld's token
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"username": self.username, "role": self.role, "crew": self.crew}
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    name: str
+    username: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_seen: datetime | None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(
+    conn: Connection, username: str, password: str, role: str, crew: str | None = None
+) -> User:
+    """Create a user; ``crew`` is required for (and only for) the crew role."""
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ):
+        raise AccountError(f"user name {username!r}: use 1-64 letters, digits, '-', '_' or '.'")
+    if role not in ROLES:
+        raise AccountError(f"role {role!r}: choose one of {', '.join(ROLES)}")
+    if len(password) < _MIN_PASSWORD:
+        raise AccountError(f"password for {username!r}: at least {_MIN_PASSWORD} characters")
+    if role == "crew":
+        if not crew:
+            raise AccountError(f"user {username!r} has the crew role: name the crew (--crew)")
+        known = conn.execute(select(schema.crews.c.id).where(schema.crews.c.id == crew)).first()
+        if known is None:
+            raise AccountError(f"crew {crew!r} is not loaded (oms load --crews ...)")
+    elif crew:
+        raise AccountError(f"only crew users name a crew; {username!r} is {role}")
+    exists = conn.execute(
+        select(schema.users.c.username).where(schema.users.c.username == username)
+    ).first()
+    if exists is not None:
+        raise AccountError(f"user {username!r} exists already")
+    conn.execute(
+        insert(schema.users).values(
+            username=username,
+            password_hash=generate_password_hash(password),
+            role=role,
+            crew=crew,
+            created_at=_now(),
+            disabled=False,
+        )
+    )
+    return User(username, role, crew)
+
+
+def check_password(conn: Connection, username: str, password: str) -> User | None:
+    """The user, if the password is right and the user is enabled."""
+    row = conn.execute(select(schema.users).where(schema.users.c.username == username)).first()
+    if row is None or row.disabled or not check_password_hash(row.password_hash, password):
+        return None
+    return User(row.username, row.role, row.crew)
+
+
+def get_user(conn: Connection, username: str) -> User | None:
+    row = conn.execute(select(schema.users).where(schema.users.c.username == username)).first()
+    if row is None or row.disabled:
+        return None
+    return User(row.username, row.role, row.crew)
+
+
+def add_device(conn: Connection, username: str, name: str) -> tuple[Device, str]:
+    """Register a handheld for ``username``; returns it and its token (shown once)."""
+    user = get_user(conn, username)
+    if user is None:
+        raise AccountError(f"no enabled user {username!r} to register a device for")
+    token = secrets.token_urlsafe(32)
+    device = Device(
+        id=f"DEV-{secrets.token_hex(4)}",
+        name=name,
+        username=username,
+        created_at=_now(),
+        revoked_at=None,
+        last_seen=None,
+    )
+    conn.execute(
+        insert(schema.devices).values(
+            id=device.id,
+            token_hash=_digest(token),
+            name=name,
+            username=username,
+            created_at=device.created_at,
+        )
+    )
+    return device, token
+
+
+def revoke_device(conn: Connection, device_id: str) -> None:
+    done = conn.execute(
+        update(schema.devices)
+        .where((schema.devices.c.id == device_id) & schema.devices.c.revoked_at.is_(None))
+        .values(revoked_at=_now())
+    ).rowcount
+    if not done:
+        raise AccountError(f"no active device {device_id!r}")
+
+
+def list_devices(conn: Connection) -> list[Device]:
+    rows = conn.execute(select(schema.devices).order_by(schema.devices.c.created_at))
+    return [Device(r.id, r.name, r.username, r.created_at, r.revoked_at, r.last_seen) for r in rows]
+
+
+def device_for_token(conn: Connection, token: str) -> User | None:
+    """The user behind a bearer token, if its device is registered and not revoked."""
+    d, u = schema.devices, schema.users
+    row = conn.execute(
+        select(d.c.id, u.c.username, u.c.role, u.c.crew, u.c.disabled)
+        .join(u, u.c.username == d.c.username)
+        .where((d.c.token_hash == _digest(token)) & d.c.revoked_at.is_(None))
+    ).first()
+    if row is None or row.disabled:
+        return None
+    return User(row.username, row.role, row.crew, device=row.id)

@@ -1,0 +1,78 @@
+"""The access audit: every state change and login through the server.
+
+Each row has the time, the user, the device (for handhelds), the remote
+address, the action (``login``, ``login_failed``, ``event:job_arrive``,
+``device_revoke``...), what it acted on, the outcome and, when the client
+sent one, the position it reported (``X-Position: lon,lat``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import request
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Engine
+
+from oms import schema
+
+__all__ = ["failed_logins", "position", "record"]
+
+
+def position() -> tuple[float | None, float | None]:
+    """The ``X-Position: lon,lat`` header of the request, if well-formed."""
+    raw = request.headers.get("X-Position", "")
+    try:
+        lon, lat = (float(x) for x in raw.split(","))
+    except ValueError:
+        return None, None
+    if -180 <= lon <= 180 and -90 <= lat <= 90:
+        return lon, lat
+    return None, None
+
+
+def record(
+    db: Engine,
+    action: str,
+    outcome: str,
+    *,
+    username: str | None = None,
+    device: str | None = None,
+    ref: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write one audit row in its own transaction (it must survive a failed action)."""
+    lon, lat = position()
+    with db.begin() as conn:
+        conn.execute(
+            insert(schema.audit).values(
+                time=datetime.now(timezone.utc),
+                username=username,
+                device=device,
+                remote=request.remote_addr,
+                action=action,
+                ref=ref,
+                outcome=outcome,
+                lon=lon,
+                lat=lat,
+                detail=detail or {},
+            )
+        )
+
+
+def failed_logins(
+    db: Engine, username: str, remote: str | None, window_s: float
+) -> tuple[int, int]:
+    """Failed logins within the window: for this user name, and from this address."""
+    a = schema.audit
+    since = datetime.now(timezone.utc) - timedelta(seconds=window_s)
+    recent = (a.c.action == "login_failed") & (a.c.time >= since)
+    with db.connect() as conn:
+        by_name = conn.execute(
+            select(func.count()).select_from(a).where(recent & (a.c.ref == username))
+        ).scalar()
+        by_remote = conn.execute(
+            select(func.count()).select_from(a).where(recent & (a.c.remote == remote))
+        ).scalar()
+    return int(by_name or 0), int(by_remote or 0)

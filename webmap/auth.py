@@ -1,0 +1,177 @@
+"""Authentication: session login for people, bearer tokens for handhelds.
+
+- ``GET/POST /login`` (form) and ``POST /api/login`` (JSON) start a session
+  (a signed cookie) after checking the hashed password; ``/logout`` ends it.
+  Failed logins are audited; after ``LOGIN_MAX_FAILURES`` (5) for one user
+  name, or 4 times that from one address, within ``LOGIN_WINDOW_S``
+  (5 min), logins are refused with 429 until the window passes.
+- ``Authorization: Bearer <token>``: a handheld registered by an admin
+  (``oms device add``). A revoked device is refused at its next request.
+- CSRF: requests that change state with a session cookie must carry the
+  session's token (``X-CSRFToken`` header or ``csrf_token`` form field;
+  Flask-WTF); bearer requests need none, since browsers never add them.
+- :func:`require` guards a view by role; a crew user may only touch its own
+  crew's jobs (checked by the views, with :func:`current_user`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFProtect, generate_csrf
+
+from webmap import audit
+from webmap.accounts import User, check_password, device_for_token, get_user
+from webmap.db import database
+
+__all__ = ["bp", "csrf", "current_user", "init_app", "require"]
+
+bp = Blueprint("auth", __name__)
+csrf = CSRFProtect()
+
+F = TypeVar("F", bound=Callable[..., Any])
+_MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def current_user() -> User | None:
+    """The user of this request (session or bearer token), or None."""
+    if "oms_user" in g:
+        user: User | None = g.oms_user
+        return user
+    user = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        with database().connect() as conn:
+            user = device_for_token(conn, header[7:].strip())
+    elif session.get("user"):
+        with database().connect() as conn:
+            user = get_user(conn, session["user"])
+    g.oms_user = user
+    return user
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/stream")) or request.is_json
+
+
+def require(*roles: str) -> Callable[[F], F]:
+    """Allow the view to signed-in users with one of ``roles`` (any role if none)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                if _wants_json():
+                    abort(401)
+                return redirect(url_for("auth.login", next=request.full_path))
+            if roles and user.role not in roles and user.role != "admin":
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorate
+
+
+def _check_csrf() -> None:
+    if (
+        request.method in _MUTATING
+        and not request.headers.get("Authorization")
+        and request.endpoint != "auth.api_login"  # no session yet to forge
+    ):
+        csrf.protect()
+
+
+def _login(username: str, password: str) -> tuple[User | None, int, str]:
+    cfg = current_app.config
+    window = float(cfg.get("LOGIN_WINDOW_S", 300))
+    limit = int(cfg.get("LOGIN_MAX_FAILURES", 5))
+    by_name, by_remote = audit.failed_logins(database(), username, request.remote_addr, window)
+    if by_name >= limit or by_remote >= 4 * limit:
+        audit.record(database(), "login_refused", "refused", ref=username)
+        return None, 429, f"too many failed logins; try again in {int(window // 60)} minutes"
+    with database().connect() as conn:
+        user = check_password(conn, username, password)
+    if user is None:
+        audit.record(database(), "login_failed", "refused", ref=username)
+        return None, 401, "wrong user name or password"
+    session.clear()
+    session["user"] = user.username
+    session.permanent = True
+    audit.record(database(), "login", "ok", username=user.username, ref=username)
+    return user, 200, ""
+
+
+def _home(user: User) -> str:
+    return url_for("crew.home") if user.role == "crew" else url_for("dispatcher.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The sign-in form (dispatchers, engineers, crews on a browser)."""
+    error = None
+    status = 200
+    if request.method == "POST":
+        user, status, error = _login(
+            request.form.get("username", ""), request.form.get("password", "")
+        )
+        if user is not None:
+            target = request.args.get("next") or ""
+            # Only local paths: never bounce a user to another site.
+            if not target.startswith("/") or target.startswith("//"):
+                target = _home(user)
+            return redirect(target)
+    return render_template("login.html", error=error), status
+
+
+@bp.post("/api/login")
+def api_login() -> Any:
+    """JSON sign-in: ``{"username", "password"}`` -> the user and a CSRF token."""
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body.get("username"), str) or not isinstance(body.get("password"), str):
+        return jsonify(error='send {"username": ..., "password": ...} as JSON'), 400
+    user, status, error = _login(body["username"], body["password"])
+    if user is None:
+        return jsonify(error=error), status
+    return jsonify(user=user.to_dict(), csrf_token=generate_csrf())
+
+
+@bp.route("/logout", methods=["POST", "GET"])
+def logout() -> Any:
+    user = current_user()
+    if user is not None and request.method == "POST":
+        audit.record(database(), "logout", "ok", username=user.username)
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/api/session")
+def whoami() -> Any:
+    """The signed-in user and a fresh CSRF token (401 when signed out)."""
+    user = current_user()
+    if user is None:
+        return jsonify(error="not signed in"), 401
+    return jsonify(user=user.to_dict(), csrf_token=generate_csrf(), device=user.device)
+
+
+def init_app(app: Any) -> None:
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    csrf.init_app(app)
+    app.before_request(_check_csrf)
+    app.register_blueprint(bp)

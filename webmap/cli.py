@@ -1,0 +1,146 @@
+"""The server's commands, added to the ``oms`` command line.
+
+``oms`` is :data:`oms.cli.cli` plus these (so :mod:`oms` stays free of Flask):
+
+- ``oms serve``: the server (waitress on the embedded default; for
+  PostgreSQL with several processes, gunicorn: see ``docs/server.md``);
+- ``oms user add``: users and their roles (the first admin too);
+- ``oms device add|list|revoke``: handheld bearer tokens.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+import click
+
+from oms.cli import _emit, cli, handles_errors, table
+from oms.cli_engine import db_option, json_option
+
+__all__ = ["main"]
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=32, show_default=True, type=int, help="Waitress threads.")
+@click.option("--config", "config_file", default=None, help="Engine configuration (JSON).")
+@db_option
+def serve(host: str, port: int, threads: int, config_file: str | None, db: str | None) -> None:
+    """Run the server: API, live stream, dispatcher map, crew handheld, public page."""
+    from waitress import serve as waitress_serve
+
+    from oms.db import database_url
+    from webmap import create_app
+
+    app = create_app({"OMS_DB": database_url(db), "OMS_ENGINE_CONFIG": config_file})
+    click.echo(f"serving on http://{host}:{port}/ (dispatcher), /crew, /public", err=True)
+    # Every live stream holds a thread: leave plenty for the API.
+    waitress_serve(app, host=host, port=port, threads=threads, channel_timeout=3600)
+
+
+@cli.group()
+def user() -> None:
+    """Users and roles (dispatcher, crew, engineer, admin)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice(["dispatcher", "crew", "engineer", "admin"]),
+    required=True,
+)
+@click.option("--crew", default=None, help="The crew of a crew user.")
+@click.password_option("--password", help="The password (asked for when not given).")
+@db_option
+@json_option
+@handles_errors
+def user_add(
+    username: str, role: str, crew: str | None, password: str, db: str | None, as_json: bool
+) -> None:
+    """Create a user (the first admin too)."""
+    from oms.db import connect
+    from webmap.accounts import add_user
+
+    with connect(db).begin() as conn:
+        created = add_user(conn, username, password, role, crew)
+    _emit(created.to_dict(), as_json, lambda: f"added {role} {username}")
+
+
+@cli.group()
+def device() -> None:
+    """Handhelds: register (a bearer token, shown once), list, revoke."""
+
+
+@device.command("add")
+@click.argument("username")
+@click.option("--name", required=True, help="What the device is, e.g. 'CR01 tablet'.")
+@db_option
+@json_option
+@handles_errors
+def device_add(username: str, name: str, db: str | None, as_json: bool) -> None:
+    """Register a handheld for USERNAME and print its token (shown only now)."""
+    from oms.db import connect
+    from webmap.accounts import add_device
+
+    with connect(db).begin() as conn:
+        dev, token = add_device(conn, username, name)
+    _emit(
+        {"id": dev.id, "name": name, "username": username, "token": token},
+        as_json,
+        lambda: f"device {dev.id} for {username}\ntoken (shown once): {token}",
+    )
+
+
+@device.command("list")
+@db_option
+@json_option
+@handles_errors
+def device_list(db: str | None, as_json: bool) -> None:
+    """Registered handhelds, revoked ones too."""
+    from oms.db import connect
+    from oms.events import iso
+    from webmap.accounts import list_devices
+
+    with connect(db).connect() as conn:
+        devices = list_devices(conn)
+    doc = [
+        {
+            "id": d.id,
+            "name": d.name,
+            "username": d.username,
+            "created_at": iso(d.created_at),
+            "revoked_at": iso(d.revoked_at),
+        }
+        for d in devices
+    ]
+    _emit(
+        doc,
+        as_json,
+        lambda: table(
+            [(d["id"], d["name"], d["username"], d["revoked_at"] or "") for d in doc],
+            ["id", "name", "user", "revoked"],
+        ),
+    )
+
+
+@device.command("revoke")
+@click.argument("device_id")
+@db_option
+@json_option
+@handles_errors
+def device_revoke(device_id: str, db: str | None, as_json: bool) -> None:
+    """Revoke a handheld: it loses all access at its next request."""
+    from oms.db import connect
+    from webmap.accounts import revoke_device
+
+    with connect(db).begin() as conn:
+        revoke_device(conn, device_id)
+    _emit({"id": device_id, "revoked": True}, as_json, lambda: f"revoked {device_id}")
+
+
+def main(argv: Iterable[str] | None = None) -> None:
+    """Entry point of the ``oms`` console script."""
+    cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="oms")

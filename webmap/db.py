@@ -1,0 +1,73 @@
+"""The per-request database handle and the app's engine service.
+
+As in Flask's tutorial: :func:`get_conn` opens one SQLAlchemy connection per
+request, kept in :data:`flask.g` and closed at teardown; :func:`service`
+is the process's :class:`~webmap.service.EngineService`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+
+from oms import schema
+from oms.store import apply_states, device_states, network_version, stored_network
+from topology.model import Network
+from webmap.service import EngineService
+
+__all__ = ["database", "get_conn", "init_app", "network", "service"]
+
+_network_lock = threading.Lock()
+
+
+def database() -> Engine:
+    """The app's SQLAlchemy engine (a connection pool)."""
+    db: Engine = current_app.extensions["oms.db"]
+    return db
+
+
+def service() -> EngineService:
+    """The process's engine service."""
+    svc: EngineService = current_app.extensions["oms.service"]
+    return svc
+
+
+def get_conn() -> Connection:
+    """This request's connection (read-only use; writes go through the engine)."""
+    if "oms_conn" not in g:
+        g.oms_conn = database().connect()
+    conn: Connection = g.oms_conn
+    return conn
+
+
+def network() -> Network:
+    """The latest network as operated, cached per process until it or a switch changes.
+
+    O(1) when nothing changed; one blob load and O(devices) otherwise.
+    """
+    conn = get_conn()
+    ds = schema.device_states
+    version = network_version(conn)
+    switched = conn.execute(select(func.count(), func.max(ds.c.changed_at))).one()
+    key = (version, int(switched[0]), str(switched[1]))
+    cache = current_app.extensions.setdefault("oms.network", {})
+    with _network_lock:
+        if cache.get("key") != key:
+            _, net = stored_network(conn)
+            cache.update(key=key, net=apply_states(net, device_states(conn)))
+        result: Network = cache["net"]
+    return result
+
+
+def _close(_exc: BaseException | None = None) -> None:
+    conn: Any = g.pop("oms_conn", None)
+    if conn is not None:
+        conn.close()
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_appcontext(_close)
