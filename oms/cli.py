@@ -645,4 +645,7 @@ def restore(
 
 # The database commands (load, ingest, outages, outage, simulate) live in
 # their own module; importing it registers them on ``cli``.
-from oms import cli_engine  # noqa: E402, F401
+from oms import (  # noqa: E402
+    cli_engine,  # noqa: F401
+    cli_listen,  # noqa: F401
+)

@@ -69,7 +69,7 @@ def schema_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def connect(url: str | None = None, *, upgrade: bool = True) -> Engine:
+def connect(url: str | None = None, *, upgrade: bool = True, pool_size: int = 5) -> Engine:
     """Open the database at ``url`` (see :func:`database_url`).
 
     Parameters
@@ -79,6 +79,9 @@ def connect(url: str | None = None, *, upgrade: bool = True) -> Engine:
     upgrade : bool
         Apply pending migrations (the default). Otherwise a database that is
         not at the latest revision raises :class:`StorageError`.
+    pool_size : int
+        Connections kept open to a server database (as many again may be
+        opened at peaks); a server gives one per request thread.
 
     Raises
     ------
@@ -94,7 +97,11 @@ def connect(url: str | None = None, *, upgrade: bool = True) -> Engine:
         else:
             # values_plus_batch: executemany UPDATEs go in pages, not a round
             # trip per row (outages and jobs are rewritten in bulk per batch).
-            options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+            options: dict[str, Any] = {
+                "pool_pre_ping": True,
+                "pool_size": pool_size,
+                "max_overflow": pool_size,
+            }
             if url.startswith("postgresql+psycopg2") or url.startswith("postgresql://"):
                 options["executemany_mode"] = "values_plus_batch"
             engine = create_engine(url, **options)

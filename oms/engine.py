@@ -66,6 +66,8 @@ class IngestReport:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    #: Line numbers of the duplicates (not part of the contract-4 output).
+    duplicate_lines: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
@@ -385,6 +387,7 @@ class OutageEngine:
             if seen is not None:
                 if seen == event.digest:
                     duplicates += 1
+                    report.duplicate_lines.append(number)
                 else:
                     report.rejected.append({"line": number, "error": str(_conflict(event.id))})
                 continue

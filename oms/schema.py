@@ -27,7 +27,8 @@ Tables by topic:
   transaction as the events they follow from.
 - live feed and access: ``changes`` (every outage, job, crew, alert and
   device change as it committed, numbered: the live stream replays from
-  it), ``users`` (hashed passwords and roles), ``devices`` (handheld bearer
+  it), ``intake`` (requests handed by the server processes to the one that
+  writes, with their results), ``users`` (hashed passwords and roles), ``devices`` (handheld bearer
   tokens, hashed, revocable), ``audit`` (every state change and login made
   through the server, with user, device and position).
 """
@@ -64,6 +65,7 @@ __all__ = [
     "documents",
     "engine_state",
     "events",
+    "intake",
     "jobs",
     "metadata",
     "network_versions",
@@ -356,6 +358,18 @@ changes = Table(
     Column("kind", String(16), nullable=False),
     Column("ref", String(128), nullable=False),
     Column("data", JSON, nullable=False),
+)
+
+intake = Table(
+    "intake",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("submitted_at", _TZ, nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("result", JSON),
+    Column("done_at", _TZ),
+    Index("ix_intake_status", "status"),
 )
 
 users = Table(

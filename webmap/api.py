@@ -23,7 +23,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 from sqlalchemy import select
 
 from oms import schema
-from oms.exceptions import OMSError
+from oms.exceptions import EventError, OMSError
 from oms.outages import get_outage, list_outages, outage_audit, outage_evidence
 from oms.views import engine_clock, get_job, list_crews, list_jobs
 from webmap import audit
@@ -70,6 +70,8 @@ OUTAGE_ACTIONS = {
     "close": "outage_close",
 }
 _MAX_EVENTS = 10_000
+#: How the engine words a rejected line whose id was seen with other content.
+_CONFLICT = "was seen before with different content"
 
 
 def _me() -> User:
@@ -87,8 +89,14 @@ def _body() -> dict[str, Any]:
     return body
 
 
-def _apply(events: list[dict[str, Any]], action: str, ref: str | None) -> tuple[Response, int]:
-    """Ingest ``events`` through the engine; audit; answer with the report."""
+def _apply(
+    events: list[Any], action: str, ref: str | None, numbers: list[int] | None = None
+) -> tuple[Response, int]:
+    """Ingest ``events`` through the engine; audit; answer with the report.
+
+    ``numbers`` are the events' line numbers for the report (default 1, 2...);
+    an :class:`~oms.exceptions.EventError` in ``events`` is a rejected line.
+    """
     user = _me()
     try:
         report = service().ingest(events)
@@ -103,7 +111,12 @@ def _apply(events: list[dict[str, Any]], action: str, ref: str | None) -> tuple[
             detail={"error": str(exc)},
         )
         return jsonify(error=str(exc)), 409
-    outcome = "ok" if not report.rejected else "rejected"
+    if numbers:  # the service numbers the events 1, 2...: back to their lines
+        for r in report.rejected:
+            r["line"] = numbers[r["line"] - 1]
+    conflicts = [r for r in report.rejected if _CONFLICT in r["error"]]
+    outcome = "conflict" if conflicts else "rejected" if report.rejected else "ok"
+    ids = [e.get("id") for e in events if isinstance(e, dict)]
     audit.record(
         database(),
         action,
@@ -111,13 +124,16 @@ def _apply(events: list[dict[str, Any]], action: str, ref: str | None) -> tuple[
         username=user.username,
         device=user.device,
         ref=ref,
-        detail={"events": [e.get("id") for e in events][:50], "rejected": report.rejected[:5]},
+        detail={"events": ids[:50], "rejected": report.rejected[:5]},
     )
-    doc = {
+    doc: dict[str, Any] = {
         "accepted": report.accepted,
         "duplicates": report.duplicates,
         "rejected": report.rejected,
     }
+    if conflicts:  # the same id with other content: refused, as the module doc says
+        doc["error"] = conflicts[0]["error"]
+        return jsonify(doc), 409
     status = 200 if not report.rejected else 422
     return jsonify(doc), status
 
@@ -145,14 +161,18 @@ def health() -> Any:
 @require("dispatcher", "engineer")
 def post_events() -> Any:
     """Events (contract 3): one object, a list, or JSON lines (``application/x-ndjson``)."""
+    numbers: list[int] | None = None
     if request.mimetype in ("application/x-ndjson", "application/jsonl"):
+        # Contract 3: a bad line is rejected with its number, the others applied.
         events: Any = []
+        numbers = []
         for n, line in enumerate(request.get_data(as_text=True).splitlines(), start=1):
             if line.strip():
+                numbers.append(n)
                 try:
                     events.append(json.loads(line))
                 except ValueError as exc:
-                    abort(400, description=f"line {n}: not JSON ({exc})")
+                    events.append(EventError(f"not valid JSON: {exc}"))
     else:
         events = request.get_json(silent=True)
         if isinstance(events, dict):
@@ -161,7 +181,7 @@ def post_events() -> Any:
         abort(400, description="send an event object, a non-empty list of them, or JSON lines")
     if len(events) > _MAX_EVENTS:
         abort(413, description=f"at most {_MAX_EVENTS} events per request")
-    response, status = _apply(events, "events", None)
+    response, status = _apply(events, "events", None, numbers)
     return response, status
 
 
@@ -359,10 +379,10 @@ def trace(kind: str) -> Any:
             result = flisr.restore(net, args["device"])
         else:
             abort(404, description=f"no trace {kind!r}")
+    except TopologyError as exc:  # before KeyError: ElementNotFound is one too
+        abort(400, description=str(exc))
     except KeyError as exc:
         abort(400, description=f"trace {kind} needs the query parameter {exc.args[0]!r}")
-    except TopologyError as exc:
-        abort(400, description=str(exc))
     return jsonify(result.data)
 
 
@@ -489,3 +509,6 @@ def audit_log() -> Any:
     limit = min(max(request.args.get("limit", 200, type=int) or 200, 1), 5000)
     rows = get_conn().execute(select(a).order_by(a.c.seq.desc()).limit(limit)).mappings()
     return jsonify([{**dict(r), "time": iso(r["time"])} for r in rows])
+
+
+from webmap import openapi  # noqa: E402,F401  registers /api/openapi.json

@@ -4,10 +4,13 @@ Configuration (``create_app(config)`` or environment variables ``OMS_*``):
 
 ==================== =====================================================
 ``OMS_DB``           database URL (default ``$OMS_DATABASE_URL``, else SQLite)
-``SECRET_KEY``       signs sessions; set it in production (``OMS_SECRET_KEY``)
-``OMS_ENGINE_CONFIG`` the engine configuration JSON file (optional)
+``SECRET_KEY``       signs sessions (``$OMS_SECRET_KEY``, else a key made once
+                     in the instance folder and shared by every process)
+``OMS_ENGINE_CONFIG`` the engine configuration: a JSON file, or an ``EngineConfig``
 ``OMS_TICK_S``       seconds between engine ticks (1; 0: no ticking thread)
 ``OMS_CLOCK``        a callable giving now (the wall clock by default)
+``OMS_CLOCK_SPEED``  simulated seconds per real second of that clock (1)
+``OMS_POOL_SIZE``    database connections kept per process (20)
 ==================== =====================================================
 """
 
@@ -31,12 +34,29 @@ from webmap.service import EngineService, wall_clock
 __all__ = ["create_app"]
 
 
+def _instance_secret(folder: Path) -> str:
+    """The session signing key kept in the instance folder, made once.
+
+    Every process of one installation reads the same file, so a session
+    signed by one gunicorn worker is valid on the others and across restarts.
+    """
+    path = folder / "secret_key"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secrets.token_hex(32))
+    return path.read_text(encoding="ascii").strip()
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """A configured app with every blueprint registered and its engine service."""
     app = Flask(__name__)
     app.config.update(
         OMS_DB=database_url(),
-        SECRET_KEY=os.environ.get("OMS_SECRET_KEY") or secrets.token_hex(32),
+        SECRET_KEY=os.environ.get("OMS_SECRET_KEY"),
         OMS_ENGINE_CONFIG=os.environ.get("OMS_ENGINE_CONFIG"),
         OMS_TICK_S=float(os.environ.get("OMS_TICK_S", "1")),
         OMS_CLOCK=wall_clock,
@@ -47,11 +67,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     if config:
         app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     if os.environ.get("OMS_SECURE_COOKIES") == "1":
         app.config["SESSION_COOKIE_SECURE"] = True
-    engine = connect(app.config["OMS_DB"])
-    cfg_file = app.config.get("OMS_ENGINE_CONFIG")
-    engine_config = EngineConfig.from_file(Path(cfg_file)) if cfg_file else EngineConfig()
+    # A connection per request thread (gunicorn --threads, waitress threads).
+    engine = connect(app.config["OMS_DB"], pool_size=int(app.config.get("OMS_POOL_SIZE", 20)))
+    given = app.config.get("OMS_ENGINE_CONFIG")
+    if isinstance(given, EngineConfig):
+        engine_config = given
+    else:
+        engine_config = EngineConfig.from_file(Path(given)) if given else EngineConfig()
     svc = EngineService(engine, engine_config, clock=app.config["OMS_CLOCK"])
     app.extensions["oms.db"] = engine
     app.extensions["oms.service"] = svc

@@ -89,10 +89,15 @@ def require(*roles: str) -> Callable[[F], F]:
 
 
 def _check_csrf() -> None:
+    """CSRF for state changes made with a session (and the sign-in form).
+
+    A request signed in by nobody has nothing to forge: it gets its 401 from
+    :func:`require`, not a CSRF error.
+    """
     if (
         request.method in _MUTATING
-        and not request.headers.get("Authorization")
-        and request.endpoint != "auth.api_login"  # no session yet to forge
+        and not request.headers.get("Authorization", "").startswith("Bearer ")
+        and (session.get("user") or request.endpoint == "auth.login")
     ):
         csrf.protect()
 
@@ -117,6 +122,20 @@ def _login(username: str, password: str) -> tuple[User | None, int, str]:
     return user, 200, ""
 
 
+def _local_path(target: str) -> bool:
+    """Whether ``target`` is a path on this site: never bounce a user to another.
+
+    Browsers read ``/\\evil.example`` as ``//evil.example`` and drop tabs and
+    newlines, so those are refused as well as ``//host`` and ``scheme:``.
+    """
+    return (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)
+    )
+
+
 def _home(user: User) -> str:
     return url_for("crew.home") if user.role == "crew" else url_for("dispatcher.home")
 
@@ -132,10 +151,7 @@ def login() -> Any:
         )
         if user is not None:
             target = request.args.get("next") or ""
-            # Only local paths: never bounce a user to another site.
-            if not target.startswith("/") or target.startswith("//"):
-                target = _home(user)
-            return redirect(target)
+            return redirect(target if _local_path(target) else _home(user))
     return render_template("login.html", error=error), status
 
 

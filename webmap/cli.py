@@ -2,6 +2,7 @@
 
 ``oms`` is :data:`oms.cli.cli` plus these (so :mod:`oms` stays free of Flask):
 
+- ``oms demo``: the whole system on the demo network, storms at accelerated time;
 - ``oms serve``: the server (waitress on the embedded default; for
   PostgreSQL with several processes, gunicorn: see ``docs/server.md``);
 - ``oms user add``: users and their roles (the first admin too);
@@ -38,6 +39,100 @@ def serve(host: str, port: int, threads: int, config_file: str | None, db: str |
     click.echo(f"serving on http://{host}:{port}/ (dispatcher), /crew, /public", err=True)
     # Every live stream holds a thread: leave plenty for the API.
     waitress_serve(app, host=host, port=port, threads=threads, channel_timeout=3600)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option(
+    "--speed",
+    default=10.0,
+    show_default=True,
+    type=float,
+    help="Simulated seconds per real second.",
+)
+@click.option("--faults", default=None, type=int, help="Faults per storm (default scales).")
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option(
+    "--db-file",
+    default="oms-demo.sqlite",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The demo's SQLite file (made afresh).",
+)
+@click.option("--seconds", default=None, type=float, help="Stop after this many seconds.")
+@json_option
+def demo(
+    host: str,
+    port: int,
+    speed: float,
+    faults: int | None,
+    seed: int,
+    db_file: str,
+    seconds: float | None,
+    as_json: bool,
+) -> None:
+    """The whole system on the demo network, with storms at accelerated time.
+
+    Makes a fresh SQLite database with the demo network, customers, crews,
+    units, zones and roads; starts the server; plays storms until stopped
+    (Ctrl-C). Prints the dispatcher, crew handheld and public URLs with
+    demo sign-ins.
+    """
+    import contextlib
+    import json
+    import signal
+    import threading
+    from pathlib import Path
+
+    from waitress.server import create_server
+
+    from webmap import create_app
+    from webmap.demo import (
+        AcceleratedClock,
+        DemoStorm,
+        StormSettings,
+        demo_config,
+        demo_start,
+        prepare,
+        summary,
+    )
+
+    click.echo(f"preparing {db_file} (demo network, customers, crews, roads)...", err=True)
+    path = Path(db_file).resolve()
+    users = prepare(path)
+    clock = AcceleratedClock(demo_start(), speed)
+    app = create_app(
+        {
+            "OMS_DB": f"sqlite:///{path}",
+            "OMS_TICK_S": 0,  # the storm driver ticks the engine on the demo clock
+            "OMS_CLOCK": clock,
+            "OMS_CLOCK_SPEED": speed,
+            "OMS_ENGINE_CONFIG": demo_config(),
+        }
+    )
+    server = create_server(app, host=host, port=port, threads=32, channel_timeout=3600)
+    base = f"http://{host}:{server.effective_port}"  # type: ignore[union-attr]
+    storm = DemoStorm(app.extensions["oms.service"], StormSettings(faults=faults, seed=seed))
+    storm.start()
+    doc = summary(users, base)
+    if as_json:
+        click.echo(json.dumps(doc))
+    else:
+        click.echo(f"dispatcher map:  {doc['dispatcher']['url']}  (dispatcher / dispatch-demo)")
+        crew = doc["crew_handheld"]
+        click.echo(f"crew handheld:   {crew['url']}  ({crew['user']} / {crew['password']})")
+        click.echo(f"public page:     {doc['public']['url']}")
+        click.echo(f"storms at {speed:g}x; Ctrl-C stops", err=True)
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait(seconds)
+    storm.stop()
+    server.close()
+    app.extensions["oms.service"].stop()
 
 
 @cli.group()

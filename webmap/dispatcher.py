@@ -1,19 +1,313 @@
-"""The dispatcher's live map (``/``)."""
+"""The dispatcher's live map (``/``) and the map data it draws (``/map/...``).
+
+The page is Leaflet driven by our own JavaScript (``static/dispatcher.js``),
+not a folium map: folium renders a map once into static HTML (which is what
+:mod:`oms.mapping` wants for offline trace maps), while this page lives for a
+whole shift, subscribes to the server's event stream (``/stream``), redraws
+layers in place as outages, jobs and crews change, fetches the network for
+each view, and posts the dispatcher's actions to the REST API. That needs
+JavaScript of its own; folium would only add a Python layer that generates
+the same Leaflet calls once.
+
+Every asset comes from this server: the page's own script and style sheet
+from ``webmap/static``, Leaflet and Leaflet.markercluster from the copies
+vendored in ``oms/static/vendor`` (``/vendor/<path>``, read with
+:mod:`importlib.resources`, so an installed wheel serves them too). Nothing
+is loaded from a CDN, and there is no base map unless ``OMS_TILES`` names a
+tile server on the utility's own network.
+
+Routes (all JSON/GeoJSON ones need a signed-in dispatcher or engineer; the
+network layer and plans also serve crews):
+
+=============================  =================================================
+``GET /``                      the page
+``GET /vendor/<path>``         vendored Leaflet files (public, cacheable)
+``GET /map/summary``           network extent, sizes, version, state counts
+``GET /map/network.geojson``   the network for a view: ``bbox``, ``zoom``
+                               (:func:`webmap.layers.network_layer`)
+``GET /map/outages.geojson``   open outages (predicted, confirmed, restored)
+``GET /map/calls.geojson``     recent calls (``hours``, default 12; ``limit``)
+``GET /map/crews.geojson``     crews at their last position
+``GET /map/plan``              isolation and restoration plan: ``outage`` or
+                               ``device`` (:func:`webmap.layers.plan`)
+=============================  =================================================
+
+Large answers are gzipped when the browser accepts it.
+"""
 
 from __future__ import annotations
 
+import gzip
+import json
+import mimetypes
+from collections.abc import Iterable
+from datetime import timedelta
+from importlib import resources
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
-from webmap.auth import require
+from oms import schema
+from oms.events import iso
+from oms.exceptions import NotLoadedError, OMSError
+from oms.outages import Outage, get_outage
+from oms.store import device_states
+from oms.views import engine_clock, list_crews
+from topology.exceptions import TopologyError
+from topology.model import Network
+from webmap import layers
+from webmap.auth import current_user, require
+from webmap.db import get_conn, network, service
 
-__all__ = ["bp"]
+__all__ = ["OPEN_OUTAGE_STATES", "bp"]
 
 bp = Blueprint("dispatcher", __name__)
 
+#: Outages the map and the side panel show (closed and cancelled ones are history).
+OPEN_OUTAGE_STATES = ("predicted", "confirmed", "restored")
+_GZIP_MIN = 16_384
+_MAX_CALLS = 100_000
 
+
+# ----------------------------------------------------------------- helpers
+def _json(doc: Any, mimetype: str = "application/json") -> Response:
+    """A compact JSON answer, gzipped when large and the client accepts it."""
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    response = Response(body, mimetype=mimetype)
+    if len(body) >= _GZIP_MIN and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.set_data(gzip.compress(body, compresslevel=1))
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _geojson(doc: Any) -> Response:
+    return _json(doc, "application/geo+json")
+
+
+def _network_or_none() -> Network | None:
+    try:
+        return network()
+    except NotLoadedError:
+        return None
+
+
+def _network() -> Network:
+    net = _network_or_none()
+    if net is None:
+        abort(404, description="no network is loaded yet (oms load --network FILE)")
+    return net
+
+
+def _open_outages(conn: Connection) -> list[Outage]:
+    o = schema.outages
+    rows = conn.execute(
+        select(o).where(o.c.state.in_(OPEN_OUTAGE_STATES)).order_by(o.c.started, o.c.id)
+    ).mappings()
+    return [Outage.from_row(r) for r in rows]
+
+
+def _customer_xy(
+    conn: Connection, net: Network, ids: Iterable[str]
+) -> dict[str, tuple[float, float]]:
+    """Positions of customers: their own, else their supply node's. O(ids)."""
+    wanted = sorted(set(ids))
+    found: dict[str, tuple[float, float]] = {}
+    c = schema.customers
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        query = select(c.c.id, c.c.lon, c.c.lat, c.c.node).where(c.c.id.in_(chunk))
+        for row in conn.execute(query):
+            if row.lon is not None and row.lat is not None:
+                found[row.id] = (float(row.lon), float(row.lat))
+            elif row.node in net.node_index:
+                x, y = net.node_xy[net.node_index[row.node]]
+                found[row.id] = (float(x), float(y))
+    return found
+
+
+def _float_arg(name: str) -> float | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        abort(400, description=f"{name} must be a number")
+    if not 0 <= value <= 30:
+        abort(400, description=f"{name} must be between 0 and 30")
+    return value
+
+
+# -------------------------------------------------------------------- page
 @bp.get("/")
 @require("dispatcher", "engineer")
 def home() -> Any:
-    return render_template("dispatcher.html")
+    """The live map page."""
+    user = current_user()
+    net = _network_or_none()
+    bounds = layers.network_bounds(net) if net is not None else None
+    config = {
+        "bounds": bounds,
+        "tiles": current_app.config.get("OMS_TILES"),
+        "tilesAttribution": current_app.config.get("OMS_TILES_ATTRIBUTION", "Local tiles"),
+        "user": user.to_dict() if user else None,
+        "canDispatch": bool(user and user.role in ("dispatcher", "admin")),
+    }
+    return render_template("dispatcher.html", config=config, user=user)
+
+
+@bp.get("/vendor/<path:name>")
+def vendor(name: str) -> Any:
+    """A vendored browser asset (Leaflet, Leaflet.markercluster) from the oms package."""
+    parts = name.split("/")
+    if any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        abort(404)
+    node = resources.files("oms").joinpath("static", "vendor", *parts)
+    if not node.is_file():
+        abort(404)
+    mimetype = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
+    if mimetype.startswith("text/") or mimetype.endswith("javascript"):
+        mimetype += "; charset=utf-8"
+    response = Response(node.read_bytes(), mimetype=mimetype)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+# --------------------------------------------------------------- map data
+@bp.get("/map/summary")
+@require("dispatcher", "engineer", "crew")
+def summary() -> Response:
+    """``{"bounds", "nodes", "edges", "customers", "states", "clock"}`` of the network."""
+    conn = get_conn()
+    net = _network()
+    states = layers.edge_states(net, [o.to_dict() for o in _open_outages(conn)])
+    return _json(
+        {
+            "bounds": layers.network_bounds(net),
+            "nodes": net.n_nodes,
+            "edges": net.n_edges,
+            "customers": int(net.node_customers.sum()),
+            "states": layers.state_counts(states),
+            "clock": engine_clock(conn).isoformat(),
+        }
+    )
+
+
+@bp.get("/map/network.geojson")
+@require("dispatcher", "engineer", "crew")
+def network_geojson() -> Response:
+    """The network for a view: ``bbox=minlon,minlat,maxlon,maxlat`` and ``zoom``."""
+    try:
+        bbox = layers.parse_bbox(request.args.get("bbox"))
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    zoom = _float_arg("zoom")
+    conn = get_conn()
+    net = _network()
+    states = layers.edge_states(net, [o.to_dict() for o in _open_outages(conn)])
+    return _geojson(layers.network_layer(net, states, bbox, zoom))
+
+
+@bp.get("/map/outages.geojson")
+@require("dispatcher", "engineer")
+def outages_geojson() -> Response:
+    """Open outages as Points; ``properties`` is the outage object of the API."""
+    conn = get_conn()
+    net = _network()
+    found = _open_outages(conn)
+    singles = [o.customer for o in found if o.customer and not o.device]
+    xy = _customer_xy(conn, net, singles)
+    return _geojson(layers.outages_layer(net, [o.to_dict() for o in found], xy))
+
+
+@bp.get("/map/calls.geojson")
+@require("dispatcher", "engineer")
+def calls_geojson() -> Response:
+    """Calls of the last ``hours`` (12) before the engine clock, newest first (``limit``)."""
+    hours = request.args.get("hours", 12.0, type=float) or 12.0
+    hours = min(max(hours, 0.1), 24.0 * 14)
+    limit = min(max(request.args.get("limit", 20_000, type=int) or 20_000, 1), _MAX_CALLS)
+    conn = get_conn()
+    net = _network()
+    since = engine_clock(conn) - timedelta(hours=hours)
+    ev, cu = schema.events, schema.customers
+    rows = conn.execute(
+        select(ev.c.id, ev.c.time, ev.c.customer, ev.c.payload, cu.c.lon, cu.c.lat, cu.c.node)
+        .select_from(ev.outerjoin(cu, cu.c.id == ev.c.customer))
+        .where(ev.c.type == "call", ev.c.time >= since)
+        .order_by(ev.c.seq.desc())
+        .limit(limit)
+    ).all()
+    calls = []
+    for r in rows:
+        lon, lat = r.lon, r.lat
+        if (lon is None or lat is None) and r.node in net.node_index:
+            lon, lat = (float(v) for v in net.node_xy[net.node_index[r.node]])
+        try:
+            payload = json.loads(r.payload)
+        except ValueError:
+            payload = {}
+        calls.append(
+            {
+                "id": r.id,
+                "time": iso(r.time),
+                "customer": r.customer,
+                "power": payload.get("power", "off"),
+                "hazard": payload.get("hazard"),
+                "note": payload.get("note"),
+                "lon": lon,
+                "lat": lat,
+            }
+        )
+    return _geojson(layers.calls_layer(calls))
+
+
+@bp.get("/map/crews.geojson")
+@require("dispatcher", "engineer")
+def crews_geojson() -> Response:
+    """Crews as Points at their last position; ``properties`` is the crew object of the API."""
+    return _geojson(layers.crews_layer(list_crews(get_conn(), service().config.dispatch)))
+
+
+@bp.get("/map/plan")
+@require("dispatcher", "engineer", "crew")
+def plan() -> Response:
+    """Isolation and restoration plan for ``outage`` (its section, or the section right
+    below its device) or for a fault on ``device`` (any edge), with its GeoJSON layer.
+
+    Made from the state before the trip: the devices that tripped and feed the
+    faulted part are taken as closed again (see :func:`webmap.layers.plan`).
+    """
+    conn = get_conn()
+    net = _network()
+    outage_id = request.args.get("outage")
+    element = request.args.get("device")
+    below = False
+    if outage_id:
+        try:
+            o = get_outage(conn, outage_id)
+        except OMSError as exc:
+            abort(404, description=str(exc))
+        if o.section:
+            element = sorted(o.section)[0]
+        elif o.device:
+            element, below = o.device, True
+        else:
+            abort(400, description=f"{outage_id} is a single customer's outage: no switching plan")
+    if not element:
+        abort(400, description="name an outage or a device")
+    tripped = sorted(
+        d for d, row in device_states(conn).items() if row["state"] == "open" and row["tripped"]
+    )
+    try:
+        result = layers.plan(net, element, reclose=tripped, below=below)
+    except TopologyError as exc:
+        abort(404, description=str(exc))
+    result["outage"] = outage_id
+    result["layer"] = layers.plan_layer(net, result)
+    return _json(result)

@@ -1,16 +1,766 @@
-"""The public outage page (``/public``): no login, no one else's personal data."""
+"""The public outage page (``/public/``): no login, and no one else's personal data.
+
+Routes (this blueprint has no URL prefix; each route names its full path):
+
+- ``GET /public/``: the page (outages by area, and "where is my case?").
+- ``GET /api/public/outages``: current outages by area (response zone and
+  area class): customers out, outages, the latest ETR of each area, and
+  each network outage with its case id, stage and ETR. Single-customer
+  outages are only counted (never listed), since one of them is one
+  household. Cached until the engine commits a change, and sent with
+  ``Cache-Control: public, max-age=30`` so a proxy or CDN can absorb a
+  storm's traffic.
+- ``GET /api/public/case?case=OUT-000123`` or ``?phone=+15551234``: the
+  progress of one case (reported, crew assigned, crew on the way, crew on
+  site, restored) with its ETR. A phone number finds only the case of the
+  customer(s) registered with that number; an unknown number and a number
+  without a current case give the same 404, so the answer never tells
+  whether a number belongs to a customer. Limited per client address
+  (``PUBLIC_LOOKUP_LIMIT`` lookups, 30, per ``PUBLIC_LOOKUP_WINDOW_S``,
+  60 s) with 429 and ``Retry-After`` beyond it; refusals are audited (once
+  per window and address).
+- ``GET /api/public/areas``: the response zones as GeoJSON (id and area
+  class), for drawing the areas on a map.
+
+Nothing returned carries a customer id, name, address or phone number.
+The rate limit is kept in the memory of each server process: with N worker
+processes a client gets at most N times the limit. Behind a reverse proxy
+the app must trust ``X-Forwarded-For`` (werkzeug's ``ProxyFix``), or every
+client shares the proxy's address.
+
+:data:`OPENAPI_PATHS` describes the JSON routes for the OpenAPI document.
+"""
 
 from __future__ import annotations
 
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, render_template
+import numpy as np
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 
-__all__ = ["bp"]
+from oms import schema
+from oms.events import iso
+from oms.jobs import Job, Zones
+from oms.outages import ACTIVE_STATES, Outage, list_outages
+from oms.store import network_version, stored_network
+from oms.views import engine_clock
+from topology.model import Network
+from webmap import audit
+from webmap.db import database, get_conn
 
-bp = Blueprint("public", __name__, url_prefix="/public")
+__all__ = ["OPENAPI_PATHS", "STAGES", "RateLimiter", "bp", "case_stage"]
+
+bp = Blueprint("public", __name__)
+
+#: The stages of a case as the public sees them, in order: key and label.
+STAGES = (
+    ("reported", "Reported"),
+    ("assigned", "Crew assigned"),
+    ("en_route", "Crew on the way"),
+    ("on_site", "Crew on site"),
+    ("restored", "Restored"),
+)
+_STAGE_LABEL = dict(STAGES)
+#: Which job stamp marks each stage (``reported`` is the outage's start).
+_STAGE_STAMP = {"assigned": "D", "en_route": "G", "on_site": "H", "restored": "restored"}
+#: A restored or closed case is still found by phone for this long after restoration.
+RECENT = timedelta(hours=24)
+_CASE_ID = re.compile(r"OUT-\d{1,12}")
+_MAX_MERGE_HOPS = 20
 
 
-@bp.get("/")
+# --------------------------------------------------------------- rate limit
+class RateLimiter:
+    """At most ``limit`` hits per ``window_s`` seconds per key, in a sliding window.
+
+    Thread-safe; in-process. Keeps at most ``max_keys`` keys (the least
+    recently seen go first), so a flood of addresses cannot exhaust memory.
+    O(1) amortized per hit.
+    """
+
+    def __init__(self, limit: int, window_s: float, max_keys: int = 100_000) -> None:
+        self.limit = max(int(limit), 1)
+        self.window_s = float(window_s)
+        self.max_keys = max_keys
+        self._hits: dict[str, deque[float]] = {}
+        self._refused: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, now: float | None = None) -> float | None:
+        """Count a hit; None when allowed, else the seconds until the next is allowed."""
+        t = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits.pop(key, None)  # re-inserted last: dicts keep insertion order
+            if hits is None:
+                hits = deque()
+                while len(self._hits) >= self.max_keys:
+                    oldest = next(iter(self._hits))
+                    del self._hits[oldest]
+                    self._refused.pop(oldest, None)
+            while hits and hits[0] <= t - self.window_s:
+                hits.popleft()
+            self._hits[key] = hits
+            if len(hits) >= self.limit:
+                return max(hits[0] + self.window_s - t, 0.0)
+            hits.append(t)
+            return None
+
+    def first_refusal(self, key: str, now: float | None = None) -> bool:
+        """Whether this is the first refusal of ``key`` in the current window (to audit once)."""
+        t = time.monotonic() if now is None else now
+        with self._lock:
+            last = self._refused.get(key)
+            if last is not None and t - last < self.window_s:
+                return False
+            self._refused[key] = t
+            return True
+
+
+def _limiter() -> RateLimiter:
+    ext = current_app.extensions
+    limiter = ext.get("oms.public_limiter")
+    if limiter is None:
+        limiter = ext.setdefault(
+            "oms.public_limiter",
+            RateLimiter(
+                int(current_app.config.get("PUBLIC_LOOKUP_LIMIT", 30)),
+                float(current_app.config.get("PUBLIC_LOOKUP_WINDOW_S", 60.0)),
+            ),
+        )
+    assert isinstance(limiter, RateLimiter)
+    return limiter
+
+
+def _rate_limited() -> Response | None:
+    """The 429 answer when this client has looked up too often, else None."""
+    limiter = _limiter()
+    addr = request.remote_addr or "unknown"
+    wait = limiter.hit(addr)
+    if wait is None:
+        return None
+    if limiter.first_refusal(addr):
+        audit.record(database(), "public_lookup", "refused", ref=addr, detail={"limit": "rate"})
+    retry = max(int(wait + 0.999), 1)
+    response = jsonify(
+        error=f"too many lookups from your address; try again in {retry} s", status=429
+    )
+    response.status_code = 429
+    response.headers["Retry-After"] = str(retry)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ----------------------------------------------------------------- the model
+@dataclass
+class _Model:
+    """What the public views need from the network, zones and customers (cached)."""
+
+    key: tuple[Any, ...]
+    net: Network | None
+    zones: Zones
+    #: Normalized phone -> positions of the customers registered with it.
+    phones: dict[str, list[int]] = field(default_factory=dict)
+    #: Zone id -> customers served there.
+    served: dict[str | None, int] = field(default_factory=dict)
+
+
+def normal_phone(value: str) -> str:
+    """Digits and ``+`` only, as the engine matches a caller's number."""
+    return "".join(ch for ch in value if ch.isdigit() or ch == "+")
+
+
+def _customer_xy(net: Network) -> np.ndarray:
+    """Longitude, latitude of every customer: its own position, else its node's."""
+    cust = net.customers
+    assert cust is not None
+    xy = net.node_xy[cust.node].copy()
+    lon, lat = cust.fields.get("lon"), cust.fields.get("lat")
+    if lon is not None and lat is not None:
+        own = np.array(
+            [
+                (float(x), float(y)) if x is not None and y is not None else (np.nan, np.nan)
+                for x, y in zip(lon, lat, strict=True)
+            ],
+            dtype=np.float64,
+        ).reshape(-1, 2)
+        has = ~np.isnan(own).any(axis=1)
+        xy[has] = own[has]
+    return xy
+
+
+def _served(net: Network, zone_rows: list[dict[str, Any]]) -> dict[str | None, int]:
+    """Customers served per zone (None: in no zone). O(customers x zones), vectorized."""
+    import shapely
+    from shapely.geometry import shape
+
+    if net.customers is not None:
+        xy = _customer_xy(net)
+        weight = np.ones(len(xy), dtype=np.int64)
+    else:
+        xy, weight = net.node_xy, net.node_customers
+    left = np.ones(len(xy), dtype=bool)
+    out: dict[str | None, int] = {}
+    for row in zone_rows:
+        inside = shapely.contains_xy(shape(row["geometry"]), xy[:, 0], xy[:, 1]) & left
+        out[row["id"]] = int(weight[inside].sum())
+        left &= ~inside
+    out[None] = int(weight[left].sum())
+    return out
+
+
+def _model(conn: Connection) -> _Model:
+    """The cached model, rebuilt when the network or the zones change."""
+    zone_rows = [dict(r) for r in conn.execute(select(schema.zones)).mappings()]
+    key = (
+        network_version(conn),
+        tuple((r["id"], r["area_class"], str(r["geometry"])) for r in zone_rows),
+    )
+    cache = current_app.extensions.setdefault("oms.public_model", {})
+    model = cache.get("model")
+    if model is not None and model.key == key:
+        assert isinstance(model, _Model)
+        return model
+    net: Network | None = None
+    if key[0] is not None:
+        _, net = stored_network(conn)
+    model = _Model(key, net, Zones(zone_rows))
+    if net is not None:
+        if net.customers is not None and net.customers.fields.get("phone") is not None:
+            for u, phone in enumerate(net.customers.fields["phone"]):
+                if phone:
+                    model.phones.setdefault(normal_phone(str(phone)), []).append(u)
+        model.served = _served(net, zone_rows)
+    cache["model"] = model
+    return model
+
+
+# ---------------------------------------------------------------- the cases
+def case_stage(outage: Outage, job: Job | None) -> str:
+    """The public stage of a case: the furthest of :data:`STAGES` it reached."""
+    if outage.state in ("restored", "closed") or (job and job.stamps.get("restored")):
+        return "restored"
+    if job is not None:
+        for key in ("on_site", "en_route", "assigned"):
+            if job.stamps.get(_STAGE_STAMP[key]) is not None:
+                return key
+    return "reported"
+
+
+def _jobs_of(conn: Connection, outage_ids: Iterable[str]) -> dict[str, Job]:
+    """The job of each outage: its most advanced one that is not cancelled."""
+    ids = list(outage_ids)
+    if not ids:
+        return {}
+    found: dict[str, Job] = {}
+    rank = {s: i for i, s in enumerate(("waiting", "dispatched", "delivered", "accepted"))}
+    j = schema.jobs
+    for row in conn.execute(select(j).where(j.c.outage.in_(ids))).mappings():
+        job = Job.from_row(dict(row))
+        if job.state == "cancelled" or job.outage is None:
+            continue
+        best = found.get(job.outage)
+        if best is None or _progress(job, rank) > _progress(best, rank):
+            found[job.outage] = job
+    return found
+
+
+def _progress(job: Job, rank: dict[str, int]) -> tuple[int, int]:
+    stamps = sum(job.stamps.get(k) is not None for k in ("D", "G", "H", "restored"))
+    return stamps, rank.get(job.state, len(rank))
+
+
+def _area(outage: Outage, job: Job | None, model: _Model) -> tuple[str | None, str]:
+    """The zone and area class of an outage: its job's, else where it is."""
+    if job is not None:
+        return job.zone, job.area_class
+    net = model.net
+    lon = lat = None
+    if net is not None and outage.kind == "single_customer" and net.customers is not None:
+        try:
+            u = net.customers.ids.index(outage.customer or "")
+        except ValueError:
+            u = -1
+        if u >= 0:
+            lon, lat = _customer_xy_one(net, u)
+    elif net is not None and outage.device in net.edge_index:
+        e = net.edge_index[outage.device]
+        child = int(net.supply.tree.edge_child[e])
+        v = child if child >= 0 else int(net.edge_to[e])
+        lon, lat = float(net.node_xy[v, 0]), float(net.node_xy[v, 1])
+    if lon is None or lat is None:
+        return None, model.zones.default_class
+    zone, area_class, _ = model.zones.locate(lon, lat)
+    return zone, area_class
+
+
+def _customer_xy_one(net: Network, u: int) -> tuple[float, float]:
+    cust = net.customers
+    assert cust is not None
+    lon, lat = cust.get("lon", u), cust.get("lat", u)
+    if lon is not None and lat is not None:
+        return float(lon), float(lat)
+    v = int(cust.node[u])
+    return float(net.node_xy[v, 0]), float(net.node_xy[v, 1])
+
+
+def _status(outage: Outage) -> str:
+    if outage.state in ACTIVE_STATES:
+        return "active"
+    if outage.state == "cancelled":
+        return "withdrawn"
+    return outage.state  # restored, closed
+
+
+_MESSAGES = {
+    "reported": "We know about this outage and are preparing a crew.",
+    "assigned": "A crew has been assigned to this outage.",
+    "en_route": "A crew is on the way.",
+    "on_site": "A crew is on site working on the fault.",
+    "restored": "Supply is restored. If you are still without power, please call us.",
+}
+
+
+def _case_doc(
+    outage: Outage, job: Job | None, model: _Model, now: datetime, reported_as: str | None
+) -> dict[str, Any]:
+    """One case as the public sees it: no customer, device or crew names."""
+    stage = case_stage(outage, job)
+    reached = [k for k, _ in STAGES].index(stage)
+    stamps = job.stamps if job is not None else {}
+    times: dict[str, datetime | None] = {
+        "reported": outage.started,
+        **{k: stamps.get(s) for k, s in _STAGE_STAMP.items()},
+    }
+    if outage.restored is not None:
+        times["restored"] = outage.restored
+    zone, area_class = _area(outage, job, model)
+    status = _status(outage)
+    doc: dict[str, Any] = {
+        "case": outage.id,
+        "reported_as": reported_as,
+        "kind": outage.kind,
+        "status": status,
+        "stage": stage,
+        "stage_label": _STAGE_LABEL[stage],
+        "message": _MESSAGES[stage],
+        "stages": [
+            {
+                "key": k,
+                "label": label,
+                "reached": i <= reached,
+                "time": iso(times.get(k)) if i <= reached else None,
+            }
+            for i, (k, label) in enumerate(STAGES)
+        ],
+        "area": zone,
+        "area_class": area_class,
+        "started": iso(outage.started),
+        "etr": iso(outage.etr or (job.etr if job is not None else None))
+        if stage != "restored"
+        else None,
+        "restored": iso(times.get("restored")) if stage == "restored" else None,
+        "customers_out": int(outage.customers_out) if outage.kind == "network" else None,
+        "updated": iso(now),
+    }
+    if status == "withdrawn":
+        doc.update(
+            stage_label="Closed",
+            message="No outage was found for this report. If you are still "
+            "without power, please call us.",
+            etr=None,
+        )
+    return doc
+
+
+def _get_outage(conn: Connection, outage_id: str) -> Outage | None:
+    row = (
+        conn.execute(select(schema.outages).where(schema.outages.c.id == outage_id))
+        .mappings()
+        .first()
+    )
+    return Outage.from_row(row) if row is not None else None
+
+
+def case_by_id(conn: Connection, case_id: str) -> dict[str, Any] | None:
+    """The public view of case ``case_id`` (following merges), or None."""
+    outage = _get_outage(conn, case_id)
+    if outage is None:
+        return None
+    hops = 0
+    while outage.state == "cancelled" and outage.merged_into and hops < _MAX_MERGE_HOPS:
+        into = _get_outage(conn, outage.merged_into)
+        if into is None:
+            break
+        outage, hops = into, hops + 1
+    job = _jobs_of(conn, [outage.id]).get(outage.id)
+    return _case_doc(
+        outage,
+        job,
+        _model(conn),
+        engine_clock(conn),
+        case_id if outage.id != case_id else None,
+    )
+
+
+def case_by_phone(conn: Connection, phone: str) -> dict[str, Any] | None:
+    """The current (or recently restored) case of the customer(s) with ``phone``, or None.
+
+    A customer's cases: its own single-customer outages, the network outages
+    whose device is on its supply path in the network's normal state, and
+    the outages it was told about (acknowledged). Active ones come first,
+    the latest started; else the latest restored within :data:`RECENT`.
+    O(customers with that phone x feeder depth + their outages).
+    """
+    model = _model(conn)
+    net = model.net
+    positions = model.phones.get(normal_phone(phone), [])
+    if net is None or net.customers is None or not positions:
+        return None
+    cids = [net.customers.ids[u] for u in positions]
+    path: set[str] = set()
+    for u in positions:
+        node = int(net.customers.node[u])
+        path.update(net.edge_ids[e] for e in net.supply.upstream_edges(node))
+    now = engine_clock(conn)
+    o = schema.outages
+    recent = (o.c.state.in_(ACTIVE_STATES)) | (
+        o.c.state.in_(("restored", "closed")) & (o.c.restored >= now - RECENT)
+    )
+    told = select(schema.notifications.c.outage).where(
+        schema.notifications.c.customer.in_(cids), schema.notifications.c.outage.is_not(None)
+    )
+    mine = (
+        (o.c.customer.in_(cids) & (o.c.kind == "single_customer"))
+        | (o.c.device.in_(sorted(path)) & (o.c.kind == "network"))
+        | o.c.id.in_(told)
+    )
+    rows = conn.execute(select(o).where(recent & mine)).mappings()
+    found = [Outage.from_row(r) for r in rows]
+    if not found:
+        return None
+    found.sort(
+        key=lambda x: (x.active, x.started if x.active else (x.restored or x.started)),
+        reverse=True,
+    )
+    best = found[0]
+    job = _jobs_of(conn, [best.id]).get(best.id)
+    return _case_doc(best, job, model, now, None)
+
+
+# ----------------------------------------------------------- outages by area
+def outages_by_area(conn: Connection) -> dict[str, Any]:
+    """Current outages grouped by zone, without personal data (see the module doc)."""
+    model = _model(conn)
+    now = engine_clock(conn)
+    active = [
+        x for x in list_outages(conn) if x.state in ACTIVE_STATES and x.kind != "momentary"
+    ]
+    jobs = _jobs_of(conn, [x.id for x in active])
+    areas: dict[str | None, dict[str, Any]] = {}
+    for row in model.zones.rows:
+        areas[row["id"]] = _empty_area(row["id"], row["area_class"], model)
+    for outage in active:
+        job = jobs.get(outage.id)
+        zone, area_class = _area(outage, job, model)
+        area = areas.setdefault(zone, _empty_area(zone, area_class, model))
+        area["outages"] += 1
+        area["customers_out"] += int(outage.customers_out)
+        etr = outage.etr or (job.etr if job is not None else None)
+        if etr is not None and (area["etr"] is None or iso(etr) > area["etr"]):
+            area["etr"] = iso(etr)
+        if outage.kind == "single_customer":
+            area["single_customer_outages"] += 1
+            continue
+        stage = case_stage(outage, job)
+        area["items"].append(
+            {
+                "case": outage.id,
+                "customers_out": int(outage.customers_out),
+                "started": iso(outage.started),
+                "etr": iso(etr),
+                "stage": stage,
+                "stage_label": _STAGE_LABEL[stage],
+                "hazard": bool(outage.hazard),
+            }
+        )
+    listed = sorted(
+        areas.values(),
+        key=lambda a: (-a["customers_out"], -a["outages"], a["area"] is None, a["area"] or ""),
+    )
+    for area in listed:
+        area["items"].sort(key=lambda i: (-i["customers_out"], i["started"]))
+    return {
+        "updated": iso(now),
+        "totals": {
+            "outages": sum(a["outages"] for a in listed),
+            "customers_out": sum(a["customers_out"] for a in listed),
+            "customers_served": sum(model.served.values()),
+        },
+        "areas": listed,
+    }
+
+
+def _empty_area(zone: str | None, area_class: str, model: _Model) -> dict[str, Any]:
+    return {
+        "area": zone,
+        "area_class": area_class,
+        "customers_served": model.served.get(zone, 0),
+        "customers_out": 0,
+        "outages": 0,
+        "single_customer_outages": 0,
+        "etr": None,
+        "items": [],
+    }
+
+
+# -------------------------------------------------------------------- routes
+@bp.get("/public/")
 def home() -> Any:
+    """The public outage page."""
     return render_template("public.html")
+
+
+@bp.get("/api/public/outages")
+def outages() -> Any:
+    """Current outages by area (cached until the engine commits a change)."""
+    conn = get_conn()
+    key = (
+        conn.execute(select(func.max(schema.changes.c.seq))).scalar(),
+        network_version(conn),
+        conn.execute(select(func.count()).select_from(schema.zones)).scalar(),
+    )
+    cache = current_app.extensions.setdefault("oms.public_outages", {})
+    entry = cache.get("entry")
+    if entry is None or entry[0] != key:
+        entry = (key, outages_by_area(conn))
+        cache["entry"] = entry
+    response = jsonify(entry[1])
+    response.headers["Cache-Control"] = "public, max-age=30"
+    return response
+
+
+@bp.get("/api/public/areas")
+def areas() -> Any:
+    """The response zones as GeoJSON (id and area class only)."""
+    rows = get_conn().execute(select(schema.zones)).mappings()
+    response = jsonify(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": r["id"],
+                    "properties": {"id": r["id"], "area_class": r["area_class"]},
+                    "geometry": r["geometry"],
+                }
+                for r in rows
+            ],
+        }
+    )
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/api/public/case")
+def case() -> Any:
+    """One case's progress, by ``case`` id or the customer's ``phone``."""
+    refused = _rate_limited()
+    if refused is not None:
+        return refused
+    case_id = (request.args.get("case") or "").strip().upper()
+    phone = (request.args.get("phone") or "").strip()
+    if bool(case_id) == bool(phone):
+        abort(400, description="give either case (e.g. OUT-000123) or phone")
+    conn = get_conn()
+    if case_id:
+        if not _CASE_ID.fullmatch(case_id):
+            abort(400, description="a case id looks like OUT-000123")
+        doc = case_by_id(conn, case_id)
+        missing = f"no case {case_id}"
+    else:
+        digits = normal_phone(phone)
+        if not 3 <= len(digits.lstrip("+")) <= 20:
+            abort(400, description="give the phone number the utility has for you")
+        doc = case_by_phone(conn, digits)
+        missing = "no current outage case for that phone number"
+    if doc is None:
+        abort(404, description=missing)
+    response = jsonify(doc)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ------------------------------------------------------------------- OpenAPI
+_CASE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "case": {"type": "string", "example": "OUT-000001"},
+        "reported_as": {
+            "type": ["string", "null"],
+            "description": "the case asked for, when it was merged into this one",
+        },
+        "kind": {"type": "string", "enum": ["network", "single_customer", "momentary"]},
+        "status": {"type": "string", "enum": ["active", "restored", "closed", "withdrawn"]},
+        "stage": {"type": "string", "enum": [k for k, _ in STAGES]},
+        "stage_label": {"type": "string"},
+        "message": {"type": "string"},
+        "stages": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "key": {"type": "string"},
+                    "label": {"type": "string"},
+                    "reached": {"type": "boolean"},
+                    "time": {"type": ["string", "null"], "format": "date-time"},
+                },
+            },
+        },
+        "area": {"type": ["string", "null"], "description": "response zone id"},
+        "area_class": {"type": "string", "enum": ["urban", "rural", "remote"]},
+        "started": {"type": "string", "format": "date-time"},
+        "etr": {"type": ["string", "null"], "format": "date-time"},
+        "restored": {"type": ["string", "null"], "format": "date-time"},
+        "customers_out": {"type": ["integer", "null"]},
+        "updated": {"type": "string", "format": "date-time"},
+    },
+}
+_ERROR: dict[str, Any] = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+            }
+        }
+    }
+}
+
+#: OpenAPI 3 ``paths`` of this blueprint's JSON routes (merged by ``webmap.openapi``).
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/public/outages": {
+        "get": {
+            "tags": ["public"],
+            "summary": "Current outages by area (no login, no personal data)",
+            "description": "Customers out, outages and the latest ETR per response zone; "
+            "network outages listed with case id, stage and ETR; single-customer outages "
+            "only counted. Cacheable for 30 s.",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "outages by area",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "updated": {"type": "string", "format": "date-time"},
+                                    "totals": {
+                                        "type": "object",
+                                        "properties": {
+                                            "outages": {"type": "integer"},
+                                            "customers_out": {"type": "integer"},
+                                            "customers_served": {"type": "integer"},
+                                        },
+                                    },
+                                    "areas": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "area": {"type": ["string", "null"]},
+                                                "area_class": {"type": "string"},
+                                                "customers_served": {"type": "integer"},
+                                                "customers_out": {"type": "integer"},
+                                                "outages": {"type": "integer"},
+                                                "single_customer_outages": {"type": "integer"},
+                                                "etr": {
+                                                    "type": ["string", "null"],
+                                                    "format": "date-time",
+                                                },
+                                                "items": {
+                                                    "type": "array",
+                                                    "items": {
+                                                        "type": "object",
+                                                        "properties": {
+                                                            "case": {"type": "string"},
+                                                            "customers_out": {"type": "integer"},
+                                                            "started": {"type": "string"},
+                                                            "etr": {"type": ["string", "null"]},
+                                                            "stage": {"type": "string"},
+                                                            "stage_label": {"type": "string"},
+                                                            "hazard": {"type": "boolean"},
+                                                        },
+                                                    },
+                                                },
+                                            },
+                                        },
+                                    },
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+        }
+    },
+    "/api/public/case": {
+        "get": {
+            "tags": ["public"],
+            "summary": "The progress of one case, by case id or the customer's phone",
+            "description": "Exactly one of `case` and `phone`. A phone finds only the case "
+            "of the customer registered with it; an unknown phone and one without a "
+            "current case both give 404. Rate-limited per client address (30 a minute).",
+            "security": [],
+            "parameters": [
+                {
+                    "name": "case",
+                    "in": "query",
+                    "schema": {"type": "string", "pattern": "^OUT-[0-9]+$"},
+                    "description": "the case id from the acknowledgement message",
+                },
+                {
+                    "name": "phone",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "the phone number the utility has for the customer",
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "the case",
+                    "content": {"application/json": {"schema": _CASE_SCHEMA}},
+                },
+                "400": {"description": "neither or both parameters, or malformed", **_ERROR},
+                "404": {"description": "no such case", **_ERROR},
+                "429": {
+                    "description": "too many lookups from this address (see Retry-After)",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    **_ERROR,
+                },
+            },
+        }
+    },
+    "/api/public/areas": {
+        "get": {
+            "tags": ["public"],
+            "summary": "The response zones as GeoJSON (id and area class)",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "a FeatureCollection of zone polygons",
+                    "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    },
+}

@@ -1,13 +1,22 @@
-"""The outage engine as the server runs it: one per process, behind a lock.
+"""The outage engine as the server runs it: one writer, fed by every process.
 
-Every server process keeps one :class:`~oms.engine.OutageEngine`. Intake
-(``POST /api/events``, the dispatcher's and the handheld's actions) goes
-through :meth:`EngineService.ingest`; a background thread calls
-:meth:`EngineService.tick` every ``tick_s`` seconds with the server's clock,
-so acknowledgement timeouts, target warnings and escalations fire on time.
-Within a process the lock serialises the engine; across processes (gunicorn
-workers on one PostgreSQL) the engine's advisory lock makes one writer at a
-time, and an engine that finds the log moved on reloads before it writes.
+Every server process keeps an :class:`~oms.engine.OutageEngine`, but only
+one process writes at a time, the *leader*:
+
+- On SQLite (one process) and whenever the ticking thread is off (tests,
+  scripts), the process is its own writer: :meth:`EngineService.ingest`
+  applies events at once, under a lock.
+- On PostgreSQL with several processes (gunicorn workers), the process
+  holding a session advisory lock is the leader: it applies what it
+  receives, fires the timers every ``tick_s`` seconds, and applies what the
+  other processes hand it through the ``intake`` table (``NOTIFY
+  oms_intake``), writing each result back (``NOTIFY oms_intake_done``). The
+  other processes wait for that result, so a client still gets its answer
+  (accepted, duplicate, rejected with the reason) before the response. If
+  the leader dies its lock goes with its session and another process takes
+  over within a tick; requests it had not taken are still pending and are
+  applied by the next leader. One writer means no process ever applies an
+  event to stale state, no reload storms, and nobody escalated twice.
 
 The clock is injected (``clock``): the wall clock in production, an
 accelerated one in ``oms demo``.
@@ -16,19 +25,31 @@ accelerated one in ``oms demo``.
 from __future__ import annotations
 
 import logging
+import select as selectors
 import threading
+import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
 
+from oms import schema
 from oms.config import EngineConfig
 from oms.engine import IngestReport, OutageEngine
+from oms.exceptions import OMSError
 
-__all__ = ["EngineService", "wall_clock"]
+__all__ = ["EngineService", "IntakeTimeout", "wall_clock"]
 
 log = logging.getLogger(__name__)
+_LEADER_KEY = 0x6F6D7374  # "omst": the PostgreSQL advisory lock of the writing process
+_INTAKE = "oms_intake"
+_DONE = "oms_intake_done"
+
+
+class IntakeTimeout(OMSError):
+    """No writing process answered in time (none is running, or it is overloaded)."""
 
 
 def wall_clock() -> datetime:
@@ -37,21 +58,30 @@ def wall_clock() -> datetime:
 
 
 class EngineService:
-    """A process's engine, its lock, its clock and its ticking thread."""
+    """A process's engine, its clock, and its part in the one-writer scheme."""
 
     def __init__(
         self,
         db: Engine,
         config: EngineConfig | None = None,
         clock: Callable[[], datetime] = wall_clock,
+        *,
+        intake_timeout_s: float = 30.0,
     ) -> None:
         self.db = db
         self.config = config or EngineConfig()
         self.clock = clock
+        self.intake_timeout_s = intake_timeout_s
         self.lock = threading.RLock()
         self._engine: OutageEngine | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._leader_conn: Connection | None = None
+        # Hand-over to the leader: only on PostgreSQL with the thread running.
+        self.shared = False
+        self._waiting: dict[int, threading.Event] = {}
+        self._waiting_lock = threading.Lock()
+        self._listener: threading.Thread | None = None
 
     @property
     def engine(self) -> OutageEngine:
@@ -61,10 +91,164 @@ class EngineService:
                 self._engine = OutageEngine(self.db, self.config)
             return self._engine
 
+    @property
+    def leader(self) -> bool:
+        return not self.shared or self._leader_conn is not None
+
+    # ------------------------------------------------------------- intake
     def ingest(self, objects: Iterable[Any]) -> IngestReport:
-        """Validate and apply events (dicts, in order); numbered from 1 for errors."""
+        """Validate and apply events (dicts, in order; numbered from 1 for errors).
+
+        An event id seen before with other content is rejected (its line names
+        the conflict), as ``oms ingest`` does.
+
+        Raises
+        ------
+        IntakeTimeout
+            Handed to the leader, which did not answer in time.
+        """
+        events = list(objects)
+        if self.leader:
+            return self._apply(events)
+        return self._hand_over(events)
+
+    def _apply(self, events: list[Any]) -> IngestReport:
         with self.lock:
-            return self.engine.ingest_objects(enumerate(objects, start=1))
+            return self.engine.ingest_objects(enumerate(events, start=1))
+
+    def _hand_over(self, events: list[Any]) -> IngestReport:
+        self._listen_for_results()
+        with self.db.begin() as conn:
+            seq = conn.execute(
+                insert(schema.intake)
+                .values(submitted_at=wall_clock(), events=events, status="pending")
+                .returning(schema.intake.c.seq)
+            ).scalar_one()
+            conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": _INTAKE, "p": str(seq)})
+        done = threading.Event()
+        with self._waiting_lock:
+            self._waiting[seq] = done
+        try:
+            deadline = time.monotonic() + self.intake_timeout_s
+            while time.monotonic() < deadline:
+                result = self._result(seq)
+                if result is not None:
+                    return _report(result)
+                done.wait(1.0)  # woken by NOTIFY; the poll covers a missed one
+            raise IntakeTimeout(
+                f"no server process applied the events within {self.intake_timeout_s:.0f} s"
+            )
+        finally:
+            with self._waiting_lock:
+                self._waiting.pop(seq, None)
+
+    def _result(self, seq: int) -> dict[str, Any] | None:
+        i = schema.intake
+        with self.db.connect() as conn:
+            row = conn.execute(select(i.c.status, i.c.result).where(i.c.seq == seq)).first()
+        if row is None or row.status != "done":
+            return None
+        result: dict[str, Any] = row.result
+        return result
+
+    def _listen_for_results(self) -> None:
+        with self._waiting_lock:
+            if self._listener is not None:
+                return
+
+            def run() -> None:
+                while not self._stop.is_set():
+                    try:
+                        self._wait_notifies(_DONE, self._wake)
+                    except Exception:
+                        log.exception("intake result listener failed; reconnecting")
+                        time.sleep(1.0)
+
+            self._listener = threading.Thread(target=run, name="oms-intake-done", daemon=True)
+            self._listener.start()
+
+    def _wake(self, payload: str) -> None:
+        with self._waiting_lock:
+            for seq in payload.split(","):
+                event = self._waiting.get(int(seq)) if seq.isdigit() else None
+                if event is not None:
+                    event.set()
+
+    def _wait_notifies(self, channel: str, handle: Callable[[str], None]) -> None:
+        raw: Any = self.db.raw_connection()
+        try:
+            pg = raw.driver_connection
+            pg.set_isolation_level(0)
+            with pg.cursor() as cur:
+                cur.execute(f"LISTEN {channel}")
+            while not self._stop.is_set():
+                if selectors.select([pg], [], [], 1.0)[0]:
+                    pg.poll()
+                    while pg.notifies:
+                        handle(pg.notifies.pop(0).payload)
+        finally:
+            raw.close()
+
+    # ------------------------------------------------------------- leader
+    def _try_lead(self) -> bool:
+        if not self.shared:
+            return True
+        if self._leader_conn is None:
+            conn = self.db.connect()
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LEADER_KEY}).scalar()
+            conn.commit()
+            if not got:
+                conn.close()
+                return False
+            self._leader_conn = conn
+            log.info("this process now writes for every server process")
+        return True
+
+    def _drop_lead(self) -> None:
+        if self._leader_conn is not None:
+            self._leader_conn.close()  # the advisory lock goes with the session
+            self._leader_conn = None
+
+    def apply_pending(self) -> int:
+        """Apply the requests other processes handed over, oldest first, in one
+        ingest (one transaction per engine batch), and answer each. Leader only."""
+        i = schema.intake
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(i.c.seq, i.c.events)
+                .where(i.c.status == "pending")
+                .order_by(i.c.seq)
+                .limit(1000)
+            ).all()
+        if not rows:
+            return 0
+        events: list[Any] = []
+        spans: list[tuple[int, int, int]] = []  # (seq, first line, last line)
+        for row in rows:
+            spans.append((row.seq, len(events) + 1, len(events) + len(row.events)))
+            events.extend(row.events)
+        report = self._apply(events)
+        done = wall_clock()
+        with self.db.begin() as conn:
+            for seq, first, last in spans:
+                rejected = [
+                    {**r, "line": r["line"] - first + 1}
+                    for r in report.rejected
+                    if first <= r["line"] <= last
+                ]
+                duplicates = sum(1 for n in report.duplicate_lines if first <= n <= last)
+                result = {
+                    "accepted": last - first + 1 - len(rejected) - duplicates,
+                    "duplicates": duplicates,
+                    "rejected": rejected,
+                }
+                row_done = update(i).where(i.c.seq == seq)
+                conn.execute(row_done.values(status="done", result=result, done_at=done))
+            conn.execute(
+                text("SELECT pg_notify(:c, :p)"),
+                {"c": _DONE, "p": ",".join(str(seq) for seq, _, _ in spans)},
+            )
+        return len(rows)
 
     def tick(self) -> None:
         """Fire the timers as of the clock (never moves the engine clock back)."""
@@ -75,22 +259,70 @@ class EngineService:
                 engine.tick(now)
 
     def start(self, tick_s: float) -> None:
-        """Tick every ``tick_s`` seconds in a daemon thread until :meth:`stop`."""
+        """Run the timers every ``tick_s`` seconds (and, on PostgreSQL, the
+        hand-over from other processes) in a daemon thread until :meth:`stop`."""
         if tick_s <= 0 or self._thread is not None:
             return
+        self.shared = self.db.dialect.name == "postgresql"
+        pending = threading.Event()
 
-        def run() -> None:
-            while not self._stop.wait(tick_s):
+        def lead() -> None:
+            next_tick = time.monotonic() + tick_s
+            while not self._stop.is_set():
                 try:
-                    self.tick()
-                except Exception:  # keep ticking: one failed tick must not stop the timers
-                    log.exception("engine tick failed")
+                    if self._try_lead():
+                        if self.shared:
+                            self.apply_pending()
+                            self._prune()
+                        if time.monotonic() >= next_tick:
+                            self.tick()
+                            next_tick = time.monotonic() + tick_s
+                    pending.wait(max(next_tick - time.monotonic(), 0.01))
+                    pending.clear()
+                except Exception:  # keep going: one failure must not stop the timers
+                    log.exception("engine leader loop failed")
+                    self._drop_lead()
+                    self._stop.wait(1.0)
 
-        self._thread = threading.Thread(target=run, name="oms-tick", daemon=True)
+        self._thread = threading.Thread(target=lead, name="oms-leader", daemon=True)
         self._thread.start()
+        if self.shared:
+
+            def listen() -> None:
+                while not self._stop.is_set():
+                    try:
+                        self._wait_notifies(_INTAKE, lambda _p: pending.set())
+                    except Exception:
+                        log.exception("intake listener failed; reconnecting")
+                        time.sleep(1.0)
+
+            threading.Thread(target=listen, name="oms-intake", daemon=True).start()
+
+    def _prune(self) -> None:
+        """Forget answered hand-overs after an hour (at most once a minute)."""
+        now = time.monotonic()
+        if now - getattr(self, "_pruned", 0.0) < 60:
+            return
+        self._pruned = now
+        i = schema.intake
+        with self.db.begin() as conn:
+            conn.execute(
+                delete(i).where(
+                    (i.c.status == "done") & (i.c.done_at < wall_clock() - timedelta(hours=1))
+                )
+            )
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self._drop_lead()
+
+
+def _report(result: dict[str, Any]) -> IngestReport:
+    return IngestReport(
+        accepted=int(result["accepted"]),
+        duplicates=int(result["duplicates"]),
+        rejected=list(result["rejected"]),
+    )

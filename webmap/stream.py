@@ -79,34 +79,37 @@ def _start_from() -> int:
 
 
 class _Waiter:
-    """Blocks until the feed may have moved: LISTEN on PostgreSQL, a sleep on SQLite."""
+    """Blocks until the feed may have moved: LISTEN on PostgreSQL, a sleep on SQLite.
+
+    On PostgreSQL the stream listens on a connection of its own, outside the
+    app's pool: a stream lasts up to an hour, and a pooled connection would
+    both starve the API of its pool and go back to it in autocommit mode.
+    """
 
     def __init__(self, db: Engine, poll_s: float) -> None:
         self.poll_s = poll_s
-        self.raw: Any = None
+        self.pg: Any = None
         if db.dialect.name == "postgresql":
-            self.raw = db.raw_connection()
-            self.raw.driver_connection.set_isolation_level(0)  # autocommit for LISTEN
-            with self.raw.driver_connection.cursor() as cur:
+            cargs, cparams = db.dialect.create_connect_args(db.url)
+            self.pg = db.dialect.connect(*cargs, **cparams)
+            self.pg.autocommit = True  # LISTEN takes effect at once
+            with self.pg.cursor() as cur:
                 cur.execute(f"LISTEN {FEED_CHANNEL}")
 
     def wait(self, timeout: float) -> None:
-        if self.raw is None:
+        if self.pg is None:
             time.sleep(min(self.poll_s, timeout))
             return
-        pg = self.raw.driver_connection
+        pg = self.pg
         if not pg.notifies:
             selectors.select([pg], [], [], timeout)
         pg.poll()
         pg.notifies.clear()
 
     def close(self) -> None:
-        if self.raw is not None:
-            try:
-                with self.raw.driver_connection.cursor() as cur:
-                    cur.execute(f"UNLISTEN {FEED_CHANNEL}")
-            finally:
-                self.raw.close()
+        if self.pg is not None:
+            self.pg.close()  # the session, and its LISTEN, end with it
+            self.pg = None
 
 
 def _events(db: Engine, user: User, start: int) -> Iterator[str]:

@@ -1,4 +1,4 @@
-"""The live feed of changes, users, handheld devices and the access audit.
+"""The live feed of changes, the intake queue, users, handheld devices and the access audit.
 
 Revision ID: 0005
 Revises: 0004
@@ -29,6 +29,17 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
     )
+    op.create_table(
+        "intake",
+        sa.Column("seq", _SEQ, autoincrement=True, nullable=False),
+        sa.Column("submitted_at", _TZ, nullable=False),
+        sa.Column("events", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("done_at", _TZ, nullable=True),
+        sa.PrimaryKeyConstraint("seq"),
+    )
+    op.create_index("ix_intake_status", "intake", ["status"])
     op.create_table(
         "users",
         sa.Column("username", sa.String(length=64), nullable=False),
@@ -77,4 +88,6 @@ def downgrade() -> None:
     op.drop_table("audit")
     op.drop_table("devices")
     op.drop_table("users")
+    op.drop_index("ix_intake_status", table_name="intake")
+    op.drop_table("intake")
     op.drop_table("changes")

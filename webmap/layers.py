@@ -1,0 +1,668 @@
+"""GeoJSON layers of the dispatcher's live map, built from a network and its state.
+
+Pure functions (no database, no Flask): :mod:`webmap.dispatcher` feeds them
+what it read, the tests and the benchmark call them directly.
+
+The network layer
+-----------------
+:func:`edge_states` gives every edge one of :data:`STATES`:
+
+``energized``
+    both ends reachable from a source through closed edges;
+``deenergized``
+    not energized, counting the device of every active (predicted or
+    confirmed) network outage as open, so a fuse predicted from calls shows
+    its dead lateral although no telemetry reported it open;
+``open``
+    an operable device open in the network as operated (a normally-open tie,
+    a tripped breaker, a switch the operator opened);
+``faulted``
+    in the faulted section (``section``) of an active network outage.
+
+:func:`network_layer` answers one map request: the edges whose bounding box
+meets ``bbox`` at zoom ``zoom``. When the view holds few edges
+(``detail_limit``) or the zoom is close (``detail_zoom``) every edge is one
+``LineString`` feature with its id, kind and state, so the dispatcher can
+click it. Otherwise the view is **simplified** the way vector tiles are: every
+segment's ends are snapped to a grid of ``cell_px`` screen pixels at that
+zoom (Web Mercator), segments that fall inside one cell vanish, identical
+snapped segments of the same state are drawn once, and each state becomes
+one ``MultiLineString``. The snapped point of a cell is a real vertex of the
+network in it, so lines stay connected and in place to within a pixel or
+two. The result holds at most ``max_segments`` segments (the grid coarsens
+by doubling until it does), whatever the network's size: a full-extent view
+of 100,000 edges is a few thousand segments and well under a megabyte.
+Faulted edges and sources are always drawn one by one.
+
+The per-network preparation (edge bounding boxes, segment arrays in Web
+Mercator) is done once per :class:`~topology.model.Network` object and kept
+while that object lives; states are cached per network and outage set.
+
+Complexity: preparation O(m + vertices); a request O(segments in view) with
+numpy, plus O(features) to build the dicts.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from copy import copy
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from oms.outages import ACTIVE_STATES
+from topology.exceptions import TopologyError
+from topology.model import EDGE_KINDS, Network
+from topology.supply import reachable_from
+
+__all__ = [
+    "CELL_PX",
+    "DETAIL_LIMIT",
+    "DETAIL_MAX",
+    "DETAIL_ZOOM",
+    "MAX_SEGMENTS",
+    "STATES",
+    "Bbox",
+    "calls_layer",
+    "crews_layer",
+    "edge_states",
+    "fit_zoom",
+    "network_bounds",
+    "network_layer",
+    "outage_position",
+    "outages_layer",
+    "parse_bbox",
+    "plan",
+    "plan_layer",
+    "state_counts",
+]
+
+#: Edge states, by code (the position in this tuple), bottom to top when drawn.
+STATES = ("energized", "open", "deenergized", "faulted")
+ENERGIZED, OPEN, DEENERGIZED, FAULTED = range(4)
+#: At this zoom and closer every edge is its own feature.
+DETAIL_ZOOM = 16.0
+#: A view with at most this many edges is drawn edge by edge at any zoom.
+DETAIL_LIMIT = 4000
+#: ... and never more than this many, however close the zoom.
+DETAIL_MAX = 30_000
+#: Grid cell of the simplification, in screen pixels.
+CELL_PX = 2.0
+#: Most segments a simplified layer holds.
+MAX_SEGMENTS = 40_000
+
+Bbox = tuple[float, float, float, float]
+_MAX_LAT = 85.0511287798
+_TILE = 256.0
+
+
+# ------------------------------------------------------------------ helpers
+def parse_bbox(text: str | None) -> Bbox | None:
+    """``"minlon,minlat,maxlon,maxlat"`` -> a tuple, or None when empty.
+
+    Raises ``ValueError`` on anything else (four finite numbers, min <= max).
+    """
+    if not text:
+        return None
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise ValueError("bbox must be minlon,minlat,maxlon,maxlat")
+    x0, y0, x1, y1 = (float(p) for p in parts)
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x0 > x1 or y0 > y1:
+        raise ValueError("bbox must be four finite numbers with min <= max")
+    return (x0, y0, x1, y1)
+
+
+def _mercator(lonlat: np.ndarray) -> np.ndarray:
+    """Web Mercator world coordinates at zoom 0 (0..256 across), for lon/lat rows."""
+    lon = lonlat[..., 0]
+    lat = np.clip(lonlat[..., 1], -_MAX_LAT, _MAX_LAT)
+    x = (lon + 180.0) / 360.0 * _TILE
+    rad = np.radians(lat)
+    y = (1.0 - np.log(np.tan(rad) + 1.0 / np.cos(rad)) / math.pi) / 2.0 * _TILE
+    return np.stack([x, y], axis=-1)
+
+
+def fit_zoom(bbox: Bbox, width_px: float = 1280.0, height_px: float = 900.0) -> float:
+    """The zoom at which ``bbox`` fits a viewport of the given size (Web Mercator)."""
+    a = _mercator(np.array([[bbox[0], bbox[3]], [bbox[2], bbox[1]]], dtype=float))
+    dx = max(float(a[1, 0] - a[0, 0]), 1e-12)
+    dy = max(float(a[1, 1] - a[0, 1]), 1e-12)
+    return float(max(0.0, min(math.log2(width_px / dx), math.log2(height_px / dy), 22.0)))
+
+
+def _decimals(zoom: float, cell_px: float) -> int:
+    """Decimals of degrees that resolve a fraction of a grid cell at ``zoom``."""
+    cell_deg = 360.0 / (_TILE * 2.0**zoom) * cell_px
+    return int(min(6, max(2, math.ceil(-math.log10(cell_deg)) + 1)))
+
+
+def _segment_arange(counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(c) for c in counts])`` without the Python loop."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    return np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
+
+
+# ------------------------------------------------------------- preparation
+@dataclass(frozen=True)
+class _Prepared:
+    """What every request on one network needs, computed once per network."""
+
+    bounds: np.ndarray  # (m, 4) minlon, minlat, maxlon, maxlat of each edge
+    seg_edge: np.ndarray  # (s,) edge of each segment
+    seg_lonlat: np.ndarray  # (s, 2, 2) ends of each segment, lon/lat
+    seg_world: np.ndarray  # (s, 2, 2) the same in Web Mercator at zoom 0
+
+
+_prepared: weakref.WeakKeyDictionary[Network, _Prepared] = weakref.WeakKeyDictionary()
+_states: weakref.WeakKeyDictionary[Network, tuple[Any, np.ndarray]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _prepare(net: Network) -> _Prepared:
+    """Edge bounds and segments of ``net`` (cached while the object lives). O(m + vertices)."""
+    with _lock:
+        found = _prepared.get(net)
+    if found is not None:
+        return found
+    m = net.n_edges
+    offsets = net.geom_offsets
+    counts = np.diff(offsets)
+    geometric = counts >= 2
+    ends_a = net.node_xy[net.edge_from]
+    ends_b = net.node_xy[net.edge_to]
+    bounds = np.empty((m, 4), dtype=np.float64)
+    bounds[:, 0] = np.minimum(ends_a[:, 0], ends_b[:, 0])
+    bounds[:, 1] = np.minimum(ends_a[:, 1], ends_b[:, 1])
+    bounds[:, 2] = np.maximum(ends_a[:, 0], ends_b[:, 0])
+    bounds[:, 3] = np.maximum(ends_a[:, 1], ends_b[:, 1])
+    straight = np.flatnonzero(~geometric)
+    parts_edge = [straight]
+    parts_xy = [np.stack([ends_a[straight], ends_b[straight]], axis=1)]
+    geo = np.flatnonzero(geometric)
+    if len(geo):
+        coords = net.geom_coords
+        starts = offsets[geo]
+        vcounts = counts[geo]
+        # The vertices of the geometric edges, edge after edge, then their bounds.
+        verts = coords[np.repeat(starts, vcounts) + _segment_arange(vcounts)]
+        first_vertex = np.cumsum(vcounts) - vcounts
+        bounds[geo, 0:2] = np.minimum.reduceat(verts, first_vertex, axis=0)
+        bounds[geo, 2:4] = np.maximum.reduceat(verts, first_vertex, axis=0)
+        seg_counts = vcounts - 1
+        first = np.repeat(starts, seg_counts) + _segment_arange(seg_counts)
+        parts_edge.append(np.repeat(geo, seg_counts))
+        parts_xy.append(np.stack([coords[first], coords[first + 1]], axis=1))
+    seg_edge = np.concatenate(parts_edge).astype(np.int64)
+    seg_lonlat = np.concatenate(parts_xy).reshape(-1, 2, 2)
+    prepared = _Prepared(bounds, seg_edge, seg_lonlat, _mercator(seg_lonlat))
+    with _lock:
+        _prepared[net] = prepared
+    return prepared
+
+
+def network_bounds(net: Network) -> Bbox | None:
+    """``(minlon, minlat, maxlon, maxlat)`` of every node and vertex, or None if empty."""
+    if net.n_nodes == 0:
+        return None
+    xy = net.node_xy if not len(net.geom_coords) else np.vstack([net.node_xy, net.geom_coords])
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+
+# ------------------------------------------------------------------ states
+def _outage_marks(net: Network, outages: Iterable[Mapping[str, Any]]) -> tuple[Any, ...]:
+    """(device, section) of the active network outages, as positions; sorted."""
+    marks = []
+    for o in outages:
+        if o.get("kind", "network") != "network" or o.get("state") not in ACTIVE_STATES:
+            continue
+        dev = net.edge_index.get(str(o.get("device")))
+        section = tuple(
+            sorted(net.edge_index[s] for s in (o.get("section") or []) if s in net.edge_index)
+        )
+        marks.append((-1 if dev is None else dev, section))
+    return tuple(sorted(marks))
+
+
+def edge_states(net: Network, outages: Iterable[Mapping[str, Any]] = ()) -> np.ndarray:
+    """State code (position in :data:`STATES`) of every edge of ``net`` as operated.
+
+    Parameters
+    ----------
+    net : Network
+        The network with its devices in their operated state.
+    outages : iterable of mappings
+        Outages as the API gives them (``kind``, ``state``, ``device``,
+        ``section``); only active network outages count.
+
+    Returns
+    -------
+    ndarray of int8, length n_edges
+
+    Notes
+    -----
+    O(n + m) (one breadth-first search), cached per network object and set
+    of active outages, so repeated map requests cost O(1) here.
+    """
+    marks = _outage_marks(net, outages)
+    key = (marks, net.edge_closed.tobytes())
+    with _lock:
+        cached = _states.get(net)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    closed = net.edge_closed.copy()
+    faulted = np.zeros(net.n_edges, dtype=bool)
+    for dev, section in marks:
+        if dev >= 0:
+            closed[dev] = False
+        faulted[list(section)] = True
+    if np.array_equal(closed, net.edge_closed):
+        alive = net.supply.energized
+    else:
+        e = np.flatnonzero(closed)
+        order, _ = reachable_from(net.n_nodes, net.edge_from[e], net.edge_to[e], net.sources)
+        reached = np.zeros(net.n_nodes + 1, dtype=bool)
+        reached[order] = True
+        alive = reached[: net.n_nodes]
+    states = np.where(alive[net.edge_from] & alive[net.edge_to], ENERGIZED, DEENERGIZED).astype(
+        np.int8
+    )
+    states[~net.edge_closed] = OPEN
+    states[faulted] = FAULTED
+    with _lock:
+        _states[net] = (key, states)
+    return states
+
+
+def state_counts(states: np.ndarray) -> dict[str, int]:
+    """Edges per state name. O(m)."""
+    counts = np.bincount(states, minlength=len(STATES))
+    return {name: int(counts[i]) for i, name in enumerate(STATES)}
+
+
+# ----------------------------------------------------------- network layer
+def _in_bbox(prep: _Prepared, bbox: Bbox | None) -> np.ndarray:
+    """Boolean mask of the edges whose bounding box meets ``bbox``. O(m)."""
+    b = prep.bounds
+    if bbox is None:
+        return np.ones(len(b), dtype=bool)
+    x0, y0, x1, y1 = bbox
+    return (b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)
+
+
+def _edge_feature(net: Network, e: int, state: int, decimals: int = 6) -> dict[str, Any]:
+    kind = EDGE_KINDS[net.edge_kind[e]]
+    props: dict[str, Any] = {
+        "id": net.edge_ids[e],
+        "kind": kind,
+        "state": STATES[state],
+        "operable": bool(net.operable[e]),
+    }
+    name = net.edge_name[e]
+    if name:
+        props["name"] = name
+    coords = np.round(net.edge_coords(e), decimals).tolist()
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {"type": "LineString", "coordinates": coords},
+    }
+
+
+def _source_features(net: Network, bbox: Bbox | None) -> list[dict[str, Any]]:
+    features = []
+    for v in net.sources:
+        x, y = net.node_xy[v]
+        if bbox is not None and not (bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3]):
+            continue
+        props: dict[str, Any] = {"id": net.node_ids[v], "kind": "source"}
+        if net.node_name[v]:
+            props["name"] = net.node_name[v]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]},
+            }
+        )
+    return features
+
+
+def _simplified(
+    prep: _Prepared,
+    edges: np.ndarray,
+    states: np.ndarray,
+    zoom: float,
+    cell_px: float,
+    max_segments: int,
+) -> tuple[list[dict[str, Any]], int, float]:
+    """Snapped, de-duplicated segments of ``edges`` (a mask), one MultiLineString per state.
+
+    Returns the features, the number of segments and the cell size used (px).
+    """
+    segs = np.flatnonzero(edges[prep.seg_edge])
+    st = states[prep.seg_edge[segs]]
+    keep = st != FAULTED  # faulted edges are drawn one by one
+    segs, st = segs[keep], st[keep].astype(np.int64)
+    world = prep.seg_world[segs]
+    lonlat = prep.seg_lonlat[segs]
+    cell = cell_px
+    while True:
+        scale = 2.0**zoom / cell
+        ix = np.floor(world[..., 0] * scale).astype(np.int64)
+        iy = np.floor(world[..., 1] * scale).astype(np.int64)
+        key = (ix << 31) + iy  # (k, 2); both under 2**31 up to zoom 22 at 1 px
+        moved = key[:, 0] != key[:, 1]
+        k1 = np.minimum(key[:, 0], key[:, 1])[moved]
+        k2 = np.maximum(key[:, 0], key[:, 1])[moved]
+        s = st[moved]
+        order = np.lexsort((k2, k1, s))
+        k1, k2, s = k1[order], k2[order], s[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (np.diff(k1) != 0) | (np.diff(k2) != 0) | (np.diff(s) != 0)
+        if first.sum() <= max_segments or cell > 4096:
+            break
+        cell *= 2.0
+    k1, k2, s = k1[first], k2[first], s[first]
+    # The drawn point of a cell: the first segment end that fell in it.
+    flat_key = key.reshape(-1)
+    cells, first_at = np.unique(flat_key, return_index=True)
+    decimals = _decimals(zoom, cell)
+    rep = np.round(lonlat.reshape(-1, 2)[first_at], decimals)
+    a = rep[np.searchsorted(cells, k1)]
+    b = rep[np.searchsorted(cells, k2)]
+    features = []
+    for code in np.unique(s):
+        mask = s == code
+        lines = np.stack([a[mask], b[mask]], axis=1).tolist()
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "state": STATES[int(code)],
+                    "simplified": True,
+                    "segments": len(lines),
+                },
+                "geometry": {"type": "MultiLineString", "coordinates": lines},
+            }
+        )
+    return features, len(s), cell
+
+
+def network_layer(
+    net: Network,
+    states: np.ndarray,
+    bbox: Bbox | None = None,
+    zoom: float | None = None,
+    *,
+    detail_zoom: float = DETAIL_ZOOM,
+    detail_limit: int = DETAIL_LIMIT,
+    cell_px: float = CELL_PX,
+    max_segments: int = MAX_SEGMENTS,
+) -> dict[str, Any]:
+    """The network drawn for one view: a GeoJSON FeatureCollection.
+
+    Parameters
+    ----------
+    net : Network
+        The network as operated.
+    states : ndarray
+        :func:`edge_states` of ``net``.
+    bbox : (minlon, minlat, maxlon, maxlat), optional
+        The view (the client pads it so small pans need no new request);
+        the whole network when None.
+    zoom : float, optional
+        The map's zoom; when None, the zoom at which ``bbox`` (or the
+        network) fills a 1280 x 900 viewport.
+    detail_zoom, detail_limit : float, int
+        Edge by edge with at most ``detail_limit`` edges in view, or at
+        ``zoom >= detail_zoom`` with at most :data:`DETAIL_MAX`; simplified
+        otherwise.
+    cell_px, max_segments : float, int
+        Grid of the simplification in pixels, and the most segments it keeps
+        (the grid doubles until the layer fits).
+
+    Returns
+    -------
+    dict
+        ``{"type": "FeatureCollection", "features": [...], "detail": bool,
+        "edges": edges in view, "drawn": edges or segments drawn, "zoom",
+        "cell_px" (simplified only), "states": {state: edges in view}}``.
+        Detailed features have ``id``, ``kind``, ``state``, ``operable``
+        (and ``name``); simplified ones ``state``, ``simplified``,
+        ``segments``; sources are Points with ``kind: "source"``.
+
+    Notes
+    -----
+    O(m) numpy work for the bbox test, O(segments in view) for the
+    simplification, O(features) Python work to build the dicts.
+    """
+    prep = _prepare(net)
+    mask = _in_bbox(prep, bbox)
+    in_view = np.flatnonzero(mask)
+    if zoom is None:
+        zoom = fit_zoom(bbox or network_bounds(net) or (0.0, 0.0, 1.0, 1.0))
+    view_states = states[in_view]
+    counts = np.bincount(view_states, minlength=len(STATES)) if len(in_view) else np.zeros(4)
+    detail = len(in_view) <= detail_limit or (
+        zoom >= detail_zoom and len(in_view) <= max(detail_limit, DETAIL_MAX)
+    )
+    doc: dict[str, Any] = {"type": "FeatureCollection", "detail": bool(detail)}
+    if detail:
+        order = in_view[np.argsort(view_states, kind="stable")]  # faulted drawn last
+        features = [_edge_feature(net, int(e), int(states[e])) for e in order]
+        drawn = len(features)
+    else:
+        features, drawn, cell = _simplified(prep, mask, states, zoom, cell_px, max_segments)
+        faulted = in_view[view_states == FAULTED]
+        features.extend(_edge_feature(net, int(e), FAULTED) for e in faulted)
+        drawn += len(faulted)
+        doc["cell_px"] = cell
+    features.extend(_source_features(net, bbox))
+    doc.update(
+        features=features,
+        edges=len(in_view),
+        drawn=drawn,
+        zoom=round(float(zoom), 2),
+        states={name: int(counts[i]) for i, name in enumerate(STATES)},
+    )
+    return doc
+
+
+# ------------------------------------------------------------ point layers
+def _point(lon: float | None, lat: float | None, props: dict[str, Any]) -> dict[str, Any] | None:
+    if lon is None or lat is None:
+        return None
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+    }
+
+
+def _collection(features: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [f for f in features if f is not None]}
+
+
+def outage_position(net: Network, device: str | None) -> tuple[float, float] | None:
+    """Where an outage is drawn: the middle of its device. O(1)."""
+    e = net.edge_index.get(str(device)) if device else None
+    if e is None:
+        return None
+    xy = net.edge_coords(e)
+    mid = xy[len(xy) // 2] if len(xy) > 2 else xy.mean(axis=0)
+    return float(mid[0]), float(mid[1])
+
+
+def outages_layer(
+    net: Network,
+    outages: Iterable[Mapping[str, Any]],
+    customer_xy: Mapping[str, tuple[float, float]] | None = None,
+) -> dict[str, Any]:
+    """Outages as Points carrying the API's outage object in ``properties``.
+
+    A network outage sits at the middle of its device; a single-customer one
+    at the customer (``customer_xy``: id -> (lon, lat)). An outage with no
+    position is left out. O(outages).
+    """
+    features = []
+    for o in outages:
+        pos = outage_position(net, o.get("device"))
+        if pos is None and o.get("customer") and customer_xy:
+            pos = customer_xy.get(str(o["customer"]))
+        if pos is not None:
+            features.append(_point(pos[0], pos[1], dict(o)))
+    return _collection(features)
+
+
+def calls_layer(calls: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Calls as Points: each mapping has ``lon``, ``lat`` and the properties to keep."""
+    return _collection(
+        _point(c.get("lon"), c.get("lat"), {k: v for k, v in c.items() if k not in ("lon", "lat")})
+        for c in calls
+    )
+
+
+def crews_layer(crews: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Crews (the API's crew objects) as Points at their last position."""
+    return _collection(_point(c.get("lon"), c.get("lat"), dict(c)) for c in crews)
+
+
+# -------------------------------------------------------------------- plans
+def _feeding(net: Network, e: int, candidates: Sequence[int]) -> list[int]:
+    """The open ``candidates`` whose closing would feed the dead part holding edge ``e``.
+
+    Empty when ``e`` has supply. O(n + m) (connected components of the closed edges).
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    alive = net.supply.energized
+    ends = (int(net.edge_from[e]), int(net.edge_to[e]))
+    if all(alive[v] for v in ends) or not candidates:
+        return []
+    closed = np.flatnonzero(net.edge_closed)
+    n = net.n_nodes
+    graph = csr_matrix(
+        (np.ones(len(closed), dtype=np.int8), (net.edge_from[closed], net.edge_to[closed])),
+        shape=(n, n),
+    )
+    labels = connected_components(graph, directed=False)[1]
+    island = {int(labels[v]) for v in ends if not alive[v]}
+    found = []
+    for d in candidates:
+        a, b = int(net.edge_from[d]), int(net.edge_to[d])
+        if net.edge_closed[d] or not net.operable[d]:
+            continue
+        if (labels[a] in island and alive[b]) or (labels[b] in island and alive[a]):
+            found.append(d)
+    return found
+
+
+def _below(net: Network, device: int) -> int:
+    """The edge to treat as faulted when only the operated device is known.
+
+    The first closed conductor (or other edge) at the device's downstream
+    end, so the plan isolates the section right below it; the device itself
+    when there is none.
+    """
+    supply = net.supply
+    child = int(supply.tree.edge_child[device])
+    if child < 0:
+        return device
+    others = [int(x) for x in net.edges_at(child) if int(x) != device and net.edge_closed[x]]
+    conductors = [x for x in others if not net.operable[x]]
+    pick = conductors or others
+    return min(pick, key=lambda x: net.edge_ids[x]) if pick else device
+
+
+def plan(
+    net: Network,
+    element: str,
+    *,
+    reclose: Sequence[str] = (),
+    below: bool = False,
+) -> dict[str, Any]:
+    """The isolation and restoration plan for a fault on ``element`` (an edge id).
+
+    The plan is made on a private copy of the switching state in which the
+    devices of ``reclose`` (those that tripped) that would feed the dead part
+    holding ``element`` are closed again, so it describes the switching from
+    the state before this trip (other feeders' trips stay open); ``net`` is
+    not changed. With ``below``, ``element`` is
+    the operated device and the fault is taken to be in the section right
+    below it.
+
+    Returns
+    -------
+    dict
+        ``{"faulted", "isolate": doc | None, "restore": doc | None, "error":
+        str | None}`` with the documents of ``oms trace isolate`` and
+        ``oms trace restore`` (contract 4).
+
+    Notes
+    -----
+    O(n + m) per switching step (see :mod:`topology.flisr`).
+    """
+    from topology import flisr
+
+    e0 = net.edge(element)
+    trial = copy(net)  # shares the arrays; set_states gives it its own state
+    closed = net.edge_closed.copy()
+    closed[_feeding(net, e0, [net.edge_index[d] for d in reclose if d in net.edge_index])] = True
+    trial.set_states(closed)
+    e = e0
+    if below:
+        e = _below(trial, e)
+    faulted = trial.edge_ids[e]
+    result: dict[str, Any] = {"faulted": faulted, "isolate": None, "restore": None, "error": None}
+    try:
+        result["isolate"] = flisr.isolate(trial, faulted).data
+        result["restore"] = flisr.restore(trial, faulted).data
+    except TopologyError as exc:
+        result["error"] = str(exc)
+    return result
+
+
+def plan_layer(net: Network, result: Mapping[str, Any], limit: int = 20_000) -> dict[str, Any]:
+    """The edges a plan names, as LineStrings with a ``role``.
+
+    Roles: ``faulted``, ``open`` (to open: isolation and sectionalizing),
+    ``close`` (reclose and pick-up ties) and ``isolated`` (edges left without
+    supply once the faulted section is isolated, at most ``limit``).
+    O(n + m).
+    """
+    features: list[dict[str, Any]] = []
+    iso = result.get("isolate") or {}
+    rest = result.get("restore") or {}
+    dead_ids = iso.get("deenergized_nodes") or []
+    if dead_ids:
+        dead = np.zeros(net.n_nodes, dtype=bool)
+        dead[[net.node_index[v] for v in dead_ids if v in net.node_index]] = True
+        edges = np.flatnonzero(dead[net.edge_from] & dead[net.edge_to])[:limit]
+        for e in edges:
+            f = _edge_feature(net, int(e), DEENERGIZED)
+            f["properties"]["role"] = "isolated"
+            features.append(f)
+    roles = (
+        ("open", sorted(set(iso.get("open") or []) | set(rest.get("open") or []))),
+        ("close", rest.get("close") or []),
+        ("faulted", [result["faulted"]] if result.get("faulted") else []),
+    )
+    for role, ids in roles:
+        for eid in ids:
+            e = net.edge_index.get(eid)
+            if e is None:
+                continue
+            f = _edge_feature(net, e, ENERGIZED if net.edge_closed[e] else OPEN)
+            f["properties"]["role"] = role
+            features.append(f)
+    return _collection(features)
