@@ -80,12 +80,34 @@ def _me() -> User:
     return user
 
 
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL character hides in a JSON value (PostgreSQL text cannot hold one)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+@bp.before_app_request
+def _refuse_nul() -> None:
+    """A NUL character in the path or query is refused (400) before it reaches SQL."""
+    if "\x00" in request.path or any(
+        _has_nul(k) or _has_nul(v) for k, v in request.args.items(multi=True)
+    ):
+        abort(400, description="NUL characters are not allowed in a URL")
+
+
 def _body() -> dict[str, Any]:
     if not request.data:
         return {}
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, description="the request body must be a JSON object")
+    if _has_nul(body):
+        abort(400, description="NUL characters are not allowed in the request body")
     return body
 
 
@@ -98,6 +120,8 @@ def _apply(
     an :class:`~oms.exceptions.EventError` in ``events`` is a rejected line.
     """
     user = _me()
+    nul = EventError("NUL characters are not allowed in an event")
+    events = [nul if _has_nul(e) else e for e in events]
     try:
         report = service().ingest(events)
     except OMSError as exc:  # e.g. an event id seen before with other content

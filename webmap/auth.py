@@ -103,6 +103,8 @@ def _check_csrf() -> None:
 
 
 def _login(username: str, password: str) -> tuple[User | None, int, str]:
+    if "\x00" in username or "\x00" in password:  # no user has one; SQL text cannot
+        return None, 400, "a user name or password cannot contain NUL characters"
     cfg = current_app.config
     window = float(cfg.get("LOGIN_WINDOW_S", 300))
     limit = int(cfg.get("LOGIN_MAX_FAILURES", 5))

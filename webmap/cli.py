@@ -239,3 +239,7 @@ def device_revoke(device_id: str, db: str | None, as_json: bool) -> None:
 def main(argv: Iterable[str] | None = None) -> None:
     """Entry point of the ``oms`` console script."""
     cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="oms")
+
+
+if __name__ == "__main__":
+    main()

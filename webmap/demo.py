@@ -22,6 +22,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert, select
+from werkzeug.security import generate_password_hash
+
+from oms import schema
 from oms.cli import demo_path, load_network
 from oms.config import EngineConfig
 from oms.crewsim import CrewSimulator
@@ -86,16 +90,29 @@ def prepare(path: Path) -> list[tuple[str, str, str, str | None]]:
         zones=demo_path("zones.geojson"),
         roads=demo_path("roads.geojson"),
     )
-    from sqlalchemy import select
-
-    from oms import schema
-
     users: list[tuple[str, str, str, str | None]] = list(DEMO_USERS)
     with engine.begin() as conn:
-        crews = list(conn.execute(select(schema.crews.c.id).order_by(schema.crews.c.id)).scalars())
-        users += [(c.lower(), CREW_PASSWORD, "crew", c) for c in crews]
-        for name, password, role, crew in users:
+        for name, password, role, crew in DEMO_USERS:
             add_user(conn, name, password, role, crew)
+        crews = list(conn.execute(select(schema.crews.c.id).order_by(schema.crews.c.id)).scalars())
+        # Every demo crew has the same password: hash it once (scrypt is slow
+        # on purpose), so the demo serves within seconds.
+        shared = generate_password_hash(CREW_PASSWORD)
+        now = datetime.now(timezone.utc)
+        rows = [
+            {
+                "username": c.lower(),
+                "password_hash": shared,
+                "role": "crew",
+                "crew": c,
+                "created_at": now,
+                "disabled": False,
+            }
+            for c in crews
+        ]
+        if rows:
+            conn.execute(insert(schema.users), rows)
+        users += [(c.lower(), CREW_PASSWORD, "crew", c) for c in crews]
     engine.dispose()
     return users
 

@@ -142,6 +142,14 @@ def _float_arg(name: str) -> float | None:
     return value
 
 
+@bp.before_request
+def _map_data_needs_a_session() -> Any:
+    """Map data answers 401 (JSON), not a redirect to the sign-in form, when signed out."""
+    if request.path.startswith("/map/") and current_user() is None:
+        return _json({"error": "sign in first", "status": 401}), 401
+    return None
+
+
 # -------------------------------------------------------------------- page
 @bp.get("/")
 @require("dispatcher", "engineer")

@@ -605,8 +605,11 @@ def plan(
     -------
     dict
         ``{"faulted", "isolate": doc | None, "restore": doc | None, "error":
-        str | None}`` with the documents of ``oms trace isolate`` and
-        ``oms trace restore`` (contract 4).
+        str | None, "affected_nodes"}`` with the documents of ``oms trace
+        isolate`` and ``oms trace restore`` (contract 4); ``affected_nodes``
+        are the nodes that had supply before the fault and have none once it
+        is isolated (what the plan is about; not those dead for other
+        reasons).
 
     Notes
     -----
@@ -629,6 +632,10 @@ def plan(
         result["restore"] = flisr.restore(trial, faulted).data
     except TopologyError as exc:
         result["error"] = str(exc)
+        return result
+    before = trial.supply.energized
+    dead = result["isolate"]["deenergized_nodes"]
+    result["affected_nodes"] = [v for v in dead if before[trial.node_index[v]]]
     return result
 
 
@@ -636,14 +643,14 @@ def plan_layer(net: Network, result: Mapping[str, Any], limit: int = 20_000) -> 
     """The edges a plan names, as LineStrings with a ``role``.
 
     Roles: ``faulted``, ``open`` (to open: isolation and sectionalizing),
-    ``close`` (reclose and pick-up ties) and ``isolated`` (edges left without
-    supply once the faulted section is isolated, at most ``limit``).
-    O(n + m).
+    ``close`` (reclose and pick-up ties) and ``isolated`` (edges between the
+    ``affected_nodes``: without supply once the faulted section is isolated,
+    at most ``limit``). O(n + m).
     """
     features: list[dict[str, Any]] = []
     iso = result.get("isolate") or {}
     rest = result.get("restore") or {}
-    dead_ids = iso.get("deenergized_nodes") or []
+    dead_ids = result.get("affected_nodes") or []
     if dead_ids:
         dead = np.zeros(net.n_nodes, dtype=bool)
         dead[[net.node_index[v] for v in dead_ids if v in net.node_index]] = True

@@ -1093,7 +1093,9 @@ def build_document() -> dict[str, Any]:
             if key in schemas:
                 raise ValueError(f"{name}: schema {key!r} is described twice")
             schemas[key] = copy.deepcopy(schema)
-    tags = sorted({t for item in doc_paths.values() for op in item.values() for t in op["tags"]})
+    tags = sorted(
+        {t for item in doc_paths.values() for op in item.values() for t in op.get("tags", ())}
+    )
     return {
         "openapi": "3.1.0",
         "info": {
@@ -1106,6 +1108,8 @@ def build_document() -> dict[str, Any]:
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [{"url": "/"}],
+        # The default for operations that do not say (public ones say ``[]``).
+        "security": _READ,
         "tags": [{"name": t} for t in tags],
         "paths": dict(sorted(doc_paths.items())),
         "components": {

@@ -206,7 +206,9 @@ class EngineService:
 
     def _drop_lead(self) -> None:
         if self._leader_conn is not None:
-            self._leader_conn.close()  # the advisory lock goes with the session
+            # Close the session itself (not back to the pool): the lock goes with it.
+            self._leader_conn.invalidate()
+            self._leader_conn.close()
             self._leader_conn = None
 
     def apply_pending(self) -> int:

@@ -57,8 +57,8 @@
   };
   var ui = { tab: 'jobs', selected: null, plan: null };
   var hooks = {
-    map: null, ready: false, firstRenderMs: null, lastEventAt: 0, lastNetworkAt: 0,
-    networkLoads: 0
+    map: null, ready: false, loaded: false, firstRenderMs: null, lastEventAt: 0,
+    lastNetworkAt: 0, networkLoads: 0
   };
   window.omsMap = hooks;
 
@@ -144,6 +144,9 @@
   // ------------------------------------------------------------ map
   var map = L.map('map', { preferCanvas: true, zoomControl: true, minZoom: 2, maxZoom: 22 });
   hooks.map = map;
+  var b0 = CONFIG.bounds;
+  if (b0) map.fitBounds([[b0[1], b0[0]], [b0[3], b0[2]]], { padding: [24, 24], maxZoom: 18 });
+  else map.setView([0, 0], 2);
   var renderer = L.canvas({ padding: 0.3, tolerance: 6 });
   map.createPane('plan').style.zIndex = 450;
   map.createPane('outages').style.zIndex = 620;
@@ -277,7 +280,6 @@
     }
   }
   var scheduleNetwork = debounce(function () { loadNetwork(true); }, 100);
-  map.on('moveend', function () { loadNetwork(false); });
 
   function onEdgeClick(p, latlng) {
     if (p.simplified) {
@@ -427,6 +429,7 @@
     var buffered = store.buffer;
     store.buffer = null;
     store.loaded = true;
+    hooks.loaded = true;
     buffered.forEach(function (ev) { handle(ev.kind, ev.msg); });
     loadOutages();
     loadCalls();
@@ -608,7 +611,7 @@
         html += '<button class="btn act-recall" data-act="recall">Recall</button>';
       }
     }
-    html += '<button class="btn icon" data-act="locate" title="Show on map">⌖</button></footer></article>';
+    html += '</footer></article>';
     return html;
   }
 
@@ -639,7 +642,7 @@
     if (o.kind === 'network' && o.device && active) html += '<button class="btn" data-act="plan">Plan</button>';
     if (canDispatch && active) html += '<button class="btn" data-act="restore">Restored…</button>';
     if (canDispatch && o.state === 'restored') html += '<button class="btn primary" data-act="close">Close</button>';
-    html += '<span class="spacer"></span><button class="btn icon" data-act="locate" title="Show on map">⌖</button></footer></article>';
+    html += '</footer></article>';
     return html;
   }
 
@@ -771,7 +774,7 @@
       if (!j) return;
       if (act === 'assign') assignDialog(j);
       else if (act === 'recall') recallDialog(j);
-      else select('j:' + j.id, act === 'locate' || !act);
+      else select('j:' + j.id, true);
     } else if (card.dataset.outage) {
       var o = store.outages.get(card.dataset.outage);
       if (!o) return;
@@ -1062,10 +1065,8 @@
   hooks.reloadNetwork = function () { return loadNetwork(true); };
   hooks.showPlan = showPlan;
 
-  var b = CONFIG.bounds;
-  if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [24, 24], maxZoom: 18 });
-  else map.setView([0, 0], 2);
   loadNetwork(true);
+  map.on('moveend', function () { loadNetwork(false); });
   connect();
   paintClocks();
 })();

@@ -1,0 +1,100 @@
+"""``oms demo``: a fresh demo database, storms at accelerated time, the server up fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from oms import schema
+from oms.db import connect
+from webmap.demo import AcceleratedClock, DemoStorm, StormSettings, demo_config, demo_start, prepare
+from webmap.service import EngineService
+
+pytestmark = pytest.mark.slow
+
+
+def test_accelerated_clock_runs_fast() -> None:
+    clock = AcceleratedClock(demo_start(), 60.0)
+    first = clock()
+    time.sleep(0.2)
+    elapsed = (clock() - first).total_seconds()
+    assert 10 <= elapsed <= 30
+    assert first.hour == 9 and first.tzinfo is not None
+
+
+def test_storms_play_until_crews_reach_jobs(tmp_path: Path) -> None:
+    users = prepare(tmp_path / "demo.sqlite")
+    assert {u[0] for u in users} >= {"dispatcher", "admin", "cr01"}
+    db = connect(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    service = EngineService(db, demo_config(), clock=AcceleratedClock(demo_start(), 240.0))
+    storm = DemoStorm(service, StormSettings(faults=4, span_min=10, seed=3), step_s=0.1)
+    storm.start()
+    try:
+        deadline = time.monotonic() + 90
+        arrived = 0
+        while time.monotonic() < deadline and not arrived:
+            time.sleep(1.0)
+            with db.connect() as conn:
+                arrived = (
+                    conn.execute(
+                        select(func.count())
+                        .select_from(schema.jobs)
+                        .where(schema.jobs.c.state.in_(("on_site", "made_safe", "repaired")))
+                    ).scalar()
+                    or 0
+                )
+        assert arrived, "no crew reached a job"
+        with db.connect() as conn:
+            outages = conn.execute(select(func.count()).select_from(schema.outages)).scalar()
+            gps = conn.execute(
+                select(func.count())
+                .select_from(schema.events)
+                .where(schema.events.c.type == "crew_gps")
+            ).scalar()
+        assert outages and gps
+    finally:
+        storm.stop()
+
+
+def test_oms_demo_serves(tmp_path: Path) -> None:
+    # How fast it serves is measured by bench/demo.py, not asserted here.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "webmap.cli", "demo", "--port", "0", "--json", "--seconds", "30"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        doc = json.loads(proc.stdout.readline())
+        base = doc["dispatcher"]["url"].rstrip("/")
+        up = False
+        while not up and time.monotonic() - started < 120:
+            try:
+                up = requests.get(f"{base}/api/health", timeout=1).status_code == 200
+            except requests.RequestException:
+                time.sleep(0.1)
+        assert up
+        assert requests.get(f"{base}/public/", timeout=5).status_code == 200
+        login = requests.post(
+            f"{base}/api/login",
+            json={"username": "dispatcher", "password": "dispatch-demo"},
+            timeout=5,
+        )
+        assert login.status_code == 200
+        assert (tmp_path / "oms-demo.sqlite").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

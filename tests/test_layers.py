@@ -1,0 +1,352 @@
+"""The dispatcher map's GeoJSON layers (``webmap.layers``): states, views, simplification."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from helpers import DLAT, DLON, LAT0, LON0, build, two_feeders
+
+from topology import Network
+from webmap import layers
+
+
+def _ids(doc: dict, **match: str) -> set[str]:
+    return {
+        f["properties"]["id"]
+        for f in doc["features"]
+        if "id" in f["properties"] and all(f["properties"].get(k) == v for k, v in match.items())
+    }
+
+
+def _state(net: Network, states: np.ndarray, eid: str) -> str:
+    return layers.STATES[states[net.edge(eid)]]
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> layers.Bbox:
+    """A bbox in the grid units of ``helpers`` (100 m steps)."""
+    return (LON0 + x0 * DLON, LAT0 + y0 * DLAT, LON0 + x1 * DLON, LAT0 + y1 * DLAT)
+
+
+# ------------------------------------------------------------------ states
+def test_normal_state_is_energized_with_the_tie_open() -> None:
+    net = build(two_feeders())
+    states = layers.edge_states(net)
+    assert _state(net, states, "TIE1") == "open"
+    others = {eid for eid in net.edge_ids if eid != "TIE1"}
+    assert {_state(net, states, e) for e in others} == {"energized"}
+    assert layers.state_counts(states) == {
+        "energized": net.n_edges - 1,
+        "open": 1,
+        "deenergized": 0,
+        "faulted": 0,
+    }
+
+
+def test_an_open_breaker_deenergizes_its_feeder() -> None:
+    net = build(two_feeders())
+    net.operate("B1", "open")
+    states = layers.edge_states(net)
+    assert _state(net, states, "B1") == "open"
+    for eid in ("L1", "R1", "L2", "SW1", "L3", "F1", "L4", "X1"):
+        assert _state(net, states, eid) == "deenergized", eid
+    for eid in ("T1", "T2", "B3", "L8", "B2", "L5", "SW2", "L6"):
+        assert _state(net, states, eid) == "energized", eid
+    assert _state(net, states, "TIE1") == "open"
+
+
+def test_an_active_outage_counts_its_device_as_open_and_marks_its_section() -> None:
+    net = build(two_feeders())
+    outage = {"kind": "network", "state": "predicted", "device": "F1", "section": ["L4"]}
+    states = layers.edge_states(net, [outage])
+    assert _state(net, states, "L4") == "faulted"
+    assert _state(net, states, "X1") == "deenergized"
+    assert _state(net, states, "F1") == "deenergized"  # the device that operated
+    assert _state(net, states, "L1") == "energized"
+    assert bool(net.edge_closed[net.edge("F1")])  # the network itself is not changed
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        {"kind": "network", "state": "restored", "device": "F1", "section": ["L4"]},
+        {"kind": "network", "state": "closed", "device": "F1", "section": []},
+        {"kind": "single_customer", "state": "predicted", "device": None, "customer": "a9-1"},
+        {"kind": "network", "state": "confirmed", "device": "NOPE", "section": ["NOPE2"]},
+    ],
+)
+def test_outages_that_are_not_active_network_ones_change_nothing(outage: dict) -> None:
+    net = build(two_feeders())
+    states = layers.edge_states(net, [outage])
+    assert layers.state_counts(states)["energized"] == net.n_edges - 1
+
+
+def test_states_are_cached_until_the_outages_or_the_switching_change() -> None:
+    net = build(two_feeders())
+    outage = {"kind": "network", "state": "confirmed", "device": "R1", "section": []}
+    first = layers.edge_states(net, [outage])
+    assert layers.edge_states(net, [dict(outage)]) is first
+    assert layers.edge_states(net, []) is not first
+    again = layers.edge_states(net, [outage])
+    net.operate("SW2", "open")
+    changed = layers.edge_states(net, [outage])
+    assert changed is not again
+    assert _state(net, changed, "L6") == "deenergized"
+
+
+# ------------------------------------------------------------------ layer
+def test_detailed_layer_has_every_edge_with_id_kind_state() -> None:
+    net = build(two_feeders())
+    states = layers.edge_states(net)
+    doc = layers.network_layer(net, states)
+    assert doc["type"] == "FeatureCollection"
+    assert doc["detail"] is True
+    assert doc["edges"] == doc["drawn"] == net.n_edges
+    assert _ids(doc, kind="source") == {"S1", "S2"}
+    edges = [f for f in doc["features"] if f["properties"]["kind"] != "source"]
+    assert {f["properties"]["id"] for f in edges} == set(net.edge_ids)
+    tie = next(f for f in edges if f["properties"]["id"] == "TIE1")
+    assert tie["properties"] == {"id": "TIE1", "kind": "switch", "state": "open", "operable": True}
+    assert tie["geometry"]["type"] == "LineString"
+    assert len(tie["geometry"]["coordinates"]) == 2
+    assert doc["states"]["open"] == 1
+    json.dumps(doc)  # plain JSON types only
+
+
+def test_faulted_edges_are_drawn_last() -> None:
+    net = build(two_feeders())
+    outage = {"kind": "network", "state": "confirmed", "device": "F1", "section": ["L4"]}
+    doc = layers.network_layer(net, layers.edge_states(net, [outage]))
+    edges = [f for f in doc["features"] if f["properties"]["kind"] != "source"]
+    assert edges[-1]["properties"]["id"] == "L4"
+
+
+def test_bbox_keeps_the_edges_that_meet_it() -> None:
+    net = build(two_feeders())
+    states = layers.edge_states(net)
+    # x from 2.5 to 4.5, y from -1.5 to 0.5: around a2 and a3, the top of the lateral.
+    doc = layers.network_layer(net, states, _box(2.5, -1.5, 4.5, 0.5))
+    assert _ids(doc) == {"L1", "R1", "L2", "F1", "L4"}
+    assert doc["edges"] == 5
+    assert _ids(doc, kind="source") == set()
+    everything = layers.network_layer(net, states, _box(-1, -4, 11, 3))
+    assert _ids(everything) - {"S1", "S2"} == set(net.edge_ids)
+    nothing = layers.network_layer(net, states, _box(20, 20, 21, 21))
+    assert nothing["features"] == [] and nothing["edges"] == 0
+
+
+def test_bbox_uses_the_edge_geometry_not_only_its_ends() -> None:
+    # One edge from (0, 0) to (1, 0) that bends far north through (0.5, 5).
+    net = Network(
+        node_ids=["s", "n"],
+        node_xy=[[0.0, 0.0], [1.0, 0.0]],
+        node_source=[True, False],
+        edge_ids=["bent"],
+        edge_kind=["line"],
+        edge_from=[0],
+        edge_to=[1],
+        geom_offsets=[0, 3],
+        geom_coords=[[0.0, 0.0], [0.5, 5.0], [1.0, 0.0]],
+    )
+    states = layers.edge_states(net)
+    doc = layers.network_layer(net, states, (0.4, 4.0, 0.6, 6.0), 10)
+    assert _ids(doc) == {"bent"}
+    assert doc["features"][0]["geometry"]["coordinates"][1] == [0.5, 5.0]
+    assert layers.network_bounds(net) == (0.0, 0.0, 1.0, 5.0)
+    simple = layers.network_layer(net, states, None, 8, detail_limit=0)
+    (line,) = simple["features"][0]["geometry"]["coordinates"][:1]
+    assert simple["features"][0]["properties"]["segments"] == 2  # both bends kept
+    assert line[0] == [0.0, 0.0]
+
+
+def test_simplified_layer_is_one_multilinestring_per_state() -> None:
+    net = build(two_feeders())
+    net.operate("B2", "open")
+    outage = {"kind": "network", "state": "confirmed", "device": "R1", "section": ["L2"]}
+    states = layers.edge_states(net, [outage])
+    doc = layers.network_layer(net, states, None, 17, detail_limit=0, detail_zoom=20)
+    assert doc["detail"] is False
+    multi = [f for f in doc["features"] if f["geometry"]["type"] == "MultiLineString"]
+    assert sorted(f["properties"]["state"] for f in multi) == ["deenergized", "energized", "open"]
+    assert all(f["properties"]["simplified"] for f in multi)
+    # The faulted section stays individual, with its id, and sources stay.
+    assert _ids(doc) == {"L2", "S1", "S2"}
+    assert doc["drawn"] == sum(f["properties"]["segments"] for f in multi) + 1
+
+
+def test_simplification_drops_what_falls_in_one_cell_and_merges_duplicates() -> None:
+    net = build(two_feeders())
+    states = layers.edge_states(net)
+    close = layers.network_layer(net, states, None, 18, detail_limit=0, detail_zoom=30)
+    # At zoom 18 (0.4 m/px) every 100 m edge survives; T1 and T2 are parallel
+    # between the same nodes and are drawn once.
+    assert close["drawn"] == net.n_edges - 1
+    far = layers.network_layer(net, states, None, 6, detail_limit=0, detail_zoom=30)
+    # At zoom 6 (1.6 km/px) the whole network is inside one or two cells.
+    assert far["drawn"] <= 2
+
+
+def test_simplification_coarsens_until_the_layer_fits() -> None:
+    net = build(two_feeders())
+    states = layers.edge_states(net)
+    doc = layers.network_layer(
+        net, states, None, 18, detail_limit=0, detail_zoom=30, max_segments=4
+    )
+    assert doc["drawn"] <= 4
+    assert doc["cell_px"] > layers.CELL_PX
+
+
+def test_zoom_defaults_to_fitting_the_view() -> None:
+    net = build(two_feeders())
+    bounds = layers.network_bounds(net)
+    assert bounds is not None
+    z = layers.fit_zoom(bounds)
+    assert 15 < z < 19  # about 1.4 km wide in 1280 px
+    doc = layers.network_layer(net, layers.edge_states(net), bounds)
+    assert doc["zoom"] == round(z, 2)
+
+
+@pytest.mark.parametrize("text", ["1,2,3", "a,b,c,d", "1,2,0,3", "1,nan,2,3"])
+def test_bad_bbox_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        layers.parse_bbox(text)
+
+
+def test_bbox_parses() -> None:
+    assert layers.parse_bbox("") is None
+    assert layers.parse_bbox("8.1,49,8.2,49.5") == (8.1, 49.0, 8.2, 49.5)
+
+
+# ------------------------------------------------------------ point layers
+def test_outages_layer_places_outages_at_device_or_customer() -> None:
+    net = build(two_feeders())
+    outages = [
+        {"id": "OUT-1", "device": "F1", "customer": None, "state": "confirmed"},
+        {"id": "OUT-2", "device": None, "customer": "b2-1", "state": "predicted"},
+        {"id": "OUT-3", "device": None, "customer": "nowhere", "state": "predicted"},
+    ]
+    doc = layers.outages_layer(net, outages, {"b2-1": (8.5, 49.5)})
+    by_id = {f["properties"]["id"]: f for f in doc["features"]}
+    assert set(by_id) == {"OUT-1", "OUT-2"}
+    a2, a7 = net.node_xy[net.node("a2")], net.node_xy[net.node("a7")]
+    assert by_id["OUT-1"]["geometry"]["coordinates"] == pytest.approx(list((a2 + a7) / 2))
+    assert by_id["OUT-2"]["geometry"]["coordinates"] == [8.5, 49.5]
+    assert by_id["OUT-1"]["properties"]["state"] == "confirmed"
+
+
+def test_calls_and_crews_layers_skip_unknown_positions() -> None:
+    calls = layers.calls_layer(
+        [
+            {"id": "c1", "lon": 8.4, "lat": 49.0, "hazard": "wire_down"},
+            {"id": "c2", "lon": None, "lat": None},
+        ]
+    )
+    assert [f["properties"] for f in calls["features"]] == [{"id": "c1", "hazard": "wire_down"}]
+    crews = layers.crews_layer(
+        [{"id": "K1", "lon": 8.4, "lat": 49.0, "status": "available"}, {"id": "K2"}]
+    )
+    assert [f["properties"]["id"] for f in crews["features"]] == ["K1"]
+    assert crews["features"][0]["properties"]["status"] == "available"
+
+
+# -------------------------------------------------------------------- plans
+def test_plan_for_a_tripped_breaker_recloses_it_on_a_copy() -> None:
+    net = build(two_feeders())
+    net.operate("B1", "open")  # tripped
+    net.operate("B2", "open")  # another feeder's trip: must stay open in the plan
+    before = net.edge_closed.copy()
+    result = layers.plan(net, "B1", reclose=["B1", "B2"], below=True)
+    assert np.array_equal(net.edge_closed, before)
+    assert result["error"] is None
+    assert result["faulted"] == "L1"  # the section right below the breaker
+    assert result["isolate"]["open"] == ["B1", "R1"]
+    # B2's feeder is dead, so TIE1 cannot pick a3..a6 up.
+    assert "TIE1" not in result["restore"]["close"]
+    assert set(result["affected_nodes"]) >= {"a1", "a2", "a3", "a6", "a9"}
+    assert not set(result["affected_nodes"]) & {"b1", "b2"}
+
+
+def test_plan_picks_up_through_the_tie_when_the_other_feeder_is_live() -> None:
+    net = build(two_feeders())
+    net.operate("B1", "open")
+    result = layers.plan(net, "B1", reclose=["B1"], below=True)
+    assert result["restore"]["close"] == ["TIE1"]
+    # B2 may carry 40 customers and has 26: it takes a5 and a6 (13), cut at SW1.
+    assert result["restore"]["open"] == ["B1", "R1", "SW1"]
+    assert result["restore"]["restored_customers"] == 6 + 7
+    doc = layers.plan_layer(net, result)
+    roles: dict[str, set[str]] = {}
+    for f in doc["features"]:
+        roles.setdefault(f["properties"]["role"], set()).add(f["properties"]["id"])
+    assert roles["faulted"] == {"L1"}
+    assert roles["open"] == {"B1", "R1", "SW1"}
+    assert roles["close"] == {"TIE1"}
+    assert {"L2", "L3", "L4"} <= roles["isolated"]
+
+
+def test_plan_on_an_edge_without_supply_reports_why() -> None:
+    net = build(two_feeders())
+    net.operate("B1", "open")
+    result = layers.plan(net, "L2")  # nothing recloses B1: L2 has no supply
+    assert result["isolate"] is None and "no supply" in result["error"]
+    assert layers.plan_layer(net, result)["features"][-1]["properties"]["role"] == "faulted"
+
+
+# ---------------------------------------------------------------- at scale
+@pytest.fixture(scope="module")
+def big() -> Network:
+    from topology.synthetic import synthetic_network
+
+    return synthetic_network(100_000, seed=5)
+
+
+def test_full_extent_of_100k_edges_stays_small_and_fast(big: Network) -> None:
+    outage = {
+        "kind": "network",
+        "state": "confirmed",
+        "device": big.edge_ids[int(np.flatnonzero(big.protective)[10])],
+        "section": [],
+    }
+    t0 = time.perf_counter()
+    states = layers.edge_states(big, [outage])
+    bounds = layers.network_bounds(big)
+    assert bounds is not None
+    zoom = round(layers.fit_zoom(bounds))
+    doc = layers.network_layer(big, states, bounds, zoom)
+    body = json.dumps(doc, separators=(",", ":"))
+    elapsed = time.perf_counter() - t0
+    assert big.n_edges >= 100_000
+    assert doc["detail"] is False
+    assert doc["edges"] == big.n_edges
+    assert doc["drawn"] <= layers.MAX_SEGMENTS
+    assert len(doc["features"]) <= len(layers.STATES) + len(big.sources)
+    assert doc["states"]["deenergized"] > 0
+    assert len(body) < 5_000_000
+    assert elapsed < 3.0, elapsed  # typically 0.3 s, including the first preparation
+
+
+def test_lower_zooms_draw_fewer_segments(big: Network) -> None:
+    states = layers.edge_states(big)
+    bounds = layers.network_bounds(big)
+    drawn = [layers.network_layer(big, states, bounds, z)["drawn"] for z in (8, 10, 12)]
+    assert drawn[0] < drawn[1] <= drawn[2] <= layers.MAX_SEGMENTS
+
+
+def test_a_street_view_of_100k_edges_is_detailed_and_quick(big: Network) -> None:
+    states = layers.edge_states(big)
+    v = int(big.edge_from[len(big.edge_ids) // 2])
+    x, y = big.node_xy[v]
+    bbox = (x - 0.003, y - 0.002, x + 0.003, y + 0.002)  # about 550 m x 450 m
+    t0 = time.perf_counter()
+    doc = layers.network_layer(big, states, bbox, 17)
+    elapsed = time.perf_counter() - t0
+    assert doc["detail"] is True
+    assert 0 < doc["edges"] < 5000
+    ids = _ids(doc) - {big.node_ids[s] for s in big.sources}
+    assert len(ids) == doc["edges"]
+    for f in doc["features"][:50]:
+        xs = [c[0] for c in f["geometry"]["coordinates"]]
+        assert min(xs) <= bbox[2] and max(xs) >= bbox[0]
+    assert elapsed < 1.0, elapsed
