@@ -651,8 +651,8 @@ def _op(
         op["x-roles"] = list(roles)
     else:
         op["security"] = []
-    if write and roles is not None:
-        codes.add("400")  # a malformed body, or a CSRF failure
+    if params or body is not None or write:
+        codes.add("400")  # a malformed parameter or body, or a CSRF failure
     for code in sorted(codes):
         op["responses"][code] = _error(code)
     return op

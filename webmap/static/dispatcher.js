@@ -604,11 +604,10 @@
       ? 'Crew <b>' + esc(j.crew) + '</b>' + (crew ? ' · ' + esc(crew.status.replace('_', ' ')) : '')
       : 'No crew') + '</span>';
     if (canDispatch) {
-      if (!j.crew || j.state === 'waiting') {
+      if (j.state === 'waiting') {
         html += '<button class="btn primary act-assign" data-act="assign">Assign…</button>';
-      } else {
-        html += '<button class="btn act-assign" data-act="assign" title="Send another crew">Reassign…</button>';
-        html += '<button class="btn act-recall" data-act="recall">Recall</button>';
+      } else if (j.crew) {
+        html += '<button class="btn act-recall" data-act="recall" title="Take the job back; then assign another crew">Recall…</button>';
       }
     }
     html += '</footer></article>';
@@ -850,16 +849,17 @@
     } catch (e) {
       suggestion = { crew: null, rule: 'none', alternatives: [], error: e.message };
     }
-    var seen = {};
-    var options = (suggestion.alternatives || []).map(function (a) {
-      seen[a.crew] = 1;
-      return '<option value="' + esc(a.crew) + '">' + crewLabel(a.crew) + ' — ' + esc(WHY_NOT[a.why_not] || a.why_not) +
-        (a.eta_s !== null && a.eta_s !== undefined ? ', ' + eta(a.eta_s) : '') + '</option>';
-    });
-    store.crews.forEach(function (c) {
-      if (!seen[c.id] && c.id !== suggestion.crew) {
-        options.push('<option value="' + esc(c.id) + '">' + crewLabel(c.id) + ' — ' + esc(c.status.replace('_', ' ')) + '</option>');
-      }
+    var why = {};
+    (suggestion.alternatives || []).forEach(function (a) { why[a.crew] = a; });
+    var crewIds = Array.from(store.crews.keys()).sort();
+    if (suggestion.crew && crewIds.indexOf(suggestion.crew) < 0) crewIds.unshift(suggestion.crew);
+    var options = crewIds.map(function (id) {
+      var a = why[id], c = store.crews.get(id);
+      var note = id === suggestion.crew ? 'suggested, ' + eta(suggestion.eta_s)
+        : a ? (WHY_NOT[a.why_not] || a.why_not) + (a.eta_s !== null && a.eta_s !== undefined ? ', ' + eta(a.eta_s) : '')
+          : c ? c.status.replace('_', ' ') : '';
+      return '<option value="' + esc(id) + '"' + (id === suggestion.crew ? ' selected' : '') + '>' +
+        crewLabel(id) + (note ? ' — ' + esc(note) : '') + '</option>';
     });
     var where = j.device ? j.device : 'customer ' + j.customer;
     var body = '<p>' + esc(j.id) + ' · ' + esc(where) + ' · priority ' + Math.round(j.priority) +
