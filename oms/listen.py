@@ -100,9 +100,14 @@ class ListenSettings:
         TLS: the CA file to check the broker with (turns TLS on), and a
         client certificate and key for brokers that ask for one.
     protocol : {"5", "3.1.1"}
-        MQTT version. With 5 the listener asks for ``2 * max_batch``
-        unacknowledged messages in flight; with 3.1.1 the broker decides
-        (Mosquitto: ``max_inflight_messages``, 20 by default).
+        MQTT version. With 3.1.1 the broker decides how many messages may
+        be unacknowledged at a time (Mosquitto: ``max_inflight_messages``,
+        20 by default), which also caps a batch.
+    receive_maximum : int
+        MQTT 5: how many unacknowledged messages the broker may send ahead
+        (at most 65535). Messages sent ahead wait in this process, not in
+        the broker's per-client queue, which drops what exceeds its limit
+        (Mosquitto: ``max_queued_messages``, 1000 by default) during a burst.
     keepalive : int
         Seconds between pings; a dead connection is noticed within 1.5 times.
     session_expiry : int
@@ -133,6 +138,7 @@ class ListenSettings:
     tls_cert: str | None = None
     tls_key: str | None = None
     protocol: str = "5"
+    receive_maximum: int = 65535
     keepalive: int = 30
     session_expiry: int = 7 * 24 * 3600
     max_batch: int = 1000
@@ -152,6 +158,8 @@ class ListenSettings:
             raise OMSError(f"MQTT protocol must be '5' or '3.1.1', not {self.protocol!r}")
         if not self.client_id:
             raise OMSError("a persistent session needs a client id")
+        if not 1 <= self.receive_maximum <= 65535:
+            raise OMSError(f"receive_maximum must be in 1..65535, not {self.receive_maximum}")
         if self.max_batch < 1:
             raise OMSError(f"max_batch must be at least 1, not {self.max_batch}")
         if self.batch_seconds < 0 or self.batch_idle < 0:
@@ -482,7 +490,7 @@ class Listener:
         if s.protocol == "5":
             properties = Properties(PacketTypes.CONNECT)
             properties.SessionExpiryInterval = s.session_expiry
-            properties.ReceiveMaximum = min(65535, 2 * s.max_batch)
+            properties.ReceiveMaximum = s.receive_maximum
             self.client.connect_async(
                 s.host, s.port, keepalive=s.keepalive, clean_start=False, properties=properties
             )

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import sign_in
+from helpers import DLAT, DLON, LAT0, LON0
 from sqlalchemy import select
 
 from oms import schema
@@ -45,6 +46,15 @@ def _geojson(client: Any, url: str, status: int = 200) -> Any:
     response = client.get(url)
     assert response.status_code == status, response.get_data(as_text=True)[:300]
     return response.get_json()
+
+
+def _at(x: float, y: float) -> list[float]:
+    """Lon/lat of a point on the 100 m grid of ``helpers``."""
+    return [LON0 + x * DLON, LAT0 + y * DLAT]
+
+
+def _call(eid: str, customer: str, minutes_ago: float = 0, **extra: Any) -> dict[str, Any]:
+    return {"id": eid, "type": "call", "time": _now(minutes_ago), "customer": customer, **extra}
 
 
 def _features_by_id(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -130,7 +140,7 @@ def test_network_layer_follows_a_lockout(client: Any) -> None:
         assert edges[eid]["properties"]["state"] == "deenergized", eid
     assert edges["L8"]["properties"]["state"] == "energized"
     summary = _geojson(client, "/map/summary")
-    assert summary["edges"] == 18 and summary["states"]["deenergized"] == 9
+    assert summary["edges"] == 18 and summary["states"]["deenergized"] == 8
 
 
 def test_network_layer_takes_a_bbox_and_a_zoom(client: Any) -> None:
@@ -145,10 +155,24 @@ def test_network_layer_takes_a_bbox_and_a_zoom(client: Any) -> None:
     assert client.get("/map/network.geojson?zoom=99").status_code == 400
 
 
+def test_network_layer_is_revalidated_with_an_etag(client: Any) -> None:
+    token = sign_in(client, "dora")
+    url = "/map/network.geojson?bbox=8.39,48.99,8.42,49.01&zoom=16"
+    first = client.get(url)
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "no-cache"
+    same = client.get(url, headers={"If-None-Match": etag})
+    assert same.status_code == 304 and same.data == b""
+    assert client.get(url.replace("16", "17"), headers={"If-None-Match": etag}).status_code == 200
+    _lockout(client, token)
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
 def test_outages_layer_places_each_open_outage(client: Any) -> None:
     token = sign_in(client, "dora")
     _lockout(client, token)
-    _post_events(client, token, [{"id": "call-1", "type": "call", "time": _now(), "customer": "b2-1"}])
+    _post_events(client, token, [_call("call-1", "b2-1")])
     doc = _geojson(client, "/map/outages.geojson")
     assert doc["type"] == "FeatureCollection"
     by_device = {f["properties"]["device"]: f for f in doc["features"]}
@@ -156,7 +180,7 @@ def test_outages_layer_places_each_open_outage(client: Any) -> None:
     assert b1["properties"]["state"] == "confirmed" and b1["properties"]["customers_out"] == 27
     single = by_device[None]
     assert single["properties"]["customer"] == "b2-1"
-    assert single["geometry"]["coordinates"] == pytest.approx([8.4 + 9 * 0.00137, 49.0 + 2 * 0.0009])
+    assert single["geometry"]["coordinates"] == pytest.approx(_at(9, 2))
 
 
 def test_calls_layer_shows_recent_calls_at_the_caller(client: Any) -> None:
@@ -165,9 +189,9 @@ def test_calls_layer_shows_recent_calls_at_the_caller(client: Any) -> None:
         client,
         token,
         [
-            {"id": "old", "type": "call", "time": _now(60 * 30), "customer": "a4-1"},
-            {"id": "c1", "type": "call", "time": _now(5), "customer": "a9-1", "hazard": "wire_down"},
-            {"id": "c2", "type": "call", "time": _now(4), "customer": "a9-2", "note": "sparks"},
+            _call("old", "a4-1", 60 * 30),
+            _call("c1", "a9-1", 5, hazard="wire_down"),
+            _call("c2", "a9-2", 4, note="sparks"),
         ],
     )
     doc = _geojson(client, "/map/calls.geojson")
@@ -176,9 +200,22 @@ def test_calls_layer_shows_recent_calls_at_the_caller(client: Any) -> None:
     assert calls["c1"]["properties"]["hazard"] == "wire_down"
     assert calls["c2"]["properties"]["note"] == "sparks"
     assert calls["c1"]["properties"]["customer"] == "a9-1"
-    assert calls["c1"]["geometry"]["coordinates"] == pytest.approx([8.4 + 3 * 0.00137, 49.0 - 3 * 0.0009])
-    assert set(_features_by_id(_geojson(client, "/map/calls.geojson?hours=48"))) == {"old", "c1", "c2"}
+    assert calls["c1"]["geometry"]["coordinates"] == pytest.approx(_at(3, -3))
+    longer = _geojson(client, "/map/calls.geojson?hours=48")
+    assert set(_features_by_id(longer)) == {"old", "c1", "c2"}
     assert len(_geojson(client, "/map/calls.geojson?limit=1")["features"]) == 1
+    seq = doc["last_seq"]
+    assert seq == calls["c2"]["properties"]["seq"] > calls["c1"]["properties"]["seq"]
+    assert _geojson(client, f"/map/calls.geojson?after={seq}") == {
+        "type": "FeatureCollection",
+        "features": [],
+        "last_seq": None,
+    }
+    _post_events(client, token, [_call("c3", "b1-1", 1)])
+    newer = _geojson(client, f"/map/calls.geojson?after={seq}")
+    assert set(_features_by_id(newer)) == {"c3"} and newer["last_seq"] > seq
+    for odd in ("hours=nan", "hours=inf", "hours=x", "after=99999999999999999999", "limit=-5"):
+        assert client.get(f"/map/calls.geojson?{odd}").status_code == 200, odd
 
 
 def test_crews_layer_has_every_crew_with_its_status(client: Any) -> None:
@@ -208,7 +245,7 @@ def test_plan_for_an_outage_starts_from_before_the_trip(client: Any) -> None:
 
 def test_plan_refuses_what_has_no_plan(client: Any) -> None:
     token = sign_in(client, "dora")
-    _post_events(client, token, [{"id": "call-1", "type": "call", "time": _now(), "customer": "b2-1"}])
+    _post_events(client, token, [_call("call-1", "b2-1")])
     single = _geojson(client, "/map/outages.geojson")["features"][0]["properties"]["id"]
     assert client.get(f"/map/plan?outage={single}").status_code == 400
     assert client.get("/map/plan?outage=OUT-999").status_code == 404
@@ -218,10 +255,10 @@ def test_plan_refuses_what_has_no_plan(client: Any) -> None:
 
 def test_large_answers_are_gzipped(client: Any) -> None:
     token = sign_in(client, "dora")
-    customers = [f"{n}-{k}" for n, count in (("b1", 10), ("b2", 10), ("c2", 8)) for k in range(1, count + 1)]
+    counts = {"b1": 10, "b2": 10, "c2": 8}
+    customers = [f"{n}-{k}" for n, count in counts.items() for k in range(1, count + 1)]
     events = [
-        {"id": f"call-{i}", "type": "call", "time": _now(30 - i / 10), "customer": c, "note": "x" * 400}
-        for i, c in enumerate(customers * 2)
+        _call(f"call-{i}", c, 30 - i / 10, note="x" * 400) for i, c in enumerate(customers * 2)
     ]
     _post_events(client, token, events)
     plain = client.get("/map/calls.geojson")
@@ -233,6 +270,12 @@ def test_large_answers_are_gzipped(client: Any) -> None:
 
 
 # ------------------------------------------------------------------ browser
+@pytest.fixture
+def quick_streams(app: Any) -> None:
+    """Streams notice a closed page within half a second, so the server stops quickly."""
+    app.config["STREAM_KEEPALIVE_S"] = 0.5
+
+
 def _open_map(page: Any, base: str, user: str = "dora") -> None:
     page.goto(base + "/login?next=/")
     page.fill("#username", user)
@@ -244,7 +287,7 @@ def _open_map(page: Any, base: str, user: str = "dora") -> None:
 
 @pytest.mark.browser
 @SQLITE_ONLY
-def test_browser_map_draws_the_network(live_server: str, page: Any) -> None:
+def test_browser_map_draws_the_network(quick_streams: None, live_server: str, page: Any) -> None:
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     errors: list[str] = []
@@ -273,7 +316,9 @@ def test_browser_map_draws_the_network(live_server: str, page: Any) -> None:
 
 @pytest.mark.browser
 @SQLITE_ONLY
-def test_browser_a_lockout_shows_within_a_second(live_server: str, page: Any, client: Any) -> None:
+def test_browser_a_lockout_shows_within_a_second(
+    quick_streams: None, live_server: str, page: Any, client: Any
+) -> None:
     token = sign_in(client, "dora")
     _open_map(page, live_server)
     assert page.evaluate("window.omsMap.edgeState('L1')") == "energized"
@@ -298,7 +343,7 @@ def test_browser_a_lockout_shows_within_a_second(live_server: str, page: Any, cl
 @pytest.mark.browser
 @SQLITE_ONLY
 def test_browser_dispatcher_assigns_recalls_and_reassigns(
-    live_server: str, page: Any, client: Any
+    quick_streams: None, live_server: str, page: Any, client: Any
 ) -> None:
     token = sign_in(client, "dora")
     _lockout(client, token)
@@ -341,12 +386,13 @@ def test_browser_dispatcher_assigns_recalls_and_reassigns(
 @pytest.mark.browser
 @SQLITE_ONLY
 def test_browser_switching_from_the_map_is_confirmed_and_audited(
-    live_server: str, page: Any, app: Any
+    quick_streams: None, live_server: str, page: Any, app: Any
 ) -> None:
     _open_map(page, live_server)
     # Click the middle of SW2 (between b2 at (9, 2) and b4 at (8, 2)).
+    lon, lat = _at(8.5, 2)
     point = page.evaluate(
-        "(() => { const p = window.omsMap.map.latLngToContainerPoint([49.0018, 8.4 + 8.5 * 0.00137]);"
+        f"(() => {{ const p = window.omsMap.map.latLngToContainerPoint([{lat}, {lon}]);"
         " return [p.x, p.y]; })()"
     )
     box = page.locator("#map").bounding_box()
@@ -355,7 +401,8 @@ def test_browser_switching_from_the_map_is_confirmed_and_audited(
     assert "audit" in page.locator("#dialog").inner_text()
     page.locator("#dialog-ok").click()
     page.wait_for_function(
-        "window.omsMap.edgeState('SW2') === 'open' && window.omsMap.edgeState('L6') === 'deenergized'"
+        "window.omsMap.edgeState('SW2') === 'open'"
+        " && window.omsMap.edgeState('L6') === 'deenergized'"
     )
     with app.extensions["oms.db"].connect() as conn:
         a = schema.audit
@@ -366,13 +413,10 @@ def test_browser_switching_from_the_map_is_confirmed_and_audited(
 @pytest.mark.browser
 @SQLITE_ONLY
 def test_browser_outage_confirm_plan_restore_close(
-    live_server: str, page: Any, client: Any
+    quick_streams: None, live_server: str, page: Any, client: Any
 ) -> None:
     token = sign_in(client, "dora")
-    calls = [
-        {"id": f"call-{c}", "type": "call", "time": _now(3), "customer": c}
-        for c in ("a9-1", "a9-2", "a9-3")
-    ]
+    calls = [_call(f"call-{c}", c, 3) for c in ("a9-1", "a9-2", "a9-3")]
     _post_events(client, token, calls)
     _open_map(page, live_server)
     page.click('[data-tab="outages"]')
@@ -430,7 +474,15 @@ def big_app(tmp_path: Path) -> Iterator[Any]:
     with engine.begin() as conn:
         add_user(conn, "dora", "secret-pw", "dispatcher")
     engine.dispose()
-    flask_app = create_app({"TESTING": True, "OMS_DB": url, "OMS_TICK_S": 0, "SECRET_KEY": "t"})
+    flask_app = create_app(
+        {
+            "TESTING": True,
+            "OMS_DB": url,
+            "OMS_TICK_S": 0,
+            "SECRET_KEY": "t",
+            "STREAM_KEEPALIVE_S": 0.5,
+        }
+    )
     yield flask_app
     flask_app.extensions["oms.db"].dispose()
 
@@ -455,6 +507,33 @@ def test_browser_first_render_of_100k_edges_under_3_s(big_app: Any, page: Any) -
         assert first_render_ms < 3000
         # Interactive: zooming in gets the detailed network of the new view.
         loads = page.evaluate("window.omsMap.networkLoads")
-        page.evaluate("window.omsMap.map.setZoom(17, {animate: false})")
-        page.wait_for_function(f"window.omsMap.networkLoads > {loads}", timeout=5000)
-        page.wait_for_function("window.omsMap.networkInfo().detail === true", timeout=5000)
+        # (returning the map itself would make Playwright serialise all of Leaflet)
+        page.evaluate("() => { window.omsMap.map.setZoom(17, {animate: false}); }")
+        page.wait_for_function(f"window.omsMap.networkLoads > {loads}", timeout=15_000)
+        page.wait_for_function("window.omsMap.networkInfo().detail === true", timeout=15_000)
+        page.goto("about:blank")  # ends the page's event stream, so the server stops at once
+
+
+@pytest.mark.browser
+@SQLITE_ONLY
+def test_browser_split_and_merge_from_the_panel(
+    quick_streams: None, live_server: str, page: Any, client: Any
+) -> None:
+    token = sign_in(client, "dora")
+    _lockout(client, token)
+    _open_map(page, live_server)
+    page.click('[data-tab="outages"]')
+    page.locator('[data-outage="OUT-000001"] [data-act="split"]').click()
+    page.fill("#split-devices", "R1, F1")
+    page.locator("#dialog-ok").click()
+    page.wait_for_function("window.omsMap.outageIds().length === 3")
+    devices = {o["id"]: o["device"] for o in client.get("/api/outages").get_json()}
+    assert sorted(devices.values()) == ["B1", "F1", "R1"]
+    fuse = next(oid for oid, dev in devices.items() if dev == "F1")
+    keep = next(oid for oid, dev in devices.items() if dev == "R1")
+    page.locator(f'[data-outage="{keep}"] [data-act="merge"]').click()
+    page.locator(f'#dialog input[name=merge][value="{fuse}"]').check()
+    page.locator("#dialog-ok").click()
+    page.wait_for_selector(f'[data-outage="{fuse}"]', state="detached")
+    merged = client.get(f"/api/outages/{fuse}").get_json()
+    assert merged["state"] == "cancelled" and merged["merged_into"] == keep

@@ -138,6 +138,8 @@ def add_device(conn: Connection, username: str, name: str) -> tuple[Device, str]
     user = get_user(conn, username)
     if user is None:
         raise AccountError(f"no enabled user {username!r} to register a device for")
+    if not name.strip() or len(name) > 128:
+        raise AccountError("name the device in 1 to 128 characters")
     token = secrets.token_urlsafe(32)
     device = Device(
         id=f"DEV-{secrets.token_hex(4)}",

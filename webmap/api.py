@@ -460,6 +460,9 @@ def alerts() -> Any:
 def create_user() -> Any:
     """``{"username", "password", "role", "crew"?}``."""
     body = _body()
+    crew = body.get("crew")
+    if crew is not None and not isinstance(crew, str):
+        abort(400, description="crew must be a crew id (a string)")
     try:
         with database().begin() as conn:
             user = add_user(
@@ -467,7 +470,7 @@ def create_user() -> Any:
                 str(body.get("username", "")),
                 str(body.get("password", "")),
                 str(body.get("role", "")),
-                body.get("crew"),
+                crew or None,
             )
     except AccountError as exc:
         abort(400, description=str(exc))

@@ -51,8 +51,8 @@ def record(
                 username=username,
                 device=device,
                 remote=request.remote_addr,
-                action=action,
-                ref=ref,
+                action=action[:64],
+                ref=None if ref is None else ref[:128],  # the column's width
                 outcome=outcome,
                 lon=lon,
                 lat=lat,

@@ -160,7 +160,9 @@ def login() -> Any:
 @bp.post("/api/login")
 def api_login() -> Any:
     """JSON sign-in: ``{"username", "password"}`` -> the user and a CSRF token."""
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        body = {}
     if not isinstance(body.get("username"), str) or not isinstance(body.get("password"), str):
         return jsonify(error='send {"username": ..., "password": ...} as JSON'), 400
     user, status, error = _login(body["username"], body["password"])

@@ -87,9 +87,7 @@ def home() -> Any:
 def service_worker() -> Any:
     """The service worker, with its cache version filled in."""
     source = (_STATIC / "crew-sw.js").read_text(encoding="utf-8")
-    response = Response(
-        source.replace("__VERSION__", shell_version()), mimetype="text/javascript"
-    )
+    response = Response(source.replace("__VERSION__", shell_version()), mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/crew/"
     response.headers["Cache-Control"] = "no-cache"
     return response
@@ -177,6 +175,9 @@ def feeder() -> Any:
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/crew/feeder": {
         "get": {
+            "operationId": "crew.feeder",
+            "x-roles": ["crew", "dispatcher", "engineer"],
+            "security": [{"session": []}, {"bearer": []}],
             "tags": ["crew"],
             "summary": "Switch states along the feeder above an element",
             "description": "The upstream trace (path of edges to the source, its protective "
@@ -221,6 +222,8 @@ OPENAPI_PATHS: dict[str, Any] = {
                     },
                 },
                 "400": {"description": "no element given"},
+                "401": {"description": "not signed in"},
+                "403": {"description": "a role that may not read it"},
                 "404": {"description": "no such element"},
             },
         }

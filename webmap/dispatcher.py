@@ -26,19 +26,25 @@ network layer and plans also serve crews):
 ``GET /map/network.geojson``   the network for a view: ``bbox``, ``zoom``
                                (:func:`webmap.layers.network_layer`)
 ``GET /map/outages.geojson``   open outages (predicted, confirmed, restored)
-``GET /map/calls.geojson``     recent calls (``hours``, default 12; ``limit``)
+``GET /map/calls.geojson``     recent calls (``hours``, default 12; ``limit``;
+                               ``after`` an event number, for increments)
 ``GET /map/crews.geojson``     crews at their last position
 ``GET /map/plan``              isolation and restoration plan: ``outage`` or
                                ``device`` (:func:`webmap.layers.plan`)
 =============================  =================================================
 
-Large answers are gzipped when the browser accepts it.
+Large answers are gzipped when the browser accepts it. The network layer
+carries an ``ETag`` (the edge states, the view and the network): the browser
+revalidates and gets ``304 Not Modified`` when a change elsewhere left the
+view as it was.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import math
 import mimetypes
 from collections.abc import Iterable
 from datetime import timedelta
@@ -218,7 +224,18 @@ def network_geojson() -> Response:
     conn = get_conn()
     net = _network()
     states = layers.edge_states(net, [o.to_dict() for o in _open_outages(conn)])
-    return _geojson(layers.network_layer(net, states, bbox, zoom))
+    # The answer depends only on these: a browser revalidating its copy gets a
+    # 304 without the layer being built again when nothing changed.
+    tag = hashlib.blake2b(states.tobytes(), digest_size=16)
+    tag.update(repr((id(net), net.n_edges, bbox, zoom)).encode())
+    etag = tag.hexdigest()
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = _geojson(layers.network_layer(net, states, bbox, zoom))
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache"  # keep it, but ask every time
+    return response
 
 
 @bp.get("/map/outages.geojson")
@@ -236,22 +253,35 @@ def outages_geojson() -> Response:
 @bp.get("/map/calls.geojson")
 @require("dispatcher", "engineer")
 def calls_geojson() -> Response:
-    """Calls of the last ``hours`` (12) before the engine clock, newest first (``limit``)."""
-    hours = request.args.get("hours", 12.0, type=float) or 12.0
-    hours = min(max(hours, 0.1), 24.0 * 14)
+    """Calls of the last ``hours`` (12) before the engine clock, newest first (``limit``).
+
+    ``after=SEQ`` gives only the calls logged after event number ``SEQ``
+    (the page asks for increments); ``last_seq`` in the answer is the newest
+    call's number (null when there is none).
+    """
+    hours = request.args.get("hours", 12.0, type=float)
+    hours = min(max(hours, 0.1), 24.0 * 14) if math.isfinite(hours) else 12.0
     limit = min(max(request.args.get("limit", 20_000, type=int) or 20_000, 1), _MAX_CALLS)
+    after = request.args.get("after", type=int)
+    if after is not None:
+        after = min(max(after, 0), 2**62)
     conn = get_conn()
     net = _network()
     since = engine_clock(conn) - timedelta(hours=hours)
     ev, cu = schema.events, schema.customers
-    rows = conn.execute(
-        select(ev.c.id, ev.c.time, ev.c.customer, ev.c.payload, cu.c.lon, cu.c.lat, cu.c.node)
+    query = (
+        select(
+            ev.c.seq, ev.c.id, ev.c.time, ev.c.customer, ev.c.payload, cu.c.lon, cu.c.lat, cu.c.node
+        )
         .select_from(ev.outerjoin(cu, cu.c.id == ev.c.customer))
         .where(ev.c.type == "call", ev.c.time >= since)
         .order_by(ev.c.seq.desc())
         .limit(limit)
-    ).all()
+    )
+    if after is not None:
+        query = query.where(ev.c.seq > after)
     calls = []
+    rows = conn.execute(query).all()
     for r in rows:
         lon, lat = r.lon, r.lat
         if (lon is None or lat is None) and r.node in net.node_index:
@@ -263,6 +293,7 @@ def calls_geojson() -> Response:
         calls.append(
             {
                 "id": r.id,
+                "seq": int(r.seq),
                 "time": iso(r.time),
                 "customer": r.customer,
                 "power": payload.get("power", "off"),
@@ -272,7 +303,9 @@ def calls_geojson() -> Response:
                 "lat": lat,
             }
         )
-    return _geojson(layers.calls_layer(calls))
+    doc = layers.calls_layer(calls)
+    doc["last_seq"] = int(rows[0].seq) if rows else None
+    return _geojson(doc)
 
 
 @bp.get("/map/crews.geojson")

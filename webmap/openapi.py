@@ -559,7 +559,10 @@ SCHEMAS: dict[str, Schema] = {
         ("username", "password", "role"),
     ),
     "DeviceRequest": _obj(
-        {"username": {**STR, "description": "The user the handheld acts as."}, "name": STR},
+        {
+            "username": {**STR, "description": "The user the handheld acts as."},
+            "name": {"type": "string", "minLength": 1, "maxLength": 128},
+        },
         ("username", "name"),
     ),
 }

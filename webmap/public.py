@@ -461,9 +461,7 @@ def outages_by_area(conn: Connection) -> dict[str, Any]:
     """Current outages grouped by zone, without personal data (see the module doc)."""
     model = _model(conn)
     now = engine_clock(conn)
-    active = [
-        x for x in list_outages(conn) if x.state in ACTIVE_STATES and x.kind != "momentary"
-    ]
+    active = [x for x in list_outages(conn) if x.state in ACTIVE_STATES and x.kind != "momentary"]
     jobs = _jobs_of(conn, [x.id for x in active])
     areas: dict[str | None, dict[str, Any]] = {}
     for row in model.zones.rows:
@@ -649,6 +647,7 @@ _ERROR: dict[str, Any] = {
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/public/outages": {
         "get": {
+            "operationId": "public.outages",
             "tags": ["public"],
             "summary": "Current outages by area (no login, no personal data)",
             "description": "Customers out, outages and the latest ETR per response zone; "
@@ -715,6 +714,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/api/public/case": {
         "get": {
+            "operationId": "public.case",
             "tags": ["public"],
             "summary": "The progress of one case, by case id or the customer's phone",
             "description": "Exactly one of `case` and `phone`. A phone finds only the case "
@@ -752,6 +752,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/api/public/areas": {
         "get": {
+            "operationId": "public.areas",
             "tags": ["public"],
             "summary": "The response zones as GeoJSON (id and area class)",
             "security": [],

@@ -70,6 +70,7 @@
     seq: 0,
     confirm: null,       // the action waiting for a second tap
     closed: new Set(),   // jobs this handheld closed (no "recalled" notice for them)
+    noticed: new Set(),  // jobs whose loss the crew was told of already
   };
 
   // ------------------------------------------------------------- helpers
@@ -273,7 +274,8 @@
     const u = S.user;
     $('who').textContent = u ? `${u.crew ? `Crew ${u.crew}` : u.role} · ${u.username}` : '';
     if (u && u.role !== 'crew' && u.role !== 'admin') {
-      showAlert('This page is for crew accounts; you see every open job but cannot act as a crew.', 'warn');
+      showAlert('This page is for crew accounts; you see every open job but cannot act as a crew.',
+        'warn', 'role');
     }
   }
 
@@ -331,8 +333,11 @@
     }));
     const ids = new Set(details.map((j) => j.id));
     for (const old of S.jobs.values()) {
-      if (!ids.has(old.id) && !S.closed.has(old.id) && S.user && S.user.crew && old.crew === S.user.crew) {
-        showAlert(`${old.id} is no longer assigned to you (recalled, reassigned or closed).`, 'warn');
+      if (!ids.has(old.id) && !S.closed.has(old.id) && !S.noticed.has(old.id) &&
+          S.user && S.user.crew && old.crew === S.user.crew) {
+        S.noticed.add(old.id);
+        showAlert(`${old.id} is no longer assigned to you (recalled, reassigned or closed).`, 'warn',
+          `lost:${old.id}`);
       }
     }
     await tx('jobs', 'readwrite', (s) => {
@@ -492,6 +497,12 @@
       // 409: the id was used with other content; 403, 400): the crew must see it.
       item.status = r.status === 409 ? 'conflict' : 'rejected';
       item.error = reasonOf(r);
+      if (r.status === 404 && item.job) {
+        item.error = `${item.job} is no longer assigned to your crew (recalled or reassigned). ` +
+          `Server: ${item.error}`;
+      } else if (r.status === 409) {
+        item.error = `This action's id was already used for a different action. Server: ${item.error}`;
+      }
       item.http = r.status;
       item.answered = isoLocal();
       await idbPut('outbox', item);
@@ -621,10 +632,11 @@
   function renderDetail() {
     const job = S.jobs.get(S.current);
     const head = $('job-head');
+    $('job-body').hidden = !job;
     if (!job) {
       head.replaceChildren(el('p', { class: 'banner warn' },
-        `${S.current} is not in your job list any more (recalled, reassigned or closed).`));
-      $('stages').replaceChildren();
+        `${S.current} is not in your job list any more (recalled, reassigned or closed).`),
+      el('a', { class: 'btn', href: '#' }, 'Back to my jobs'));
       return;
     }
     const state = effectiveState(job);
@@ -650,7 +662,7 @@
       let cls = 'btn stage';
       let note = '';
       if (st.kind === 'done') { cls += ' done'; note = `✓ ${hhmm(st.time)}`; }
-      else if (st.kind === 'pending') { cls += ' pending'; note = `⏳ ${hhmm(st.time)} · to send`; }
+      else if (st.kind === 'pending') { cls += ' pending'; note = `queued ${hhmm(st.time)} · to send`; }
       else if (!nextFound) { cls += ' next'; nextFound = true; }
       const confirming = S.confirm === stage.action;
       if (confirming) { cls += ' confirm'; note = 'Tap again to confirm'; }
@@ -761,11 +773,11 @@
       : 'Your position is not known yet.';
     route.replaceChildren(text, ' ', nav);
     if (!window.L) {
-      box.className = 'nomap';
+      box.classList.add('nomap');
       box.textContent = '';
       return;
     }
-    box.className = '';
+    box.classList.remove('nomap');
     if (!map) {
       map = window.L.map(box, { zoomControl: true, attributionControl: true });
       const tiles = app.dataset.tiles;
@@ -865,9 +877,13 @@
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(() => { refreshJobs(); }, 300);
   }
-  function showAlert(text, level) {
+  /** A notice for the crew; one with the same ``key`` replaces the earlier one. */
+  function showAlert(text, level, key) {
     const box = $('alerts');
-    const b = el('div', { class: `banner ${level || ''}`, role: 'status' },
+    if (key) {
+      for (const old of box.querySelectorAll('[data-key]')) if (old.dataset.key === key) old.remove();
+    }
+    const b = el('div', { class: `banner ${level || ''}`, role: 'status', 'data-key': key || null },
       el('p', {}, text),
       el('div', { class: 'row' }, el('button', { class: 'btn small', type: 'button', onclick: () => b.remove() }, 'OK')));
     box.prepend(b);
@@ -878,7 +894,9 @@
     if (kind === 'alert') {
       const a = (data && data.data) || {};
       const say = ALERT_TEXT[a.kind];
-      if (say) showAlert(say(a), 'warn');
+      const lost = a.job && (a.kind === 'recalled' || a.kind === 'job_cancelled');
+      if (say) showAlert(say(a), 'warn', lost ? `lost:${a.job}` : null);
+      if (lost) S.noticed.add(a.job);
     }
     if (kind === 'job' || kind === 'crew' || kind === 'alert') refreshSoon();
   }
@@ -1000,9 +1018,18 @@
     S.db = await openDb();
     await loadCached();
     S.crew = (await kvGet('crew')) || null;
+    // A device set up from a link /crew/#token=... (the fragment never reaches a server log).
+    const setup = /^#token=(.+)$/.exec(location.hash);
+    if (setup) {
+      S.token = decodeURIComponent(setup[1]);
+      await kvSet('token', S.token);
+      history.replaceState(null, '', location.pathname);
+    }
     render();
     route();
     renderShift();
+    // Ask the browser not to evict the outbox under storage pressure.
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
     if ('serviceWorker' in navigator) {
       navigator.serviceWorker.register('/crew/sw.js', { scope: '/crew/' }).catch(() => {});
     }

@@ -233,6 +233,9 @@
   var netAbort = null;
   var netSeq = 0;
   var lastFetch = null;
+  var netBusy = false;
+  var netDirty = false;
+  var lastEtag = null;
 
   function viewBox(padRatio) {
     var b = map.getBounds().pad(padRatio);
@@ -242,31 +245,54 @@
     return outer[0] <= inner[0] && outer[1] <= inner[1] && outer[2] >= inner[2] && outer[3] >= inner[3];
   }
 
+  /* Fetches the network for the view. A moved view aborts the request in
+     flight (its answer is of no use); a refresh asked while one is in flight
+     (the state changed) runs once it is done, so a storm of changes never
+     starves the map of answers. */
   async function loadNetwork(force) {
     var zoom = map.getZoom();
     var view = viewBox(0);
-    if (!force && lastFetch && lastFetch.zoom === zoom && contains(lastFetch.bbox, view)) return;
-    var bbox = viewBox(0.25);
+    var moved = !lastFetch || lastFetch.zoom !== zoom || !contains(lastFetch.bbox, view);
+    if (!force && !moved) return;
+    if (netBusy && !moved) { netDirty = true; return; }
+    var bbox = moved ? viewBox(0.25) : lastFetch.bbox;
     if (netAbort) netAbort.abort();
     netAbort = new AbortController();
     var mine = ++netSeq;
+    netBusy = true;
+    netDirty = false;
     var url = '/map/network.geojson?bbox=' + bbox.map(function (v) { return v.toFixed(6); }).join(',') +
       '&zoom=' + zoom;
-    var doc;
+    var res, doc = null;
     try {
-      doc = await getJSON(url, netAbort.signal);
+      res = await fetch(url, { credentials: 'same-origin', signal: netAbort.signal, headers: { Accept: 'application/geo+json' } });
+      if (res.status === 401) location.href = '/login?next=' + encodeURIComponent(location.pathname);
+      if (!res.ok) throw new Error(res.status + ' ' + res.statusText);
+      var etag = res.headers.get('ETag');
+      // Revalidated and unchanged (the browser answers 304s from its cache): nothing to redraw.
+      if (!(etag && etag === lastEtag && lastFetch && lastFetch.url === url)) {
+        doc = await res.json();
+        lastEtag = etag;
+      }
     } catch (err) {
+      if (mine === netSeq) netBusy = false;
       if (err.name !== 'AbortError') toast('Network layer: ' + err.message, 'error');
       return;
     }
     if (mine !== netSeq) return;
-    lastFetch = { bbox: bbox, zoom: zoom };
+    netBusy = false;
+    lastFetch = { bbox: bbox, zoom: zoom, url: url };
+    if (doc) drawNetwork(doc);
+    hooks.networkLoads += 1;
+    hooks.lastNetworkAt = performance.now();
+    if (netDirty) loadNetwork(true);
+  }
+
+  function drawNetwork(doc) {
     edgeLayers.clear();
     networkLayer.clearLayers();
     networkLayer.addData(doc);
     netInfo = { detail: doc.detail, edges: doc.edges, drawn: doc.drawn, zoom: doc.zoom, states: doc.states };
-    hooks.networkLoads += 1;
-    hooks.lastNetworkAt = performance.now();
     var info = $('#net-info');
     if (info) {
       info.textContent = doc.edges.toLocaleString() + ' edges in view' +
@@ -345,9 +371,17 @@
     var cls = 'oms-call' + (p.hazard ? ' hazard' : '') + (p.power === 'on' ? ' on' : '');
     return L.divIcon({ className: 'oms-icon', iconSize: [10, 10], html: '<div class="' + cls + '"></div>' });
   }
+  /* Calls come in increments (after the last one seen); every few minutes
+     the whole window is fetched again, which drops the calls that left it. */
+  var callsSeq = null;
+  var callsFull = 0;
+  var callMarkers = [];
   async function loadCalls() {
+    var full = callsSeq === null || Date.now() - callsFull > 5 * 60000;
     var doc;
-    try { doc = await getJSON('/map/calls.geojson'); } catch (err) { return; }
+    try {
+      doc = await getJSON('/map/calls.geojson' + (full ? '' : '?after=' + callsSeq));
+    } catch (err) { return; }
     var markers = doc.features.map(function (f) {
       var p = f.properties;
       var m = L.marker([f.geometry.coordinates[1], f.geometry.coordinates[0]], { icon: callIcon(p), keyboard: false });
@@ -356,11 +390,18 @@
         (p.note ? '<br>' + esc(p.note) : ''));
       return m;
     });
-    callsLayer.clearLayers();
+    if (full) {
+      callsLayer.clearLayers();
+      callMarkers = [];
+      callsFull = Date.now();
+    }
     callsLayer.addLayers(markers);
-    hooks.callCount = markers.length;
+    callMarkers = callMarkers.concat(markers);
+    if (doc.last_seq !== null && doc.last_seq !== undefined) callsSeq = Math.max(callsSeq || 0, doc.last_seq);
+    else if (callsSeq === null) callsSeq = 0;
+    hooks.callCount = callMarkers.length;
   }
-  var scheduleCalls = debounce(loadCalls, 300);
+  var scheduleCalls = debounce(loadCalls, 500);
 
   function crewIcon(c) {
     var color = CREW_COLORS[c.status] || '#8d9aa8';
@@ -372,7 +413,7 @@
     });
   }
   function crewTooltip(c) {
-    return esc(c.id) + ' · ' + esc(c.name || '') + '<br>' + esc(c.status.replace('_', ' ')) +
+    return esc(c.id) + ' · ' + esc(c.name || '') + '<br>' + esc(c.status.replace(/_/g, ' ')) +
       (c.jobs && c.jobs.length ? ' · ' + esc(c.jobs.join(', ')) : '') +
       (c.gps_time ? '<br>GPS ' + fmtTime(c.gps_time) + (c.stale ? ' (stale)' : '') : '<br>at base');
   }
@@ -587,7 +628,7 @@
       '" data-job="' + esc(j.id) + '"' + sev.attrs + '>' +
       '<header><span class="prio' + (j.priority >= 500 ? ' high' : '') + '" title="priority">' +
       Math.round(j.priority) + '</span><span class="id">' + esc(j.id) + '</span>' +
-      '<span class="badge ' + esc(j.state) + '">' + esc(j.state.replace('_', ' ')) + '</span>' +
+      '<span class="badge ' + esc(j.state) + '">' + esc(j.state.replace(/_/g, ' ')) + '</span>' +
       (j.hazard ? '<span class="badge hazard">hazard</span>' : '') +
       clockSpan(main, main ? (main.name === 'arrival' ? 'arrive' : 'restore') : '', false) + '</header>' +
       '<div class="meta">' + where + (out ? ' · ' + out : '') + ' · ' + esc(j.area_class || '') +
@@ -601,7 +642,7 @@
         clockSpan(seg, 'due', true) : '') + tags + '</div>';
     }
     html += '<footer><span class="crew">' + (j.crew
-      ? 'Crew <b>' + esc(j.crew) + '</b>' + (crew ? ' · ' + esc(crew.status.replace('_', ' ')) : '')
+      ? 'Crew <b>' + esc(j.crew) + '</b>' + (crew ? ' · ' + esc(crew.status.replace(/_/g, ' ')) : '')
       : 'No crew') + '</span>';
     if (canDispatch) {
       if (j.state === 'waiting') {
@@ -650,7 +691,7 @@
     return '<article class="card crew' + (ui.selected === 'c:' + c.id ? ' selected' : '') + '" data-crew="' +
       esc(c.id) + '" style="border-left-color:' + color + '"><header><span class="crew-dot" style="background:' +
       color + '"></span><span class="id">' + esc(c.id) + '</span><span>' + esc(c.name || '') + '</span>' +
-      '<span class="spacer"></span><span class="badge">' + esc(c.status.replace('_', ' ')) + '</span></header>' +
+      '<span class="spacer"></span><span class="badge">' + esc(c.status.replace(/_/g, ' ')) + '</span></header>' +
       '<div class="meta">' + esc(c.unit || '') + (c.zone ? ' · zone ' + esc(c.zone) : '') + ' · ' +
       esc((c.skills || []).join(', ')) + '</div><div class="meta">' +
       (c.jobs && c.jobs.length ? 'Jobs <b>' + esc(c.jobs.join(', ')) + '</b> · ' : '') +
@@ -660,7 +701,7 @@
 
   function alertText(a) {
     var d = a.detail || {};
-    var what = a.kind.replace('_', ' ') + (d.target ? ' ' + d.target : '');
+    var what = a.kind.replace(/_/g, ' ') + (d.target ? ' ' + d.target : '');
     return fmtTime(a.time) + ' · ' + what + (a.job ? ' · ' + a.job : '') + (a.crew ? ' · ' + a.crew : '') +
       (a.unit ? ' · ' + a.unit : '') + (a.contact ? ' · call ' + a.contact : '');
   }
@@ -668,7 +709,7 @@
     var sev = a.level === 'breach' || a.level === 'alarm' ? 'sev-late'
       : /^warning_75/.test(a.level) ? 'sev-warn2' : /^warning/.test(a.level) ? 'sev-warn' : 'sev-ok';
     return '<article class="card alert ' + sev + '"' + (a.job ? ' data-alert-job="' + esc(a.job) + '"' : '') + '>' +
-      '<header><span class="id">' + esc(a.kind.replace('_', ' ')) + '</span><span class="badge">' + esc(a.level) +
+      '<header><span class="id">' + esc(a.kind.replace(/_/g, ' ')) + '</span><span class="badge">' + esc(a.level) +
       '</span><span class="spacer"></span><span class="num">' + fmtTime(a.time) + '</span></header>' +
       '<div class="meta">' + esc(alertText(a)) + '</div></article>';
   }
@@ -857,7 +898,7 @@
       var a = why[id], c = store.crews.get(id);
       var note = id === suggestion.crew ? 'suggested, ' + eta(suggestion.eta_s)
         : a ? (WHY_NOT[a.why_not] || a.why_not) + (a.eta_s !== null && a.eta_s !== undefined ? ', ' + eta(a.eta_s) : '')
-          : c ? c.status.replace('_', ' ') : '';
+          : c ? c.status.replace(/_/g, ' ') : '';
       return '<option value="' + esc(id) + '"' + (id === suggestion.crew ? ' selected' : '') + '>' +
         crewLabel(id) + (note ? ' — ' + esc(note) : '') + '</option>';
     });

@@ -1,0 +1,294 @@
+"""The public outage page: outages by area, case lookup, no personal data, rate limit."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from conftest import sign_in
+from helpers import customers_csv, two_feeders
+
+from webmap.public import RateLimiter
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def _customers() -> list[dict[str, str]]:
+    """Every customer of the test network: id, node, name, phone."""
+    rows = customers_csv(two_feeders()).splitlines()
+    head = rows[0].split(",")
+    return [dict(zip(head, r.split(","), strict=True)) for r in rows[1:]]
+
+
+def _phone(customer_id: str) -> str:
+    return next(c["phone"] for c in _customers() if c["id"] == customer_id)
+
+
+def _post(client: Any, token: str, path: str, body: Any) -> Any:
+    return client.post(path, json=body, headers={"X-CSRFToken": token})
+
+
+def _lockout(client: Any, token: str, device: str = "B1", t: datetime = T0) -> None:
+    event = {
+        "id": f"s-{device}",
+        "type": "scada",
+        "time": t.isoformat(),
+        "device": device,
+        "state": "open",
+        "lockout": True,
+    }
+    r = _post(client, token, "/api/events", event)
+    assert r.status_code == 200, r.get_json()
+
+
+def _assign(client: Any, token: str, crew: str = "K1") -> None:
+    body = {"crew": crew, "time": (T0 + timedelta(minutes=1)).isoformat()}
+    r = _post(client, token, "/api/jobs/JOB-000001/assign", body)
+    assert r.status_code == 200, r.get_json()
+
+
+def _personal_data_absent(text: str) -> None:
+    """No customer's id, name or phone anywhere in ``text``."""
+    for c in _customers():
+        for key in ("id", "name", "phone"):
+            assert c[key] not in text, f"{key} of {c['id']} leaked: {c[key]}"
+    assert "Customer " not in text
+
+
+@pytest.fixture
+def dora(client: Any) -> str:
+    return sign_in(client, "dora")
+
+
+def _crew_client(app: Any, username: str = "k1") -> tuple[Any, str]:
+    """A client of its own signed in as ``username``, and its CSRF token."""
+    crew = app.test_client()
+    return crew, sign_in(crew, username)
+
+
+def test_page_needs_no_login(client: Any) -> None:
+    r = client.get("/public/")
+    assert r.status_code == 200
+    assert b"/static/public.js" in r.data
+    assert client.get("/static/public.js").status_code == 200
+
+
+def test_outages_by_area_without_personal_data(app: Any, client: Any, dora: str) -> None:
+    quiet = client.get("/api/public/outages").get_json()
+    assert quiet["totals"]["outages"] == 0
+    assert {a["area"] for a in quiet["areas"]} == {"Z-W", "Z-E"}
+    _lockout(client, dora)
+    # A caller whose own supply failed (c2 is fed by B3, still closed).
+    c2 = next(c for c in _customers() if c["node"] == "c2")
+    call = {"id": "c1", "type": "call", "time": (T0 + timedelta(minutes=1)).isoformat()}
+    r = _post(client, dora, "/api/events", {**call, "phone": c2["phone"]})
+    assert r.status_code == 200, r.get_json()
+    public = app.test_client()  # no session
+    r = public.get("/api/public/outages")
+    assert r.status_code == 200
+    assert "public" in r.headers["Cache-Control"]
+    doc = r.get_json()
+    west = next(a for a in doc["areas"] if a["area"] == "Z-W")
+    assert west["area_class"] == "urban"
+    assert west["customers_out"] >= 27  # every customer below B1
+    network = [i for i in west["items"] if i["case"] == "OUT-000001"]
+    assert network and network[0]["customers_out"] == 27
+    assert network[0]["stage"] == "reported"
+    assert network[0]["etr"] is not None
+    assert west["customers_served"] > 0
+    assert doc["totals"]["customers_out"] == sum(a["customers_out"] for a in doc["areas"])
+    # Single-customer outages are counted, never listed with their case.
+    listed = {i["case"] for a in doc["areas"] for i in a["items"]}
+    outages = client.get("/api/outages").get_json()
+    singles = [o["id"] for o in outages if o["kind"] == "single_customer"]
+    assert singles and not listed & set(singles)
+    assert west["single_customer_outages"] == 1
+    # The caller finds its own case by its phone, without its own details either.
+    r = public.get("/api/public/case", query_string={"phone": c2["phone"]})
+    assert r.get_json()["case"] == singles[0]
+    assert r.get_json()["kind"] == "single_customer"
+    assert r.get_json()["customers_out"] is None
+    _personal_data_absent(r.get_data(as_text=True))
+    r = public.get("/api/public/outages")
+    assert sum(a["single_customer_outages"] for a in doc["areas"]) == len(
+        [o for o in outages if o["kind"] == "single_customer" and o["state"] != "restored"]
+    )
+    _personal_data_absent(r.get_data(as_text=True))
+
+
+def test_outages_follow_the_stage_of_the_job(app: Any, client: Any, dora: str) -> None:
+    _lockout(client, dora)
+    _assign(client, dora)
+    doc = client.get("/api/public/outages").get_json()
+    item = next(i for a in doc["areas"] for i in a["items"] if i["case"] == "OUT-000001")
+    assert item["stage"] == "assigned"
+    crew, k1 = _crew_client(app)
+    later = (T0 + timedelta(minutes=5)).isoformat()
+    assert _post(crew, k1, "/api/jobs/JOB-000001/arrive", {"time": later}).status_code == 200
+    doc = client.get("/api/public/outages").get_json()
+    item = next(i for a in doc["areas"] for i in a["items"] if i["case"] == "OUT-000001")
+    assert item["stage"] == "on_site"
+
+
+def test_case_by_id_and_by_phone(app: Any, client: Any, dora: str) -> None:
+    _lockout(client, dora)
+    _assign(client, dora)
+    public = app.test_client()
+    r = public.get("/api/public/case?case=OUT-000001")
+    assert r.status_code == 200, r.get_json()
+    assert r.headers["Cache-Control"] == "no-store"
+    case = r.get_json()
+    assert case["case"] == "OUT-000001"
+    assert case["status"] == "active"
+    assert case["stage"] == "assigned"
+    assert [s["key"] for s in case["stages"]] == [
+        "reported",
+        "assigned",
+        "en_route",
+        "on_site",
+        "restored",
+    ]
+    assert [s["reached"] for s in case["stages"]] == [True, True, False, False, False]
+    assert case["etr"] and case["area"] == "Z-W" and case["area_class"] == "urban"
+    # Lower case and surrounding blanks are forgiven.
+    assert public.get("/api/public/case?case=%20out-000001%20").get_json()["case"] == "OUT-000001"
+
+    # By phone: a customer below B1 (in any notation of the number).
+    phone = _phone("a9-1")
+    spaced = f"{phone[:4]} {phone[4:7]}-{phone[7:]}"
+    for number in (phone, spaced):
+        r = public.get("/api/public/case", query_string={"phone": number})
+        assert r.status_code == 200, r.get_json()
+        assert r.get_json()["case"] == "OUT-000001"
+    text = r.get_data(as_text=True)
+    _personal_data_absent(text)
+    assert "a9" not in text and "B1" not in text and "K1" not in text
+
+    # A customer fed by another breaker has no case; an unknown number neither,
+    # and the two answers are the same (no telling who is a customer).
+    b1 = public.get("/api/public/case", query_string={"phone": _phone("b1-1")})
+    unknown = public.get("/api/public/case", query_string={"phone": "+19999999"})
+    assert b1.status_code == unknown.status_code == 404
+    assert b1.get_json() == unknown.get_json()
+    assert public.get("/api/public/case?case=OUT-999999").status_code == 404
+
+
+def test_case_progress_to_restored(app: Any, client: Any, dora: str) -> None:
+    _lockout(client, dora)
+    _assign(client, dora)
+    crew, k1 = _crew_client(app)
+    for n, action in enumerate(("accept", "depart", "arrive", "restored"), start=1):
+        t = T0 + timedelta(minutes=5 * n)
+        if action == "restored":  # the crew closes the breaker (SCADA), then reports
+            closed = {"id": "s-B1-closed", "type": "scada", "device": "B1", "state": "closed"}
+            r = _post(client, dora, "/api/events", {**closed, "time": t.isoformat()})
+            assert r.status_code == 200, r.get_json()
+        r = _post(crew, k1, f"/api/jobs/JOB-000001/{action}", {"time": t.isoformat()})
+        assert r.status_code == 200, r.get_json()
+    public = app.test_client()
+    case = public.get("/api/public/case", query_string={"phone": _phone("a1-1")}).get_json()
+    assert case["case"] == "OUT-000001"
+    assert case["stage"] == "restored" and case["status"] == "restored"
+    assert all(s["reached"] and s["time"] for s in case["stages"])
+    assert case["etr"] is None and case["restored"]
+    doc = public.get("/api/public/outages").get_json()
+    assert doc["totals"]["outages"] == 0
+
+
+def test_bad_lookups(app: Any) -> None:
+    public = app.test_client()
+    assert public.get("/api/public/case").status_code == 400
+    assert public.get("/api/public/case?case=OUT-1&phone=123").status_code == 400
+    assert public.get("/api/public/case?case=JOB-000001").status_code == 400
+    assert public.get("/api/public/case?phone=12").status_code == 400
+    r = public.get("/api/public/case?case=OUT-000404")
+    assert r.status_code == 404
+    assert r.get_json()["error"]
+
+
+def test_lookups_are_rate_limited_per_address(app: Any) -> None:
+    app.config["PUBLIC_LOOKUP_LIMIT"] = 5
+    app.extensions.pop("oms.public_limiter", None)
+    public = app.test_client()
+    here = {"REMOTE_ADDR": "203.0.113.7"}
+    there = {"REMOTE_ADDR": "203.0.113.8"}
+    for _ in range(5):
+        r = public.get("/api/public/case?case=OUT-000404", environ_base=here)
+        assert r.status_code == 404
+    r = public.get("/api/public/case?case=OUT-000404", environ_base=here)
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) >= 1
+    assert "too many" in r.get_json()["error"]
+    public.get("/api/public/case?case=OUT-000404", environ_base=here)
+    # Another address is not affected; the outage list is not limited.
+    assert public.get("/api/public/case?case=OUT-1", environ_base=there).status_code == 404
+    assert public.get("/api/public/outages", environ_base=here).status_code == 200
+    # The refusal is audited once per window.
+    from oms import schema
+
+    with app.extensions["oms.db"].connect() as conn:
+        rows = conn.execute(
+            schema.audit.select().where(schema.audit.c.action == "public_lookup")
+        ).all()
+    assert len(rows) == 1 and rows[0].outcome == "refused"
+
+
+def test_default_limit_is_30_a_minute(app: Any) -> None:
+    public = app.test_client()
+    codes = [public.get("/api/public/case?case=OUT-000404").status_code for _ in range(31)]
+    assert codes[:30] == [404] * 30 and codes[30] == 429
+
+
+def test_rate_limiter_window_slides() -> None:
+    limiter = RateLimiter(2, 60.0)
+    assert limiter.hit("a", 0.0) is None
+    assert limiter.hit("a", 1.0) is None
+    assert limiter.hit("a", 2.0) == pytest.approx(58.0)
+    assert limiter.hit("b", 2.0) is None
+    assert limiter.hit("a", 60.5) is None  # the first hit left the window
+    small = RateLimiter(1, 60.0, max_keys=2)
+    for key in "xyz":
+        small.hit(key, 0.0)
+    assert len(small._hits) == 2
+
+
+def test_areas_geojson(app: Any) -> None:
+    doc = app.test_client().get("/api/public/areas").get_json()
+    assert doc["type"] == "FeatureCollection"
+    assert sorted(f["properties"]["id"] for f in doc["features"]) == ["Z-E", "Z-W"]
+    assert set(doc["features"][0]["properties"]) == {"id", "area_class"}
+
+
+def test_openapi_fragment() -> None:
+    from webmap.public import OPENAPI_PATHS
+
+    assert set(OPENAPI_PATHS) == {"/api/public/outages", "/api/public/case", "/api/public/areas"}
+    for item in OPENAPI_PATHS.values():
+        assert item["get"]["security"] == []
+        assert "200" in item["get"]["responses"]
+    json.dumps(OPENAPI_PATHS)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_public_page_in_the_browser(app: Any, client: Any, live_server: str, page: Any) -> None:
+    _lockout(client, sign_in(client, "dora"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/public/")
+    page.wait_for_selector("[data-area='Z-W'].out")
+    assert page.text_content("#t-out") == "27"
+    assert "OUT-000001" in (page.text_content("[data-area='Z-W']") or "")
+    page.check("input[value=phone]")
+    page.fill("#q", _phone("a3-1"))
+    page.click("#lookup button")
+    page.wait_for_selector("#case h3")
+    assert "OUT-000001" in (page.text_content("#case h3") or "")
+    assert page.locator("#case .steps li.reached").count() == 1
+    page.fill("#q", "+1 999 999")
+    page.click("#lookup button")
+    page.wait_for_selector("#case .error")
+    assert "no current outage" in (page.text_content("#case .error") or "")
+    # Nothing overflows a phone's width.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

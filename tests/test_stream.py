@@ -1,0 +1,291 @@
+"""The live stream ``/stream`` (Server-Sent Events): messages, replay, crews, processes.
+
+The stream is read as a WSGI iterator (``buffered=False``): each ``next()``
+runs the generator until its next message, so a test can post an event and
+then read what it caused, without threads. The two-process test opens two
+apps on one database, reads app 2's stream in a thread and ingests through
+app 1: on PostgreSQL the change must arrive at once (LISTEN/NOTIFY), well
+before the stream's own wake-up would have found it.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from conftest import sign_in
+from flask import Flask
+from flask.testing import FlaskClient
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def ev(eid: str, seconds: float, device: str, state: str = "open") -> dict[str, Any]:
+    return {
+        "id": eid,
+        "type": "scada",
+        "time": (T0 + timedelta(seconds=seconds)).isoformat(),
+        "device": device,
+        "state": state,
+        "lockout": state == "open",
+    }
+
+
+QUIET = {"stop_at": lambda m: "comment" in m}  # read until caught up and quiet
+
+
+def changes(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages about changes (not the hello, not keep-alive comments)."""
+    return [m for m in messages if m.get("event") not in (None, "hello")]
+
+
+def parse(raw: str) -> dict[str, Any]:
+    """One SSE message: ``{"id", "event", "data", "retry"}``, or ``{"comment"}``."""
+    message: dict[str, Any] = {}
+    for line in raw.split("\n"):
+        if line.startswith(":"):
+            message["comment"] = line[1:].strip()
+            continue
+        field, _, value = line.partition(": ")
+        message[field] = json.loads(value) if field == "data" else value
+    return message
+
+
+class Ended(Exception):
+    """The stream ended."""
+
+
+class Stream:
+    """An open ``/stream`` response, read by a thread of its own.
+
+    The stream's generator keeps its app and request contexts pushed in the
+    thread that iterates it while it waits, so it must not be the thread
+    that makes the test's other requests. ``stop_at``: the reader closes
+    the stream after the first message it accepts (else the stream runs
+    for ``STREAM_MAX_S``).
+    """
+
+    def __init__(
+        self,
+        client: FlaskClient,
+        *,
+        stop_at: Callable[[dict[str, Any]], bool] | None = None,
+        **kw: Any,
+    ) -> None:
+        self.response = client.get("/stream", buffered=False, **kw)
+        assert self.response.status_code == 200, self.response.get_data()
+        assert self.response.mimetype == "text/event-stream"
+        assert self.response.headers["Cache-Control"] == "no-cache"
+        self.stop_at = stop_at
+        self.queue: queue.Queue[dict[str, Any] | BaseException | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        buffer = ""
+        try:
+            for chunk in self.response.response:
+                buffer += chunk.decode()
+                while "\n\n" in buffer:
+                    raw, buffer = buffer.split("\n\n", 1)
+                    message = parse(raw)
+                    self.queue.put(message)
+                    if self.stop_at is not None and self.stop_at(message):
+                        return
+        except BaseException as exc:  # handed to the test's thread
+            self.queue.put(exc)
+        finally:
+            self.response.close()  # here, in the thread that iterated it
+            self.queue.put(None)
+
+    def next(self, timeout: float = 10) -> dict[str, Any]:
+        """The next message, waiting at most ``timeout`` seconds."""
+        item = self.queue.get(timeout=timeout)
+        if item is None:
+            self.queue.put(None)
+            raise Ended
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def until(self, kind: str, ref: str | None = None, timeout: float = 10) -> dict[str, Any]:
+        """The first message of ``kind`` (about ``ref``), skipping the others."""
+        while True:
+            message = self.next(timeout)
+            if message.get("event") == kind and (ref is None or message["data"]["ref"] == ref):
+                return message
+
+    def rest(self) -> list[dict[str, Any]]:
+        """Every message until the stream ends."""
+        out = []
+        try:
+            while True:
+                out.append(self.next())
+        except Ended:
+            self.thread.join(timeout=10)
+            return out
+
+
+@pytest.fixture
+def streaming(app: Flask) -> Flask:
+    """Fast keep-alives (a keep-alive after a replay: caught up), a fixed engine clock."""
+    app.config.update(STREAM_MAX_S=10, STREAM_KEEPALIVE_S=0.3, STREAM_POLL_S=0.05)
+    app.extensions["oms.service"].clock = lambda: T0 + timedelta(minutes=5)
+    return app
+
+
+def user(app: Flask, username: str) -> tuple[FlaskClient, dict[str, str]]:
+    client = app.test_client()
+    return client, {"X-CSRFToken": sign_in(client, username)}
+
+
+def post(client: FlaskClient, headers: dict[str, str], url: str, body: Any) -> Any:
+    response = client.post(url, json=body, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_posted_event_appears_on_the_stream(streaming: Flask) -> None:
+    dora, csrf = user(streaming, "dora")
+    stream = Stream(dora, **QUIET)
+    hello = stream.next()
+    assert hello["event"] == "hello" and hello["id"] == "0" and hello["data"] == {"seq": 0}
+    post(dora, csrf, "/api/events", ev("s1", 0, "B1"))
+    outage = stream.until("outage")
+    assert int(outage["id"]) > 0
+    data = outage["data"]
+    assert data["ref"] == data["data"]["id"]
+    assert data["data"]["device"] == "B1" and data["data"]["state"] == "confirmed"
+    assert data["data"] in dora.get("/api/outages").get_json()  # as the REST API has it
+    # The same batch: the breaker's new state and the job raised, numbered in order.
+    batch = {m["event"]: m for m in (stream.next(), stream.next())}
+    assert batch["device"]["data"]["ref"] == "B1"
+    assert batch["device"]["data"]["data"]["state"] == "open"
+    assert batch["job"]["data"]["data"]["outage"] == data["ref"]
+    ids = [int(m["id"]) for m in (outage, batch["device"], batch["job"])]
+    assert sorted(ids) == list(range(ids[0], ids[0] + 3))
+    # Quiet now: a keep-alive comment.
+    assert stream.next() == {"comment": "keep-alive"}
+    assert stream.rest() == []
+
+
+def test_last_event_id_replays_what_was_missed(streaming: Flask) -> None:
+    dora, csrf = user(streaming, "dora")
+    post(dora, csrf, "/api/events", ev("s1", 0, "B1"))
+    first = Stream(dora, stop_at=lambda m: m.get("event") == "hello")
+    (hello,) = first.rest()
+    seen = int(hello["id"])  # where "now" was
+    assert seen > 0
+    # Missed while disconnected:
+    post(dora, csrf, "/api/events", ev("s2", 60, "B2"))
+    post(dora, csrf, "/api/events", ev("s3", 120, "B1", "closed"))
+    replay = Stream(dora, headers={"Last-Event-ID": str(seen)}, **QUIET)
+    assert replay.next() == {
+        "retry": "1000",
+        "id": str(seen),
+        "event": "hello",
+        "data": {"seq": seen},
+    }
+    messages = changes(replay.rest())
+    ids = [int(m["id"]) for m in messages]
+    assert ids == sorted(ids) and min(ids) > seen
+    outages = {m["data"]["data"]["device"]: m["data"]["data"] for m in messages if m["event"] == "outage"}
+    assert set(outages) == {"B1", "B2"}
+    assert outages["B1"]["state"] == "restored"
+    # ?since= does the same; from 0, everything.
+    again = Stream(dora, query_string={"since": str(seen)}, **QUIET)
+    assert [int(m["id"]) for m in changes(again.rest())] == ids
+    everything = Stream(dora, query_string={"since": "0"}, **QUIET)
+    all_ids = [int(m["id"]) for m in changes(everything.rest())]
+    assert all_ids[0] == 1 and all_ids[-len(ids) :] == ids
+
+
+def test_a_crew_sees_only_its_own_crew_and_jobs(streaming: Flask) -> None:
+    dora, csrf = user(streaming, "dora")
+    post(dora, csrf, "/api/events", ev("s1", 0, "B1"))
+    post(dora, csrf, "/api/events", ev("s2", 30, "B2"))
+    jobs = {j["device"]: j["id"] for j in dora.get("/api/jobs").get_json()}
+    post(dora, csrf, f"/api/jobs/{jobs['B1']}/assign", {"crew": "K1"})
+    post(dora, csrf, f"/api/jobs/{jobs['B2']}/assign", {"crew": "K2"})
+    k1, _ = user(streaming, "k1")
+    mine = changes(Stream(k1, query_string={"since": "0"}, **QUIET).rest())
+    everyone = changes(Stream(dora, query_string={"since": "0"}, **QUIET).rest())
+
+    def refs(messages: list[dict[str, Any]], kind: str) -> set[str]:
+        return {m["data"]["ref"] for m in messages if m["event"] == kind}
+
+    assert refs(everyone, "crew") >= {"K1", "K2"}
+    assert refs(mine, "crew") == {"K1"}
+    assert refs(everyone, "job") == {jobs["B1"], jobs["B2"]}
+    assert refs(mine, "job") == {jobs["B1"]}
+    assert all(m["data"]["data"]["crew"] == "K1" for m in mine if m["event"] == "job")
+    assert all(m["data"]["data"].get("crew") in ("K1", None) for m in mine if m["event"] == "alert")
+    assert refs(mine, "outage") == refs(everyone, "outage")  # outages are no secret
+
+
+def test_the_stream_needs_a_sign_in(streaming: Flask) -> None:
+    response = streaming.test_client().get("/stream")
+    assert response.status_code == 401
+    assert response.get_json()["status"] == 401
+
+
+def test_a_handheld_streams_with_its_token(streaming: Flask) -> None:
+    admin, csrf = user(streaming, "ada")
+    doc = admin.post(
+        "/api/devices", json={"username": "k1", "name": "tablet"}, headers=csrf
+    ).get_json()
+    bearer = {"Authorization": f"Bearer {doc['token']}"}
+    stream = Stream(streaming.test_client(), headers=bearer, stop_at=lambda m: m.get("event") == "hello")
+    assert [m["event"] for m in stream.rest()] == ["hello"]
+
+
+def test_streams_leave_the_connection_pool_as_they_found_it(streaming: Flask) -> None:
+    """A finished stream leaves no connection checked out, nor one in autocommit."""
+    dora, csrf = user(streaming, "dora")
+    db = streaming.extensions["oms.db"]
+    for _ in range(3):
+        assert len(Stream(dora, stop_at=lambda m: m.get("event") == "hello").rest()) == 1
+    assert db.pool.checkedout() == 0
+    if db.dialect.name == "postgresql":
+        raws = [db.raw_connection() for _ in range(db.pool.size())]
+        try:
+            assert not any(r.driver_connection.autocommit for r in raws)
+        finally:
+            for r in raws:
+                r.close()
+    post(dora, csrf, "/api/events", ev("s1", 0, "B1"))  # the engine still writes
+
+
+def test_a_change_through_one_process_reaches_a_stream_on_another(web_db: str) -> None:
+    """Two apps on one database, as two server processes: app 1 ingests, app 2 streams.
+
+    The stream on app 2 would not look again for 30 s by itself (the
+    keep-alive), so on PostgreSQL the change must come by NOTIFY; on SQLite
+    the stream polls every 50 ms.
+    """
+    from webmap import create_app
+
+    config = {"TESTING": True, "OMS_DB": web_db, "OMS_TICK_S": 0, "SECRET_KEY": "test"}
+    apps = [create_app(config), create_app(config)]
+    try:
+        apps[1].config.update(STREAM_MAX_S=20, STREAM_KEEPALIVE_S=30, STREAM_POLL_S=0.05)
+        listener, _ = user(apps[1], "dora")
+        writer, csrf = user(apps[0], "dora")
+        stream = Stream(listener, stop_at=lambda m: m.get("event") == "outage")
+        assert stream.next()["event"] == "hello"  # app 2 listens from here on
+        sent = time.monotonic()
+        post(writer, csrf, "/api/events", ev("s1", 0, "B1"))
+        outage = stream.until("outage", timeout=10)
+        arrived = time.monotonic()
+        assert outage["data"]["data"]["device"] == "B1"
+        assert arrived - sent < 3.0
+        assert stream.rest() == []  # and it closed
+    finally:
+        for a in apps:
+            a.extensions["oms.db"].dispose()
