@@ -20,12 +20,22 @@ __all__ = ["listen"]
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="OMS_MQTT_HOST")
-@click.option("--port", type=int, default=1883, show_default=True, envvar="OMS_MQTT_PORT")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, envvar="OMS_MQTT_HOST", help="Broker."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=1883,
+    show_default=True,
+    envvar="OMS_MQTT_PORT",
+    help="Broker port (8883 is usual with TLS).",
+)
 @click.option("--prefix", default="oms/", show_default=True, help="Topic prefix ('' for none).")
 @click.option(
     "--client-id",
     default="oms-listen",
+    envvar="OMS_MQTT_CLIENT_ID",
     show_default=True,
     help="Fixed client id: the broker keeps this session's messages while it is away.",
 )
@@ -55,8 +65,15 @@ __all__ = ["listen"]
     type=click.Choice(["5", "3.1.1"]),
     default="5",
     show_default=True,
+    help="MQTT protocol version.",
 )
-@click.option("--keepalive", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option(
+    "--keepalive",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Seconds between pings; a dead connection is noticed within 1.5 times that.",
+)
 @click.option(
     "--session-expiry",
     type=click.IntRange(0, 0xFFFFFFFF),

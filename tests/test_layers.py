@@ -350,3 +350,31 @@ def test_a_street_view_of_100k_edges_is_detailed_and_quick(big: Network) -> None
         xs = [c[0] for c in f["geometry"]["coordinates"]]
         assert min(xs) <= bbox[2] and max(xs) >= bbox[0]
     assert elapsed < 1.0, elapsed
+
+
+# ------------------------------------------------------------------- JSON
+def test_fixed_width_numbers_are_valid_json() -> None:
+    values = np.array([0.0, -0.0, 1.23456, -1.23456, 117.85371, -180.0, 9.99996, -0.00004, -35.5])
+    rows = layers._fixed(values, 4)
+    parsed = [json.loads(bytes(r)) for r in rows]
+    assert parsed == pytest.approx([0, 0, 1.2346, -1.2346, 117.8537, -180, 10, 0, -35.5])
+    assert [json.loads(bytes(r)) for r in layers._fixed(np.array([-7.0, 12.0]), 0)] == [-7, 12]
+
+
+def test_to_json_writes_the_same_document_as_json(big: Network) -> None:
+    net = build(two_feeders())
+    net.operate("B1", "open")
+    states = layers.edge_states(net)
+    for zoom in (6, 15, 18):
+        plain = layers.network_layer(net, states, None, zoom, detail_limit=0, detail_zoom=30)
+        fast = layers.network_layer(
+            net, states, None, zoom, detail_limit=0, detail_zoom=30, arrays=True
+        )
+        assert json.loads(layers.to_json(fast)) == json.loads(json.dumps(plain))
+    states = layers.edge_states(big)
+    bounds = layers.network_bounds(big)
+    t0 = time.perf_counter()
+    body = layers.to_json(layers.network_layer(big, states, bounds, 11, arrays=True))
+    elapsed = time.perf_counter() - t0
+    assert json.loads(body) == json.loads(json.dumps(layers.network_layer(big, states, bounds, 11)))
+    assert elapsed < 1.0, elapsed  # about 0.05 s

@@ -11,6 +11,9 @@ Configuration (``create_app(config)`` or environment variables ``OMS_*``):
 ``OMS_CLOCK``        a callable giving now (the wall clock by default)
 ``OMS_CLOCK_SPEED``  simulated seconds per real second of that clock (1)
 ``OMS_POOL_SIZE``    database connections kept per process (20)
+``OMS_PROXIES``      reverse proxies in front (trust their X-Forwarded-*; 0)
+``OMS_TILE_URL``     base-map tile URL template on your network (none: no base map)
+``PUBLIC_LOOKUP_LIMIT`` case lookups per address and window on the public page (30)
 ==================== =====================================================
 """
 
@@ -60,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OMS_ENGINE_CONFIG=os.environ.get("OMS_ENGINE_CONFIG"),
         OMS_TICK_S=float(os.environ.get("OMS_TICK_S", "1")),
         OMS_CLOCK=wall_clock,
+        OMS_TILE_URL=os.environ.get("OMS_TILE_URL"),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -69,6 +73,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    proxies = int(os.environ.get("OMS_PROXIES", app.config.get("OMS_PROXIES", 0)))
+    if proxies:
+        # Behind a reverse proxy: take the client's address and scheme from
+        # X-Forwarded-* (rate limits and the audit need the real address).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     if os.environ.get("OMS_SECURE_COOKIES") == "1":
         app.config["SESSION_COOKIE_SECURE"] = True
     # A connection per request thread (gunicorn --threads, waitress threads).

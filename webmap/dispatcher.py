@@ -80,7 +80,7 @@ _MAX_CALLS = 100_000
 # ----------------------------------------------------------------- helpers
 def _json(doc: Any, mimetype: str = "application/json") -> Response:
     """A compact JSON answer, gzipped when large and the client accepts it."""
-    body = json.dumps(doc, separators=(",", ":")).encode()
+    body = layers.to_json(doc)
     response = Response(body, mimetype=mimetype)
     if len(body) >= _GZIP_MIN and "gzip" in request.headers.get("Accept-Encoding", ""):
         response.set_data(gzip.compress(body, compresslevel=1))
@@ -232,7 +232,7 @@ def network_geojson() -> Response:
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
-        response = _geojson(layers.network_layer(net, states, bbox, zoom))
+        response = _geojson(layers.network_layer(net, states, bbox, zoom, arrays=True))
     response.set_etag(etag)
     response.headers["Cache-Control"] = "no-cache"  # keep it, but ask every time
     return response
