@@ -39,6 +39,7 @@ setup(
         "flask-wtf>=1.2",
         "waitress>=3.0",
         "gunicorn>=22",
+        "paho-mqtt>=2.0",
     ],
     extras_require={
         "pandapower": ["pandapower>=3.0"],

@@ -349,7 +349,7 @@ class Listener:
 
     Examples
     --------
-    >>> listener = Listener(OutageEngine(connect(url)), ListenSettings(prefix="oms/"))
+    >>> listener = Listener(OutageEngine(connect(url)), ListenSettings())  # doctest: +SKIP
     >>> report = listener.run(seconds=60)  # doctest: +SKIP
     """
 
@@ -449,6 +449,9 @@ class Listener:
         refused = [t for t, rc in zip(topics, reason_codes, strict=False) if rc.is_failure]
         for topic in refused:
             log.error("the broker refused the subscription to %s", topic)
+        for topic, rc in zip(topics, reason_codes, strict=False):
+            if not rc.is_failure and rc.value == 0:
+                log.warning("the broker granted only QoS 0 for %s: messages may be lost", topic)
         granted = [t for t in topics if t not in refused]
         log.info("listening on %s (QoS 1)", ", ".join(granted))
         self.ready.set()
@@ -479,6 +482,8 @@ class Listener:
         once : bool
             Stop when subscribed and nothing arrived for a second (take what
             the broker kept for this session, then exit).
+
+        A listener runs once; make a new one to listen again.
 
         Returns
         -------
@@ -619,8 +624,15 @@ class Listener:
         applied one event at a time, and the event that fails is rejected.
         """
         delay = 0.5
+        reload = False
         while True:
             try:
+                if reload:
+                    # The engine reloads its state after a failed batch, but that
+                    # reload may have failed too: start from what was committed.
+                    old = self.engine
+                    self.engine = OutageEngine(old.db, old.config, wall_clock=old.wall_clock)
+                    reload = False
                 return self.engine.ingest_objects(events)
             except _TRANSIENT as exc:
                 log.warning("cannot apply the batch (%s); retrying in %.1f s", _short(exc), delay)
@@ -628,6 +640,7 @@ class Listener:
                     log.warning("stopping: %d events left to the broker", len(events))
                     return None
                 delay = min(delay * 2, 30.0)
+                reload = True
             except Exception as exc:
                 if len(events) == 1:
                     log.exception("event %s could not be applied", events[0][1].get("id"))

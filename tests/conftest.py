@@ -122,7 +122,14 @@ def app(web_db: str) -> Iterator[object]:
     from webmap import create_app
 
     flask_app = create_app(
-        {"TESTING": True, "OMS_DB": web_db, "OMS_TICK_S": 0, "SECRET_KEY": "test"}
+        {
+            "TESTING": True,
+            "OMS_DB": web_db,
+            "OMS_TICK_S": 0,
+            "SECRET_KEY": "test",
+            # Short keep-alives let a live server stop while a page holds /stream.
+            "STREAM_KEEPALIVE_S": 0.5,
+        }
     )
     yield flask_app
     flask_app.extensions["oms.db"].dispose()

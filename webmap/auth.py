@@ -65,7 +65,7 @@ def current_user() -> User | None:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/stream")) or request.is_json
+    return request.path.startswith(("/api/", "/stream", "/map/")) or request.is_json
 
 
 def require(*roles: str) -> Callable[[F], F]:

@@ -7,6 +7,7 @@ is the process's :class:`~webmap.service.EngineService`.
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
@@ -47,7 +48,10 @@ def get_conn() -> Connection:
 def network() -> Network:
     """The latest network as operated, cached per process until it or a switch changes.
 
-    O(1) when nothing changed; one blob load and O(devices) otherwise.
+    O(1) when nothing changed. After a switch or a trip: a shallow copy of
+    the normal-state model (kept per version) with the reported states set,
+    O(devices); the model is read from the database only for a new version.
+    Callers must not change the network they get.
     """
     conn = get_conn()
     ds = schema.device_states
@@ -57,7 +61,10 @@ def network() -> Network:
     cache = current_app.extensions.setdefault("oms.network", {})
     with _network_lock:
         if cache.get("key") != key:
-            _, net = stored_network(conn)
+            if cache.get("version") != version:
+                _, base = stored_network(conn)
+                cache.update(version=version, base=base)
+            net = copy.copy(cache["base"])  # set_states replaces arrays, never edits them
             cache.update(key=key, net=apply_states(net, device_states(conn)))
         result: Network = cache["net"]
     return result

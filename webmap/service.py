@@ -114,7 +114,14 @@ class EngineService:
 
     def _apply(self, events: list[Any]) -> IngestReport:
         with self.lock:
-            return self.engine.ingest_objects(enumerate(events, start=1))
+            try:
+                return self.engine.ingest_objects(enumerate(events, start=1))
+            except Exception:
+                # The engine reloads after a failed transaction; if that failed
+                # too (the database went away) its state may be half-applied:
+                # start from the database again next time.
+                self._engine = None
+                raise
 
     def _hand_over(self, events: list[Any]) -> IngestReport:
         self._listen_for_results()

@@ -151,6 +151,7 @@
   map.createPane('plan').style.zIndex = 450;
   map.createPane('outages').style.zIndex = 620;
   map.createPane('crews').style.zIndex = 630;
+  map.createPane('steps').style.zIndex = 640;
   var planRenderer = L.canvas({ pane: 'plan', padding: 0.3, tolerance: 6 });
   if (CONFIG.tiles) {
     L.tileLayer(CONFIG.tiles, { maxZoom: 22, attribution: esc(CONFIG.tilesAttribution) }).addTo(map);
@@ -1054,7 +1055,7 @@
       if (c.length === 2) mid = [(c[0][0] + c[1][0]) / 2, (c[0][1] + c[1][1]) / 2];
       var idx = steps.findIndex(function (s) { return s.device === f.properties.id; });
       L.marker([mid[1], mid[0]], {
-        pane: 'plan', keyboard: false,
+        pane: 'steps', keyboard: false,
         icon: L.divIcon({ className: 'oms-icon', iconSize: [18, 18], html: '<div class="oms-step ' + role + '">' + (idx >= 0 ? idx + 1 : '') + '</div>' })
       }).bindTooltip(esc(role) + ' ' + esc(f.properties.id)).addTo(planMarkers);
       n += 1;
