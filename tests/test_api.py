@@ -37,7 +37,12 @@ class Clock:
 
 def ev(eid: str, etype: str, seconds: float = 0, **fields: Any) -> dict[str, Any]:
     """An event ``seconds`` after T0."""
-    return {"id": eid, "type": etype, "time": (T0 + timedelta(seconds=seconds)).isoformat(), **fields}
+    return {
+        "id": eid,
+        "type": etype,
+        "time": (T0 + timedelta(seconds=seconds)).isoformat(),
+        **fields,
+    }
 
 
 class User:
@@ -168,9 +173,13 @@ def test_description_is_valid_openapi(client: FlaskClient) -> None:
 def test_other_modules_contribute_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     from webmap import dispatcher, openapi
 
-    fragment = {"/api/example": {"get": {"summary": "x", "responses": {"200": {"description": "y"}}}}}
+    fragment = {
+        "/api/example": {"get": {"summary": "x", "responses": {"200": {"description": "y"}}}}
+    }
     monkeypatch.setattr(dispatcher, "OPENAPI_PATHS", fragment, raising=False)
-    monkeypatch.setattr(dispatcher, "OPENAPI_SCHEMAS", {"Example": {"type": "object"}}, raising=False)
+    monkeypatch.setattr(
+        dispatcher, "OPENAPI_SCHEMAS", {"Example": {"type": "object"}}, raising=False
+    )
     doc = openapi.build_document()
     assert doc["paths"]["/api/example"]["get"]["summary"] == "x"
     assert doc["components"]["schemas"]["Example"] == {"type": "object"}
@@ -263,6 +272,7 @@ def test_fuzz_finds_no_server_errors(app: Flask, clock: Clock) -> None:
         checks.response_schema_conformance,
         checks.ignored_auth,
     ]
+
     def fuzz(operation: Any, mine: bool) -> None:
         @given(case=operation.as_strategy(), use_real=st.booleans())
         @settings(
@@ -304,9 +314,7 @@ def test_intake_one_object_a_list_and_json_lines(dora: User) -> None:
 def test_intake_bad_input(dora: User) -> None:
     # Not an event object, an empty list, not JSON: the request is refused.
     for body in ("[]", '"scada"', "{not json"):
-        response = dora.post(
-            "/api/events", data=body, headers={"Content-Type": "application/json"}
-        )
+        response = dora.post("/api/events", data=body, headers={"Content-Type": "application/json"})
         assert response.status_code == 400, body
         assert "event" in response.get_json()["error"]
     # Bad lines are rejected by number (blank lines count), the good ones applied.
@@ -631,7 +639,9 @@ def test_devices_bearer_token_and_revocation(app: Flask, ada: User, dora: User) 
     assert refused.status_code == 401
     assert ok(ada.get("/api/devices"))[0]["revoked_at"] is not None
     assert ada.post(f"/api/devices/{doc['id']}/revoke").status_code == 404
-    assert handheld.get("/api/jobs", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    assert (
+        handheld.get("/api/jobs", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    )
 
 
 def test_audit_log_has_user_device_and_position(app: Flask, ada: User, dora: User) -> None:
@@ -667,4 +677,3 @@ def test_health_and_session(client: FlaskClient, dora: User) -> None:
     me = ok(dora.get("/api/session"))
     assert me["user"] == {"username": "dora", "role": "dispatcher", "crew": None}
     assert me["csrf_token"] and me["device"] is None
-

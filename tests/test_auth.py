@@ -135,9 +135,7 @@ def test_failed_logins_are_audited(app: Flask, client: FlaskClient) -> None:
     csrf = sign_in(client, "ada")
     rows = client.get("/api/audit", headers={"X-CSRFToken": csrf}).get_json()
     failed = [r for r in rows if r["action"] == "login_failed"]
-    assert [(r["ref"], r["outcome"], r["username"]) for r in failed] == [
-        ("dora", "refused", None)
-    ]
+    assert [(r["ref"], r["outcome"], r["username"]) for r in failed] == [("dora", "refused", None)]
     assert any(r["action"] == "login" and r["username"] == "ada" for r in rows)
 
 
@@ -161,7 +159,9 @@ def test_session_requests_that_change_state_need_the_csrf_token(client: FlaskCli
 def test_bearer_requests_need_no_csrf_token(app: Flask) -> None:
     token = device_token(app, "dora")
     handheld = app.test_client()
-    response = handheld.post("/api/events", json=EVENT, headers={"Authorization": f"Bearer {token}"})
+    response = handheld.post(
+        "/api/events", json=EVENT, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200, response.get_json()
     # A bearer request never falls back to a session, nor a bad token to nobody's.
     sign_in(handheld, "k1")
@@ -205,7 +205,9 @@ def test_a_revoked_or_disabled_user_loses_access(app: Flask) -> None:
     sign_in(client, "eng")
     assert client.get("/api/outages").status_code == 200
     with app.extensions["oms.db"].begin() as conn:
-        conn.execute(update(schema.users).where(schema.users.c.username == "eng").values(disabled=True))
+        conn.execute(
+            update(schema.users).where(schema.users.c.username == "eng").values(disabled=True)
+        )
     assert client.get("/api/outages").status_code == 401  # the session names a disabled user
     assert json_login(app.test_client(), "eng").status_code == 401
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -98,3 +99,36 @@ def test_oms_demo_serves(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.mark.browser
+def test_demo_end_to_end_in_chromium(tmp_path: Path, page: Any) -> None:
+    """oms demo in headless Chromium: the map loads, outages appear, a crew reaches a job."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "webmap.cli", "demo", "--port", "0", "--json", "--speed", "120"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        doc = json.loads(proc.stdout.readline())
+        login = doc["dispatcher"]
+        page.goto(login["url"].rstrip("/") + "/login")
+        page.fill("#username", login["user"])
+        page.fill("#password", login["password"])
+        page.click("button[type=submit]")
+        page.wait_for_function("window.omsMap && window.omsMap.networkCount() > 0", timeout=30_000)
+        page.wait_for_function("window.omsMap.outageIds().length > 0", timeout=90_000)
+        # A crew reaches a job: its arrival stamp (H) comes through the live stream.
+        page.wait_for_function(
+            """() => {
+                 return window.omsMap.jobs().some(j => j.stamps && j.stamps.H);
+               }""",
+            timeout=180_000,
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -62,13 +62,14 @@ class Ended(Exception):
 
 
 class Stream:
-    """An open ``/stream`` response, read by a thread of its own.
+    """``/stream`` opened and read by a thread of its own, with a client of its own.
 
     The stream's generator keeps its app and request contexts pushed in the
-    thread that iterates it while it waits, so it must not be the thread
-    that makes the test's other requests. ``stop_at``: the reader closes
-    the stream after the first message it accepts (else the stream runs
-    for ``STREAM_MAX_S``).
+    thread that iterates it while it waits (and the test client runs it to
+    its first message inside ``get``), so that thread must not be the one
+    making the test's other requests. ``stop_at``: the reader closes the
+    stream after the first message it accepts (else the stream runs for
+    ``STREAM_MAX_S``).
     """
 
     def __init__(
@@ -78,19 +79,20 @@ class Stream:
         stop_at: Callable[[dict[str, Any]], bool] | None = None,
         **kw: Any,
     ) -> None:
-        self.response = client.get("/stream", buffered=False, **kw)
-        assert self.response.status_code == 200, self.response.get_data()
-        assert self.response.mimetype == "text/event-stream"
-        assert self.response.headers["Cache-Control"] == "no-cache"
         self.stop_at = stop_at
         self.queue: queue.Queue[dict[str, Any] | BaseException | None] = queue.Queue()
-        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread = threading.Thread(target=self._read, args=(client, kw), daemon=True)
         self.thread.start()
 
-    def _read(self) -> None:
+    def _read(self, client: FlaskClient, kw: dict[str, Any]) -> None:
+        response = None
         buffer = ""
         try:
-            for chunk in self.response.response:
+            response = client.get("/stream", buffered=False, **kw)
+            assert response.status_code == 200, response.get_data()
+            assert response.mimetype == "text/event-stream"
+            assert response.headers["Cache-Control"] == "no-cache"
+            for chunk in response.response:
                 buffer += chunk.decode()
                 while "\n\n" in buffer:
                     raw, buffer = buffer.split("\n\n", 1)
@@ -101,7 +103,8 @@ class Stream:
         except BaseException as exc:  # handed to the test's thread
             self.queue.put(exc)
         finally:
-            self.response.close()  # here, in the thread that iterated it
+            if response is not None:
+                response.close()  # ends the generator, in the thread that ran it
             self.queue.put(None)
 
     def next(self, timeout: float = 10) -> dict[str, Any]:
@@ -145,6 +148,13 @@ def user(app: Flask, username: str) -> tuple[FlaskClient, dict[str, str]]:
     return client, {"X-CSRFToken": sign_in(client, username)}
 
 
+def streamer(app: Flask, username: str) -> FlaskClient:
+    """A signed-in client for a :class:`Stream` only."""
+    client = app.test_client()
+    sign_in(client, username)
+    return client
+
+
 def post(client: FlaskClient, headers: dict[str, str], url: str, body: Any) -> Any:
     response = client.post(url, json=body, headers=headers)
     assert response.status_code == 200, response.get_json()
@@ -153,7 +163,7 @@ def post(client: FlaskClient, headers: dict[str, str], url: str, body: Any) -> A
 
 def test_a_posted_event_appears_on_the_stream(streaming: Flask) -> None:
     dora, csrf = user(streaming, "dora")
-    stream = Stream(dora, **QUIET)
+    stream = Stream(streamer(streaming, "dora"), **QUIET)
     hello = stream.next()
     assert hello["event"] == "hello" and hello["id"] == "0" and hello["data"] == {"seq": 0}
     post(dora, csrf, "/api/events", ev("s1", 0, "B1"))
@@ -178,14 +188,14 @@ def test_a_posted_event_appears_on_the_stream(streaming: Flask) -> None:
 def test_last_event_id_replays_what_was_missed(streaming: Flask) -> None:
     dora, csrf = user(streaming, "dora")
     post(dora, csrf, "/api/events", ev("s1", 0, "B1"))
-    first = Stream(dora, stop_at=lambda m: m.get("event") == "hello")
+    first = Stream(streamer(streaming, "dora"), stop_at=lambda m: m.get("event") == "hello")
     (hello,) = first.rest()
     seen = int(hello["id"])  # where "now" was
     assert seen > 0
     # Missed while disconnected:
     post(dora, csrf, "/api/events", ev("s2", 60, "B2"))
     post(dora, csrf, "/api/events", ev("s3", 120, "B1", "closed"))
-    replay = Stream(dora, headers={"Last-Event-ID": str(seen)}, **QUIET)
+    replay = Stream(streamer(streaming, "dora"), headers={"Last-Event-ID": str(seen)}, **QUIET)
     assert replay.next() == {
         "retry": "1000",
         "id": str(seen),
@@ -195,13 +205,15 @@ def test_last_event_id_replays_what_was_missed(streaming: Flask) -> None:
     messages = changes(replay.rest())
     ids = [int(m["id"]) for m in messages]
     assert ids == sorted(ids) and min(ids) > seen
-    outages = {m["data"]["data"]["device"]: m["data"]["data"] for m in messages if m["event"] == "outage"}
+    outages = {
+        m["data"]["data"]["device"]: m["data"]["data"] for m in messages if m["event"] == "outage"
+    }
     assert set(outages) == {"B1", "B2"}
     assert outages["B1"]["state"] == "restored"
     # ?since= does the same; from 0, everything.
-    again = Stream(dora, query_string={"since": str(seen)}, **QUIET)
+    again = Stream(streamer(streaming, "dora"), query_string={"since": str(seen)}, **QUIET)
     assert [int(m["id"]) for m in changes(again.rest())] == ids
-    everything = Stream(dora, query_string={"since": "0"}, **QUIET)
+    everything = Stream(streamer(streaming, "dora"), query_string={"since": "0"}, **QUIET)
     all_ids = [int(m["id"]) for m in changes(everything.rest())]
     assert all_ids[0] == 1 and all_ids[-len(ids) :] == ids
 
@@ -213,9 +225,10 @@ def test_a_crew_sees_only_its_own_crew_and_jobs(streaming: Flask) -> None:
     jobs = {j["device"]: j["id"] for j in dora.get("/api/jobs").get_json()}
     post(dora, csrf, f"/api/jobs/{jobs['B1']}/assign", {"crew": "K1"})
     post(dora, csrf, f"/api/jobs/{jobs['B2']}/assign", {"crew": "K2"})
-    k1, _ = user(streaming, "k1")
-    mine = changes(Stream(k1, query_string={"since": "0"}, **QUIET).rest())
-    everyone = changes(Stream(dora, query_string={"since": "0"}, **QUIET).rest())
+    mine = changes(Stream(streamer(streaming, "k1"), query_string={"since": "0"}, **QUIET).rest())
+    everyone = changes(
+        Stream(streamer(streaming, "dora"), query_string={"since": "0"}, **QUIET).rest()
+    )
 
     def refs(messages: list[dict[str, Any]], kind: str) -> set[str]:
         return {m["data"]["ref"] for m in messages if m["event"] == kind}
@@ -241,7 +254,9 @@ def test_a_handheld_streams_with_its_token(streaming: Flask) -> None:
         "/api/devices", json={"username": "k1", "name": "tablet"}, headers=csrf
     ).get_json()
     bearer = {"Authorization": f"Bearer {doc['token']}"}
-    stream = Stream(streaming.test_client(), headers=bearer, stop_at=lambda m: m.get("event") == "hello")
+    stream = Stream(
+        streaming.test_client(), headers=bearer, stop_at=lambda m: m.get("event") == "hello"
+    )
     assert [m["event"] for m in stream.rest()] == ["hello"]
 
 
@@ -250,7 +265,14 @@ def test_streams_leave_the_connection_pool_as_they_found_it(streaming: Flask) ->
     dora, csrf = user(streaming, "dora")
     db = streaming.extensions["oms.db"]
     for _ in range(3):
-        assert len(Stream(dora, stop_at=lambda m: m.get("event") == "hello").rest()) == 1
+        assert (
+            len(
+                Stream(
+                    streamer(streaming, "dora"), stop_at=lambda m: m.get("event") == "hello"
+                ).rest()
+            )
+            == 1
+        )
     assert db.pool.checkedout() == 0
     if db.dialect.name == "postgresql":
         raws = [db.raw_connection() for _ in range(db.pool.size())]
@@ -275,7 +297,7 @@ def test_a_change_through_one_process_reaches_a_stream_on_another(web_db: str) -
     apps = [create_app(config), create_app(config)]
     try:
         apps[1].config.update(STREAM_MAX_S=20, STREAM_KEEPALIVE_S=30, STREAM_POLL_S=0.05)
-        listener, _ = user(apps[1], "dora")
+        listener = streamer(apps[1], "dora")
         writer, csrf = user(apps[0], "dora")
         stream = Stream(listener, stop_at=lambda m: m.get("event") == "outage")
         assert stream.next()["event"] == "hello"  # app 2 listens from here on

@@ -19,7 +19,7 @@ import json
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 
 from oms import schema
@@ -179,6 +179,17 @@ def _action_event(etype: str, body: dict[str, Any], **fields: Any) -> dict[str, 
 def health() -> Any:
     """Liveness: the database answers and its engine clock."""
     return jsonify(status="ok", clock=engine_clock(get_conn()).isoformat())
+
+
+@bp.get("/clock")
+def clock() -> Any:
+    """The server's clock and its speed (simulated seconds per real second; 1 live).
+
+    Pages count down and handhelds stamp their actions by it, not by the
+    device's own clock.
+    """
+    speed = float(current_app.config.get("OMS_CLOCK_SPEED", 1.0))
+    return jsonify(now=service().clock().isoformat(), speed=speed)
 
 
 @bp.post("/events")

@@ -38,6 +38,7 @@ bp = Blueprint("crew", __name__)
 _STATIC = Path(__file__).resolve().parent / "static"
 #: Files of the app shell under ``static/`` (their digest versions the service worker).
 SHELL_FILES = (
+    "clock.js",
     "crew.js",
     "crew.css",
     "crew-sw.js",

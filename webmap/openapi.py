@@ -702,6 +702,19 @@ def paths() -> dict[str, dict[str, Any]]:
                 ),
             )
         },
+        "/api/clock": {
+            "get": _op(
+                "api.clock",
+                "The server's clock and its speed",
+                tag="meta",
+                roles=None,
+                ok=_ok(
+                    "Now by the server (simulated time in ``oms demo``), and simulated "
+                    "seconds per real second (1 in production).",
+                    _obj({"now": TIME, "speed": {"type": "number"}}, ("now", "speed")),
+                ),
+            )
+        },
         "/api/login": {
             "post": _op(
                 "auth.api_login",

@@ -21,6 +21,7 @@ const SHELL_URL = '/crew/';
 const NAV_TIMEOUT_MS = 4000;
 const SHELL = [
   SHELL_URL,
+  '/static/clock.js',
   '/static/crew.js',
   '/static/crew.css',
   '/crew/manifest.webmanifest',

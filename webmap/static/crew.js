@@ -93,7 +93,7 @@
 
   /** ISO 8601 with the handheld's UTC offset, e.g. 2026-03-01T10:04:05+01:00. */
   function isoLocal(d) {
-    d = d || new Date();
+    d = d || new Date(omsClock.now());
     const off = -d.getTimezoneOffset();
     const sign = off >= 0 ? '+' : '-';
     const a = Math.abs(off);
@@ -125,7 +125,7 @@
   }
   function ago(iso) {
     if (!iso) return '';
-    const min = Math.round((Date.now() - new Date(iso).getTime()) / 60000);
+    const min = Math.round((omsClock.now() - new Date(iso).getTime()) / 60000);
     if (min < 1) return 'just now';
     if (min < 90) return `${min} min ago`;
     return `${Math.round(min / 60)} h ago`;
@@ -626,7 +626,7 @@
     $('etr').value = toInput(job.etr);
     const o = job.outage_details || {};
     $('co-start').value = toInput(o.started || (job.stamps || {}).A);
-    $('co-end').value = toInput(o.restored || (job.stamps || {}).restored) || toInput(new Date().toISOString());
+    $('co-end').value = toInput(o.restored || (job.stamps || {}).restored) || toInput(new Date(omsClock.now()).toISOString());
     if (job.device) $('co-equipment').value = job.device;
   }
   function renderDetail() {
@@ -843,7 +843,7 @@
     }
   }
   function onFix(p) {
-    const fix = { lon: p.coords.longitude, lat: p.coords.latitude, time: isoLocal(new Date(p.timestamp || Date.now())) };
+    const fix = { lon: p.coords.longitude, lat: p.coords.latitude, time: isoLocal(new Date(omsClock.now())) };
     S.pos = fix;
     renderShift();
     if (S.current) renderMap(false);

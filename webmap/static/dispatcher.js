@@ -81,7 +81,7 @@
   }
   function fmtAge(iso) {
     if (!iso) return '';
-    var min = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
+    var min = Math.max(0, Math.round((omsClock.now() - Date.parse(iso)) / 60000));
     return min < 60 ? min + ' min' : Math.floor(min / 60) + ' h ' + (min % 60) + ' min';
   }
   function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
@@ -566,7 +566,7 @@
       Math.round(clock.limit / 60000) + ' min from ' + fmtTime(new Date(clock.start).toISOString()) + '"></span>';
   }
   function paintClocks() {
-    var now = Date.now();
+    var now = omsClock.now();
     document.querySelectorAll('.cd[data-start]').forEach(function (el) {
       var start = Number(el.dataset.start), limit = Number(el.dataset.limit);
       var left = limit - (now - start);
@@ -581,7 +581,7 @@
       card.classList.add('sev-' + sev);
     });
     var c = $('#clock');
-    var d = new Date();
+    var d = new Date(omsClock.now());
     c.textContent = pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
   }
   setInterval(paintClocks, 1000);
@@ -728,7 +728,7 @@
     renderTimer = setTimeout(function () { renderTimer = null; render(); }, 16);
   }
   function render() {
-    var now = Date.now();
+    var now = omsClock.now();
     var jobs = sortedJobs();
     var outages = sortedOutages();
     var crews = Array.from(store.crews.values()).sort(function (a, b) {
@@ -1104,6 +1104,7 @@
   };
   hooks.outageIds = function () { return Array.from(store.outages.keys()).sort(); };
   hooks.job = function (id) { return store.jobs.get(id) || null; };
+  hooks.jobs = function () { return Array.from(store.jobs.values()); };
   hooks.reloadNetwork = function () { return loadNetwork(true); };
   hooks.showPlan = showPlan;
 
