@@ -218,10 +218,7 @@ def test_documented_roles_are_enforced(app: Flask, clock: Clock) -> None:
             for role, user in users.items():
                 params = {p["name"]: p for p in op.get("parameters", ()) if p["in"] == "path"}
                 url = path.format(**{n: _example(p, "K1") for n, p in params.items()})
-                if method == "get":
-                    response = user.get(url)
-                else:
-                    response = user.post(url, json={})
+                response = user.get(url) if method == "get" else user.post(url, json={})
                 allowed = role in op["x-roles"] or role == "admin"
                 if allowed:
                     assert response.status_code not in (401, 403), (role, method, url)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,10 +41,25 @@ def test_single_process_applies_at_once(loaded_db: str) -> None:
     assert again.duplicates == 1 and again.rejected[0]["line"] == 2
 
 
+@pytest.fixture
+def pg_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A PostgreSQL schema with the two-feeder network (several processes share PostgreSQL)."""
+    from conftest import postgres_url
+    from helpers import write_network_files
+
+    from oms.store import load
+
+    for url in postgres_url(request):
+        net_path, cust_path = write_network_files(tmp_path)
+        engine = connect(url)
+        load(engine, network=net_path, customers=cust_path)
+        engine.dispose()
+        yield url
+
+
 @pytest.mark.postgres
-def test_processes_hand_events_to_the_one_writer(loaded_db: str) -> None:
-    if not loaded_db.startswith("postgresql"):
-        pytest.skip("the hand-over is how several processes share PostgreSQL")
+def test_processes_hand_events_to_the_one_writer(pg_db: str) -> None:
+    loaded_db = pg_db
     first = EngineService(connect(loaded_db, pool_size=4))
     second = EngineService(connect(loaded_db, pool_size=4), intake_timeout_s=10)
     try:
@@ -82,10 +99,8 @@ def test_processes_hand_events_to_the_one_writer(loaded_db: str) -> None:
 
 
 @pytest.mark.postgres
-def test_no_writer_times_out(loaded_db: str) -> None:
-    if not loaded_db.startswith("postgresql"):
-        pytest.skip("only a PostgreSQL process hands events over")
-    service = EngineService(connect(loaded_db), intake_timeout_s=0.5)
+def test_no_writer_times_out(pg_db: str) -> None:
+    service = EngineService(connect(pg_db), intake_timeout_s=0.5)
     service.shared = True  # as if another process held the writer's lock
     with pytest.raises(IntakeTimeout, match="no server process"):
         service.ingest([lockout("s1")])

@@ -86,11 +86,11 @@ ANY_OBJECT: Schema = {"type": "object"}
 LON: Schema = {"type": "number", "minimum": -180, "maximum": 180}
 LAT: Schema = {"type": "number", "minimum": -90, "maximum": 90}
 
-_STAMPS = ("A", "B", "C", "D", "E", "F", "G", "H", "made_safe", "repaired", "restored")
-_STAMPS += ("callback", "closed")
+_STAMPS: tuple[str, ...] = ("A", "B", "C", "D", "E", "F", "G", "H", "made_safe", "repaired")
+_STAMPS += ("restored", "callback", "closed")
 _SEGMENTS = ("AB", "BC", "CD", "DE", "EF", "FG", "GH")
-_CREW_STATUS = ("off_shift", "available", "assigned", "accepted", "en_route", "on_site")
-_CREW_STATUS += ("returning",)
+_CREW_STATUS: tuple[str, ...] = ("off_shift", "available", "assigned", "accepted", "en_route")
+_CREW_STATUS += ("on_site", "returning")
 ROLES = ("dispatcher", "crew", "engineer", "admin")
 TRACES = ("upstream", "feeder", "downstream", "loops", "path", "isolate", "restore")
 REPORTS = ("indices", "compliance", "bulletin")
@@ -620,8 +620,8 @@ def _query(name: str, description: str, schema: Schema | None = None) -> dict[st
     }
 
 
-_READ = [{"session": []}, {"bearer": []}]
-_WRITE = [{"session": [], "csrf": []}, {"bearer": []}]
+_READ: list[dict[str, list[str]]] = [{"session": []}, {"bearer": []}]
+_WRITE: list[dict[str, list[str]]] = [{"session": [], "csrf": []}, {"bearer": []}]
 
 
 def _op(
@@ -967,7 +967,9 @@ def paths() -> dict[str, dict[str, Any]]:
                 roles=_DESK,
                 params=[
                     _path_param("name", "The report.", enum=list(REPORTS)),
-                    _query("start", "indices, compliance: from (default: a year before end).", TIME),
+                    _query(
+                        "start", "indices, compliance: from (default: a year before end).", TIME
+                    ),
                     _query("end", "indices, compliance: until (default: the engine clock).", TIME),
                     _query(
                         "day",
