@@ -17,7 +17,7 @@ it inside the same transactions as the outages:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +35,7 @@ from oms.outages import Outage
 from oms.roads import RoadGraph
 from oms.timeline import Targets
 
-__all__ = ["OrderBook"]
+__all__ = ["OrderBook", "crew_dicts", "load_crews"]
 
 
 class OrderBook:
@@ -58,29 +58,7 @@ class OrderBook:
         self._roads: RoadGraph | bool | None = False
         self.zones = Zones(dict(r) for r in conn.execute(select(schema.zones)).mappings())
         self.units = {r["id"]: dict(r) for r in conn.execute(select(schema.units)).mappings()}
-        state = {r["crew"]: dict(r) for r in conn.execute(select(schema.crew_state)).mappings()}
-        self.crews: dict[str, CrewState] = {}
-        for r in conn.execute(select(schema.crews)).mappings():
-            crew = CrewState(
-                r["id"],
-                r["name"],
-                r["unit"],
-                r["zone"],
-                list(r["skills"]),
-                list(r["voltage_kv"]),
-                float(r["lon"]),
-                float(r["lat"]),
-                r["shift_start"],
-                r["shift_end"],
-                r["phone"],
-            )
-            live = state.get(crew.id)
-            if live is not None:
-                crew.status, crew.jobs = live["status"], list(live["jobs"])
-                if live["lon"] is not None:
-                    crew.lon, crew.lat = float(live["lon"]), float(live["lat"])
-                crew.gps_time = as_utc(live["gps_time"])
-            self.crews[crew.id] = crew
+        self.crews = load_crews(conn)
         self.jobs = {
             r["id"]: Job.from_row(dict(r))
             for r in conn.execute(
@@ -615,34 +593,16 @@ class OrderBook:
 
     # ---------------------------------------------------------------- views
     def crew_dicts(self, now: datetime) -> list[dict[str, Any]]:
-        from oms.dispatch import on_shift
-
-        out = []
-        for c in sorted(self.crews.values(), key=lambda c: c.id):
-            status = c.status
-            if status == "available" and not on_shift(
-                c.view(None), now, self.config.rules.time_zone
-            ):
-                status = "off_shift"
-            out.append(c.to_dict(now, self.config.stale_gps_s, status))
-        return out
+        return crew_dicts(self.crews.values(), now, self.config)
 
     def feed(self, now: datetime) -> list[dict[str, Any]]:
         """Rows of the live feed (``changes``) for what changed since the last write."""
-        from oms.dispatch import on_shift
-
         rows: list[dict[str, Any]] = []
         for jid in sorted(self.dirty_jobs):
             rows.append({"time": now, "kind": "job", "ref": jid, "data": self.jobs[jid].to_dict()})
-        for cid in sorted(self.dirty_crews):
-            c = self.crews[cid]
-            status = c.status
-            if status == "available" and not on_shift(
-                c.view(None), now, self.config.rules.time_zone
-            ):
-                status = "off_shift"
-            data = c.to_dict(now, self.config.stale_gps_s, status)
-            rows.append({"time": now, "kind": "crew", "ref": cid, "data": data})
+        dirty = [self.crews[cid] for cid in self.dirty_crews]
+        for data in crew_dicts(dirty, now, self.config):
+            rows.append({"time": now, "kind": "crew", "ref": data["id"], "data": data})
         for a in self.alerts:
             data = {**a, "time": iso(a["time"])}
             ref = a["job"] or a["unit"] or ""
@@ -712,6 +672,49 @@ class OrderBook:
             if job.outage and self.by_outage.get(job.outage) is job:
                 del self.by_outage[job.outage]
         self._reset()
+
+
+def load_crews(conn: Connection) -> dict[str, CrewState]:
+    """Every crew as loaded (contract 2b) with its live status, position and jobs. O(crews)."""
+    state = {r["crew"]: dict(r) for r in conn.execute(select(schema.crew_state)).mappings()}
+    crews: dict[str, CrewState] = {}
+    for r in conn.execute(select(schema.crews)).mappings():
+        crew = CrewState(
+            r["id"],
+            r["name"],
+            r["unit"],
+            r["zone"],
+            list(r["skills"]),
+            list(r["voltage_kv"]),
+            float(r["lon"]),
+            float(r["lat"]),
+            r["shift_start"],
+            r["shift_end"],
+            r["phone"],
+        )
+        live = state.get(crew.id)
+        if live is not None:
+            crew.status, crew.jobs = live["status"], list(live["jobs"])
+            if live["lon"] is not None:
+                crew.lon, crew.lat = float(live["lon"]), float(live["lat"])
+            crew.gps_time = as_utc(live["gps_time"])
+        crews[crew.id] = crew
+    return crews
+
+
+def crew_dicts(
+    crews: Iterable[CrewState], now: datetime, config: DispatchConfig
+) -> list[dict[str, Any]]:
+    """Contract-4 ``oms crews`` objects by id; an available crew out of its shift is off shift."""
+    from oms.dispatch import on_shift
+
+    out = []
+    for c in sorted(crews, key=lambda c: c.id):
+        status = c.status
+        if status == "available" and not on_shift(c.view(None), now, config.rules.time_zone):
+            status = "off_shift"
+        out.append(c.to_dict(now, config.stale_gps_s, status))
+    return out
 
 
 def _alert(

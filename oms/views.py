@@ -57,7 +57,6 @@ def get_job(conn: Connection, job_id: str) -> Job | None:
 
 def list_crews(conn: Connection, config: DispatchConfig) -> list[dict[str, Any]]:
     """Crews (contract 4 ``oms crews``) with status, position, staleness and jobs."""
-    from oms.orders import OrderBook
+    from oms.orders import crew_dicts, load_crews
 
-    book = OrderBook(conn, config, lambda _k: (0.0, 0.0), lambda: None)
-    return book.crew_dicts(engine_clock(conn))
+    return crew_dicts(load_crews(conn).values(), engine_clock(conn), config)

@@ -36,7 +36,7 @@ from flask_wtf.csrf import CSRFProtect, generate_csrf
 
 from webmap import audit
 from webmap.accounts import User, check_password, device_for_token, get_user
-from webmap.db import database
+from webmap.db import database, get_conn
 
 __all__ = ["bp", "csrf", "current_user", "init_app", "require"]
 
@@ -54,12 +54,11 @@ def current_user() -> User | None:
         return user
     user = None
     header = request.headers.get("Authorization", "")
+    # The request's own connection: one pool checkout per request.
     if header.startswith("Bearer "):
-        with database().connect() as conn:
-            user = device_for_token(conn, header[7:].strip())
+        user = device_for_token(get_conn(), header[7:].strip())
     elif session.get("user"):
-        with database().connect() as conn:
-            user = get_user(conn, session["user"])
+        user = get_user(get_conn(), session["user"])
     g.oms_user = user
     return user
 

@@ -279,13 +279,16 @@ class EngineService:
             next_tick = time.monotonic() + tick_s
             while not self._stop.is_set():
                 try:
-                    if self._try_lead():
-                        if self.shared:
-                            self.apply_pending()
-                            self._prune()
-                        if time.monotonic() >= next_tick:
-                            self.tick()
-                            next_tick = time.monotonic() + tick_s
+                    if not self._try_lead():
+                        # Another process writes: ask again a tick later.
+                        self._stop.wait(tick_s)
+                        continue
+                    if self.shared:
+                        self.apply_pending()
+                        self._prune()
+                    if time.monotonic() >= next_tick:
+                        self.tick()
+                        next_tick = time.monotonic() + tick_s
                     pending.wait(max(next_tick - time.monotonic(), 0.01))
                     pending.clear()
                 except Exception:  # keep going: one failure must not stop the timers
