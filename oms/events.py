@@ -108,7 +108,10 @@ def parse_time(value: Any, field: str = "time") -> datetime:
         raise EventError(f"{field} {value!r} is not an ISO 8601 time") from None
     if t.tzinfo is None:
         raise EventError(f"{field} {value!r} has no UTC offset")
-    return t.astimezone(timezone.utc)
+    try:
+        return t.astimezone(timezone.utc)
+    except OverflowError:  # e.g. year 1 with a positive offset
+        raise EventError(f"{field} {value!r} is out of range") from None
 
 
 def digest(obj: Mapping[str, Any]) -> str:
@@ -344,7 +347,7 @@ def parse_event(
     if len(eid) > _MAX_ID:
         raise EventError(f"id is longer than {_MAX_ID} characters")
     etype = obj.get("type")
-    if etype not in TELEMETRY_TYPES and etype not in ACTION_TYPES:
+    if not isinstance(etype, str) or (etype not in TELEMETRY_TYPES and etype not in ACTION_TYPES):
         raise EventError(f"unknown event type {etype!r}")
     if "time" not in obj:
         raise EventError("missing field 'time'")

@@ -472,9 +472,11 @@ def test_a_crew_sees_and_works_only_its_own_jobs(dora: User, k1: User, k2: User)
         assert ok(k1.post(f"/api/jobs/{j1}/{action}", json={}))["accepted"] == 1, action
     stamps = ok(k1.get(f"/api/jobs/{j1}"))["stamps"]
     assert all(stamps[k] for k in ("E", "F", "G", "H", "made_safe"))
-    # Another crew's job: as if it did not exist; the dispatcher's actions: forbidden.
+    # Another crew's job: hidden from reading, and acting on it is refused with
+    # the engine's reason (as after a recall, which the handheld must show).
     response = k1.post(f"/api/jobs/{j2}/accept", json={})
-    assert response.status_code == 404 and "your crew" in response.get_json()["error"]
+    assert response.status_code == 422
+    assert "not assigned to crew K1" in response.get_json()["rejected"][0]["error"]
     assert k2.get(f"/api/jobs/{j2}").status_code == 200
     assert k1.post(f"/api/jobs/{j1}/assign", json={"crew": "K1"}).status_code == 403
     assert k1.post(f"/api/jobs/{j1}/recall", json={}).status_code == 403

@@ -260,19 +260,25 @@ def test_a_handheld_streams_with_its_token(streaming: Flask) -> None:
     assert [m["event"] for m in stream.rest()] == ["hello"]
 
 
-def test_streams_leave_the_connection_pool_as_they_found_it(streaming: Flask) -> None:
-    """A finished stream leaves no connection checked out, nor one in autocommit."""
+def test_streams_hold_no_pooled_connection(streaming: Flask) -> None:
+    """An open stream holds no connection of the pool; a finished one leaves none
+    checked out, nor one in autocommit (PostgreSQL: it listens on its own)."""
     dora, csrf = user(streaming, "dora")
     db = streaming.extensions["oms.db"]
+    streaming.config["STREAM_MAX_S"] = 1.5
+    hello = {"stop_at": lambda m: m.get("event") == "hello"}
+    streams = [Stream(streamer(streaming, "dora")) for _ in range(3)]
+    for s in streams:
+        assert s.next()["event"] == "hello"
+    samples = []
+    for _ in range(20):
+        samples.append(db.pool.checkedout())
+        time.sleep(0.03)
+    assert min(samples) == 0, samples  # between their short reads of the feed
+    for s in streams:
+        s.rest()
     for _ in range(3):
-        assert (
-            len(
-                Stream(
-                    streamer(streaming, "dora"), stop_at=lambda m: m.get("event") == "hello"
-                ).rest()
-            )
-            == 1
-        )
+        assert len(Stream(streamer(streaming, "dora"), **hello).rest()) == 1
     assert db.pool.checkedout() == 0
     if db.dialect.name == "postgresql":
         raws = [db.raw_connection() for _ in range(db.pool.size())]

@@ -330,7 +330,10 @@ def job_action(job_id: str, action: str) -> Any:
     if user.role == "crew":
         if action not in CREW_ACTIONS:
             abort(403, description=f"a crew cannot {action} a job")
-        _job_or_404(job_id)
+        if get_job(get_conn(), job_id) is None:
+            abort(404, description=f"no job {job_id!r}")
+        # A job recalled or given to another crew meanwhile: the engine
+        # rejects the action with the reason (422), which the handheld shows.
     body = _body()
     fields: dict[str, Any] = {"job": job_id}
     if user.role == "crew":
@@ -406,6 +409,10 @@ def trace(kind: str) -> Any:
             result = traces.downstream(net, args["device"])
         elif kind == "loops":
             result = traces.loops(net)
+        elif kind == "deenergized":
+            opened = [d for d in args.get("open", "").split(",") if d]
+            closed = [d for d in args.get("close", "").split(",") if d]
+            result = traces.deenergized(net, open=opened, close=closed)
         elif kind == "path":
             result = traces.path(net, args["a"], args["b"])
         elif kind == "isolate":

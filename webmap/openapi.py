@@ -92,7 +92,16 @@ _SEGMENTS = ("AB", "BC", "CD", "DE", "EF", "FG", "GH")
 _CREW_STATUS: tuple[str, ...] = ("off_shift", "available", "assigned", "accepted", "en_route")
 _CREW_STATUS += ("on_site", "returning")
 ROLES = ("dispatcher", "crew", "engineer", "admin")
-TRACES = ("upstream", "feeder", "downstream", "loops", "path", "isolate", "restore")
+TRACES = (
+    "upstream",
+    "feeder",
+    "downstream",
+    "deenergized",
+    "loops",
+    "path",
+    "isolate",
+    "restore",
+)
 REPORTS = ("indices", "compliance", "bulletin")
 
 # ------------------------------------------------------------------ schemas
@@ -420,6 +429,9 @@ SCHEMAS: dict[str, Schema] = {
                 {"device": STR, "nodes": IDS, "devices": IDS, "customers": INT},
                 ("device", "nodes", "devices", "customers"),
                 description="downstream",
+            ),
+            _obj(
+                {"nodes": IDS, "customers": INT}, ("nodes", "customers"), description="deenergized"
             ),
             _obj({"loops": _array(IDS)}, ("loops",), description="loops"),
             _obj(
@@ -950,6 +962,8 @@ def paths() -> dict[str, dict[str, Any]]:
                     _path_param("kind", "The trace.", enum=list(TRACES)),
                     _query("element", "upstream, feeder: a node or edge id.", {**STR}),
                     _query("device", "downstream, isolate, restore: an edge id."),
+                    _query("open", "deenergized: devices to open, comma-separated."),
+                    _query("close", "deenergized: devices to close, comma-separated."),
                     _query("a", "path: from this node or edge."),
                     _query("b", "path: to this node or edge."),
                 ],
