@@ -56,6 +56,7 @@ setup(
             "openapi-spec-validator>=0.7",
             "schemathesis>=4.0",
             "aiohttp>=3.9",
+            "requests>=2.31",
         ],
     },
     entry_points={"console_scripts": ["oms=webmap.cli:main"]},
