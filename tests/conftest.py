@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -154,9 +155,9 @@ def sign_in(client: object, username: str, password: str = "secret-pw") -> str:
 CHROMIUM = os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium")
 
 
-@pytest.fixture
-def live_server(app: object) -> Iterator[str]:
-    """The app served by waitress on a free local port; yields its base URL."""
+@contextmanager
+def serve(app: object, threads: int = 16) -> Iterator[str]:
+    """Serve ``app`` with waitress on a free local port; yields its base URL."""
     import socket
     import threading
 
@@ -165,7 +166,7 @@ def live_server(app: object) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = create_server(app, host="127.0.0.1", port=port, threads=16)
+    server = create_server(app, host="127.0.0.1", port=port, threads=threads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -173,6 +174,13 @@ def live_server(app: object) -> Iterator[str]:
     finally:
         server.close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app: object) -> Iterator[str]:
+    """The app served by waitress on a free local port; yields its base URL."""
+    with serve(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

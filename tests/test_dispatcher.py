@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import sign_in
+from conftest import serve, sign_in
 from helpers import DLAT, DLON, LAT0, LON0
 from sqlalchemy import select
 
@@ -270,12 +267,6 @@ def test_large_answers_are_gzipped(client: Any) -> None:
 
 
 # ------------------------------------------------------------------ browser
-@pytest.fixture
-def quick_streams(app: Any) -> None:
-    """Streams notice a closed page within half a second, so the server stops quickly."""
-    app.config["STREAM_KEEPALIVE_S"] = 0.5
-
-
 def _open_map(page: Any, base: str, user: str = "dora") -> None:
     page.goto(base + "/login?next=/")
     page.fill("#username", user)
@@ -287,7 +278,7 @@ def _open_map(page: Any, base: str, user: str = "dora") -> None:
 
 @pytest.mark.browser
 @SQLITE_ONLY
-def test_browser_map_draws_the_network(quick_streams: None, live_server: str, page: Any) -> None:
+def test_browser_map_draws_the_network(live_server: str, page: Any) -> None:
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     errors: list[str] = []
@@ -316,9 +307,7 @@ def test_browser_map_draws_the_network(quick_streams: None, live_server: str, pa
 
 @pytest.mark.browser
 @SQLITE_ONLY
-def test_browser_a_lockout_shows_within_a_second(
-    quick_streams: None, live_server: str, page: Any, client: Any
-) -> None:
+def test_browser_a_lockout_shows_within_a_second(live_server: str, page: Any, client: Any) -> None:
     token = sign_in(client, "dora")
     _open_map(page, live_server)
     assert page.evaluate("window.omsMap.edgeState('L1')") == "energized"
@@ -343,7 +332,7 @@ def test_browser_a_lockout_shows_within_a_second(
 @pytest.mark.browser
 @SQLITE_ONLY
 def test_browser_dispatcher_assigns_recalls_and_reassigns(
-    quick_streams: None, live_server: str, page: Any, client: Any
+    live_server: str, page: Any, client: Any
 ) -> None:
     token = sign_in(client, "dora")
     _lockout(client, token)
@@ -386,7 +375,7 @@ def test_browser_dispatcher_assigns_recalls_and_reassigns(
 @pytest.mark.browser
 @SQLITE_ONLY
 def test_browser_switching_from_the_map_is_confirmed_and_audited(
-    quick_streams: None, live_server: str, page: Any, app: Any
+    live_server: str, page: Any, app: Any
 ) -> None:
     _open_map(page, live_server)
     # Click the middle of SW2 (between b2 at (9, 2) and b4 at (8, 2)).
@@ -413,7 +402,7 @@ def test_browser_switching_from_the_map_is_confirmed_and_audited(
 @pytest.mark.browser
 @SQLITE_ONLY
 def test_browser_outage_confirm_plan_restore_close(
-    quick_streams: None, live_server: str, page: Any, client: Any
+    live_server: str, page: Any, client: Any
 ) -> None:
     token = sign_in(client, "dora")
     calls = [_call(f"call-{c}", c, 3) for c in ("a9-1", "a9-2", "a9-3")]
@@ -442,23 +431,6 @@ def test_browser_outage_confirm_plan_restore_close(
 
 
 # ------------------------------------------------------------------ at scale
-@contextmanager
-def _serve(app: Any) -> Iterator[str]:
-    from waitress.server import create_server
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = create_server(app, host="127.0.0.1", port=port, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.close()
-        thread.join(timeout=5)
-
-
 @pytest.fixture
 def big_app(tmp_path: Path) -> Iterator[Any]:
     """An app on a database holding a synthetic network of 100,000 nodes."""
@@ -490,7 +462,7 @@ def big_app(tmp_path: Path) -> Iterator[Any]:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_first_render_of_100k_edges_under_3_s(big_app: Any, page: Any) -> None:
-    with _serve(big_app) as base:
+    with serve(big_app, threads=8) as base:
         page.set_viewport_size({"width": 1600, "height": 900})
         page.goto(base + "/login")
         page.fill("#username", "dora")
@@ -516,9 +488,7 @@ def test_browser_first_render_of_100k_edges_under_3_s(big_app: Any, page: Any) -
 
 @pytest.mark.browser
 @SQLITE_ONLY
-def test_browser_split_and_merge_from_the_panel(
-    quick_streams: None, live_server: str, page: Any, client: Any
-) -> None:
+def test_browser_split_and_merge_from_the_panel(live_server: str, page: Any, client: Any) -> None:
     token = sign_in(client, "dora")
     _lockout(client, token)
     _open_map(page, live_server)
