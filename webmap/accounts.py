@@ -69,6 +69,18 @@ class Device:
     revoked_at: datetime | None
     last_seen: datetime | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The device as ``oms device list --json`` and ``GET /api/devices`` show it."""
+        from oms.events import iso
+
+        return {
+            "id": self.id,
+            "name": self.name,
+            "username": self.username,
+            "created_at": iso(self.created_at),
+            "revoked_at": iso(self.revoked_at),
+        }
+
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)

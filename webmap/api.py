@@ -500,22 +500,9 @@ def create_user() -> Any:
 @bp.get("/devices")
 @require("admin")
 def devices() -> Any:
-    from oms.events import iso
-
     with database().connect() as conn:
         found = list_devices(conn)
-    return jsonify(
-        [
-            {
-                "id": d.id,
-                "name": d.name,
-                "username": d.username,
-                "created_at": iso(d.created_at),
-                "revoked_at": iso(d.revoked_at),
-            }
-            for d in found
-        ]
-    )
+    return jsonify([d.to_dict() for d in found])
 
 
 @bp.post("/devices")

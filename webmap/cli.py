@@ -196,21 +196,10 @@ def device_add(username: str, name: str, db: str | None, as_json: bool) -> None:
 def device_list(db: str | None, as_json: bool) -> None:
     """Registered handhelds, revoked ones too."""
     from oms.db import connect
-    from oms.events import iso
     from webmap.accounts import list_devices
 
     with connect(db).connect() as conn:
-        devices = list_devices(conn)
-    doc = [
-        {
-            "id": d.id,
-            "name": d.name,
-            "username": d.username,
-            "created_at": iso(d.created_at),
-            "revoked_at": iso(d.revoked_at),
-        }
-        for d in devices
-    ]
+        doc = [d.to_dict() for d in list_devices(conn)]
     _emit(
         doc,
         as_json,
