@@ -34,9 +34,9 @@ TARGET_S = {"demo": 2.0, "synthetic_30k": 5.0}
 
 def pick_elements(net_arg: str) -> dict[str, list[str]]:
     """Representative elements of a network: a deep node, a recloser, a trunk line, a source."""
-    from oms.cli import load_network
+    from oms.cli.options import load_network
 
-    net = load_network(net_arg, None, None)
+    net = load_network(net_arg, None, None, None)
     supply = net.supply
     deep = int(supply.tree.depth[: net.n_nodes].argmax())
     recloser = next(

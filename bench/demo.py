@@ -31,7 +31,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="oms-bench-demo-") as tmp:
         started = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "webmap.cli", "demo", "--port", "0", "--json"],
+            [sys.executable, "-m", "oms", "demo", "--port", "0", "--json"],
             cwd=tmp,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

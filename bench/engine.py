@@ -54,9 +54,9 @@ def peak_rss_mb() -> float:
 
 
 def demo_network() -> Network:
-    from oms.cli import load_network
+    from oms.demodata import demo_network
 
-    return load_network("demo", None, None)
+    return demo_network()
 
 
 def large_network(nodes: int, seed: int) -> Network:

@@ -69,8 +69,8 @@ def pct(values: list[float], q: float) -> float:
 
 def prepare(url: str, network: Any = None) -> str:
     """Load the demo (or ``network``) with its companions; a dispatcher and a token."""
-    from oms.cli import demo_path
     from oms.db import connect
+    from oms.demodata import demo_path
     from oms.store import load, load_model
     from webmap.accounts import add_device, add_user
 
@@ -117,9 +117,9 @@ def api_load(base: str, token: str, clients: int, rate: float, seconds: float) -
 
     import aiohttp
 
-    from oms.cli import load_network
+    from oms.demodata import demo_network
 
-    net = load_network("demo", None, None)
+    net = demo_network()
     lons, lats = net.node_xy[:, 0], net.node_xy[:, 1]
     crews = [f"CR{k:02d}" for k in range(1, 20)]
     interval = clients / rate

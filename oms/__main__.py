@@ -1,4 +1,4 @@
-"""``python -m oms`` runs the command line."""
+"""``python -m oms`` is the ``oms`` command line."""
 
 from oms.cli import main
 

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from oms.cli import load_network
 from oms.db import connect
+from oms.demodata import demo_network
 from oms.schema import events as events_table
 from oms.simulate import StormParams, simulate_storm
 
@@ -53,7 +53,7 @@ def event_ids(url: str) -> list[str]:
 @pytest.fixture(scope="module")
 def storm(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int]:
     folder = tmp_path_factory.mktemp("storm")
-    scenario = simulate_storm(load_network("demo", None, None), StormParams(seed=3))
+    scenario = simulate_storm(demo_network(), StormParams(seed=3))
     events = folder / "events.jsonl"
     scenario.write(events, folder / "truth.json")
     config = folder / "engine.json"

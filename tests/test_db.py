@@ -80,7 +80,7 @@ def test_a_bad_file_writes_nothing(db_url: str, tmp_path: Path) -> None:
 
 
 def test_demo_data_set_loads_whole(db_url: str) -> None:
-    from oms.cli import demo_path
+    from oms.demodata import demo_path
 
     doc = load(
         connect(db_url),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,7 +71,7 @@ def test_oms_demo_serves(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "webmap.cli", "demo", "--port", "0", "--json", "--seconds", "30"],
+        [sys.executable, "-m", "oms", "demo", "--port", "0", "--json", "--seconds", "30"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -95,17 +96,49 @@ def test_oms_demo_serves(tmp_path: Path) -> None:
             timeout=5,
         )
         assert login.status_code == 200
-        assert (tmp_path / "oms-demo.sqlite").exists()
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
+        code = proc.wait(timeout=30)
+    assert code == 0
+    # The demo database was temporary: nothing is left in the working directory.
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_oms_demo_keeps_a_named_database(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "oms", "demo", "--port", "0", "--seconds", "0", "--db-file", "kept"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "kept").exists()
+
+
+def test_oms_demo_on_a_busy_port_says_so(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "oms", "demo", "--port", str(port), "--seconds", "0"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1
+    assert "--port" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.browser
 def test_demo_end_to_end_in_chromium(tmp_path: Path, page: Any) -> None:
     """oms demo in headless Chromium: the map loads, outages appear, a crew reaches a job."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "webmap.cli", "demo", "--port", "0", "--json", "--speed", "120"],
+        [sys.executable, "-m", "oms", "demo", "--port", "0", "--json", "--speed", "120"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -505,10 +505,10 @@ def topic_of(event: dict[str, Any], prefix: str) -> str:
 def test_sigkill_mid_stream_then_restart_keeps_every_event_once(
     db_url: str, tmp_path: Path, names: dict[str, str], publisher: Publisher
 ) -> None:
-    from oms.cli import load_network
+    from oms.demodata import demo_network
     from oms.simulate import StormParams, simulate_storm
 
-    events = simulate_storm(load_network("demo", None, None), StormParams(seed=3)).events[:600]
+    events = simulate_storm(demo_network(), StormParams(seed=3)).events[:600]
     file = tmp_path / "events.jsonl"
     file.write_text("".join(json.dumps(e) + "\n" for e in events))
     reference = f"sqlite:///{tmp_path / 'reference.sqlite'}"

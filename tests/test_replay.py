@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import select
 
 from oms import schema
-from oms.cli import demo_path, load_network
 from oms.config import EngineConfig
 from oms.crewsim import CrewSimulator, _along
 from oms.db import connect
+from oms.demodata import demo_network, demo_path
 from oms.engine import OutageEngine
 from oms.events import parse_time
 from oms.replay import _response, replay, score_scenario
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def demo() -> Network:
-    return load_network("demo", None, None)
+    return demo_network()
 
 
 def companions(crews: str | None = None) -> dict[str, str]:

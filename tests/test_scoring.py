@@ -242,9 +242,9 @@ def test_momentaries_and_single_customers_are_counted(net: Network) -> None:
 # ---------------------------------------------------------- simulated
 @pytest.fixture(scope="module")
 def demo_storm() -> tuple[Network, Scenario]:
-    from oms.cli import load_network
+    from oms.demodata import demo_network
 
-    demo = load_network("demo", None, None)
+    demo = demo_network()
     return demo, simulate_storm(demo, StormParams(faults=20, nested_share=0.4, seed=13))
 
 

@@ -42,9 +42,9 @@ def with_customers(net: Network, meter_every: int = 1) -> Network:
 
 @pytest.fixture(scope="module")
 def demo() -> Network:
-    from oms.cli import load_network
+    from oms.demodata import demo_network
 
-    return load_network("demo", None, None)
+    return demo_network()
 
 
 @pytest.fixture(scope="module")

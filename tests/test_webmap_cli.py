@@ -7,7 +7,6 @@ import json
 from click.testing import CliRunner
 
 from oms.cli import cli
-from webmap import cli as _webmap_cli  # noqa: F401  registers the server's commands
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -14,6 +14,20 @@ public     ``/public``: outages by area and a case lookup, no login
 The web layer calls :mod:`oms`; :mod:`oms` never imports it.
 """
 
-from webmap.app import create_app
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from webmap.app import create_app
 
 __all__ = ["create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: ``oms --help`` loads webmap.cli, not Flask.
+    if name == "create_app":
+        from webmap.app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'webmap' has no attribute {name!r}")

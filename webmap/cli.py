@@ -1,6 +1,7 @@
 """The server's commands, added to the ``oms`` command line.
 
-``oms`` is :data:`oms.cli.cli` plus these (so :mod:`oms` stays free of Flask):
+They reach :data:`oms.cli.cli` through the ``oms.commands`` entry-point group
+(``setup.py``), so :mod:`oms` stays free of Flask:
 
 - ``oms demo``: the whole system on the demo network, storms at accelerated time;
 - ``oms serve``: the server (waitress on the embedded default; for
@@ -11,22 +12,20 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable
+from pathlib import Path
 
 import click
 
-from oms.cli import _emit, cli, handles_errors, table
-from oms.cli_engine import db_option, json_option
+from oms.cli.options import config_option, db_option, emit, handles_errors, json_option, table
 
-__all__ = ["main"]
+__all__ = ["demo", "device", "serve", "user"]
 
 
-@cli.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=32, show_default=True, type=int, help="Waitress threads.")
-@click.option("--config", "config_file", default=None, help="Engine configuration (JSON).")
+@config_option
 @db_option
 def serve(host: str, port: int, threads: int, config_file: str | None, db: str | None) -> None:
     """Run the server: API, live stream, dispatcher map, crew handheld, public page."""
@@ -38,10 +37,15 @@ def serve(host: str, port: int, threads: int, config_file: str | None, db: str |
     app = create_app({"OMS_DB": database_url(db), "OMS_ENGINE_CONFIG": config_file})
     click.echo(f"serving on http://{host}:{port}/ (dispatcher), /crew, /public", err=True)
     # Every live stream holds a thread: leave plenty for the API.
-    waitress_serve(app, host=host, port=port, threads=threads, channel_timeout=3600)
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, channel_timeout=3600)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror}; choose another with --port"
+        ) from exc
 
 
-@cli.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option(
@@ -55,10 +59,10 @@ def serve(host: str, port: int, threads: int, config_file: str | None, db: str |
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option(
     "--db-file",
-    default="oms-demo.sqlite",
-    show_default=True,
+    default=None,
     type=click.Path(dir_okay=False),
-    help="The demo's SQLite file (made afresh).",
+    help="Keep the demo's SQLite database in this file (made afresh; "
+    "default: a temporary file removed at exit).",
 )
 @click.option("--seconds", default=None, type=float, help="Stop after this many seconds.")
 @json_option
@@ -68,7 +72,7 @@ def demo(
     speed: float,
     faults: int | None,
     seed: int,
-    db_file: str,
+    db_file: str | None,
     seconds: float | None,
     as_json: bool,
 ) -> None:
@@ -80,10 +84,32 @@ def demo(
     demo sign-ins.
     """
     import contextlib
+    import tempfile
+    from pathlib import Path
+
+    with contextlib.ExitStack() as stack:
+        if db_file is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="oms-demo-"))
+            path = Path(folder) / "oms-demo.sqlite"
+        else:
+            path = Path(db_file).resolve()
+        _run_demo(path, host, port, speed, faults, seed, seconds, as_json)
+
+
+def _run_demo(
+    path: Path,
+    host: str,
+    port: int,
+    speed: float,
+    faults: int | None,
+    seed: int,
+    seconds: float | None,
+    as_json: bool,
+) -> None:
+    import contextlib
     import json
     import signal
     import threading
-    from pathlib import Path
 
     from waitress.server import create_server
 
@@ -98,8 +124,7 @@ def demo(
         summary,
     )
 
-    click.echo(f"preparing {db_file} (demo network, customers, crews, roads)...", err=True)
-    path = Path(db_file).resolve()
+    click.echo(f"preparing {path} (demo network, customers, crews, roads)...", err=True)
     users = prepare(path)
     clock = AcceleratedClock(demo_start(), speed)
     app = create_app(
@@ -111,7 +136,13 @@ def demo(
             "OMS_ENGINE_CONFIG": demo_config(),
         }
     )
-    server = create_server(app, host=host, port=port, threads=32, channel_timeout=3600)
+    try:
+        server = create_server(app, host=host, port=port, threads=32, channel_timeout=3600)
+    except OSError as exc:
+        app.extensions["oms.service"].stop()
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror}; choose another with --port"
+        ) from exc
     base = f"http://{host}:{server.effective_port}"  # type: ignore[union-attr]
     storm = DemoStorm(app.extensions["oms.service"], StormSettings(faults=faults, seed=seed))
     storm.start()
@@ -123,7 +154,12 @@ def demo(
         crew = doc["crew_handheld"]
         click.echo(f"crew handheld:   {crew['url']}  ({crew['user']} / {crew['password']})")
         click.echo(f"public page:     {doc['public']['url']}")
-        click.echo(f"storms at {speed:g}x; Ctrl-C stops", err=True)
+        click.echo(f"API description: {doc['api']['url']}")
+        click.echo(
+            "sign-ins:        "
+            + ", ".join(f"{a['user']} / {a['password']} ({a['role']})" for a in doc["accounts"])
+        )
+        click.echo(f"storms at {speed:g}x; Ctrl-C stops (--port to use another port)", err=True)
     serving = threading.Thread(target=server.run, daemon=True)
     serving.start()
     stop = threading.Event()
@@ -135,7 +171,7 @@ def demo(
     app.extensions["oms.service"].stop()
 
 
-@cli.group()
+@click.group()
 def user() -> None:
     """Users and roles (dispatcher, crew, engineer, admin)."""
 
@@ -161,10 +197,10 @@ def user_add(
 
     with connect(db).begin() as conn:
         created = add_user(conn, username, password, role, crew)
-    _emit(created.to_dict(), as_json, lambda: f"added {role} {username}")
+    emit(created.to_dict(), as_json, lambda: f"added {role} {username}")
 
 
-@cli.group()
+@click.group()
 def device() -> None:
     """Handhelds: register (a bearer token, shown once), list, revoke."""
 
@@ -182,7 +218,7 @@ def device_add(username: str, name: str, db: str | None, as_json: bool) -> None:
 
     with connect(db).begin() as conn:
         dev, token = add_device(conn, username, name)
-    _emit(
+    emit(
         {"id": dev.id, "name": name, "username": username, "token": token},
         as_json,
         lambda: f"device {dev.id} for {username}\ntoken (shown once): {token}",
@@ -200,7 +236,7 @@ def device_list(db: str | None, as_json: bool) -> None:
 
     with connect(db).connect() as conn:
         doc = [d.to_dict() for d in list_devices(conn)]
-    _emit(
+    emit(
         doc,
         as_json,
         lambda: table(
@@ -222,13 +258,4 @@ def device_revoke(device_id: str, db: str | None, as_json: bool) -> None:
 
     with connect(db).begin() as conn:
         revoke_device(conn, device_id)
-    _emit({"id": device_id, "revoked": True}, as_json, lambda: f"revoked {device_id}")
-
-
-def main(argv: Iterable[str] | None = None) -> None:
-    """Entry point of the ``oms`` console script."""
-    cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="oms")
-
-
-if __name__ == "__main__":
-    main()
+    emit({"id": device_id, "revoked": True}, as_json, lambda: f"revoked {device_id}")

@@ -26,10 +26,10 @@ from sqlalchemy import insert, select
 from werkzeug.security import generate_password_hash
 
 from oms import schema
-from oms.cli import demo_path, load_network
 from oms.config import EngineConfig
 from oms.crewsim import CrewSimulator
 from oms.db import connect
+from oms.demodata import demo_files, demo_network
 from oms.replay import LiveReplay
 from oms.simulate import HeadEnd, StormParams, simulate_storm
 from oms.store import load
@@ -81,15 +81,7 @@ def prepare(path: Path) -> list[tuple[str, str, str, str | None]]:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     engine = connect(f"sqlite:///{path}")
-    load(
-        engine,
-        network=demo_path("network.geojson"),
-        customers=demo_path("customers.csv"),
-        crews=demo_path("crews.csv"),
-        units=demo_path("units.csv"),
-        zones=demo_path("zones.geojson"),
-        roads=demo_path("roads.geojson"),
-    )
+    load(engine, **demo_files())
     users: list[tuple[str, str, str, str | None]] = list(DEMO_USERS)
     with engine.begin() as conn:
         for name, password, role, crew in DEMO_USERS:
@@ -134,7 +126,7 @@ class DemoStorm(threading.Thread):
         self.step_s = step_s
         self.stopping = threading.Event()
         self.storms = 0
-        self.net = load_network("demo", None, None)
+        self.net = demo_network()
         self.current: LiveReplay | None = None
 
     def _new_storm(self, start: datetime) -> LiveReplay:
@@ -179,10 +171,18 @@ def demo_start() -> datetime:
 
 
 def summary(users: list[tuple[str, str, str, str | None]], base: str) -> dict[str, Any]:
-    crew = next(u for u in users if u[2] == "crew")
+    crews = [u for u in users if u[2] == "crew"]
+    crew = crews[0]
     return {
         "dispatcher": {"url": f"{base}/", "user": "dispatcher", "password": "dispatch-demo"},
         "crew_handheld": {"url": f"{base}/crew/", "user": crew[0], "password": crew[1]},
         "public": {"url": f"{base}/public/"},
         "api": {"url": f"{base}/api/openapi.json"},
+        # Every sign-in but the crews' (cr01..crNN share one password).
+        "accounts": [
+            {"user": name, "password": password, "role": role}
+            for name, password, role, _ in users
+            if role != "crew"
+        ]
+        + [{"user": "cr01 .. " + crews[-1][0], "password": crew[1], "role": "crew"}],
     }

@@ -1,6 +1,5 @@
 """``oms listen``: telemetry intake over MQTT (``docs/mqtt.md``).
 
-Importing this module registers the command on :data:`oms.cli.cli`.
 paho-mqtt is imported only when the command runs.
 """
 
@@ -13,13 +12,19 @@ from typing import Any
 
 import click
 
-from oms.cli import _emit, cli, handles_errors
-from oms.cli_engine import _engine_config, config_option, db_option, json_option
+from oms.cli.options import (
+    config_option,
+    db_option,
+    emit,
+    engine_config,
+    handles_errors,
+    json_option,
+)
 
 __all__ = ["listen"]
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--host", default="127.0.0.1", show_default=True, envvar="OMS_MQTT_HOST", help="Broker."
 )
@@ -173,7 +178,7 @@ def listen(
     except OMSError as exc:
         raise click.UsageError(str(exc)) from None
     _setup_logging(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
-    engine = OutageEngine(connect(db), _engine_config(config_file))
+    engine = OutageEngine(connect(db), engine_config(config_file))
     listener = Listener(engine, settings)
 
     def stop(signum: int, _frame: Any) -> None:
@@ -186,7 +191,7 @@ def listen(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    _emit(report.to_dict(), as_json, report.summary)
+    emit(report.to_dict(), as_json, report.summary)
 
 
 def _setup_logging(level: int) -> None:

@@ -1,0 +1,61 @@
+"""Dispatcher and crew actions from the command line.
+
+An action is an event of its own documented type (``outage_confirm``,
+``job_assign``, ...) written to the same log as telemetry, at the engine
+clock unless ``--time`` says otherwise, by the ``--user`` given."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from oms.cli.options import emit, or_wall_clock
+
+__all__ = ["act", "actor_options"]
+
+
+def act(db: str | None, event: dict[str, Any], as_json: bool, quiet: bool = False) -> None:
+    from oms.db import connect
+    from oms.engine import OutageEngine
+    from oms.exceptions import ActionError
+
+    engine = OutageEngine(connect(db))
+    # The dispatcher acts on the state as of the engine clock (the wall
+    # clock on a live server, the replayed time after replaying a storm).
+    when = click.get_current_context().meta.get("action_time")
+    if when is None:
+        when = or_wall_clock(engine.clock).isoformat()
+    event["time"] = when
+    event["id"] = f"{event['type']}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
+    report = engine.ingest_objects([(1, event)])
+    if report.rejected:
+        raise ActionError(report.rejected[0]["error"])
+    if quiet:
+        return
+    doc = {"event": event, "outages": [o for o in engine.snapshot() if o["state"] != "cancelled"]}
+    emit(doc, as_json, lambda: f"{event['type']} done ({event['id']})")
+
+
+def _remember_time(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        from oms.events import parse_time
+        from oms.exceptions import EventError
+
+        try:
+            ctx.meta["action_time"] = parse_time(value, "--time").isoformat()
+        except EventError as exc:
+            raise click.BadParameter(str(exc)) from exc
+
+
+def actor_options(func: Any) -> Any:
+    func = click.option(
+        "--time",
+        expose_value=False,
+        callback=_remember_time,
+        help="When it was done (ISO 8601 with offset; default: the engine clock).",
+    )(func)
+    func = click.option("--reason", default=None, help="Why (kept in the audit trail).")(func)
+    func = click.option("--user", default="dispatcher", show_default=True, help="Who acts.")(func)
+    return func

@@ -1,0 +1,191 @@
+"""``oms network``: load, check, describe, convert and import network models."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from oms.cli.options import (
+    NetworkCommand,
+    emit,
+    handles_errors,
+    json_option,
+    load_network,
+    network_argument,
+    table,
+)
+
+__all__ = ["network"]
+
+
+@click.group()
+def network() -> None:
+    """Load, check, describe, convert and import network models."""
+
+
+@network.command(cls=NetworkCommand)
+@network_argument
+@json_option
+def validate(
+    network: str, customers: str | None, crs: str | None, db: str | None, as_json: bool
+) -> None:
+    """Check NETWORK and list every problem; exit 1 when there are errors.
+
+    Errors (the file would be rejected) name the feature and what is wrong;
+    warnings (closed loops, nodes no source reaches) do not stop loading.
+    """
+    from topology.exceptions import NetworkFileError, NetworkValidationError
+
+    try:
+        net = load_network(network, customers, crs, db)
+    except NetworkValidationError as exc:
+        issues = exc.issues
+        doc = {
+            "valid": False,
+            "errors": [i.as_dict() for i in exc.errors],
+            "warnings": [i.as_dict() for i in issues if i.severity == "warning"],
+        }
+        message = "\n".join(str(i) for i in issues) + f"\n{len(exc.errors)} error(s): not valid"
+        emit(doc, as_json, lambda: message)
+        sys.exit(1)
+    except NetworkFileError as exc:
+        message = f"error: {exc}"
+        doc = {
+            "valid": False,
+            "errors": [{"element": None, "severity": "error", "message": str(exc)}],
+            "warnings": [],
+        }
+        emit(doc, as_json, lambda: message)
+        sys.exit(1)
+    doc = {
+        "valid": True,
+        "errors": [],
+        "warnings": [i.as_dict() for i in net.warnings],
+        "nodes": net.n_nodes,
+        "edges": net.n_edges,
+        "customers": int(net.node_customers.sum()),
+    }
+    emit(
+        doc,
+        as_json,
+        lambda: "\n".join(
+            [str(i) for i in net.warnings]
+            + [
+                f"valid: {net.n_nodes} nodes, {net.n_edges} edges, "
+                f"{doc['customers']} customers, {len(net.warnings)} warning(s)"
+            ]
+        ),
+    )
+
+
+@network.command(cls=NetworkCommand)
+@network_argument
+@json_option
+@handles_errors
+def info(
+    network: str, customers: str | None, crs: str | None, db: str | None, as_json: bool
+) -> None:
+    """Describe NETWORK: counts by kind, feeders, customers, lengths, extent."""
+    from oms.describe import describe_network
+
+    net = load_network(network, customers, crs, db)
+    doc = describe_network(net)
+
+    def text() -> str:
+        rows = [(k, v["count"], round(v["length_km"], 2)) for k, v in doc["edges_by_kind"].items()]
+        return "\n".join(
+            [
+                f"{doc['nodes']} nodes ({doc['sources']} sources), {doc['edges']} edges, "
+                f"{doc['customers']} customers ({doc['critical_customers']} critical)",
+                f"feeders: {doc['feeders']}, normally open: {doc['normally_open']}, "
+                f"loops: {doc['loops']}, unreachable nodes: {doc['unreachable_nodes']}",
+                f"extent (lon/lat): {doc['bbox']}",
+                table(rows, ["kind", "count", "km"]),
+            ]
+        )
+
+    emit(doc, as_json, text)
+
+
+@network.command(cls=NetworkCommand)
+@network_argument
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.option(
+    "--customers-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the customers CSV here.",
+)
+@handles_errors
+def export(
+    network: str,
+    customers: str | None,
+    crs: str | None,
+    db: str | None,
+    output: str,
+    customers_out: str | None,
+) -> None:
+    """Write NETWORK to OUTPUT (.geojson, .gpkg or .parquet) in WGS84."""
+    from topology.io import write_customers_csv, write_network
+
+    net = load_network(network, customers, crs, db)
+    write_network(net, output)
+    click.echo(f"wrote {output}: {net.n_nodes} nodes, {net.n_edges} edges", err=True)
+    if customers_out:
+        write_customers_csv(net, customers_out)
+        click.echo(f"wrote {customers_out}", err=True)
+
+
+@network.command("import-pandapower")
+@click.argument("source")
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.option(
+    "--customers-per-load",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Customers counted for each load.",
+)
+@click.option(
+    "--kw-per-customer",
+    type=float,
+    default=None,
+    help="Derive customers from load power instead (kW per customer).",
+)
+@json_option
+@handles_errors
+def import_pandapower(
+    source: str,
+    output: str,
+    customers_per_load: float,
+    kw_per_customer: float | None,
+    as_json: bool,
+) -> None:
+    """Convert a pandapower network to a network file.
+
+    SOURCE is a pandapower JSON file or the name of one of pandapower's
+    example networks (e.g. mv_oberrhein). Needs the [pandapower] extra.
+    """
+    from topology.io import write_network
+    from topology.pandapower import from_pandapower
+
+    net = from_pandapower(
+        source, customers_per_load=customers_per_load, kw_per_customer=kw_per_customer
+    )
+    write_network(net, output)
+    doc = {
+        "output": output,
+        "nodes": net.n_nodes,
+        "edges": net.n_edges,
+        "customers": int(net.node_customers.sum()),
+        "warnings": [i.as_dict() for i in net.warnings],
+    }
+    emit(
+        doc,
+        as_json,
+        lambda: (
+            f"wrote {output}: {net.n_nodes} nodes, {net.n_edges} edges, "
+            f"{doc['customers']} customers, {len(net.warnings)} warning(s)"
+        ),
+    )

@@ -1,0 +1,188 @@
+"""``oms report ...``: IEEE 1366 indices, response compliance, the daily bulletin."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from oms.cli.options import db_option, emit, handles_errors, json_option, now_of, table
+
+__all__ = ["report"]
+
+
+# ---------------------------------------------------------------- report
+@click.group()
+def report() -> None:
+    """Reliability indices (IEEE 1366), response compliance, the daily bulletin."""
+
+
+def _period(start: str | None, end: str | None, conn: Any) -> tuple[datetime, datetime]:
+    from oms.events import parse_time
+
+    stop = parse_time(end, "--end") if end else now_of(conn) + timedelta(seconds=1)
+    begin = parse_time(start, "--start") if start else stop - timedelta(days=365)
+    if begin >= stop:
+        raise click.UsageError("--start must be before --end")
+    return begin, stop
+
+
+@report.command("indices")
+@click.option("--start", default=None, help="Period start (ISO 8601; default a year before --end).")
+@click.option("--end", default=None, help="Period end (default the engine clock).")
+@click.option("--cemi", "cemi_n", type=int, default=3, show_default=True, help="n of CEMI-n.")
+@click.option(
+    "--png",
+    "png_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also draw the report as a PNG chart.",
+)
+@db_option
+@json_option
+@handles_errors
+def report_indices(
+    start: str | None,
+    end: str | None,
+    cemi_n: int,
+    png_file: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """SAIFI, SAIDI, CAIDI, CAIFI, MAIFI, ASAI and CEMI-n, with major event days apart."""
+    from oms.db import connect
+    from oms.reports import indices
+
+    with connect(db).connect() as conn:
+        begin, stop = _period(start, end, conn)
+        doc = indices(conn, begin, stop, cemi_n=cemi_n)
+    if png_file:
+        from oms.charts import indices_chart
+
+        click.echo(f"wrote {indices_chart(doc, png_file)}", err=True)
+    rows = [(k, v) for k, v in doc["all"].items()]
+    emit(doc, as_json, lambda: table(rows, ["index", "value"]))
+
+
+@report.command("compliance")
+@click.option("--start", default=None)
+@click.option("--end", default=None)
+@click.option(
+    "--png",
+    "png_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also draw the report as a PNG chart.",
+)
+@db_option
+@json_option
+@handles_errors
+def report_compliance(
+    start: str | None, end: str | None, png_file: str | None, db: str | None, as_json: bool
+) -> None:
+    """Response targets met or breached, per segment, area class, unit and crew."""
+    from oms.db import connect
+    from oms.reports import compliance
+
+    with connect(db).connect() as conn:
+        begin, stop = _period(start, end, conn)
+        doc = compliance(conn, begin, stop, now_of(conn))
+    if png_file:
+        from oms.charts import compliance_chart
+
+        click.echo(f"wrote {compliance_chart(doc, png_file)}", err=True)
+    rows = [(s, v["met"], v["breached"], v["owner"]) for s, v in doc["segments"].items()]
+    emit(doc, as_json, lambda: table(rows, ["segment", "met", "breached", "owner"]))
+
+
+@report.command("bulletin")
+@click.option("--day", default=None, help="The day (YYYY-MM-DD, UTC; default the engine clock's).")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the day's outages as CSV.",
+)
+@click.option(
+    "--geojson",
+    "geojson_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write them as GeoJSON points.",
+)
+@click.option(
+    "--png",
+    "png_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also draw the report as a PNG chart.",
+)
+@db_option
+@json_option
+@handles_errors
+def report_bulletin(
+    day: str | None,
+    csv_file: str | None,
+    geojson_file: str | None,
+    png_file: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """The daily fault bulletin: outages, customers, hazards, worst cases, indices, response."""
+    from datetime import date
+
+    from oms.db import connect
+    from oms.outages import list_outages
+    from oms.reports import bulletin, to_csv
+
+    engine = connect(db)
+    with engine.connect() as conn:
+        now = now_of(conn)
+        the_day = date.fromisoformat(day) if day else now.date()
+        doc = bulletin(conn, the_day, now)
+        todays = [o for o in list_outages(conn) if o.started.date() == the_day]
+        jobs_at = {}
+        if geojson_file:
+            from sqlalchemy import select
+
+            from oms import schema
+
+            for r in conn.execute(
+                select(schema.jobs.c.outage, schema.jobs.c.lon, schema.jobs.c.lat)
+            ):
+                jobs_at[r.outage] = (r.lon, r.lat)
+    if png_file:
+        from oms.charts import bulletin_chart
+
+        click.echo(f"wrote {bulletin_chart(doc, png_file)}", err=True)
+    if csv_file:
+        Path(csv_file).write_text(to_csv([o.to_dict() for o in todays]), encoding="utf-8")
+        click.echo(f"wrote {csv_file}", err=True)
+    if geojson_file:
+        features = [
+            {
+                "type": "Feature",
+                "properties": o.to_dict(),
+                "geometry": {"type": "Point", "coordinates": list(jobs_at[o.id])}
+                if o.id in jobs_at
+                else None,
+            }
+            for o in todays
+        ]
+        Path(geojson_file).write_text(
+            json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8"
+        )
+        click.echo(f"wrote {geojson_file}", err=True)
+    emit(
+        doc,
+        as_json,
+        lambda: (
+            f"{doc['day']}: outages {doc['outages']}, "
+            f"customers interrupted {doc['customers_interrupted']}, "
+            f"still out {doc['still_out']}, SAIDI {doc['indices']['SAIDI']} min"
+        ),
+    )
