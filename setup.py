@@ -2,7 +2,16 @@
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_namespace_packages, setup
+
+# Package discovery, never a hand-written list: every folder under topology/,
+# oms/ and webmap/ ships without editing this, even one that has no __init__.py
+# yet (data folders such as static/ are found too; they hold no modules).
+PACKAGES = find_namespace_packages(
+    include=["topology", "topology.*", "oms", "oms.*", "webmap", "webmap.*"]
+)
+# fixtures/ is data, not code: it ships inside the oms package as oms.fixtures.
+FIXTURES = ["oms.fixtures", *(f"oms.fixtures.{p}" for p in find_namespace_packages("fixtures"))]
 
 setup(
     name="open-oms",
@@ -12,15 +21,18 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=["topology", "oms", "oms.fixtures", "webmap"],
-    # fixtures/ is data, not code: it ships inside the oms package.
+    packages=[*PACKAGES, *FIXTURES],
     package_dir={"oms.fixtures": "fixtures"},
+    # Data files, all named here, with recursive globs so a new subfolder ships
+    # too (tests/test_packaging.py builds the wheel and compares it with the
+    # source tree). There is no MANIFEST.in for include_package_data to read.
     package_data={
-        "oms.fixtures": ["demo/*"],
-        "oms": ["static/vendor/*/*", "static/vendor/*/*/*"],
-        "webmap": ["templates/*", "static/*", "static/*/*"],
+        "oms": ["static/**/*"],
+        "oms.migrations": ["**/*.mako"],
+        "oms.fixtures": ["demo/**/*"],
+        "webmap": ["templates/**/*", "static/**/*"],
     },
-    include_package_data=True,
+    include_package_data=False,
     install_requires=[
         "numpy>=1.24",
         "scipy>=1.10",
@@ -57,9 +69,21 @@ setup(
             "schemathesis>=4.0",
             "aiohttp>=3.9",
             "requests>=2.31",
+            "time-machine>=2.10",
+            "build>=1.0",
         ],
     },
-    entry_points={"console_scripts": ["oms=webmap.cli:main"]},
+    entry_points={
+        "console_scripts": ["oms = oms.cli:main"],
+        # The web commands, loaded by the root click group of oms.cli (as Flask
+        # loads its plugin commands), so the oms package stays free of Flask.
+        "oms.commands": [
+            "serve = webmap.cli:serve",
+            "demo = webmap.cli:demo",
+            "user = webmap.cli:user",
+            "device = webmap.cli:device",
+        ],
+    },
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: GIS",
