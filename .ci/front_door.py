@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """CI's front-door check: ``oms demo`` as a new user runs it, after ``pip install .``.
 
 Run with the Python of the virtual environment the project was installed into
