@@ -81,6 +81,32 @@ class Outage:
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
 
+    # The moves of the state machine (the engine audits each one).
+    def confirm(self, by: str) -> None:
+        """Certain now: ``by`` is ``scada``, ``ami_ping`` or ``dispatcher``."""
+        self.state, self.confirmed_by = "confirmed", by
+
+    def unconfirm(self) -> None:
+        """Back to a prediction (the dispatcher handed it back, or it moved)."""
+        self.state, self.confirmed_by = "predicted", None
+
+    def move(self, device: str, t: datetime) -> None:
+        """Located at another device from ``t`` on."""
+        self.device, self.located_at = device, t
+
+    def restore(self, t: datetime, momentary_s: float) -> None:
+        """Supply is back at ``t``; a network outage shorter than ``momentary_s`` was momentary."""
+        self.state, self.restored = "restored", t
+        if self.kind == "network" and (t - self.started).total_seconds() < momentary_s:
+            self.kind = "momentary"
+
+    def close(self, t: datetime) -> None:
+        self.state, self.closed = "closed", t
+
+    def cancel(self, merged_into: str | None = None) -> None:
+        """Withdrawn, or merged into another outage."""
+        self.state, self.merged_into = "cancelled", merged_into
+
     def row(self) -> dict[str, Any]:
         """The database row."""
         return {

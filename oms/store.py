@@ -35,7 +35,6 @@ __all__ = [
     "device_states",
     "load",
     "load_model",
-    "metered_per_node",
     "network_version",
     "operated_network",
     "stored_network",
@@ -288,12 +287,3 @@ def customers_below(net: Network, device: str) -> np.ndarray:
     dead[nodes] = True
     return np.flatnonzero(dead[net.customers.node])
 
-
-def metered_per_node(net: Network) -> np.ndarray:
-    """Number of customers with an AMI meter at each node."""
-    out = np.zeros(net.n_nodes, dtype=np.int64)
-    cust = net.customers
-    if cust is not None and cust.fields.get("meter") is not None:
-        has = np.array([bool(m) for m in cust.fields["meter"]], dtype=bool)
-        np.add.at(out, cust.node[has], 1)
-    return out

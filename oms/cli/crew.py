@@ -102,7 +102,7 @@ def dispatch_suggest(job_id: str, db: str | None, config_file: str | None, as_js
     from oms.engine import OutageEngine
 
     engine = OutageEngine(connect(db), engine_config(config_file))
-    decision = engine.book.suggest(job_id, or_wall_clock(engine.clock)).to_dict()
+    decision = engine.suggest(job_id, or_wall_clock(engine.clock)).to_dict()
     rows = [(a["crew"], a["eta_s"], a["why_not"]) for a in decision["alternatives"]]
     emit(
         decision,

@@ -1,0 +1,316 @@
+"""The engine's core: the state of outages and evidence, changed by events and time. No I/O.
+
+:class:`EngineCore` is built from what the repository read (:class:`Stored`)
+and the network; :meth:`EngineCore.apply` takes one validated event,
+:meth:`EngineCore.reconcile` re-predicts and brings the outage records in
+line (``oms.engine.reconcile``); every change lands in the batch's
+:class:`~oms.engine.changes.Changes`, which the repository writes. Tests
+drive it on small in-memory networks, with no database.
+
+The core never reads the wall clock: its clock is the time of the latest
+event applied, and it never moves backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from oms.config import EngineConfig
+from oms.engine.changes import Changes
+from oms.engine.devices import DeviceStates
+from oms.engine.evidence import Evidence, EvidenceTable
+from oms.engine.outage_book import OutageBook
+from oms.engine.timebase import to_datetime, to_seconds
+from oms.engine.units import Units
+from oms.events import Directory, Event
+from oms.orders import OrderBook
+from oms.outages import Outage
+from oms.prediction import DeviceTree
+from topology.model import Network
+
+__all__ = ["EngineCore", "Stored"]
+
+
+@dataclass
+class Stored:
+    """What the repository read back: the state the last commit left."""
+
+    version: int = 0
+    device_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    crews: list[str] = field(default_factory=list)
+    outages: list[Outage] = field(default_factory=list)
+    clock: datetime | None = None
+    next_outage: int = 1
+    #: Meter blinks (gasp then restore) up to here were looked at for momentaries.
+    blinks_until: float = float("-inf")
+
+
+class EngineCore:
+    """Outages kept located from the evidence; the order book kept in step.
+
+    Parameters
+    ----------
+    net : Network
+        The network in its normal state; the core operates it as devices report.
+    config : EngineConfig
+    stored : Stored
+        The state to start from (empty for a fresh database).
+    make_book : callable, optional
+        Builds the order book, given the core (for its locating and
+        recipient callbacks). Without one, no jobs are kept.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        config: EngineConfig,
+        stored: Stored,
+        make_book: Callable[[EngineCore], OrderBook] | None = None,
+    ) -> None:
+        self.net = net
+        self.config = config
+        self.version = stored.version
+        self.directory = Directory(net, stored.crews)
+        self.clock = stored.clock
+        self.blinks_until = stored.blinks_until
+        self.changes = Changes()
+        self.outages = OutageBook(stored.outages, stored.next_outage, self.changes)
+        self.devices = DeviceStates(stored.device_rows)
+        net.set_states(self.devices.read_rows(net))
+        self.units = Units(net)
+        self.ev = Evidence(len(self.units))
+        # Restorations to look under for nested outages: (due, outage, device).
+        self.checks: list[tuple[float, str, str]] = []
+        self._tree: DeviceTree | None = None
+        self.book: OrderBook | None = make_book(self) if make_book is not None else None
+
+    def resume(self) -> None:
+        """After the log's telemetry was applied: put back what restorations did."""
+        for o in self.outages.finished.values():
+            if o.restored is not None:
+                self.set_epoch(o, to_seconds(o.restored))
+        for o in self.outages.active("network"):
+            self.keep_evidence(o)
+
+    # --------------------------------------------------------- the tree
+    @property
+    def tree(self) -> DeviceTree:
+        """The protective devices in the prediction state (tripped devices closed)."""
+        if self._tree is None:
+            net = self.net
+            saved = net.copy_state()
+            net.set_states(self.devices.prediction_states(saved))
+            supply = net.supply
+            net.set_states(saved)
+            units = self.units
+            metered = np.bincount(units.node[units.metered], minlength=net.n_nodes)
+            self._tree = DeviceTree(net, supply, metered)
+            tin = supply.tree.tin[self.units.node]
+            self._unit_order = np.argsort(tin, kind="stable")
+            self._unit_tin = tin[self._unit_order]
+        return self._tree
+
+    def position(self, device: str | None) -> int | None:
+        """The tree position of a device, None when it is not a candidate."""
+        return self.tree.position.get(self.net.edge_index.get(device or "", -1))
+
+    def units_under(self, pos: int) -> np.ndarray:
+        """Units below tree position ``pos``. O(log units + answer)."""
+        tree = self.tree
+        a = np.searchsorted(self._unit_tin, tree.lo[pos], side="left")
+        b = np.searchsorted(self._unit_tin, tree.hi[pos], side="left")
+        return self._unit_order[a:b]
+
+    def table(self) -> EvidenceTable:
+        """The evidence as of the clock (units that aged out are forgotten)."""
+        assert self.clock is not None
+        table = self.ev.table(
+            to_seconds(self.clock), self.config.prediction, self.units.metered, self.units.node
+        )
+        self.ev.forget(table.stale)
+        return table
+
+    # ---------------------------------------------------------- a batch
+    def begin(self) -> Changes:
+        """Start a batch: a fresh change record."""
+        self.changes = Changes()
+        self.outages.begin(self.changes)
+        return self.changes
+
+    def advance(self, t: datetime) -> None:
+        if self.clock is None or t > self.clock:
+            self.clock = t
+
+    def apply(self, event: Event) -> None:
+        """Apply one event to the state (the caller reconciles once per batch).
+
+        Raises
+        ------
+        ActionError, OutageNotFound
+            A dispatcher or crew action that cannot be carried out; nothing changed.
+        """
+        from oms.engine.actions import apply_action
+
+        if event.type.startswith("outage_"):
+            apply_action(self, event)
+        elif event.type in ("scada", "switch"):
+            self.apply_device(event)
+        elif event.type.startswith(("job_", "crew_", "survey_")):
+            if self.book is not None:
+                for oid in self.book.apply(event, event.time):
+                    o = self.outages.open.get(oid)
+                    if o is not None and o.active:
+                        crew = event.payload.get("crew") or "crew"
+                        self.restore(o, event.time, crew, "the crew restored supply")
+        else:
+            self.apply_evidence(event)
+        self.advance(event.time)
+
+    def apply_evidence(self, event: Event) -> None:
+        """A call, meter message or fault indicator. O(1)."""
+        t = to_seconds(event.time)
+        if event.type == "fci":
+            self.devices.fci[event.device] = (bool(event.payload["fault"]), t)
+            return
+        u = event.customer if self.units.are_customers else event.node
+        if u >= 0:
+            self.ev.apply(event, u, t)
+
+    def apply_device(self, event: Event) -> None:
+        """A SCADA report or a commanded switching operation."""
+        e, net = event.device, self.net
+        device = net.edge_ids[e]
+        state = event.payload["state"]
+        row = {"device": device, "state": state, "changed_at": event.time, "event": event.id}
+        if event.type == "scada" and bool(net.protective[e]):
+            row["tripped"] = state == "open"
+            if state == "open":
+                self.devices.tripped.setdefault(e, to_seconds(event.time))
+                if event.payload.get("lockout"):
+                    self.devices.lockout.add(e)
+            else:
+                self._reclosed(e, event.time)
+        else:
+            if bool(net.edge_closed[e]) != (state == "closed"):
+                net.operate(device, state)
+                self._tree = None  # switching changes who is fed through what
+            row["tripped"] = False
+        self.devices.rows[device] = row
+        self.changes.devices[device] = row
+
+    def _reclosed(self, e: int, t: datetime) -> None:
+        """A tripped device closed: its outages are restored."""
+        device = self.net.edge_ids[e]
+        opened = self.devices.tripped.pop(e, None)
+        self.devices.lockout.discard(e)
+        active = self.outages.active_at(device)
+        if not active and opened is not None and e in self.tree.position:
+            # Opened and closed again between two predictions.
+            o = self.outages.new("network", device, None, to_datetime(opened), t)
+            o.confirm("scada")
+            o.customers_out = int(self.tree.customers[self.tree.position[e]])
+            self.outages.audit(o, t, "system", "predict", None, {"device": device, "rule": "scada"})
+            active = [o]
+        for o in active:
+            self.restore(o, t, "scada", f"{device} closed")
+
+    # ------------------------------------------------ outage bookkeeping
+    def restore(self, o: Outage, t: datetime, actor: str, reason: str | None) -> None:
+        """``o`` is restored at ``t``; outages nested below it keep their evidence."""
+        o.restore(t, self.config.prediction.momentary_s)
+        self.outages.audit(o, t, actor, "restore", reason, {"device": o.device, "kind": o.kind})
+        self.set_epoch(o, to_seconds(t))
+        if o.kind == "network":
+            self.changes.restored.append(o)
+        if o.kind == "single_customer":
+            return
+        pos = self.position(o.device)
+        for other in self.outages.active("network"):
+            if other is not o:
+                inner = self.position(other.device)
+                if pos is not None and inner is not None and self.tree.below(pos, inner):
+                    self.keep_evidence(other)
+
+    def set_epoch(self, o: Outage, t: float) -> None:
+        """Supply came back at ``t`` to the customers of ``o``."""
+        if o.kind == "single_customer" and o.customer is not None:
+            units = np.array([self.units.of(o.customer)])
+        elif o.device is not None:
+            pos = self.position(o.device)
+            if pos is None:
+                return
+            units = self.units_under(pos)
+        else:
+            return
+        self.ev.restored(units[units >= 0], t)
+
+    def keep_evidence(self, o: Outage) -> None:
+        """Undo restorations its customers never had: they are out since it started."""
+        pos = self.position(o.device)
+        if pos is not None:
+            self.ev.out_since(self.units_under(pos), to_seconds(o.started))
+
+    def move(self, o: Outage, d: int, t: datetime, reason: str) -> None:
+        """Place ``o`` at tree position ``d``."""
+        device = self.net.edge_ids[self.tree.candidate[d]]
+        self.outages.audit(o, t, "system", "move", reason, {"from": o.device, "to": device})
+        o.move(device, t)
+        if int(self.tree.candidate[d]) in self.devices.tripped:
+            o.confirm("scada")
+        elif o.confirmed_by == "ami_ping":
+            o.unconfirm()
+        self.changes.moved.append(o)
+
+    # ------------------------------------------------ the order book's view
+    def recipients(self, outage_id: str) -> list[str]:
+        """Customers to tell about an outage: those who called, and subscribers below it."""
+        o = self.outages.find(outage_id)
+        if o is None or not self.units.are_customers:
+            return []
+        if o.kind == "single_customer":
+            return [o.customer] if o.customer else []
+        pos = self.position(o.device)
+        if pos is None:
+            return []
+        units = self.units_under(pos)
+        called = units[self.ev.off[units] >= to_seconds(o.started) - 300.0]
+        out = {self.units.id(u) for u in called.tolist()}
+        book = self.book
+        if book is not None and book.outbox is not None:
+            for cid in book.outbox.subscribers:
+                u = self.units.of(cid)
+                if u >= 0 and self.tree.contains(pos, int(self.units.node[u])):
+                    out.add(cid)
+        return sorted(out)
+
+    def locate(self, key: str) -> tuple[float, float]:
+        """Where a crew goes for a device (the node it feeds) or a customer."""
+        net = self.net
+        if key.startswith("customer:"):
+            u = self.units.of(key.split(":", 1)[1])
+            cust = net.customers
+            if u >= 0 and cust is not None:
+                lon, lat = cust.get("lon", u), cust.get("lat", u)
+                if lon is not None and lat is not None:
+                    return float(lon), float(lat)
+            node = int(self.units.node[u]) if u >= 0 else 0
+            return float(net.node_xy[node, 0]), float(net.node_xy[node, 1])
+        e = net.edge_index.get(key)
+        if e is None:
+            return float(net.node_xy[0, 0]), float(net.node_xy[0, 1])
+        child = int(self.tree.supply.tree.edge_child[e])
+        node = child if child >= 0 else int(net.edge_to[e])
+        return float(net.node_xy[node, 0]), float(net.node_xy[node, 1])
+
+    # ---------------------------------------------------------- reconcile
+    def reconcile(self) -> None:
+        """Re-predict as of the clock and bring outages and jobs in line."""
+        from oms.engine.reconcile import reconcile
+
+        if self.clock is not None:
+            reconcile(self, self.clock)

@@ -1,0 +1,208 @@
+"""Outages no network prediction holds: single customers, and momentaries meters saw."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from oms.engine.evidence import EvidenceTable
+from oms.engine.timebase import to_datetime, to_seconds
+from oms.outages import Outage
+from oms.prediction import most_likely_faults
+
+if TYPE_CHECKING:
+    from oms.engine.core import EngineCore
+
+__all__ = ["momentaries_from_meters", "single_customers"]
+
+
+def single_customers(
+    core: EngineCore, table: EvidenceTable, predicted: list[int], t: datetime
+) -> None:
+    """Calls no network outage explains become single-customer outages."""
+    tree = core.tree
+    los = np.sort(tree.lo[predicted]) if predicted else np.empty(0, dtype=np.int64)
+    his = np.sort(tree.hi[predicted]) if predicted else np.empty(0, dtype=np.int64)
+    tin = tree.supply.tree.tin[table.nodes]
+    # Covered when some predicted interval [lo, hi) holds tin: the count of
+    # starts at or before tin exceeds the count of ends at or before it.
+    covered = np.searchsorted(los, tin, side="right") > np.searchsorted(his, tin, side="right")
+    calling = table.off & ~covered
+    want = {
+        int(u): float(ft) for u, ft in zip(table.units[calling], table.dead_t[calling], strict=True)
+    }
+    open_single = {o.customer: o for o in core.outages.active("single_customer")}
+    by_device = _by_position(core, core.outages.active("network"))
+    _settle_open(core, open_single, want, by_device, t)
+    _open_new(core, open_single, want, t)
+
+
+def _by_position(core: EngineCore, outages: list[Outage]) -> dict[int, Outage]:
+    found: dict[int, Outage] = {}
+    for o in outages:
+        pos = core.position(o.device)
+        if pos is not None:
+            found[pos] = o
+    return found
+
+
+def _settle_open(
+    core: EngineCore,
+    open_single: dict[str | None, Outage],
+    want: dict[int, float],
+    by_device: dict[int, Outage],
+    t: datetime,
+) -> None:
+    """Open single-customer outages whose call no longer stands alone."""
+    for cid, o in open_single.items():
+        u = core.units.of(cid) if cid is not None else -1
+        if u in want:
+            continue
+        if u < 0:
+            core.outages.cancel(o, t, "system", "withdrawn", "customer no longer in the network")
+            continue
+        if core.ev.on[u] > to_seconds(o.started):
+            core.restore(o, to_datetime(core.ev.on[u]), "system", "supply reported")
+            continue
+        host = _network_outage_of(core, u, by_device)
+        if host is not None:
+            core.outages.cancel(o, t, "system", "merged", f"explained by {host.device}", host.id)
+        else:
+            core.outages.cancel(o, t, "system", "withdrawn", "evidence expired")
+
+
+def _open_new(
+    core: EngineCore, open_single: dict[str | None, Outage], want: dict[int, float], t: datetime
+) -> None:
+    """Callers out on their own; those left behind by a restoration wait its grace."""
+    # Network outages restored since these customers went out: those still
+    # out below one are left behind by it (a leftover), once their meters
+    # have had the grace to report supply back.
+    restored = _by_position(
+        core,
+        [
+            o
+            for o in itertools.chain(core.outages.open.values(), core.outages.finished.values())
+            if o.kind == "network" and o.restored is not None and o.state != "cancelled"
+        ],
+    )
+    grace = core.config.prediction.restore_grace_s
+    ev = core.ev
+    for u in want:
+        cid = core.units.id(u)
+        if cid in open_single:
+            continue
+        first = ev.first_off[u]
+        started = to_datetime(first if first > ev.epoch[u] else ev.off[u])
+        host = _network_outage_of(core, u, restored) if restored else None
+        if host is not None and host.restored is not None and host.restored < started:
+            host = None  # restored before this customer went out
+        if (
+            host is not None
+            and host.restored is not None
+            and (t - host.restored).total_seconds() < grace
+        ):
+            continue
+        o = core.outages.new("single_customer", None, cid, started, t)
+        o.revealed_by = host.id if host is not None else None
+        o.calls = 1
+        o.customers_out = 1
+        o.critical_out = int(core.units.critical[u])
+        o.hazard = bool(ev.hazard[u] > ev.epoch[u])
+        core.outages.audit(o, t, "system", "predict", None, {"customer": cid})
+
+
+def _network_outage_of(core: EngineCore, u: int, by_device: dict[int, Outage]) -> Outage | None:
+    """The network outage deepest above unit ``u``. O(nesting depth)."""
+    tree = core.tree
+    d = int(tree.node_device[core.units.node[u]])
+    while d >= 0:
+        if d in by_device:
+            return by_device[d]
+        d = int(tree.parent[d])
+    return None
+
+
+def momentaries_from_meters(core: EngineCore, t: datetime) -> None:
+    """Momentary outages that meters saw (a gasp, then a restore within
+    ``momentary_s``) between two predictions, with no outage recorded."""
+    ev, p = core.ev, core.config.prediction
+    # Restores trickle in over a minute: look at each blink once its
+    # neighbours have had time to report too.
+    until = to_seconds(t) - p.blink_settle_s
+    if until <= core.blinks_until:
+        return
+    units = np.flatnonzero(ev.live)
+    gasp, back = ev.gasp[units], ev.restore[units]
+    blink = (
+        (back > core.blinks_until)
+        & (back <= until)
+        & (back >= gasp)
+        & (back - gasp < p.momentary_s)
+    )
+    core.blinks_until = until
+    if not blink.any():
+        return
+    units, gasp, back = units[blink], gasp[blink], back[blink]
+    known = core.outages.everything()
+    explained = _explained(core, known, units, gasp, back)
+    if explained.all():
+        return
+    _record_blinks(core, known, units[~explained], gasp[~explained], back[~explained], t)
+
+
+def _explained(
+    core: EngineCore, known: list[Outage], units: np.ndarray, gasp: np.ndarray, back: np.ndarray
+) -> np.ndarray:
+    """Which blinking units an outage already recorded covers."""
+    tree = core.tree
+    tin = tree.supply.tree.tin[core.units.node[units]]
+    explained = np.zeros(len(units), dtype=bool)
+    for o in known:
+        pos = core.position(o.device)
+        if pos is None or o.started > to_datetime(float(back.max())):
+            continue
+        if o.restored is not None and to_seconds(o.restored) < float(gasp.min()):
+            continue
+        explained |= (tin >= tree.lo[pos]) & (tin < tree.hi[pos])
+    return explained
+
+
+def _record_blinks(
+    core: EngineCore,
+    known: list[Outage],
+    units: np.ndarray,
+    gasp: np.ndarray,
+    back: np.ndarray,
+    t: datetime,
+) -> None:
+    """Locate the blinks as the most likely devices, and record each as restored."""
+    tree, p = core.tree, core.config.prediction
+    nodes = core.units.node[units]
+    prediction = most_likely_faults(
+        tree,
+        nodes,
+        np.full(len(units), p.llr_gasp - p.llr_no_gasp),
+        base_call=0.0,
+        base_meter=p.llr_no_gasp if p.ami_delivery > 0 else 0.0,
+        fault_cost=p.fault_cost,
+    )
+    tin = tree.supply.tree.tin[nodes]
+    for d in prediction.devices:
+        inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
+        start = to_datetime(float(gasp[inside].min()))
+        end = to_datetime(float(back[inside].max()))
+        device = core.net.edge_ids[tree.candidate[d]]
+        if any(
+            o.device == device and o.started <= end and (o.restored is None or o.restored >= start)
+            for o in known
+        ):
+            continue
+        o = core.outages.new("network", device, None, start, t)
+        core.outages.audit(o, t, "system", "predict", None, {"device": device, "rule": "meters"})
+        o.customers_out = int(tree.customers[d])
+        o.critical_out = int(tree.critical[d])
+        core.restore(o, end, "system", "meters reported supply back")

@@ -1,0 +1,199 @@
+"""The evidence of supply per unit, and what it says as of now.
+
+:class:`Evidence` keeps the latest time of each kind of report per unit
+(epoch seconds, NaN when none); :meth:`Evidence.table` reads it as of a
+time into an :class:`EvidenceTable`: per unit with something to say, the
+log-likelihood ratio of "dead" against "supplied" that the predictor sums
+(``docs/fault-location.md``), and the times the outage rules need.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from oms.config import PredictionParams
+from oms.events import Event
+
+__all__ = ["Evidence", "EvidenceTable"]
+
+
+@dataclass(frozen=True)
+class EvidenceTable:
+    """Per unit with live evidence (parallel arrays), as of one time.
+
+    Attributes
+    ----------
+    units, nodes : ndarray of int
+    delta : ndarray of float
+        Log-likelihood ratio of dead against supplied, beyond the base rate.
+    dead, on, off, pdead : ndarray of bool
+        Out of supply; reported supplied; out by a call; out by a ping.
+    dead_t, since_t, fresh_t, gasp_t, on_t : ndarray of float
+        When it went out (nested: since when), out since (all along), the
+        latest fresh report of no supply, the last gasp, the report of supply.
+    base_meter : float
+        Ratio of a metered unit that sent nothing (0 when AMI is silent).
+    ami_live : bool
+        The head-end delivered a last gasp within the window.
+    stale : ndarray of int
+        Units whose evidence aged out of the window (to forget).
+    """
+
+    units: np.ndarray
+    nodes: np.ndarray
+    delta: np.ndarray
+    dead: np.ndarray
+    on: np.ndarray
+    off: np.ndarray
+    pdead: np.ndarray
+    dead_t: np.ndarray
+    since_t: np.ndarray
+    fresh_t: np.ndarray
+    gasp_t: np.ndarray
+    on_t: np.ndarray
+    base_meter: float
+    ami_live: bool
+    stale: np.ndarray
+
+
+class Evidence:
+    """Latest evidence per unit, as times in epoch seconds (NaN: none)."""
+
+    def __init__(self, units: int) -> None:
+        nan = np.full(units, np.nan)
+        self.off = nan.copy()  # a call reporting no supply
+        self.first_off = nan.copy()
+        self.on = nan.copy()  # supply reported: AMI restore, ping energized, caller
+        self.gasp = nan.copy()
+        self.restore = nan.copy()
+        self.ping_dead = nan.copy()
+        self.hazard = nan.copy()
+        self.epoch = np.full(units, -np.inf)  # the last restoration of their supply
+        self.live = np.zeros(units, dtype=bool)  # units with any evidence in the window
+        self.last_gasp_seen = -math.inf
+
+    def apply(self, event: Event, u: int, t: float) -> None:
+        """Record a call, last gasp, restore or ping reply of unit ``u`` at ``t``. O(1)."""
+        if event.type == "call":
+            if event.payload.get("power", "off") == "on":
+                self.on[u] = np.fmax(self.on[u], t)
+            else:
+                if not self.off[u] > self.epoch[u]:
+                    self.first_off[u] = t
+                self.off[u] = np.fmax(self.off[u], t)
+                if event.payload.get("hazard"):
+                    self.hazard[u] = t
+        elif event.type == "ami_last_gasp":
+            self.gasp[u] = np.fmax(self.gasp[u], t)
+            self.last_gasp_seen = max(self.last_gasp_seen, t)
+        elif event.type == "ami_restore":
+            self.restore[u] = np.fmax(self.restore[u], t)
+            self.on[u] = np.fmax(self.on[u], t)
+        elif event.type == "ami_ping_reply":
+            if event.payload["energized"]:
+                self.on[u] = np.fmax(self.on[u], t)
+            else:
+                self.ping_dead[u] = np.fmax(self.ping_dead[u], t)
+        self.live[u] = True
+
+    def _silent_since_restoration(
+        self,
+        units: np.ndarray,
+        candidates: np.ndarray,
+        now: float,
+        floor_t: float,
+        p: PredictionParams,
+    ) -> np.ndarray:
+        """Metered units out before the last restoration that never reported back
+        (after the grace meters get to do so): evidence of a nested outage."""
+        epoch = self.epoch[units]
+        return (
+            candidates
+            & ~(self.on[units] > epoch)
+            & (epoch > floor_t)
+            & (self.gasp[units] <= epoch - p.momentary_s)  # out for longer than a blink
+            & ~(self.restore[units] > epoch)
+            & (now > epoch + p.restore_grace_s)
+        )
+
+    def restored(self, units: np.ndarray, t: float) -> None:
+        """Supply came back to ``units`` at ``t``: older reports no longer count."""
+        self.epoch[units] = np.maximum(self.epoch[units], t)
+
+    def out_since(self, units: np.ndarray, t: float) -> None:
+        """``units`` have been out since ``t``: undo restorations they never had."""
+        self.epoch[units] = np.minimum(self.epoch[units], t - 1.0)
+
+    def forget(self, units: np.ndarray) -> None:
+        """Stop looking at units whose evidence aged out."""
+        self.live[units] = False
+
+    def table(
+        self, now: float, p: PredictionParams, metered: np.ndarray, unit_node: np.ndarray
+    ) -> EvidenceTable:
+        """What the evidence says as of ``now``. O(units with live evidence).
+
+        ``metered`` and ``unit_node`` give, per unit, whether it has an AMI
+        meter and its node. Nothing is changed: units that aged out are
+        listed in ``stale`` for :meth:`forget`.
+        """
+        floor_t = now - p.window_hours * 3600.0
+        units = np.flatnonzero(self.live)
+        since = np.maximum(self.epoch[units], floor_t)
+        off = self.off[units] > since
+        gasp = self.gasp[units] > since
+        pdead = self.ping_dead[units] > since
+        dead_t = np.fmax(
+            np.fmax(
+                np.where(off, self.off[units], np.nan), np.where(gasp, self.gasp[units], np.nan)
+            ),
+            np.where(pdead, self.ping_dead[units], np.nan),
+        )
+        on_t = self.on[units]
+        reported = (on_t > since) & ~(dead_t > on_t)
+        on = reported & (on_t > now - p.supplied_window_s)
+        dead = ~np.isnan(dead_t) & ~reported
+        is_metered = metered[units]
+        ami_live = p.ami_delivery > 0 and now - self.last_gasp_seen < p.window_hours * 3600.0
+        base_meter = p.llr_no_gasp if ami_live else 0.0
+        delta = np.zeros(len(units))
+        delta += np.where(dead & off, p.llr_call - p.llr_no_call, 0.0)
+        delta += np.where(dead & gasp, p.llr_gasp - np.where(is_metered, base_meter, 0.0), 0.0)
+        delta += np.where(dead & pdead, p.llr_ping, 0.0)
+        base = p.llr_no_call + np.where(is_metered, base_meter, 0.0)
+        delta = np.where(on, -p.supplied_evidence - base, delta)
+        epoch = self.epoch[units]
+        nested = np.zeros(len(units), dtype=bool)
+        if ami_live:
+            nested = self._silent_since_restoration(units, is_metered & ~dead, now, floor_t, p)
+            delta += np.where(nested, p.llr_missing_restore - base_meter, 0.0)
+        keep = dead | on | nested
+        # Out since before the last restoration, and never heard back: out
+        # all along (a nested outage), so the outage began back then.
+        before = np.fmax(self.off[units], self.gasp[units])
+        still = (before <= epoch) & (before > floor_t) & ~(on_t > before)
+        silent = nested | (dead & pdead & ~off & ~gasp)  # no new report of its own
+        since_t = np.where(still & silent, before, dead_t)
+        since_t = np.where(np.isnan(since_t) & nested, epoch, since_t)
+        dead = dead | nested
+        expired = ~keep & ~(epoch > floor_t) & (before < floor_t)
+        return EvidenceTable(
+            units=units[keep],
+            nodes=unit_node[units[keep]],
+            delta=delta[keep],
+            dead=dead[keep],
+            on=on[keep],
+            off=(dead & off)[keep],
+            pdead=(dead & pdead)[keep],
+            dead_t=np.where(nested, since_t, dead_t)[keep],
+            since_t=since_t[keep],
+            fresh_t=dead_t[keep],
+            gasp_t=np.where(gasp, self.gasp[units], np.nan)[keep],
+            on_t=on_t[keep],
+            base_meter=float(base_meter),
+            ami_live=bool(ami_live),
+            stale=units[expired],
+        )

@@ -1,0 +1,251 @@
+"""The outage engine as callers see it: events in, in batches; outages kept located.
+
+Data flow (``docs/engine.md``)::
+
+    objects -> parse_event -> batch -> one transaction (Repository.transaction):
+        skip duplicates, reject conflicts (Repository.digests)
+        apply each event to the core (EngineCore.apply)
+        re-predict and reconcile the outages and jobs (EngineCore.reconcile)
+        append the new events to the log, write the changes (Repository)
+
+An event counts as acknowledged when its batch commits. The core lives in
+memory; on start it is rebuilt from the database (outages, device states,
+the clock, and the log's telemetry replayed), so a process killed at any
+point and started again on the same database continues exactly where the
+last commit left it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from oms.config import EngineConfig
+from oms.dispatch import Decision
+from oms.engine.repository import Repository, StaleState
+from oms.events import Event, parse_event, read_lines
+from oms.exceptions import ActionError, EventConflict, EventError, OMSError, OutageNotFound
+from oms.orders import OrderBook
+
+__all__ = ["IngestReport", "OutageEngine"]
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did (contract 4): counts and the rejected lines."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    #: Line numbers of the duplicates (not part of the contract-4 output).
+    duplicate_lines: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+    def reject(self, line: int, error: Exception | str) -> None:
+        self.rejected.append({"line": line, "error": str(error)})
+
+
+class OutageEngine:
+    """Keeps the outages of one database located from the events it is given.
+
+    Parameters
+    ----------
+    db : sqlalchemy.engine.Engine
+        An open, migrated database (:func:`oms.db.connect`) with a network.
+    config : EngineConfig, optional
+    wall_clock : callable, optional
+        Returns the time an event is received (stored, never decided on).
+
+    Notes
+    -----
+    One engine writes at a time: on PostgreSQL each batch takes an advisory
+    lock, and an engine that finds events it did not write reloads its state
+    before going on.
+    """
+
+    def __init__(
+        self,
+        db: Engine,
+        config: EngineConfig | None = None,
+        *,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self.db = db
+        self.config = config or EngineConfig()
+        # Only stamps when an event was received; decisions use event time.
+        self.wall_clock = wall_clock
+        self.repository = Repository(db)
+        self.core = self.repository.load(self.config)
+
+    @property
+    def clock(self) -> datetime | None:
+        """The engine clock: the time of the latest event applied (None before any)."""
+        return self.core.clock
+
+    @property
+    def book(self) -> OrderBook:
+        """The order book: jobs and crews (read it; act through events)."""
+        assert self.core.book is not None
+        return self.core.book
+
+    # -------------------------------------------------------------- intake
+    def ingest(
+        self, lines: Iterable[str], *, progress: Callable[[int], None] | None = None
+    ) -> IngestReport:
+        """Validate and apply JSON lines (contract 3); see :meth:`ingest_objects`.
+
+        Each line is stored in the log as it was received.
+        """
+        return self._ingest(read_lines(lines), progress)
+
+    def ingest_objects(
+        self,
+        numbered: Iterable[tuple[int, Any]],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestReport:
+        """Validate ``(line number, object)`` pairs and apply them in batches.
+
+        Invalid lines are reported with their number and reason and skipped;
+        the valid ones are applied in order. Returns an :class:`IngestReport`.
+        """
+        return self._ingest(((n, obj, None) for n, obj in numbered), progress)
+
+    def _ingest(
+        self,
+        numbered: Iterable[tuple[int, Any, str | None]],
+        progress: Callable[[int], None] | None,
+    ) -> IngestReport:
+        report = IngestReport()
+        batch: list[tuple[int, Event]] = []
+        for number, obj, raw in numbered:
+            if isinstance(obj, EventError):
+                report.reject(number, obj)
+                continue
+            try:
+                event = parse_event(obj, self.core.directory, raw)
+            except EventError as exc:
+                report.reject(number, exc)
+                continue
+            if batch and (
+                len(batch) >= self.config.batch_size
+                or (event.time - batch[0][1].time).total_seconds() > self.config.batch_seconds
+            ):
+                self._commit(batch, report)
+                if progress:
+                    progress(len(batch))
+                batch = []
+            batch.append((number, event))
+        if batch:
+            self._commit(batch, report)
+            if progress:
+                progress(len(batch))
+        report.rejected.sort(key=lambda r: r["line"])
+        return report
+
+    def _commit(self, batch: list[tuple[int, Event]], report: IngestReport) -> None:
+        self._transaction(lambda conn: self._commit_batch(conn, batch, report))
+
+    def _commit_batch(
+        self, conn: Connection, batch: list[tuple[int, Event]], report: IngestReport
+    ) -> None:
+        core = self.core
+        known = self.repository.digests(conn, list({e.id for _, e in batch}))
+        core.begin()
+        accepted: list[Event] = []
+        for number, event in batch:
+            seen = known.get(event.id)
+            if seen == event.digest:
+                report.duplicates += 1
+                report.duplicate_lines.append(number)
+                continue
+            if seen is not None:
+                report.reject(number, _conflict(event.id))
+                continue
+            try:
+                core.apply(event)
+            except (ActionError, OutageNotFound) as exc:
+                report.reject(number, exc)
+                continue
+            known[event.id] = event.digest
+            accepted.append(event)
+        if accepted:
+            core.reconcile()
+            self.repository.append(conn, accepted, self.wall_clock(), core)
+            self._write(conn)
+        report.accepted += len(accepted)
+
+    def tick(self, now: datetime) -> None:
+        """Let time pass to ``now`` with no new event, and act on it.
+
+        Time-driven rules (meters that have not reported back after a
+        restoration, evidence ageing out of the window, job timers) are
+        evaluated as of ``now``; the clock never moves backwards. The live
+        server calls this with its clock, a simulation with its own.
+        """
+        if self.clock is not None and now <= self.clock:
+            return
+
+        def work(conn: Connection) -> None:
+            self.core.begin()
+            self.core.advance(now)
+            self.core.reconcile()
+            self._write(conn)
+
+        self._transaction(work)
+
+    def _write(self, conn: Connection) -> None:
+        self.repository.write(conn, self.core)
+        self.core.outages.settle()
+
+    def _transaction(self, work: Callable[[Connection], None]) -> None:
+        """Run ``work`` as the one writer, in one transaction.
+
+        When another process wrote meanwhile, reload and try again; on any
+        failure reload, since the in-memory state may be half-applied.
+        """
+        for attempt in range(3):
+            try:
+                self.repository.transaction(work)
+                return
+            except StaleState:
+                self.core = self.repository.load(self.config)
+                if attempt == 2:
+                    raise OMSError("another process keeps writing; gave up after 3 tries") from None
+            except BaseException:
+                self.core = self.repository.load(self.config)
+                raise
+
+    def refresh(self) -> None:
+        """Reload if another process wrote since this engine last looked (reads stay current)."""
+        if self.repository.stale():
+            self.core = self.repository.load(self.config)
+
+    # ------------------------------------------------------------ reading
+    def suggest(self, job_id: str, now: datetime) -> Decision:
+        """The crew to send to a job as of ``now``, with the rule and every alternative.
+
+        Raises
+        ------
+        ActionError
+            No such job, or it is not waiting for a crew.
+        """
+        return self.book.suggest(job_id, now)
+
+    def take_ping_requests(self) -> list[dict[str, Any]]:
+        """Unsent ping requests, marked sent: the AMI head-end adapter's outbox."""
+        return self.repository.take_ping_requests()
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Every outage that is not cancelled, as contract-4 dicts, by start time."""
+        return self.repository.snapshot()
+
+
+def _conflict(event_id: str) -> EventConflict:
+    return EventConflict(f"event id {event_id!r} was seen before with different content")

@@ -1,0 +1,171 @@
+"""What each network outage shows (customers out, calls, faulted section) and whom to ping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from oms.engine.evidence import EvidenceTable
+from oms.engine.timebase import to_seconds
+from oms.outages import Outage
+
+if TYPE_CHECKING:
+    from oms.engine.core import EngineCore
+
+__all__ = ["faulted_section", "request_pings", "spread", "update_figures"]
+
+
+def update_figures(
+    core: EngineCore, table: EvidenceTable, pos_of: dict[str, int], t: datetime
+) -> None:
+    """Customers out (nested ones not counted twice), critical, calls, hazard, section.
+
+    A predicted outage with a pinged meter found dead is confirmed.
+    O(outages log outages + evidence).
+    """
+    tree = core.tree
+    live = [o for o in core.outages.active("network") if o.id in pos_of]
+    if not live:
+        return
+    positions = np.array([pos_of[o.id] for o in live], dtype=np.int64)
+    calls = tree.sums(table.nodes, table.off.astype(float), positions)
+    pings = tree.sums(table.nodes, table.pdead.astype(float), positions)
+    hazard_units = np.flatnonzero(core.ev.hazard[table.units] > core.ev.epoch[table.units])
+    hazards = tree.sums(table.nodes[hazard_units], np.ones(len(hazard_units)), positions)
+    inner, inner_crit = _nested_counts(core, positions)
+    for k, o in enumerate(live):
+        d = positions[k]
+        out = int(tree.customers[d] - inner[k])
+        crit = int(tree.critical[d] - inner_crit[k])
+        section = faulted_section(core, o, d)
+        figures = (out, crit, int(calls[k]), bool(hazards[k] > 0), section)
+        if figures != (o.customers_out, o.critical_out, o.calls, o.hazard, o.section):
+            o.customers_out, o.critical_out, o.calls, o.hazard, o.section = figures
+            core.outages.touch(o)
+        if o.state == "predicted" and pings[k] > 0:
+            o.confirm("ami_ping")
+            core.outages.audit(o, t, "system", "confirm", "a pinged meter has no supply", {})
+
+
+def _nested_counts(core: EngineCore, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per outage, the customers (and critical ones) of the outages nested directly below."""
+    tree = core.tree
+    # Intervals nest in pre-order: a stack of the enclosing outages.
+    order = np.argsort(tree.lo[positions], kind="stable")
+    inner = np.zeros(len(positions), dtype=np.int64)
+    inner_crit = np.zeros(len(positions), dtype=np.int64)
+    stack: list[int] = []
+    for k in order.tolist():
+        d = positions[k]
+        while stack and not tree.lo[d] < tree.hi[positions[stack[-1]]]:
+            stack.pop()
+        if stack and positions[stack[-1]] != d:
+            inner[stack[-1]] += tree.customers[d]
+            inner_crit[stack[-1]] += tree.critical[d]
+        stack.append(k)
+    return inner, inner_crit
+
+
+def faulted_section(core: EngineCore, o: Outage, d: int) -> list[str]:
+    """Conductors between the last tripped and the first untripped fault indicator.
+
+    An indicator sees the current through its edge: a tripped one puts the
+    fault on its own edge or beyond it, an untripped one puts it before its
+    edge. Protective devices below bound the section too.
+    """
+    fci = core.devices.fci
+    if not fci:
+        return list(o.section)
+    tree = core.tree
+    st = tree.supply.tree
+    since = to_seconds(o.started) - 60.0
+    inside = [
+        (e, fault)
+        for e, (fault, when) in fci.items()
+        if when >= since and st.edge_child[e] >= 0 and tree.contains(d, int(st.edge_child[e]))
+    ]
+    tripped = [e for e, fault in inside if fault]
+    if not tripped:
+        return []
+    start = max(tripped, key=lambda e: st.depth[st.edge_child[e]])
+    top = int(st.edge_child[start])
+    lo, hi = st.tin[top], st.tin[top] + st.size[top]
+    nodes = st.pre[lo:hi]
+    keep = np.ones(len(nodes), dtype=bool)
+    stops = [e for e, fault in inside if not fault] + [
+        int(c) for c in tree.candidate[(tree.lo > lo) & (tree.lo < hi)]
+    ]
+    for e in stops:
+        u = int(st.edge_child[e])
+        a = st.tin[u]
+        if lo <= a < hi:
+            keep[a - lo : a - lo + st.size[u]] = False
+    edges = st.parent_edge[nodes[keep]]
+    edges = edges[edges >= 0]
+    net = core.net
+    edges = edges[np.isin(net.edge_kind, [0, 1])[edges]]
+    return sorted(net.edge_ids[e] for e in edges.tolist())
+
+
+def request_pings(
+    core: EngineCore, table: EvidenceTable, pos_of: dict[str, int], t: datetime
+) -> None:
+    """Ask the head-end about meters that would confirm or refute an outage.
+
+    A new or moved predicted outage: meters below it not known to have
+    supply, those not heard from first. A restored one: once meters have
+    had ``restore_grace_s`` to report, those that were out and have not
+    reported back (nested outages hide there).
+    """
+    if not core.config.pings or not core.units.are_customers:
+        return
+    k = core.config.pings_per_check
+    metered = core.units.metered
+    on = set(table.units[table.on].tolist())
+    known = set(table.units.tolist())
+    for o in core.changes.moved:
+        if not o.active or o.state != "predicted" or o.id not in pos_of:
+            continue
+        below = core.units_under(pos_of[o.id])
+        candidates = [u for u in below[metered[below]].tolist() if u not in on]
+        quiet = [u for u in candidates if u not in known]
+        heard = [u for u in candidates if u in known]
+        chosen = list(spread(np.array(quiet, dtype=np.int64), k))
+        chosen += list(spread(np.array(heard, dtype=np.int64), k - len(chosen)))
+        for u in chosen:
+            core.changes.pings.append((int(u), o.id, "confirm"))
+    _ping_after_restorations(core, t)
+
+
+def _ping_after_restorations(core: EngineCore, t: datetime) -> None:
+    grace = core.config.prediction.restore_grace_s
+    for o in core.changes.restored:
+        if o.restored is not None:
+            core.checks.append((to_seconds(o.restored) + grace, o.id, o.device or ""))
+    now = to_seconds(t)
+    due = [c for c in core.checks if c[0] <= now]
+    core.checks = [c for c in core.checks if c[0] > now]
+    ev, k = core.ev, core.config.pings_per_check
+    for _due, oid, device in due:
+        pos = core.position(device)
+        if pos is None:
+            continue
+        units = core.units_under(pos)
+        units = units[core.units.metered[units]]
+        epoch = ev.epoch[units]
+        was_out = np.fmax(ev.off[units], ev.gasp[units]) <= epoch
+        silent = ~(ev.on[units] > epoch)
+        for u in spread(units[was_out & silent], 2 * k):
+            core.changes.pings.append((int(u), oid, "nested"))
+
+
+def spread(units: np.ndarray, k: int) -> Iterator[int]:
+    """Up to ``k`` of ``units``, evenly spread (they are in supply-tree order)."""
+    if len(units) <= k:
+        yield from units.tolist()
+        return
+    for i in np.linspace(0, len(units) - 1, k).round().astype(int).tolist():
+        yield int(units[i])

@@ -1,0 +1,152 @@
+"""The engine's outage records: open ones, finished ones, and how they change.
+
+Every change goes through :class:`OutageBook`, which numbers new outages,
+audits each move of the state machine (:class:`oms.outages.Outage` holds
+the moves) and marks the outage changed in the batch's :class:`Changes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from oms.engine.changes import Changes
+from oms.exceptions import ActionError, OutageNotFound
+from oms.outages import Outage
+
+__all__ = ["OutageBook"]
+
+
+class OutageBook:
+    """Open outages (and those changed in the batch), finished and cancelled ones.
+
+    Parameters
+    ----------
+    outages : iterable of Outage
+        As stored.
+    next_number : int
+        The number of the next outage (``OUT-000001``, ...).
+    changes : Changes
+        The batch's change record (replaced by :meth:`begin`).
+    """
+
+    def __init__(self, outages: Iterable[Outage], next_number: int, changes: Changes) -> None:
+        stored = list(outages)
+        self.open: dict[str, Outage] = {o.id: o for o in stored if o.active}
+        # Restored and closed outages wait here for callbacks and closing.
+        self.finished = {o.id: o for o in stored if o.state in ("restored", "closed")}
+        self.cancelled = {o.id: o.merged_into for o in stored if o.state == "cancelled"}
+        self.next_number = next_number
+        self.changes = changes
+
+    def begin(self, changes: Changes) -> None:
+        """Record the changes of a new batch in ``changes``."""
+        self.changes = changes
+
+    # -------------------------------------------------------------- reading
+    def get(self, oid: str) -> Outage:
+        """An outage by id; a finished one comes back among the open ones.
+
+        Raises
+        ------
+        ActionError
+            It was cancelled (or merged into another).
+        OutageNotFound
+            No outage has that id.
+        """
+        o = self.open.get(oid)
+        if o is None and oid in self.finished:
+            o = self.open[oid] = self.finished.pop(oid)
+        if o is None:
+            if oid in self.cancelled:
+                into = self.cancelled[oid]
+                raise ActionError(
+                    f"outage {oid} is cancelled" + (f" (merged into {into})" if into else "")
+                )
+            raise OutageNotFound(f"no outage with id {oid!r}")
+        return o
+
+    def find(self, oid: str) -> Outage | None:
+        """An open or finished outage, or None (never raises, never reopens)."""
+        return self.open.get(oid) or self.finished.get(oid)
+
+    def active(self, kind: str | None = None) -> list[Outage]:
+        """Open outages (of one kind)."""
+        return [o for o in self.open.values() if o.active and (kind is None or o.kind == kind)]
+
+    def active_at(self, device: str) -> list[Outage]:
+        return [o for o in self.open.values() if o.active and o.device == device]
+
+    def everything(self) -> list[Outage]:
+        """Open and finished outages."""
+        return [*self.open.values(), *self.finished.values()]
+
+    # ------------------------------------------------------------- changing
+    def new(
+        self, kind: str, device: str | None, customer: str | None, started: datetime, t: datetime
+    ) -> Outage:
+        """A new predicted outage, numbered."""
+        oid = f"OUT-{self.next_number:06d}"
+        self.next_number += 1
+        o = Outage(
+            id=oid,
+            kind=kind,
+            device=device,
+            customer=customer,
+            state="predicted",
+            started=started,
+            located_at=t,
+            updated_at=t,
+        )
+        self.open[oid] = o
+        self.changes.new.add(oid)
+        self.changes.dirty.add(oid)
+        return o
+
+    def audit(
+        self,
+        o: Outage,
+        t: datetime,
+        actor: str,
+        action: str,
+        reason: str | None,
+        detail: dict[str, Any],
+    ) -> None:
+        """Record who did what to ``o`` and why; ``o`` is written with the batch."""
+        self.changes.audit.append(
+            {
+                "outage": o.id,
+                "time": t,
+                "actor": actor,
+                "action": action,
+                "reason": reason,
+                "detail": detail,
+            }
+        )
+        self.changes.dirty.add(o.id)
+
+    def touch(self, o: Outage) -> None:
+        """``o`` changed: write it with the batch."""
+        self.changes.dirty.add(o.id)
+
+    def cancel(
+        self,
+        o: Outage,
+        t: datetime,
+        actor: str,
+        action: str,
+        reason: str | None,
+        merged_into: str | None = None,
+    ) -> None:
+        o.cancel(merged_into)
+        self.audit(o, t, actor, action, reason, {"into": merged_into} if merged_into else {})
+
+    def settle(self) -> None:
+        """After a batch is written: only open outages stay open."""
+        for o in [o for o in self.open.values() if not o.active]:
+            del self.open[o.id]
+            if o.state == "cancelled":
+                self.cancelled[o.id] = o.merged_into
+            else:
+                self.finished[o.id] = o

@@ -1,0 +1,310 @@
+"""Reconciliation: re-predict, then bring the outage records in line, phase by phase.
+
+One pass (:func:`reconcile`) as of the engine clock:
+
+1. :func:`predict`: the most likely set of operated devices (or the classic roll-up).
+2. :func:`_match`: predicted devices that already have an outage keep it
+   (duplicates at one device merge); the others are new devices.
+3. :func:`_keep_nested`: an outage masked by a later outage above it stays, nested.
+4. :func:`_roll_up`: a new device above outages that lost their own support
+   takes them over, unless the evidence around them began well after they did.
+5. :func:`_narrow`: an outage whose device was replaced by devices below it
+   moves down, or is restored when part of it reported supply (partial
+   restoration: those still out below are nested outages).
+6. :func:`_open_new`: the remaining new devices become outages.
+7. :func:`_withdraw`: outages nothing supports any more are restored or withdrawn.
+
+Then single-customer outages and momentaries (:mod:`oms.engine.customers`),
+figures and pings (:mod:`oms.engine.figures`), and the order book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from oms.engine.customers import momentaries_from_meters, single_customers
+from oms.engine.evidence import EvidenceTable
+from oms.engine.figures import request_pings, update_figures
+from oms.engine.timebase import to_datetime, to_seconds
+from oms.outages import Outage
+from oms.prediction import DeviceTree, classic_rollup, most_likely_faults
+
+if TYPE_CHECKING:
+    from oms.engine.core import EngineCore
+
+__all__ = ["predict", "reconcile"]
+
+
+def predict(core: EngineCore, table: EvidenceTable) -> list[int]:
+    """Tree positions of the devices most likely operated (tripped and pinned ones forced)."""
+    tree, p = core.tree, core.config.prediction
+    forced = [tree.position[e] for e in core.devices.tripped if e in tree.position]
+    for o in core.outages.active():
+        if o.pinned and o.device is not None:
+            pos = core.position(o.device)
+            if pos is not None:
+                forced.append(pos)
+    if core.config.predictor == "classic":
+        reports = table.dead & ~(table.pdead & ~table.off)
+        prediction = classic_rollup(
+            tree, table.nodes[reports], np.ones(int(reports.sum())), core.config.classic, forced
+        )
+    else:
+        prediction = most_likely_faults(
+            tree,
+            table.nodes,
+            table.delta,
+            base_call=p.llr_no_call,
+            base_meter=table.base_meter,
+            fault_cost=p.fault_cost,
+            forced=forced,
+        )
+    return prediction.devices
+
+
+@dataclass
+class _Pass:
+    """The working state of one reconciliation."""
+
+    core: EngineCore
+    t: datetime
+    table: EvidenceTable
+    predicted: list[int]
+    #: Network outages with a candidate device, and its tree position.
+    pos_of: dict[str, int] = field(default_factory=dict)
+    by_pos: dict[int, list[Outage]] = field(default_factory=dict)
+    new_devices: list[int] = field(default_factory=list)
+    #: Outages at a device no longer predicted.
+    leftovers: list[Outage] = field(default_factory=list)
+    #: Nested device -> the outage restored above it.
+    revealed: dict[int, Outage] = field(default_factory=dict)
+
+    @property
+    def tree(self) -> DeviceTree:
+        return self.core.tree
+
+
+def reconcile(core: EngineCore, t: datetime) -> None:
+    """Re-predict as of ``t`` and bring outages, figures, pings and jobs in line."""
+    table = core.table()
+    r = _Pass(core, t, table, predict(core, table))
+    _match(r)
+    _keep_nested(r)
+    _roll_up(r)
+    _narrow(r)
+    _open_new(r)
+    _withdraw(r)
+    single_customers(core, table, r.predicted, t)
+    momentaries_from_meters(core, t)
+    update_figures(core, table, r.pos_of, t)
+    request_pings(core, table, r.pos_of, t)
+    _sync_jobs(core, t)
+
+
+def _match(r: _Pass) -> None:
+    active = r.core.outages.active("network")
+    for o in active:
+        pos = r.core.position(o.device)
+        if pos is not None:
+            r.pos_of[o.id] = pos
+            r.by_pos.setdefault(pos, []).append(o)
+    matched: set[str] = set()
+    for d in r.predicted:
+        here = r.by_pos.get(d)
+        if here:
+            here.sort(key=lambda o: (o.started, o.id))
+            matched.update(o.id for o in here)
+            for extra in here[1:]:
+                r.core.outages.cancel(extra, r.t, "system", "merged", "same device", here[0].id)
+        else:
+            r.new_devices.append(d)
+    r.leftovers = [o for o in active if o.id not in matched and o.id in r.pos_of]
+
+
+def _keep_nested(r: _Pass) -> None:
+    """Outages masked by a later outage above them stay, nested below it."""
+    p = r.core.config.prediction
+    holders = {d: r.by_pos[d][0] for d in r.predicted if r.by_pos.get(d)}
+    for o in list(r.leftovers):
+        d = int(r.tree.parent[r.pos_of[o.id]])
+        while d >= 0:
+            h = holders.get(d)
+            # Trips and last gasps date an outage to the second; calls do not.
+            prompt = h is not None and (h.confirmed_by == "scada" or r.table.ami_live)
+            gap = p.new_outage_gap_ami_s if prompt else p.new_outage_gap_s
+            if h is not None and (h.started - o.started).total_seconds() > gap:
+                r.leftovers.remove(o)
+                break
+            d = int(r.tree.parent[d])
+
+
+def _roll_up(r: _Pass) -> None:
+    """A new device above outages that lost their own support takes them over."""
+    core, tree, p = r.core, r.tree, r.core.config.prediction
+    first_dead = _first_dead(r.table, tree)
+    for d in list(r.new_devices):
+        under = [o for o in r.leftovers if tree.below(d, r.pos_of[o.id])]
+        if not under:
+            continue
+        under.sort(key=lambda o: (o.started, o.id))
+        inner = [r.pos_of[o.id] for o in under]
+        r.leftovers = [o for o in r.leftovers if o not in under]
+        gasp_outside = _first_dead_outside(r.table, tree, d, inner, r.table.gasp_t)
+        any_outside = _first_dead_outside(r.table, tree, d, inner, r.table.dead_t)
+        earliest = under[0].started
+        tripped_at = core.devices.tripped.get(int(tree.candidate[d]))
+        if tripped_at is not None:
+            gasp_outside = to_datetime(tripped_at)  # as prompt and certain as a gasp
+        # Evidence around them began well after they did: a new outage above.
+        if (
+            gasp_outside is not None
+            and (gasp_outside - earliest).total_seconds() > p.new_outage_gap_ami_s
+        ) or (
+            any_outside is not None
+            and (any_outside - earliest).total_seconds() > p.new_outage_gap_s
+        ):
+            continue
+        keep = under[0]
+        core.move(keep, d, r.t, "rolled up")
+        keep.started = min(keep.started, first_dead(d) or keep.started)
+        for o in under[1:]:
+            core.outages.cancel(
+                o, r.t, "system", "merged", f"rolled up into {keep.device}", keep.id
+            )
+        r.new_devices.remove(d)
+        r.pos_of[keep.id] = d
+
+
+def _narrow(r: _Pass) -> None:
+    """Outages whose device was replaced by devices below it."""
+    core, tree = r.core, r.tree
+    grace = core.config.prediction.restore_grace_s
+    for o in list(r.leftovers):
+        below = [d for d in r.new_devices if tree.below(r.pos_of[o.id], d)]
+        if not below:
+            continue
+        r.leftovers.remove(o)
+        partial = _supplied_under(r.table, tree, r.pos_of[o.id], o.started)
+        if partial is not None:
+            if to_seconds(r.t) - partial < grace:
+                # Meters report supply back over a minute or so: wait
+                # before calling what is still dead a nested outage.
+                for d in below:
+                    r.new_devices.remove(d)
+                continue
+            # Partial restoration: the outage is restored; those still out
+            # below it are nested outages, out since it started.
+            core.restore(o, to_datetime(partial), "system", "partial restoration")
+            for d in below:
+                r.revealed[d] = o
+            continue
+        below.sort(key=lambda d: -tree.customers[d])
+        core.move(o, below[0], r.t, "narrowed")
+        r.pos_of[o.id] = below[0]
+        r.new_devices.remove(below[0])
+
+
+def _open_new(r: _Pass) -> None:
+    """The remaining new devices become outages."""
+    core, tree = r.core, r.tree
+    first_dead = _first_dead(r.table, tree)
+    for d in r.new_devices:
+        tripped_at = core.devices.tripped.get(int(tree.candidate[d]))
+        started = to_datetime(tripped_at) if tripped_at is not None else (first_dead(d) or r.t)
+        parent = r.revealed.get(d)
+        if parent is not None:
+            started = min(started, parent.started)
+        device = core.net.edge_ids[tree.candidate[d]]
+        o = core.outages.new("network", device, None, started, r.t)
+        o.revealed_by = parent.id if parent is not None else None
+        if tripped_at is not None:
+            o.confirm("scada")
+        rule = "scada" if tripped_at is not None else core.config.predictor
+        core.outages.audit(o, r.t, "system", "predict", None, {"device": device, "rule": rule})
+        r.pos_of[o.id] = d
+        core.changes.moved.append(o)
+        core.keep_evidence(o)
+
+
+def _withdraw(r: _Pass) -> None:
+    """Outages nothing supports any more: restored, or withdrawn."""
+    core = r.core
+    for o in r.leftovers:
+        when = _supplied_under(r.table, r.tree, r.pos_of[o.id], o.started)
+        if when is not None and when >= to_seconds(o.located_at) - core.config.batch_seconds:
+            core.restore(o, to_datetime(when), "system", "supply reported")
+        elif when is not None:
+            # Supply was reported below it before it was predicted there:
+            # it never was out as predicted.
+            reason = "supply reported before it was predicted"
+            core.outages.cancel(o, r.t, "system", "withdrawn", reason)
+        else:
+            reason = "evidence no longer supports it"
+            core.outages.cancel(o, r.t, "system", "withdrawn", reason)
+
+
+def _sync_jobs(core: EngineCore, t: datetime) -> None:
+    """Jobs follow their outages; each outage shows its job's ETR."""
+    book = core.book
+    if book is None:
+        return
+    if core.config.dispatch.enabled:
+        book.sync(list(core.outages.open.values()), t)
+        book.timers(t)
+    for o in core.outages.open.values():
+        job = book.by_outage.get(o.id)
+        if job is not None and job.etr != o.etr and o.active:
+            o.etr = job.etr
+            core.outages.touch(o)
+
+
+# ------------------------------------------------------------ evidence queries
+def _first_dead(table: EvidenceTable, tree: DeviceTree) -> Callable[[int], datetime | None]:
+    """When the units below a device first lost supply (fresh reports before nested ones)."""
+    dead = table.dead
+    fresh = table.fresh_t[dead]  # reports since the last restoration
+    since = table.since_t[dead]  # out all along (nested), when no fresh report
+    tin = tree.supply.tree.tin[table.nodes[dead]]
+
+    def first(d: int) -> datetime | None:
+        inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
+        for times in (fresh, since):
+            ok = inside & ~np.isnan(times)
+            if ok.any():
+                return to_datetime(float(times[ok].min()))
+        return None
+
+    return first
+
+
+def _first_dead_outside(
+    table: EvidenceTable, tree: DeviceTree, d: int, inner: list[int], column: np.ndarray
+) -> datetime | None:
+    """Earliest time in ``column`` below ``d`` but outside the ``inner`` devices."""
+    dead = table.dead & ~np.isnan(column)
+    tin = tree.supply.tree.tin[table.nodes[dead]]
+    keep = (tin >= tree.lo[d]) & (tin < tree.hi[d])
+    for i in inner:
+        keep &= ~((tin >= tree.lo[i]) & (tin < tree.hi[i]))
+    if not keep.any():
+        return None
+    return to_datetime(float(column[dead][keep].min()))
+
+
+def _supplied_under(
+    table: EvidenceTable, tree: DeviceTree, d: int, after: datetime
+) -> float | None:
+    """Earliest report of supply below device ``d`` since ``after``, or None."""
+    on = table.on & (table.on_t >= to_seconds(after))
+    if not on.any():
+        return None
+    tin = tree.supply.tree.tin[table.nodes[on]]
+    inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
+    if not inside.any():
+        return None
+    return float(table.on_t[on][inside].min())

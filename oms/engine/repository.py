@@ -1,0 +1,303 @@
+"""The engine's storage: the only module of :mod:`oms.engine` that talks to the database.
+
+- :meth:`Repository.load` reads back what the last commit left and replays
+  the log's telemetry into a fresh :class:`~oms.engine.core.EngineCore`.
+- :meth:`Repository.transaction` runs one batch as the single writer: on
+  PostgreSQL it takes an advisory lock, and it refuses (:class:`StaleState`)
+  when another process wrote since this one last looked.
+- :meth:`Repository.digests` and :meth:`Repository.append` keep the event
+  log idempotent on event id; :meth:`Repository.write` writes a batch's
+  :class:`~oms.engine.changes.Changes` (outages, audit, device states, jobs,
+  pings, the engine state) and the numbered ``changes`` feed, with a
+  ``NOTIFY`` on PostgreSQL that wakes every server process's live stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
+
+from oms import schema
+from oms.config import EngineConfig
+from oms.engine.core import EngineCore, Stored
+from oms.events import Event, iso, parse_event
+from oms.exceptions import EventError, OMSError
+from oms.orders import OrderBook
+from oms.roads import RoadGraph
+from oms.store import device_states, stored_network
+
+__all__ = ["FEED_CHANNEL", "Repository", "StaleState"]
+
+#: The PostgreSQL NOTIFY channel told of every commit to the ``changes`` feed.
+FEED_CHANNEL = "oms_changes"
+_LOCK_KEY = 0x6F6D73  # "oms": the PostgreSQL advisory lock of the single writer
+_TELEMETRY = ("call", "ami_last_gasp", "ami_restore", "ami_ping_reply", "fci")
+
+
+class StaleState(Exception):
+    """Another process wrote since this engine last looked."""
+
+
+class Repository:
+    """Reads and writes the engine's state in one database (SQLite or PostgreSQL)."""
+
+    def __init__(self, db: Engine) -> None:
+        self.db = db
+        #: The log position and write generation this process last saw.
+        self.last_seq = 0
+        self.generation = 0
+
+    # ------------------------------------------------------------- loading
+    def load(self, config: EngineConfig) -> EngineCore:
+        """A core in the state the last commit left, with the log's evidence replayed."""
+        with self.db.connect() as conn:
+            version, net = stored_network(conn)
+            state = {r.key: r.value for r in conn.execute(select(schema.engine_state))}
+            stored = Stored(
+                version=version,
+                device_rows=device_states(conn),
+                crews=list(conn.execute(select(schema.crews.c.id)).scalars()),
+                outages=[_outage(r) for r in conn.execute(select(schema.outages)).mappings()],
+                clock=datetime.fromisoformat(state["clock"]) if "clock" in state else None,
+                next_outage=int(state.get("next_outage", 1)),
+                blinks_until=float(state.get("blinks_until", "-inf")),
+            )
+            self.last_seq = self._max_seq(conn)
+        # Bumped by every write: another process's write makes this state stale.
+        self.generation = int(state.get("generation", "0"))
+        core = EngineCore(net, config, stored)
+        for event in self._telemetry(core):
+            core.apply_evidence(event)
+        core.resume()
+        with self.db.connect() as conn:
+            core.book = self._order_book(conn, core)
+        return core
+
+    def _telemetry(self, core: EngineCore) -> Iterator[Event]:
+        ev = schema.events
+        with self.db.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=20000).execute(
+                select(ev.c.payload).where(ev.c.type.in_(_TELEMETRY)).order_by(ev.c.seq)
+            )
+            for (payload,) in result:
+                try:
+                    yield parse_event(json.loads(payload), core.directory, stored=True)
+                except EventError:
+                    continue  # refers to something a newer network version lacks
+
+    def _order_book(self, conn: Connection, core: EngineCore) -> OrderBook:
+        net = core.net
+        phones: dict[str, str | None] = {}
+        if net.customers is not None and net.customers.fields.get("phone") is not None:
+            phones = dict(zip(net.customers.ids, net.customers.fields["phone"], strict=True))
+        return OrderBook(
+            conn, core.config.dispatch, core.locate, self._roads, core.recipients, phones
+        )
+
+    def _roads(self) -> RoadGraph | None:
+        with self.db.connect() as conn:
+            blob = conn.execute(
+                select(schema.documents.c.content).where(schema.documents.c.name == "roads")
+            ).scalar()
+        if blob is None:
+            return None
+        try:
+            return RoadGraph.from_geojson(bytes(blob))
+        except OMSError:
+            return None  # dispatch falls back to straight-line estimates
+
+    # --------------------------------------------------------- the writer
+    def transaction(self, work: Callable[[Connection], None]) -> None:
+        """Run ``work`` in one transaction as the one writer.
+
+        Raises
+        ------
+        StaleState
+            Another process wrote since this one last looked (nothing done).
+        """
+        with self.db.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            if self._stale(conn):
+                raise StaleState
+            work(conn)
+
+    def stale(self) -> bool:
+        """Whether another process wrote since this one last looked."""
+        with self.db.connect() as conn:
+            return self._stale(conn)
+
+    def _stale(self, conn: Connection) -> bool:
+        generation = conn.execute(
+            select(schema.engine_state.c.value).where(schema.engine_state.c.key == "generation")
+        ).scalar()
+        return self._max_seq(conn) != self.last_seq or int(generation or 0) != self.generation
+
+    @staticmethod
+    def _max_seq(conn: Connection) -> int:
+        return int(conn.execute(select(func.max(schema.events.c.seq))).scalar() or 0)
+
+    # ---------------------------------------------------------- the log
+    @staticmethod
+    def digests(conn: Connection, ids: list[str]) -> dict[str, str]:
+        """The content digests of those event ids already in the log."""
+        known: dict[str, str] = {}
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            rows = conn.execute(
+                select(schema.events.c.id, schema.events.c.digest).where(
+                    schema.events.c.id.in_(chunk)
+                )
+            )
+            known.update((r.id, r.digest) for r in rows)
+        return known
+
+    def append(
+        self, conn: Connection, events: list[Event], received_at: datetime, core: EngineCore
+    ) -> None:
+        """Append accepted events to the log, each as it was received."""
+        conn.execute(
+            insert(schema.events),
+            [
+                {
+                    "id": e.id,
+                    "type": e.type,
+                    "time": e.time,
+                    "received_at": received_at,
+                    "digest": e.digest,
+                    "payload": e.raw or json.dumps(e.payload, ensure_ascii=False),
+                    "customer": core.units.id(e.customer) if e.customer >= 0 else None,
+                    "device": core.net.edge_ids[e.device] if e.device >= 0 else None,
+                }
+                for e in events
+            ],
+        )
+        self.last_seq = self._max_seq(conn)
+
+    # ------------------------------------------------------------- writing
+    def write(self, conn: Connection, core: EngineCore) -> None:
+        """Write the batch's changes, the feed and the engine state."""
+        assert core.clock is not None
+        ch, now = core.changes, core.clock
+        for o in core.outages.open.values():
+            if o.id in ch.dirty:
+                o.updated_at = now
+        self._write_outages(conn, core)
+        for device, row in ch.devices.items():
+            _upsert(conn, schema.device_states, schema.device_states.c.device, device, row)
+        self._write_feed(conn, core)
+        if core.book is not None:
+            core.book.write(conn, now)
+        self._write_pings(conn, core)
+        for key, value in (
+            ("clock", now.isoformat()),
+            ("next_outage", str(core.outages.next_number)),
+            ("blinks_until", repr(core.blinks_until)),
+            ("generation", str(self.generation + 1)),
+        ):
+            _upsert(conn, schema.engine_state, schema.engine_state.c.key, key, {"value": value})
+        self.generation += 1
+
+    @staticmethod
+    def _write_outages(conn: Connection, core: EngineCore) -> None:
+        ch, outages = core.changes, core.outages.open
+        new_rows = [outages[i].row() for i in sorted(ch.new)]
+        if new_rows:
+            conn.execute(insert(schema.outages), new_rows)
+        changed = [outages[i].row() for i in sorted(ch.dirty - ch.new)]
+        if changed:
+            columns = [c.name for c in schema.outages.columns if c.name != "id"]
+            statement = (
+                update(schema.outages)
+                .where(schema.outages.c.id == bindparam("key"))
+                .values({c: bindparam(c) for c in columns})
+            )
+            conn.execute(statement, [{**row, "key": row["id"]} for row in changed])
+        if ch.audit:
+            conn.execute(insert(schema.outage_audit), ch.audit)
+
+    @staticmethod
+    def _write_feed(conn: Connection, core: EngineCore) -> None:
+        """The batch's changes, numbered, for the live stream; on PostgreSQL
+        a NOTIFY (delivered at commit) wakes every server process's stream."""
+        ch, now = core.changes, core.clock
+        assert now is not None
+        rows = [
+            {"time": now, "kind": "outage", "ref": oid, "data": core.outages.open[oid].to_dict()}
+            for oid in sorted(ch.dirty)
+            if oid in core.outages.open
+        ]
+        for device, row in sorted(ch.devices.items()):
+            data = {k: iso(v) if isinstance(v, datetime) else v for k, v in row.items()}
+            rows.append({"time": now, "kind": "device", "ref": device, "data": data})
+        if core.book is not None:
+            rows.extend(core.book.feed(now))
+        if not rows:
+            return
+        conn.execute(insert(schema.changes), rows)
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": FEED_CHANNEL})
+
+    @staticmethod
+    def _write_pings(conn: Connection, core: EngineCore) -> None:
+        pings, units = core.changes.pings, core.units
+        if not pings or not units.are_customers:
+            return
+        meters = units.meters
+        conn.execute(
+            insert(schema.ping_requests),
+            [
+                {
+                    "customer": units.id(u),
+                    "meter": meters[u] if meters else None,
+                    "requested_at": core.clock,
+                    "outage": oid,
+                    "purpose": purpose,
+                    "sent": False,
+                }
+                for u, oid, purpose in pings
+            ],
+        )
+
+    # ------------------------------------------------------------ outboxes
+    def take_ping_requests(self) -> list[dict[str, Any]]:
+        """Unsent ping requests, marked sent: the AMI head-end adapter's outbox."""
+        pr = schema.ping_requests
+        with self.db.begin() as conn:
+            rows = [
+                dict(r)
+                for r in conn.execute(
+                    select(pr).where(pr.c.sent.is_(False)).order_by(pr.c.seq)
+                ).mappings()
+            ]
+            if rows:
+                conn.execute(
+                    update(pr).where(pr.c.seq.in_([r["seq"] for r in rows])).values(sent=True)
+                )
+        return rows
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Every outage that is not cancelled, as contract-4 dicts, by start time."""
+        from oms.outages import list_outages
+
+        with self.db.connect() as conn:
+            return [o.to_dict() for o in list_outages(conn)]
+
+
+def _outage(row: Any) -> Any:
+    from oms.outages import Outage
+
+    return Outage.from_row(row)
+
+
+def _upsert(
+    conn: Connection, table: Any, key_column: Any, key: str, values: dict[str, Any]
+) -> None:
+    done = conn.execute(update(table).where(key_column == key).values(**values)).rowcount
+    if not done:
+        conn.execute(insert(table).values(**{key_column.name: key, **values}))

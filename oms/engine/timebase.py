@@ -1,0 +1,19 @@
+"""Times as epoch seconds in the evidence arrays, and back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+__all__ = ["EPOCH", "to_datetime", "to_seconds"]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def to_seconds(t: datetime) -> float:
+    """Seconds since 1970 (UTC) of an aware datetime."""
+    return (t - EPOCH).total_seconds()
+
+
+def to_datetime(s: float) -> datetime:
+    """The aware UTC datetime of seconds since 1970."""
+    return EPOCH + timedelta(seconds=float(s))

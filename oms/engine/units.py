@@ -1,0 +1,55 @@
+"""The units evidence is kept for: customers, or nodes for a network without a customers file."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from topology.model import Network
+
+__all__ = ["Units"]
+
+
+class Units:
+    """Per unit: its node, id, whether it has an AMI meter, whether it is critical.
+
+    A network with a customers file has one unit per customer; one without
+    has one unit per node (calls then name nodes).
+    """
+
+    def __init__(self, net: Network) -> None:
+        cust = net.customers
+        if cust is not None:
+            self.node = cust.node
+            self.ids: list[str] | None = cust.ids
+            meters = cust.fields.get("meter")
+            self.metered = (
+                np.array([bool(m) for m in meters], dtype=bool)
+                if meters is not None
+                else np.zeros(len(cust.ids), dtype=bool)
+            )
+            self.critical = cust.critical_mask()
+            self.meters: list[str | None] | None = meters
+            self._index = cust.index
+        else:
+            self.node = np.arange(net.n_nodes)
+            self.ids = None
+            self.metered = np.zeros(net.n_nodes, dtype=bool)
+            self.critical = np.zeros(net.n_nodes, dtype=bool)
+            self.meters = None
+            self._index = net.node_index
+        self._node_ids = net.node_ids
+
+    def __len__(self) -> int:
+        return len(self.node)
+
+    @property
+    def are_customers(self) -> bool:
+        return self.ids is not None
+
+    def id(self, unit: int) -> str:
+        """The customer id (or node id) of a unit."""
+        return self.ids[unit] if self.ids is not None else self._node_ids[unit]
+
+    def of(self, key: str) -> int:
+        """The unit of a customer id (or node id), -1 when unknown."""
+        return self._index.get(key, -1)

@@ -1,0 +1,210 @@
+"""Fault-location and outage rules on the engine's core: in memory, no database.
+
+The network is ``helpers.two_feeders`` with one metered customer per count
+(a1 2, a3 3, a4 4, a5 6, a6 7 and a9 5 fed through B1; R1 feeds a3..a6, F1
+feeds a9 through transformer X1; b1..b4 through B2; c2 8 through B3;
+``a9-1`` is on life support). The same rules run through the database in
+``test_engine.py``; here each test takes milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import build, customers_csv, two_feeders
+
+from oms.config import EngineConfig
+from oms.engine.core import EngineCore, Stored
+from oms.events import parse_event
+from oms.exceptions import ActionError, OutageNotFound
+from oms.outages import Outage
+from topology.io import attach_customers, read_customers
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def customers_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("core") / "customers.csv"
+    path.write_text(customers_csv(two_feeders()))
+    return path
+
+
+def core_for(customers_file: Path, **config: Any) -> EngineCore:
+    net = build(two_feeders())
+    attach_customers(net, read_customers(customers_file, net))
+    return EngineCore(net, EngineConfig.from_dict({"pings": False, **config}), Stored())
+
+
+def ev(eid: str, etype: str, seconds: float, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": eid,
+        "type": etype,
+        "time": (T0 + timedelta(seconds=seconds)).isoformat(),
+        **fields,
+    }
+
+
+def batch(core: EngineCore, events: Iterable[dict[str, Any]]) -> None:
+    """Apply events as one batch, as the facade does: apply each, reconcile once."""
+    core.begin()
+    for obj in events:
+        core.apply(parse_event(obj, core.directory))
+    core.reconcile()
+    core.outages.settle()
+
+
+def tick(core: EngineCore, seconds: float) -> None:
+    core.begin()
+    core.advance(T0 + timedelta(seconds=seconds))
+    core.reconcile()
+    core.outages.settle()
+
+
+def outages(core: EngineCore) -> list[Outage]:
+    return sorted(
+        (o for o in core.outages.everything() if o.state != "cancelled"), key=lambda o: o.id
+    )
+
+
+def at_devices(core: EngineCore) -> dict[str, Outage]:
+    return {o.device: o for o in outages(core) if o.kind != "single_customer" and o.device}
+
+
+def test_calls_under_a_fuse_predict_the_fuse(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    batch(core, [ev("c1", "call", 0, customer="a9-2"), ev("c2", "call", 60, customer="a9-3")])
+    (o,) = at_devices(core).values()
+    assert (o.device, o.state, o.customers_out, o.critical_out, o.calls, o.started) == (
+        "F1",
+        "predicted",
+        5,
+        1,
+        2,
+        T0,
+    )
+
+
+def test_calls_across_the_recloser_roll_up_to_it(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    calls = ["a3-1", "a4-2", "a5-1", "a5-4", "a6-3", "a6-6"]
+    batch(core, [ev(f"c{i}", "call", 30 * i, customer=c) for i, c in enumerate(calls)])
+    assert list(at_devices(core)) == ["R1"]
+    assert at_devices(core)["R1"].customers_out == 20
+
+
+def test_one_call_is_a_single_customer_outage_until_power_is_back(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    batch(core, [ev("c1", "call", 0, customer="b1-4", hazard="wire_down")])
+    (o,) = outages(core)
+    assert (o.kind, o.device, o.customer, o.hazard) == ("single_customer", None, "b1-4", True)
+    batch(core, [ev("c2", "call", 600, customer="b1-4", power="on")])
+    assert o.state == "restored"
+
+
+def test_a_lockout_is_a_confirmed_outage_from_the_trip(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    o = at_devices(core)["R1"]
+    assert (o.state, o.confirmed_by, o.started, o.customers_out) == ("confirmed", "scada", T0, 20)
+    batch(core, [ev("s2", "scada", 1800, device="R1", state="closed")])
+    assert (o.state, o.restored) == ("restored", T0 + timedelta(seconds=1800))
+    assert [a["action"] for a in core.changes.audit] == ["restore"]
+
+
+def test_a_trip_and_reclose_between_predictions_is_momentary(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    batch(
+        core,
+        [
+            ev("s1", "scada", 0, device="R1", state="open"),
+            ev("s2", "scada", 20, device="R1", state="closed"),
+        ],
+    )
+    (o,) = outages(core)
+    assert (o.kind, o.state, o.device) == ("momentary", "restored", "R1")
+
+
+def test_last_gasps_of_a_lateral_predict_its_fuse(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    gasps = [ev(f"g{k}", "ami_last_gasp", k, customer=f"a9-{k}") for k in range(1, 5)]
+    batch(core, gasps)
+    assert list(at_devices(core)) == ["F1"]
+
+
+def test_the_dispatcher_moves_pins_and_merges(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    batch(core, [ev("c1", "call", 0, customer="a9-2"), ev("c2", "call", 60, customer="a9-3")])
+    f1 = at_devices(core)["F1"]
+    batch(core, [ev("a1", "outage_confirm", 120, outage=f1.id, device="B1", user="dora")])
+    assert (f1.device, f1.state, f1.confirmed_by, f1.pinned) == (
+        "B1",
+        "confirmed",
+        "dispatcher",
+        True,
+    )
+    assert f1.customers_out == 27  # everything B1 feeds
+    batch(core, [ev("c3", "call", 180, customer="c2-1"), ev("c4", "call", 200, customer="c2-2")])
+    b3 = at_devices(core)["B3"]
+    merge = ev("a2", "outage_merge", 240, into=f1.id, outages=[f1.id, b3.id], user="dora")
+    batch(core, [merge])
+    assert (b3.state, b3.merged_into) == ("cancelled", f1.id)
+
+
+def test_refused_actions_change_nothing(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    batch(core, [ev("c1", "call", 0, customer="a9-2"), ev("c2", "call", 60, customer="a9-3")])
+    f1 = at_devices(core)["F1"]
+    core.begin()
+    with pytest.raises(ActionError, match="restore it before closing"):
+        core.apply(parse_event(ev("a1", "outage_close", 90, outage=f1.id), core.directory))
+    with pytest.raises(ActionError, match="not a protective device"):
+        move = ev("a2", "outage_confirm", 90, outage=f1.id, device="L4")
+        core.apply(parse_event(move, core.directory))
+    with pytest.raises(OutageNotFound):
+        core.apply(parse_event(ev("a3", "outage_restore", 90, outage="OUT-999999"), core.directory))
+    assert (f1.state, f1.device) == ("predicted", "F1")
+    assert core.changes.audit == []
+
+
+def test_partial_restoration_leaves_a_nested_outage(customers_file: Path) -> None:
+    core = core_for(customers_file, prediction={"restore_grace_s": 60.0})
+    batch(core, [ev("s1", "scada", 0, device="B1", state="open", lockout=True)])
+    batch(core, [ev(f"g{i}", "ami_last_gasp", 5, customer=f"a9-{i + 1}") for i in range(5)])
+    b1 = at_devices(core)["B1"]
+    # The breaker closes but the fuse is blown: a9's meters never report back.
+    batch(
+        core,
+        [ev("s2", "scada", 3000, device="B1", state="closed")]
+        + [
+            ev(f"r{i}", "ami_restore", 3010, customer=c)
+            for i, c in enumerate(["a1-1", "a3-1", "a4-1", "a5-1", "a6-1", "a6-2"])
+        ],
+    )
+    assert b1.state == "restored"
+    tick(core, 3200)  # past the restore grace: the silent meters count
+    f1 = at_devices(core)["F1"]
+    assert f1.active and f1.started <= T0 + timedelta(seconds=5)
+
+
+def test_a_nested_outage_stays_when_the_outage_above_is_restored(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    batch(core, [ev("c1", "call", 0, customer="a9-2"), ev("c2", "call", 20, customer="a9-3")])
+    batch(core, [ev("s1", "scada", 3000, device="B1", state="open", lockout=True)])
+    outs = at_devices(core)
+    assert (outs["B1"].customers_out, outs["F1"].customers_out) == (22, 5)
+    batch(core, [ev("s2", "scada", 5000, device="B1", state="closed")])
+    assert (outs["B1"].state, outs["F1"].state, outs["F1"].started) == ("restored", "predicted", T0)
+
+
+def test_evidence_expires_with_the_window(customers_file: Path) -> None:
+    core = core_for(customers_file, prediction={"window_hours": 1})
+    batch(core, [ev("c1", "call", 0, customer="b1-4")])
+    (o,) = outages(core)
+    tick(core, 2 * 3600)
+    assert o.state == "cancelled"
+    assert not core.ev.live.any()
