@@ -1,4 +1,4 @@
-"""Tests of the network generators and the demo data set (topology.synthetic).
+"""Tests of the network generators (topology.synthetic) and the demo data set (oms.demo_build).
 
 The structural checks are independent of the generator: they rebuild
 feeders from the closed graph with networkx rather than trusting ids.
@@ -17,8 +17,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from oms.demo_build import DemoArea, demo_area, main, write_demo
 from topology import Network, read_network
-from topology.synthetic import DemoArea, demo_area, main, synthetic_network, write_demo
+from topology.synthetic import synthetic_network
+from topology.synthetic.__main__ import main as synthetic_main
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -414,13 +416,13 @@ def test_main_writes_demo_and_synthetic(tmp_path: Path, capsys: pytest.CaptureFi
     assert main([str(tmp_path / "demo")]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["feeders"] >= 8 and "network.geojson" in summary["files"]
-    assert main([str(tmp_path / "big"), "--nodes", "3000", "--seed", "2"]) == 0
+    assert synthetic_main([str(tmp_path / "big"), "--nodes", "3000", "--seed", "2"]) == 0
     net = read_network(tmp_path / "big" / "network.geojson")
     assert abs(net.n_nodes - 3000) < 100
 
 
 def test_shipped_fixtures_match_the_generator(area: DemoArea) -> None:
-    """fixtures/demo is what ``python -m topology.synthetic fixtures/demo`` writes."""
+    """fixtures/demo is what ``python -m oms.demo_build fixtures/demo`` writes."""
     net = read_network(FIXTURES / "network.geojson", customers=FIXTURES / "customers.csv")
     assert net.node_ids == area.network.node_ids, "regenerate fixtures/demo"
     assert net.customers.ids == area.network.customers.ids
