@@ -7,7 +7,8 @@ would apply it; the response says whether it was accepted, a duplicate
 reason. A client may send its own event ``id`` (an idempotency key): a
 handheld replaying its offline queue sends the same ids again, and the
 same id with other content is refused (409). Reads come from the database
-as of the engine clock.
+as of the engine service's clock (:meth:`webmap.service.EngineService.now`),
+never a wall clock of their own.
 
 The routes and their shapes are described in :mod:`webmap.openapi`
 (``GET /api/openapi.json``).
@@ -25,7 +26,7 @@ from sqlalchemy import select
 from oms import schema
 from oms.exceptions import EventError, OMSError
 from oms.outages import get_outage, list_outages, outage_audit, outage_evidence
-from oms.views import engine_clock, get_job, list_crews, list_jobs
+from oms.views import get_job, list_crews, list_jobs
 from webmap import audit
 from webmap.accounts import AccountError, User, add_device, add_user, list_devices, revoke_device
 from webmap.auth import current_user, require
@@ -177,8 +178,8 @@ def _action_event(etype: str, body: dict[str, Any], **fields: Any) -> dict[str, 
 # ------------------------------------------------------------------ intake
 @bp.get("/health")
 def health() -> Any:
-    """Liveness: the database answers and its engine clock."""
-    return jsonify(status="ok", clock=engine_clock(get_conn()).isoformat())
+    """Liveness: the database answers, and the clock reads answer as of."""
+    return jsonify(status="ok", clock=service().now(get_conn()).isoformat())
 
 
 @bp.get("/clock")
@@ -269,12 +270,14 @@ def jobs() -> Any:
     """Jobs by priority (``open=1`` for open ones only); a crew sees its own."""
     user = _me()
     crew = user.crew if user.role == "crew" else None
-    found = list_jobs(get_conn(), request.args.get("open") in ("1", "true"), crew)
+    conn = get_conn()
+    found = list_jobs(conn, service().now(conn), request.args.get("open") in ("1", "true"), crew)
     return jsonify([j.to_dict() for j in found])
 
 
 def _job_or_404(job_id: str) -> Any:
-    job = get_job(get_conn(), job_id)
+    conn = get_conn()
+    job = get_job(conn, job_id, service().now(conn))
     user = _me()
     if job is None or (user.role == "crew" and job.crew != user.crew):
         abort(404, description=f"no job {job_id!r}" + (" of your crew" if job else ""))
@@ -314,7 +317,7 @@ def suggest(job_id: str) -> Any:
         engine = svc.engine
         engine.refresh()
         try:
-            decision = engine.book.suggest(job_id, svc.clock())
+            decision = engine.book.suggest(job_id, svc.now(get_conn()))
         except OMSError as exc:
             abort(409, description=str(exc))
     return jsonify(decision.to_dict())
@@ -330,7 +333,8 @@ def job_action(job_id: str, action: str) -> Any:
     if user.role == "crew":
         if action not in CREW_ACTIONS:
             abort(403, description=f"a crew cannot {action} a job")
-        if get_job(get_conn(), job_id) is None:
+        conn = get_conn()
+        if get_job(conn, job_id, service().now(conn)) is None:
             abort(404, description=f"no job {job_id!r}")
         # A job recalled or given to another crew meanwhile: the engine
         # rejects the action with the reason (422), which the handheld shows.
@@ -349,7 +353,8 @@ def job_action(job_id: str, action: str) -> Any:
 @require("dispatcher", "engineer", "crew")
 def crews() -> Any:
     """Crews with status, position (stale when old), zone, skills and jobs."""
-    items = list_crews(get_conn(), service().config.dispatch)
+    conn, svc = get_conn(), service()
+    items = list_crews(conn, svc.config.dispatch, svc.now(conn))
     user = _me()
     if user.role == "crew":
         items = [c for c in items if c["id"] == user.crew]
@@ -440,7 +445,7 @@ def report(name: str) -> Any:
     from oms.reports import bulletin, compliance, indices
 
     conn = get_conn()
-    now = engine_clock(conn)
+    now = service().now(conn)
     try:
         end = parse_time(request.args["end"], "end") if "end" in request.args else now
         start = (

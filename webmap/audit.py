@@ -4,6 +4,12 @@ Each row has the time, the user, the device (for handhelds), the remote
 address, the action (``login``, ``login_failed``, ``event:job_arrive``,
 ``device_revoke``...), what it acted on, the outcome and, when the client
 sent one, the position it reported (``X-Position: lon,lat``).
+
+Audit times and the login-throttling window are real (wall-clock) time on
+purpose, not the engine service's clock that reads answer by: an audit row
+records when a person acted, and a lock-out window measured by an
+accelerated demo clock would end in seconds, by a fixed test clock never.
+(:mod:`webmap.accounts` stamps users and devices with wall time likewise.)
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ from oms.events import iso
 from oms.exceptions import NotLoadedError, OMSError
 from oms.outages import Outage, get_outage
 from oms.store import device_states
-from oms.views import engine_clock, list_crews
+from oms.views import list_crews
 from topology.exceptions import TopologyError
 from topology.model import Network
 from webmap import layers
@@ -207,7 +207,7 @@ def summary() -> Response:
             "edges": net.n_edges,
             "customers": int(net.node_customers.sum()),
             "states": layers.state_counts(states),
-            "clock": engine_clock(conn).isoformat(),
+            "clock": service().now(conn).isoformat(),
         }
     )
 
@@ -253,7 +253,8 @@ def outages_geojson() -> Response:
 @bp.get("/map/calls.geojson")
 @require("dispatcher", "engineer")
 def calls_geojson() -> Response:
-    """Calls of the last ``hours`` (12) before the engine clock, newest first (``limit``).
+    """Calls of the last ``hours`` (12) before now (the engine service's clock), newest
+    first (``limit``).
 
     ``after=SEQ`` gives only the calls logged after event number ``SEQ``
     (the page asks for increments); ``last_seq`` in the answer is the newest
@@ -267,7 +268,7 @@ def calls_geojson() -> Response:
         after = min(max(after, 0), 2**62)
     conn = get_conn()
     net = _network()
-    since = engine_clock(conn) - timedelta(hours=hours)
+    since = service().now(conn) - timedelta(hours=hours)
     ev, cu = schema.events, schema.customers
     query = (
         select(
@@ -312,7 +313,9 @@ def calls_geojson() -> Response:
 @require("dispatcher", "engineer")
 def crews_geojson() -> Response:
     """Crews as Points at their last position; ``properties`` is the crew object of the API."""
-    return _geojson(layers.crews_layer(list_crews(get_conn(), service().config.dispatch)))
+    conn, svc = get_conn(), service()
+    crews = list_crews(conn, svc.config.dispatch, svc.now(conn))
+    return _geojson(layers.crews_layer(crews))
 
 
 @bp.get("/map/plan")

@@ -52,10 +52,9 @@ from oms.events import iso
 from oms.jobs import Job, Zones
 from oms.outages import ACTIVE_STATES, Outage, list_outages
 from oms.store import network_version, stored_network
-from oms.views import engine_clock
 from topology.model import Network
 from webmap import audit
-from webmap.db import database, get_conn
+from webmap.db import database, get_conn, service
 
 __all__ = ["OPENAPI_PATHS", "STAGES", "RateLimiter", "bp", "case_stage"]
 
@@ -390,8 +389,8 @@ def _get_outage(conn: Connection, outage_id: str) -> Outage | None:
     return Outage.from_row(row) if row is not None else None
 
 
-def case_by_id(conn: Connection, case_id: str) -> dict[str, Any] | None:
-    """The public view of case ``case_id`` (following merges), or None."""
+def case_by_id(conn: Connection, case_id: str, now: datetime) -> dict[str, Any] | None:
+    """The public view of case ``case_id`` (following merges) as of ``now``, or None."""
     outage = _get_outage(conn, case_id)
     if outage is None:
         return None
@@ -406,13 +405,14 @@ def case_by_id(conn: Connection, case_id: str) -> dict[str, Any] | None:
         outage,
         job,
         _model(conn),
-        engine_clock(conn),
+        now,
         case_id if outage.id != case_id else None,
     )
 
 
-def case_by_phone(conn: Connection, phone: str) -> dict[str, Any] | None:
-    """The current (or recently restored) case of the customer(s) with ``phone``, or None.
+def case_by_phone(conn: Connection, phone: str, now: datetime) -> dict[str, Any] | None:
+    """The current (or recently restored) case of the customer(s) with ``phone`` as of
+    ``now``, or None.
 
     A customer's cases: its own single-customer outages, the network outages
     whose device is on its supply path in the network's normal state, and
@@ -430,7 +430,6 @@ def case_by_phone(conn: Connection, phone: str) -> dict[str, Any] | None:
     for u in positions:
         node = int(net.customers.node[u])
         path.update(net.edge_ids[e] for e in net.supply.upstream_edges(node))
-    now = engine_clock(conn)
     o = schema.outages
     recent = (o.c.state.in_(ACTIVE_STATES)) | (
         o.c.state.in_(("restored", "closed")) & (o.c.restored >= now - RECENT)
@@ -457,10 +456,10 @@ def case_by_phone(conn: Connection, phone: str) -> dict[str, Any] | None:
 
 
 # ----------------------------------------------------------- outages by area
-def outages_by_area(conn: Connection) -> dict[str, Any]:
-    """Current outages grouped by zone, without personal data (see the module doc)."""
+def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
+    """Current outages grouped by zone as of ``now``, without personal data (see the
+    module doc)."""
     model = _model(conn)
-    now = engine_clock(conn)
     active = [x for x in list_outages(conn) if x.state in ACTIVE_STATES and x.kind != "momentary"]
     jobs = _jobs_of(conn, [x.id for x in active])
     areas: dict[str | None, dict[str, Any]] = {}
@@ -539,7 +538,7 @@ def outages() -> Any:
     cache = current_app.extensions.setdefault("oms.public_outages", {})
     entry = cache.get("entry")
     if entry is None or entry[0] != key:
-        entry = (key, outages_by_area(conn))
+        entry = (key, outages_by_area(conn, service().now(conn)))
         cache["entry"] = entry
     response = jsonify(entry[1])
     response.headers["Cache-Control"] = "public, max-age=30"
@@ -582,13 +581,13 @@ def case() -> Any:
     if case_id:
         if not _CASE_ID.fullmatch(case_id):
             abort(400, description="a case id looks like OUT-000123")
-        doc = case_by_id(conn, case_id)
+        doc = case_by_id(conn, case_id, service().now(conn))
         missing = f"no case {case_id}"
     else:
         digits = normal_phone(phone)
         if not 3 <= len(digits.lstrip("+")) <= 20:
             abort(400, description="give the phone number the utility has for you")
-        doc = case_by_phone(conn, digits)
+        doc = case_by_phone(conn, digits, service().now(conn))
         missing = "no current outage case for that phone number"
     if doc is None:
         abort(404, description=missing)

@@ -19,7 +19,10 @@ one process writes at a time, the *leader*:
   event to stale state, no reload storms, and nobody escalated twice.
 
 The clock is injected (``clock``): the wall clock in production, an
-accelerated one in ``oms demo``.
+accelerated one in ``oms demo``, a fixed one in tests. Every read of the
+server answers as of :meth:`EngineService.now`, that clock; the intake
+hand-over's own bookkeeping (when a request was submitted, answered and
+may be forgotten) is real time.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from oms import schema
 from oms.config import EngineConfig
 from oms.engine import IngestReport, OutageEngine
 from oms.exceptions import OMSError
+from oms.views import engine_clock
 
 __all__ = ["EngineService", "IntakeTimeout", "wall_clock"]
 
@@ -90,6 +94,18 @@ class EngineService:
             if self._engine is None:
                 self._engine = OutageEngine(self.db, self.config)
             return self._engine
+
+    def now(self, conn: Connection) -> datetime:
+        """Now, for every read (crews on shift, breaches, reports, public pages, clocks).
+
+        This service's clock, never behind the engine clock stored in
+        ``conn``: events stamped ahead of the clock are applied already, so
+        the state is as of the later of the two, the clock the engine would
+        have if it ticked now (a tick never moves the engine clock back).
+        """
+        now = self.clock()
+        applied = engine_clock(conn)
+        return applied if applied is not None and applied > now else now
 
     @property
     def leader(self) -> bool:
