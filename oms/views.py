@@ -66,6 +66,7 @@ def get_job(conn: Connection, job_id: str, now: datetime) -> Job | None:
 def list_crews(conn: Connection, config: DispatchConfig, now: datetime) -> list[dict[str, Any]]:
     """Crews (contract 4 ``oms crews``) with status, position, staleness and jobs,
     as of ``now`` (an available crew out of its shift then is off shift)."""
-    from oms.orders import crew_dicts, load_crews
+    from oms.engine.orders import crew_dicts
+    from oms.engine.repository import load_crews
 
     return crew_dicts(load_crews(conn).values(), now, config)

@@ -55,14 +55,14 @@ def batch(core: EngineCore, events: Iterable[dict[str, Any]]) -> None:
     for obj in events:
         core.apply(parse_event(obj, core.directory))
     core.reconcile()
-    core.outages.settle()
+    core.settle()
 
 
 def tick(core: EngineCore, seconds: float) -> None:
     core.begin()
     core.advance(T0 + timedelta(seconds=seconds))
     core.reconcile()
-    core.outages.settle()
+    core.settle()
 
 
 def outages(core: EngineCore) -> list[Outage]:

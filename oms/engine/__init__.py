@@ -14,6 +14,8 @@ core            :class:`~oms.engine.core.EngineCore`: the state, no I/O
   reconcile     the phases that bring outages in line with a prediction
   customers     single-customer outages, momentaries meters saw
   figures       customers out, calls, faulted section, meters to ping
+  orders        the order book: jobs, crews, dispatch, timers, alerts
+  outbox        customer notices queued per batch
 ==============  ==========================================================
 """
 

@@ -24,11 +24,11 @@ from oms.config import EngineConfig
 from oms.engine.changes import Changes
 from oms.engine.devices import DeviceStates
 from oms.engine.evidence import Evidence, EvidenceTable
+from oms.engine.orders import OrderBook
 from oms.engine.outage_book import OutageBook
 from oms.engine.timebase import to_datetime, to_seconds
 from oms.engine.units import Units
 from oms.events import Directory, Event
-from oms.orders import OrderBook
 from oms.outages import Outage
 from oms.prediction import DeviceTree
 from topology.model import Network
@@ -306,6 +306,12 @@ class EngineCore:
         child = int(self.tree.supply.tree.edge_child[e])
         node = child if child >= 0 else int(net.edge_to[e])
         return float(net.node_xy[node, 0]), float(net.node_xy[node, 1])
+
+    def settle(self) -> None:
+        """After the batch was written: finished outages and jobs leave the open sets."""
+        self.outages.settle()
+        if self.book is not None:
+            self.book.settle()
 
     # ---------------------------------------------------------- reconcile
     def reconcile(self) -> None:

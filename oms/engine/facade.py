@@ -26,10 +26,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from oms.config import EngineConfig
 from oms.dispatch import Decision
+from oms.engine.orders import OrderBook
 from oms.engine.repository import Repository, StaleState
 from oms.events import Event, parse_event, read_lines
 from oms.exceptions import ActionError, EventConflict, EventError, OMSError, OutageNotFound
-from oms.orders import OrderBook
 
 __all__ = ["IngestReport", "OutageEngine"]
 
@@ -202,7 +202,7 @@ class OutageEngine:
 
     def _write(self, conn: Connection) -> None:
         self.repository.write(conn, self.core)
-        self.core.outages.settle()
+        self.core.settle()
 
     def _transaction(self, work: Callable[[Connection], None]) -> None:
         """Run ``work`` as the one writer, in one transaction.

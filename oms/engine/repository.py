@@ -25,13 +25,15 @@ from sqlalchemy.engine import Connection, Engine
 from oms import schema
 from oms.config import EngineConfig
 from oms.engine.core import EngineCore, Stored
-from oms.events import Event, iso, parse_event
+from oms.engine.orders import OrderBook, StoredBook
+from oms.engine.outbox import Outbox
+from oms.events import Event, as_utc, iso, parse_event
 from oms.exceptions import EventError, OMSError
-from oms.orders import OrderBook
+from oms.jobs import CrewState, Job
 from oms.roads import RoadGraph
 from oms.store import device_states, stored_network
 
-__all__ = ["FEED_CHANNEL", "Repository", "StaleState"]
+__all__ = ["FEED_CHANNEL", "Repository", "StaleState", "load_crews"]
 
 #: The PostgreSQL NOTIFY channel told of every commit to the ``changes`` feed.
 FEED_CHANNEL = "oms_changes"
@@ -95,8 +97,33 @@ class Repository:
         phones: dict[str, str | None] = {}
         if net.customers is not None and net.customers.fields.get("phone") is not None:
             phones = dict(zip(net.customers.ids, net.customers.fields["phone"], strict=True))
+        jobs = schema.jobs
+        counter = conn.execute(
+            select(schema.engine_state.c.value).where(schema.engine_state.c.key == "next_job")
+        ).scalar()
+        stored = StoredBook(
+            zones=[dict(r) for r in conn.execute(select(schema.zones)).mappings()],
+            units=[dict(r) for r in conn.execute(select(schema.units)).mappings()],
+            crews=load_crews(conn),
+            jobs=[
+                Job.from_row(dict(r))
+                for r in conn.execute(
+                    select(jobs).where(jobs.c.state.notin_(("closed", "cancelled")))
+                ).mappings()
+            ],
+            done=[
+                (kind, area, stamps or {})
+                for kind, area, stamps in conn.execute(
+                    select(jobs.c.kind, jobs.c.area_class, jobs.c.stamps).where(
+                        jobs.c.state.in_(("restored", "closed"))
+                    )
+                )
+            ],
+            next_job=int(counter or 1),
+            subscriptions=[dict(r) for r in conn.execute(select(schema.subscriptions)).mappings()],
+        )
         return OrderBook(
-            conn, core.config.dispatch, core.locate, self._roads, core.recipients, phones
+            stored, core.config.dispatch, core.locate, self._roads, core.recipients, phones
         )
 
     def _roads(self) -> RoadGraph | None:
@@ -192,7 +219,7 @@ class Repository:
             _upsert(conn, schema.device_states, schema.device_states.c.device, device, row)
         self._write_feed(conn, core)
         if core.book is not None:
-            core.book.write(conn, now)
+            self._write_book(conn, core.book, now)
         self._write_pings(conn, core)
         for key, value in (
             ("clock", now.isoformat()),
@@ -242,6 +269,55 @@ class Repository:
         conn.execute(insert(schema.changes), rows)
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": FEED_CHANNEL})
+
+    @staticmethod
+    def _write_book(conn: Connection, book: OrderBook, now: datetime) -> None:
+        """Jobs, crew states, dispatch decisions, alerts, notifications, survey answers."""
+        jobs = schema.jobs
+        for jid in book.dirty_jobs:
+            book.jobs[jid].updated_at = now
+        new_rows = [book.jobs[j].row() for j in sorted(book.new_jobs)]
+        if new_rows:
+            conn.execute(insert(jobs), new_rows)
+        changed = [book.jobs[j].row() for j in sorted(book.dirty_jobs - book.new_jobs)]
+        if changed:
+            cols = [c.name for c in jobs.columns if c.name != "id"]
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == bindparam("key"))
+                .values({c: bindparam(c) for c in cols}),
+                [{**r, "key": r["id"]} for r in changed],
+            )
+        for cid in sorted(book.dirty_crews):
+            c = book.crews[cid]
+            row = {
+                "status": c.status,
+                "lon": c.lon,
+                "lat": c.lat,
+                "gps_time": c.gps_time,
+                "jobs": list(c.jobs),
+                "updated_at": now,
+            }
+            _upsert(conn, schema.crew_state, schema.crew_state.c.crew, cid, row)
+        if book.decisions:
+            conn.execute(insert(schema.dispatch_decisions), book.decisions)
+        if book.alerts:
+            conn.execute(insert(schema.alerts), book.alerts)
+        if book.outbox is not None:
+            _write_outbox(conn, book.outbox)
+        n = schema.notifications
+        for a in book.answers:
+            conn.execute(
+                update(n)
+                .where(
+                    (n.c.customer == a["customer"])
+                    & (n.c.outage == a["outage"])
+                    & (n.c.kind == "survey")
+                )
+                .values(answer=a["answer"], answered_at=a["time"])
+            )
+        value = {"value": str(book.next_job)}
+        _upsert(conn, schema.engine_state, schema.engine_state.c.key, "next_job", value)
 
     @staticmethod
     def _write_pings(conn: Connection, core: EngineCore) -> None:
@@ -301,3 +377,51 @@ def _upsert(
     done = conn.execute(update(table).where(key_column == key).values(**values)).rowcount
     if not done:
         conn.execute(insert(table).values(**{key_column.name: key, **values}))
+
+
+def _write_outbox(conn: Connection, outbox: Outbox) -> None:
+    """Insert the queued messages not already in the outbox (a unique key per message)."""
+    if not outbox.queued:
+        return
+    rows = {r["key"]: r for r in outbox.queued}
+    keys = list(rows)
+    seen: set[str] = set()
+    for start in range(0, len(keys), 5000):
+        chunk = keys[start : start + 5000]
+        seen.update(
+            conn.execute(
+                select(schema.notifications.c.key).where(schema.notifications.c.key.in_(chunk))
+            ).scalars()
+        )
+    fresh = [r for k, r in rows.items() if k not in seen]
+    if fresh:
+        conn.execute(insert(schema.notifications), fresh)
+    outbox.queued = []
+
+
+def load_crews(conn: Connection) -> dict[str, CrewState]:
+    """Every crew as loaded (contract 2b) with its live status, position and jobs. O(crews)."""
+    state = {r["crew"]: dict(r) for r in conn.execute(select(schema.crew_state)).mappings()}
+    crews: dict[str, CrewState] = {}
+    for r in conn.execute(select(schema.crews)).mappings():
+        crew = CrewState(
+            r["id"],
+            r["name"],
+            r["unit"],
+            r["zone"],
+            list(r["skills"]),
+            list(r["voltage_kv"]),
+            float(r["lon"]),
+            float(r["lat"]),
+            r["shift_start"],
+            r["shift_end"],
+            r["phone"],
+        )
+        live = state.get(crew.id)
+        if live is not None:
+            crew.status, crew.jobs = live["status"], list(live["jobs"])
+            if live["lon"] is not None:
+                crew.lon, crew.lat = float(live["lon"]), float(live["lat"])
+            crew.gps_time = as_utc(live["gps_time"])
+        crews[crew.id] = crew
+    return crews

@@ -11,39 +11,56 @@ it inside the same transactions as the outages:
 - :meth:`OrderBook.timers` as the clock moves: target warnings (50%, 75%)
   and breaches, acknowledgement timeouts with escalation through the unit's
   first contact, second contact and leader, and the capacity alarm;
-- :meth:`OrderBook.write` to store what changed.
+- what changed is written by the repository (:meth:`OrderBook.settle`
+  afterwards drops what is finished).
+
+No I/O here: the repository reads the book's starting state into a
+:class:`StoredBook` and writes its changes.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.engine import Connection
-
-from oms import schema
 from oms.config import DispatchConfig
 from oms.dispatch import BUSY, Decision, assign_batch, suggest
-from oms.events import Event, as_utc, iso
+from oms.engine.outbox import Outbox
+from oms.events import Event, iso
 from oms.exceptions import ActionError
 from oms.jobs import JOB_EVENTS, CrewState, Job, Zones, check_closeout, job_priority
-from oms.notify import Outbox
 from oms.outages import Outage
 from oms.roads import RoadGraph
 from oms.timeline import Targets
 
-__all__ = ["OrderBook", "crew_dicts", "load_crews"]
+__all__ = ["OrderBook", "StoredBook", "crew_dicts"]
+
+
+@dataclass
+class StoredBook:
+    """What the repository read back for the order book."""
+
+    zones: list[dict[str, Any]] = field(default_factory=list)
+    units: list[dict[str, Any]] = field(default_factory=list)
+    crews: dict[str, CrewState] = field(default_factory=dict)
+    #: Jobs not closed or cancelled.
+    jobs: list[Job] = field(default_factory=list)
+    #: (kind, area class, stamps) of restored and closed jobs: the ETR history.
+    done: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
+    next_job: int = 1
+    #: ``subscriptions`` rows (customer, channel, address, opted_out).
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
 
 
 class OrderBook:
-    """Jobs and crews of one database, kept in memory and written per batch."""
+    """Jobs and crews of one database, kept in memory; the repository writes each batch."""
 
     def __init__(
         self,
-        conn: Connection,
+        stored: StoredBook,
         config: DispatchConfig,
         locate: Callable[[str], tuple[float, float]],
         roads_loader: Callable[[], RoadGraph | None],
@@ -52,32 +69,25 @@ class OrderBook:
     ) -> None:
         self.config = config
         self.recipients = recipients  # outage id -> customers to tell
-        self.outbox = Outbox(conn, phones or {}, config.etr_change_min) if config.notify else None
+        self.outbox = (
+            Outbox(stored.subscriptions, phones or {}, config.etr_change_min)
+            if config.notify
+            else None
+        )
         self.locate = locate  # device id -> (lon, lat) of the point it feeds
         self._roads_loader = roads_loader
         self._roads: RoadGraph | bool | None = False
-        self.zones = Zones(dict(r) for r in conn.execute(select(schema.zones)).mappings())
-        self.units = {r["id"]: dict(r) for r in conn.execute(select(schema.units)).mappings()}
-        self.crews = load_crews(conn)
-        self.jobs = {
-            r["id"]: Job.from_row(dict(r))
-            for r in conn.execute(
-                select(schema.jobs).where(schema.jobs.c.state.notin_(("closed", "cancelled")))
-            ).mappings()
-        }
+        self.zones = Zones(stored.zones)
+        self.units = {r["id"]: dict(r) for r in stored.units}
+        self.crews = stored.crews
+        self.jobs = {j.id: j for j in stored.jobs}
         self.by_outage = {j.outage: j for j in self.jobs.values() if j.outage}
         # Minutes from A to restoration of past jobs, by (kind, area class).
         self.history: dict[tuple[str, str], list[float]] = {}
         self._medians: dict[tuple[str, str], float | None] = {}
-        done = select(schema.jobs.c.kind, schema.jobs.c.area_class, schema.jobs.c.stamps)
-        for kind, area, stamps in conn.execute(
-            done.where(schema.jobs.c.state.in_(("restored", "closed")))
-        ):
+        for kind, area, stamps in stored.done:
             self._remember(kind, area, stamps or {})
-        counter = conn.execute(
-            select(schema.engine_state.c.value).where(schema.engine_state.c.key == "next_job")
-        ).scalar()
-        self.next_job = int(counter or 1)
+        self.next_job = stored.next_job
         # Per unit: (time, no crew free) samples, and when it last alarmed.
         self._samples: dict[str, list[tuple[datetime, bool]]] = {}
         self._alarmed: dict[str, datetime] = {}
@@ -609,97 +619,14 @@ class OrderBook:
             rows.append({"time": now, "kind": "alert", "ref": ref, "data": data})
         return rows
 
-    # ---------------------------------------------------------------- write
-    def write(self, conn: Connection, now: datetime) -> None:
-        jobs = schema.jobs
-        for jid in self.dirty_jobs:
-            self.jobs[jid].updated_at = now
-        new_rows = [self.jobs[j].row() for j in sorted(self.new_jobs)]
-        if new_rows:
-            conn.execute(insert(jobs), new_rows)
-        changed = [self.jobs[j].row() for j in sorted(self.dirty_jobs - self.new_jobs)]
-        if changed:
-            cols = [c.name for c in jobs.columns if c.name != "id"]
-            conn.execute(
-                update(jobs)
-                .where(jobs.c.id == bindparam("key"))
-                .values({c: bindparam(c) for c in cols}),
-                [{**r, "key": r["id"]} for r in changed],
-            )
-        for cid in sorted(self.dirty_crews):
-            c = self.crews[cid]
-            row = {
-                "status": c.status,
-                "lon": c.lon,
-                "lat": c.lat,
-                "gps_time": c.gps_time,
-                "jobs": list(c.jobs),
-                "updated_at": now,
-            }
-            done = conn.execute(
-                update(schema.crew_state).where(schema.crew_state.c.crew == cid).values(**row)
-            ).rowcount
-            if not done:
-                conn.execute(insert(schema.crew_state).values(crew=cid, **row))
-        if self.decisions:
-            conn.execute(insert(schema.dispatch_decisions), self.decisions)
-        if self.alerts:
-            conn.execute(insert(schema.alerts), self.alerts)
-        if self.outbox is not None:
-            self.outbox.write(conn)
-        n = schema.notifications
-        for a in self.answers:
-            conn.execute(
-                update(n)
-                .where(
-                    (n.c.customer == a["customer"])
-                    & (n.c.outage == a["outage"])
-                    & (n.c.kind == "survey")
-                )
-                .values(answer=a["answer"], answered_at=a["time"])
-            )
-        done = conn.execute(
-            update(schema.engine_state)
-            .where(schema.engine_state.c.key == "next_job")
-            .values(value=str(self.next_job))
-        ).rowcount
-        if not done:
-            conn.execute(
-                insert(schema.engine_state).values(key="next_job", value=str(self.next_job))
-            )
+    # --------------------------------------------------------------- settle
+    def settle(self) -> None:
+        """After a batch is written: finished jobs leave the book, change sets are emptied."""
         for jid in [j.id for j in self.jobs.values() if not j.open]:
             job = self.jobs.pop(jid)
             if job.outage and self.by_outage.get(job.outage) is job:
                 del self.by_outage[job.outage]
         self._reset()
-
-
-def load_crews(conn: Connection) -> dict[str, CrewState]:
-    """Every crew as loaded (contract 2b) with its live status, position and jobs. O(crews)."""
-    state = {r["crew"]: dict(r) for r in conn.execute(select(schema.crew_state)).mappings()}
-    crews: dict[str, CrewState] = {}
-    for r in conn.execute(select(schema.crews)).mappings():
-        crew = CrewState(
-            r["id"],
-            r["name"],
-            r["unit"],
-            r["zone"],
-            list(r["skills"]),
-            list(r["voltage_kv"]),
-            float(r["lon"]),
-            float(r["lat"]),
-            r["shift_start"],
-            r["shift_end"],
-            r["phone"],
-        )
-        live = state.get(crew.id)
-        if live is not None:
-            crew.status, crew.jobs = live["status"], list(live["jobs"])
-            if live["lon"] is not None:
-                crew.lon, crew.lat = float(live["lon"]), float(live["lat"])
-            crew.gps_time = as_utc(live["gps_time"])
-        crews[crew.id] = crew
-    return crews
 
 
 def crew_dicts(

@@ -1,0 +1,112 @@
+"""The notification outbox: who is told what about an outage, queued per batch. No I/O.
+
+The messages and their recipients are described in :mod:`oms.notify`,
+which delivers what the repository wrote to the ``notifications`` table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+__all__ = ["Outbox", "compose"]
+
+
+def _hhmm(t: datetime | None) -> str:
+    return t.strftime("%H:%M UTC") if t else "not yet known"
+
+
+def compose(kind: str, outage: str, etr: datetime | None) -> str:
+    """The text of a message."""
+    if kind == "acknowledged":
+        return (
+            f"We know about the power cut at your address (case {outage}). "
+            f"Estimated restoration: {_hhmm(etr)}."
+        )
+    if kind == "dispatched":
+        return f"A crew is on its way to the fault cutting your supply (case {outage})."
+    if kind == "etr_changed":
+        return f"New estimated restoration time for case {outage}: {_hhmm(etr)}."
+    if kind == "restored":
+        return f"Supply is restored (case {outage}). Thank you for your patience."
+    if kind == "survey":
+        return (
+            f"How satisfied are you with the repair of case {outage}? "
+            "Reply 1 (poor) to 5 (very good)."
+        )
+    raise ValueError(f"unknown message kind {kind!r}")
+
+
+class Outbox:
+    """Subscriptions, and the messages queued during one batch (the repository writes them)."""
+
+    def __init__(
+        self,
+        subscriptions: Iterable[Mapping[str, Any]],
+        phones: Mapping[str, str | None],
+        etr_change_min: float,
+    ) -> None:
+        self.phones = phones
+        self.etr_change_min = etr_change_min
+        self.subscriptions: dict[str, list[tuple[str, str | None]]] = {}
+        self.opted_out: set[str] = set()
+        for r in subscriptions:
+            if r["opted_out"]:
+                self.opted_out.add(r["customer"])
+            else:
+                self.subscriptions.setdefault(r["customer"], []).append(
+                    (r["channel"], r["address"])
+                )
+        self.queued: list[dict[str, Any]] = []
+        self.last_etr: dict[str, datetime | None] = {}
+
+    @property
+    def subscribers(self) -> set[str]:
+        return set(self.subscriptions)
+
+    def queue(
+        self,
+        kind: str,
+        outage: str,
+        customers: Iterable[str],
+        now: datetime,
+        etr: datetime | None = None,
+    ) -> None:
+        text = compose(kind, outage, etr)
+        for customer in customers:
+            if customer in self.opted_out:
+                continue
+            routes = self.subscriptions.get(customer) or [("sms", self.phones.get(customer))]
+            for channel, address in routes:
+                if channel == "sms" and not address:
+                    continue
+                key = hashlib.sha256(
+                    f"{customer}|{outage}|{kind}|{channel}|{text}".encode()
+                ).hexdigest()
+                self.queued.append(
+                    {
+                        "key": key,
+                        "customer": customer,
+                        "outage": outage,
+                        "kind": kind,
+                        "channel": channel,
+                        "address": address,
+                        "message": text,
+                        "status": "queued",
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                )
+
+    def etr_moved(self, outage: str, etr: datetime | None) -> bool:
+        """Whether the ETR moved enough since it was last told to be worth a message."""
+        last = self.last_etr.get(outage)
+        if etr is None or last is None:
+            self.last_etr.setdefault(outage, etr)
+            return False
+        if abs((etr - last).total_seconds()) / 60 > self.etr_change_min:
+            self.last_etr[outage] = etr
+            return True
+        return False
