@@ -317,7 +317,7 @@ def suggest(job_id: str) -> Any:
         engine = svc.engine
         engine.refresh()
         try:
-            decision = engine.book.suggest(job_id, svc.now(get_conn()))
+            decision = engine.suggest(job_id, svc.now(get_conn()))
         except OMSError as exc:
             abort(409, description=str(exc))
     return jsonify(decision.to_dict())
