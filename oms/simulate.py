@@ -40,7 +40,6 @@ ISO 8601 with offset.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from collections.abc import Sequence
@@ -175,14 +174,11 @@ def normal_supply(net: Network) -> Supply:
     """The supply analysis of the network's normal state, without touching ``net``.
 
     ``net.supply`` itself when the current state is the normal one; otherwise
-    a :class:`~topology.supply.Supply` of a shallow copy. O(n + m).
+    that of a :meth:`~topology.model.Network.normal` view. O(n + m).
     """
     if np.array_equal(net.edge_closed, net.edge_normal_closed):
         return net.supply
-    view = copy.copy(net)
-    view.edge_closed = net.edge_normal_closed.copy()
-    view._supply = None
-    return Supply(view)
+    return net.normal().supply
 
 
 def protective_above(net: Network, supply: Supply) -> np.ndarray:

@@ -30,7 +30,6 @@ from topology.io import attach_customers, read_customers, read_network
 from topology.model import CUSTOMER_FIELDS, Network
 
 __all__ = [
-    "apply_states",
     "customers_below",
     "device_states",
     "load",
@@ -38,6 +37,7 @@ __all__ = [
     "network_version",
     "operated_network",
     "stored_network",
+    "with_reported_states",
 ]
 
 
@@ -87,18 +87,22 @@ def operated_network(engine: Engine) -> Network:
     with engine.connect() as conn:
         _, net = stored_network(conn)
         states = device_states(conn)
-    return apply_states(net, states)
+    return with_reported_states(net, states)
 
 
-def apply_states(net: Network, states: dict[str, dict[str, Any]]) -> Network:
-    """Set ``net``'s operable devices to the reported ``states`` (id -> row). O(n + m)."""
+def with_reported_states(net: Network, states: dict[str, dict[str, Any]]) -> Network:
+    """``net`` with its operable devices in the reported ``states`` (id -> row), as a view.
+
+    Devices not reported are in their normal state; ids ``net`` lacks are
+    ignored. ``net`` itself is not changed (see
+    :meth:`~topology.model.Network.with_states`). O(n + m).
+    """
     closed = net.edge_normal_closed.copy()
     for device, row in states.items():
         e = net.edge_index.get(device)
         if e is not None and net.operable[e]:
             closed[e] = row["state"] == "closed"
-    net.set_states(closed)
-    return net
+    return net.with_states(closed)
 
 
 def _customer_rows(net: Network) -> list[dict[str, Any]]:
@@ -286,4 +290,3 @@ def customers_below(net: Network, device: str) -> np.ndarray:
     dead = np.zeros(net.n_nodes, dtype=bool)
     dead[nodes] = True
     return np.flatnonzero(dead[net.customers.node])
-

@@ -542,10 +542,11 @@ def read_customers(path: str | os.PathLike[str], net: Network) -> Customers:
 
 
 def attach_customers(net: Network, customers: Customers) -> None:
-    """Make ``customers`` the network's customers; counts come from them alone."""
-    net.customers = customers
-    net.node_customers = np.bincount(customers.node, minlength=net.n_nodes).astype(np.int64)
-    net._supply = None
+    """Make ``customers`` the network's customers; counts come from them alone.
+
+    :meth:`~topology.model.Network.set_customers`, kept for its callers.
+    """
+    net.set_customers(customers)
 
 
 def write_customers_csv(net: Network, path: str | os.PathLike[str]) -> None:

@@ -16,9 +16,10 @@ GeoArrow keeps it: one coordinate array for all edges and an offsets array
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +29,11 @@ from topology.exceptions import (
     NotOperableError,
     SwitchStateError,
 )
+
+if TYPE_CHECKING:
+    # The one dependency between the two modules: a network owns its supply
+    # analysis; topology.supply knows networks only through a protocol.
+    from topology.supply import Supply
 
 __all__ = [
     "CRITICAL_FIELDS",
@@ -144,6 +150,31 @@ def geodesic_lengths(
     return lengths
 
 
+#: The numpy arrays a :meth:`Network.with_states` view shares (read-only).
+_FIXED_ARRAYS = (
+    "node_xy",
+    "node_source",
+    "node_customers",
+    "node_voltage_kv",
+    "edge_kind",
+    "edge_from",
+    "edge_to",
+    "edge_normal_closed",
+    "edge_scada",
+    "edge_capacity",
+    "edge_length_m",
+    "geom_offsets",
+    "geom_coords",
+)
+
+
+@dataclass
+class _Derived:
+    """What follows from a network's fixed arrays alone, shared with its views."""
+
+    incidence: tuple[np.ndarray, np.ndarray] | None = None
+
+
 class Network:
     """A distribution network: nodes, edges, customers and switch states.
 
@@ -182,6 +213,26 @@ class Network:
         Names and nominal voltages; None / NaN where unknown.
     node_props, edge_props : dict of int to dict, optional
         Further feature properties to carry through export, by position.
+
+    Notes
+    -----
+    Everything but the switching state is fixed once the network is built
+    (ids, kinds, ends, normal states, lengths, geometry; the customers too,
+    once attached with :meth:`set_customers`). The switching state is
+    ``edge_closed`` (True where closed), and :attr:`supply` answers for it.
+    There are two ways to another state:
+
+    - :meth:`with_states` (and :meth:`normal`) give a *view*: a network that
+      shares every fixed array (read-only through the view) and owns its
+      ``edge_closed`` and its :attr:`supply`; O(n_edges), the supply built on
+      first use. Use a view for every "in that state" or "what if" question,
+      and always on a network that others hold too (a per-process cache, a
+      model read by several threads): the original is untouched.
+    - :meth:`operate`, :meth:`set_states` and :meth:`reset_to_normal` change
+      this network's own state in place. They are for the owner of an
+      instance that follows the live state (a model kept up to date with the
+      reported switching, a test's own network); never to flip a shared
+      network to another state and back: take a view instead.
     """
 
     def __init__(
@@ -261,8 +312,9 @@ class Network:
         else:
             self.node_customers = np.zeros(n, dtype=np.int64)
         self.warnings: list[Issue] = []
-        self._supply: Any = None
-        self._incidence: tuple[np.ndarray, np.ndarray] | None = None
+        self._supply: Supply | None = None
+        # Derived from the fixed arrays alone: shared with every view.
+        self._derived = _Derived()
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -332,14 +384,15 @@ class Network:
         The edges at node ``v`` are ``edges[indptr[v]:indptr[v + 1]]``,
         whatever their state. Built once in O(n + m).
         """
-        if self._incidence is None:
+        derived = self._derived
+        if derived.incidence is None:
             ends = np.concatenate([self.edge_from, self.edge_to])
             edges = np.concatenate([np.arange(self.n_edges)] * 2)
             order = np.argsort(ends, kind="stable")
             indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
             np.cumsum(np.bincount(ends, minlength=self.n_nodes), out=indptr[1:])
-            self._incidence = (indptr, edges[order])
-        return self._incidence
+            derived.incidence = (indptr, edges[order])
+        return derived.incidence
 
     def edges_at(self, v: int) -> np.ndarray:
         """Positions of the edges incident to node position ``v``."""
@@ -359,19 +412,51 @@ class Network:
 
     # ------------------------------------------------------ switch states
     @property
-    def supply(self) -> Any:
-        """The :class:`topology.supply.Supply` analysis of the current state.
+    def supply(self) -> Supply:
+        """The :class:`~topology.supply.Supply` analysis of the current state.
 
-        Computed on first use and after every switch operation.
+        Computed on first use and again after every change of state.
         """
         if self._supply is None:
-            from topology.supply import Supply
+            from topology.supply import Supply  # scipy, loaded on first use
 
             self._supply = Supply(self)
         return self._supply
 
+    def with_states(self, closed: Any) -> Network:
+        """This network in the switching state ``closed``, as a view.
+
+        The view shares every fixed array of this network (read-only through
+        the view) and owns a copy of ``closed`` and its own :attr:`supply`,
+        built on first use. Operating the view's devices, or this network's,
+        leaves the other as it was. O(n_edges).
+
+        Parameters
+        ----------
+        closed : array_like of bool, length n_edges
+            True where the edge is closed.
+
+        Raises
+        ------
+        NotOperableError
+            An edge that is not an operable device is open in ``closed``.
+        """
+        state = self._checked(closed)
+        view = copy.copy(self)
+        for name in _FIXED_ARRAYS:
+            array = getattr(self, name).view()
+            array.flags.writeable = False
+            setattr(view, name, array)
+        view.edge_closed = state
+        view._supply = None
+        return view
+
+    def normal(self) -> Network:
+        """This network with every device in its normal state, as a view (:meth:`with_states`)."""
+        return self.with_states(self.edge_normal_closed)
+
     def operate(self, edge_id: str, state: str) -> None:
-        """Open or close an operable device in the current state.
+        """Open or close an operable device in this network's own state.
 
         Parameters
         ----------
@@ -401,26 +486,43 @@ class Network:
         self.edge_closed[e] = closed
         self._supply = None
 
-    def set_states(self, closed: np.ndarray) -> None:
-        """Replace the whole current state (e.g. as read from a database)."""
-        closed = np.asarray(closed, dtype=bool).reshape(self.n_edges)
-        bad = np.flatnonzero(~closed & ~self.operable)
+    def set_states(self, closed: Any) -> None:
+        """Replace this network's own state (e.g. as read from a database).
+
+        To look at another state without changing this one, use
+        :meth:`with_states`.
+        """
+        self.edge_closed = self._checked(closed)
+        self._supply = None
+
+    def reset_to_normal(self) -> None:
+        """Put every device of this network back in its normal state."""
+        self.set_states(self.edge_normal_closed)
+
+    def copy_state(self) -> np.ndarray:
+        """A copy of the current closed mask (for :meth:`with_states` or :meth:`set_states`)."""
+        return self.edge_closed.copy()
+
+    def _checked(self, closed: Any) -> np.ndarray:
+        """``closed`` as a new boolean array, checked: only operable devices may be open."""
+        state = np.array(closed, dtype=bool).reshape(self.n_edges)
+        bad = np.flatnonzero(~state & ~self.operable)
         if len(bad):
             raise NotOperableError(
                 f"{self.edge_ids[bad[0]]} is a {self.kind_of(int(bad[0]))} and cannot be open"
             )
-        self.edge_closed = closed.copy()
-        self._supply = None
-
-    def reset_to_normal(self) -> None:
-        """Put every device back in its normal state."""
-        self.set_states(self.edge_normal_closed)
-
-    def copy_state(self) -> np.ndarray:
-        """A copy of the current closed mask, to restore with :meth:`set_states`."""
-        return self.edge_closed.copy()
+        return state
 
     # --------------------------------------------------------- customers
+    def set_customers(self, customers: Customers) -> None:
+        """Make ``customers`` this network's customers; the counts come from them alone.
+
+        Views taken earlier keep the customers they had.
+        """
+        self.customers = customers
+        self.node_customers = np.bincount(customers.node, minlength=self.n_nodes).astype(np.int64)
+        self._supply = None
+
     def customers_at(self, nodes: Iterable[int]) -> int:
         """Number of customers supplied at the given node positions."""
         idx = np.fromiter(nodes, dtype=np.int64)

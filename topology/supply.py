@@ -29,16 +29,46 @@ Memory is a handful of int64 arrays of length n (about 80 bytes a node).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
-if TYPE_CHECKING:
-    from topology.model import Network
+__all__ = ["SpanningTree", "Supply", "SwitchedNetwork", "reachable_from"]
 
-__all__ = ["SpanningTree", "Supply", "reachable_from"]
+
+class SwitchedNetwork(Protocol):
+    """What :class:`Supply` reads of a network in one switching state.
+
+    :class:`topology.model.Network` is one. Knowing networks only through
+    this protocol keeps the dependency one way: the model owns its supply
+    analysis and imports this module, never the reverse.
+    """
+
+    @property
+    def n_nodes(self) -> int: ...
+
+    @property
+    def n_edges(self) -> int: ...
+
+    @property
+    def edge_from(self) -> np.ndarray: ...
+
+    @property
+    def edge_to(self) -> np.ndarray: ...
+
+    @property
+    def edge_closed(self) -> np.ndarray: ...
+
+    @property
+    def node_customers(self) -> np.ndarray: ...
+
+    @property
+    def sources(self) -> np.ndarray: ...
+
+    @property
+    def incidence(self) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def reachable_from(
@@ -267,11 +297,15 @@ class SpanningTree:
 class Supply:
     """Who is energized in the network's current state, and what depends on what.
 
-    Built by :attr:`topology.model.Network.supply`; O(n + m) to build,
-    queries as noted. See the module docstring for the method.
+    Built by :attr:`topology.model.Network.supply`, of a network or of a
+    view of it in another state (:meth:`~topology.model.Network.with_states`);
+    O(n + m) to build, queries as noted. See the module docstring for the
+    method.
 
     Attributes
     ----------
+    net : SwitchedNetwork
+        The network (in the state) analysed.
     tree : SpanningTree
         Over the closed edges, rooted at the sources.
     energized : ndarray of bool, length n_nodes
@@ -280,7 +314,7 @@ class Supply:
         Opening this edge de-energizes something.
     """
 
-    def __init__(self, net: Network) -> None:
+    def __init__(self, net: SwitchedNetwork) -> None:
         self.net = net
         closed = np.flatnonzero(net.edge_closed)
         tree = SpanningTree(net.n_nodes, closed, net.edge_from, net.edge_to, net.sources)

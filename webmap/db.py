@@ -7,7 +7,6 @@ is the process's :class:`~webmap.service.EngineService`.
 
 from __future__ import annotations
 
-import copy
 import threading
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from oms import schema
-from oms.store import apply_states, device_states, network_version, stored_network
+from oms.store import device_states, network_version, stored_network, with_reported_states
 from topology.model import Network
 from webmap.service import EngineService
 
@@ -48,10 +47,12 @@ def get_conn() -> Connection:
 def network() -> Network:
     """The latest network as operated, cached per process until it or a switch changes.
 
-    O(1) when nothing changed. After a switch or a trip: a shallow copy of
-    the normal-state model (kept per version) with the reported states set,
-    O(devices); the model is read from the database only for a new version.
-    Callers must not change the network they get.
+    O(1) when nothing changed. After a switch or a trip: a view of the
+    normal-state model (kept per version, never changed) in the reported
+    states (:meth:`~topology.model.Network.with_states`), O(n_edges + devices);
+    the model is read from the database only for a new version. Callers
+    share the network they get: to ask about another state, take a view of
+    it; never operate it.
     """
     conn = get_conn()
     ds = schema.device_states
@@ -64,8 +65,8 @@ def network() -> Network:
             if cache.get("version") != version:
                 _, base = stored_network(conn)
                 cache.update(version=version, base=base)
-            net = copy.copy(cache["base"])  # set_states replaces arrays, never edits them
-            cache.update(key=key, net=apply_states(net, device_states(conn)))
+            net = with_reported_states(cache["base"], device_states(conn))
+            cache.update(key=key, net=net)
         result: Network = cache["net"]
     return result
 

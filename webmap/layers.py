@@ -53,7 +53,6 @@ import threading
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from copy import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -723,7 +722,7 @@ def plan(
 ) -> dict[str, Any]:
     """The isolation and restoration plan for a fault on ``element`` (an edge id).
 
-    The plan is made on a private copy of the switching state in which the
+    The plan is made on a view of ``net`` in the switching state in which the
     devices of ``reclose`` (those that tripped) that would feed the dead part
     holding ``element`` are closed again, so it describes the switching from
     the state before this trip (other feeders' trips stay open); ``net`` is
@@ -748,10 +747,9 @@ def plan(
     from topology import flisr
 
     e0 = net.edge(element)
-    trial = copy(net)  # shares the arrays; set_states gives it its own state
     closed = net.edge_closed.copy()
     closed[_feeding(net, e0, [net.edge_index[d] for d in reclose if d in net.edge_index])] = True
-    trial.set_states(closed)
+    trial = net.with_states(closed)
     e = e0
     if below:
         e = _below(trial, e)
