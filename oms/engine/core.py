@@ -56,7 +56,8 @@ class EngineCore:
     Parameters
     ----------
     net : Network
-        The network in its normal state; the core operates it as devices report.
+        The network in its normal state (never changed: the core keeps a view
+        of it in the reported switching state and operates that).
     config : EngineConfig
     stored : Stored
         The state to start from (empty for a fresh database).
@@ -72,7 +73,10 @@ class EngineCore:
         stored: Stored,
         make_book: Callable[[EngineCore], OrderBook] | None = None,
     ) -> None:
-        self.net = net
+        self.devices = DeviceStates(stored.device_rows)
+        # The core's own view in the reported state: it operates the devices
+        # of that view; the network it was given is never changed.
+        self.net = net = net.with_states(self.devices.read_rows(net))
         self.config = config
         self.version = stored.version
         self.directory = Directory(net, stored.crews)
@@ -80,8 +84,6 @@ class EngineCore:
         self.blinks_until = stored.blinks_until
         self.changes = Changes()
         self.outages = OutageBook(stored.outages, stored.next_outage, self.changes)
-        self.devices = DeviceStates(stored.device_rows)
-        net.set_states(self.devices.read_rows(net))
         self.units = Units(net)
         self.ev = Evidence(len(self.units))
         # Restorations to look under for nested outages: (due, outage, device).
@@ -102,11 +104,8 @@ class EngineCore:
     def tree(self) -> DeviceTree:
         """The protective devices in the prediction state (tripped devices closed)."""
         if self._tree is None:
-            net = self.net
-            saved = net.copy_state()
-            net.set_states(self.devices.prediction_states(saved))
+            net = self.net.with_states(self.devices.prediction_states(self.net.edge_closed))
             supply = net.supply
-            net.set_states(saved)
             units = self.units
             metered = np.bincount(units.node[units.metered], minlength=net.n_nodes)
             self._tree = DeviceTree(net, supply, metered)
