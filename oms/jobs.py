@@ -258,6 +258,31 @@ class CrewState:
     gps_time: datetime | None = None
     jobs: list[str] = field(default_factory=list)
 
+    @classmethod
+    def from_row(
+        cls, row: Mapping[str, Any], live: Mapping[str, Any] | None = None
+    ) -> CrewState:
+        """A crew from its ``crews`` row (contract 2b) and its ``crew_state`` row, if any."""
+        crew = cls(
+            row["id"],
+            row["name"],
+            row["unit"],
+            row["zone"],
+            list(row["skills"]),
+            list(row["voltage_kv"]),
+            float(row["lon"]),
+            float(row["lat"]),
+            row["shift_start"],
+            row["shift_end"],
+            row["phone"],
+        )
+        if live is not None:
+            crew.status, crew.jobs = live["status"], list(live["jobs"])
+            if live["lon"] is not None:
+                crew.lon, crew.lat = float(live["lon"]), float(live["lat"])
+            crew.gps_time = as_utc(live["gps_time"])
+        return crew
+
     def view(self, job_priority: float | None) -> CrewView:
         return CrewView(
             self.id,

@@ -27,7 +27,7 @@ from oms.config import EngineConfig
 from oms.engine.core import EngineCore, Stored
 from oms.engine.orders import OrderBook, StoredBook
 from oms.engine.outbox import Outbox
-from oms.events import Event, as_utc, iso, parse_event
+from oms.events import Event, iso, parse_event
 from oms.exceptions import EventError, OMSError
 from oms.jobs import CrewState, Job
 from oms.roads import RoadGraph
@@ -402,26 +402,7 @@ def _write_outbox(conn: Connection, outbox: Outbox) -> None:
 def load_crews(conn: Connection) -> dict[str, CrewState]:
     """Every crew as loaded (contract 2b) with its live status, position and jobs. O(crews)."""
     state = {r["crew"]: dict(r) for r in conn.execute(select(schema.crew_state)).mappings()}
-    crews: dict[str, CrewState] = {}
-    for r in conn.execute(select(schema.crews)).mappings():
-        crew = CrewState(
-            r["id"],
-            r["name"],
-            r["unit"],
-            r["zone"],
-            list(r["skills"]),
-            list(r["voltage_kv"]),
-            float(r["lon"]),
-            float(r["lat"]),
-            r["shift_start"],
-            r["shift_end"],
-            r["phone"],
-        )
-        live = state.get(crew.id)
-        if live is not None:
-            crew.status, crew.jobs = live["status"], list(live["jobs"])
-            if live["lon"] is not None:
-                crew.lon, crew.lat = float(live["lon"]), float(live["lat"])
-            crew.gps_time = as_utc(live["gps_time"])
-        crews[crew.id] = crew
-    return crews
+    return {
+        r["id"]: CrewState.from_row(dict(r), state.get(r["id"]))
+        for r in conn.execute(select(schema.crews)).mappings()
+    }

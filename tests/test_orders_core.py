@@ -1,0 +1,130 @@
+"""Order-book rules on the engine's core: jobs raised, crews sent, stages, recalls. No database.
+
+The network and customers are those of ``test_engine_core``; zones, units
+and crews are ``helpers.write_dispatch_files`` read with the contract
+readers: K1 owns the western zone Z-W (urban, unit U1), K2 the eastern
+Z-E (rural, U2), K3 is a service crew of U1, K4 works nights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import build, customers_csv, two_feeders, write_dispatch_files
+
+from oms.config import EngineConfig
+from oms.engine.core import EngineCore, Stored
+from oms.engine.orders import OrderBook, StoredBook
+from oms.events import parse_event
+from oms.exceptions import ActionError
+from oms.inputs import read_crews, read_units, read_zones
+from oms.jobs import CrewState, Job
+from topology.io import attach_customers, read_customers
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)  # 10:00 UTC: K1-K3 on shift
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("orders")
+    (folder / "customers.csv").write_text(customers_csv(two_feeders()))
+    return {"customers": folder / "customers.csv", **write_dispatch_files(folder)}
+
+
+def core_for(files: dict[str, Path], **dispatch: Any) -> EngineCore:
+    net = build(two_feeders())
+    attach_customers(net, read_customers(files["customers"], net))
+    config = EngineConfig.from_dict(
+        {"pings": False, "dispatch": {"auto_dispatch": True, **dispatch}}
+    )
+    crews = read_crews(files["crews"])
+    stored = StoredBook(
+        zones=read_zones(files["zones"]),
+        units=read_units(files["units"]),
+        crews={r["id"]: CrewState.from_row(r) for r in crews},
+    )
+
+    def make_book(core: EngineCore) -> OrderBook:
+        return OrderBook(stored, config.dispatch, core.locate, lambda: None, core.recipients)
+
+    return EngineCore(net, config, Stored(crews=[r["id"] for r in crews]), make_book)
+
+
+def ev(eid: str, etype: str, seconds: float, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": eid,
+        "type": etype,
+        "time": (T0 + timedelta(seconds=seconds)).isoformat(),
+        **fields,
+    }
+
+
+def batch(core: EngineCore, events: Iterable[dict[str, Any]]) -> None:
+    core.begin()
+    for obj in events:
+        core.apply(parse_event(obj, core.directory))
+    core.reconcile()
+    core.settle()
+
+
+def only_job(core: EngineCore) -> Job:
+    assert core.book is not None
+    (job,) = core.book.jobs.values()
+    return job
+
+
+def test_an_outage_raises_a_job_sent_to_the_zone_crew(files: dict[str, Path]) -> None:
+    core = core_for(files)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    job = only_job(core)
+    assert (job.outage, job.zone, job.area_class, job.crew) == (
+        core.outages.active()[0].id,
+        "Z-W",
+        "urban",
+        "K1",
+    )
+    assert job.stamps["A"] == T0 and job.stamps["D"] == T0
+    assert core.book is not None and core.book.crews["K1"].status == "assigned"
+
+
+def test_the_crew_works_through_the_stages(files: dict[str, Path]) -> None:
+    core = core_for(files)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    job = only_job(core)
+    stages = ["job_delivered", "job_accept", "job_depart", "job_arrive"]
+    batch(core, [ev(f"k{i}", t, 60 * (i + 1), job=job.id, crew="K1") for i, t in enumerate(stages)])
+    assert [k for k in ("E", "F", "G", "H") if job.stamps.get(k)] == ["E", "F", "G", "H"]
+    assert job.breaches == []
+
+
+def test_another_crew_cannot_move_the_job(files: dict[str, Path]) -> None:
+    core = core_for(files)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    job = only_job(core)
+    core.begin()
+    with pytest.raises(ActionError, match="it is K1's"):
+        core.apply(parse_event(ev("x", "job_accept", 60, job=job.id, crew="K2"), core.directory))
+    assert job.stamps.get("F") is None
+
+
+def test_restoring_the_outage_stamps_the_job(files: dict[str, Path]) -> None:
+    core = core_for(files)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    job = only_job(core)
+    batch(core, [ev("s2", "scada", 3600, device="R1", state="closed")])
+    assert job.stamps["restored"] == T0 + timedelta(hours=1)
+
+
+def test_a_job_waits_for_the_dispatcher_without_auto_dispatch(files: dict[str, Path]) -> None:
+    core = core_for(files, auto_dispatch=False)
+    batch(core, [ev("c1", "call", 0, customer="b1-4")])
+    job = only_job(core)
+    assert job.crew is None  # auto-dispatch is off: it waits for the dispatcher
+    batch(core, [ev("a1", "job_assign", 120, job=job.id, crew="K2", user="dora")])
+    assert (job.crew, job.stamps["D"]) == ("K2", T0 + timedelta(minutes=2))
+    batch(core, [ev("c2", "call", 300, customer="b1-4", power="on")])
+    assert job.stamps["restored"] == T0 + timedelta(minutes=5)  # it waits for its close-out
