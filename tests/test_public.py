@@ -58,7 +58,10 @@ def _personal_data_absent(text: str) -> None:
 
 
 @pytest.fixture
-def dora(client: Any) -> str:
+def dora(app: Any, client: Any) -> str:
+    """The dispatcher's CSRF token; the engine service's clock fixed at T0 + 30 min
+    (the cases' events are around T0, and the public page answers as of that clock)."""
+    app.extensions["oms.service"].clock = lambda: T0 + timedelta(minutes=30)
     return sign_in(client, "dora")
 
 
