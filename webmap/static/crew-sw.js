@@ -1,7 +1,7 @@
 /*
  * The crew handheld's service worker (served as /crew/sw.js, scope /crew/).
  *
- * It keeps the app shell (the page, its script, style, icons and the
+ * It keeps the app shell (the page, its ES modules, style, icons and the
  * vendored Leaflet) so the handheld starts without signal. The page itself
  * keeps the data (jobs, the outbox) in IndexedDB; API calls and the live
  * stream are never answered from here, so the page always knows whether
@@ -19,10 +19,31 @@ const VERSION = '__VERSION__';
 const CACHE = `oms-crew-${VERSION}`;
 const SHELL_URL = '/crew/';
 const NAV_TIMEOUT_MS = 4000;
+// The page's entry module imports the ES modules below: a start without
+// signal needs every one of them (tests/test_static.py checks the list).
 const SHELL = [
   SHELL_URL,
-  '/static/clock.js',
   '/static/crew.js',
+  '/static/js/api.js',
+  '/static/js/clock.js',
+  '/static/js/dom.js',
+  '/static/js/crew/detail.js',
+  '/static/js/crew/directions.js',
+  '/static/js/crew/forms.js',
+  '/static/js/crew/geo.js',
+  '/static/js/crew/gps.js',
+  '/static/js/crew/idb.js',
+  '/static/js/crew/ids.js',
+  '/static/js/crew/jobs.js',
+  '/static/js/crew/list.js',
+  '/static/js/crew/notices.js',
+  '/static/js/crew/outbox.js',
+  '/static/js/crew/session.js',
+  '/static/js/crew/state.js',
+  '/static/js/crew/status.js',
+  '/static/js/crew/stream.js',
+  '/static/js/crew/time.js',
+  '/static/js/crew/vocab.js',
   '/static/crew.css',
   '/crew/manifest.webmanifest',
   '/static/icons/crew-192.png',

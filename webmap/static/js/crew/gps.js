@@ -1,0 +1,91 @@
+/*
+ * The shift and the crew's position. On shift, the handheld watches the GPS
+ * and sends a fix at most once a minute, or every 15 s while moving more
+ * than 100 m; offline, only the latest fix waits (older ones are
+ * superseded, not queued). Starting or ending a shift is an outbox action.
+ */
+import { now } from '../clock.js';
+import { byId } from '../dom.js';
+import { renderMap } from './directions.js';
+import { metres } from './geo.js';
+import { eventId } from './ids.js';
+import { kvSet } from './idb.js';
+import { enqueue } from './outbox.js';
+import { S } from './state.js';
+import { api, setAuth, setOnline } from './status.js';
+import { hhmm, isoLocal } from './time.js';
+import { GPS_MIN_S, GPS_MOVED_M, GPS_MOVED_S } from './vocab.js';
+
+let watchId = null;
+let lastSent = null;   // {lon, lat, t}
+let unsent = null;     // the latest fix not sent yet (offline)
+
+export function renderShift() {
+  const btn = byId('shift-btn');
+  const mine = Boolean(S.user?.crew);
+  btn.hidden = !mine;
+  btn.textContent = S.shift ? 'End shift' : 'Start shift';
+  btn.setAttribute('aria-pressed', S.shift ? 'true' : 'false');
+  const gps = byId('gps-status');
+  if (!mine) gps.textContent = '';
+  else if (!S.shift) gps.textContent = 'Off shift: your position is not shared.';
+  else if (!('geolocation' in navigator)) gps.textContent = 'This device has no GPS.';
+  else if (S.pos) gps.textContent = `Sharing position (last fix ${hhmm(S.pos.time)}).`;
+  else gps.textContent = 'Waiting for a GPS fix…';
+}
+
+export async function toggleShift() {
+  S.shift = !S.shift;
+  S.shiftKnown = true;
+  await kvSet('shift', S.shift);
+  // Only an off-shift crew becomes available; one holding jobs keeps its status.
+  if (!S.shift) await enqueue(null, 'status', { status: 'off_shift' });
+  else if (!S.crew || S.crew.status === 'off_shift') await enqueue(null, 'status', { status: 'available' });
+  startGps();
+  renderShift();
+}
+
+/** Watches the GPS while on shift (and stops watching off shift). */
+export function startGps() {
+  if (!('geolocation' in navigator)) return;
+  if (S.shift && watchId === null && S.user?.crew) {
+    watchId = navigator.geolocation.watchPosition(onFix, (err) => {
+      byId('gps-status').textContent = `GPS: ${err.message || 'not available'}`;
+    }, { enableHighAccuracy: true, maximumAge: 15000, timeout: 60000 });
+  } else if (!S.shift && watchId !== null) {
+    navigator.geolocation.clearWatch(watchId);
+    watchId = null;
+  }
+}
+
+function onFix(p) {
+  const fix = { lon: p.coords.longitude, lat: p.coords.latitude, time: isoLocal(new Date(now())) };
+  S.pos = fix;
+  renderShift();
+  if (S.current) renderMap(false);
+  const t = Date.now();
+  const since = lastSent ? (t - lastSent.t) / 1000 : Infinity;
+  const moved = lastSent ? metres(lastSent, fix) : Infinity;
+  if (since >= GPS_MIN_S || (since >= GPS_MOVED_S && moved >= GPS_MOVED_M)) {
+    unsent = { lon: fix.lon, lat: fix.lat, time: fix.time, id: eventId('gps') };
+    lastSent = { lon: fix.lon, lat: fix.lat, t };
+    sendGps();
+  }
+}
+
+/** Sends the latest unsent fix, if any. */
+export async function sendGps() {
+  if (!unsent || !S.user?.crew || S.authed !== true) return;
+  const fix = unsent;
+  try {
+    const r = await api('POST', `/api/crews/${encodeURIComponent(S.user.crew)}/gps`, fix);
+    setOnline(true);
+    if (r.status === 401) {
+      setAuth(false);
+      return;
+    }
+    if (unsent === fix) unsent = null;
+  } catch {
+    setOnline(false);
+  }
+}

@@ -1,0 +1,198 @@
+/*
+ * The outbox: every action the crew takes goes into IndexedDB first, with a
+ * client-made event id (the idempotency key) and the time the button was
+ * pressed, and is then sent in order whenever the server can be reached.
+ *
+ * A replay after a lost answer is harmless (the server counts it as a
+ * duplicate). An action the server refuses (the job was recalled or
+ * reassigned meanwhile) stays, with the server's reason, until the crew
+ * dismisses it. Sending holds a Web Lock, so two tabs never send at once.
+ */
+import { auth, problem } from '../api.js';
+import { eventId } from './ids.js';
+import { idbAll, idbDelete, idbPut } from './idb.js';
+import { loadSession } from './session.js';
+import { S, render } from './state.js';
+import { api, renderStatus, setAuth, setOnline } from './status.js';
+import { isoLocal } from './time.js';
+import { RETRY_MS, STAGES, STATE_ORDER } from './vocab.js';
+
+const answeredHooks = [];
+
+/** Runs `fn` after a round of sending that the server answered (the jobs changed). */
+export function onAnswered(fn) {
+  answeredHooks.push(fn);
+}
+
+export async function loadOutbox() {
+  const items = await idbAll('outbox');
+  items.sort((a, b) => a.seq - b.seq);
+  S.outbox = items;
+  S.seq = items.reduce((m, i) => Math.max(m, i.seq), S.seq);
+}
+
+function actionPath(jobId, action) {
+  return jobId
+    ? `/api/jobs/${encodeURIComponent(jobId)}/${action}`
+    : `/api/crews/${encodeURIComponent(S.user?.crew || '')}/${action}`;
+}
+
+/**
+ * Queues an action on a job (or, with jobId null, on the crew) with its
+ * idempotency key and the time it was taken, and tries to send it.
+ * `quiet`: not counted as waiting on the job's card (delivery receipts).
+ */
+export async function enqueue(jobId, action, extra, quiet) {
+  const id = eventId();
+  const body = { id, time: isoLocal(), ...extra };
+  S.seq = Math.max(S.seq + 1, Date.now() * 1000);
+  const item = {
+    id,
+    seq: S.seq,
+    user: S.user ? S.user.username : null,
+    crew: S.user ? S.user.crew : null,
+    job: jobId,
+    action,
+    path: actionPath(jobId, action),
+    body,
+    created: body.time,
+    status: 'queued',
+    error: null,
+    attempts: 0,
+    quiet: Boolean(quiet),
+  };
+  await idbPut('outbox', item);
+  S.outbox.push(item);
+  render();
+  flushSoon(0);
+  return item;
+}
+
+let flushing = null;
+let flushTimer = null;
+
+/** Sends in `ms` (default: the retry interval). */
+export function flushSoon(ms = RETRY_MS) {
+  clearTimeout(flushTimer);
+  flushTimer = setTimeout(() => { flush(); }, ms);
+}
+
+/** Sends what is queued (once at a time); retries later while something waits. */
+export function flush() {
+  if (flushing) return flushing;
+  const run = () => sendOutbox();
+  const p = navigator.locks ? navigator.locks.request('oms-crew-outbox', run) : run();
+  flushing = p.catch(() => 'stalled').then((outcome) => {
+    flushing = null;
+    // More came in while sending: go again at once; else retry later.
+    if (S.outbox.some((i) => i.status === 'queued')) flushSoon(outcome === 'progress' ? 100 : RETRY_MS);
+  });
+  return flushing;
+}
+
+/** Why the server refused `item` (answer `r`), in words for the crew. */
+function refusal(item, r) {
+  const reason = problem(r.data) || `the server answered ${r.status}`;
+  if (r.status === 404 && item.job) {
+    return `${item.job} is no longer assigned to your crew (recalled or reassigned). Server: ${reason}`;
+  }
+  if (r.status === 409) return `This action's id was already used for a different action. Server: ${reason}`;
+  return reason;
+}
+
+/** POSTs one item; a refused CSRF token is renewed once. Throws when offline. */
+async function post(item) {
+  item.attempts += 1;
+  let r = await api('POST', item.path, item.body);
+  if (r.status === 400 && /csrf/i.test(r.data?.error || '')) {
+    await loadSession();
+    r = await api('POST', item.path, item.body);
+  }
+  return r;
+}
+
+/** Sends the queued actions in order; stops at the first that cannot reach the server. */
+async function sendOutbox() {
+  await loadOutbox();  // another tab may have sent some
+  const queued = S.outbox.filter((i) => i.status === 'queued');
+  if (!queued.length) {
+    renderStatus();
+    return 'progress';
+  }
+  if (S.authed !== true || (!auth.token && !auth.csrf)) {
+    const ok = await loadSession();
+    if (!ok) return 'stalled';
+  }
+  let sent = 0;
+  let answered = 0;
+  let stalled = false;
+  for (const item of queued) {
+    if (item.user && S.user && item.user !== S.user.username) continue;  // another crew's
+    let r;
+    try {
+      r = await post(item);
+    } catch {
+      setOnline(false);
+      stalled = true;
+      break;
+    }
+    setOnline(true);
+    answered += 1;
+    if (r.status === 200) {
+      await idbDelete('outbox', item.id);
+      sent += 1;
+      continue;
+    }
+    if (r.status === 401) {
+      setAuth(false);
+      stalled = true;
+      break;
+    }
+    if (r.status >= 500 || r.status === 429 || r.status === 408) {
+      stalled = true;
+      break;
+    }
+    // Refused (422: rejected with the reason; 404: not this crew's job any more;
+    // 409: the id was used with other content; 403, 400): the crew must see it.
+    item.status = r.status === 409 ? 'conflict' : 'rejected';
+    item.error = refusal(item, r);
+    item.http = r.status;
+    item.answered = isoLocal();
+    await idbPut('outbox', item);
+  }
+  await loadOutbox();
+  render();
+  if (answered) for (const fn of answeredHooks) fn();
+  return stalled || !sent ? 'stalled' : 'progress';
+}
+
+/** Forgets a refused action (the crew has read why). */
+export async function dismiss(id) {
+  await idbDelete('outbox', id);
+  await loadOutbox();
+  render();
+}
+
+// ------------------------------------------------------------ derived state
+/** The actions on a job that wait to be sent. */
+export const pendingFor = (jobId) => S.outbox.filter((i) => i.job === jobId && i.status === 'queued');
+
+/** The job's state as the crew sees it: the server's, moved on by actions not sent yet. */
+export function effectiveState(job) {
+  let idx = STATE_ORDER.indexOf(job.state);
+  for (const i of pendingFor(job.id)) {
+    const stage = STAGES.find((s) => s.action === i.action);
+    const st = stage ? stage.state : i.action === 'close' ? 'closed' : i.action === 'deliver' ? 'delivered' : null;
+    if (st) idx = Math.max(idx, STATE_ORDER.indexOf(st));
+  }
+  return idx >= 0 ? STATE_ORDER[idx] : job.state;
+}
+
+/** A stage of a job: done (stamped by the server), pending (queued here) or open. */
+export function stageStatus(job, stage) {
+  const stamps = job.stamps || {};
+  if (stamps[stage.stamp]) return { kind: 'done', time: stamps[stage.stamp] };
+  const p = pendingFor(job.id).find((i) => i.action === stage.action);
+  if (p) return { kind: 'pending', time: p.body.time };
+  return { kind: 'open' };
+}

@@ -1,0 +1,39 @@
+/* The handheld's vocabularies: a job's stages and states, what its actions are called, timings. */
+
+export const RETRY_MS = 4000;      // outbox retry while something waits
+export const GPS_MIN_S = 60;       // a fix at most once a minute ...
+export const GPS_MOVED_S = 15;     // ... or every 15 s while moving
+export const GPS_MOVED_M = 100;    // ... more than 100 m
+
+/** The stage buttons, in order: the action sent, the state it leads to, the stamp it sets. */
+export const STAGES = [
+  { action: 'accept', label: 'Accept', state: 'accepted', stamp: 'F' },
+  { action: 'depart', label: 'Depart', state: 'en_route', stamp: 'G' },
+  { action: 'arrive', label: 'Arrived', state: 'on_site', stamp: 'H' },
+  { action: 'made-safe', label: 'Made safe', state: 'made_safe', stamp: 'made_safe' },
+  { action: 'repaired', label: 'Repaired', state: 'repaired', stamp: 'repaired' },
+  { action: 'restored', label: 'Restored', state: 'restored', stamp: 'restored' },
+];
+export const STATE_ORDER = ['waiting', 'dispatched', 'delivered', 'accepted', 'en_route', 'on_site',
+  'made_safe', 'repaired', 'restored', 'closed'];
+export const STATE_LABEL = {
+  waiting: 'Waiting', dispatched: 'New', delivered: 'Received', accepted: 'Accepted',
+  en_route: 'On the way', on_site: 'On site', made_safe: 'Made safe', repaired: 'Repaired',
+  restored: 'Restored', closed: 'Closed', cancelled: 'Cancelled',
+};
+export const ACTION_LABEL = {
+  deliver: 'Received', accept: 'Accept', depart: 'Depart', arrive: 'Arrived',
+  'made-safe': 'Made safe', repaired: 'Repaired', restored: 'Restored',
+  estimate: 'Estimate', close: 'Close-out', status: 'Shift',
+};
+/** The timeline of a job: stamp -> label. */
+export const TIMELINE = [['A', 'Reported'], ['D', 'Dispatched'], ['E', 'Received'], ['F', 'Accepted'],
+  ['G', 'Departed'], ['H', 'Arrived'], ['made_safe', 'Made safe'], ['repaired', 'Repaired'],
+  ['restored', 'Restored']];
+
+/** What the crew is told of an alert from the stream. */
+export const ALERT_TEXT = {
+  recalled: (a) => `${a.job} was recalled by the dispatcher${a.detail?.reason ? `: ${a.detail.reason}` : '.'}`,
+  redirected: (a) => `${a.job} moved: the fault is now at ${a.detail?.new || 'another device'}.`,
+  job_cancelled: (a) => `${a.job} was cancelled${a.detail?.why ? ` (${a.detail.why}).` : '.'}`,
+};

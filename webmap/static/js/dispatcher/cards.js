@@ -1,0 +1,140 @@
+/*
+ * The cards of the side panel: jobs, outages, crews and alerts.
+ *
+ * Each card carries its item's id (data-job, data-outage, data-crew,
+ * data-alert-job) and its action buttons (data-act); panel.js handles
+ * the clicks. The countdowns are filled in by countdown.js.
+ */
+import { h } from '../dom.js';
+import { ACTIVE, CREW_COLORS, CREW_COLOR_UNKNOWN, SEG_NAMES, canDispatch } from './config.js';
+import { countdown, mainClock, runningSegment, severity } from './countdown.js';
+import { fmtAge, fmtTime, human, plural } from './format.js';
+import { store, ui } from './state.js';
+
+/** The job of an outage (the panel's copy), or null. */
+export function jobOf(outageId) {
+  let found = null;
+  for (const j of store.jobs.values()) if (j.outage === outageId) found = j;
+  return found;
+}
+
+const mainCountdown = (main) => countdown(main, main ? (main.name === 'arrival' ? 'arrive' : 'restore') : '', false);
+const badge = (cls, ...text) => h('span', { class: ['badge', cls] }, ...text);
+
+export function jobCard(j, t) {
+  const sev = severity(j, t);
+  const seg = runningSegment(j);
+  const crew = j.crew ? store.crews.get(j.crew) : null;
+  const o = j.outage ? store.outages.get(j.outage) : null;
+  const out = o
+    ? [h('b', {}, o.customers_out), ' out', o.critical_out ? [' · ', h('b', {}, o.critical_out), ' critical'] : null]
+    : null;
+  const tags = (j.breaches || []).map((b) => h('span', { class: 'tag breach', title: 'target breached' }, b));
+  let act = null;
+  if (canDispatch && j.state === 'waiting') {
+    act = h('button', { class: 'btn primary act-assign', 'data-act': 'assign' }, 'Assign…');
+  } else if (canDispatch && j.crew) {
+    act = h('button', {
+      class: 'btn act-recall', 'data-act': 'recall', title: 'Take the job back; then assign another crew',
+    }, 'Recall…');
+  }
+  return h('article', {
+    class: ['card job', sev.cls, ui.selected === `j:${j.id}` && 'selected'], 'data-job': j.id, ...sev.attrs,
+  },
+  h('header', {},
+    h('span', { class: ['prio', j.priority >= 500 && 'high'], title: 'priority' }, Math.round(j.priority)),
+    h('span', { class: 'id' }, j.id),
+    badge(j.state, human(j.state)),
+    j.hazard ? badge('hazard', 'hazard') : null,
+    mainCountdown(mainClock(j))),
+  h('div', { class: 'meta' },
+    j.device ? j.device : `customer ${j.customer}`, out ? [' · ', out] : null,
+    ` · ${j.area_class || ''}`, j.zone ? ` ${j.zone}` : '', j.unit ? ` · ${j.unit}` : '',
+    ` · ${fmtAge(j.stamps.A)}`),
+  seg || tags.length
+    ? h('div', { class: 'seg' }, seg ? [`${seg.name} ${SEG_NAMES[seg.name]} `, countdown(seg, 'due', true)] : null, tags)
+    : null,
+  h('footer', {},
+    h('span', { class: 'crew' },
+      j.crew ? ['Crew ', h('b', {}, j.crew), crew ? ` · ${human(crew.status)}` : ''] : 'No crew'),
+    act));
+}
+
+function outageButtons(o, active) {
+  const button = (act, label, primary) => h('button', { class: ['btn', primary && 'primary'], 'data-act': act }, label);
+  const network = o.kind === 'network';
+  return [
+    canDispatch && active ? button('confirm', 'Confirm…', o.state === 'predicted') : null,
+    canDispatch && active && network ? [button('merge', 'Merge…'), button('split', 'Split…')] : null,
+    network && o.device && active ? button('plan', 'Plan') : null,
+    canDispatch && active ? button('restore', 'Restored…') : null,
+    canDispatch && o.state === 'restored' ? button('close', 'Close', true) : null,
+  ];
+}
+
+export function outageCard(o, t) {
+  const j = jobOf(o.id);
+  const sev = j ? severity(j, t) : { cls: o.state === 'restored' ? 'sev-ok' : 'sev-warn', attrs: {} };
+  const active = ACTIVE.has(o.state);
+  return h('article', {
+    class: ['card outage', sev.cls, !active && 'muted', ui.selected === `o:${o.id}` && 'selected'],
+    'data-outage': o.id,
+    ...sev.attrs,
+  },
+  h('header', {},
+    h('span', { class: 'id' }, o.id),
+    badge(o.state, o.state, o.confirmed_by ? ` · ${o.confirmed_by}` : ''),
+    o.hazard ? badge('hazard', 'hazard') : null,
+    o.critical_out ? badge('critical', `${o.critical_out} critical`) : null,
+    mainCountdown(j ? mainClock(j) : null)),
+  h('div', { class: 'meta' },
+    o.device ? h('b', {}, o.device) : ['customer ', h('b', {}, o.customer)],
+    ' · ', h('b', {}, o.customers_out), ` out · ${plural(o.calls, 'call')}`,
+    o.section?.length ? ` · section ${o.section.join(', ')}` : ''),
+  h('div', { class: 'meta' },
+    `since ${fmtTime(o.started)} (${fmtAge(o.started)})`,
+    o.etr ? ` · ETR ${fmtTime(o.etr)}` : '',
+    j ? ` · ${j.id}${j.crew ? ` → ${j.crew}` : ''}` : '',
+    o.state === 'restored' ? ` · restored ${fmtTime(o.restored)}` : ''),
+  h('footer', {}, outageButtons(o, active)));
+}
+
+export function crewCard(c) {
+  const color = CREW_COLORS[c.status] || CREW_COLOR_UNKNOWN;
+  return h('article', {
+    class: ['card crew', ui.selected === `c:${c.id}` && 'selected'], 'data-crew': c.id, style: { borderLeftColor: color },
+  },
+  h('header', {},
+    h('span', { class: 'crew-dot', style: { background: color } }),
+    h('span', { class: 'id' }, c.id), h('span', {}, c.name || ''),
+    h('span', { class: 'spacer' }), badge(null, human(c.status))),
+  h('div', { class: 'meta' },
+    c.unit || '', c.zone ? ` · zone ${c.zone}` : '', ` · ${(c.skills || []).join(', ')}`),
+  h('div', { class: 'meta' },
+    c.jobs?.length ? ['Jobs ', h('b', {}, c.jobs.join(', ')), ' · '] : null,
+    c.gps_time
+      ? [`GPS ${fmtTime(c.gps_time)}`, c.stale ? [' ', h('span', { class: 'tag breach' }, 'stale')] : null]
+      : 'at base'));
+}
+
+/** An alert in one line: "10:04 · warning 75 arrival · JOB-000001 · K1". */
+export function alertText(a) {
+  const d = a.detail || {};
+  const what = human(a.kind) + (d.target ? ` ${d.target}` : '');
+  return `${fmtTime(a.time)} · ${what}${a.job ? ` · ${a.job}` : ''}${a.crew ? ` · ${a.crew}` : ''}` +
+    `${a.unit ? ` · ${a.unit}` : ''}${a.contact ? ` · call ${a.contact}` : ''}`;
+}
+
+function alertSeverity(level) {
+  if (level === 'breach' || level === 'alarm') return 'sev-late';
+  if (/^warning_75/.test(level)) return 'sev-warn2';
+  return /^warning/.test(level) ? 'sev-warn' : 'sev-ok';
+}
+
+export function alertCard(a) {
+  return h('article', { class: ['card alert', alertSeverity(a.level)], 'data-alert-job': a.job || null },
+    h('header', {},
+      h('span', { class: 'id' }, human(a.kind)), badge(null, a.level),
+      h('span', { class: 'spacer' }), h('span', { class: 'num' }, fmtTime(a.time))),
+    h('div', { class: 'meta' }, alertText(a)));
+}

@@ -1,0 +1,128 @@
+/*
+ * The store, kept live: the open jobs, crews and alerts from the API, then
+ * every change from the server's event stream (/stream, Server-Sent Events:
+ * outage, job, crew, alert and device events, data = {ref, data}).
+ *
+ * Events that arrive while the lists load are held and applied after them.
+ * A dropped stream reconnects from the last event seen (?since=).
+ */
+import { call, request } from '../api.js';
+import { byId } from '../dom.js';
+import { DONE_JOB, OPEN_OUTAGE, signIn } from './config.js';
+import { alertText } from './cards.js';
+import { loadCalls, loadOutages, placeCrew, scheduleCalls, scheduleOutages } from './markers.js';
+import { scheduleNetwork } from './network.js';
+import { hooks, renderSoon, store } from './state.js';
+import { toast } from './toast.js';
+
+const KEEP_ALERTS = 300;
+const KINDS = ['outage', 'job', 'crew', 'alert', 'device'];
+
+function applyOutage(ref, o) {
+  if (!o || !OPEN_OUTAGE.has(o.state)) store.outages.delete(ref);
+  else store.outages.set(ref, o);
+}
+function applyJob(ref, j) {
+  if (!j || DONE_JOB.has(j.state)) store.jobs.delete(ref);
+  else store.jobs.set(ref, j);
+}
+function applyCrew(ref, c) {
+  store.crews.set(ref, c);
+  placeCrew(c);
+}
+function applyAlert(a) {
+  store.alerts.unshift(a);
+  if (store.alerts.length > KEEP_ALERTS) store.alerts.length = KEEP_ALERTS;
+  if (a.level === 'breach' || a.level === 'alarm') toast(alertText(a), 'breach', 9000);
+}
+
+/** Applies one stream event (or holds it while the lists load). */
+function handle(kind, msg) {
+  if (store.buffer) {
+    store.buffer.push({ kind, msg });
+    return;
+  }
+  if (kind === 'outage') {
+    applyOutage(msg.ref, msg.data);
+    scheduleOutages();
+    scheduleNetwork();
+    scheduleCalls();
+  } else if (kind === 'job') {
+    applyJob(msg.ref, msg.data);
+  } else if (kind === 'crew') {
+    applyCrew(msg.ref, msg.data);
+  } else if (kind === 'alert') {
+    applyAlert(msg.data);
+  } else if (kind === 'device') {
+    scheduleNetwork();
+  }
+  renderSoon();
+}
+
+async function loadAll() {
+  store.buffer = [];
+  try {
+    const [jobs, crews, alerts] = await Promise.all([
+      call('GET', '/api/jobs?open=1'), call('GET', '/api/crews'), call('GET', '/api/alerts?limit=100'),
+    ]);
+    store.jobs.clear();
+    for (const j of jobs) applyJob(j.id, j);
+    for (const c of crews) applyCrew(c.id, c);
+    store.alerts = alerts;
+  } catch (err) {
+    toast(`Loading: ${err.message}`, 'error');
+  }
+  const buffered = store.buffer;
+  store.buffer = null;
+  store.loaded = true;
+  hooks.loaded = true;
+  for (const ev of buffered) handle(ev.kind, ev.msg);
+  loadOutages();
+  loadCalls();
+  renderSoon();
+}
+
+function setLive(state) {
+  const el = byId('live');
+  el.className = `live ${state}`;
+  el.textContent = state === 'on' ? 'live' : state === 'off' ? 'reconnecting' : 'connecting';
+}
+
+/** Opens the stream; the first hello loads the lists, a later one refreshes the map. */
+export function connect() {
+  const es = new EventSource(`/stream${store.lastSeq !== null ? `?since=${store.lastSeq}` : ''}`);
+  es.onopen = () => setLive('on');
+  es.onerror = () => {
+    setLive('off');
+    if (es.readyState !== EventSource.CLOSED) return;
+    // The browser gave up (e.g. the server answered an error): check the
+    // session, then start again from the last change we saw.
+    request('GET', '/api/session').then(
+      (r) => (r.status === 401 ? signIn() : setTimeout(connect, 2000)),
+      () => setTimeout(connect, 3000));
+  };
+  es.addEventListener('hello', (e) => {
+    setLive('on');
+    const first = store.lastSeq === null;
+    store.lastSeq = Number(e.lastEventId || 0);
+    if (first) {
+      loadAll();
+    } else {
+      scheduleNetwork();
+      scheduleOutages();
+    }
+  });
+  for (const kind of KINDS) {
+    es.addEventListener(kind, (e) => {
+      store.lastSeq = Number(e.lastEventId || store.lastSeq);
+      hooks.lastEventAt = performance.now();
+      let msg;
+      try { msg = JSON.parse(e.data); } catch { return; }
+      handle(kind, msg);
+    });
+  }
+}
+
+hooks.outageIds = () => Array.from(store.outages.keys()).sort();
+hooks.job = (id) => store.jobs.get(id) || null;
+hooks.jobs = () => Array.from(store.jobs.values());

@@ -1,0 +1,59 @@
+/*
+ * The Leaflet map: view, panes, canvas renderers, tiles, scale and legend.
+ * The layers on it are the other modules' (network, markers, plan).
+ */
+import { h, htmlText } from '../dom.js';
+import { CONFIG } from './config.js';
+import { hooks } from './state.js';
+
+const { L } = window;
+
+export const map = L.map('map', { preferCanvas: true, zoomControl: true, minZoom: 2, maxZoom: 22 });
+hooks.map = map;
+
+const bounds = CONFIG.bounds;
+if (bounds) map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], { padding: [24, 24], maxZoom: 18 });
+else map.setView([0, 0], 2);
+
+for (const [pane, z] of [['plan', 450], ['outages', 620], ['crews', 630], ['steps', 640]]) {
+  map.createPane(pane).style.zIndex = z;
+}
+/** The canvas the network is drawn on, and the one of the switching plan (below the markers). */
+export const canvas = L.canvas({ padding: 0.3, tolerance: 6 });
+export const planCanvas = L.canvas({ pane: 'plan', padding: 0.3, tolerance: 6 });
+
+if (CONFIG.tiles) {
+  // Leaflet reads an attribution as HTML: the configured text is shown as text.
+  L.tileLayer(CONFIG.tiles, { maxZoom: 22, attribution: htmlText(CONFIG.tilesAttribution) }).addTo(map);
+}
+L.control.scale({ imperial: false }).addTo(map);
+map.attributionControl.setPrefix('Leaflet · open-oms');
+
+/** A marker's icon: our own element, styled by dispatcher.css (.oms-icon ...). */
+export function icon(element, size) {
+  return L.divIcon({ className: 'oms-icon', iconSize: size, html: element });
+}
+
+/** Tooltip content built when the tooltip opens (Leaflet reads strings as HTML). */
+export function tip(...children) {
+  return () => h('span', {}, ...children);
+}
+
+const line = (color, label, extra = {}) =>
+  h('div', {}, h('span', { class: 'sw', style: { borderColor: color, ...extra } }), label);
+const dot = (color, extra = {}) => h('span', { class: 'dot', style: { background: color, ...extra } });
+
+const legend = L.control({ position: 'bottomleft' });
+legend.onAdd = () => {
+  const div = h('div', { class: 'legend' },
+    line('#35b27c', 'energized'),
+    line('#ff9f1a', 'de-energized'),
+    line('#ff3355', 'faulted section', { borderTopWidth: '5px' }),
+    h('div', {}, h('span', { class: 'sw open', style: { borderColor: '#e8e8e8' } }), 'open device'),
+    h('div', {}, dot('#d3263f'), 'outage (customers out)'),
+    h('div', {}, dot('#4ea1ff'), 'call ', dot('#ff3355', { marginLeft: '6px' }), 'hazard'),
+    h('div', { class: 'info', id: 'net-info' }));
+  L.DomEvent.disableClickPropagation(div);
+  return div;
+};
+legend.addTo(map);

@@ -1,0 +1,145 @@
+/*
+ * Outages, calls and crews on the map.
+ *
+ * Outages: GET /map/outages.geojson, redrawn on every outage change.
+ * Calls: GET /map/calls.geojson in increments (the calls after the last one
+ * seen); every few minutes the whole window is fetched again, which drops
+ * the calls that left it. Crews: placed from the store (API and stream).
+ */
+import { call } from '../api.js';
+import { h } from '../dom.js';
+import { CREW_COLORS, CREW_COLOR_UNKNOWN } from './config.js';
+import { debounce, fmtTime, human, plural } from './format.js';
+import { icon, tip } from './map.js';
+import { select } from './selection.js';
+import { hooks, renderSoon, store, ui } from './state.js';
+
+const { L } = window;
+const FULL_CALLS_MS = 5 * 60000;
+
+export const outagesLayer = L.layerGroup();
+export const crewsLayer = L.layerGroup();
+export const callsLayer = L.markerClusterGroup({
+  chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45,
+  disableClusteringAtZoom: 19, spiderfyOnMaxZoom: true,
+  iconCreateFunction: (cluster) => {
+    const n = cluster.getChildCount();
+    const s = n < 10 ? 26 : n < 100 ? 32 : n < 1000 ? 38 : 46;
+    return icon(h('div', { class: 'oms-cluster', style: { width: `${s}px`, height: `${s}px` } }, n), [s, s]);
+  },
+});
+
+// ------------------------------------------------------------------ outages
+const outageMarkers = new Map();
+
+function outageIcon(p, selected) {
+  const n = p.customers_out || 0;
+  const size = Math.round(Math.min(44, 20 + 5 * Math.log10(1 + n) * 2));
+  const cls = ['oms-outage', p.state, !p.device && 'single', selected && 'selected'];
+  const label = n >= 1000 ? `${Math.round(n / 1000)}k` : n;
+  return icon(h('div', { class: cls, style: { width: `${size}px`, height: `${size}px` } }, label), [size, size]);
+}
+
+export async function loadOutages() {
+  let doc;
+  try { doc = await call('GET', '/map/outages.geojson'); } catch { return; }
+  outagesLayer.clearLayers();
+  outageMarkers.clear();
+  store.outagePos.clear();
+  for (const f of doc.features) {
+    const p = f.properties;
+    const ll = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+    store.outagePos.set(p.id, ll);
+    const m = L.marker(ll, { icon: outageIcon(p, ui.selected === `o:${p.id}`), pane: 'outages', riseOnHover: true });
+    m.bindTooltip(tip(`${p.id} · ${p.device || p.customer} · ${plural(p.customers_out, 'customer')} out`));
+    m.on('click', () => select(`o:${p.id}`, false));
+    m.addTo(outagesLayer);
+    outageMarkers.set(p.id, m);
+    // The map's copy is as fresh as the panel's: keep whichever is newer.
+    const known = store.outages.get(p.id);
+    if (!known || (p.located_at || '') >= (known.located_at || '')) store.outages.set(p.id, p);
+  }
+  renderSoon();
+}
+export const scheduleOutages = debounce(loadOutages, 100);
+
+/** The outage markers follow the store (customers out, state, selection). */
+export function refreshOutageIcons() {
+  for (const [id, m] of outageMarkers) {
+    const o = store.outages.get(id);
+    if (o) m.setIcon(outageIcon(o, ui.selected === `o:${id}`));
+  }
+}
+
+// ------------------------------------------------------------------ calls
+let callsSeq = null;
+let callsFull = 0;
+let callCount = 0;
+
+function callMarker(f) {
+  const p = f.properties;
+  const cls = ['oms-call', p.hazard && 'hazard', p.power === 'on' && 'on'];
+  const m = L.marker([f.geometry.coordinates[1], f.geometry.coordinates[0]],
+    { icon: icon(h('div', { class: cls }), [10, 10]), keyboard: false });
+  m.bindTooltip(tip(
+    `Call ${fmtTime(p.time)} · ${p.customer || ''}`,
+    p.hazard ? [' · ', h('b', {}, p.hazard)] : null,
+    p.power === 'on' ? ' · power back' : '',
+    p.note ? [h('br'), p.note] : null));
+  return m;
+}
+
+export async function loadCalls() {
+  const full = callsSeq === null || Date.now() - callsFull > FULL_CALLS_MS;
+  let doc;
+  try {
+    doc = await call('GET', `/map/calls.geojson${full ? '' : `?after=${callsSeq}`}`);
+  } catch { return; }
+  const markers = doc.features.map(callMarker);
+  if (full) {
+    callsLayer.clearLayers();
+    callCount = 0;
+    callsFull = Date.now();
+  }
+  callsLayer.addLayers(markers);
+  callCount += markers.length;
+  if (doc.last_seq !== null && doc.last_seq !== undefined) callsSeq = Math.max(callsSeq || 0, doc.last_seq);
+  else if (callsSeq === null) callsSeq = 0;
+  hooks.callCount = callCount;
+}
+export const scheduleCalls = debounce(loadCalls, 500);
+
+// ------------------------------------------------------------------ crews
+const crewMarkers = new Map();
+
+function crewIcon(c) {
+  const color = CREW_COLORS[c.status] || CREW_COLOR_UNKNOWN;
+  return icon(h('div', {
+    class: ['oms-crew', c.stale && 'stale'],
+    style: { borderColor: color, position: 'absolute', transform: 'translate(-50%,-50%)' },
+  }, h('i', { style: { background: color } }), c.id), [0, 0]);
+}
+
+function crewTip(c) {
+  return tip(
+    `${c.id} · ${c.name || ''}`, h('br'), human(c.status),
+    c.jobs?.length ? ` · ${c.jobs.join(', ')}` : '',
+    c.gps_time ? [h('br'), `GPS ${fmtTime(c.gps_time)}${c.stale ? ' (stale)' : ''}`] : [h('br'), 'at base']);
+}
+
+/** Puts crew `c` at its last position (a crew without one is not drawn). */
+export function placeCrew(c) {
+  if (c.lon === null || c.lon === undefined || c.lat === null || c.lat === undefined) return;
+  let m = crewMarkers.get(c.id);
+  if (!m) {
+    m = L.marker([c.lat, c.lon], { icon: crewIcon(c), pane: 'crews', keyboard: false });
+    m.bindTooltip(crewTip(c), { direction: 'top', offset: [0, -8] });
+    m.on('click', () => select(`c:${c.id}`, false));
+    m.addTo(crewsLayer);
+    crewMarkers.set(c.id, m);
+  } else {
+    m.setLatLng([c.lat, c.lon]);
+    m.setIcon(crewIcon(c));
+    m.setTooltipContent(crewTip(c));
+  }
+}

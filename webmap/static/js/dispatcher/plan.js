@@ -1,0 +1,143 @@
+/*
+ * Switching plans, and the popup of a device on the map.
+ *
+ * GET /map/plan?device= or ?outage= gives the isolation and restoration
+ * plan: a layer (the isolated section, the devices to open and to close)
+ * drawn over the network with numbered steps, and the steps in #plan-box,
+ * each with its switching button for those who may switch.
+ */
+import { call } from '../api.js';
+import { byId, fill, h } from '../dom.js';
+import { PLAN_STYLE, canSwitch } from './config.js';
+import { icon, map, planCanvas, tip } from './map.js';
+import { hooks, ui } from './state.js';
+import { switchDialog } from './switching.js';
+import { toast } from './toast.js';
+
+const { L } = window;
+
+export const planLayer = L.geoJSON(null, {
+  renderer: planCanvas,
+  pane: 'plan',
+  style: (f) => PLAN_STYLE[f.properties.role] || PLAN_STYLE.isolated,
+  onEachFeature: (f, layer) => {
+    const p = f.properties;
+    layer.bindTooltip(tip(`${p.id} · ${p.kind} · ${p.role}`));
+    layer.on('click', (ev) => devicePopup(p, ev.latlng));
+  },
+});
+export const planMarkers = L.layerGroup();
+
+/** The popup of a line clicked on the map: switch it, or show its plan. */
+export function devicePopup(p, latlng) {
+  if (p.simplified) {
+    map.setView(latlng, Math.min(map.getZoom() + 2, 22));
+    return;
+  }
+  const isOpen = p.state === 'open';
+  const act = (fn) => () => {
+    map.closePopup();
+    fn();
+  };
+  const content = h('div', {},
+    h('h4', {}, p.id),
+    h('div', { class: 'row' }, p.kind, p.name ? ` · ${p.name}` : '', ' · ', h('b', {}, p.state)),
+    h('div', { class: 'acts' },
+      p.operable && canSwitch
+        ? h('button', {
+          class: ['btn', isOpen ? 'primary' : 'danger'],
+          'data-pop': 'switch',
+          'data-state': isOpen ? 'closed' : 'open',
+          onclick: act(() => switchDialog(p.id, isOpen ? 'closed' : 'open', p.kind)),
+        }, `${isOpen ? 'Close' : 'Open'} ${p.id}`)
+        : null,
+      h('button', { class: 'btn', 'data-pop': 'plan', onclick: act(() => showPlan({ device: p.id })) },
+        'Isolation & restoration plan')));
+  L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(content).openOn(map);
+}
+
+export function clearPlan() {
+  ui.plan = null;
+  planLayer.clearLayers();
+  planMarkers.clearLayers();
+  byId('plan-box').hidden = true;
+}
+
+/** Shows the plan for {device} or {outage}. */
+export async function showPlan(params) {
+  const query = params.outage ? `outage=${encodeURIComponent(params.outage)}` : `device=${encodeURIComponent(params.device)}`;
+  let doc;
+  try {
+    doc = await call('GET', `/map/plan?${query}`);
+  } catch (e) {
+    toast(`Plan: ${e.message}`, 'error');
+    return;
+  }
+  ui.plan = doc;
+  planLayer.clearLayers();
+  planMarkers.clearLayers();
+  planLayer.addData(doc.layer);
+  const steps = doc.restore?.steps ||
+    (doc.isolate ? doc.isolate.open.map((d) => ({ action: 'open', device: d, why: 'isolate' })) : []);
+  const markers = drawSteps(doc.layer.features, steps);
+  renderBox(doc, steps);
+  const bounds = planLayer.getBounds();
+  if (bounds.isValid()) map.fitBounds(bounds.pad(0.3), { maxZoom: 18 });
+  hooks.planSteps = steps.length;
+  hooks.planMarkers = markers;
+}
+
+/** Numbered markers on the devices to open and close; returns how many. */
+function drawSteps(features, steps) {
+  let n = 0;
+  for (const f of features) {
+    const role = f.properties.role;
+    if (role !== 'open' && role !== 'close') continue;
+    const c = f.geometry.coordinates;
+    const mid = c.length === 2 ? [(c[0][0] + c[1][0]) / 2, (c[0][1] + c[1][1]) / 2] : c[Math.floor(c.length / 2)];
+    const idx = steps.findIndex((s) => s.device === f.properties.id);
+    L.marker([mid[1], mid[0]], {
+      pane: 'steps',
+      keyboard: false,
+      icon: icon(h('div', { class: ['oms-step', role] }, idx >= 0 ? idx + 1 : ''), [18, 18]),
+    }).bindTooltip(tip(`${role} ${f.properties.id}`)).addTo(planMarkers);
+    n += 1;
+  }
+  return n;
+}
+
+function stepItem(s) {
+  const state = s.action === 'open' ? 'open' : 'closed';
+  return h('li', {},
+    h('b', {}, `${s.action} ${s.device}`), ' ', h('span', { class: 'why' }, s.why),
+    canSwitch
+      ? h('button', {
+        class: 'btn',
+        'data-step-device': s.device,
+        'data-step-state': state,
+        onclick: () => switchDialog(s.device, state),
+      }, s.action === 'open' ? 'Open…' : 'Close…')
+      : null);
+}
+
+function renderBox(doc, steps) {
+  const box = byId('plan-box');
+  const restore = doc.restore;
+  fill(box,
+    h('h3', {},
+      `Switching plan ${doc.outage ? `for ${doc.outage} · ` : ''}fault on `, doc.faulted,
+      h('span', { class: 'spacer' }),
+      h('button', { class: 'btn icon', id: 'plan-close', title: 'Clear plan', onclick: clearPlan }, '✕')),
+    doc.error
+      ? h('p', { class: 'error' }, doc.error)
+      : [
+        h('ol', {}, steps.map(stepItem)),
+        restore
+          ? h('div', { class: 'meta' },
+            'Restores ', h('b', {}, restore.restored_customers), ' customers; ',
+            h('b', {}, restore.unrestored_customers), ' stay out until the repair.',
+            restore.tripped ? ` Tripped: ${restore.tripped}.` : '')
+          : null,
+      ]);
+  box.hidden = false;
+}

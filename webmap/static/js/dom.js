@@ -1,0 +1,77 @@
+/*
+ * The pages' one DOM helper: h(tag, attrs, ...children) builds an element.
+ *
+ * Safe by construction: text becomes text nodes and attributes go through
+ * setAttribute, so data from the server is never parsed as HTML; there is
+ * no way to pass markup in. Attributes:
+ *   class      a string, or an array of strings (false, null and '' are left out)
+ *   style      an object of CSS properties ({ borderColor: c, '--x': 1 })
+ *   on<event>  a function, added as an event listener (anything else throws)
+ *   any other  set as an attribute; true: present and empty; false, null and
+ *              undefined: left out
+ * Children: nodes, strings, numbers and (nested) arrays of them; null,
+ * undefined, true and false are skipped, so `cond ? h(...) : null` and
+ * `cond && 'text'` work.
+ */
+
+export function h(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs ?? {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith('on')) {
+      if (typeof value !== 'function') throw new TypeError(`h(): ${name} must be a function`);
+      node.addEventListener(name.slice(2), value);
+    } else if (name === 'class') {
+      node.className = Array.isArray(value) ? value.filter(Boolean).join(' ') : value;
+    } else if (name === 'style') {
+      setStyle(node, value);
+    } else {
+      node.setAttribute(name, value === true ? '' : String(value));
+    }
+  }
+  node.append(...nodes(children));
+  return node;
+}
+
+/** Replaces the children of `node` (same children as h() takes). */
+export function fill(node, ...children) {
+  node.replaceChildren(...nodes(children));
+  return node;
+}
+
+/** The element with this id. */
+export const byId = (id) => document.getElementById(id);
+
+/** The first element matching a CSS selector (in `root`, else the document). */
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+/** Every element matching a CSS selector, as an array. */
+export const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+
+/**
+ * A string made safe to be read as HTML, for the few library options that
+ * only take HTML (Leaflet's attribution). Pages build their own DOM with h().
+ */
+export function htmlText(value) {
+  const span = document.createElement('span');
+  span.textContent = value ?? '';
+  return span.innerHTML;
+}
+
+function setStyle(node, style) {
+  if (typeof style !== 'object') throw new TypeError('h(): style must be an object');
+  for (const [prop, value] of Object.entries(style)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (prop.includes('-')) node.style.setProperty(prop, String(value));
+    else node.style[prop] = String(value);
+  }
+}
+
+function nodes(children) {
+  const out = [];
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false || c === true) continue;
+    out.push(c instanceof Node ? c : String(c));
+  }
+  return out;
+}

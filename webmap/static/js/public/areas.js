@@ -1,0 +1,54 @@
+/*
+ * Outages now, by area (GET /api/public/outages): the totals, and per area
+ * its customers out, outages and latest ETR, with the network outages'
+ * cases. No personal data (see webmap/public.py).
+ */
+import { request } from '../api.js';
+import { byId, fill, h } from '../dom.js';
+import { count, when } from './format.js';
+
+const CLASS_LABEL = { urban: 'urban', rural: 'rural', remote: 'remote' };
+
+export async function loadOutages() {
+  const error = byId('areas-error');
+  try {
+    const r = await request('GET', '/api/public/outages');
+    if (!r.ok || !r.data) throw new Error(`the server answered ${r.status}`);
+    renderOutages(r.data);
+    error.textContent = '';
+  } catch (e) {
+    error.textContent = `Could not load the outages (${e.message}). Retrying…`;
+  }
+}
+
+function area(a) {
+  const name = a.area ? `Area ${a.area}` : 'Other areas';
+  const out = a.customers_out > 0;
+  const items = a.items.map((i) => h('li', { 'data-case': i.case },
+    `${i.case}: ${count(i.customers_out)} customers · ${i.stage_label}`,
+    i.etr ? ` · ETR ${when(i.etr)}` : '',
+    i.hazard ? [' ', h('span', { class: 'tag bad' }, 'keep clear: hazard')] : null));
+  if (a.single_customer_outages) {
+    items.push(h('li', {}, `${a.single_customer_outages} single-supply problem(s) being handled`));
+  }
+  return h('li', { class: ['area', out ? 'out' : 'clear'], 'data-area': a.area || '' },
+    h('div', { class: 'top' },
+      h('span', {}, `${name} (${CLASS_LABEL[a.area_class] || a.area_class})`),
+      h('span', {}, out ? `${count(a.customers_out)} out` : 'no outages')),
+    out
+      ? h('div', { class: 'muted' },
+        `${a.outages} outage(s)`,
+        a.customers_served ? ` · ${count(a.customers_served)} customers in the area` : '',
+        a.etr ? ` · all back by ${when(a.etr)} (estimate)` : '')
+      : null,
+    items.length ? h('ul', { class: 'items' }, items) : null);
+}
+
+function renderOutages(doc) {
+  byId('updated').textContent = `Updated ${when(doc.updated) || ''}`;
+  byId('t-out').textContent = count(doc.totals.customers_out);
+  byId('t-outages').textContent = count(doc.totals.outages);
+  byId('t-served').textContent = doc.totals.customers_served
+    ? `of ${count(doc.totals.customers_served)} customers served` : '';
+  fill(byId('areas'), doc.areas.map(area));
+}
