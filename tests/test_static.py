@@ -270,12 +270,6 @@ def test_service_worker_caches_every_module_of_the_handheld() -> None:
     assert not extra, f"crew-sw.js caches modules the handheld does not import: {extra}"
 
 
-@pytest.mark.xfail(
-    reason="webmap/crew.py SHELL_FILES (the digest that versions the service worker's cache) "
-    "does not list the ES modules yet: a release that changes only a module under js/ keeps "
-    "the old cache until the background refresh",
-    strict=False,
-)
 def test_the_cache_version_follows_every_cached_module() -> None:
     from webmap.crew import SHELL_FILES
 

@@ -28,28 +28,31 @@ may be forgotten) is real time.
 from __future__ import annotations
 
 import logging
-import select as selectors
 import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from oms import schema
 from oms.config import EngineConfig
 from oms.engine import IngestReport, OutageEngine
 from oms.exceptions import OMSError
+from oms.storage.postgres import (
+    INTAKE_CHANNEL,
+    INTAKE_DONE_CHANNEL,
+    Listener,
+    notify,
+    try_lock_leader,
+)
 from oms.views import engine_clock
 
 __all__ = ["EngineService", "IntakeTimeout", "wall_clock"]
 
 log = logging.getLogger(__name__)
-_LEADER_KEY = 0x6F6D7374  # "omst": the PostgreSQL advisory lock of the writing process
-_INTAKE = "oms_intake"
-_DONE = "oms_intake_done"
 
 
 class IntakeTimeout(OMSError):
@@ -147,7 +150,7 @@ class EngineService:
                 .values(submitted_at=wall_clock(), events=events, status="pending")
                 .returning(schema.intake.c.seq)
             ).scalar_one()
-            conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": _INTAKE, "p": str(seq)})
+            notify(conn, INTAKE_CHANNEL, str(seq))
         done = threading.Event()
         with self._waiting_lock:
             self._waiting[seq] = done
@@ -182,7 +185,7 @@ class EngineService:
             def run() -> None:
                 while not self._stop.is_set():
                     try:
-                        self._wait_notifies(_DONE, self._wake)
+                        self._wait_notifies(INTAKE_DONE_CHANNEL, self._wake)
                     except Exception:
                         log.exception("intake result listener failed; reconnecting")
                         time.sleep(1.0)
@@ -198,19 +201,10 @@ class EngineService:
                     event.set()
 
     def _wait_notifies(self, channel: str, handle: Callable[[str], None]) -> None:
-        raw: Any = self.db.raw_connection()
-        try:
-            pg = raw.driver_connection
-            pg.set_isolation_level(0)
-            with pg.cursor() as cur:
-                cur.execute(f"LISTEN {channel}")
+        with Listener(self.db, channel) as listener:
             while not self._stop.is_set():
-                if selectors.select([pg], [], [], 1.0)[0]:
-                    pg.poll()
-                    while pg.notifies:
-                        handle(pg.notifies.pop(0).payload)
-        finally:
-            raw.close()
+                for payload in listener.wait(1.0):
+                    handle(payload)
 
     # ------------------------------------------------------------- leader
     def _try_lead(self) -> bool:
@@ -218,7 +212,7 @@ class EngineService:
             return True
         if self._leader_conn is None:
             conn = self.db.connect()
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LEADER_KEY}).scalar()
+            got = try_lock_leader(conn)
             conn.commit()
             if not got:
                 conn.close()
@@ -269,10 +263,7 @@ class EngineService:
                 }
                 row_done = update(i).where(i.c.seq == seq)
                 conn.execute(row_done.values(status="done", result=result, done_at=done))
-            conn.execute(
-                text("SELECT pg_notify(:c, :p)"),
-                {"c": _DONE, "p": ",".join(str(seq) for seq, _, _ in spans)},
-            )
+            notify(conn, INTAKE_DONE_CHANNEL, ",".join(str(seq) for seq, _, _ in spans))
         return len(rows)
 
     def tick(self) -> None:
@@ -319,7 +310,7 @@ class EngineService:
             def listen() -> None:
                 while not self._stop.is_set():
                     try:
-                        self._wait_notifies(_INTAKE, lambda _p: pending.set())
+                        self._wait_notifies(INTAKE_CHANNEL, lambda _p: pending.set())
                     except Exception:
                         log.exception("intake listener failed; reconnecting")
                         time.sleep(1.0)

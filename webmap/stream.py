@@ -18,7 +18,6 @@ keep the connection open. Crew users get only their own crew and jobs.
 from __future__ import annotations
 
 import json
-import select as selectors
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from oms import schema
-from oms.engine import FEED_CHANNEL
+from oms.storage.postgres import FEED_CHANNEL, Listener
 from webmap.accounts import User
 from webmap.auth import current_user, require
 from webmap.db import database
@@ -78,46 +77,12 @@ def _start_from() -> int:
         return 0
 
 
-class _Waiter:
-    """Blocks until the feed may have moved: LISTEN on PostgreSQL, a sleep on SQLite.
-
-    On PostgreSQL the stream listens on a connection of its own, outside the
-    app's pool: a stream lasts up to an hour, and a pooled connection would
-    both starve the API of its pool and go back to it in autocommit mode.
-    """
-
-    def __init__(self, db: Engine, poll_s: float) -> None:
-        self.poll_s = poll_s
-        self.pg: Any = None
-        if db.dialect.name == "postgresql":
-            cargs, cparams = db.dialect.create_connect_args(db.url)
-            self.pg = db.dialect.connect(*cargs, **cparams)
-            self.pg.autocommit = True  # LISTEN takes effect at once
-            with self.pg.cursor() as cur:
-                cur.execute(f"LISTEN {FEED_CHANNEL}")
-
-    def wait(self, timeout: float) -> None:
-        if self.pg is None:
-            time.sleep(min(self.poll_s, timeout))
-            return
-        pg = self.pg
-        if not pg.notifies:
-            selectors.select([pg], [], [], timeout)
-        pg.poll()
-        pg.notifies.clear()
-
-    def close(self) -> None:
-        if self.pg is not None:
-            self.pg.close()  # the session, and its LISTEN, end with it
-            self.pg = None
-
-
 def _events(db: Engine, user: User, start: int) -> Iterator[str]:
     cfg = current_app.config
     keepalive = float(cfg.get("STREAM_KEEPALIVE_S", 15.0))
     lifetime = float(cfg.get("STREAM_MAX_S", 3600.0))
     seq = last_change(db) if start < 0 else start
-    waiter = _Waiter(db, float(cfg.get("STREAM_POLL_S", 0.2)))
+    waiter = Listener(db, FEED_CHANNEL, poll_s=float(cfg.get("STREAM_POLL_S", 0.2)))
     began = last_sent = time.monotonic()
     try:
         yield f"retry: 1000\nid: {seq}\nevent: hello\ndata: {json.dumps({'seq': seq})}\n\n"

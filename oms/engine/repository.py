@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from oms import schema
@@ -31,13 +31,11 @@ from oms.events import Event, iso, parse_event
 from oms.exceptions import EventError, OMSError
 from oms.jobs import CrewState, Job
 from oms.roads import RoadGraph
+from oms.storage.postgres import FEED_CHANNEL, lock_writer, notify
 from oms.store import device_states, stored_network
 
 __all__ = ["FEED_CHANNEL", "Repository", "StaleState", "load_crews"]
 
-#: The PostgreSQL NOTIFY channel told of every commit to the ``changes`` feed.
-FEED_CHANNEL = "oms_changes"
-_LOCK_KEY = 0x6F6D73  # "oms": the PostgreSQL advisory lock of the single writer
 _TELEMETRY = ("call", "ami_last_gasp", "ami_restore", "ami_ping_reply", "fci")
 
 
@@ -148,8 +146,7 @@ class Repository:
             Another process wrote since this one last looked (nothing done).
         """
         with self.db.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            lock_writer(conn)
             if self._stale(conn):
                 raise StaleState
             work(conn)
@@ -267,8 +264,7 @@ class Repository:
         if not rows:
             return
         conn.execute(insert(schema.changes), rows)
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": FEED_CHANNEL})
+        notify(conn, FEED_CHANNEL)
 
     @staticmethod
     def _write_book(conn: Connection, book: OrderBook, now: datetime) -> None:

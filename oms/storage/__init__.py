@@ -1,0 +1,1 @@
+"""Storage: the database schema and its coordination between processes."""

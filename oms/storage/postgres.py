@@ -1,0 +1,114 @@
+"""How processes sharing one PostgreSQL coordinate: advisory locks and LISTEN/NOTIFY.
+
+One place for the lock keys and channel names, and for the two ways of
+waiting: a transaction-scoped lock for the one writer of each batch, a
+session lock for the one process that applies everybody's events, and
+:class:`Listener` for notifications. On SQLite (one process) locks and
+notifications are no-ops and a listener just sleeps.
+"""
+
+from __future__ import annotations
+
+import select as selectors
+import time
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+__all__ = [
+    "FEED_CHANNEL",
+    "INTAKE_CHANNEL",
+    "INTAKE_DONE_CHANNEL",
+    "LEADER_LOCK",
+    "WRITER_LOCK",
+    "Listener",
+    "is_postgres",
+    "lock_writer",
+    "notify",
+    "try_lock_leader",
+]
+
+#: One transaction writes engine state at a time ("oms").
+WRITER_LOCK = 0x6F6D73
+#: The process that applies every process's events and runs the timers ("omst").
+LEADER_LOCK = 0x6F6D7374
+#: Told of every commit to the ``changes`` feed (wakes the live streams).
+FEED_CHANNEL = "oms_changes"
+#: Told of a request handed to the leader, and of its answer.
+INTAKE_CHANNEL = "oms_intake"
+INTAKE_DONE_CHANNEL = "oms_intake_done"
+
+
+def is_postgres(bind: Connection | Engine) -> bool:
+    return bind.dialect.name == "postgresql"
+
+
+def lock_writer(conn: Connection) -> None:
+    """Wait to be the one writer; released when the transaction ends."""
+    if is_postgres(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK})
+
+
+def try_lock_leader(conn: Connection) -> bool:
+    """Try to become the leader; the lock lasts as long as ``conn``'s session."""
+    if not is_postgres(conn):
+        return True
+    return bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar())
+
+
+def notify(conn: Connection, channel: str, payload: str = "") -> None:
+    """Tell listeners of ``channel`` at commit (nothing on SQLite)."""
+    if is_postgres(conn):
+        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
+
+
+class Listener:
+    """Waits for notifications on channels, on a connection of its own.
+
+    The connection is made outside the engine's pool: a listener lives as
+    long as a live stream or a server process, and a pooled connection
+    would both starve the pool and go back to it in autocommit mode. On
+    SQLite, :meth:`wait` sleeps for the poll interval and returns nothing.
+    """
+
+    def __init__(self, db: Engine, *channels: str, poll_s: float = 0.2) -> None:
+        self.poll_s = poll_s
+        self._pg: Any = None
+        if is_postgres(db):
+            cargs, cparams = db.dialect.create_connect_args(db.url)
+            self._pg = db.dialect.connect(*cargs, **cparams)
+            self._pg.autocommit = True  # LISTEN takes effect at once
+            with self._pg.cursor() as cur:
+                for channel in channels:
+                    cur.execute(f"LISTEN {channel}")
+
+    def wait(self, timeout: float) -> list[str]:
+        """Payloads that arrived within ``timeout`` seconds (maybe none)."""
+        pg = self._pg
+        if pg is None:
+            time.sleep(min(self.poll_s, timeout))
+            return []
+        if not pg.notifies:
+            selectors.select([pg], [], [], timeout)
+        pg.poll()
+        payloads = [n.payload for n in pg.notifies]
+        pg.notifies.clear()
+        return payloads
+
+    def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()  # the session, and its LISTEN, end with it
+            self._pg = None
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
