@@ -89,6 +89,7 @@ class EngineService:
         self._waiting: dict[int, threading.Event] = {}
         self._waiting_lock = threading.Lock()
         self._listener: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     @property
     def engine(self) -> OutageEngine:
@@ -188,10 +189,9 @@ class EngineService:
                         self._wait_notifies(INTAKE_DONE_CHANNEL, self._wake)
                     except Exception:
                         log.exception("intake result listener failed; reconnecting")
-                        time.sleep(1.0)
+                        self._stop.wait(1.0)
 
-            self._listener = threading.Thread(target=run, name="oms-intake-done", daemon=True)
-            self._listener.start()
+            self._listener = self._spawn(run, "oms-intake-done")
 
     def _wake(self, payload: str) -> None:
         with self._waiting_lock:
@@ -303,8 +303,7 @@ class EngineService:
                     self._drop_lead()
                     self._stop.wait(1.0)
 
-        self._thread = threading.Thread(target=lead, name="oms-leader", daemon=True)
-        self._thread.start()
+        self._thread = self._spawn(lead, "oms-leader")
         if self.shared:
 
             def listen() -> None:
@@ -313,9 +312,16 @@ class EngineService:
                         self._wait_notifies(INTAKE_CHANNEL, lambda _p: pending.set())
                     except Exception:
                         log.exception("intake listener failed; reconnecting")
-                        time.sleep(1.0)
+                        self._stop.wait(1.0)
 
-            threading.Thread(target=listen, name="oms-intake", daemon=True).start()
+            self._spawn(listen, "oms-intake")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> threading.Thread:
+        """A background thread that :meth:`stop` waits for."""
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+        return thread
 
     def _prune(self) -> None:
         """Forget answered hand-overs after an hour (at most once a minute)."""
@@ -332,10 +338,14 @@ class EngineService:
             )
 
     def stop(self) -> None:
+        """Stop the timers and listeners, and wait for them (a listener waits
+        at most a second for a notification before it looks at the flag)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=5)
+        self._threads.clear()
+        self._thread = self._listener = None
         self._drop_lead()
 
 
