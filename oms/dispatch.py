@@ -30,6 +30,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from oms.roads import RoadGraph, straight_line_times
+from oms.vocabulary import BUSY as BUSY_STATUSES
+from oms.vocabulary import values
 
 __all__ = [
     "BUSY",
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 #: Crew statuses in which a crew is working a job.
-BUSY = ("assigned", "accepted", "en_route", "on_site")
+BUSY = values(BUSY_STATUSES)
 
 
 @dataclass(frozen=True)

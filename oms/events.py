@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from oms.exceptions import EventError
+from oms.vocabulary import CREW_REPORTABLE, values
 from topology.model import Network
 
 __all__ = [
@@ -412,7 +413,7 @@ def parse_event(
             raise EventError("missing field 'answer'")
     elif etype == "crew_status":
         directory.crew(obj.get("crew"))
-        _choice(obj, "status", ("off_shift", "available", "returning"), None)
+        _choice(obj, "status", values(CREW_REPORTABLE), None)
     elif etype.startswith("job_"):
         _text(obj, "job")
         if "crew" in obj and obj["crew"] is not None:

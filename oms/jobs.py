@@ -32,6 +32,7 @@ from oms.dispatch import CrewView, JobView
 from oms.events import as_utc, iso
 from oms.exceptions import ActionError
 from oms.timeline import AFTER_ARRIVAL, STAMPS, Targets, evaluate
+from oms.vocabulary import JobState, values
 
 __all__ = [
     "CLOSEOUT_FIELDS",
@@ -43,19 +44,7 @@ __all__ = [
     "job_priority",
 ]
 
-JOB_STATES = (
-    "waiting",
-    "dispatched",
-    "delivered",
-    "accepted",
-    "en_route",
-    "on_site",
-    "made_safe",
-    "repaired",
-    "restored",
-    "closed",
-    "cancelled",
-)
+JOB_STATES = values(JobState)
 #: Event type -> (stamp, job state after it, crew status after it).
 JOB_EVENTS: dict[str, tuple[str, str, str | None]] = {
     "job_delivered": ("E", "delivered", None),
@@ -259,9 +248,7 @@ class CrewState:
     jobs: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_row(
-        cls, row: Mapping[str, Any], live: Mapping[str, Any] | None = None
-    ) -> CrewState:
+    def from_row(cls, row: Mapping[str, Any], live: Mapping[str, Any] | None = None) -> CrewState:
         """A crew from its ``crews`` row (contract 2b) and its ``crew_state`` row, if any."""
         crew = cls(
             row["id"],

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from oms import schema
 from oms.events import as_utc, iso
 from oms.exceptions import OutageNotFound
+from oms.vocabulary import OutageKind, OutageState, values
 
 __all__ = [
     "ACTIVE_STATES",
@@ -46,9 +47,9 @@ __all__ = [
     "outage_evidence",
 ]
 
-STATES = ("predicted", "confirmed", "restored", "closed", "cancelled")
-ACTIVE_STATES = ("predicted", "confirmed")
-KINDS = ("network", "single_customer", "momentary")
+STATES = values(OutageState)
+ACTIVE_STATES = values((OutageState.PREDICTED, OutageState.CONFIRMED))
+KINDS = values(OutageKind)
 
 
 @dataclass

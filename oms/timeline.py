@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from oms.vocabulary import Segment, Stamp, values
+
 __all__ = [
     "AFTER_ARRIVAL",
     "SEGMENTS",
@@ -44,9 +46,9 @@ __all__ = [
     "evaluate",
 ]
 
-STAMPS = ("A", "B", "C", "D", "E", "F", "G", "H")
+STAMPS = values(Stamp)
 AFTER_ARRIVAL = ("made_safe", "repaired", "restored", "callback", "closed")
-SEGMENTS = ("AB", "BC", "CD", "DE", "EF", "FG", "GH")
+SEGMENTS = values(Segment)
 SEGMENT_OWNER = {
     "AB": "call_centre",
     "BC": "call_centre",

@@ -35,6 +35,7 @@ from oms.jobs import JOB_EVENTS, CrewState, Job, Zones, check_closeout, job_prio
 from oms.outages import Outage
 from oms.roads import RoadGraph
 from oms.timeline import Targets
+from oms.vocabulary import CREW_REPORTABLE, values
 
 __all__ = ["OrderBook", "StoredBook", "crew_dicts"]
 
@@ -395,7 +396,7 @@ class OrderBook:
             return []
         if event.type == "crew_status":
             crew = self._crew(p["crew"])
-            if p["status"] not in ("off_shift", "available", "returning"):
+            if p["status"] not in values(CREW_REPORTABLE):
                 raise ActionError(
                     f"a crew reports off_shift, available or returning, not {p['status']!r}"
                 )
