@@ -140,7 +140,10 @@ def geodesic_lengths(
         starts = geom_offsets[:-1][~straight]
         ends = geom_offsets[1:][~straight]
         seg_ok = np.ones(len(geom_coords) - 1, dtype=bool)
-        seg_ok[geom_offsets[1:-1][geom_offsets[1:-1] > 0] - 1] = False
+        # Where one edge's vertices end and the next one's begin; edges with
+        # no geometry at the end of the file leave offsets at the very end.
+        inner = geom_offsets[1:-1]
+        seg_ok[inner[(inner > 0) & (inner < len(geom_coords))] - 1] = False
         _, _, seg = geod.inv(
             geom_coords[:-1, 0], geom_coords[:-1, 1], geom_coords[1:, 0], geom_coords[1:, 1]
         )
