@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,11 @@ class PredictionParams:
     new_outage_gap_ami_s : float
         The same when last gasps began around it: meters report within a
         minute, callers over many.
+    outage_points : tuple of str
+        Edge kinds an outage can be located at: the protective kinds and
+        ``transformer`` (a service transformer with its cutout drawn as an
+        attribute, as most GIS models do). A transformer that cuts off
+        exactly the customers of the device above it is left to that device.
     """
 
     call_rate: float = 0.10
@@ -86,6 +91,13 @@ class PredictionParams:
     supplied_window_s: float = 900.0
     new_outage_gap_s: float = 600.0
     new_outage_gap_ami_s: float = 120.0
+    outage_points: tuple[str, ...] = (
+        "breaker",
+        "recloser",
+        "sectionalizer",
+        "fuse",
+        "transformer",
+    )
 
     # Log-likelihood ratios (dead vs supplied) of each kind of observation.
     @property
@@ -159,6 +171,10 @@ class DispatchConfig:
     targets : mapping
         Per area class, segment limits in minutes replacing the defaults
         (``{"rural": {"GH": 60, "restoration": 300}}``).
+    skills : mapping
+        The skills a job needs (any one qualifies a crew), by the kind of
+        its outage's device (``transformer``, ``fuse``, ...) or
+        ``single_customer``; kinds not listed need ``line`` or ``cable``.
     notify, etr_change_min : bool, float
         Queue customer notifications; tell a new ETR only when it moved by
         more than this many minutes.
@@ -175,6 +191,16 @@ class DispatchConfig:
     rules: DispatchRules = field(default_factory=DispatchRules)
     notify: bool = True
     etr_change_min: float = 30.0
+    skills: Mapping[str, Sequence[str]] = field(
+        default_factory=lambda: {
+            "breaker": ("line", "cable"),
+            "recloser": ("line", "cable"),
+            "sectionalizer": ("line", "cable"),
+            "fuse": ("line", "cable"),
+            "transformer": ("line", "cable"),
+            "single_customer": ("service",),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -220,6 +246,12 @@ class EngineConfig:
                 raise OMSError(f"prediction.{name} must be between 0 and 1, not {value}")
         if not 0 <= p.ami_delivery < 1:
             raise OMSError(f"prediction.ami_delivery must be in [0, 1), not {p.ami_delivery}")
+        allowed = {"breaker", "recloser", "sectionalizer", "fuse", "transformer"}
+        if not set(p.outage_points) <= allowed or not p.outage_points:
+            raise OMSError(
+                "prediction.outage_points must be some of "
+                f"{', '.join(sorted(allowed))}, not {list(p.outage_points)}"
+            )
         if self.batch_size < 1:
             raise OMSError(f"batch_size must be at least 1, not {self.batch_size}")
 
@@ -249,6 +281,8 @@ class EngineConfig:
             unknown = set(sub) - known
             if unknown:
                 raise OMSError(f"unknown {key} setting(s): {', '.join(sorted(unknown))}")
+            if key == "prediction" and "outage_points" in sub:
+                sub["outage_points"] = tuple(sub["outage_points"])
             parts[key] = kind(**sub)
         known = {f.name for f in fields(cls)}
         unknown = set(doc) - known

@@ -35,11 +35,21 @@ from oms.config import ClassicRules
 from topology.model import Network
 from topology.supply import Supply
 
-__all__ = ["DeviceTree", "Prediction", "classic_rollup", "most_likely_faults"]
+__all__ = ["OUTAGE_POINTS", "DeviceTree", "Prediction", "classic_rollup", "most_likely_faults"]
+
+#: The kinds of edge an outage can be located at, by default: every
+#: protective device, and service transformers (most GIS models draw a
+#: transformer's cutout fuse as an attribute of the transformer, not as an
+#: edge of its own).
+OUTAGE_POINTS = ("breaker", "recloser", "sectionalizer", "fuse", "transformer")
 
 
 class DeviceTree:
-    """The protective devices of a switching state, nested as the supply tree nests them.
+    """The outage points of a switching state, nested as the supply tree nests them.
+
+    Outage points are the devices an outage can be located at: protective
+    devices, and (by default) transformers, except a transformer that cuts
+    off nobody or exactly the customers of the device above it.
 
     Parameters
     ----------
@@ -50,12 +60,14 @@ class DeviceTree:
         count as closed here: the question is which of them opened).
     metered : ndarray of bool, optional
         Per node, the number of customers with an AMI meter (default none).
+    outage_points : iterable of str, optional
+        Edge kinds that are outage points (default :data:`OUTAGE_POINTS`).
 
     Attributes
     ----------
     candidate : ndarray of int
-        Edge positions of the candidate devices: protective, in the supply
-        tree, and a bridge (opening it cuts someone off).
+        Edge positions of the candidate devices: outage points in the supply
+        tree that are bridges (opening them cuts someone off).
     child : ndarray of int
         Per candidate, the node just below it.
     parent : ndarray of int
@@ -70,12 +82,50 @@ class DeviceTree:
     i.e. O(n * nesting depth), which is a handful of levels on real feeders.
     """
 
-    def __init__(self, net: Network, supply: Supply, metered: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        net: Network,
+        supply: Supply,
+        metered: np.ndarray | None = None,
+        outage_points: Iterable[str] = OUTAGE_POINTS,
+    ) -> None:
         self.net = net
         self.supply = supply
         tree = supply.tree
+        points = net.kind_mask(*outage_points)
+        cand = np.flatnonzero(points & supply.bridge & (tree.edge_child >= 0))
+        redundant = self._redundant(cand)
+        if redundant.any():
+            cand = cand[~redundant]
+        self._build(cand, metered)
+
+    def _redundant(self, cand: np.ndarray) -> np.ndarray:
+        """Outage points that are not protective devices (transformers) and cut
+        off nobody, or exactly the customers of the candidate just above them:
+        the device that operated there is the one above (a transformer's
+        cutout fuse drawn as its own edge). O(n * nesting depth)."""
+        net, tree = self.net, self.supply.tree
+        plain = ~net.protective[cand]
+        if not plain.any():
+            return plain
+        counts = np.zeros(net.n_nodes + 1, dtype=np.float64)
+        counts[: net.n_nodes] = net.node_customers
+        cum = np.r_[0.0, np.cumsum(counts[tree.pre])]
+        child = tree.edge_child[cand]
+        customers = cum[tree.tin[child] + tree.size[child]] - cum[tree.tin[child]]
+        order = np.argsort(tree.depth[child], kind="stable")
+        above = np.full(net.n_nodes + 1, -1, dtype=np.int64)
+        for i in order.tolist():  # shallow first: deeper candidates overwrite
+            u = child[i]
+            above[tree.pre[tree.tin[u] : tree.tin[u] + tree.size[u]]] = i
+        parent_node = tree.parent[child]
+        upper = np.where(parent_node < net.n_nodes, above[np.minimum(parent_node, net.n_nodes)], -1)
+        same = (upper >= 0) & (customers == np.where(upper >= 0, customers[upper], -1))
+        return plain & ((customers == 0) | same)
+
+    def _build(self, cand: np.ndarray, metered: np.ndarray | None) -> None:
+        net, tree = self.net, self.supply.tree
         n = net.n_nodes
-        cand = np.flatnonzero(net.protective & supply.bridge & (tree.edge_child >= 0))
         child = tree.edge_child[cand]
         order = np.argsort(tree.depth[child], kind="stable")
         cand, child = cand[order], child[order]

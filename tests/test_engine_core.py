@@ -208,3 +208,62 @@ def test_evidence_expires_with_the_window(customers_file: Path) -> None:
     tick(core, 2 * 3600)
     assert o.state == "cancelled"
     assert not core.ev.live.any()
+
+
+# ----------------------------------------------------- transformers as outage points
+def _lateral_of_transformers() -> list[dict[str, Any]]:
+    """S -B- m1 -R- m2 -L- m3, with three unfused transformers T1..T3 off m3
+    feeding s1..s3 (4 customers each), as most utility GIS models draw them."""
+    from helpers import edge, node
+
+    features = [
+        node("S", 0, 0, "source"),
+        node("m1", 1, 0),
+        node("m2", 2, 0),
+        node("m3", 3, 0),
+        edge("B", "breaker", "S", "m1", scada=True),
+        edge("R", "recloser", "m1", "m2"),
+        edge("L", "line", "m2", "m3"),
+    ]
+    for k in (1, 2, 3):
+        features += [
+            node(f"s{k}", 3 + k, 1, customers=4),
+            edge(f"T{k}", "transformer", "m3", f"s{k}"),
+        ]
+    return features
+
+
+def _core_of(features: list[dict[str, Any]], tmp: Path, **config: Any) -> EngineCore:
+    path = tmp / "t-customers.csv"
+    path.write_text(customers_csv(features))
+    net = build(features)
+    attach_customers(net, read_customers(path, net))
+    return EngineCore(net, EngineConfig.from_dict({"pings": False, **config}), Stored())
+
+
+def test_calls_under_an_unfused_transformer_predict_the_transformer(tmp_path: Path) -> None:
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    batch(core, [ev("c1", "call", 0, customer="s2-1"), ev("c2", "call", 40, customer="s2-3")])
+    (o,) = at_devices(core).values()
+    assert (o.device, o.kind, o.customers_out) == ("T2", "network", 4)
+
+
+def test_last_gasps_of_one_transformer_predict_it(tmp_path: Path) -> None:
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    batch(core, [ev(f"g{k}", "ami_last_gasp", k, customer=f"s3-{k}") for k in (1, 2, 3, 4)])
+    assert list(at_devices(core)) == ["T3"]
+
+
+def test_outage_points_are_configurable(tmp_path: Path) -> None:
+    points = ["breaker", "recloser", "sectionalizer", "fuse"]
+    core = _core_of(_lateral_of_transformers(), tmp_path, prediction={"outage_points": points})
+    batch(core, [ev(f"g{k}", "ami_last_gasp", k, customer=f"s3-{k}") for k in (1, 2, 3, 4)])
+    assert "T3" not in at_devices(core)
+
+
+def test_a_transformer_behind_its_own_fuse_leaves_the_outage_to_the_fuse(
+    customers_file: Path,
+) -> None:
+    # two_feeders: X1 feeds a9's 5 customers, exactly what fuse F1 cuts off.
+    core = core_for(customers_file)
+    assert core.position("X1") is None and core.position("F1") is not None

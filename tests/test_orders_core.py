@@ -49,7 +49,14 @@ def core_for(files: dict[str, Path], **dispatch: Any) -> EngineCore:
     )
 
     def make_book(core: EngineCore) -> OrderBook:
-        return OrderBook(stored, config.dispatch, core.locate, lambda: None, core.recipients)
+        return OrderBook(
+            stored,
+            config.dispatch,
+            core.locate,
+            lambda: None,
+            core.recipients,
+            device_kind=core.device_kind,
+        )
 
     return EngineCore(net, config, Stored(crews=[r["id"] for r in crews]), make_book)
 
@@ -128,3 +135,11 @@ def test_a_job_waits_for_the_dispatcher_without_auto_dispatch(files: dict[str, P
     assert (job.crew, job.stamps["D"]) == ("K2", T0 + timedelta(minutes=2))
     batch(core, [ev("c2", "call", 300, customer="b1-4", power="on")])
     assert job.stamps["restored"] == T0 + timedelta(minutes=5)  # it waits for its close-out
+
+
+def test_a_job_needs_the_skills_of_its_device_kind(files: dict[str, Path]) -> None:
+    core = core_for(files, skills={"transformer": ["transformer"], "single_customer": ["service"]})
+    assert core.book is not None
+    assert core.book.needs("network", "X1") == (["transformer"], 10.0)
+    assert core.book.needs("network", "R1") == (["line", "cable"], 10.0)  # not listed: line work
+    assert core.book.needs("single_customer", None) == (["service"], 0.4)

@@ -108,7 +108,8 @@ class EngineCore:
             supply = net.supply
             units = self.units
             metered = np.bincount(units.node[units.metered], minlength=net.n_nodes)
-            self._tree = DeviceTree(net, supply, metered)
+            points = self.config.prediction.outage_points
+            self._tree = DeviceTree(net, supply, metered, outage_points=points)
             tin = supply.tree.tin[self.units.node]
             self._unit_order = np.argsort(tin, kind="stable")
             self._unit_tin = tin[self._unit_order]
@@ -286,6 +287,11 @@ class EngineCore:
                 if u >= 0 and self.tree.contains(pos, int(self.units.node[u])):
                     out.add(cid)
         return sorted(out)
+
+    def device_kind(self, device: str) -> str:
+        """The kind of a device (``transformer``, ``fuse``, ...); ``line`` when unknown."""
+        e = self.net.edge_index.get(device)
+        return self.net.kind_of(e) if e is not None else "line"
 
     def locate(self, key: str) -> tuple[float, float]:
         """Where a crew goes for a device (the node it feeds) or a customer."""

@@ -67,6 +67,7 @@ class OrderBook:
         roads_loader: Callable[[], RoadGraph | None],
         recipients: Callable[[str], list[str]] = lambda _outage: [],
         phones: Mapping[str, str | None] | None = None,
+        device_kind: Callable[[str], str] = lambda _device: "line",
     ) -> None:
         self.config = config
         self.recipients = recipients  # outage id -> customers to tell
@@ -76,6 +77,7 @@ class OrderBook:
             else None
         )
         self.locate = locate  # device id -> (lon, lat) of the point it feeds
+        self.device_kind = device_kind  # device id -> its kind (``transformer``, ...)
         self._roads_loader = roads_loader
         self._roads: RoadGraph | bool | None = False
         self.zones = Zones(stored.zones)
@@ -130,7 +132,7 @@ class OrderBook:
                     host = by_id.get(into)
                     if host is not None and host.kind == "network" and host.device:
                         job.kind, job.customer = "network", None
-                        job.skills, job.voltage_kv = ["line", "cable"], 10.0
+                        job.skills, job.voltage_kv = self.needs("network", host.device)
                         self._move(job, host.device)
                     self.dirty_jobs.add(job.id)
                 else:
@@ -209,6 +211,13 @@ class OrderBook:
         minutes = median if median is not None else job.targets.restoration / 2
         return a + timedelta(minutes=minutes)
 
+    def needs(self, kind: str, device: str | None) -> tuple[list[str], float]:
+        """The skills (any one qualifies) and voltage level a job needs."""
+        if kind == "single_customer":
+            return list(self.config.skills.get("single_customer", ("service",))), 0.4
+        key = self.device_kind(device) if device else "line"
+        return list(self.config.skills.get(key, ("line", "cable"))), 10.0
+
     def _move(self, job: Job, device: str) -> None:
         job.device = device
         job.lon, job.lat = self.locate(device)
@@ -219,10 +228,9 @@ class OrderBook:
     def _raise(self, o: Outage, now: datetime) -> Job:
         if o.kind == "single_customer":
             lon, lat = self.locate(f"customer:{o.customer}")
-            skills, voltage = ["service"], 0.4
         else:
             lon, lat = self.locate(o.device or "")
-            skills, voltage = ["line", "cable"], 10.0
+        skills, voltage = self.needs(o.kind, o.device)
         zone, area_class, unit = self.zones.locate(lon, lat)
         unit = unit or None
         minutes = (now - o.started).total_seconds() / 60

@@ -121,7 +121,13 @@ class Repository:
             subscriptions=[dict(r) for r in conn.execute(select(schema.subscriptions)).mappings()],
         )
         return OrderBook(
-            stored, core.config.dispatch, core.locate, self._roads, core.recipients, phones
+            stored,
+            core.config.dispatch,
+            core.locate,
+            self._roads,
+            core.recipients,
+            phones,
+            device_kind=core.device_kind,
         )
 
     def _roads(self) -> RoadGraph | None:
