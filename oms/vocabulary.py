@@ -72,6 +72,8 @@ class OutageKind(str, Enum):
     NETWORK = "network"
     SINGLE_CUSTOMER = "single_customer"
     MOMENTARY = "momentary"
+    #: Customers cut off by a commanded switching operation (no fault).
+    SWITCHING = "switching"
 
 
 class Stamp(str, Enum):

@@ -267,3 +267,70 @@ def test_a_transformer_behind_its_own_fuse_leaves_the_outage_to_the_fuse(
     # two_feeders: X1 feeds a9's 5 customers, exactly what fuse F1 cuts off.
     core = core_for(customers_file)
     assert core.position("X1") is None and core.position("F1") is not None
+
+
+# --------------------------------------------- the operator's own switching
+def _switch(eid: str, seconds: float, device: str, state: str) -> dict[str, Any]:
+    return ev(eid, "switch", seconds, device=device, state=state, user="dora")
+
+
+def _a5_a6_report(seconds: float) -> list[dict[str, Any]]:
+    """Every meter of a5 and a6 (cut off by SW1) gasps; two customers call."""
+    gasps = [
+        ev(f"g-{n}-{k}", "ami_last_gasp", seconds + 30, customer=f"{n}-{k}")
+        for n, count in (("a5", 6), ("a6", 7))
+        for k in range(1, count + 1)
+    ]
+    calls = [
+        ev("c-a5", "call", seconds + 120, customer="a5-2"),
+        ev("c-a6", "call", seconds + 180, customer="a6-5"),
+    ]
+    return gasps + calls
+
+
+def test_opening_a_switch_records_a_switching_interruption_not_faults(
+    customers_file: Path,
+) -> None:
+    core = core_for(customers_file)
+    batch(core, [_switch("op1", 0, "SW1", "open")])
+    (o,) = outages(core)
+    assert (o.kind, o.device, o.state, o.confirmed_by, o.customers_out) == (
+        "switching",
+        "SW1",
+        "confirmed",
+        "switching",
+        13,
+    )
+    batch(core, _a5_a6_report(0))
+    tick(core, 900)
+    assert outages(core) == [o]  # no predicted outage, no single-customer outage
+    assert o.calls == 2
+    batch(core, [_switch("op2", 1800, "SW1", "closed")])
+    assert (o.state, o.restored) == ("restored", T0 + timedelta(seconds=1800))
+    # Meters report back over a minute; nothing is predicted from what they said before.
+    restores = [
+        ev(f"r-{n}-{k}", "ami_restore", 1830, customer=f"{n}-{k}")
+        for n, count in (("a5", 6), ("a6", 7))
+        for k in range(1, count + 1)
+    ]
+    batch(core, restores)
+    tick(core, 3600)
+    assert outages(core) == [o]
+
+
+def test_a_tie_closed_restores_the_switching_interruption(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    batch(core, [_switch("op1", 0, "SW1", "open")])
+    batch(core, _a5_a6_report(0)[:5])
+    batch(core, [_switch("op2", 240, "TIE1", "closed")])  # a5, a6 fed from S2 now
+    (o,) = outages(core)
+    assert (o.kind, o.state) == ("switching", "restored")
+    tick(core, 3600)
+    assert outages(core) == [o]
+
+
+def test_a_fault_elsewhere_is_still_found_while_switching(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    batch(core, [_switch("op1", 0, "SW1", "open")])
+    batch(core, [ev("c1", "call", 60, customer="a9-2"), ev("c2", "call", 90, customer="a9-3")])
+    assert {o.device: o.kind for o in outages(core)} == {"SW1": "switching", "F1": "network"}

@@ -32,6 +32,7 @@ from oms.events import Directory, Event
 from oms.outages import Outage
 from oms.prediction import DeviceTree
 from topology.model import Network
+from topology.supply import Supply
 
 __all__ = ["EngineCore", "Stored"]
 
@@ -89,6 +90,11 @@ class EngineCore:
         # Restorations to look under for nested outages: (due, outage, device).
         self.checks: list[tuple[float, str, str]] = []
         self._tree: DeviceTree | None = None
+        self._normal_supply: Supply | None = None
+        # Commanded operations of the batch (device, state, actor), and the
+        # nodes they keep without supply (oms.engine.switching).
+        self.operations: list[tuple[str, str, str]] = []
+        self.switched_dead: np.ndarray | None = ~self.tree.supply.energized
         self.book: OrderBook | None = make_book(self) if make_book is not None else None
 
     def resume(self) -> None:
@@ -114,6 +120,13 @@ class EngineCore:
             self._unit_order = np.argsort(tin, kind="stable")
             self._unit_tin = tin[self._unit_order]
         return self._tree
+
+    @property
+    def normal_supply(self) -> Supply:
+        """The supply analysis of the normal switching state (it never changes)."""
+        if self._normal_supply is None:
+            self._normal_supply = self.net.normal().supply
+        return self._normal_supply
 
     def position(self, device: str | None) -> int | None:
         """The tree position of a device, None when it is not a candidate."""
@@ -199,6 +212,8 @@ class EngineCore:
             if bool(net.edge_closed[e]) != (state == "closed"):
                 net.operate(device, state)
                 self._tree = None  # switching changes who is fed through what
+                actor = event.payload.get("user") or event.type
+                self.operations.append((device, state, actor))
             row["tripped"] = False
         self.devices.rows[device] = row
         self.changes.devices[device] = row

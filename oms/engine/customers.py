@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from oms.engine.evidence import EvidenceTable
+from oms.engine.switching import explained_by_switching
 from oms.engine.timebase import to_datetime, to_seconds
 from oms.outages import Outage
 from oms.prediction import most_likely_faults
@@ -64,6 +65,9 @@ def _settle_open(
         if u < 0:
             core.outages.cancel(o, t, "system", "withdrawn", "customer no longer in the network")
             continue
+        dead = core.switched_dead
+        if dead is not None and dead[core.units.node[u]]:
+            continue  # cut off by switching meanwhile: it waits for supply to come back
         if core.ev.on[u] > to_seconds(o.started):
             core.restore(o, to_datetime(core.ev.on[u]), "system", "supply reported")
             continue
@@ -168,7 +172,7 @@ def _explained(
         if o.restored is not None and to_seconds(o.restored) < float(gasp.min()):
             continue
         explained |= (tin >= tree.lo[pos]) & (tin < tree.hi[pos])
-    return explained
+    return explained | explained_by_switching(core, units, gasp, back)
 
 
 def _record_blinks(

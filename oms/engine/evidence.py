@@ -58,6 +58,31 @@ class EvidenceTable:
     ami_live: bool
     stale: np.ndarray
 
+    def select(self, keep: np.ndarray) -> EvidenceTable:
+        """The rows where ``keep`` is true (the flags and ``stale`` as they are)."""
+        if keep.all():
+            return self
+        arrays = {
+            name: getattr(self, name)[keep]
+            for name in (
+                "units",
+                "nodes",
+                "delta",
+                "dead",
+                "on",
+                "off",
+                "pdead",
+                "dead_t",
+                "since_t",
+                "fresh_t",
+                "gasp_t",
+                "on_t",
+            )
+        }
+        return EvidenceTable(
+            **arrays, base_meter=self.base_meter, ami_live=self.ami_live, stale=self.stale
+        )
+
 
 class Evidence:
     """Latest evidence per unit, as times in epoch seconds (NaN: none)."""

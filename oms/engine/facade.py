@@ -36,7 +36,14 @@ __all__ = ["IngestReport", "OutageEngine"]
 
 @dataclass
 class IngestReport:
-    """What an ingest did (contract 4): counts and the rejected lines."""
+    """What an ingest did (contract 4): counts and the rejected lines.
+
+    A rejected line is ``{"line", "error", "code"}``: ``code`` is the ``code``
+    of the exception that rejected it (:mod:`oms.exceptions`: ``invalid``,
+    ``conflict``, ``refused``, ``not_found``), so callers never read the
+    message to classify it. It is not part of contract 4: :meth:`to_dict`
+    leaves it out, :meth:`codes` collects it.
+    """
 
     accepted: int = 0
     duplicates: int = 0
@@ -45,10 +52,16 @@ class IngestReport:
     duplicate_lines: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+        """Contract 4 (``oms ingest --json``): each rejected line is ``{"line", "error"}``."""
+        rejected = [{"line": r["line"], "error": r["error"]} for r in self.rejected]
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": rejected}
 
-    def reject(self, line: int, error: Exception | str) -> None:
-        self.rejected.append({"line": line, "error": str(error)})
+    def reject(self, line: int, error: OMSError) -> None:
+        self.rejected.append({"line": line, "error": str(error), "code": error.code})
+
+    def codes(self) -> set[str]:
+        """The codes of the rejected lines (``invalid`` for a line recorded without one)."""
+        return {r.get("code", EventError.code) for r in self.rejected}
 
 
 class OutageEngine:

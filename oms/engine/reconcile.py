@@ -2,6 +2,8 @@
 
 One pass (:func:`reconcile`) as of the engine clock:
 
+0. :mod:`oms.engine.switching`: what commanded operations cut off is one
+   ``switching`` outage; those customers' reports stay out of what follows.
 1. :func:`predict`: the most likely set of operated devices (or the classic roll-up).
 2. :func:`_match`: predicted devices that already have an outage keep it
    (duplicates at one device merge); the others are new devices.
@@ -30,6 +32,7 @@ import numpy as np
 from oms.engine.customers import momentaries_from_meters, single_customers
 from oms.engine.evidence import EvidenceTable
 from oms.engine.figures import request_pings, update_figures
+from oms.engine.switching import switching_phase, without_switched
 from oms.engine.timebase import to_datetime, to_seconds
 from oms.outages import Outage
 from oms.prediction import DeviceTree, classic_rollup, most_likely_faults
@@ -91,7 +94,8 @@ class _Pass:
 
 def reconcile(core: EngineCore, t: datetime) -> None:
     """Re-predict as of ``t`` and bring outages, figures, pings and jobs in line."""
-    table = core.table()
+    switching_phase(core, t)
+    table = without_switched(core, core.table(), t)
     r = _Pass(core, t, table, predict(core, table))
     _match(r)
     _keep_nested(r)

@@ -1,0 +1,133 @@
+"""Interruptions the operator's own switching causes: recorded as such, never taken for faults.
+
+A commanded operation (a dispatcher's ``switch``, a step of a restoration
+plan or of planned work, a switch reporting a commanded state over SCADA)
+that leaves customers without supply is one ``switching`` outage at the
+device opened, confirmed by the switching itself. The customers it cut off
+are known to be out: their calls and last gasps count on that record and
+are kept out of fault location (no predicted outage, no single-customer
+outage, no job). When supply comes back to them (the device closed again,
+or a tie closed) the record is restored, their earlier reports stop
+counting, and nothing is predicted from the meters that blinked.
+
+Which customers a record holds is read from the normal switching state:
+those below its device there that are without supply now (and not below a
+deeper record), so it needs nothing stored beyond the outage itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from oms.engine.evidence import EvidenceTable
+from oms.engine.timebase import to_seconds
+from oms.outages import Outage
+
+if TYPE_CHECKING:
+    from oms.engine.core import EngineCore
+
+__all__ = ["SWITCHING", "explained_by_switching", "switching_phase", "without_switched"]
+
+#: The outage kind of an interruption caused by commanded switching.
+SWITCHING = "switching"
+
+
+def switching_phase(core: EngineCore, t: datetime) -> None:
+    """Record what the batch's commanded operations cut off or gave back.
+
+    Run before the evidence is read: customers given back supply start
+    afresh (what they reported while cut off no longer counts). O(n).
+    """
+    if not core.operations:
+        return  # trips leave the prediction state as it was: nothing to look at
+    dead = ~core.tree.supply.energized
+    before = core.switched_dead
+    core.switched_dead = dead
+    if before is not None:
+        back = before & ~dead
+        if back.any():
+            # Supply is back: what they reported while cut off no longer counts.
+            units = np.flatnonzero(back[core.units.node])
+            core.ev.restored(units, to_seconds(t))
+        newly = dead & ~before
+        operated = [op for op in core.operations if op[1] == "open"]
+        if newly.any() and operated:
+            _open_record(core, operated[-1], t)
+    core.operations.clear()
+
+
+def without_switched(core: EngineCore, table: EvidenceTable, t: datetime) -> EvidenceTable:
+    """Count the switched-out customers' reports on their records, restore
+    records with nobody left out, and return the evidence without them."""
+    _update_records(core, table, t)
+    dead = core.switched_dead
+    return table if dead is None else table.select(~dead[table.nodes])
+
+
+def _open_record(core: EngineCore, operation: tuple[str, str, str], t: datetime) -> None:
+    device, _state, actor = operation
+    o = core.outages.new(SWITCHING, device, None, t, t)
+    o.confirm("switching")
+    core.outages.audit(o, t, actor, "switch", None, {"device": device})
+
+
+def _nodes_of(core: EngineCore, o: Outage) -> np.ndarray:
+    """Bool per node: below the record's device in the normal state."""
+    mask = np.zeros(core.net.n_nodes, dtype=bool)
+    e = core.net.edge_index.get(o.device or "")
+    if e is not None:
+        mask[core.normal_supply.downstream_nodes(e)] = True
+    return mask
+
+
+def _update_records(core: EngineCore, table: EvidenceTable, t: datetime) -> None:
+    """Customers each open record still keeps out (the deepest record holds a
+    customer); a record with none left is restored."""
+    records = core.outages.active(SWITCHING)
+    if not records:
+        return
+    dead = core.switched_dead
+    assert dead is not None
+    masks = [_nodes_of(core, o) & dead for o in records]
+    # Deeper records hold their customers: fewer nodes first claim them.
+    order = sorted(range(len(records)), key=lambda k: int(masks[k].sum()))
+    claimed = np.zeros(core.net.n_nodes, dtype=bool)
+    customers = core.net.node_customers
+    critical = np.bincount(core.units.node[core.units.critical], minlength=core.net.n_nodes).astype(
+        np.int64
+    )
+    calling = np.zeros(core.net.n_nodes, dtype=np.int64)
+    np.add.at(calling, table.nodes[table.off], 1)
+    for k in order:
+        o, mask = records[k], masks[k] & ~claimed
+        claimed |= mask
+        if not masks[k].any():
+            core.restore(o, t, "switching", "supply is back")
+            continue
+        figures = (
+            max(o.customers_out, int(customers[mask].sum())),
+            max(o.critical_out, int(critical[mask].sum())),
+            int(calling[mask].sum()),
+        )
+        if figures != (o.customers_out, o.critical_out, o.calls):
+            o.customers_out, o.critical_out, o.calls = figures
+            core.outages.touch(o)
+
+
+def explained_by_switching(
+    core: EngineCore, units: np.ndarray, gasp: np.ndarray, back: np.ndarray
+) -> np.ndarray:
+    """Which meter blinks (a gasp, then a restore) a switching record explains."""
+    explained = np.zeros(len(units), dtype=bool)
+    nodes = core.units.node[units]
+    for o in core.outages.everything():
+        if o.kind != SWITCHING or o.state == "cancelled":
+            continue
+        start = to_seconds(o.started) - 60.0  # gasps can be stamped before the event
+        end = to_seconds(o.restored) + 60.0 if o.restored is not None else np.inf
+        during = (gasp >= start) & (back <= end + core.config.prediction.restore_grace_s)
+        explained |= during & _nodes_of(core, o)[nodes]
+    return explained
