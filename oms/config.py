@@ -175,6 +175,9 @@ class DispatchConfig:
         The skills a job needs (any one qualifies a crew), by the kind of
         its outage's device (``transformer``, ``fuse``, ...) or
         ``single_customer``; kinds not listed need ``line`` or ``cable``.
+    repair_minutes : float
+        How long a repair takes once the crew is on site, for an ETR that
+        has to be estimated again (it passed without restoration).
     notify, etr_change_min : bool, float
         Queue customer notifications; tell a new ETR only when it moved by
         more than this many minutes.
@@ -191,6 +194,7 @@ class DispatchConfig:
     rules: DispatchRules = field(default_factory=DispatchRules)
     notify: bool = True
     etr_change_min: float = 30.0
+    repair_minutes: float = 60.0
     skills: Mapping[str, Sequence[str]] = field(
         default_factory=lambda: {
             "breaker": ("line", "cable"),

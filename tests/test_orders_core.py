@@ -143,3 +143,51 @@ def test_a_job_needs_the_skills_of_its_device_kind(files: dict[str, Path]) -> No
     assert core.book.needs("network", "X1") == (["transformer"], 10.0)
     assert core.book.needs("network", "R1") == (["line", "cable"], 10.0)  # not listed: line work
     assert core.book.needs("single_customer", None) == (["service"], 0.4)
+
+
+def _tick(core: EngineCore, seconds: float) -> None:
+    core.begin()
+    core.advance(T0 + timedelta(seconds=seconds))
+    core.reconcile()
+    core.settle()
+
+
+def test_closing_the_outage_before_work_cancels_the_job_and_tells_the_crew(
+    files: dict[str, Path],
+) -> None:
+    core = core_for(files)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    job = only_job(core)
+    assert job.crew == "K1"
+    oid = core.outages.active()[0].id
+    batch(core, [ev("s2", "scada", 300, device="R1", state="closed")])
+    batch(core, [ev("a1", "outage_close", 400, outage=oid, user="dora")])
+    assert job.state == "cancelled"
+    assert core.book is not None and core.book.crews["K1"].status == "available"
+
+
+def test_a_job_restored_before_a_crew_was_sent_waits_for_the_dispatcher(
+    files: dict[str, Path],
+) -> None:
+    core = core_for(files, auto_dispatch=False)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    batch(core, [ev("s2", "scada", 600, device="R1", state="closed")])
+    assert core.book is not None
+    assert core.book.dispatch_waiting(T0 + timedelta(minutes=11)) == []
+    assert only_job(core).crew is None
+
+
+def test_an_etr_that_passes_is_estimated_again_never_left_in_the_past(
+    files: dict[str, Path],
+) -> None:
+    core = core_for(files)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    job = only_job(core)
+    first = job.etr
+    assert first is not None and first > T0
+    late = (first - T0).total_seconds() + 60
+    _tick(core, late)
+    now = T0 + timedelta(seconds=late)
+    assert job.etr is not None and job.etr > now and job.etr_source == "renewed"
+    outage = core.outages.active()[0]
+    assert outage.etr == job.etr  # the outage (and the public page) shows the new one

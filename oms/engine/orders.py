@@ -56,6 +56,11 @@ class StoredBook:
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
 
 
+#: Job states in which the crew is at work on site: closing the outage
+#: leaves the job for the crew's close-out.
+_AT_WORK = ("on_site", "made_safe", "repaired", "restored", "closed", "cancelled")
+
+
 class OrderBook:
     """Jobs and crews of one database, kept in memory; the repository writes each batch."""
 
@@ -140,6 +145,9 @@ class OrderBook:
                     self._cancel(job, now, f"outage {o.id} {why}")
             elif o.kind == "momentary":
                 self._cancel(job, now, f"outage {o.id} was momentary: supply came back by itself")
+            elif o.state == "closed" and job.state not in _AT_WORK:
+                # Closed before a crew got to work on it: the crew is told.
+                self._cancel(job, now, f"outage {o.id} was closed")
             elif o.restored is not None:
                 if job.stamps.get("restored") is None:
                     job.stamp("restored", o.restored)
@@ -152,8 +160,9 @@ class OrderBook:
             else:
                 minutes = (now - (job.stamps.get("A") or now)).total_seconds() / 60
                 priority = job_priority(o.hazard, o.critical_out, o.customers_out, minutes)
-                if job.etr_source != "crew":
-                    etr = self.estimate(job)
+                self._renew_passed_etr(job, now)
+                if job.etr_source not in ("crew", "renewed"):
+                    etr = self.estimate(job, now)
                     # Small drifts of the historical median are not news.
                     if etr is not None and (
                         job.etr is None or abs((etr - job.etr).total_seconds()) > 600
@@ -197,9 +206,10 @@ class OrderBook:
             self.history.setdefault((kind, area), []).append((r - a).total_seconds() / 60)
             self._medians.pop((kind, area), None)
 
-    def estimate(self, job: Job) -> datetime | None:
+    def estimate(self, job: Job, now: datetime) -> datetime | None:
         """ETR from past jobs of the same kind and area class (their median
-        minutes from report to restoration), else half the restoration target."""
+        minutes from report to restoration), else half the restoration target;
+        when that has passed, what the job's stage still needs from ``now``."""
         a = job.stamps.get("A")
         if a is None:
             return None
@@ -209,7 +219,33 @@ class OrderBook:
             self._medians[key] = past[len(past) // 2] if past else None
         median = self._medians[key]
         minutes = median if median is not None else job.targets.restoration / 2
-        return a + timedelta(minutes=minutes)
+        etr: datetime = a + timedelta(minutes=minutes)
+        return etr if etr > now else now + self._still_needed(job)
+
+    def _still_needed(self, job: Job) -> timedelta:
+        """What a job's stage still needs before supply can be back: the
+        travel target until the crew arrives, then the repair time (half of
+        it once the site is made safe, a quarter once repaired)."""
+        repair = self.config.repair_minutes
+        if job.state in ("waiting", "dispatched", "delivered", "accepted", "en_route"):
+            return timedelta(minutes=float(job.targets.segments.get("GH", 28.0)) + repair)
+        share = {"made_safe": 0.5, "repaired": 0.25}.get(job.state, 1.0)
+        return timedelta(minutes=repair * share)
+
+    def _renew_passed_etr(self, job: Job, now: datetime) -> None:
+        """An ETR that passed without restoration is estimated again, with the
+        reason recorded (an alert), and the customers told."""
+        if job.etr is None or job.etr > now or job.stamps.get("restored") is not None:
+            return
+        passed, source = job.etr, job.etr_source
+        job.etr = now + self._still_needed(job)
+        job.etr_source = "renewed"
+        self.dirty_jobs.add(job.id)
+        why = "the crew's estimate passed" if source == "crew" else "the estimate passed"
+        detail = {"was": iso(passed), "etr": iso(job.etr), "why": f"{why} ({job.state})"}
+        self.alerts.append(_alert(now, "etr_passed", "warning", job, crew=job.crew, detail=detail))
+        if self.outbox is not None and self.outbox.etr_moved(job.outage or "", job.etr):
+            self._tell("etr_changed", job.outage, now, job.etr)
 
     def needs(self, kind: str, device: str | None) -> tuple[list[str], float]:
         """The skills (any one qualifies) and voltage level a job needs."""
@@ -259,7 +295,7 @@ class OrderBook:
         # by that outage's crew until then: its own order starts when found.
         first = o.located_at if o.revealed_by else o.started
         job.stamps = {"A": first, "B": now, "C": now}
-        job.etr, job.etr_source = self.estimate(job), "history"
+        job.etr, job.etr_source = self.estimate(job, now), "history"
         self._tell("acknowledged", o.id, now, job.etr)
         if self.outbox is not None:
             self.outbox.last_etr[o.id] = job.etr
@@ -270,10 +306,12 @@ class OrderBook:
         return job
 
     def _cancel(self, job: Job, now: datetime, why: str) -> None:
+        """Cancel a job; its crew (if any) is told why and freed."""
         self._release(job)
         job.state = "cancelled"
         self.dirty_jobs.add(job.id)
-        self.alerts.append(_alert(now, "job_cancelled", "info", job, detail={"why": why}))
+        alert = _alert(now, "job_cancelled", "info", job, crew=job.crew, detail={"why": why})
+        self.alerts.append(alert)
 
     def _release(self, job: Job) -> None:
         crew = self.crews.get(job.crew or "")
@@ -319,8 +357,15 @@ class OrderBook:
 
     def dispatch_waiting(self, now: datetime, actor: str = "system") -> list[Decision]:
         """Assign crews to waiting jobs: one by one, or in a storm batch."""
+        # A job whose supply came back before a crew was sent waits for the
+        # dispatcher's decision (a patrol, or closing it).
         waiting = sorted(
-            (j for j in self.jobs.values() if j.state == "waiting"), key=lambda j: -j.priority
+            (
+                j
+                for j in self.jobs.values()
+                if j.state == "waiting" and j.stamps.get("restored") is None
+            ),
+            key=lambda j: -j.priority,
         )
         if not waiting:
             return []
@@ -507,6 +552,7 @@ class OrderBook:
             if not job.open:
                 continue
             self._acknowledgement(job, now)
+            self._renew_passed_etr(job, now)
             if (
                 job.next_check is not None
                 and job.next_check > now
