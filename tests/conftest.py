@@ -1,26 +1,73 @@
 """Shared fixtures: hand-built networks with known answers, and databases.
 
 Storage and engine tests take ``db_url``, which runs them twice: on a fresh
-SQLite file and on a fresh schema of the PostgreSQL server named by
-``$OMS_TEST_POSTGRES`` (default ``postgresql+psycopg2://postgres@127.0.0.1:5432/test``).
-Without that server the PostgreSQL runs are skipped, except under
-``CI=true``, where they fail.
+SQLite file and on a fresh database of the PostgreSQL server named by
+``$OMS_TEST_POSTGRES`` (default ``postgresql+psycopg2://postgres@127.0.0.1:5432/test``;
+its role needs ``CREATEDB``). Without that server the PostgreSQL runs are
+skipped, except under ``CI=true``, where they fail.
+
+Each pytest process (each xdist worker) makes a PostgreSQL database of its
+own, ``oms_test_<hex>``, and drops it at the end; each test gets a fresh
+schema of it. Advisory locks (the engine's single writer) and NOTIFY
+channels (the live feed) are per database, so parallel runs never see each
+other's. A run that is killed leaves its database behind (see
+docs/testing.md to remove it).
+
+``loaded_db`` and ``web_db`` are ``db_url`` with data in it. Each data set
+is loaded once per session and dialect into a template, and each test gets
+a copy: of the file for SQLite, of the template schema for PostgreSQL (see
+:class:`PostgresServer`). ``db_url`` itself sees which of the two its test
+uses (also through other fixtures, such as ``app``) and starts from that
+copy; a database it did not start from one is loaded the slow way.
+
+Passwords are hashed with a cheap method (``$OMS_PASSWORD_METHOD``, see
+:mod:`webmap.accounts`), set here for the tests and the processes they start.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers import build, two_feeders, write_network_files
+import sqlalchemy
+from helpers import build, two_feeders, write_dispatch_files, write_network_files
 
 from topology import Network
 
+# Before anything hashes a password: werkzeug's default scrypt costs about
+# 0.25 s a hash (and a sign-in), which the tests need not pay.
+os.environ.setdefault("OMS_PASSWORD_METHOD", "pbkdf2:sha256:1000")
+
 PG_URL = os.environ.get("OMS_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+#: The users of ``web_db``: (name, role, crew), all with :data:`PASSWORD`.
+USERS = (
+    ("ada", "admin", None),
+    ("dora", "dispatcher", None),
+    ("eng", "engineer", None),
+    ("k1", "crew", "K1"),
+    ("k2", "crew", "K2"),
+)
+PASSWORD = "secret-pw"
+
+#: The data sets: ``loaded`` (network and customers), ``web`` (that, units,
+#: zones, crews and users); each covers the data sets listed for it.
+COVERS = {"loaded": ("loaded",), "web": ("loaded", "web")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives Chromium is a ``browser`` test, marked or not."""
+    for item in items:
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture
@@ -29,57 +76,248 @@ def net() -> Network:
     return build(two_feeders())
 
 
-def _pg_admin() -> object:
-    import sqlalchemy
+def fill(url: str, data: str, workdir: Path) -> None:
+    """Load the data set ``data`` (``loaded`` or ``web``) into the database at ``url``."""
+    from oms.db import connect
+    from oms.store import load
+    from webmap.accounts import add_user
 
-    return sqlalchemy.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-
-
-def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A URL of a fresh, empty schema on the test PostgreSQL server."""
-    import sqlalchemy
-
-    admin = _pg_admin()
+    net_path, cust_path = write_network_files(workdir)
+    engine = connect(url)
     try:
-        with admin.connect():  # type: ignore[attr-defined]
-            pass
+        if data == "loaded":
+            load(engine, network=net_path, customers=cust_path)
+        else:
+            files = write_dispatch_files(workdir)
+            load(
+                engine,
+                network=net_path,
+                customers=cust_path,
+                crews=files["crews"],
+                units=files["units"],
+                zones=files["zones"],
+            )
+            with engine.begin() as conn:
+                for name, role, crew in USERS:
+                    add_user(conn, name, PASSWORD, role, crew=crew)
+    finally:
+        engine.dispose()
+
+
+def _data_wanted(request: pytest.FixtureRequest) -> str | None:
+    """The data set the test wants in its ``db_url``, seen from the fixtures it uses."""
+    names = request.fixturenames
+    if "web_db" in names:
+        return "web"
+    if "loaded_db" in names:
+        return "loaded"
+    return None
+
+
+class SqliteTemplates:
+    """The data sets as SQLite files, each built on first use, copied per test."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[str, Path] = {}
+
+    def copy(self, data: str, path: Path) -> None:
+        if data not in self.files:
+            workdir = self.root / data
+            shutil.rmtree(workdir, ignore_errors=True)  # what a failed build left
+            workdir.mkdir()
+            template = workdir / "template.sqlite"
+            fill(f"sqlite:///{template}", data, workdir)
+            self.files[data] = template
+        template = self.files[data]
+        for suffix in ("", "-wal"):  # WAL is merged back when the last connection closes
+            if Path(f"{template}{suffix}").exists():
+                shutil.copyfile(f"{template}{suffix}", f"{path}{suffix}")
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplates:
+    return SqliteTemplates(tmp_path_factory.mktemp("db-templates"))
+
+
+class PostgresServer:
+    """The test server: a database of this session, a schema of it per test.
+
+    The session's database (``oms_test_<hex>``, one per pytest process) is
+    made at the first PostgreSQL test and dropped with everything in it at
+    the end. Each test gets a fresh schema (named in its URL's
+    ``search_path``), empty or a copy of a data set: the data set is loaded
+    once into a template schema, ``pg_dump`` writes that as SQL, and each
+    copy replays the SQL under the test's schema name, in one transaction.
+    Without a ``pg_dump`` that can dump the server, each test loads its data
+    set itself (as slow as before the templates).
+    """
+
+    def __init__(self, url: str, workdirs: pytest.TempPathFactory) -> None:
+        self.url = sqlalchemy.engine.make_url(url)
+        self.workdirs = workdirs
+        self.admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+        self.database: str | None = None
+        self.engine: sqlalchemy.Engine | None = None
+        #: Per data set: the SQL that makes a copy of its template, or None.
+        self.scripts: dict[str, tuple[str, str] | None] = {}
+
+    def _admin(self, sql: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(sqlalchemy.text(sql))
+
+    def _session_engine(self) -> sqlalchemy.Engine:
+        if self.engine is None:
+            name = f"oms_test_{uuid.uuid4().hex[:16]}"
+            try:
+                self._admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            except sqlalchemy.exc.ProgrammingError as exc:
+                pytest.fail(
+                    f"cannot create the test database on {PG_URL}: {exc.orig} "
+                    "(the tests need a role with CREATEDB)"
+                )
+            self.database = name
+            self.engine = sqlalchemy.create_engine(
+                self.url.set(database=name), pool_pre_ping=True, pool_size=1
+            )
+        return self.engine
+
+    def url_of(self, schema: str) -> str:
+        """The URL of ``schema`` of the session's database."""
+        base = self.url.set(database=self.database).render_as_string(hide_password=False)
+        sep = "&" if "?" in base else "?"
+        return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+    def create(self, data: str | None = None) -> tuple[str, str | None]:
+        """A new schema, empty or a copy of ``data``; returns its URL and what was copied."""
+        engine = self._session_engine()
+        script = self._script(data) if data is not None else None
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            if script is None:
+                cursor.execute(f'CREATE SCHEMA "{name}"')
+            else:
+                template, sql = script
+                cursor.execute(sql.replace(template, name))  # no parameters: % is literal
+            cursor.close()
+            raw.commit()
+            cursor = raw.cursor()
+            cursor.execute("RESET ALL")  # the dump's session settings
+            cursor.close()
+            raw.commit()
+        finally:
+            raw.close()
+        return self.url_of(name), None if script is None else data
+
+    def _script(self, data: str) -> tuple[str, str] | None:
+        """The template schema of ``data`` and the SQL that copies it (None: no pg_dump)."""
+        if data not in self.scripts:
+            template = f"oms_tpl_{data}_{uuid.uuid4().hex[:8]}"
+            with self._session_engine().begin() as conn:
+                conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{template}"'))
+            fill(self.url_of(template), data, self.workdirs.mktemp(f"pg-{data}"))
+            self.scripts[data] = self._dump(template)
+        return self.scripts[data]
+
+    def _dump(self, schema: str) -> tuple[str, str] | None:
+        pg_dump = shutil.which("pg_dump")
+        where = self.url.set(drivername="postgresql", database=self.database)
+        command = [
+            *(pg_dump or "pg_dump", "--schema", schema, "--no-owner", "--no-privileges"),
+            *("--no-tablespaces", "--inserts", "--rows-per-insert=1000"),
+            *("--dbname", where.render_as_string(hide_password=False)),
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            detail = getattr(exc, "stderr", None) or exc
+            warnings.warn(
+                f"no template copies on PostgreSQL, each test loads its data (slower): "
+                f"`pg_dump` failed: {detail}",
+                stacklevel=1,
+            )
+            return None
+        # pg_dump's psql-only lines (\restrict, \unrestrict) are no SQL.
+        lines = [ln for ln in done.stdout.splitlines() if not _PSQL_META.fullmatch(ln)]
+        return schema, "\n".join(lines)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        if self.database is not None:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+_PSQL_META = re.compile(r"\\(restrict|unrestrict)( \S+)?")
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """The server of ``$OMS_TEST_POSTGRES``; skipped (failed under ``CI=true``) if unreachable."""
+    server = PostgresServer(PG_URL, tmp_path_factory)
+    try:
+        server._admin("SELECT 1")
     except sqlalchemy.exc.OperationalError as exc:
+        server.admin.dispose()
         message = f"PostgreSQL at {PG_URL} is not reachable: {exc.orig}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:  # type: ignore[attr-defined]
-        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
     try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+        yield server
     finally:
-        with admin.connect() as conn:  # type: ignore[attr-defined]
-            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()  # type: ignore[attr-defined]
+        server.close()
+
+
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A URL of a fresh, empty schema on the test PostgreSQL server."""
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    yield server.create()[0]
+
+
+#: The data set each live database of ``db_url`` was copied with (None: empty).
+_made: dict[str, str | None] = {}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, then a PostgreSQL schema."""
+    """A fresh database: a SQLite file, then a schema of the session's PostgreSQL database.
+
+    Empty, unless the test also uses ``loaded_db`` or ``web_db``: then it is
+    already the copy of that data set (as if that fixture had loaded it).
+    """
+    data = _data_wanted(request)
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'oms.sqlite'}"
+        path = tmp_path / "oms.sqlite"
+        if data is not None:
+            request.getfixturevalue("sqlite_templates").copy(data, path)
+        url = f"sqlite:///{path}"
     else:
-        yield from postgres_url(request)
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url, data = server.create(data)
+    _made[url] = data
+    try:
+        yield url
+    finally:
+        _made.pop(url, None)
+
+
+def _provide(db_url: str, data: str, tmp_path: Path) -> str:
+    """``db_url`` with the data set ``data``: copied by ``db_url``, else loaded now."""
+    made = _made.get(db_url)
+    if made is None or data not in COVERS[made]:
+        fill(db_url, data, tmp_path)
+        _made[db_url] = data
+    return db_url
 
 
 @pytest.fixture
 def loaded_db(db_url: str, tmp_path: Path) -> str:
     """``db_url`` with the two-feeder network and its metered customers loaded."""
-    from oms.db import connect
-    from oms.store import load
-
-    net_path, cust_path = write_network_files(tmp_path)
-    engine = connect(db_url)
-    load(engine, network=net_path, customers=cust_path)
-    engine.dispose()
-    return db_url
+    return _provide(db_url, "loaded", tmp_path)
 
 
 # ------------------------------------------------------------------- web
@@ -90,31 +328,7 @@ def web_db(db_url: str, tmp_path: Path) -> str:
     Users (password ``secret-pw``): ``ada`` (admin), ``dora`` (dispatcher),
     ``eng`` (engineer), ``k1`` (crew K1), ``k2`` (crew K2).
     """
-    from helpers import write_dispatch_files
-
-    from oms.db import connect
-    from oms.store import load
-    from webmap.accounts import add_user
-
-    net_path, cust_path = write_network_files(tmp_path)
-    files = write_dispatch_files(tmp_path)
-    engine = connect(db_url)
-    load(
-        engine,
-        network=net_path,
-        customers=cust_path,
-        crews=files["crews"],
-        units=files["units"],
-        zones=files["zones"],
-    )
-    with engine.begin() as conn:
-        add_user(conn, "ada", "secret-pw", "admin")
-        add_user(conn, "dora", "secret-pw", "dispatcher")
-        add_user(conn, "eng", "secret-pw", "engineer")
-        add_user(conn, "k1", "secret-pw", "crew", crew="K1")
-        add_user(conn, "k2", "secret-pw", "crew", crew="K2")
-    engine.dispose()
-    return db_url
+    return _provide(db_url, "web", tmp_path)
 
 
 @pytest.fixture

@@ -358,6 +358,7 @@ def test_messages_sent_while_the_listener_is_down_arrive(
     assert report.accepted == 41 and report.duplicates == 0
 
 
+@pytest.mark.slow
 def test_database_errors_are_retried_and_a_failing_event_is_set_aside(
     loaded_db: str, names: dict[str, str], publisher: Publisher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -437,6 +438,7 @@ class Proxy:
         self.conns = []
 
 
+@pytest.mark.slow
 def test_reconnects_when_the_broker_goes_away(
     loaded_db: str, names: dict[str, str], publisher: Publisher
 ) -> None:

@@ -140,6 +140,7 @@ def cigre_mv() -> tuple[Any, Network]:
     return p, from_pandapower(p)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["oberrhein", "schutterwald", "cigre_mv"])
 def test_shipped_networks_import_with_expected_counts(
     name: str, request: pytest.FixtureRequest
@@ -164,6 +165,7 @@ def test_shipped_networks_import_with_expected_counts(
     assert (net.edge_length_m[net.kind_mask("switch", "breaker", "transformer")] == 0).all()
 
 
+@pytest.mark.slow
 def test_oberrhein_counts_and_geometry(oberrhein: tuple[Any, Network]) -> None:
     p, net = oberrhein
     # 179 buses + one node per line switch; 181 lines + 2 trafos + 322 switches
@@ -179,6 +181,7 @@ def test_oberrhein_counts_and_geometry(oberrhein: tuple[Any, Network]) -> None:
 
 
 # ------------------------------------------------------------- agreement
+@pytest.mark.slow
 def test_normal_state_agrees(
     oberrhein: tuple[Any, Network], schutterwald: tuple[Any, Network]
 ) -> None:
@@ -186,6 +189,7 @@ def test_normal_state_agrees(
         assert our_dead(net) == pp_dead(p)
 
 
+@pytest.mark.slow
 def test_opening_every_closed_switch_of_oberrhein_agrees(oberrhein: tuple[Any, Network]) -> None:
     p, net = oberrhein
     closed = p.switch.index[p.switch.closed.astype(bool)]
@@ -195,6 +199,7 @@ def test_opening_every_closed_switch_of_oberrhein_agrees(oberrhein: tuple[Any, N
     assert nontrivial > 100  # most switches cut something off: the check has teeth
 
 
+@pytest.mark.slow
 def test_closing_every_open_tie_of_oberrhein_agrees(oberrhein: tuple[Any, Network]) -> None:
     p, net = oberrhein
     ties = p.switch.index[~p.switch.closed.astype(bool)]
@@ -226,6 +231,7 @@ def test_closing_every_open_tie_of_oberrhein_agrees(oberrhein: tuple[Any, Networ
         net.reset_to_normal()
 
 
+@pytest.mark.slow
 def test_toggling_every_switch_of_schutterwald_agrees(schutterwald: tuple[Any, Network]) -> None:
     p, net = schutterwald
     mismatches, nontrivial = toggle_and_compare(p, net, p.switch.index)
@@ -403,6 +409,7 @@ def test_bus_without_coordinates_or_placed_neighbour_is_an_error() -> None:
         from_pandapower(p)
 
 
+@pytest.mark.slow
 def test_coordinates_not_in_wgs84_are_an_error() -> None:
     p, b = small_net()
     p.bus.at[b["b1"], "geo"] = '{"type": "Point", "coordinates": [3456789.0, 5432100.0]}'
@@ -425,6 +432,7 @@ def test_old_bus_geodata_table_is_used() -> None:
 
 
 # ------------------------------------------------------------- loading
+@pytest.mark.slow
 def test_loads_json_files_and_network_names(tmp_path: Path) -> None:
     p, _ = small_net()
     path = tmp_path / "net.json"

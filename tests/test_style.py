@@ -30,6 +30,7 @@ def test_ruff_format_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_mypy_is_clean() -> None:
     # Checks the packages listed under [tool.mypy] in pyproject.toml.
     if importlib.util.find_spec("mypy") is None:

@@ -369,12 +369,14 @@ def test_demo_roads(area: DemoArea) -> None:
     assert nx.is_connected(g)
 
 
+@pytest.mark.slow
 def test_demo_is_deterministic(area: DemoArea) -> None:
     again = demo_area()
     assert same(area.network, again.network)
     assert area.crews == again.crews and area.zones == again.zones
 
 
+@pytest.mark.slow
 def test_write_demo_round_trip(tmp_path: Path, area: DemoArea) -> None:
     paths = write_demo(tmp_path, area=area)
     assert sorted(p.name for p in paths) == sorted(
@@ -412,6 +414,7 @@ def test_write_demo_round_trip(tmp_path: Path, area: DemoArea) -> None:
     assert zones["type"] == "FeatureCollection"
 
 
+@pytest.mark.slow
 def test_main_writes_demo_and_synthetic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "demo")]) == 0
     summary = json.loads(capsys.readouterr().out)

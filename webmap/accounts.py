@@ -4,15 +4,26 @@ Roles: ``dispatcher`` (works outages, jobs and crews), ``crew`` (sees and
 changes only its own crew's jobs; the user names its crew), ``engineer``
 (reads everything, operates switches, runs traces and reports) and
 ``admin`` (everything, plus users and devices). Passwords are stored as
-salted scrypt hashes (werkzeug). A handheld gets a bearer token once, when
-an admin registers it; only its SHA-256 is stored, so a leaked database
-does not leak tokens, and revoking the device ends its access at the next
-request.
+salted hashes (werkzeug; scrypt unless configured otherwise, see below). A
+handheld gets a bearer token once, when an admin registers it; only its
+SHA-256 is stored, so a leaked database does not leak tokens, and revoking
+the device ends its access at the next request.
+
+Password hashing is configured by ``$OMS_PASSWORD_METHOD``, a werkzeug
+method read at each new hash (:func:`password_method`). Unset or empty, it
+is :data:`DEFAULT_PASSWORD_METHOD`, werkzeug's strong default (scrypt with
+N=2**15, r=8, p=1: slow on purpose, about 0.25 s a hash on a small
+machine); leave it so in production. The test suite sets a cheap method
+(``pbkdf2:sha256:1000``) so that creating users and signing in cost
+nothing. A stored hash names its own method, so changing the setting
+never locks anyone out: existing passwords keep checking against their
+old hashes. A method werkzeug does not know raises :class:`AccountError`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -27,6 +38,7 @@ from oms import schema
 from oms.exceptions import OMSError
 
 __all__ = [
+    "DEFAULT_PASSWORD_METHOD",
     "ROLES",
     "AccountError",
     "Device",
@@ -36,11 +48,15 @@ __all__ = [
     "check_password",
     "device_for_token",
     "get_user",
+    "hash_password",
     "list_devices",
+    "password_method",
     "revoke_device",
 ]
 
 ROLES = ("dispatcher", "crew", "engineer", "admin")
+#: werkzeug's default: scrypt with N=2**15, r=8, p=1 (``$OMS_PASSWORD_METHOD`` overrides it).
+DEFAULT_PASSWORD_METHOD = "scrypt"
 _USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _MIN_PASSWORD = 8
 
@@ -86,6 +102,29 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def password_method() -> str:
+    """The werkzeug method for new password hashes: ``$OMS_PASSWORD_METHOD`` or the default."""
+    return os.environ.get("OMS_PASSWORD_METHOD") or DEFAULT_PASSWORD_METHOD
+
+
+def hash_password(password: str) -> str:
+    """A salted hash of ``password`` with :func:`password_method`.
+
+    Raises
+    ------
+    AccountError
+        ``$OMS_PASSWORD_METHOD`` names no method werkzeug knows.
+    """
+    method = password_method()
+    try:
+        return generate_password_hash(password, method=method)
+    except ValueError as exc:
+        raise AccountError(
+            f"OMS_PASSWORD_METHOD={method!r} is not a werkzeug password method ({exc}); "
+            "unset it for the default, or use e.g. 'scrypt:32768:8:1' or 'pbkdf2:sha256:600000'"
+        ) from None
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -120,7 +159,7 @@ def add_user(
     conn.execute(
         insert(schema.users).values(
             username=username,
-            password_hash=generate_password_hash(password),
+            password_hash=hash_password(password),
             role=role,
             crew=crew,
             created_at=_now(),
