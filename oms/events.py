@@ -77,6 +77,7 @@ ACTION_TYPES = frozenset(
         "job_callback",
         "job_close",
         "job_recall",
+        "dispatch_auto",
         "crew_status",
         "survey_answer",
     }
@@ -422,6 +423,17 @@ def parse_event(
             raise EventError("job_close needs the close-out form 'closeout' (an object)")
         if etype == "job_estimate":
             parse_time(obj.get("etr"), "etr")
+        if etype == "job_recall" and obj.get("hold_until") is not None:
+            parse_time(obj.get("hold_until"), "hold_until")
+        if etype == "job_assign":
+            _bool(obj, "preempt", False)
+        _text(obj, "user", required=False)
+    elif etype == "dispatch_auto":
+        _bool(obj, "auto")
+        _text(obj, "unit", required=False)
+        _text(obj, "job", required=False)
+        if obj.get("until") is not None:
+            parse_time(obj.get("until"), "until")
         _text(obj, "user", required=False)
     else:
         _action_fields(obj, etype, directory)

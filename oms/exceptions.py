@@ -1,21 +1,29 @@
 """Exceptions raised by the outage and dispatch domain.
 
-The hierarchy, in the manner of ``networkx.exception``::
+The hierarchy, in the manner of ``networkx.exception``, with each class's
+``code``::
 
-    OMSError                      base of everything raised here
-    ├── StorageError              the database cannot be used (URL, schema, version)
-    │   └── NotLoadedError        the database holds no network yet (run ``oms load``)
-    ├── EventError                one event is invalid; names the field and why
-    │   └── EventConflict         an event id seen before with other content
-    ├── OutageNotFound            an id names no outage
-    └── ActionError               a dispatcher action cannot be carried out
+    OMSError                  error        base of everything raised here
+    ├── StorageError          unavailable  the database cannot be used (URL, schema, version)
+    │   └── NotLoadedError    unavailable  the database holds no network yet (run ``oms load``)
+    ├── EventError            invalid      one event is invalid; names the field and why
+    │   └── EventConflict     conflict     an event id seen before with other content
+    ├── OutageNotFound        not_found    an id names no outage
+    └── ActionError           refused      a dispatcher action cannot be carried out
 
 Topology problems (unknown elements, invalid network files) are raised as
 :class:`topology.TopologyError` and its subclasses. Every message names the
 element and says what is wrong, so the CLI can print ``str(exc)`` as it is.
+
+The ``code`` (a class attribute) is machine-readable: callers classify a
+failure by it, never by its message. The web API maps codes to HTTP status
+codes; an ingest records the code of each line it rejects
+(:class:`oms.engine.IngestReport`).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 __all__ = [
     "ActionError",
@@ -31,9 +39,13 @@ __all__ = [
 class OMSError(Exception):
     """Base class of the exceptions of the ``oms`` package."""
 
+    code: ClassVar[str] = "error"
+
 
 class StorageError(OMSError):
     """The database cannot be used: bad URL, unreachable, wrong schema."""
+
+    code: ClassVar[str] = "unavailable"
 
 
 class NotLoadedError(StorageError):
@@ -43,14 +55,22 @@ class NotLoadedError(StorageError):
 class EventError(OMSError):
     """An event is not valid (contract 3): a field is missing, wrong or unknown."""
 
+    code: ClassVar[str] = "invalid"
+
 
 class EventConflict(EventError):
     """An event id already in the log arrived again with different content."""
+
+    code: ClassVar[str] = "conflict"
 
 
 class OutageNotFound(OMSError):
     """No outage has this id."""
 
+    code: ClassVar[str] = "not_found"
+
 
 class ActionError(OMSError):
     """A dispatcher action (confirm, merge, split...) is not possible as asked."""
+
+    code: ClassVar[str] = "refused"

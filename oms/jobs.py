@@ -124,6 +124,10 @@ class Job:
     etr_source: str | None = None  # "history" or "crew"
     closeout: dict[str, Any] | None = None
     escalation: int = 0
+    #: The dispatcher's hold on automatic dispatch: crews not to send again
+    #: (``excluded``), no automatic dispatch before ``until`` (ISO time) or at
+    #: all (``auto`` false), and why (``reason``).
+    hold: dict[str, Any] = field(default_factory=dict)
     # Not stored: when the timers next need to look at it (None: now), and
     # whether its customers were told of the restoration (the outbox keeps
     # them from being told twice across restarts).
@@ -182,6 +186,7 @@ class Job:
             "etr": iso(self.etr),
             "etr_source": self.etr_source,
             "closeout": self.closeout,
+            "hold": dict(self.hold),
         }
 
     def row(self) -> dict[str, Any]:
@@ -211,6 +216,7 @@ class Job:
             "closeout": self.closeout,
             "escalation": self.escalation,
             "updated_at": self.updated_at,
+            "hold": dict(self.hold) or None,
         }
 
     @classmethod
@@ -225,7 +231,15 @@ class Job:
         }
         for key in ("etr", "updated_at"):
             values[key] = as_utc(values.get(key))
+        values["hold"] = dict(values.get("hold") or {})
         return cls(**values)
+
+    def held(self, now: datetime) -> bool:
+        """Whether the dispatcher keeps automatic dispatch off this job now."""
+        if self.hold.get("auto") is False:
+            return True
+        until = self.hold.get("until")
+        return until is not None and datetime.fromisoformat(until) > now
 
 
 @dataclass

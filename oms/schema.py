@@ -273,6 +273,8 @@ jobs = Table(
     Column("closeout", JSON),
     Column("escalation", Integer, nullable=False),
     Column("updated_at", _TZ, nullable=False),
+    # The dispatcher's hold: {"excluded": [crews], "until": iso, "reason", "auto": bool}.
+    Column("hold", JSON),
     Index("ix_jobs_state", "state"),
     Index("ix_jobs_outage", "outage"),
 )

@@ -191,3 +191,64 @@ def test_an_etr_that_passes_is_estimated_again_never_left_in_the_past(
     assert job.etr is not None and job.etr > now and job.etr_source == "renewed"
     outage = core.outages.active()[0]
     assert outage.etr == job.etr  # the outage (and the public page) shows the new one
+
+
+# ------------------------------------------------- the dispatcher's decision sticks
+def test_a_recalled_crew_is_not_sent_back_automatically(files: dict[str, Path]) -> None:
+    core = core_for(files)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    job = only_job(core)
+    assert job.crew == "K1"
+    recall = ev("r", "job_recall", 60, job=job.id, user="dora", reason="K1 is needed at B3")
+    batch(core, [recall])
+    assert job.crew != "K1"  # another crew may go; K1 is not sent back
+    assert job.hold["excluded"] == ["K1"] and job.hold["reason"] == "K1 is needed at B3"
+    _tick(core, 600)
+    assert job.crew != "K1"
+
+
+def test_a_hold_keeps_automatic_dispatch_off_until_its_time(files: dict[str, Path]) -> None:
+    core = core_for(files)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    job = only_job(core)
+    until = (T0 + timedelta(minutes=30)).isoformat()
+    batch(core, [ev("r", "job_recall", 60, job=job.id, user="dora", hold_until=until)])
+    _tick(core, 20 * 60)
+    assert job.crew is None and job.state == "waiting"
+    _tick(core, 31 * 60)
+    assert job.crew not in (None, "K1")
+
+
+def test_assigning_a_busy_crew_needs_preempt(files: dict[str, Path]) -> None:
+    core = core_for(files, auto_dispatch=False)
+    batch(
+        core,
+        [
+            ev("s1", "scada", 0, device="R1", state="open", lockout=True),
+            ev("s2", "scada", 5, device="B3", state="open", lockout=True),
+        ],
+    )
+    assert core.book is not None
+    by_device = {j.device: j for j in core.book.jobs.values()}
+    batch(core, [ev("a1", "job_assign", 60, job=by_device["R1"].id, crew="K1", user="dora")])
+    core.begin()
+    second = ev("a2", "job_assign", 90, job=by_device["B3"].id, crew="K1", user="dora")
+    with pytest.raises(ActionError, match=r"K1 is working on JOB-\d+ \(dispatched\).*preempt"):
+        core.apply(parse_event(second, core.directory))
+    batch(core, [{**second, "id": "a3", "preempt": True}])
+    assert by_device["B3"].crew == "K1"
+    assert by_device["R1"].crew is None and by_device["R1"].state == "waiting"
+
+
+def test_automatic_dispatch_switches_off_per_unit_and_globally(files: dict[str, Path]) -> None:
+    core = core_for(files)
+    batch(core, [ev("m1", "dispatch_auto", 0, auto=False, unit="U1", user="dora")])
+    batch(core, [ev("s1", "scada", 10, device="R1", state="open", lockout=True)])
+    assert only_job(core).crew is None  # U1's zone: suggest only
+    batch(core, [ev("m2", "dispatch_auto", 20, auto=False, user="dora")])
+    batch(core, [ev("s2", "scada", 30, device="B2", state="open", lockout=True)])
+    assert core.book is not None
+    assert all(j.crew is None for j in core.book.jobs.values())  # storm mode: suggest only
+    batch(core, [ev("m3", "dispatch_auto", 40, auto=True, unit="U1", user="dora")])
+    by_device = {j.device: j for j in core.book.jobs.values()}
+    assert by_device["R1"].crew == "K1" and by_device["B2"].crew is None

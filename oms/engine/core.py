@@ -173,7 +173,7 @@ class EngineCore:
             apply_action(self, event)
         elif event.type in ("scada", "switch"):
             self.apply_device(event)
-        elif event.type.startswith(("job_", "crew_", "survey_")):
+        elif event.type.startswith(("job_", "crew_", "survey_", "dispatch_")):
             if self.book is not None:
                 for oid in self.book.apply(event, event.time):
                     o = self.outages.open.get(oid)

@@ -52,6 +52,9 @@ class StoredBook:
     #: (kind, area class, stamps) of restored and closed jobs: the ETR history.
     done: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
     next_job: int = 1
+    #: The dispatcher's automatic-dispatch switches: ``{"global": bool or None,
+    #: "units": {unit: bool}}`` (None: the configured ``auto_dispatch``).
+    modes: dict[str, Any] = field(default_factory=dict)
     #: ``subscriptions`` rows (customer, channel, address, opted_out).
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -96,6 +99,8 @@ class OrderBook:
         for kind, area, stamps in stored.done:
             self._remember(kind, area, stamps or {})
         self.next_job = stored.next_job
+        self.modes: dict[str, Any] = {"global": None, "units": {}, **stored.modes}
+        self.modes_changed = False
         # Per unit: (time, no crew free) samples, and when it last alarmed.
         self._samples: dict[str, list[tuple[datetime, bool]]] = {}
         self._alarmed: dict[str, datetime] = {}
@@ -189,8 +194,7 @@ class OrderBook:
                                 detail={"from": moved_from, "to": o.device},
                             )
                         )
-        if self.config.auto_dispatch:
-            self.dispatch_waiting(now, actor="system")
+        self.dispatch_waiting(now, actor="system")
 
     def _tell(
         self, kind: str, outage: str | None, now: datetime, etr: datetime | None = None
@@ -329,23 +333,53 @@ class OrderBook:
             views.append(c.view(max(working) if working else None))
         return views
 
-    def suggest(self, job_id: str, now: datetime) -> Decision:
+    def suggest(self, job_id: str, now: datetime, exclude: Iterable[str] = ()) -> Decision:
+        """The crew to send (none of ``exclude``), the rule, and every alternative."""
         job = self._job(job_id)
-        return suggest(
-            job.view(), self._crew_views(), now, roads=self.roads, rules=self.config.rules
-        )
+        left_out = set(exclude)
+        views = [v for v in self._crew_views() if v.id not in left_out]
+        return suggest(job.view(), views, now, roads=self.roads, rules=self.config.rules)
 
     def assign(
-        self, job_id: str, now: datetime, crew_id: str | None = None, actor: str = "dispatcher"
+        self,
+        job_id: str,
+        now: datetime,
+        crew_id: str | None = None,
+        actor: str = "dispatcher",
+        *,
+        preempt: bool = False,
     ) -> Decision:
-        """Assign the suggested crew (or ``crew_id``); recorded with the alternatives."""
+        """Assign the suggested crew (or ``crew_id``); recorded with the alternatives.
+
+        A crew busy with other jobs is only taken with ``preempt``: its jobs
+        not yet on site go back to waiting (the crew is told why).
+
+        Raises
+        ------
+        ActionError
+            The job is not waiting, the crew is unknown or busy without
+            ``preempt``, or no crew can take it.
+        """
         job = self._job(job_id)
         if job.state not in ("waiting",):
             raise ActionError(f"job {job.id} is {job.state}; recall it before assigning again")
-        decision = self.suggest(job_id, now)
+        decision = self.suggest(job_id, now, exclude=job.hold.get("excluded", ()))
         if crew_id is not None:
             if crew_id not in self.crews:
                 raise ActionError(f"unknown crew {crew_id!r}")
+            busy = [j for j in self.crews[crew_id].jobs if j in self.jobs and self.jobs[j].open]
+            if busy and not preempt:
+                working = ", ".join(f"{j} ({self.jobs[j].state})" for j in busy)
+                raise ActionError(
+                    f"crew {crew_id} is working on {working}; assign with preempt to divert it"
+                )
+            for other in busy:
+                if self.jobs[other].state not in _AT_WORK:
+                    self._recall(self.jobs[other], now, actor, f"crew diverted to {job.id}")
+            decision = self.suggest(job_id, now)
+            excluded = job.hold.get("excluded", [])
+            if crew_id in excluded:  # the dispatcher sends it back: their call
+                job.hold["excluded"] = [c for c in excluded if c != crew_id]
             alt = next((a for a in decision.alternatives if a["crew"] == crew_id), None)
             eta = decision.eta_s if decision.crew == crew_id else (alt or {}).get("eta_s")
             decision = Decision(job.id, crew_id, "dispatcher", eta, decision.alternatives)
@@ -355,15 +389,33 @@ class OrderBook:
         self._give(job, decision, now, actor)
         return decision
 
+    def automatic(self, job: Job, now: datetime) -> bool:
+        """Whether a crew may be sent to ``job`` without the dispatcher: not
+        held, and automatic dispatch on for its unit (else globally, else as
+        configured)."""
+        if job.held(now):
+            return False
+        unit = self.modes["units"].get(job.unit or "")
+        if unit is not None:
+            return bool(unit)
+        everywhere = self.modes.get("global")
+        return bool(self.config.auto_dispatch if everywhere is None else everywhere)
+
     def dispatch_waiting(self, now: datetime, actor: str = "system") -> list[Decision]:
-        """Assign crews to waiting jobs: one by one, or in a storm batch."""
+        """Assign crews to waiting jobs: one by one, or in a storm batch.
+
+        Only jobs automatic dispatch may touch (:meth:`automatic`); a crew the
+        dispatcher recalled from a job is never sent back to it by this.
+        """
         # A job whose supply came back before a crew was sent waits for the
         # dispatcher's decision (a patrol, or closing it).
         waiting = sorted(
             (
                 j
                 for j in self.jobs.values()
-                if j.state == "waiting" and j.stamps.get("restored") is None
+                if j.state == "waiting"
+                and j.stamps.get("restored") is None
+                and self.automatic(j, now)
             ),
             key=lambda j: -j.priority,
         )
@@ -378,12 +430,12 @@ class OrderBook:
                 rules=self.config.rules,
             )
             for d in decisions:
-                if d.crew is not None:
+                if d.crew is not None and d.crew not in self.jobs[d.job].hold.get("excluded", []):
                     self._give(self.jobs[d.job], d, now, actor)
             return decisions
         out = []
         for job in waiting:
-            decision = self.suggest(job.id, now)
+            decision = self.suggest(job.id, now, exclude=job.hold.get("excluded", ()))
             if decision.crew is not None:
                 self._give(job, decision, now, actor)
             out.append(decision)
@@ -424,6 +476,43 @@ class OrderBook:
             job.stamps.pop(key, None)
         self.dirty_jobs.add(job.id)
 
+    def _hold(self, job: Job, p: Mapping[str, Any], now: datetime, actor: str) -> None:
+        """A dispatcher's recall: that crew is not sent back automatically, and
+        nothing is sent before ``hold_until`` when given."""
+        excluded = list(job.hold.get("excluded", []))
+        if job.crew is not None and job.crew not in excluded:
+            excluded.append(job.crew)
+        job.hold = {**job.hold, "excluded": excluded, "reason": p.get("reason"), "by": actor}
+        if p.get("hold_until") is not None:
+            from oms.events import parse_time
+
+            job.hold["until"] = iso(parse_time(p["hold_until"], "hold_until"))
+        self.dirty_jobs.add(job.id)
+
+    def _switch_automatic(self, p: Mapping[str, Any], now: datetime, actor: str) -> None:
+        """Automatic dispatch on or off for one job, one unit, or everywhere."""
+        auto = bool(p["auto"])
+        if p.get("job"):
+            job = self._job(p["job"])
+            job.hold = {**job.hold, "auto": auto, "reason": p.get("reason"), "by": actor}
+            if p.get("until") is not None:
+                from oms.events import parse_time
+
+                job.hold["until"] = iso(parse_time(p["until"], "until"))
+            self.dirty_jobs.add(job.id)
+        elif p.get("unit"):
+            if p["unit"] not in self.units:
+                raise ActionError(f"unknown unit {p['unit']!r}")
+            self.modes["units"][p["unit"]] = auto
+            self.modes_changed = True
+        else:
+            self.modes["global"] = auto
+            self.modes_changed = True
+        detail = {k: p.get(k) for k in ("auto", "unit", "job", "until", "reason")}
+        self.alerts.append(
+            _alert(now, "dispatch_mode", "info", None, detail={**detail, "by": actor})
+        )
+
     def _record(self, decision: Decision, now: datetime, actor: str) -> None:
         self.decisions.append(
             {
@@ -458,6 +547,9 @@ class OrderBook:
             crew.status = p["status"]
             self.dirty_crews.add(crew.id)
             return []
+        if event.type == "dispatch_auto":
+            self._switch_automatic(p, t, actor)
+            return []
         if event.type == "survey_answer":
             self.answers.append(
                 {
@@ -470,11 +562,12 @@ class OrderBook:
             return []
         job = self._job(p["job"])
         if event.type == "job_assign":
-            self.assign(job.id, t, p.get("crew"), actor)
+            self.assign(job.id, t, p.get("crew"), actor, preempt=bool(p.get("preempt")))
             return []
         if event.type == "job_recall":
             if job.state in ("waiting", "closed", "cancelled"):
                 raise ActionError(f"job {job.id} is {job.state}; nothing to recall")
+            self._hold(job, p, t, actor)
             self._recall(job, t, actor, p.get("reason"))
             return []
         if event.type == "job_callback":
@@ -681,6 +774,7 @@ class OrderBook:
             job = self.jobs.pop(jid)
             if job.outage and self.by_outage.get(job.outage) is job:
                 del self.by_outage[job.outage]
+        self.modes_changed = False
         self._reset()
 
 

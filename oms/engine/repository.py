@@ -96,9 +96,14 @@ class Repository:
         if net.customers is not None and net.customers.fields.get("phone") is not None:
             phones = dict(zip(net.customers.ids, net.customers.fields["phone"], strict=True))
         jobs = schema.jobs
-        counter = conn.execute(
-            select(schema.engine_state.c.value).where(schema.engine_state.c.key == "next_job")
-        ).scalar()
+        state = dict(
+            conn.execute(
+                select(schema.engine_state.c.key, schema.engine_state.c.value).where(
+                    schema.engine_state.c.key.in_(("next_job", "dispatch_modes"))
+                )
+            ).all()
+        )
+        counter = state.get("next_job")
         stored = StoredBook(
             zones=[dict(r) for r in conn.execute(select(schema.zones)).mappings()],
             units=[dict(r) for r in conn.execute(select(schema.units)).mappings()],
@@ -118,6 +123,7 @@ class Repository:
                 )
             ],
             next_job=int(counter or 1),
+            modes=json.loads(state["dispatch_modes"]) if "dispatch_modes" in state else {},
             subscriptions=[dict(r) for r in conn.execute(select(schema.subscriptions)).mappings()],
         )
         return OrderBook(
@@ -320,6 +326,9 @@ class Repository:
             )
         value = {"value": str(book.next_job)}
         _upsert(conn, schema.engine_state, schema.engine_state.c.key, "next_job", value)
+        if book.modes_changed:
+            modes = {"value": json.dumps(book.modes, sort_keys=True)}
+            _upsert(conn, schema.engine_state, schema.engine_state.c.key, "dispatch_modes", modes)
 
     @staticmethod
     def _write_pings(conn: Connection, core: EngineCore) -> None:
