@@ -347,6 +347,8 @@ def app(web_db: str) -> Iterator[object]:
         }
     )
     yield flask_app
+    # Threads first (a listener outliving its database logs tracebacks), then the pool.
+    flask_app.extensions["oms.service"].stop()
     flask_app.extensions["oms.db"].dispose()
 
 
