@@ -70,6 +70,14 @@ class PredictionParams:
     new_outage_gap_ami_s : float
         The same when last gasps began around it: meters report within a
         minute, callers over many.
+    metered_default : bool
+        Whether customers have AMI meters when the customers file has no
+        ``meter`` column (with one, a customer with a meter id has one). A
+        customer whose meter sends a message is metered from then on.
+    lone_gasp_wait_s : float
+        A last gasp that no network outage explains and no restore follows
+        within this time is a single-customer outage (a service drop or a
+        meter), as a lone call is.
     outage_points : tuple of str
         Edge kinds an outage can be located at: the protective kinds and
         ``transformer`` (a service transformer with its cutout drawn as an
@@ -91,6 +99,8 @@ class PredictionParams:
     supplied_window_s: float = 900.0
     new_outage_gap_s: float = 600.0
     new_outage_gap_ami_s: float = 120.0
+    metered_default: bool = False
+    lone_gasp_wait_s: float = 300.0
     outage_points: tuple[str, ...] = (
         "breaker",
         "recloser",

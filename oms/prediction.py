@@ -167,6 +167,13 @@ class DeviceTree:
     def __len__(self) -> int:
         return len(self.candidate)
 
+    def add_meter(self, node: int) -> None:
+        """One more metered customer at ``node``. O(nesting depth)."""
+        d = int(self.node_device[node])
+        while d >= 0:
+            self.meters[d] += 1
+            d = int(self.parent[d])
+
     def contains(self, i: int, node: int) -> bool:
         """Whether candidate ``i`` feeds node ``node``. O(1)."""
         t = self.supply.tree.tin[node]

@@ -334,3 +334,49 @@ def test_a_fault_elsewhere_is_still_found_while_switching(customers_file: Path) 
     batch(core, [_switch("op1", 0, "SW1", "open")])
     batch(core, [ev("c1", "call", 60, customer="a9-2"), ev("c2", "call", 90, customer="a9-3")])
     assert {o.device: o.kind for o in outages(core)} == {"SW1": "switching", "F1": "network"}
+
+
+# ------------------------------------------------------------------ meters
+def test_a_lone_last_gasp_is_a_single_customer_outage_after_the_wait(customers_file: Path) -> None:
+    core = core_for(customers_file, prediction={"lone_gasp_wait_s": 300})
+    batch(core, [ev("g1", "ami_last_gasp", 0, customer="b1-3")])
+    assert outages(core) == []  # a restore may still come
+    tick(core, 301)
+    (o,) = outages(core)
+    assert (o.kind, o.customer, o.calls, o.started) == ("single_customer", "b1-3", 0, T0)
+
+
+def test_a_gasp_followed_by_a_restore_is_nothing(customers_file: Path) -> None:
+    core = core_for(customers_file)
+    batch(core, [ev("g1", "ami_last_gasp", 0, customer="b1-3")])
+    batch(core, [ev("r1", "ami_restore", 20, customer="b1-3")])
+    tick(core, 900)
+    assert [o for o in outages(core) if o.kind != "momentary"] == []
+
+
+def test_who_is_metered_comes_from_the_file_the_default_and_the_meters(tmp_path: Path) -> None:
+    features = two_feeders()
+    path = tmp_path / "no-meters.csv"
+    path.write_text(
+        "\n".join(
+            line.rsplit(",", 2)[0] + "," + line.rsplit(",", 1)[1]
+            for line in customers_csv(features).splitlines()
+        )
+        + "\n"
+    )  # the same customers without the meter column
+    net = build(features)
+    attach_customers(net, read_customers(path, net))
+    assert "meter" not in (net.customers.fields if net.customers else {})
+    plain = EngineCore(net, EngineConfig.from_dict({"pings": False}), Stored())
+    assert not plain.units.metered.any()
+    every = EngineCore(
+        net,
+        EngineConfig.from_dict({"pings": False, "prediction": {"metered_default": True}}),
+        Stored(),
+    )
+    assert every.units.metered.all()
+    u = plain.units.of("a3-1")
+    before = int(plain.tree.meters[plain.position("R1")])
+    batch(plain, [ev("g1", "ami_last_gasp", 0, customer="a3-1")])
+    assert plain.units.metered[u]
+    assert int(plain.tree.meters[plain.position("R1")]) == before + 1

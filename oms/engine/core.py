@@ -85,7 +85,7 @@ class EngineCore:
         self.blinks_until = stored.blinks_until
         self.changes = Changes()
         self.outages = OutageBook(stored.outages, stored.next_outage, self.changes)
-        self.units = Units(net)
+        self.units = Units(net, config.prediction.metered_default)
         self.ev = Evidence(len(self.units))
         # Restorations to look under for nested outages: (due, outage, device).
         self.checks: list[tuple[float, str, str]] = []
@@ -191,8 +191,11 @@ class EngineCore:
             self.devices.fci[event.device] = (bool(event.payload["fault"]), t)
             return
         u = event.customer if self.units.are_customers else event.node
-        if u >= 0:
-            self.ev.apply(event, u, t)
+        if u < 0:
+            return
+        self.ev.apply(event, u, t)
+        if event.type.startswith("ami_") and self.units.heard(u) and self._tree is not None:
+            self._tree.add_meter(int(self.units.node[u]))
 
     def apply_device(self, event: Event) -> None:
         """A SCADA report or a commanded switching operation."""

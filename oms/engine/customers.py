@@ -31,7 +31,9 @@ def single_customers(
     # Covered when some predicted interval [lo, hi) holds tin: the count of
     # starts at or before tin exceeds the count of ends at or before it.
     covered = np.searchsorted(los, tin, side="right") > np.searchsorted(his, tin, side="right")
-    calling = table.off & ~covered
+    # A last gasp alone, with no restore within the wait, speaks as a call does.
+    waited = to_seconds(t) - table.gasp_t >= core.config.prediction.lone_gasp_wait_s
+    calling = (table.off | (table.dead & waited)) & ~covered
     want = {
         int(u): float(ft) for u, ft in zip(table.units[calling], table.dead_t[calling], strict=True)
     }
@@ -100,7 +102,10 @@ def _open_new(
         if cid in open_single:
             continue
         first = ev.first_off[u]
-        started = to_datetime(first if first > ev.epoch[u] else ev.off[u])
+        if ev.off[u] > ev.epoch[u]:
+            started = to_datetime(first if first > ev.epoch[u] else ev.off[u])
+        else:
+            started = to_datetime(want[u])  # a meter's last gasp, no call
         host = _network_outage_of(core, u, restored) if restored else None
         if host is not None and host.restored is not None and host.restored < started:
             host = None  # restored before this customer went out
@@ -112,7 +117,7 @@ def _open_new(
             continue
         o = core.outages.new("single_customer", None, cid, started, t)
         o.revealed_by = host.id if host is not None else None
-        o.calls = 1
+        o.calls = int(ev.off[u] > ev.epoch[u])
         o.customers_out = 1
         o.critical_out = int(core.units.critical[u])
         o.hazard = bool(ev.hazard[u] > ev.epoch[u])

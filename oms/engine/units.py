@@ -13,19 +13,22 @@ class Units:
     """Per unit: its node, id, whether it has an AMI meter, whether it is critical.
 
     A network with a customers file has one unit per customer; one without
-    has one unit per node (calls then name nodes).
+    has one unit per node (calls then name nodes). A unit whose meter is
+    heard from (a last gasp, a restore, a ping answer) is metered from then
+    on (:meth:`heard`).
     """
 
-    def __init__(self, net: Network) -> None:
+    def __init__(self, net: Network, metered_default: bool = False) -> None:
         cust = net.customers
         if cust is not None:
             self.node = cust.node
             self.ids: list[str] | None = cust.ids
             meters = cust.fields.get("meter")
+            # The file's meter column says who has AMI; without one, the default.
             self.metered = (
                 np.array([bool(m) for m in meters], dtype=bool)
                 if meters is not None
-                else np.zeros(len(cust.ids), dtype=bool)
+                else np.full(len(cust.ids), metered_default, dtype=bool)
             )
             self.critical = cust.critical_mask()
             self.meters: list[str | None] | None = meters
@@ -53,3 +56,10 @@ class Units:
     def of(self, key: str) -> int:
         """The unit of a customer id (or node id), -1 when unknown."""
         return self._index.get(key, -1)
+
+    def heard(self, unit: int) -> bool:
+        """Its meter sent an AMI message: metered from now on. True when that is news."""
+        if self.metered[unit]:
+            return False
+        self.metered[unit] = True
+        return True
