@@ -28,7 +28,7 @@ setup(
     # source tree). There is no MANIFEST.in for include_package_data to read.
     package_data={
         "oms": ["static/**/*"],
-        "oms.migrations": ["**/*.mako"],
+        "oms.storage.migrations": ["**/*.mako"],
         "oms.fixtures": ["demo/**/*"],
         "webmap": ["templates/**/*", "static/**/*"],
     },

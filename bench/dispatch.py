@@ -31,8 +31,8 @@ sys.path.insert(0, str(HERE.parent))
 
 import numpy as np  # noqa: E402
 
-from oms.dispatch import CrewView, DispatchRules, JobView, assign_batch, suggest  # noqa: E402
-from oms.roads import RoadGraph, geodesic_m  # noqa: E402
+from oms.dispatch.roads import RoadGraph, geodesic_m  # noqa: E402
+from oms.dispatch.rules import CrewView, DispatchRules, JobView, assign_batch, suggest  # noqa: E402
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
 

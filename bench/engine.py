@@ -39,10 +39,10 @@ if str(HERE) in sys.path:  # bench/topology.py must not hide the topology packag
 sys.path.insert(0, str(HERE.parent))
 
 from oms.config import EngineConfig  # noqa: E402
-from oms.db import connect  # noqa: E402
 from oms.engine import OutageEngine  # noqa: E402
-from oms.simulate import StormParams, simulate_storm  # noqa: E402
-from oms.store import load_model  # noqa: E402
+from oms.simulation.storms import StormParams, simulate_storm  # noqa: E402
+from oms.storage.db import connect  # noqa: E402
+from oms.storage.loading import load_model  # noqa: E402
 from topology import Network, attach_customers  # noqa: E402
 from topology.synthetic import synthetic_customers, synthetic_network  # noqa: E402
 

@@ -69,9 +69,9 @@ def pct(values: list[float], q: float) -> float:
 
 def prepare(url: str, network: Any = None) -> str:
     """Load the demo (or ``network``) with its companions; a dispatcher and a token."""
-    from oms.db import connect
     from oms.demodata import demo_path
-    from oms.store import load, load_model
+    from oms.storage.db import connect
+    from oms.storage.loading import load, load_model
     from webmap.accounts import add_device, add_user
 
     engine = connect(url)

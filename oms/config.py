@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from oms.dispatch import DispatchRules
+from oms.dispatch.rules import DispatchRules
 from oms.exceptions import OMSError
 
 __all__ = ["ClassicRules", "DispatchConfig", "EngineConfig", "PredictionParams"]

@@ -39,8 +39,8 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from oms import schema
 from oms.exceptions import OMSError
+from oms.storage import schema
 
 __all__ = [
     "CHANNELS",

@@ -31,9 +31,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from oms import schema
-from oms.events import as_utc, iso
 from oms.exceptions import OutageNotFound
+from oms.intake.events import as_utc, iso
+from oms.storage import schema
 from oms.vocabulary import OutageKind, OutageState, values
 
 __all__ = [
@@ -207,7 +207,7 @@ def outage_evidence(conn: Connection, o: Outage, limit: int = 1000) -> list[dict
     """
     from datetime import timedelta
 
-    from oms.store import customers_below, stored_network
+    from oms.storage.loading import customers_below, stored_network
 
     ev = schema.events
     since = o.started - timedelta(minutes=5)

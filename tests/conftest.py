@@ -78,8 +78,8 @@ def net() -> Network:
 
 def fill(url: str, data: str, workdir: Path) -> None:
     """Load the data set ``data`` (``loaded`` or ``web``) into the database at ``url``."""
-    from oms.db import connect
-    from oms.store import load
+    from oms.storage.db import connect
+    from oms.storage.loading import load
     from webmap.accounts import add_user
 
     net_path, cust_path = write_network_files(workdir)
@@ -349,7 +349,7 @@ def app(web_db: str) -> Iterator[object]:
     yield flask_app
     # Threads first (a listener outliving its database logs tracebacks), then the pool.
     flask_app.extensions["oms.service"].stop()
-    flask_app.extensions["oms.db"].dispose()
+    flask_app.extensions["oms.storage.db"].dispose()
 
 
 @pytest.fixture

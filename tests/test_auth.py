@@ -199,12 +199,12 @@ def test_role_checks(app: Flask) -> None:
 def test_a_revoked_or_disabled_user_loses_access(app: Flask) -> None:
     from sqlalchemy import update
 
-    from oms import schema
+    from oms.storage import schema
 
     client = app.test_client()
     sign_in(client, "eng")
     assert client.get("/api/outages").status_code == 200
-    with app.extensions["oms.db"].begin() as conn:
+    with app.extensions["oms.storage.db"].begin() as conn:
         conn.execute(
             update(schema.users).where(schema.users.c.username == "eng").values(disabled=True)
         )

@@ -28,7 +28,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from helpers import customers_csv, two_feeders
 
-from oms.timeline import Status, Targets, evaluate
+from oms.dispatch.timeline import Status, Targets, evaluate
 
 UTC = timezone.utc
 
@@ -130,7 +130,7 @@ def _status(job: dict[str, Any], now: datetime) -> Status:
 # ------------------------------------------------------------------ crews
 def test_crews_and_clocks_follow_the_service_clock(app: Flask, clock: Clock) -> None:
     """A fresh server (no event applied yet): shifts and clocks as of the service clock."""
-    from oms.views import engine_clock, list_crews
+    from oms.storage.queries import engine_clock, list_crews
 
     expected = _shifts(clock())
     dispatch = app.extensions["oms.service"].config.dispatch
@@ -148,7 +148,7 @@ def test_crews_and_clocks_follow_the_service_clock(app: Flask, clock: Clock) -> 
             assert dora.get("/map/summary")["clock"] == clock().isoformat()
             # The views take now from their caller; the engine clock is only
             # the stored one, never the wall clock.
-            with app.extensions["oms.db"].connect() as conn:
+            with app.extensions["oms.storage.db"].connect() as conn:
                 assert engine_clock(conn) is None
                 crews = list_crews(conn, dispatch, clock())
             assert {c["id"]: c["status"] for c in crews} == expected
@@ -159,7 +159,7 @@ def test_crews_and_clocks_follow_the_service_clock(app: Flask, clock: Clock) -> 
 def test_jobs_and_reports_follow_the_service_clock(app: Flask, clock: Clock) -> None:
     """Breaches, warnings and report defaults as of the service clock, not the
     wall clock's, nor the time of the latest event (20 minutes earlier)."""
-    from oms.views import engine_clock, get_job, list_jobs
+    from oms.storage.queries import engine_clock, get_job, list_jobs
 
     reported = clock() - timedelta(minutes=20)
     _lockout(User(app, "dora"), "B1", reported)
@@ -175,7 +175,7 @@ def test_jobs_and_reports_follow_the_service_clock(app: Flask, clock: Clock) -> 
             assert (job["breaches"], job["warnings"]) == (now.breaches, now.warnings), wall
             assert dora.get(f"/api/jobs/{job['id']}")["breaches"] == now.breaches
             assert dora.get("/api/jobs?open=1")[0]["breaches"] == now.breaches
-            with app.extensions["oms.db"].connect() as conn:
+            with app.extensions["oms.storage.db"].connect() as conn:
                 assert engine_clock(conn) == reported  # the latest event's time
                 (listed,) = list_jobs(conn, clock(), open_only=True)
                 one = get_job(conn, job["id"], clock())

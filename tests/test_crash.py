@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from oms.db import connect
 from oms.demodata import demo_network
-from oms.schema import events as events_table
-from oms.simulate import StormParams, simulate_storm
+from oms.simulation.storms import StormParams, simulate_storm
+from oms.storage.db import connect
+from oms.storage.schema import events as events_table
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ import pytest
 from conftest import sign_in
 from sqlalchemy import func, select
 
-from oms import schema
+from oms.storage import schema
 
 JOB = "JOB-000001"
 
@@ -54,14 +54,14 @@ def _job_for_k1(app: Any, t0: datetime) -> tuple[Any, str]:
 
 def _events(app: Any, etype: str, job: str = JOB) -> list[dict[str, Any]]:
     ev = schema.events
-    with app.extensions["oms.db"].connect() as conn:
+    with app.extensions["oms.storage.db"].connect() as conn:
         rows = conn.execute(select(ev.c.id, ev.c.payload).where(ev.c.type == etype)).all()
     found = [{"id": r.id, **json.loads(r.payload)} for r in rows]
     return [e for e in found if e.get("job") == job]
 
 
 def _event_count(app: Any) -> int:
-    with app.extensions["oms.db"].connect() as conn:
+    with app.extensions["oms.storage.db"].connect() as conn:
         return int(conn.execute(select(func.count()).select_from(schema.events)).scalar() or 0)
 
 
@@ -354,7 +354,7 @@ def test_signed_out_goes_to_login_and_gps_is_throttled(
     ev = schema.events
 
     def fixes() -> list[dict[str, Any]]:
-        with app.extensions["oms.db"].connect() as conn:
+        with app.extensions["oms.storage.db"].connect() as conn:
             rows = conn.execute(select(ev.c.payload).where(ev.c.type == "crew_gps")).all()
         return [json.loads(r.payload) for r in rows]
 
@@ -386,7 +386,7 @@ def test_a_registered_handheld_works_with_its_bearer_token(
 
     t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=10)
     _job_for_k1(app, t0)
-    db = app.extensions["oms.db"]
+    db = app.extensions["oms.storage.db"]
     with db.begin() as conn:
         device, token = add_device(conn, "k1", "van 3 tablet")
     page.set_viewport_size({"width": 390, "height": 844})

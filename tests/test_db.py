@@ -8,10 +8,10 @@ import pytest
 from helpers import two_feeders, write, write_network_files
 from sqlalchemy import func, select
 
-from oms import schema
-from oms.db import connect, schema_revision
 from oms.exceptions import NotLoadedError, StorageError
-from oms.store import load, operated_network, stored_network
+from oms.storage import schema
+from oms.storage.db import connect, schema_revision
+from oms.storage.loading import load, operated_network, stored_network
 from topology import NetworkValidationError
 
 

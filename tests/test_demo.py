@@ -15,8 +15,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from oms import schema
-from oms.db import connect
+from oms.storage import schema
+from oms.storage.db import connect
 from webmap.demo import AcceleratedClock, DemoStorm, StormSettings, demo_config, demo_start, prepare
 from webmap.service import EngineService
 

@@ -9,8 +9,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from oms.dispatch import CrewView, DispatchRules, JobView, assign_batch, on_shift, suggest
-from oms.roads import RoadGraph, geodesic_m
+from oms.dispatch.roads import RoadGraph, geodesic_m
+from oms.dispatch.rules import CrewView, DispatchRules, JobView, assign_batch, on_shift, suggest
 
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
 

@@ -19,7 +19,7 @@ from conftest import serve, sign_in
 from helpers import DLAT, DLON, LAT0, LON0
 from sqlalchemy import select
 
-from oms import schema
+from oms.storage import schema
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -393,7 +393,7 @@ def test_browser_switching_from_the_map_is_confirmed_and_audited(
         "window.omsMap.edgeState('SW2') === 'open'"
         " && window.omsMap.edgeState('L6') === 'deenergized'"
     )
-    with app.extensions["oms.db"].connect() as conn:
+    with app.extensions["oms.storage.db"].connect() as conn:
         a = schema.audit
         rows = conn.execute(select(a.c.action, a.c.outcome, a.c.username, a.c.ref)).all()
     assert ("switch", "ok", "dora", "SW2") in [tuple(r) for r in rows]
@@ -434,8 +434,8 @@ def test_browser_outage_confirm_plan_restore_close(
 @pytest.fixture
 def big_app(tmp_path: Path) -> Iterator[Any]:
     """An app on a database holding a synthetic network of 100,000 nodes."""
-    from oms.db import connect
-    from oms.store import load_model
+    from oms.storage.db import connect
+    from oms.storage.loading import load_model
     from topology.synthetic import synthetic_network
     from webmap import create_app
     from webmap.accounts import add_user
@@ -456,7 +456,7 @@ def big_app(tmp_path: Path) -> Iterator[Any]:
         }
     )
     yield flask_app
-    flask_app.extensions["oms.db"].dispose()
+    flask_app.extensions["oms.storage.db"].dispose()
 
 
 @pytest.mark.browser

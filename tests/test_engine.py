@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from oms.config import EngineConfig
-from oms.db import connect
 from oms.engine import OutageEngine
 from oms.outages import get_outage, outage_audit
+from oms.storage.db import connect
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
 
@@ -210,7 +210,7 @@ def test_call_by_phone_node_and_location(loaded_db: str) -> None:
     with engine.db.connect() as conn:
         from sqlalchemy import select
 
-        from oms.schema import events
+        from oms.storage.schema import events
 
         rows = {r.id: r.customer for r in conn.execute(select(events.c.id, events.c.customer))}
     assert rows == {"p": "c2-1", "n": "a9-1", "l": "b4-1"}

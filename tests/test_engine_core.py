@@ -19,8 +19,8 @@ from helpers import build, customers_csv, two_feeders
 
 from oms.config import EngineConfig
 from oms.engine.core import EngineCore, Stored
-from oms.events import parse_event
 from oms.exceptions import ActionError, OutageNotFound
+from oms.intake.events import parse_event
 from oms.outages import Outage
 from topology.io import attach_customers, read_customers
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from helpers import build, customers_csv, two_feeders
 
-from oms.events import Directory, digest, parse_event, read_lines
 from oms.exceptions import EventError
+from oms.intake.events import Directory, digest, parse_event, read_lines
 from topology import attach_customers, read_customers
 
 T = "2026-03-01T10:00:00+01:00"

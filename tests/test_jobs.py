@@ -11,11 +11,11 @@ import pytest
 from helpers import write_dispatch_files
 from sqlalchemy import select
 
-from oms import schema
 from oms.config import EngineConfig
-from oms.db import connect
 from oms.engine import OutageEngine
-from oms.store import load
+from oms.storage import schema
+from oms.storage.db import connect
+from oms.storage.loading import load
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
 
@@ -43,7 +43,7 @@ def feed(engine: OutageEngine, *events: dict[str, Any]) -> Any:
 def jobs(engine: OutageEngine) -> dict[str, dict[str, Any]]:
     with engine.db.connect() as conn:
         rows = conn.execute(select(schema.jobs)).mappings().all()
-    from oms.jobs import Job
+    from oms.dispatch.jobs import Job
 
     return {r["outage"]: Job.from_row(dict(r)).to_dict() for r in rows}
 

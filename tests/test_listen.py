@@ -42,10 +42,10 @@ from paho.mqtt.packettypes import PacketTypes  # noqa: E402
 from paho.mqtt.properties import Properties  # noqa: E402
 
 from oms.cli import cli  # noqa: E402
-from oms.db import connect  # noqa: E402
 from oms.engine import OutageEngine  # noqa: E402
-from oms.listen import Listener, ListenSettings, decode_message, subscriptions  # noqa: E402
-from oms.schema import events as events_table  # noqa: E402
+from oms.intake.mqtt import Listener, ListenSettings, decode_message, subscriptions  # noqa: E402
+from oms.storage.db import connect  # noqa: E402
+from oms.storage.schema import events as events_table  # noqa: E402
 
 BROKER = os.environ.get("OMS_TEST_MQTT", "127.0.0.1:1883")
 HOST, _, _PORT = BROKER.rpartition(":")
@@ -256,7 +256,7 @@ def test_every_topic_reaches_the_engine(
 ) -> None:
     from helpers import write_dispatch_files
 
-    from oms.store import load
+    from oms.storage.loading import load
 
     files = write_dispatch_files(tmp_path)
     db = connect(loaded_db)
@@ -508,7 +508,7 @@ def test_sigkill_mid_stream_then_restart_keeps_every_event_once(
     db_url: str, tmp_path: Path, names: dict[str, str], publisher: Publisher
 ) -> None:
     from oms.demodata import demo_network
-    from oms.simulate import StormParams, simulate_storm
+    from oms.simulation.storms import StormParams, simulate_storm
 
     events = simulate_storm(demo_network(), StormParams(seed=3)).events[:600]
     file = tmp_path / "events.jsonl"

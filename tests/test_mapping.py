@@ -1,4 +1,4 @@
-"""Offline HTML maps (oms.mapping): self-contained page, layers, highlights.
+"""Offline HTML maps (oms.reports.maps): self-contained page, layers, highlights.
 
 These tests read the written HTML; they do not start a browser.
 """
@@ -15,8 +15,8 @@ import folium
 import numpy as np
 import pytest
 
-from oms import mapping
-from oms.mapping import (
+from oms.reports import maps as mapping
+from oms.reports.maps import (
     LEAFLET_VERSION,
     VENDOR_DIR,
     network_map,

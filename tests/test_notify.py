@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from oms import schema
 from oms.cli import cli
 from oms.config import EngineConfig
-from oms.db import connect
 from oms.engine import OutageEngine
 from oms.notify import FileChannel, deliver
+from oms.storage import schema
+from oms.storage.db import connect
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
 
@@ -50,7 +50,7 @@ def cli_run(*args: str) -> Any:
 def url(loaded_db: str, tmp_path: Path) -> str:
     from helpers import write_dispatch_files
 
-    from oms.store import load
+    from oms.storage.loading import load
 
     files = write_dispatch_files(tmp_path)
     load(connect(loaded_db), **{k: str(v) for k, v in files.items()})

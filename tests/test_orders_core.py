@@ -17,12 +17,12 @@ import pytest
 from helpers import build, customers_csv, two_feeders, write_dispatch_files
 
 from oms.config import EngineConfig
+from oms.dispatch.jobs import CrewState, Job
 from oms.engine.core import EngineCore, Stored
 from oms.engine.orders import OrderBook, StoredBook
-from oms.events import parse_event
 from oms.exceptions import ActionError
-from oms.inputs import read_crews, read_units, read_zones
-from oms.jobs import CrewState, Job
+from oms.intake.events import parse_event
+from oms.storage.inputs import read_crews, read_units, read_zones
 from topology.io import attach_customers, read_customers
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)  # 10:00 UTC: K1-K3 on shift

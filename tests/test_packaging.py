@@ -1,7 +1,7 @@
 """The wheel holds everything the source tree has: code, migrations, templates, assets, fixtures.
 
 ``pip install .`` (the README's first command) installs a wheel, not the
-source tree, so a folder the packaging forgets (as ``oms/migrations`` once
+source tree, so a folder the packaging forgets (as ``oms/storage/migrations`` once
 was) breaks ``oms demo`` for every new user while every editable install
 still works. This test builds the wheel as ``pip install .`` does (PEP 517,
 isolated build environment) from a snapshot of the source tree and compares
@@ -113,14 +113,14 @@ def test_the_wheel_has_what_oms_demo_needs(built: tuple[Path, dict[str, str]]) -
     wheel, source = built
     names = _names(wheel)
     for required in (
-        "oms/migrations/__init__.py",
-        "oms/migrations/env.py",
-        "oms/migrations/script.py.mako",
+        "oms/storage/migrations/__init__.py",
+        "oms/storage/migrations/env.py",
+        "oms/storage/migrations/script.py.mako",
         "oms/fixtures/__init__.py",
     ):
         assert required in names, f"{required} is not in {wheel.name}"
     for prefix, origin in (
-        ("oms/migrations/versions/", "oms/migrations/versions/*.py"),
+        ("oms/storage/migrations/versions/", "oms/storage/migrations/versions/*.py"),
         ("webmap/templates/", "webmap/templates"),
         ("webmap/static/", "webmap/static"),
         ("oms/static/vendor/", "oms/static/vendor"),
@@ -129,7 +129,7 @@ def test_the_wheel_has_what_oms_demo_needs(built: tuple[Path, dict[str, str]]) -
         expected = {dst for dst in source if dst.startswith(prefix)}
         assert expected, f"the source tree has no {origin}"
         assert expected <= names, f"not in the wheel: {sorted(expected - names)}"
-    revisions = {n for n in source if n.startswith("oms/migrations/versions/0")}
+    revisions = {n for n in source if n.startswith("oms/storage/migrations/versions/0")}
     assert revisions and all(n.endswith(".py") for n in revisions)
 
 

@@ -7,7 +7,7 @@ import pytest
 from helpers import build, two_feeders
 
 from oms.config import ClassicRules, PredictionParams
-from oms.prediction import DeviceTree, classic_rollup, most_likely_faults
+from oms.engine.prediction import DeviceTree, classic_rollup, most_likely_faults
 from topology import Network
 
 P = PredictionParams()

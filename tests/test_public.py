@@ -229,9 +229,9 @@ def test_lookups_are_rate_limited_per_address(app: Any) -> None:
     assert public.get("/api/public/case?case=OUT-1", environ_base=there).status_code == 404
     assert public.get("/api/public/outages", environ_base=here).status_code == 200
     # The refusal is audited once per window.
-    from oms import schema
+    from oms.storage import schema
 
-    with app.extensions["oms.db"].connect() as conn:
+    with app.extensions["oms.storage.db"].connect() as conn:
         rows = conn.execute(
             schema.audit.select().where(schema.audit.c.action == "public_lookup")
         ).all()

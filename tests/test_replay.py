@@ -1,6 +1,6 @@
 """Storms replayed end to end: the engine dispatches, simulated crews work the jobs.
 
-Covers :mod:`oms.replay` and :mod:`oms.crewsim`: with as many crews as jobs
+Covers :mod:`oms.simulation.replay` and :mod:`oms.simulation.crews`: with as many crews as jobs
 open at once, arrivals meet their targets; with too few, the breaches fall
 on the repair centre's dispatch segment and the capacity alarm fires; crews
 report GPS along the road while driving and on a heartbeat otherwise.
@@ -19,16 +19,16 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from oms import schema
 from oms.config import EngineConfig
-from oms.crewsim import CrewSimulator, _along
-from oms.db import connect
 from oms.demodata import demo_network, demo_path
 from oms.engine import OutageEngine
-from oms.events import parse_time
-from oms.replay import _response, replay, score_scenario
-from oms.simulate import HeadEnd, Scenario, StormParams, simulate_storm
-from oms.store import load, load_model
+from oms.intake.events import parse_time
+from oms.simulation.crews import CrewSimulator, _along
+from oms.simulation.replay import _response, replay, score_scenario
+from oms.simulation.storms import HeadEnd, Scenario, StormParams, simulate_storm
+from oms.storage import schema
+from oms.storage.db import connect
+from oms.storage.loading import load, load_model
 from topology import Network
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from oms.config import EngineConfig
-from oms.db import connect
 from oms.engine import OutageEngine
-from oms.reports import bulletin, compliance, indices
+from oms.reports.reliability import bulletin, compliance, indices
+from oms.storage.db import connect
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
 

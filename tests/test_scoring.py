@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from helpers import build, two_feeders
 
-from oms.scoring import score
-from oms.simulate import Scenario, StormParams, simulate_storm
+from oms.simulation.scoring import score
+from oms.simulation.storms import Scenario, StormParams, simulate_storm
 from topology import Network
 
 T0 = datetime(2026, 1, 15, 14, 0, tzinfo=timezone.utc)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from oms import schema
-from oms.db import connect
+from oms.storage import schema
+from oms.storage.db import connect
 from webmap.service import EngineService, IntakeTimeout
 
 T0 = "2026-03-01T10:00:00+00:00"
@@ -47,7 +47,7 @@ def pg_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     from conftest import postgres_url
     from helpers import write_network_files
 
-    from oms.store import load
+    from oms.storage.loading import load
 
     for url in postgres_url(request):
         net_path, cust_path = write_network_files(tmp_path)
@@ -102,8 +102,11 @@ def test_processes_hand_events_to_the_one_writer(pg_db: str) -> None:
 def test_no_writer_times_out(pg_db: str) -> None:
     service = EngineService(connect(pg_db), intake_timeout_s=0.5)
     service.shared = True  # as if another process held the writer's lock
-    with pytest.raises(IntakeTimeout, match="no server process"):
-        service.ingest([lockout("s1")])
+    try:
+        with pytest.raises(IntakeTimeout, match="no server process"):
+            service.ingest([lockout("s1")])
+    finally:
+        service.stop()  # its result listener must not outlive the database
 
 
 def test_tick_fires_timers_on_the_injected_clock(loaded_db: str) -> None:

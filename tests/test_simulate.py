@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from helpers import build, two_feeders
 
-from oms.simulate import HeadEnd, Scenario, StormParams, parse_time, simulate_storm
+from oms.simulation.storms import HeadEnd, Scenario, StormParams, parse_time, simulate_storm
 from topology import Customers, Network, attach_customers
 
 EVENT_FIELDS = {

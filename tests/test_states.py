@@ -15,8 +15,8 @@ from helpers import build, random_network, two_feeders
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.simulate import normal_supply
-from oms.store import with_reported_states
+from oms.simulation.storms import normal_supply
+from oms.storage.loading import with_reported_states
 from topology import Network, NotOperableError
 from topology.model import _FIXED_ARRAYS
 

@@ -264,7 +264,7 @@ def test_streams_hold_no_pooled_connection(streaming: Flask) -> None:
     """An open stream holds no connection of the pool; a finished one leaves none
     checked out, nor one in autocommit (PostgreSQL: it listens on its own)."""
     dora, csrf = user(streaming, "dora")
-    db = streaming.extensions["oms.db"]
+    db = streaming.extensions["oms.storage.db"]
     streaming.config["STREAM_MAX_S"] = 1.5
     hello = {"stop_at": lambda m: m.get("event") == "hello"}
     streams = [Stream(streamer(streaming, "dora")) for _ in range(3)]
@@ -316,4 +316,4 @@ def test_a_change_through_one_process_reaches_a_stream_on_another(web_db: str) -
         assert stream.rest() == []  # and it closed
     finally:
         for a in apps:
-            a.extensions["oms.db"].dispose()
+            a.extensions["oms.storage.db"].dispose()

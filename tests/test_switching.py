@@ -19,7 +19,7 @@ import pytest
 
 from oms.config import EngineConfig
 from oms.engine.core import EngineCore, Stored
-from oms.events import parse_event
+from oms.intake.events import parse_event
 from topology import flisr
 from topology.io import attach_customers
 from topology.model import Network

@@ -34,8 +34,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from oms import schema
 from oms.exceptions import OMSError
+from oms.storage import schema
 
 __all__ = [
     "DEFAULT_PASSWORD_METHOD",
@@ -87,7 +87,7 @@ class Device:
 
     def to_dict(self) -> dict[str, Any]:
         """The device as ``oms device list --json`` and ``GET /api/devices`` show it."""
-        from oms.events import iso
+        from oms.intake.events import iso
 
         return {
             "id": self.id,

@@ -23,10 +23,10 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 
-from oms import schema
+from oms.storage import schema
 from oms.exceptions import EventError, OMSError
 from oms.outages import get_outage, list_outages, outage_audit, outage_evidence
-from oms.views import get_job, list_crews, list_jobs
+from oms.storage.queries import get_job, list_crews, list_jobs
 from webmap import audit
 from webmap.accounts import AccountError, User, add_device, add_user, list_devices, revoke_device
 from webmap.auth import current_user, require
@@ -440,9 +440,9 @@ def report(name: str) -> Any:
     """indices, compliance (``start``, ``end``) or bulletin (``day``)."""
     from datetime import date, timedelta
 
-    from oms.events import parse_time
+    from oms.intake.events import parse_time
     from oms.exceptions import EventError
-    from oms.reports import bulletin, compliance, indices
+    from oms.reports.reliability import bulletin, compliance, indices
 
     conn = get_conn()
     now = service().now(conn)
@@ -469,7 +469,7 @@ def report(name: str) -> Any:
 @require("dispatcher", "engineer")
 def alerts() -> Any:
     """Alerts (warnings, breaches, escalations, capacity), newest first; ``limit``."""
-    from oms.events import iso
+    from oms.intake.events import iso
 
     a = schema.alerts
     limit = min(max(request.args.get("limit", 200, type=int) or 200, 1), 5000)
@@ -540,7 +540,7 @@ def revoke(device_id: str) -> Any:
 @require("admin")
 def audit_log() -> Any:
     """The access audit, newest first; ``limit``."""
-    from oms.events import iso
+    from oms.intake.events import iso
 
     a = schema.audit
     limit = min(max(request.args.get("limit", 200, type=int) or 200, 1), 5000)

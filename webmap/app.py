@@ -30,7 +30,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from oms.config import EngineConfig
-from oms.db import connect, database_url
+from oms.storage.db import connect, database_url
 from webmap import auth, db
 from webmap.service import EngineService, wall_clock
 
@@ -92,7 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     else:
         engine_config = EngineConfig.from_file(Path(given)) if given else EngineConfig()
     svc = EngineService(engine, engine_config, clock=app.config["OMS_CLOCK"])
-    app.extensions["oms.db"] = engine
+    app.extensions["oms.storage.db"] = engine
     app.extensions["oms.service"] = svc
     db.init_app(app)
     auth.init_app(app)

@@ -21,7 +21,7 @@ from flask import request
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
-from oms import schema
+from oms.storage import schema
 
 __all__ = ["failed_logins", "position", "record"]
 

@@ -31,7 +31,7 @@ def serve(host: str, port: int, threads: int, config_file: str | None, db: str |
     """Run the server: API, live stream, dispatcher map, crew handheld, public page."""
     from waitress import serve as waitress_serve
 
-    from oms.db import database_url
+    from oms.storage.db import database_url
     from webmap import create_app
 
     app = create_app({"OMS_DB": database_url(db), "OMS_ENGINE_CONFIG": config_file})
@@ -192,7 +192,7 @@ def user_add(
     username: str, role: str, crew: str | None, password: str, db: str | None, as_json: bool
 ) -> None:
     """Create a user (the first admin too)."""
-    from oms.db import connect
+    from oms.storage.db import connect
     from webmap.accounts import add_user
 
     with connect(db).begin() as conn:
@@ -213,7 +213,7 @@ def device() -> None:
 @handles_errors
 def device_add(username: str, name: str, db: str | None, as_json: bool) -> None:
     """Register a handheld for USERNAME and print its token (shown only now)."""
-    from oms.db import connect
+    from oms.storage.db import connect
     from webmap.accounts import add_device
 
     with connect(db).begin() as conn:
@@ -231,7 +231,7 @@ def device_add(username: str, name: str, db: str | None, as_json: bool) -> None:
 @handles_errors
 def device_list(db: str | None, as_json: bool) -> None:
     """Registered handhelds, revoked ones too."""
-    from oms.db import connect
+    from oms.storage.db import connect
     from webmap.accounts import list_devices
 
     with connect(db).connect() as conn:
@@ -253,7 +253,7 @@ def device_list(db: str | None, as_json: bool) -> None:
 @handles_errors
 def device_revoke(device_id: str, db: str | None, as_json: bool) -> None:
     """Revoke a handheld: it loses all access at its next request."""
-    from oms.db import connect
+    from oms.storage.db import connect
     from webmap.accounts import revoke_device
 
     with connect(db).begin() as conn:

@@ -14,8 +14,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from oms import schema
-from oms.store import device_states, network_version, stored_network, with_reported_states
+from oms.storage import schema
+from oms.storage.loading import device_states, network_version, stored_network, with_reported_states
 from topology.model import Network
 from webmap.service import EngineService
 
@@ -26,7 +26,7 @@ _network_lock = threading.Lock()
 
 def database() -> Engine:
     """The app's SQLAlchemy engine (a connection pool)."""
-    db: Engine = current_app.extensions["oms.db"]
+    db: Engine = current_app.extensions["oms.storage.db"]
     return db
 
 

@@ -25,14 +25,14 @@ from typing import Any
 from sqlalchemy import insert, select
 from werkzeug.security import generate_password_hash
 
-from oms import schema
 from oms.config import EngineConfig
-from oms.crewsim import CrewSimulator
-from oms.db import connect
 from oms.demodata import demo_files, demo_network
-from oms.replay import LiveReplay
-from oms.simulate import HeadEnd, StormParams, simulate_storm
-from oms.store import load
+from oms.simulation.crews import CrewSimulator
+from oms.simulation.replay import LiveReplay
+from oms.simulation.storms import HeadEnd, StormParams, simulate_storm
+from oms.storage import schema
+from oms.storage.db import connect
+from oms.storage.loading import load
 from webmap.accounts import add_user
 from webmap.service import EngineService
 

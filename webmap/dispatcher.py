@@ -2,7 +2,7 @@
 
 The page is Leaflet driven by our own JavaScript (``static/dispatcher.js``),
 not a folium map: folium renders a map once into static HTML (which is what
-:mod:`oms.mapping` wants for offline trace maps), while this page lives for a
+:mod:`oms.reports.maps` wants for offline trace maps), while this page lives for a
 whole shift, subscribes to the server's event stream (``/stream``), redraws
 layers in place as outages, jobs and crews change, fetches the network for
 each view, and posts the dispatcher's actions to the REST API. That needs
@@ -55,12 +55,12 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from oms import schema
-from oms.events import iso
+from oms.storage import schema
+from oms.intake.events import iso
 from oms.exceptions import NotLoadedError, OMSError
 from oms.outages import Outage, get_outage
-from oms.store import device_states
-from oms.views import list_crews
+from oms.storage.loading import device_states
+from oms.storage.queries import list_crews
 from topology.exceptions import TopologyError
 from topology.model import Network
 from webmap import layers

@@ -47,11 +47,11 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from oms import schema
-from oms.events import iso
-from oms.jobs import Job, Zones
+from oms.dispatch.jobs import Job, Zones
+from oms.intake.events import iso
 from oms.outages import ACTIVE_STATES, Outage, list_outages
-from oms.store import network_version, stored_network
+from oms.storage import schema
+from oms.storage.loading import network_version, stored_network
 from topology.model import Network
 from webmap import audit
 from webmap.db import database, get_conn, service

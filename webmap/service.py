@@ -37,10 +37,10 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from oms import schema
 from oms.config import EngineConfig
 from oms.engine import IngestReport, OutageEngine
 from oms.exceptions import OMSError
+from oms.storage import schema
 from oms.storage.postgres import (
     INTAKE_CHANNEL,
     INTAKE_DONE_CHANNEL,
@@ -48,7 +48,7 @@ from oms.storage.postgres import (
     notify,
     try_lock_leader,
 )
-from oms.views import engine_clock
+from oms.storage.queries import engine_clock
 
 __all__ = ["EngineService", "IntakeTimeout", "wall_clock"]
 

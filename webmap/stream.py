@@ -26,7 +26,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from oms import schema
+from oms.storage import schema
 from oms.storage.postgres import FEED_CHANNEL, Listener
 from webmap.accounts import User
 from webmap.auth import current_user, require

@@ -17,9 +17,9 @@ __all__ = ["act", "actor_options"]
 
 
 def act(db: str | None, event: dict[str, Any], as_json: bool, quiet: bool = False) -> None:
-    from oms.db import connect
     from oms.engine import OutageEngine
     from oms.exceptions import ActionError
+    from oms.storage.db import connect
 
     engine = OutageEngine(connect(db))
     # The dispatcher acts on the state as of the engine clock (the wall
@@ -40,8 +40,8 @@ def act(db: str | None, event: dict[str, Any], as_json: bool, quiet: bool = Fals
 
 def _remember_time(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        from oms.events import parse_time
         from oms.exceptions import EventError
+        from oms.intake.events import parse_time
 
         try:
             ctx.meta["action_time"] = parse_time(value, "--time").isoformat()

@@ -29,8 +29,8 @@ __all__ = ["crews", "dispatch", "job", "jobs"]
 @handles_errors
 def crews(db: str | None, config_file: str | None, as_json: bool) -> None:
     """Crews with status, position (stale when old), zone, skills and jobs."""
-    from oms.db import connect
-    from oms.views import list_crews
+    from oms.storage.db import connect
+    from oms.storage.queries import list_crews
 
     config = engine_config(config_file)
     with connect(db).connect() as conn:
@@ -61,8 +61,8 @@ def crews(db: str | None, config_file: str | None, as_json: bool) -> None:
 @handles_errors
 def jobs(db: str | None, open_only: bool, as_json: bool) -> None:
     """Repair jobs with their A-H stamps, targets and breaches, by priority."""
-    from oms.db import connect
-    from oms.views import list_jobs
+    from oms.storage.db import connect
+    from oms.storage.queries import list_jobs
 
     with connect(db).connect() as conn:
         items = [j.to_dict() for j in list_jobs(conn, now_of(conn), open_only)]
@@ -98,8 +98,8 @@ def dispatch() -> None:
 @handles_errors
 def dispatch_suggest(job_id: str, db: str | None, config_file: str | None, as_json: bool) -> None:
     """The crew to send to JOB_ID, the rule, its ETA and every alternative."""
-    from oms.db import connect
     from oms.engine import OutageEngine
+    from oms.storage.db import connect
 
     engine = OutageEngine(connect(db), engine_config(config_file))
     decision = engine.suggest(job_id, or_wall_clock(engine.clock)).to_dict()
@@ -127,8 +127,8 @@ def dispatch_assign(
     """Assign the suggested crew (or --crew) to JOB_ID."""
     from sqlalchemy import select
 
-    from oms import schema
-    from oms.db import connect
+    from oms.storage import schema
+    from oms.storage.db import connect
 
     event: dict[str, Any] = {"type": "job_assign", "job": job_id, "user": user}
     if crew:

@@ -150,10 +150,10 @@ def listen(
     finishes the batch, acknowledges it and disconnects. Progress goes to
     stderr; with --json a report is printed at the end.
     """
-    from oms.db import connect
     from oms.engine import OutageEngine
     from oms.exceptions import OMSError
-    from oms.listen import Listener, ListenSettings
+    from oms.intake.mqtt import Listener, ListenSettings
+    from oms.storage.db import connect
 
     if tls_ca is None and (tls_cert or tls_key):
         raise click.UsageError("--tls-cert and --tls-key need --tls CAFILE")
@@ -182,7 +182,7 @@ def listen(
     listener = Listener(engine, settings)
 
     def stop(signum: int, _frame: Any) -> None:
-        logging.getLogger("oms.listen").info("%s: stopping", signal.Signals(signum).name)
+        logging.getLogger("oms.intake.mqtt").info("%s: stopping", signal.Signals(signum).name)
         listener.stop()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -195,7 +195,7 @@ def listen(
 
 
 def _setup_logging(level: int) -> None:
-    logger = logging.getLogger("oms.listen")
+    logger = logging.getLogger("oms.intake.mqtt")
     logger.setLevel(level)
     if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
         handler = _StderrHandler()

@@ -60,9 +60,9 @@ def load(
     all checked first: with any error, nothing is written. ``--network demo``
     loads the whole demo data set.
     """
-    from oms.db import connect
     from oms.demodata import demo_files, is_demo
-    from oms.store import load as load_files
+    from oms.storage.db import connect
+    from oms.storage.loading import load as load_files
 
     if is_demo(network):
         demo = demo_files()
@@ -119,10 +119,10 @@ def ingest(
     or a conflict (different content, rejected). Batches commit as they go:
     run it again after a crash and it carries on where it stopped.
     """
-    from oms.db import connect
     from oms.demodata import demo_files, is_demo
     from oms.engine import OutageEngine
-    from oms.store import load as load_files
+    from oms.storage.db import connect
+    from oms.storage.loading import load as load_files
 
     engine_db = connect(db)
     if network or customers:

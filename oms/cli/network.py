@@ -87,7 +87,7 @@ def info(
     network: str, customers: str | None, crs: str | None, db: str | None, as_json: bool
 ) -> None:
     """Describe NETWORK: counts by kind, feeders, customers, lengths, extent."""
-    from oms.describe import describe_network
+    from oms.reports.describe import describe_network
 
     net = load_network(network, customers, crs, db)
     doc = describe_network(net)

@@ -61,9 +61,9 @@ def _subscription(
 ) -> None:
     from sqlalchemy import delete, insert, select
 
-    from oms import schema
-    from oms.db import connect
     from oms.exceptions import OMSError
+    from oms.storage import schema
+    from oms.storage.db import connect
 
     engine = connect(db)
     with engine.begin() as conn:
@@ -119,8 +119,8 @@ def notify_send(
     file_path: str, smtp_host: str | None, smtp_port: int, limit: int, db: str | None, as_json: bool
 ) -> None:
     """Deliver queued messages through their channels; record sent or failed."""
-    from oms.db import connect
     from oms.notify import Channel, FileChannel, SmsChannel, SmtpChannel, WebhookChannel, deliver
+    from oms.storage.db import connect
 
     files = FileChannel(Path(file_path))
     channels: dict[str, Channel] = {
@@ -144,9 +144,9 @@ def notify_list(customer: str | None, outage: str | None, db: str | None, as_jso
     """Messages in the outbox with their delivery status (and survey answers)."""
     from sqlalchemy import select
 
-    from oms import schema
-    from oms.db import connect
-    from oms.events import iso
+    from oms.intake.events import iso
+    from oms.storage import schema
+    from oms.storage.db import connect
 
     n = schema.notifications
     query = select(n).order_by(n.c.seq)

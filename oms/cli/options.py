@@ -192,8 +192,8 @@ def load_network(network: str, customers: str | None, crs: str | None, db: str |
     from oms.demodata import FILES, demo_path, is_demo
 
     if network == FROM_DB:
-        from oms.db import connect
-        from oms.store import operated_network
+        from oms.storage.db import connect
+        from oms.storage.loading import operated_network
 
         return operated_network(connect(db))
     if is_demo(network):
@@ -238,7 +238,7 @@ def or_wall_clock(engine_clock: datetime | None) -> datetime:
 
 def now_of(conn: Connection) -> datetime:
     """:func:`or_wall_clock` of the engine clock stored in the database."""
-    from oms.views import engine_clock
+    from oms.storage.queries import engine_clock
 
     return or_wall_clock(engine_clock(conn))
 

@@ -46,8 +46,8 @@ def _outage_rows(items: list[dict[str, Any]]) -> str:
 @handles_errors
 def outages(db: str | None, state: str | None, as_json: bool) -> None:
     """List outages (contract 4), oldest first."""
-    from oms.db import connect
     from oms.outages import list_outages
+    from oms.storage.db import connect
 
     with connect(db).connect() as conn:
         items = [o.to_dict() for o in list_outages(conn, state)]
@@ -66,8 +66,8 @@ def outage() -> None:
 @handles_errors
 def outage_show(outage_id: str, db: str | None, as_json: bool) -> None:
     """One outage with its evidence and audit trail."""
-    from oms.db import connect
     from oms.outages import get_outage, outage_audit, outage_evidence
+    from oms.storage.db import connect
 
     with connect(db).connect() as conn:
         o = get_outage(conn, outage_id)

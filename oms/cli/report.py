@@ -21,7 +21,7 @@ def report() -> None:
 
 
 def _period(start: str | None, end: str | None, conn: Any) -> tuple[datetime, datetime]:
-    from oms.events import parse_time
+    from oms.intake.events import parse_time
 
     stop = parse_time(end, "--end") if end else now_of(conn) + timedelta(seconds=1)
     begin = parse_time(start, "--start") if start else stop - timedelta(days=365)
@@ -53,14 +53,14 @@ def report_indices(
     as_json: bool,
 ) -> None:
     """SAIFI, SAIDI, CAIDI, CAIFI, MAIFI, ASAI and CEMI-n, with major event days apart."""
-    from oms.db import connect
-    from oms.reports import indices
+    from oms.reports.reliability import indices
+    from oms.storage.db import connect
 
     with connect(db).connect() as conn:
         begin, stop = _period(start, end, conn)
         doc = indices(conn, begin, stop, cemi_n=cemi_n)
     if png_file:
-        from oms.charts import indices_chart
+        from oms.reports.charts import indices_chart
 
         click.echo(f"wrote {indices_chart(doc, png_file)}", err=True)
     rows = [(k, v) for k, v in doc["all"].items()]
@@ -84,14 +84,14 @@ def report_compliance(
     start: str | None, end: str | None, png_file: str | None, db: str | None, as_json: bool
 ) -> None:
     """Response targets met or breached, per segment, area class, unit and crew."""
-    from oms.db import connect
-    from oms.reports import compliance
+    from oms.reports.reliability import compliance
+    from oms.storage.db import connect
 
     with connect(db).connect() as conn:
         begin, stop = _period(start, end, conn)
         doc = compliance(conn, begin, stop, now_of(conn))
     if png_file:
-        from oms.charts import compliance_chart
+        from oms.reports.charts import compliance_chart
 
         click.echo(f"wrote {compliance_chart(doc, png_file)}", err=True)
     rows = [(s, v["met"], v["breached"], v["owner"]) for s, v in doc["segments"].items()]
@@ -135,9 +135,9 @@ def report_bulletin(
     """The daily fault bulletin: outages, customers, hazards, worst cases, indices, response."""
     from datetime import date
 
-    from oms.db import connect
     from oms.outages import list_outages
-    from oms.reports import bulletin, to_csv
+    from oms.reports.reliability import bulletin, to_csv
+    from oms.storage.db import connect
 
     engine = connect(db)
     with engine.connect() as conn:
@@ -149,14 +149,14 @@ def report_bulletin(
         if geojson_file:
             from sqlalchemy import select
 
-            from oms import schema
+            from oms.storage import schema
 
             for r in conn.execute(
                 select(schema.jobs.c.outage, schema.jobs.c.lon, schema.jobs.c.lat)
             ):
                 jobs_at[r.outage] = (r.lon, r.lat)
     if png_file:
-        from oms.charts import bulletin_chart
+        from oms.reports.charts import bulletin_chart
 
         click.echo(f"wrote {bulletin_chart(doc, png_file)}", err=True)
     if csv_file:

@@ -139,8 +139,8 @@ def simulate(
     prediction accuracy on the observable faults, false outages and the
     simulated time from first evidence to the right prediction.
     """
-    from oms.events import parse_time
-    from oms.simulate import StormParams, simulate_storm
+    from oms.intake.events import parse_time
+    from oms.simulation.storms import StormParams, simulate_storm
 
     net = load_network(network, customers, crs, None)
     kwargs: dict[str, Any] = {
@@ -171,7 +171,7 @@ def simulate(
     }
     if score:
         from oms.demodata import demo_files, is_demo
-        from oms.replay import score_scenario
+        from oms.simulation.replay import score_scenario
 
         companions = {"crews": crews_file, "units": units, "zones": zones, "roads": roads}
         if is_demo(network) and not crews_file:

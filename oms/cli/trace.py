@@ -73,7 +73,7 @@ def _write_outputs(
             json.dump(highlight_to_geojson(net, result.highlight, result.data), fh)
         click.echo(f"wrote {geojson_file}", err=True)
     if map_file:
-        from oms.mapping import write_network_map
+        from oms.reports.maps import write_network_map
 
         write_network_map(net, map_file, highlight=result.highlight, title=title)
         click.echo(f"wrote {map_file}", err=True)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from oms.events import Event
 from oms.exceptions import ActionError
+from oms.intake.events import Event
 from oms.outages import Outage
 
 if TYPE_CHECKING:

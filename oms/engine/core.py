@@ -26,11 +26,11 @@ from oms.engine.devices import DeviceStates
 from oms.engine.evidence import Evidence, EvidenceTable
 from oms.engine.orders import OrderBook
 from oms.engine.outage_book import OutageBook
+from oms.engine.prediction import DeviceTree
 from oms.engine.timebase import to_datetime, to_seconds
 from oms.engine.units import Units
-from oms.events import Directory, Event
+from oms.intake.events import Directory, Event
 from oms.outages import Outage
-from oms.prediction import DeviceTree
 from topology.model import Network
 from topology.supply import Supply
 

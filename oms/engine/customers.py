@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from oms.engine.evidence import EvidenceTable
+from oms.engine.prediction import most_likely_faults
 from oms.engine.switching import explained_by_switching
 from oms.engine.timebase import to_datetime, to_seconds
 from oms.outages import Outage
-from oms.prediction import most_likely_faults
 
 if TYPE_CHECKING:
     from oms.engine.core import EngineCore

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from oms.engine.timebase import to_seconds
-from oms.events import as_utc
+from oms.intake.events import as_utc
 from topology.model import Network
 
 __all__ = ["DeviceStates"]

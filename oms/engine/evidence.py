@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oms.config import PredictionParams
-from oms.events import Event
+from oms.intake.events import Event
 
 __all__ = ["Evidence", "EvidenceTable"]
 

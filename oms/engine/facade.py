@@ -25,11 +25,11 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from oms.config import EngineConfig
-from oms.dispatch import Decision
+from oms.dispatch.rules import Decision
 from oms.engine.orders import OrderBook
 from oms.engine.repository import Repository, StaleState
-from oms.events import Event, parse_event, read_lines
 from oms.exceptions import ActionError, EventConflict, EventError, OMSError, OutageNotFound
+from oms.intake.events import Event, parse_event, read_lines
 
 __all__ = ["IngestReport", "OutageEngine"]
 
@@ -70,7 +70,7 @@ class OutageEngine:
     Parameters
     ----------
     db : sqlalchemy.engine.Engine
-        An open, migrated database (:func:`oms.db.connect`) with a network.
+        An open, migrated database (:func:`oms.storage.db.connect`) with a network.
     config : EngineConfig, optional
     wall_clock : callable, optional
         Returns the time an event is received (stored, never decided on).

@@ -27,14 +27,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from oms.config import DispatchConfig
-from oms.dispatch import BUSY, Decision, assign_batch, suggest
+from oms.dispatch.jobs import JOB_EVENTS, CrewState, Job, Zones, check_closeout, job_priority
+from oms.dispatch.roads import RoadGraph
+from oms.dispatch.rules import BUSY, Decision, assign_batch, suggest
+from oms.dispatch.timeline import Targets
 from oms.engine.outbox import Outbox
-from oms.events import Event, iso
 from oms.exceptions import ActionError
-from oms.jobs import JOB_EVENTS, CrewState, Job, Zones, check_closeout, job_priority
+from oms.intake.events import Event, iso
 from oms.outages import Outage
-from oms.roads import RoadGraph
-from oms.timeline import Targets
 from oms.vocabulary import CREW_REPORTABLE, values
 
 __all__ = ["OrderBook", "StoredBook", "crew_dicts"]
@@ -484,7 +484,7 @@ class OrderBook:
             excluded.append(job.crew)
         job.hold = {**job.hold, "excluded": excluded, "reason": p.get("reason"), "by": actor}
         if p.get("hold_until") is not None:
-            from oms.events import parse_time
+            from oms.intake.events import parse_time
 
             job.hold["until"] = iso(parse_time(p["hold_until"], "hold_until"))
         self.dirty_jobs.add(job.id)
@@ -496,7 +496,7 @@ class OrderBook:
             job = self._job(p["job"])
             job.hold = {**job.hold, "auto": auto, "reason": p.get("reason"), "by": actor}
             if p.get("until") is not None:
-                from oms.events import parse_time
+                from oms.intake.events import parse_time
 
                 job.hold["until"] = iso(parse_time(p["until"], "until"))
             self.dirty_jobs.add(job.id)
@@ -587,7 +587,7 @@ class OrderBook:
             self.dirty_jobs.add(job.id)
             return []
         if event.type == "job_estimate":
-            from oms.events import parse_time
+            from oms.intake.events import parse_time
 
             job.etr, job.etr_source = parse_time(p["etr"], "etr"), "crew"
             self.dirty_jobs.add(job.id)
@@ -668,7 +668,7 @@ class OrderBook:
 
     def _capacity(self, now: datetime) -> None:
         """Alarm for units that had no free crew for too much of the window."""
-        from oms.dispatch import on_shift
+        from oms.dispatch.rules import on_shift
 
         window = self.config.capacity_window_s
         # Units whose zones have work waiting for a crew.
@@ -782,7 +782,7 @@ def crew_dicts(
     crews: Iterable[CrewState], now: datetime, config: DispatchConfig
 ) -> list[dict[str, Any]]:
     """Contract-4 ``oms crews`` objects by id; an available crew out of its shift is off shift."""
-    from oms.dispatch import on_shift
+    from oms.dispatch.rules import on_shift
 
     out = []
     for c in sorted(crews, key=lambda c: c.id):

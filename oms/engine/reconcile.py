@@ -32,10 +32,10 @@ import numpy as np
 from oms.engine.customers import momentaries_from_meters, single_customers
 from oms.engine.evidence import EvidenceTable
 from oms.engine.figures import request_pings, update_figures
+from oms.engine.prediction import DeviceTree, classic_rollup, most_likely_faults
 from oms.engine.switching import switching_phase, without_switched
 from oms.engine.timebase import to_datetime, to_seconds
 from oms.outages import Outage
-from oms.prediction import DeviceTree, classic_rollup, most_likely_faults
 
 if TYPE_CHECKING:
     from oms.engine.core import EngineCore

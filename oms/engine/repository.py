@@ -22,17 +22,17 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from oms import schema
 from oms.config import EngineConfig
+from oms.dispatch.jobs import CrewState, Job
+from oms.dispatch.roads import RoadGraph
 from oms.engine.core import EngineCore, Stored
 from oms.engine.orders import OrderBook, StoredBook
 from oms.engine.outbox import Outbox
-from oms.events import Event, iso, parse_event
 from oms.exceptions import EventError, OMSError
-from oms.jobs import CrewState, Job
-from oms.roads import RoadGraph
+from oms.intake.events import Event, iso, parse_event
+from oms.storage import schema
+from oms.storage.loading import device_states, stored_network
 from oms.storage.postgres import FEED_CHANNEL, lock_writer, notify
-from oms.store import device_states, stored_network
 
 __all__ = ["FEED_CHANNEL", "Repository", "StaleState", "load_crews"]
 

@@ -2,7 +2,7 @@
 
 :func:`replay` feeds a scenario's events to an :class:`~oms.engine.OutageEngine`
 in time order, one batch at a time. After each batch it hands the engine's
-ping requests to a simulated AMI head-end (:class:`oms.simulate.HeadEnd`),
+ping requests to a simulated AMI head-end (:class:`oms.simulation.storms.HeadEnd`),
 whose replies join the stream at their own time, as a real head-end's
 would. :func:`score_scenario` runs the replay on fresh databases for each
 predictor asked for and scores each against the ground truth.
@@ -21,17 +21,17 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from oms import schema
 from oms.config import EngineConfig, PredictionParams
-from oms.crewsim import CrewSimulator
-from oms.db import connect
+from oms.dispatch.jobs import Job
 from oms.engine import IngestReport, OutageEngine
-from oms.events import parse_time
-from oms.jobs import Job
-from oms.reports import compliance, indices
-from oms.scoring import score
-from oms.simulate import HeadEnd, Scenario
-from oms.store import load_model
+from oms.intake.events import parse_time
+from oms.reports.reliability import compliance, indices
+from oms.simulation.crews import CrewSimulator
+from oms.simulation.scoring import score
+from oms.simulation.storms import HeadEnd, Scenario
+from oms.storage import schema
+from oms.storage.db import connect
+from oms.storage.loading import load_model
 from topology.model import Network
 
 __all__ = ["LiveReplay", "replay", "score_scenario"]
@@ -50,7 +50,7 @@ def replay(
 
     Between events more than ``tick_s`` apart the engine's clock ticks on,
     as the live server's does. With ``crews``, dispatched crews answer as
-    their handhelds would (:class:`oms.crewsim.CrewSimulator`), and the
+    their handhelds would (:class:`oms.simulation.crews.CrewSimulator`), and the
     replay goes on until they have finished their jobs. Returns the
     ingest report and the ping replies the head-end sent.
     O(events log events) besides the engine's own work.
@@ -193,7 +193,7 @@ def score_scenario(
     jobs; each score then has ``response`` (arrival-target compliance,
     minutes to arrival and restoration) and ``indices`` (IEEE 1366).
 
-    Returns ``{predictor: score dict (see oms.scoring.score), ...}``, each
+    Returns ``{predictor: score dict (see oms.simulation.scoring.score), ...}``, each
     score with ``events`` (accepted), ``ping_replies`` and ``seconds`` (wall
     clock of the replay) added.
     """
@@ -212,7 +212,7 @@ def score_scenario(
             db = connect(url)
             load_model(db, net, "scenario")
             if companions:
-                from oms.store import load
+                from oms.storage.loading import load
 
                 load(
                     db,

@@ -53,8 +53,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy.exc import DBAPIError
 
 from oms.engine import IngestReport, OutageEngine
-from oms.events import TELEMETRY_TYPES
 from oms.exceptions import EventError, OMSError
+from oms.intake.events import TELEMETRY_TYPES
 
 __all__ = [
     "ListenReport",

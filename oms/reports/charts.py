@@ -1,7 +1,7 @@
 """PNG charts of the reports (``oms report ... --png FILE``).
 
 Drawn with matplotlib's Agg backend (no display needed) from the report
-documents of :mod:`oms.reports`, so a chart always shows the same figures
+documents of :mod:`oms.reports.reliability`, so a chart always shows the same figures
 as the report's JSON:
 
 - :func:`indices_chart`: daily SAIDI as bars, major event days in red
@@ -40,7 +40,7 @@ def _save(fig: Figure, path: str | Path) -> Path:
 
 
 def indices_chart(doc: dict[str, Any], path: str | Path) -> Path:
-    """Daily SAIDI of an :func:`oms.reports.indices` document. O(days)."""
+    """Daily SAIDI of an :func:`oms.reports.reliability.indices` document. O(days)."""
     daily = doc.get("daily_saidi") or {}
     days = sorted(daily)
     values = [daily[d] for d in days]

@@ -38,11 +38,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from oms import schema
-from oms.jobs import Job
+from oms.dispatch.jobs import Job
+from oms.dispatch.timeline import SEGMENT_OWNER, SEGMENTS, evaluate
 from oms.outages import Outage, list_outages
-from oms.store import customers_below, stored_network
-from oms.timeline import SEGMENT_OWNER, SEGMENTS, evaluate
+from oms.storage import schema
+from oms.storage.loading import customers_below, stored_network
 
 __all__ = ["bulletin", "compliance", "indices", "to_csv"]
 

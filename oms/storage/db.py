@@ -3,7 +3,7 @@
 One SQLAlchemy engine per URL: a SQLite file is the embedded default,
 PostgreSQL through psycopg2 (``postgresql+psycopg2://...``) the production
 store. :func:`connect` opens the database and brings its schema up to date
-with the Alembic migrations shipped in ``oms/migrations``.
+with the Alembic migrations shipped in ``oms/storage/migrations``.
 
 The URL is, in order: the one given, ``$OMS_DATABASE_URL``, or
 ``sqlite:///oms.sqlite`` in the working directory.

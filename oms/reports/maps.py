@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 #: Folder of the vendored browser assets (Leaflet, Leaflet.markercluster).
-VENDOR_DIR = Path(__file__).resolve().parent / "static" / "vendor"
+VENDOR_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor"
 #: Version of the vendored Leaflet (``vendor/leaflet``).
 LEAFLET_VERSION = "1.9.4"
 #: Version of the vendored Leaflet.markercluster (``vendor/markercluster``).

@@ -22,9 +22,9 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
-from oms import schema
 from oms.exceptions import NotLoadedError
-from oms.inputs import read_crews, read_units, read_zones
+from oms.storage import schema
+from oms.storage.inputs import read_crews, read_units, read_zones
 from topology import binary
 from topology.io import attach_customers, read_customers, read_network
 from topology.model import CUSTOMER_FIELDS, Network

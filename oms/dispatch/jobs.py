@@ -2,7 +2,7 @@
 
 A job is raised for every open network outage (one per outage unless it is
 split), every single-customer outage, and carries the hazard flag of its
-calls. It runs through the A-H stamps of :mod:`oms.timeline`: A is the
+calls. It runs through the A-H stamps of :mod:`oms.dispatch.timeline`: A is the
 outage's first evidence, B and C are stamped by the system when the order is
 raised (it reaches the repair centre at once), D when a crew is assigned,
 E when the crew's handheld confirms delivery, F to H as the crew accepts,
@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from oms.dispatch import CrewView, JobView
-from oms.events import as_utc, iso
+from oms.dispatch.rules import CrewView, JobView
+from oms.dispatch.timeline import AFTER_ARRIVAL, STAMPS, Targets, evaluate
 from oms.exceptions import ActionError
-from oms.timeline import AFTER_ARRIVAL, STAMPS, Targets, evaluate
+from oms.intake.events import as_utc, iso
 from oms.vocabulary import JobState, values
 
 __all__ = [
@@ -321,8 +321,8 @@ class CrewState:
 
 def check_closeout(form: Any) -> dict[str, Any]:
     """The close-out form, checked: every field present and the times in order."""
-    from oms.events import parse_time
     from oms.exceptions import EventError
+    from oms.intake.events import parse_time
 
     if not isinstance(form, dict):
         raise ActionError("closing a job needs the close-out form (closeout: {...})")

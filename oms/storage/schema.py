@@ -1,7 +1,7 @@
 """The database schema, as SQLAlchemy Core tables.
 
 The tables are created and upgraded by the Alembic migrations in
-``oms/migrations`` (never by ``metadata.create_all``); a test checks that the
+``oms/storage/migrations`` (never by ``metadata.create_all``); a test checks that the
 migrated database matches these definitions. Times are stored in UTC
 (timezone-aware columns), ids as text.
 

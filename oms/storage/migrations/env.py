@@ -1,6 +1,6 @@
 """Alembic environment of the ``oms`` database.
 
-Run through :func:`oms.db.migrate`, which passes the connection in
+Run through :func:`oms.storage.db.migrate`, which passes the connection in
 ``config.attributes["connection"]``; also usable with the ``alembic`` command
 and ``-x url=...``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from oms.schema import metadata
+from oms.storage.schema import metadata
 
 config = context.config
 

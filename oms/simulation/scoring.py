@@ -8,7 +8,7 @@ start and its restoration cannot be located by anyone, and a nested fault
 is masked while a fault above it is out (it becomes observable if the upper
 one is restored first).
 
->>> from oms.simulate import StormParams, simulate_storm  # doctest: +SKIP
+>>> from oms.simulation.storms import StormParams, simulate_storm  # doctest: +SKIP
 >>> scenario = simulate_storm(net, StormParams(seed=1))  # doctest: +SKIP
 >>> score(net, scenario.truth, outages, evidence=scenario.events)["accuracy"]  # doctest: +SKIP
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from oms.simulate import edge_upper_nodes, normal_supply, parse_time, protective_above
+from oms.simulation.storms import edge_upper_nodes, normal_supply, parse_time, protective_above
 from topology.model import Network
 from topology.supply import Supply
 
@@ -219,7 +219,7 @@ def score(
     net : Network
         The network the scenario was simulated on (its normal state is used).
     truth : dict
-        :attr:`oms.simulate.Scenario.truth`.
+        :attr:`oms.simulation.storms.Scenario.truth`.
     outages : list of dict
         Predicted outages with ``id``, ``kind`` (``network``,
         ``single_customer``, ``momentary``), ``device`` (edge id or None),

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from oms.roads import RoadGraph, straight_line_times
+from oms.dispatch.roads import RoadGraph, straight_line_times
 from oms.vocabulary import BUSY as BUSY_STATUSES
 from oms.vocabulary import values
 

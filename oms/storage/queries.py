@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from oms import schema
 from oms.config import DispatchConfig
-from oms.jobs import Job
+from oms.dispatch.jobs import Job
+from oms.storage import schema
 
 __all__ = ["engine_clock", "get_job", "list_crews", "list_jobs"]
 

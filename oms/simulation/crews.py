@@ -1,6 +1,6 @@
 """Simulated crews: what a crew's handheld would send once the engine dispatches it.
 
-Used by :func:`oms.replay.replay` to drive a storm end to end. For every job
+Used by :func:`oms.simulation.replay.replay` to drive a storm end to end. For every job
 the engine dispatches, the crew's plan is: confirm delivery after a few
 seconds, accept after a realistic delay (lognormal, median 1 minute), depart
 (median 1.5 minutes later), drive to the job along the fastest road route
@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from oms.dispatch import DispatchRules, travel_times
+from oms.dispatch.roads import geodesic_m
+from oms.dispatch.rules import DispatchRules, travel_times
 from oms.engine import OutageEngine
-from oms.roads import geodesic_m
 
 __all__ = ["CrewSimulator"]
 

@@ -6,7 +6,7 @@ evidence they would produce as contract-3 events: customer calls, AMI last
 gasps and restores, SCADA lockouts and fault circuit indicators. The ground
 truth (which edge faulted, which protective device operated, when it was
 restored) comes with it, so that the outage engine's predictions can be
-scored (:mod:`oms.scoring`). :class:`HeadEnd` answers the engine's pings
+scored (:mod:`oms.simulation.scoring`). :class:`HeadEnd` answers the engine's pings
 from the same truth.
 
 Pure: no database, no outage engine, no wall clock. The same network,

@@ -1,0 +1,1 @@
+"""Dispatch: jobs and their repair timeline, crews, crew choice, travel times."""

@@ -1,0 +1,1 @@
+"""Intake: events validated from files, the HTTP API and MQTT."""

@@ -1,1 +1,0 @@
-"""Alembic migrations of the oms database (run by :func:`oms.db.migrate`)."""

@@ -1,0 +1,1 @@
+"""Reports: reliability indices, compliance, bulletins, charts and maps."""

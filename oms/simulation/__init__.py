@@ -1,0 +1,1 @@
+"""Simulation: storms with ground truth, replay, crews driving, scoring."""

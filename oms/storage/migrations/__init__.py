@@ -1,0 +1,1 @@
+"""Alembic migrations of the oms database (run by :func:`oms.storage.db.migrate`)."""
