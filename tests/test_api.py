@@ -170,8 +170,9 @@ def test_description_is_valid_openapi(client: FlaskClient) -> None:
         assert name in doc["components"]["schemas"]
 
 
-def test_other_modules_contribute_paths(monkeypatch: pytest.MonkeyPatch) -> None:
-    from webmap import dispatcher, openapi
+def test_other_modules_contribute_paths(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from webmap import dispatcher
+    from webmap.openapi.document import build_document
 
     fragment = {
         "/api/example": {"get": {"summary": "x", "responses": {"200": {"description": "y"}}}}
@@ -180,14 +181,23 @@ def test_other_modules_contribute_paths(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(
         dispatcher, "OPENAPI_SCHEMAS", {"Example": {"type": "object"}}, raising=False
     )
-    doc = openapi.build_document()
+    doc = build_document(app)
     assert doc["paths"]["/api/example"]["get"]["summary"] == "x"
     assert doc["components"]["schemas"]["Example"] == {"type": "object"}
     monkeypatch.setattr(
         dispatcher, "OPENAPI_PATHS", {"/api/health": {"get": {"responses": {}}}}, raising=False
     )
     with pytest.raises(ValueError, match="GET /api/health is described twice"):
-        openapi.build_document()
+        build_document(app)
+    # A fragment's roles are its view's (require), or the document refuses it.
+    wrong = {"/api/x": {"get": {"operationId": "api.jobs", "x-roles": ["crew"], "responses": {}}}}
+    monkeypatch.setattr(dispatcher, "OPENAPI_PATHS", wrong, raising=False)
+    with pytest.raises(ValueError, match="not the view's roles"):
+        build_document(app)
+    monkeypatch.setattr(dispatcher, "OPENAPI_PATHS", {}, raising=False)
+    monkeypatch.setattr(dispatcher, "OPENAPI_SCHEMAS", {"Outage": {}}, raising=False)
+    with pytest.raises(ValueError, match="'Outage' is described twice"):
+        build_document(app)
 
 
 def _example(param: dict[str, Any], own_crew: str) -> str:
@@ -200,32 +210,38 @@ def _example(param: dict[str, Any], own_crew: str) -> str:
     return str(param["schema"].get("example", param.get("example", "X1")))
 
 
-def test_documented_roles_are_enforced(app: Flask, clock: Clock) -> None:
-    """Every operation with ``x-roles`` refuses (403) exactly the roles it does not list."""
-    from webmap.openapi import paths
-
+def test_documented_roles_are_enforced(app: Flask, client: FlaskClient, clock: Clock) -> None:
+    """Every operation with ``x-roles`` refuses (403) exactly the roles it does not list,
+    and every action of ``x-action-roles`` exactly the roles that action does not list."""
+    doc = ok(client.get("/api/openapi.json"))
     users = {
         "dispatcher": User(app, "dora"),
         "engineer": User(app, "eng"),
         "crew": User(app, "k1"),
         "admin": User(app, "ada"),
     }
+
+    def check(method: str, url: str, roles: list[str]) -> int:
+        for role, user in users.items():
+            response = user.get(url) if method == "get" else user.post(url, json={})
+            if role in roles or role == "admin":
+                assert response.status_code not in (401, 403), (role, method, url)
+            else:
+                assert response.status_code == 403, (role, method, url, response.get_json())
+        return len(users)
+
     checked = 0
-    for path, item in paths().items():
+    for path, item in doc["paths"].items():
         for method, op in item.items():
             if "x-roles" not in op or path == "/stream":
                 continue
-            for role, user in users.items():
-                params = {p["name"]: p for p in op.get("parameters", ()) if p["in"] == "path"}
-                url = path.format(**{n: _example(p, "K1") for n, p in params.items()})
-                response = user.get(url) if method == "get" else user.post(url, json={})
-                allowed = role in op["x-roles"] or role == "admin"
-                if allowed:
-                    assert response.status_code not in (401, 403), (role, method, url)
-                else:
-                    assert response.status_code == 403, (role, method, url, response.get_json())
-                checked += 1
-    assert checked == 4 * 20
+            params = {p["name"]: p for p in op.get("parameters", ()) if p["in"] == "path"}
+            url = path.format(**{n: _example(p, "K1") for n, p in params.items()})
+            checked += check(method, url, op["x-roles"])
+            for action, roles in op.get("x-action-roles", {}).items():
+                names = {**{n: _example(p, "K1") for n, p in params.items()}, "action": action}
+                checked += check(method, path.format(**names), roles)
+    assert checked == 4 * (21 + 12)
 
 
 def test_fuzz_finds_no_server_errors(app: Flask, clock: Clock) -> None:
@@ -241,7 +257,7 @@ def test_fuzz_finds_no_server_errors(app: Flask, clock: Clock) -> None:
     from hypothesis import strategies as st
     from schemathesis import checks
 
-    from webmap.openapi import paths
+    from webmap.openapi.document import ELSEWHERE
 
     admin = User(app, "ada")
     trip(admin, "s1", "B1")
@@ -261,7 +277,15 @@ def test_fuzz_finds_no_server_errors(app: Flask, clock: Clock) -> None:
             case.cookies = {**(case.cookies or {}), "session": data}
             case.headers = {**(case.headers or {}), **admin.headers}
 
-    own = {(p, m.upper()) for p, item in paths().items() for m in item}
+    # Operations described from their routes' own metadata (not a module's fragment).
+    described = {e for e, view in app.view_functions.items() if hasattr(view, "operation")}
+    doc = app.test_client().get("/api/openapi.json").get_json()
+    own = {
+        (p, m.upper())
+        for p, item in doc["paths"].items()
+        for m, op in item.items()
+        if op["operationId"] in described | set(ELSEWHERE)
+    }
     strict = [
         checks.not_a_server_error,
         checks.status_code_conformance,

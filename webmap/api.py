@@ -10,69 +10,135 @@ same id with other content is refused (409). Reads come from the database
 as of the engine service's clock (:meth:`webmap.service.EngineService.now`),
 never a wall clock of their own.
 
-The routes and their shapes are described in :mod:`webmap.openapi`
-(``GET /api/openapi.json``).
+Each route states who may call it once (:func:`webmap.auth.require`) and
+describes itself beside it (:func:`webmap.openapi.metadata.operation`);
+:mod:`webmap.openapi.document` builds ``GET /api/openapi.json`` from both.
+Engine results are classified by their machine-readable ``code``
+(:mod:`oms.exceptions`), never by their wording: :data:`STATUS`.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 
-from oms.storage import schema
+from oms.engine import IngestReport
 from oms.exceptions import EventError, OMSError
-from oms.outages import get_outage, list_outages, outage_audit, outage_evidence
+from oms.outages import STATES, get_outage, list_outages, outage_audit, outage_evidence
+from oms.storage import schema
 from oms.storage.queries import get_job, list_crews, list_jobs
+from oms.vocabulary import CREW_REPORTABLE, values
 from webmap import audit
-from webmap.accounts import AccountError, User, add_device, add_user, list_devices, revoke_device
+from webmap.accounts import (
+    ROLES,
+    AccountError,
+    User,
+    add_device,
+    add_user,
+    list_devices,
+    revoke_device,
+)
 from webmap.auth import current_user, require
 from webmap.db import database, get_conn, network, service
+from webmap.openapi.metadata import (
+    IDS,
+    INT,
+    STR,
+    TIME,
+    Answer,
+    Named,
+    array,
+    obj,
+    operation,
+    path,
+    query,
+)
+from webmap.openapi.shapes import (
+    ALERT,
+    AUDIT_ENTRY,
+    CREW,
+    DECISION,
+    DEVICE,
+    EVENT_ID,
+    INGEST_REPORT,
+    JOB,
+    JOB_DETAIL,
+    LAT,
+    LON,
+    NEW_DEVICE,
+    OUTAGE,
+    OUTAGE_DETAIL,
+    REPORT,
+    TRACE,
+    USER,
+    event,
+)
 
-__all__ = ["bp"]
+__all__ = ["JOB_ACTIONS", "OUTAGE_ACTIONS", "STATUS", "bp"]
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-#: Actions on a job by URL name -> event type.
+_DISPATCHER = ("dispatcher",)
+_FIELD = ("dispatcher", "crew")
+_DESK = ("dispatcher", "engineer")
+_ANYONE = ("dispatcher", "engineer", "crew")
+
+
+class Action(NamedTuple):
+    """An action of the URL (``/api/jobs/<id>/<action>``): its event type and who may take it."""
+
+    event: str
+    roles: tuple[str, ...]
+
+
+#: Actions on a job by URL name. A crew takes its stages on its own jobs;
+#: the dispatcher may do everything (an admin too, as everywhere).
 JOB_ACTIONS = {
-    "assign": "job_assign",
-    "deliver": "job_delivered",
-    "accept": "job_accept",
-    "depart": "job_depart",
-    "arrive": "job_arrive",
-    "made-safe": "job_made_safe",
-    "repaired": "job_repaired",
-    "restored": "job_restored",
-    "estimate": "job_estimate",
-    "callback": "job_callback",
-    "close": "job_close",
-    "recall": "job_recall",
+    "assign": Action("job_assign", _DISPATCHER),
+    "deliver": Action("job_delivered", _FIELD),
+    "accept": Action("job_accept", _FIELD),
+    "depart": Action("job_depart", _FIELD),
+    "arrive": Action("job_arrive", _FIELD),
+    "made-safe": Action("job_made_safe", _FIELD),
+    "repaired": Action("job_repaired", _FIELD),
+    "restored": Action("job_restored", _FIELD),
+    "estimate": Action("job_estimate", _FIELD),
+    "callback": Action("job_callback", _DISPATCHER),
+    "close": Action("job_close", _FIELD),
+    "recall": Action("job_recall", _DISPATCHER),
 }
-#: Actions a crew may take on its own jobs (the rest are the dispatcher's).
-CREW_ACTIONS = {
-    "deliver",
-    "accept",
-    "depart",
-    "arrive",
-    "made-safe",
-    "repaired",
-    "restored",
-    "estimate",
-    "close",
-}
+#: Actions on an outage by URL name -> event type (the dispatcher's).
 OUTAGE_ACTIONS = {
     "confirm": "outage_confirm",
+    "merge": "outage_merge",
     "split": "outage_split",
     "repredict": "outage_repredict",
     "restore": "outage_restore",
     "close": "outage_close",
 }
+#: The HTTP status of an engine result, by its ``code`` (:mod:`oms.exceptions`).
+#: An intake answers with its report instead: see :func:`_report_status`.
+STATUS = {"invalid": 422, "refused": 409, "conflict": 409, "not_found": 404, "forbidden": 403}
 _MAX_EVENTS = 10_000
-#: How the engine words a rejected line whose id was seen with other content.
-_CONFLICT = "was seen before with different content"
+
+
+def _abort(exc: OMSError, default: int) -> NoReturn:
+    """Answer an engine failure with the status of its code (``default`` for others)."""
+    abort(STATUS.get(exc.code, default), description=str(exc))
+
+
+def _report_status(report: IngestReport) -> int:
+    """200: every line went in (or was a duplicate); 409: a line reused an event id
+    with other content; else 422: the report names each rejected line and why
+    (whatever its code: an event naming no outage is a rejected line, not a 404)."""
+    codes = report.codes()
+    if not codes:
+        return 200
+    return STATUS["conflict"] if "conflict" in codes else 422
 
 
 def _me() -> User:
@@ -125,7 +191,7 @@ def _apply(
     events = [nul if _has_nul(e) else e for e in events]
     try:
         report = service().ingest(events)
-    except OMSError as exc:  # e.g. an event id seen before with other content
+    except OMSError as exc:  # e.g. the leader did not answer in time
         audit.record(
             database(),
             action,
@@ -135,12 +201,13 @@ def _apply(
             ref=ref,
             detail={"error": str(exc)},
         )
-        return jsonify(error=str(exc)), 409
+        return jsonify(error=str(exc)), STATUS.get(exc.code, 409)
     if numbers:  # the service numbers the events 1, 2...: back to their lines
         for r in report.rejected:
             r["line"] = numbers[r["line"] - 1]
-    conflicts = [r for r in report.rejected if _CONFLICT in r["error"]]
-    outcome = "conflict" if conflicts else "rejected" if report.rejected else "ok"
+    status = _report_status(report)
+    doc = report.to_dict()
+    outcome = {200: "ok", 409: "conflict"}.get(status, "rejected")
     ids = [e.get("id") for e in events if isinstance(e, dict)]
     audit.record(
         database(),
@@ -149,17 +216,11 @@ def _apply(
         username=user.username,
         device=user.device,
         ref=ref,
-        detail={"events": ids[:50], "rejected": report.rejected[:5]},
+        detail={"events": ids[:50], "rejected": doc["rejected"][:5]},
     )
-    doc: dict[str, Any] = {
-        "accepted": report.accepted,
-        "duplicates": report.duplicates,
-        "rejected": report.rejected,
-    }
-    if conflicts:  # the same id with other content: refused, as the module doc says
+    if status == 409:  # the same id with other content: refused, as the module doc says
+        conflicts = [r for r in report.rejected if r.get("code") == "conflict"]
         doc["error"] = conflicts[0]["error"]
-        return jsonify(doc), 409
-    status = 200 if not report.rejected else 422
     return jsonify(doc), status
 
 
@@ -175,14 +236,130 @@ def _action_event(etype: str, body: dict[str, Any], **fields: Any) -> dict[str, 
     return event
 
 
+# ---------------------------------------------------------- request bodies
+_ACTION_ID = {**EVENT_ID, "description": "Idempotency key (made if absent)."}
+_ACTION_TIME = {**TIME, "description": "When it was done (default: now)."}
+EVENT = event(
+    {*OUTAGE_ACTIONS.values(), *(a.event for a in JOB_ACTIONS.values())}
+    | {"switch", "crew_status", "survey_answer"}
+)
+OUTAGE_ACTION = Named(
+    "OutageAction",
+    obj(
+        {
+            "id": _ACTION_ID,
+            "time": _ACTION_TIME,
+            "reason": STR,
+            "device": {**STR, "description": "confirm: the protective device, if another."},
+            "devices": {**IDS, "description": "split: two or more devices."},
+            "outages": {**IDS, "description": "merge: the outages merged into this one."},
+        }
+    ),
+)
+JOB_ACTION = Named(
+    "JobAction",
+    obj(
+        {
+            "id": _ACTION_ID,
+            "time": _ACTION_TIME,
+            "crew": {**STR, "description": "assign: the crew (default: the suggested one)."},
+            "reason": STR,
+            "etr": {**TIME, "description": "estimate: the crew's estimated restoration."},
+            "answer": {"description": "callback: the customer's answer."},
+            "closeout": obj(
+                {
+                    "cause": STR,
+                    "equipment": STR,
+                    "actions": STR,
+                    "outage_start": TIME,
+                    "outage_end": TIME,
+                    "remarks": STR,
+                },
+                ("cause", "equipment", "actions", "outage_start", "outage_end"),
+                description="close: the close-out form.",
+            ),
+        }
+    ),
+)
+GPS_REPORT = Named(
+    "GpsReport", obj({"lon": LON, "lat": LAT, "id": EVENT_ID, "time": TIME}, ("lon", "lat"))
+)
+CREW_STATUS = Named(
+    "CrewStatus",
+    obj(
+        {"status": {"enum": list(values(CREW_REPORTABLE))}, "id": EVENT_ID, "time": TIME},
+        ("status",),
+    ),
+)
+SWITCHING = Named(
+    "Switching",
+    obj(
+        {
+            "device": STR,
+            "state": {"enum": ["open", "closed"]},
+            "confirm": {"const": True, "description": "Switching must be confirmed."},
+            "reason": STR,
+            "id": EVENT_ID,
+            "time": TIME,
+        },
+        ("device", "state", "confirm"),
+    ),
+)
+NEW_USER = Named(
+    "NewUser",
+    obj(
+        {
+            "username": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+            "password": {"type": "string", "minLength": 8},
+            "role": {"enum": list(ROLES)},
+            "crew": {**STR, "description": "The crew of a crew user (only then)."},
+        },
+        ("username", "password", "role"),
+    ),
+)
+DEVICE_REQUEST = Named(
+    "DeviceRequest",
+    obj(
+        {
+            "username": {**STR, "description": "The user the handheld acts as."},
+            "name": {"type": "string", "minLength": 1, "maxLength": 128},
+        },
+        ("username", "name"),
+    ),
+)
+#: The answer of every route that goes through the engine (and its errors).
+INGESTED = Answer("Applied (or duplicates).", INGEST_REPORT)
+_INGEST_ERRORS = (409, 422)
+_LIMIT = query("limit", "At most this many rows (1-5000, default 200).", INT)
+TRACES = ("upstream", "feeder", "downstream", "deenergized", "loops", "path", "isolate", "restore")
+REPORTS = ("indices", "compliance", "bulletin")
+
+
 # ------------------------------------------------------------------ intake
 @bp.get("/health")
+@operation(
+    "Liveness: the database answers",
+    tag="meta",
+    ok=Answer(
+        "Up, with the engine clock.",
+        obj({"status": {"const": "ok"}, "clock": TIME}, ("status", "clock")),
+    ),
+)
 def health() -> Any:
     """Liveness: the database answers, and the clock reads answer as of."""
     return jsonify(status="ok", clock=service().now(get_conn()).isoformat())
 
 
 @bp.get("/clock")
+@operation(
+    "The server's clock and its speed",
+    tag="meta",
+    ok=Answer(
+        "Now by the server (simulated time in ``oms demo``), and simulated seconds per "
+        "real second (1 in production).",
+        obj({"now": TIME, "speed": {"type": "number"}}, ("now", "speed")),
+    ),
+)
 def clock() -> Any:
     """The server's clock and its speed (simulated seconds per real second; 1 live).
 
@@ -194,7 +371,23 @@ def clock() -> Any:
 
 
 @bp.post("/events")
-@require("dispatcher", "engineer")
+@require(*_DESK)
+@operation(
+    "Event intake (contract 3)",
+    tag="intake",
+    body={"anyOf": [EVENT, {**array(EVENT), "minItems": 1}]},
+    other_bodies={
+        "application/x-ndjson": {"type": "string", "description": "One event object per line."}
+    },
+    body_required=True,
+    ok=INGESTED,
+    errors=(*_INGEST_ERRORS, 413),
+    description="One event object, a list of them, or JSON lines "
+    "(``Content-Type: application/x-ndjson``). A line that is not valid is rejected "
+    "with its number (from 1) and the reason (422); the others are still applied. An "
+    "id seen before with the same content is a duplicate; with other content a "
+    "conflict (409).",
+)
 def post_events() -> Any:
     """Events (contract 3): one object, a list, or JSON lines (``application/x-ndjson``)."""
     numbers: list[int] | None = None
@@ -223,7 +416,19 @@ def post_events() -> Any:
 
 # ----------------------------------------------------------------- outages
 @bp.get("/outages")
-@require("dispatcher", "engineer")
+@require(*_DESK)
+@operation(
+    "Outages",
+    tag="outages",
+    params=[
+        query(
+            "state",
+            "Only outages in this state (default: all but cancelled).",
+            {"enum": list(STATES)},
+        )
+    ],
+    ok=Answer("Outages by start time.", array(OUTAGE)),
+)
 def outages() -> Any:
     """Outages (contract 4 ``oms outages``), all but cancelled unless ``state`` says."""
     state = request.args.get("state")
@@ -231,14 +436,20 @@ def outages() -> Any:
 
 
 @bp.get("/outages/<outage_id>")
-@require("dispatcher", "engineer")
+@require(*_DESK)
+@operation(
+    "One outage, with its audit trail and evidence",
+    tag="outages",
+    ok=Answer("The outage.", OUTAGE_DETAIL),
+    errors=(404,),
+)
 def outage(outage_id: str) -> Any:
     """One outage with its audit trail and evidence."""
     conn = get_conn()
     try:
         o = get_outage(conn, outage_id)
     except OMSError as exc:
-        abort(404, description=str(exc))
+        _abort(exc, 404)
     return jsonify(
         {
             **o.to_dict(),
@@ -249,23 +460,48 @@ def outage(outage_id: str) -> Any:
 
 
 @bp.post("/outages/<outage_id>/<action>")
-@require("dispatcher")
+@require(*_DISPATCHER)
+@operation(
+    "A dispatcher's action on an outage",
+    tag="outages",
+    params=[
+        path(
+            "action",
+            "confirm (``device``), merge (``outages``: merged into this one), "
+            "split (``devices``), repredict, restore or close.",
+            enum=list(OUTAGE_ACTIONS),
+        )
+    ],
+    body=OUTAGE_ACTION,
+    ok=INGESTED,
+    errors=(*_INGEST_ERRORS, 404),
+    description="Goes into the event log as an ``outage_*`` event (docs/events.md). An "
+    "action that cannot be done (unknown outage, closing one not restored) is rejected "
+    "(422) with the reason.",
+)
 def outage_action(outage_id: str, action: str) -> Any:
-    """confirm (``device``), split (``devices``), repredict, restore, close; ``reason``."""
-    if action == "merge":
-        body = _body()
-        others = body.get("outages") or []
-        event = _action_event("outage_merge", body, into=outage_id, outages=others)
-    elif action in OUTAGE_ACTIONS:
-        event = _action_event(OUTAGE_ACTIONS[action], _body(), outage=outage_id)
-    else:
+    """confirm (``device``), merge (``outages``), split (``devices``), repredict, restore,
+    close; ``reason``."""
+    if action not in OUTAGE_ACTIONS:
         abort(404, description=f"no outage action {action!r}")
+    body = _body()
+    if action == "merge":
+        fields = {"into": outage_id, "outages": body.get("outages") or []}
+    else:
+        fields = {"outage": outage_id}
+    event = _action_event(OUTAGE_ACTIONS[action], body, **fields)
     return _apply([event], f"outage_{action}", outage_id)
 
 
 # -------------------------------------------------------------------- jobs
 @bp.get("/jobs")
-@require("dispatcher", "engineer", "crew")
+@require(*_ANYONE)
+@operation(
+    "Jobs, open ones by priority first",
+    tag="jobs",
+    params=[query("open", "``1`` or ``true``: open jobs only.")],
+    ok=Answer("Jobs (a crew sees only its own).", array(JOB)),
+)
 def jobs() -> Any:
     """Jobs by priority (``open=1`` for open ones only); a crew sees its own."""
     user = _me()
@@ -285,7 +521,8 @@ def _job_or_404(job_id: str) -> Any:
 
 
 @bp.get("/jobs/<job_id>")
-@require("dispatcher", "engineer", "crew")
+@require(*_ANYONE)
+@operation("One job", tag="jobs", ok=Answer("The job.", JOB_DETAIL), errors=(404,))
 def job(job_id: str) -> Any:
     """One job, with its outage and, for its crew, the customer's details."""
     j = _job_or_404(job_id)
@@ -308,7 +545,13 @@ def job(job_id: str) -> Any:
 
 
 @bp.get("/jobs/<job_id>/suggest")
-@require("dispatcher")
+@require(*_DISPATCHER)
+@operation(
+    "The crew the dispatch rules would send (nothing changes)",
+    tag="jobs",
+    ok=Answer("The decision, with every alternative.", DECISION),
+    errors=(404, 409),
+)
 def suggest(job_id: str) -> Any:
     """The crew the rules would send, with every alternative's ETA (nothing changes)."""
     _job_or_404(job_id)
@@ -318,21 +561,40 @@ def suggest(job_id: str) -> Any:
         engine.refresh()
         try:
             decision = engine.suggest(job_id, svc.now(get_conn()))
-        except OMSError as exc:
-            abort(409, description=str(exc))
+        except OMSError as exc:  # refused: the job is not waiting for a crew (409)
+            _abort(exc, 409)
     return jsonify(decision.to_dict())
 
 
+def _job_action_help() -> str:
+    crew = [a for a, x in JOB_ACTIONS.items() if "crew" in x.roles]
+    desk = [a for a, x in JOB_ACTIONS.items() if "crew" not in x.roles]
+    return (
+        f"A crew may {', '.join(crew)} its own jobs; {', '.join(desk)} are the "
+        "dispatcher's (``x-action-roles``)."
+    )
+
+
 @bp.post("/jobs/<job_id>/<action>")
-@require("dispatcher", "crew")
+@require(*_FIELD, actions={a: x.roles for a, x in JOB_ACTIONS.items()})
+@operation(
+    "A stage or dispatcher action on a job",
+    tag="jobs",
+    params=[path("action", _job_action_help(), enum=list(JOB_ACTIONS))],
+    body=JOB_ACTION,
+    ok=INGESTED,
+    errors=(*_INGEST_ERRORS, 404),
+    description="Goes into the event log as a ``job_*`` event (docs/dispatch.md). A crew "
+    "acting on another crew's job gets 404, or the engine's reason (422) when the job "
+    "was recalled or given to another crew; an action the job's stage does not allow "
+    "is rejected (422).",
+)
 def job_action(job_id: str, action: str) -> Any:
     """A stage or dispatcher action on a job (see ``JOB_ACTIONS``)."""
     user = _me()
     if action not in JOB_ACTIONS:
         abort(404, description=f"no job action {action!r}")
     if user.role == "crew":
-        if action not in CREW_ACTIONS:
-            abort(403, description=f"a crew cannot {action} a job")
         conn = get_conn()
         if get_job(conn, job_id, service().now(conn)) is None:
             abort(404, description=f"no job {job_id!r}")
@@ -343,14 +605,19 @@ def job_action(job_id: str, action: str) -> Any:
     if user.role == "crew":
         fields["crew"] = user.crew
     response, status = _apply(
-        [_action_event(JOB_ACTIONS[action], body, **fields)], f"job_{action}", job_id
+        [_action_event(JOB_ACTIONS[action].event, body, **fields)], f"job_{action}", job_id
     )
     return response, status
 
 
 # ------------------------------------------------------------------- crews
 @bp.get("/crews")
-@require("dispatcher", "engineer", "crew")
+@require(*_ANYONE)
+@operation(
+    "Crews with status, position, zone, skills and jobs",
+    tag="crews",
+    ok=Answer("Crews (a crew user sees only its own).", array(CREW)),
+)
 def crews() -> Any:
     """Crews with status, position (stale when old), zone, skills and jobs."""
     conn, svc = get_conn(), service()
@@ -362,7 +629,16 @@ def crews() -> Any:
 
 
 @bp.post("/crews/<crew_id>/gps")
-@require("dispatcher", "crew")
+@require(*_FIELD)
+@operation(
+    "A crew's position report",
+    tag="crews",
+    body=GPS_REPORT,
+    body_required=True,
+    ok=INGESTED,
+    errors=_INGEST_ERRORS,
+    description="A ``crew_gps`` event. A crew reports only its own position.",
+)
 def crew_gps(crew_id: str) -> Any:
     """A position report ``{"lon", "lat"}`` (a crew reports only its own)."""
     user = _me()
@@ -374,7 +650,15 @@ def crew_gps(crew_id: str) -> Any:
 
 
 @bp.post("/crews/<crew_id>/status")
-@require("dispatcher", "crew")
+@require(*_FIELD)
+@operation(
+    "A crew's status: off shift, available, returning",
+    tag="crews",
+    body=CREW_STATUS,
+    body_required=True,
+    ok=INGESTED,
+    errors=_INGEST_ERRORS,
+)
 def crew_status(crew_id: str) -> Any:
     """``{"status": "off_shift" | "available" | "returning"}``."""
     user = _me()
@@ -385,7 +669,16 @@ def crew_status(crew_id: str) -> Any:
 
 # ----------------------------------------------------------------- network
 @bp.post("/switch")
-@require("dispatcher", "engineer")
+@require(*_DESK)
+@operation(
+    "Operate a switch (must be confirmed)",
+    tag="network",
+    body=SWITCHING,
+    body_required=True,
+    ok=INGESTED,
+    errors=_INGEST_ERRORS,
+    description='Without ``"confirm": true`` nothing is done (400).',
+)
 def switch() -> Any:
     """Operate a switch: ``{"device", "state": "open"|"closed", "confirm": true}``."""
     body = _body()
@@ -396,7 +689,24 @@ def switch() -> Any:
 
 
 @bp.get("/trace/<kind>")
-@require("dispatcher", "engineer", "crew")
+@require(*_ANYONE)
+@operation(
+    "A trace on the network as operated",
+    tag="network",
+    params=[
+        path("kind", "The trace.", enum=list(TRACES)),
+        query("element", "upstream, feeder: a node or edge id."),
+        query("device", "downstream, isolate, restore: an edge id."),
+        query("open", "deenergized: devices to open, comma-separated."),
+        query("close", "deenergized: devices to close, comma-separated."),
+        query("a", "path: from this node or edge."),
+        query("b", "path: to this node or edge."),
+    ],
+    ok=Answer("The trace (contract 4 shapes).", TRACE),
+    errors=(400, 404),
+    description="400 when a parameter is missing, names no element, or the question has "
+    "no answer (e.g. isolating a dead edge).",
+)
 def trace(kind: str) -> Any:
     """upstream/feeder (``element``), downstream/isolate/restore (``device``), loops, path
     (``a``, ``b``) on the network as operated (contract 4 shapes)."""
@@ -435,13 +745,29 @@ def trace(kind: str) -> Any:
 
 # ----------------------------------------------------------------- reports
 @bp.get("/reports/<name>")
-@require("dispatcher", "engineer")
+@require(*_DESK)
+@operation(
+    "Reliability and response reports",
+    tag="reports",
+    params=[
+        path("name", "The report.", enum=list(REPORTS)),
+        query("start", "indices, compliance: from (default: a year before end).", TIME),
+        query("end", "indices, compliance: until (default: the engine clock).", TIME),
+        query(
+            "day",
+            "bulletin: the day (default: the engine clock's).",
+            {"type": "string", "format": "date"},
+        ),
+    ],
+    ok=Answer("The report.", REPORT),
+    errors=(400, 404),
+)
 def report(name: str) -> Any:
     """indices, compliance (``start``, ``end``) or bulletin (``day``)."""
     from datetime import date, timedelta
 
-    from oms.intake.events import parse_time
     from oms.exceptions import EventError
+    from oms.intake.events import parse_time
     from oms.reports.reliability import bulletin, compliance, indices
 
     conn = get_conn()
@@ -466,7 +792,13 @@ def report(name: str) -> Any:
 
 
 @bp.get("/alerts")
-@require("dispatcher", "engineer")
+@require(*_DESK)
+@operation(
+    "Alerts: warnings, breaches, escalations, capacity",
+    tag="reports",
+    params=[_LIMIT],
+    ok=Answer("Alerts, newest first.", array(ALERT)),
+)
 def alerts() -> Any:
     """Alerts (warnings, breaches, escalations, capacity), newest first; ``limit``."""
     from oms.intake.events import iso
@@ -480,6 +812,14 @@ def alerts() -> Any:
 # ------------------------------------------------------------------- admin
 @bp.post("/users")
 @require("admin")
+@operation(
+    "Create a user",
+    tag="admin",
+    body=NEW_USER,
+    body_required=True,
+    ok={201: Answer("Created.", USER)},
+    errors=(400,),
+)
 def create_user() -> Any:
     """``{"username", "password", "role", "crew"?}``."""
     body = _body()
@@ -504,6 +844,11 @@ def create_user() -> Any:
 
 @bp.get("/devices")
 @require("admin")
+@operation(
+    "Registered handhelds",
+    tag="admin",
+    ok=Answer("Devices (never their tokens).", array(DEVICE)),
+)
 def devices() -> Any:
     with database().connect() as conn:
         found = list_devices(conn)
@@ -512,6 +857,14 @@ def devices() -> Any:
 
 @bp.post("/devices")
 @require("admin")
+@operation(
+    "Register a handheld: returns its bearer token once",
+    tag="admin",
+    body=DEVICE_REQUEST,
+    body_required=True,
+    ok={201: Answer("Registered.", NEW_DEVICE)},
+    errors=(400,),
+)
 def create_device() -> Any:
     """``{"username", "name"}`` -> the device and its bearer token (shown once)."""
     body = _body()
@@ -526,6 +879,12 @@ def create_device() -> Any:
 
 @bp.post("/devices/<device_id>/revoke")
 @require("admin")
+@operation(
+    "Revoke a handheld: its token is refused from the next request on",
+    tag="admin",
+    ok=Answer("Revoked.", obj({"id": STR, "revoked": {"const": True}}, ("id", "revoked"))),
+    errors=(404,),
+)
 def revoke(device_id: str) -> Any:
     try:
         with database().begin() as conn:
@@ -538,6 +897,12 @@ def revoke(device_id: str) -> Any:
 
 @bp.get("/audit")
 @require("admin")
+@operation(
+    "The access audit",
+    tag="admin",
+    params=[_LIMIT],
+    ok=Answer("Audit rows, newest first.", array(AUDIT_ENTRY)),
+)
 def audit_log() -> Any:
     """The access audit, newest first; ``limit``."""
     from oms.intake.events import iso
@@ -546,6 +911,3 @@ def audit_log() -> Any:
     limit = min(max(request.args.get("limit", 200, type=int) or 200, 1), 5000)
     rows = get_conn().execute(select(a).order_by(a.c.seq.desc()).limit(limit)).mappings()
     return jsonify([{**dict(r), "time": iso(r["time"])} for r in rows])
-
-
-from webmap import openapi  # noqa: E402,F401  registers /api/openapi.json

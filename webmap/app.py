@@ -98,8 +98,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
 
     from webmap import api, crew, dispatcher, public, stream
+    from webmap.openapi import document
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(document.bp)
     app.register_blueprint(stream.bp)
     app.register_blueprint(dispatcher.bp)
     app.register_blueprint(crew.bp)

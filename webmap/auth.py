@@ -10,13 +10,17 @@
 - CSRF: requests that change state with a session cookie must carry the
   session's token (``X-CSRFToken`` header or ``csrf_token`` form field;
   Flask-WTF); bearer requests need none, since browsers never add them.
-- :func:`require` guards a view by role; a crew user may only touch its own
-  crew's jobs (checked by the views, with :func:`current_user`).
+- :func:`require` guards a view by role, and by action for views with an
+  ``action`` argument; a crew user may only touch its own crew's jobs
+  (checked by the views, with :func:`current_user`). Those roles are stated
+  there once: the view carries them (:class:`Access`), the OpenAPI
+  description lists them (``x-roles``) and the pages ask :func:`may`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -37,8 +41,20 @@ from flask_wtf.csrf import CSRFProtect, generate_csrf
 from webmap import audit
 from webmap.accounts import User, check_password, device_for_token, get_user
 from webmap.db import database, get_conn
+from webmap.openapi.metadata import STR, Answer, Named, obj, operation
+from webmap.openapi.shapes import SESSION, USER
 
-__all__ = ["bp", "csrf", "current_user", "init_app", "require"]
+__all__ = [
+    "Access",
+    "access_of",
+    "bp",
+    "csrf",
+    "current_user",
+    "init_app",
+    "may",
+    "may_take",
+    "require",
+]
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -67,8 +83,36 @@ def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/stream", "/map/")) or request.is_json
 
 
-def require(*roles: str) -> Callable[[F], F]:
-    """Allow the view to signed-in users with one of ``roles`` (any role if none)."""
+@dataclass(frozen=True)
+class Access:
+    """Who may call a view: the roles :func:`require` was given, kept on the view.
+
+    ``roles`` empty means any signed-in user; an admin may do everything.
+    ``actions`` narrows a view with an ``action`` argument: the roles that
+    may take each action (an action not listed is left to the view).
+    """
+
+    roles: frozenset[str]
+    actions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def allows(self, role: str, action: str | None = None) -> bool:
+        if role == "admin":
+            return True
+        if self.roles and role not in self.roles:
+            return False
+        allowed = self.actions.get(action) if action is not None else None
+        return allowed is None or role in allowed
+
+
+def require(*roles: str, actions: Mapping[str, Iterable[str]] | None = None) -> Callable[[F], F]:
+    """Allow the view to signed-in users with one of ``roles`` (any role if none).
+
+    ``actions`` maps the values of the view's ``action`` argument to the
+    roles that may take them (each within ``roles``). Signed out: 401 (JSON)
+    or the sign-in form; another role: 403. The view carries the rule as
+    ``view.access`` (:class:`Access`).
+    """
+    access = Access(frozenset(roles), {a: frozenset(r) for a, r in (actions or {}).items()})
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -78,13 +122,44 @@ def require(*roles: str) -> Callable[[F], F]:
                 if _wants_json():
                     abort(401)
                 return redirect(url_for("auth.login", next=request.full_path))
-            if roles and user.role not in roles and user.role != "admin":
+            if not access.allows(user.role):
                 abort(403)
+            action = kwargs.get("action")
+            if isinstance(action, str) and not access.allows(user.role, action):
+                abort(403, description=f"a {user.role} cannot {action} here")
             return view(*args, **kwargs)
 
+        wrapped.access = access  # type: ignore[attr-defined]
         return cast(F, wrapped)
 
     return decorate
+
+
+def access_of(endpoint: str) -> Access | None:
+    """The rule of the app's view ``endpoint`` (None: open to anyone).
+
+    Raises
+    ------
+    KeyError
+        The app has no such endpoint.
+    """
+    access: Access | None = getattr(current_app.view_functions[endpoint], "access", None)
+    return access
+
+
+def may(user: User | None, endpoint: str, action: str | None = None) -> bool:
+    """Whether ``user`` may call ``endpoint`` (taking ``action``), as :func:`require` decides."""
+    access = access_of(endpoint)
+    if access is None:
+        return True
+    return user is not None and access.allows(user.role, action)
+
+
+def may_take(user: User | None, endpoint: str) -> list[str]:
+    """The actions of ``endpoint`` (its ``require(actions=...)``) that ``user`` may take."""
+    access = access_of(endpoint)
+    actions = list(access.actions) if access else []
+    return [a for a in actions if may(user, endpoint, a)]
 
 
 def _check_csrf() -> None:
@@ -156,7 +231,24 @@ def login() -> Any:
     return render_template("login.html", error=error), status
 
 
+LOGIN = Named("Login", obj({"username": STR, "password": STR}, ("username", "password")))
+
+
 @bp.post("/api/login")
+@operation(
+    "Sign in (JSON): starts a session",
+    tag="auth",
+    body=LOGIN,
+    body_required=True,
+    ok=Answer(
+        "Signed in: the session cookie is set; send ``csrf_token`` as "
+        "``X-CSRFToken`` on requests that change state.",
+        obj({"user": USER, "csrf_token": STR}, ("user", "csrf_token")),
+    ),
+    errors=(400, 401, 429),
+    description="Failed logins are audited; after 5 for one user name (20 from one "
+    "address) within 5 minutes, logins are refused with 429. No CSRF token is needed here.",
+)
 def api_login() -> Any:
     """JSON sign-in: ``{"username", "password"}`` -> the user and a CSRF token."""
     body = request.get_json(silent=True)
@@ -180,6 +272,12 @@ def logout() -> Any:
 
 
 @bp.get("/api/session")
+@operation(
+    "The signed-in user and a fresh CSRF token",
+    tag="auth",
+    ok=Answer("Signed in.", SESSION),
+    errors=(401,),
+)
 def whoami() -> Any:
     """The signed-in user and a fresh CSRF token (401 when signed out)."""
     user = current_user()

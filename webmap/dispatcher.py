@@ -55,16 +55,16 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from oms.storage import schema
-from oms.intake.events import iso
 from oms.exceptions import NotLoadedError, OMSError
+from oms.intake.events import iso
 from oms.outages import Outage, get_outage
+from oms.storage import schema
 from oms.storage.loading import device_states
 from oms.storage.queries import list_crews
 from topology.exceptions import TopologyError
 from topology.model import Network
 from webmap import layers
-from webmap.auth import current_user, require
+from webmap.auth import current_user, may, may_take, require
 from webmap.db import get_conn, network, service
 
 __all__ = ["OPEN_OUTAGE_STATES", "bp"]
@@ -169,7 +169,10 @@ def home() -> Any:
         "tiles": current_app.config.get("OMS_TILES"),
         "tilesAttribution": current_app.config.get("OMS_TILES_ATTRIBUTION", "Local tiles"),
         "user": user.to_dict() if user else None,
-        "canDispatch": bool(user and user.role in ("dispatcher", "admin")),
+        # What this user may do, asked of the routes' own rules (webmap.auth.require).
+        "canDispatch": may(user, "api.outage_action"),
+        "canSwitch": may(user, "api.switch"),
+        "jobActions": may_take(user, "api.job_action"),
     }
     return render_template("dispatcher.html", config=config, user=user)
 

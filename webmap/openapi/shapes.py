@@ -1,0 +1,497 @@
+"""The shapes the API answers with, as named JSON Schemas (``components/schemas``).
+
+They are the shapes of the CLI's ``--json`` output (contract 4,
+docs/formats.md and docs/dispatch.md) and of the web layer's own answers
+(errors, the intake report, users and devices). The vocabularies come from
+:mod:`oms.vocabulary`, the roles from :mod:`webmap.accounts`. Request
+bodies are declared beside their routes (:mod:`webmap.api`,
+:mod:`webmap.auth`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from oms.dispatch.timeline import AFTER_ARRIVAL, SEGMENTS, STAMPS
+from oms.vocabulary import CrewStatus, OutageKind, OutageState, values
+from webmap.accounts import ROLES
+from webmap.openapi.metadata import (
+    ANY_OBJECT,
+    BOOL,
+    IDS,
+    INT,
+    NUM,
+    STR,
+    TIME,
+    Named,
+    Schema,
+    array,
+    nullable,
+    obj,
+)
+
+__all__ = [
+    "ALERT",
+    "AUDIT_ENTRY",
+    "CONFLICT",
+    "CREW",
+    "DECISION",
+    "DEVICE",
+    "ERROR",
+    "EVENT_ID",
+    "INGEST_REPORT",
+    "JOB",
+    "JOB_DETAIL",
+    "LAT",
+    "LON",
+    "NEW_DEVICE",
+    "OUTAGE",
+    "OUTAGE_DETAIL",
+    "REPORT",
+    "SESSION",
+    "TRACE",
+    "USER",
+    "event",
+]
+
+LON: Schema = {"type": "number", "minimum": -180, "maximum": 180}
+LAT: Schema = {"type": "number", "minimum": -90, "maximum": 90}
+EVENT_ID: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 128,
+    "description": "Unique for all time: the idempotency key.",
+}
+
+# ------------------------------------------------------------------ answers
+ERROR = Named(
+    "Error",
+    obj(
+        {"error": {**STR, "description": "What is wrong, in words."}, "status": INT},
+        ("error",),
+        description="Every error answer of the API.",
+    ),
+)
+REJECTION = Named(
+    "Rejection",
+    obj(
+        {
+            "line": {**INT, "description": "The event's line (JSON lines) or position, from 1."},
+            "error": STR,
+        },
+        ("line", "error"),
+    ),
+)
+INGEST_REPORT = Named(
+    "IngestReport",
+    obj(
+        {"accepted": INT, "duplicates": INT, "rejected": array(REJECTION)},
+        ("accepted", "duplicates", "rejected"),
+        description="What an intake did (contract 4 ``oms ingest``). 200: all accepted "
+        "or duplicates; 422: some lines were rejected (the others are applied).",
+    ),
+)
+CONFLICT = Named(
+    "Conflict",
+    obj(
+        {"error": STR, "accepted": INT, "duplicates": INT, "rejected": array(REJECTION)},
+        ("error",),
+        description="An event id seen before with other content (the report, when "
+        "there is one, says which line).",
+    ),
+)
+
+# ------------------------------------------------------------------- events
+_EVENT_COMMON: Schema = {
+    "id": EVENT_ID,
+    "time": {**TIME, "description": "ISO 8601 with a UTC offset."},
+}
+
+
+def _event(etype: str, props: Schema, required: tuple[str, ...] = ()) -> Schema:
+    return obj(
+        {**_EVENT_COMMON, "type": {"const": etype}, **props}, ("id", "type", "time", *required)
+    )
+
+
+_TELEMETRY: list[Schema] = [
+    _event(
+        "call",
+        {
+            "customer": STR,
+            "phone": STR,
+            "node": STR,
+            "lon": LON,
+            "lat": LAT,
+            "power": {"enum": ["off", "on"]},
+            "hazard": STR,
+            "note": STR,
+        },
+    ),
+    _event("ami_last_gasp", {"customer": STR, "meter": STR}),
+    _event("ami_restore", {"customer": STR, "meter": STR}),
+    _event("ami_ping_reply", {"customer": STR, "meter": STR, "energized": BOOL}, ("energized",)),
+    _event(
+        "scada",
+        {"device": STR, "state": {"enum": ["open", "closed"]}, "lockout": BOOL},
+        ("device", "state"),
+    ),
+    _event("fci", {"device": STR, "fault": BOOL}, ("device", "fault")),
+    _event("crew_gps", {"crew": STR, "lon": LON, "lat": LAT}, ("crew", "lon", "lat")),
+]
+
+
+def event(action_types: Iterable[str]) -> Named:
+    """An event (contract 3): telemetry, or an action of one of ``action_types``."""
+    action = obj(
+        {**_EVENT_COMMON, "type": {"enum": sorted(action_types)}, "user": STR, "reason": STR},
+        ("id", "type", "time"),
+    )
+    return Named(
+        "Event",
+        {
+            "description": "An event (contract 3, docs/events.md): telemetry or a "
+            "dispatcher/crew action, with ``id``, ``type`` and ``time``.",
+            "anyOf": [*_TELEMETRY, action],
+        },
+    )
+
+
+# ------------------------------------------------------------------ outages
+OUTAGE = Named(
+    "Outage",
+    obj(
+        {
+            "id": STR,
+            "kind": {"enum": list(values(OutageKind))},
+            "device": nullable(STR),
+            "customer": nullable(STR),
+            "section": IDS,
+            "state": {"enum": list(values(OutageState))},
+            "customers_out": INT,
+            "critical_out": INT,
+            "started": TIME,
+            "restored": nullable(TIME),
+            "etr": nullable(TIME),
+            "calls": INT,
+            "hazard": BOOL,
+            "confirmed_by": nullable(STR),
+            "located_at": nullable(TIME),
+            "merged_into": nullable(STR),
+            "revealed_by": nullable(STR),
+        },
+        ("id", "kind", "device", "state", "customers_out", "started", "calls"),
+        description="An outage (contract 4 ``oms outages``).",
+    ),
+)
+_AUDIT_ROW = obj(
+    {"time": TIME, "actor": STR, "action": STR, "reason": nullable(STR), "detail": ANY_OBJECT},
+    ("time", "actor", "action"),
+)
+_EVIDENCE = obj(
+    {
+        "seq": INT,
+        "id": STR,
+        "type": STR,
+        "time": TIME,
+        "customer": nullable(STR),
+        "device": nullable(STR),
+        "payload": ANY_OBJECT,
+    },
+    ("seq", "id", "type", "time", "payload"),
+)
+OUTAGE_DETAIL = Named(
+    "OutageDetail",
+    {
+        "allOf": [
+            OUTAGE,
+            obj({"audit": array(_AUDIT_ROW), "evidence": array(_EVIDENCE)}, ("audit", "evidence")),
+        ],
+        "description": "An outage with its audit trail and the events behind it.",
+    },
+)
+
+# --------------------------------------------------------------------- jobs
+_STAMPS = (*STAMPS, *AFTER_ARRIVAL)
+JOB = Named(
+    "Job",
+    obj(
+        {
+            "id": STR,
+            "outage": nullable(STR),
+            "kind": STR,
+            "state": STR,
+            "crew": nullable(STR),
+            "priority": NUM,
+            "zone": nullable(STR),
+            "area_class": STR,
+            "unit": nullable(STR),
+            "device": nullable(STR),
+            "customer": nullable(STR),
+            "lon": NUM,
+            "lat": NUM,
+            "hazard": BOOL,
+            "stamps": obj({k: nullable(TIME) for k in _STAMPS}, _STAMPS),
+            "targets": obj(
+                {k: NUM for k in (*SEGMENTS, "arrival", "restoration")},
+                description="Limits in minutes.",
+            ),
+            "breaches": IDS,
+            "warnings": ANY_OBJECT,
+            "etr": nullable(TIME),
+            "etr_source": nullable(STR),
+            "closeout": nullable(ANY_OBJECT),
+        },
+        ("id", "outage", "state", "crew", "priority", "stamps", "targets", "breaches"),
+        description="A job (contract 4 ``oms jobs``; docs/dispatch.md).",
+    ),
+)
+_CUSTOMER = obj(
+    {
+        "id": STR,
+        "name": nullable(STR),
+        "phone": nullable(STR),
+        "address": nullable(STR),
+        "critical": nullable(STR),
+    }
+)
+JOB_DETAIL = Named(
+    "JobDetail",
+    {
+        "allOf": [
+            JOB,
+            obj({"customer_details": nullable(_CUSTOMER), "outage_details": nullable(OUTAGE)}),
+        ],
+        "description": "A job with its customer (service jobs) and its outage.",
+    },
+)
+DECISION = Named(
+    "Decision",
+    obj(
+        {
+            "job": STR,
+            "crew": nullable(STR),
+            "rule": {"enum": ["zone", "nearest", "preempt", "none"]},
+            "eta_s": nullable(NUM),
+            "alternatives": array(
+                obj({"crew": STR, "eta_s": nullable(NUM), "why_not": STR}, ("crew", "why_not"))
+            ),
+        },
+        ("job", "crew", "rule", "eta_s", "alternatives"),
+        description="The dispatch rules' choice (contract 4 ``oms dispatch suggest``).",
+    ),
+)
+
+# -------------------------------------------------------------------- crews
+CREW = Named(
+    "Crew",
+    obj(
+        {
+            "id": STR,
+            "name": nullable(STR),
+            "unit": nullable(STR),
+            "status": {"enum": list(values(CrewStatus))},
+            "lon": nullable(NUM),
+            "lat": nullable(NUM),
+            "gps_time": nullable(TIME),
+            "stale": BOOL,
+            "zone": nullable(STR),
+            "skills": IDS,
+            "jobs": IDS,
+        },
+        ("id", "unit", "status", "lon", "lat", "gps_time", "stale", "zone", "skills", "jobs"),
+        description="A crew (contract 4 ``oms crews``).",
+    ),
+)
+
+# ------------------------------------------------------------ network, reports
+TRACE = Named(
+    "Trace",
+    {
+        "description": "A trace on the network as operated (contract 4 ``oms trace``).",
+        "anyOf": [
+            obj(
+                {"element": STR, "source": nullable(STR), "path": IDS, "protective_devices": IDS},
+                ("element", "source", "path", "protective_devices"),
+                description="upstream",
+            ),
+            obj(
+                {
+                    "element": STR,
+                    "feeder": nullable(STR),
+                    "source": STR,
+                    "nodes": IDS,
+                    "customers": INT,
+                },
+                ("element", "feeder", "source", "nodes", "customers"),
+                description="feeder",
+            ),
+            obj(
+                {"device": STR, "nodes": IDS, "devices": IDS, "customers": INT},
+                ("device", "nodes", "devices", "customers"),
+                description="downstream",
+            ),
+            obj(
+                {"nodes": IDS, "customers": INT}, ("nodes", "customers"), description="deenergized"
+            ),
+            obj({"loops": array(IDS)}, ("loops",), description="loops"),
+            obj(
+                {"from": STR, "to": STR, "edges": IDS, "nodes": IDS},
+                ("from", "to", "edges", "nodes"),
+                description="path",
+            ),
+            obj(
+                {"faulted": STR, "open": IDS, "deenergized_nodes": IDS, "section_nodes": IDS},
+                ("faulted", "open", "deenergized_nodes"),
+                description="isolate",
+            ),
+            obj(
+                {
+                    "faulted": STR,
+                    "open": IDS,
+                    "close": IDS,
+                    "restored_customers": INT,
+                    "unrestored_customers": INT,
+                    "tripped": nullable(STR),
+                    "steps": {"type": "array"},
+                    "pickups": {},
+                },
+                ("faulted", "open", "close", "restored_customers", "unrestored_customers"),
+                description="restore",
+            ),
+        ],
+    },
+)
+REPORT = Named(
+    "Report",
+    {
+        "description": "indices (IEEE 1366), compliance (A-H targets) or the daily "
+        "bulletin (docs/dispatch.md, Reports).",
+        "anyOf": [
+            obj(
+                {
+                    "period": obj({"start": TIME, "end": TIME}),
+                    "customers_served": INT,
+                    "all": ANY_OBJECT,
+                    "excluding_med": nullable(ANY_OBJECT),
+                    "major_event_days": {"type": "array"},
+                    "t_med_minutes": nullable(NUM),
+                    "daily_saidi": ANY_OBJECT,
+                },
+                ("period", "customers_served", "all", "major_event_days"),
+                description="indices",
+            ),
+            obj(
+                {
+                    "jobs": INT,
+                    "segments": ANY_OBJECT,
+                    "arrival": ANY_OBJECT,
+                    "arrival_minutes": ANY_OBJECT,
+                },
+                ("jobs", "segments", "arrival"),
+                description="compliance",
+            ),
+            obj(
+                {
+                    "day": {"type": "string", "format": "date"},
+                    "outages": ANY_OBJECT,
+                    "customers_interrupted": INT,
+                    "critical_customers_interrupted": INT,
+                    "hazards": INT,
+                    "still_out": INT,
+                    "worst": array(ANY_OBJECT),
+                    "indices": ANY_OBJECT,
+                    "response": ANY_OBJECT,
+                },
+                ("day", "outages", "customers_interrupted", "worst"),
+                description="bulletin",
+            ),
+        ],
+    },
+)
+ALERT = Named(
+    "Alert",
+    obj(
+        {
+            "seq": INT,
+            "time": TIME,
+            "kind": STR,
+            "level": STR,
+            "job": nullable(STR),
+            "crew": nullable(STR),
+            "unit": nullable(STR),
+            "contact": nullable(STR),
+            "detail": ANY_OBJECT,
+        },
+        ("seq", "time", "kind", "level"),
+    ),
+)
+
+# ---------------------------------------------------------- people, devices
+AUDIT_ENTRY = Named(
+    "AuditEntry",
+    obj(
+        {
+            "seq": INT,
+            "time": TIME,
+            "username": nullable(STR),
+            "device": nullable(STR),
+            "remote": nullable(STR),
+            "action": STR,
+            "ref": nullable(STR),
+            "outcome": STR,
+            "lon": nullable(NUM),
+            "lat": nullable(NUM),
+            "detail": ANY_OBJECT,
+        },
+        ("seq", "time", "username", "action", "outcome"),
+        description="One row of the access audit (``lon``/``lat``: the client's "
+        "``X-Position`` header).",
+    ),
+)
+USER = Named(
+    "User",
+    obj(
+        {"username": STR, "role": {"enum": list(ROLES)}, "crew": nullable(STR)},
+        ("username", "role", "crew"),
+    ),
+)
+SESSION = Named(
+    "Session",
+    obj(
+        {
+            "user": USER,
+            "csrf_token": {
+                **STR,
+                "description": "Send it as ``X-CSRFToken`` on requests that change state.",
+            },
+            "device": nullable(STR),
+        },
+        ("user", "csrf_token"),
+    ),
+)
+DEVICE = Named(
+    "Device",
+    obj(
+        {
+            "id": STR,
+            "name": STR,
+            "username": STR,
+            "created_at": TIME,
+            "revoked_at": nullable(TIME),
+        },
+        ("id", "name", "username", "created_at", "revoked_at"),
+    ),
+)
+NEW_DEVICE = Named(
+    "NewDevice",
+    obj(
+        {
+            "id": STR,
+            "name": STR,
+            "username": STR,
+            "token": {**STR, "description": "The bearer token; shown this once."},
+        },
+        ("id", "name", "username", "token"),
+    ),
+)
