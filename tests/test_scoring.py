@@ -282,3 +282,52 @@ def test_truth_as_prediction_scores_perfectly(demo_storm: tuple[Network, Scenari
     r2 = score(demo, scenario.truth, rolled, evidence=scenario.events)
     assert r2["accuracy"] < 0.8
     assert r2["right"] + r2["one_level"] + r2["wrong"] + r2["missed"] == r2["observable"]
+
+
+# --------------------------------------------- levels, F1, customers, ETRs
+def test_too_high_and_too_low(net: Network) -> None:
+    r = score(net, truth(FUSE), [outage("o1", "B1", 1)])
+    assert (r["too_high"], r["too_low"]) == (1, 0)
+    assert r["per_fault"][0]["level"] == "too_high"
+    r = score(net, truth(RECLOSER), [outage("o1", "SW1", 12)])
+    assert (r["too_high"], r["too_low"], r["wrong"]) == (0, 1, 1)
+    r = score(net, truth(FUSE), [outage("o1", "F1", 1)])
+    assert (r["too_high"], r["too_low"]) == (0, 0)
+    assert r["per_fault"][0]["level"] is None
+
+
+def test_precision_recall_f1(net: Network) -> None:
+    r = score(net, truth(FUSE, RECLOSER), [outage("o1", "F1", 2), outage("o2", "B3", 12)])
+    assert (r["right"], r["predicted"], r["observable"]) == (1, 2, 2)
+    assert r["precision"] == r["recall"] == r["f1"] == 0.5
+    r = score(net, truth(FUSE), [])
+    assert r["precision"] is None and r["f1"] is None and r["recall"] == 0.0
+
+
+def test_customers_out_error(net: Network) -> None:
+    # Exactly right over the fault's life: no error.
+    r = score(net, truth(FUSE), [outage("o1", "F1", 0, 120)], step_s=60)
+    assert r["customers_out"]["mae"] == 0.0
+    assert r["customers_out"]["truth_peak"] == 5
+    # The breaker instead of the fuse: every customer of B1's feeder out.
+    r = score(net, truth(FUSE), [outage("o1", "B1", 0, 120)], step_s=60)
+    assert r["customers_out"]["predicted_peak"] == 27
+    assert r["customers_out"]["mae"] == pytest.approx(22.0)
+
+
+def test_etr_accuracy(net: Network) -> None:
+    etrs = {"o1": {"first": at(60), "final": at(130)}, "o2": {"first": at(100), "final": None}}
+    r = score(
+        net,
+        truth(FUSE, RECLOSER),
+        [outage("o1", "F1", 2), outage("o2", "R1", 12)],
+        etrs=etrs,
+    )
+    e = r["etr"]
+    assert e["n"] == 2
+    # FUSE restored at 120: first ETR 60 min early, final 10 late; RECLOSER at 90: 10 late.
+    assert e["first_mae_min"] == pytest.approx(35.0)
+    assert e["final_mae_min"] == pytest.approx(10.0)
+    assert e["restored_before_first"] == 0.5
+    assert e["restored_before_final"] == 1.0
+    assert score(net, truth(FUSE), [outage("o1", "F1", 2)])["etr"]["n"] == 0

@@ -393,3 +393,28 @@ def test_headend_answers_pings(small: Network) -> None:
     assert HeadEnd(small, scenario.truth, reply_rate=0.0).answer(everyone, at) == []
     some = HeadEnd(small, scenario.truth, reply_rate=0.5, seed=1).answer(everyone * 20, at)
     assert 0.3 * 20 * len(metered) < len(some) < 0.7 * 20 * len(metered)
+
+
+# ------------------------------------------------------------ transformers
+def test_transformer_share_places_faults_at_transformers() -> None:
+    from topology.synthetic import synthetic_customers, synthetic_network
+
+    net = synthetic_network(1500, seed=2)
+    attach_customers(net, synthetic_customers(net, seed=2))
+    plain = simulate_storm(net, StormParams(seed=5, faults=30))
+    assert all(f["kind"] != "transformer" for f in plain.truth["faults"])
+    # The default draws nothing more: the same scenario as share 0.
+    zero = simulate_storm(net, StormParams(seed=5, faults=30, transformer_share=0.0))
+    assert zero.events == plain.events
+    scenario = simulate_storm(net, StormParams(seed=5, faults=30, transformer_share=0.5))
+    at_tx = [f for f in scenario.truth["faults"] if f["kind"] == "transformer"]
+    assert 5 <= len(at_tx) <= 25
+    supply = net.supply
+    for f in at_tx:
+        e, op = net.edge(f["edge"]), net.edge(f["operated"])
+        assert net.kind_of(e) == "transformer"
+        # The transformer itself, or the fuse right above it with the same customers.
+        if op != e:
+            assert net.kind_of(op) == "fuse"
+            assert supply.downstream_customers(op) == supply.downstream_customers(e)
+        assert f["customers"] == supply.downstream_customers(e) > 0

@@ -82,6 +82,13 @@ __all__ = ["simulate"]
     show_default=True,
     help="Share of conductors with fault indicators.",
 )
+@click.option(
+    "--transformer-share",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of faults at service transformers.",
+)
 @click.option("--start", default=None, help="Storm start (ISO 8601 with offset).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--score", is_flag=True, help="Replay through the engine and score its predictions.")
@@ -120,6 +127,7 @@ def simulate(
     momentaries: int | None,
     nested_share: float,
     fci_share: float,
+    transformer_share: float,
     start: str | None,
     seed: int,
     score: bool,
@@ -135,9 +143,11 @@ def simulate(
     """Make a storm on NETWORK: contract-3 events plus the ground truth.
 
     With --score, replay the events through the engine (the likelihood
-    predictor and the classic roll-up, each on a fresh database) and report
-    prediction accuracy on the observable faults, false outages and the
-    simulated time from first evidence to the right prediction.
+    predictor and the classic roll-up, each on a fresh database), compute
+    the exact maximum-a-posteriori reference beside them, and report on the
+    observable faults: right, too high, too low, missed, false outages,
+    precision, recall and F1, the error in customers out, ETR accuracy and
+    the simulated time from first evidence to the right prediction.
     """
     from oms.intake.events import parse_time
     from oms.simulation.storms import StormParams, simulate_storm
@@ -152,6 +162,7 @@ def simulate(
         "momentaries": momentaries,
         "nested_share": nested_share,
         "fci_share": fci_share,
+        "transformer_share": transformer_share,
         "seed": seed,
     }
     if start:
@@ -198,7 +209,8 @@ def simulate(
             f"{doc['single_customer']} single-customer problems"
         ]
         if score:
-            keys = ["observable", "right", "one_level", "wrong", "missed", "predicted", "false"]
+            keys = ["observable", "right", "too_high", "too_low", "wrong", "missed"]
+            keys += ["predicted", "false"]
             rows = []
             for name, s in doc["score"].items():
                 t = s["time_to_right_s"]
@@ -206,14 +218,15 @@ def simulate(
                     [
                         name,
                         *(s[k] for k in keys),
-                        f"{s['accuracy']:.1%}",
-                        f"{s['false_rate']:.1%}",
+                        *(_pct(s.get(k)) for k in ("accuracy", "false_rate", "precision", "f1")),
+                        s["customers_out"].get("mae"),
+                        s["etr"]["final_mae_min"],
                         t["median"],
                     ]
                 )
-            lines.append(
-                table(rows, ["predictor", *keys, "accuracy", "false rate", "median s to right"])
-            )
+            head = ["predictor", *keys, "right %", "false %", "precision", "F1"]
+            head += ["cust. out MAE", "final ETR MAE min", "median s to right"]
+            lines.append(table(rows, head))
             for name, s in doc["score"].items():
                 if "response" in s:
                     r, ix = s["response"], s["indices"]
@@ -228,3 +241,7 @@ def simulate(
         return "\n".join(lines)
 
     emit(doc, as_json, text)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"

@@ -45,13 +45,17 @@ def replay(
     progress: Callable[[int], None] | None = None,
     tick_s: float = 30.0,
     crews: CrewSimulator | None = None,
+    etrs: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[IngestReport, list[dict[str, Any]]]:
     """Apply ``events`` (sorted by time) with ping replies merged in.
 
     Between events more than ``tick_s`` apart the engine's clock ticks on,
     as the live server's does. With ``crews``, dispatched crews answer as
     their handhelds would (:class:`oms.simulation.crews.CrewSimulator`), and the
-    replay goes on until they have finished their jobs. Returns the
+    replay goes on until they have finished their jobs. With ``etrs`` (a
+    dict, filled in place), the ETRs of the jobs are read after every step:
+    per outage id, the ``first`` ETR given and the ``final`` one before
+    restoration (ISO strings). Returns the
     ingest report and the ping replies the head-end sent.
     O(events log events) besides the engine's own work.
     """
@@ -69,6 +73,7 @@ def replay(
             engine.tick(datetime.fromtimestamp(clock + tick_s, tz=timezone.utc))
             _answer_pings(engine, head_end, heap, replies)
             _crews_act(engine, crews, heap)
+            _read_etrs(engine, etrs)
             continue
         first = heap[0][0]
         batch: list[tuple[float, int, dict[str, Any]]] = []
@@ -82,7 +87,20 @@ def replay(
             progress(len(batch))
         _answer_pings(engine, head_end, heap, replies)
         _crews_act(engine, crews, heap)
+        _read_etrs(engine, etrs)
     return total, replies
+
+
+def _read_etrs(engine: OutageEngine, etrs: dict[str, dict[str, Any]] | None) -> None:
+    """Record each outage's first ETR and its latest one before restoration. O(jobs)."""
+    if etrs is None or engine.core.book is None:
+        return
+    for job in engine.core.book.jobs.values():
+        if job.outage is None or job.etr is None or job.state == "cancelled":
+            continue
+        seen = etrs.setdefault(job.outage, {"first": job.etr.isoformat(), "final": None})
+        if job.stamps.get("restored") is None:
+            seen["final"] = job.etr.isoformat()
 
 
 class LiveReplay:
@@ -176,7 +194,7 @@ def score_scenario(
     net: Network,
     scenario: Scenario,
     *,
-    predictors: Sequence[str] = ("likelihood", "classic"),
+    predictors: Sequence[str] = ("likelihood", "classic", "reference"),
     config: EngineConfig | None = None,
     pings: bool = True,
     progress: Callable[[int], None] | None = None,
@@ -193,6 +211,11 @@ def score_scenario(
     jobs; each score then has ``response`` (arrival-target compliance,
     minutes to arrival and restoration) and ``indices`` (IEEE 1366).
 
+    ``reference`` is not an engine predictor: it is the exact
+    maximum-a-posteriori reference of :mod:`oms.simulation.reference` (same
+    candidates and likelihood, the final evidence of every fault window at
+    once), given the events and the ping replies of the first replay.
+
     Returns ``{predictor: score dict (see oms.simulation.scoring.score), ...}``, each
     score with ``events`` (accepted), ``ping_replies`` and ``seconds`` (wall
     clock of the replay) added.
@@ -202,8 +225,11 @@ def score_scenario(
     base = config or EngineConfig()
     ami = float(scenario.truth.get("params", {}).get("ami_rate", base.prediction.ami_delivery))
     out: dict[str, Any] = {}
+    all_replies: list[dict[str, Any]] | None = None
     with tempfile.TemporaryDirectory(prefix="oms-score-") as tmp:
         for name in predictors:
+            if name == "reference":
+                continue
             url = f"sqlite:///{Path(tmp) / (name + '.sqlite')}"
             params: PredictionParams = replace(base.prediction, ami_delivery=min(ami, 0.99))
             cfg = replace(base, predictor=name, prediction=params, pings=pings)
@@ -231,10 +257,19 @@ def score_scenario(
                 else None
             )
             t0 = time.perf_counter()
-            report, replies = replay(engine, scenario.events, head, progress=progress, crews=crews)
+            etrs: dict[str, dict[str, Any]] = {}
+            report, replies = replay(
+                engine, scenario.events, head, progress=progress, crews=crews, etrs=etrs
+            )
             seconds = time.perf_counter() - t0
+            if all_replies is None:
+                all_replies = replies
             result = score(
-                net, scenario.truth, engine.snapshot(), evidence=[*scenario.events, *replies]
+                net,
+                scenario.truth,
+                engine.snapshot(),
+                evidence=[*scenario.events, *replies],
+                etrs=etrs,
             )
             result.update(
                 events=report.accepted, ping_replies=len(replies), seconds=round(seconds, 2)
@@ -243,6 +278,20 @@ def score_scenario(
                 result.update(_response(engine, scenario))
             out[name] = result
             db.dispose()
+    if "reference" in predictors:
+        from oms.simulation.reference import reference_outages
+
+        params = replace(base.prediction, ami_delivery=min(ami, 0.99))
+        evidence = [*scenario.events, *(all_replies or [])]
+        t0 = time.perf_counter()
+        outages = reference_outages(net, scenario.truth, evidence, params)
+        result = score(net, scenario.truth, outages, evidence=evidence)
+        result.update(
+            events=len(scenario.events),
+            ping_replies=len(all_replies or []),
+            seconds=round(time.perf_counter() - t0, 2),
+        )
+        out["reference"] = result
     return out
 
 

@@ -15,6 +15,7 @@ one is restored first).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +30,7 @@ __all__ = ["RESULTS", "score"]
 #: Per-fault results, best first.
 RESULTS = ("right", "one_level", "wrong", "missed", "unobservable")
 
-_RANKS = ("right", "one_level", "wrong")
+_RANKS = ("right", "one_level", "wrong", "wrong")
 _MOMENTARY_SLACK_S = 300.0
 
 
@@ -211,6 +212,8 @@ def score(
     outages: list[dict[str, Any]],
     *,
     evidence: list[dict[str, Any]] | None = None,
+    etrs: Mapping[str, Mapping[str, Any]] | None = None,
+    step_s: float = 60.0,
 ) -> dict[str, Any]:
     """Score predicted outages against a scenario's ground truth.
 
@@ -232,6 +235,12 @@ def score(
         gasp or dead ping reply from below its operated device, a SCADA open
         of that device, or a fault indicator below it. Without evidence every
         unmasked fault counts as observable, from its start.
+    etrs : mapping, optional
+        Per outage id, ``{"first": time, "final": time}``: the first ETR
+        given for it and the last one before its restoration (as the replay
+        reads them from the jobs). Gives ``etr``.
+    step_s : float
+        Sampling step of the customers-out comparison.
 
     Returns
     -------
@@ -239,7 +248,16 @@ def score(
         ``faults``, ``observable``, ``right``, ``one_level``, ``wrong``,
         ``missed``, ``predicted``, ``false``, ``accuracy`` (right /
         observable), ``false_rate`` (false / predicted), ``momentary``,
-        ``single_customer``, ``time_to_right_s`` and ``per_fault``.
+        ``single_customer``, ``time_to_right_s`` and ``per_fault``; and
+        ``too_high`` / ``too_low`` (of the faults matched to a device that is
+        not right, those where it lies above / below the right one; the
+        one-level ones included), ``precision`` (right / predicted),
+        ``recall`` (right / observable), ``f1``, ``customers_out`` (the
+        customers out in the truth and as predicted, sampled every
+        ``step_s`` over the storm: mean absolute error, means, peaks) and
+        ``etr`` (over the observable faults matched to an outage with an
+        ETR: mean absolute error of the first and of the final ETR against
+        the actual restoration, in minutes, and the share restored by each).
         Ratios are None when their denominator is 0.
 
     Notes
@@ -352,16 +370,17 @@ def score(
                 continue
             if op < 0:
                 right = overlap & np.array([d == f["operated"] for d in o_dev], dtype=bool)
-                one = wrong = np.zeros(no, dtype=bool)
+                one = deeper = wrong = np.zeros(no, dtype=bool)
             else:
                 lo, hi = f_lo[k], f_hi[k]
                 nested = ((lo <= o_lo) & (o_hi <= hi)) | ((o_lo <= lo) & (hi <= o_hi))
-                same = nested & (o_lo >= 0) & (lo >= 0) & (o_cust == geo.customers[op])
-                same &= o_cust > 0
+                nested &= (o_lo >= 0) & (lo >= 0)
+                same = nested & (o_cust == geo.customers[op]) & (o_cust > 0)
                 right = overlap & ((o_e == op) | same)
                 one = overlap & ~right & ((o_e == geo.parent[op]) | (o_prot & (o_parent == op)))
-                wrong = overlap & ~right & ~one & (o_feeder == geo.feeder[op])
-            for rank, mask in enumerate((right, one, wrong)):
+                deeper = overlap & ~right & ~one & nested & (o_feeder == geo.feeder[op])
+                wrong = overlap & ~right & ~one & ~deeper & (o_feeder == geo.feeder[op])
+            for rank, mask in enumerate((right, one, deeper, wrong)):
                 if rank > allowed:
                     break
                 for j in np.flatnonzero(mask):
@@ -382,7 +401,7 @@ def score(
     hidden = [k for k in range(nf) if not sustained[k]["observable"]]
     match: dict[int, tuple[int, str]] = {}
     used: set[int] = set()
-    for rank, _d, _l, k, j in candidates(observable, 2):
+    for rank, _d, _l, k, j in candidates(observable, 3):
         if k not in match and j not in used:
             match[k] = (j, _RANKS[rank])
             used.add(j)
@@ -393,16 +412,32 @@ def score(
 
     # ----------------------------------------------------------- report
     counts = {"right": 0, "one_level": 0, "wrong": 0, "missed": 0}
+    levels = {"too_high": 0, "too_low": 0}
     lags: list[float] = []
     per_fault = []
+    etr_rows: list[tuple[float, float | None, float | None]] = []  # restored, first, final
     for k, f in enumerate(sustained):
         j, result = match.get(k, (None, "missed"))
+        level = None
+        if j is not None and result != "right" and f_lo[k] >= 0 and o_lo[j] >= 0:
+            if o_lo[j] <= f_lo[k] and f_hi[k] <= o_hi[j]:
+                level = "too_high"
+            elif f_lo[k] <= o_lo[j] and o_hi[j] <= f_hi[k]:
+                level = "too_low"
         if not f["observable"]:
             result = "unobservable"
         else:
             counts[result] += 1
+            if level is not None:
+                levels[level] += 1
             if result == "right" and j is not None:
                 lags.append(max(0.0, float(o_loc[j]) - f["first_evidence"]))
+            if j is not None and etrs is not None and f["restored"] < inf:
+                given = etrs.get(str(network[j].get("id")))
+                if given is not None and (given.get("first") or given.get("final")):
+                    etr_first = _time(given.get("first"), inf) if given.get("first") else None
+                    etr_final = _time(given.get("final"), inf) if given.get("final") else etr_first
+                    etr_rows.append((f["restored"], etr_first, etr_final))
         per_fault.append(
             {
                 "fault": f["id"],
@@ -410,6 +445,7 @@ def score(
                 "outage": None if j is None else network[j].get("id"),
                 "device": None if j is None else o_dev[j],
                 "result": result,
+                "level": level,
             }
         )
 
@@ -440,14 +476,27 @@ def score(
 
     n_observable = len(observable)
     n_false = no - len(used)
+    precision = counts["right"] / no if no else None
+    recall = counts["right"] / n_observable if n_observable else None
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if precision is not None and recall is not None and precision + recall > 0
+        else (0.0 if precision is not None and recall is not None else None)
+    )
     return {
         "faults": nf,
         "observable": n_observable,
         **counts,
+        **levels,
         "predicted": no,
         "false": n_false,
         "accuracy": counts["right"] / n_observable if n_observable else None,
         "false_rate": n_false / no if no else None,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "customers_out": _customers_out(net, geo, truth, sustained, live, step_s),
+        "etr": _etr_accuracy(etr_rows),
         "momentary": {"faults": len(moments), "detected": detected},
         "single_customer": {
             "truth": len(truth.get("single_customer", [])),
@@ -459,4 +508,105 @@ def score(
             "n": len(lags),
         },
         "per_fault": per_fault,
+    }
+
+
+def _customers_out(
+    net: Network,
+    geo: _Geometry,
+    truth: dict[str, Any],
+    sustained: list[dict[str, Any]],
+    live: list[dict[str, Any]],
+    step_s: float,
+) -> dict[str, Any]:
+    """Customers out in the truth and as predicted, sampled over the storm.
+
+    Truth: the customers below every sustained fault's operated device while
+    it is out, plus the single-customer problems. Predicted: the customers
+    below every network outage's device while it is open (each counted
+    once), plus open single-customer outages. O(S (F + O) + S n) numpy work
+    for S samples.
+    """
+    inf = float("inf")
+    try:
+        t0 = _time(truth.get("start"), 0.0)
+        t1 = _time(truth.get("end"), t0)
+    except ValueError:
+        return {"mae": None, "truth_mean": None, "predicted_mean": None}
+    if not t1 > t0 or step_s <= 0:
+        return {"mae": None, "truth_mean": None, "predicted_mean": None}
+    samples = np.arange(t0, t1, step_s)
+    tree = geo.tree
+    per_pos = np.zeros(len(tree.pre) + 1, dtype=np.int64)
+    per_node = np.zeros(net.n_nodes + 1, dtype=np.int64)
+    per_node[: net.n_nodes] = net.node_customers
+    per_pos[: len(tree.pre)] = per_node[tree.pre]
+
+    def ranges(items: list[tuple[int, float, float]]) -> tuple[np.ndarray, ...]:
+        e = np.array([i[0] for i in items], dtype=np.int64)
+        a = np.array([i[1] for i in items], dtype=float)
+        b = np.array([i[2] for i in items], dtype=float)
+        ok = (e >= 0) & (geo.lo[np.maximum(e, 0)] >= 0) if len(e) else np.zeros(0, dtype=bool)
+        return geo.lo[e[ok]], geo.hi[e[ok]], a[ok], b[ok]
+
+    truth_items = [(int(f["op"]), f["start"], f["restored"]) for f in sustained]
+    pred_items = []
+    pred_single: list[tuple[float, float]] = []
+    for o in live:
+        a, b = _time(o.get("started"), -inf), _time(o.get("restored"), inf)
+        if o.get("kind") == "network" and o.get("device") is not None:
+            pred_items.append((net.edge_index.get(o["device"], -1), a, b))
+        elif o.get("kind") == "single_customer":
+            pred_single.append((a, b))
+    truth_single = [
+        (_time(x.get("start") or x.get("time"), -inf), _time(x.get("restored"), inf))
+        for x in truth.get("single_customer", [])
+    ]
+    t_r, p_r = ranges(truth_items), ranges(pred_items)
+    ts = np.array(truth_single, dtype=float).reshape(-1, 2)
+    ps = np.array(pred_single, dtype=float).reshape(-1, 2)
+
+    def out_at(r: tuple[np.ndarray, ...], singles: np.ndarray, t: float) -> int:
+        lo, hi, a, b = r
+        on = (a <= t) & (t < b)
+        cover = np.zeros(len(per_pos) + 1, dtype=np.int64)
+        np.add.at(cover, lo[on], 1)
+        np.add.at(cover, hi[on], -1)
+        dead = np.cumsum(cover)[: len(per_pos)] > 0
+        extra = int(((singles[:, 0] <= t) & (t < singles[:, 1])).sum()) if len(singles) else 0
+        return int(per_pos[dead].sum()) + extra
+
+    truth_out = np.array([out_at(t_r, ts, float(t)) for t in samples], dtype=float)
+    pred_out = np.array([out_at(p_r, ps, float(t)) for t in samples], dtype=float)
+    busy = (truth_out > 0) | (pred_out > 0)
+    if not busy.any():
+        return {"mae": 0.0, "truth_mean": 0.0, "predicted_mean": 0.0}
+    err = np.abs(truth_out - pred_out)[busy]
+    return {
+        "mae": round(float(err.mean()), 1),
+        "truth_mean": round(float(truth_out[busy].mean()), 1),
+        "predicted_mean": round(float(pred_out[busy].mean()), 1),
+        "truth_peak": int(truth_out.max()),
+        "predicted_peak": int(pred_out.max()),
+        "samples": int(busy.sum()),
+    }
+
+
+def _etr_accuracy(rows: list[tuple[float, float | None, float | None]]) -> dict[str, Any]:
+    """ETR errors in minutes and the share of faults restored by their ETR."""
+    firsts = [(r, a) for r, a, _ in rows if a is not None and a < float("inf")]
+    finals = [(r, b) for r, _, b in rows if b is not None and b < float("inf")]
+
+    def mae(pairs: list[tuple[float, float]]) -> float | None:
+        return round(float(np.mean([abs(e - r) for r, e in pairs])) / 60, 1) if pairs else None
+
+    def share(pairs: list[tuple[float, float]]) -> float | None:
+        return round(sum(1 for r, e in pairs if r <= e) / len(pairs), 4) if pairs else None
+
+    return {
+        "n": len(rows),
+        "first_mae_min": mae(firsts),
+        "final_mae_min": mae(finals),
+        "restored_before_first": share(firsts),
+        "restored_before_final": share(finals),
     }

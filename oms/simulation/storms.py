@@ -110,6 +110,13 @@ class StormParams:
         Share of conductor faults reported with one ``wire_down`` hazard call.
     repair_median_minutes : float
         Median of the lognormal repair time (at least 10 minutes).
+    transformer_share : float
+        Share of sustained faults placed at a service transformer (a
+        transformer with a protective device above it that cuts off
+        customers): the transformer's own cutout operates, so its device in
+        the truth is the transformer, or the fuse right above it when that
+        fuse cuts off exactly the same customers. 0 (the default) keeps every
+        fault on conductors and devices, as before this parameter existed.
     seed : int
         Seed of the random generator.
     """
@@ -125,6 +132,7 @@ class StormParams:
     fci_share: float = 0.0
     hazard_rate: float = 0.05
     repair_median_minutes: float = 120.0
+    transformer_share: float = 0.0
     seed: int = 0
 
 
@@ -222,6 +230,38 @@ def edge_upper_nodes(net: Network, supply: Supply) -> np.ndarray:
     db = np.where(tree.reached[b], tree.depth[b], np.iinfo(np.int64).max)
     upper[other] = np.where(da[other] <= db[other], a[other], b[other])
     return upper
+
+
+def _transformer_candidates(
+    net: Network,
+    supply: Supply,
+    upper: np.ndarray,
+    prot_above: np.ndarray,
+    prot_customers: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Service transformers a fault can be placed at, and the device that operates.
+
+    A transformer qualifies when it is an energized bridge that cuts off
+    customers and has a protective device above it (which rules out
+    substation transformers). The device that operates is the transformer
+    itself (its cutout), or the fuse right above it when that fuse cuts off
+    exactly the same customers (a cutout drawn as an edge of its own). O(m).
+    """
+    tree = supply.tree
+    tx = np.flatnonzero(net.kind_mask("transformer") & supply.bridge & (tree.edge_child >= 0))
+    if not len(tx):
+        return tx, tx
+    child = tree.edge_child[tx]
+    per_node = np.zeros(net.n_nodes + 1, dtype=np.int64)
+    per_node[: net.n_nodes] = net.node_customers
+    cum = np.r_[0, np.cumsum(per_node[tree.pre])]
+    customers = cum[tree.tin[child] + tree.size[child]] - cum[tree.tin[child]]
+    up = upper[tx]
+    above = np.where(up >= 0, prot_above[np.maximum(up, 0)], -1)
+    keep = (customers > 0) & (above >= 0)
+    tx, customers, above = tx[keep], customers[keep], above[keep]
+    fuse = net.kind_mask("fuse")[above] & (prot_customers[above] == customers)
+    return tx, np.where(fuse, above, tx)
 
 
 class _Areas:
@@ -393,10 +433,15 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
     mean_len = float(net.edge_length_m[conductor].mean()) if conductor.any() else 50.0
     weight_all = np.where(conductor, np.maximum(net.edge_length_m, 1.0), max(mean_len, 1.0))
     cand_tin = tree.tin[upper[candidates]] if len(candidates) else np.empty(0, np.int64)
+    cand_op = op_of[candidates]
+    tx = _transformer_candidates(net, supply, upper, prot_above, prot_customers)
+    tx_pools = (tx[0], tree.tin[upper[tx[0]]], tx[1]) if len(tx[0]) else None
 
-    def pick(mask: np.ndarray) -> int | None:
+    def pick(mask: np.ndarray, pool: np.ndarray | None = None) -> int | None:
         if not mask.any():
             return None
+        if pool is not None:
+            return int(rng.choice(pool[mask]))
         w = weight_all[candidates[mask]]
         return int(rng.choice(candidates[mask], p=w / w.sum()))
 
@@ -412,7 +457,9 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
     faults: list[_Fault] = []
     starts = np.sort(np.round(rng.uniform(0.0, span_s, n_faults))).astype(np.int64)
     median_repair = max(params.repair_median_minutes, 1e-3) * 60.0
-    cand_op = op_of[candidates]
+    op_at = op_of.copy()
+    if tx_pools is not None:
+        op_at[tx_pools[0]] = tx_pools[2]
     for t0 in starts:
         t0 = int(t0)
         duration = max(_MIN_REPAIR_S, round(rng.lognormal(math.log(median_repair), _REPAIR_SIGMA)))
@@ -420,12 +467,22 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
         active = np.flatnonzero((f_start[:k] <= t0) & (t0 < f_rest[:k]))
         busy = np.zeros(net.n_edges, dtype=bool)
         busy[f_op[active]] = True
-        not_same_op = ~busy[cand_op]
+        # At a transformer (drawn only when asked for, so that scenarios
+        # without them stay as they were), else on any candidate edge.
+        at_tx = (
+            params.transformer_share > 0
+            and tx_pools is not None
+            and rng.random() < params.transformer_share
+        )
+        pool, pool_tin, pool_op = (
+            tx_pools if at_tx and tx_pools is not None else (None, cand_tin, cand_op)
+        )
+        not_same_op = ~busy[pool_op]
         chosen: int | None = None
         if len(active) and rng.random() < params.nested_share:
             for i in rng.permutation(active):
-                inside = (cand_tin >= f_lo[i]) & (cand_tin < f_hi[i])
-                chosen = pick(inside & not_same_op)
+                inside = (pool_tin >= f_lo[i]) & (pool_tin < f_hi[i])
+                chosen = pick(inside & not_same_op, pool)
                 if chosen is not None:
                     break
         if chosen is None:
@@ -433,14 +490,14 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
             cover = np.zeros(pre_len, dtype=np.int64)
             np.add.at(cover, f_lo[active], 1)
             np.add.at(cover, f_hi[active], -1)
-            outside = np.cumsum(cover)[cand_tin] == 0
-            chosen = pick(outside & not_same_op)
+            outside = np.cumsum(cover)[pool_tin] == 0
+            chosen = pick(outside & not_same_op, pool)
             if chosen is None:
-                chosen = pick(not_same_op)
+                chosen = pick(not_same_op, pool)
         if chosen is None:
             continue
-        op = int(op_of[chosen])
-        kind = "segment" if conductor[chosen] else "device"
+        op = int(op_at[chosen]) if pool is not None else int(op_of[chosen])
+        kind = "transformer" if pool is not None else "segment" if conductor[chosen] else "device"
         faults.append(_Fault(chosen, kind, op, t0, t0 + int(duration), visible=t0))
         f_start[k], f_rest[k], f_op[k] = t0, t0 + int(duration), op
         f_lo[k], f_hi[k] = areas.edge_lo[op], areas.edge_hi[op]
