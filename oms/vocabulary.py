@@ -25,15 +25,15 @@ __all__ = [
 
 
 class CrewStatus(str, Enum):
-    """Where a crew is in its day (contract 4, ``oms crews``)."""
+    """Where a crew is in its day (contract 4, ``oms crews``), readiest first."""
 
-    OFF_SHIFT = "off_shift"
     AVAILABLE = "available"
+    RETURNING = "returning"
     ASSIGNED = "assigned"
     ACCEPTED = "accepted"
     EN_ROUTE = "en_route"
     ON_SITE = "on_site"
-    RETURNING = "returning"
+    OFF_SHIFT = "off_shift"
 
 
 #: Statuses in which a crew is working a job.
@@ -114,6 +114,11 @@ def as_config() -> dict[str, list[str]]:
         "crew_reportable": list(values(CREW_REPORTABLE)),
         "job_states": list(values(JobState)),
         "outage_states": list(values(OutageState)),
+        "active_outage_states": list(values((OutageState.PREDICTED, OutageState.CONFIRMED))),
+        "shown_outage_states": list(
+            values((OutageState.PREDICTED, OutageState.CONFIRMED, OutageState.RESTORED))
+        ),
+        "finished_job_states": list(values((JobState.CLOSED, JobState.CANCELLED))),
         "outage_kinds": list(values(OutageKind)),
         "stamps": list(values(Stamp)),
         "segments": list(values(Segment)),

@@ -55,6 +55,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from oms import vocabulary
 from oms.exceptions import NotLoadedError, OMSError
 from oms.intake.events import iso
 from oms.outages import Outage, get_outage
@@ -173,6 +174,8 @@ def home() -> Any:
         "canDispatch": may(user, "api.outage_action"),
         "canSwitch": may(user, "api.switch"),
         "jobActions": may_take(user, "api.job_action"),
+        # The engine's words (oms.vocabulary), so the page never keeps its own lists.
+        "vocabulary": vocabulary.as_config(),
     }
     return render_template("dispatcher.html", config=config, user=user)
 

@@ -34,6 +34,7 @@ export const TIMELINE = [['A', 'Reported'], ['D', 'Dispatched'], ['E', 'Received
 /** What the crew is told of an alert from the stream. */
 export const ALERT_TEXT = {
   recalled: (a) => `${a.job} was recalled by the dispatcher${a.detail?.reason ? `: ${a.detail.reason}` : '.'}`,
-  redirected: (a) => `${a.job} moved: the fault is now at ${a.detail?.new || 'another device'}.`,
+  redirected: (a) => `${a.job} moved: the fault is now at ${a.detail?.to || 'another device'}.`,
+  etr_passed: (a) => `${a.job}: the restoration estimate passed; now ${a.detail?.etr || 'open'}.`,
   job_cancelled: (a) => `${a.job} was cancelled${a.detail?.why ? ` (${a.detail.why}).` : '.'}`,
 };

@@ -7,8 +7,11 @@
  */
 
 export const CONFIG = JSON.parse(document.getElementById('oms-config').textContent);
+/** What this user may do, from the routes' own rules on the server. */
 export const canDispatch = Boolean(CONFIG.canDispatch);
-export const canSwitch = ['dispatcher', 'engineer', 'admin'].includes(CONFIG.user?.role);
+export const canSwitch = Boolean(CONFIG.canSwitch);
+/** The engine's vocabularies (oms/vocabulary.py), sent with the page. */
+const VOCAB = CONFIG.vocabulary;
 
 /** Network lines by state as operated. */
 export const STATE_STYLE = {
@@ -29,21 +32,22 @@ export const CREW_COLORS = {
   on_site: '#f2c94c', returning: '#3cc6c6', off_shift: '#6b7280',
 };
 export const CREW_COLOR_UNKNOWN = '#8d9aa8';
-export const CREW_ORDER = ['available', 'returning', 'assigned', 'accepted', 'en_route', 'on_site', 'off_shift'];
+/** Crew statuses, readiest first. */
+export const CREW_ORDER = VOCAB.crew_statuses;
 
 /** A job's timed segments (from one stamp to the next) and their names. */
-export const SEGMENTS = ['AB', 'BC', 'CD', 'DE', 'EF', 'FG', 'GH'];
+export const SEGMENTS = VOCAB.segments;
 export const SEG_NAMES = {
   AB: 'issue', BC: 'to repair centre', CD: 'dispatch', DE: 'delivery',
   EF: 'accept', FG: 'depart', GH: 'travel',
 };
-export const STAMPS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'];
+export const STAMPS = VOCAB.stamps;
 
 /** Outage states: active (customers out), and open (shown in the panel). */
-export const ACTIVE = new Set(['predicted', 'confirmed']);
-export const OPEN_OUTAGE = new Set(['predicted', 'confirmed', 'restored']);
+export const ACTIVE = new Set(VOCAB.active_outage_states);
+export const OPEN_OUTAGE = new Set(VOCAB.shown_outage_states);
 /** Job states that leave the panel. */
-export const DONE_JOB = new Set(['closed', 'cancelled']);
+export const DONE_JOB = new Set(VOCAB.finished_job_states);
 
 /** Why a crew was not suggested (GET /api/jobs/<id>/suggest). */
 export const WHY_NOT = {
