@@ -252,3 +252,24 @@ def test_automatic_dispatch_switches_off_per_unit_and_globally(files: dict[str, 
     batch(core, [ev("m3", "dispatch_auto", 40, auto=True, unit="U1", user="dora")])
     by_device = {j.device: j for j in core.book.jobs.values()}
     assert by_device["R1"].crew == "K1" and by_device["B2"].crew is None
+
+
+def test_a_crew_cannot_estimate_or_close_another_crews_job(files: dict[str, Path]) -> None:
+    core = core_for(files)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    job = only_job(core)
+    batch(core, [ev("k1", "job_restored", 600, job=job.id, crew="K1")])
+    etr = (T0 + timedelta(hours=5)).isoformat()
+    closeout = {
+        "cause": "tree",
+        "equipment": "conductor",
+        "actions": "cleared",
+        "outage_start": T0.isoformat(),
+        "outage_end": (T0 + timedelta(minutes=10)).isoformat(),
+    }
+    core.begin()
+    for etype, extra in (("job_estimate", {"etr": etr}), ("job_close", {"closeout": closeout})):
+        forged = ev(f"x-{etype}", etype, 700, job=job.id, crew="K2", **extra)
+        with pytest.raises(ActionError, match="it is K1's"):
+            core.apply(parse_event(forged, core.directory))
+    assert job.state == "restored" and job.etr_source != "crew"

@@ -8,7 +8,7 @@ it inside the same transactions as the outages:
   cancelled, restoration stamped;
 - :meth:`OrderBook.apply` for crew and dispatcher events (``job_*``,
   ``crew_status``, ``crew_gps``);
-- :meth:`OrderBook.timers` as the clock moves: target warnings (50%, 75%)
+- :func:`oms.engine.timers.run` as the clock moves: target warnings (50%, 75%)
   and breaches, acknowledgement timeouts with escalation through the unit's
   first contact, second contact and leader, and the capacity alarm;
 - what changed is written by the repository (:meth:`OrderBook.settle`
@@ -20,22 +20,23 @@ No I/O here: the repository reads the book's starting state into a
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from oms.config import DispatchConfig
-from oms.dispatch.jobs import JOB_EVENTS, CrewState, Job, Zones, check_closeout, job_priority
+from oms.dispatch.jobs import CrewState, Job, Zones, job_priority
 from oms.dispatch.roads import RoadGraph
 from oms.dispatch.rules import BUSY, Decision, assign_batch, suggest
 from oms.dispatch.timeline import Targets
+from oms.engine.alerts import alert
+from oms.engine.job_events import apply_event
 from oms.engine.outbox import Outbox
+from oms.engine.timers import renew_passed_etr
 from oms.exceptions import ActionError
 from oms.intake.events import Event, iso
 from oms.outages import Outage
-from oms.vocabulary import CREW_REPORTABLE, values
 
 __all__ = ["OrderBook", "StoredBook", "crew_dicts"]
 
@@ -97,13 +98,13 @@ class OrderBook:
         self.history: dict[tuple[str, str], list[float]] = {}
         self._medians: dict[tuple[str, str], float | None] = {}
         for kind, area, stamps in stored.done:
-            self._remember(kind, area, stamps or {})
+            self.remember(kind, area, stamps or {})
         self.next_job = stored.next_job
         self.modes: dict[str, Any] = {"global": None, "units": {}, **stored.modes}
         self.modes_changed = False
         # Per unit: (time, no crew free) samples, and when it last alarmed.
-        self._samples: dict[str, list[tuple[datetime, bool]]] = {}
-        self._alarmed: dict[str, datetime] = {}
+        self.capacity_samples: dict[str, list[tuple[datetime, bool]]] = {}
+        self.capacity_alarmed: dict[str, datetime] = {}
         self._reset()
 
     def _reset(self) -> None:
@@ -129,80 +130,83 @@ class OrderBook:
             if job is None:
                 if o.active and o.kind in ("network", "single_customer"):
                     self._raise(o, now)
+            elif not job.open:
                 continue
-            if not job.open:
-                continue
-            if o.state == "cancelled":
-                into = o.merged_into
-                if into and into not in self.by_outage:
-                    # The job follows the outage its own was merged into.
-                    del self.by_outage[o.id]
-                    job.outage = into
-                    self.by_outage[into] = job
-                    host = by_id.get(into)
-                    if host is not None and host.kind == "network" and host.device:
-                        job.kind, job.customer = "network", None
-                        job.skills, job.voltage_kv = self.needs("network", host.device)
-                        self._move(job, host.device)
-                    self.dirty_jobs.add(job.id)
-                else:
-                    why = f"merged into {into}" if into else "withdrawn"
-                    self._cancel(job, now, f"outage {o.id} {why}")
+            elif o.state == "cancelled":
+                self._follow_cancelled(job, o, by_id, now)
             elif o.kind == "momentary":
                 self._cancel(job, now, f"outage {o.id} was momentary: supply came back by itself")
             elif o.state == "closed" and job.state not in _AT_WORK:
                 # Closed before a crew got to work on it: the crew is told.
                 self._cancel(job, now, f"outage {o.id} was closed")
             elif o.restored is not None:
-                if job.stamps.get("restored") is None:
-                    job.stamp("restored", o.restored)
-                    self._remember(job.kind, job.area_class, job.stamps)
-                if not job.restored_told:
-                    job.restored_told = True
-                    self._tell("restored", o.id, now)
-                    self._tell("survey", o.id, now)
-                self.dirty_jobs.add(job.id)
+                self._follow_restored(job, o, now)
             else:
-                minutes = (now - (job.stamps.get("A") or now)).total_seconds() / 60
-                priority = job_priority(o.hazard, o.critical_out, o.customers_out, minutes)
-                self._renew_passed_etr(job, now)
-                if job.etr_source not in ("crew", "renewed"):
-                    etr = self.estimate(job, now)
-                    # Small drifts of the historical median are not news.
-                    if etr is not None and (
-                        job.etr is None or abs((etr - job.etr).total_seconds()) > 600
-                    ):
-                        job.etr, job.etr_source = etr, "history"
-                        self.dirty_jobs.add(job.id)
-                if self.outbox is not None and self.outbox.etr_moved(o.id, job.etr):
-                    self._tell("etr_changed", o.id, now, job.etr)
-                if (priority, o.hazard) != (job.priority, job.hazard):
-                    job.priority, job.hazard = priority, o.hazard
-                    self.dirty_jobs.add(job.id)
-                if o.device and o.device != job.device:
-                    # The order follows its outage; a crew already on it is told where to.
-                    moved_from = job.device
-                    self._move(job, o.device)
-                    if job.crew is not None:
-                        self.alerts.append(
-                            _alert(
-                                now,
-                                "redirected",
-                                "info",
-                                job,
-                                crew=job.crew,
-                                detail={"from": moved_from, "to": o.device},
-                            )
-                        )
+                self._follow_open(job, o, now)
         self.dispatch_waiting(now, actor="system")
 
-    def _tell(
+    def _follow_cancelled(
+        self, job: Job, o: Outage, by_id: Mapping[str, Outage], now: datetime
+    ) -> None:
+        """A merged outage's job follows the outage it was merged into; else it is cancelled."""
+        into = o.merged_into
+        if not into or into in self.by_outage:
+            why = f"merged into {into}" if into else "withdrawn"
+            self._cancel(job, now, f"outage {o.id} {why}")
+            return
+        del self.by_outage[o.id]
+        job.outage = into
+        self.by_outage[into] = job
+        host = by_id.get(into)
+        if host is not None and host.kind == "network" and host.device:
+            job.kind, job.customer = "network", None
+            job.skills, job.voltage_kv = self.needs("network", host.device)
+            self._move(job, host.device)
+        self.dirty_jobs.add(job.id)
+
+    def _follow_restored(self, job: Job, o: Outage, now: datetime) -> None:
+        if job.stamps.get("restored") is None and o.restored is not None:
+            job.stamp("restored", o.restored)
+            self.remember(job.kind, job.area_class, job.stamps)
+        if not job.restored_told:
+            job.restored_told = True
+            self.tell("restored", o.id, now)
+            self.tell("survey", o.id, now)
+        self.dirty_jobs.add(job.id)
+
+    def _follow_open(self, job: Job, o: Outage, now: datetime) -> None:
+        """Priority and ETR refreshed; the job moves with its outage's device."""
+        minutes = (now - (job.stamps.get("A") or now)).total_seconds() / 60
+        priority = job_priority(o.hazard, o.critical_out, o.customers_out, minutes)
+        renew_passed_etr(self, job, now)
+        if job.etr_source not in ("crew", "renewed"):
+            etr = self.estimate(job, now)
+            # Small drifts of the historical median are not news.
+            if etr is not None and (job.etr is None or abs((etr - job.etr).total_seconds()) > 600):
+                job.etr, job.etr_source = etr, "history"
+                self.dirty_jobs.add(job.id)
+        if self.outbox is not None and self.outbox.etr_moved(o.id, job.etr):
+            self.tell("etr_changed", o.id, now, job.etr)
+        if (priority, o.hazard) != (job.priority, job.hazard):
+            job.priority, job.hazard = priority, o.hazard
+            self.dirty_jobs.add(job.id)
+        if o.device and o.device != job.device:
+            # The order follows its outage; a crew already on it is told where to.
+            moved_from = job.device
+            self._move(job, o.device)
+            if job.crew is not None:
+                detail = {"from": moved_from, "to": o.device}
+                self.alerts.append(
+                    alert(now, "redirected", "info", job, crew=job.crew, detail=detail)
+                )
+
+    def tell(
         self, kind: str, outage: str | None, now: datetime, etr: datetime | None = None
     ) -> None:
         if self.outbox is not None and outage:
             self.outbox.queue(kind, outage, self.recipients(outage), now, etr)
 
-    def _remember(self, kind: str, area: str, stamps: Mapping[str, Any]) -> None:
+    def remember(self, kind: str, area: str, stamps: Mapping[str, Any]) -> None:
         a, r = stamps.get("A"), stamps.get("restored")
         if a and r:
             a = datetime.fromisoformat(a) if isinstance(a, str) else a
@@ -224,9 +228,9 @@ class OrderBook:
         median = self._medians[key]
         minutes = median if median is not None else job.targets.restoration / 2
         etr: datetime = a + timedelta(minutes=minutes)
-        return etr if etr > now else now + self._still_needed(job)
+        return etr if etr > now else now + self.still_needed(job)
 
-    def _still_needed(self, job: Job) -> timedelta:
+    def still_needed(self, job: Job) -> timedelta:
         """What a job's stage still needs before supply can be back: the
         travel target until the crew arrives, then the repair time (half of
         it once the site is made safe, a quarter once repaired)."""
@@ -235,21 +239,6 @@ class OrderBook:
             return timedelta(minutes=float(job.targets.segments.get("GH", 28.0)) + repair)
         share = {"made_safe": 0.5, "repaired": 0.25}.get(job.state, 1.0)
         return timedelta(minutes=repair * share)
-
-    def _renew_passed_etr(self, job: Job, now: datetime) -> None:
-        """An ETR that passed without restoration is estimated again, with the
-        reason recorded (an alert), and the customers told."""
-        if job.etr is None or job.etr > now or job.stamps.get("restored") is not None:
-            return
-        passed, source = job.etr, job.etr_source
-        job.etr = now + self._still_needed(job)
-        job.etr_source = "renewed"
-        self.dirty_jobs.add(job.id)
-        why = "the crew's estimate passed" if source == "crew" else "the estimate passed"
-        detail = {"was": iso(passed), "etr": iso(job.etr), "why": f"{why} ({job.state})"}
-        self.alerts.append(_alert(now, "etr_passed", "warning", job, crew=job.crew, detail=detail))
-        if self.outbox is not None and self.outbox.etr_moved(job.outage or "", job.etr):
-            self._tell("etr_changed", job.outage, now, job.etr)
 
     def needs(self, kind: str, device: str | None) -> tuple[list[str], float]:
         """The skills (any one qualifies) and voltage level a job needs."""
@@ -300,7 +289,7 @@ class OrderBook:
         first = o.located_at if o.revealed_by else o.started
         job.stamps = {"A": first, "B": now, "C": now}
         job.etr, job.etr_source = self.estimate(job, now), "history"
-        self._tell("acknowledged", o.id, now, job.etr)
+        self.tell("acknowledged", o.id, now, job.etr)
         if self.outbox is not None:
             self.outbox.last_etr[o.id] = job.etr
         self.jobs[job.id] = job
@@ -311,13 +300,14 @@ class OrderBook:
 
     def _cancel(self, job: Job, now: datetime, why: str) -> None:
         """Cancel a job; its crew (if any) is told why and freed."""
-        self._release(job)
+        self.release(job)
         job.state = "cancelled"
         self.dirty_jobs.add(job.id)
-        alert = _alert(now, "job_cancelled", "info", job, crew=job.crew, detail={"why": why})
-        self.alerts.append(alert)
+        self.alerts.append(
+            alert(now, "job_cancelled", "info", job, crew=job.crew, detail={"why": why})
+        )
 
-    def _release(self, job: Job) -> None:
+    def release(self, job: Job) -> None:
         crew = self.crews.get(job.crew or "")
         if crew is not None and job.id in crew.jobs:
             crew.jobs.remove(job.id)
@@ -335,7 +325,7 @@ class OrderBook:
 
     def suggest(self, job_id: str, now: datetime, exclude: Iterable[str] = ()) -> Decision:
         """The crew to send (none of ``exclude``), the rule, and every alternative."""
-        job = self._job(job_id)
+        job = self.job(job_id)
         left_out = set(exclude)
         views = [v for v in self._crew_views() if v.id not in left_out]
         return suggest(job.view(), views, now, roads=self.roads, rules=self.config.rules)
@@ -360,7 +350,7 @@ class OrderBook:
             The job is not waiting, the crew is unknown or busy without
             ``preempt``, or no crew can take it.
         """
-        job = self._job(job_id)
+        job = self.job(job_id)
         if job.state not in ("waiting",):
             raise ActionError(f"job {job.id} is {job.state}; recall it before assigning again")
         decision = self.suggest(job_id, now, exclude=job.hold.get("excluded", ()))
@@ -375,7 +365,7 @@ class OrderBook:
                 )
             for other in busy:
                 if self.jobs[other].state not in _AT_WORK:
-                    self._recall(self.jobs[other], now, actor, f"crew diverted to {job.id}")
+                    self.recall(self.jobs[other], now, actor, f"crew diverted to {job.id}")
             decision = self.suggest(job_id, now)
             excluded = job.hold.get("excluded", [])
             if crew_id in excluded:  # the dispatcher sends it back: their call
@@ -448,7 +438,7 @@ class OrderBook:
             for other_id in list(crew.jobs):
                 other = self.jobs.get(other_id)
                 if other is not None:
-                    self._recall(other, now, actor, f"crew diverted to {job.id}")
+                    self.recall(other, now, actor, f"crew diverted to {job.id}")
         job.crew, job.state = crew.id, "dispatched"
         job.stamps["D"] = now
         for key in ("E", "F", "G", "H"):
@@ -462,12 +452,12 @@ class OrderBook:
         self.dirty_jobs.add(job.id)
         self.dirty_crews.add(crew.id)
         self._record(decision, now, actor)
-        self._tell("dispatched", job.outage, now)
+        self.tell("dispatched", job.outage, now)
 
-    def _recall(self, job: Job, now: datetime, actor: str, reason: str | None) -> None:
-        self._release(job)
+    def recall(self, job: Job, now: datetime, actor: str, reason: str | None) -> None:
+        self.release(job)
         self.alerts.append(
-            _alert(
+            alert(
                 now, "recalled", "info", job, crew=job.crew, detail={"by": actor, "reason": reason}
             )
         )
@@ -476,7 +466,7 @@ class OrderBook:
             job.stamps.pop(key, None)
         self.dirty_jobs.add(job.id)
 
-    def _hold(self, job: Job, p: Mapping[str, Any], now: datetime, actor: str) -> None:
+    def hold(self, job: Job, p: Mapping[str, Any], now: datetime, actor: str) -> None:
         """A dispatcher's recall: that crew is not sent back automatically, and
         nothing is sent before ``hold_until`` when given."""
         excluded = list(job.hold.get("excluded", []))
@@ -489,11 +479,11 @@ class OrderBook:
             job.hold["until"] = iso(parse_time(p["hold_until"], "hold_until"))
         self.dirty_jobs.add(job.id)
 
-    def _switch_automatic(self, p: Mapping[str, Any], now: datetime, actor: str) -> None:
+    def switch_automatic(self, p: Mapping[str, Any], now: datetime, actor: str) -> None:
         """Automatic dispatch on or off for one job, one unit, or everywhere."""
         auto = bool(p["auto"])
         if p.get("job"):
-            job = self._job(p["job"])
+            job = self.job(p["job"])
             job.hold = {**job.hold, "auto": auto, "reason": p.get("reason"), "by": actor}
             if p.get("until") is not None:
                 from oms.intake.events import parse_time
@@ -510,7 +500,7 @@ class OrderBook:
             self.modes_changed = True
         detail = {k: p.get(k) for k in ("auto", "unit", "job", "until", "reason")}
         self.alerts.append(
-            _alert(now, "dispatch_mode", "info", None, detail={**detail, "by": actor})
+            alert(now, "dispatch_mode", "info", None, detail={**detail, "by": actor})
         )
 
     def _record(self, decision: Decision, now: datetime, actor: str) -> None:
@@ -529,225 +519,19 @@ class OrderBook:
     # --------------------------------------------------------------- events
     def apply(self, event: Event, now: datetime) -> list[str]:
         """Apply a crew or dispatcher event; the outages to restore (by id)."""
-        p, t = event.payload, event.time
-        actor = p.get("user") or p.get("crew") or "system"
-        if event.type == "crew_gps":
-            crew = self._crew(p["crew"])
-            crew.lon, crew.lat, crew.gps_time = float(p["lon"]), float(p["lat"]), t
-            self.dirty_crews.add(crew.id)
-            return []
-        if event.type == "crew_status":
-            crew = self._crew(p["crew"])
-            if p["status"] not in values(CREW_REPORTABLE):
-                raise ActionError(
-                    f"a crew reports off_shift, available or returning, not {p['status']!r}"
-                )
-            if p["status"] == "off_shift" and crew.jobs:
-                raise ActionError(f"crew {crew.id} still holds {', '.join(crew.jobs)}")
-            crew.status = p["status"]
-            self.dirty_crews.add(crew.id)
-            return []
-        if event.type == "dispatch_auto":
-            self._switch_automatic(p, t, actor)
-            return []
-        if event.type == "survey_answer":
-            self.answers.append(
-                {
-                    "customer": p["customer"],
-                    "outage": p["outage"],
-                    "answer": str(p["answer"]),
-                    "time": t,
-                }
-            )
-            return []
-        job = self._job(p["job"])
-        if event.type == "job_assign":
-            self.assign(job.id, t, p.get("crew"), actor, preempt=bool(p.get("preempt")))
-            return []
-        if event.type == "job_recall":
-            if job.state in ("waiting", "closed", "cancelled"):
-                raise ActionError(f"job {job.id} is {job.state}; nothing to recall")
-            self._hold(job, p, t, actor)
-            self._recall(job, t, actor, p.get("reason"))
-            return []
-        if event.type == "job_callback":
-            if job.stamps.get("restored") is None:
-                raise ActionError(f"job {job.id} is not restored; call the customer back after")
-            job.stamp("callback", t)
-            job.closeout = {**(job.closeout or {}), "callback": p.get("answer")}
-            self.dirty_jobs.add(job.id)
-            return []
-        if event.type == "job_close":
-            if job.stamps.get("restored") is None:
-                raise ActionError(f"job {job.id} is not restored; it cannot close")
-            job.closeout = {**(job.closeout or {}), **check_closeout(p.get("closeout"))}
-            job.stamp("closed", t)
-            job.state = "closed"
-            self._release(job)
-            self.dirty_jobs.add(job.id)
-            return []
-        if event.type == "job_estimate":
-            from oms.intake.events import parse_time
+        return apply_event(self, event)
 
-            job.etr, job.etr_source = parse_time(p["etr"], "etr"), "crew"
-            self.dirty_jobs.add(job.id)
-            return []
-        stamp, state, crew_status = JOB_EVENTS[event.type]
-        crew_id = p.get("crew")
-        if job.crew is None or (crew_id is not None and crew_id != job.crew):
-            raise ActionError(
-                f"job {job.id} is not assigned to crew {crew_id}"
-                + (f" (it is {job.crew}'s)" if job.crew else " (it was recalled)")
-            )
-        if job.state in ("closed", "cancelled"):
-            raise ActionError(f"job {job.id} is {job.state}")
-        if stamp == "restored" and job.stamps.get("restored") is None:
-            job.stamp(stamp, t)
-            self._remember(job.kind, job.area_class, job.stamps)
-        job.stamp(stamp, t)
-        if event.type in ("job_accept", "job_depart", "job_arrive"):
-            job.stamp("E", t)  # accepting proves delivery
-        if event.type in ("job_depart", "job_arrive"):
-            job.stamp("F", t)
-        if event.type == "job_arrive":
-            job.stamp("G", t)
-        job.state = state
-        job.escalation = 0
-        if crew_status is not None:
-            crew = self.crews[job.crew]
-            crew.status = crew_status
-            self.dirty_crews.add(crew.id)
-        self.dirty_jobs.add(job.id)
-        if event.type == "job_restored" and job.outage:
-            return [job.outage]
-        return []
-
-    def _job(self, job_id: str) -> Job:
+    def job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
         if job is None:
             raise ActionError(f"no open job with id {job_id!r}")
         return job
 
-    def _crew(self, crew_id: str) -> CrewState:
+    def crew(self, crew_id: str) -> CrewState:
         crew = self.crews.get(crew_id)
         if crew is None:
             raise ActionError(f"unknown crew {crew_id!r}")
         return crew
-
-    # --------------------------------------------------------------- timers
-    def timers(self, now: datetime) -> None:
-        """Warnings, breaches, acknowledgement timeouts and capacity as of ``now``.
-
-        O(open jobs + crews).
-        """
-        self._capacity(now)
-        for job in self.jobs.values():
-            if not job.open:
-                continue
-            self._acknowledgement(job, now)
-            self._renew_passed_etr(job, now)
-            if (
-                job.next_check is not None
-                and job.next_check > now
-                and job.id not in self.dirty_jobs
-            ):
-                continue
-            before_b, before_w = set(job.breaches), dict(job.warnings)
-            if job.evaluate(now):
-                self.dirty_jobs.add(job.id)
-                for b in job.breaches:
-                    if b not in before_b:
-                        self.alerts.append(
-                            _alert(now, "breach", "breach", job, detail={"target": b})
-                        )
-                for w, level in job.warnings.items():
-                    if before_w.get(w) != level:
-                        self.alerts.append(
-                            _alert(now, "warning", f"warning_{level}", job, detail={"target": w})
-                        )
-
-    def _capacity(self, now: datetime) -> None:
-        """Alarm for units that had no free crew for too much of the window."""
-        from oms.dispatch.rules import on_shift
-
-        window = self.config.capacity_window_s
-        # Units whose zones have work waiting for a crew.
-        owner = {c.zone: c.unit for c in self.crews.values() if c.zone}
-        wanted = {owner.get(j.zone or "") for j in self.jobs.values() if j.state == "waiting"}
-        for unit_id, unit in self.units.items():
-            crews = [c for c in self.crews.values() if c.unit == unit_id]
-            if not crews:
-                continue
-            # Short of crews: none free, while some work or work waits (a
-            # unit off shift with nothing to do is not short of anything).
-            none_free = not any(
-                c.status in ("available", "returning")
-                and on_shift(c.view(None), now, self.config.rules.time_zone)
-                for c in crews
-            ) and (unit_id in wanted or any(c.status in BUSY for c in crews))
-            samples = self._samples.setdefault(unit_id, [])
-            samples.append((now, none_free))
-            while len(samples) > 1 and (now - samples[1][0]).total_seconds() >= window:
-                samples.pop(0)
-            # Time without a free crew: each sample holds until the next.
-            busy = sum(
-                (b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(samples) if a[1]
-            )
-            last = self._alarmed.get(unit_id)
-            if busy > self.config.capacity_share * window and (
-                last is None or (now - last).total_seconds() >= window
-            ):
-                self._alarmed[unit_id] = now
-                self.alerts.append(
-                    {
-                        "time": now,
-                        "kind": "capacity",
-                        "level": "alarm",
-                        "job": None,
-                        "crew": None,
-                        "unit": unit_id,
-                        "contact": unit.get("leader") or unit["first_contact"],
-                        "detail": {"busy_s": round(busy), "window_s": window},
-                    }
-                )
-
-    def _acknowledgement(self, job: Job, now: datetime) -> None:
-        hop = None
-        if job.state == "dispatched":
-            hop = ("D", "delivery")
-        elif job.state == "delivered":
-            hop = ("E", "acceptance")
-        if hop is None:
-            return
-        since = job.stamps.get(hop[0])
-        if since is None:
-            return
-        steps = int((now - since).total_seconds() // self.config.ack_timeout_s)
-        unit = self.units.get(job.unit or "")
-        if unit is None and job.crew in self.crews:
-            unit = self.units.get(self.crews[job.crew].unit or "")
-        chain = [("sender", None)]
-        if unit:
-            chain += [
-                ("first_contact", unit["first_contact"]),
-                ("second_contact", unit["second_contact"]),
-                ("leader", unit.get("leader")),
-            ]
-        while job.escalation < min(steps, len(chain)):
-            who, phone = chain[job.escalation]
-            job.escalation += 1
-            self.alerts.append(
-                _alert(
-                    since + timedelta(seconds=job.escalation * self.config.ack_timeout_s),
-                    "ack_timeout" if who == "sender" else "escalation",
-                    "breach",
-                    job,
-                    crew=job.crew,
-                    contact=phone,
-                    detail={"waiting_for": hop[1], "notify": who},
-                )
-            )
-            self.dirty_jobs.add(job.id)
 
     # ---------------------------------------------------------------- views
     def crew_dicts(self, now: datetime) -> list[dict[str, Any]]:
@@ -791,25 +575,3 @@ def crew_dicts(
             status = "off_shift"
         out.append(c.to_dict(now, config.stale_gps_s, status))
     return out
-
-
-def _alert(
-    time: datetime,
-    kind: str,
-    level: str,
-    job: Job | None = None,
-    *,
-    crew: str | None = None,
-    contact: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "time": time,
-        "kind": kind,
-        "level": level,
-        "job": job.id if job else None,
-        "crew": crew,
-        "unit": job.unit if job else None,
-        "contact": contact,
-        "detail": detail or {},
-    }

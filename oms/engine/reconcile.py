@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from oms.engine import timers
 from oms.engine.customers import momentaries_from_meters, single_customers
 from oms.engine.evidence import EvidenceTable
 from oms.engine.figures import request_pings, update_figures
@@ -259,7 +260,7 @@ def _sync_jobs(core: EngineCore, t: datetime) -> None:
         return
     if core.config.dispatch.enabled:
         book.sync(list(core.outages.open.values()), t)
-        book.timers(t)
+        timers.run(book, t)
     for o in core.outages.open.values():
         job = book.by_outage.get(o.id)
         if job is not None and job.etr != o.etr and o.active:

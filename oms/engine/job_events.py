@@ -1,0 +1,182 @@
+"""Crew and dispatcher events on the order book: one handler per event type.
+
+A crew acts only on its own jobs: every job event that names a crew is
+refused unless the job is that crew's (stages, estimates, callbacks and
+close-outs alike). Who may send which event type is the intake's business
+(the web API's route rules); here each event is checked against the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from oms.dispatch.jobs import JOB_EVENTS, Job, check_closeout
+from oms.exceptions import ActionError
+from oms.intake.events import Event, parse_time
+from oms.vocabulary import CREW_REPORTABLE, values
+
+if TYPE_CHECKING:
+    from oms.engine.orders import OrderBook
+
+__all__ = ["apply_event"]
+
+Handler = Callable[["OrderBook", Mapping[str, Any], datetime, str], list[str]]
+JobHandler = Callable[["OrderBook", Job, Mapping[str, Any], datetime, str], list[str]]
+
+
+def apply_event(book: OrderBook, event: Event) -> list[str]:
+    """Apply a crew or dispatcher event; the outages it restores (by id).
+
+    Raises
+    ------
+    ActionError
+        The event cannot be carried out (an unknown job or crew, a crew
+        acting on another crew's job, a stage out of order, ...).
+    """
+    p, t = event.payload, event.time
+    actor = p.get("user") or p.get("crew") or "system"
+    handler = _CREW_AND_DISPATCH.get(event.type)
+    if handler is not None:
+        return handler(book, p, t, actor)
+    job = book.job(p["job"])
+    job_handler = _JOB.get(event.type)
+    if job_handler is not None:
+        return job_handler(book, job, p, t, actor)
+    _own_job(job, p)
+    return _stage(book, job, event.type, t)
+
+
+def _own_job(job: Job, p: Mapping[str, Any]) -> None:
+    """A crew acts on its own job only."""
+    crew_id = p.get("crew")
+    if crew_id is not None and crew_id != job.crew:
+        raise ActionError(
+            f"job {job.id} is not assigned to crew {crew_id}"
+            + (f" (it is {job.crew}'s)" if job.crew else " (it was recalled)")
+        )
+
+
+# ---------------------------------------------------------- crews, dispatch
+def _crew_gps(book: OrderBook, p: Mapping[str, Any], t: datetime, actor: str) -> list[str]:
+    crew = book.crew(p["crew"])
+    crew.lon, crew.lat, crew.gps_time = float(p["lon"]), float(p["lat"]), t
+    book.dirty_crews.add(crew.id)
+    return []
+
+
+def _crew_status(book: OrderBook, p: Mapping[str, Any], t: datetime, actor: str) -> list[str]:
+    crew = book.crew(p["crew"])
+    if p["status"] not in values(CREW_REPORTABLE):
+        raise ActionError(f"a crew reports off_shift, available or returning, not {p['status']!r}")
+    if p["status"] == "off_shift" and crew.jobs:
+        raise ActionError(f"crew {crew.id} still holds {', '.join(crew.jobs)}")
+    crew.status = p["status"]
+    book.dirty_crews.add(crew.id)
+    return []
+
+
+def _dispatch_auto(book: OrderBook, p: Mapping[str, Any], t: datetime, actor: str) -> list[str]:
+    book.switch_automatic(p, t, actor)
+    return []
+
+
+def _survey_answer(book: OrderBook, p: Mapping[str, Any], t: datetime, actor: str) -> list[str]:
+    answer = {"customer": p["customer"], "outage": p["outage"], "answer": str(p["answer"])}
+    book.answers.append({**answer, "time": t})
+    return []
+
+
+_CREW_AND_DISPATCH: dict[str, Handler] = {
+    "crew_gps": _crew_gps,
+    "crew_status": _crew_status,
+    "dispatch_auto": _dispatch_auto,
+    "survey_answer": _survey_answer,
+}
+
+
+# --------------------------------------------------------------------- jobs
+def _assign(book: OrderBook, job: Job, p: Mapping[str, Any], t: datetime, actor: str) -> list[str]:
+    book.assign(job.id, t, p.get("crew"), actor, preempt=bool(p.get("preempt")))
+    return []
+
+
+def _recall(book: OrderBook, job: Job, p: Mapping[str, Any], t: datetime, actor: str) -> list[str]:
+    if job.state in ("waiting", "closed", "cancelled"):
+        raise ActionError(f"job {job.id} is {job.state}; nothing to recall")
+    book.hold(job, p, t, actor)
+    book.recall(job, t, actor, p.get("reason"))
+    return []
+
+
+def _callback(
+    book: OrderBook, job: Job, p: Mapping[str, Any], t: datetime, actor: str
+) -> list[str]:
+    _own_job(job, p)
+    if job.stamps.get("restored") is None:
+        raise ActionError(f"job {job.id} is not restored; call the customer back after")
+    job.stamp("callback", t)
+    job.closeout = {**(job.closeout or {}), "callback": p.get("answer")}
+    book.dirty_jobs.add(job.id)
+    return []
+
+
+def _close(book: OrderBook, job: Job, p: Mapping[str, Any], t: datetime, actor: str) -> list[str]:
+    _own_job(job, p)
+    if job.stamps.get("restored") is None:
+        raise ActionError(f"job {job.id} is not restored; it cannot close")
+    job.closeout = {**(job.closeout or {}), **check_closeout(p.get("closeout"))}
+    job.stamp("closed", t)
+    job.state = "closed"
+    book.release(job)
+    book.dirty_jobs.add(job.id)
+    return []
+
+
+def _estimate(
+    book: OrderBook, job: Job, p: Mapping[str, Any], t: datetime, actor: str
+) -> list[str]:
+    _own_job(job, p)
+    job.etr, job.etr_source = parse_time(p["etr"], "etr"), "crew"
+    book.dirty_jobs.add(job.id)
+    return []
+
+
+_JOB: dict[str, JobHandler] = {
+    "job_assign": _assign,
+    "job_recall": _recall,
+    "job_callback": _callback,
+    "job_close": _close,
+    "job_estimate": _estimate,
+}
+
+
+def _stage(book: OrderBook, job: Job, etype: str, t: datetime) -> list[str]:
+    """A stage of the handheld: delivered, accepted, departed, ... restored."""
+    stamp, state, crew_status = JOB_EVENTS[etype]
+    if job.crew is None:
+        raise ActionError(f"job {job.id} has no crew (it was recalled)")
+    if job.state in ("closed", "cancelled"):
+        raise ActionError(f"job {job.id} is {job.state}")
+    if stamp == "restored" and job.stamps.get("restored") is None:
+        job.stamp(stamp, t)
+        book.remember(job.kind, job.area_class, job.stamps)
+    job.stamp(stamp, t)
+    # A later stage proves the earlier ones: accepting proves delivery, ...
+    if etype in ("job_accept", "job_depart", "job_arrive"):
+        job.stamp("E", t)
+    if etype in ("job_depart", "job_arrive"):
+        job.stamp("F", t)
+    if etype == "job_arrive":
+        job.stamp("G", t)
+    job.state = state
+    job.escalation = 0
+    if crew_status is not None:
+        crew = book.crews[job.crew]
+        crew.status = crew_status
+        book.dirty_crews.add(crew.id)
+    book.dirty_jobs.add(job.id)
+    if etype == "job_restored" and job.outage:
+        return [job.outage]
+    return []

@@ -1,0 +1,149 @@
+"""Time-driven rules of the order book, evaluated as of a time (the engine's ``tick``).
+
+- target warnings (50%, 75%) and breaches of each open job;
+- acknowledgement timeouts, escalated through the unit's first contact,
+  second contact and leader;
+- the capacity alarm of a unit with no free crew for too long;
+- an ETR that passed without restoration, estimated again.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from oms.dispatch.jobs import Job
+from oms.engine.alerts import alert
+from oms.intake.events import iso
+from oms.vocabulary import BUSY
+
+if TYPE_CHECKING:
+    from oms.engine.orders import OrderBook
+
+__all__ = ["renew_passed_etr", "run"]
+
+
+def renew_passed_etr(book: OrderBook, job: Job, now: datetime) -> None:
+    """An ETR that passed without restoration is estimated again, with the
+    reason recorded (an alert), and the customers told."""
+    if job.etr is None or job.etr > now or job.stamps.get("restored") is not None:
+        return
+    passed, source = job.etr, job.etr_source
+    job.etr = now + book.still_needed(job)
+    job.etr_source = "renewed"
+    book.dirty_jobs.add(job.id)
+    why = "the crew's estimate passed" if source == "crew" else "the estimate passed"
+    detail = {"was": iso(passed), "etr": iso(job.etr), "why": f"{why} ({job.state})"}
+    book.alerts.append(alert(now, "etr_passed", "warning", job, crew=job.crew, detail=detail))
+    if book.outbox is not None and book.outbox.etr_moved(job.outage or "", job.etr):
+        book.tell("etr_changed", job.outage, now, job.etr)
+
+
+def run(book: OrderBook, now: datetime) -> None:
+    """Warnings, breaches, acknowledgement timeouts and capacity as of ``now``.
+
+    O(open jobs + crews).
+    """
+    _capacity(book, now)
+    for job in book.jobs.values():
+        if not job.open:
+            continue
+        _acknowledgement(book, job, now)
+        renew_passed_etr(book, job, now)
+        if job.next_check is not None and job.next_check > now and job.id not in book.dirty_jobs:
+            continue
+        before_b, before_w = set(job.breaches), dict(job.warnings)
+        if job.evaluate(now):
+            book.dirty_jobs.add(job.id)
+            for b in job.breaches:
+                if b not in before_b:
+                    book.alerts.append(alert(now, "breach", "breach", job, detail={"target": b}))
+            for w, level in job.warnings.items():
+                if before_w.get(w) != level:
+                    book.alerts.append(
+                        alert(now, "warning", f"warning_{level}", job, detail={"target": w})
+                    )
+
+
+def _capacity(book: OrderBook, now: datetime) -> None:
+    """Alarm for units that had no free crew for too much of the window."""
+    from oms.dispatch.rules import on_shift
+
+    window = book.config.capacity_window_s
+    # Units whose zones have work waiting for a crew.
+    owner = {c.zone: c.unit for c in book.crews.values() if c.zone}
+    wanted = {owner.get(j.zone or "") for j in book.jobs.values() if j.state == "waiting"}
+    for unit_id, unit in book.units.items():
+        crews = [c for c in book.crews.values() if c.unit == unit_id]
+        if not crews:
+            continue
+        # Short of crews: none free, while some work or work waits (a
+        # unit off shift with nothing to do is not short of anything).
+        none_free = not any(
+            c.status in ("available", "returning")
+            and on_shift(c.view(None), now, book.config.rules.time_zone)
+            for c in crews
+        ) and (unit_id in wanted or any(c.status in BUSY for c in crews))
+        samples = book.capacity_samples.setdefault(unit_id, [])
+        samples.append((now, none_free))
+        while len(samples) > 1 and (now - samples[1][0]).total_seconds() >= window:
+            samples.pop(0)
+        # Time without a free crew: each sample holds until the next.
+        busy = sum((b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(samples) if a[1])
+        last = book.capacity_alarmed.get(unit_id)
+        if busy > book.config.capacity_share * window and (
+            last is None or (now - last).total_seconds() >= window
+        ):
+            book.capacity_alarmed[unit_id] = now
+            book.alerts.append(
+                {
+                    "time": now,
+                    "kind": "capacity",
+                    "level": "alarm",
+                    "job": None,
+                    "crew": None,
+                    "unit": unit_id,
+                    "contact": unit.get("leader") or unit["first_contact"],
+                    "detail": {"busy_s": round(busy), "window_s": window},
+                }
+            )
+
+
+def _acknowledgement(book: OrderBook, job: Job, now: datetime) -> None:
+    hop = None
+    if job.state == "dispatched":
+        hop = ("D", "delivery")
+    elif job.state == "delivered":
+        hop = ("E", "acceptance")
+    if hop is None:
+        return
+    since = job.stamps.get(hop[0])
+    if since is None:
+        return
+    steps = int((now - since).total_seconds() // book.config.ack_timeout_s)
+    unit = book.units.get(job.unit or "")
+    if unit is None and job.crew in book.crews:
+        unit = book.units.get(book.crews[job.crew].unit or "")
+    chain = [("sender", None)]
+    if unit:
+        chain += [
+            ("first_contact", unit["first_contact"]),
+            ("second_contact", unit["second_contact"]),
+            ("leader", unit.get("leader")),
+        ]
+    while job.escalation < min(steps, len(chain)):
+        who, phone = chain[job.escalation]
+        job.escalation += 1
+        book.alerts.append(
+            alert(
+                since + timedelta(seconds=job.escalation * book.config.ack_timeout_s),
+                "ack_timeout" if who == "sender" else "escalation",
+                "breach",
+                job,
+                crew=job.crew,
+                contact=phone,
+                detail={"waiting_for": hop[1], "notify": who},
+            )
+        )
+        book.dirty_jobs.add(job.id)
