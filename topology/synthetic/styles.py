@@ -337,8 +337,8 @@ def _urban_mesh(b: _Builder, n_nodes: int) -> None:
         tee = b.device(pre, "fuse", u, 45.0)
         board = b.span(pre, tee, 45.0, 5.0, "transformer")
         for lv in range(2):
-            x = b.device(pre, "fuse", board, 45.0 + 90 * lv)
-            b.services(pre, x, 45.0 + 90 * lv, 3, (2, 8))
+            lv_head = b.device(pre, "fuse", board, 45.0 + 90 * lv)
+            b.services(pre, lv_head, 45.0 + 90 * lv, 3, (2, 8))
 
 
 _BUILDERS: dict[str, Callable[[_Builder, int], None]] = {
