@@ -1,7 +1,7 @@
 """Shared fixtures: hand-built networks with known answers, and databases.
 
 Storage and engine tests take ``db_url``, which runs them twice: on a fresh
-SQLite file and on a fresh database of the PostgreSQL server named by
+SQLite file and on a fresh schema on the PostgreSQL server named by
 ``$OMS_TEST_POSTGRES`` (default ``postgresql+psycopg2://postgres@127.0.0.1:5432/test``;
 its role needs ``CREATEDB``). Without that server the PostgreSQL runs are
 skipped, except under ``CI=true``, where they fail.
@@ -63,6 +63,7 @@ PASSWORD = "secret-pw"
 COVERS = {"loaded": ("loaded",), "web": ("loaded", "web")}
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that drives Chromium is a ``browser`` test, marked or not."""
     for item in items:
