@@ -244,6 +244,7 @@ def test_documented_roles_are_enforced(app: Flask, client: FlaskClient, clock: C
     assert checked == 4 * (21 + 12)
 
 
+@pytest.mark.slow
 def test_fuzz_finds_no_server_errors(app: Flask, clock: Clock) -> None:
     """schemathesis against the WSGI app as the admin, with the CSRF token.
 

@@ -252,3 +252,11 @@ def test_login_never_redirects_to_another_site(app: Flask, target: str) -> None:
 def test_login_returns_to_a_local_page(app: Flask) -> None:
     response = form_login(app.test_client(), "k1", next_="/crew/?tab=jobs")
     assert response.status_code == 302 and response.headers["Location"] == "/crew/?tab=jobs"
+
+
+def test_production_passwords_are_hashed_with_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tests hash cheaply ($OMS_PASSWORD_METHOD); production must not.
+    from webmap.accounts import hash_password
+
+    monkeypatch.delenv("OMS_PASSWORD_METHOD", raising=False)
+    assert hash_password("correct horse").startswith("scrypt:")

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
-from werkzeug.security import generate_password_hash
 
 from oms.config import EngineConfig
 from oms.demodata import demo_files, demo_network
@@ -33,7 +32,7 @@ from oms.simulation.storms import HeadEnd, StormParams, simulate_storm
 from oms.storage import schema
 from oms.storage.db import connect
 from oms.storage.loading import load
-from webmap.accounts import add_user
+from webmap.accounts import add_user, hash_password
 from webmap.service import EngineService
 
 __all__ = [
@@ -89,7 +88,7 @@ def prepare(path: Path) -> list[tuple[str, str, str, str | None]]:
         crews = list(conn.execute(select(schema.crews.c.id).order_by(schema.crews.c.id)).scalars())
         # Every demo crew has the same password: hash it once (scrypt is slow
         # on purpose), so the demo serves within seconds.
-        shared = generate_password_hash(CREW_PASSWORD)
+        shared = hash_password(CREW_PASSWORD)
         now = datetime.now(timezone.utc)
         rows = [
             {
