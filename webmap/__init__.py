@@ -3,8 +3,9 @@
 :func:`create_app` is the Flask app factory. Blueprints, one module each:
 
 ========== ===========================================================
-auth       sign-in (sessions, bearer tokens), CSRF, roles
-api        the REST API under ``/api`` and its OpenAPI description
+auth       sign-in (sessions, bearer tokens), CSRF, roles (``require``)
+api        the REST API under ``/api``, each route with its description
+openapi    ``/api/openapi.json``, built from the routes' own metadata
 stream     ``/stream``: Server-Sent Events of every change
 dispatcher ``/``: the dispatcher's live map
 crew       ``/crew``: the crew handheld (a PWA that works offline)
