@@ -131,8 +131,10 @@ def test_trace_on_the_network_as_operated(db: str) -> None:
 
 def test_errors_exit_1_with_json(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
-    code, doc = run("outages", "--db", url, "--json")
-    assert (code, doc) == (0, [])
+    # A reading command never makes a database (a forgotten --db): usage error.
+    result = CliRunner().invoke(cli, ["outages", "--db", url, "--json"])
+    assert result.exit_code == 2 and "no database at" in result.output
+    assert not (tmp_path / "empty.sqlite").exists()
     code, doc = run("ingest", "-", "--db", url, "--json", stdin="{}\n")
     assert code == 1 and "oms load" in doc["error"]
     bad = tmp_path / "bad.geojson"

@@ -95,6 +95,9 @@ def test_serve_reads_oms_engine_config(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(waitress, "serve", fake_serve)
     monkeypatch.setenv("OMS_ENGINE_CONFIG", str(config))
     db = f"sqlite:///{tmp_path / 'oms.sqlite'}"
+    from oms.storage.db import connect
+
+    connect(db).dispose()  # serve needs a database that exists (oms load makes one)
     result = CliRunner().invoke(cli, ["serve", "--db", db])
     assert result.exit_code == 0, result.output
     assert served["config"].prediction.call_rate == 0.25

@@ -14,11 +14,11 @@ import click
 
 from oms.cli.options import (
     config_option,
-    db_option,
     emit,
     engine_config,
     handles_errors,
     json_option,
+    new_db_option,
 )
 
 __all__ = ["ingest", "load"]
@@ -26,7 +26,7 @@ __all__ = ["ingest", "load"]
 
 # ------------------------------------------------------------------- load
 @click.command()
-@db_option
+@new_db_option
 @click.option(
     "--network", type=click.Path(), default=None, help="Network file (contract 1), or demo."
 )
@@ -96,7 +96,7 @@ def load(
 # ----------------------------------------------------------------- ingest
 @click.command()
 @click.argument("events_file", type=click.Path(allow_dash=True, dir_okay=False))
-@db_option
+@new_db_option
 @click.option(
     "--network", type=click.Path(), default=None, help="Load this network first (as oms load)."
 )
@@ -124,6 +124,8 @@ def ingest(
     from oms.storage.db import connect
     from oms.storage.loading import load as load_files
 
+    if events_file != "-" and not Path(events_file).is_file():
+        raise OSError(f"{events_file}: no such file")  # before any database is made
     engine_db = connect(db)
     if network or customers:
         if is_demo(network):
@@ -135,14 +137,14 @@ def ingest(
     if events_file == "-":
         report = engine.ingest(sys.stdin)
     else:
-        try:
-            fh = open(events_file, encoding="utf-8")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise click.FileError(events_file, str(exc)) from exc
+        fh = open(events_file, encoding="utf-8")  # noqa: SIM115 - closed below
         with (
             fh,
             click.progressbar(
-                length=Path(events_file).stat().st_size, label="ingest", file=sys.stderr
+                length=Path(events_file).stat().st_size,
+                label="ingest",
+                file=sys.stderr,
+                hidden=not sys.stderr.isatty(),  # no stray labels in logs and pipes
             ) as bar,
         ):
 

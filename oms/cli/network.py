@@ -117,6 +117,7 @@ def info(
     default=None,
     help="Also write the customers CSV here.",
 )
+@json_option
 @handles_errors
 def export(
     network: str,
@@ -125,16 +126,23 @@ def export(
     db: str | None,
     output: str,
     customers_out: str | None,
+    as_json: bool,
 ) -> None:
     """Write NETWORK to OUTPUT (.geojson, .gpkg or .parquet) in WGS84."""
     from topology.io import write_customers_csv, write_network
 
     net = load_network(network, customers, crs, db)
     write_network(net, output)
-    click.echo(f"wrote {output}: {net.n_nodes} nodes, {net.n_edges} edges", err=True)
     if customers_out:
         write_customers_csv(net, customers_out)
-        click.echo(f"wrote {customers_out}", err=True)
+    doc = {
+        "output": output,
+        "customers_output": customers_out,
+        "nodes": net.n_nodes,
+        "edges": net.n_edges,
+        "customers": int(net.node_customers.sum()),
+    }
+    emit(doc, as_json, lambda: f"wrote {output}: {net.n_nodes} nodes, {net.n_edges} edges")
 
 
 @network.command("import-pandapower")

@@ -44,6 +44,7 @@ __all__ = [
     "listing",
     "load_network",
     "network_argument",
+    "new_db_option",
     "now_of",
     "or_wall_clock",
     "params_of",
@@ -80,9 +81,20 @@ def _missing_module(exc: ImportError) -> str:
     # pyarrow) raise ImportError without a name, naming it in the message.
     quoted = re.search(r"'([A-Za-z_][\w.]*)'", str(exc))
     name = (exc.name or (quoted.group(1) if quoted else "") or "?").split(".")[0]
+    if name in ("oms", "topology", "webmap"):
+        # Typically: run from a source folder that hides the installed package.
+        import oms
+
+        return (
+            f"{exc} (using the oms package in {Path(oms.__file__).parent.parent}): "
+            "run from another folder, or install this checkout with pip install -e ."
+        )
     extra = _EXTRAS.get(name)
-    install = f'pip install "open-oms[{extra}]"' if extra else f"pip install {name}"
-    return f"this needs the package {name!r}, which is not installed: {install}"
+    if extra is None:
+        return f"{exc}: a package open-oms needs is missing; reinstall open-oms"
+    return (
+        f'this needs the package {name!r}, which is not installed: pip install "open-oms[{extra}]"'
+    )
 
 
 def handles_errors(func: F) -> F:
@@ -129,14 +141,47 @@ def json_option(func: F) -> F:
 
 
 def db_option(func: F) -> F:
-    """``--db URL``: the database (SQLAlchemy URL)."""
+    """``--db URL``: an existing database (SQLAlchemy URL); a SQLite file must exist."""
     return click.option(
         "--db",
         envvar="OMS_DATABASE_URL",
         default=None,
         metavar="URL",
+        callback=_existing_database,
         help="Database URL (default $OMS_DATABASE_URL, else sqlite:///oms.sqlite).",
     )(func)
+
+
+def new_db_option(func: F) -> F:
+    """``--db URL``: the database to write to, made (and migrated) if need be."""
+    return click.option(
+        "--db",
+        envvar="OMS_DATABASE_URL",
+        default=None,
+        metavar="URL",
+        help="Database URL, made if need be (default $OMS_DATABASE_URL, else sqlite:///oms.sqlite).",
+    )(func)
+
+
+def _existing_database(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A reading command never leaves an empty database behind a forgotten --db."""
+    missing = _missing_sqlite_file(value)
+    if missing:
+        raise click.BadParameter(missing, ctx=ctx, param=param)
+    return value
+
+
+def _missing_sqlite_file(db: str | None) -> str | None:
+    """Why a SQLite database URL names no existing file, or None."""
+    from oms.storage.db import database_url
+
+    url = database_url(db).split("?", 1)[0]
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    if path.exists():
+        return None
+    return f"no database at {path}: give --db URL or set OMS_DATABASE_URL (oms load makes one)"
 
 
 def config_option(func: F) -> F:
@@ -173,7 +218,12 @@ class NetworkCommand(click.Command):
 
 def network_argument(func: F) -> F:
     """NETWORK with ``--customers``, ``--crs`` and ``--db`` (use with NetworkCommand)."""
-    func = db_option(func)
+    func = click.option(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="Use the network as operated now in this database instead of NETWORK.",
+    )(func)
     func = click.option(
         "--crs", default=None, help="CRS of the coordinates when the file names none."
     )(func)
@@ -195,6 +245,9 @@ def load_network(network: str, customers: str | None, crs: str | None, db: str |
         from oms.storage.db import connect
         from oms.storage.loading import operated_network
 
+        missing = _missing_sqlite_file(db)
+        if missing:
+            raise click.UsageError(missing)
         return operated_network(connect(db))
     if is_demo(network):
         network = str(demo_path(FILES["network"]))

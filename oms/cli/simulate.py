@@ -191,7 +191,10 @@ def simulate(
         chosen = {k: v for k, v in companions.items() if v}
         use = None if no_crews or "crews" not in chosen else chosen
         with click.progressbar(
-            length=2 * len(scenario.events), label="replay", file=sys.stderr
+            length=2 * len(scenario.events),
+            label="replay",
+            file=sys.stderr,
+            hidden=not sys.stderr.isatty(),
         ) as bar:
             results = score_scenario(
                 net,
