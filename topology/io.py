@@ -291,6 +291,8 @@ def network_from_features(
         if a is not None and a == b:
             issues.error(eid, f"connects node {a!r} to itself")
 
+    if not nodes and not issues.failed:
+        issues.error(None, "the file holds no nodes: a network needs at least a source node")
     transformer = _transformer(crs, issues)
     if issues.failed:
         raise NetworkValidationError(issues.issues, source)

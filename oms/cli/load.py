@@ -137,7 +137,8 @@ def ingest(
     if events_file == "-":
         report = engine.ingest(sys.stdin)
     else:
-        fh = open(events_file, encoding="utf-8")  # noqa: SIM115 - closed below
+        # Read as bytes: a line that is not UTF-8 is rejected alone (read_lines).
+        fh = open(events_file, "rb")  # noqa: SIM115 - closed below
         with (
             fh,
             click.progressbar(
@@ -150,7 +151,7 @@ def ingest(
 
             def lines() -> Any:
                 for line in fh:
-                    bar.update(len(line.encode("utf-8")))
+                    bar.update(len(line))
                     yield line
 
             report = engine.ingest(lines())

@@ -109,11 +109,12 @@ class OutageEngine:
 
     # -------------------------------------------------------------- intake
     def ingest(
-        self, lines: Iterable[str], *, progress: Callable[[int], None] | None = None
+        self, lines: Iterable[str | bytes], *, progress: Callable[[int], None] | None = None
     ) -> IngestReport:
         """Validate and apply JSON lines (contract 3); see :meth:`ingest_objects`.
 
-        Each line is stored in the log as it was received.
+        Each line is stored in the log as it was received; a line of bytes
+        that is not UTF-8 is rejected with its number.
         """
         return self._ingest(read_lines(lines), progress)
 

@@ -100,6 +100,10 @@ def as_utc(t: datetime | None) -> datetime | None:
     return t.replace(tzinfo=timezone.utc)
 
 
+_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
 def parse_time(value: Any, field: str = "time") -> datetime:
     """An ISO 8601 time with offset, as an aware UTC datetime."""
     if not isinstance(value, str):
@@ -111,9 +115,14 @@ def parse_time(value: Any, field: str = "time") -> datetime:
     if t.tzinfo is None:
         raise EventError(f"{field} {value!r} has no UTC offset")
     try:
-        return t.astimezone(timezone.utc)
+        t = t.astimezone(timezone.utc)
     except OverflowError:  # e.g. year 1 with a positive offset
         raise EventError(f"{field} {value!r} is out of range") from None
+    # The engine adds windows, grace periods and ETRs of hours to days to an
+    # event's time: keep it well inside what datetime can hold.
+    if not _EARLIEST <= t < _LATEST:
+        raise EventError(f"{field} {value!r} is out of range (years 1970 to 8999)")
+    return t
 
 
 def digest(obj: Mapping[str, Any]) -> str:
@@ -473,9 +482,19 @@ def _action_fields(obj: Mapping[str, Any], etype: str, directory: Directory) -> 
         raise EventError("reason must be a string")
 
 
-def read_lines(lines: Iterable[str]) -> Iterator[tuple[int, Any, str]]:
-    """``(line number from 1, object or EventError, the line)`` per non-blank line."""
+def read_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, Any, str]]:
+    """``(line number from 1, object or EventError, the line)`` per non-blank line.
+
+    Lines may be bytes (a file read as it is): one that is not UTF-8 is
+    rejected on its own, the others go on.
+    """
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, EventError(f"not UTF-8 text: {exc.reason} at byte {exc.start}"), ""
+                continue
         text = line.strip()
         if not text:
             continue

@@ -1,0 +1,65 @@
+"""Hostile and broken input is rejected with a reason, never a crash (issue 13's probes).
+
+Each test repeats a probe that crashed before: a year-9999 time, a line
+that is not UTF-8, an empty network file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import write_network_files
+
+from oms.cli import cli
+from oms.exceptions import EventError
+from oms.intake.events import parse_time, read_lines
+from topology import NetworkValidationError, network_from_features
+
+
+@pytest.mark.parametrize(
+    "text", ["9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+00:00", "1969-12-31T23:59:59+00:00"]
+)
+def test_times_out_of_range_are_invalid(text: str) -> None:
+    with pytest.raises(EventError, match="out of range"):
+        parse_time(text)
+
+
+def test_a_line_that_is_not_utf8_is_rejected_alone() -> None:
+    lines = [b'{"a": 1}\n', b'{"b": "\xff"}\n', b'{"c": 3}\n']
+    got = list(read_lines(lines))
+    assert [n for n, obj, _ in got if not isinstance(obj, EventError)] == [1, 3]
+    assert "not UTF-8" in str(got[1][1])
+
+
+def test_ingest_goes_on_past_bad_bytes_and_far_times(tmp_path: Path) -> None:
+    net_path, cust_path = write_network_files(tmp_path)
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    runner = CliRunner()
+    loaded = runner.invoke(
+        cli, ["load", "--db", url, "--network", str(net_path), "--customers", str(cust_path)]
+    )
+    assert loaded.exit_code == 0, loaded.output
+    events = tmp_path / "events.jsonl"
+    good = {"type": "call", "time": "2026-03-01T10:00:00+00:00", "customer": "a9-2"}
+    events.write_bytes(
+        json.dumps({"id": "e1", **good}).encode()
+        + b"\n"
+        + b'{"id": "e2", "type": "call", "note": "\xff"}\n'
+        + json.dumps({"id": "e3", **good, "time": "9999-12-31T23:59:59+00:00"}).encode()
+        + b"\n"
+        + json.dumps({"id": "e4", **good, "customer": "a9-3"}).encode()
+        + b"\n"
+    )
+    result = runner.invoke(cli, ["ingest", str(events), "--db", url, "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["accepted"] == 2
+    assert [r["line"] for r in doc["rejected"]] == [2, 3]
+
+
+def test_an_empty_network_file_is_an_error_not_a_crash() -> None:
+    with pytest.raises(NetworkValidationError, match="no nodes"):
+        network_from_features([])
