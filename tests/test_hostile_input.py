@@ -63,3 +63,24 @@ def test_ingest_goes_on_past_bad_bytes_and_far_times(tmp_path: Path) -> None:
 def test_an_empty_network_file_is_an_error_not_a_crash() -> None:
     with pytest.raises(NetworkValidationError, match="no nodes"):
         network_from_features([])
+
+
+def test_deep_nesting_is_rejected_with_its_line() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    fairly = '{"id": "x", "type": "call", "note": ' + "[" * 40 + "]" * 40 + "}"
+    got = list(read_lines([deep, fairly, '{"id": "y"}']))
+    assert "nested" in str(got[0][1]) and "nested" in str(got[1][1])
+    assert got[2][1] == {"id": "y"}
+
+
+def test_the_api_answers_deep_nesting_with_400(app: object) -> None:
+    from conftest import sign_in
+
+    client = app.test_client()  # type: ignore[attr-defined]
+    token = sign_in(client, "dora")
+    body = "[" * 100_000 + "]" * 100_000
+    for path in ("/api/events", "/api/switch"):
+        response = client.post(
+            path, data=body, headers={"X-CSRFToken": token, "Content-Type": "application/json"}
+        )
+        assert response.status_code in (400, 422), (path, response.status_code)

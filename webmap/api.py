@@ -19,7 +19,6 @@ Engine results are classified by their machine-readable ``code``
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any, NamedTuple, NoReturn
 
@@ -28,6 +27,7 @@ from sqlalchemy import select
 
 from oms.engine import IngestReport
 from oms.exceptions import EventError, OMSError
+from oms.intake.events import loads
 from oms.outages import STATES, get_outage, list_outages, outage_audit, outage_evidence
 from oms.storage import schema
 from oms.storage.queries import get_job, list_crews, list_jobs
@@ -399,9 +399,9 @@ def post_events() -> Any:
             if line.strip():
                 numbers.append(n)
                 try:
-                    events.append(json.loads(line))
-                except ValueError as exc:
-                    events.append(EventError(f"not valid JSON: {exc}"))
+                    events.append(loads(line))
+                except EventError as exc:
+                    events.append(exc)
     else:
         events = request.get_json(silent=True)
         if isinstance(events, dict):

@@ -115,5 +115,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             return jsonify(error=exc.description, status=exc.code), exc.code
         return exc
 
+    @app.errorhandler(RecursionError)
+    def _too_deep(_exc: RecursionError) -> Any:
+        # A hostile body nested deeper than any decoder or validator can walk.
+        return jsonify(error="the request body is nested too deeply", status=400), 400
+
     svc.start(float(app.config["OMS_TICK_S"]))
     return app

@@ -482,6 +482,37 @@ def _action_fields(obj: Mapping[str, Any], etype: str, directory: Directory) -> 
         raise EventError("reason must be a string")
 
 
+#: The deepest nesting an event may have (events are flat objects with a
+#: close-out form at most; anything deeper is hostile or broken).
+MAX_DEPTH = 32
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON text to an object, refusing what is nested more than :data:`MAX_DEPTH`.
+
+    Raises
+    ------
+    EventError
+        Not JSON, or nested too deeply (checked without recursion, so no
+        input can exhaust the stack here or in what handles the object later).
+    """
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        raise EventError(f"nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:
+        raise EventError(f"not valid JSON: {exc}") from None
+    stack = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                raise EventError(f"nested more than {MAX_DEPTH} levels deep")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return obj
+
+
 def read_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, Any, str]]:
     """``(line number from 1, object or EventError, the line)`` per non-blank line.
 
@@ -499,6 +530,6 @@ def read_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, Any, str]]:
         if not text:
             continue
         try:
-            yield number, json.loads(text), text
-        except ValueError as exc:
-            yield number, EventError(f"not valid JSON: {exc}"), text
+            yield number, loads(text), text
+        except EventError as exc:
+            yield number, exc, text

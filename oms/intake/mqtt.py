@@ -54,7 +54,7 @@ from sqlalchemy.exc import DBAPIError
 
 from oms.engine import IngestReport, OutageEngine
 from oms.exceptions import EventError, OMSError
-from oms.intake.events import TELEMETRY_TYPES
+from oms.intake.events import TELEMETRY_TYPES, loads
 
 __all__ = [
     "ListenReport",
@@ -229,11 +229,9 @@ def decode_message(
     if not payload:
         raise EventError("empty payload")
     try:
-        doc = json.loads(payload.decode("utf-8"))
+        doc = loads(payload.decode("utf-8"))
     except UnicodeDecodeError:
         raise EventError("payload is not UTF-8") from None
-    except ValueError as exc:
-        raise EventError(f"not valid JSON: {exc}") from None
     if isinstance(doc, dict):
         items = [doc]
     elif isinstance(doc, list):
