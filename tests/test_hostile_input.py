@@ -84,3 +84,16 @@ def test_the_api_answers_deep_nesting_with_400(app: object) -> None:
             path, data=body, headers={"X-CSRFToken": token, "Content-Type": "application/json"}
         )
         assert response.status_code in (400, 422), (path, response.status_code)
+
+
+def test_nan_is_not_json_anywhere(app: object) -> None:
+    from conftest import sign_in
+
+    assert "not valid JSON" in str(next(read_lines(['{"a": NaN}']))[1])
+    client = app.test_client()  # type: ignore[attr-defined]
+    token = sign_in(client, "dora")
+    body = '{"id": "n1", "type": "call", "time": "2026-03-01T10:00:00+00:00", "node": NaN}'
+    response = client.post(
+        "/api/events", data=body, headers={"X-CSRFToken": token, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from oms.config import EngineConfig
@@ -54,9 +55,21 @@ def _instance_secret(folder: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
+class _StrictJSON(DefaultJSONProvider):
+    """Request bodies are strict JSON: NaN and Infinity are refused (a 400)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return super().loads(s, parse_constant=_not_json, **kwargs)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """A configured app with every blueprint registered and its engine service."""
     app = Flask(__name__)
+    app.json = _StrictJSON(app)
     app.config.update(
         OMS_DB=database_url(),
         SECRET_KEY=os.environ.get("OMS_SECRET_KEY"),

@@ -493,11 +493,12 @@ def loads(text: str | bytes) -> Any:
     Raises
     ------
     EventError
-        Not JSON, or nested too deeply (checked without recursion, so no
-        input can exhaust the stack here or in what handles the object later).
+        Not JSON (NaN and Infinity included), or nested too deeply (checked
+        without recursion, so no input can exhaust the stack here or in what
+        handles the object later).
     """
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
         raise EventError(f"nested more than {MAX_DEPTH} levels deep") from None
     except ValueError as exc:
@@ -511,6 +512,11 @@ def loads(text: str | bytes) -> Any:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
     return obj
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; PostgreSQL refuses them in JSON columns.
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def read_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, Any, str]]:
