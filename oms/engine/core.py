@@ -24,6 +24,7 @@ from oms.config import EngineConfig
 from oms.engine.changes import Changes
 from oms.engine.devices import DeviceStates
 from oms.engine.evidence import Evidence, EvidenceTable
+from oms.engine.job_events import apply_event
 from oms.engine.orders import OrderBook
 from oms.engine.outage_book import OutageBook
 from oms.engine.prediction import DeviceTree
@@ -175,7 +176,7 @@ class EngineCore:
             self.apply_device(event)
         elif event.type.startswith(("job_", "crew_", "survey_", "dispatch_")):
             if self.book is not None:
-                for oid in self.book.apply(event, event.time):
+                for oid in apply_event(self.book, event):
                     o = self.outages.open.get(oid)
                     if o is not None and o.active:
                         crew = event.payload.get("crew") or "crew"

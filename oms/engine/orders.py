@@ -6,7 +6,7 @@ it inside the same transactions as the outages:
 - :meth:`OrderBook.sync` after every re-prediction: a job for each new open
   outage, priorities and ETR refreshed, jobs of withdrawn outages
   cancelled, restoration stamped;
-- :meth:`OrderBook.apply` for crew and dispatcher events (``job_*``,
+- :func:`oms.engine.job_events.apply_event` for crew and dispatcher events (``job_*``,
   ``crew_status``, ``crew_gps``);
 - :func:`oms.engine.timers.run` as the clock moves: target warnings (50%, 75%)
   and breaches, acknowledgement timeouts with escalation through the unit's
@@ -31,11 +31,10 @@ from oms.dispatch.roads import RoadGraph
 from oms.dispatch.rules import BUSY, Decision, assign_batch, suggest
 from oms.dispatch.timeline import Targets
 from oms.engine.alerts import alert
-from oms.engine.job_events import apply_event
 from oms.engine.outbox import Outbox
 from oms.engine.timers import renew_passed_etr
 from oms.exceptions import ActionError
-from oms.intake.events import Event, iso
+from oms.intake.events import iso
 from oms.outages import Outage
 
 __all__ = ["OrderBook", "StoredBook", "crew_dicts"]
@@ -516,11 +515,7 @@ class OrderBook:
             }
         )
 
-    # --------------------------------------------------------------- events
-    def apply(self, event: Event, now: datetime) -> list[str]:
-        """Apply a crew or dispatcher event; the outages to restore (by id)."""
-        return apply_event(self, event)
-
+    # --------------------------------------------------------------- lookups
     def job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
         if job is None:

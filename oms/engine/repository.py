@@ -75,7 +75,7 @@ class Repository:
             core.apply_evidence(event)
         core.resume()
         with self.db.connect() as conn:
-            core.book = self._order_book(conn, core)
+            core.book = self._order_book(conn, core, state)
         return core
 
     def _telemetry(self, core: EngineCore) -> Iterator[Event]:
@@ -90,19 +90,13 @@ class Repository:
                 except EventError:
                     continue  # refers to something a newer network version lacks
 
-    def _order_book(self, conn: Connection, core: EngineCore) -> OrderBook:
+    def _order_book(self, conn: Connection, core: EngineCore, state: dict[str, str]) -> OrderBook:
+        """The order book as stored; ``state`` is the ``engine_state`` read by :meth:`load`."""
         net = core.net
         phones: dict[str, str | None] = {}
         if net.customers is not None and net.customers.fields.get("phone") is not None:
             phones = dict(zip(net.customers.ids, net.customers.fields["phone"], strict=True))
         jobs = schema.jobs
-        state = dict(
-            conn.execute(
-                select(schema.engine_state.c.key, schema.engine_state.c.value).where(
-                    schema.engine_state.c.key.in_(("next_job", "dispatch_modes"))
-                )
-            ).all()
-        )
         counter = state.get("next_job")
         stored = StoredBook(
             zones=[dict(r) for r in conn.execute(select(schema.zones)).mappings()],

@@ -38,6 +38,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from oms.config import PredictionParams
 from oms.dispatch.jobs import Job
 from oms.dispatch.timeline import SEGMENT_OWNER, SEGMENTS, evaluate
 from oms.outages import Outage, list_outages
@@ -46,8 +47,8 @@ from oms.storage.loading import customers_below, stored_network
 
 __all__ = ["bulletin", "compliance", "indices", "to_csv"]
 
-#: IEEE 1366: an interruption shorter than this is momentary.
-MOMENTARY_S = 300.0
+#: IEEE 1366: an interruption shorter than this is momentary (the engine's default).
+MOMENTARY_S = PredictionParams.momentary_s
 
 
 def _network(conn: Connection) -> tuple[int, Any]:
