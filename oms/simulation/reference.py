@@ -42,7 +42,8 @@ import numpy as np
 
 from oms.config import PredictionParams
 from oms.engine.prediction import OUTAGE_POINTS, DeviceTree
-from oms.simulation.storms import format_time, normal_supply, parse_time
+from oms.simulation.scoring import unit_lookup
+from oms.simulation.storms import format_time, merge_intervals, normal_supply, parse_time
 from topology.model import Network
 
 __all__ = [
@@ -210,21 +211,6 @@ def map_faults(
 
 
 # ------------------------------------------------------------ storm windows
-def _unit_lookup(net: Network) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    cust = net.customers
-    if cust is None:
-        return dict(net.node_index), {}, {}
-    phones: dict[str, int] = {}
-    meters: dict[str, int] = {}
-    for i, ph in enumerate(cust.fields.get("phone") or []):
-        if ph:
-            phones.setdefault(str(ph), i)
-    for i, m in enumerate(cust.fields.get("meter") or []):
-        if m:
-            meters.setdefault(str(m), i)
-    return dict(cust.index), phones, meters
-
-
 def _dead_intervals(
     net: Network, truth: dict[str, Any], unit_node: np.ndarray
 ) -> dict[int, list[tuple[float, float]]]:
@@ -255,17 +241,7 @@ def _dead_intervals(
         raw.setdefault(int(u), []).append(
             (parse_time(x["start"]).timestamp(), parse_time(x["restored"]).timestamp())
         )
-    merged: dict[int, list[tuple[float, float]]] = {}
-    for u, ivs in raw.items():
-        ivs.sort()
-        out: list[list[float]] = []
-        for a, b in ivs:
-            if out and a <= out[-1][1]:
-                out[-1][1] = max(out[-1][1], b)
-            else:
-                out.append([a, b])
-        merged[u] = [(a, b) for a, b in out]
-    return merged
+    return {u: merge_intervals(ivs) for u, ivs in raw.items()}
 
 
 def reference_outages(
@@ -307,7 +283,7 @@ def reference_outages(
     supply = normal_supply(net)
     tree = DeviceTree(net, supply, outage_points=p.outage_points or OUTAGE_POINTS)
     silent = UnitEvidence.silent(net, p.metered_default)
-    by_id, by_phone, by_meter = _unit_lookup(net)
+    by_id, by_phone, by_meter = unit_lookup(net)
     dead = _dead_intervals(net, truth, silent.node)
 
     reports: list[tuple[float, int, str]] = []  # time, unit, what

@@ -25,7 +25,7 @@ from oms.simulation.storms import edge_upper_nodes, normal_supply, parse_time, p
 from topology.model import Network
 from topology.supply import Supply
 
-__all__ = ["RESULTS", "score"]
+__all__ = ["RESULTS", "score", "unit_lookup"]
 
 #: Per-fault results, best first.
 RESULTS = ("right", "one_level", "wrong", "missed", "unobservable")
@@ -114,6 +114,22 @@ def _top_protective(net: Network, supply: Supply) -> np.ndarray:
     return out
 
 
+def unit_lookup(net: Network) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Unit positions by id (customer, or node without customers), by phone and by meter."""
+    cust = net.customers
+    if cust is None:
+        return dict(net.node_index), {}, {}
+    phones: dict[str, int] = {}
+    meters: dict[str, int] = {}
+    for i, ph in enumerate(cust.fields.get("phone") or []):
+        if ph:
+            phones.setdefault(str(ph), i)
+    for i, m in enumerate(cust.fields.get("meter") or []):
+        if m:
+            meters.setdefault(str(m), i)
+    return dict(cust.index), phones, meters
+
+
 def _evidence_index(
     net: Network, evidence: list[dict[str, Any]]
 ) -> tuple[list[tuple[float, int]], list[tuple[float, int]], list[tuple[float, int]]]:
@@ -123,15 +139,7 @@ def _evidence_index(
     energized ping replies are not outage evidence.
     """
     customers = net.customers
-    phone_index: dict[str, int] = {}
-    meter_index: dict[str, int] = {}
-    if customers is not None:
-        for i, p in enumerate(customers.fields.get("phone") or []):
-            if p:
-                phone_index.setdefault(str(p), i)
-        for i, m in enumerate(customers.fields.get("meter") or []):
-            if m:
-                meter_index.setdefault(str(m), i)
+    _, phone_index, meter_index = unit_lookup(net)
     points: list[tuple[float, int]] = []
     scada: list[tuple[float, int]] = []
     fci: list[tuple[float, int]] = []

@@ -42,11 +42,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from os import PathLike
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -60,6 +60,7 @@ __all__ = [
     "StormParams",
     "edge_upper_nodes",
     "format_time",
+    "merge_intervals",
     "normal_supply",
     "parse_time",
     "protective_above",
@@ -176,6 +177,20 @@ def parse_time(text: str) -> datetime:
     if t.tzinfo is None:
         raise ValueError(f"time {text!r} has no offset")
     return t
+
+
+T = TypeVar("T", int, float)
+
+
+def merge_intervals(intervals: Iterable[tuple[T, T]]) -> list[tuple[T, T]]:
+    """Overlapping or touching ``(start, end)`` intervals joined, in order. O(k log k)."""
+    out: list[list[T]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
 
 
 def normal_supply(net: Network) -> Supply:
@@ -588,16 +603,7 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
     if has_customers:
         for u, _call_t, s0, r in noise:
             dead.setdefault(u, []).append((s0, r))
-    merged: dict[int, list[tuple[int, int]]] = {}
-    for u, ivs in dead.items():
-        ivs.sort()
-        out: list[list[int]] = []
-        for a, b in ivs:
-            if out and a <= out[-1][1]:
-                out[-1][1] = max(out[-1][1], b)
-            else:
-                out.append([a, b])
-        merged[u] = [(a, b) for a, b in out]
+    merged = {u: merge_intervals(ivs) for u, ivs in dead.items()}
 
     def back_on(u: int, t: float) -> int | None:
         for a, b in merged.get(u, []):
