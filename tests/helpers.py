@@ -8,6 +8,8 @@ GeoJSON and ``build`` loads that through the real reader.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -220,3 +222,24 @@ def write_dispatch_files(tmp_path: Path) -> dict[str, Path]:
         f"K4,Night crew,U1,line,,{at(1, 1)},0.4;10,20:00,06:00,+4\n"
     )
     return paths
+
+
+# ------------------------------------------------------ the engine's core, in memory
+def batch(core: Any, events: Iterable[dict[str, Any]]) -> None:
+    """Apply events to an ``EngineCore`` as one batch, as the facade does:
+    apply each, reconcile once, settle."""
+    from oms.intake.events import parse_event
+
+    core.begin()
+    for obj in events:
+        core.apply(parse_event(obj, core.directory))
+    core.reconcile()
+    core.settle()
+
+
+def tick(core: Any, when: datetime) -> None:
+    """Let an ``EngineCore``'s time pass to ``when`` with no event."""
+    core.begin()
+    core.advance(when)
+    core.reconcile()
+    core.settle()

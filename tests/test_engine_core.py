@@ -9,13 +9,12 @@ feeds a9 through transformer X1; b1..b4 through B2; c2 8 through B3;
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import build, customers_csv, two_feeders
+from helpers import batch, build, customers_csv, tick, two_feeders
 
 from oms.config import EngineConfig
 from oms.engine.core import EngineCore, Stored
@@ -47,22 +46,6 @@ def ev(eid: str, etype: str, seconds: float, **fields: Any) -> dict[str, Any]:
         "time": (T0 + timedelta(seconds=seconds)).isoformat(),
         **fields,
     }
-
-
-def batch(core: EngineCore, events: Iterable[dict[str, Any]]) -> None:
-    """Apply events as one batch, as the facade does: apply each, reconcile once."""
-    core.begin()
-    for obj in events:
-        core.apply(parse_event(obj, core.directory))
-    core.reconcile()
-    core.settle()
-
-
-def tick(core: EngineCore, seconds: float) -> None:
-    core.begin()
-    core.advance(T0 + timedelta(seconds=seconds))
-    core.reconcile()
-    core.settle()
 
 
 def outages(core: EngineCore) -> list[Outage]:
@@ -186,7 +169,7 @@ def test_partial_restoration_leaves_a_nested_outage(customers_file: Path) -> Non
         ],
     )
     assert b1.state == "restored"
-    tick(core, 3200)  # past the restore grace: the silent meters count
+    tick(core, T0 + timedelta(seconds=3200))  # past the restore grace: the silent meters count
     f1 = at_devices(core)["F1"]
     assert f1.active and f1.started <= T0 + timedelta(seconds=5)
 
@@ -205,7 +188,7 @@ def test_evidence_expires_with_the_window(customers_file: Path) -> None:
     core = core_for(customers_file, prediction={"window_hours": 1})
     batch(core, [ev("c1", "call", 0, customer="b1-4")])
     (o,) = outages(core)
-    tick(core, 2 * 3600)
+    tick(core, T0 + timedelta(seconds=2 * 3600))
     assert o.state == "cancelled"
     assert not core.ev.live.any()
 
@@ -302,7 +285,7 @@ def test_opening_a_switch_records_a_switching_interruption_not_faults(
         13,
     )
     batch(core, _a5_a6_report(0))
-    tick(core, 900)
+    tick(core, T0 + timedelta(seconds=900))
     assert outages(core) == [o]  # no predicted outage, no single-customer outage
     assert o.calls == 2
     batch(core, [_switch("op2", 1800, "SW1", "closed")])
@@ -314,7 +297,7 @@ def test_opening_a_switch_records_a_switching_interruption_not_faults(
         for k in range(1, count + 1)
     ]
     batch(core, restores)
-    tick(core, 3600)
+    tick(core, T0 + timedelta(seconds=3600))
     assert outages(core) == [o]
 
 
@@ -325,7 +308,7 @@ def test_a_tie_closed_restores_the_switching_interruption(customers_file: Path) 
     batch(core, [_switch("op2", 240, "TIE1", "closed")])  # a5, a6 fed from S2 now
     (o,) = outages(core)
     assert (o.kind, o.state) == ("switching", "restored")
-    tick(core, 3600)
+    tick(core, T0 + timedelta(seconds=3600))
     assert outages(core) == [o]
 
 
@@ -341,7 +324,7 @@ def test_a_lone_last_gasp_is_a_single_customer_outage_after_the_wait(customers_f
     core = core_for(customers_file, prediction={"lone_gasp_wait_s": 300})
     batch(core, [ev("g1", "ami_last_gasp", 0, customer="b1-3")])
     assert outages(core) == []  # a restore may still come
-    tick(core, 301)
+    tick(core, T0 + timedelta(seconds=301))
     (o,) = outages(core)
     assert (o.kind, o.customer, o.calls, o.started) == ("single_customer", "b1-3", 0, T0)
 
@@ -350,7 +333,7 @@ def test_a_gasp_followed_by_a_restore_is_nothing(customers_file: Path) -> None:
     core = core_for(customers_file)
     batch(core, [ev("g1", "ami_last_gasp", 0, customer="b1-3")])
     batch(core, [ev("r1", "ami_restore", 20, customer="b1-3")])
-    tick(core, 900)
+    tick(core, T0 + timedelta(seconds=900))
     assert [o for o in outages(core) if o.kind != "momentary"] == []
 
 

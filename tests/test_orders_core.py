@@ -8,13 +8,12 @@ Z-E (rural, U2), K3 is a service crew of U1, K4 works nights.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import build, customers_csv, two_feeders, write_dispatch_files
+from helpers import batch, build, customers_csv, tick, two_feeders, write_dispatch_files
 
 from oms.config import EngineConfig
 from oms.dispatch.jobs import CrewState, Job
@@ -68,14 +67,6 @@ def ev(eid: str, etype: str, seconds: float, **fields: Any) -> dict[str, Any]:
         "time": (T0 + timedelta(seconds=seconds)).isoformat(),
         **fields,
     }
-
-
-def batch(core: EngineCore, events: Iterable[dict[str, Any]]) -> None:
-    core.begin()
-    for obj in events:
-        core.apply(parse_event(obj, core.directory))
-    core.reconcile()
-    core.settle()
 
 
 def only_job(core: EngineCore) -> Job:
@@ -145,13 +136,6 @@ def test_a_job_needs_the_skills_of_its_device_kind(files: dict[str, Path]) -> No
     assert core.book.needs("single_customer", None) == (["service"], 0.4)
 
 
-def _tick(core: EngineCore, seconds: float) -> None:
-    core.begin()
-    core.advance(T0 + timedelta(seconds=seconds))
-    core.reconcile()
-    core.settle()
-
-
 def test_closing_the_outage_before_work_cancels_the_job_and_tells_the_crew(
     files: dict[str, Path],
 ) -> None:
@@ -186,7 +170,7 @@ def test_an_etr_that_passes_is_estimated_again_never_left_in_the_past(
     first = job.etr
     assert first is not None and first > T0
     late = (first - T0).total_seconds() + 60
-    _tick(core, late)
+    tick(core, T0 + timedelta(seconds=late))
     now = T0 + timedelta(seconds=late)
     assert job.etr is not None and job.etr > now and job.etr_source == "renewed"
     outage = core.outages.active()[0]
@@ -203,7 +187,7 @@ def test_a_recalled_crew_is_not_sent_back_automatically(files: dict[str, Path]) 
     batch(core, [recall])
     assert job.crew != "K1"  # another crew may go; K1 is not sent back
     assert job.hold["excluded"] == ["K1"] and job.hold["reason"] == "K1 is needed at B3"
-    _tick(core, 600)
+    tick(core, T0 + timedelta(seconds=600))
     assert job.crew != "K1"
 
 
@@ -213,9 +197,9 @@ def test_a_hold_keeps_automatic_dispatch_off_until_its_time(files: dict[str, Pat
     job = only_job(core)
     until = (T0 + timedelta(minutes=30)).isoformat()
     batch(core, [ev("r", "job_recall", 60, job=job.id, user="dora", hold_until=until)])
-    _tick(core, 20 * 60)
+    tick(core, T0 + timedelta(seconds=20 * 60))
     assert job.crew is None and job.state == "waiting"
-    _tick(core, 31 * 60)
+    tick(core, T0 + timedelta(seconds=31 * 60))
     assert job.crew not in (None, "K1")
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import batch, tick
 
 from oms.config import EngineConfig
 from oms.engine.core import EngineCore, Stored
-from oms.intake.events import parse_event
 from topology import flisr
 from topology.io import attach_customers
 from topology.model import Network
@@ -50,17 +50,9 @@ class Operator:
         when = (T0 + timedelta(seconds=self.t)).isoformat()
         return {"id": f"e{self.n}", "type": etype, "time": when, **fields}
 
-    def _batch(self, events: list[dict[str, Any]]) -> None:
-        core = self.core
-        core.begin()
-        for obj in events:
-            core.apply(parse_event(obj, core.directory))
-        core.reconcile()
-        core.settle()
-
     def operate(self, device: str, state: str) -> None:
         """One commanded operation, then what the customers it touched report."""
-        self._batch([self._event("switch", device=device, state=state, user="dora")])
+        batch(self.core, [self._event("switch", device=device, state=state, user="dora")])
         dead = ~self.core.net.supply.energized
         cust = self.core.net.customers
         assert cust is not None
@@ -74,16 +66,9 @@ class Operator:
         self.t += 120
         reports += [self._event("call", customer=cust.ids[u]) for u in callers]
         if reports:
-            self._batch(reports)
+            batch(self.core, reports)
         self.t += 600
-        self._tick()
-
-    def _tick(self) -> None:
-        core = self.core
-        core.begin()
-        core.advance(T0 + timedelta(seconds=self.t))
-        core.reconcile()
-        core.settle()
+        tick(self.core, T0 + timedelta(seconds=self.t))
 
     def fabricated(self) -> list[str]:
         return [
