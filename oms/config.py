@@ -78,6 +78,13 @@ class PredictionParams:
         A last gasp that no network outage explains and no restore follows
         within this time is a single-customer outage (a service drop or a
         meter), as a lone call is.
+    ping_timeout_s : float
+        A ping not answered within this time, while the head-end answers
+        others sent since, counts as evidence of no supply: a meter without
+        supply cannot answer. With no head-end answering (intake from a file,
+        pings off) an unanswered ping says nothing.
+    ping_reply_rate : float
+        Share of pings to a supplied meter that the head-end answers.
     outage_points : tuple of str
         Edge kinds an outage can be located at: the protective kinds and
         ``transformer`` (a service transformer with its cutout drawn as an
@@ -101,6 +108,8 @@ class PredictionParams:
     new_outage_gap_ami_s: float = 120.0
     metered_default: bool = False
     lone_gasp_wait_s: float = 300.0
+    ping_timeout_s: float = 120.0
+    ping_reply_rate: float = 0.9
     outage_points: tuple[str, ...] = (
         "breaker",
         "recloser",
@@ -135,6 +144,10 @@ class PredictionParams:
     @property
     def llr_ping(self) -> float:
         return math.log((1 - self.ping_error) / self.ping_error)
+
+    @property
+    def llr_ping_silent(self) -> float:
+        return -math.log(1 - self.ping_reply_rate)
 
 
 @dataclass(frozen=True)
@@ -254,7 +267,7 @@ class EngineConfig:
         if self.predictor not in ("likelihood", "classic"):
             raise OMSError(f"predictor must be 'likelihood' or 'classic', not {self.predictor!r}")
         p = self.prediction
-        for name in ("call_rate", "noise_rate", "ami_false_gasp", "ping_error"):
+        for name in ("call_rate", "noise_rate", "ami_false_gasp", "ping_error", "ping_reply_rate"):
             value = getattr(p, name)
             if not 0 < value < 1:
                 raise OMSError(f"prediction.{name} must be between 0 and 1, not {value}")

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from helpers import batch, build, customers_csv, tick, two_feeders
 
@@ -363,3 +364,73 @@ def test_who_is_metered_comes_from_the_file_the_default_and_the_meters(tmp_path:
     batch(plain, [ev("g1", "ami_last_gasp", 0, customer="a3-1")])
     assert plain.units.metered[u]
     assert int(plain.tree.meters[plain.position("R1")]) == before + 1
+
+
+# ------------------------------------------- after a restoration: meters left silent
+def _recloser_out_then_back(
+    core: EngineCore, silent: list[str], back_at: float = 600.0
+) -> Outage:
+    """Every meter below R gasps; at ``back_at`` all but ``silent`` report back."""
+    everyone = [f"s{k}-{i}" for k in (1, 2, 3) for i in (1, 2, 3, 4)]
+    batch(core, [ev(f"g-{c}", "ami_last_gasp", 1, customer=c) for c in everyone])
+    (r,) = at_devices(core).values()
+    assert r.device == "R"
+    back = [c for c in everyone if c not in silent]
+    batch(core, [ev(f"r-{c}", "ami_restore", back_at, customer=c) for c in back])
+    return r
+
+
+def test_meters_that_miss_their_restore_are_not_outages_by_themselves(tmp_path: Path) -> None:
+    # Two of T2's four meters lose their restore message (20% each): under
+    # the likelihood that is weaker than a fault's prior, so no outage.
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    r = _recloser_out_then_back(core, ["s2-1", "s2-3"])
+    tick(core, T0 + timedelta(seconds=600 + 181))  # past the grace: partial restoration
+    assert r.state == "restored"
+    tick(core, T0 + timedelta(seconds=1500))
+    assert list(at_devices(core)) == ["R"]
+
+
+def test_a_transformer_whose_meters_all_stay_silent_is_a_nested_outage(tmp_path: Path) -> None:
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    r = _recloser_out_then_back(core, ["s2-1", "s2-2", "s2-3", "s2-4"])
+    tick(core, T0 + timedelta(seconds=600 + 181))
+    tick(core, T0 + timedelta(seconds=600 + 400))
+    t2 = at_devices(core)["T2"]
+    assert (r.state, t2.active, t2.started) == ("restored", True, T0 + timedelta(seconds=1))
+
+
+def test_an_unanswered_ping_is_evidence_while_the_head_end_answers(tmp_path: Path) -> None:
+    core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
+    _recloser_out_then_back(core, ["s2-1", "s2-3"])
+    tick(core, T0 + timedelta(seconds=600 + 181))
+    tick(core, T0 + timedelta(seconds=600 + 200))  # the restoration check pings them
+    ids = core.units.ids or []
+    pinged = {ids[u] for u in np.flatnonzero(core.ev.ping_sent > 0)}
+    assert {"s2-1", "s2-3"} <= pinged
+    # The head-end answers a later ping of another meter, not these two.
+    reply = ev("p1", "ami_ping_reply", 900, customer="s1-1", energized=True)
+    batch(core, [reply])
+    assert "T2" not in at_devices(core)  # before the timeout: nothing yet
+    tick(core, T0 + timedelta(seconds=800 + 121))
+    assert at_devices(core)["T2"].active
+
+
+def test_an_unanswered_ping_says_nothing_when_no_head_end_answers(tmp_path: Path) -> None:
+    core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
+    _recloser_out_then_back(core, ["s2-1", "s2-3"])
+    tick(core, T0 + timedelta(seconds=600 + 200))
+    tick(core, T0 + timedelta(seconds=3000))
+    assert "T2" not in at_devices(core)
+
+
+def test_a_new_outage_above_an_older_one_starts_with_its_own_reports(tmp_path: Path) -> None:
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    batch(core, [ev(f"g2-{i}", "ami_last_gasp", 0, customer=f"s2-{i}") for i in (1, 2, 3, 4)])
+    t2 = at_devices(core)["T2"]
+    others = [f"s{k}-{i}" for k in (1, 3) for i in (1, 2, 3, 4)]
+    batch(core, [ev(f"g-{c}", "ami_last_gasp", 1800, customer=c) for c in others])
+    r = at_devices(core)["R"]
+    tick(core, T0 + timedelta(seconds=1900))  # the next pass keeps T2 nested, not withdrawn
+    assert r.started == T0 + timedelta(seconds=1800)
+    assert (t2.state, t2.started) == ("predicted", T0)

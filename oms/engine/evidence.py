@@ -96,9 +96,11 @@ class Evidence:
         self.restore = nan.copy()
         self.ping_dead = nan.copy()
         self.hazard = nan.copy()
+        self.ping_sent = nan.copy()  # the last ping the engine asked for
         self.epoch = np.full(units, -np.inf)  # the last restoration of their supply
         self.live = np.zeros(units, dtype=bool)  # units with any evidence in the window
         self.last_gasp_seen = -math.inf
+        self.last_reply_seen = -math.inf  # the head-end's last ping reply
 
     def apply(self, event: Event, u: int, t: float) -> None:
         """Record a call, last gasp, restore or ping reply of unit ``u`` at ``t``. O(1)."""
@@ -118,6 +120,7 @@ class Evidence:
             self.restore[u] = np.fmax(self.restore[u], t)
             self.on[u] = np.fmax(self.on[u], t)
         elif event.type == "ami_ping_reply":
+            self.last_reply_seen = max(self.last_reply_seen, t)
             if event.payload["energized"]:
                 self.on[u] = np.fmax(self.on[u], t)
             else:
@@ -137,11 +140,30 @@ class Evidence:
         epoch = self.epoch[units]
         return (
             candidates
-            & ~(self.on[units] > epoch)
+            & ~(self.on[units] >= epoch)  # the first report back dates the restoration
             & (epoch > floor_t)
             & (self.gasp[units] <= epoch - p.momentary_s)  # out for longer than a blink
-            & ~(self.restore[units] > epoch)
+            & ~(self.restore[units] >= epoch)
             & (now > epoch + p.restore_grace_s)
+        )
+
+    def pinged(self, units: np.ndarray, t: float) -> None:
+        """The engine asked the head-end to ping ``units`` at ``t``."""
+        self.ping_sent[units] = np.fmax(self.ping_sent[units], t)
+        self.live[units] = True
+
+    def _ping_silent(
+        self, units: np.ndarray, since: np.ndarray, now: float, p: PredictionParams
+    ) -> np.ndarray:
+        """Pinged since ``since``, unanswered past the timeout, while the head-end
+        answered pings sent after it (so it is up): the meter has no supply."""
+        sent = self.ping_sent[units]
+        return (
+            (sent > since)
+            & (now >= sent + p.ping_timeout_s)
+            & ~(self.on[units] >= sent)
+            & ~(self.ping_dead[units] >= sent)
+            & (self.last_reply_seen > sent)
         )
 
     def restored(self, units: np.ndarray, t: float) -> None:
@@ -195,7 +217,10 @@ class Evidence:
         if ami_live:
             nested = self._silent_since_restoration(units, is_metered & ~dead, now, floor_t, p)
             delta += np.where(nested, p.llr_missing_restore - base_meter, 0.0)
-        keep = dead | on | nested
+        # An unanswered ping while the head-end answers others: no supply.
+        silent_ping = self._ping_silent(units, since, now, p) & ~on
+        delta += np.where(silent_ping, p.llr_ping_silent, 0.0)
+        keep = dead | on | nested | silent_ping
         # Out since before the last restoration, and never heard back: out
         # all along (a nested outage), so the outage began back then.
         before = np.fmax(self.off[units], self.gasp[units])

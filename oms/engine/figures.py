@@ -137,6 +137,7 @@ def request_pings(
         chosen += list(spread(np.array(heard, dtype=np.int64), k - len(chosen)))
         for u in chosen:
             core.changes.pings.append((int(u), o.id, "confirm"))
+        core.ev.pinged(np.array(chosen, dtype=np.int64), to_seconds(t))
     _ping_after_restorations(core, t)
 
 
@@ -157,9 +158,11 @@ def _ping_after_restorations(core: EngineCore, t: datetime) -> None:
         units = units[core.units.metered[units]]
         epoch = ev.epoch[units]
         was_out = np.fmax(ev.off[units], ev.gasp[units]) <= epoch
-        silent = ~(ev.on[units] > epoch)
-        for u in spread(units[was_out & silent], 2 * k):
+        silent = ~(ev.on[units] >= epoch)
+        chosen = list(spread(units[was_out & silent], 2 * k))
+        for u in chosen:
             core.changes.pings.append((int(u), oid, "nested"))
+        core.ev.pinged(np.array(chosen, dtype=np.int64), now)
 
 
 def spread(units: np.ndarray, k: int) -> Iterator[int]:

@@ -203,10 +203,17 @@ def _narrow(r: _Pass) -> None:
                     r.new_devices.remove(d)
                 continue
             # Partial restoration: the outage is restored; those still out
-            # below it are nested outages, out since it started.
+            # below it are nested outages, out since it started. A meter
+            # that gasped before the restoration and has not reported back
+            # has most likely lost its restore message (1 - ami_delivery),
+            # so where only meters say a device below is out, the nested
+            # rule (weak evidence, pings) decides in the next passes.
             core.restore(o, to_datetime(partial), "system", "partial restoration")
             for d in below:
-                r.revealed[d] = o
+                if _called_under(r, d):
+                    r.revealed[d] = o
+                else:
+                    r.new_devices.remove(d)
             continue
         below.sort(key=lambda d: -tree.customers[d])
         core.move(o, below[0], r.t, "narrowed")
@@ -218,9 +225,23 @@ def _open_new(r: _Pass) -> None:
     """The remaining new devices become outages."""
     core, tree = r.core, r.tree
     first_dead = _first_dead(r.table, tree)
+    leftover = {o.id for o in r.leftovers}
+    open_below = [
+        pos
+        for oid, pos in r.pos_of.items()
+        if oid not in leftover and (o := core.outages.open.get(oid)) is not None and o.active
+    ]
     for d in r.new_devices:
         tripped_at = core.devices.tripped.get(int(tree.candidate[d]))
-        started = to_datetime(tripped_at) if tripped_at is not None else (first_dead(d) or r.t)
+        # Its own start: the reports of outages still open below it (nested,
+        # found earlier) are theirs, not its.
+        inner = [pos for pos in open_below if pos != d and tree.below(d, pos)]
+        own = _first_dead_outside(r.table, tree, d, inner, r.table.fresh_t) or (
+            _first_dead_outside(r.table, tree, d, inner, r.table.since_t)
+        )
+        started = (
+            to_datetime(tripped_at) if tripped_at is not None else (own or first_dead(d) or r.t)
+        )
         parent = r.revealed.get(d)
         if parent is not None:
             started = min(started, parent.started)
@@ -299,6 +320,18 @@ def _first_dead_outside(
     if not keep.any():
         return None
     return to_datetime(float(column[dead][keep].min()))
+
+
+def _called_under(r: _Pass, d: int) -> bool:
+    """Whether an unmetered caller below device ``d`` reports no supply (or AMI is silent)."""
+    table = r.table
+    if not table.ami_live:
+        return True
+    callers = table.off & ~r.core.units.metered[table.units]
+    if not callers.any():
+        return False
+    tin = r.tree.supply.tree.tin[table.nodes[callers]]
+    return bool(((tin >= r.tree.lo[d]) & (tin < r.tree.hi[d])).any())
 
 
 def _supplied_under(

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
@@ -28,8 +29,9 @@ from oms.dispatch.roads import RoadGraph
 from oms.engine.core import EngineCore, Stored
 from oms.engine.orders import OrderBook, StoredBook
 from oms.engine.outbox import Outbox
+from oms.engine.timebase import to_seconds
 from oms.exceptions import EventError, OMSError
-from oms.intake.events import Event, iso, parse_event
+from oms.intake.events import Event, as_utc, iso, parse_event
 from oms.storage import schema
 from oms.storage.loading import device_states, stored_network
 from oms.storage.postgres import FEED_CHANNEL, lock_writer, notify
@@ -73,6 +75,7 @@ class Repository:
         core = EngineCore(net, config, stored)
         for event in self._telemetry(core):
             core.apply_evidence(event)
+        self._pings_sent(core)
         core.resume()
         with self.db.connect() as conn:
             core.book = self._order_book(conn, core, state)
@@ -89,6 +92,21 @@ class Repository:
                     yield parse_event(json.loads(payload), core.directory, stored=True)
                 except EventError:
                     continue  # refers to something a newer network version lacks
+
+    def _pings_sent(self, core: EngineCore) -> None:
+        """When each unit was last pinged (an unanswered ping is evidence)."""
+        if core.clock is None or not core.units.are_customers:
+            return
+        pr = schema.ping_requests
+        floor = core.clock - timedelta(hours=core.config.prediction.window_hours)
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(pr.c.customer, pr.c.requested_at).where(pr.c.requested_at >= floor)
+            ).all()
+        for customer, at in rows:
+            u, when = core.units.of(customer), as_utc(at)
+            if u >= 0 and when is not None:
+                core.ev.pinged(np.array([u]), to_seconds(when))
 
     def _order_book(self, conn: Connection, core: EngineCore, state: dict[str, str]) -> OrderBook:
         """The order book as stored; ``state`` is the ``engine_state`` read by :meth:`load`."""
