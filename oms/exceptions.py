@@ -7,8 +7,11 @@ The hierarchy, in the manner of ``networkx.exception``, with each class's
     ├── StorageError          unavailable  the database cannot be used (URL, schema, version)
     │   └── NotLoadedError    unavailable  the database holds no network yet (run ``oms load``)
     ├── EventError            invalid      one event is invalid; names the field and why
-    │   └── EventConflict     conflict     an event id seen before with other content
-    ├── OutageNotFound        not_found    an id names no outage
+    │   ├── EventConflict     conflict     an event id seen before with other content
+    │   └── Forbidden         forbidden    the sender's role may not send this event
+    ├── NotFound              not_found    an id names nothing the sender may act on
+    │   ├── OutageNotFound    not_found    an id names no outage
+    │   └── JobNotFound       not_found    an id names no job of the acting crew
     └── ActionError           refused      a dispatcher action cannot be carried out
 
 Topology problems (unknown elements, invalid network files) are raised as
@@ -29,6 +32,9 @@ __all__ = [
     "ActionError",
     "EventConflict",
     "EventError",
+    "Forbidden",
+    "JobNotFound",
+    "NotFound",
     "NotLoadedError",
     "OMSError",
     "OutageNotFound",
@@ -64,10 +70,24 @@ class EventConflict(EventError):
     code: ClassVar[str] = "conflict"
 
 
-class OutageNotFound(OMSError):
-    """No outage has this id."""
+class Forbidden(EventError):
+    """The sender's role may not send this type of event (:mod:`oms.authority`)."""
+
+    code: ClassVar[str] = "forbidden"
+
+
+class NotFound(OMSError):
+    """An id names nothing the sender may act on."""
 
     code: ClassVar[str] = "not_found"
+
+
+class OutageNotFound(NotFound):
+    """No outage has this id."""
+
+
+class JobNotFound(NotFound):
+    """No open job has this id, or it is another crew's (which a crew may not see)."""
 
 
 class ActionError(OMSError):

@@ -241,7 +241,7 @@ def test_documented_roles_are_enforced(app: Flask, client: FlaskClient, clock: C
             for action, roles in op.get("x-action-roles", {}).items():
                 names = {**{n: _example(p, "K1") for n, p in params.items()}, "action": action}
                 checked += check(method, path.format(**names), roles)
-    assert checked == 4 * (21 + 12)
+    assert checked == 4 * (21 + 12 + 6)  # operations, job actions, outage actions
 
 
 @pytest.mark.slow
@@ -443,7 +443,7 @@ def test_outage_actions_confirm_merge_restore_close(dora: User, eng: User) -> No
     # Unknown actions and roles.
     assert dora.post(f"/api/outages/{first}/explode", json={}).status_code == 404
     assert eng.post(f"/api/outages/{first}/confirm", json={}).status_code == 403
-    assert ok(dora.post("/api/outages/OUT-999999/restore"), 422)["rejected"]
+    assert ok(dora.post("/api/outages/OUT-999999/restore"), 404)["rejected"]
 
 
 # ------------------------------------------------------------------- jobs
@@ -497,11 +497,11 @@ def test_a_crew_sees_and_works_only_its_own_jobs(dora: User, k1: User, k2: User)
         assert ok(k1.post(f"/api/jobs/{j1}/{action}", json={}))["accepted"] == 1, action
     stamps = ok(k1.get(f"/api/jobs/{j1}"))["stamps"]
     assert all(stamps[k] for k in ("E", "F", "G", "H", "made_safe"))
-    # Another crew's job: hidden from reading, and acting on it is refused with
-    # the engine's reason (as after a recall, which the handheld must show).
+    # Another crew's job: hidden from reading and from acting (404), without
+    # saying whose it is.
     response = k1.post(f"/api/jobs/{j2}/accept", json={})
-    assert response.status_code == 422
-    assert "not assigned to crew K1" in response.get_json()["rejected"][0]["error"]
+    assert response.status_code == 404
+    assert response.get_json()["error"] == f"crew K1 has no job {j2}"
     assert k2.get(f"/api/jobs/{j2}").status_code == 200
     assert k1.post(f"/api/jobs/{j1}/assign", json={"crew": "K1"}).status_code == 403
     assert k1.post(f"/api/jobs/{j1}/recall", json={}).status_code == 403
@@ -701,3 +701,42 @@ def test_health_and_session(client: FlaskClient, dora: User) -> None:
     me = ok(dora.get("/api/session"))
     assert me["user"] == {"username": "dora", "role": "dispatcher", "crew": None}
     assert me["csrf_token"] and me["device"] is None
+
+
+# ------------------------------------------- authority (issue 13, probes 1-3 and 7)
+def test_events_are_checked_against_the_senders_role(
+    app: Flask, dora: User, eng: User, k1: User, k2: User
+) -> None:
+    j1, j2 = _two_jobs(dora)
+    # An engineer may not recall through /api/events what /api/jobs refuses it.
+    recall = ev("e-recall", "job_recall", 60, job=j1, reason="no")
+    doc = ok(eng.post("/api/events", json=recall), 403)
+    assert doc["error"] == "an engineer may not send job_recall events"
+    assert ok(dora.get(f"/api/jobs/{j1}"))["crew"] == "K1"
+    # Nobody writes another name into the audit trail: the sender's is taken.
+    b1 = outage_at(dora, "B1")["id"]
+    confirm = ev("d-confirm", "outage_confirm", 90, outage=b1, user="ada", reason="seen")
+    assert ok(dora.post("/api/events", json=confirm))["accepted"] == 1
+    trail = ok(dora.get(f"/api/outages/{b1}"))["audit"]
+    assert [a["actor"] for a in trail if a["reason"] == "seen"] == ["dora"]
+    # A crew estimates or closes only its own jobs; another's is not found.
+    # Restored after more than the 5 momentary minutes (B2 tripped at T0 + 30 s).
+    ok(
+        k2.post(
+            f"/api/jobs/{j2}/restored", json={"time": (T0 + timedelta(seconds=340)).isoformat()}
+        )
+    )
+    forged = {"etr": (T0 + timedelta(days=1000)).isoformat()}
+    assert ok(k1.post(f"/api/jobs/{j2}/estimate", json=forged), 404)["error"] == (
+        f"crew K1 has no job {j2}"
+    )
+    closeout = {
+        "cause": "tree",
+        "equipment": "conductor",
+        "actions": "none",
+        "outage_start": T0.isoformat(),
+        "outage_end": (T0 + timedelta(minutes=10)).isoformat(),
+    }
+    ok(k1.post(f"/api/jobs/{j2}/close", json={"closeout": closeout}), 404)
+    theirs = ok(k2.get(f"/api/jobs/{j2}"))
+    assert theirs["state"] == "restored" and theirs["etr_source"] != "crew"

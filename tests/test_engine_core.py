@@ -367,9 +367,7 @@ def test_who_is_metered_comes_from_the_file_the_default_and_the_meters(tmp_path:
 
 
 # ------------------------------------------- after a restoration: meters left silent
-def _recloser_out_then_back(
-    core: EngineCore, silent: list[str], back_at: float = 600.0
-) -> Outage:
+def _recloser_out_then_back(core: EngineCore, silent: list[str], back_at: float = 600.0) -> Outage:
     """Every meter below R gasps; at ``back_at`` all but ``silent`` report back."""
     everyone = [f"s{k}-{i}" for k in (1, 2, 3) for i in (1, 2, 3, 4)]
     batch(core, [ev(f"g-{c}", "ami_last_gasp", 1, customer=c) for c in everyone])

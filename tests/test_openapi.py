@@ -334,6 +334,8 @@ def test_exceptions_carry_a_code() -> None:
         e.EventError: "invalid",
         e.EventConflict: "conflict",
         e.OutageNotFound: "not_found",
+        e.JobNotFound: "not_found",
+        e.Forbidden: "forbidden",
         e.ActionError: "refused",
     }
     assert {cls: cls("x").code for cls in codes} == codes
@@ -364,7 +366,7 @@ def test_an_ingest_report_keeps_the_code_out_of_contract_4() -> None:
 
 def test_the_api_maps_codes_not_messages() -> None:
     from oms.engine import IngestReport
-    from oms.exceptions import ActionError, EventConflict, EventError, OutageNotFound
+    from oms.exceptions import ActionError, EventConflict, EventError, Forbidden, OutageNotFound
     from webmap import api
 
     assert {c: api.STATUS[c] for c in ("invalid", "conflict", "refused", "not_found")} == {
@@ -375,14 +377,17 @@ def test_the_api_maps_codes_not_messages() -> None:
     }
     assert api.STATUS["forbidden"] == 403
 
-    def status(*errors: Exception) -> int:
+    def status(*errors: Exception, one_action: bool = False) -> int:
         report = IngestReport()
         for n, exc in enumerate(errors, start=1):
             report.reject(n, exc)  # type: ignore[arg-type]
-        return api._report_status(report)
+        return api._report_status(report, one_action)
 
     assert status() == 200
     assert status(EventError("x"), ActionError("y"), OutageNotFound("z")) == 422
+    assert status(OutageNotFound("z")) == 422  # a line of /api/events
+    assert status(OutageNotFound("z"), one_action=True) == 404  # the URL names nothing
+    assert status(Forbidden("z"), Forbidden("y")) == 403
     # Worded like anything at all: the code decides.
     assert status(EventError("x"), EventConflict("nothing about content")) == 409
     assert status(EventError("event id 's1' was seen before with different content")) == 422

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, NoReturn
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 
+from oms.authority import Principal, roles_for
 from oms.engine import IngestReport
 from oms.exceptions import EventError, OMSError
 from oms.intake.events import loads
@@ -82,10 +83,11 @@ __all__ = ["JOB_ACTIONS", "OUTAGE_ACTIONS", "STATUS", "bp"]
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-_DISPATCHER = ("dispatcher",)
-_FIELD = ("dispatcher", "crew")
 _DESK = ("dispatcher", "engineer")
 _ANYONE = ("dispatcher", "engineer", "crew")
+#: Routes that send one type of event take their roles from oms.authority.RULES.
+_DISPATCHER = roles_for("outage_confirm")
+_FIELD = roles_for("job_arrive")
 
 
 class Action(NamedTuple):
@@ -98,18 +100,21 @@ class Action(NamedTuple):
 #: Actions on a job by URL name. A crew takes its stages on its own jobs;
 #: the dispatcher may do everything (an admin too, as everywhere).
 JOB_ACTIONS = {
-    "assign": Action("job_assign", _DISPATCHER),
-    "deliver": Action("job_delivered", _FIELD),
-    "accept": Action("job_accept", _FIELD),
-    "depart": Action("job_depart", _FIELD),
-    "arrive": Action("job_arrive", _FIELD),
-    "made-safe": Action("job_made_safe", _FIELD),
-    "repaired": Action("job_repaired", _FIELD),
-    "restored": Action("job_restored", _FIELD),
-    "estimate": Action("job_estimate", _FIELD),
-    "callback": Action("job_callback", _DISPATCHER),
-    "close": Action("job_close", _FIELD),
-    "recall": Action("job_recall", _DISPATCHER),
+    url: Action(event, roles_for(event))
+    for url, event in (
+        ("assign", "job_assign"),
+        ("deliver", "job_delivered"),
+        ("accept", "job_accept"),
+        ("depart", "job_depart"),
+        ("arrive", "job_arrive"),
+        ("made-safe", "job_made_safe"),
+        ("repaired", "job_repaired"),
+        ("restored", "job_restored"),
+        ("estimate", "job_estimate"),
+        ("callback", "job_callback"),
+        ("close", "job_close"),
+        ("recall", "job_recall"),
+    )
 }
 #: Actions on an outage by URL name -> event type (the dispatcher's).
 OUTAGE_ACTIONS = {
@@ -131,14 +136,22 @@ def _abort(exc: OMSError, default: int) -> NoReturn:
     abort(STATUS.get(exc.code, default), description=str(exc))
 
 
-def _report_status(report: IngestReport) -> int:
+def _report_status(report: IngestReport, one_action: bool) -> int:
     """200: every line went in (or was a duplicate); 409: a line reused an event id
-    with other content; else 422: the report names each rejected line and why
-    (whatever its code: an event naming no outage is a rejected line, not a 404)."""
+    with other content; 403: every rejected line was one the sender may not send;
+    else 422: the report names each rejected line and why (on ``/api/events`` an
+    event naming no outage is a rejected line, not a 404). The action routes
+    (``one_action``) answer with the status of their one event's code."""
     codes = report.codes()
     if not codes:
         return 200
-    return STATUS["conflict"] if "conflict" in codes else 422
+    if "conflict" in codes:
+        return STATUS["conflict"]
+    if codes == {"forbidden"}:
+        return STATUS["forbidden"]
+    if one_action and len(codes) == 1:
+        return {"not_found": 404}.get(next(iter(codes)), 422)
+    return 422
 
 
 def _me() -> User:
@@ -190,7 +203,7 @@ def _apply(
     nul = EventError("NUL characters are not allowed in an event")
     events = [nul if _has_nul(e) else e for e in events]
     try:
-        report = service().ingest(events)
+        report = service().ingest(events, by=Principal(user.username, user.role, user.crew))
     except OMSError as exc:  # e.g. the leader did not answer in time
         audit.record(
             database(),
@@ -205,7 +218,7 @@ def _apply(
     if numbers:  # the service numbers the events 1, 2...: back to their lines
         for r in report.rejected:
             r["line"] = numbers[r["line"] - 1]
-    status = _report_status(report)
+    status = _report_status(report, action != "events")
     doc = report.to_dict()
     outcome = {200: "ok", 409: "conflict"}.get(status, "rejected")
     ids = [e.get("id") for e in events if isinstance(e, dict)]
@@ -218,9 +231,9 @@ def _apply(
         ref=ref,
         detail={"events": ids[:50], "rejected": doc["rejected"][:5]},
     )
-    if status == 409:  # the same id with other content: refused, as the module doc says
-        conflicts = [r for r in report.rejected if r.get("code") == "conflict"]
-        doc["error"] = conflicts[0]["error"]
+    if status in (403, 404, 409):  # one reason: say it as every error answer does
+        code = {403: "forbidden", 404: "not_found", 409: "conflict"}[status]
+        doc["error"] = next(r["error"] for r in report.rejected if r.get("code") == code)
     return jsonify(doc), status
 
 
@@ -329,7 +342,7 @@ DEVICE_REQUEST = Named(
 )
 #: The answer of every route that goes through the engine (and its errors).
 INGESTED = Answer("Applied (or duplicates).", INGEST_REPORT)
-_INGEST_ERRORS = (409, 422)
+_INGEST_ERRORS = (403, 409, 422)
 _LIMIT = query("limit", "At most this many rows (1-5000, default 200).", INT)
 TRACES = ("upstream", "feeder", "downstream", "deenergized", "loops", "path", "isolate", "restore")
 REPORTS = ("indices", "compliance", "bulletin")
@@ -460,7 +473,7 @@ def outage(outage_id: str) -> Any:
 
 
 @bp.post("/outages/<outage_id>/<action>")
-@require(*_DISPATCHER)
+@require(*_DISPATCHER, actions={a: roles_for(e) for a, e in OUTAGE_ACTIONS.items()})
 @operation(
     "A dispatcher's action on an outage",
     tag="outages",
@@ -476,8 +489,8 @@ def outage(outage_id: str) -> Any:
     ok=INGESTED,
     errors=(*_INGEST_ERRORS, 404),
     description="Goes into the event log as an ``outage_*`` event (docs/events.md). An "
-    "action that cannot be done (unknown outage, closing one not restored) is rejected "
-    "(422) with the reason.",
+    "unknown outage is 404; an action that cannot be done (closing one not restored) is "
+    "rejected (422) with the reason.",
 )
 def outage_action(outage_id: str, action: str) -> Any:
     """confirm (``device``), merge (``outages``), split (``devices``), repredict, restore,
@@ -585,9 +598,8 @@ def _job_action_help() -> str:
     ok=INGESTED,
     errors=(*_INGEST_ERRORS, 404),
     description="Goes into the event log as a ``job_*`` event (docs/dispatch.md). A crew "
-    "acting on another crew's job gets 404, or the engine's reason (422) when the job "
-    "was recalled or given to another crew; an action the job's stage does not allow "
-    "is rejected (422).",
+    "acting on another crew's job, or on one recalled from it, gets 404 (never naming "
+    "the other crew); an action the job's stage does not allow is rejected (422).",
 )
 def job_action(job_id: str, action: str) -> Any:
     """A stage or dispatcher action on a job (see ``JOB_ACTIONS``)."""
@@ -650,7 +662,7 @@ def crew_gps(crew_id: str) -> Any:
 
 
 @bp.post("/crews/<crew_id>/status")
-@require(*_FIELD)
+@require(*roles_for("crew_status"))
 @operation(
     "A crew's status: off shift, available, returning",
     tag="crews",
@@ -669,7 +681,7 @@ def crew_status(crew_id: str) -> Any:
 
 # ----------------------------------------------------------------- network
 @bp.post("/switch")
-@require(*_DESK)
+@require(*roles_for("switch"))
 @operation(
     "Operate a switch (must be confirmed)",
     tag="network",

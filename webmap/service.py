@@ -31,12 +31,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from oms.authority import SYSTEM, Principal
 from oms.config import EngineConfig
 from oms.engine import IngestReport, OutageEngine
 from oms.exceptions import OMSError
@@ -116,8 +118,9 @@ class EngineService:
         return not self.shared or self._leader_conn is not None
 
     # ------------------------------------------------------------- intake
-    def ingest(self, objects: Iterable[Any]) -> IngestReport:
-        """Validate and apply events (dicts, in order; numbered from 1 for errors).
+    def ingest(self, objects: Iterable[Any], by: Principal = SYSTEM) -> IngestReport:
+        """Validate and apply events (dicts, in order; numbered from 1 for errors)
+        sent by ``by`` (from authentication; see :mod:`oms.authority`).
 
         An event id seen before with other content is rejected (its line names
         the conflict), as ``oms ingest`` does.
@@ -129,13 +132,13 @@ class EngineService:
         """
         events = list(objects)
         if self.leader:
-            return self._apply(events)
-        return self._hand_over(events)
+            return self._apply([(n, e, by) for n, e in enumerate(events, start=1)])
+        return self._hand_over(events, by)
 
-    def _apply(self, events: list[Any]) -> IngestReport:
+    def _apply(self, numbered: list[tuple[int, Any, Principal]]) -> IngestReport:
         with self.lock:
             try:
-                return self.engine.ingest_objects(enumerate(events, start=1))
+                return self.engine.ingest_from(numbered)
             except Exception:
                 # The engine reloads after a failed transaction; if that failed
                 # too (the database went away) its state may be half-applied:
@@ -143,12 +146,17 @@ class EngineService:
                 self._engine = None
                 raise
 
-    def _hand_over(self, events: list[Any]) -> IngestReport:
+    def _hand_over(self, events: list[Any], by: Principal) -> IngestReport:
         self._listen_for_results()
         with self.db.begin() as conn:
             seq = conn.execute(
                 insert(schema.intake)
-                .values(submitted_at=wall_clock(), events=events, status="pending")
+                .values(
+                    submitted_at=wall_clock(),
+                    events=events,
+                    sender=asdict(by),
+                    status="pending",
+                )
                 .returning(schema.intake.c.seq)
             ).scalar_one()
             notify(conn, INTAKE_CHANNEL, str(seq))
@@ -234,19 +242,20 @@ class EngineService:
         i = schema.intake
         with self.db.connect() as conn:
             rows = conn.execute(
-                select(i.c.seq, i.c.events)
+                select(i.c.seq, i.c.events, i.c.sender)
                 .where(i.c.status == "pending")
                 .order_by(i.c.seq)
                 .limit(1000)
             ).all()
         if not rows:
             return 0
-        events: list[Any] = []
+        numbered: list[tuple[int, Any, Principal]] = []
         spans: list[tuple[int, int, int]] = []  # (seq, first line, last line)
         for row in rows:
-            spans.append((row.seq, len(events) + 1, len(events) + len(row.events)))
-            events.extend(row.events)
-        report = self._apply(events)
+            by, base = _sender(row.sender), len(numbered)
+            spans.append((row.seq, base + 1, base + len(row.events)))
+            numbered.extend((base + k, e, by) for k, e in enumerate(row.events, 1))
+        report = self._apply(numbered)
         done = wall_clock()
         with self.db.begin() as conn:
             for seq, first, last in spans:
@@ -347,6 +356,14 @@ class EngineService:
         self._threads.clear()
         self._thread = self._listener = None
         self._drop_lead()
+
+
+def _sender(doc: Any) -> Principal:
+    """Who handed a request over; a request that does not say may do nothing."""
+    try:
+        return Principal(str(doc["username"]), str(doc["role"]), doc.get("crew"))
+    except (KeyError, TypeError):
+        return Principal("unknown", "none")
 
 
 def _report(result: dict[str, Any]) -> IngestReport:

@@ -24,11 +24,12 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from oms.authority import SYSTEM, Principal, admit
 from oms.config import EngineConfig
 from oms.dispatch.rules import Decision
 from oms.engine.orders import OrderBook
 from oms.engine.repository import Repository, StaleState
-from oms.exceptions import ActionError, EventConflict, EventError, OMSError, OutageNotFound
+from oms.exceptions import ActionError, EventConflict, EventError, NotFound, OMSError
 from oms.intake.events import Event, parse_event, read_lines
 
 __all__ = ["IngestReport", "OutageEngine"]
@@ -114,36 +115,46 @@ class OutageEngine:
         """Validate and apply JSON lines (contract 3); see :meth:`ingest_objects`.
 
         Each line is stored in the log as it was received; a line of bytes
-        that is not UTF-8 is rejected with its number.
+        that is not UTF-8 is rejected with its number. The lines come from
+        the command line: :data:`oms.authority.SYSTEM` sends them.
         """
-        return self._ingest(read_lines(lines), progress)
+        return self._ingest(((n, obj, raw, SYSTEM) for n, obj, raw in read_lines(lines)), progress)
 
     def ingest_objects(
         self,
         numbered: Iterable[tuple[int, Any]],
         *,
         progress: Callable[[int], None] | None = None,
+        by: Principal = SYSTEM,
     ) -> IngestReport:
         """Validate ``(line number, object)`` pairs and apply them in batches.
 
         Invalid lines are reported with their number and reason and skipped;
-        the valid ones are applied in order. Returns an :class:`IngestReport`.
+        the valid ones are applied in order. ``by`` is who sent them (from
+        authentication): an event its role may not send is rejected
+        (``forbidden``), and actions are stamped with its name
+        (:func:`oms.authority.admit`). Returns an :class:`IngestReport`.
         """
-        return self._ingest(((n, obj, None) for n, obj in numbered), progress)
+        return self._ingest(((n, obj, None, by) for n, obj in numbered), progress)
+
+    def ingest_from(self, numbered: Iterable[tuple[int, Any, Principal]]) -> IngestReport:
+        """As :meth:`ingest_objects`, each object with its own sender (requests
+        that other server processes handed over, applied together)."""
+        return self._ingest(((n, obj, None, by) for n, obj, by in numbered), None)
 
     def _ingest(
         self,
-        numbered: Iterable[tuple[int, Any, str | None]],
+        numbered: Iterable[tuple[int, Any, str | None, Principal]],
         progress: Callable[[int], None] | None,
     ) -> IngestReport:
         report = IngestReport()
         batch: list[tuple[int, Event]] = []
-        for number, obj, raw in numbered:
+        for number, obj, raw, by in numbered:
             if isinstance(obj, EventError):
                 report.reject(number, obj)
                 continue
             try:
-                event = parse_event(obj, self.core.directory, raw)
+                event = parse_event(admit(by, obj), self.core.directory, raw)
             except EventError as exc:
                 report.reject(number, exc)
                 continue
@@ -184,7 +195,7 @@ class OutageEngine:
                 continue
             try:
                 core.apply(event)
-            except (ActionError, OutageNotFound) as exc:
+            except (ActionError, NotFound) as exc:
                 report.reject(number, exc)
                 continue
             known[event.id] = event.digest

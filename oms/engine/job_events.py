@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from oms.dispatch.jobs import JOB_EVENTS, Job, check_closeout
-from oms.exceptions import ActionError
+from oms.exceptions import ActionError, JobNotFound
 from oms.intake.events import Event, parse_time
 from oms.vocabulary import CREW_REPORTABLE, values
 
@@ -49,13 +49,12 @@ def apply_event(book: OrderBook, event: Event) -> list[str]:
 
 
 def _own_job(job: Job, p: Mapping[str, Any]) -> None:
-    """A crew acts on its own job only."""
+    """A crew acts on its own job only; another crew's job is none of its business."""
     crew_id = p.get("crew")
     if crew_id is not None and crew_id != job.crew:
-        raise ActionError(
-            f"job {job.id} is not assigned to crew {crew_id}"
-            + (f" (it is {job.crew}'s)" if job.crew else " (it was recalled)")
-        )
+        # Never say whose it is: a crew may not see other crews' jobs.
+        why = " (it was recalled)" if job.crew is None else ""
+        raise JobNotFound(f"crew {crew_id} has no job {job.id}{why}")
 
 
 # ---------------------------------------------------------- crews, dispatch

@@ -33,7 +33,7 @@ from oms.dispatch.timeline import Targets
 from oms.engine.alerts import alert
 from oms.engine.outbox import Outbox
 from oms.engine.timers import renew_passed_etr
-from oms.exceptions import ActionError
+from oms.exceptions import ActionError, JobNotFound
 from oms.intake.events import iso
 from oms.outages import Outage
 
@@ -519,7 +519,7 @@ class OrderBook:
     def job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
         if job is None:
-            raise ActionError(f"no open job with id {job_id!r}")
+            raise JobNotFound(f"no open job with id {job_id!r}")
         return job
 
     def crew(self, crew_id: str) -> CrewState:

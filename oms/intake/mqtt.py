@@ -52,6 +52,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy.exc import DBAPIError
 
+from oms.authority import Principal
 from oms.engine import IngestReport, OutageEngine
 from oms.exceptions import EventError, OMSError
 from oms.intake.events import TELEMETRY_TYPES, loads
@@ -64,6 +65,9 @@ __all__ = [
     "decode_message",
     "subscriptions",
 ]
+
+#: Who sends what the broker delivers (oms.authority): telemetry only.
+SENDER = Principal("mqtt", "intake")
 
 log = logging.getLogger(__name__)
 
@@ -631,7 +635,7 @@ class Listener:
                     old = self.engine
                     self.engine = OutageEngine(old.db, old.config, wall_clock=old.wall_clock)
                     reload = False
-                return self.engine.ingest_objects(events)
+                return self.engine.ingest_objects(events, by=SENDER)
             except _TRANSIENT as exc:
                 log.warning("cannot apply the batch (%s); retrying in %.1f s", _short(exc), delay)
                 if self._stop.wait(delay):

@@ -368,6 +368,8 @@ intake = Table(
     Column("seq", _SEQ, primary_key=True, autoincrement=True),
     Column("submitted_at", _TZ, nullable=False),
     Column("events", JSON, nullable=False),
+    # Who handed the events over (oms.authority.Principal as a dict).
+    Column("sender", JSON),
     Column("status", String(8), nullable=False),
     Column("result", JSON),
     Column("done_at", _TZ),
@@ -383,6 +385,19 @@ users = Table(
     Column("crew", String(64)),
     Column("created_at", _TZ, nullable=False),
     Column("disabled", Boolean, nullable=False),
+)
+
+#: Sign-in sessions: the cookie holds a random id, this its hash; signing
+#: out (or disabling the user) ends every copy of the cookie.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("username", String(64), ForeignKey("users.username"), nullable=False),
+    Column("created_at", _TZ, nullable=False),
+    Column("ended_at", _TZ),
+    Column("remote", String(64)),
+    Index("ix_sessions_username", "username"),
 )
 
 devices = Table(
