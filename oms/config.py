@@ -252,6 +252,10 @@ class EngineConfig:
     batch_seconds : float
         A batch also ends when its events span more than this much event
         time, so that a replayed file is located as promptly as a live feed.
+    max_clock_skew_s : float or None
+        An event dated more than this ahead of the engine's wall clock is
+        rejected (it would move the engine clock into the future for good).
+        None accepts any time: replays of simulated storms.
     """
 
     predictor: str = "likelihood"
@@ -262,6 +266,7 @@ class EngineConfig:
     pings_per_check: int = 3
     batch_size: int = 5000
     batch_seconds: float = 15.0
+    max_clock_skew_s: float | None = 300.0
 
     def __post_init__(self) -> None:
         if self.predictor not in ("likelihood", "classic"):
@@ -281,6 +286,8 @@ class EngineConfig:
             )
         if self.batch_size < 1:
             raise OMSError(f"batch_size must be at least 1, not {self.batch_size}")
+        if self.max_clock_skew_s is not None and not self.max_clock_skew_s >= 0:
+            raise OMSError(f"max_clock_skew_s must be >= 0 or null, not {self.max_clock_skew_s}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -99,6 +99,30 @@ def test_processes_hand_events_to_the_one_writer(pg_db: str) -> None:
 
 
 @pytest.mark.postgres
+def test_a_hung_leader_is_replaced_within_its_lease(pg_db: str) -> None:
+    """A leader that stops (SIGSTOP, swapping) keeps its session open but idle:
+    the server ends it after the lease, and another process takes over."""
+    first = EngineService(connect(pg_db, pool_size=4), lease_s=1.5)
+    second = EngineService(connect(pg_db, pool_size=4), lease_s=1.5, intake_timeout_s=10)
+    try:
+        first.start(0.2)
+        wait_for(lambda: first._leader_conn is not None)
+        # Hang: its threads stop, its leader session stays open and silent.
+        first._stop.set()
+        for thread in first._threads:
+            thread.join(timeout=5)
+        assert first._leader_conn is not None
+        second.start(0.2)
+        started = time.monotonic()
+        wait_for(lambda: second._leader_conn is not None, timeout=10)
+        assert time.monotonic() - started < 6
+        assert second.ingest([lockout("s1", "R1")]).accepted == 1
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.mark.postgres
 def test_no_writer_times_out(pg_db: str) -> None:
     service = EngineService(connect(pg_db), intake_timeout_s=0.5)
     service.shared = True  # as if another process held the writer's lock

@@ -127,7 +127,16 @@ OUTAGE_ACTIONS = {
 }
 #: The HTTP status of an engine result, by its ``code`` (:mod:`oms.exceptions`).
 #: An intake answers with its report instead: see :func:`_report_status`.
-STATUS = {"invalid": 422, "refused": 409, "conflict": 409, "not_found": 404, "forbidden": 403}
+STATUS = {
+    "invalid": 422,
+    "refused": 409,
+    "conflict": 409,
+    "not_found": 404,
+    "forbidden": 403,
+    "unavailable": 503,
+}
+#: Seconds a client waits before sending again what was not applied in time.
+RETRY_AFTER_S = 5
 _MAX_EVENTS = 10_000
 
 
@@ -205,16 +214,20 @@ def _apply(
     try:
         report = service().ingest(events, by=Principal(user.username, user.role, user.crew))
     except OMSError as exc:  # e.g. the leader did not answer in time
+        status = STATUS.get(exc.code, 500)
         audit.record(
             database(),
             action,
-            "conflict",
+            "unavailable" if status == 503 else "error",
             username=user.username,
             device=user.device,
             ref=ref,
             detail={"error": str(exc)},
         )
-        return jsonify(error=str(exc)), STATUS.get(exc.code, 409)
+        answer = jsonify(error=str(exc))
+        if status == 503:  # nothing known applied: the same request may be sent again
+            answer.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return answer, status
     if numbers:  # the service numbers the events 1, 2...: back to their lines
         for r in report.rejected:
             r["line"] = numbers[r["line"] - 1]
@@ -342,7 +355,7 @@ DEVICE_REQUEST = Named(
 )
 #: The answer of every route that goes through the engine (and its errors).
 INGESTED = Answer("Applied (or duplicates).", INGEST_REPORT)
-_INGEST_ERRORS = (403, 409, 422)
+_INGEST_ERRORS = (403, 409, 422, 503)
 _LIMIT = query("limit", "At most this many rows (1-5000, default 200).", INT)
 TRACES = ("upstream", "feeder", "downstream", "deenergized", "loops", "path", "isolate", "restore")
 REPORTS = ("indices", "compliance", "bulletin")

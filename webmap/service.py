@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -48,6 +48,7 @@ from oms.storage.postgres import (
     INTAKE_DONE_CHANNEL,
     Listener,
     notify,
+    renew_lease,
     try_lock_leader,
 )
 from oms.storage.queries import engine_clock
@@ -58,7 +59,10 @@ log = logging.getLogger(__name__)
 
 
 class IntakeTimeout(OMSError):
-    """No writing process answered in time (none is running, or it is overloaded)."""
+    """No writing process answered in time (none is running, or it is overloaded):
+    nothing is known to be applied, and the same request may be sent again."""
+
+    code: ClassVar[str] = "unavailable"
 
 
 def wall_clock() -> datetime:
@@ -76,11 +80,14 @@ class EngineService:
         clock: Callable[[], datetime] = wall_clock,
         *,
         intake_timeout_s: float = 30.0,
+        lease_s: float = 10.0,
     ) -> None:
         self.db = db
         self.config = config or EngineConfig()
         self.clock = clock
         self.intake_timeout_s = intake_timeout_s
+        self.lease_s = lease_s
+        self._renewed = 0.0
         self.lock = threading.RLock()
         self._engine: OutageEngine | None = None
         self._stop = threading.Event()
@@ -98,7 +105,8 @@ class EngineService:
         """The engine, loaded on first use (the network must be loaded)."""
         with self.lock:
             if self._engine is None:
-                self._engine = OutageEngine(self.db, self.config)
+                # One clock: events are "from the future" by this service's clock.
+                self._engine = OutageEngine(self.db, self.config, wall_clock=lambda: self.clock())
             return self._engine
 
     def now(self, conn: Connection) -> datetime:
@@ -220,13 +228,19 @@ class EngineService:
             return True
         if self._leader_conn is None:
             conn = self.db.connect()
-            got = try_lock_leader(conn)
+            got = try_lock_leader(conn, self.lease_s)
             conn.commit()
             if not got:
                 conn.close()
                 return False
             self._leader_conn = conn
+            self._renewed = time.monotonic()
             log.info("this process now writes for every server process")
+        elif time.monotonic() - self._renewed > self.lease_s / 4:
+            # Raises when the server ended the session (this process hung
+            # past its lease): the loop drops the lead and asks again.
+            renew_lease(self._leader_conn)
+            self._renewed = time.monotonic()
         return True
 
     def _drop_lead(self) -> None:
@@ -305,7 +319,8 @@ class EngineService:
                     if time.monotonic() >= next_tick:
                         self.tick()
                         next_tick = time.monotonic() + tick_s
-                    pending.wait(max(next_tick - time.monotonic(), 0.01))
+                    wait = min(next_tick - time.monotonic(), self.lease_s / 4)
+                    pending.wait(max(wait, 0.01))
                     pending.clear()
                 except Exception:  # keep going: one failure must not stop the timers
                     log.exception("engine leader loop failed")

@@ -30,7 +30,7 @@ from oms.dispatch.rules import Decision
 from oms.engine.orders import OrderBook
 from oms.engine.repository import Repository, StaleState
 from oms.exceptions import ActionError, EventConflict, EventError, NotFound, OMSError
-from oms.intake.events import Event, parse_event, read_lines
+from oms.intake.events import Event, iso, parse_event, read_lines
 
 __all__ = ["IngestReport", "OutageEngine"]
 
@@ -155,6 +155,7 @@ class OutageEngine:
                 continue
             try:
                 event = parse_event(admit(by, obj), self.core.directory, raw)
+                self._not_ahead(event)
             except EventError as exc:
                 report.reject(number, exc)
                 continue
@@ -173,6 +174,18 @@ class OutageEngine:
                 progress(len(batch))
         report.rejected.sort(key=lambda r: r["line"])
         return report
+
+    def _not_ahead(self, event: Event) -> None:
+        """An event from the future would move the engine clock there for good."""
+        skew = self.config.max_clock_skew_s
+        if skew is None:
+            return
+        ahead = (event.time - self.wall_clock()).total_seconds()
+        if ahead > skew:
+            raise EventError(
+                f"time {iso(event.time)} is {ahead:.0f} s ahead of the clock "
+                f"(at most {skew:.0f} s is accepted)"
+            )
 
     def _commit(self, batch: list[tuple[int, Event]], report: IngestReport) -> None:
         self._transaction(lambda conn: self._commit_batch(conn, batch, report))

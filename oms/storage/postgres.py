@@ -27,6 +27,7 @@ __all__ = [
     "is_postgres",
     "lock_writer",
     "notify",
+    "renew_lease",
     "try_lock_leader",
 ]
 
@@ -51,11 +52,29 @@ def lock_writer(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK})
 
 
-def try_lock_leader(conn: Connection) -> bool:
-    """Try to become the leader; the lock lasts as long as ``conn``'s session."""
+def try_lock_leader(conn: Connection, lease_s: float) -> bool:
+    """Try to become the leader; the lock lasts as long as ``conn``'s session.
+
+    The lock is a lease: the server ends the session (and so releases the
+    lock) when it sits idle for ``lease_s``, so a leader that hangs (stopped,
+    swapping, stuck) is replaced within seconds, where a session lock alone
+    would be held for as long as the hung process lives. The leader renews
+    the lease by using the connection (:func:`renew_lease`) well within it.
+    """
     if not is_postgres(conn):
         return True
-    return bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar())
+    got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar())
+    if got:
+        ms = str(max(1000, int(lease_s * 1000)))
+        conn.execute(text("SELECT set_config('idle_session_timeout', :ms, false)"), {"ms": ms})
+    return got
+
+
+def renew_lease(conn: Connection) -> None:
+    """Show the server the leader is alive (any statement resets its idle timer)."""
+    if is_postgres(conn):
+        conn.execute(text("SELECT 1"))
+        conn.commit()
 
 
 def notify(conn: Connection, channel: str, payload: str = "") -> None:

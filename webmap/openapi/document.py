@@ -59,12 +59,15 @@ _ERRORS = {
     400: "Bad request: a malformed body or parameter, or a session request that "
     "changes state without its CSRF token (``error`` says which).",
     401: "Not signed in, or the token is unknown or revoked.",
-    403: "Signed in, but the role may not do this.",
+    403: "Signed in, but the role may not do this (on the event intake: every "
+    "rejected event was of a type the role may not send).",
     404: "No such object (for a crew: not one of its own).",
     409: "Conflict: an event id seen before with other content.",
     413: "Too many events in one request (at most 10000).",
     422: "Some events were rejected (``rejected`` names the line and the reason).",
     429: "Too many failed logins: try again later.",
+    503: "Not applied in time (no server process wrote it): nothing is known to have "
+    "changed; send the same request again after ``Retry-After`` seconds.",
 }
 _ERROR_SHAPES = {409: CONFLICT, 422: INGEST_REPORT}
 
