@@ -130,6 +130,25 @@ def test_throttling_by_address(app: Flask, client: FlaskClient) -> None:
     assert json_login(client, "eng").status_code == 200
 
 
+def test_a_burst_of_guesses_gets_no_more_checks_than_the_limit(app: Flask) -> None:
+    """Issue 13 probe 6: 30 parallel wrong passwords all got 401 (limit 5), and
+    the right one in the same burst signed in. Each attempt is recorded
+    before the password is checked, so the limit holds for a burst."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def guess(k: int) -> int:
+        password = "secret-pw" if k == 29 else f"wrong-{k}"
+        return int(json_login(app.test_client(), "dora", password).status_code)
+
+    with ThreadPoolExecutor(10) as pool:
+        codes = list(pool.map(guess, range(30)))
+    checked = codes.count(401) + codes.count(200)
+    assert 1 <= checked <= 5 and codes.count(429) == 30 - checked
+    # Guessing on after the burst: still no more checks in the window.
+    codes += [guess(k) for k in range(30, 40)]
+    assert codes.count(401) + codes.count(200) <= 5
+
+
 def test_failed_logins_are_audited(app: Flask, client: FlaskClient) -> None:
     json_login(client, "dora", "wrong-password")
     csrf = sign_in(client, "ada")
@@ -223,10 +242,21 @@ def test_logout(client: FlaskClient, app: Flask) -> None:
     csrf = sign_in(admin, "ada")
     rows = admin.get("/api/audit", headers={"X-CSRFToken": csrf}).get_json()
     assert any(r["action"] == "logout" and r["username"] == "dora" for r in rows)
-    # A logout link (GET) signs out too.
-    sign_in(client, "dora")
-    assert client.get("/logout").status_code == 302
-    assert client.get("/api/session").status_code == 401
+
+
+def test_logout_ends_every_copy_of_the_session(client: FlaskClient, app: Flask) -> None:
+    token = sign_in(client, "dora")
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    copy = app.test_client()  # the same cookie, copied (issue 13 probe 5)
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/api/session").status_code == 200
+    assert client.get("/logout").status_code == 405  # never by a link: CSRF
+    assert client.post("/logout").status_code == 400  # the token is needed
+    assert copy.get("/api/session").status_code == 200
+    client.post("/logout", headers={"X-CSRFToken": token})
+    assert copy.get("/api/session").status_code == 401
+    assert copy.get("/api/outages").status_code == 401
 
 
 # --------------------------------------------------------- open redirects

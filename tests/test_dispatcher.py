@@ -62,9 +62,9 @@ def _features_by_id(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_page_needs_a_dispatcher_or_an_engineer(client: Any) -> None:
     response = client.get("/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
-    sign_in(client, "k1")
+    token = sign_in(client, "k1")
     assert client.get("/").status_code == 403
-    client.get("/logout")
+    client.post("/logout", headers={"X-CSRFToken": token})
     sign_in(client, "eng")
     assert client.get("/").status_code == 200
 

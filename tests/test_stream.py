@@ -260,6 +260,33 @@ def test_a_handheld_streams_with_its_token(streaming: Flask) -> None:
     assert [m["event"] for m in stream.rest()] == ["hello"]
 
 
+def test_revoking_a_handheld_or_signing_out_ends_its_open_stream(streaming: Flask) -> None:
+    """Issue 13 probe 4: a revoked handheld kept its live stream for up to an hour."""
+    streaming.config.update(STREAM_AUTH_S=0.2, STREAM_MAX_S=30)
+    admin, csrf = user(streaming, "ada")
+    doc = admin.post(
+        "/api/devices", json={"username": "k1", "name": "tablet"}, headers=csrf
+    ).get_json()
+    stream = Stream(streaming.test_client(), headers={"Authorization": f"Bearer {doc['token']}"})
+    assert stream.next()["event"] == "hello"
+    revoked = admin.post(f"/api/devices/{doc['id']}/revoke", headers=csrf)
+    assert revoked.status_code in (200, 204), revoked.get_json()
+    started = time.monotonic()
+    assert stream.until("signed_out", timeout=5)["event"] == "signed_out"
+    assert time.monotonic() - started < 3
+    # A browser's stream ends when its session is signed out (from anywhere).
+    dora = streaming.test_client()
+    token = sign_in(dora, "dora")
+    session_stream = Stream(dora)
+    assert session_stream.next()["event"] == "hello"
+    other = streaming.test_client()
+    cookie = dora.get_cookie("session")
+    assert cookie is not None
+    other.set_cookie("session", cookie.value)
+    other.post("/logout", headers={"X-CSRFToken": token})
+    assert session_stream.until("signed_out", timeout=5)["event"] == "signed_out"
+
+
 def test_streams_hold_no_pooled_connection(streaming: Flask) -> None:
     """An open stream holds no connection of the pool; a finished one leaves none
     checked out, nor one in autocommit (PostgreSQL: it listens on its own)."""

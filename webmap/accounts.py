@@ -47,11 +47,14 @@ __all__ = [
     "add_user",
     "check_password",
     "device_for_token",
+    "end_session",
     "get_user",
     "hash_password",
     "list_devices",
     "password_method",
     "revoke_device",
+    "session_user",
+    "start_session",
 ]
 
 ROLES = ("dispatcher", "crew", "engineer", "admin")
@@ -238,3 +241,41 @@ def device_for_token(conn: Connection, token: str) -> User | None:
     if row is None or row.disabled:
         return None
     return User(row.username, row.role, row.crew, device=row.id)
+
+
+# ------------------------------------------------------------------ sessions
+def start_session(conn: Connection, username: str, remote: str | None) -> str:
+    """A new sign-in session of ``username``: its secret id (kept in the cookie only)."""
+    sid = secrets.token_urlsafe(32)
+    conn.execute(
+        insert(schema.sessions).values(
+            id_hash=_digest(sid),
+            username=username,
+            created_at=_now(),
+            remote=None if remote is None else remote[:64],
+        )
+    )
+    return sid
+
+
+def session_user(conn: Connection, sid: str) -> User | None:
+    """The user of a session that has not ended, if the user is enabled."""
+    s, u = schema.sessions, schema.users
+    row = conn.execute(
+        select(u.c.username, u.c.role, u.c.crew, u.c.disabled)
+        .join(s, s.c.username == u.c.username)
+        .where((s.c.id_hash == _digest(sid)) & s.c.ended_at.is_(None))
+    ).first()
+    if row is None or row.disabled:
+        return None
+    return User(row.username, row.role, row.crew)
+
+
+def end_session(conn: Connection, sid: str) -> None:
+    """Sign out: every copy of this session's cookie stops working."""
+    s = schema.sessions
+    conn.execute(
+        update(s)
+        .where((s.c.id_hash == _digest(sid)) & s.c.ended_at.is_(None))
+        .values(ended_at=_now())
+    )

@@ -18,12 +18,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import request
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from oms.storage import schema
 
-__all__ = ["failed_logins", "position", "record"]
+__all__ = ["begin_login", "finish_login", "position", "record"]
 
 
 def position() -> tuple[float | None, float | None]:
@@ -67,18 +67,49 @@ def record(
         )
 
 
-def failed_logins(
-    db: Engine, username: str, remote: str | None, window_s: float
-) -> tuple[int, int]:
-    """Failed logins within the window: for this user name, and from this address."""
+def begin_login(db: Engine, username: str, window_s: float) -> tuple[int, int, int]:
+    """Record a sign-in attempt as failed until it succeeds, then count.
+
+    Returns the attempt's row and the failed (or still pending) attempts
+    within the window, this one included: for this user name, and from
+    this address. Recording before counting is what makes the limit hold
+    for attempts made at the same moment, in any server process.
+    """
     a = schema.audit
+    remote = request.remote_addr
+    with db.begin() as conn:
+        seq = conn.execute(
+            insert(a)
+            .values(
+                time=datetime.now(timezone.utc),
+                remote=remote,
+                action="login_failed",
+                ref=username[:128],
+                outcome="pending",
+                detail={},
+            )
+            .returning(a.c.seq)
+        ).scalar_one()
     since = datetime.now(timezone.utc) - timedelta(seconds=window_s)
     recent = (a.c.action == "login_failed") & (a.c.time >= since)
     with db.connect() as conn:
         by_name = conn.execute(
-            select(func.count()).select_from(a).where(recent & (a.c.ref == username))
+            select(func.count()).select_from(a).where(recent & (a.c.ref == username[:128]))
         ).scalar()
         by_remote = conn.execute(
             select(func.count()).select_from(a).where(recent & (a.c.remote == remote))
         ).scalar()
-    return int(by_name or 0), int(by_remote or 0)
+    return int(seq), int(by_name or 0), int(by_remote or 0)
+
+
+def finish_login(
+    db: Engine, seq: int, action: str, outcome: str, *, username: str | None = None
+) -> None:
+    """What became of the attempt :func:`begin_login` recorded."""
+    a = schema.audit
+    with db.begin() as conn:
+        conn.execute(
+            update(a)
+            .where(a.c.seq == seq)
+            .values(action=action, outcome=outcome, username=username)
+        )

@@ -1,10 +1,14 @@
 """Authentication: session login for people, bearer tokens for handhelds.
 
 - ``GET/POST /login`` (form) and ``POST /api/login`` (JSON) start a session
-  (a signed cookie) after checking the hashed password; ``/logout`` ends it.
-  Failed logins are audited; after ``LOGIN_MAX_FAILURES`` (5) for one user
-  name, or 4 times that from one address, within ``LOGIN_WINDOW_S``
-  (5 min), logins are refused with 429 until the window passes.
+  after checking the hashed password: a row in ``sessions`` whose random id
+  the signed cookie carries. ``POST /logout`` (with the CSRF token) ends
+  it, for every copy of the cookie; so does disabling the user.
+  Every attempt is audited before the password is checked; after
+  ``LOGIN_MAX_FAILURES`` (5) for one user name, or 4 times that from one
+  address, within ``LOGIN_WINDOW_S`` (5 min), counted in the database
+  across server processes, logins are refused with 429 until the window
+  passes.
 - ``Authorization: Bearer <token>``: a handheld registered by an admin
   (``oms device add``). A revoked device is refused at its next request.
 - CSRF: requests that change state with a session cookie must carry the
@@ -39,7 +43,14 @@ from flask import (
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
 from webmap import audit
-from webmap.accounts import User, check_password, device_for_token, get_user
+from webmap.accounts import (
+    User,
+    check_password,
+    device_for_token,
+    end_session,
+    session_user,
+    start_session,
+)
 from webmap.db import database, get_conn
 from webmap.openapi.metadata import STR, Answer, Named, obj, operation
 from webmap.openapi.shapes import SESSION, USER
@@ -48,12 +59,14 @@ __all__ = [
     "Access",
     "access_of",
     "bp",
+    "credential",
     "csrf",
     "current_user",
     "init_app",
     "may",
     "may_take",
     "require",
+    "still_signed_in",
 ]
 
 bp = Blueprint("auth", __name__)
@@ -69,14 +82,36 @@ def current_user() -> User | None:
         user: User | None = g.oms_user
         return user
     user = None
-    header = request.headers.get("Authorization", "")
+    cred = credential()
     # The request's own connection: one pool checkout per request.
-    if header.startswith("Bearer "):
-        user = device_for_token(get_conn(), header[7:].strip())
-    elif session.get("user"):
-        user = get_user(get_conn(), session["user"])
+    if cred is not None:
+        user = _user_of(get_conn(), cred)
     g.oms_user = user
     return user
+
+
+def credential() -> tuple[str, str] | None:
+    """How this request says who it is: ``("bearer", token)``, ``("session", id)`` or None."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return "bearer", header[7:].strip()
+    sid = session.get("sid")
+    if isinstance(sid, str) and sid:
+        return "session", sid
+    return None
+
+
+def _user_of(conn: Any, cred: tuple[str, str]) -> User | None:
+    kind, secret = cred
+    return device_for_token(conn, secret) if kind == "bearer" else session_user(conn, secret)
+
+
+def still_signed_in(cred: tuple[str, str]) -> bool:
+    """Whether a credential still works (a revoked token or an ended session does not).
+
+    For long requests (the live stream), on a connection of its own."""
+    with database().connect() as conn:
+        return _user_of(conn, cred) is not None
 
 
 def _wants_json() -> bool:
@@ -182,19 +217,25 @@ def _login(username: str, password: str) -> tuple[User | None, int, str]:
     cfg = current_app.config
     window = float(cfg.get("LOGIN_WINDOW_S", 300))
     limit = int(cfg.get("LOGIN_MAX_FAILURES", 5))
-    by_name, by_remote = audit.failed_logins(database(), username, request.remote_addr, window)
-    if by_name >= limit or by_remote >= 4 * limit:
-        audit.record(database(), "login_refused", "refused", ref=username)
+    # The attempt counts as failed before the (slow) password check, so a
+    # burst of parallel guesses, even across server processes, gets no more
+    # checks than the limit.
+    attempt, by_name, by_remote = audit.begin_login(database(), username, window)
+    if by_name > limit or by_remote > 4 * limit:
+        audit.finish_login(database(), attempt, "login_refused", "refused")
         return None, 429, f"too many failed logins; try again in {int(window // 60)} minutes"
     with database().connect() as conn:
         user = check_password(conn, username, password)
     if user is None:
-        audit.record(database(), "login_failed", "refused", ref=username)
+        audit.finish_login(database(), attempt, "login_failed", "refused")
         return None, 401, "wrong user name or password"
+    with database().begin() as conn:
+        sid = start_session(conn, user.username, request.remote_addr)
     session.clear()
+    session["sid"] = sid
     session["user"] = user.username
     session.permanent = True
-    audit.record(database(), "login", "ok", username=user.username, ref=username)
+    audit.finish_login(database(), attempt, "login", "ok", username=user.username)
     return user, 200, ""
 
 
@@ -262,10 +303,15 @@ def api_login() -> Any:
     return jsonify(user=user.to_dict(), csrf_token=generate_csrf())
 
 
-@bp.route("/logout", methods=["POST", "GET"])
+@bp.post("/logout")
 def logout() -> Any:
+    """Sign out (POST with the CSRF token): the session ends for every copy of its cookie."""
     user = current_user()
-    if user is not None and request.method == "POST":
+    cred = credential()
+    if cred is not None and cred[0] == "session":
+        with database().begin() as conn:
+            end_session(conn, cred[1])
+    if user is not None:
         audit.record(database(), "logout", "ok", username=user.username)
     session.clear()
     return redirect(url_for("auth.login"))

@@ -13,13 +13,16 @@ process) the stream polls the feed every ``STREAM_POLL_S`` seconds.
 
 A comment line goes out every ``STREAM_KEEPALIVE_S`` seconds so proxies
 keep the connection open. Crew users get only their own crew and jobs.
+Every ``STREAM_AUTH_S`` seconds (3) the stream checks that its token or
+session still works: revoking a handheld, signing out or disabling the
+user ends it with a ``signed_out`` event.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
@@ -29,7 +32,7 @@ from sqlalchemy.engine import Engine
 from oms.storage import schema
 from oms.storage.postgres import FEED_CHANNEL, Listener
 from webmap.accounts import User
-from webmap.auth import current_user, require
+from webmap.auth import credential, current_user, require, still_signed_in
 from webmap.db import database
 
 __all__ = ["bp", "changes_after", "last_change"]
@@ -77,16 +80,23 @@ def _start_from() -> int:
         return 0
 
 
-def _events(db: Engine, user: User, start: int) -> Iterator[str]:
+def _events(db: Engine, user: User, start: int, signed_in: Callable[[], bool]) -> Iterator[str]:
     cfg = current_app.config
     keepalive = float(cfg.get("STREAM_KEEPALIVE_S", 15.0))
     lifetime = float(cfg.get("STREAM_MAX_S", 3600.0))
+    # A revoked token or an ended session stops the stream within this.
+    recheck = float(cfg.get("STREAM_AUTH_S", 3.0))
     seq = last_change(db) if start < 0 else start
     waiter = Listener(db, FEED_CHANNEL, poll_s=float(cfg.get("STREAM_POLL_S", 0.2)))
-    began = last_sent = time.monotonic()
+    began = last_sent = checked = time.monotonic()
     try:
         yield f"retry: 1000\nid: {seq}\nevent: hello\ndata: {json.dumps({'seq': seq})}\n\n"
         while time.monotonic() - began < lifetime:
+            if time.monotonic() - checked >= recheck:
+                if not signed_in():
+                    yield "event: signed_out\ndata: {}\n\n"
+                    return
+                checked = time.monotonic()
             batch = changes_after(db, seq)
             for change in batch:
                 seq = change["seq"]
@@ -99,7 +109,7 @@ def _events(db: Engine, user: User, start: int) -> Iterator[str]:
             if time.monotonic() - last_sent >= keepalive:
                 yield ": keep-alive\n\n"
                 last_sent = time.monotonic()
-            waiter.wait(keepalive)
+            waiter.wait(min(keepalive, recheck))
     finally:
         waiter.close()
 
@@ -108,10 +118,12 @@ def _events(db: Engine, user: User, start: int) -> Iterator[str]:
 @require()
 def stream() -> Response:
     """Server-Sent Events of every change (see the module doc)."""
-    user = current_user()
-    assert user is not None
+    user, cred = current_user(), credential()
+    assert user is not None and cred is not None
     response = Response(
-        stream_with_context(_events(database(), user, _start_from())),
+        stream_with_context(
+            _events(database(), user, _start_from(), lambda: still_signed_in(cred))
+        ),
         mimetype="text/event-stream",
     )
     response.headers["Cache-Control"] = "no-cache"
