@@ -27,6 +27,7 @@ export function refreshSoon() {
 
 function onEvent(kind, data) {
   if (kind === 'hello') return;
+  if (kind === 'signed_out') { setAuth(false); return; }  // revoked or signed out
   if (kind === 'alert') {
     const a = data?.data || {};
     const say = ALERT_TEXT[a.kind];

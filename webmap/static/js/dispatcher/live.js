@@ -101,6 +101,8 @@ export function connect() {
       (r) => (r.status === 401 ? signIn() : setTimeout(connect, 2000)),
       () => setTimeout(connect, 3000));
   };
+  // Signed out elsewhere, or the session ended: back to the sign-in page.
+  es.addEventListener('signed_out', () => { es.close(); signIn(); });
   es.addEventListener('hello', (e) => {
     setLive('on');
     const first = store.lastSeq === null;
