@@ -97,3 +97,63 @@ def test_nan_is_not_json_anywhere(app: object) -> None:
         "/api/events", data=body, headers={"X-CSRFToken": token, "Content-Type": "application/json"}
     )
     assert response.status_code == 400
+
+
+def test_bodies_and_events_have_a_size_limit(app: object) -> None:
+    """Issue 13: a 50 MB event was stored whole."""
+    from conftest import sign_in
+
+    client = app.test_client()  # type: ignore[attr-defined]
+    token = sign_in(client, "dora")
+    headers = {"X-CSRFToken": token}
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # type: ignore[attr-defined]
+    huge = client.post(
+        "/api/events",
+        data=b'{"id": "x", "note": "' + b"a" * (2 * 1024 * 1024) + b'"}',
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert huge.status_code == 413
+    long_note = {
+        "id": "c1",
+        "type": "call",
+        "time": "2026-03-01T10:00:00+00:00",
+        "customer": "a9-2",
+        "note": "n" * 70_000,
+    }
+    r = client.post("/api/events", json=long_note, headers=headers)
+    assert r.status_code == 422 and "at most 65536" in r.get_json()["rejected"][0]["error"]
+    lines = json.dumps(long_note) + "\n" + json.dumps({**long_note, "id": "c2", "note": "ok"})
+    r = client.post(
+        "/api/events", data=lines, headers={**headers, "Content-Type": "application/x-ndjson"}
+    )
+    assert r.status_code == 422 and r.get_json()["accepted"] == 1
+
+
+def test_degrees_under_a_projected_crs_are_an_error_naming_it(tmp_path: Path) -> None:
+    """Issue 13 probe 13: EPSG:3857 declared over lon/lat loaded silently at (0, 0)."""
+    from helpers import two_feeders
+
+    from topology import read_network
+
+    path = tmp_path / "degrees.geojson"
+    doc = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "EPSG:3857"}},
+        "features": two_feeders(),
+    }
+    path.write_text(json.dumps(doc))
+    with pytest.raises(NetworkValidationError, match="declares EPSG:3857, a projected CRS"):
+        read_network(path)
+
+
+def test_a_network_without_a_source_is_an_error() -> None:
+    from helpers import two_feeders
+
+    features = [
+        {**f, "properties": {**f["properties"], "kind": "node"}}
+        if f["properties"].get("kind") == "source"
+        else f
+        for f in two_feeders()
+    ]
+    with pytest.raises(NetworkValidationError, match="no source node"):
+        network_from_features(features)

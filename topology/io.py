@@ -293,6 +293,10 @@ def network_from_features(
 
     if not nodes and not issues.failed:
         issues.error(None, "the file holds no nodes: a network needs at least a source node")
+    elif not issues.failed and not any(is_source for _, is_source, _, _ in nodes):
+        issues.error(
+            None, "the network has no source node (kind 'source'): nothing could be energized"
+        )
     transformer = _transformer(crs, issues)
     if issues.failed:
         raise NetworkValidationError(issues.issues, source)
@@ -305,6 +309,14 @@ def network_from_features(
             flat.extend(coords)
         offsets[i + 1] = len(flat)
     geom = np.array(flat, dtype=np.float64).reshape(-1, 2)
+    if transformer is not None and _degrees_in_projected(transformer, node_xy, geom):
+        issues.error(
+            None,
+            f"the file declares {crs}, a projected CRS (metres or feet), but every "
+            "coordinate lies within +-180, +-90: they look like lon/lat degrees "
+            "(drop the crs member, or declare EPSG:4326)",
+        )
+        raise NetworkValidationError(issues.issues, source)
     if transformer is not None:
         for arr in (node_xy, geom):
             if len(arr):
@@ -446,6 +458,20 @@ def _transformer(crs: str | None, issues: _Collector) -> Any:
     if parsed == wgs84 or parsed == CRS.from_user_input("OGC:CRS84"):
         return None
     return Transformer.from_crs(parsed, wgs84, always_xy=True)
+
+
+def _degrees_in_projected(transformer: Any, node_xy: np.ndarray, geom: np.ndarray) -> bool:
+    """Whether coordinates given in a projected CRS look like degrees instead.
+
+    A network of more than a handful of nodes never fits within 180 x 90
+    metres (or feet) of a projection's origin; degrees always do.
+    """
+    source = transformer.source_crs
+    if source is None or not source.is_projected or len(node_xy) < 3:
+        return False
+    xy = np.vstack([node_xy, geom]) if len(geom) else node_xy
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    return bool(len(xy)) and not len(_bad_lonlat_rows(xy))
 
 
 def _bad_lonlat_rows(xy: np.ndarray) -> np.ndarray:

@@ -8,7 +8,6 @@ loads and every answer stays correct:
 - closed loops, one per independent cycle, with their edge ids (a loop in a
   radial feeder is usually a data error; a meshed substation is not);
 - nodes no source can reach through closed edges;
-- a network with no source at all;
 - edges whose drawn geometry does not start and end at their nodes.
 """
 
@@ -35,8 +34,6 @@ def structural_warnings(net: Network) -> list[Issue]:
     from topology.traces import loops
 
     issues: list[Issue] = []
-    if not net.node_source.any():
-        issues.append(Issue(None, "the network has no source: nothing is energized", "warning"))
     for cycle in loops(net).data["loops"]:
         issues.append(
             Issue(

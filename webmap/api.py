@@ -19,6 +19,7 @@ Engine results are classified by their machine-readable ``code``
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any, NamedTuple, NoReturn
 
@@ -28,7 +29,7 @@ from sqlalchemy import select
 from oms.authority import Principal, roles_for
 from oms.engine import IngestReport
 from oms.exceptions import EventError, OMSError
-from oms.intake.events import loads
+from oms.intake.events import MAX_EVENT_CHARS, loads
 from oms.outages import STATES, get_outage, list_outages, outage_audit, outage_evidence
 from oms.storage import schema
 from oms.storage.queries import get_job, list_crews, list_jobs
@@ -189,6 +190,18 @@ def _refuse_nul() -> None:
         abort(400, description="NUL characters are not allowed in a URL")
 
 
+def _bounded(event: Any) -> Any:
+    """The event, or the reason it may not be stored (NUL characters, too long)."""
+    if isinstance(event, EventError):
+        return event
+    if _has_nul(event):
+        return EventError("NUL characters are not allowed in an event")
+    size = len(json.dumps(event, ensure_ascii=False))
+    if size > MAX_EVENT_CHARS:
+        return EventError(f"an event of {size} characters (at most {MAX_EVENT_CHARS})")
+    return event
+
+
 def _body() -> dict[str, Any]:
     if not request.data:
         return {}
@@ -209,8 +222,7 @@ def _apply(
     an :class:`~oms.exceptions.EventError` in ``events`` is a rejected line.
     """
     user = _me()
-    nul = EventError("NUL characters are not allowed in an event")
-    events = [nul if _has_nul(e) else e for e in events]
+    events = [_bounded(e) for e in events]
     try:
         report = service().ingest(events, by=Principal(user.username, user.role, user.crew))
     except OMSError as exc:  # e.g. the leader did not answer in time

@@ -81,6 +81,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         JSON_SORT_KEYS=False,
+        # The largest request body (413 beyond): 10,000 ordinary events fit.
+        MAX_CONTENT_LENGTH=int(os.environ.get("OMS_MAX_BODY_BYTES", 8 * 1024 * 1024)),
     )
     if config:
         app.config.update(config)

@@ -42,12 +42,15 @@ from topology.model import Network
 
 __all__ = [
     "ACTION_TYPES",
+    "MAX_DEPTH",
+    "MAX_EVENT_CHARS",
     "TELEMETRY_TYPES",
     "Directory",
     "Event",
     "as_utc",
     "digest",
     "iso",
+    "loads",
     "parse_event",
     "parse_time",
     "read_lines",
@@ -485,18 +488,24 @@ def _action_fields(obj: Mapping[str, Any], etype: str, directory: Directory) -> 
 #: The deepest nesting an event may have (events are flat objects with a
 #: close-out form at most; anything deeper is hostile or broken).
 MAX_DEPTH = 32
+#: The longest event, in characters of JSON (a close-out form with long
+#: remarks fits many times over; a 50 MB "event" is not stored).
+MAX_EVENT_CHARS = 64 * 1024
 
 
 def loads(text: str | bytes) -> Any:
-    """JSON text to an object, refusing what is nested more than :data:`MAX_DEPTH`.
+    """JSON text to an object, refusing what is nested more than :data:`MAX_DEPTH`
+    or longer than :data:`MAX_EVENT_CHARS`.
 
     Raises
     ------
     EventError
-        Not JSON (NaN and Infinity included), or nested too deeply (checked
-        without recursion, so no input can exhaust the stack here or in what
-        handles the object later).
+        Too long (checked before decoding), not JSON (NaN and Infinity
+        included), or nested too deeply (checked without recursion, so no
+        input can exhaust the stack here or in what handles the object later).
     """
+    if len(text) > MAX_EVENT_CHARS:
+        raise EventError(f"an event of {len(text)} characters (at most {MAX_EVENT_CHARS})")
     try:
         obj = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
