@@ -82,3 +82,27 @@ def test_an_intake_that_timed_out_is_503_with_retry_after(app: Any, monkeypatch:
     r = client.post("/api/events", json=_event("e1", NOW), headers={"X-CSRFToken": token})
     assert r.status_code == 503 and r.headers["Retry-After"] == "5"
     assert "no server process" in r.get_json()["error"]
+
+
+# ----------------------------------------------------------- security events
+def test_refused_requests_are_recorded_and_a_burst_alerts_the_admins(app: Any) -> None:
+    from webmap.audit import SECURITY_BURST
+
+    crew = app.test_client()
+    token = sign_in(crew, "k1")
+    for _ in range(SECURITY_BURST):
+        assert crew.post("/api/switch", json={}, headers={"X-CSRFToken": token}).status_code == 403
+    bogus = app.test_client().get("/api/jobs", headers={"Authorization": "Bearer stolen"})
+    assert bogus.status_code == 401
+    admin = app.test_client()
+    csrf = sign_in(admin, "ada")
+    rows = admin.get("/api/audit", headers={"X-CSRFToken": csrf}).get_json()
+    refused = [r for r in rows if r["action"] == "refused:role"]
+    assert len(refused) == SECURITY_BURST
+    assert {(r["username"], r["ref"], r["outcome"]) for r in refused} == {
+        ("k1", "POST /api/switch", "refused")
+    }
+    assert any(r["action"] == "refused:token" for r in rows)
+    alerts = admin.get("/api/alerts").get_json()
+    (alert,) = [a for a in alerts if a["kind"] == "security"]
+    assert alert["level"] == "critical" and alert["detail"]["username"] == "k1"

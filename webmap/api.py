@@ -246,6 +246,15 @@ def _apply(
     status = _report_status(report, action != "events")
     doc = report.to_dict()
     outcome = {200: "ok", 409: "conflict"}.get(status, "rejected")
+    forbidden = [r for r in report.rejected if r.get("code") == "forbidden"]
+    if forbidden:  # a security event: recorded with who, where and why
+        audit.refused(
+            database(),
+            "event",
+            username=user.username,
+            device=user.device,
+            detail={"role": user.role, "rejected": forbidden[:5]},
+        )
     ids = [e.get("id") for e in events if isinstance(e, dict)]
     audit.record(
         database(),

@@ -23,7 +23,13 @@ from sqlalchemy.engine import Engine
 
 from oms.storage import schema
 
-__all__ = ["begin_login", "finish_login", "position", "record"]
+__all__ = ["SECURITY_BURST", "begin_login", "finish_login", "position", "record", "refused"]
+
+#: Refused requests (403, unknown or revoked tokens, forbidden events) from
+#: one user or one address within ``SECURITY_WINDOW_S`` that raise a
+#: ``security`` alert for the administrators.
+SECURITY_BURST = 10
+SECURITY_WINDOW_S = 300.0
 
 
 def position() -> tuple[float | None, float | None]:
@@ -113,3 +119,51 @@ def finish_login(
             .where(a.c.seq == seq)
             .values(action=action, outcome=outcome, username=username)
         )
+
+
+def refused(
+    db: Engine,
+    why: str,
+    *,
+    username: str | None = None,
+    device: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record a refused request (a security event: who, where, why) and, at the
+    :data:`SECURITY_BURST`-th from one user or address within the window, raise a
+    ``security`` alert (level ``critical``) for the administrators."""
+    a = schema.audit
+    remote = request.remote_addr
+    record(
+        db,
+        f"refused:{why}",
+        "refused",
+        username=username,
+        device=device,
+        ref=f"{request.method} {request.path}",
+        detail=detail,
+    )
+    since = datetime.now(timezone.utc) - timedelta(seconds=SECURITY_WINDOW_S)
+    who = (a.c.username == username) if username is not None else (a.c.remote == remote)
+    with db.begin() as conn:
+        count = conn.execute(
+            select(func.count())
+            .select_from(a)
+            .where((a.c.outcome == "refused") & a.c.action.like("refused:%"))
+            .where((a.c.time >= since) & who)
+        ).scalar()
+        if count == SECURITY_BURST:
+            conn.execute(
+                insert(schema.alerts).values(
+                    time=datetime.now(timezone.utc),
+                    kind="security",
+                    level="critical",
+                    detail={
+                        "username": username,
+                        "remote": remote,
+                        "refused": int(count),
+                        "window_s": SECURITY_WINDOW_S,
+                        "last": why,
+                    },
+                )
+            )

@@ -154,14 +154,26 @@ def require(*roles: str, actions: Mapping[str, Iterable[str]] | None = None) -> 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             user = current_user()
             if user is None:
+                cred = credential()
+                if cred is not None and cred[0] == "bearer":  # unknown or revoked token
+                    audit.refused(database(), "token")
                 if _wants_json():
                     abort(401)
                 return redirect(url_for("auth.login", next=request.full_path))
-            if not access.allows(user.role):
-                abort(403)
             action = kwargs.get("action")
-            if isinstance(action, str) and not access.allows(user.role, action):
-                abort(403, description=f"a {user.role} cannot {action} here")
+            if not access.allows(user.role) or (
+                isinstance(action, str) and not access.allows(user.role, action)
+            ):
+                audit.refused(
+                    database(),
+                    "role",
+                    username=user.username,
+                    device=user.device,
+                    detail={"role": user.role, "action": action},
+                )
+                if isinstance(action, str) and access.allows(user.role):
+                    abort(403, description=f"a {user.role} cannot {action} here")
+                abort(403)
             return view(*args, **kwargs)
 
         wrapped.access = access  # type: ignore[attr-defined]
