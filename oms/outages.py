@@ -23,13 +23,18 @@ first evidence of no supply below the device since its last restoration.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from oms.exceptions import OutageNotFound
 from oms.intake.events import as_utc, iso
@@ -41,11 +46,16 @@ __all__ = [
     "KINDS",
     "STATES",
     "Outage",
+    "case_key",
+    "case_ref",
     "get_outage",
     "list_outages",
     "outage_audit",
     "outage_evidence",
 ]
+
+#: engine_state key of the secret that case references are made with.
+CASE_KEY = "case_key"
 
 STATES = values(OutageState)
 ACTIVE_STATES = values((OutageState.PREDICTED, OutageState.CONFIRMED))
@@ -252,3 +262,31 @@ def outage_evidence(conn: Connection, o: Outage, limit: int = 1000) -> list[dict
         }
         for r in found[:limit]
     ]
+
+
+# -------------------------------------------------------- public case references
+def case_ref(key: str, outage_id: str) -> str:
+    """The reference a customer is given for an outage: unguessable, unlike the id.
+
+    A keyed hash (HMAC-SHA256 with this database's secret ``key``) of the
+    outage id, 60 bits as 12 base-32 characters in groups of four
+    (``K7QF-2MXH-4PZA``). Only who was told it, or who reads the public
+    list of network outages, can look a case up by it.
+    """
+    digest = hmac.new(key.encode(), outage_id.encode(), hashlib.sha256).digest()
+    text = base64.b32encode(digest).decode()[:12]
+    return "-".join(text[i : i + 4] for i in range(0, 12, 4))
+
+
+def case_key(conn: Connection) -> str:
+    """This database's case-reference secret, made on first use (by any process)."""
+    es = schema.engine_state
+    key = conn.execute(select(es.c.value).where(es.c.key == CASE_KEY)).scalar()
+    if key is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(es).values(key=CASE_KEY, value=secrets.token_hex(32)))
+        except IntegrityError:
+            pass  # another process made it first: use theirs
+        key = conn.execute(select(es.c.value).where(es.c.key == CASE_KEY)).scalar_one()
+    return str(key)

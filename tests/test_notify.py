@@ -86,7 +86,13 @@ def test_callers_and_subscribers_are_told_each_step_once(url: str, tmp_path: Pat
         ("a9-3", "acknowledged", "sms"),
         ("a9-5", "acknowledged", "email"),
     ]
-    assert "OUT-" in first[0]["message"] and "Estimated restoration" in first[0]["message"]
+    # The customer is told the case's unguessable reference, never the sequential id.
+    from oms.outages import case_key, case_ref
+
+    with connect(url).begin() as conn:
+        ref = case_ref(case_key(conn), first[0]["outage"])
+    assert f"(case {ref})" in first[0]["message"] and "OUT-" not in first[0]["message"]
+    assert "Estimated restoration" in first[0]["message"]
     feed(engine, *calls)  # a replay tells nobody again
     engine.tick(T0 + timedelta(seconds=600))
     assert len(messages(url)) == 3

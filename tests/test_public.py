@@ -49,6 +49,17 @@ def _assign(client: Any, token: str, crew: str = "K1") -> None:
     assert r.status_code == 200, r.get_json()
 
 
+def _ref(app: Any, outage_id: str) -> str:
+    """The case reference customers are given for ``outage_id``."""
+    from oms.outages import case_key, case_ref
+
+    with app.extensions["oms.storage.db"].begin() as conn:
+        return case_ref(case_key(conn), outage_id)
+
+
+UNKNOWN = "AAAA-BBBB-CCCC"  # a well-formed reference of no case
+
+
 def _personal_data_absent(text: str) -> None:
     """No customer's id, name or phone anywhere in ``text``."""
     for c in _customers():
@@ -96,7 +107,7 @@ def test_outages_by_area_without_personal_data(app: Any, client: Any, dora: str)
     west = next(a for a in doc["areas"] if a["area"] == "Z-W")
     assert west["area_class"] == "urban"
     assert west["customers_out"] >= 27  # every customer below B1
-    network = [i for i in west["items"] if i["case"] == "OUT-000001"]
+    network = [i for i in west["items"] if i["case"] == _ref(app, "OUT-000001")]
     assert network and network[0]["customers_out"] == 27
     assert network[0]["stage"] == "reported"
     assert network[0]["etr"] is not None
@@ -106,11 +117,11 @@ def test_outages_by_area_without_personal_data(app: Any, client: Any, dora: str)
     listed = {i["case"] for a in doc["areas"] for i in a["items"]}
     outages = client.get("/api/outages").get_json()
     singles = [o["id"] for o in outages if o["kind"] == "single_customer"]
-    assert singles and not listed & set(singles)
+    assert singles and not listed & {_ref(app, s) for s in singles}
     assert west["single_customer_outages"] == 1
     # The caller finds its own case by its phone, without its own details either.
     r = public.get("/api/public/case", query_string={"phone": c2["phone"]})
-    assert r.get_json()["case"] == singles[0]
+    assert r.get_json()["case"] == _ref(app, singles[0])
     assert r.get_json()["kind"] == "single_customer"
     assert r.get_json()["customers_out"] is None
     _personal_data_absent(r.get_data(as_text=True))
@@ -125,13 +136,13 @@ def test_outages_follow_the_stage_of_the_job(app: Any, client: Any, dora: str) -
     _lockout(client, dora)
     _assign(client, dora)
     doc = client.get("/api/public/outages").get_json()
-    item = next(i for a in doc["areas"] for i in a["items"] if i["case"] == "OUT-000001")
+    item = next(i for a in doc["areas"] for i in a["items"] if i["case"] == _ref(app, "OUT-000001"))
     assert item["stage"] == "assigned"
     crew, k1 = _crew_client(app)
     later = (T0 + timedelta(minutes=5)).isoformat()
     assert _post(crew, k1, "/api/jobs/JOB-000001/arrive", {"time": later}).status_code == 200
     doc = client.get("/api/public/outages").get_json()
-    item = next(i for a in doc["areas"] for i in a["items"] if i["case"] == "OUT-000001")
+    item = next(i for a in doc["areas"] for i in a["items"] if i["case"] == _ref(app, "OUT-000001"))
     assert item["stage"] == "on_site"
 
 
@@ -139,11 +150,14 @@ def test_case_by_id_and_by_phone(app: Any, client: Any, dora: str) -> None:
     _lockout(client, dora)
     _assign(client, dora)
     public = app.test_client()
-    r = public.get("/api/public/case?case=OUT-000001")
+    ref = _ref(app, "OUT-000001")
+    # The outage id is sequential: the public must give its reference.
+    assert public.get("/api/public/case?case=OUT-000001").status_code == 400
+    r = public.get(f"/api/public/case?case={ref}")
     assert r.status_code == 200, r.get_json()
     assert r.headers["Cache-Control"] == "no-store"
     case = r.get_json()
-    assert case["case"] == "OUT-000001"
+    assert case["case"] == ref
     assert case["status"] == "active"
     assert case["stage"] == "assigned"
     assert [s["key"] for s in case["stages"]] == [
@@ -155,8 +169,9 @@ def test_case_by_id_and_by_phone(app: Any, client: Any, dora: str) -> None:
     ]
     assert [s["reached"] for s in case["stages"]] == [True, True, False, False, False]
     assert case["etr"] and case["area"] == "Z-W" and case["area_class"] == "urban"
-    # Lower case and surrounding blanks are forgiven.
-    assert public.get("/api/public/case?case=%20out-000001%20").get_json()["case"] == "OUT-000001"
+    # Lower case, missing dashes and surrounding blanks are forgiven.
+    loose = ref.lower().replace("-", "")
+    assert public.get(f"/api/public/case?case=%20{loose}%20").get_json()["case"] == ref
 
     # By phone: a customer below B1 (in any notation of the number).
     phone = _phone("a9-1")
@@ -164,7 +179,7 @@ def test_case_by_id_and_by_phone(app: Any, client: Any, dora: str) -> None:
     for number in (phone, spaced):
         r = public.get("/api/public/case", query_string={"phone": number})
         assert r.status_code == 200, r.get_json()
-        assert r.get_json()["case"] == "OUT-000001"
+        assert r.get_json()["case"] == ref
     text = r.get_data(as_text=True)
     _personal_data_absent(text)
     assert "a9" not in text and "B1" not in text and "K1" not in text
@@ -175,7 +190,7 @@ def test_case_by_id_and_by_phone(app: Any, client: Any, dora: str) -> None:
     unknown = public.get("/api/public/case", query_string={"phone": "+19999999"})
     assert b1.status_code == unknown.status_code == 404
     assert b1.get_json() == unknown.get_json()
-    assert public.get("/api/public/case?case=OUT-999999").status_code == 404
+    assert public.get(f"/api/public/case?case={UNKNOWN}").status_code == 404
 
 
 def test_case_progress_to_restored(app: Any, client: Any, dora: str) -> None:
@@ -192,7 +207,7 @@ def test_case_progress_to_restored(app: Any, client: Any, dora: str) -> None:
         assert r.status_code == 200, r.get_json()
     public = app.test_client()
     case = public.get("/api/public/case", query_string={"phone": _phone("a1-1")}).get_json()
-    assert case["case"] == "OUT-000001"
+    assert case["case"] == _ref(app, "OUT-000001")
     assert case["stage"] == "restored" and case["status"] == "restored"
     assert all(s["reached"] and s["time"] for s in case["stages"])
     assert case["etr"] is None and case["restored"]
@@ -206,7 +221,8 @@ def test_bad_lookups(app: Any) -> None:
     assert public.get("/api/public/case?case=OUT-1&phone=123").status_code == 400
     assert public.get("/api/public/case?case=JOB-000001").status_code == 400
     assert public.get("/api/public/case?phone=12").status_code == 400
-    r = public.get("/api/public/case?case=OUT-000404")
+    assert public.get("/api/public/case?case=OUT-000404").status_code == 400  # ids: no
+    r = public.get(f"/api/public/case?case={UNKNOWN}")
     assert r.status_code == 404
     assert r.get_json()["error"]
 
@@ -218,15 +234,15 @@ def test_lookups_are_rate_limited_per_address(app: Any) -> None:
     here = {"REMOTE_ADDR": "203.0.113.7"}
     there = {"REMOTE_ADDR": "203.0.113.8"}
     for _ in range(5):
-        r = public.get("/api/public/case?case=OUT-000404", environ_base=here)
+        r = public.get(f"/api/public/case?case={UNKNOWN}", environ_base=here)
         assert r.status_code == 404
-    r = public.get("/api/public/case?case=OUT-000404", environ_base=here)
+    r = public.get(f"/api/public/case?case={UNKNOWN}", environ_base=here)
     assert r.status_code == 429
     assert int(r.headers["Retry-After"]) >= 1
     assert "too many" in r.get_json()["error"]
-    public.get("/api/public/case?case=OUT-000404", environ_base=here)
+    public.get(f"/api/public/case?case={UNKNOWN}", environ_base=here)
     # Another address is not affected; the outage list is not limited.
-    assert public.get("/api/public/case?case=OUT-1", environ_base=there).status_code == 404
+    assert public.get(f"/api/public/case?case={UNKNOWN}", environ_base=there).status_code == 404
     assert public.get("/api/public/outages", environ_base=here).status_code == 200
     # The refusal is audited once per window.
     from oms.storage import schema
@@ -240,7 +256,7 @@ def test_lookups_are_rate_limited_per_address(app: Any) -> None:
 
 def test_default_limit_is_30_a_minute(app: Any) -> None:
     public = app.test_client()
-    codes = [public.get("/api/public/case?case=OUT-000404").status_code for _ in range(31)]
+    codes = [public.get(f"/api/public/case?case={UNKNOWN}").status_code for _ in range(31)]
     assert codes[:30] == [404] * 30 and codes[30] == 429
 
 
@@ -282,12 +298,13 @@ def test_public_page_in_the_browser(app: Any, client: Any, live_server: str, pag
     page.goto(f"{live_server}/public/")
     page.wait_for_selector("[data-area='Z-W'].out")
     assert page.text_content("#t-out") == "27"
-    assert "OUT-000001" in (page.text_content("[data-area='Z-W']") or "")
+    ref = _ref(app, "OUT-000001")
+    assert ref in (page.text_content("[data-area='Z-W']") or "")
     page.check("input[value=phone]")
     page.fill("#q", _phone("a3-1"))
     page.click("#lookup button")
     page.wait_for_selector("#case h3")
-    assert "OUT-000001" in (page.text_content("#case h3") or "")
+    assert ref in (page.text_content("#case h3") or "")
     assert page.locator("#case .steps li.reached").count() == 1
     page.fill("#q", "+1 999 999")
     page.click("#lookup button")

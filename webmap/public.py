@@ -5,12 +5,12 @@ Routes (this blueprint has no URL prefix; each route names its full path):
 - ``GET /public/``: the page (outages by area, and "where is my case?").
 - ``GET /api/public/outages``: current outages by area (response zone and
   area class): customers out, outages, the latest ETR of each area, and
-  each network outage with its case id, stage and ETR. Single-customer
+  each network outage with its case reference, stage and ETR. Single-customer
   outages are only counted (never listed), since one of them is one
   household. Cached until the engine commits a change, and sent with
   ``Cache-Control: public, max-age=30`` so a proxy or CDN can absorb a
   storm's traffic.
-- ``GET /api/public/case?case=OUT-000123`` or ``?phone=+15551234``: the
+- ``GET /api/public/case?case=K7QF-2MXH-4PZA`` or ``?phone=+15551234``: the
   progress of one case (reported, crew assigned, crew on the way, crew on
   site, restored) with its ETR. A phone number finds only the case of the
   customer(s) registered with that number; an unknown number and a number
@@ -33,6 +33,7 @@ client shares the proxy's address.
 
 from __future__ import annotations
 
+import hmac
 import re
 import threading
 import time
@@ -49,7 +50,7 @@ from sqlalchemy.engine import Connection
 
 from oms.dispatch.jobs import Job, Zones
 from oms.intake.events import iso
-from oms.outages import ACTIVE_STATES, Outage, list_outages
+from oms.outages import ACTIVE_STATES, Outage, case_key, case_ref, list_outages
 from oms.storage import schema
 from oms.storage.loading import network_version, stored_network
 from topology.model import Network
@@ -73,7 +74,9 @@ _STAGE_LABEL = dict(STAGES)
 _STAGE_STAMP = {"assigned": "D", "en_route": "G", "on_site": "H", "restored": "restored"}
 #: A restored or closed case is still found by phone for this long after restoration.
 RECENT = timedelta(hours=24)
-_CASE_ID = re.compile(r"OUT-\d{1,12}")
+#: A case reference (oms.outages.case_ref), dashes optional. Outage ids
+#: (OUT-000123) are sequential: counting would find another household's case.
+_CASE_REF = re.compile(r"[A-Z2-7]{4}-?[A-Z2-7]{4}-?[A-Z2-7]{4}")
 _MAX_MERGE_HOPS = 20
 
 
@@ -328,6 +331,15 @@ _MESSAGES = {
 }
 
 
+def _key(conn: Connection) -> str:
+    """This database's case-reference secret (read once per process)."""
+    key = current_app.extensions.get("oms.case_key")
+    if key is None:
+        with database().begin() as own:
+            key = current_app.extensions["oms.case_key"] = case_key(own)
+    return str(key)
+
+
 def _case_doc(
     outage: Outage, job: Job | None, model: _Model, now: datetime, reported_as: str | None
 ) -> dict[str, Any]:
@@ -343,9 +355,10 @@ def _case_doc(
         times["restored"] = outage.restored
     zone, area_class = _area(outage, job, model)
     status = _status(outage)
+    key = _key(get_conn())
     doc: dict[str, Any] = {
-        "case": outage.id,
-        "reported_as": reported_as,
+        "case": case_ref(key, outage.id),
+        "reported_as": case_ref(key, reported_as) if reported_as else None,
         "kind": outage.kind,
         "status": status,
         "stage": stage,
@@ -389,8 +402,31 @@ def _get_outage(conn: Connection, outage_id: str) -> Outage | None:
     return Outage.from_row(row) if row is not None else None
 
 
+def case_by_ref(conn: Connection, ref: str, now: datetime) -> dict[str, Any] | None:
+    """The public view of the case with reference ``ref`` as of ``now``, or None.
+
+    A customer asks about a current case, or one that ended within
+    :data:`RECENT` (merged ones included): their references are computed
+    and compared, O(such outages).
+    """
+    o = schema.outages
+    rows = conn.execute(
+        select(o.c.id).where(
+            o.c.state.in_(ACTIVE_STATES)
+            | (o.c.restored >= now - RECENT)
+            | ((o.c.state == "cancelled") & (o.c.updated_at >= now - RECENT))
+        )
+    ).scalars()
+    key = _key(conn)
+    wanted = ref.replace("-", "")
+    for outage_id in rows:
+        if hmac.compare_digest(case_ref(key, outage_id).replace("-", ""), wanted):
+            return case_by_id(conn, outage_id, now)
+    return None
+
+
 def case_by_id(conn: Connection, case_id: str, now: datetime) -> dict[str, Any] | None:
-    """The public view of case ``case_id`` (following merges) as of ``now``, or None."""
+    """The public view of outage ``case_id`` (following merges) as of ``now``, or None."""
     outage = _get_outage(conn, case_id)
     if outage is None:
         return None
@@ -480,7 +516,7 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
         stage = case_stage(outage, job)
         area["items"].append(
             {
-                "case": outage.id,
+                "case": case_ref(_key(conn), outage.id),
                 "customers_out": int(outage.customers_out),
                 "started": iso(outage.started),
                 "etr": iso(etr),
@@ -576,13 +612,17 @@ def case() -> Any:
     case_id = (request.args.get("case") or "").strip().upper()
     phone = (request.args.get("phone") or "").strip()
     if bool(case_id) == bool(phone):
-        abort(400, description="give either case (e.g. OUT-000123) or phone")
+        abort(400, description="give either case (e.g. K7QF-2MXH-4PZA) or phone")
     conn = get_conn()
     if case_id:
-        if not _CASE_ID.fullmatch(case_id):
-            abort(400, description="a case id looks like OUT-000123")
-        doc = case_by_id(conn, case_id, service().now(conn))
-        missing = f"no case {case_id}"
+        if not _CASE_REF.fullmatch(case_id):
+            abort(
+                400,
+                description="give the case reference from your message "
+                "(12 letters and digits, like K7QF-2MXH-4PZA)",
+            )
+        doc = case_by_ref(conn, case_id, service().now(conn))
+        missing = f"no current case {case_id}"
     else:
         digits = normal_phone(phone)
         if not 3 <= len(digits.lstrip("+")) <= 20:
@@ -600,7 +640,7 @@ def case() -> Any:
 _CASE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "case": {"type": "string", "example": "OUT-000001"},
+        "case": {"type": "string", "example": "K7QF-2MXH-4PZA"},
         "reported_as": {
             "type": ["string", "null"],
             "description": "the case asked for, when it was merged into this one",
@@ -715,8 +755,10 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "public.case",
             "tags": ["public"],
-            "summary": "The progress of one case, by case id or the customer's phone",
-            "description": "Exactly one of `case` and `phone`. A phone finds only the case "
+            "summary": "The progress of one case, by case reference or the customer's phone",
+            "description": "Exactly one of `case` and `phone`. A case reference is the one "
+            "the acknowledgement message gave (outage ids are not accepted: they are "
+            "sequential). A phone finds only the case "
             "of the customer registered with it; an unknown phone and one without a "
             "current case both give 404. Rate-limited per client address (30 a minute).",
             "security": [],
@@ -724,8 +766,11 @@ OPENAPI_PATHS: dict[str, Any] = {
                 {
                     "name": "case",
                     "in": "query",
-                    "schema": {"type": "string", "pattern": "^OUT-[0-9]+$"},
-                    "description": "the case id from the acknowledgement message",
+                    "schema": {
+                        "type": "string",
+                        "pattern": "^ *[A-Za-z2-7]{4}-?[A-Za-z2-7]{4}-?[A-Za-z2-7]{4} *$",
+                    },
+                    "description": "the case reference from the acknowledgement message",
                 },
                 {
                     "name": "phone",

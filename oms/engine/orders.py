@@ -57,6 +57,9 @@ class StoredBook:
     modes: dict[str, Any] = field(default_factory=dict)
     #: ``subscriptions`` rows (customer, channel, address, opted_out).
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    #: The secret customers' case references are made with
+    #: (:func:`oms.outages.case_ref`; None in a core without a database).
+    case_key: str | None = None
 
 
 #: Job states in which the crew is at work on site: closing the outage
@@ -80,7 +83,7 @@ class OrderBook:
         self.config = config
         self.recipients = recipients  # outage id -> customers to tell
         self.outbox = (
-            Outbox(stored.subscriptions, phones or {}, config.etr_change_min)
+            Outbox(stored.subscriptions, phones or {}, config.etr_change_min, stored.case_key)
             if config.notify
             else None
         )

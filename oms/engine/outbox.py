@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from oms.outages import case_ref
+
 __all__ = ["Outbox", "compose"]
 
 
@@ -47,8 +49,10 @@ class Outbox:
         subscriptions: Iterable[Mapping[str, Any]],
         phones: Mapping[str, str | None],
         etr_change_min: float,
+        case_key: str | None = None,
     ) -> None:
         self.phones = phones
+        self.case_key = case_key
         self.etr_change_min = etr_change_min
         self.subscriptions: dict[str, list[tuple[str, str | None]]] = {}
         self.opted_out: set[str] = set()
@@ -74,7 +78,9 @@ class Outbox:
         now: datetime,
         etr: datetime | None = None,
     ) -> None:
-        text = compose(kind, outage, etr)
+        # Customers are told the unguessable reference, never the outage id.
+        ref = case_ref(self.case_key, outage) if self.case_key else outage
+        text = compose(kind, ref, etr)
         for customer in customers:
             if customer in self.opted_out:
                 continue

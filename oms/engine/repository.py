@@ -32,6 +32,7 @@ from oms.engine.outbox import Outbox
 from oms.engine.timebase import to_seconds
 from oms.exceptions import EventError, OMSError
 from oms.intake.events import Event, as_utc, iso, parse_event
+from oms.outages import case_key
 from oms.storage import schema
 from oms.storage.loading import device_states, stored_network
 from oms.storage.postgres import FEED_CHANNEL, lock_writer, notify
@@ -53,6 +54,7 @@ class Repository:
         #: The log position and write generation this process last saw.
         self.last_seq = 0
         self.generation = 0
+        self.case_key: str | None = None
 
     # ------------------------------------------------------------- loading
     def load(self, config: EngineConfig) -> EngineCore:
@@ -72,6 +74,8 @@ class Repository:
             self.last_seq = self._max_seq(conn)
         # Bumped by every write: another process's write makes this state stale.
         self.generation = int(state.get("generation", "0"))
+        with self.db.begin() as conn:
+            self.case_key = case_key(conn)
         core = EngineCore(net, config, stored)
         for event in self._telemetry(core):
             core.apply_evidence(event)
@@ -137,6 +141,7 @@ class Repository:
             next_job=int(counter or 1),
             modes=json.loads(state["dispatch_modes"]) if "dispatch_modes" in state else {},
             subscriptions=[dict(r) for r in conn.execute(select(schema.subscriptions)).mappings()],
+            case_key=self.case_key,
         )
         return OrderBook(
             stored,

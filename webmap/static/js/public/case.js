@@ -14,7 +14,7 @@ export function syncLabel() {
   const phone = by() === 'phone';
   const q = byId('q');
   byId('q-label').textContent = phone
-    ? 'The phone number we have for you' : 'Case number from our message (e.g. OUT-000123)';
+    ? 'The phone number we have for you' : 'Case reference from our message (e.g. K7QF-2MXH-4PZA)';
   q.type = phone ? 'tel' : 'text';
   q.inputMode = phone ? 'tel' : 'text';
   q.autocomplete = phone ? 'tel' : 'off';
