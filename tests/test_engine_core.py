@@ -432,3 +432,50 @@ def test_a_new_outage_above_an_older_one_starts_with_its_own_reports(tmp_path: P
     tick(core, T0 + timedelta(seconds=1900))  # the next pass keeps T2 nested, not withdrawn
     assert r.started == T0 + timedelta(seconds=1800)
     assert (t2.state, t2.started) == ("predicted", T0)
+
+
+# ------------------------------------ SCADA-monitored devices that report no trip
+def test_a_monitored_device_that_reported_no_trip_is_not_predicted(customers_file: Path) -> None:
+    calls = ["a3-1", "a4-2", "a5-1", "a5-4", "a6-3", "a6-6"]
+    # The SCADA feed is seen reporting (B2 closed): R1, monitored, did not trip.
+    core = core_for(customers_file)
+    feed = [ev("s0", "scada", 0, device="B2", state="closed")]
+    batch(core, feed + [ev(f"c{i}", "call", 30 * i, customer=c) for i, c in enumerate(calls)])
+    assert at_devices(core) == {}
+    assert {o.customer for o in outages(core)} == set(calls)
+    # With no SCADA report in the window, a monitored device is a candidate as any other.
+    core = core_for(customers_file)
+    batch(core, [ev(f"c{i}", "call", 30 * i, customer=c) for i, c in enumerate(calls)])
+    assert list(at_devices(core)) == ["R1"]
+
+
+def _feeder_with_a_blinking_recloser() -> list[dict[str, Any]]:
+    """S -B- m1 (30 customers), with recloser R (m1 -> m2, 40 customers) and
+    fuse F (m1 -> m3, 5 customers) side by side; B and R are SCADA-monitored."""
+    from helpers import edge, node
+
+    return [
+        node("S", 0, 0, "source"),
+        node("m1", 1, 0, customers=30),
+        node("m2", 2, 0, customers=40),
+        node("m3", 1, 1, customers=5),
+        edge("B", "breaker", "S", "m1", scada=True),
+        edge("R", "recloser", "m1", "m2", scada=True),
+        edge("F", "fuse", "m1", "m3"),
+    ]
+
+
+def test_a_blink_beside_a_fuse_outage_leaves_it_where_it_is(tmp_path: Path) -> None:
+    # F is out (two calls) and one of B's own customers called. R blinks:
+    # forced while open, R costs nothing, and B (one fault for R and F) would
+    # win; but B is monitored and reported no trip, so F stays F.
+    core = _core_of(_feeder_with_a_blinking_recloser(), tmp_path)
+    calls = [("m3-2", 0), ("m3-4", 60), ("m1-7", 120)]
+    batch(core, [ev(f"c{i}", "call", s, customer=c) for i, (c, s) in enumerate(calls)])
+    f = at_devices(core)["F"]
+    batch(core, [ev("s1", "scada", 600, device="R", state="open")])
+    assert "B" not in at_devices(core)
+    batch(core, [ev("s2", "scada", 620, device="R", state="closed")])
+    tick(core, T0 + timedelta(seconds=900))
+    assert (f.device, f.state, f.started) == ("F", "predicted", T0)
+    assert at_devices(core)["R"].kind == "momentary"

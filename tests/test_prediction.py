@@ -23,7 +23,12 @@ def devices(tree: DeviceTree, positions: list[int]) -> list[str]:
     return sorted(tree.net.edge_ids[tree.candidate[p]] for p in positions)
 
 
-def predict(tree: DeviceTree, calls: dict[str, int], forced: tuple[str, ...] = ()) -> list[str]:
+def predict(
+    tree: DeviceTree,
+    calls: dict[str, int],
+    forced: tuple[str, ...] = (),
+    barred: tuple[str, ...] = (),
+) -> list[str]:
     net = tree.net
     nodes = np.array(
         [net.node_index[n] for n, k in calls.items() for _ in range(k)], dtype=np.int64
@@ -37,6 +42,7 @@ def predict(tree: DeviceTree, calls: dict[str, int], forced: tuple[str, ...] = (
         base_meter=0.0,
         fault_cost=P.fault_cost,
         forced=[tree.position[net.edge_index[d]] for d in forced],
+        barred=[tree.position[net.edge_index[d]] for d in barred],
     )
     return devices(tree, result.devices)
 
@@ -65,6 +71,15 @@ def test_forced_devices_win_and_stay_nested(tree: DeviceTree) -> None:
     assert predict(tree, {}, forced=("R1",)) == ["R1"]
     assert predict(tree, {"a3": 1, "a4": 1, "a5": 2, "a6": 2}, forced=("B1",)) == ["B1"]
     assert predict(tree, {"a1": 2, "a9": 2}, forced=("B1", "F1")) == ["B1", "F1"]
+
+
+def test_barred_devices_never_operate_unless_forced(tree: DeviceTree) -> None:
+    # B1 is SCADA-monitored and reported no trip: the calls fall to what lies below.
+    calls = {"a1": 1, "a4": 1, "a6": 1, "a9": 2}
+    assert predict(tree, calls) == ["B1"]
+    assert predict(tree, calls, barred=("B1",)) == ["F1", "R1"]
+    assert predict(tree, {"a3": 1, "a5": 1, "a6": 1}, barred=("B1", "R1")) == []
+    assert predict(tree, {}, forced=("R1",), barred=("R1",)) == ["R1"]
 
 
 def test_evidence_of_supply_keeps_a_device_closed(tree: DeviceTree) -> None:

@@ -50,9 +50,16 @@ def _random_evidence(
     return ev, []
 
 
-def _brute(tree: DeviceTree, node: np.ndarray, llr: np.ndarray, cost: float, forced: list[int]):
+def _brute(
+    tree: DeviceTree,
+    node: np.ndarray,
+    llr: np.ndarray,
+    cost: float,
+    forced: list[int],
+    barred: tuple[int, ...] = (),
+):
     best = -np.inf
-    free = [i for i in range(len(tree)) if i not in forced]
+    free = [i for i in range(len(tree)) if i not in forced and i not in barred]
     for k in range(len(free) + 1):
         for subset in combinations(free, k):
             best = max(best, objective(tree, node, llr, [*subset, *forced], cost, forced))
@@ -72,6 +79,32 @@ def test_reference_is_the_brute_force_maximum(tiny: Network, seed: int) -> None:
     assert value == pytest.approx(_brute(tree, ev.node, llr, params.fault_cost, forced))
     assert objective(tree, ev.node, llr, devices, params.fault_cost, forced) == pytest.approx(value)
     assert set(forced) <= set(devices)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_barred_devices_are_left_out_of_the_maximum(tiny: Network, seed: int) -> None:
+    tree = DeviceTree(tiny, normal_supply(tiny))
+    rng = np.random.default_rng(100 + seed)
+    # Calls only (no meters expected): a unit's ratio beyond silence is its delta.
+    params = PredictionParams(fault_cost=float(rng.uniform(0.5, 6)), ami_delivery=0.0)
+    ev, _ = _random_evidence(tiny, rng, float(rng.uniform(0.05, 0.5)))
+    llr = unit_llr(ev, params)
+    barred = (int(rng.integers(len(tree))),)
+    devices, value = map_faults(tree, ev.node, llr, params.fault_cost, [], barred)
+    assert value == pytest.approx(_brute(tree, ev.node, llr, params.fault_cost, [], barred))
+    assert barred[0] not in devices
+    delta = llr - ev.count * params.llr_no_call
+    heard = delta != 0
+    engine = most_likely_faults(
+        tree,
+        ev.node[heard],
+        delta[heard],
+        base_call=params.llr_no_call,
+        base_meter=0.0,
+        fault_cost=params.fault_cost,
+        barred=barred,
+    ).devices
+    assert objective(tree, ev.node, llr, engine, params.fault_cost) == pytest.approx(value)
 
 
 def _engine_value(tree: DeviceTree, ev: UnitEvidence, p: PredictionParams) -> list[int]:

@@ -270,6 +270,7 @@ def most_likely_faults(
     base_meter: float,
     fault_cost: float,
     forced: Iterable[int] = (),
+    barred: Iterable[int] = (),
 ) -> Prediction:
     """The most likely set of operated devices.
 
@@ -289,6 +290,9 @@ def most_likely_faults(
         Prior cost of each operated device.
     forced : iterable of int
         Candidate positions known operated (SCADA lockout, dispatcher).
+    barred : iterable of int
+        Candidate positions known not operated (a SCADA-monitored device
+        that reported no trip); forced ones stay forced.
 
     Returns
     -------
@@ -310,6 +314,10 @@ def most_likely_faults(
     )
     is_forced = np.isin(order, np.fromiter(forced_set, dtype=np.int64, count=len(forced_set)))
     here = np.where(is_forced, gain, gain - fault_cost)
+    barred_set = {int(i) for i in barred} - forced_set
+    if barred_set:
+        is_barred = np.isin(order, np.fromiter(barred_set, dtype=np.int64, count=len(barred_set)))
+        here = np.where(is_barred, -np.inf, here)
     levels = _Levels(tree, order)
     below = np.zeros(len(order))
     chosen = np.zeros(len(order), dtype=bool)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,6 +36,7 @@ from oms.engine.figures import request_pings, update_figures
 from oms.engine.prediction import DeviceTree, classic_rollup, most_likely_faults
 from oms.engine.switching import switching_phase, without_switched
 from oms.engine.timebase import to_datetime, to_seconds
+from oms.intake.events import as_utc
 from oms.outages import Outage
 
 if TYPE_CHECKING:
@@ -67,8 +68,30 @@ def predict(core: EngineCore, table: EvidenceTable) -> list[int]:
             base_meter=table.base_meter,
             fault_cost=p.fault_cost,
             forced=forced,
+            barred=_scada_closed(core),
         )
     return prediction.devices
+
+
+def _scada_closed(core: EngineCore) -> list[int]:
+    """Tree positions of SCADA-monitored devices that reported no trip, while
+    the SCADA feed is seen reporting (any monitored device within the window):
+    they did not operate. O(candidates + devices reported)."""
+    assert core.clock is not None
+    tree, net = core.tree, core.net
+    floor = core.clock - timedelta(hours=core.config.prediction.window_hours)
+    live = False
+    for device, row in core.devices.rows.items():
+        e = net.edge_index.get(device)
+        if e is not None and net.edge_scada[e]:
+            changed = as_utc(row.get("changed_at"))
+            if changed is not None and changed >= floor:
+                live = True
+                break
+    if not live:
+        return []
+    monitored = np.flatnonzero(net.edge_scada[tree.candidate])
+    return [int(d) for d in monitored if int(tree.candidate[d]) not in core.devices.tripped]
 
 
 @dataclass

@@ -166,13 +166,15 @@ def map_faults(
     llr: np.ndarray,
     fault_cost: float,
     forced: Iterable[int] = (),
+    barred: Iterable[int] = (),
 ) -> tuple[list[int], float]:
     """The most likely set of operated devices, and its :func:`objective`.
 
     Exact by dynamic programming over the nesting of every candidate (not
     only those with evidence): a candidate is either operated (its units'
     ratios, minus the cost unless forced) or supplied, its children deciding.
-    Forced devices are always operated; those below an operated device are
+    Forced devices are always operated, ``barred`` ones (SCADA-monitored,
+    no trip reported) never unless forced; forced ones below an operated device are
     listed too (nested outages), as the engine does. Ties go to "supplied".
     O(U log U + R) plus a Python loop over the R candidates.
 
@@ -190,6 +192,9 @@ def map_faults(
     if forced_set:
         is_forced[list(forced_set)] = True
     here = np.where(is_forced, gain, gain - fault_cost)
+    for b in barred:
+        if not is_forced[int(b)]:
+            here[int(b)] = -np.inf
     below = np.zeros(n)
     chosen = np.zeros(n, dtype=bool)
     value = np.zeros(n)
@@ -320,6 +325,7 @@ def reference_outages(
             reports.append((t, int(u), what))
     reports.sort()
     scada.sort()
+    monitored = np.flatnonzero(net.edge_scada[tree.candidate]).tolist()
 
     cuts = set()
     for f in truth.get("faults", []):
@@ -367,9 +373,13 @@ def reference_outages(
                 break
             state[e] = is_open
         forced = [tree.position[e] for e, o in state.items() if o and e in tree.position]
+        # SCADA-monitored devices that did not report opening did not operate,
+        # while the feed is seen reporting (as the engine).
+        scada_live = any(b - t < p.window_hours * 3600.0 for t, _e, _o in scada if t < b)
+        barred = monitored if scada_live else []
         ami_live = p.ami_delivery > 0 and heard_gasp
         llr = unit_llr(heard, p, ami_live=ami_live)
-        devices, _ = map_faults(tree, heard.node, llr, p.fault_cost, forced)
+        devices, _ = map_faults(tree, heard.node, llr, p.fault_cost, forced, barred)
         now = set(devices)
         for d in [d for d in open_since if d not in now]:
             close(d, open_since.pop(d), a)
