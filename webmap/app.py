@@ -127,7 +127,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from flask import request
 
         if request.path.startswith("/api/") or request.path == "/stream":
-            return jsonify(error=exc.description, status=exc.code), exc.code
+            answer = jsonify(error=exc.description, status=exc.code)
+            # The exception's own headers but its HTML content type: ``Allow`` on a
+            # 405 (RFC 9110), ``Retry-After``, ``WWW-Authenticate``...
+            for name, value in exc.get_headers():
+                if name.lower() != "content-type":
+                    answer.headers[name] = value
+            return answer, exc.code
         return exc
 
     @app.errorhandler(RecursionError)

@@ -31,8 +31,9 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 
 from webmap.auth import require
 from webmap.db import network
+from webmap.openapi.metadata import BOOL, IDS, STR, Answer, Param, array, nullable, obj, operation
 
-__all__ = ["OPENAPI_PATHS", "SHELL_FILES", "bp", "feeder_devices"]
+__all__ = ["SHELL_FILES", "bp", "feeder_devices"]
 
 bp = Blueprint("crew", __name__)
 
@@ -156,76 +157,48 @@ def feeder_devices(element: str) -> dict[str, Any]:
     return data
 
 
+_STATE = {"enum": ["open", "closed"]}
+_FEEDER = obj(
+    {
+        "element": STR,
+        "source": nullable(STR),
+        "energized": BOOL,
+        "path": IDS,
+        "protective_devices": IDS,
+        "devices": array(
+            obj(
+                {
+                    "id": STR,
+                    "kind": STR,
+                    "name": nullable(STR),
+                    "state": _STATE,
+                    "normal_state": _STATE,
+                    "protective": BOOL,
+                    "operable": BOOL,
+                }
+            )
+        ),
+    }
+)
+
+
 @bp.get("/api/crew/feeder")
 @require("crew", "dispatcher", "engineer")
+@operation(
+    "Switch states along the feeder above an element",
+    tag="crew",
+    params=[Param("element", "A node or edge id.", {**STR, "minLength": 1}, required=True)],
+    ok=Answer("The trace.", _FEEDER),
+    errors=(404,),
+    description="The upstream trace (path of edges to the source, its protective "
+    "devices) with each edge's kind, state as operated and normal state.",
+)
 def feeder() -> Any:
     """Switch states along the feeder above ``element`` (see :func:`feeder_devices`)."""
     from topology.exceptions import TopologyError
 
-    element = request.args.get("element")
-    if not element:
-        abort(400, description="give the element (a device or node id)")
+    element = request.args["element"]  # required (the description)
     try:
         return jsonify(feeder_devices(element))
     except TopologyError as exc:
         abort(404, description=str(exc))
-
-
-#: OpenAPI 3 ``paths`` of this blueprint's JSON route.
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/crew/feeder": {
-        "get": {
-            "operationId": "crew.feeder",
-            "x-roles": ["crew", "dispatcher", "engineer"],
-            "security": [{"session": []}, {"bearer": []}],
-            "tags": ["crew"],
-            "summary": "Switch states along the feeder above an element",
-            "description": "The upstream trace (path of edges to the source, its protective "
-            "devices) with each edge's kind, state as operated and normal state.",
-            "parameters": [
-                {"name": "element", "in": "query", "required": True, "schema": {"type": "string"}}
-            ],
-            "responses": {
-                "200": {
-                    "description": "the trace",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "element": {"type": "string"},
-                                    "source": {"type": ["string", "null"]},
-                                    "energized": {"type": "boolean"},
-                                    "path": {"type": "array", "items": {"type": "string"}},
-                                    "protective_devices": {
-                                        "type": "array",
-                                        "items": {"type": "string"},
-                                    },
-                                    "devices": {
-                                        "type": "array",
-                                        "items": {
-                                            "type": "object",
-                                            "properties": {
-                                                "id": {"type": "string"},
-                                                "kind": {"type": "string"},
-                                                "name": {"type": ["string", "null"]},
-                                                "state": {"enum": ["open", "closed"]},
-                                                "normal_state": {"enum": ["open", "closed"]},
-                                                "protective": {"type": "boolean"},
-                                                "operable": {"type": "boolean"},
-                                            },
-                                        },
-                                    },
-                                },
-                            }
-                        }
-                    },
-                },
-                "400": {"description": "no element given"},
-                "401": {"description": "not signed in"},
-                "403": {"description": "a role that may not read it"},
-                "404": {"description": "no such element"},
-            },
-        }
-    }
-}

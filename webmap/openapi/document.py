@@ -116,6 +116,12 @@ def _params(rule: Rule, op: Operation) -> list[dict[str, Any]]:
         param = given.pop(name, None) or PATH_PARAMS.get(name)
         if param is None:
             raise ValueError(f"{rule.endpoint}: the path parameter {name!r} is not described")
+        # A route that takes only some values (``any``) and its description agree.
+        routed = getattr(rule._converters.get(name), "items", None)
+        if routed is not None and set(routed) != set(param.schema.get("enum", ())):
+            raise ValueError(f"{rule.endpoint}: {name!r} is routed for {sorted(routed)} only")
+        if routed is None and "enum" in param.schema:
+            raise ValueError(f"{rule.endpoint}: route {name!r} with one_of() as it has an enum")
         out.append(param.to_dict())
     if given:
         raise ValueError(f"{rule.endpoint}: no path parameter {', '.join(given)} in {rule.rule}")
