@@ -393,3 +393,40 @@ def test_the_api_maps_codes_not_messages() -> None:
     assert status(EventError("event id 's1' was seen before with different content")) == 422
     source = (ROOT / "webmap" / "api.py").read_text(encoding="utf-8")
     assert "different content" not in source and '["error"] in' not in source
+
+
+def test_the_description_is_the_check() -> None:
+    """A query parameter is read by its schema; what the schema forbids is an error."""
+    from werkzeug.datastructures import MultiDict
+
+    from webmap.openapi.metadata import INT, STR, TIME, Operation, Param, problem, query
+
+    limit = query("limit", "rows", {**INT, "minimum": 1, "maximum": 5000})
+    assert limit.read([]) is None and limit.read(["7"]) == 7
+    for bad in (["x"], ["0"], ["-1"], ["5001"], ["1", "2"], ["1.5"]):
+        with pytest.raises(ValueError):
+            limit.read(bad)
+    state = query("state", "s", {"type": "string", "enum": ["open", "closed"]})
+    with pytest.raises(ValueError, match="one of"):
+        state.read(["false"])
+    with pytest.raises(ValueError, match="required"):
+        Param("element", "e", {**STR, "minLength": 1}, required=True).read([])
+    assert problem(STR, "a\x00b") and problem(STR, "ab") is None
+    assert problem(TIME, "0152-06-01T04:35:21+02:30") and problem(TIME, "2026-03-01T10:00:00")
+    assert problem(TIME, "2026-03-01T10:00:00+00:00") is None
+    op = Operation("x", tag="t", ok={}, params=(limit,), body={"type": "object", "required": ["a"]})
+    assert op.refusal(MultiDict({"limit": "2"}), b'{"a": 1}', {"a": 1}) is None
+    assert "required" in (op.refusal(MultiDict(), b"{}", {}) or "")
+    assert "limit" in (op.refusal(MultiDict({"limit": "x"}), b"", None) or "")
+
+
+def test_405_says_what_is_allowed(client: FlaskClient) -> None:
+    for method, url, allowed in (
+        ("delete", "/api/alerts", {"GET", "HEAD", "OPTIONS"}),
+        ("post", "/api/jobs/J1/suggest", {"GET", "HEAD", "OPTIONS"}),
+        ("get", "/api/jobs/J1/accept", {"POST", "OPTIONS"}),
+    ):
+        response = getattr(client, method)(url)
+        assert response.status_code == 405, url
+        assert response.mimetype == "application/json"
+        assert set(response.headers["Allow"].replace(" ", "").split(",")) == allowed, url
