@@ -23,7 +23,6 @@ first evidence of no supply below the device since its last restoration.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -50,6 +49,7 @@ __all__ = [
     "case_ref",
     "get_outage",
     "list_outages",
+    "normal_case_ref",
     "outage_audit",
     "outage_evidence",
 ]
@@ -265,17 +265,32 @@ def outage_evidence(conn: Connection, o: Outage, limit: int = 1000) -> list[dict
 
 
 # -------------------------------------------------------- public case references
+#: Crockford's base 32: no I, L, O or U, so nobody mistakes 0 for O or 1 for I.
+_REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_REF_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
 def case_ref(key: str, outage_id: str) -> str:
     """The reference a customer is given for an outage: unguessable, unlike the id.
 
     A keyed hash (HMAC-SHA256 with this database's secret ``key``) of the
-    outage id, 60 bits as 12 base-32 characters in groups of four
-    (``K7QF-2MXH-4PZA``). Only who was told it, or who reads the public
+    outage id, 60 bits as 12 characters of Crockford's base 32 in groups of
+    four (``K7QF-2MXH-4PZA``). Only who was told it, or who reads the public
     list of network outages, can look a case up by it.
     """
     digest = hmac.new(key.encode(), outage_id.encode(), hashlib.sha256).digest()
-    text = base64.b32encode(digest).decode()[:12]
+    n = int.from_bytes(digest[:8], "big") >> 4
+    text = "".join(_REF_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(12)))
     return "-".join(text[i : i + 4] for i in range(0, 12, 4))
+
+
+def normal_case_ref(text: str) -> str | None:
+    """A case reference as people type it (any case, with or without dashes or
+    spaces, O for 0, I or L for 1) in the form :func:`case_ref` gives, or None."""
+    plain = "".join(text.split()).replace("-", "").upper().translate(_REF_READ_AS)
+    if len(plain) != 12 or any(ch not in _REF_ALPHABET for ch in plain):
+        return None
+    return "-".join(plain[i : i + 4] for i in range(0, 12, 4))
 
 
 def case_key(conn: Connection) -> str:

@@ -142,7 +142,7 @@ def test_degrees_under_a_projected_crs_are_an_error_naming_it(tmp_path: Path) ->
         "features": two_feeders(),
     }
     path.write_text(json.dumps(doc))
-    with pytest.raises(NetworkValidationError, match="declares EPSG:3857, a projected CRS"):
+    with pytest.raises(NetworkValidationError, match="the CRS is EPSG:3857, a projected CRS"):
         read_network(path)
 
 

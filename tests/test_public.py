@@ -60,6 +60,18 @@ def _ref(app: Any, outage_id: str) -> str:
 UNKNOWN = "AAAA-BBBB-CCCC"  # a well-formed reference of no case
 
 
+def test_case_references_read_as_people_type_them() -> None:
+    from oms.outages import case_ref, normal_case_ref
+
+    ref = case_ref("secret", "OUT-000001")
+    assert len(ref) == 14 and ref == normal_case_ref(ref)
+    assert not set(ref) & set("ILOU")
+    assert case_ref("other secret", "OUT-000001") != ref
+    assert normal_case_ref(" oooo iiii-llll ") == "0000-1111-1111"
+    assert normal_case_ref("UUUU-0000-0000") is None  # no U in the alphabet
+    assert normal_case_ref("OUT-000001") is None
+
+
 def _personal_data_absent(text: str) -> None:
     """No customer's id, name or phone anywhere in ``text``."""
     for c in _customers():
@@ -169,8 +181,9 @@ def test_case_by_id_and_by_phone(app: Any, client: Any, dora: str) -> None:
     ]
     assert [s["reached"] for s in case["stages"]] == [True, True, False, False, False]
     assert case["etr"] and case["area"] == "Z-W" and case["area_class"] == "urban"
-    # Lower case, missing dashes and surrounding blanks are forgiven.
-    loose = ref.lower().replace("-", "")
+    # Lower case, missing dashes and surrounding blanks are forgiven, and
+    # O for 0, I or L for 1 (the alphabet has none of them).
+    loose = ref.lower().replace("-", "").replace("0", "o").replace("1", "l")
     assert public.get(f"/api/public/case?case=%20{loose}%20").get_json()["case"] == ref
 
     # By phone: a customer below B1 (in any notation of the number).

@@ -312,9 +312,9 @@ def network_from_features(
     if transformer is not None and _degrees_in_projected(transformer, node_xy, geom):
         issues.error(
             None,
-            f"the file declares {crs}, a projected CRS (metres or feet), but every "
+            f"the CRS is {crs}, a projected CRS (metres or feet), but every "
             "coordinate lies within +-180, +-90: they look like lon/lat degrees "
-            "(drop the crs member, or declare EPSG:4326)",
+            "(give EPSG:4326, or no CRS, in the file's crs member or --crs)",
         )
         raise NetworkValidationError(issues.issues, source)
     if transformer is not None:

@@ -50,7 +50,14 @@ from sqlalchemy.engine import Connection
 
 from oms.dispatch.jobs import Job, Zones
 from oms.intake.events import iso
-from oms.outages import ACTIVE_STATES, Outage, case_key, case_ref, list_outages
+from oms.outages import (
+    ACTIVE_STATES,
+    Outage,
+    case_key,
+    case_ref,
+    list_outages,
+    normal_case_ref,
+)
 from oms.storage import schema
 from oms.storage.loading import network_version, stored_network
 from topology.model import Network
@@ -74,9 +81,9 @@ _STAGE_LABEL = dict(STAGES)
 _STAGE_STAMP = {"assigned": "D", "en_route": "G", "on_site": "H", "restored": "restored"}
 #: A restored or closed case is still found by phone for this long after restoration.
 RECENT = timedelta(hours=24)
-#: A case reference (oms.outages.case_ref), dashes optional. Outage ids
-#: (OUT-000123) are sequential: counting would find another household's case.
-_CASE_REF = re.compile(r"[A-Z2-7]{4}-?[A-Z2-7]{4}-?[A-Z2-7]{4}")
+#: A case reference (oms.outages.case_ref) as typed. Outage ids (OUT-000123)
+#: are sequential: counting would find another household's case.
+_CASE_REF = r"[0-9A-TV-Za-tv-z]{4}-?[0-9A-TV-Za-tv-z]{4}-?[0-9A-TV-Za-tv-z]{4}"
 _MAX_MERGE_HOPS = 20
 
 
@@ -173,6 +180,11 @@ class _Model:
     phones: dict[str, list[int]] = field(default_factory=dict)
     #: Zone id -> customers served there.
     served: dict[str | None, int] = field(default_factory=dict)
+
+
+#: A phone number as people write it: digits, an optional leading +, the
+#: usual separators; 3 to 20 digits are checked after normalising.
+_PHONE = re.compile(r"^ *\+?[0-9][0-9 ()./-]{1,30}[0-9] *$")
 
 
 def normal_phone(value: str) -> str:
@@ -418,9 +430,8 @@ def case_by_ref(conn: Connection, ref: str, now: datetime) -> dict[str, Any] | N
         )
     ).scalars()
     key = _key(conn)
-    wanted = ref.replace("-", "")
     for outage_id in rows:
-        if hmac.compare_digest(case_ref(key, outage_id).replace("-", ""), wanted):
+        if hmac.compare_digest(case_ref(key, outage_id), ref):
             return case_by_id(conn, outage_id, now)
     return None
 
@@ -599,6 +610,7 @@ def areas() -> Any:
             ],
         }
     )
+    response.mimetype = "application/geo+json"  # RFC 7946, as described
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -615,17 +627,18 @@ def case() -> Any:
         abort(400, description="give either case (e.g. K7QF-2MXH-4PZA) or phone")
     conn = get_conn()
     if case_id:
-        if not _CASE_REF.fullmatch(case_id):
+        ref = normal_case_ref(case_id)
+        if ref is None:
             abort(
                 400,
                 description="give the case reference from your message "
                 "(12 letters and digits, like K7QF-2MXH-4PZA)",
             )
-        doc = case_by_ref(conn, case_id, service().now(conn))
+        doc = case_by_ref(conn, ref, service().now(conn))
         missing = f"no current case {case_id}"
     else:
         digits = normal_phone(phone)
-        if not 3 <= len(digits.lstrip("+")) <= 20:
+        if not _PHONE.fullmatch(phone) or not 3 <= len(digits.lstrip("+")) <= 20:
             abort(400, description="give the phone number the utility has for you")
         doc = case_by_phone(conn, digits, service().now(conn))
         missing = "no current outage case for that phone number"
@@ -768,14 +781,14 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "in": "query",
                     "schema": {
                         "type": "string",
-                        "pattern": "^ *[A-Za-z2-7]{4}-?[A-Za-z2-7]{4}-?[A-Za-z2-7]{4} *$",
+                        "pattern": f"^ *{_CASE_REF} *$",
                     },
                     "description": "the case reference from the acknowledgement message",
                 },
                 {
                     "name": "phone",
                     "in": "query",
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "pattern": _PHONE.pattern},
                     "description": "the phone number the utility has for the customer",
                 },
             ],

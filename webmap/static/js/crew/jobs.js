@@ -5,6 +5,7 @@
  * A job that left the list (recalled, reassigned) is pointed out once.
  */
 import { auth } from '../api.js';
+import { now } from '../clock.js';
 import { renderDetail } from './detail.js';
 import { renderMap } from './directions.js';
 import { renderShift, startGps } from './gps.js';
@@ -100,7 +101,7 @@ async function load() {
   });
   S.jobs = new Map(jobs.map((j) => [j.id, j]));
   S.order = jobs.map((j) => j.id);
-  S.synced = new Date().toISOString();
+  S.synced = new Date(now()).toISOString();  // the server's clock, as ago() reads it
   await kvSet('jobs:order', S.order);
   await kvSet('jobs:synced', S.synced);
   render();

@@ -9,7 +9,7 @@ import { count, when } from './format.js';
 
 const by = () => $('input[name=by]:checked').value;
 
-/** The label and keyboard of the input follow the choice (case number or phone). */
+/** The label and keyboard of the input follow the choice (case reference or phone). */
 export function syncLabel() {
   const phone = by() === 'phone';
   const q = byId('q');
@@ -26,7 +26,7 @@ export async function lookup(ev) {
   const value = byId('q').value.trim();
   const box = byId('case');
   if (!value) {
-    fill(box, h('p', { class: 'error' }, 'Enter a case number or a phone number.'));
+    fill(box, h('p', { class: 'error' }, 'Enter a case reference or a phone number.'));
     return;
   }
   fill(box, h('p', { class: 'muted' }, 'Looking up…'));
