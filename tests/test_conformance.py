@@ -54,13 +54,9 @@ DATA_DEPENDENT: dict[str, frozenset[int]] = {
 
 #: (check, operation) pairs excused entirely, with the reason.
 EXPECTED: dict[tuple[str, str], str] = {
-    # webmap/public.py answers application/json where its description says
-    # application/geo+json: the change is written up in /tmp/public_changes.md
-    # for the engineer who owns that module.
-    ("content_type_conformance", "GET /api/public/areas"): "/tmp/public_changes.md",
     # Exactly one of ``case`` and ``phone``: no parameter schema can state it
     # (each parameter is described on its own), so neither or both is a 400 for
-    # a request the description allows. See /tmp/public_changes.md (2).
+    # a request the description allows (the description says so in words).
     ("positive_data_acceptance", "GET /api/public/case"): "one of two parameters",
 }
 
@@ -131,7 +127,7 @@ def test_description_and_server_agree(app: Flask, live: str) -> None:
                         label, ()
                     ):
                         continue
-                    message = " / ".join(info.failure.message.splitlines()[:3])
+                    message = f"[{status}] " + " / ".join(info.failure.message.splitlines()[:3])
                     failures.setdefault((check.name, label), []).append(
                         f"{message}\n        {info.code_sample.splitlines()[0][:300]}"
                     )

@@ -49,6 +49,7 @@ __all__ = [
     "PATH_PARAMS",
     "STR",
     "TIME",
+    "VALUE",
     "Answer",
     "Named",
     "Operation",
@@ -87,14 +88,38 @@ def nullable(schema: Schema | Named) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
+#: Any JSON value without a NUL character in a key or a string, at any depth
+#: (what the server stores; PostgreSQL text cannot hold NUL).
+VALUE = Named(
+    "JsonValue",
+    {
+        "anyOf": [
+            {"type": ["number", "boolean", "null"]},
+            {"type": "string", "pattern": "^[^\\u0000]*$"},
+            {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": "^[^\\u0000]*$"},
+                "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+            },
+        ]
+    },
+)
+
+
 def obj(
     properties: Mapping[str, Any],
     required: Iterable[str] = (),
     *,
     description: str | None = None,
 ) -> Schema:
-    """An object with these properties (others allowed)."""
-    schema: Schema = {"type": "object", "properties": dict(properties)}
+    """An object with these properties; others are allowed, NUL-free like everything."""
+    schema: Schema = {
+        "type": "object",
+        "properties": dict(properties),
+        "propertyNames": {"pattern": NO_NUL},
+        "additionalProperties": VALUE,
+    }
     if required := list(required):
         schema["required"] = required
     if description:
@@ -214,6 +239,8 @@ def problem(schema: Schema | Named, value: Any, where: str = "the body") -> str 
     """
     if isinstance(schema, Named):
         schema = schema.schema
+    if schema.get("$ref") == "#/components/schemas/JsonValue":  # VALUE refers to itself
+        schema = VALUE.schema
     kind = schema.get("type")
     if kind is not None:
         kinds = [kind] if isinstance(kind, str) else kind
@@ -245,8 +272,8 @@ def problem(schema: Schema | Named, value: Any, where: str = "the body") -> str 
         for key, item in value.items():
             if names is not None and (error := problem(names, key, f"{where}: a key")):
                 return error
-            sub = schema.get("properties", {}).get(key)
-            if sub is not None and (error := problem(sub, item, f"{where}.{key}")):
+            sub = schema.get("properties", {}).get(key, schema.get("additionalProperties"))
+            if isinstance(sub, dict | Named) and (error := problem(sub, item, f"{where}.{key}")):
                 return error
     if isinstance(value, list):
         if len(value) < schema.get("minItems", 0):
