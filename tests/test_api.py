@@ -425,7 +425,7 @@ def test_a_crew_sees_and_works_only_its_own_jobs(dora: User, k1: User, k2: User)
     # saying whose it is.
     response = k1.post(f"/api/jobs/{j2}/accept", json={})
     assert response.status_code == 404
-    assert response.get_json()["error"] == f"crew K1 has no job {j2}"
+    assert response.get_json()["error"] == f"no job {j2!r}"
     assert k2.get(f"/api/jobs/{j2}").status_code == 200
     assert k1.post(f"/api/jobs/{j1}/assign", json={"crew": "K1"}).status_code == 403
     assert k1.post(f"/api/jobs/{j1}/recall", json={}).status_code == 403
@@ -653,9 +653,7 @@ def test_events_are_checked_against_the_senders_role(
         )
     )
     forged = {"etr": (T0 + timedelta(days=1000)).isoformat()}
-    assert ok(k1.post(f"/api/jobs/{j2}/estimate", json=forged), 404)["error"] == (
-        f"crew K1 has no job {j2}"
-    )
+    assert ok(k1.post(f"/api/jobs/{j2}/estimate", json=forged), 404)["error"] == (f"no job {j2!r}")
     closeout = {
         "cause": "tree",
         "equipment": "conductor",
@@ -666,3 +664,11 @@ def test_events_are_checked_against_the_senders_role(
     ok(k1.post(f"/api/jobs/{j2}/close", json={"closeout": closeout}), 404)
     theirs = ok(k2.get(f"/api/jobs/{j2}"))
     assert theirs["state"] == "restored" and theirs["etr_source"] != "crew"
+    # Another crew's job and one that does not exist answer alike.
+    for job in (j2, "JOB-999999"):
+        assert k1.get(f"/api/jobs/{job}").get_json()["error"] == f"no job {job!r}"
+        assert ok(k1.post(f"/api/jobs/{job}/arrive", json={}), 404)["error"] == f"no job {job!r}"
+    # A request with an event the sender may send is not a 403 as a whole.
+    mixed = [ev("e-recall-2", "job_recall", 61, job=j1), ev("e-call", "call", 62, customer="b1-1")]
+    doc = ok(eng.post("/api/events", json=mixed), 422)
+    assert doc["accepted"] == 1 and "may not send job_recall" in doc["rejected"][0]["error"]

@@ -149,6 +149,8 @@ def test_a_burst_of_guesses_gets_no_more_checks_than_the_limit(app: Flask) -> No
     # Guessing on after the burst: still no more failures in the window.
     codes += [guess(k) for k in range(30, 40)]
     assert codes.count(401) <= 5
+    refused = json_login(app.test_client(), "dora", "wrong")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
 
 
 def test_failed_logins_are_audited(app: Flask, client: FlaskClient) -> None:

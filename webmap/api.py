@@ -150,8 +150,8 @@ def _abort(exc: OMSError, default: int) -> NoReturn:
 
 def _report_status(report: IngestReport, one_action: bool) -> int:
     """200: every line went in (or was a duplicate); 409: a line reused an event id
-    with other content; 403: every rejected line was one the sender may not send;
-    else 422: the report names each rejected line and why (on ``/api/events`` an
+    with other content; 403: every event was one the sender may not send
+    (nothing applied); else 422: the report names each rejected line and why (on ``/api/events`` an
     event naming no outage is a rejected line, not a 404). The action routes
     (``one_action``) answer with the status of their one event's code."""
     codes = report.codes()
@@ -159,8 +159,8 @@ def _report_status(report: IngestReport, one_action: bool) -> int:
         return 200
     if "conflict" in codes:
         return STATUS["conflict"]
-    if codes == {"forbidden"}:
-        return STATUS["forbidden"]
+    if codes == {"forbidden"} and not report.accepted and not report.duplicates:
+        return STATUS["forbidden"]  # nothing applied: every event was refused
     if one_action and len(codes) == 1:
         return {"not_found": 404}.get(next(iter(codes)), 422)
     return 422
@@ -577,11 +577,26 @@ def jobs() -> Any:
 
 
 def _job_or_404(job_id: str) -> Any:
+    """The job, as the user may see it: a crew sees its own only.
+
+    Another crew's job answers exactly as a job that does not exist (so a
+    crew cannot tell which ids exist), and trying it is a security event.
+    """
     conn = get_conn()
     job = get_job(conn, job_id, service().now(conn))
     user = _me()
-    if job is None or (user.role == "crew" and job.crew != user.crew):
-        abort(404, description=f"no job {job_id!r}" + (" of your crew" if job else ""))
+    if job is not None and user.role == "crew" and job.crew != user.crew:
+        if job.crew is not None:
+            audit.refused(
+                database(),
+                "job",
+                username=user.username,
+                device=user.device,
+                detail={"job": job_id},
+            )
+        job = None
+    if job is None:
+        abort(404, description=f"no job {job_id!r}")
     return job
 
 
@@ -660,11 +675,7 @@ def job_action(job_id: str, action: str) -> Any:
     if action not in JOB_ACTIONS:
         abort(404, description=f"no job action {action!r}")
     if user.role == "crew":
-        conn = get_conn()
-        if get_job(conn, job_id, service().now(conn)) is None:
-            abort(404, description=f"no job {job_id!r}")
-        # A job recalled or given to another crew meanwhile: the engine
-        # rejects the action with the reason (422), which the handheld shows.
+        _job_or_404(job_id)
     body = _body()
     fields: dict[str, Any] = {"job": job_id}
     if user.role == "crew":

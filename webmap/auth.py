@@ -281,7 +281,15 @@ def login() -> Any:
         if user is not None:
             target = request.args.get("next") or ""
             return redirect(target if _local_path(target) else _home(user))
-    return render_template("login.html", error=error), status
+    return _retry_after(render_template("login.html", error=error), status)
+
+
+def _retry_after(body: Any, status: int) -> Any:
+    """A 429 says when to try again: when the lock-out window has passed."""
+    if status != 429:
+        return body, status
+    seconds = int(float(current_app.config.get("LOGIN_WINDOW_S", 300)))
+    return body, status, {"Retry-After": str(max(seconds, 1))}
 
 
 LOGIN = Named("Login", obj({"username": STR, "password": STR}, ("username", "password")))
@@ -311,7 +319,7 @@ def api_login() -> Any:
         return jsonify(error='send {"username": ..., "password": ...} as JSON'), 400
     user, status, error = _login(body["username"], body["password"])
     if user is None:
-        return jsonify(error=error), status
+        return _retry_after(jsonify(error=error), status)
     return jsonify(user=user.to_dict(), csrf_token=generate_csrf())
 
 
