@@ -321,11 +321,14 @@ def network_from_features(
         for arr in (node_xy, geom):
             if len(arr):
                 arr[:, 0], arr[:, 1] = transformer.transform(arr[:, 0], arr[:, 1])
-    _check_lonlat(node_xy, [n[0] for n in nodes], "node", issues)
+    # Out of range after the transformation: metres under a geographic CRS,
+    # or the wrong projected one. Say which CRS the numbers were read in.
+    hint = f"read in {crs}" if crs else "no CRS given, so read as lon/lat degrees"
+    _check_lonlat(node_xy, [n[0] for n in nodes], "node", issues, hint)
     bad_edges = _bad_lonlat_rows(geom)
     for row in bad_edges[:1000]:
         e = int(np.searchsorted(offsets, row, side="right") - 1)
-        issues.error(edges[e][0], "geometry outside WGS84 lon/lat range (wrong CRS?)")
+        issues.error(edges[e][0], f"geometry outside WGS84 lon/lat range (wrong CRS? {hint})")
     if issues.failed:
         raise NetworkValidationError(issues.issues, source)
 
@@ -480,9 +483,9 @@ def _bad_lonlat_rows(xy: np.ndarray) -> np.ndarray:
     )
 
 
-def _check_lonlat(xy: np.ndarray, ids: list[str], what: str, issues: _Collector) -> None:
+def _check_lonlat(xy: np.ndarray, ids: list[str], what: str, issues: _Collector, hint: str) -> None:
     for row in _bad_lonlat_rows(xy)[:1000]:
-        issues.error(ids[row], f"{what} position outside WGS84 lon/lat range (wrong CRS?)")
+        issues.error(ids[row], f"{what} position outside WGS84 lon/lat range (wrong CRS? {hint})")
 
 
 # ------------------------------------------------------------- customers
