@@ -45,6 +45,11 @@ class PredictionParams:
         Prior cost (in log-likelihood units) of each faulted device: the
         negative log prior odds of a device failing. Higher predicts fewer,
         better-supported outages.
+    service_fault_cost : float or None
+        Prior cost of one customer's own service failing (a service drop, a
+        meter): the alternative to a device above it when only that customer
+        is heard to be out. Higher than ``fault_cost`` (a device serves many
+        customers, and any of its faults cuts them all). None leaves it out.
     window_hours : float
         Evidence older than this, with no outage holding it, is dropped.
     restore_grace_s : float
@@ -98,6 +103,7 @@ class PredictionParams:
     ami_false_gasp: float = 0.0005
     ping_error: float = 0.02
     fault_cost: float = 4.0
+    service_fault_cost: float | None = 6.0
     window_hours: float = 12.0
     restore_grace_s: float = 180.0
     momentary_s: float = 300.0

@@ -479,3 +479,52 @@ def test_a_blink_beside_a_fuse_outage_leaves_it_where_it_is(tmp_path: Path) -> N
     tick(core, T0 + timedelta(seconds=900))
     assert (f.device, f.state, f.started) == ("F", "predicted", T0)
     assert at_devices(core)["R"].kind == "momentary"
+
+
+# ------------------------------------------- one customer's own service, or a device
+def _two_customer_transformers() -> list[dict[str, Any]]:
+    """S -B- m1, with unfused transformers T1 and T2 off m1, two customers each."""
+    from helpers import edge, node
+
+    return [
+        node("S", 0, 0, "source"),
+        node("m1", 1, 0),
+        node("s1", 2, 1, customers=2),
+        node("s2", 2, -1, customers=2),
+        edge("B", "breaker", "S", "m1"),
+        edge("T1", "transformer", "m1", "s1"),
+        edge("T2", "transformer", "m1", "s2"),
+    ]
+
+
+def test_a_neighbour_answering_energized_makes_it_the_customers_own_problem(
+    tmp_path: Path,
+) -> None:
+    # s1-1's meter gasps and answers a ping "no supply"; s1-2, on the same
+    # transformer, answers "energized": T1 is not out, s1-1's service is.
+    core = _core_of(_two_customer_transformers(), tmp_path)
+    batch(
+        core,
+        [
+            ev("g1", "ami_last_gasp", 0, customer="s1-1"),
+            ev("p1", "ami_ping_reply", 20, customer="s1-1", energized=False),
+            ev("p2", "ami_ping_reply", 20, customer="s1-2", energized=True),
+        ],
+    )
+    assert at_devices(core) == {}
+    tick(core, T0 + timedelta(seconds=400))  # past the lone-gasp wait
+    (o,) = outages(core)
+    assert (o.kind, o.customer) == ("single_customer", "s1-1")
+
+
+def test_both_customers_out_is_the_transformer(tmp_path: Path) -> None:
+    core = _core_of(_two_customer_transformers(), tmp_path)
+    batch(
+        core,
+        [
+            ev("g1", "ami_last_gasp", 0, customer="s1-1"),
+            ev("p1", "ami_ping_reply", 20, customer="s1-1", energized=False),
+            ev("p2", "ami_ping_reply", 20, customer="s1-2", energized=False),
+        ],
+    )
+    assert list(at_devices(core)) == ["T1"]

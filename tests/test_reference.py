@@ -107,7 +107,9 @@ def test_barred_devices_are_left_out_of_the_maximum(tiny: Network, seed: int) ->
     assert objective(tree, ev.node, llr, engine, params.fault_cost) == pytest.approx(value)
 
 
-def _engine_value(tree: DeviceTree, ev: UnitEvidence, p: PredictionParams) -> list[int]:
+def _engine_value(
+    tree: DeviceTree, ev: UnitEvidence, p: PredictionParams, service: bool = False
+) -> list[int]:
     """The engine's DP on the same evidence, put as the engine's evidence table puts it."""
     base_meter = p.llr_no_gasp if p.ami_delivery > 0 else 0.0
     metered = ev.metered | ev.gasp
@@ -115,6 +117,7 @@ def _engine_value(tree: DeviceTree, ev: UnitEvidence, p: PredictionParams) -> li
     delta += np.where(ev.gasp, p.llr_gasp - np.where(metered, base_meter, 0.0), 0.0)
     delta += np.where(ev.ping_dead, p.llr_ping, 0.0)
     heard = ev.call | ev.gasp | ev.ping_dead
+    row_base = p.llr_no_call + np.where(metered, base_meter, 0.0)
     return most_likely_faults(
         tree,
         ev.node[heard],
@@ -122,7 +125,36 @@ def _engine_value(tree: DeviceTree, ev: UnitEvidence, p: PredictionParams) -> li
         base_call=p.llr_no_call,
         base_meter=base_meter,
         fault_cost=p.fault_cost,
+        row_base=row_base[heard] if service else None,
+        service_cost=p.service_fault_cost if service else None,
     ).devices
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_customers_own_service_is_the_alternative_to_the_device_above(
+    tiny: Network, seed: int
+) -> None:
+    """With the service alternative, the reference is still the brute-force maximum,
+    and the engine's DP reaches it."""
+    rng = np.random.default_rng(200 + seed)
+    params = PredictionParams(
+        fault_cost=float(rng.uniform(0.5, 6)), service_fault_cost=float(rng.uniform(3, 9))
+    )
+    ev, _ = _random_evidence(tiny, rng, float(rng.uniform(0.05, 0.5)))
+    metered = np.bincount(ev.node[ev.metered | ev.gasp], minlength=tiny.n_nodes)
+    tree = DeviceTree(tiny, normal_supply(tiny), metered)
+    llr = unit_llr(ev, params)
+    cost, own = params.fault_cost, params.service_fault_cost
+    devices, value = map_faults(tree, ev.node, llr, cost, service_cost=own)
+    best = max(
+        objective(tree, ev.node, llr, [*subset], cost, service_cost=own)
+        for k in range(len(tree) + 1)
+        for subset in combinations(range(len(tree)), k)
+    )
+    assert value == pytest.approx(best)
+    assert objective(tree, ev.node, llr, devices, cost, service_cost=own) == pytest.approx(value)
+    engine = _engine_value(tree, ev, params, service=True)
+    assert objective(tree, ev.node, llr, engine, cost, service_cost=own) == pytest.approx(value)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -271,6 +271,8 @@ def most_likely_faults(
     fault_cost: float,
     forced: Iterable[int] = (),
     barred: Iterable[int] = (),
+    row_base: np.ndarray | None = None,
+    service_cost: float | None = None,
 ) -> Prediction:
     """The most likely set of operated devices.
 
@@ -293,10 +295,23 @@ def most_likely_faults(
     barred : iterable of int
         Candidate positions known not operated (a SCADA-monitored device
         that reported no trip); forced ones stay forced.
+    row_base : ndarray of float, optional
+        Per evidence row, the ratio of hearing nothing from that customer
+        (``base_call``, plus ``base_meter`` if metered); with
+        ``service_cost``, its ratio dead vs supplied is ``row_base + delta``.
+    service_cost : float, optional
+        Prior cost of one customer's own service failing (a drop, a meter):
+        each customer may be out on its own, at this cost, instead of a
+        device above it. A device is then chosen only when it explains its
+        customers better than their own services would (one customer's
+        gasp and dead ping under a fuse whose other customer answered
+        "energized" is that customer's problem). None: no such alternative.
 
     Returns
     -------
     Prediction
+        Devices only: customers out on their own are left to the
+        single-customer rules.
 
     Notes
     -----
@@ -320,6 +335,17 @@ def most_likely_faults(
         here = np.where(is_barred, -np.inf, here)
     levels = _Levels(tree, order)
     below = np.zeros(len(order))
+    if service_cost is not None and row_base is not None:
+        # Supplied, its customers directly below (under no deeper candidate)
+        # may each be out on their own: the better of that and supplied.
+        own = np.maximum(np.asarray(row_base) + np.asarray(delta) - service_cost, 0.0)
+        inclusive = tree.sums(nodes, own, order)
+        deeper = np.zeros(len(order))
+        for idx in levels.bottom_up():
+            p = levels.parent[idx]
+            has = p >= 0
+            np.add.at(deeper, p[has], inclusive[idx][has])
+        below = inclusive - deeper
     chosen = np.zeros(len(order), dtype=bool)
     for idx in levels.bottom_up():
         chosen[idx] = is_forced[idx] | (here[idx] > below[idx])

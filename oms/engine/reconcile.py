@@ -69,6 +69,9 @@ def predict(core: EngineCore, table: EvidenceTable) -> list[int]:
             fault_cost=p.fault_cost,
             forced=forced,
             barred=_scada_closed(core),
+            row_base=p.llr_no_call
+            + np.where(core.units.metered[table.units], table.base_meter, 0.0),
+            service_cost=p.service_fault_cost,
         )
     return prediction.devices
 

@@ -140,12 +140,15 @@ def objective(
     devices: Iterable[int],
     fault_cost: float,
     forced: Iterable[int] = (),
+    service_cost: float | None = None,
 ) -> float:
     """Log-likelihood ratio of a hypothesis against "nothing operated".
 
     The sum of ``llr`` over the units cut off by any device of ``devices``
     (candidate positions), minus ``fault_cost`` per device that is not
-    ``forced`` and not below another device of the set. O(U + R).
+    ``forced`` and not below another device of the set; with
+    ``service_cost``, each other unit is out on its own when that is more
+    likely (``max(0, llr - service_cost)``). O(U + R).
     """
     chosen = sorted({int(d) for d in devices})
     forced_set = {int(f) for f in forced}
@@ -157,7 +160,11 @@ def objective(
         covered = any(tree.below(o, d) for o in chosen)
         if d not in forced_set and not covered:
             cost += fault_cost
-    return float(np.asarray(llr, dtype=np.float64)[dead].sum()) - cost
+    ratios = np.asarray(llr, dtype=np.float64)
+    own = 0.0
+    if service_cost is not None:
+        own = float(np.maximum(ratios[~dead] - service_cost, 0.0).sum())
+    return float(ratios[dead].sum()) - cost + own
 
 
 def map_faults(
@@ -167,12 +174,15 @@ def map_faults(
     fault_cost: float,
     forced: Iterable[int] = (),
     barred: Iterable[int] = (),
+    service_cost: float | None = None,
 ) -> tuple[list[int], float]:
     """The most likely set of operated devices, and its :func:`objective`.
 
     Exact by dynamic programming over the nesting of every candidate (not
     only those with evidence): a candidate is either operated (its units'
-    ratios, minus the cost unless forced) or supplied, its children deciding.
+    ratios, minus the cost unless forced) or supplied, its children deciding
+    (and, with ``service_cost``, each unit directly below it out on its own
+    when that is more likely).
     Forced devices are always operated, ``barred`` ones (SCADA-monitored,
     no trip reported) never unless forced; forced ones below an operated device are
     listed too (nested outages), as the engine does. Ties go to "supplied".
@@ -195,10 +205,19 @@ def map_faults(
     for b in barred:
         if not is_forced[int(b)]:
             here[int(b)] = -np.inf
+    parent = tree.parent.tolist()
     below = np.zeros(n)
+    outside = 0.0  # units under no candidate, out on their own or not
+    if service_cost is not None:
+        own = np.maximum(np.asarray(llr, dtype=np.float64) - service_cost, 0.0)
+        inclusive = _gains(tree, node, own)
+        below = inclusive.copy()
+        for i in range(n):
+            if parent[i] >= 0:
+                below[parent[i]] -= inclusive[i]
+        outside = float(own.sum() - sum(inclusive[i] for i in range(n) if parent[i] < 0))
     chosen = np.zeros(n, dtype=bool)
     value = np.zeros(n)
-    parent = tree.parent.tolist()
     # Candidates are sorted shallow first: a parent's index precedes its children's.
     for i in range(n - 1, -1, -1):
         chosen[i] = bool(is_forced[i] or here[i] > below[i])
@@ -211,7 +230,7 @@ def map_faults(
         if p >= 0:
             blocked[i] = blocked[p] or chosen[p]
     pick = (chosen & ~blocked) | (is_forced & blocked)
-    total = float(sum(value[i] for i in range(n) if parent[i] < 0))
+    total = float(sum(value[i] for i in range(n) if parent[i] < 0)) + outside
     return sorted(np.flatnonzero(pick).tolist()), total
 
 
@@ -379,7 +398,9 @@ def reference_outages(
         barred = monitored if scada_live else []
         ami_live = p.ami_delivery > 0 and heard_gasp
         llr = unit_llr(heard, p, ami_live=ami_live)
-        devices, _ = map_faults(tree, heard.node, llr, p.fault_cost, forced, barred)
+        devices, _ = map_faults(
+            tree, heard.node, llr, p.fault_cost, forced, barred, p.service_fault_cost
+        )
         now = set(devices)
         for d in [d for d in open_since if d not in now]:
             close(d, open_since.pop(d), a)
