@@ -16,6 +16,17 @@ Scenarios: ``ami10`` (10% of customers without supply call, every
 customer metered, last gasps 80% delivered), ``ami20`` (20% calls, AMI),
 ``calls10`` and ``calls20`` (no meters at all).
 
+Crews (the default, every scenario): the engine dispatches automatically
+and simulated crews (:mod:`oms.simulation.crews`) work its jobs, repair
+until the ground truth says supply came back, then report ``job_restored``:
+a control room learns restoration from its crews, and without meters it has
+no other way (the reference knows every restoration from the truth). The
+crews, units and zones come from :func:`oms.simulation.companions.companions`
+(no roads: straight-line travel), ``--crews-per-feeder`` (2) crews per
+feeder at each substation, enough to keep up with a storm of 40 faults in
+4 hours; 0.4 is a network's own staff, whose crews fall hours behind.
+``--no-crews`` replays without crews, as the figures measured at 4f2e055.
+
 Targets (issue 12 item 4): with AMI, at least 97% right and at most 3%
 false; calls only, F1 at least the reference's minus 2 points and never
 below the classic roll-up.
@@ -25,6 +36,7 @@ Usage::
     python bench/location.py                        # 5 styles x 4 scenarios x 3 seeds
     python bench/location.py --styles na_overhead --scenarios ami10 --seeds 1
     python bench/location.py --jobs 4 --out location.json
+    python bench/location.py --no-crews              # no crews (figures at 4f2e055)
 """
 
 from __future__ import annotations
@@ -52,8 +64,19 @@ PREDICTORS = ("likelihood", "classic", "reference")
 COUNTS = ("observable", "right", "too_high", "too_low", "wrong", "missed", "predicted", "false")
 
 
-def run_one(style: str, scenario: str, seed: int, nodes: int, faults: int) -> dict[str, Any]:
-    """Score one storm: per predictor the counts of :func:`oms.simulation.scoring.score`."""
+def run_one(
+    style: str, scenario: str, seed: int, nodes: int, faults: int, crews: float | None = None
+) -> dict[str, Any]:
+    """Score one storm: per predictor the counts of :func:`oms.simulation.scoring.score`.
+
+    With ``crews`` (crews per feeder), the engine dispatches automatically
+    and simulated crews work its jobs (companion files of
+    :func:`oms.simulation.companions.companions`); the engine learns of
+    restorations from their ``job_restored``.
+    """
+    import tempfile
+
+    from oms.simulation.companions import companions
     from oms.simulation.replay import score_scenario
     from oms.simulation.storms import StormParams, simulate_storm
     from topology.synthetic.styles import styled_network
@@ -71,12 +94,23 @@ def run_one(style: str, scenario: str, seed: int, nodes: int, faults: int) -> di
     )
     scenario_ = simulate_storm(net, params)
     t0 = time.perf_counter()
-    result = score_scenario(net, scenario_, predictors=PREDICTORS)
+    with tempfile.TemporaryDirectory(prefix="oms-bench-crews-") as tmp:
+        paths = companions(net, tmp, seed=seed, crews_per_feeder=crews) if crews else None
+        result = score_scenario(net, scenario_, predictors=PREDICTORS, companions=paths)
     out: dict[str, Any] = {"seconds": round(time.perf_counter() - t0, 1)}
     for name, r in result.items():
         out[name] = {k: r[k] for k in COUNTS}
         out[name]["customers_out_mae"] = r["customers_out"].get("mae")
         out[name]["etr_final_mae_min"] = r["etr"]["final_mae_min"]
+        if "response" in r:
+            resp = r["response"]
+            out[name]["response"] = {
+                "crews": resp["crews"],
+                "jobs": resp["jobs"],
+                "peak_open_jobs": resp["peak_open_jobs"],
+                "arrivals_within_target": resp["arrivals_within_target"],
+                "restoration_minutes": resp["restoration_minutes"],
+            }
         out[name]["misses"] = [
             {"operated": p["operated"], "device": p["device"], "result": p["result"]}
             for p in r["per_fault"]
@@ -122,9 +156,11 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _task(args: tuple[str, str, int, int, int]) -> tuple[tuple[str, str, int], dict[str, Any]]:
-    style, scenario, seed, nodes, faults = args
-    r = run_one(style, scenario, seed, nodes, faults)
+def _task(
+    args: tuple[str, str, int, int, int, float | None],
+) -> tuple[tuple[str, str, int], dict[str, Any]]:
+    style, scenario, seed, nodes, faults, crews = args
+    r = run_one(style, scenario, seed, nodes, faults, crews)
     r["scenario"] = scenario
     return (style, scenario, seed), r
 
@@ -141,9 +177,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=1, help="Processes in parallel.")
     ap.add_argument("--out", default=None, help="Also write the JSON here.")
     ap.add_argument("--details", action="store_true", help="Keep per-storm results and misses.")
+    ap.add_argument(
+        "--crews",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Simulated crews work the jobs the engine dispatches (the default);\n"
+        "--no-crews: no crews at all, as measured at 4f2e055.",
+    )
+    ap.add_argument(
+        "--crews-per-feeder",
+        type=float,
+        default=2.0,
+        help="With --crews: crews per substation = ceil(its feeders x this).",
+    )
     a = ap.parse_args(argv)
+    crews = a.crews_per_feeder if a.crews else None
     tasks = [
-        (st, sc, seed, a.nodes, a.faults)
+        (st, sc, seed, a.nodes, a.faults, crews)
         for st in a.styles
         for sc in a.scenarios
         for seed in range(1, a.seeds + 1)
@@ -162,6 +212,8 @@ def main(argv: list[str] | None = None) -> None:
             "transformer_share": round(1 / 3, 4),
             "nested_share": 0.15,
             "seeds": a.seeds,
+            "crews": a.crews,
+            "crews_per_feeder": crews,
         },
         "styles": {},
     }
