@@ -261,6 +261,16 @@ class _Levels:
         return sorted(self.order[pick].tolist())
 
 
+def _direct(levels: _Levels, inclusive: np.ndarray) -> np.ndarray:
+    """Per candidate, the part of a subtree sum not below a deeper candidate."""
+    deeper = np.zeros(len(inclusive))
+    for idx in levels.bottom_up():
+        p = levels.parent[idx]
+        has = p >= 0
+        np.add.at(deeper, p[has], inclusive[idx][has])
+    return np.asarray(inclusive - deeper)
+
+
 def most_likely_faults(
     tree: DeviceTree,
     nodes: np.ndarray,
@@ -301,11 +311,13 @@ def most_likely_faults(
         ``service_cost``, its ratio dead vs supplied is ``row_base + delta``.
     service_cost : float, optional
         Prior cost of one customer's own service failing (a drop, a meter):
-        each customer may be out on its own, at this cost, instead of a
-        device above it. A device is then chosen only when it explains its
-        customers better than their own services would (one customer's
-        gasp and dead ping under a fuse whose other customer answered
-        "energized" is that customer's problem). None: no such alternative.
+        a customer may be out on its own, at this cost, instead of a device
+        above it, when it is the only customer directly below its nearest
+        candidate that would be (several at once share a cause). A device
+        is then chosen only when it explains its customers better than their
+        own services would (one customer's gasp and dead ping under a fuse
+        whose other customer answered "energized" is that customer's
+        problem). None: no such alternative.
 
     Returns
     -------
@@ -336,16 +348,13 @@ def most_likely_faults(
     levels = _Levels(tree, order)
     below = np.zeros(len(order))
     if service_cost is not None and row_base is not None:
-        # Supplied, its customers directly below (under no deeper candidate)
-        # may each be out on their own: the better of that and supplied.
+        # Supplied, a customer directly below (under no deeper candidate) may
+        # be out on its own, when it is the only one there that would be:
+        # several at once have a common cause, not as many coincidences.
         own = np.maximum(np.asarray(row_base) + np.asarray(delta) - service_cost, 0.0)
-        inclusive = tree.sums(nodes, own, order)
-        deeper = np.zeros(len(order))
-        for idx in levels.bottom_up():
-            p = levels.parent[idx]
-            has = p >= 0
-            np.add.at(deeper, p[has], inclusive[idx][has])
-        below = inclusive - deeper
+        value = _direct(levels, tree.sums(nodes, own, order))
+        count = _direct(levels, tree.sums(nodes, (own > 0).astype(float), order))
+        below = np.where(count == 1, value, 0.0)
     chosen = np.zeros(len(order), dtype=bool)
     for idx in levels.bottom_up():
         chosen[idx] = is_forced[idx] | (here[idx] > below[idx])

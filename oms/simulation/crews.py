@@ -81,6 +81,9 @@ class CrewSimulator:
         self.seen: set[tuple[str, str, datetime]] = set()
         self.count = 0
         self.plans: dict[str, _Plan] = {}
+        # Close-outs still owed for restored jobs when a crew is sent on
+        # before filing them: (when, crew, job, fields).
+        self.owed: list[tuple[datetime, str, str, dict[str, Any]]] = []
         self.position: dict[str, tuple[float, float]] = {}
         self.last_gps: dict[str, datetime] = {}
         # With a scenario's ground truth, supply comes back when the truth
@@ -125,6 +128,10 @@ class CrewSimulator:
                 self._plan(engine, job, d)
         out: list[dict[str, Any]] = []
         horizon = now + timedelta(seconds=_HORIZON_S)
+        due = [c for c in self.owed if c[0] <= horizon]
+        self.owed = [c for c in self.owed if c[0] > horizon]
+        for when, crew_id, job_id, extra in due:
+            out.append(self._event(crew_id, "job_close", when, extra, job_id))
         for crew_id in sorted(book.crews):
             plan = self.plans.get(crew_id)
             if plan is not None:
@@ -188,6 +195,11 @@ class CrewSimulator:
     def _plan(self, engine: OutageEngine, job: Any, d: datetime) -> None:
         crew_id = job.crew
         book = engine.book
+        old = self.plans.get(crew_id)
+        done = book.jobs.get(old.job) if old is not None else None
+        if old is not None and done is not None and done.state == "restored":
+            # Sent on after restoring: the close-out is still filed, later.
+            self.owed += [(w, crew_id, old.job, x) for w, e, x in old.steps if e == "job_close"]
         lon, lat = self.position.get(crew_id, (book.crews[crew_id].lon, book.crews[crew_id].lat))
         here = book.crews[crew_id].view(None)
         here = replace(here, lon=lon, lat=lat)

@@ -163,8 +163,25 @@ def objective(
     ratios = np.asarray(llr, dtype=np.float64)
     own = 0.0
     if service_cost is not None:
-        own = float(np.maximum(ratios[~dead] - service_cost, 0.0).sum())
+        own = float(_own_service(tree, node, ratios, service_cost)[~dead].sum())
     return float(ratios[dead].sum()) - cost + own
+
+
+def _own_service(
+    tree: DeviceTree, node: np.ndarray, llr: np.ndarray, service_cost: float
+) -> np.ndarray:
+    """Per unit, what being out on its own adds (``llr - service_cost`` when positive),
+    for the only such unit directly below its nearest candidate (or below none);
+    0 for the others: several at once share a cause. O(U * R), for small trees."""
+    own = np.maximum(np.asarray(llr, dtype=np.float64) - service_cost, 0.0)
+    tin = tree.supply.tree.tin[node]
+    nearest = np.full(len(node), -1, dtype=np.int64)
+    for d in np.argsort(tree.lo, kind="stable").tolist():  # shallow to deep: deeper wins
+        inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
+        nearest[inside & (tree.lo[d] >= np.where(nearest >= 0, tree.lo[nearest], -1))] = d
+    positive = own > 0
+    counts = np.bincount(nearest[positive] + 1, minlength=len(tree) + 1)
+    return np.where(positive & (counts[nearest + 1] == 1), own, 0.0)
 
 
 def map_faults(
@@ -209,7 +226,7 @@ def map_faults(
     below = np.zeros(n)
     outside = 0.0  # units under no candidate, out on their own or not
     if service_cost is not None:
-        own = np.maximum(np.asarray(llr, dtype=np.float64) - service_cost, 0.0)
+        own = _own_service(tree, node, llr, service_cost)
         inclusive = _gains(tree, node, own)
         below = inclusive.copy()
         for i in range(n):
