@@ -232,7 +232,11 @@ def score_scenario(
                 continue
             url = f"sqlite:///{Path(tmp) / (name + '.sqlite')}"
             params: PredictionParams = replace(base.prediction, ami_delivery=min(ami, 0.99))
-            cfg = replace(base, predictor=name, prediction=params, pings=pings)
+            # Simulated time: a storm dated ahead of the wall clock is not
+            # "from the future" here (the engine's skew rule is for live feeds).
+            cfg = replace(
+                base, predictor=name, prediction=params, pings=pings, max_clock_skew_s=None
+            )
             if companions:
                 cfg = replace(cfg, dispatch=replace(cfg.dispatch, auto_dispatch=True))
             db = connect(url)
