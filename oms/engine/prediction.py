@@ -261,16 +261,6 @@ class _Levels:
         return sorted(self.order[pick].tolist())
 
 
-def _direct(levels: _Levels, inclusive: np.ndarray) -> np.ndarray:
-    """Per candidate, the part of a subtree sum not below a deeper candidate."""
-    deeper = np.zeros(len(inclusive))
-    for idx in levels.bottom_up():
-        p = levels.parent[idx]
-        has = p >= 0
-        np.add.at(deeper, p[has], inclusive[idx][has])
-    return np.asarray(inclusive - deeper)
-
-
 def most_likely_faults(
     tree: DeviceTree,
     nodes: np.ndarray,
@@ -351,9 +341,12 @@ def most_likely_faults(
         # Supplied, a customer directly below (under no deeper candidate) may
         # be out on its own, when it is the only one there that would be:
         # several at once have a common cause, not as many coincidences.
+        # (Every row lies below a relevant candidate, so its nearest one is relevant.)
         own = np.maximum(np.asarray(row_base) + np.asarray(delta) - service_cost, 0.0)
-        value = _direct(levels, tree.sums(nodes, own, order))
-        count = _direct(levels, tree.sums(nodes, (own > 0).astype(float), order))
+        nearest = tree.node_device[np.asarray(nodes, dtype=np.int64)] + 1  # 0: none
+        size = len(tree) + 1
+        value = np.bincount(nearest, weights=own, minlength=size)[order + 1]
+        count = np.bincount(nearest, weights=own > 0, minlength=size)[order + 1]
         below = np.where(count == 1, value, 0.0)
     chosen = np.zeros(len(order), dtype=bool)
     for idx in levels.bottom_up():

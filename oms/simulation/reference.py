@@ -172,13 +172,9 @@ def _own_service(
 ) -> np.ndarray:
     """Per unit, what being out on its own adds (``llr - service_cost`` when positive),
     for the only such unit directly below its nearest candidate (or below none);
-    0 for the others: several at once share a cause. O(U * R), for small trees."""
+    0 for the others: several at once share a cause. O(U + R)."""
     own = np.maximum(np.asarray(llr, dtype=np.float64) - service_cost, 0.0)
-    tin = tree.supply.tree.tin[node]
-    nearest = np.full(len(node), -1, dtype=np.int64)
-    for d in np.argsort(tree.lo, kind="stable").tolist():  # shallow to deep: deeper wins
-        inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
-        nearest[inside & (tree.lo[d] >= np.where(nearest >= 0, tree.lo[nearest], -1))] = d
+    nearest = tree.node_device[node]  # -1: below no candidate
     positive = own > 0
     counts = np.bincount(nearest[positive] + 1, minlength=len(tree) + 1)
     return np.where(positive & (counts[nearest + 1] == 1), own, 0.0)
