@@ -53,12 +53,14 @@ def record(
     device: str | None = None,
     ref: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> None:
-    """Write one audit row in its own transaction (it must survive a failed action)."""
+) -> int:
+    """Write one audit row in its own transaction (it must survive a failed action);
+    returns its sequence number."""
     lon, lat = position()
     with db.begin() as conn:
-        conn.execute(
-            insert(schema.audit).values(
+        seq = conn.execute(
+            insert(schema.audit)
+            .values(
                 time=datetime.now(timezone.utc),
                 username=username,
                 device=device,
@@ -70,7 +72,9 @@ def record(
                 lat=lat,
                 detail=detail or {},
             )
-        )
+            .returning(schema.audit.c.seq)
+        ).scalar_one()
+    return int(seq)
 
 
 def begin_login(db: Engine, username: str, window_s: float) -> tuple[int, int, int]:
@@ -83,19 +87,7 @@ def begin_login(db: Engine, username: str, window_s: float) -> tuple[int, int, i
     """
     a = schema.audit
     remote = request.remote_addr
-    with db.begin() as conn:
-        seq = conn.execute(
-            insert(a)
-            .values(
-                time=datetime.now(timezone.utc),
-                remote=remote,
-                action="login_failed",
-                ref=username[:128],
-                outcome="pending",
-                detail={},
-            )
-            .returning(a.c.seq)
-        ).scalar_one()
+    seq = record(db, "login_failed", "pending", ref=username)
     since = datetime.now(timezone.utc) - timedelta(seconds=window_s)
     recent = (a.c.action == "login_failed") & (a.c.time >= since)
     with db.connect() as conn:

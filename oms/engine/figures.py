@@ -135,10 +135,15 @@ def request_pings(
         heard = [u for u in candidates if u in known]
         chosen = list(spread(np.array(quiet, dtype=np.int64), k))
         chosen += list(spread(np.array(heard, dtype=np.int64), k - len(chosen)))
-        for u in chosen:
-            core.changes.pings.append((int(u), o.id, "confirm"))
-        core.ev.pinged(np.array(chosen, dtype=np.int64), to_seconds(t))
+        _ping(core, chosen, o.id, "confirm", to_seconds(t))
     _ping_after_restorations(core, t)
+
+
+def _ping(core: EngineCore, units: list[int], outage: str, purpose: str, t: float) -> None:
+    """Queue pings of ``units`` about ``outage``, remembering when they were asked
+    (an unanswered ping becomes evidence: :class:`~oms.engine.evidence.Evidence`)."""
+    core.changes.pings.extend((int(u), outage, purpose) for u in units)
+    core.ev.pinged(np.array(units, dtype=np.int64), t)
 
 
 def _ping_after_restorations(core: EngineCore, t: datetime) -> None:
@@ -159,10 +164,7 @@ def _ping_after_restorations(core: EngineCore, t: datetime) -> None:
         epoch = ev.epoch[units]
         was_out = np.fmax(ev.off[units], ev.gasp[units]) <= epoch
         silent = ~(ev.on[units] >= epoch)
-        chosen = list(spread(units[was_out & silent], 2 * k))
-        for u in chosen:
-            core.changes.pings.append((int(u), oid, "nested"))
-        core.ev.pinged(np.array(chosen, dtype=np.int64), now)
+        _ping(core, list(spread(units[was_out & silent], 2 * k)), oid, "nested", now)
 
 
 def spread(units: np.ndarray, k: int) -> Iterator[int]:

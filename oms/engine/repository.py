@@ -74,8 +74,9 @@ class Repository:
             self.last_seq = self._max_seq(conn)
         # Bumped by every write: another process's write makes this state stale.
         self.generation = int(state.get("generation", "0"))
-        with self.db.begin() as conn:
-            self.case_key = case_key(conn)
+        if self.case_key is None:  # made once per database; a reload reads it again for nothing
+            with self.db.begin() as conn:
+                self.case_key = case_key(conn)
         core = EngineCore(net, config, stored)
         for event in self._telemetry(core):
             core.apply_evidence(event)
