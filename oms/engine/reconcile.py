@@ -22,10 +22,10 @@ figures and pings (:mod:`oms.engine.figures`), and the order book.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -262,11 +262,10 @@ def _open_new(r: _Pass) -> None:
         # Its own start: the reports of outages still open below it (nested,
         # found earlier) are theirs, not its.
         inner = [pos for pos in open_below if pos != d and tree.below(d, pos)]
-        own = _first_dead_outside(r.table, tree, d, inner, r.table.fresh_t) or (
-            _first_dead_outside(r.table, tree, d, inner, r.table.since_t)
-        )
         started = (
-            to_datetime(tripped_at) if tripped_at is not None else (own or first_dead(d) or r.t)
+            to_datetime(tripped_at)
+            if tripped_at is not None
+            else (first_dead(d, inner) or first_dead(d) or r.t)
         )
         parent = r.revealed.get(d)
         if parent is not None:
@@ -316,15 +315,22 @@ def _sync_jobs(core: EngineCore, t: datetime) -> None:
 
 
 # ------------------------------------------------------------ evidence queries
-def _first_dead(table: EvidenceTable, tree: DeviceTree) -> Callable[[int], datetime | None]:
-    """When the units below a device first lost supply (fresh reports before nested ones)."""
+class _FirstDead(Protocol):
+    def __call__(self, d: int, inner: Iterable[int] = ()) -> datetime | None: ...
+
+
+def _first_dead(table: EvidenceTable, tree: DeviceTree) -> _FirstDead:
+    """When the units below a device (and not below the ``inner`` devices) first
+    lost supply (fresh reports before nested ones)."""
     dead = table.dead
     fresh = table.fresh_t[dead]  # reports since the last restoration
     since = table.since_t[dead]  # out all along (nested), when no fresh report
     tin = tree.supply.tree.tin[table.nodes[dead]]
 
-    def first(d: int) -> datetime | None:
+    def first(d: int, inner: Iterable[int] = ()) -> datetime | None:
         inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
+        for i in inner:
+            inside &= ~((tin >= tree.lo[i]) & (tin < tree.hi[i]))
         for times in (fresh, since):
             ok = inside & ~np.isnan(times)
             if ok.any():
