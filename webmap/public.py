@@ -343,7 +343,7 @@ _MESSAGES = {
 }
 
 
-def _key(conn: Connection) -> str:
+def _key() -> str:
     """This database's case-reference secret (read once per process)."""
     key = current_app.extensions.get("oms.case_key")
     if key is None:
@@ -367,7 +367,7 @@ def _case_doc(
         times["restored"] = outage.restored
     zone, area_class = _area(outage, job, model)
     status = _status(outage)
-    key = _key(get_conn())
+    key = _key()
     doc: dict[str, Any] = {
         "case": case_ref(key, outage.id),
         "reported_as": case_ref(key, reported_as) if reported_as else None,
@@ -429,7 +429,7 @@ def case_by_ref(conn: Connection, ref: str, now: datetime) -> dict[str, Any] | N
             | ((o.c.state == "cancelled") & (o.c.updated_at >= now - RECENT))
         )
     ).scalars()
-    key = _key(conn)
+    key = _key()
     for outage_id in rows:
         if hmac.compare_digest(case_ref(key, outage_id), ref):
             return case_by_id(conn, outage_id, now)
@@ -509,6 +509,7 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
     model = _model(conn)
     active = [x for x in list_outages(conn) if x.state in ACTIVE_STATES and x.kind != "momentary"]
     jobs = _jobs_of(conn, [x.id for x in active])
+    key = _key()
     areas: dict[str | None, dict[str, Any]] = {}
     for row in model.zones.rows:
         areas[row["id"]] = _empty_area(row["id"], row["area_class"], model)
@@ -527,7 +528,7 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
         stage = case_stage(outage, job)
         area["items"].append(
             {
-                "case": case_ref(_key(conn), outage.id),
+                "case": case_ref(key, outage.id),
                 "customers_out": int(outage.customers_out),
                 "started": iso(outage.started),
                 "etr": iso(etr),
