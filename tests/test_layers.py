@@ -10,7 +10,8 @@ import pytest
 from helpers import DLAT, DLON, LAT0, LON0, build, two_feeders
 
 from topology import Network
-from webmap import layers
+from topology.exceptions import TopologyError
+from webmap import basemap, layers
 
 
 def _ids(doc: dict, **match: str) -> set[str]:
@@ -292,6 +293,177 @@ def test_plan_on_an_edge_without_supply_reports_why() -> None:
     result = layers.plan(net, "L2")  # nothing recloses B1: L2 has no supply
     assert result["isolate"] is None and "no supply" in result["error"]
     assert layers.plan_layer(net, result)["features"][-1]["properties"]["role"] == "faulted"
+
+
+# ----------------------------------------------------------------- devices
+DEVICES = {"T1", "T2", "B1", "R1", "SW1", "F1", "X1", "B3", "TIE1", "B2", "SW2"}
+
+
+def _devices(doc: dict) -> dict[str, dict]:
+    return {f["properties"]["id"]: f for f in doc["features"]}
+
+
+def test_device_layer_draws_every_device_as_a_point_at_street_zoom() -> None:
+    net = build(two_feeders())
+    states = layers.edge_states(net)
+    doc = layers.device_layer(net, states, _box(-1, -4, 11, 3), 18)
+    found = _devices(doc)
+    assert doc["shown"] is True and doc["devices"] == doc["drawn"] == len(DEVICES)
+    assert set(found) == DEVICES  # lines and cables are not devices
+    sw1 = found["SW1"]
+    assert sw1["geometry"]["type"] == "Point"
+    assert sw1["geometry"]["coordinates"] == pytest.approx([LON0 + 5.5 * DLON, LAT0])
+    assert sw1["properties"] == {
+        "id": "SW1",
+        "kind": "switch",
+        "state": "closed",
+        "operated": "closed",
+        "normal": "closed",
+        "operable": True,
+        "scada": False,
+        "reported": None,
+        "energized": True,
+    }
+    assert found["TIE1"]["properties"]["state"] == "open"
+    assert found["TIE1"]["properties"]["normal"] == "open"
+    assert found["B1"]["properties"]["scada"] is True
+    assert found["X1"]["properties"]["operable"] is False
+
+
+def test_device_states_tell_a_trip_from_an_operation_and_a_presumed_trip() -> None:
+    net = build(two_feeders())
+    net.operate("B1", "open")  # reported by SCADA: tripped
+    net.operate("SW2", "open")  # the operator opened it
+    outage = {"id": "OUT-1", "kind": "network", "state": "predicted", "device": "F1"}
+    states = layers.edge_states(net, [outage])
+    reported = {
+        "B1": {"tripped": True, "source": "scada"},
+        "SW2": {"tripped": False, "source": "operator"},
+    }
+    doc = layers.device_layer(net, states, None, 18, reported=reported, outages=[outage])
+    props = {i: f["properties"] for i, f in _devices(doc).items()}
+    assert (props["B1"]["state"], props["B1"]["operated"], props["B1"]["reported"]) == (
+        "tripped",
+        "open",
+        "scada",
+    )
+    assert (props["SW2"]["state"], props["SW2"]["reported"]) == ("open", "operator")
+    # F1 was never reported open: an active outage at it is a presumed trip.
+    assert props["F1"]["state"] == "tripped" and props["F1"]["operated"] == "closed"
+    assert props["F1"]["reported"] is None and props["F1"]["outage"] == "OUT-1"
+    assert props["R1"]["energized"] is False and props["B2"]["energized"] is True
+    restored = {**outage, "state": "restored"}
+    again = layers.device_layer(net, states, None, 18, reported=reported, outages=[restored])
+    assert _devices(again)["F1"]["properties"]["state"] == "closed"
+
+
+def test_device_symbols_only_at_street_zoom_unless_few_are_in_view() -> None:
+    net = build(two_feeders())
+    states = layers.edge_states(net)
+    far = layers.device_layer(net, states, None, 12, device_limit=5)
+    assert far["shown"] is False and far["features"] == [] and far["devices"] == len(DEVICES)
+    assert layers.device_layer(net, states, None, 15, device_limit=5)["drawn"] == len(DEVICES)
+    few = layers.device_layer(net, states, _box(4.5, -0.5, 6.5, 0.5), 12, device_limit=5)
+    assert few["shown"] is True and set(_devices(few)) == {"SW1"}
+
+
+def test_device_cap_keeps_the_most_important_kinds() -> None:
+    net = build(two_feeders())
+    doc = layers.device_layer(net, layers.edge_states(net), None, 18, device_max=4)
+    assert doc["devices"] == len(DEVICES) and doc["drawn"] == 4
+    kinds = [f["properties"]["kind"] for f in doc["features"]]
+    assert kinds == ["breaker", "breaker", "breaker", "recloser"]
+
+
+def test_trace_layer_upstream_and_downstream() -> None:
+    net = build(two_feeders())
+    states = layers.edge_states(net)
+    up = layers.trace_layer(net, "upstream", "SW1", states)
+    assert up["trace"]["source"] == "S1"
+    path = up["trace"]["path"]
+    assert path[:5] == ["SW1", "L2", "R1", "L1", "B1"] and path[5] in ("T1", "T2")
+    assert _ids(up["layer"], role="upstream") == set(path)
+    assert up["edges"] == len(up["layer"]["features"])
+    down = layers.trace_layer(net, "downstream", "F1", states)
+    assert _ids(down["layer"], role="downstream") == set(down["trace"]["devices"])
+    assert {"L4", "X1"} <= set(down["trace"]["devices"]) and down["trace"]["customers"] == 5
+    with pytest.raises(ValueError):
+        layers.trace_layer(net, "sideways", "F1", states)
+    with pytest.raises(TopologyError):
+        layers.trace_layer(net, "upstream", "NOPE", states)
+
+
+# ----------------------------------------------------------------- basemap
+def _road(rid: str, cls: str, coords: list, kind: str = "LineString", **props: str) -> dict:
+    return {
+        "type": "Feature",
+        "properties": {"id": rid, "class": cls, **props},
+        "geometry": {"type": kind, "coordinates": coords},
+    }
+
+
+ROADS = {
+    "type": "FeatureCollection",
+    "features": [
+        _road("R1", "primary", [[0.0, 0.0], [1.0, 0.0], [2.0, 0.5]], name="Main Road"),
+        _road("R2", "residential", [[0.0, 1.0], [0.5, 1.0]]),
+        _road(
+            "R3", "track", [[[5.0, 5.0], [6.0, 5.0]], [[7.0, 7.0], [7.0, 8.0]]], "MultiLineString"
+        ),
+        _road("P", "primary", [1.0, 1.0], "Point"),
+        _road("BAD", "primary", [[0.0, 0.0]]),
+    ],
+}
+ZONES = [
+    {
+        "id": "Z-1",
+        "area_class": "urban",
+        "unit": "U1",
+        "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [3, 0], [3, 2], [0, 2], [0, 0]]]},
+    },
+    {
+        "id": "Z-2",
+        "name": "Far Hills",
+        "area_class": "remote",
+        "unit": "U2",
+        "geometry": {"type": "Polygon", "coordinates": [[[10, 10], [11, 10], [11, 11], [10, 10]]]},
+    },
+]
+
+
+def test_roads_are_read_into_arrays() -> None:
+    roads = basemap.read_roads(json.dumps(ROADS))
+    assert roads.ids == ["R1", "R2", "R3", "R3"]  # a MultiLineString is one road per part
+    assert roads.names == ["Main Road", None, None, None]
+    assert roads.bounds[0].tolist() == [0.0, 0.0, 2.0, 0.5]
+    assert roads.major.tolist() == [True, False, False, False]
+    with pytest.raises(ValueError):
+        basemap.read_roads(b'{"type": "Feature"}')
+
+
+def test_basemap_has_the_zones_with_a_label_point_and_the_roads_of_the_view() -> None:
+    from shapely.geometry import Point, shape
+
+    roads = basemap.read_roads(json.dumps(ROADS))
+    doc = basemap.basemap_layer(roads, ZONES, (-1.0, -1.0, 4.0, 3.0), 16)
+    zones = [f for f in doc["features"] if f["properties"]["layer"] == "zone"]
+    assert [z["properties"]["name"] for z in zones] == ["Z-1"]  # no name: its id
+    label = Point(zones[0]["properties"]["label_at"])
+    assert shape(ZONES[0]["geometry"]).contains(label)
+    assert _ids(doc, layer="road") == {"R1", "R2"} and doc["roads"] == 2 and doc["zones"] == 1
+    road = next(f for f in doc["features"] if f["properties"].get("id") == "R1")
+    assert road["properties"]["name"] == "Main Road" and road["properties"]["major"] is True
+    assert road["geometry"]["coordinates"] == [[0.0, 0.0], [1.0, 0.0], [2.0, 0.5]]
+    everything = basemap.basemap_layer(roads, ZONES, None, 16)
+    assert [f["properties"]["name"] for f in everything["features"][:2]] == ["Z-1", "Far Hills"]
+    assert everything["roads"] == 4
+
+
+def test_basemap_leaves_minor_roads_out_when_far() -> None:
+    roads = basemap.read_roads(json.dumps(ROADS))
+    far = basemap.basemap_layer(roads, [], None, basemap.MINOR_ZOOM - 1)
+    assert _ids(far, layer="road") == {"R1"}
+    assert basemap.basemap_layer(None, ZONES, None, 16)["roads"] == 0
 
 
 # ---------------------------------------------------------------- at scale

@@ -13,8 +13,9 @@ Every asset comes from this server: the page's own script and style sheet
 from ``webmap/static``, Leaflet and Leaflet.markercluster from the copies
 vendored in ``oms/static/vendor`` (``/vendor/<path>``, read with
 :mod:`importlib.resources`, so an installed wheel serves them too). Nothing
-is loaded from a CDN, and there is no base map unless ``OMS_TILES`` names a
-tile server on the utility's own network.
+is loaded from a CDN: the base map is drawn from the network's own roads and
+zones (``/map/basemap.geojson``), and ``OMS_TILES`` may name a tile server
+on the utility's own network to draw over it.
 
 Routes (all JSON/GeoJSON ones need a signed-in dispatcher or engineer; the
 network layer and plans also serve crews):
@@ -25,6 +26,12 @@ network layer and plans also serve crews):
 ``GET /map/summary``           network extent, sizes, version, state counts
 ``GET /map/network.geojson``   the network for a view: ``bbox``, ``zoom``
                                (:func:`webmap.layers.network_layer`)
+``GET /map/devices.geojson``   device symbols for a view: ``bbox``, ``zoom``
+                               (:func:`webmap.layers.device_layer`)
+``GET /map/trace``             upstream or downstream trace from a ``device``
+                               (:func:`webmap.layers.trace_layer`)
+``GET /map/basemap.geojson``   roads and zones for a view: ``bbox``, ``zoom``
+                               (:func:`webmap.basemap.basemap_layer`)
 ``GET /map/outages.geojson``   open outages (predicted, confirmed, restored)
 ``GET /map/calls.geojson``     recent calls (``hours``, default 12; ``limit``;
                                ``after`` an event number, for increments)
@@ -46,6 +53,7 @@ import hashlib
 import json
 import math
 import mimetypes
+import threading
 from collections.abc import Iterable
 from datetime import timedelta
 from importlib import resources
@@ -64,7 +72,7 @@ from oms.storage.loading import device_states
 from oms.storage.queries import list_crews
 from topology.exceptions import TopologyError
 from topology.model import Network
-from webmap import layers
+from webmap import basemap, layers
 from webmap.auth import current_user, may, may_take, require
 from webmap.db import get_conn, network, service
 
@@ -76,6 +84,7 @@ bp = Blueprint("dispatcher", __name__)
 OPEN_OUTAGE_STATES = ("predicted", "confirmed", "restored")
 _GZIP_MIN = 16_384
 _MAX_CALLS = 100_000
+_roads_lock = threading.Lock()
 
 
 # ----------------------------------------------------------------- helpers
@@ -195,7 +204,8 @@ def vendor(name: str) -> Any:
     response = Response(node.read_bytes(), mimetype=mimetype)
     response.headers["Cache-Control"] = "public, max-age=86400"
     response.add_etag()
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 # --------------------------------------------------------------- map data
@@ -218,15 +228,20 @@ def summary() -> Response:
     )
 
 
-@bp.get("/map/network.geojson")
-@require("dispatcher", "engineer", "crew")
-def network_geojson() -> Response:
-    """The network for a view: ``bbox=minlon,minlat,maxlon,maxlat`` and ``zoom``."""
+def _view() -> tuple[layers.Bbox | None, float | None]:
+    """The ``bbox`` and ``zoom`` of a map request (400 when malformed)."""
     try:
         bbox = layers.parse_bbox(request.args.get("bbox"))
     except ValueError as exc:
         abort(400, description=str(exc))
-    zoom = _float_arg("zoom")
+    return bbox, _float_arg("zoom")
+
+
+@bp.get("/map/network.geojson")
+@require("dispatcher", "engineer", "crew")
+def network_geojson() -> Response:
+    """The network for a view: ``bbox=minlon,minlat,maxlon,maxlat`` and ``zoom``."""
+    bbox, zoom = _view()
     conn = get_conn()
     net = _network()
     states = layers.edge_states(net, [o.to_dict() for o in _open_outages(conn)])
@@ -241,6 +256,93 @@ def network_geojson() -> Response:
         response = _geojson(layers.network_layer(net, states, bbox, zoom, arrays=True))
     response.set_etag(etag)
     response.headers["Cache-Control"] = "no-cache"  # keep it, but ask every time
+    return response
+
+
+def _reported_devices(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Device id -> ``tripped`` and ``source`` (``scada`` or ``operator``) of its reported state."""
+    ds, ev = schema.device_states, schema.events
+    query = select(ds.c.device, ds.c.tripped, ev.c.type).select_from(
+        ds.outerjoin(ev, ev.c.id == ds.c.event)
+    )
+    return {
+        r.device: {
+            "tripped": bool(r.tripped),
+            "source": "scada" if r.type == "scada" else "operator",
+        }
+        for r in conn.execute(query)
+    }
+
+
+@bp.get("/map/devices.geojson")
+@require("dispatcher", "engineer", "crew")
+def devices_geojson() -> Response:
+    """Device symbols for a view (``bbox``, ``zoom``): at street zooms, or when few are in view."""
+    bbox, zoom = _view()
+    conn = get_conn()
+    net = _network()
+    outages = [o.to_dict() for o in _open_outages(conn)]
+    states = layers.edge_states(net, outages)
+    doc = layers.device_layer(
+        net, states, bbox, zoom, reported=_reported_devices(conn), outages=outages
+    )
+    return _geojson(doc)
+
+
+@bp.get("/map/trace")
+@require("dispatcher", "engineer", "crew")
+def trace() -> Response:
+    """``kind=upstream|downstream`` from ``device`` on the network as operated, with its layer."""
+    kind = request.args.get("kind", "")
+    device = request.args.get("device")
+    if kind not in layers.TRACE_KINDS:
+        abort(400, description=f"kind must be one of {', '.join(layers.TRACE_KINDS)}")
+    if not device:
+        abort(400, description="name a device")
+    conn = get_conn()
+    net = _network()
+    states = layers.edge_states(net, [o.to_dict() for o in _open_outages(conn)])
+    try:
+        return _json(layers.trace_layer(net, kind, device, states))
+    except TopologyError as exc:
+        abort(404, description=str(exc))
+
+
+#: The parsed roads document: ((loaded_at, source), Roads), read again when reloaded.
+_roads_cache: list[tuple[Any, basemap.Roads | None]] = []
+
+
+def _roads(conn: Connection) -> basemap.Roads | None:
+    """The loaded roads file, parsed once per load; None without one (or unreadable)."""
+    d = schema.documents
+    row = conn.execute(select(d.c.loaded_at, d.c.source).where(d.c.name == "roads")).one_or_none()
+    if row is None:
+        return None
+    key = (row.loaded_at, row.source)
+    with _roads_lock:
+        if _roads_cache and _roads_cache[0][0] == key:
+            return _roads_cache[0][1]
+    content = conn.execute(select(d.c.content).where(d.c.name == "roads")).scalar_one()
+    try:
+        roads: basemap.Roads | None = basemap.read_roads(content)
+    except ValueError:
+        roads = None  # loading checked it; a broken document draws no streets
+    with _roads_lock:
+        _roads_cache[:] = [(key, roads)]
+    return roads
+
+
+@bp.get("/map/basemap.geojson")
+@require("dispatcher", "engineer", "crew")
+def basemap_geojson() -> Response:
+    """The basemap for a view (``bbox``, ``zoom``): zones with their names, then roads."""
+    bbox, zoom = _view()
+    conn = get_conn()
+    zones = [dict(r) for r in conn.execute(select(schema.zones)).mappings()]
+    response = _geojson(basemap.basemap_layer(_roads(conn), zones, bbox, zoom))
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    response.make_conditional(request)
     return response
 
 

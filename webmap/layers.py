@@ -42,6 +42,15 @@ built with ``arrays=True``, its coordinates straight from numpy.
 
 Complexity: preparation O(m + vertices); a request O(segments in view) with
 numpy, plus O(features) to build the dicts.
+
+The device layer
+----------------
+Switches, breakers, reclosers, sectionalizers, fuses and transformers are
+often zero-length edges, invisible as lines. :func:`device_layer` gives each
+one a Point (the middle of the edge) with its kind and its state as a
+symbol shows it (:data:`DEVICE_STATES`), at street zooms
+(``zoom >= DEVICE_ZOOM``) or in any view holding at most ``DEVICE_LIMIT``
+devices. :func:`trace_layer` draws an upstream or downstream trace.
 """
 
 from __future__ import annotations
@@ -68,12 +77,19 @@ __all__ = [
     "DETAIL_LIMIT",
     "DETAIL_MAX",
     "DETAIL_ZOOM",
+    "DEVICE_KINDS",
+    "DEVICE_LIMIT",
+    "DEVICE_MAX",
+    "DEVICE_STATES",
+    "DEVICE_ZOOM",
     "MAX_SEGMENTS",
     "STATES",
+    "TRACE_KINDS",
     "Bbox",
     "Coordinates",
     "calls_layer",
     "crews_layer",
+    "device_layer",
     "edge_states",
     "fit_zoom",
     "network_bounds",
@@ -85,6 +101,7 @@ __all__ = [
     "plan_layer",
     "state_counts",
     "to_json",
+    "trace_layer",
 ]
 
 #: Edge states, by code (the position in this tuple), bottom to top when drawn.
@@ -100,6 +117,17 @@ DETAIL_MAX = 30_000
 CELL_PX = 2.0
 #: Most segments a simplified layer holds.
 MAX_SEGMENTS = 40_000
+#: Edge kinds drawn as device symbols, the most important first (kept first when capped).
+DEVICE_KINDS = ("breaker", "recloser", "sectionalizer", "switch", "fuse", "transformer")
+#: A device symbol's state: as operated, or ``tripped`` (opened by its protection, as
+#: reported, or presumed from an active outage at it).
+DEVICE_STATES = ("closed", "open", "tripped")
+#: Device symbols at this zoom and closer (street level) ...
+DEVICE_ZOOM = 15.0
+#: ... and at any zoom when the view holds at most this many devices.
+DEVICE_LIMIT = 300
+#: Most symbols one answer holds (the least important kinds are left out first).
+DEVICE_MAX = 3000
 
 Bbox = tuple[float, float, float, float]
 _MAX_LAT = 85.0511287798
@@ -509,6 +537,199 @@ def network_layer(
         states={name: int(counts[i]) for i, name in enumerate(STATES)},
     )
     return doc
+
+
+# ------------------------------------------------------------ device layer
+_devices: weakref.WeakKeyDictionary[Network, tuple[np.ndarray, np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _device_points(net: Network) -> tuple[np.ndarray, np.ndarray]:
+    """The device edges of ``net`` (most important kind first) and where each is drawn.
+
+    The middle vertex of an edge with a geometry of three or more points,
+    else the middle of its two ends (a zero-length device: its node), as
+    :func:`outage_position` places an outage. O(m), cached per network.
+    """
+    with _lock:
+        found = _devices.get(net)
+    if found is not None:
+        return found
+    codes = [EDGE_KINDS.index(k) for k in DEVICE_KINDS]
+    rank = np.full(len(EDGE_KINDS), len(codes), dtype=np.int64)
+    rank[codes] = np.arange(len(codes))
+    edges = np.flatnonzero(rank[net.edge_kind] < len(codes))
+    edges = edges[np.argsort(rank[net.edge_kind[edges]], kind="stable")]
+    xy = (net.node_xy[net.edge_from[edges]] + net.node_xy[net.edge_to[edges]]) / 2.0
+    counts = np.diff(net.geom_offsets)[edges]
+    long = np.flatnonzero(counts > 2)
+    xy[long] = net.geom_coords[net.geom_offsets[edges[long]] + counts[long] // 2]
+    two = np.flatnonzero(counts == 2)
+    start = net.geom_offsets[edges[two]]
+    xy[two] = (net.geom_coords[start] + net.geom_coords[start + 1]) / 2.0
+    with _lock:
+        _devices[net] = (edges, xy)
+    return edges, xy
+
+
+def device_layer(
+    net: Network,
+    states: np.ndarray,
+    bbox: Bbox | None = None,
+    zoom: float | None = None,
+    *,
+    reported: Mapping[str, Mapping[str, Any]] | None = None,
+    outages: Iterable[Mapping[str, Any]] = (),
+    device_zoom: float = DEVICE_ZOOM,
+    device_limit: int = DEVICE_LIMIT,
+    device_max: int = DEVICE_MAX,
+) -> dict[str, Any]:
+    """The devices of a view as Points, one symbol each: a GeoJSON FeatureCollection.
+
+    Parameters
+    ----------
+    net : Network
+        The network as operated (its devices in their reported states).
+    states : ndarray
+        :func:`edge_states` of ``net`` (whether a device has supply).
+    bbox, zoom
+        The view, as for :func:`network_layer`.
+    reported : mapping of str to mapping, optional
+        Device id -> its reported state: ``tripped`` (bool, opened by its
+        protection) and ``source`` (``"scada"`` or ``"operator"``, what
+        reported it), as ``device_states`` holds them.
+    outages : iterable of mappings
+        Outages as the API gives them; the device of an active network
+        outage is drawn tripped (presumed, when nothing reported it open).
+    device_zoom, device_limit, device_max : float, int, int
+        Symbols at ``zoom >= device_zoom`` or with at most ``device_limit``
+        devices in view; never more than ``device_max`` (breakers first,
+        transformers last: :data:`DEVICE_KINDS`).
+
+    Returns
+    -------
+    dict
+        ``{"type": "FeatureCollection", "features", "shown": bool,
+        "devices": devices in view, "drawn", "zoom"}``. Each feature has
+        ``id``, ``kind``, ``state`` (:data:`DEVICE_STATES`), ``operated``
+        (``closed``/``open`` in the network as operated), ``normal``,
+        ``operable``, ``scada`` (telemetered), ``reported`` (``scada``,
+        ``operator`` or null: the normal state, or presumed), ``energized``,
+        and ``name`` and ``outage`` (an active outage at it) when there are.
+
+    Notes
+    -----
+    O(devices) numpy work for the bbox test, O(drawn) to build the dicts.
+    """
+    edges, xy = _device_points(net)
+    if bbox is None:
+        inside = np.arange(len(edges))
+    else:
+        x0, y0, x1, y1 = bbox
+        inside = np.flatnonzero(
+            (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+        )
+    if zoom is None:
+        zoom = fit_zoom(bbox or network_bounds(net) or (0.0, 0.0, 1.0, 1.0))
+    shown = len(inside) <= device_limit or zoom >= device_zoom
+    doc: dict[str, Any] = {"type": "FeatureCollection", "shown": bool(shown)}
+    features: list[dict[str, Any]] = []
+    if shown:
+        reported = reported or {}
+        at_outage: dict[str, str] = {}
+        for o in outages:
+            if o.get("kind", "network") == "network" and o.get("state") in ACTIVE_STATES:
+                at_outage.setdefault(str(o.get("device")), str(o.get("id")))
+        for i in inside[:device_max]:  # kept in DEVICE_KINDS order
+            features.append(_device_feature(net, int(edges[i]), xy[i], states, reported, at_outage))
+    doc.update(
+        features=features,
+        devices=len(inside),
+        drawn=len(features),
+        zoom=round(float(zoom), 2),
+    )
+    return doc
+
+
+def _device_feature(
+    net: Network,
+    e: int,
+    xy: np.ndarray,
+    states: np.ndarray,
+    reported: Mapping[str, Mapping[str, Any]],
+    at_outage: Mapping[str, str],
+) -> dict[str, Any]:
+    eid = net.edge_ids[e]
+    operated = "closed" if net.edge_closed[e] else "open"
+    row = reported.get(eid) or {}
+    outage = at_outage.get(eid)
+    state = operated
+    if (operated == "open" and row.get("tripped")) or outage is not None:
+        state = "tripped"
+    props: dict[str, Any] = {
+        "id": eid,
+        "kind": EDGE_KINDS[net.edge_kind[e]],
+        "state": state,
+        "operated": operated,
+        "normal": "closed" if net.edge_normal_closed[e] else "open",
+        "operable": bool(net.operable[e]),
+        "scada": bool(net.edge_scada[e]),
+        "reported": row.get("source") if row else None,
+        "energized": bool(states[e] == ENERGIZED),
+    }
+    if net.edge_name[e]:
+        props["name"] = net.edge_name[e]
+    if outage is not None:
+        props["outage"] = outage
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {
+            "type": "Point",
+            "coordinates": [round(float(xy[0]), 7), round(float(xy[1]), 7)],
+        },
+    }
+
+
+#: The traces :func:`trace_layer` draws, and the role of their edges.
+TRACE_KINDS = ("upstream", "downstream")
+
+
+def trace_layer(
+    net: Network, kind: str, device: str, states: np.ndarray, limit: int = 20_000
+) -> dict[str, Any]:
+    """An upstream or downstream trace from ``device`` (an edge id) with its edges as a layer.
+
+    Returns ``{"kind", "device", "trace": the contract-4 document (``oms
+    trace upstream|downstream``), "layer": LineStrings with ``role`` (the
+    trace's kind; at most ``limit``), "edges": how many the trace names}``.
+    Raises :class:`~topology.exceptions.TopologyError` for an unknown edge
+    and ``ValueError`` for another kind. O(depth) upstream, O(result) downstream.
+    """
+    from topology import traces
+
+    if kind == "upstream":
+        data = traces.upstream(net, device).data
+        ids = data["path"]
+    elif kind == "downstream":
+        data = traces.downstream(net, device).data
+        ids = data["devices"]
+    else:
+        raise ValueError(f"trace must be one of {', '.join(TRACE_KINDS)}")
+    features = []
+    for eid in ids[:limit]:
+        e = net.edge_index[eid]
+        f = _edge_feature(net, e, int(states[e]))
+        f["properties"]["role"] = kind
+        features.append(f)
+    return {
+        "kind": kind,
+        "device": device,
+        "trace": data,
+        "edges": len(ids),
+        "layer": _collection(features),
+    }
 
 
 # ------------------------------------------------------------ fast JSON
