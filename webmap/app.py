@@ -112,7 +112,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     auth.init_app(app)
 
-    from webmap import api, crew, dispatcher, public, stream
+    from webmap import api, crew, dispatcher, outage_detail, public, search, stream
     from webmap.openapi import document
 
     app.register_blueprint(api.bp)
@@ -121,6 +121,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(dispatcher.bp)
     app.register_blueprint(crew.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(search.bp)
+    app.register_blueprint(outage_detail.bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

@@ -15,6 +15,8 @@
  *   plan       switching plans and the device popup (/map/plan)
  *   live       the lists and the event stream (/api/jobs, /api/crews, /api/alerts, /stream)
  *   panel      the side panel and the KPIs; cards: one card per item
+ *   search     the top bar's search box   (/api/search)
+ *   detail     the outage panel, /#outage/<id> (/api/outages/<id>/detail)
  *   countdown  the jobs' clocks against their targets
  *   dialog, job-actions, outage-actions, switching: the actions (REST API, CSRF token)
  *
@@ -23,12 +25,14 @@
 import { auth, pageCsrfToken, request } from './js/api.js';
 import { signIn } from './js/dispatcher/config.js';
 import { paintClocks } from './js/dispatcher/countdown.js';
+import { wireDetail } from './js/dispatcher/detail.js';
 import { connect } from './js/dispatcher/live.js';
 import { map } from './js/dispatcher/map.js';
 import { callsLayer, crewsLayer, outagesLayer, refreshOutageIcons } from './js/dispatcher/markers.js';
 import { loadNetwork, networkLayer } from './js/dispatcher/network.js';
 import { renderPanel, wirePanel } from './js/dispatcher/panel.js';
 import { planLayer, planMarkers, showPlan } from './js/dispatcher/plan.js';
+import { wireSearch } from './js/dispatcher/search.js';
 import { hooks, onRender } from './js/dispatcher/state.js';
 
 const { L } = window;
@@ -51,6 +55,8 @@ onRender(renderPanel);
 onRender(refreshOutageIcons);
 onRender(paintClocks);
 wirePanel();
+wireSearch();
+wireDetail();
 hooks.showPlan = showPlan;
 
 loadNetwork(true);

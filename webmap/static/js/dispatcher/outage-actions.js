@@ -1,10 +1,11 @@
 /*
  * A dispatcher's actions on an outage: confirm (maybe at another device),
  * merge others into it, split it by device, mark it restored, close it.
+ * outageActions(o) says which of them may be taken now (the outage panel's buttons).
  */
 import { call } from '../api.js';
 import { h } from '../dom.js';
-import { ACTIVE } from './config.js';
+import { ACTIVE, canDispatch } from './config.js';
 import { field, openDialog, valueOf } from './dialog.js';
 import { words } from './format.js';
 import { store } from './state.js';
@@ -106,3 +107,21 @@ export async function closeOutage(o) {
     toast(`${o.id}: ${e.message}`, 'error');
   }
 }
+
+/** The actions on `o` this user may take now, as [action, label, primary], and what each does. */
+export function outageActions(o) {
+  const active = ACTIVE.has(o.state);
+  const network = o.kind === 'network';
+  if (!canDispatch) return [];
+  return [
+    active && ['confirm', 'Confirm…', o.state === 'predicted'],
+    active && network && ['merge', 'Merge…', false],
+    active && network && ['split', 'Split…', false],
+    active && ['restore', 'Restored…', false],
+    o.state === 'restored' && ['close', 'Close', true],
+  ].filter(Boolean);
+}
+
+export const OUTAGE_ACTIONS = {
+  confirm: confirmDialog, merge: mergeDialog, split: splitDialog, restore: restoreDialog, close: closeOutage,
+};

@@ -6,6 +6,7 @@
 import { $, byId, fill, h } from '../dom.js';
 import { ACTIVE, CREW_ORDER } from './config.js';
 import { alertCard, crewCard, jobCard, jobOf, outageCard } from './cards.js';
+import { openOutage } from './detail.js';
 import { assignDialog, recallDialog } from './job-actions.js';
 import { closeOutage, confirmDialog, mergeDialog, restoreDialog, splitDialog } from './outage-actions.js';
 import { showPlan } from './plan.js';
@@ -99,6 +100,7 @@ function onCardClick(ev) {
     const o = store.outages.get(outage);
     if (!o) return;
     if (act && Object.hasOwn(OUTAGE_ACTIONS, act)) OUTAGE_ACTIONS[act](o);
+    else if (ev.target.closest('.id')) openOutage(o.id);  // the id opens the outage panel
     else select(`o:${o.id}`, true);
   } else if (crew) {
     select(`c:${crew}`, true);

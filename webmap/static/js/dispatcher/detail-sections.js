@@ -1,0 +1,144 @@
+/*
+ * The sections of the outage panel, from GET /api/outages/<id>/detail:
+ * summary, calls, customers out, jobs with their stamps, ETR history,
+ * evidence timeline, audit trail. Pure drawing: detail.js loads and wires.
+ */
+import { h } from '../dom.js';
+import { SEG_NAMES, STAMPS } from './config.js';
+import { fmtAge, fmtTime, human, plural } from './format.js';
+
+/** HH:MM:SS of an ISO time, or a dash. */
+function clock(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return `${fmtTime(iso)}:${String(d.getSeconds()).padStart(2, '0')}`;
+}
+
+function section(key, title, count, ...body) {
+  return h('section', { class: 'd-section', 'data-section': key },
+    h('h3', {}, title, count !== null ? h('span', { class: 'd-count' }, count) : null),
+    ...body);
+}
+
+const badge = (cls, text, title) => h('span', { class: ['badge', cls], title }, text);
+const none = (text) => h('p', { class: 'd-none' }, text);
+
+export function summary(d) {
+  const o = d.outage;
+  return h('div', { class: 'd-summary' },
+    h('div', { class: 'd-figures' },
+      figure(o.customers_out, 'customers out'),
+      figure(o.critical_out, 'critical', o.critical_out ? 'alarm' : null),
+      figure(o.calls, plural(o.calls, 'call').replace(/^\d+ /, '')),
+      figure(d.jobs.length, d.jobs.length === 1 ? 'job' : 'jobs')),
+    h('dl', { class: 'd-facts' },
+      fact('Where', o.device ? `${o.device}${o.section?.length ? ` · section ${o.section.join(', ')}` : ''}`
+        : `customer ${o.customer}`),
+      fact('Kind', human(o.kind)),
+      fact('Since', `${fmtTime(o.started)} (${fmtAge(o.started)})`),
+      fact('ETR', o.etr ? fmtTime(o.etr) : 'none'),
+      o.restored ? fact('Restored', fmtTime(o.restored)) : null,
+      o.confirmed_by ? fact('Confirmed by', o.confirmed_by) : null,
+      o.merged_into ? fact('Merged into', o.merged_into) : null,
+      Object.keys(d.notices).length
+        ? fact('Customers told', Object.entries(d.notices).map(([k, n]) => `${human(k)} ${n}`).join(' · '))
+        : null));
+}
+
+function figure(value, label, cls) {
+  return h('div', { class: ['d-figure', cls] }, h('b', {}, value), h('span', {}, label));
+}
+
+function fact(term, value) {
+  return [h('dt', {}, term), h('dd', {}, value)];
+}
+
+export function calls(d) {
+  const rows = d.calls.map((c) => h('tr', { 'data-customer': c.customer },
+    h('td', { class: 'num' }, clock(c.time)),
+    h('td', {}, h('b', {}, c.name || c.customer || '?'), ' ', h('span', { class: 'muted' }, c.customer || ''),
+      c.critical ? [' ', badge('critical', human(c.critical))] : null),
+    h('td', { class: 'num' }, c.phone || ''),
+    h('td', {}, c.hazard ? [badge('hazard', human(c.hazard)), ' '] : null,
+      c.power === 'on' ? badge('restored', 'power back') : null, c.note || '')));
+  return section('calls', 'Calls', d.calls.length,
+    rows.length ? h('table', { class: 'd-table' }, h('tbody', {}, rows)) : none('No calls.'));
+}
+
+export function customers(d) {
+  const c = d.customers;
+  const rows = c.listed.map((x) => h('li', { class: ['d-customer', x.critical && 'critical'], 'data-customer': x.id },
+    x.critical ? badge('critical', human(x.critical)) : null,
+    h('b', {}, x.name || x.id), ' ', h('span', { class: 'muted' }, x.id),
+    x.called ? [' ', h('span', { class: 'tag called' }, 'called')] : null,
+    h('div', { class: 'muted' }, [x.address, x.phone].filter(Boolean).join(' · '))));
+  return section('customers', 'Customers out', c.total,
+    c.critical ? h('p', { class: 'd-critical' }, plural(c.critical, 'critical customer'), ' out') : null,
+    rows.length ? h('ul', { class: 'd-list' }, rows) : none('Nobody listed.'),
+    c.more ? h('p', { class: 'd-more' }, `and ${c.more.toLocaleString()} more`) : null);
+}
+
+export function jobs(d) {
+  const cards = d.jobs.map((j) => h('div', { class: 'd-job', 'data-job': j.id },
+    h('div', {}, h('b', {}, j.id), ' ', badge(j.state, human(j.state)),
+      j.crew ? [' crew ', h('b', {}, j.crew)] : ' no crew', ` · priority ${Math.round(j.priority)}`,
+      (j.breaches || []).map((b) => [' ', h('span', { class: 'tag breach', title: `${SEG_NAMES[b] || b} target breached` }, b)])),
+    h('table', { class: 'd-stamps' },
+      h('tr', {}, STAMPS.map((s) => h('th', { title: stampTitle(s) }, s))),
+      h('tr', {}, STAMPS.map((s) => h('td', { class: j.stamps[s] ? 'done' : null }, j.stamps[s] ? fmtTime(j.stamps[s]) : '—')))),
+    h('div', { class: 'muted' }, ['made_safe', 'repaired', 'restored', 'callback', 'closed']
+      .filter((k) => j.stamps[k]).map((k) => `${human(k)} ${fmtTime(j.stamps[k])}`).join(' · '))));
+  return section('jobs', 'Jobs', d.jobs.length, cards.length ? cards : none('No job.'));
+}
+
+function stampTitle(s) {
+  const seg = Object.keys(SEG_NAMES).find((k) => k[1] === s);
+  return seg ? `${s}: end of ${SEG_NAMES[seg]}` : `${s}: job created`;
+}
+
+export function etrs(d) {
+  const rows = d.etr_history.map((e) => h('li', {},
+    h('span', { class: 'num' }, clock(e.time)), ' → ', h('b', {}, fmtTime(e.etr)),
+    e.source ? h('span', { class: 'muted' }, ` ${e.source}`) : null));
+  return section('etr', 'ETR history', d.etr_history.length,
+    rows.length ? h('ul', { class: 'd-list' }, rows) : none('No estimate given.'));
+}
+
+const TYPES = {
+  call: 'call', ami_last_gasp: 'last gasp', ami_restore: 'AMI restore', ami_ping_reply: 'ping reply',
+  ping_request: 'ping sent', scada: 'SCADA', fci: 'fault indicator', action: 'action', dispatch: 'dispatch',
+  alert: 'alert',
+};
+
+function what(e) {
+  const x = e.detail || {};
+  switch (e.type) {
+    case 'call': return [e.customer, x.hazard ? ` · ${human(x.hazard)}` : '', x.note ? ` · “${x.note}”` : ''];
+    case 'scada': return `${e.device} ${x.state}${x.lockout ? ' (lockout)' : ''}`;
+    case 'fci': return `${e.device} ${x.fault ? 'saw the fault' : 'saw no fault'}`;
+    case 'ami_ping_reply': return `${x.energized ? 'energized' : 'dead'} · ${e.customers.join(', ')}`;
+    case 'ping_request': return `${x.purpose || ''} · ${e.customers.join(', ')}`;
+    case 'action': return [h('b', {}, e.actor), ` ${human(x.action)}`, x.reason ? ` · ${x.reason}` : ''];
+    case 'dispatch': return `${x.job} → ${x.crew || 'no crew'} (${x.rule}) by ${e.actor}`;
+    case 'alert': return `${x.job} ${human(x.kind)} ${x.level}${x.target ? ` ${x.target}` : ''}`;
+    default: return e.customers.join(', ');
+  }
+}
+
+export function timeline(d) {
+  const rows = d.timeline.map((e) => h('li', { class: ['d-event', `t-${e.type}`], 'data-type': e.type },
+    h('span', { class: 'num' }, clock(e.time)),
+    h('span', { class: 'd-type' }, TYPES[e.type] || human(e.type), e.count > 1 ? ` ×${e.count}` : ''),
+    h('span', { class: 'd-what' }, what(e), e.count > 1 ? h('span', { class: 'muted' }, ` until ${clock(e.until)}`) : null)));
+  return section('timeline', 'Evidence timeline', d.timeline.length,
+    rows.length ? h('ol', { class: 'd-timeline' }, rows) : none('No evidence.'),
+    d.timeline_more ? h('p', { class: 'd-more' }, `and ${d.timeline_more} later entries`) : null,
+    d.timeline_complete ? null : h('p', { class: 'd-more' }, 'The event log of this window was too long to read whole.'));
+}
+
+export function audit(d) {
+  const rows = d.audit.map((a) => h('li', {},
+    h('span', { class: 'num' }, clock(a.time)), ' ', h('b', {}, a.actor), ` ${human(a.action)}`,
+    a.reason ? h('span', { class: 'muted' }, ` · ${a.reason}`) : null));
+  return section('audit', 'Audit trail', d.audit.length, rows.length ? h('ol', { class: 'd-list' }, rows) : none('Nothing yet.'));
+}
