@@ -74,6 +74,7 @@ RULES: Mapping[str, frozenset[str]] = {
     "job_callback": _DISPATCHER,
     "dispatch_auto": _DISPATCHER,
     "survey_answer": _DISPATCHER,
+    "alert_ack": _DISPATCHER,
     # The crew's stages on its job (the dispatcher may record them for it).
     "job_delivered": _FIELD,
     "job_accept": _FIELD,

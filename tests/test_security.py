@@ -105,4 +105,4 @@ def test_refused_requests_are_recorded_and_a_burst_alerts_the_admins(app: Any) -
     assert any(r["action"] == "refused:token" for r in rows)
     alerts = admin.get("/api/alerts").get_json()
     (alert,) = [a for a in alerts if a["kind"] == "security"]
-    assert alert["level"] == "critical" and alert["detail"]["username"] == "k1"
+    assert alert["level"] == "breach" and alert["detail"]["username"] == "k1"

@@ -24,12 +24,13 @@ import uuid
 from typing import Any, NamedTuple, NoReturn
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from oms.authority import Principal, roles_for
 from oms.engine import IngestReport
+from oms.engine.alerts import LEVELS
 from oms.exceptions import EventError, OMSError
-from oms.intake.events import MAX_EVENT_CHARS, loads
+from oms.intake.events import MAX_ACK, MAX_EVENT_CHARS, loads
 from oms.outages import STATES, get_outage, list_outages, outage_audit, outage_evidence
 from oms.storage import schema
 from oms.storage.queries import get_job, list_crews, list_jobs
@@ -63,6 +64,8 @@ from webmap.openapi.metadata import (
 )
 from webmap.openapi.shapes import (
     ALERT,
+    ALERT_ACK_REPORT,
+    ALERT_SUMMARY,
     AUDIT_ENTRY,
     CREW,
     DECISION,
@@ -75,6 +78,7 @@ from webmap.openapi.shapes import (
     LON,
     NEW_DEVICE,
     OUTAGE,
+    OUTAGE_CLOSE_REPORT,
     OUTAGE_DETAIL,
     REPORT,
     TRACE,
@@ -141,6 +145,8 @@ STATUS = {
 #: Seconds a client waits before sending again what was not applied in time.
 RETRY_AFTER_S = 5
 _MAX_EVENTS = 10_000
+#: Outages one bulk close takes.
+_MAX_CLOSE = 1000
 
 
 def _abort(exc: OMSError, default: int) -> NoReturn:
@@ -333,6 +339,38 @@ JOB_ACTION = Named(
             ),
         }
     ),
+)
+ALERT_ACK = Named(
+    "AlertAck",
+    obj(
+        {
+            "alerts": {
+                **array({**INT, "minimum": 1, "maximum": 2**63 - 1}),
+                "minItems": 1,
+                "description": f"The alerts' numbers (seq), at most {MAX_ACK}.",
+            },
+            "reason": STR,
+            "id": _ACTION_ID,
+            "time": _ACTION_TIME,
+        },
+        ("alerts",),
+    ),
+)
+OUTAGE_CLOSE = Named(
+    "OutageClose",
+    obj(
+        {
+            "outages": {
+                **array({**STR, "minLength": 1}),
+                "minItems": 1,
+                "description": f"The outages to close, at most {_MAX_CLOSE}.",
+            },
+            "restored": {"const": True, "description": "Every restored outage (too)."},
+            "reason": STR,
+            "time": _ACTION_TIME,
+        },
+    )
+    | {"anyOf": [{"required": ["outages"]}, {"required": ["restored"]}]},
 )
 GPS_REPORT = Named(
     "GpsReport", obj({"lon": LON, "lat": LAT, "id": EVENT_ID, "time": TIME}, ("lon", "lat"))
@@ -549,6 +587,57 @@ def outage_action(outage_id: str, action: str) -> Any:
         fields = {"outage": outage_id}
     event = _action_event(OUTAGE_ACTIONS[action], body, **fields)
     return _apply([event], f"outage_{action}", outage_id)
+
+
+@bp.post("/outages/bulk/close")
+@require(*roles_for("outage_close"))
+@operation(
+    "Close several restored outages in one request",
+    tag="outages",
+    body=OUTAGE_CLOSE,
+    body_required=True,
+    ok=Answer("What became of each outage.", OUTAGE_CLOSE_REPORT),
+    errors=(*_INGEST_ERRORS, 404),
+    description="``outages`` (ids) and/or ``restored: true`` (every restored outage). Each "
+    "close is an ``outage_close`` event of its own (in the outage's audit trail), applied "
+    "together; the answer says per outage ``closed``, ``refused`` (with the reason: not "
+    f"restored) or ``unknown``. 200 when any closed; at most {_MAX_CLOSE} outages (400).",
+)
+def close_outages() -> Any:
+    """Close the restored outages named (or all of them): one event each, one request."""
+    body = _body()
+    ids = list(body.get("outages", []))
+    if body.get("restored"):
+        ids += [o.id for o in list_outages(get_conn(), "restored")]
+    ids = list(dict.fromkeys(ids))
+    if len(ids) > _MAX_CLOSE:
+        abort(400, description=f"at most {_MAX_CLOSE} outages at once")
+    common = {k: v for k, v in body.items() if k not in ("id", "outages", "restored")}
+    doc: dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": []}
+    status = 200
+    if ids:
+        events = [_action_event("outage_close", common, outage=oid) for oid in ids]
+        response, status = _apply(events, "outage_close_bulk", f"{len(ids)} outages")
+        doc = response.get_json()
+        if status in (403, 409, 503):
+            return response, status
+    why = {r["line"]: r["error"] for r in doc["rejected"]}
+    o = schema.outages
+    with database().connect() as conn:
+        known = set(conn.execute(select(o.c.id).where(o.c.id.in_(ids))).scalars())
+    results: list[dict[str, Any]] = []
+    for n, oid in enumerate(ids, start=1):
+        if n not in why:
+            results.append({"outage": oid, "result": "closed"})
+        else:
+            result = "refused" if oid in known else "unknown"
+            results.append({"outage": oid, "result": result, "error": why[n]})
+    closed = any(r["result"] == "closed" for r in results)
+    if closed or not ids:
+        status = 200
+    elif all(r["result"] == "unknown" for r in results):
+        status = 404
+    return jsonify({**doc, "outages": results}), status
 
 
 # -------------------------------------------------------------------- jobs
@@ -870,22 +959,128 @@ def report(name: str) -> Any:
     abort(404, description=f"no report {name!r}")
 
 
+_ALERT_FILTERS = [
+    query("level", "Only alerts of this level.", {"type": "string", "enum": list(LEVELS)}),
+    query("unit", "Only alerts of this repair unit."),
+    query("zone", "Only alerts of jobs in this zone."),
+    query(
+        "acknowledged",
+        "``1`` or ``true``: acknowledged ones only; ``0`` or ``false``: not yet acknowledged.",
+        {"type": "string", "enum": ["1", "true", "0", "false"]},
+    ),
+]
+
+
+def _alert_filter(q: Any) -> Any:
+    """``q`` narrowed by the request's level, unit, zone and acknowledged filters."""
+    a, args = schema.alerts, request.args
+    for name in ("level", "unit", "zone"):
+        if name in args:
+            q = q.where(a.c[name] == args[name])
+    if "acknowledged" in args:
+        done = a.c.acknowledged_at.is_not(None)
+        q = q.where(done if args["acknowledged"] in ("1", "true") else ~done)
+    return q
+
+
+def _alert_dict(row: Any) -> dict[str, Any]:
+    from oms.intake.events import as_utc, iso
+
+    at = iso(as_utc(row["acknowledged_at"]))
+    return {**dict(row), "time": iso(as_utc(row["time"])), "acknowledged_at": at}
+
+
 @bp.get("/alerts")
 @require(*_DESK)
 @operation(
-    "Alerts: warnings, breaches, escalations, capacity",
-    tag="reports",
-    params=[_LIMIT],
+    "Alerts: warnings, targets reached, breaches of the standard, info",
+    tag="alerts",
+    params=[_LIMIT, *_ALERT_FILTERS],
     ok=Answer("Alerts, newest first.", array(ALERT)),
+    description="Levels (docs/dispatch.md): ``warning`` before a target is reached, "
+    "``target`` reached, ``breach`` of the standard (arrival or restoration), ``info``.",
 )
 def alerts() -> Any:
-    """Alerts (warnings, breaches, escalations, capacity), newest first; ``limit``."""
-    from oms.intake.events import iso
-
+    """Alerts newest first; ``limit``, ``level``, ``unit``, ``zone``, ``acknowledged``."""
     a = schema.alerts
     limit = request.args.get("limit", 200, type=int)  # 1 to 5000 (the description)
-    rows = get_conn().execute(select(a).order_by(a.c.seq.desc()).limit(limit)).mappings()
-    return jsonify([{**dict(r), "time": iso(r["time"])} for r in rows])
+    q = _alert_filter(select(a)).order_by(a.c.seq.desc()).limit(limit)
+    return jsonify([_alert_dict(r) for r in get_conn().execute(q).mappings()])
+
+
+@bp.get("/alerts/summary")
+@require(*_DESK)
+@operation(
+    "How many alerts wait for acknowledgement, by level",
+    tag="alerts",
+    params=_ALERT_FILTERS[:3],
+    ok=Answer("Counts of alerts not acknowledged.", ALERT_SUMMARY),
+)
+def alerts_summary() -> Any:
+    """Alerts not acknowledged: how many, and how many of each level (``unit``, ``zone``)."""
+    a = schema.alerts
+    q = select(a.c.level, func.count()).where(a.c.acknowledged_at.is_(None))
+    rows = get_conn().execute(_alert_filter(q).group_by(a.c.level)).all()
+    levels = dict.fromkeys(LEVELS, 0) | {level: int(n) for level, n in rows}
+    return jsonify(unacknowledged=sum(levels.values()), levels=levels)
+
+
+def _alert_rows(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The alerts with these numbers, read afresh (not the request's earlier snapshot)."""
+    a = schema.alerts
+    with database().connect() as conn:
+        rows = conn.execute(select(a).where(a.c.seq.in_(ids))).mappings()
+        return {r["seq"]: _alert_dict(r) for r in rows}
+
+
+@bp.post("/alerts/ack")
+@require(*roles_for("alert_ack"))
+@operation(
+    "Acknowledge alerts, one or many",
+    tag="alerts",
+    body=ALERT_ACK,
+    body_required=True,
+    ok=Answer("What became of each alert.", ALERT_ACK_REPORT),
+    errors=(*_INGEST_ERRORS, 404),
+    description="An ``alert_ack`` event in the log (who, when: the audit); each alert "
+    "not acknowledged before is stamped with the user and the time. The answer says per "
+    f"alert ``acknowledged``, ``already`` (by someone before) or ``unknown``; at most "
+    f"{MAX_ACK} alerts (400 beyond); 404 when none exists.",
+)
+def acknowledge_alerts() -> Any:
+    """``{"alerts": [seq, ...], "reason"?}``: acknowledge them (the first one stands)."""
+    body = _body()
+    ids = sorted(set(body["alerts"]))
+    if len(ids) > MAX_ACK:
+        abort(400, description=f"at most {MAX_ACK} alerts at once")
+    before = _alert_rows(ids)
+    if not before:
+        abort(404, description="no such alert")
+    waiting = [i for i in ids if i in before and before[i]["acknowledged_at"] is None]
+    doc: dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": []}
+    if waiting:
+        event = _action_event("alert_ack", body, alerts=waiting)
+        response, status = _apply([event], "alert_ack", f"{len(waiting)} alerts")
+        if status != 200:
+            return response, status
+        doc = response.get_json()
+    after = _alert_rows(ids)
+    me, results = _me().username, []
+    for i in ids:
+        row = after.get(i)
+        if row is None:
+            results.append({"seq": i, "result": "unknown"})
+            continue
+        mine = i in waiting and row["acknowledged_by"] == me
+        results.append(
+            {
+                "seq": i,
+                "result": "acknowledged" if mine else "already",
+                "acknowledged_by": row["acknowledged_by"],
+                "acknowledged_at": row["acknowledged_at"],
+            }
+        )
+    return jsonify({**doc, "alerts": results})
 
 
 # ------------------------------------------------------------------- admin

@@ -123,7 +123,7 @@ def refused(
 ) -> None:
     """Record a refused request (a security event: who, where, why) and, at the
     :data:`SECURITY_BURST`-th from one user or address within the window, raise a
-    ``security`` alert (level ``critical``) for the administrators."""
+    ``security`` alert (level ``breach``: of the security standard) for the administrators."""
     a = schema.audit
     remote = request.remote_addr
     record(
@@ -149,7 +149,7 @@ def refused(
                 insert(schema.alerts).values(
                     time=datetime.now(timezone.utc),
                     kind="security",
-                    level="critical",
+                    level="breach",
                     detail={
                         "username": username,
                         "remote": remote,

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from oms.config import EngineConfig
+from oms.engine.alerts import acknowledge
 from oms.engine.changes import Changes
 from oms.engine.devices import DeviceStates
 from oms.engine.evidence import Evidence, EvidenceTable
@@ -174,6 +175,9 @@ class EngineCore:
             apply_action(self, event)
         elif event.type in ("scada", "switch"):
             self.apply_device(event)
+        elif event.type == "alert_ack":
+            if self.book is not None:  # alerts come from the order book
+                acknowledge(self.book, event)
         elif event.type.startswith(("job_", "crew_", "survey_", "dispatch_")):
             if self.book is not None:
                 for oid in apply_event(self.book, event):
@@ -266,7 +270,8 @@ class EngineCore:
             units = self.units_under(pos)
         else:
             return
-        self.ev.restored(units[units >= 0], t)
+        seen = to_seconds(self.clock) if self.clock is not None else t
+        self.ev.restored(units[units >= 0], t, seen)
 
     def keep_evidence(self, o: Outage) -> None:
         """Undo restorations its customers never had: they are out since it started."""

@@ -115,6 +115,8 @@ class OrderBook:
         self.dirty_crews: set[str] = set()
         self.decisions: list[dict[str, Any]] = []
         self.alerts: list[dict[str, Any]] = []
+        # Acknowledgements of stored alerts: {"alerts": [seq], "by", "at"}.
+        self.acks: list[dict[str, Any]] = []
         self.answers: list[dict[str, Any]] = []
 
     @property
@@ -543,10 +545,14 @@ class OrderBook:
         dirty = [self.crews[cid] for cid in self.dirty_crews]
         for data in crew_dicts(dirty, now, self.config):
             rows.append({"time": now, "kind": "crew", "ref": data["id"], "data": data})
-        for a in self.alerts:
-            data = {**a, "time": iso(a["time"])}
+        for a in self.alerts:  # as GET /api/alerts returns them (the repository set seq)
+            data = {**a, "time": iso(a["time"]), "acknowledged_at": None, "acknowledged_by": None}
             ref = a["job"] or a["unit"] or ""
             rows.append({"time": now, "kind": "alert", "ref": ref, "data": data})
+        for ack in self.acks:  # only the alerts it acknowledged (the repository kept those)
+            if ack["alerts"]:
+                data = {"alerts": ack["alerts"], "by": ack["by"], "at": iso(ack["at"])}
+                rows.append({"time": now, "kind": "alert_ack", "ref": ack["by"], "data": data})
         return rows
 
     # --------------------------------------------------------------- settle

@@ -244,6 +244,8 @@ class Repository:
         self._write_outages(conn, core)
         for device, row in ch.devices.items():
             _upsert(conn, schema.device_states, schema.device_states.c.device, device, row)
+        if core.book is not None:  # before the feed: it carries their numbers
+            _write_alerts(conn, core.book)
         self._write_feed(conn, core)
         if core.book is not None:
             self._write_book(conn, core.book, now)
@@ -327,8 +329,6 @@ class Repository:
             _upsert(conn, schema.crew_state, schema.crew_state.c.crew, cid, row)
         if book.decisions:
             conn.execute(insert(schema.dispatch_decisions), book.decisions)
-        if book.alerts:
-            conn.execute(insert(schema.alerts), book.alerts)
         if book.outbox is not None:
             _write_outbox(conn, book.outbox)
         n = schema.notifications
@@ -406,6 +406,28 @@ def _upsert(
     done = conn.execute(update(table).where(key_column == key).values(**values)).rowcount
     if not done:
         conn.execute(insert(table).values(**{key_column.name: key, **values}))
+
+
+def _write_alerts(conn: Connection, book: OrderBook) -> None:
+    """New alerts, each given its ``seq``; acknowledgements of alerts not acknowledged
+    before (the first one stands), each left naming only the alerts it acknowledged."""
+    a = schema.alerts
+    if book.alerts:
+        inserted = conn.execute(
+            insert(a).returning(a.c.seq, sort_by_parameter_order=True), book.alerts
+        )
+        for row, seq in zip(book.alerts, inserted.scalars(), strict=True):
+            row["seq"] = seq
+    for ack in book.acks:
+        fresh: list[int] = []
+        for start in range(0, len(ack["alerts"]), 1000):
+            chunk = ack["alerts"][start : start + 1000]
+            open_ = a.c.seq.in_(chunk) & a.c.acknowledged_at.is_(None)
+            fresh += conn.execute(select(a.c.seq).where(open_)).scalars()
+            conn.execute(
+                update(a).where(open_).values(acknowledged_at=ack["at"], acknowledged_by=ack["by"])
+            )
+        ack["alerts"] = sorted(fresh)
 
 
 def _write_outbox(conn: Connection, outbox: Outbox) -> None:

@@ -1,6 +1,7 @@
 """Time-driven rules of the order book, evaluated as of a time (the engine's ``tick``).
 
-- target warnings (50%, 75%) and breaches of each open job;
+- target warnings (50%, 75%) and breaches of each open job (levels in
+  :mod:`oms.engine.alerts`);
 - acknowledgement timeouts, escalated through the unit's first contact,
   second contact and leader;
 - the capacity alarm of a unit with no free crew for too long;
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from oms.dispatch.jobs import Job
-from oms.engine.alerts import alert
+from oms.engine.alerts import alert, target_level
 from oms.intake.events import iso
 from oms.vocabulary import BUSY
 
@@ -35,7 +36,7 @@ def renew_passed_etr(book: OrderBook, job: Job, now: datetime) -> None:
     book.dirty_jobs.add(job.id)
     why = "the crew's estimate passed" if source == "crew" else "the estimate passed"
     detail = {"was": iso(passed), "etr": iso(job.etr), "why": f"{why} ({job.state})"}
-    book.alerts.append(alert(now, "etr_passed", "warning", job, crew=job.crew, detail=detail))
+    book.alerts.append(alert(now, "etr_passed", "target", job, crew=job.crew, detail=detail))
     if book.outbox is not None and book.outbox.etr_moved(job.outage or "", job.etr):
         book.tell("etr_changed", job.outage, now, job.etr)
 
@@ -58,12 +59,12 @@ def run(book: OrderBook, now: datetime) -> None:
             book.dirty_jobs.add(job.id)
             for b in job.breaches:
                 if b not in before_b:
-                    book.alerts.append(alert(now, "breach", "breach", job, detail={"target": b}))
-            for w, level in job.warnings.items():
-                if before_w.get(w) != level:
-                    book.alerts.append(
-                        alert(now, "warning", f"warning_{level}", job, detail={"target": w})
-                    )
+                    level = target_level(b)
+                    book.alerts.append(alert(now, "breach", level, job, detail={"target": b}))
+            for w, share in job.warnings.items():
+                if before_w.get(w) != share:
+                    detail = {"target": w, "share": share}
+                    book.alerts.append(alert(now, "warning", "warning", job, detail=detail))
 
 
 def _capacity(book: OrderBook, now: datetime) -> None:
@@ -96,17 +97,16 @@ def _capacity(book: OrderBook, now: datetime) -> None:
             last is None or (now - last).total_seconds() >= window
         ):
             book.capacity_alarmed[unit_id] = now
+            # No free crew: the unit's next jobs will miss their targets.
             book.alerts.append(
-                {
-                    "time": now,
-                    "kind": "capacity",
-                    "level": "alarm",
-                    "job": None,
-                    "crew": None,
-                    "unit": unit_id,
-                    "contact": unit.get("leader") or unit["first_contact"],
-                    "detail": {"busy_s": round(busy), "window_s": window},
-                }
+                alert(
+                    now,
+                    "capacity",
+                    "warning",
+                    unit=unit_id,
+                    contact=unit.get("leader") or unit["first_contact"],
+                    detail={"busy_s": round(busy), "window_s": window},
+                )
             )
 
 
@@ -139,7 +139,7 @@ def _acknowledgement(book: OrderBook, job: Job, now: datetime) -> None:
             alert(
                 since + timedelta(seconds=job.escalation * book.config.ack_timeout_s),
                 "ack_timeout" if who == "sender" else "escalation",
-                "breach",
+                "target",
                 job,
                 crew=job.crew,
                 contact=phone,

@@ -15,6 +15,8 @@ dispatcher actions go into the same log under their own types (documented in
 ``outage_close``       ``outage``: the restored outage is closed
 ``switch``             ``device``, ``state`` (``open``/``closed``): a
                        switching operation carried out by the operator
+``alert_ack``          ``alerts`` (their ``seq`` numbers, at most
+                       :data:`MAX_ACK`): the dispatcher has seen them
 =====================  =====================================================
 
 Actions carry ``user`` (default ``"system"``) and ``reason`` for the audit.
@@ -42,6 +44,7 @@ from topology.model import Network
 
 __all__ = [
     "ACTION_TYPES",
+    "MAX_ACK",
     "MAX_DEPTH",
     "MAX_EVENT_CHARS",
     "TELEMETRY_TYPES",
@@ -83,8 +86,11 @@ ACTION_TYPES = frozenset(
         "dispatch_auto",
         "crew_status",
         "survey_answer",
+        "alert_ack",
     }
 )
+#: Alerts one ``alert_ack`` may acknowledge.
+MAX_ACK = 5000
 _MAX_ID = 128
 
 
@@ -439,6 +445,17 @@ def parse_event(
             parse_time(obj.get("hold_until"), "hold_until")
         if etype == "job_assign":
             _bool(obj, "preempt", False)
+        _text(obj, "user", required=False)
+    elif etype == "alert_ack":
+        ids = obj.get("alerts")
+        if (
+            not isinstance(ids, list)
+            or not 0 < len(ids) <= MAX_ACK
+            or not all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in ids
+            )
+        ):
+            raise EventError(f"alerts must be a list of 1 to {MAX_ACK} alert numbers (seq)")
         _text(obj, "user", required=False)
     elif etype == "dispatch_auto":
         _bool(obj, "auto")

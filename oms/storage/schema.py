@@ -19,7 +19,8 @@ Tables by topic:
   breaches), ``crew_state`` (status, position and jobs of each crew),
   ``dispatch_decisions`` (every choice with its rule and alternatives),
   ``alerts`` (target warnings, breaches, acknowledgement timeouts and
-  escalations, capacity alarms).
+  escalations, capacity alarms; levels in ``oms.engine.alerts``; who
+  acknowledged each, and when).
 - customers: ``subscriptions`` (channel and address per customer, or an
   opt-out) and ``notifications`` (the outbox: every message with its
   delivery status, and the answer to a callback survey).
@@ -317,7 +318,12 @@ alerts = Table(
     Column("unit", String(64)),
     Column("contact", String(40)),
     Column("detail", JSON, nullable=False),
+    Column("zone", String(64)),
+    # Who acknowledged it and when (an alert_ack event; the first one stands).
+    Column("acknowledged_at", _TZ),
+    Column("acknowledged_by", String(64)),
     Index("ix_alerts_job", "job"),
+    Index("ix_alerts_acknowledged_at", "acknowledged_at"),
 )
 
 subscriptions = Table(

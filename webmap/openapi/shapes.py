@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from oms.dispatch.timeline import AFTER_ARRIVAL, SEGMENTS, STAMPS
+from oms.engine.alerts import LEVELS
 from oms.vocabulary import CrewStatus, OutageKind, OutageState, values
 from webmap.accounts import ROLES
 from webmap.openapi.metadata import (
@@ -32,6 +33,8 @@ from webmap.openapi.metadata import (
 
 __all__ = [
     "ALERT",
+    "ALERT_ACK_REPORT",
+    "ALERT_SUMMARY",
     "AUDIT_ENTRY",
     "CONFLICT",
     "CREW",
@@ -46,6 +49,7 @@ __all__ = [
     "LON",
     "NEW_DEVICE",
     "OUTAGE",
+    "OUTAGE_CLOSE_REPORT",
     "OUTAGE_DETAIL",
     "REPORT",
     "SESSION",
@@ -413,17 +417,76 @@ ALERT = Named(
     "Alert",
     obj(
         {
-            "seq": INT,
+            "seq": {**INT, "description": "The alert's number (acknowledge it by this)."},
             "time": TIME,
             "kind": STR,
-            "level": STR,
+            "level": {"enum": list(LEVELS)},
             "job": nullable(STR),
             "crew": nullable(STR),
             "unit": nullable(STR),
+            "zone": nullable(STR),
             "contact": nullable(STR),
             "detail": ANY_OBJECT,
+            "acknowledged_at": nullable(TIME),
+            "acknowledged_by": nullable(STR),
         },
         ("seq", "time", "kind", "level"),
+    ),
+)
+ALERT_SUMMARY = Named(
+    "AlertSummary",
+    obj(
+        {
+            "unacknowledged": INT,
+            "levels": obj({level: INT for level in LEVELS}, LEVELS),
+        },
+        ("unacknowledged", "levels"),
+        description="Alerts not acknowledged: all, and by level.",
+    ),
+)
+ALERT_ACK_REPORT = Named(
+    "AlertAckReport",
+    obj(
+        {
+            "accepted": INT,
+            "duplicates": INT,
+            "rejected": array(REJECTION),
+            "alerts": array(
+                obj(
+                    {
+                        "seq": INT,
+                        "result": {"enum": ["acknowledged", "already", "unknown"]},
+                        "acknowledged_by": nullable(STR),
+                        "acknowledged_at": nullable(TIME),
+                    },
+                    ("seq", "result"),
+                )
+            ),
+        },
+        ("accepted", "duplicates", "rejected", "alerts"),
+        description="The intake report of the alert_ack event, and each alert's result.",
+    ),
+)
+OUTAGE_CLOSE_REPORT = Named(
+    "OutageCloseReport",
+    obj(
+        {
+            "accepted": INT,
+            "duplicates": INT,
+            "rejected": array(REJECTION),
+            "outages": array(
+                obj(
+                    {
+                        "outage": STR,
+                        "result": {"enum": ["closed", "refused", "unknown"]},
+                        "error": STR,
+                    },
+                    ("outage", "result"),
+                )
+            ),
+        },
+        ("accepted", "duplicates", "rejected", "outages"),
+        description="The intake report of the outage_close events, and each outage's result.",
     ),
 )
 
