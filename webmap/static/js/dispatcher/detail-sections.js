@@ -23,6 +23,25 @@ function section(key, title, count, ...body) {
 const badge = (cls, text, title) => h('span', { class: ['badge', cls], title }, text);
 const none = (text) => h('p', { class: 'd-none' }, text);
 
+/** Lists shown whole ("Show all" pressed), kept across the panel's live refreshes. */
+const expanded = new Set();
+const FIRST = 8;
+
+/** The first rows of a long list, and a button that shows the others. */
+function capped(key, rows, what) {
+  if (rows.length <= FIRST + 2 || expanded.has(key)) return [rows, null];
+  for (const row of rows.slice(FIRST)) row.hidden = true;
+  const more = h('button', {
+    class: 'btn d-all', 'data-all': key,
+    onclick: (ev) => {
+      expanded.add(key);
+      for (const row of rows) row.hidden = false;
+      ev.currentTarget.remove();
+    },
+  }, `Show all ${rows.length} ${what}`);
+  return [rows, more];
+}
+
 export function summary(d) {
   const o = d.outage;
   return h('div', { class: 'd-summary' },
@@ -61,8 +80,9 @@ export function calls(d) {
     h('td', { class: 'num' }, c.phone || ''),
     h('td', {}, c.hazard ? [badge('hazard', human(c.hazard)), ' '] : null,
       c.power === 'on' ? badge('restored', 'power back') : null, c.note || '')));
+  const [shownRows, more] = capped('calls', rows, 'calls');
   return section('calls', 'Calls', d.calls.length,
-    rows.length ? h('table', { class: 'd-table' }, h('tbody', {}, rows)) : none('No calls.'));
+    rows.length ? h('table', { class: 'd-table' }, h('tbody', {}, shownRows)) : none('No calls.'), more);
 }
 
 export function customers(d) {
@@ -72,9 +92,10 @@ export function customers(d) {
     h('b', {}, x.name || x.id), ' ', h('span', { class: 'muted' }, x.id),
     x.called ? [' ', h('span', { class: 'tag called' }, 'called')] : null,
     h('div', { class: 'muted' }, [x.address, x.phone].filter(Boolean).join(' · '))));
+  const [shownRows, more] = capped('customers', rows, 'listed');
   return section('customers', 'Customers out', c.total,
     c.critical ? h('p', { class: 'd-critical' }, plural(c.critical, 'critical customer'), ' out') : null,
-    rows.length ? h('ul', { class: 'd-list' }, rows) : none('Nobody listed.'),
+    rows.length ? h('ul', { class: 'd-list' }, shownRows) : none('Nobody listed.'), more,
     c.more ? h('p', { class: 'd-more' }, `and ${c.more.toLocaleString()} more`) : null);
 }
 

@@ -80,7 +80,7 @@ async function load(id, fly) {
   remember(id);
   const scroll = panel().querySelector('.d-body')?.scrollTop ?? 0;
   fill(panel(), frame(id, d, [
-    summary(d), calls(d), customers(d), jobs(d), etrs(d), timeline(d), audit(d),
+    summary(d), customers(d), calls(d), jobs(d), etrs(d), timeline(d), audit(d),
   ]));
   if (!first) panel().querySelector('.d-body').scrollTop = scroll;
   if (fly && first) flyTo(d);
