@@ -90,6 +90,11 @@ class PredictionParams:
         pings off) an unanswered ping says nothing.
     ping_reply_rate : float
         Share of pings to a supplied meter that the head-end answers.
+    ping_retries : int
+        A ping that times out is sent again this many times (head-ends lose
+        a share of answers): each unanswered ping in a row weighs as one more
+        piece of evidence of no supply, so one lost answer does not hold a
+        meter out for hours.
     outage_points : tuple of str
         Edge kinds an outage can be located at: the protective kinds and
         ``transformer`` (a service transformer with its cutout drawn as an
@@ -116,6 +121,7 @@ class PredictionParams:
     lone_gasp_wait_s: float = 300.0
     ping_timeout_s: float = 120.0
     ping_reply_rate: float = 0.9
+    ping_retries: int = 1
     outage_points: tuple[str, ...] = (
         "breaker",
         "recloser",
@@ -251,6 +257,12 @@ class EngineConfig:
         device and to find nested outages at restoration.
     pings_per_check : int
         Meters pinged per question.
+    pings_after_restoration : int
+        Most meters pinged when an outage is restored, among those that were
+        out and have not reported back: one per outage point below it whose
+        meters are all silent (a lost restore message is common, a whole
+        transformer's worth of them is not), so that every place a nested
+        outage could hide is asked once.
     dispatch : DispatchConfig
         Jobs, crew choice and timers.
     batch_size : int
@@ -270,6 +282,7 @@ class EngineConfig:
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     pings: bool = True
     pings_per_check: int = 3
+    pings_after_restoration: int = 200
     batch_size: int = 5000
     batch_seconds: float = 15.0
     max_clock_skew_s: float | None = 300.0

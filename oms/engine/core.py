@@ -91,6 +91,8 @@ class EngineCore:
         self.ev = Evidence(len(self.units))
         # Restorations to look under for nested outages: (due, outage, device).
         self.checks: list[tuple[float, str, str]] = []
+        # The outage each meter was last pinged about, for a retry of the ping.
+        self.pinged_about: dict[int, str] = {}
         self._tree: DeviceTree | None = None
         self._normal_supply: Supply | None = None
         # Commanded operations of the batch (device, state, actor), and the

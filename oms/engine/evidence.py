@@ -97,7 +97,9 @@ class Evidence:
         self.ping_dead = nan.copy()
         self.hazard = nan.copy()
         self.ping_sent = nan.copy()  # the last ping the engine asked for
+        self.ping_tries = np.zeros(units, dtype=np.int64)  # pings since the meter last answered
         self.epoch = np.full(units, -np.inf)  # the last restoration of their supply
+        self.epoch_seen = np.full(units, -np.inf)  # when the engine learned of it
         self.live = np.zeros(units, dtype=bool)  # units with any evidence in the window
         self.last_gasp_seen = -math.inf
         self.last_reply_seen = -math.inf  # the head-end's last ping reply
@@ -136,20 +138,30 @@ class Evidence:
         p: PredictionParams,
     ) -> np.ndarray:
         """Metered units out before the last restoration that never reported back
-        (after the grace meters get to do so): evidence of a nested outage."""
+        (after the grace meters get to do so): evidence of a nested outage.
+        While a head-end answers pings, the engine pings such meters when the
+        grace ends (:mod:`oms.engine.figures`): their answer is awaited first."""
         epoch = self.epoch[units]
+        # Meters get the grace to report back; pings go out when it ends, or
+        # when the engine learns of the restoration if later.
+        asked = np.maximum(epoch + p.restore_grace_s, self.epoch_seen[units])
+        if self.last_reply_seen > floor_t:
+            asked = asked + p.ping_timeout_s
         return (
             candidates
             & ~(self.on[units] >= epoch)  # the first report back dates the restoration
             & (epoch > floor_t)
             & (self.gasp[units] <= epoch - p.momentary_s)  # out for longer than a blink
             & ~(self.restore[units] >= epoch)
-            & (now > epoch + p.restore_grace_s)
+            & (now > asked)
         )
 
     def pinged(self, units: np.ndarray, t: float) -> None:
-        """The engine asked the head-end to ping ``units`` at ``t``."""
-        self.ping_sent[units] = np.fmax(self.ping_sent[units], t)
+        """The engine asked the head-end to ping ``units`` at ``t``. O(len(units))."""
+        sent = self.ping_sent[units]
+        answered = ~(sent > -np.inf) | (self.on[units] >= sent) | (self.ping_dead[units] >= sent)
+        self.ping_tries[units] = np.where(answered, 1, self.ping_tries[units] + 1)
+        self.ping_sent[units] = np.fmax(sent, t)
         self.live[units] = True
 
     def _ping_silent(
@@ -166,9 +178,18 @@ class Evidence:
             & (self.last_reply_seen > sent)
         )
 
-    def restored(self, units: np.ndarray, t: float) -> None:
-        """Supply came back to ``units`` at ``t``: older reports no longer count."""
+    def ping_overdue(self, units: np.ndarray, now: float, p: PredictionParams) -> np.ndarray:
+        """Of ``units``, those whose last ping timed out unanswered and that have
+        retries left: to ping again. O(len(units))."""
+        return self._ping_silent(units, np.full(len(units), -np.inf), now, p) & (
+            self.ping_tries[units] <= p.ping_retries
+        )
+
+    def restored(self, units: np.ndarray, t: float, seen: float | None = None) -> None:
+        """Supply came back to ``units`` at ``t`` (the engine learned of it at
+        ``seen``, default ``t``): older reports no longer count."""
         self.epoch[units] = np.maximum(self.epoch[units], t)
+        self.epoch_seen[units] = np.maximum(self.epoch_seen[units], t if seen is None else seen)
 
     def out_since(self, units: np.ndarray, t: float) -> None:
         """``units`` have been out since ``t``: undo restorations they never had."""
@@ -219,7 +240,7 @@ class Evidence:
             delta += np.where(nested, p.llr_missing_restore - base_meter, 0.0)
         # An unanswered ping while the head-end answers others: no supply.
         silent_ping = self._ping_silent(units, since, now, p) & ~on
-        delta += np.where(silent_ping, p.llr_ping_silent, 0.0)
+        delta += np.where(silent_ping, p.llr_ping_silent * self.ping_tries[units], 0.0)
         keep = dead | on | nested | silent_ping
         # Out since before the last restoration, and never heard back: out
         # all along (a nested outage), so the outage began back then.

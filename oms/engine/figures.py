@@ -137,6 +137,7 @@ def request_pings(
         chosen += list(spread(np.array(heard, dtype=np.int64), k - len(chosen)))
         _ping(core, chosen, o.id, "confirm", to_seconds(t))
     _ping_after_restorations(core, t)
+    _retry_pings(core, table, t)
 
 
 def _ping(core: EngineCore, units: list[int], outage: str, purpose: str, t: float) -> None:
@@ -144,6 +145,19 @@ def _ping(core: EngineCore, units: list[int], outage: str, purpose: str, t: floa
     (an unanswered ping becomes evidence: :class:`~oms.engine.evidence.Evidence`)."""
     core.changes.pings.extend((int(u), outage, purpose) for u in units)
     core.ev.pinged(np.array(units, dtype=np.int64), t)
+    core.pinged_about.update((int(u), outage) for u in units)
+
+
+def _retry_pings(core: EngineCore, table: EvidenceTable, t: datetime) -> None:
+    """Ping again the meters whose ping went unanswered while others were
+    answered (``ping_retries`` times): a head-end loses a share of answers,
+    and one lost answer should not keep a meter out. O(units in the table)."""
+    units = table.units[~table.on]
+    if not len(units):
+        return
+    now = to_seconds(t)
+    for u in units[core.ev.ping_overdue(units, now, core.config.prediction)].tolist():
+        _ping(core, [u], core.pinged_about.get(u, ""), "retry", now)
 
 
 def _ping_after_restorations(core: EngineCore, t: datetime) -> None:
@@ -154,7 +168,8 @@ def _ping_after_restorations(core: EngineCore, t: datetime) -> None:
     now = to_seconds(t)
     due = [c for c in core.checks if c[0] <= now]
     core.checks = [c for c in core.checks if c[0] > now]
-    ev, k = core.ev, core.config.pings_per_check
+    ev, cap = core.ev, core.config.pings_after_restoration
+    node_device = core.tree.node_device
     for _due, oid, device in due:
         pos = core.position(device)
         if pos is None:
@@ -164,7 +179,16 @@ def _ping_after_restorations(core: EngineCore, t: datetime) -> None:
         epoch = ev.epoch[units]
         was_out = np.fmax(ev.off[units], ev.gasp[units]) <= epoch
         silent = ~(ev.on[units] >= epoch)
-        _ping(core, list(spread(units[was_out & silent], 2 * k)), oid, "nested", now)
+        # First one meter per outage point whose meters are all silent (where
+        # a nested outage would be), then the other silent meters.
+        quiet = units[was_out & silent]
+        group = node_device[core.units.node[quiet]]
+        whole = ~np.isin(group, node_device[core.units.node[units[~silent]]])
+        _, first = np.unique(group[whole], return_index=True)
+        lead = quiet[whole][np.sort(first)]
+        chosen = list(spread(lead, cap))
+        chosen += spread(np.setdiff1d(quiet, lead), cap - len(chosen))
+        _ping(core, chosen, oid, "nested", now)
 
 
 def spread(units: np.ndarray, k: int) -> Iterator[int]:

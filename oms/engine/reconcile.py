@@ -183,12 +183,24 @@ def _roll_up(r: _Pass) -> None:
         if not under:
             continue
         under.sort(key=lambda o: (o.started, o.id))
-        inner = [r.pos_of[o.id] for o in under]
+        # The reports below other outages still open under d are theirs:
+        # they neither date d's evidence nor its start.
+        others = _open_below(r, d)
         r.leftovers = [o for o in r.leftovers if o not in under]
+        tripped_at = core.devices.tripped.get(int(tree.candidate[d]))
+        # Outages that began well before the last group of them stay, nested
+        # below it: d took over from the group that began with its fault.
+        prompt = tripped_at is not None or r.table.ami_live
+        gap = p.new_outage_gap_ami_s if prompt else p.new_outage_gap_s
+        k = len(under) - 1
+        while k > 0 and (under[k].started - under[k - 1].started).total_seconds() <= gap:
+            k -= 1
+        others += [r.pos_of[o.id] for o in under[:k]]
+        under = under[k:]
+        inner = [r.pos_of[o.id] for o in under] + others
         gasp_outside = _first_dead_outside(r.table, tree, d, inner, r.table.gasp_t)
         any_outside = _first_dead_outside(r.table, tree, d, inner, r.table.dead_t)
         earliest = under[0].started
-        tripped_at = core.devices.tripped.get(int(tree.candidate[d]))
         if tripped_at is not None:
             gasp_outside = to_datetime(tripped_at)  # as prompt and certain as a gasp
         # Evidence around them began well after they did: a new outage above.
@@ -202,7 +214,11 @@ def _roll_up(r: _Pass) -> None:
             continue
         keep = under[0]
         core.move(keep, d, r.t, "rolled up")
-        keep.started = min(keep.started, first_dead(d) or keep.started)
+        began = first_dead(d, others) or keep.started
+        # Prompt evidence dates the group: a report well before it (a lone
+        # caller's own trouble) is not when d operated.
+        if not prompt or (keep.started - began).total_seconds() <= gap:
+            keep.started = min(keep.started, began)
         for o in under[1:]:
             core.outages.cancel(
                 o, r.t, "system", "merged", f"rolled up into {keep.device}", keep.id
@@ -251,17 +267,11 @@ def _open_new(r: _Pass) -> None:
     """The remaining new devices become outages."""
     core, tree = r.core, r.tree
     first_dead = _first_dead(r.table, tree)
-    leftover = {o.id for o in r.leftovers}
-    open_below = [
-        pos
-        for oid, pos in r.pos_of.items()
-        if oid not in leftover and (o := core.outages.open.get(oid)) is not None and o.active
-    ]
     for d in r.new_devices:
         tripped_at = core.devices.tripped.get(int(tree.candidate[d]))
         # Its own start: the reports of outages still open below it (nested,
         # found earlier) are theirs, not its.
-        inner = [pos for pos in open_below if pos != d and tree.below(d, pos)]
+        inner = _open_below(r, d)
         started = (
             to_datetime(tripped_at)
             if tripped_at is not None
@@ -280,6 +290,22 @@ def _open_new(r: _Pass) -> None:
         r.pos_of[o.id] = d
         core.changes.moved.append(o)
         core.keep_evidence(o)
+
+
+def _open_below(r: _Pass, d: int) -> list[int]:
+    """Positions of the active outages strictly below ``d`` that stay open in
+    this pass (not left without support). O(open outages)."""
+    leftover = {o.id for o in r.leftovers}
+    open_ = r.core.outages.open
+    return [
+        pos
+        for oid, pos in r.pos_of.items()
+        if oid not in leftover
+        and pos != d
+        and r.tree.below(d, pos)
+        and (o := open_.get(oid)) is not None
+        and o.active
+    ]
 
 
 def _withdraw(r: _Pass) -> None:

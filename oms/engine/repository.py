@@ -99,19 +99,23 @@ class Repository:
                     continue  # refers to something a newer network version lacks
 
     def _pings_sent(self, core: EngineCore) -> None:
-        """When each unit was last pinged (an unanswered ping is evidence)."""
+        """When each unit was last pinged, how often in a row, and about which outage
+        (an unanswered ping is evidence, and is asked again)."""
         if core.clock is None or not core.units.are_customers:
             return
         pr = schema.ping_requests
         floor = core.clock - timedelta(hours=core.config.prediction.window_hours)
         with self.db.connect() as conn:
             rows = conn.execute(
-                select(pr.c.customer, pr.c.requested_at).where(pr.c.requested_at >= floor)
+                select(pr.c.customer, pr.c.requested_at, pr.c.outage)
+                .where(pr.c.requested_at >= floor)
+                .order_by(pr.c.seq)
             ).all()
-        for customer, at in rows:
+        for customer, at, outage in rows:
             u, when = core.units.of(customer), as_utc(at)
             if u >= 0 and when is not None:
                 core.ev.pinged(np.array([u]), to_seconds(when))
+                core.pinged_about[u] = outage or ""
 
     def _order_book(self, conn: Connection, core: EngineCore, state: dict[str, str]) -> OrderBook:
         """The order book as stored; ``state`` is the ``engine_state`` read by :meth:`load`."""

@@ -256,7 +256,8 @@ def score(
         ``faults``, ``observable``, ``right``, ``one_level``, ``wrong``,
         ``missed``, ``predicted``, ``false``, ``accuracy`` (right /
         observable), ``false_rate`` (false / predicted), ``momentary``,
-        ``single_customer``, ``time_to_right_s`` and ``per_fault``; and
+        ``single_customer``, ``time_to_right_s``, ``per_fault`` and
+        ``false_outages`` (the network outages matched to no fault); and
         ``too_high`` / ``too_low`` (of the faults matched to a device that is
         not right, those where it lies above / below the right one; the
         one-level ones included), ``precision`` (right / predicted),
@@ -516,6 +517,11 @@ def score(
             "n": len(lags),
         },
         "per_fault": per_fault,
+        "false_outages": [
+            {"outage": o.get("id"), "device": o.get("device"), "started": o.get("started")}
+            for j, o in enumerate(network)
+            if j not in used
+        ],
     }
 
 
