@@ -414,6 +414,54 @@ def test_an_unanswered_ping_is_evidence_while_the_head_end_answers(tmp_path: Pat
     assert at_devices(core)["T2"].active
 
 
+def test_an_unanswered_ping_is_asked_again_and_an_answer_clears_the_meter(
+    tmp_path: Path,
+) -> None:
+    # T2 gasped with everyone under R; when R comes back only s2-1 stays silent.
+    core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
+    _recloser_out_then_back(core, ["s2-1"])
+    tick(core, T0 + timedelta(seconds=600 + 181))  # the restoration check pings s2-1
+    ids = core.units.ids or []
+    s21 = ids.index("s2-1")
+    first = core.ev.ping_sent[s21]
+    assert first > 0
+    # The head-end answers another meter after the timeout, not s2-1: asked again.
+    batch(core, [ev("p1", "ami_ping_reply", 600 + 250, customer="s1-1", energized=True)])
+    tick(core, T0 + timedelta(seconds=600 + 181 + 121))
+    assert core.ev.ping_sent[s21] > first and core.ev.ping_tries[s21] == 2
+    batch(core, [ev("p2", "ami_ping_reply", 600 + 320, customer="s2-1", energized=True)])
+    tick(core, T0 + timedelta(seconds=3000))
+    assert "T2" not in at_devices(core)
+
+
+def test_after_a_restoration_each_silent_transformer_is_pinged_first(tmp_path: Path) -> None:
+    # T3's four meters all stay silent, T2 lost one restore: T3 is asked
+    # first (a nested outage may hide there); s2-2 fills the rest.
+    core = _core_of(_lateral_of_transformers(), tmp_path, pings=True, pings_after_restoration=2)
+    _recloser_out_then_back(core, ["s2-2", "s3-1", "s3-2", "s3-3", "s3-4"])
+    tick(core, T0 + timedelta(seconds=600 + 181))
+    ids = core.units.ids or []
+    since = (T0 + timedelta(seconds=600)).timestamp()  # not R's confirmation pings
+    pinged = sorted(ids[u] for u in np.flatnonzero(core.ev.ping_sent > since))
+    assert len(pinged) == 2 and "s2-2" in pinged and pinged[1].startswith("s3-")
+
+
+def test_a_roll_up_takes_over_only_the_outages_that_began_with_it(tmp_path: Path) -> None:
+    # T2 went out at 0. Half an hour later R trips: T1's meters gasp first
+    # (T1 predicted), then T3's (R). R takes over T1's outage, dated by its
+    # own gasps; T2's stays, nested below R, from 0.
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    batch(core, [ev(f"g2-{i}", "ami_last_gasp", 0, customer=f"s2-{i}") for i in (1, 2, 3, 4)])
+    t2 = at_devices(core)["T2"]
+    batch(core, [ev(f"g1-{i}", "ami_last_gasp", 1800, customer=f"s1-{i}") for i in (1, 2, 3, 4)])
+    t1 = at_devices(core)["T1"]
+    batch(core, [ev(f"g3-{i}", "ami_last_gasp", 1805, customer=f"s3-{i}") for i in (1, 2, 3, 4)])
+    tick(core, T0 + timedelta(seconds=1900))
+    found = at_devices(core)
+    assert found["R"] is t1 and t1.started == T0 + timedelta(seconds=1800)
+    assert found["T2"] is t2 and (t2.state, t2.started) == ("predicted", T0)
+
+
 def test_an_unanswered_ping_says_nothing_when_no_head_end_answers(tmp_path: Path) -> None:
     core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
     _recloser_out_then_back(core, ["s2-1", "s2-3"])
