@@ -2,14 +2,20 @@
  * The cards of the side panel: jobs, outages, crews and alerts.
  *
  * Each card carries its item's id (data-job, data-outage, data-crew,
- * data-alert-job) and its action buttons (data-act); panel.js handles
- * the clicks. The countdowns are filled in by countdown.js.
+ * data-alert and data-alert-job) and its action buttons (data-act);
+ * panel.js handles the clicks and keeps each card in place while its item
+ * is listed (keyed.js). The countdowns are filled in by countdown.js, the
+ * ages (data-age) by panel.js.
  */
 import { h } from '../dom.js';
 import { ACTIVE, CREW_COLORS, CREW_COLOR_UNKNOWN, SEG_NAMES, canDispatch } from './config.js';
 import { countdown, mainClock, runningSegment, severity } from './countdown.js';
+import { LEVEL_NAMES } from './filters.js';
 import { fmtAge, fmtTime, human, plural } from './format.js';
 import { store, ui } from './state.js';
+
+/** "12 min" since `iso`, kept current by panel.js (data-age). */
+export const age = (iso) => h('span', { class: 'age', 'data-age': iso || null }, fmtAge(iso));
 
 /** The job of an outage (the panel's copy), or null. */
 export function jobOf(outageId) {
@@ -50,7 +56,7 @@ export function jobCard(j, t) {
   h('div', { class: 'meta' },
     j.device ? j.device : `customer ${j.customer}`, out ? [' · ', out] : null,
     ` · ${j.area_class || ''}`, j.zone ? ` ${j.zone}` : '', j.unit ? ` · ${j.unit}` : '',
-    ` · ${fmtAge(j.stamps.A)}`),
+    ' · ', age(j.stamps.A)),
   seg || tags.length
     ? h('div', { class: 'seg' }, seg ? [`${seg.name} ${SEG_NAMES[seg.name]} `, countdown(seg, 'due', true)] : null, tags)
     : null,
@@ -60,7 +66,7 @@ export function jobCard(j, t) {
     act));
 }
 
-function outageButtons(o, active) {
+function outageButtons(o, active, picked) {
   const button = (act, label, primary) => h('button', { class: ['btn', primary && 'primary'], 'data-act': act }, label);
   const network = o.kind === 'network';
   return [
@@ -69,11 +75,15 @@ function outageButtons(o, active) {
     network && o.device && active ? button('plan', 'Plan') : null,
     canDispatch && active ? button('restore', 'Restored…') : null,
     canDispatch && o.state === 'restored' ? button('close', 'Close', true) : null,
+    canDispatch && o.state === 'restored'
+      ? h('label', { class: 'pick', title: 'Tick to close several at once' },
+        h('input', { type: 'checkbox', 'data-act': 'pick', checked: picked }), ' select')
+      : null,
   ];
 }
 
-export function outageCard(o, t) {
-  const j = jobOf(o.id);
+/** An outage's card; `j` its job (default: looked up), `picked` ticked for a bulk close. */
+export function outageCard(o, t, j = jobOf(o.id), picked = false) {
   const sev = j ? severity(j, t) : { cls: o.state === 'restored' ? 'sev-ok' : 'sev-warn', attrs: {} };
   const active = ACTIVE.has(o.state);
   return h('article', {
@@ -92,11 +102,11 @@ export function outageCard(o, t) {
     ' · ', h('b', {}, o.customers_out), ` out · ${plural(o.calls, 'call')}`,
     o.section?.length ? ` · section ${o.section.join(', ')}` : ''),
   h('div', { class: 'meta' },
-    `since ${fmtTime(o.started)} (${fmtAge(o.started)})`,
+    `since ${fmtTime(o.started)} (`, age(o.started), ')',
     o.etr ? ` · ETR ${fmtTime(o.etr)}` : '',
     j ? ` · ${j.id}${j.crew ? ` → ${j.crew}` : ''}` : '',
     o.state === 'restored' ? ` · restored ${fmtTime(o.restored)}` : ''),
-  h('footer', {}, outageButtons(o, active)));
+  h('footer', {}, outageButtons(o, active, picked)));
 }
 
 export function crewCard(c) {
@@ -125,16 +135,22 @@ export function alertText(a) {
     `${a.unit ? ` · ${a.unit}` : ''}${a.contact ? ` · call ${a.contact}` : ''}`;
 }
 
-function alertSeverity(level) {
-  if (level === 'breach' || level === 'alarm') return 'sev-late';
-  if (/^warning_75/.test(level)) return 'sev-warn2';
-  return /^warning/.test(level) ? 'sev-warn' : 'sev-ok';
-}
+/** The alarm levels' card colours. */
+const LEVEL_SEVERITY = { breach: 'sev-late', target: 'sev-warn2', warning: 'sev-warn', info: 'sev-ok' };
 
 export function alertCard(a) {
-  return h('article', { class: ['card alert', alertSeverity(a.level)], 'data-alert-job': a.job || null },
-    h('header', {},
-      h('span', { class: 'id' }, human(a.kind)), badge(null, a.level),
-      h('span', { class: 'spacer' }), h('span', { class: 'num' }, fmtTime(a.time))),
-    h('div', { class: 'meta' }, alertText(a)));
+  const done = Boolean(a.acknowledged_at);
+  return h('article', {
+    class: ['card alert', `lvl-${a.level}`, LEVEL_SEVERITY[a.level] || 'sev-ok', done && 'acked'],
+    'data-alert': a.seq ?? null,
+    'data-alert-job': a.job || null,
+  },
+  h('header', {},
+    h('span', { class: 'id' }, human(a.kind)), badge(`lvl-${a.level}`, LEVEL_NAMES[a.level] || a.level),
+    h('span', { class: 'spacer' }), h('span', { class: 'num' }, fmtTime(a.time))),
+  h('div', { class: 'meta' }, alertText(a), a.zone ? ` · zone ${a.zone}` : ''),
+  h('footer', {},
+    done
+      ? h('span', { class: 'ack-by', title: a.acknowledged_at }, `✓ ${a.acknowledged_by} ${fmtTime(a.acknowledged_at)}`)
+      : canDispatch && a.seq ? h('button', { class: 'btn act-ack', 'data-act': 'ack' }, 'Acknowledge') : null));
 }

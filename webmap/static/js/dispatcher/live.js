@@ -1,7 +1,7 @@
 /*
  * The store, kept live: the open jobs, crews and alerts from the API, then
  * every change from the server's event stream (/stream, Server-Sent Events:
- * outage, job, crew, alert and device events, data = {ref, data}).
+ * outage, job, crew, alert, alert_ack and device events, data = {ref, data}).
  *
  * Events that arrive while the lists load are held and applied after them.
  * A dropped stream reconnects from the last event seen (?since=).
@@ -9,14 +9,14 @@
 import { call, request } from '../api.js';
 import { byId } from '../dom.js';
 import { DONE_JOB, OPEN_OUTAGE, signIn } from './config.js';
+import { addAlert, applyAck, loadAlerts, loadSummary } from './alarms.js';
 import { alertText } from './cards.js';
 import { loadCalls, loadOutages, placeCrew, scheduleCalls, scheduleOutages } from './markers.js';
 import { scheduleNetwork } from './network.js';
 import { hooks, renderSoon, store } from './state.js';
 import { toast } from './toast.js';
 
-const KEEP_ALERTS = 300;
-const KINDS = ['outage', 'job', 'crew', 'alert', 'device'];
+const KINDS = ['outage', 'job', 'crew', 'alert', 'alert_ack', 'device'];
 
 function applyOutage(ref, o) {
   if (!o || !OPEN_OUTAGE.has(o.state)) store.outages.delete(ref);
@@ -31,9 +31,8 @@ function applyCrew(ref, c) {
   placeCrew(c);
 }
 function applyAlert(a) {
-  store.alerts.unshift(a);
-  if (store.alerts.length > KEEP_ALERTS) store.alerts.length = KEEP_ALERTS;
-  if (a.level === 'breach' || a.level === 'alarm') toast(alertText(a), 'breach', 9000);
+  addAlert(a);
+  if (a.level === 'breach') toast(alertText(a), 'breach', 9000);
 }
 
 /** Applies one stream event (or holds it while the lists load). */
@@ -53,6 +52,8 @@ function handle(kind, msg) {
     applyCrew(msg.ref, msg.data);
   } else if (kind === 'alert') {
     applyAlert(msg.data);
+  } else if (kind === 'alert_ack') {
+    applyAck(msg.data);
   } else if (kind === 'device') {
     scheduleNetwork();
   }
@@ -62,13 +63,12 @@ function handle(kind, msg) {
 async function loadAll() {
   store.buffer = [];
   try {
-    const [jobs, crews, alerts] = await Promise.all([
-      call('GET', '/api/jobs?open=1'), call('GET', '/api/crews'), call('GET', '/api/alerts?limit=100'),
+    const [jobs, crews] = await Promise.all([
+      call('GET', '/api/jobs?open=1'), call('GET', '/api/crews'), loadAlerts(), loadSummary(),
     ]);
     store.jobs.clear();
     for (const j of jobs) applyJob(j.id, j);
     for (const c of crews) applyCrew(c.id, c);
-    store.alerts = alerts;
   } catch (err) {
     toast(`Loading: ${err.message}`, 'error');
   }
