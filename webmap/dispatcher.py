@@ -14,7 +14,7 @@ from ``webmap/static``, Leaflet and Leaflet.markercluster from the copies
 vendored in ``oms/static/vendor`` (``/vendor/<path>``, read with
 :mod:`importlib.resources`, so an installed wheel serves them too). Nothing
 is loaded from a CDN: the base map is drawn from the network's own roads and
-zones (``/map/basemap.geojson``), and ``OMS_TILES`` may name a tile server
+zones (``/map/basemap.geojson``), and ``OMS_TILE_URL`` may name a tile server
 on the utility's own network to draw over it.
 
 Routes (all JSON/GeoJSON ones need a signed-in dispatcher or engineer; the
@@ -176,8 +176,9 @@ def home() -> Any:
     bounds = layers.network_bounds(net) if net is not None else None
     config = {
         "bounds": bounds,
-        "tiles": current_app.config.get("OMS_TILES"),
-        "tilesAttribution": current_app.config.get("OMS_TILES_ATTRIBUTION", "Local tiles"),
+        # The same tile server as the handheld's (webmap.app: OMS_TILE_URL).
+        "tiles": current_app.config.get("OMS_TILE_URL"),
+        "tilesAttribution": current_app.config.get("OMS_TILE_ATTRIBUTION") or "Local tiles",
         "user": user.to_dict() if user else None,
         # What this user may do, asked of the routes' own rules (webmap.auth.require).
         "canDispatch": may(user, "api.outage_action"),

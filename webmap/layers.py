@@ -611,7 +611,7 @@ def device_layer(
     -------
     dict
         ``{"type": "FeatureCollection", "features", "shown": bool,
-        "devices": devices in view, "drawn", "zoom"}``. Each feature has
+        "from_zoom": device_zoom, "devices": devices in view, "drawn", "zoom"}``. Each feature has
         ``id``, ``kind``, ``state`` (:data:`DEVICE_STATES`), ``operated``
         (``closed``/``open`` in the network as operated), ``normal``,
         ``operable``, ``scada`` (telemetered), ``reported`` (``scada``,
@@ -633,7 +633,11 @@ def device_layer(
     if zoom is None:
         zoom = fit_zoom(bbox or network_bounds(net) or (0.0, 0.0, 1.0, 1.0))
     shown = len(inside) <= device_limit or zoom >= device_zoom
-    doc: dict[str, Any] = {"type": "FeatureCollection", "shown": bool(shown)}
+    doc: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "shown": bool(shown),
+        "from_zoom": device_zoom,
+    }
     features: list[dict[str, Any]] = []
     if shown:
         reported = reported or {}

@@ -10,8 +10,11 @@
  *   config     the server's settings (#oms-config) and the vocabularies
  *   state      the store, what is selected, window.omsMap, the redraw
  *   map        the Leaflet map, panes, tiles, legend
+ *   basemap    roads and zones         (/map/basemap.geojson?bbox=&zoom=)
  *   network    the network layer       (/map/network.geojson?bbox=&zoom=)
+ *   devices    device symbols, traces  (/map/devices.geojson?bbox=&zoom=, /map/trace)
  *   markers    outages, calls, crews   (/map/outages.geojson, /map/calls.geojson)
+ *   declutter  crew labels stacked where they would overlap
  *   plan       switching plans and the device popup (/map/plan)
  *   live       the lists and the event stream (/api/jobs, /api/crews, /api/alerts, /stream)
  *   panel      the side panel and the KPIs; cards: one card per item
@@ -23,11 +26,15 @@
  * window.omsMap exposes a few read-only hooks for tests and the console.
  */
 import { auth, pageCsrfToken, request } from './js/api.js';
+import { labelClock } from './js/clock.js';
+import { byId } from './js/dom.js';
+import { basemapLayer } from './js/dispatcher/basemap.js';
 import { signIn } from './js/dispatcher/config.js';
 import { paintClocks } from './js/dispatcher/countdown.js';
 import { wireDetail } from './js/dispatcher/detail.js';
 import { connect } from './js/dispatcher/live.js';
-import { map } from './js/dispatcher/map.js';
+import { devicesLayer, traceLayer } from './js/dispatcher/devices.js';
+import { map, tilesLayer } from './js/dispatcher/map.js';
 import { callsLayer, crewsLayer, outagesLayer, refreshOutageIcons } from './js/dispatcher/markers.js';
 import { loadNetwork, networkLayer } from './js/dispatcher/network.js';
 import { renderPanel, wirePanel } from './js/dispatcher/panel.js';
@@ -45,10 +52,15 @@ auth.renew = async () => {
 auth.signedOut = signIn;
 
 // The layers, bottom to top, and the control that shows and hides them.
-for (const layer of [networkLayer, planLayer, planMarkers, outagesLayer, crewsLayer, callsLayer]) layer.addTo(map);
+const layers = [basemapLayer, networkLayer, planLayer, traceLayer, planMarkers, devicesLayer, outagesLayer, crewsLayer, callsLayer];
+for (const layer of layers) layer.addTo(map);
 L.control.layers(null, {
-  Network: networkLayer, 'Switching plan': planLayer, Outages: outagesLayer, Calls: callsLayer, Crews: crewsLayer,
+  'Roads & zones': basemapLayer, ...(tilesLayer ? { Tiles: tilesLayer } : {}),
+  Network: networkLayer, Devices: devicesLayer, 'Switching plan': planLayer, Trace: traceLayer,
+  Outages: outagesLayer, Calls: callsLayer, Crews: crewsLayer,
 }, { position: 'topright', collapsed: true }).addTo(map);
+// The top bar's clock is the server's (simulated in the demo): it says so.
+labelClock(byId('clock'));
 
 // What a redraw draws: the panel, the outage markers, then the clocks on the new cards.
 onRender(renderPanel);

@@ -1,6 +1,13 @@
 /*
  * The Leaflet map: view, panes, canvas renderers, tiles, scale and legend.
- * The layers on it are the other modules' (network, markers, plan).
+ * The layers on it are the other modules' (basemap, network, devices,
+ * markers, plan).
+ *
+ * Panes, bottom to top: the basemap (roads and zones, 150) under the tiles
+ * of OMS_TILE_URL (200), zone names (390), the network (overlay pane, 400),
+ * plans and traces (450), device symbols (460), restored outages (615)
+ * under active ones (620), so a restored marker never hides an active one
+ * at the same place, crews (630), plan steps (640).
  */
 import { h, htmlText } from '../dom.js';
 import { CONFIG } from './config.js';
@@ -15,17 +22,23 @@ const bounds = CONFIG.bounds;
 if (bounds) map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], { padding: [24, 24], maxZoom: 18 });
 else map.setView([0, 0], 2);
 
-for (const [pane, z] of [['plan', 450], ['outages', 620], ['crews', 630], ['steps', 640]]) {
-  map.createPane(pane).style.zIndex = z;
-}
+const PANES = [
+  ['basemap', 150], ['zoneLabels', 390], ['plan', 450], ['devices', 460],
+  ['outagesRestored', 615], ['outages', 620], ['crews', 630], ['steps', 640],
+];
+for (const [pane, z] of PANES) map.createPane(pane).style.zIndex = z;
+map.getPane('zoneLabels').style.pointerEvents = 'none';
 /** The canvas the network is drawn on, and the one of the switching plan (below the markers). */
 export const canvas = L.canvas({ padding: 0.3, tolerance: 6 });
 export const planCanvas = L.canvas({ pane: 'plan', padding: 0.3, tolerance: 6 });
+/** The canvas of the basemap (roads and zones), under everything. */
+export const basemapCanvas = L.canvas({ pane: 'basemap', padding: 0.3 });
 
-if (CONFIG.tiles) {
+/** The utility's own tile server (OMS_TILE_URL), over the basemap; null without one. */
+export const tilesLayer = CONFIG.tiles
   // Leaflet reads an attribution as HTML: the configured text is shown as text.
-  L.tileLayer(CONFIG.tiles, { maxZoom: 22, attribution: htmlText(CONFIG.tilesAttribution) }).addTo(map);
-}
+  ? L.tileLayer(CONFIG.tiles, { maxZoom: 22, attribution: htmlText(CONFIG.tilesAttribution) }).addTo(map)
+  : null;
 L.control.scale({ imperial: false }).addTo(map);
 map.attributionControl.setPrefix('Leaflet · open-oms');
 
@@ -50,6 +63,7 @@ legend.onAdd = () => {
     line('#ff9f1a', 'de-energized'),
     line('#ff3355', 'faulted section', { borderTopWidth: '5px' }),
     h('div', {}, h('span', { class: 'sw open', style: { borderColor: '#e8e8e8' } }), 'open device'),
+    h('div', { id: 'legend-devices' }),  // the device symbols: filled by devices.js, which draws them
     h('div', {}, dot('#d3263f'), 'outage (customers out)'),
     h('div', {}, dot('#4ea1ff'), 'call ', dot('#ff3355', { marginLeft: '6px' }), 'hazard'),
     h('div', { class: 'info', id: 'net-info' }));

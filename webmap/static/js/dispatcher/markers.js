@@ -5,12 +5,18 @@
  * Calls: GET /map/calls.geojson in increments (the calls after the last one
  * seen); every few minutes the whole window is fetched again, which drops
  * the calls that left it. Crews: placed from the store (API and stream).
+ *
+ * Active outages are in a pane above the restored ones, so a restored
+ * marker never hides an active one at the same place. Crew labels that
+ * would overlap (crews at one depot) are stacked beside their position
+ * with leader lines (declutter.js), again after every zoom and move of a crew.
  */
 import { call } from '../api.js';
 import { h } from '../dom.js';
-import { CREW_COLORS, CREW_COLOR_UNKNOWN } from './config.js';
+import { ACTIVE, CREW_COLORS, CREW_COLOR_UNKNOWN } from './config.js';
+import { stackLabels } from './declutter.js';
 import { debounce, fmtTime, human, plural } from './format.js';
-import { icon, tip } from './map.js';
+import { icon, map, tip } from './map.js';
 import { select } from './selection.js';
 import { hooks, renderSoon, store, ui } from './state.js';
 
@@ -31,6 +37,8 @@ export const callsLayer = L.markerClusterGroup({
 
 // ------------------------------------------------------------------ outages
 const outageMarkers = new Map();
+/** Active outages above restored ones (map.js: the panes). */
+const outagePane = (o) => (ACTIVE.has(o.state) ? 'outages' : 'outagesRestored');
 
 function outageIcon(p, selected) {
   const n = p.customers_out || 0;
@@ -50,7 +58,7 @@ export async function loadOutages() {
     const p = f.properties;
     const ll = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
     store.outagePos.set(p.id, ll);
-    const m = L.marker(ll, { icon: outageIcon(p, ui.selected === `o:${p.id}`), pane: 'outages', riseOnHover: true });
+    const m = L.marker(ll, { icon: outageIcon(p, ui.selected === `o:${p.id}`), pane: outagePane(p), riseOnHover: true });
     m.bindTooltip(tip(`${p.id} · ${p.device || p.customer} · ${plural(p.customers_out, 'customer')} out`));
     m.on('click', () => select(`o:${p.id}`, false));
     m.addTo(outagesLayer);
@@ -67,7 +75,13 @@ export const scheduleOutages = debounce(loadOutages, 100);
 export function refreshOutageIcons() {
   for (const [id, m] of outageMarkers) {
     const o = store.outages.get(id);
-    if (o) m.setIcon(outageIcon(o, ui.selected === `o:${id}`));
+    if (!o) continue;
+    m.setIcon(outageIcon(o, ui.selected === `o:${id}`));
+    if (m.options.pane !== outagePane(o)) {  // restored (or active again): to its pane
+      m.remove();
+      m.options.pane = outagePane(o);
+      m.addTo(outagesLayer);
+    }
   }
 }
 
@@ -114,10 +128,14 @@ const crewMarkers = new Map();
 
 function crewIcon(c) {
   const color = CREW_COLORS[c.status] || CREW_COLOR_UNKNOWN;
-  return icon(h('div', {
-    class: ['oms-crew', c.stale && 'stale'],
-    style: { borderColor: color, position: 'absolute', transform: 'translate(-50%,-50%)' },
-  }, h('i', { style: { background: color } }), c.id), [0, 0]);
+  // A spot of no size at the crew's position: the label centred on it (or
+  // stacked beside it by declutterCrews), and the leader line back to it.
+  return icon(h('div', { class: 'oms-crew-spot' },
+    h('div', {
+      class: ['oms-crew', c.stale && 'stale'],
+      'data-label': c.id,
+      style: { borderColor: color },
+    }, h('i', { style: { background: color } }), c.id)), [0, 0]);
 }
 
 function crewTip(c) {
@@ -142,4 +160,54 @@ export function placeCrew(c) {
     m.setIcon(crewIcon(c));
     m.setTooltipContent(crewTip(c));
   }
+  declutterSoon();
 }
+
+// ------------------------------------------------------------ crew labels
+const SVG = 'http://www.w3.org/2000/svg';
+
+function leader(dx, dy) {
+  const line = document.createElementNS(SVG, 'svg');
+  line.setAttribute('class', 'oms-leader');
+  const path = document.createElementNS(SVG, 'path');
+  path.setAttribute('d', `M0 0 L${dx} ${dy}`);
+  const dot = document.createElementNS(SVG, 'circle');
+  dot.setAttribute('r', '3');
+  line.append(path, dot);
+  return line;
+}
+
+/** Stacks the crew labels that would overlap on screen (see declutter.js). */
+function declutterCrews() {
+  if (!map.hasLayer(crewsLayer)) return;
+  const items = [];
+  const labels = new Map();
+  for (const [id, m] of crewMarkers) {
+    const label = m.getElement()?.querySelector('.oms-crew');
+    if (!label) continue;
+    const p = map.latLngToLayerPoint(m.getLatLng());
+    labels.set(id, label);
+    items.push({ id, x: p.x, y: p.y, w: label.offsetWidth, h: label.offsetHeight });
+  }
+  const widths = new Map(items.map((it) => [it.id, it.w]));
+  const layout = stackLabels(items);
+  for (const [id, { dx, dy, leader: tied }] of layout) {
+    const label = labels.get(id);
+    label.style.transform = `translate(calc(-50% + ${dx}px), calc(-50% + ${dy}px))`;
+    label.parentElement.querySelector('.oms-leader')?.remove();
+    if (tied) label.before(leader(dx - widths.get(id) / 2, dy));
+  }
+  hooks.crewLabels = { zoom: map.getZoom(), stacked: [...layout.values()].filter((o) => o.leader).length };
+}
+// Once after a batch of changes (crews placed in one loop, a zoom), before the page is painted.
+let pending = false;
+function declutterSoon() {
+  if (pending) return;
+  pending = true;
+  queueMicrotask(() => {
+    pending = false;
+    declutterCrews();
+  });
+}
+map.on('zoomend', declutterSoon);
+crewsLayer.on('add', declutterSoon);

@@ -6,7 +6,8 @@
  * aborts the request in flight (its answer is of no use); a refresh asked
  * while one is in flight (the state changed) runs once it is done, so a
  * storm of changes never starves the map of answers. An answer that the
- * browser revalidated (same ETag) is not drawn again.
+ * browser revalidated (same ETag) is not drawn again. After every load the
+ * functions of networkLoaded follow with the same box (the device symbols).
  */
 import { send } from '../api.js';
 import { byId, h } from '../dom.js';
@@ -40,6 +41,9 @@ export const networkLayer = L.geoJSON(null, {
     layer.on('click', (ev) => devicePopup(p, ev.latlng));
   },
 });
+
+/** Called with {bbox, zoom} after every load of the network (drawn or unchanged). */
+export const networkLoaded = [];
 
 let abort = null;
 let seq = 0;
@@ -94,6 +98,7 @@ export async function loadNetwork(force) {
   if (doc) draw(doc);
   hooks.networkLoads += 1;
   hooks.lastNetworkAt = performance.now();
+  for (const fn of networkLoaded) fn({ bbox, zoom });
   if (dirty) loadNetwork(true);
 }
 

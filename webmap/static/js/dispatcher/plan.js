@@ -27,14 +27,21 @@ export const planLayer = L.geoJSON(null, {
   },
 });
 export const planMarkers = L.layerGroup();
+/**
+ * More for a device's popup, from other modules (devices.js: the traces and
+ * what its symbol says): functions (p, act) -> element or null, where
+ * act(fn) closes the popup, then runs fn.
+ */
+export const popupNotes = [];
+export const popupActions = [];
 
-/** The popup of a line clicked on the map: switch it, or show its plan. */
+/** The popup of a line or a device symbol clicked on the map: switch it, trace it, or show its plan. */
 export function devicePopup(p, latlng) {
   if (p.simplified) {
     map.setView(latlng, Math.min(map.getZoom() + 2, 22));
     return;
   }
-  const isOpen = p.state === 'open';
+  const isOpen = (p.operated ?? p.state) === 'open';  // a symbol's state may be 'tripped'
   const act = (fn) => () => {
     map.closePopup();
     fn();
@@ -42,6 +49,7 @@ export function devicePopup(p, latlng) {
   const content = h('div', {},
     h('h4', {}, p.id),
     h('div', { class: 'row' }, p.kind, p.name ? ` · ${p.name}` : '', ' · ', h('b', {}, p.state)),
+    popupNotes.map((note) => note(p, act)),
     h('div', { class: 'acts' },
       p.operable && canSwitch
         ? h('button', {
@@ -51,6 +59,7 @@ export function devicePopup(p, latlng) {
           onclick: act(() => switchDialog(p.id, isOpen ? 'closed' : 'open', p.kind)),
         }, `${isOpen ? 'Close' : 'Open'} ${p.id}`)
         : null,
+      popupActions.map((action) => action(p, act)),
       h('button', { class: 'btn', 'data-pop': 'plan', onclick: act(() => showPlan({ device: p.id })) },
         'Isolation & restoration plan')));
   L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(content).openOn(map);

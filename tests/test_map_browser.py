@@ -1,0 +1,328 @@
+"""The dispatcher map (issue 14): device symbols, basemap, crew labels, outage order, clock.
+
+The routes (``/map/devices.geojson``, ``/map/trace``, ``/map/basemap.geojson``)
+on the test network, and the page in headless Chromium: on the demo data
+set (``oms demo``'s database, no storm) and on the two-feeder test network.
+The layers themselves are tested in ``tests/test_layers.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import serve, sign_in
+from helpers import DLAT, DLON, LAT0, LON0
+
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+#: The demo's open-point switch on feeder 10, and its depot of five crews (CR03, CR04, CR17-19).
+DEMO_SWITCH = "F10-S1"
+DEMO_DEPOT = (35.7768, 118.0362)
+DEMO_SPEED = 60.0
+
+
+def _now(minutes_ago: float = 0) -> str:
+    return (datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)).isoformat()
+
+
+def _post_events(client: Any, token: str, events: list[dict[str, Any]]) -> None:
+    response = client.post("/api/events", json=events, headers={"X-CSRFToken": token})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["rejected"] == []
+
+
+def _scada(eid: str, device: str, state: str, minutes_ago: float) -> dict[str, Any]:
+    event = {"id": eid, "type": "scada", "time": _now(minutes_ago), "device": device}
+    return {**event, "state": state, **({"lockout": True} if state == "open" else {})}
+
+
+def _sign_in_page(page: Any, base: str, user: str, password: str) -> None:
+    page.goto(base + "/login?next=/")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_function("window.omsMap && window.omsMap.ready && window.omsMap.loaded")
+
+
+def _view(page: Any, lat: float, lon: float, zoom: float) -> None:
+    """Moves the map and waits until the network, the devices and the basemap followed.
+
+    And until nothing moves: after a zoom, Leaflet.markercluster (the calls)
+    animates every marker of the map into place for 0.3 s.
+    """
+    before = page.evaluate(
+        "[window.omsMap.networkLoads, window.omsMap.deviceLoads, window.omsMap.basemapLoads]"
+    )
+    page.evaluate(
+        "([lat, lon, z]) => { window.omsMap.map.setView([lat, lon], z, {animate: false}); }",
+        [lat, lon, zoom],
+    )
+    page.wait_for_function(
+        """(b) => window.omsMap.networkLoads > b[0] && window.omsMap.deviceLoads > b[1]
+                 && window.omsMap.basemapLoads > b[2]""",
+        arg=before,
+    )
+    page.wait_for_function("document.getAnimations().length === 0")
+
+
+# ------------------------------------------------------------------ routes
+def test_map_routes_need_a_session_and_a_good_view(client: Any) -> None:
+    for url in ("/map/devices.geojson", "/map/basemap.geojson", "/map/trace?kind=upstream"):
+        assert client.get(url).status_code == 401
+    sign_in(client, "dora")
+    assert client.get("/map/devices.geojson?bbox=1,2,3").status_code == 400
+    assert client.get("/map/basemap.geojson?zoom=99").status_code == 400
+    assert client.get("/map/trace?kind=sideways&device=SW1").status_code == 400
+    assert client.get("/map/trace?kind=upstream").status_code == 400
+    assert client.get("/map/trace?kind=upstream&device=NOPE").status_code == 404
+
+
+def test_devices_route_says_what_reported_each_state(client: Any) -> None:
+    token = sign_in(client, "dora")
+    _post_events(client, token, [_scada("s-1", "B1", "open", 5)])
+    response = client.post(
+        "/api/switch",
+        json={"device": "SW2", "state": "open", "confirm": True},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 200, response.get_json()
+    doc = client.get("/map/devices.geojson?zoom=18").get_json()
+    props = {f["properties"]["id"]: f["properties"] for f in doc["features"]}
+    assert doc["shown"] is True
+    assert (props["B1"]["state"], props["B1"]["reported"]) == ("tripped", "scada")
+    assert (props["SW2"]["state"], props["SW2"]["reported"]) == ("open", "operator")
+    assert (props["SW1"]["state"], props["SW1"]["reported"]) == ("closed", None)
+    assert props["B1"]["outage"] == "OUT-000001"
+    trace = client.get("/map/trace?kind=downstream&device=B1").get_json()
+    assert trace["kind"] == "downstream" and trace["edges"] == len(trace["layer"]["features"])
+
+
+def test_basemap_route_serves_the_zones_of_the_test_network(client: Any) -> None:
+    sign_in(client, "dora")
+    response = client.get("/map/basemap.geojson")
+    doc = response.get_json()
+    assert response.mimetype == "application/geo+json" and response.headers.get("ETag")
+    assert doc["zones"] == 2 and doc["roads"] == 0  # the test data set has no roads file
+    assert {f["properties"]["id"] for f in doc["features"]} == {"Z-W", "Z-E"}
+    again = client.get("/map/basemap.geojson", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+# ------------------------------------------------------------- demo pages
+@pytest.fixture
+def demo_app(tmp_path: Path) -> Iterator[Any]:
+    """An app on a fresh demo database, its clock simulated at 60x (no storm, no ticks)."""
+    from oms.config import EngineConfig
+    from webmap import create_app
+    from webmap.demo import AcceleratedClock, demo_start, prepare
+
+    prepare(tmp_path / "demo.sqlite")
+    flask_app = create_app(
+        {
+            "TESTING": True,
+            "OMS_DB": f"sqlite:///{tmp_path / 'demo.sqlite'}",
+            "OMS_TICK_S": 0,
+            "SECRET_KEY": "t",
+            "STREAM_KEEPALIVE_S": 0.5,
+            "OMS_CLOCK": AcceleratedClock(demo_start(), DEMO_SPEED),
+            "OMS_CLOCK_SPEED": DEMO_SPEED,
+            "OMS_ENGINE_CONFIG": EngineConfig(max_clock_skew_s=None),
+        }
+    )
+    yield flask_app
+    flask_app.extensions["oms.service"].stop()
+    flask_app.extensions["oms.storage.db"].dispose()
+
+
+@pytest.fixture
+def demo(demo_app: Any, page: Any) -> Iterator[tuple[str, Any]]:
+    """The demo served, and a page signed in as its dispatcher; nothing may leave the server."""
+    with serve(demo_app) as base:
+        outside: list[str] = []
+
+        def only_this_server(route: Any) -> None:
+            if route.request.url.startswith((base, "data:")):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_this_server)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_viewport_size({"width": 1400, "height": 900})
+        _sign_in_page(page, base, "dispatcher", "dispatch-demo")
+        yield base, page
+        assert errors == [] and outside == []
+        page.goto("about:blank")  # ends the event stream, so the server stops at once
+
+
+@pytest.mark.browser
+def test_browser_a_device_at_zoom_18_is_drawn_and_opens_its_actions(
+    demo: tuple[str, Any],
+) -> None:
+    from oms.demodata import demo_network
+
+    _, page = demo
+    net = demo_network()
+    lon, lat = (float(v) for v in net.node_xy[net.edge_from[net.edge(DEMO_SWITCH)]])
+    _view(page, lat, lon, 12)
+    assert page.evaluate("window.omsMap.deviceInfo().shown") is False  # too far out
+    _view(page, lat, lon, 18)
+    symbol = page.locator(f'.oms-device[data-id="{DEMO_SWITCH}"]')
+    assert symbol.get_attribute("data-kind") == "switch"
+    assert symbol.get_attribute("data-state") == "closed"
+    box = symbol.bounding_box()
+    at = page.evaluate(
+        """([lat, lon]) => {
+            const p = window.omsMap.map.latLngToContainerPoint([lat, lon]);
+            const r = document.getElementById('map').getBoundingClientRect();
+            return [r.left + p.x, r.top + p.y];
+        }""",
+        [lat, lon],
+    )
+    assert box["x"] <= at[0] <= box["x"] + box["width"]  # drawn where the switch is
+    assert box["y"] <= at[1] <= box["y"] + box["height"]
+    assert box["width"] >= 12 and box["height"] >= 12
+    symbol.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert DEMO_SWITCH in popup.inner_text()
+    actions = popup.locator("[data-pop]")
+    assert {actions.nth(i).get_attribute("data-pop") for i in range(actions.count())} == {
+        "switch",
+        "upstream",
+        "downstream",
+        "plan",
+    }
+    popup.locator('[data-pop="upstream"]').click()
+    page.wait_for_selector("#trace-box:not([hidden])")
+    trace = page.evaluate("window.omsMap.trace")
+    assert trace["kind"] == "upstream" and trace["device"] == DEMO_SWITCH and trace["edges"] > 1
+    assert "Upstream of F10-S1" in page.locator("#trace-box").inner_text()
+
+
+@pytest.mark.browser
+def test_browser_basemap_draws_the_demo_roads_with_no_internet(demo: tuple[str, Any]) -> None:
+    _, page = demo
+    lat, lon = DEMO_DEPOT
+    _view(page, lat, lon, 16)
+    info = page.evaluate("window.omsMap.basemapInfo()")
+    assert info["roads"] > 20 and info["zones"] >= 1 and info["labels"] == info["zones"]
+    painted = page.evaluate(
+        """() => {
+            const c = window.omsMap.map.getPane('basemap').querySelector('canvas');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+            return n;
+        }"""
+    )
+    assert painted > 5000  # streets on the canvas under the network
+    assert page.locator('.oms-zone-label[data-zone="Z-U2"]').count() == 1
+
+
+@pytest.mark.browser
+def test_browser_crew_labels_at_one_depot_do_not_overlap(demo: tuple[str, Any]) -> None:
+    _, page = demo
+    lat, lon = DEMO_DEPOT
+    for zoom in (13, 15, 17):
+        _view(page, lat, lon, zoom)
+        page.wait_for_function(
+            "(z) => window.omsMap.crewLabels && window.omsMap.crewLabels.zoom === z", arg=zoom
+        )
+        page.wait_for_function("document.getAnimations().length === 0")
+        assert page.evaluate("window.omsMap.crewLabels.stacked") >= 5
+        boxes = page.evaluate(
+            """() => [...document.querySelectorAll('.oms-crew')].map((e) => {
+                const r = e.getBoundingClientRect();
+                return [e.dataset.label, r.left, r.top, r.right, r.bottom];
+            })"""
+        )
+        assert len(boxes) == 19
+        for a, b in combinations(boxes, 2):
+            apart = a[3] <= b[1] or b[3] <= a[1] or a[4] <= b[2] or b[4] <= a[2]
+            assert apart, f"zoom {zoom}: the labels of {a[0]} and {b[0]} overlap"
+        assert page.locator(".oms-leader").count() >= 5  # each tied to where its crew is
+
+
+@pytest.mark.browser
+def test_browser_clock_says_it_is_simulated(demo: tuple[str, Any]) -> None:
+    _, page = demo
+    page.wait_for_function("document.getElementById('clock').title.includes('simulated')")
+    title = page.get_attribute("#clock", "title")
+    assert title.startswith("System time (simulated, x60)") and "Local" not in title
+    assert page.get_attribute("#clock", "data-speed") == "60"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_demo_page_is_ready_within_1_5_s(demo_app: Any, page: Any) -> None:
+    with serve(demo_app) as base:
+        page.set_viewport_size({"width": 1600, "height": 900})
+        _sign_in_page(page, base, "dispatcher", "dispatch-demo")  # reads the network (cold)
+        timings = []
+        for _ in range(3):  # as every later dispatcher: the server has the network in memory
+            page.reload()
+            page.wait_for_function("window.omsMap && window.omsMap.ready && window.omsMap.loaded")
+            page.wait_for_function("window.omsMap.basemapLoads > 0")
+            timings.append(page.evaluate("window.omsMap.firstRenderMs"))
+        print(f"\ndemo dispatcher page ready: {timings} ms")
+        assert min(timings) < 1500
+        page.goto("about:blank")
+
+
+# ------------------------------------------------------- two-feeder pages
+def _at(x: float, y: float) -> tuple[float, float]:
+    """Lat/lon of a point on the 100 m grid of ``helpers``."""
+    return LAT0 + y * DLAT, LON0 + x * DLON
+
+
+@pytest.mark.browser
+@SQLITE_ONLY
+def test_browser_restored_outage_stays_under_an_active_one(
+    live_server: str, page: Any, client: Any
+) -> None:
+    token = sign_in(client, "dora")
+    # B3 locks out first and stays out; B1, just south-east of it, locks out
+    # later and is back: the restored marker is the newer and the lower one
+    # on screen, which Leaflet alone would draw on top.
+    _post_events(client, token, [_scada("s-1", "B3", "open", 60)])
+    _post_events(client, token, [_scada("s-2", "B1", "open", 30)])
+    _post_events(client, token, [_scada("s-3", "B1", "closed", 20)])
+    states = {o["device"]: o["state"] for o in client.get("/api/outages").get_json()}
+    assert states == {"B3": "confirmed", "B1": "restored"}
+    _sign_in_page(page, live_server, "dora", "secret-pw")
+    page.wait_for_function("window.omsMap.outageIds().length === 2")
+    b3, b1 = _at(1.0, 0.5), _at(1.5, 0.0)  # the middles of B3 and B1
+    lat, lon = (b3[0] + b1[0]) / 2, (b3[1] + b1[1]) / 2
+    page.evaluate(
+        "([lat, lon]) => { window.omsMap.map.setView([lat, lon], 15, {animate: false}); }",
+        [lat, lon],
+    )
+    page.wait_for_timeout(300)
+    on_top = page.evaluate(
+        """([lat, lon]) => {
+            const p = window.omsMap.map.latLngToContainerPoint([lat, lon]);
+            const r = document.getElementById('map').getBoundingClientRect();
+            const hit = document.elementFromPoint(r.left + p.x, r.top + p.y);
+            const marker = hit && hit.closest('.leaflet-marker-icon');
+            return marker && marker.querySelector('.oms-outage').className;
+        }""",
+        [lat, lon],
+    )
+    assert on_top is not None and "confirmed" in on_top, on_top
+    page.goto("about:blank")
+
+
+@pytest.mark.browser
+@SQLITE_ONLY
+def test_browser_clock_on_real_time_says_so(live_server: str, page: Any) -> None:
+    _sign_in_page(page, live_server, "dora", "secret-pw")
+    page.wait_for_function("document.getElementById('clock').title.includes('real time')")
+    assert page.get_attribute("#clock", "data-speed") is None
+    page.goto("about:blank")
