@@ -250,7 +250,7 @@ class EngineCore:
         o.restore(t, self.config.prediction.momentary_s)
         self.outages.audit(o, t, actor, "restore", reason, {"device": o.device, "kind": o.kind})
         self.set_epoch(o, to_seconds(t))
-        if o.kind == "network":
+        if o.kind in ("network", "momentary"):  # a blink can hide a fault below it too
             self.changes.restored.append(o)
         if o.kind == "single_customer":
             return

@@ -97,12 +97,15 @@ class Evidence:
         self.ping_dead = nan.copy()
         self.hazard = nan.copy()
         self.ping_sent = nan.copy()  # the last ping the engine asked for
-        self.ping_tries = np.zeros(units, dtype=np.int64)  # pings since the meter last answered
+        # Pings before the last one that went unanswered in a row, while the
+        # head-end answered others (each is evidence of no supply).
+        self.ping_missed = np.zeros(units, dtype=np.int64)
         self.epoch = np.full(units, -np.inf)  # the last restoration of their supply
         self.epoch_seen = np.full(units, -np.inf)  # when the engine learned of it
         self.live = np.zeros(units, dtype=bool)  # units with any evidence in the window
         self.last_gasp_seen = -math.inf
         self.last_reply_seen = -math.inf  # the head-end's last ping reply
+        self.dead_answers: list[int] = []  # units whose ping said "no supply", to follow up
 
     def apply(self, event: Event, u: int, t: float) -> None:
         """Record a call, last gasp, restore or ping reply of unit ``u`` at ``t``. O(1)."""
@@ -127,6 +130,7 @@ class Evidence:
                 self.on[u] = np.fmax(self.on[u], t)
             else:
                 self.ping_dead[u] = np.fmax(self.ping_dead[u], t)
+                self.dead_answers.append(u)
         self.live[u] = True
 
     def _silent_since_restoration(
@@ -160,7 +164,10 @@ class Evidence:
         """The engine asked the head-end to ping ``units`` at ``t``. O(len(units))."""
         sent = self.ping_sent[units]
         answered = ~(sent > -np.inf) | (self.on[units] >= sent) | (self.ping_dead[units] >= sent)
-        self.ping_tries[units] = np.where(answered, 1, self.ping_tries[units] + 1)
+        missed = ~answered & (self.last_reply_seen > sent)
+        self.ping_missed[units] = np.where(
+            answered, 0, self.ping_missed[units] + missed.astype(np.int64)
+        )
         self.ping_sent[units] = np.fmax(sent, t)
         self.live[units] = True
 
@@ -182,7 +189,7 @@ class Evidence:
         """Of ``units``, those whose last ping timed out unanswered and that have
         retries left: to ping again. O(len(units))."""
         return self._ping_silent(units, np.full(len(units), -np.inf), now, p) & (
-            self.ping_tries[units] <= p.ping_retries
+            self.ping_missed[units] < p.ping_retries
         )
 
     def restored(self, units: np.ndarray, t: float, seen: float | None = None) -> None:
@@ -221,7 +228,8 @@ class Evidence:
             np.where(pdead, self.ping_dead[units], np.nan),
         )
         on_t = self.on[units]
-        reported = (on_t > since) & ~(dead_t > on_t)
+        # A report at the restoration itself (often what dated it) is supply after it.
+        reported = (on_t >= since) & ~(dead_t > on_t)
         on = reported & (on_t > now - p.supplied_window_s)
         dead = ~np.isnan(dead_t) & ~reported
         is_metered = metered[units]
@@ -239,8 +247,10 @@ class Evidence:
             nested = self._silent_since_restoration(units, is_metered & ~dead, now, floor_t, p)
             delta += np.where(nested, p.llr_missing_restore - base_meter, 0.0)
         # An unanswered ping while the head-end answers others: no supply.
-        silent_ping = self._ping_silent(units, since, now, p) & ~on
-        delta += np.where(silent_ping, p.llr_ping_silent * self.ping_tries[units], 0.0)
+        lapsed = self._ping_silent(units, since, now, p)
+        unanswered = np.where(self.ping_sent[units] > since, self.ping_missed[units], 0) + lapsed
+        silent_ping = (unanswered > 0) & ~on
+        delta += np.where(silent_ping, p.llr_ping_silent * unanswered, 0.0)
         keep = dead | on | nested | silent_ping
         # Out since before the last restoration, and never heard back: out
         # all along (a nested outage), so the outage began back then.

@@ -127,7 +127,9 @@ def request_pings(
     on = set(table.units[table.on].tolist())
     known = set(table.units.tolist())
     for o in core.changes.moved:
-        if not o.active or o.state != "predicted" or o.id not in pos_of:
+        # One meter's dead ping confirms that meter, not the device: still ask.
+        unsure = o.state == "predicted" or o.confirmed_by == "ami_ping"
+        if not o.active or not unsure or o.id not in pos_of:
             continue
         below = core.units_under(pos_of[o.id])
         candidates = [u for u in below[metered[below]].tolist() if u not in on]
@@ -138,6 +140,7 @@ def request_pings(
         _ping(core, chosen, o.id, "confirm", to_seconds(t))
     _ping_after_restorations(core, t)
     _retry_pings(core, table, t)
+    _ping_neighbours(core, t)
 
 
 def _ping(core: EngineCore, units: list[int], outage: str, purpose: str, t: float) -> None:
@@ -146,6 +149,28 @@ def _ping(core: EngineCore, units: list[int], outage: str, purpose: str, t: floa
     core.changes.pings.extend((int(u), outage, purpose) for u in units)
     core.ev.pinged(np.array(units, dtype=np.int64), t)
     core.pinged_about.update((int(u), outage) for u in units)
+
+
+def _ping_neighbours(core: EngineCore, t: datetime) -> None:
+    """A meter whose ping said "no supply": ask the other meters at its outage
+    point (one answer is weaker than a fault's prior; a few agreeing are not).
+    O(answers x meters at their outage points)."""
+    answers, core.ev.dead_answers = core.ev.dead_answers, []
+    if not answers:
+        return
+    ev, k, now = core.ev, core.config.pings_per_check, to_seconds(t)
+    tree, metered = core.tree, core.units.metered
+    found = {int(tree.node_device[core.units.node[u]]): u for u in answers}
+    for pos, answered in sorted(found.items()):
+        if pos < 0:
+            continue
+        units = core.units_under(pos)
+        units = units[metered[units]]
+        # Not heard from since supply last came back, and not asked already.
+        ask = units[~(ev.on[units] >= ev.epoch[units]) & ~(ev.ping_sent[units] >= ev.epoch[units])]
+        if len(ask):
+            about = core.pinged_about.get(answered, "")
+            _ping(core, list(spread(ask, k)), about, "neighbours", now)
 
 
 def _retry_pings(core: EngineCore, table: EvidenceTable, t: datetime) -> None:

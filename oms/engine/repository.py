@@ -81,6 +81,7 @@ class Repository:
         for event in self._telemetry(core):
             core.apply_evidence(event)
         self._pings_sent(core)
+        core.ev.dead_answers.clear()  # answered before the restart: followed up then
         core.resume()
         with self.db.connect() as conn:
             core.book = self._order_book(conn, core, state)
