@@ -467,6 +467,20 @@ def test_a_roll_up_takes_over_only_the_outages_that_began_with_it(tmp_path: Path
     assert found["T2"] is t2 and (t2.state, t2.started) == ("predicted", T0)
 
 
+def test_with_calls_alone_a_roll_up_takes_over_earlier_outages(tmp_path: Path) -> None:
+    # Calls trickle in over the life of an outage (one customer in ten calls),
+    # so their times cannot tell two faults from one: half an hour after two
+    # calls under T1, calls under T2 and T3 make it R, which takes T1's over.
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    batch(core, [ev("c1", "call", 0, customer="s1-1"), ev("c2", "call", 60, customer="s1-3")])
+    t1 = at_devices(core)["T1"]
+    later = [("c3", "s2-1"), ("c4", "s2-4"), ("c5", "s3-2"), ("c6", "s3-3")]
+    batch(core, [ev(eid, "call", 1800 + 30 * k, customer=c) for k, (eid, c) in enumerate(later)])
+    tick(core, T0 + timedelta(seconds=2000))
+    active = {d: o for d, o in at_devices(core).items() if o.active}
+    assert list(active) == ["R"] and active["R"] is t1 and t1.started == T0
+
+
 def test_an_unanswered_ping_says_nothing_when_no_head_end_answers(tmp_path: Path) -> None:
     core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
     _recloser_out_then_back(core, ["s2-1", "s2-3"])

@@ -193,7 +193,9 @@ def _roll_up(r: _Pass) -> None:
         prompt = tripped_at is not None or r.table.ami_live
         gap = p.new_outage_gap_ami_s if prompt else p.new_outage_gap_s
         k = len(under) - 1
-        while k > 0 and (under[k].started - under[k - 1].started).total_seconds() <= gap:
+        while k > 0 and (
+            not prompt or (under[k].started - under[k - 1].started).total_seconds() <= gap
+        ):
             k -= 1
         others += [r.pos_of[o.id] for o in under[:k]]
         under = under[k:]
@@ -208,7 +210,8 @@ def _roll_up(r: _Pass) -> None:
             gasp_outside is not None
             and (gasp_outside - earliest).total_seconds() > p.new_outage_gap_ami_s
         ) or (
-            any_outside is not None
+            prompt
+            and any_outside is not None
             and (any_outside - earliest).total_seconds() > p.new_outage_gap_s
         ):
             continue
