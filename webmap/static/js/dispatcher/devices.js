@@ -8,8 +8,8 @@
  * drawn as a symbol by kind (shape) and state: closed filled, open hollow,
  * tripped red; a dashed outline when the trip is presumed from an outage
  * (nothing reported the device open); a blue dot when SCADA reports it.
- * The symbols are fetched for the same box as the network, after each
- * network load (a move out of the box, or a change of state).
+ * The symbols are fetched for the same box as the network, alongside each
+ * request of it (a move out of the box, or a change of state).
  *
  * A click opens the device popup of plan.js, which gets two more actions
  * from here: the upstream and downstream traces (GET /map/trace), drawn
@@ -18,7 +18,7 @@
 import { call } from '../api.js';
 import { byId, fill, h } from '../dom.js';
 import { icon, map, planCanvas, tip } from './map.js';
-import { networkLoaded } from './network.js';
+import { networkRequested } from './network.js';
 import { devicePopup, popupActions, popupNotes } from './plan.js';
 import { hooks } from './state.js';
 import { toast } from './toast.js';
@@ -97,7 +97,7 @@ function draw(doc) {
     : `${doc.devices.toLocaleString()} devices in view: symbols from zoom ${doc.from_zoom}`;
 }
 
-/** Loads the symbols of the network's last box (called after each network load). */
+/** Loads the symbols of the box the network is requested for. */
 async function loadDevices({ bbox, zoom }) {
   if (!map.hasLayer(devicesLayer)) return;
   const mine = ++seq;
@@ -112,7 +112,7 @@ async function loadDevices({ bbox, zoom }) {
   draw(doc);
   hooks.deviceLoads += 1;
 }
-networkLoaded.push(loadDevices);
+networkRequested.push(loadDevices);
 hooks.deviceLoads = 0;
 hooks.deviceInfo = () => ({ ...info, ids: [...markers.keys()] });
 hooks.deviceState = (id) => markers.get(id)?.getElement()?.querySelector('.oms-device')?.dataset.state ?? null;

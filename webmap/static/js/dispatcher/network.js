@@ -6,8 +6,9 @@
  * aborts the request in flight (its answer is of no use); a refresh asked
  * while one is in flight (the state changed) runs once it is done, so a
  * storm of changes never starves the map of answers. An answer that the
- * browser revalidated (same ETag) is not drawn again. After every load the
- * functions of networkLoaded follow with the same box (the device symbols).
+ * browser revalidated (same ETag) is not drawn again. Each request also
+ * calls the functions of networkRequested with its box, so the device
+ * symbols of the same box load alongside.
  */
 import { send } from '../api.js';
 import { byId, h } from '../dom.js';
@@ -42,8 +43,8 @@ export const networkLayer = L.geoJSON(null, {
   },
 });
 
-/** Called with {bbox, zoom} after every load of the network (drawn or unchanged). */
-export const networkLoaded = [];
+/** Called with {bbox, zoom} on every request of the network (a move out of the box, a change of state). */
+export const networkRequested = [];
 
 let abort = null;
 let seq = 0;
@@ -76,6 +77,7 @@ export async function loadNetwork(force) {
   busy = true;
   dirty = false;
   const url = `/map/network.geojson?bbox=${bbox.map((v) => v.toFixed(6)).join(',')}&zoom=${zoom}`;
+  for (const fn of networkRequested) fn({ bbox, zoom });
   let doc = null;
   try {
     const res = await send('GET', url, undefined, { signal: abort.signal, accept: 'application/geo+json' });
@@ -98,7 +100,6 @@ export async function loadNetwork(force) {
   if (doc) draw(doc);
   hooks.networkLoads += 1;
   hooks.lastNetworkAt = performance.now();
-  for (const fn of networkLoaded) fn({ bbox, zoom });
   if (dirty) loadNetwork(true);
 }
 
@@ -110,7 +111,7 @@ function draw(doc) {
   const box = byId('net-info');
   if (box) {
     box.textContent = `${doc.edges.toLocaleString()} edges in view` +
-      (doc.detail ? '' : ` · simplified (${doc.drawn.toLocaleString()} segments); zoom in for devices`);
+      (doc.detail ? '' : ` · simplified (${doc.drawn.toLocaleString()} segments); zoom in for every edge`);
   }
   if (!hooks.ready) {
     requestAnimationFrame(() => {
