@@ -481,6 +481,30 @@ def test_with_calls_alone_a_roll_up_takes_over_earlier_outages(tmp_path: Path) -
     assert list(active) == ["R"] and active["R"] is t1 and t1.started == T0
 
 
+def test_a_prediction_refuted_by_its_verification_ping_is_withdrawn(tmp_path: Path) -> None:
+    # Two of T2's meters gasp: T2 is predicted and its other meters pinged.
+    # They answer "energized" 20 s later: T2 did not operate (withdrawn, not
+    # restored: no interruption to count); the two are left to the
+    # single-customer rules.
+    core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
+    batch(core, [ev(f"g{i}", "ami_last_gasp", 0, customer=f"s2-{i}") for i in (1, 2)])
+    t2 = at_devices(core)["T2"]
+    ids = core.units.ids or []
+    asked = [ids[u] for u in np.flatnonzero(core.ev.ping_sent > 0)]
+    assert {"s2-3", "s2-4"} <= set(asked)
+    replies = [("p3", "s2-3"), ("p4", "s2-4")]
+    batch(core, [ev(eid, "ami_ping_reply", 20, customer=c, energized=True) for eid, c in replies])
+    assert t2.state == "cancelled" and t2.restored is None
+
+
+def test_an_ami_restore_soon_after_a_prediction_is_a_restoration(tmp_path: Path) -> None:
+    core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
+    batch(core, [ev(f"g{i}", "ami_last_gasp", 0, customer=f"s2-{i}") for i in (1, 2, 3, 4)])
+    t2 = at_devices(core)["T2"]
+    batch(core, [ev(f"r{i}", "ami_restore", 20, customer=f"s2-{i}") for i in (1, 2, 3, 4)])
+    assert t2.state == "restored"
+
+
 def test_an_unanswered_ping_says_nothing_when_no_head_end_answers(tmp_path: Path) -> None:
     core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
     _recloser_out_then_back(core, ["s2-1", "s2-3"])

@@ -97,6 +97,7 @@ class Evidence:
         self.ping_dead = nan.copy()
         self.hazard = nan.copy()
         self.ping_sent = nan.copy()  # the last ping the engine asked for
+        self.ping_on = nan.copy()  # the last ping answered "energized"
         # Pings before the last one that went unanswered in a row, while the
         # head-end answered others (each is evidence of no supply).
         self.ping_missed = np.zeros(units, dtype=np.int64)
@@ -128,6 +129,7 @@ class Evidence:
             self.last_reply_seen = max(self.last_reply_seen, t)
             if event.payload["energized"]:
                 self.on[u] = np.fmax(self.on[u], t)
+                self.ping_on[u] = np.fmax(self.ping_on[u], t)
             else:
                 self.ping_dead[u] = np.fmax(self.ping_dead[u], t)
                 self.dead_answers.append(u)

@@ -316,7 +316,10 @@ def _withdraw(r: _Pass) -> None:
     core = r.core
     for o in r.leftovers:
         when = _supplied_under(r.table, r.tree, r.pos_of[o.id], o.started)
-        if when is not None and when >= to_seconds(o.located_at) - core.config.batch_seconds:
+        if when is not None and _refuted_by_ping(r, o, when):
+            reason = "a meter pinged to verify it has supply: it did not operate"
+            core.outages.cancel(o, r.t, "system", "withdrawn", reason)
+        elif when is not None and when >= to_seconds(o.located_at) - core.config.batch_seconds:
             core.restore(o, to_datetime(when), "system", "supply reported")
         elif when is not None:
             # Supply was reported below it before it was predicted there:
@@ -326,6 +329,27 @@ def _withdraw(r: _Pass) -> None:
         else:
             reason = "evidence no longer supports it"
             core.outages.cancel(o, r.t, "system", "withdrawn", reason)
+
+
+def _refuted_by_ping(r: _Pass, o: Outage, when: float) -> bool:
+    """Whether the first report of supply below ``o`` is a meter's answer to a
+    ping asked since ``o`` was located, within the ping timeout: its device did
+    not operate (unless SCADA or a dispatcher said it did). O(evidence rows)."""
+    if o.confirmed_by not in (None, "ami_ping"):
+        return False
+    located = to_seconds(o.located_at)
+    if when > located + r.core.config.prediction.ping_timeout_s:
+        return False
+    table, tree, ev = r.table, r.tree, r.core.ev
+    d = r.pos_of[o.id]
+    tin = tree.supply.tree.tin[table.nodes]
+    first = table.on & (table.on_t == when) & (tin >= tree.lo[d]) & (tin < tree.hi[d])
+    units = table.units[first]
+    return (
+        bool(len(units))
+        and bool((ev.ping_on[units] == when).all())
+        and bool((ev.ping_sent[units] >= located - r.core.config.batch_seconds).all())
+    )
 
 
 def _sync_jobs(core: EngineCore, t: datetime) -> None:
