@@ -47,6 +47,7 @@ from webmap.accounts import (
 )
 from webmap.auth import current_user, require
 from webmap.db import database, get_conn, network, service
+from webmap.job_field import critical_premises, customer_record
 from webmap.openapi.metadata import (
     IDS,
     INT,
@@ -693,23 +694,25 @@ def _job_or_404(job_id: str) -> Any:
 @require(*_ANYONE)
 @operation("One job", tag="jobs", ok=Answer("The job.", JOB_DETAIL), errors=(404,))
 def job(job_id: str) -> Any:
-    """One job, with its outage and, for its crew, the customer's details."""
+    """One job, with its outage, the customer's record and supply (service
+    jobs) and the critical premises out (network jobs): what a crew needs in
+    the field (webmap/job_field.py)."""
     j = _job_or_404(job_id)
     doc = j.to_dict()
     conn = get_conn()
+    try:
+        net = network()
+    except OMSError:  # no network loaded: no supply or premises to tell
+        net = None
     if j.customer:
-        c = schema.customers
-        row = conn.execute(
-            select(c.c.id, c.c.name, c.c.phone, c.c.address, c.c.critical).where(
-                c.c.id == j.customer
-            )
-        ).first()
-        doc["customer_details"] = dict(row._mapping) if row else None
+        doc["customer_details"] = customer_record(conn, net, j.customer)
     if j.outage:
         try:
             doc["outage_details"] = get_outage(conn, j.outage).to_dict()
         except OMSError:
             doc["outage_details"] = None
+        if net is not None and j.kind != "single_customer" and doc["outage_details"]:
+            doc["critical_premises"] = critical_premises(conn, net, j.outage)
     return jsonify(doc)
 
 

@@ -11,7 +11,7 @@ any event.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -20,7 +20,10 @@ from oms.config import DispatchConfig
 from oms.dispatch.jobs import Job
 from oms.storage import schema
 
-__all__ = ["engine_clock", "get_job", "list_crews", "list_jobs"]
+if TYPE_CHECKING:
+    from topology.model import Network
+
+__all__ = ["critical_customers_out", "engine_clock", "get_job", "list_crews", "list_jobs"]
 
 
 def engine_clock(conn: Connection) -> datetime | None:
@@ -70,3 +73,38 @@ def list_crews(conn: Connection, config: DispatchConfig, now: datetime) -> list[
     from oms.engine.repository import load_crews
 
     return crew_dicts(load_crews(conn).values(), now, config)
+
+
+def critical_customers_out(
+    conn: Connection, net: Network, outage_id: str, limit: int = 50
+) -> dict[str, Any]:
+    """The critical customers ``outage_id`` has out, by reason, address and id.
+
+    The customers out are those the outage panel counts
+    (:mod:`oms.storage.outage_detail`: below the outage's device as the
+    engine locates faults, without active outages nested below it). Gives
+    ``total`` and the first ``limit`` in ``listed`` (``id``, ``name``,
+    ``address``, ``phone``, ``critical``, ``node``). ``net`` is the network
+    as operated. Raises :class:`~oms.exceptions.OutageNotFound`. O(customers out).
+    """
+    from oms.outages import get_outage
+    from oms.storage.outage_detail import _out  # one definition of who an outage has out
+
+    _, units = _out(conn, net, get_outage(conn, outage_id))
+    cust = net.customers
+    if cust is None:
+        return {"total": 0, "listed": []}
+    found = [u for u in units.tolist() if cust.get("critical", u)]
+    found.sort(key=lambda u: (cust.get("critical", u), cust.get("address", u) or "", cust.ids[u]))
+    listed = [
+        {
+            "id": cust.ids[u],
+            "name": cust.get("name", u),
+            "address": cust.get("address", u),
+            "phone": cust.get("phone", u),
+            "critical": cust.get("critical", u),
+            "node": net.node_ids[int(cust.node[u])],
+        }
+        for u in found[:limit]
+    ]
+    return {"total": len(found), "listed": listed}

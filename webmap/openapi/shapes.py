@@ -250,23 +250,57 @@ JOB = Named(
         description="A job (contract 4 ``oms jobs``; docs/dispatch.md).",
     ),
 )
+_SUPPLY_EDGE = nullable(obj({"id": STR, "name": nullable(STR)}, ("id", "name")))
 _CUSTOMER = obj(
     {
         "id": STR,
         "name": nullable(STR),
         "phone": nullable(STR),
         "address": nullable(STR),
+        "account": nullable(STR),
+        "meter": nullable(STR),
         "critical": nullable(STR),
+        "node": STR,
+        "transformer": {**_SUPPLY_EDGE, "description": "The supply transformer (none on MV)."},
+        "feeder": {**_SUPPLY_EDGE, "description": "The feeder breaker above the customer."},
+        "source": nullable(STR),
     }
+)
+_PREMISES = obj(
+    {
+        "total": INT,
+        "listed": array(
+            obj(
+                {
+                    "id": STR,
+                    "name": nullable(STR),
+                    "address": nullable(STR),
+                    "phone": nullable(STR),
+                    "critical": STR,
+                    "node": STR,
+                },
+                ("id", "critical"),
+            )
+        ),
+    },
+    ("total", "listed"),
+    description="The critical customers the outage has out (the first 50 listed).",
 )
 JOB_DETAIL = Named(
     "JobDetail",
     {
         "allOf": [
             JOB,
-            obj({"customer_details": nullable(_CUSTOMER), "outage_details": nullable(OUTAGE)}),
+            obj(
+                {
+                    "customer_details": nullable(_CUSTOMER),
+                    "outage_details": nullable(OUTAGE),
+                    "critical_premises": _PREMISES,
+                }
+            ),
         ],
-        "description": "A job with its customer (service jobs) and its outage.",
+        "description": "A job with its customer's record and supply (service jobs), its "
+        "outage and the critical premises out (network jobs).",
     },
 )
 DECISION = Named(
