@@ -291,7 +291,9 @@ def test_areas_geojson(app: Any) -> None:
     doc = app.test_client().get("/api/public/areas").get_json()
     assert doc["type"] == "FeatureCollection"
     assert sorted(f["properties"]["id"] for f in doc["features"]) == ["Z-E", "Z-W"]
-    assert set(doc["features"][0]["properties"]) == {"id", "area_class"}
+    assert set(doc["features"][0]["properties"]) == {"id", "name", "area_class"}
+    # Zones without a place name are called by their id.
+    assert all(f["properties"]["name"] == f["properties"]["id"] for f in doc["features"])
 
 
 def test_openapi_fragment() -> None:
@@ -326,3 +328,149 @@ def test_public_page_in_the_browser(app: Any, client: Any, live_server: str, pag
     assert "no current outage" in (page.text_content("#case .error") or "")
     # Nothing overflows a phone's width.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_phone_numbers_as_people_type_them() -> None:
+    from webmap.public import country_code, phone_keys
+
+    assert country_code("+8613284568414") == "86"
+    assert country_code("+15551234567") == "1"
+    assert country_code("+35312345678") == "353"  # three digits: 35 is no code
+    assert country_code("+447911123456") == "44"
+    assert country_code("013284568414") is None
+    # International, with the + or 00, separators dropped: only that number.
+    assert phone_keys("+86 132-8456 8414", "86") == ["+8613284568414"]
+    assert phone_keys("0086 132 8456 8414", "86")[-1] == "+8613284568414"
+    # National, with or without the trunk prefix 0, read in the country.
+    assert "+865392345678" in phone_keys("0539 234 5678", "86")
+    assert "+865392345678" in phone_keys("(539) 234-5678", "86")
+    assert "+8613284568414" in phone_keys("132 8456 8414", "86")
+    # The international number typed without its +.
+    assert "+8613284568414" in phone_keys("86 132 8456 8414", "86")
+    # Without a country nothing is guessed.
+    assert phone_keys("0539 234 5678", None) == ["05392345678"]
+    assert len(phone_keys("0539 234 5678", "86")) <= 3
+
+
+# ------------------------------------------------------------ on the demo
+@pytest.fixture
+def demo_app(db_url: str) -> Any:
+    """An app on the demo data set (named zones, E.164 phone numbers in +86),
+    its clock 30 minutes after the demo's start."""
+    from oms.config import EngineConfig
+    from oms.demodata import demo_files
+    from oms.storage.db import connect
+    from oms.storage.loading import load
+    from webmap import create_app
+    from webmap.accounts import add_user
+    from webmap.demo import demo_start
+
+    engine = connect(db_url)
+    load(engine, **demo_files())
+    with engine.begin() as conn:
+        add_user(conn, "dora", "secret-pw", "dispatcher")
+    engine.dispose()
+    app = create_app(
+        {
+            "TESTING": True,
+            "OMS_DB": db_url,
+            "OMS_TICK_S": 0,
+            "SECRET_KEY": "test",
+            "OMS_ENGINE_CONFIG": EngineConfig(max_clock_skew_s=None),
+        }
+    )
+    app.extensions["oms.service"].clock = lambda: demo_start() + timedelta(minutes=30)
+    yield app
+    app.extensions["oms.service"].stop()
+    app.extensions["oms.storage.db"].dispose()
+
+
+def _demo_trip(app: Any, device: str = "F10-B") -> None:
+    from webmap.demo import demo_start
+
+    client = app.test_client()
+    token = sign_in(client, "dora")
+    event = {
+        "id": f"trip-{device}",
+        "type": "scada",
+        "time": (demo_start() + timedelta(minutes=1)).isoformat(),
+        "device": device,
+        "state": "open",
+        "lockout": True,
+    }
+    r = _post(client, token, "/api/events", event)
+    assert r.status_code == 200 and r.get_json()["accepted"] == 1, r.get_json()
+
+
+def _demo_customers_below(device: str) -> tuple[list[str], list[str]]:
+    """Phone numbers of the demo's customers below ``device``, and of the others."""
+    from oms.demodata import demo_network
+
+    net = demo_network()
+    below = set(net.supply.downstream_nodes(net.edge_index[device]).tolist())
+    cust = net.customers
+    assert cust is not None
+    phones = [str(p) for p in cust.fields["phone"]]
+    mine = [p for u, p in enumerate(phones) if int(cust.node[u]) in below]
+    return mine, [p for u, p in enumerate(phones) if int(cust.node[u]) not in below]
+
+
+def test_demo_areas_have_place_names(demo_app: Any) -> None:
+    _demo_trip(demo_app)
+    public = demo_app.test_client()
+    zones = public.get("/api/public/areas").get_json()["features"]
+    names = {f["properties"]["id"]: f["properties"]["name"] for f in zones}
+    assert names["Z-U1"] == "Qingshui North" and names["Z-M2"] == "Southern Hills"
+    assert all(set(f["properties"]) == {"id", "name", "area_class"} for f in zones)
+    doc = public.get("/api/public/outages").get_json()
+    out = [a for a in doc["areas"] if a["customers_out"]]
+    assert out, doc
+    for a in doc["areas"]:
+        assert a["name"] == (names[a["area"]] if a["area"] else None)
+
+
+def test_demo_phone_lookup_in_national_formats(demo_app: Any) -> None:
+    """A customer below the tripped breaker finds the case with the number as
+    written at home (no country code, with or without the trunk 0, any
+    separators); a customer elsewhere and an unknown number get the same 404."""
+    _demo_trip(demo_app)
+    mine, others = _demo_customers_below("F10-B")
+    mobile = next(p for p in mine if p.startswith("+861"))
+    landline = next(p for p in mine if p.startswith("+86539"))
+    public = demo_app.test_client()
+    national = mobile[3:]  # 13284568414
+    written = [
+        mobile,
+        f"{national[:3]} {national[3:7]} {national[7:]}",
+        f"0{national}",
+        f"0086-{national}",
+        f"86{national}",
+        f"0{landline[3:6]} {landline[6:]}",  # 0539 2345678
+        f"({landline[3:6]}) {landline[6:9]}-{landline[9:]}",
+    ]
+    cases = set()
+    for number in written:
+        r = public.get("/api/public/case", query_string={"phone": number})
+        assert r.status_code == 200, (number, r.get_json())
+        cases.add(r.get_json()["case"])
+        assert r.get_json()["area_name"]
+    assert len(cases) == 1
+    text = r.get_data(as_text=True)
+    assert landline not in text and landline[3:] not in text and "F10" not in text
+    elsewhere = next(p for p in others if p.startswith("+861"))
+    missing = public.get("/api/public/case", query_string={"phone": elsewhere[3:]})
+    unknown = public.get("/api/public/case", query_string={"phone": "139 0000 0000"})
+    assert missing.status_code == unknown.status_code == 404
+    assert missing.get_json() == unknown.get_json()
+
+
+def test_a_configured_country_code_reads_national_numbers(demo_app: Any) -> None:
+    _demo_trip(demo_app)
+    mobile = next(p for p in _demo_customers_below("F10-B")[0] if p.startswith("+861"))
+    public = demo_app.test_client()
+    demo_app.config["OMS_PHONE_COUNTRY_CODE"] = "+44"  # not where these customers live
+    r = public.get("/api/public/case", query_string={"phone": mobile[3:]})
+    assert r.status_code == 404
+    demo_app.config["OMS_PHONE_COUNTRY_CODE"] = "86"
+    r = public.get("/api/public/case", query_string={"phone": mobile[3:]})
+    assert r.status_code == 200, r.get_json()

@@ -13,14 +13,18 @@ Routes (this blueprint has no URL prefix; each route names its full path):
 - ``GET /api/public/case?case=K7QF-2MXH-4PZA`` or ``?phone=+15551234``: the
   progress of one case (reported, crew assigned, crew on the way, crew on
   site, restored) with its ETR. A phone number finds only the case of the
-  customer(s) registered with that number; an unknown number and a number
+  customer(s) registered with that number, typed internationally or as a
+  national number with or without the trunk prefix 0 (read in
+  ``OMS_PHONE_COUNTRY_CODE``, else the country code most stored numbers
+  have: :func:`phone_keys`); an unknown number and a number
   without a current case give the same 404, so the answer never tells
   whether a number belongs to a customer. Limited per client address
   (``PUBLIC_LOOKUP_LIMIT`` lookups, 30, per ``PUBLIC_LOOKUP_WINDOW_S``,
   60 s) with 429 and ``Retry-After`` beyond it; refusals are audited (once
   per window and address).
-- ``GET /api/public/areas``: the response zones as GeoJSON (id and area
-  class), for drawing the areas on a map.
+- ``GET /api/public/areas``: the response zones as GeoJSON (id, place name
+  and area class), for the page's map of outage areas, which colours them
+  by the customers out of ``/api/public/outages``.
 
 Nothing returned carries a customer id, name, address or phone number.
 The rate limit is kept in the memory of each server process: with N worker
@@ -180,16 +184,82 @@ class _Model:
     phones: dict[str, list[int]] = field(default_factory=dict)
     #: Zone id -> customers served there.
     served: dict[str | None, int] = field(default_factory=dict)
+    #: Zone id -> its place name (contract 2c's optional ``name``).
+    names: dict[str, str] = field(default_factory=dict)
+    #: The country calling code most stored numbers have (for national numbers).
+    country: str | None = None
+
+    def place(self, zone: str | None) -> str | None:
+        """The place name of a zone: its ``name``, else its id (None: in no zone)."""
+        return None if zone is None else self.names.get(zone) or zone
 
 
 #: A phone number as people write it: digits, an optional leading +, the
 #: usual separators; 3 to 20 digits are checked after normalising.
-_PHONE = re.compile(r"^ *\+?[0-9][0-9 ()./-]{1,30}[0-9] *$")
+_PHONE = re.compile(r"^ *\+?[0-9(][0-9 ()./-]{1,30}[0-9] *$")
 
 
 def normal_phone(value: str) -> str:
     """Digits and ``+`` only, as the engine matches a caller's number."""
     return "".join(ch for ch in value if ch.isdigit() or ch == "+")
+
+
+#: The country calling codes of one and two digits (ITU-T E.164); every
+#: other code has three. The codes are a prefix code, so this table is all
+#: it takes to read the country code off an international number.
+_SHORT_CODE_LIST = (
+    "1 7 20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 "
+    "60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98"
+)
+_SHORT_CODES = frozenset(_SHORT_CODE_LIST.split())
+
+
+def country_code(number: str) -> str | None:
+    """The country calling code of an international number (``+8613...`` -> ``86``)."""
+    if not number.startswith("+") or len(number) < 5 or not number[1:].isdigit():
+        return None
+    digits = number[1:]
+    return next((digits[:n] for n in (1, 2) if digits[:n] in _SHORT_CODES), digits[:3])
+
+
+def phone_keys(typed: str, country: str | None) -> list[str]:
+    """The stored forms a typed phone number may have (at most three, exact matches).
+
+    Separators are dropped. ``+...`` and ``00...`` are international. A
+    national number, with or without the trunk prefix ``0``, is read in
+    ``country`` (``0539 2345678`` and ``539 2345678`` are ``+865392345678``
+    in 86); digits that already begin with ``country`` may be the
+    international number without its ``+``. The number as typed is kept
+    for customers files that store national numbers.
+    """
+    digits = normal_phone(typed)
+    if digits.startswith("+"):
+        return [digits]
+    if digits.startswith("00"):
+        return [digits, "+" + digits[2:]]
+    keys = [digits]
+    if country:
+        keys.append(f"+{country}{digits.removeprefix('0')}")
+        if digits.startswith(country):
+            keys.append("+" + digits)
+    return list(dict.fromkeys(keys))
+
+
+def _usual_country(phones: Iterable[str]) -> str | None:
+    """The country code most of the stored international numbers have."""
+    codes: dict[str, int] = {}
+    for number in phones:
+        code = country_code(number)
+        if code is not None:
+            codes[code] = codes.get(code, 0) + 1
+    return max(codes, key=lambda c: codes[c]) if codes else None
+
+
+def _country(model: _Model) -> str | None:
+    """The country calling code national numbers are read in: ``OMS_PHONE_COUNTRY_CODE``
+    (e.g. ``86`` or ``+86``), else the one most stored numbers have."""
+    configured = str(current_app.config.get("OMS_PHONE_COUNTRY_CODE") or "").strip()
+    return configured.lstrip("+") or model.country
 
 
 def _customer_xy(net: Network) -> np.ndarray:
@@ -236,7 +306,7 @@ def _model(conn: Connection) -> _Model:
     zone_rows = [dict(r) for r in conn.execute(select(schema.zones)).mappings()]
     key = (
         network_version(conn),
-        tuple((r["id"], r["area_class"], str(r["geometry"])) for r in zone_rows),
+        tuple((r["id"], r["name"], r["area_class"], str(r["geometry"])) for r in zone_rows),
     )
     cache = current_app.extensions.setdefault("oms.public_model", {})
     model = cache.get("model")
@@ -246,12 +316,14 @@ def _model(conn: Connection) -> _Model:
     net: Network | None = None
     if key[0] is not None:
         _, net = stored_network(conn)
-    model = _Model(key, net, Zones(zone_rows))
+    names = {r["id"]: r["name"] for r in zone_rows if r["name"]}
+    model = _Model(key, net, Zones(zone_rows), names=names)
     if net is not None:
         if net.customers is not None and net.customers.fields.get("phone") is not None:
             for u, phone in enumerate(net.customers.fields["phone"]):
                 if phone:
                     model.phones.setdefault(normal_phone(str(phone)), []).append(u)
+            model.country = _usual_country(model.phones)
         model.served = _served(net, zone_rows)
     cache["model"] = model
     return model
@@ -386,6 +458,7 @@ def _case_doc(
             for i, (k, label) in enumerate(STAGES)
         ],
         "area": zone,
+        "area_name": model.place(zone),
         "area_class": area_class,
         "started": iso(outage.started),
         "etr": iso(outage.etr or (job.etr if job is not None else None))
@@ -469,7 +542,9 @@ def case_by_phone(conn: Connection, phone: str, now: datetime) -> dict[str, Any]
     """
     model = _model(conn)
     net = model.net
-    positions = model.phones.get(normal_phone(phone), [])
+    positions = sorted(
+        {u for key in phone_keys(phone, _country(model)) for u in model.phones.get(key, [])}
+    )
     if net is None or net.customers is None or not positions:
         return None
     cids = [net.customers.ids[u] for u in positions]
@@ -557,6 +632,7 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
 def _empty_area(zone: str | None, area_class: str, model: _Model) -> dict[str, Any]:
     return {
         "area": zone,
+        "name": model.place(zone),
         "area_class": area_class,
         "customers_served": model.served.get(zone, 0),
         "customers_out": 0,
@@ -595,7 +671,7 @@ def outages() -> Any:
 
 @bp.get("/api/public/areas")
 def areas() -> Any:
-    """The response zones as GeoJSON (id and area class only)."""
+    """The response zones as GeoJSON (id, place name and area class only)."""
     rows = get_conn().execute(select(schema.zones)).mappings()
     response = jsonify(
         {
@@ -604,7 +680,11 @@ def areas() -> Any:
                 {
                     "type": "Feature",
                     "id": r["id"],
-                    "properties": {"id": r["id"], "area_class": r["area_class"]},
+                    "properties": {
+                        "id": r["id"],
+                        "name": r["name"] or r["id"],
+                        "area_class": r["area_class"],
+                    },
                     "geometry": r["geometry"],
                 }
                 for r in rows
@@ -677,6 +757,10 @@ _CASE_SCHEMA: dict[str, Any] = {
             },
         },
         "area": {"type": ["string", "null"], "description": "response zone id"},
+        "area_name": {
+            "type": ["string", "null"],
+            "description": "the zone's place name, else its id",
+        },
         "area_class": {"type": "string", "enum": ["urban", "rural", "remote"]},
         "started": {"type": "string", "format": "date-time"},
         "etr": {"type": ["string", "null"], "format": "date-time"},
@@ -730,6 +814,11 @@ OPENAPI_PATHS: dict[str, Any] = {
                                             "type": "object",
                                             "properties": {
                                                 "area": {"type": ["string", "null"]},
+                                                "name": {
+                                                    "type": ["string", "null"],
+                                                    "description": "the zone's place "
+                                                    "name, else its id; null: in no zone",
+                                                },
                                                 "area_class": {"type": "string"},
                                                 "customers_served": {"type": "integer"},
                                                 "customers_out": {"type": "integer"},
@@ -790,7 +879,10 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "name": "phone",
                     "in": "query",
                     "schema": {"type": "string", "pattern": _PHONE.pattern},
-                    "description": "the phone number the utility has for the customer",
+                    "description": "the phone number the utility has for the customer: "
+                    "international (+86 539 234 5678, 0086...) or national with or without "
+                    "the trunk prefix 0 (0539 234 5678), read in OMS_PHONE_COUNTRY_CODE or "
+                    "the country code most stored numbers have",
                 },
             ],
             "responses": {
@@ -812,7 +904,10 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "public.areas",
             "tags": ["public"],
-            "summary": "The response zones as GeoJSON (id and area class)",
+            "summary": "The response zones as GeoJSON (id, place name and area class)",
+            "description": "Each zone's polygon with `id`, `name` (its place name, else "
+            "its id) and `area_class`; nothing else. The public page draws them coloured "
+            "by the customers out of /api/public/outages. Cacheable for 300 s.",
             "security": [],
             "responses": {
                 "200": {

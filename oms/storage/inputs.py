@@ -156,7 +156,7 @@ def read_crews(
 
 
 def read_zones(path: str | Path, units: set[str] | None = None) -> list[dict[str, Any]]:
-    """Zone polygons with their area class and owning unit."""
+    """Zone polygons with their area class, owning unit and place name (None when unnamed)."""
     from shapely.geometry import shape
 
     path = Path(path)
@@ -183,6 +183,9 @@ def read_zones(path: str | Path, units: set[str] | None = None) -> list[dict[str
                 f"area_class {props.get('area_class')!r} is not one of {', '.join(AREA_CLASSES)}"
             )
         unit = props.get("unit")
+        name = props.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > 128):
+            problems.append("name must be text of at most 128 characters")
         if units is not None and unit and unit not in units:
             problems.append(f"unit {unit!r} is not in the units file")
         geometry = (feature or {}).get("geometry")
@@ -201,7 +204,13 @@ def read_zones(path: str | Path, units: set[str] | None = None) -> list[dict[str
         assert isinstance(zid, str)  # else "missing id" was reported above
         seen.add(zid)
         zones.append(
-            {"id": zid, "area_class": props["area_class"], "unit": unit, "geometry": geometry}
+            {
+                "id": zid,
+                "name": (name.strip() or None) if isinstance(name, str) else None,
+                "area_class": props["area_class"],
+                "unit": unit,
+                "geometry": geometry,
+            }
         )
     if issues:
         raise NetworkValidationError(issues, str(path))

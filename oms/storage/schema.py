@@ -161,6 +161,7 @@ zones = Table(
     Column("area_class", String(16), nullable=False),
     Column("unit", String(64)),
     Column("geometry", JSON, nullable=False),
+    Column("name", String(128)),  # the place name people know it by (optional)
 )
 
 documents = Table(

@@ -9,6 +9,7 @@ import { count, when } from './format.js';
 
 const CLASS_LABEL = { urban: 'urban', rural: 'rural', remote: 'remote' };
 
+/** Loads and shows the outages by area; gives the document (null when it failed). */
 export async function loadOutages() {
   const error = byId('areas-error');
   try {
@@ -16,13 +17,15 @@ export async function loadOutages() {
     if (!r.ok || !r.data) throw new Error(`the server answered ${r.status}`);
     renderOutages(r.data);
     error.textContent = '';
+    return r.data;
   } catch (e) {
     error.textContent = `Could not load the outages (${e.message}). Retrying…`;
+    return null;
   }
 }
 
 function area(a) {
-  const name = a.area ? `Area ${a.area}` : 'Other areas';
+  const name = a.area ? a.name || a.area : 'Other areas';
   const out = a.customers_out > 0;
   const items = a.items.map((i) => h('li', { 'data-case': i.case },
     `${i.case}: ${count(i.customers_out)} customers · ${i.stage_label}`,

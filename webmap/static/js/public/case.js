@@ -14,7 +14,7 @@ export function syncLabel() {
   const phone = by() === 'phone';
   const q = byId('q');
   byId('q-label').textContent = phone
-    ? 'The phone number we have for you' : 'Case reference from our message (e.g. K7QF-2MXH-4PZA)';
+    ? 'The phone number we have for you (the country code is optional)' : 'Case reference from our message (e.g. K7QF-2MXH-4PZA)';
   q.type = phone ? 'tel' : 'text';
   q.inputMode = phone ? 'tel' : 'text';
   q.autocomplete = phone ? 'tel' : 'off';
@@ -57,5 +57,5 @@ function renderCase(c) {
     c.etr ? h('p', {}, h('strong', {}, `Estimated restoration: ${when(c.etr)}`)) : null,
     c.restored ? h('p', {}, `Restored ${when(c.restored)}`) : null,
     c.customers_out ? h('p', { class: 'muted' }, `${count(c.customers_out)} customers are affected by this outage.`) : null,
-    h('p', { class: 'muted' }, `Area ${c.area || '–'} (${c.area_class}) · updated ${when(c.updated) || ''}`));
+    h('p', { class: 'muted' }, `${c.area_name || 'Area –'} (${c.area_class}) · updated ${when(c.updated) || ''}`));
 }
