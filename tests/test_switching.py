@@ -109,6 +109,8 @@ def test_every_step_of_restoration_plans_predicts_nothing(seed: int) -> None:
         plan = flisr.restore(op.core.net, net.edge_ids[e]).data
         for step in plan["steps"]:
             state = "open" if step["action"] == "open" else "closed"
+            if op.core.net.edge_closed[net.edge_index[step["device"]]] == (state == "closed"):
+                continue  # done already (the plan's reclose of a trip that never was): refused
             op.operate(step["device"], state)
             steps_done += 1
             assert op.fabricated() == [], (net.edge_ids[e], step)

@@ -29,8 +29,10 @@ from oms.engine.job_events import apply_event
 from oms.engine.orders import OrderBook
 from oms.engine.outage_book import OutageBook
 from oms.engine.prediction import DeviceTree
+from oms.engine.switching import no_op_refusal
 from oms.engine.timebase import to_datetime, to_seconds
 from oms.engine.units import Units
+from oms.exceptions import ActionError
 from oms.intake.events import Directory, Event
 from oms.outages import Outage
 from topology.model import Network
@@ -205,10 +207,23 @@ class EngineCore:
             self._tree.add_meter(int(self.units.node[u]))
 
     def apply_device(self, event: Event) -> None:
-        """A SCADA report or a commanded switching operation."""
+        """A SCADA report or a commanded switching operation.
+
+        Raises
+        ------
+        ActionError
+            A commanded operation into the state the device has (the reason
+            says which and since when); nothing changed.
+        """
         e, net = event.device, self.net
         device = net.edge_ids[e]
         state = event.payload["state"]
+        if event.type == "switch":
+            refused = no_op_refusal(self, e, state, event.time)
+            if refused is not None:
+                raise ActionError(refused)
+            if state == "closed" and e in self.devices.tripped:
+                self._reclosed(e, event.time)  # closed by hand: as if it reclosed
         row = {"device": device, "state": state, "changed_at": event.time, "event": event.id}
         if event.type == "scada" and bool(net.protective[e]):
             row["tripped"] = state == "open"

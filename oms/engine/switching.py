@@ -13,26 +13,73 @@ counting, and nothing is predicted from the meters that blinked.
 Which customers a record holds is read from the normal switching state:
 those below its device there that are without supply now (and not below a
 deeper record), so it needs nothing stored beyond the outage itself.
+
+A commanded operation into the state the device already has (opening a
+tripped breaker, closing a closed switch) is refused with the reason
+(:func:`no_op_refusal`): it would change nothing, and accepting it would
+tell the operator something happened.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from oms.engine.evidence import EvidenceTable
-from oms.engine.timebase import to_seconds
+from oms.engine.timebase import to_datetime, to_seconds
+from oms.intake.events import as_utc
 from oms.outages import Outage
 
 if TYPE_CHECKING:
     from oms.engine.core import EngineCore
 
-__all__ = ["SWITCHING", "explained_by_switching", "switching_phase", "without_switched"]
+__all__ = [
+    "SWITCHING",
+    "explained_by_switching",
+    "no_op_refusal",
+    "switching_phase",
+    "without_switched",
+]
 
 #: The outage kind of an interruption caused by commanded switching.
 SWITCHING = "switching"
+
+
+def no_op_refusal(core: EngineCore, e: int, state: str, t: datetime) -> str | None:
+    """Why operating edge ``e`` into ``state`` at ``t`` is refused, or None when it
+    would change the device.
+
+    The device's state is what the operator sees: open when it tripped (a
+    tripped device keeps its normal state in the switching state, since
+    fault location asks why it opened), else its switching state. Times are
+    given in the dispatch time zone.
+    """
+    device = core.net.edge_ids[e]
+    tripped = core.devices.tripped.get(e)
+    if tripped is not None:
+        if state == "closed":
+            return None  # closing a tripped device recloses it
+        locked = ", locked out" if e in core.devices.lockout else ""
+        return f"{device} is already open (tripped at {_at(core, to_datetime(tripped), t)}{locked})"
+    if bool(core.net.edge_closed[e]) != (state == "closed"):
+        return None
+    row = core.devices.rows.get(device)
+    changed = as_utc(row.get("changed_at")) if row else None
+    if changed is None:
+        return f"{device} is already {state} (its normal state)"
+    return f"{device} is already {state} (since {_at(core, changed, t)})"
+
+
+def _at(core: EngineCore, when: datetime, now: datetime) -> str:
+    """``10:32``, or ``2026-03-01 10:32`` on another day than ``now``, with the zone."""
+    name = core.config.dispatch.rules.time_zone
+    zone = timezone.utc if name == "UTC" else ZoneInfo(name)
+    local, today = when.astimezone(zone), now.astimezone(zone)
+    text = local.strftime("%H:%M" if local.date() == today.date() else "%Y-%m-%d %H:%M")
+    return f"{text} {local.tzname()}"
 
 
 def switching_phase(core: EngineCore, t: datetime) -> None:

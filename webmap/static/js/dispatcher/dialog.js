@@ -14,7 +14,7 @@ export function openDialog({ title, body, ok = null, danger = false, submit }) {
     h('h2', { id: 'dialog-title' }, title),
     h('div', { class: 'body' }, body, error),
     h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'btn', id: 'dialog-cancel', onclick: () => dialog.close() }, 'Cancel'),
+      h('button', { type: 'button', class: 'btn', id: 'dialog-cancel', onclick: () => dialog.close() }, ok ? 'Cancel' : 'Close'),
       ok ? h('button', { type: 'submit', class: ['btn', danger ? 'danger' : 'primary'], id: 'dialog-ok' }, ok) : null));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();

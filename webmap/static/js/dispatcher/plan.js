@@ -5,12 +5,21 @@
  * plan: a layer (the isolated section, the devices to open and to close)
  * drawn over the network with numbered steps, and the steps in #plan-box,
  * each with its switching button for those who may switch.
+ *
+ * A step whose device is already in the planned state is done: ticked,
+ * with what is known of it (tripped, reported by SCADA, switched from this
+ * page: by you, when), and offers no switching. The steps' devices are
+ * read from their symbols (GET /map/devices.geojson over the plan's
+ * bounds) when the plan is shown, after a switching from the page, and
+ * after live changes (at most every 2 s).
  */
 import { call } from '../api.js';
+import { now } from '../clock.js';
 import { byId, fill, h } from '../dom.js';
 import { PLAN_STYLE, canSwitch } from './config.js';
+import { fmtTime } from './format.js';
 import { icon, map, planCanvas, tip } from './map.js';
-import { hooks, ui } from './state.js';
+import { hooks, onRender, store, ui } from './state.js';
 import { switchDialog } from './switching.js';
 import { toast } from './toast.js';
 
@@ -56,7 +65,7 @@ export function devicePopup(p, latlng) {
           class: ['btn', isOpen ? 'primary' : 'danger'],
           'data-pop': 'switch',
           'data-state': isOpen ? 'closed' : 'open',
-          onclick: act(() => switchDialog(p.id, isOpen ? 'closed' : 'open', p.kind)),
+          onclick: act(() => switchDialog(p.id, isOpen ? 'closed' : 'open', p.kind, { onDone: refreshSteps })),
         }, `${isOpen ? 'Close' : 'Open'} ${p.id}`)
         : null,
       popupActions.map((action) => action(p, act)),
@@ -94,7 +103,76 @@ export async function showPlan(params) {
   if (bounds.isValid()) map.fitBounds(bounds.pad(0.3), { maxZoom: 18 });
   hooks.planSteps = steps.length;
   hooks.planMarkers = markers;
+  await refreshSteps();
 }
+
+// ------------------------------------------------------- steps done
+/** Switchings done from this page: device -> {state, at (server time, ms)}. */
+const doneHere = new Map();
+let checking = null;
+let seenSeq = null;
+
+/** Whether a device (its symbol's properties) is in the state a step plans. */
+function inPlannedState(p, planned) {
+  if (!p) return false;
+  // A trip only presumed from an outage left it closed as far as anyone reported.
+  return p.operated === planned && !(planned === 'closed' && p.state === 'tripped');
+}
+
+/** What is known of a step done. */
+function doneNote(device, p, planned) {
+  const here = doneHere.get(device);
+  if (here && here.state === planned) return `done by you at ${fmtTime(new Date(here.at).toISOString())}`;
+  if (p.state === 'tripped') return 'tripped';
+  if (p.reported === 'scada') return 'as SCADA reports';
+  if (p.reported === 'operator') return 'switched';
+  return p.normal === planned ? 'its normal state' : 'done';
+}
+
+/** Reads the steps' devices and marks the steps done or to do. */
+export async function refreshSteps() {
+  const plan = ui.plan;
+  const box = byId('plan-box');
+  if (!plan || box.hidden) return;
+  const bounds = planLayer.getBounds();
+  if (!bounds.isValid()) return;
+  const b = bounds.pad(0.05);
+  const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(',');
+  let doc;
+  try {
+    doc = await call('GET', `/map/devices.geojson?bbox=${bbox}&zoom=22`);
+  } catch (e) {
+    toast(`Plan steps: ${e.message}`, 'error');
+    return;
+  }
+  if (ui.plan !== plan) return; // another plan meanwhile
+  const devices = new Map(doc.features.map((f) => [f.properties.id, f.properties]));
+  let done = 0;
+  for (const li of box.querySelectorAll('li[data-device]')) {
+    const { device, planned } = li.dataset;
+    const p = devices.get(device);
+    const isDone = inPlannedState(p, planned);
+    done += isDone;
+    const note = isDone ? doneNote(device, p, planned) : '';
+    if (li.classList.contains('done') === isDone && li.dataset.note === note) continue;
+    li.classList.toggle('done', isDone);
+    li.dataset.note = note;
+    fill(li.querySelector('.status'), isDone ? ['✓ ', note] : '');
+    const button = li.querySelector('button');
+    if (button) button.hidden = isDone;
+  }
+  hooks.planDone = done;
+}
+
+// After live changes (another desk's switching, a trip): at most every 2 s.
+onRender(() => {
+  if (!ui.plan || store.lastSeq === seenSeq || checking) return;
+  seenSeq = store.lastSeq;
+  checking = setTimeout(async () => {
+    await refreshSteps();
+    checking = null;
+  }, 2000);
+});
 
 /** Numbered markers on the devices to open and close; returns how many. */
 function drawSteps(features, steps) {
@@ -117,14 +195,19 @@ function drawSteps(features, steps) {
 
 function stepItem(s) {
   const state = s.action === 'open' ? 'open' : 'closed';
-  return h('li', {},
+  const onDone = () => {
+    doneHere.set(s.device, { state, at: now() });
+    refreshSteps();
+  };
+  return h('li', { 'data-device': s.device, 'data-planned': state },
     h('b', {}, `${s.action} ${s.device}`), ' ', h('span', { class: 'why' }, s.why),
+    ' ', h('span', { class: 'status', style: { color: '#6fcf97' } }),
     canSwitch
       ? h('button', {
         class: 'btn',
         'data-step-device': s.device,
         'data-step-state': state,
-        onclick: () => switchDialog(s.device, state),
+        onclick: () => switchDialog(s.device, state, undefined, { onDone }),
       }, s.action === 'open' ? 'Open…' : 'Close…')
       : null);
 }
