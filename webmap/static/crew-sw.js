@@ -3,9 +3,9 @@
  *
  * It keeps the app shell (the page, its ES modules, style, icons and the
  * vendored Leaflet) so the handheld starts without signal. The page itself
- * keeps the data (jobs, the outbox) in IndexedDB; API calls and the live
- * stream are never answered from here, so the page always knows whether
- * the server was reached.
+ * keeps the data (jobs, their map data, the outbox) in IndexedDB; API calls,
+ * map data (/map/) and the live stream are never answered from here, so the
+ * page always knows whether the server was reached.
  *
  * Navigations: network first (a fresh shell when online), the cached shell
  * when the network fails or takes more than NAV_TIMEOUT_MS. Other shell
@@ -29,11 +29,13 @@ const SHELL = [
   '/static/js/dom.js',
   '/static/js/crew/detail.js',
   '/static/js/crew/directions.js',
+  '/static/js/crew/facts.js',
   '/static/js/crew/forms.js',
   '/static/js/crew/geo.js',
   '/static/js/crew/gps.js',
   '/static/js/crew/idb.js',
   '/static/js/crew/ids.js',
+  '/static/js/crew/jobmap.js',
   '/static/js/crew/jobs.js',
   '/static/js/crew/list.js',
   '/static/js/crew/notices.js',
@@ -60,7 +62,7 @@ const OPTIONAL = [
   '/vendor/leaflet/images/layers.png',
   '/vendor/leaflet/images/layers-2x.png',
 ];
-const NEVER = [/^\/api\//, /^\/stream/, /^\/login/, /^\/logout/];
+const NEVER = [/^\/api\//, /^\/map\//, /^\/stream/, /^\/login/, /^\/logout/];
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {

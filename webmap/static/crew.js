@@ -12,7 +12,8 @@
  *   state, vocab, idb, ids, time, geo    what the handheld knows and keeps
  *   status, session                      reaching the server, signed in or not
  *   outbox, jobs, stream                 actions out, jobs and events in
- *   list, detail, directions, notices    what the crew sees
+ *   list, detail, facts, notices         what the crew sees
+ *   directions, jobmap                   the way to a job, its map data kept
  *   gps, forms                           the shift and position, the forms
  *
  * window.omsCrew exposes the state and a few actions for the console.
@@ -38,6 +39,7 @@ onRender(renderRejected);
 onRender(renderList);
 onRender(renderOutbox);
 onRender(detailIfOpen);
+onRender(renderShift);
 onReconnect(() => flushSoon(0));
 onAnswered(() => { refreshJobs(); });
 

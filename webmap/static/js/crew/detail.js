@@ -1,11 +1,14 @@
 /*
  * The detail view of a job (#/job/<id>): its stage buttons, the customer and
- * outage, the switch states along the feeder, the timeline, and the forms
- * (estimate, close-out) filled in from the job.
+ * outage (facts.js), the switch states along the feeder, the timeline, and
+ * the forms (estimate, close-out) filled in from the job: when it is opened,
+ * or when it first arrives after a deep link opened its view before the job
+ * was known (a first start, or a job that came in since).
  */
 import { now } from '../clock.js';
 import { byId, fill, h } from '../dom.js';
 import { renderMap } from './directions.js';
+import { renderFacts, renderPremises } from './facts.js';
 import { renderList } from './list.js';
 import { effectiveState, enqueue, stageStatus } from './outbox.js';
 import { S } from './state.js';
@@ -14,14 +17,16 @@ import { STAGES, STATE_LABEL, TIMELINE } from './vocab.js';
 
 const CONFIRM_MS = 5000;
 
+let filled = null;  // the job the forms were filled from
+
 export function openJob(id) {
   S.current = id;
   S.confirm = null;
+  filled = null;
   byId('list-view').hidden = true;
   byId('detail-view').hidden = false;
   byId('back').hidden = false;
   byId('title').textContent = id;
-  fillForms(S.jobs.get(id));
   renderDetail();
   renderMap(true);
   window.scrollTo(0, 0);
@@ -37,10 +42,10 @@ export function closeJob() {
 }
 
 function fillForms(job) {
+  filled = job.id;
   byId('estimate-form').reset();
   byId('closeout-form').reset();
   byId('co-error').textContent = '';
-  if (!job) return;
   byId('etr').value = toInput(job.etr);
   const o = job.outage_details || {};
   byId('co-start').value = toInput(o.started || job.stamps?.A);
@@ -60,6 +65,7 @@ export function renderDetail() {
       h('a', { class: 'btn', href: '#' }, 'Back to my jobs'));
     return;
   }
+  if (filled !== job.id) fillForms(job);
   const state = effectiveState(job);
   fill(head, h('p', {},
     job.hazard ? tag('HAZARD', 'bad') : null,
@@ -69,6 +75,7 @@ export function renderDetail() {
     tag(STATE_LABEL[state] || state, 'ok', { id: 'job-state' })));
   renderStages(job);
   renderFacts(job);
+  renderPremises(job);
   renderFeeder(job);
   renderTimeline(job);
   byId('closeout-box').hidden = !['restored', 'closed'].includes(state);
@@ -124,39 +131,7 @@ async function pressStage(jobId, stage) {
   await enqueue(jobId, stage.action);
 }
 
-// ------------------------------------------------------------------ facts
-function fact(dl, label, value) {
-  if (value === null || value === undefined || value === '') return;
-  dl.append(h('dt', {}, label), h('dd', {}, value));
-}
-
-const strong = (text) => h('strong', { class: 'error' }, text);
-
-function renderFacts(job) {
-  const dl = fill(byId('facts'));
-  const c = job.customer_details;
-  if (c) {
-    fact(dl, 'Customer', `${c.name || ''} (${c.id})`);
-    fact(dl, 'Address', c.address);
-    fact(dl, 'Phone', c.phone ? h('a', { href: `tel:${c.phone}` }, c.phone) : null);
-    fact(dl, 'Critical', c.critical ? strong(c.critical) : null);
-  }
-  const o = job.outage_details;
-  if (o) {
-    fact(dl, 'Outage', `${o.id} · ${o.state}`);
-    fact(dl, 'Device', o.device || job.device);
-    fact(dl, 'Customers out', String(o.customers_out));
-    fact(dl, 'Critical out', o.critical_out ? strong(String(o.critical_out)) : null);
-    fact(dl, 'Calls', String(o.calls));
-    fact(dl, 'Started', hhmm(o.started));
-    fact(dl, 'Hazard', o.hazard ? strong('reported (e.g. wire down)') : null);
-  } else {
-    fact(dl, 'Device', job.device);
-  }
-  fact(dl, 'ETR', job.etr ? `${hhmm(job.etr)}${job.etr_source ? ` (${job.etr_source})` : ''}` : null);
-  fact(dl, 'Position', `${Number(job.lat).toFixed(5)}, ${Number(job.lon).toFixed(5)}`);
-}
-
+// ------------------------------------------------------------------ feeder
 function renderFeeder(job) {
   const ol = byId('feeder');
   const trace = job.device ? S.feeders.get(job.device) : null;
@@ -172,6 +147,10 @@ function renderFeeder(job) {
     h('span', {}, `${d.id} · ${d.kind}${d.id === trace.element ? ' (this job)' : ''}`),
     h('span', { class: `state-${d.state}` },
       d.state + (d.state !== d.normal_state ? ` (normally ${d.normal_state})` : '')))));
+}
+
+function fact(dl, label, value) {
+  dl.append(h('dt', {}, label), h('dd', {}, value));
 }
 
 function renderTimeline(job) {

@@ -14,9 +14,9 @@ import { renderStatus, setOnline } from './status.js';
 import { refreshSoon } from './stream.js';
 import { fromInput } from './time.js';
 
-/** Shows the job of the address (#/job/<id>), else the list. */
+/** Shows the job of the address (#/job/<id>, or #job/<id> as typed), else the list. */
 export function route() {
-  const m = /^#\/job\/(.+)$/.exec(location.hash);
+  const m = /^#\/?job\/(.+)$/.exec(location.hash);
   if (m) openJob(decodeURIComponent(m[1]));
   else closeJob();
 }

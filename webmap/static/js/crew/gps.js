@@ -3,6 +3,8 @@
  * and sends a fix at most once a minute, or every 15 s while moving more
  * than 100 m; offline, only the latest fix waits (older ones are
  * superseded, not queued). Starting or ending a shift is an outbox action.
+ * The crew's status line (#crew-status) is its last known record, kept on
+ * the handheld, or the status it sent last and that waits to be sent.
  */
 import { now } from '../clock.js';
 import { byId } from '../dom.js';
@@ -14,7 +16,7 @@ import { enqueue } from './outbox.js';
 import { S } from './state.js';
 import { api, setAuth, setOnline } from './status.js';
 import { hhmm, isoLocal } from './time.js';
-import { GPS_MIN_S, GPS_MOVED_M, GPS_MOVED_S } from './vocab.js';
+import { CREW_STATUS_LABEL, GPS_MIN_S, GPS_MOVED_M, GPS_MOVED_S } from './vocab.js';
 
 let watchId = null;
 let lastSent = null;   // {lon, lat, t}
@@ -32,6 +34,19 @@ export function renderShift() {
   else if (!('geolocation' in navigator)) gps.textContent = 'This device has no GPS.';
   else if (S.pos) gps.textContent = `Sharing position (last fix ${hhmm(S.pos.time)}).`;
   else gps.textContent = 'Waiting for a GPS fix…';
+  renderCrewStatus(mine);
+}
+
+function renderCrewStatus(mine) {
+  const line = byId('crew-status');
+  const sent = S.outbox.filter((i) => i.action === 'status' && i.status === 'queued').pop();
+  const status = sent ? sent.body.status : S.crew?.status;
+  line.hidden = !mine || !status;
+  if (line.hidden) return;
+  line.dataset.status = status;
+  const label = CREW_STATUS_LABEL[status] || status;
+  line.textContent = sent ? `Crew status: ${label} (waiting to send)`
+    : `Crew status: ${label}${S.online ? '' : ' (last known)'}`;
 }
 
 export async function toggleShift() {

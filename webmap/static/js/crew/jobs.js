@@ -1,22 +1,26 @@
 /*
  * The crew's jobs: GET /api/jobs?open=1 and each job's details, the feeder
- * trace above each job's device and the crew's own record, all kept in
- * IndexedDB so a restart without signal still shows the crew its work.
- * A job that left the list (recalled, reassigned) is pointed out once.
+ * trace above each job's device, each job's map data (jobmap.js) and the
+ * crew's own record, all kept in IndexedDB so a restart without signal
+ * still shows the crew its work and its shift. A job that left the list
+ * (recalled, reassigned) is pointed out once. "Jobs as of" is stamped by
+ * the server's clock once this page has read it (clock.js), so it compares
+ * with the same clock it is shown against.
  */
 import { auth } from '../api.js';
-import { now } from '../clock.js';
+import { now, ready } from '../clock.js';
 import { renderDetail } from './detail.js';
-import { renderMap } from './directions.js';
+import { crewPos, renderMap } from './directions.js';
 import { renderShift, startGps } from './gps.js';
 import { newDeviceId } from './ids.js';
 import { idbAll, kvGet, kvSet, tx } from './idb.js';
+import { loadMaps, refreshMaps } from './jobmap.js';
 import { showAlert } from './notices.js';
 import { enqueue, loadOutbox } from './outbox.js';
 import { S, render } from './state.js';
 import { api, setAuth, setOnline } from './status.js';
 
-/** What the handheld kept from last time: jobs, session, token, device id, feeders, shift, outbox. */
+/** What the handheld kept from last time: jobs, session, token, device id, feeders, maps, shift, outbox. */
 export async function loadCached() {
   const [jobs, order, synced, session, token, device, feeders, shift, crew] = await Promise.all([
     idbAll('jobs'), kvGet('jobs:order'), kvGet('jobs:synced'), kvGet('session'),
@@ -33,9 +37,12 @@ export async function loadCached() {
     await kvSet('device', S.device);
   }
   for (const [k, v] of Object.entries(feeders || {})) S.feeders.set(k, v);
-  S.shift = shift === true;
-  S.shiftKnown = shift === true || shift === false;
   S.crew = crew || null;
+  S.shiftKnown = shift === true || shift === false;
+  // Never set on this handheld: the crew's last known status says (a restart
+  // without signal must not show a crew at work as off shift).
+  S.shift = S.shiftKnown ? shift : Boolean(S.crew && S.crew.status !== 'off_shift');
+  await loadMaps();
   await loadOutbox();
 }
 
@@ -101,12 +108,17 @@ async function load() {
   });
   S.jobs = new Map(jobs.map((j) => [j.id, j]));
   S.order = jobs.map((j) => j.id);
-  S.synced = new Date(now()).toISOString();  // the server's clock, as ago() reads it
   await kvSet('jobs:order', S.order);
+  render();
+  // Stamped once this page has read the server's clock: on a first start, or
+  // with a calibration kept from an earlier run, now() is not its time yet.
+  await ready;
+  S.synced = new Date(now()).toISOString();  // the server's clock, as ago() reads it
   await kvSet('jobs:synced', S.synced);
   render();
   await loadFeeders(jobs);
   await loadCrew();
+  if (await refreshMaps(jobs, crewPos()) && S.current) renderMap(true);
   for (const j of jobs) await autoDeliver(j);
 }
 

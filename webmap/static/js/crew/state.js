@@ -19,6 +19,7 @@ export const S = {
   order: [],
   outbox: [],
   feeders: new Map(),  // device -> feeder trace
+  maps: new Map(),     // job id -> its map data (network, roads, zones: jobmap.js)
   crew: null,          // the crew's own record from /api/crews
   shift: false,        // on shift (sharing its position)
   shiftKnown: false,   // ... as set on this handheld or read from the server

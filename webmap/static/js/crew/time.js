@@ -34,7 +34,8 @@ export function hhmm(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '–';
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  return d.toDateString() === new Date().toDateString() ? time : `${d.getDate()}/${d.getMonth() + 1} ${time}`;
+  // Today by the server's clock: the demo's simulated day is not the phone's.
+  return d.toDateString() === new Date(now()).toDateString() ? time : `${d.getDate()}/${d.getMonth() + 1} ${time}`;
 }
 
 /** "just now", "12 min ago", "2 h ago" by the server's clock. */

@@ -26,6 +26,11 @@ export const ACTION_LABEL = {
   'made-safe': 'Made safe', repaired: 'Repaired', restored: 'Restored',
   estimate: 'Estimate', close: 'Close-out', status: 'Shift',
 };
+/** The crew's status (oms/vocabulary.py CrewStatus) in words. */
+export const CREW_STATUS_LABEL = {
+  available: 'available', returning: 'returning', assigned: 'assigned', accepted: 'accepted',
+  en_route: 'on the way', on_site: 'on site', off_shift: 'off shift',
+};
 /** The timeline of a job: stamp -> label. */
 export const TIMELINE = [['A', 'Reported'], ['D', 'Dispatched'], ['E', 'Received'], ['F', 'Accepted'],
   ['G', 'Departed'], ['H', 'Arrived'], ['made_safe', 'Made safe'], ['repaired', 'Repaired'],
