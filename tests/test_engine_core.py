@@ -481,6 +481,15 @@ def test_with_calls_alone_a_roll_up_takes_over_earlier_outages(tmp_path: Path) -
     assert list(active) == ["R"] and active["R"] is t1 and t1.started == T0
 
 
+def test_a_meter_pinged_dead_that_no_outage_explains_is_a_customer_out(tmp_path: Path) -> None:
+    # One meter answered "no supply" and nothing else is heard under T2: too
+    # little for T2, but that customer is out, as a caller would be.
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    batch(core, [ev("p1", "ami_ping_reply", 0, customer="s2-1", energized=False)])
+    (o,) = outages(core)
+    assert (o.kind, o.customer, o.started) == ("single_customer", "s2-1", T0)
+
+
 def test_a_prediction_refuted_by_its_verification_ping_is_withdrawn(tmp_path: Path) -> None:
     # Two of T2's meters gasp: T2 is predicted and its other meters pinged.
     # They answer "energized" 20 s later: T2 did not operate (withdrawn, not

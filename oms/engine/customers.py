@@ -31,9 +31,10 @@ def single_customers(
     # Covered when some predicted interval [lo, hi) holds tin: the count of
     # starts at or before tin exceeds the count of ends at or before it.
     covered = np.searchsorted(los, tin, side="right") > np.searchsorted(his, tin, side="right")
-    # A last gasp alone, with no restore within the wait, speaks as a call does.
+    # A last gasp alone, with no restore within the wait, speaks as a call
+    # does; so does a ping answered "no supply" (the head-end asked the meter).
     waited = to_seconds(t) - table.gasp_t >= core.config.prediction.lone_gasp_wait_s
-    calling = (table.off | (table.dead & waited)) & ~covered
+    calling = (table.off | (table.dead & waited) | table.pdead) & ~covered
     want = {
         int(u): float(ft) for u, ft in zip(table.units[calling], table.dead_t[calling], strict=True)
     }
