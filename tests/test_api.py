@@ -241,7 +241,7 @@ def test_documented_roles_are_enforced(app: Flask, client: FlaskClient, clock: C
             for action, roles in op.get("x-action-roles", {}).items():
                 names = {**{n: _example(p, "K1") for n, p in params.items()}, "action": action}
                 checked += check(method, path.format(**names), roles)
-    assert checked == 4 * (26 + 12 + 6)  # operations, job actions, outage actions
+    assert checked == 4 * (27 + 12 + 6)  # operations, job actions, outage actions
 
 
 # ---------------------------------------------------------------- intake

@@ -165,6 +165,13 @@ BEFORE: dict[tuple[str, str], tuple[Any, ...]] = {
         (200, 400, 401, 403),
         (),
     ),
+    ("get", "/api/overview"): (
+        ("dispatcher", "engineer"),
+        "read",
+        ("query:hours",),
+        (200, 400, 401, 403),
+        (),
+    ),
     ("post", "/api/outages/{outage_id}/{action}"): (
         ("dispatcher",),
         "write",
@@ -293,7 +300,7 @@ def test_roles_are_the_views_own(app: Flask, doc: dict[str, Any]) -> None:
                     assert may(user, endpoint, action) is allowed, (endpoint, action, role)
             guarded += "x-roles" in op
             assert may(None, endpoint) is ("x-roles" not in op)
-    assert guarded == 27
+    assert guarded == 28
     actions = endpoints["api.job_action"]["x-action-roles"]
     assert {a for a, roles in actions.items() if "crew" not in roles} == {
         "assign",

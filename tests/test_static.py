@@ -30,7 +30,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "webmap" / "static"
 TEMPLATES = ROOT / "webmap" / "templates"
-ENTRIES = {"dispatcher": "dispatcher.js", "crew": "crew.js", "public": "public.js"}
+ENTRIES = {
+    "dispatcher": "dispatcher.js",
+    "crew": "crew.js",
+    "public": "public.js",
+    "overview": "overview.js",
+}
 #: Module files: the entries and everything under js/.
 MODULES = sorted([STATIC / e for e in ENTRIES.values()] + list((STATIC / "js").rglob("*.js")))
 MAX_LINES = 300

@@ -1,0 +1,187 @@
+/*
+ * The storm overview page (/overview) and wall display (/overview?wall=1),
+ * started by the entry module (static/overview.js) with the page's config.
+ *
+ * One document, GET /api/overview, drawn into the panels (panels.js) and
+ * the chart (chart.js). It is fetched again when the server's event
+ * stream (/stream) reports a change to outages, jobs, crews or alerts:
+ * changes arriving together, or while a fetch is out, are folded into one
+ * more fetch, so each panel is drawn at most once per change (and only if
+ * what it shows changed). Time passing moves the chart: the document is
+ * also fetched once per step of the chart's samples (by the server's
+ * clock, at least every 5 s and at most every 60 s of real time).
+ *
+ * The wall display has no controls and shows one group table at a time,
+ * each for ROTATE_MS. window.omsOverview is for tests and the console.
+ */
+import { request } from '../api.js';
+import { ready as clockReady, speed } from '../clock.js';
+import { $$, byId } from '../dom.js';
+import { drawChart } from './chart.js';
+import { hhmm } from './format.js';
+import { draw, drawAll, draws, setVocabulary } from './panels.js';
+
+let config = { wall: false, groups: [] };
+let wall = false;
+const KINDS = ['outage', 'job', 'crew', 'alert', 'alert_ack'];
+const MIN_GAP_MS = 400;  // between two fetches: a burst of changes is one fetch
+const ROTATE_MS = 15000;
+
+const state = {
+  hours: 12,
+  doc: null,
+  inFlight: false,
+  again: false,
+  timer: null,
+  lastFetch: 0,
+  lastSeq: null,
+  rotation: 0,
+};
+
+const hooks = {
+  ready: false,
+  fetches: 0,
+  events: 0,
+  draws,
+  get rotateMs() { return wall ? ROTATE_MS : null; },
+  get doc() { return state.doc; },
+  rotate: () => rotate(),
+  shownGroup: () => $$('.group').find((g) => !g.hidden)?.dataset.group ?? null,
+};
+window.omsOverview = hooks;
+
+function signIn() {
+  window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
+}
+
+// ------------------------------------------------------------ drawing
+function drawChartPanel(doc) {
+  const box = byId('chart-body');
+  // Its size is part of what it shows: a resize draws it again.
+  const model = { series: doc.series, peak: doc.peak, w: box.clientWidth, h: box.clientHeight };
+  const peak = `peak ${doc.peak.customers_out.toLocaleString('en-US')} at ${hhmm(doc.peak.time)}`;
+  byId('chart-title').textContent = `Customers out, last ${doc.hours} h · ${peak}`;
+  draw('chart', box, model, (node, m) => drawChart(node, m.series, m.peak, { big: wall }));
+}
+
+function render(doc) {
+  drawAll(doc, { wall, groups: config.groups });
+  drawChartPanel(doc);
+  byId('asof').textContent = `as of ${hhmm(doc.as_of)}`;
+}
+
+// ------------------------------------------------------------ fetching
+async function fetchNow() {
+  state.timer = null;
+  if (state.inFlight) {
+    state.again = true;
+    return;
+  }
+  state.inFlight = true;
+  state.lastFetch = performance.now();
+  hooks.fetches += 1;
+  try {
+    const r = await request('GET', `/api/overview?hours=${state.hours}`, undefined, { cache: 'no-store' });
+    if (r.status === 401) return signIn();
+    if (r.ok && r.data) {
+      state.doc = r.data;
+      render(r.data);
+      hooks.ready = true;
+    }
+  } catch {
+    // Offline for a moment: the stream's reconnection fetches again.
+  } finally {
+    state.inFlight = false;
+    if (state.again) {
+      state.again = false;
+      refreshSoon();
+    }
+  }
+}
+
+/** One fetch soon, whatever else asks for one meanwhile. */
+function refreshSoon() {
+  if (state.inFlight) {
+    state.again = true;
+    return;
+  }
+  if (state.timer) return;
+  const wait = Math.max(0, state.lastFetch + MIN_GAP_MS - performance.now());
+  state.timer = setTimeout(fetchNow, wait);
+}
+
+/** Real milliseconds per sample of the chart at the server's clock speed. */
+function tickMs() {
+  const stepMs = (state.hours * 3600000) / 120;
+  return Math.min(60000, Math.max(5000, stepMs / (speed() || 1)));
+}
+
+function keepTime() {
+  setTimeout(() => {
+    refreshSoon();
+    keepTime();
+  }, tickMs());
+}
+
+// ------------------------------------------------------------ stream
+function setLive(on) {
+  const el = byId('live');
+  el.className = `live ${on === true ? 'on' : on === false ? 'off' : 'connecting'}`;
+  el.textContent = on === true ? 'live' : on === false ? 'reconnecting' : 'connecting';
+}
+
+function connect() {
+  const es = new EventSource(`/stream${state.lastSeq !== null ? `?since=${state.lastSeq}` : ''}`);
+  es.onopen = () => setLive(true);
+  es.onerror = () => {
+    setLive(false);
+    if (es.readyState !== EventSource.CLOSED) return;
+    request('GET', '/api/session').then(
+      (r) => (r.status === 401 ? signIn() : setTimeout(connect, 2000)),
+      () => setTimeout(connect, 3000));
+  };
+  es.addEventListener('signed_out', () => { es.close(); signIn(); });
+  es.addEventListener('hello', (e) => {
+    setLive(true);
+    state.lastSeq = Number(e.lastEventId || 0);
+    refreshSoon();  // what came before the stream began, or while it was down
+  });
+  for (const kind of KINDS) {
+    es.addEventListener(kind, (e) => {
+      state.lastSeq = Number(e.lastEventId || state.lastSeq);
+      hooks.events += 1;
+      refreshSoon();
+    });
+  }
+}
+
+// ------------------------------------------------------------ wall rotation
+function rotate() {
+  const panels = $$('.group');
+  state.rotation = (state.rotation + 1) % panels.length;
+  panels.forEach((p, k) => { p.hidden = k !== state.rotation; });
+}
+
+/** Starts the page with its config ({wall, groups, vocabulary}). */
+export function start(given) {
+  config = given;
+  wall = Boolean(config.wall);
+  setVocabulary(config.vocabulary);
+  if (wall) {
+    $$('.group').forEach((p, k) => { p.hidden = k !== 0; });
+    setInterval(rotate, ROTATE_MS);
+  }
+  state.hours = Number(config.hours) || 12;
+  byId('hours')?.addEventListener('change', (e) => {
+    state.hours = Number(e.target.value);
+    refreshSoon();
+  });
+  let resized = null;
+  new ResizeObserver(() => {
+    clearTimeout(resized);
+    resized = setTimeout(() => state.doc && drawChartPanel(state.doc), 100);
+  }).observe(byId('chart-body'));
+  fetchNow();  // beside the stream's first hello, which asks again for what came between
+  connect();
+  clockReady.then(keepTime);
+}
