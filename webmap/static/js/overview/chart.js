@@ -77,7 +77,8 @@ export function drawChart(box, series, peak, { big = false } = {}) {
   svg.append(el('circle', { cx: pts.at(-1)[0], cy: pts.at(-1)[1], r: font * 0.35, class: 'now' }));
   svg.append(el('text', { x: pts.at(-1)[0] + font * 0.6, y: pts.at(-1)[1] + font * 0.35, class: 'label now', 'font-size': font * 1.15 }, count(last.customers_out)));
   const tp = peak ? Date.parse(peak.time) : NaN;
-  if (peak && peak.customers_out > 0 && tp >= t0 && tp < t1) {
+  // A peak at the right edge is the figure now, already labelled.
+  if (peak && peak.customers_out > 0 && tp >= t0 && tp < t1 - span * 0.04) {
     const px = x(tp);
     const py = y(peak.customers_out);
     svg.append(el('circle', { cx: px, cy: py, r: font * 0.35, class: 'peak' }));

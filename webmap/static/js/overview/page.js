@@ -15,7 +15,7 @@
  * each for ROTATE_MS. window.omsOverview is for tests and the console.
  */
 import { request } from '../api.js';
-import { ready as clockReady, speed } from '../clock.js';
+import { ready as clockReady, labelClock, speed } from '../clock.js';
 import { $$, byId } from '../dom.js';
 import { drawChart } from './chart.js';
 import { hhmm } from './format.js';
@@ -172,6 +172,7 @@ export function start(given) {
     setInterval(rotate, ROTATE_MS);
   }
   state.hours = Number(config.hours) || 12;
+  labelClock(byId('asof'));  // its title says what this clock is (simulated in the demo)
   byId('hours')?.addEventListener('change', (e) => {
     state.hours = Number(e.target.value);
     refreshSoon();
