@@ -104,7 +104,8 @@ def test_totals_and_groups_of_a_storm(dora: User, storm: dict[str, str], clock: 
     assert [r["id"] for r in doc["groups"]["feeder"]] == ["B2", "B1"]  # B3: nothing going on
     # By zone: every zone, crews without a job in their home zone.
     west, east = row(doc, "zone", "Z-W"), row(doc, "zone", "Z-E")
-    assert (west["area_class"], west["unit"], west["customers_out"]) == ("urban", "U1", 5)
+    assert (west["name"], west["area_class"], west["unit"]) == ("Z-W", "urban", "U1")  # no name
+    assert west["customers_out"] == 5
     assert west["crews"] == crews(assigned=1, available=1)  # K1 on the fuse, K3 at home
     assert (east["area_class"], east["customers_out"], east["crews"]) == (
         "rural",
@@ -308,6 +309,8 @@ def test_a_demo_storm_adds_up(demo_app: Flask) -> None:
         "Chengxi 110 kV Substation",
         "Wangzhuang 35 kV Substation",
     }
+    zones = {r["id"]: r["name"] for r in doc["groups"]["zone"] if r["id"]}
+    assert len(zones) == 10 and all(name and name != zid for zid, name in zones.items())
     feeders = {r["id"] for r in doc["groups"]["feeder"]}
     assert {o["id"] for o in active} and feeders <= {f"F{k}-B" for k in range(1, 13)}
     # Working crews count once in substations and feeders, every crew once in the zones.

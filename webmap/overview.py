@@ -65,7 +65,7 @@ _NULLABLE_STR = nullable(STR)
 _ROW = obj(
     {
         "id": {**_NULLABLE_STR, "description": "Null: what no substation, feeder or zone holds."},
-        "name": _NULLABLE_STR,
+        "name": {**_NULLABLE_STR, "description": "A zone's place name, else its id."},
         "area_class": {**_NULLABLE_STR, "description": "Zones only."},
         "unit": {**_NULLABLE_STR, "description": "Zones only: the repair unit."},
         **_FIGURES,

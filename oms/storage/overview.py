@@ -169,8 +169,8 @@ def _open_jobs(conn: Connection, now: datetime) -> list[Job]:
 
 def _zones(conn: Connection) -> dict[str, dict[str, Any]]:
     z = schema.zones
-    rows = conn.execute(select(z.c.id, z.c.area_class, z.c.unit).order_by(z.c.id)).all()
-    return {r.id: {"area_class": r.area_class, "unit": r.unit} for r in rows}
+    rows = conn.execute(select(z.c.id, z.c.name, z.c.area_class, z.c.unit).order_by(z.c.id))
+    return {r.id: {"name": r.name, "area_class": r.area_class, "unit": r.unit} for r in rows}
 
 
 def _alarms(conn: Connection) -> dict[str, Any]:
@@ -295,7 +295,8 @@ class _Groups:
         self.now = now
         self.by: dict[str, dict[str | None, _Row]] = {g: {} for g in GROUPS}
         for zid, info in zones.items():  # every zone, quiet ones too: their free crews
-            self._row("zone", zid, zid).extra.update(info)
+            row = self._row("zone", zid, info["name"] or zid)  # its place name, if it has one
+            row.extra.update(area_class=info["area_class"], unit=info["unit"])
 
     def _row(self, group: str, key: str | None, name: str | None) -> _Row:
         rows = self.by[group]

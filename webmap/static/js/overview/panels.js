@@ -115,7 +115,10 @@ const NOWHERE = { substation: 'no substation', feeder: 'on no feeder', zone: 'no
 
 function label(group, r) {
   if (r.id === null) return { name: NOWHERE[group], sub: '' };
-  if (group === 'zone') return { name: r.id, sub: [r.area_class, r.unit].filter(Boolean).join(' · ') };
+  if (group === 'zone') {
+    const named = r.name && r.name !== r.id;
+    return { name: r.name ?? r.id, sub: [named && r.id, r.area_class, r.unit].filter(Boolean).join(' · ') };
+  }
   return { name: r.name ?? r.id, sub: r.name && r.name !== r.id ? r.id : '' };
 }
 
