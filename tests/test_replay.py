@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +196,55 @@ def test_a_recalled_crew_stops_its_plan(demo: Network, tmp_path: Path) -> None:
     assert report.accepted == 1 and job.crew is None
     sim.respond(engine)
     assert crew not in sim.plans
+
+
+def _fuse_and_above(net: Network) -> tuple[str, str]:
+    """A fuse of the demo and the first protective device above it."""
+    from topology.traces import upstream
+
+    for e in range(net.n_edges):
+        if net.kind_of(e) == "fuse":
+            fuse = net.edge_ids[e]
+            above = upstream(net, fuse).data["protective_devices"][1:]
+            if above:
+                return fuse, above[0]
+    raise AssertionError("the demo has a fused lateral")
+
+
+@pytest.mark.parametrize("own_fault", [False, True])
+def test_a_crew_below_a_device_still_out_restores_supply_only_with_it(
+    demo: Network, own_fault: bool
+) -> None:
+    # The recloser above the fuse is out 10:00-13:00. A crew sent to the fuse
+    # (predicted one level too low, or with a fault of its own repaired at
+    # 11:00) cannot bring supply back before the recloser is.
+    from types import SimpleNamespace
+
+    from oms.simulation.crews import _Plan
+
+    fuse, above = _fuse_and_above(demo)
+    t0 = datetime(2026, 1, 15, 10, tzinfo=timezone.utc)
+    faults = [
+        {
+            "operated": above,
+            "start": t0.isoformat(),
+            "restored": (t0 + timedelta(hours=3)).isoformat(),
+        }
+    ]
+    if own_fault:
+        span = {
+            "start": (t0 + timedelta(minutes=5)).isoformat(),
+            "restored": (t0 + timedelta(hours=1)).isoformat(),
+        }
+        faults.append({"operated": fuse, **span})
+    sim = CrewSimulator(seed=1, truth={"faults": faults})
+    done = t0 + timedelta(minutes=40)
+    plan = _Plan(
+        "JOB-1", [(done, "job_repaired", {}), (done + timedelta(minutes=1), "job_restored", {})]
+    )
+    job = SimpleNamespace(
+        kind="network", device=fuse, customer=None, stamps={"D": t0 + timedelta(minutes=10)}
+    )
+    sim._await_truth(plan, job, done, demo)
+    restored = next(w for w, e, _ in plan.steps if e == "job_restored")
+    assert restored >= t0 + timedelta(hours=3) - timedelta(minutes=2)

@@ -29,6 +29,8 @@ import numpy as np
 from oms.dispatch.roads import geodesic_m
 from oms.dispatch.rules import DispatchRules, travel_times
 from oms.engine import OutageEngine
+from topology.model import Network
+from topology.traces import upstream
 
 __all__ = ["CrewSimulator"]
 
@@ -140,7 +142,7 @@ class CrewSimulator:
                     del self.plans[crew_id]  # recalled: the handheld says stop
                     plan = None
             if plan is not None:
-                self._await_truth(plan, book.jobs.get(plan.job), horizon)
+                self._await_truth(plan, book.jobs.get(plan.job), horizon, engine.core.net)
                 while plan.steps and plan.steps[0][0] <= horizon:
                     when, etype, extra = plan.steps.pop(0)
                     out.append(self._event(crew_id, etype, when, extra, plan.job))
@@ -153,14 +155,35 @@ class CrewSimulator:
                 out.append(self._event(crew_id, "crew_gps", now, {"lon": lon, "lat": lat}, None))
         return out
 
-    def _await_truth(self, plan: _Plan, job: Any, horizon: datetime) -> None:
+    def _await_truth(self, plan: _Plan, job: Any, horizon: datetime, net: Network) -> None:
         """Hold a repair due by ``horizon`` until the ground truth's restoration
-        of the job's fault as it is now (the outage may have moved since dispatch)."""
+        of the job's fault as it is now (the outage may have moved since dispatch).
+
+        A crew sent below the device that really operated finds its trouble
+        upstream and works that fault, as a patrol would: its job is restored
+        when that fault is, not on a timer of its own (which told the engine
+        of a restoration that had not happened); and a repair finished while a
+        device above is still out restores supply only when that one is.
+        O(depth of the job's device x faults on it).
+        """
         k = next((i for i, step in enumerate(plan.steps) if step[1] == "job_repaired"), None)
         if job is None or k is None or plan.steps[k][0] > horizon:
             return
+        at = job.stamps.get("D") or plan.steps[k][0]
         fault = job.device if job.kind == "network" else f"customer:{job.customer}"
-        truth = self._truth_restore(fault or "", job.stamps.get("D") or plan.steps[k][0])
+        truth = self._truth_restore(fault or "", at)
+        if job.kind == "network" and job.device in net.edge_index:
+            path = upstream(net, job.device).data["path"][1:]
+            for above in path if truth is None else ():
+                truth = self._truth_restore(above, at)
+                if truth is not None:
+                    break
+            # Repaired while a device above is still out: supply comes back with it.
+            while truth is not None:
+                later = [b for d in path for a, b in self.repaired_at.get(d, []) if a <= truth < b]
+                if not later:
+                    break
+                truth = max(later)
         if truth is None:
             return
         late = truth - timedelta(minutes=2) - plan.steps[k][0]
