@@ -20,7 +20,7 @@ def test_migrations_build_exactly_the_declared_schema(db_url: str) -> None:
     from alembic.runtime.migration import MigrationContext
 
     engine = connect(db_url)
-    assert schema_revision(engine) == "0009"
+    assert schema_revision(engine) == "0010"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     assert diff == []
@@ -54,6 +54,27 @@ def test_load_reports_counts_and_keeps_versions(db_url: str, tmp_path: Path) -> 
         assert net.customers is not None and len(net.customers) == 61
         rows = conn.execute(select(func.count()).select_from(schema.customers)).scalar()
         assert rows == 61
+
+
+def test_an_emergency_plan_is_stored_with_its_customer(db_url: str, tmp_path: Path) -> None:
+    """Contract 2's ``emergency_plan`` reaches the customers table and the
+    stored model; customers without one have none (NULL)."""
+    engine = connect(db_url)
+    net_path, cust_path = write_network_files(tmp_path)
+    lines = cust_path.read_text().splitlines()
+    plan = "On-site generator, 48 h fuel; notify facilities desk +1 555 0142; priority restoration"
+    rows = [lines[0] + ",emergency_plan"]
+    rows += [line + (f',"{plan}"' if line.startswith("a9-1,") else ",") for line in lines[1:]]
+    cust_path.write_text("\n".join(rows) + "\n")
+    load(engine, network=net_path, customers=cust_path)
+    c = schema.customers
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(c.c.id, c.c.emergency_plan)).all())
+        _, net = stored_network(conn)
+    assert stored["a9-1"] == plan
+    assert [cid for cid, p in stored.items() if p is not None] == ["a9-1"]
+    assert net.customers is not None
+    assert net.customers.get("emergency_plan", net.customers.index["a9-1"]) == plan
 
 
 def test_a_bad_file_writes_nothing(db_url: str, tmp_path: Path) -> None:

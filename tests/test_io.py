@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -189,6 +190,35 @@ def test_customers_replace_node_counts(tmp_path: Path) -> None:
     write_customers_csv(net, out)
     again = read_customers(out, net)
     assert again.ids == ["c1", "c2", "c3"] and again.get("phone", 2) == "+1 555 0102"
+
+
+def test_an_emergency_plan_is_read_and_written_back(tmp_path: Path) -> None:
+    """Contract 2's optional ``emergency_plan``: free text (commas, quotes, a
+    line break) survives a round trip; a file without the column still reads."""
+    net = build(two_feeders())
+    plan = 'Oxygen concentrator, 4 h battery; call son "Bo" +1 555 0199\npriority restoration'
+    path = tmp_path / "c.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(
+            [
+                ["id", "node", "critical", "emergency_plan"],
+                ["c1", "a9", "life_support", plan],
+                ["c2", "a9", "", ""],
+            ]
+        )
+    customers = read_customers(path, net)
+    assert customers.get("emergency_plan", 0) == plan
+    assert customers.get("emergency_plan", 1) is None
+    net.set_customers(customers)
+    out = tmp_path / "out.csv"
+    write_customers_csv(net, out)
+    with out.open(newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    assert header[-1] == "emergency_plan"
+    again = read_customers(out, net)
+    assert again.get("emergency_plan", 0) == plan and again.get("emergency_plan", 1) is None
+    (tmp_path / "old.csv").write_text(CUSTOMERS)  # written before the column existed
+    assert read_customers(tmp_path / "old.csv", net).get("emergency_plan", 0) is None
 
 
 def test_bad_customers_are_all_reported_with_line_numbers(tmp_path: Path) -> None:

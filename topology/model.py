@@ -66,7 +66,19 @@ _PROTECTIVE_CODES = np.array([k in PROTECTIVE_KINDS for k in EDGE_KINDS])
 _OPERABLE_CODES = np.array([k in OPERABLE_KINDS for k in EDGE_KINDS])
 
 #: Optional columns of the customers file (contract 2), besides id and node.
-CUSTOMER_FIELDS = ("name", "phone", "address", "lon", "lat", "meter", "account", "critical")
+#: ``emergency_plan`` is free text: what to do for a critical customer in an
+#: outage (backup supply, whom to call, priority instructions).
+CUSTOMER_FIELDS = (
+    "name",
+    "phone",
+    "address",
+    "lon",
+    "lat",
+    "meter",
+    "account",
+    "critical",
+    "emergency_plan",
+)
 #: Reasons commonly given in the ``critical`` column; any non-empty text is allowed.
 CRITICAL_FIELDS = ("life_support", "hospital", "water")
 

@@ -113,6 +113,7 @@ customers = Table(
     Column("meter", String(64)),
     Column("account", String(64)),
     Column("critical", String(64)),
+    Column("emergency_plan", Text),
     Index("ix_customers_phone", "phone"),
     Index("ix_customers_meter", "meter"),
 )
