@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import sign_in
+from emergency_plans import PLAN, PLANNED, load_plans
 from helpers import DLAT, DLON, LAT0, LON0
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -202,6 +203,35 @@ def test_a_network_job_lists_the_critical_premises_out(
     page.wait_for_timeout(300)  # Leaflet's fit
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_the_emergency_plan_is_shown_with_the_critical_reason(
+    app: Any, live_server: str, page: Any, tmp_path: Path
+) -> None:
+    load_plans(app, tmp_path)
+    job = _service_job(app)
+    _sign_in_page(page, live_server, job)
+    _open(page, job)
+    page.wait_for_selector("#facts [data-plan]")
+    critical = _facts(page)["Critical"]
+    first, second = PLAN.split("\n")
+    assert critical.startswith("life support") and first in critical and second in critical
+    assert "No emergency plan" not in critical
+    assert page.locator("#facts [data-plan] br").count() == 1  # its line break kept
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_critical_premises_shows_its_emergency_plan(
+    app: Any, live_server: str, page: Any, tmp_path: Path
+) -> None:
+    load_plans(app, tmp_path)
+    job = _network_job(app)
+    _sign_in_page(page, live_server, job)
+    _open(page, job)
+    page.wait_for_selector(f"#premises [data-customer='{PLANNED}'] [data-plan]")
+    item = page.text_content(f"#premises [data-customer='{PLANNED}']") or ""
+    assert "life support" in item and "Oxygen concentrator, 4 h battery" in item
+    assert "No emergency plan" not in item
 
 
 def test_a_deep_link_on_a_first_start_fills_the_forms(

@@ -5,9 +5,11 @@ job, and a crew sees neither of another crew's job. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from conftest import sign_in
+from emergency_plans import PLAN, PLANNED, load_plans
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
 
@@ -48,6 +50,7 @@ def test_a_service_job_has_the_customer_record_and_supply(app: Any) -> None:
     assert c["id"] == "a9-1" and c["name"] == "Customer a9-1"
     assert c["meter"] == "M-a9-1" and c["account"] is None  # no account column in this file
     assert c["critical"] == "life_support" and c["node"] == "a9"
+    assert c["emergency_plan"] is None  # the file has no emergency_plan column
     # a9 hangs off transformer X1 on the lateral of feeder breaker B1 (from S1);
     # T1 and T2 above B1 are the substation's, not the supply transformer.
     assert c["transformer"] == {"id": "X1", "name": None}
@@ -81,6 +84,7 @@ def test_a_customer_cut_off_is_placed_on_its_normal_supply(app: Any) -> None:
             "address": None,
             "phone": premises["listed"][0]["phone"],
             "critical": "life_support",
+            "emergency_plan": None,
             "node": "a9",
         }
     ]
@@ -107,3 +111,24 @@ def test_a_network_job_lists_no_premises_when_none_is_critical(app: Any) -> None
     doc = dora.get(f"/api/jobs/{job['id']}").get_json()
     assert doc["critical_premises"] == {"total": 0, "listed": []}
     assert doc["outage_details"]["critical_out"] == 0
+
+
+def test_the_emergency_plan_comes_with_the_record_and_the_premises(
+    app: Any, tmp_path: Path
+) -> None:
+    load_plans(app, tmp_path)
+    dora, token = _signed(app, "dora")
+    call = {"id": "c1", "type": "call", "time": T0.isoformat(), "customer": PLANNED}
+    _post(dora, token, "/api/events", call)
+    service = _job_of(dora, customer=PLANNED)
+    _assign(dora, token, service["id"])
+    k1, _ = _signed(app, "k1")
+    record = k1.get(f"/api/jobs/{service['id']}").get_json()["customer_details"]
+    assert record["critical"] == "life_support" and record["emergency_plan"] == PLAN
+    # B1 above locks out: the network job's premises carry the plan too.
+    later = (T0 + timedelta(minutes=5)).isoformat()
+    lockout = {"id": "s1", "type": "scada", "time": later, "device": "B1"}
+    _post(dora, token, "/api/events", {**lockout, "state": "open", "lockout": True})
+    network_job = _job_of(dora, device="B1")
+    premises = dora.get(f"/api/jobs/{network_job['id']}").get_json()["critical_premises"]
+    assert [(p["id"], p["emergency_plan"]) for p in premises["listed"]] == [(PLANNED, PLAN)]

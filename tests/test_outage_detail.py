@@ -8,9 +8,11 @@ B1 locks out, so the fuse's outage is nested in the breaker's.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from emergency_plans import PLAN, PLANNED, load_plans
 from flask import Flask
 from test_api import T0, Clock, User, ev, ok, outage_at
 
@@ -73,6 +75,16 @@ def test_a_nested_outage_lists_its_own_customers_critical_first(
     above = detail(dora, storm["breaker"])["customers"]
     assert above["total"] == outage_at(dora, "B1")["customers_out"] == 22
     assert above["critical"] == 0 and not {c["id"] for c in above["listed"]} & set(BELOW_FUSE)
+
+
+def test_critical_customers_come_with_their_emergency_plan(
+    app: Flask, dora: User, storm: dict[str, str], tmp_path: Path
+) -> None:
+    listed = detail(dora, storm["fuse"])["customers"]["listed"]
+    assert listed[0]["id"] == PLANNED and listed[0]["emergency_plan"] is None  # none on file
+    load_plans(app, tmp_path)  # the customers file now gives a9-1 a plan
+    listed = detail(dora, storm["fuse"])["customers"]["listed"]
+    assert [(c["id"], c["emergency_plan"]) for c in listed[:2]] == [(PLANNED, PLAN), ("a9-2", None)]
 
 
 def test_calls_with_times_callers_and_what_they_said(dora: User, storm: dict[str, str]) -> None:

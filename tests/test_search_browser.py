@@ -9,10 +9,12 @@ panel.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import sign_in
+from emergency_plans import PLAN, PLANNED, load_plans
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
@@ -139,3 +141,18 @@ def test_browser_outage_panel_by_url_back_and_actions(
     page.wait_for_selector("#detail:not([hidden]) [data-section=calls]")
     assert page.evaluate("location.hash") == f"#outage/{fuse}"
     assert errors == []
+
+
+def test_browser_outage_panel_shows_the_emergency_plans(
+    app: Any, live_server: str, page: Any, fuse: str, tmp_path: Path
+) -> None:
+    load_plans(app, tmp_path)  # a9-1 (life support) has a plan; a9-2 is not critical
+    _open_map(page, live_server)
+    page.goto(f"{live_server}/#outage/{fuse}")
+    planned = page.locator(f'#detail [data-section=customers] li[data-customer="{PLANNED}"]')
+    page.wait_for_selector(f'#detail [data-section=customers] li[data-customer="{PLANNED}"]')
+    text = planned.inner_text()
+    assert "life support" in text and all(line in text for line in PLAN.split("\n"))
+    assert planned.locator("[data-plan] br").count() == 1
+    other = page.locator('#detail [data-section=customers] li[data-customer="a9-2"]')
+    assert other.locator(".d-plan").count() == 0  # a plan is shown for critical customers

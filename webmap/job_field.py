@@ -1,17 +1,18 @@
 """A job as a crew reads it in the field (``GET /api/jobs/<id>``).
 
 - :func:`customer_record`: a service job's customer as the customers file
-  has it (contract 2: name, address, phone, account, meter, critical reason)
+  has it (contract 2: name, address, phone, account, meter, critical reason,
+  emergency plan)
   and where the customer is supplied from: the supply transformer (the
   nearest transformer above the customer's node, below the feeder breaker)
   and the feeder (the nearest breaker above it, named as the network names
   it). A customer cut off now is placed on the network in its normal state,
   where the crew will find the supply.
 - :func:`critical_premises`: the critical customers a network job's outage
-  has out, by name, address, reason and phone.
+  has out, by name, address, reason, phone and emergency plan.
 
-The customers file has no emergency plan column (contract 2): the handheld
-shows the critical reason and says that no plan is on file.
+The emergency plan is the customers file's optional free text (contract 2):
+None where the file gives none, and the handheld then says no plan is on file.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def customer_record(conn: Connection, net: Network | None, customer: str) -> dic
             c.c.account,
             c.c.meter,
             c.c.critical,
+            c.c.emergency_plan,
             c.c.node,
         ).where(c.c.id == customer)
     ).first()
@@ -88,11 +90,19 @@ def customer_record(conn: Connection, net: Network | None, customer: str) -> dic
         return None
     doc = dict(row._mapping)
     doc["critical"] = doc["critical"] or None
+    doc["emergency_plan"] = doc["emergency_plan"] or None
     supply = supply_of(net, row.node) if net is not None else _UNKNOWN
     return {**doc, **supply}
 
 
 def critical_premises(conn: Connection, net: Network, outage: str) -> dict[str, Any]:
     """The critical customers ``outage`` has out: ``total`` and the first
-    :data:`CRITICAL_LIMIT` in ``listed`` (id, name, address, phone, critical)."""
-    return critical_customers_out(conn, net, outage, CRITICAL_LIMIT)
+    :data:`CRITICAL_LIMIT` in ``listed`` (id, name, address, phone, critical,
+    emergency_plan)."""
+    found = critical_customers_out(conn, net, outage, CRITICAL_LIMIT)
+    cust = net.customers
+    for premises in found["listed"]:
+        premises["emergency_plan"] = (
+            None if cust is None else cust.get("emergency_plan", cust.index[premises["id"]])
+        )
+    return found

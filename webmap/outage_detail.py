@@ -43,6 +43,7 @@ _CUSTOMER = obj(
         "address": _NULLABLE_STR,
         "phone": _NULLABLE_STR,
         "critical": {**_NULLABLE_STR, "description": "The reason (life_support, hospital...)."},
+        "emergency_plan": {**_NULLABLE_STR, "description": "Contract 2's free text, or null."},
         "node": STR,
         "called": BOOL,
     },

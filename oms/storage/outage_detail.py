@@ -6,8 +6,9 @@ customers out are those below the outage's device in the network as the
 engine locates faults (as operated, tripped devices closed), without the
 customers of the active outages nested below it (an active outage), as
 the engine counts them; a single-customer outage has its one customer.
-A big outage lists its critical customers first, then its callers, up to
-a limit, and says how many more.
+A big outage lists its critical customers first (each with its reason and
+emergency plan, contract 2), then its callers, up to a limit, and says how
+many more.
 
 The timeline draws from the event log (calls, last gasps, AMI restores,
 ping replies, SCADA, fault indicators) of the outage's customers and
@@ -155,6 +156,7 @@ def _customer(net: Network, u: int) -> dict[str, Any]:
         "address": cust.get("address", u),
         "phone": cust.get("phone", u),
         "critical": cust.get("critical", u) or None,
+        "emergency_plan": cust.get("emergency_plan", u),
         "node": net.node_ids[int(cust.node[u])],
     }
 

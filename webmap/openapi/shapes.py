@@ -251,6 +251,8 @@ JOB = Named(
     ),
 )
 _SUPPLY_EDGE = nullable(obj({"id": STR, "name": nullable(STR)}, ("id", "name")))
+_PLAN = nullable(STR)
+_PLAN_TEXT = "The customers file's emergency plan (contract 2, free text); null when none."
 _CUSTOMER = obj(
     {
         "id": STR,
@@ -260,6 +262,7 @@ _CUSTOMER = obj(
         "account": nullable(STR),
         "meter": nullable(STR),
         "critical": nullable(STR),
+        "emergency_plan": {**_PLAN, "description": _PLAN_TEXT},
         "node": STR,
         "transformer": {**_SUPPLY_EDGE, "description": "The supply transformer (none on MV)."},
         "feeder": {**_SUPPLY_EDGE, "description": "The feeder breaker above the customer."},
@@ -277,6 +280,7 @@ _PREMISES = obj(
                     "address": nullable(STR),
                     "phone": nullable(STR),
                     "critical": STR,
+                    "emergency_plan": {**_PLAN, "description": _PLAN_TEXT},
                     "node": STR,
                 },
                 ("id", "critical"),

@@ -3,8 +3,9 @@
  * a network job, the critical premises out (#premises): the customer's
  * record as the customers file has it (account, meter, critical reason),
  * where it is supplied from (supply transformer, feeder), and each critical
- * premises' name, address, reason and phone. The customers file holds no
- * emergency plan (docs/formats.md, contract 2): the crew is told so.
+ * premises' name, address, reason, phone and emergency plan (the customers
+ * file's optional free text, docs/formats.md, contract 2); where the file
+ * gives none, the crew is told so.
  */
 import { byId, fill, h } from '../dom.js';
 import { hhmm } from './time.js';
@@ -20,6 +21,13 @@ const strong = (text) => h('strong', { class: 'error' }, text);
 const phone = (p) => (p ? h('a', { href: `tel:${p}` }, p) : null);
 /** A critical reason as words: life_support -> life support. */
 const reason = (r) => String(r).replace(/_/g, ' ');
+/** The emergency plan as written (its line breaks kept), or that there is none. */
+function plan(text) {
+  if (!text) return h('span', { class: 'plan' }, NO_PLAN);
+  const lines = String(text).split(/\r?\n/);
+  return h('span', { 'data-plan': '' }, 'Emergency plan: ',
+    lines.flatMap((line, i) => (i ? [h('br'), line] : [line])));
+}
 /** A network element: its name and id, or its id. */
 const element = (e) => (e ? (e.name ? `${e.name} (${e.id})` : e.id) : null);
 
@@ -35,7 +43,9 @@ function customerFacts(dl, c) {
   fact(dl, 'Substation', c.source);
   if (c.critical) {
     fact(dl, 'Critical', h('span', { 'data-critical': c.critical },
-      strong(reason(c.critical)), h('br'), h('span', { class: 'plan' }, NO_PLAN)));
+      strong(reason(c.critical)), h('br'), plan(c.emergency_plan)));
+  } else if (c.emergency_plan) {
+    fact(dl, 'Emergency plan', plan(c.emergency_plan));
   }
 }
 
@@ -63,8 +73,8 @@ function premise(p) {
   return h('li', { 'data-customer': p.id },
     h('div', { class: 'top' }, h('strong', {}, p.name || p.id), strong(reason(p.critical))),
     h('div', {}, p.address || `no address (${p.id})`),
-    h('div', { class: 'row' }, phone(p.phone) || h('span', { class: 'muted' }, 'no phone'),
-      h('span', { class: 'muted' }, NO_PLAN)));
+    h('div', { class: 'row' }, phone(p.phone) || h('span', { class: 'muted' }, 'no phone')),
+    h('div', {}, plan(p.emergency_plan)));
 }
 
 /** The critical premises out under a network job (hidden for a service job). */

@@ -85,13 +85,21 @@ export function calls(d) {
     rows.length ? h('table', { class: 'd-table' }, h('tbody', {}, shownRows)) : none('No calls.'), more);
 }
 
+/** A critical customer's emergency plan (contract 2's free text), or that none is on file. */
+function emergencyPlan(plan) {
+  if (!plan) return h('div', { class: 'd-plan muted' }, 'No emergency plan on file');
+  return h('div', { class: 'd-plan', 'data-plan': '' }, h('b', {}, 'Emergency plan: '),
+    String(plan).split(/\r?\n/).flatMap((line, i) => (i ? [h('br'), line] : [line])));
+}
+
 export function customers(d) {
   const c = d.customers;
   const rows = c.listed.map((x) => h('li', { class: ['d-customer', x.critical && 'critical'], 'data-customer': x.id },
     x.critical ? badge('critical', human(x.critical)) : null,
     h('b', {}, x.name || x.id), ' ', h('span', { class: 'muted' }, x.id),
     x.called ? [' ', h('span', { class: 'tag called' }, 'called')] : null,
-    h('div', { class: 'muted' }, [x.address, x.phone].filter(Boolean).join(' · '))));
+    h('div', { class: 'muted' }, [x.address, x.phone].filter(Boolean).join(' · ')),
+    x.critical ? emergencyPlan(x.emergency_plan) : null));
   const [shownRows, more] = capped('customers', rows, 'listed');
   return section('customers', 'Customers out', c.total,
     c.critical ? h('p', { class: 'd-critical' }, plural(c.critical, 'critical customer'), ' out') : null,
