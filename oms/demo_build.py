@@ -4,15 +4,18 @@ The network comes from :mod:`topology.synthetic` (the roads of the
 fictional county town of Qingshui and the feeders strung along them); what
 makes it a data set for outage management is made here: the customers at
 the service points (names, unique phone numbers, addresses, meters,
-accounts, about 1 % critical), the response zones with their area classes,
-the repair units and their crews. :func:`write_demo` writes the six files;
+accounts, about 1 % critical, each critical customer with an emergency
+plan), the response zones with their area classes, the repair units and
+their crews. :func:`write_demo` writes the six files;
 
     python -m oms.demo_build fixtures/demo
 
 regenerates the shipped fixtures (and prints their figures as JSON). The
 result depends only on the seed: one random generator feeds every step, in
 a fixed order, so the same seed gives byte-identical files (same numpy and
-Python versions). :mod:`oms.demodata` knows where the shipped files are.
+Python versions). The emergency plans draw from a second generator made
+from the same seed, so that adding them changed nothing else in the files.
+:mod:`oms.demodata` knows where the shipped files are.
 """
 
 from __future__ import annotations
@@ -270,6 +273,92 @@ def _landmarks(builder: DemoNetworkBuilder) -> dict[int, tuple[str, str]]:
     return special
 
 
+# ---------------------------------------------------------- emergency plans
+#: The emergency plans' generator: the seed and this stream number, apart from
+#: the one that makes everything else (whose draws it must not shift).
+_PLAN_STREAM = 1
+#: Life-support equipment at home and how long it runs without supply.
+_LIFE_SUPPORT = (
+    ("Home oxygen concentrator", ("4 h battery", "2 oxygen cylinders, about 6 h")),
+    ("Oxygen concentrator and CPAP", ("3 h battery", "1 oxygen cylinder, about 3 h")),
+    ("Home ventilator", ("8 h internal battery", "6 h battery and a spare pack")),
+    ("Home haemodialysis machine", ("no battery: sessions stop", "no battery: sessions stop")),
+    ("Electric suction pump", ("2 h battery", "manual pump as backup")),
+    ("Enteral feeding pump", ("12 h battery", "10 h battery")),
+    ("Infant apnoea monitor", ("6 h battery", "4 h battery")),
+)
+_KIN = ("daughter", "son", "wife", "husband", "neighbour", "carer")
+_LIFE_NOTES = (
+    "priority restoration",
+    "priority restoration; patient is bedridden",
+    "priority restoration; hard of hearing, knock loudly",
+    "if not restored within {h} h, ambulance to {TOWN} County People's Hospital",
+    "lend a portable generator if the outage runs past {h} h",
+    "priority restoration; lives alone, the neighbour holds a key",
+)
+
+
+def _emergency_plans(rows: dict[str, list[Any]], people: _People, seed: int) -> list[str | None]:
+    """An emergency plan for every critical customer (None for the others).
+
+    What a utility's register holds: the backup supply and how long it
+    lasts, whom to call (a relative or carer at home; the facilities or
+    duty desk of a hospital or the water works) and the priority asked
+    for. Contact numbers are new and unique among every number of the data
+    set (``people`` keeps them). Drawn from their own generator
+    (:data:`_PLAN_STREAM`), so the other draws of the data set are those of
+    a data set without plans.
+    """
+    rng = np.random.default_rng([seed, _PLAN_STREAM])
+    contacts = _People(rng)
+    contacts.phones = people.phones  # unique across the whole data set
+
+    def pick(options: Sequence[Any]) -> Any:
+        return options[int(rng.integers(len(options)))]
+
+    def hours(low: int, high: int) -> int:
+        return int(rng.integers(low, high + 1))
+
+    plans: list[str | None] = []
+    for name, reason in zip(rows["name"], rows["critical"], strict=True):
+        if reason == "life_support":
+            equipment, backups = pick(_LIFE_SUPPORT)
+            kin = pick(_KIN)
+            who = contacts.name()
+            if kin in ("daughter", "son"):  # the family name is the customer's
+                who = f"{name.split()[0]} {who.split(' ', 1)[1]}"
+            note = pick(_LIFE_NOTES).format(h=hours(2, 6), TOWN=TOWN)
+            call = f"call {kin} {who} {contacts.phone()}"
+            plans.append(f"{equipment}, {pick(backups)}; {call}; {note}")
+        elif reason == "hospital" and "Township" in name:
+            plans.append(
+                f"Standby generator {hours(3, 8) * 10} kW, {hours(6, 12)} h fuel, for the "
+                f"vaccine fridges and the delivery room; call duty doctor {contacts.phone()}; "
+                f"priority restoration; mobile generator if out over {hours(3, 6)} h"
+            )
+        elif reason == "hospital":
+            plans.append(
+                f"On-site diesel generators, {pick((24, 48, 72))} h fuel, start on loss of "
+                f"supply; notify facilities desk {contacts.phone(landline=True)} (24 h) of "
+                f"every interruption; priority restoration, before other load on the feeder"
+            )
+        elif reason == "water" and "Works" in name:
+            plans.append(
+                f"Standby generator for the high-lift pumps ({hours(6, 10)} h fuel); call the "
+                f"control room {contacts.phone(landline=True)} (24 h); town reservoir lasts "
+                f"about {hours(8, 14)} h; restore before the morning peak"
+            )
+        elif reason == "water":
+            plans.append(
+                f"No standby generator: mobile generator hookup at the gate; call the water "
+                f"works duty engineer {contacts.phone()}; village tank lasts about "
+                f"{hours(6, 18)} h"
+            )
+        else:  # not critical
+            plans.append(None)
+    return plans
+
+
 def _customer_table(rows: dict[str, list[Any]], center: tuple[float, float]) -> Customers:
     """The customer rows as the network's customer table, in lon/lat."""
     cust_ll = np.round(to_lonlat(np.column_stack([rows["x"], rows["y"]]), center), 7)
@@ -285,6 +374,7 @@ def _customer_table(rows: dict[str, list[Any]], center: tuple[float, float]) -> 
             "meter": rows["meter"],
             "account": rows["account"],
             "critical": [c or None for c in rows["critical"]],
+            "emergency_plan": rows["emergency_plan"],
         },
     )
 
@@ -615,7 +705,8 @@ def demo_area(seed: int = 7) -> DemoArea:
     (:class:`topology.synthetic.demo_network.DemoNetworkBuilder`): three
     substations, twelve feeders, ties, transformers and service points.
     Customers are individuals at the service points (about 1 % critical),
-    with fictional names, unique phone numbers, meters and accounts; then
+    with fictional names, unique phone numbers, meters and accounts (and
+    an emergency plan for each critical one); then
     come the response zones, the repair units and their crews, and the
     breakers are sized for the customers.
 
@@ -642,6 +733,7 @@ def demo_area(seed: int = 7) -> DemoArea:
     rows = _customers(builder, people, rng)
     zones = _zones(roads, marks)
     units, crews = _units_and_crews(zones, roads, people, rng)
+    rows["emergency_plan"] = _emergency_plans(rows, people, seed)
     builder.size_breakers(rows["node"])
     center = DEMO_CENTER
     return DemoArea(

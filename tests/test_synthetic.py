@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from oms.demo_build import DemoArea, demo_area, main, write_demo
-from topology import Network, read_network
+from topology import Network, read_network, write_customers_csv
 from topology.synthetic import synthetic_network
 from topology.synthetic.__main__ import main as synthetic_main
 
@@ -292,6 +292,28 @@ def test_demo_customers(area: DemoArea) -> None:
     assert d.max() * 111_000 < 50
 
 
+def test_demo_critical_customers_have_emergency_plans(area: DemoArea) -> None:
+    """Every critical customer has its own plan, with a contact number no
+    customer, unit or crew has; nobody else has one."""
+    c = area.network.customers
+    assert c is not None
+    plans = c.fields["emergency_plan"]
+    assert [bool(p) for p in plans] == [bool(x) for x in c.fields["critical"]]
+    planned = [(x, p) for x, p in zip(c.fields["critical"], plans, strict=True) if p]
+    assert len({p for _, p in planned}) == len(planned)  # varied: no two alike
+    taken = set(c.fields["phone"]) | {crew["phone"] for crew in area.crews}
+    taken |= {u[k] for u in area.units for k in ("first_contact", "second_contact", "leader")}
+    contacts = [re.findall(r"\+86\d{10,11}", p) for _, p in planned]
+    assert all(len(found) == 1 for found in contacts)
+    numbers = [found[0] for found in contacts]
+    assert len(set(numbers)) == len(numbers) and not set(numbers) & taken
+    for reason, plan in planned:
+        if reason == "life_support":
+            assert re.search(r"battery|cylinder|sessions stop|backup", plan) and "; call " in plan
+        else:  # hospitals and water: a standby generator, or where to hook one up
+            assert "generator" in plan
+
+
 def test_demo_zones_cover_customers_and_crews(area: DemoArea) -> None:
     import shapely
     from shapely.geometry import shape
@@ -374,6 +396,8 @@ def test_demo_is_deterministic(area: DemoArea) -> None:
     again = demo_area()
     assert same(area.network, again.network)
     assert area.crews == again.crews and area.zones == again.zones
+    plans = area.network.customers.fields["emergency_plan"]
+    assert plans == again.network.customers.fields["emergency_plan"]
 
 
 @pytest.mark.slow
@@ -424,11 +448,14 @@ def test_main_writes_demo_and_synthetic(tmp_path: Path, capsys: pytest.CaptureFi
     assert abs(net.n_nodes - 3000) < 100
 
 
-def test_shipped_fixtures_match_the_generator(area: DemoArea) -> None:
+def test_shipped_fixtures_match_the_generator(area: DemoArea, tmp_path: Path) -> None:
     """fixtures/demo is what ``python -m oms.demo_build fixtures/demo`` writes."""
     net = read_network(FIXTURES / "network.geojson", customers=FIXTURES / "customers.csv")
     assert net.node_ids == area.network.node_ids, "regenerate fixtures/demo"
     assert net.customers.ids == area.network.customers.ids
+    written = tmp_path / "customers.csv"
+    write_customers_csv(area.network, written)
+    assert written.read_bytes() == (FIXTURES / "customers.csv").read_bytes()
     assert (FIXTURES / "roads.geojson").exists() and (FIXTURES / "zones.geojson").exists()
     total = sum(p.stat().st_size for p in FIXTURES.iterdir())
     assert total < 15 * 2**20
