@@ -13,6 +13,9 @@ Configuration (``create_app(config)`` or environment variables ``OMS_*``):
 ``OMS_POOL_SIZE``    database connections kept per process (20)
 ``OMS_PROXIES``      reverse proxies in front (trust their X-Forwarded-*; 0)
 ``OMS_TILE_URL``     base-map tile URL template on your network (none: no base map)
+``OMS_PHONE_COUNTRY_CODE`` country calling code national phone numbers are read in
+                     on the public page (``86`` or ``+86``; none: the code most
+                     stored numbers have)
 ``PUBLIC_LOOKUP_LIMIT`` case lookups per address and window on the public page (30)
 ==================== =====================================================
 """
@@ -77,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OMS_TICK_S=float(os.environ.get("OMS_TICK_S", "1")),
         OMS_CLOCK=wall_clock,
         OMS_TILE_URL=os.environ.get("OMS_TILE_URL"),
+        OMS_PHONE_COUNTRY_CODE=os.environ.get("OMS_PHONE_COUNTRY_CODE"),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
