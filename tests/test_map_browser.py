@@ -259,6 +259,54 @@ def test_browser_clock_says_it_is_simulated(demo: tuple[str, Any]) -> None:
     assert page.get_attribute("#clock", "data-speed") == "60"
 
 
+#: What the top bar must show whole: the brand, the search box, every figure, the alarms,
+#: the live state, the clock, the overview link, the user and the sign-out button.
+TOPBAR = (
+    "#topbar .brand",
+    "#search-input",
+    *(f"#kpi-{k}" for k in ("outages", "customers", "critical", "waiting", "breached", "crews")),
+    "#kpi-alarms",
+    "#live",
+    "#clock",
+    "#overview-link",
+    "#topbar .user",
+    "#topbar .signout button",
+)
+
+
+@pytest.mark.browser
+def test_browser_top_bar_fits_ordinary_screens(demo: tuple[str, Any]) -> None:
+    _, page = demo
+    page.wait_for_function("document.getElementById('live').classList.contains('on')")
+    for width, height in ((1366, 768), (1600, 900)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(100)
+        boxes = page.evaluate(
+            """(sels) => sels.map((s) => {
+                const e = document.querySelector(s);
+                const r = e.getBoundingClientRect();
+                // Seen where it is: the element itself (or its text) is at its middle, not
+                // something drawn over it or a parent clipping it.
+                const x = (r.left + r.right) / 2, y = (r.top + r.bottom) / 2;
+                const hit = document.elementFromPoint(x, y);
+                return {s, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom,
+                        seen: Boolean(hit && (e.contains(hit) || hit.contains(e))),
+                        cut: e.scrollWidth > e.clientWidth + 1};
+            })""",
+            list(TOPBAR),
+        )
+        for b in boxes:
+            where = f"{width}x{height}: {b['s']}"
+            assert b["x1"] - b["x0"] > 10, where
+            assert b["x0"] >= 0 and b["x1"] <= width, where
+            assert b["y0"] >= 0 and b["y1"] <= 48, where
+            assert b["seen"] and not b["cut"], where
+        for a, b in combinations(boxes, 2):
+            apart_x = a["x1"] <= b["x0"] or b["x1"] <= a["x0"]
+            apart = apart_x or a["y1"] <= b["y0"] or b["y1"] <= a["y0"]
+            assert apart, f"{width}x{height}: {a['s']} and {b['s']} overlap"
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_demo_page_is_ready_within_1_5_s(demo_app: Any, page: Any) -> None:
