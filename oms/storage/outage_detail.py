@@ -6,9 +6,9 @@ customers out are those below the outage's device in the network as the
 engine locates faults (as operated, tripped devices closed), without the
 customers of the active outages nested below it (an active outage), as
 the engine counts them; a single-customer outage has its one customer.
-A big outage lists its critical customers first (each with its reason and
-emergency plan, contract 2), then its callers, up to a limit, and says how
-many more.
+A big outage lists all its critical customers first (each with its reason
+and emergency plan, contract 2; never cut), then its callers and the rest up
+to a limit, and says how many more.
 
 The timeline draws from the event log (calls, last gasps, AMI restores,
 ping replies, SCADA, fault indicators) of the outage's customers and
@@ -164,26 +164,28 @@ def _customer(net: Network, u: int) -> dict[str, Any]:
 def _customer_list(
     net: Network, dead: np.ndarray, units: np.ndarray, callers: set[str], limit: int
 ) -> dict[str, Any]:
-    """Critical customers first, then callers, then by id; at most ``limit``."""
+    """Every critical customer out (whatever ``limit``), then callers, then by
+    id up to ``limit`` in all; ``critical`` counts the critical ones listed."""
     cust = net.customers
     if cust is None:  # counts at nodes, nobody by name
         total = int(net.node_customers[dead].sum())
         return {"total": total, "critical": 0, "listed": [], "more": total}
-    critical = cust.critical_mask()[units] if len(units) else np.zeros(0, dtype=bool)
-    order = sorted(
-        units.tolist(),
-        key=lambda u: (not cust.get("critical", u), cust.ids[u] not in callers, u),
-    )
+    mask = cust.critical_mask()
+    first = sorted(units.tolist(), key=lambda u: (cust.ids[u] not in callers, u))
+    critical = [u for u in first if mask[u]]
+    rest = [u for u in first if not mask[u]]
+    # The critical ones are never cut: a panel must not hide a life-support customer.
+    shown = critical + rest[: max(0, limit - len(critical))]
     listed = []
-    for u in order[:limit]:
+    for u in shown:
         row = _customer(net, u)
         row["called"] = row["id"] in callers
         listed.append(row)
     return {
         "total": len(units),
-        "critical": int(critical.sum()),
+        "critical": len(critical),
         "listed": listed,
-        "more": max(0, len(units) - limit),
+        "more": len(units) - len(shown),
     }
 
 

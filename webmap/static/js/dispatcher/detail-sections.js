@@ -27,10 +27,11 @@ const none = (text) => h('p', { class: 'd-none' }, text);
 const expanded = new Set();
 const FIRST = 8;
 
-/** The first rows of a long list, and a button that shows the others. */
-function capped(key, rows, what) {
-  if (rows.length <= FIRST + 2 || expanded.has(key)) return [rows, null];
-  for (const row of rows.slice(FIRST)) row.hidden = true;
+/** The first rows of a long list (at least `first`), and a button that shows the others. */
+function capped(key, rows, what, first = FIRST) {
+  const shown = Math.max(first, FIRST);
+  if (rows.length <= shown + 2 || expanded.has(key)) return [rows, null];
+  for (const row of rows.slice(shown)) row.hidden = true;
   const more = h('button', {
     class: 'btn d-all', 'data-all': key,
     onclick: (ev) => {
@@ -100,7 +101,9 @@ export function customers(d) {
     x.called ? [' ', h('span', { class: 'tag called' }, 'called')] : null,
     h('div', { class: 'muted' }, [x.address, x.phone].filter(Boolean).join(' · ')),
     x.critical ? emergencyPlan(x.emergency_plan) : null));
-  const [shownRows, more] = capped('customers', rows, 'listed');
+  // Every critical customer stays in sight (the server lists them first, all of them).
+  const critical = c.listed.filter((x) => x.critical).length;
+  const [shownRows, more] = capped('customers', rows, 'listed', critical);
   return section('customers', 'Customers out', c.total,
     c.critical ? h('p', { class: 'd-critical' }, plural(c.critical, 'critical customer'), ' out') : null,
     rows.length ? h('ul', { class: 'd-list' }, shownRows) : none('Nobody listed.'), more,
