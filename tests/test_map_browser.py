@@ -307,6 +307,63 @@ def test_browser_top_bar_fits_ordinary_screens(demo: tuple[str, Any]) -> None:
             assert apart, f"{width}x{height}: {a['s']} and {b['s']} overlap"
 
 
+#: The map's controls a notice must leave clear, and the list beside the map.
+MAP_CONTROLS = (
+    ".legend",
+    ".leaflet-control-scale",
+    ".leaflet-control-zoom",
+    ".leaflet-control-layers",
+    ".leaflet-control-attribution",
+    "#panel",
+)
+
+
+@pytest.mark.browser
+def test_browser_toasts_cover_no_control_and_the_legend_holds_its_lines(
+    demo: tuple[str, Any],
+) -> None:
+    _, page = demo
+    for width, height in ((1366, 768), (1600, 900)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.evaluate(
+            """async () => {
+                const { toast } = await import('/static/js/dispatcher/toast.js');
+                document.getElementById('toasts').replaceChildren();
+                toast('F10-S1 opened', 'ok');
+                toast('Devices: the server did not answer in time, try again', 'error');
+                toast('Breach: JOB-000003 has waited longer than its target', 'breach');
+            }"""
+        )
+        found = page.evaluate(
+            """(sels) => {
+                const box = (e) => { const r = e.getBoundingClientRect();
+                                     return [r.left, r.top, r.right, r.bottom]; };
+                const legend = document.querySelector('.legend');
+                return {
+                    toasts: [...document.querySelectorAll('#toasts .toast')].map(box),
+                    controls: sels.map((s) => [s, box(document.querySelector(s))]),
+                    map: box(document.getElementById('map')),
+                    legend: box(legend),
+                    lines: [...legend.querySelectorAll(':scope > div')].map(box),
+                    scrolls: legend.scrollHeight > legend.clientHeight,
+                };
+            }""",
+            list(MAP_CONTROLS),
+        )
+        assert len(found["toasts"]) == 3
+        mx0, my0, mx1, my1 = found["map"]
+        for t in found["toasts"]:
+            assert mx0 <= t[0] and t[2] <= mx1 and my0 <= t[1] and t[3] <= my1, t  # on the map
+            for name, c in found["controls"]:
+                apart = t[2] <= c[0] or c[2] <= t[0] or t[3] <= c[1] or c[3] <= t[1]
+                assert apart, f"{width}x{height}: a notice covers {name}"
+        lx0, ly0, lx1, ly1 = found["legend"]
+        assert my0 <= ly0 and ly1 <= my1  # the legend on the map
+        if not found["scrolls"]:
+            for line in found["lines"]:  # each line inside the box (the padding included)
+                assert lx0 <= line[0] and line[2] <= lx1 and ly0 <= line[1] and line[3] <= ly1 - 4
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_demo_page_is_ready_within_1_5_s(demo_app: Any, page: Any) -> None:
