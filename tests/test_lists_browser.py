@@ -89,8 +89,12 @@ def test_acknowledging_an_alert_drops_the_count(live_server: str, page: Any, cli
     (done,) = client.get("/api/alerts?acknowledged=1").get_json()
     assert (done["seq"], done["acknowledged_by"]) == (seq, "dora")
 
-    # Bulk: everything the filters show.
+    # Bulk: everything the filters show, once the dispatcher confirmed how many.
     page.click("#ack-shown")
+    page.wait_for_selector("#dialog[open]")
+    assert page.inner_text("#dialog-title") == f"Acknowledge {waiting - 1} alerts?"
+    assert client.get("/api/alerts/summary").get_json()["unacknowledged"] == waiting - 1
+    page.click("#dialog-ok")
     page.wait_for_function("document.querySelector('#kpi-alarms b').textContent === '0'")
     page.wait_for_selector("#cards-alerts .empty")
     assert client.get("/api/alerts/summary").get_json()["unacknowledged"] == 0

@@ -66,3 +66,63 @@ def test_the_outage_panel_shows_every_critical_customer_it_counts(
     assert section.locator("li.d-customer:visible").count() == len(CRITICAL)
     section.locator("button.d-all").click()
     assert section.locator("li.d-customer:visible").count() == 27
+
+
+def _late_jobs(client: Any, token: str) -> None:
+    """B1 locked out 50 minutes ago, nobody sent: its targets ran out (alerts of every level)."""
+    _events(client, token, {"id": "auto", "type": "dispatch_auto", "time": _at(51), "auto": False})
+    _lockout(client, token, "B1", 50)
+    gps = {"id": "gps-now", "type": "crew_gps", "time": _at(), "crew": "K3"}
+    _events(client, token, {**gps, "lon": 8.4, "lat": 49.0})
+
+
+def test_alarm_cards_say_what_happened_in_words_of_their_level(
+    live_server: str, page: Any, client: Any
+) -> None:
+    token = sign_in(client, "dora")
+    _late_jobs(client, token)
+    every = client.get("/api/alerts?limit=500").get_json()
+    (job,) = [j for j in client.get("/api/jobs").get_json() if j["device"] == "B1"]
+    limits = job["targets"]
+    _open(page, live_server)
+    page.click('[data-tab="alerts"]')
+    page.wait_for_function(f"document.querySelectorAll('.card.alert').length === {len(every)}")
+    said = {
+        int(seq): (title, badge)
+        for seq, title, badge in page.eval_on_selector_all(
+            ".card.alert",
+            "els => els.map(e => [e.dataset.alert, e.querySelector('header .id').textContent,"
+            " e.querySelector('header .badge').textContent])",
+        )
+    }
+    seen = set()
+    for a in every:
+        title, badge = said[a["seq"]]
+        target = a["detail"].get("target")
+        if a["kind"] == "breach" and a["level"] == "target":
+            assert title == f"{target} limit passed ({round(limits[target])} min)"
+            assert badge == "target reached"
+        elif a["kind"] == "breach":
+            assert a["level"] == "breach" and target in ("arrival", "restoration")
+            assert title == f"{target.title()} commitment breached ({round(limits[target])} min)"
+            assert badge == "breach"
+        elif a["kind"] == "warning":
+            assert f"{a['detail']['share']}% of its limit used" in title and badge == "warning"
+        if a["level"] != "breach":
+            assert "breach" not in title.lower(), title  # no word that contradicts the badge
+        seen.add((a["kind"], a["level"]))
+    assert {("breach", "target"), ("breach", "breach")} <= seen
+    # The alert filters name what they filter.
+    row = '[data-filters="alerts"]'
+    first = "el => el.options[0].textContent"
+    assert page.eval_on_selector(f'{row} [data-filter="unit"]', first) == "all units"
+    assert page.eval_on_selector(f'{row} [data-filter="zone"]', first) == "all zones"
+    assert page.eval_on_selector(f'{row} [data-filter="state"]', first) == "all levels"
+    # Acknowledging one needs no confirmation; many do (how many said), Cancel keeps them.
+    waiting = client.get("/api/alerts/summary").get_json()["unacknowledged"]
+    page.click("#ack-shown")
+    page.wait_for_selector("#dialog[open]")
+    assert page.inner_text("#dialog-title") == f"Acknowledge {waiting} alerts?"
+    assert page.inner_text("#dialog-ok") == f"Acknowledge {waiting}"
+    page.click("#dialog-cancel")
+    assert client.get("/api/alerts/summary").get_json()["unacknowledged"] == waiting

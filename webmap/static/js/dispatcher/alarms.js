@@ -1,11 +1,13 @@
 /*
  * Alarms: the alerts not acknowledged (the count in the top bar, by level),
  * the alerts list as the filters ask the server for it, and acknowledging
- * one or many (POST /api/alerts/ack: an alert_ack event, audited). Other
+ * one or many (POST /api/alerts/ack: an alert_ack event, audited; many only
+ * after the dispatcher confirmed how many). Other
  * dispatchers' acknowledgements arrive on the stream (alert_ack).
  */
 import { call } from '../api.js';
-import { $, byId } from '../dom.js';
+import { $, byId, h } from '../dom.js';
+import { openDialog } from './dialog.js';
 import { filters } from './filters.js';
 import { debounce, plural } from './format.js';
 import { hooks, renderSoon, store } from './state.js';
@@ -92,4 +94,18 @@ export async function acknowledge(ids) {
   } catch (err) {
     toast(`Acknowledge: ${err.message}`, 'error');
   }
+}
+
+/** Acknowledges the alerts `ids` the list shows: more than one only once confirmed (how many said). */
+export function acknowledgeShown(ids) {
+  if (ids.length <= 1) {
+    acknowledge(ids);
+    return;
+  }
+  openDialog({
+    title: `Acknowledge ${ids.length} alerts?`,
+    body: h('p', {}, `Every alert the list shows (${plural(ids.length, 'alert')}) is marked seen by you.`),
+    ok: `Acknowledge ${ids.length}`,
+    submit: () => acknowledge(ids),
+  });
 }

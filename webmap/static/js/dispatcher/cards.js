@@ -127,12 +127,64 @@ export function crewCard(c) {
       : 'at base'));
 }
 
-/** An alert in one line: "10:04 · warning 75 arrival · JOB-000001 · K1". */
-export function alertText(a) {
+/** The public commitments (oms/engine/alerts.py STANDARD): passing one is a breach. */
+const COMMITMENTS = { arrival: 'Arrival', restoration: 'Restoration' };
+/** A target's name as the dispatcher reads it: "Arrival", "AB issue". */
+const targetName = (t) => COMMITMENTS[t] || (SEG_NAMES[t] ? `${t} ${SEG_NAMES[t]}` : String(t ?? ''));
+/** " (45 min)": the job's limit for target `t` (the job's own targets), when the job is known. */
+function limitOf(jobId, t) {
+  const minutes = store.jobs.get(jobId)?.targets?.[t];
+  return typeof minutes === 'number' ? ` (${Math.round(minutes)} min)` : '';
+}
+
+/**
+ * What an alert says happened, in words that match its level: a segment's
+ * limit passed is a target reached ("AB limit passed (2 min)"), the arrival
+ * or restoration commitment passed is a breach ("Arrival commitment breached
+ * (45 min)"), a warning says how much of the limit is used.
+ */
+export function alertHeadline(a) {
   const d = a.detail || {};
-  const what = human(a.kind) + (d.target ? ` ${d.target}` : '');
-  return `${fmtTime(a.time)} · ${what}${a.job ? ` · ${a.job}` : ''}${a.crew ? ` · ${a.crew}` : ''}` +
-    `${a.unit ? ` · ${a.unit}` : ''}${a.contact ? ` · call ${a.contact}` : ''}`;
+  const t = d.target;
+  switch (a.kind) {
+    case 'breach':
+      return a.level === 'breach' && COMMITMENTS[t]
+        ? `${COMMITMENTS[t]} commitment breached${limitOf(a.job, t)}`
+        : `${t} limit passed${limitOf(a.job, t)}`;
+    case 'warning':
+      return `${targetName(t)}: ${d.share}% of its limit used${limitOf(a.job, t)}`;
+    case 'etr_passed':
+      return `ETR ${d.was ? `${fmtTime(d.was)} ` : ''}passed, now ${d.etr ? fmtTime(d.etr) : 'renewed'}`;
+    case 'ack_timeout':
+      return `Not acknowledged: ${d.waiting_for || 'order'} overdue`;
+    case 'escalation':
+      return `Not acknowledged: escalated to the ${human(d.notify || 'unit')}`;
+    case 'capacity':
+      return `No free crew for ${Math.round((d.busy_s || 0) / 60)} of the last ${Math.round((d.window_s || 0) / 60)} min`;
+    case 'job_cancelled':
+      return 'Job cancelled';
+    case 'redirected':
+      return `Crew redirected${d.to ? ` to ${d.to}` : ''}`;
+    case 'recalled':
+      return `Crew recalled${d.by ? ` by ${d.by}` : ''}`;
+    case 'dispatch_mode':
+      return `Automatic dispatch ${d.auto ? 'on' : 'off'}${d.unit ? ` for ${d.unit}` : ''}${d.by ? ` (${d.by})` : ''}`;
+    default: {
+      const what = human(a.kind);
+      return what.charAt(0).toUpperCase() + what.slice(1);
+    }
+  }
+}
+
+/** Where an alert belongs: "JOB-000001 · K1 · U1 · zone Z-U2". */
+function alertWhere(a) {
+  return [a.job, a.crew, a.unit, a.contact && `call ${a.contact}`, a.zone && `zone ${a.zone}`]
+    .filter(Boolean).join(' · ');
+}
+
+/** An alert in one line: "10:04 · Arrival commitment breached (45 min) · JOB-000001 · K1". */
+export function alertText(a) {
+  return [fmtTime(a.time), alertHeadline(a), alertWhere(a)].filter(Boolean).join(' · ');
 }
 
 /** The alarm levels' card colours. */
@@ -146,9 +198,9 @@ export function alertCard(a) {
     'data-alert-job': a.job || null,
   },
   h('header', {},
-    h('span', { class: 'id' }, human(a.kind)), badge(`lvl-${a.level}`, LEVEL_NAMES[a.level] || a.level),
+    h('span', { class: 'id' }, alertHeadline(a)), badge(`lvl-${a.level}`, LEVEL_NAMES[a.level] || a.level),
     h('span', { class: 'spacer' }), h('span', { class: 'num' }, fmtTime(a.time))),
-  h('div', { class: 'meta' }, alertText(a), a.zone ? ` · zone ${a.zone}` : ''),
+  h('div', { class: 'meta' }, [fmtTime(a.time), alertWhere(a)].filter(Boolean).join(' · ')),
   h('footer', {},
     done
       ? h('span', { class: 'ack-by', title: a.acknowledged_at }, `✓ ${a.acknowledged_by} ${fmtTime(a.acknowledged_at)}`)

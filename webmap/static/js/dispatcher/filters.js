@@ -108,7 +108,7 @@ function syncOptions(select, values, label, ordered = false) {
   const have = Array.from(select.options, (o) => o.value);
   if (have.join('\n') === want.join('\n')) return;
   const chosen = select.value;
-  select.replaceChildren(...want.map((v) => h('option', { value: v }, v ? label(v) : 'all')));
+  select.replaceChildren(...want.map((v) => h('option', { value: v }, v ? label(v) : select.dataset.all)));
   select.value = chosen;
 }
 
@@ -125,6 +125,8 @@ export function syncChoices(tab, row, items) {
 }
 
 const STATE_LABEL = { jobs: 'State', outages: 'State', crews: 'Status', alerts: 'Level' };
+/** What a select's "no choice" option says, so each select names what it filters. */
+const ALL = { State: 'all states', Status: 'all statuses', Level: 'all levels', Unit: 'all units', Zone: 'all zones' };
 
 /** The filter row of `tab`; onChange(name) after a choice changed. `extra`: buttons at its end. */
 export function filterRow(tab, onChange, extra = []) {
@@ -138,8 +140,9 @@ export function filterRow(tab, onChange, extra = []) {
     });
     return el;
   };
-  const select = (name, title, options = [['', 'all']]) => control(name, h('select', { title, 'aria-label': title },
-    options.map(([v, text]) => h('option', { value: v, selected: f[name] === v }, text))));
+  const select = (name, title, options = [['', ALL[title]]]) => control(name, h('select', {
+    title, 'aria-label': title, 'data-all': ALL[title] || 'all',
+  }, options.map(([v, text]) => h('option', { value: v, selected: f[name] === v }, text))));
   return h('div', { class: 'filters', 'data-filters': tab },
     control('text', h('input', {
       type: 'search', placeholder: 'Filter…', value: f.text, 'aria-label': `Filter ${tab}`,

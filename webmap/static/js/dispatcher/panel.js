@@ -11,7 +11,7 @@
  */
 import { $, $$, byId, h } from '../dom.js';
 import { ACTIVE, canDispatch } from './config.js';
-import { acknowledge, loadAlerts } from './alarms.js';
+import { acknowledge, acknowledgeShown, loadAlerts } from './alarms.js';
 import { closeRestored, picked, restoredIds, togglePick } from './bulk.js';
 import { alertCard, crewCard, jobCard, outageCard } from './cards.js';
 import { paintClocks } from './countdown.js';
@@ -199,7 +199,7 @@ function wireLists() {
     if (tab === 'alerts' && canDispatch) {
       extra = h('button', {
         class: 'btn', id: 'ack-shown', type: 'button', title: 'Acknowledge every alert the filters show',
-        onclick: () => acknowledge(shownAlerts().map((a) => a.seq)),
+        onclick: () => acknowledgeShown(shownAlerts().map((a) => a.seq)),
       }, 'Acknowledge shown');
     } else if (tab === 'outages' && canDispatch) {
       extra = h('button', {
