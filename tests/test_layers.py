@@ -393,6 +393,27 @@ def test_trace_layer_upstream_and_downstream() -> None:
         layers.trace_layer(net, "upstream", "NOPE", states)
 
 
+def test_trace_below_a_trip_is_of_the_network_with_the_trip_closed() -> None:
+    net = build(two_feeders())
+    normal = layers.trace_layer(net, "downstream", "F1", layers.edge_states(net))
+    tripped = net.with_states(net.copy_state())
+    tripped.operate("B1", "open")  # its protection opened it: F1 is below, dead
+    states = layers.edge_states(tripped)
+    as_operated = layers.trace_layer(tripped, "downstream", "F1", states)
+    assert as_operated["trace"]["customers"] == 0 and as_operated["closed"] == []
+    down = layers.trace_layer(tripped, "downstream", "F1", states, tripped=["B1"])
+    assert down["trace"] == normal["trace"] and down["trace"]["customers"] == 5
+    assert down["energized"] is False and down["closed"] == ["B1"]
+    assert normal["energized"] is True and normal["closed"] == []
+    assert _ids(down["layer"], role="downstream") == set(down["trace"]["devices"])
+    up = layers.trace_layer(tripped, "upstream", "F1", states, tripped=["B1", "NOPE"])
+    assert up["trace"]["source"] == "S1" and "B1" in up["trace"]["path"]
+    assert up["energized"] is False
+    # The tripped breaker itself: what it feeds when it closes.
+    breaker = layers.trace_layer(tripped, "downstream", "B1", states, tripped=["B1"])
+    assert breaker["trace"]["customers"] > 5 and not tripped.edge_closed[tripped.edge("B1")]
+
+
 # ----------------------------------------------------------------- basemap
 def _road(rid: str, cls: str, coords: list, kind: str = "LineString", **props: str) -> dict:
     return {

@@ -250,6 +250,65 @@ def test_browser_crew_labels_at_one_depot_do_not_overlap(demo: tuple[str, Any]) 
         assert page.locator(".oms-leader").count() >= 5  # each tied to where its crew is
 
 
+def _demo_trip(app: Any, device: str, crew: str | None = None) -> None:
+    """Trips ``device`` of the demo (a SCADA lockout); ``crew`` reports its GPS on it."""
+    from oms.demodata import demo_network
+    from webmap.demo import demo_start
+
+    client = app.test_client()
+    token = sign_in(client, "dispatcher", "dispatch-demo")
+    when = (demo_start() + timedelta(minutes=1)).isoformat()
+    trip = {"id": f"trip-{device}", "type": "scada", "time": when, "device": device}
+    events: list[dict[str, Any]] = [{**trip, "state": "open", "lockout": True}]
+    if crew:
+        net = demo_network()
+        lon, lat = _device_lonlat(net, device)
+        gps = {"id": f"gps-{crew}", "type": "crew_gps", "time": when, "crew": crew}
+        events.append({**gps, "lon": lon, "lat": lat})
+    _post_events(client, token, events)
+
+
+def _device_lonlat(net: Any, device: str) -> tuple[float, float]:
+    """Where the map draws ``device``'s symbol (webmap.layers: the device points)."""
+    from webmap import layers
+
+    edges, xy = layers._device_points(net)
+    lon, lat = xy[list(edges).index(net.edge(device))]
+    return float(lon), float(lat)
+
+
+def _reload(page: Any) -> None:
+    page.reload()
+    page.wait_for_function("window.omsMap && window.omsMap.ready && window.omsMap.loaded")
+
+
+@pytest.mark.browser
+def test_browser_trace_below_a_trip_says_what_it_feeds_when_supply_is_back(
+    demo_app: Any, demo: tuple[str, Any]
+) -> None:
+    from oms.demodata import demo_network
+    from topology import traces
+
+    _, page = demo
+    _demo_trip(demo_app, "F10-B")
+    normal = traces.downstream(demo_network().normal(), "F10-T23").data
+    assert normal["customers"] > 0
+    _reload(page)
+    page.evaluate("window.omsMap.showTrace('downstream', 'F10-T23')")
+    page.wait_for_selector("#trace-box:not([hidden])")
+    text = page.locator("#trace-box").inner_text()
+    assert f"{len(normal['nodes'])} nodes" in text, text
+    assert f"{normal['customers']} customers below" in text, text
+    assert "De-energized now" in text and "F10-B closed again" in text, text
+    page.evaluate("window.omsMap.showTrace('upstream', 'F10-T23')")
+    page.wait_for_function("window.omsMap.trace && window.omsMap.trace.kind === 'upstream'")
+    text = page.locator("#trace-box").inner_text()
+    assert "no supply" not in text and "F10-B" in text and "De-energized now" in text, text
+    page.evaluate("window.omsMap.showTrace('downstream', 'F3-R1')")  # on a live feeder
+    page.wait_for_function("window.omsMap.trace && window.omsMap.trace.device === 'F3-R1'")
+    assert "De-energized" not in page.locator("#trace-box").inner_text()
+
+
 @pytest.mark.browser
 def test_browser_clock_says_it_is_simulated(demo: tuple[str, Any]) -> None:
     _, page = demo

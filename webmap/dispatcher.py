@@ -293,7 +293,11 @@ def devices_geojson() -> Response:
 @bp.get("/map/trace")
 @require("dispatcher", "engineer", "crew")
 def trace() -> Response:
-    """``kind=upstream|downstream`` from ``device`` on the network as operated, with its layer."""
+    """``kind=upstream|downstream`` from ``device`` with its layer.
+
+    Traced with the tripped devices closed again (what the device feeds once
+    supply is back), and saying whether the device has supply now.
+    """
     kind = request.args.get("kind", "")
     device = request.args.get("device")
     if kind not in layers.TRACE_KINDS:
@@ -303,8 +307,9 @@ def trace() -> Response:
     conn = get_conn()
     net = _network()
     states = layers.edge_states(net, [o.to_dict() for o in _open_outages(conn)])
+    tripped = [d for d, row in _reported_devices(conn).items() if row["tripped"]]
     try:
-        return _json(layers.trace_layer(net, kind, device, states))
+        return _json(layers.trace_layer(net, kind, device, states, tripped))
     except TopologyError as exc:
         abort(404, description=str(exc))
 

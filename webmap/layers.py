@@ -714,30 +714,48 @@ TRACE_KINDS = ("upstream", "downstream")
 
 
 def trace_layer(
-    net: Network, kind: str, device: str, states: np.ndarray, limit: int = 20_000
+    net: Network,
+    kind: str,
+    device: str,
+    states: np.ndarray,
+    tripped: Iterable[str] = (),
+    limit: int = 20_000,
 ) -> dict[str, Any]:
     """An upstream or downstream trace from ``device`` (an edge id) with its edges as a layer.
 
+    The trace is of the network with its ``tripped`` devices (those their
+    protection opened) closed again: what the device feeds, and is fed
+    through, once supply is back, as ``oms trace`` answers on the normal
+    state. A device below a trip has no supply now, and traced as operated
+    it would find nothing; its switching by operators stays as it is.
+
     Returns ``{"kind", "device", "trace": the contract-4 document (``oms
     trace upstream|downstream``), "layer": LineStrings with ``role`` (the
-    trace's kind; at most ``limit``), "edges": how many the trace names}``.
+    trace's kind; at most ``limit``), "edges": how many the trace names,
+    "energized": whether the device has supply now (``states``),
+    "closed": the tripped devices closed for the trace}``.
     Raises :class:`~topology.exceptions.TopologyError` for an unknown edge
-    and ``ValueError`` for another kind. O(depth) upstream, O(result) downstream.
+    and ``ValueError`` for another kind. O(depth) upstream, O(result)
+    downstream; O(n_edges) more when a device is tripped.
     """
     from topology import traces
 
-    if kind == "upstream":
-        data = traces.upstream(net, device).data
-        ids = data["path"]
-    elif kind == "downstream":
-        data = traces.downstream(net, device).data
-        ids = data["devices"]
-    else:
+    if kind not in TRACE_KINDS:
         raise ValueError(f"trace must be one of {', '.join(TRACE_KINDS)}")
+    e = net.edge(device)
+    closed = sorted(
+        t for t in set(tripped) if t in net.edge_index and not net.edge_closed[net.edge_index[t]]
+    )
+    traced = _with_closed(net, tuple(closed))
+    if kind == "upstream":
+        data = traces.upstream(traced, device).data
+        ids = data["path"]
+    else:
+        data = traces.downstream(traced, device).data
+        ids = data["devices"]
     features = []
     for eid in ids[:limit]:
-        e = net.edge_index[eid]
-        f = _edge_feature(net, e, int(states[e]))
+        f = _edge_feature(net, net.edge_index[eid], int(states[net.edge_index[eid]]))
         f["properties"]["role"] = kind
         features.append(f)
     return {
@@ -745,8 +763,33 @@ def trace_layer(
         "device": device,
         "trace": data,
         "edges": len(ids),
+        "energized": bool(states[e] == ENERGIZED),
+        "closed": closed,
         "layer": _collection(features),
     }
+
+
+#: The view of a network with its tripped devices closed, kept while the network lives
+#: (the cached network changes with every switch or trip: one view each suffices).
+_restored: weakref.WeakKeyDictionary[Network, tuple[tuple[str, ...], Network]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _with_closed(net: Network, devices: tuple[str, ...]) -> Network:
+    """``net`` with ``devices`` closed, as a view; ``net`` itself when there are none."""
+    if not devices:
+        return net
+    with _lock:
+        found = _restored.get(net)
+    if found is not None and found[0] == devices:
+        return found[1]
+    closed = net.copy_state()
+    closed[[net.edge_index[d] for d in devices]] = True
+    view = net.with_states(closed)
+    with _lock:
+        _restored[net] = (devices, view)
+    return view
 
 
 # ------------------------------------------------------------ fast JSON

@@ -153,6 +153,14 @@ function traceSummary(doc) {
   return [`${t.nodes.length} nodes, ${doc.edges} edges, `, h('b', {}, t.customers), ' customers below'];
 }
 
+/** A device with no supply now is traced as when its trips are closed again (webmap/layers.py). */
+function traceNote(doc) {
+  if (doc.energized) return null;
+  const closed = doc.closed || [];
+  return h('div', { class: 'dead', 'data-trace': 'deenergized' }, h('b', {}, 'De-energized now'),
+    closed.length ? `: traced with ${closed.join(', ')} closed again (supply back)` : '');
+}
+
 /** Draws the `kind` ('upstream' | 'downstream') trace from device `id`. */
 export async function showTrace(kind, id) {
   let doc;
@@ -169,11 +177,12 @@ export async function showTrace(kind, id) {
     h('div', { class: 'head' }, h('b', {}, `${kind === 'upstream' ? 'Upstream' : 'Downstream'} of ${id}`),
       h('button', { class: 'btn icon', id: 'trace-close', title: 'Clear trace', onclick: clearTrace }, '✕')),
     h('div', {}, traceSummary(doc)),
+    traceNote(doc),
     doc.layer.features.length < doc.edges ? h('div', { class: 'muted' }, `${doc.layer.features.length} drawn`) : null);
   box.hidden = false;
   const bounds = traceLayer.getBounds();
   if (bounds.isValid()) map.fitBounds(bounds.pad(0.2), { maxZoom: map.getZoom() });
-  hooks.trace = { kind, device: id, edges: doc.edges, drawn: doc.layer.features.length };
+  hooks.trace = { kind, device: id, edges: doc.edges, drawn: doc.layer.features.length, energized: doc.energized };
 }
 hooks.trace = null;
 hooks.showTrace = showTrace;
