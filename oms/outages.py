@@ -29,7 +29,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
@@ -38,6 +38,9 @@ from sqlalchemy.exc import IntegrityError
 from oms.exceptions import OutageNotFound
 from oms.intake.events import as_utc, iso
 from oms.storage import schema
+
+if TYPE_CHECKING:
+    from topology.model import Network
 from oms.vocabulary import OutageKind, OutageState, values
 
 __all__ = [
@@ -52,6 +55,7 @@ __all__ = [
     "normal_case_ref",
     "outage_audit",
     "outage_evidence",
+    "outage_places",
 ]
 
 #: engine_state key of the secret that case references are made with.
@@ -207,6 +211,65 @@ def outage_audit(conn: Connection, outage_id: str) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def outage_places(
+    conn: Connection, net: Network | None, outages: list[Outage]
+) -> dict[str, dict[str, Any]]:
+    """Each outage's ``zone`` and ``crews``, by outage id.
+
+    The zone is its latest job's (the zone containing the point the crew is
+    sent to, as the order book places a job), else the zone containing that
+    point as the order book would place it: the node its device feeds, or
+    its one customer. ``crews``: the crews on its jobs, sorted. ``net`` is
+    the network as operated (None: zones from jobs only). O(jobs of these
+    outages + zones per outage without a job).
+    """
+    from oms.dispatch.jobs import Zones
+
+    j = schema.jobs
+    ids = [o.id for o in outages]
+    zone: dict[str, str | None] = {}
+    crews: dict[str, set[str]] = {i: set() for i in ids}
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        rows = conn.execute(
+            select(j.c.outage, j.c.zone, j.c.crew)
+            .where(j.c.outage.in_(ids[start : start + 500]))
+            .order_by(j.c.id)
+        )
+        for r in rows:
+            if r.zone is not None:
+                zone[r.outage] = r.zone  # the latest job's wins
+            if r.crew is not None:
+                crews[r.outage].add(r.crew)
+    unplaced = [o for o in outages if o.id not in zone]
+    if unplaced and net is not None:
+        stored = [dict(r) for r in conn.execute(select(schema.zones)).mappings()]
+        zones = Zones(stored) if stored else None
+        for o in unplaced:
+            point = _point_of(net, o)
+            zone[o.id] = zones.locate(*point)[0] if zones and point else None
+    return {i: {"zone": zone.get(i), "crews": sorted(crews[i])} for i in ids}
+
+
+def _point_of(net: Network, o: Outage) -> tuple[float, float] | None:
+    """Where a crew would be sent for ``o``: its customer, or the node its device feeds."""
+    cust = net.customers
+    if o.kind == "single_customer":
+        if cust is None or o.customer not in cust.index:
+            return None
+        u = cust.index[o.customer]
+        lon, lat = cust.get("lon", u), cust.get("lat", u)
+        if lon is not None and lat is not None:
+            return float(lon), float(lat)
+        node = int(cust.node[u])
+    else:
+        e = net.edge_index.get(o.device or "")
+        if e is None:
+            return None
+        child = int(net.supply.tree.edge_child[e])
+        node = child if child >= 0 else int(net.edge_to[e])
+    return float(net.node_xy[node, 0]), float(net.node_xy[node, 1])
 
 
 def outage_evidence(conn: Connection, o: Outage, limit: int = 1000) -> list[dict[str, Any]]:

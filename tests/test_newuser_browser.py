@@ -126,3 +126,30 @@ def test_alarm_cards_say_what_happened_in_words_of_their_level(
     assert page.inner_text("#dialog-ok") == f"Acknowledge {waiting}"
     page.click("#dialog-cancel")
     assert client.get("/api/alerts/summary").get_json()["unacknowledged"] == waiting
+
+
+def test_the_outages_filter_finds_an_outage_by_its_zone_and_crew(
+    live_server: str, page: Any, client: Any
+) -> None:
+    token = sign_in(client, "dora")
+    west = _lockout(client, token, "B1", 10)  # zone Z-W
+    east = _lockout(client, token, "B2", 8)  # zone Z-E
+    (job,) = [j for j in client.get("/api/jobs").get_json() if j["outage"] == west]
+    response = client.post(
+        f"/api/jobs/{job['id']}/assign", json={"crew": "K1"}, headers={"X-CSRFToken": token}
+    )
+    assert response.status_code == 200, response.get_json()
+    _open(page, live_server)
+    page.click('[data-tab="outages"]')
+    page.wait_for_selector(f'[data-outage="{east}"]')
+    box = '[data-filters="outages"] [data-filter="text"]'
+    for text, want in (("z-w", [west]), ("Z-E", [east]), ("k1", [west]), ("K2", [])):
+        page.fill(box, text)
+        page.wait_for_function(
+            "want => JSON.stringify(Array.from(document.querySelectorAll("
+            "'#cards-outages .card.outage'), e => e.dataset.outage)) === JSON.stringify(want)",
+            arg=want,
+        )
+    page.fill(box, "")
+    card = page.locator(f'#cards-outages [data-outage="{west}"]')
+    assert "zone Z-W" in card.inner_text()

@@ -31,7 +31,14 @@ from oms.engine import IngestReport
 from oms.engine.alerts import LEVELS
 from oms.exceptions import EventError, OMSError
 from oms.intake.events import MAX_ACK, MAX_EVENT_CHARS, loads
-from oms.outages import STATES, get_outage, list_outages, outage_audit, outage_evidence
+from oms.outages import (
+    STATES,
+    get_outage,
+    list_outages,
+    outage_audit,
+    outage_evidence,
+    outage_places,
+)
 from oms.storage import schema
 from oms.storage.queries import get_job, list_crews, list_jobs
 from oms.vocabulary import CREW_REPORTABLE, values
@@ -526,9 +533,17 @@ def post_events() -> Any:
     ok=Answer("Outages by start time.", array(OUTAGE)),
 )
 def outages() -> Any:
-    """Outages (contract 4 ``oms outages``), all but cancelled unless ``state`` says."""
+    """Outages (contract 4 ``oms outages``), all but cancelled unless ``state`` says,
+    each with its zone and crews (what the dispatcher filters the list by)."""
     state = request.args.get("state")
-    return jsonify([o.to_dict() for o in list_outages(get_conn(), state)])
+    conn = get_conn()
+    found = list_outages(conn, state)
+    try:
+        net = network()
+    except OMSError:  # no network loaded: zones from jobs only
+        net = None
+    places = outage_places(conn, net, found)
+    return jsonify([{**o.to_dict(), **places[o.id]} for o in found])
 
 
 @bp.get("/outages/<outage_id>")

@@ -183,9 +183,13 @@ OUTAGE = Named(
             "located_at": nullable(TIME),
             "merged_into": nullable(STR),
             "revealed_by": nullable(STR),
+            "zone": nullable(STR),
+            "crews": IDS,
         },
         ("id", "kind", "device", "state", "customers_out", "started", "calls"),
-        description="An outage (contract 4 ``oms outages``).",
+        description="An outage (contract 4 ``oms outages``). ``GET /api/outages`` adds "
+        "``zone`` (its latest job's, else the zone containing the point a crew is sent "
+        "to for it; null when in none) and ``crews`` (the crews on its jobs).",
     ),
 )
 _AUDIT_ROW = obj(

@@ -10,7 +10,7 @@
 import { h } from '../dom.js';
 import { ACTIVE, CREW_COLORS, CREW_COLOR_UNKNOWN, SEG_NAMES, canDispatch } from './config.js';
 import { countdown, mainClock, runningSegment, severity } from './countdown.js';
-import { LEVEL_NAMES } from './filters.js';
+import { LEVEL_NAMES, outagePlaces } from './filters.js';
 import { fmtAge, fmtTime, human, plural } from './format.js';
 import { store, ui } from './state.js';
 
@@ -86,6 +86,7 @@ function outageButtons(o, active, picked) {
 export function outageCard(o, t, j = jobOf(o.id), picked = false) {
   const sev = j ? severity(j, t) : { cls: o.state === 'restored' ? 'sev-ok' : 'sev-warn', attrs: {} };
   const active = ACTIVE.has(o.state);
+  const zone = j?.zone ?? o.zone ?? outagePlaces.get(o.id)?.zone;
   return h('article', {
     class: ['card outage', sev.cls, !active && 'muted', ui.selected === `o:${o.id}` && 'selected'],
     'data-outage': o.id,
@@ -100,7 +101,7 @@ export function outageCard(o, t, j = jobOf(o.id), picked = false) {
   h('div', { class: 'meta' },
     o.device ? h('b', {}, o.device) : ['customer ', h('b', {}, o.customer)],
     ' · ', h('b', {}, o.customers_out), ` out · ${plural(o.calls, 'call')}`,
-    o.section?.length ? ` · section ${o.section.join(', ')}` : ''),
+    o.section?.length ? ` · section ${o.section.join(', ')}` : '', zone ? ` · zone ${zone}` : ''),
   h('div', { class: 'meta' },
     `since ${fmtTime(o.started)} (`, age(o.started), ')',
     o.etr ? ` · ETR ${fmtTime(o.etr)}` : '',

@@ -30,6 +30,15 @@ const left = (j, t) => {
   return c ? c.limit - (t - c.start) : Infinity;
 };
 
+/** Each outage's zone and crews (GET /api/outages), by id: what its list is searched by. */
+export const outagePlaces = new Map();
+/** An outage's zone and crews: its own, GET /api/outages', and its open jobs' (ctx.jobsOf). */
+function placeWords(o, ctx) {
+  const p = outagePlaces.get(o.id);
+  const jobs = ctx?.jobsOf?.(o.id) ?? [];
+  return [o.zone, ...(o.crews || []), p?.zone, ...(p?.crews || []), ...jobs.flatMap((j) => [j.id, j.zone, j.crew])];
+}
+
 const TABS = {
   jobs: {
     words: (j) => [j.id, j.device, j.customer, j.crew, j.zone, j.unit, j.outage, j.state, j.area_class],
@@ -42,7 +51,7 @@ const TABS = {
     },
   },
   outages: {
-    words: (o) => [o.id, o.device, o.customer, o.state, o.confirmed_by, ...(o.section || [])],
+    words: (o, ctx) => [o.id, o.device, o.customer, o.state, o.confirmed_by, ...(o.section || []), ...placeWords(o, ctx)],
     state: (o) => o.state,
     sorts: {
       priority: ['priority', (a, b, t, ctx) => ((ACTIVE.has(a.state) ? 0 : 1) - (ACTIVE.has(b.state) ? 0 : 1)) ||
@@ -87,7 +96,7 @@ export function view(tab, items, t, ctx) {
       if (f.ack === 'done' && !x.acknowledged_at) return false;
     }
     if (!needle.length) return true;
-    const hay = def.words(x).filter((w) => w !== null && w !== undefined).join(' ').toLowerCase();
+    const hay = def.words(x, ctx).filter((w) => w !== null && w !== undefined).join(' ').toLowerCase();
     return needle.every((w) => hay.includes(w));
   });
   const [, cmp] = def.sorts[f.sort] || Object.values(def.sorts)[0];

@@ -13,10 +13,25 @@ import { addAlert, applyAck, loadAlerts, loadSummary } from './alarms.js';
 import { alertText } from './cards.js';
 import { loadCalls, loadOutages, placeCrew, scheduleCalls, scheduleOutages } from './markers.js';
 import { scheduleNetwork } from './network.js';
+import { outagePlaces } from './filters.js';
+import { debounce } from './format.js';
 import { hooks, renderSoon, store } from './state.js';
 import { toast } from './toast.js';
 
 const KINDS = ['outage', 'job', 'crew', 'alert', 'alert_ack', 'device'];
+
+/** Each outage's zone and crews (GET /api/outages), for the outages filter; at most every 3 s. */
+async function loadPlaces() {
+  try {
+    const found = await call('GET', '/api/outages');
+    outagePlaces.clear();
+    for (const o of found) outagePlaces.set(o.id, { zone: o.zone, crews: o.crews });
+    renderSoon();
+  } catch {
+    // The filter still finds outages by their open jobs' zones and crews.
+  }
+}
+const placesSoon = debounce(loadPlaces, 3000);
 
 function applyOutage(ref, o) {
   if (!o || !OPEN_OUTAGE.has(o.state)) store.outages.delete(ref);
@@ -41,6 +56,7 @@ function handle(kind, msg) {
     store.buffer.push({ kind, msg });
     return;
   }
+  if (kind === 'outage' || kind === 'job') placesSoon();
   if (kind === 'outage') {
     applyOutage(msg.ref, msg.data);
     scheduleOutages();
@@ -79,6 +95,7 @@ async function loadAll() {
   for (const ev of buffered) handle(ev.kind, ev.msg);
   loadOutages();
   loadCalls();
+  loadPlaces();
   renderSoon();
 }
 

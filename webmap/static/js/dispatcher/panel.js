@@ -16,7 +16,7 @@ import { closeRestored, picked, restoredIds, togglePick } from './bulk.js';
 import { alertCard, crewCard, jobCard, outageCard } from './cards.js';
 import { paintClocks } from './countdown.js';
 import { openOutage } from './detail.js';
-import { filterRow, filters, syncChoices, view } from './filters.js';
+import { filterRow, filters, outagePlaces, syncChoices, view } from './filters.js';
 import { fmtAge } from './format.js';
 import { assignDialog, recallDialog } from './job-actions.js';
 import { updateList } from './keyed.js';
@@ -74,7 +74,8 @@ function specs(jobByOutage) {
       key: (o) => o.id,
       sig: (o) => {
         const j = jobByOutage.get(o.id);
-        return JSON.stringify([o, j?.id, j?.crew, j?.stamps, j?.breaches, sel(`o:${o.id}`), picked.has(o.id)]);
+        return JSON.stringify([o, j?.id, j?.crew, j?.zone, j?.stamps, j?.breaches, outagePlaces.get(o.id),
+          sel(`o:${o.id}`), picked.has(o.id)]);
       },
       build: (o) => outageCard(o, flushT, jobByOutage.get(o.id) ?? null, picked.has(o.id)),
     },
@@ -99,14 +100,19 @@ export function renderPanel(t) {
 function flush() {
   frame = 0;
   const jobByOutage = new Map();
-  for (const j of store.jobs.values()) if (j.outage) jobByOutage.set(j.outage, j);
+  const jobsByOutage = new Map();
+  for (const j of store.jobs.values()) {
+    if (!j.outage) continue;
+    jobByOutage.set(j.outage, j);
+    jobsByOutage.set(j.outage, [...(jobsByOutage.get(j.outage) || []), j]);
+  }
   const all = {
     jobs: Array.from(store.jobs.values()),
     outages: Array.from(store.outages.values()),
     crews: Array.from(store.crews.values()),
     alerts: store.alerts,
   };
-  const ctx = { jobOf: (id) => jobByOutage.get(id) };
+  const ctx = { jobOf: (id) => jobByOutage.get(id), jobsOf: (id) => jobsByOutage.get(id) };
   const spec = specs(jobByOutage);
   const shown = {};
   for (const tab of TABS) {
