@@ -514,6 +514,21 @@ def test_an_ami_restore_soon_after_a_prediction_is_a_restoration(tmp_path: Path)
     assert t2.state == "restored"
 
 
+def test_calls_made_before_a_breaker_blinked_are_not_from_the_blink(tmp_path: Path) -> None:
+    # Two calls under T1, then the breaker above opens (no lockout: its SCADA
+    # time is its first open) and recloses 20 s later. The calls came before
+    # the blink: T1's outage stays, its calls outliving the reclose.
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    batch(core, [ev("c1", "call", 0, customer="s1-1"), ev("c2", "call", 20, customer="s1-3")])
+    t1 = at_devices(core)["T1"]
+    batch(core, [ev("s1", "scada", 60, device="B", state="open", lockout=False)])
+    batch(core, [ev("s2", "scada", 80, device="B", state="closed")])
+    tick(core, T0 + timedelta(seconds=900))
+    found = at_devices(core)
+    assert found["B"].kind == "momentary"
+    assert found["T1"] is t1 and t1.active and t1.started == T0
+
+
 def test_an_unanswered_ping_says_nothing_when_no_head_end_answers(tmp_path: Path) -> None:
     core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
     _recloser_out_then_back(core, ["s2-1", "s2-3"])

@@ -30,7 +30,7 @@ from oms.engine.orders import OrderBook
 from oms.engine.outage_book import OutageBook
 from oms.engine.prediction import DeviceTree
 from oms.engine.switching import no_op_refusal
-from oms.engine.timebase import to_datetime, to_seconds
+from oms.engine.timebase import CLOCK_SLACK_S, to_datetime, to_seconds
 from oms.engine.units import Units
 from oms.exceptions import ActionError
 from oms.intake.events import Directory, Event
@@ -287,8 +287,15 @@ class EngineCore:
             units = self.units_under(pos)
         else:
             return
+        units = units[units >= 0]
+        if o.kind == "momentary" and o.confirmed_by == "scada":
+            # A blink's first open is its SCADA time: a report of no supply
+            # made before it is not from it and outlives its reclose.
+            ev = self.ev
+            last = np.fmax(np.fmax(ev.off[units], ev.gasp[units]), ev.ping_dead[units])
+            units = units[~(last < to_seconds(o.started) - CLOCK_SLACK_S)]
         seen = to_seconds(self.clock) if self.clock is not None else t
-        self.ev.restored(units[units >= 0], t, seen)
+        self.ev.restored(units, t, seen)
 
     def keep_evidence(self, o: Outage) -> None:
         """Undo restorations its customers never had: they are out since it started."""

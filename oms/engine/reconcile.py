@@ -35,7 +35,7 @@ from oms.engine.evidence import EvidenceTable
 from oms.engine.figures import request_pings, update_figures
 from oms.engine.prediction import DeviceTree, classic_rollup, most_likely_faults
 from oms.engine.switching import switching_phase, without_switched
-from oms.engine.timebase import to_datetime, to_seconds
+from oms.engine.timebase import CLOCK_SLACK_S, to_datetime, to_seconds
 from oms.intake.events import as_utc
 from oms.outages import Outage
 
@@ -192,13 +192,23 @@ def _roll_up(r: _Pass) -> None:
         # below it: d took over from the group that began with its fault.
         prompt = tripped_at is not None or r.table.ami_live
         gap = p.new_outage_gap_ami_s if prompt else p.new_outage_gap_s
-        k = len(under) - 1
-        while k > 0 and (
-            not prompt or (under[k].started - under[k - 1].started).total_seconds() <= gap
-        ):
-            k -= 1
+        if tripped_at is not None and int(tree.candidate[d]) not in core.devices.lockout:
+            # Opened and reclosing: its SCADA time is its first open, and
+            # reports made before it are not from it (a lockout is reported
+            # after the reclose sequence, so callers may come first there).
+            # The outages that began before it stay nested below it.
+            trip = to_datetime(tripped_at - CLOCK_SLACK_S)
+            k = next((i for i, o in enumerate(under) if o.started >= trip), len(under))
+        else:
+            k = len(under) - 1
+            while k > 0 and (
+                not prompt or (under[k].started - under[k - 1].started).total_seconds() <= gap
+            ):
+                k -= 1
         others += [r.pos_of[o.id] for o in under[:k]]
         under = under[k:]
+        if not under:
+            continue  # a new outage at d (_open_new), all of them nested below it
         inner = [r.pos_of[o.id] for o in under] + others
         gasp_outside = _first_dead_outside(r.table, tree, d, inner, r.table.gasp_t)
         any_outside = _first_dead_outside(r.table, tree, d, inner, r.table.dead_t)
@@ -333,12 +343,13 @@ def _withdraw(r: _Pass) -> None:
 
 def _refuted_by_ping(r: _Pass, o: Outage, when: float) -> bool:
     """Whether the first report of supply below ``o`` is a meter's answer to a
-    ping asked since ``o`` was located, within the ping timeout: its device did
-    not operate (unless SCADA or a dispatcher said it did). O(evidence rows)."""
+    ping asked since ``o`` was located, within the ping timeout of it or of its
+    retries: its device did not operate (unless SCADA or a dispatcher said it
+    did). O(evidence rows)."""
     if o.confirmed_by not in (None, "ami_ping"):
         return False
-    located = to_seconds(o.located_at)
-    if when > located + r.core.config.prediction.ping_timeout_s:
+    located, p = to_seconds(o.located_at), r.core.config.prediction
+    if when > located + p.ping_timeout_s * (1 + p.ping_retries):  # an answer to a retry too
         return False
     table, tree, ev = r.table, r.tree, r.core.ev
     d = r.pos_of[o.id]

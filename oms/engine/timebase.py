@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["EPOCH", "to_datetime", "to_seconds"]
+__all__ = ["CLOCK_SLACK_S", "EPOCH", "to_datetime", "to_seconds"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+#: Seconds by which a meter's or a caller's time may run ahead of a SCADA
+#: time for the same event (the clocks of different systems).
+CLOCK_SLACK_S = 10.0
 
 
 def to_seconds(t: datetime) -> float:
