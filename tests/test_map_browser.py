@@ -230,7 +230,7 @@ def test_browser_basemap_draws_the_demo_roads_with_no_internet(demo: tuple[str, 
 def test_browser_crew_labels_at_one_depot_do_not_overlap(demo: tuple[str, Any]) -> None:
     _, page = demo
     lat, lon = DEMO_DEPOT
-    for zoom in (13, 15, 17):
+    for zoom in (15, 17):  # street zooms: labels (below: dots, see the test after)
         _view(page, lat, lon, zoom)
         page.wait_for_function(
             "(z) => window.omsMap.crewLabels && window.omsMap.crewLabels.zoom === z", arg=zoom
@@ -307,6 +307,99 @@ def test_browser_trace_below_a_trip_says_what_it_feeds_when_supply_is_back(
     page.evaluate("window.omsMap.showTrace('downstream', 'F3-R1')")  # on a live feeder
     page.wait_for_function("window.omsMap.trace && window.omsMap.trace.device === 'F3-R1'")
     assert "De-energized" not in page.locator("#trace-box").inner_text()
+
+
+def _boxes(page: Any, selector: str) -> list[list[Any]]:
+    """Screen boxes ``[label, left, top, right, bottom]`` of the shown elements of ``selector``."""
+    return list(
+        page.evaluate(
+            """(sel) => [...document.querySelectorAll(sel)]
+                .filter((e) => e.offsetParent !== null)
+                .map((e) => { const r = e.getBoundingClientRect();
+                              const name = e.dataset.label || e.textContent;
+                              return [name, r.left, r.top, r.right, r.bottom]; })""",
+            selector,
+        )
+    )
+
+
+def _apart(a: list[Any], b: list[Any]) -> bool:
+    return bool(a[3] <= b[1] or b[3] <= a[1] or a[4] <= b[2] or b[4] <= a[2])
+
+
+@pytest.mark.browser
+def test_browser_crews_below_street_zoom_are_dots_and_zone_names_do_not_collide(
+    demo: tuple[str, Any],
+) -> None:
+    _, page = demo
+    lat, lon = DEMO_DEPOT
+    for zoom in (13, 12):
+        _view(page, lat, lon, zoom)
+        page.wait_for_function(
+            "(z) => window.omsMap.crewLabels && window.omsMap.crewLabels.zoom === z", arg=zoom
+        )
+        labels = page.evaluate("window.omsMap.crewLabels")
+        assert labels["far"] is True and labels["stacked"] == 0
+        dots = _boxes(page, ".oms-crew")
+        assert len(dots) == labels["groups"] < 19  # crews at one place share a dot
+        assert page.locator(".oms-leader").count() == 0  # no column of labels
+        for d in dots:
+            assert d[3] - d[1] <= 32 and d[4] - d[2] <= 20, d  # a dot (with a count), no name
+        for a, b in combinations(dots, 2):
+            assert _apart(a, b), f"zoom {zoom}: crew dots overlap"
+        depot = page.locator(".oms-crew[data-count]").evaluate_all(
+            "(es) => es.map((e) => Number(e.dataset.count))"
+        )
+        assert max(depot) >= 5  # the five crews of the depot: one dot, their count
+        zones = _boxes(page, ".oms-zone-label")
+        assert zones
+        for a, b in combinations(zones, 2):
+            assert _apart(a, b), f"zoom {zoom}: the names {a[0]} and {b[0]} overlap"
+    page.locator(".oms-crew[data-count]").first.hover()  # the names on hover
+    page.wait_for_selector(".leaflet-tooltip:has-text('crews here')")
+
+
+def _device_pixel(page: Any, device: str) -> tuple[float, float]:
+    return tuple(
+        page.evaluate(
+            """(id) => {
+                const p = window.omsMap.map.latLngToContainerPoint(window.omsMap.devicePoint(id));
+                const r = document.getElementById('map').getBoundingClientRect();
+                return [r.left + p.x, r.top + p.y];
+            }""",
+            device,
+        )
+    )
+
+
+@pytest.mark.browser
+def test_browser_a_device_under_its_crew_and_outage_opens_on_a_click(
+    demo_app: Any, demo: tuple[str, Any]
+) -> None:
+    from oms.demodata import demo_network
+
+    _, page = demo
+    _demo_trip(demo_app, "F10-B", crew="CR16")
+    _reload(page)
+    page.wait_for_function("window.omsMap.outageIds().length >= 1")
+    net = demo_network()
+    for device in ("F10-B", "TIE5"):
+        lon, lat = _device_lonlat(net, device)
+        _view(page, lat, lon, 18)
+        page.wait_for_function(
+            "() => window.omsMap.crewLabels && window.omsMap.crewLabels.zoom === 18"
+        )
+        page.wait_for_function("document.getAnimations().length === 0")
+        x, y = _device_pixel(page, device)
+        if device == "F10-B":  # the crew's label is beside its position, not on it
+            label = page.locator('.oms-crew[data-label="CR16"]').bounding_box()
+            assert not (
+                label["x"] <= x <= label["x"] + label["width"]
+                and label["y"] <= y <= label["y"] + label["height"]
+            )
+        page.mouse.click(x, y)
+        page.locator(".leaflet-popup-content h4", has_text=device).wait_for()
+        assert page.locator(".leaflet-popup-content h4").last.inner_text() == device
 
 
 @pytest.mark.browser
@@ -473,9 +566,10 @@ def test_browser_restored_outage_stays_under_an_active_one(
         """([lat, lon]) => {
             const p = window.omsMap.map.latLngToContainerPoint([lat, lon]);
             const r = document.getElementById('map').getBoundingClientRect();
-            const hit = document.elementFromPoint(r.left + p.x, r.top + p.y);
-            const marker = hit && hit.closest('.leaflet-marker-icon');
-            return marker && marker.querySelector('.oms-outage').className;
+            // The topmost outage marker there (a device symbol is drawn above both).
+            const outage = (e) => e.closest('.leaflet-marker-icon')?.querySelector('.oms-outage');
+            const hit = document.elementsFromPoint(r.left + p.x, r.top + p.y).find(outage);
+            return hit && outage(hit).className;
         }""",
         [lat, lon],
     )

@@ -6,7 +6,8 @@
  * their name) and the roads of a box around the view (side streets from
  * zoom 13: see webmap/basemap.py). Drawn in muted colours on a canvas in
  * the lowest pane, under the tiles of OMS_TILE_URL when there are, and under
- * the network; zone names in a pane of their own, never clickable. The
+ * the network; zone names in a pane of their own, never clickable, a name
+ * that would overlap another hidden (town zones' names kept first). The
  * answer carries an ETag: the browser revalidates and an unchanged view
  * costs a 304.
  */
@@ -66,6 +67,22 @@ function draw(doc) {
     }).addTo(zoneLabels);
   }
   info = { roads: doc.roads, zones: doc.zones };
+  hideCrowdedLabels();
+}
+
+/** Zone names that would overlap another: hidden, town zones' kept first (then the server's order). */
+function hideCrowdedLabels() {
+  const labels = zoneLabels.getLayers().map((m) => m.getElement()?.firstElementChild).filter(Boolean);
+  labels.sort((a, b) => Number(b.classList.contains('urban')) - Number(a.classList.contains('urban')));
+  const kept = [];
+  for (const label of labels) {
+    label.hidden = false;
+    const r = label.getBoundingClientRect();
+    const clash = kept.some((k) => r.left < k.right + 4 && k.left < r.right + 4 && r.top < k.bottom && k.top < r.bottom);
+    if (clash) label.hidden = true;
+    else kept.push(r);
+  }
+  info.hidden = labels.length - kept.length;
 }
 
 /** Loads the basemap of the view when it left the last box or the zoom changed. */

@@ -11,7 +11,9 @@
  * The symbols are fetched for the same box as the network, alongside each
  * request of it (a move out of the box, or a change of state).
  *
- * A click opens the device popup of plan.js, which gets two more actions
+ * Symbols are drawn above outage markers and crews (map.js: the panes), and
+ * a click opens the popup of the device whose symbol's middle is nearest,
+ * where symbols overlap. The device popup is plan.js's, which gets two more actions
  * from here: the upstream and downstream traces (GET /map/trace), drawn
  * over the network with a box that says what they found.
  */
@@ -76,20 +78,37 @@ function stateText(p) {
 // ------------------------------------------------------------------ symbols
 export const devicesLayer = L.layerGroup();
 const markers = new Map();  // device id -> marker
+const props = new Map();  // device id -> {p: its properties, ll: where drawn}
 let info = { shown: false, devices: 0, drawn: 0 };
 let seq = 0;
+
+/** The device whose symbol's middle is nearest `point` (container px), within a symbol's size. */
+function nearest(point) {
+  let best = null;
+  let bestD = SIZE;
+  for (const found of props.values()) {
+    const d = map.latLngToContainerPoint(found.ll).distanceTo(point);
+    if (d < bestD) [best, bestD] = [found, d];
+  }
+  return best;
+}
 
 function draw(doc) {
   devicesLayer.clearLayers();
   markers.clear();
+  props.clear();
   for (const f of doc.features) {
     const p = f.properties;
     const ll = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
     const m = L.marker(ll, { icon: icon(symbol(p), [SIZE, SIZE]), pane: 'devices', keyboard: false });
     m.bindTooltip(tip(`${p.id} · ${p.kind} · ${stateText(p)}`), { direction: 'top', offset: [0, -8] });
-    m.on('click', () => devicePopup(p, ll));
+    m.on('click', (ev) => {
+      const near = nearest(ev.containerPoint) || { p, ll };
+      devicePopup(near.p, near.ll);
+    });
     m.addTo(devicesLayer);
     markers.set(p.id, m);
+    props.set(p.id, { p, ll });
   }
   info = { shown: doc.shown, devices: doc.devices, drawn: doc.drawn };
   byId('devices-info').textContent = doc.shown
@@ -115,6 +134,7 @@ async function loadDevices({ bbox, zoom }) {
 networkRequested.push(loadDevices);
 hooks.deviceLoads = 0;
 hooks.deviceInfo = () => ({ ...info, ids: [...markers.keys()] });
+hooks.devicePoint = (id) => props.get(id)?.ll ?? null;
 hooks.deviceState = (id) => markers.get(id)?.getElement()?.querySelector('.oms-device')?.dataset.state ?? null;
 
 // ------------------------------------------------------------------ traces

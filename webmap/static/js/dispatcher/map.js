@@ -5,9 +5,10 @@
  *
  * Panes, bottom to top: the basemap (roads and zones, 150) under the tiles
  * of OMS_TILE_URL (200), zone names (390), the network (overlay pane, 400),
- * plans and traces (450), device symbols (460), restored outages (615)
- * under active ones (620), so a restored marker never hides an active one
- * at the same place, crews (630), plan steps (640).
+ * plans and traces (450), restored outages (615) under active ones (620),
+ * so a restored marker never hides an active one at the same place, crews
+ * (630), device symbols (635: drawn at street zooms, small, and clickable
+ * where a crew works or an outage is marked), plan steps (640).
  */
 import { h, htmlText } from '../dom.js';
 import { CONFIG } from './config.js';
@@ -23,8 +24,8 @@ if (bounds) map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], { pa
 else map.setView([0, 0], 2);
 
 const PANES = [
-  ['basemap', 150], ['zoneLabels', 390], ['plan', 450], ['devices', 460],
-  ['outagesRestored', 615], ['outages', 620], ['crews', 630], ['steps', 640],
+  ['basemap', 150], ['zoneLabels', 390], ['plan', 450],
+  ['outagesRestored', 615], ['outages', 620], ['crews', 630], ['devices', 635], ['steps', 640],
 ];
 for (const [pane, z] of PANES) map.createPane(pane).style.zIndex = z;
 map.getPane('zoneLabels').style.pointerEvents = 'none';

@@ -7,9 +7,12 @@
  * the calls that left it. Crews: placed from the store (API and stream).
  *
  * Active outages are in a pane above the restored ones, so a restored
- * marker never hides an active one at the same place. Crew labels that
- * would overlap (crews at one depot) are stacked beside their position
- * with leader lines (declutter.js), again after every zoom and move of a crew.
+ * marker never hides an active one at the same place. At street zooms each
+ * crew's label sits above its position, tied to it by a leader line (so it
+ * never covers the device the crew works on); labels that would overlap
+ * (crews at one depot) are stacked beside it (declutter.js). Below street
+ * zoom a crew is a dot, crews at one place one dot with their count, the
+ * names on hover. Laid out again after every zoom and move of a crew.
  */
 import { call } from '../api.js';
 import { h } from '../dom.js';
@@ -125,6 +128,7 @@ export const scheduleCalls = debounce(loadCalls, 500);
 
 // ------------------------------------------------------------------ crews
 const crewMarkers = new Map();
+const crewData = new Map();  // crew id -> the crew as last placed (its tooltips)
 
 function crewIcon(c) {
   const color = CREW_COLORS[c.status] || CREW_COLOR_UNKNOWN;
@@ -148,6 +152,7 @@ function crewTip(c) {
 /** Puts crew `c` at its last position (a crew without one is not drawn). */
 export function placeCrew(c) {
   if (c.lon === null || c.lon === undefined || c.lat === null || c.lat === undefined) return;
+  crewData.set(c.id, c);
   let m = crewMarkers.get(c.id);
   if (!m) {
     m = L.marker([c.lat, c.lon], { icon: crewIcon(c), pane: 'crews', keyboard: false });
@@ -177,27 +182,72 @@ function leader(dx, dy) {
   return line;
 }
 
-/** Stacks the crew labels that would overlap on screen (see declutter.js). */
-function declutterCrews() {
-  if (!map.hasLayer(crewsLayer)) return;
-  const items = [];
-  const labels = new Map();
-  for (const [id, m] of crewMarkers) {
-    const label = m.getElement()?.querySelector('.oms-crew');
-    if (!label) continue;
-    const p = map.latLngToLayerPoint(m.getLatLng());
-    labels.set(id, label);
-    items.push({ id, x: p.x, y: p.y, w: label.offsetWidth, h: label.offsetHeight });
-  }
+/** Zoom from which crews are drawn as labels (street zooms, as the device symbols); dots below. */
+export const CREW_LABEL_ZOOM = 15;
+const LIFT = 12;     // px between a label and the position it is tied to (a device symbol there stays clear)
+const GROUP_PX = 14; // px within which crew dots share one dot with a count
+
+/** Street zooms: each label above its position, those that would overlap stacked (see declutter.js). */
+function layoutLabels(entries) {
+  const items = entries.map(({ id, p, label }) => ({
+    id, x: p.x, y: p.y - (label.offsetHeight / 2 + LIFT), w: label.offsetWidth, h: label.offsetHeight,
+  }));
   const widths = new Map(items.map((it) => [it.id, it.w]));
+  const lifted = new Map(items.map((it, i) => [it.id, it.y - entries[i].p.y]));
   const layout = stackLabels(items);
-  for (const [id, { dx, dy, leader: tied }] of layout) {
-    const label = labels.get(id);
+  for (const { id, label } of entries) {
+    const { dx, dy: dyStack, leader: stacked } = layout.get(id);
+    const dy = dyStack + lifted.get(id);
     label.style.transform = `translate(calc(-50% + ${dx}px), calc(-50% + ${dy}px))`;
     label.parentElement.querySelector('.oms-leader')?.remove();
-    if (tied) label.before(leader(dx - widths.get(id) / 2, dy));
+    label.before(leader(stacked ? dx - widths.get(id) / 2 : dx, stacked ? dy : dy + label.offsetHeight / 2));
   }
-  hooks.crewLabels = { zoom: map.getZoom(), stacked: [...layout.values()].filter((o) => o.leader).length };
+  return { stacked: [...layout.values()].filter((o) => o.leader).length, groups: entries.length };
+}
+
+/** Below street zoom: a dot per crew, crews at one place one dot with their count; names on hover. */
+function layoutDots(entries) {
+  const groups = [];
+  for (const e of [...entries].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const near = groups.find((g) => Math.hypot(g[0].p.x - e.p.x, g[0].p.y - e.p.y) < GROUP_PX);
+    if (near) near.push(e); else groups.push([e]);
+  }
+  for (const members of groups) {
+    members.forEach(({ id, label, marker }, k) => {
+      label.style.transform = '';
+      label.parentElement.querySelector('.oms-leader')?.remove();
+      label.classList.toggle('grouped', k > 0);
+      if (k === 0 && members.length > 1) label.dataset.count = members.length;
+      else delete label.dataset.count;
+      const crews = members.map((m) => crewData.get(m.id));
+      marker.setTooltipContent(k === 0 && members.length > 1 ? groupTip(crews) : crewTip(crewData.get(id)));
+    });
+  }
+  return { stacked: 0, groups: groups.length };
+}
+
+function groupTip(crews) {
+  return tip(`${crews.length} crews here`, ...crews.flatMap((c) => [h('br'), `${c.id} · ${human(c.status)}`]));
+}
+
+/** Lays the crews out for the zoom: labels at street zooms, dots below. */
+function declutterCrews() {
+  if (!map.hasLayer(crewsLayer)) return;
+  const far = map.getZoom() < CREW_LABEL_ZOOM;
+  map.getPane('crews').classList.toggle('oms-far', far);
+  const entries = [];
+  for (const [id, marker] of crewMarkers) {
+    const label = marker.getElement()?.querySelector('.oms-crew');
+    if (!label) continue;
+    if (!far) {
+      label.classList.remove('grouped');
+      delete label.dataset.count;
+      marker.setTooltipContent(crewTip(crewData.get(id)));
+    }
+    entries.push({ id, label, marker, p: map.latLngToLayerPoint(marker.getLatLng()) });
+  }
+  const done = far ? layoutDots(entries) : layoutLabels(entries);
+  hooks.crewLabels = { zoom: map.getZoom(), far, ...done };
 }
 // Once after a batch of changes (crews placed in one loop, a zoom), before the page is painted.
 let pending = false;
