@@ -10,8 +10,9 @@ is checked against the outages, jobs and crews in the database.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,17 +167,20 @@ def test_customers_out_over_time(dora: User, storm: dict[str, str], clock: Clock
     doc = overview(dora, "?hours=3")
     series = doc["series"]
     assert len(series) == 121 and series[-1]["time"] == doc["as_of"]
-    step = timedelta(hours=3) / 120
-    assert series[0]["time"] == (clock() - timedelta(hours=3)).isoformat()
+    # The window reaches back to T0 - 1 h, the storm began at T0 + 1 min: the
+    # series starts a tenth of the rest (11.9 min) before B2's lockout.
+    start = T0 + timedelta(minutes=1) - (clock() - T0 - timedelta(minutes=1)) / 10
+    assert series[0]["time"] == start.isoformat()
+    step = (clock() - start) / 120
 
     def at(minutes: float) -> dict[str, Any]:
         when = T0 + timedelta(minutes=minutes)
-        k = round((when - (clock() - timedelta(hours=3))) / step)
+        k = round((when - start) / step)
         point: dict[str, Any] = series[k]
-        assert point["time"] == when.isoformat()
+        assert abs(datetime.fromisoformat(point["time"]) - when) < step / 2
         return point
 
-    assert at(-30)["customers_out"] == 0 and at(-30)["outages"] == 0
+    assert at(-10)["customers_out"] == 0 and at(-10)["outages"] == 0
     assert (at(3)["customers_out"], at(3)["outages"]) == (26, 1)  # B2 from T0 + 1 min
     both = at(30)  # the fuse's customers from their calls, 10 min after T0
     assert (both["customers_out"], both["critical_out"], both["outages"]) == (31, 1, 2)
@@ -191,6 +195,24 @@ def test_customers_out_over_time(dora: User, storm: dict[str, str], clock: Clock
     assert row(doc, "substation", "S1")["customers_out"] == 5
     assert [r["id"] for r in doc["groups"]["substation"]] == ["S1", "S2"]  # S2: its waiting job
     assert row(doc, "substation", "S2")["outages"] == 0
+
+
+def test_the_series_starts_near_the_first_outage(
+    dora: User, storm: dict[str, str], clock: Clock
+) -> None:
+    """A 12-hour window over a storm of minutes is not 11 hours of flat zero."""
+    clock.now = T0 + timedelta(hours=2)
+    doc = overview(dora)  # 12 h back from T0 + 2 h; B2 out from T0 + 1 min
+    first = T0 + timedelta(minutes=1)
+    start = datetime.fromisoformat(doc["series"][0]["time"])
+    assert first - timedelta(minutes=15) <= start < first
+    assert doc["hours"] == 12 and doc["series"][-1]["time"] == doc["as_of"]
+    assert doc["series"][0]["customers_out"] == 0 and doc["series"][-1]["customers_out"] == 31
+    # Never shorter than half an hour: 19 minutes into the storm, from 11 minutes before it.
+    clock.now = T0 + timedelta(minutes=20)
+    doc = overview(dora)
+    assert doc["series"][0]["time"] == (clock() - timedelta(minutes=30)).isoformat()
+    assert doc["peak"]["customers_out"] == 31
 
 
 def test_a_short_window_starts_with_what_was_out_already(
@@ -233,8 +255,16 @@ def test_the_page_and_the_wall_display(app: Flask, dora: User, clock: Clock) -> 
 
 # ------------------------------------------------------------ the demo storm
 @pytest.fixture
-def demo_app(db_url: str, tmp_path: Path) -> Any:
+def demo_app(db_url: str) -> Iterator[Flask]:
     """The demo data set with the first 40 minutes of a demo storm played through the engine."""
+    with demo_storm_app(db_url) as app:
+        yield app
+
+
+@contextmanager
+def demo_storm_app(db_url: str) -> Iterator[Flask]:
+    """The app on the demo data set after the first 40 minutes of a demo storm
+    (its clock stopped there); the browser tests use it too."""
     from oms.demodata import demo_files, demo_network
     from oms.engine import OutageEngine
     from oms.simulation.crews import CrewSimulator
@@ -268,9 +298,11 @@ def demo_app(db_url: str, tmp_path: Path) -> Any:
         {"TESTING": True, "OMS_DB": db_url, "OMS_TICK_S": 0, "SECRET_KEY": "t"}
         | {"OMS_ENGINE_CONFIG": demo_config(), "OMS_CLOCK": lambda: now}
     )
-    yield app
-    app.extensions["oms.service"].stop()
-    app.extensions["oms.storage.db"].dispose()
+    try:
+        yield app
+    finally:
+        app.extensions["oms.service"].stop()
+        app.extensions["oms.storage.db"].dispose()
 
 
 def test_a_demo_storm_adds_up(demo_app: Flask) -> None:
@@ -317,6 +349,11 @@ def test_a_demo_storm_adds_up(demo_app: Flask) -> None:
     busy = sum(1 for c in crew_list if c["jobs"] and c["status"] not in ("available", "off_shift"))
     assert sum(sum(r["crews"].values()) for r in doc["groups"]["zone"]) == len(crew_list)
     assert sum(sum(r["crews"].values()) for r in doc["groups"]["substation"]) <= busy
+    # The series starts at the storm (a small lead before its first outage), not 12 h back.
+    first = min(datetime.fromisoformat(o["started"]) for o in outages)
+    now = datetime.fromisoformat(doc["as_of"])
+    start = datetime.fromisoformat(doc["series"][0]["time"])
+    assert first - (now - first) * 0.15 <= start <= first
     # The series ends at what is out now, and never above its peak.
     assert doc["series"][-1]["customers_out"] == t["customers_out"]
     assert doc["peak"]["customers_out"] == max(

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import sign_in
+from conftest import serve, sign_in
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
@@ -83,7 +83,8 @@ def test_the_page_draws_the_chart_and_the_tables(live_server: str, page: Any, cl
     before = page.evaluate("window.omsOverview.fetches")
     page.select_option("#hours", "3")
     page.wait_for_function(f"omsOverview.fetches > {before} && omsOverview.doc.hours === 3")
-    assert page.text_content("#chart-title").startswith("Customers out, last 3 h")
+    # B2 went out 90 minutes ago: the chart starts shortly before, not 3 hours back.
+    assert str(page.text_content("#chart-title")).startswith("Customers out, since ")
 
 
 def test_an_event_updates_the_page_once(live_server: str, page: Any, client: Any) -> None:
@@ -131,3 +132,69 @@ def test_the_wall_display(live_server: str, page: Any, client: Any) -> None:
     assert page.evaluate("window.omsOverview.shownGroup()") == "feeder"
     assert page.locator("#group-feeder tr[data-id=B2]").is_visible()
     assert not page.locator("#group-substation").is_visible()
+
+
+# Every panel of the wall display, and any of its boxes (a row, a cell, a
+# figure, a chart label) that is not wholly inside its panel or whose text
+# runs past its own box: what the wall would cut.
+_CLIPPED = """() => {
+  const inside = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1
+    && a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+  const panels = [...document.querySelectorAll('.kpi, .panel')].filter((p) => p.offsetParent);
+  const out = [];
+  for (const p of panels) {
+    const box = p.getBoundingClientRect();
+    if (!inside(box, { left: 0, top: 0, right: innerWidth, bottom: innerHeight })) {
+      out.push(`${p.id || p.className}: off the screen`);
+    }
+    for (const e of p.querySelectorAll('*')) {
+      const r = e.getBoundingClientRect();
+      if (!r.width && !r.height) continue;  // not shown
+      const what = `${p.id || p.className} ${e.tagName} ${(e.textContent || '').slice(0, 30)}`;
+      if (!inside(r, box)) out.push(`${what}: outside its panel`);
+      if (e.clientWidth && e.scrollWidth > e.clientWidth + 1) out.push(`${what}: text cut`);
+    }
+  }
+  return out;
+}"""
+
+
+def _shown_rows(page: Any, panel: str) -> tuple[int, int]:
+    """Rows of ``panel``'s table shown, and how many more its last line says."""
+    rows = page.locator(f"{panel} tbody tr").count()
+    more = page.locator(f"{panel} .more")
+    said = int(more.text_content().strip("+ more")) if more.count() else 0
+    return rows, said
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
+def test_the_wall_display_fits_a_demo_storm(db_url: str, page: Any, size: tuple[int, int]) -> None:
+    """A demo storm on the wall: every panel fits, no row or cell is cut, no column
+    left out; what does not fit is counted ('+N more'), each group table in its turn."""
+    from test_overview import demo_storm_app
+
+    with demo_storm_app(db_url) as app, serve(app) as base:
+        page.set_viewport_size({"width": size[0], "height": size[1]})
+        _open(page, base, "?wall=1")
+        doc = page.evaluate("window.omsOverview.doc")
+        assert doc["breaches"]["jobs"] >= 10  # a storm that fills the screen
+        for turn, group in enumerate(("substation", "feeder", "zone")):
+            if turn:
+                page.evaluate("window.omsOverview.rotate()")
+            assert page.evaluate("window.omsOverview.shownGroup()") == group
+            assert page.evaluate(_CLIPPED) == [], (size, group)
+            # Every column, on every screen.
+            head = page.locator(f"#group-{group} thead th")
+            assert head.count() == 10 and all(head.nth(k).is_visible() for k in range(10))
+            assert "first ETR" in head.all_inner_texts() and "out since" in head.all_inner_texts()
+            rows, more = _shown_rows(page, f"#group-{group}")
+            assert rows >= 1 and rows + more == len(doc["groups"][group]), (group, rows, more)
+        rows, more = _shown_rows(page, "#side")
+        assert rows >= 1 and rows + more == doc["breaches"]["jobs"]
+        # Large type still: the figures, and the tables no less than 60 % of 2.8 vh.
+        assert _font_px(page, "#kpi-customers b") >= 0.04 * size[1]
+        assert _font_px(page, "#group-zone td") >= 0.6 * 0.028 * size[1]
+        assert page.evaluate("document.documentElement.scrollHeight") <= size[1]
+        assert page.evaluate("document.documentElement.scrollWidth") <= size[0]
+        # The chart starts at the storm, not 12 hours of nothing before it.
+        assert page.text_content("#chart-title").startswith("Customers out, since ")

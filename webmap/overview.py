@@ -109,7 +109,8 @@ OVERVIEW = Named(
                         ("time", "customers_out", "critical_out", "outages"),
                     )
                 ),
-                "description": f"{POINTS} samples at equal steps, the last at ``as_of``.",
+                "description": f"{POINTS} samples at equal steps, the last at ``as_of``; "
+                "from shortly before the first outage when that began after the window's start.",
             },
             "peak": obj(
                 {"time": TIME, "customers_out": _COUNT, "outages": _COUNT},

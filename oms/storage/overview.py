@@ -35,7 +35,10 @@ from being counted twice, and the figures add up as the engine's do.
 Withdrawn (cancelled) outages and momentary interruptions (supply back
 within five minutes: not sustained, IEEE 1366) are left out. The series is
 sampled at equal steps ending at ``now``; the peak is the step function's
-highest value in the window, sampled or not.
+highest value in the window, sampled or not. A window reaching back before
+the first outage it counts starts a little before that outage instead
+(:data:`LEAD`, the chart at least :data:`MIN_SPAN` long), so a storm of an
+hour is not drawn as the last twelfth of twelve flat hours.
 
 Read only; nothing here reads the wall clock. Cost: the active and recent
 outages, the open jobs and the crews, and the feed entries of the outages
@@ -76,6 +79,11 @@ MAX_HOURS = 168
 POINTS = 121
 #: Breached jobs listed (oldest report first); ``breaches.jobs`` counts them all.
 BREACHES_LISTED = 10
+
+#: The series of a window reaching back before its first outage starts this
+#: share of the rest before that outage, and spans at least MIN_SPAN.
+LEAD = 0.1
+MIN_SPAN = timedelta(minutes=30)
 
 _CREW_STATUSES = values(CrewStatus)
 #: A crew's jobs, furthest along first: the one it is working.
@@ -448,6 +456,7 @@ def _series(
         k = bisect_right(times, t) - 1
         return values_[k] if k >= 0 else (0, 0, 0)
 
+    start = _series_start(outages, start, now)
     step = (now - start) / (POINTS - 1)
     series = []
     for k in range(POINTS):
@@ -459,6 +468,15 @@ def _series(
         if start < t <= now and v[0] > peak[0]:
             peak_t, peak = t, v
     return series, {"time": iso(peak_t), "customers_out": peak[0], "outages": peak[2]}
+
+
+def _series_start(outages: list[Outage], start: datetime, now: datetime) -> datetime:
+    """``start``, or a little before the first outage counted when that began later."""
+    began = [o.started for o in outages if o.kind != "momentary"]
+    if not began or min(began) <= start:
+        return start
+    first = min(began)
+    return max(start, min(first - (now - first) * LEAD, now - MIN_SPAN))
 
 
 def _feed_figures(conn: Connection, ids: list[str]) -> dict[str, list[tuple[datetime, int, int]]]:

@@ -1,7 +1,7 @@
 /*
  * Customers out over time, drawn as plain SVG: the area of customers out
  * (the samples of GET /api/overview, equal steps ending now), the critical
- * customers out as a line on the same scale, hour ticks, a y scale of
+ * customers out as a line on the same scale, time ticks, a y scale of
  * round numbers, the peak marked, and the figure now at the right edge.
  * Sized to its box; drawn again when the box changes size.
  */
@@ -25,8 +25,8 @@ function scale(max) {
   return { step, top: Math.ceil(top / step) * step };
 }
 
-/** Hours between x ticks, so that about six fit. */
-const tickHours = (hours) => [1, 2, 3, 4, 6, 12, 24].find((k) => hours / k <= 7) ?? 24;
+/** Minutes between x ticks, so that about six fit (a chart of half an hour has some too). */
+const tickMinutes = (minutes) => [5, 10, 15, 30, 60, 120, 180, 240, 360, 720, 1440].find((k) => minutes / k <= 7) ?? 1440;
 
 /**
  * Draws `series` ([{time, customers_out, critical_out}]) with `peak` into `box`.
@@ -56,11 +56,12 @@ export function drawChart(box, series, peak, { big = false } = {}) {
     svg.append(el('line', { x1: pad.l, x2: w - pad.r, y1: y(v), y2: y(v), class: 'grid' }));
     svg.append(el('text', { x: pad.l - font * 0.5, y: y(v) + font * 0.35, class: 'tick y', 'font-size': font }, count(v)));
   }
-  const every = tickHours(span / 3600000) * 3600000;
+  const every = tickMinutes(span / 60000);
   const first = new Date(t0);
-  first.setMinutes(0, 0, 0);
-  for (let t = first.getTime() + (first.getTime() < t0 ? 3600000 : 0); t <= t1; t += 3600000) {
-    if (new Date(t).getHours() % (every / 3600000)) continue;
+  first.setSeconds(0, 0);
+  for (let t = first.getTime() + (first.getTime() < t0 ? 60000 : 0); t <= t1; t += 60000) {
+    const at = new Date(t);
+    if ((at.getHours() * 60 + at.getMinutes()) % every) continue;
     svg.append(el('line', { x1: x(t), x2: x(t), y1: h - pad.b, y2: h - pad.b + font * 0.4, class: 'axis' }));
     svg.append(el('text', { x: x(t), y: h - pad.b + font * 1.5, class: 'tick x', 'font-size': font }, hhmm(new Date(t).toISOString())));
   }

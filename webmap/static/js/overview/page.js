@@ -19,7 +19,7 @@ import { ready as clockReady, labelClock, speed } from '../clock.js';
 import { $$, byId } from '../dom.js';
 import { drawChart } from './chart.js';
 import { hhmm } from './format.js';
-import { draw, drawAll, draws, setVocabulary } from './panels.js';
+import { draw, drawAll, draws, fitShown, setVocabulary } from './panels.js';
 
 let config = { wall: false, groups: [] };
 let wall = false;
@@ -60,7 +60,11 @@ function drawChartPanel(doc) {
   // Its size is part of what it shows: a resize draws it again.
   const model = { series: doc.series, peak: doc.peak, w: box.clientWidth, h: box.clientHeight };
   const peak = `peak ${doc.peak.customers_out.toLocaleString('en-US')} at ${hhmm(doc.peak.time)}`;
-  byId('chart-title').textContent = `Customers out, last ${doc.hours} h · ${peak}`;
+  // The server starts the series shortly before the first outage of a quiet window.
+  const from = Date.parse(doc.series[0]?.time);
+  const whole = Date.parse(doc.as_of) - from >= doc.hours * 3600000 - 1000;
+  const span = whole || Number.isNaN(from) ? `last ${doc.hours} h` : `since ${hhmm(doc.series[0].time)}`;
+  byId('chart-title').textContent = `Customers out, ${span} · ${peak}`;
   draw('chart', box, model, (node, m) => drawChart(node, m.series, m.peak, { big: wall }));
 }
 
@@ -160,6 +164,7 @@ function rotate() {
   const panels = $$('.group');
   state.rotation = (state.rotation + 1) % panels.length;
   panels.forEach((p, k) => { p.hidden = k !== state.rotation; });
+  fitShown(panels[state.rotation]);
 }
 
 /** Starts the page with its config ({wall, groups, vocabulary}). */
@@ -177,11 +182,14 @@ export function start(given) {
     state.hours = Number(e.target.value);
     refreshSoon();
   });
+  // The chart's size, and on the wall what fits each panel, are part of what they show.
   let resized = null;
-  new ResizeObserver(() => {
+  const observer = new ResizeObserver(() => {
     clearTimeout(resized);
-    resized = setTimeout(() => state.doc && drawChartPanel(state.doc), 100);
-  }).observe(byId('chart-body'));
+    resized = setTimeout(() => state.doc && render(state.doc), 100);
+  });
+  observer.observe(byId('chart-body'));
+  observer.observe(byId('overview'));
   fetchNow();  // beside the stream's first hello, which asks again for what came between
   connect();
   clockReady.then(keepTime);

@@ -9,6 +9,7 @@
  * the draws per panel (window.omsOverview.draws).
  */
 import { byId, fill, h } from '../dom.js';
+import { fitFigures, fitTable } from './fit.js';
 import { age, count, hhmm, human } from './format.js';
 
 export const draws = {};
@@ -80,14 +81,16 @@ function jobLine(j, asOf) {
   };
 }
 
-export function sideModel(doc, { wall = false } = {}) {
+/** `size`: the wall's screen, part of what it shows (what fits depends on it). */
+export function sideModel(doc, { size = null } = {}) {
   const o = doc.oldest_unassigned;
   return {
     oldest: o ? { ...jobLine(o, doc.as_of), outage: o.outage ?? '', priority: Math.round(o.priority) } : null,
     breached: doc.breaches.jobs,
     byTarget: Object.entries(doc.breaches.by_target).map(([k, n]) => `${k} ${n}`),
-    listed: doc.breaches.listed.slice(0, wall ? 2 : 10).map((j) => jobLine(j, doc.as_of)),
-    more: doc.breaches.jobs - Math.min(doc.breaches.listed.length, wall ? 2 : 10),
+    listed: doc.breaches.listed.map((j) => jobLine(j, doc.as_of)),
+    more: doc.breaches.jobs - doc.breaches.listed.length,
+    size,
   };
 }
 
@@ -100,13 +103,14 @@ export function renderSide(node, m) {
         h('div', { class: 'muted' }, [m.oldest.where, m.oldest.outage, `priority ${m.oldest.priority}`].filter(Boolean).join(' · ')),
         m.oldest.breaches && h('div', { class: 'breach' }, `breached: ${m.oldest.breaches}`))
       : h('div', { class: 'oldest none', id: 'oldest-job' }, 'No job is waiting for a crew.'),
-    h('h2', {}, 'Breached jobs ', h('span', { class: ['count', m.breached && 'alarm'] }, m.breached)),
-    m.byTarget.length ? h('div', { class: 'chips' }, m.byTarget.map((c) => h('span', { class: 'chip' }, c))) : null,
+    h('div', { class: 'breach-head' },
+      h('h2', {}, 'Breached jobs ', h('span', { class: ['count', m.breached && 'alarm'] }, m.breached)),
+      m.byTarget.length ? h('div', { class: 'chips' }, m.byTarget.map((c) => h('span', { class: 'chip' }, c))) : null),
     h('table', { class: 'breaches' },
       h('tbody', {}, m.listed.map((j) => h('tr', { 'data-job': j.id },
         h('td', {}, j.id), h('td', {}, j.where), h('td', { class: 'breach' }, j.breaches),
         h('td', { class: 'num' }, j.waited), h('td', { class: 'crew' }, j.crew))))),
-    m.more > 0 ? h('div', { class: 'muted' }, `and ${m.more} more`) : null);
+    m.more > 0 ? h('div', { class: 'muted more' }, `+${m.more} more`) : null);
 }
 
 // ------------------------------------------------------------ group tables
@@ -122,10 +126,11 @@ function label(group, r) {
   return { name: r.name ?? r.id, sub: r.name && r.name !== r.id ? r.id : '' };
 }
 
-export function groupModel(group, rows, { wall = false } = {}) {
-  const limit = wall ? 6 : 50;
+export function groupModel(group, rows, { wall = false, size = null } = {}) {
+  const limit = wall ? 20 : 50;  // the wall shows those that fit (fit.js)
   return {
     group,
+    size,
     rows: rows.slice(0, limit).map((r) => {
       const crews = crewFigures(r.crews);
       return {
@@ -151,13 +156,13 @@ export function groupModel(group, rows, { wall = false } = {}) {
 const HEAD = [
   ['name', ''], ['customers', 'customers out'], ['critical', 'critical'], ['outages', 'outages'],
   ['waiting', 'jobs waiting/open'], ['breached', 'breached'], ['crews', 'crews'],
-  ['etrLast', 'last ETR'], ['etrFirst', 'first ETR', 'desk-only'], ['since', 'out since', 'desk-only'],
+  ['etrLast', 'last ETR'], ['etrFirst', 'first ETR'], ['since', 'out since'],
 ];
 
 export function renderGroup(node, m) {
-  const cell = (r, key, extra) => {
+  const cell = (r, key) => {
     if (key === 'name') return h('th', { scope: 'row' }, r.name, r.sub ? h('small', {}, r.sub) : null);
-    const cls = [extra, 'num',
+    const cls = ['num',
       (key === 'critical' && r.critical) || (key === 'breached' && r.breached) || (key === 'etrFirst' && r.passed) ? 'alarm' : ''];
     const text = key === 'etrFirst' && r.passed ? `${r.etrFirst} (${r.passed} passed)` : r[key];
     return h('td', { class: cls, title: key === 'crews' ? r.crewsDetail : null }, text);
@@ -166,15 +171,40 @@ export function renderGroup(node, m) {
     h('h2', {}, TITLES[m.group]),
     m.rows.length
       ? h('table', { class: 'rows' },
-        h('thead', {}, h('tr', {}, HEAD.map(([, title, extra]) => h('th', { class: extra, scope: 'col' }, title)))),
-        h('tbody', {}, m.rows.map((r) => h('tr', { 'data-id': r.id }, HEAD.map(([key, , extra]) => cell(r, key, extra))))))
+        h('thead', {}, h('tr', {}, HEAD.map(([, title]) => h('th', { scope: 'col' }, title)))),
+        h('tbody', {}, m.rows.map((r) => h('tr', { 'data-id': r.id }, HEAD.map(([key]) => cell(r, key))))))
       : h('p', { class: 'muted' }, 'Nothing out.'),
-    m.more ? h('p', { class: 'muted' }, `and ${m.more} more`) : null);
+    m.more ? h('p', { class: 'muted more' }, `+${m.more} more`) : null);
 }
 
-/** Everything the document shows, each panel drawn only if what it shows changed. */
+/** The wall's panels drawn, then fitted to their box (fit.js); the desk's as drawn. */
+function fitted(render, fit) {
+  return (node, m) => {
+    render(node, m);
+    if (m.size) fit(node, m);
+  };
+}
+
+/** Fits a group table drawn while hidden, once it is shown (the wall's turns). */
+export function fitShown(node) {
+  if (node.dataset.shown === undefined) fitTable(node, Number(node.dataset.more || 0));
+}
+
+function fitGroup(node, m) {
+  node.dataset.more = String(m.more);
+  delete node.dataset.shown;
+  fitTable(node, m.more);
+}
+
+/**
+ * Everything the document shows, each panel drawn only if what it shows changed.
+ * `wall`: the panels are fitted to the screen, and drawn again when its size changes.
+ */
 export function drawAll(doc, { wall = false, groups = [] } = {}) {
-  draw('kpis', byId('kpis'), kpiModel(doc), renderKpis);
-  draw('side', byId('side'), sideModel(doc, { wall }), renderSide);
-  for (const g of groups) draw(g, byId(`group-${g}`), groupModel(g, doc.groups[g], { wall }), renderGroup);
+  const size = wall ? [window.innerWidth, window.innerHeight] : null;
+  draw('kpis', byId('kpis'), { kpis: kpiModel(doc), size }, fitted((n, m) => renderKpis(n, m.kpis), fitFigures));
+  draw('side', byId('side'), sideModel(doc, { size }), fitted(renderSide, (n, m) => fitTable(n, m.more)));
+  for (const g of groups) {
+    draw(g, byId(`group-${g}`), groupModel(g, doc.groups[g], { wall, size }), fitted(renderGroup, fitGroup));
+  }
 }
