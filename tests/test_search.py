@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, insert, select, update
 from test_api import T0, Clock, User, ok, trip
 
 from oms.storage import schema
@@ -166,3 +166,73 @@ def test_crews_by_id_name_and_phone(dora: User) -> None:
     assert (hit["kind"], hit["id"], hit["rank"]) == ("crew", "K2", 0)
     assert hit["label"] == "K2 · East line crew" and hit["lon"] is not None
     assert first(dora, "west line")["id"] == "K1"
+
+
+def _copies(app: Flask, table: Any, of: str, ids: list[str]) -> None:
+    """Rows of ``table`` like ``of``'s under other ids (OUT-000010 beside OUT-000001)."""
+    engine = create_engine(app.config["OMS_DB"])
+    with engine.begin() as conn:
+        row = dict(conn.execute(select(table).where(table.c.id == of)).mappings().one())
+        conn.execute(insert(table), [{**row, "id": i} for i in ids])
+    engine.dispose()
+
+
+def test_a_short_id_finds_the_ids_whose_number_starts_with_it(app: Flask, dora: User) -> None:
+    trip(dora, "s1", "B1")
+    _copies(app, schema.outages, "OUT-000001", ["OUT-000100", "OUT-000012", "OUT-000010"])
+    _copies(app, schema.jobs, "JOB-000001", ["JOB-000011"])
+    hits = [(h["kind"], h["id"], h["rank"]) for h in find(dora, "out-1")]
+    # The number itself first, then the ids with more digits, fewest first.
+    assert hits == [
+        ("outage", "OUT-000001", 0),
+        ("outage", "OUT-000010", 1),
+        ("outage", "OUT-000012", 1),
+        ("outage", "OUT-000100", 1),
+    ]
+    assert [h["id"] for h in find(dora, "OUT-12")] == ["OUT-000012"]
+    assert [h["id"] for h in find(dora, "out-0001")][:2] == ["OUT-000001", "OUT-000010"]
+    jobs = [(h["id"], h["rank"]) for h in find(dora, "job-1")]
+    assert jobs == [("JOB-000001", 0), ("JOB-000011", 1)]
+    assert find(dora, "out-2") == [] and find(dora, "job-2") == []
+    # With another word: each word must still be found (the device, here).
+    assert {h["id"] for h in find(dora, "out-1 b1")} == {
+        "OUT-000001",
+        "OUT-000010",
+        "OUT-000012",
+        "OUT-000100",
+    }
+    assert find(dora, "out-1 b2") == []
+
+
+def test_a_short_crew_id(app: Flask, dora: User) -> None:
+    _copies(app, schema.crews, "K1", ["CR01", "CR10", "CR02"])
+    hits = [(h["id"], h["rank"]) for h in find(dora, "cr1") if h["kind"] == "crew"]
+    assert hits == [("CR01", 0), ("CR10", 1)]
+    assert first(dora, "CR2")["id"] == "CR02"
+
+
+def test_the_house_number_typed_comes_first(app: Flask, dora: User, people: None) -> None:
+    """'Jiefang Road 2' is 2 Jiefang Road before 29 Jiefang Road, whatever the names."""
+    engine = create_engine(app.config["OMS_DB"])
+    c = schema.customers
+    with engine.begin() as conn:
+        conn.execute(
+            update(c).where(c.c.id == "c2-3").values(name="An Ping", address="29 Jiefang Road")
+        )
+        conn.execute(
+            update(c)
+            .where(c.c.id == "c2-4")
+            .values(name="Ai Lin", address="Flat 2, 12 Jiefang Road")
+        )
+        conn.execute(  # the demo's flats: the house number after the comma
+            update(c)
+            .where(c.c.id == "c2-5")
+            .values(name="Zhu Li", address="Flat 12, 2 Jiefang Road")
+        )
+    engine.dispose()
+    for typed in ("Jiefang Road 2", "2 jiefang road", "jiefang 2"):
+        hits = [h["id"] for h in find(dora, typed) if h["kind"] == "customer"]
+        assert set(hits[:2]) == {"a9-2", "c2-5"}, (typed, hits)
+        assert set(hits) >= {"a9-2", "c2-3", "c2-4", "c2-5"}
+    assert first(dora, "Jiefang Road 29")["id"] == "c2-3"
+    assert first(dora, "Jiefang Road 12")["id"] == "c2-4"

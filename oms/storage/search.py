@@ -4,12 +4,19 @@ What a dispatcher types: a customer's name, phone (national or
 international: ``132 8456 8414``, ``+86 132-8456-8414``, ``0086...``),
 account, meter, address or id; a node or device id or name (``F10-S1``,
 ``Jiefang Road #7``); an outage, job or crew id (``OUT-000012``, ``12``,
-``CR07``). Every word typed must appear (any case) in what is matched.
+``CR07``), or its letters and number without the zeros (``out-12``,
+``job-3``, ``cr7``). Every word typed must appear (any case) in what is
+matched, except such a short id, which finds the ids whose number starts
+with it (``out-1``: ``OUT-000001``, then ``OUT-000010``...).
 
 Each hit carries its kind, id, a label, a line of detail, and where to go:
 ``lon``/``lat``, and the ``outage`` or ``job`` whose detail to open. Hits
 are ranked exact (an id, account, meter or phone equal to what was
-typed), then starts-with, then contains; outages, jobs and crews first.
+typed, or a short id's number equal to the id's), then starts-with (a
+customer's address whose house number is a number typed, with the other
+words in the address, counts as this), then contains; outages, jobs and
+crews first. A short id's shorter numbers come first (``OUT-000001``
+before ``OUT-000010`` before ``OUT-000100``).
 
 Customers, outages, jobs and crews are read with SQLAlchemy Core (LIKE on
 lower-cased text, the same on SQLite and PostgreSQL); nodes and devices
@@ -46,6 +53,8 @@ _MAX_WORDS = 6
 #: Digits a phone query needs before it is matched as a phone number.
 _PHONE_MIN_DIGITS = 4
 _PHONE_LIKE = re.compile(r"^\+?[0-9 ()./-]+$")
+#: A short id as typed: letters, perhaps a hyphen, a number (``out-1``, ``cr7``).
+_SHORT_ID = re.compile(r"^([a-z]+-?)0*([0-9]+)$")
 #: Exact (0), starts with (1), contains (2).
 EXACT, PREFIX, CONTAINS = 0, 1, 2
 
@@ -118,6 +127,11 @@ class _Query:
     phone: str | None
     limit: int
 
+    @property
+    def numbers(self) -> list[str]:
+        """The words that are numbers (a house number, say)."""
+        return [w for w in self.words if w.isdigit()]
+
 
 # ------------------------------------------------------------------ SQL side
 def _lower(*columns: ColumnElement[Any]) -> ColumnElement[str]:
@@ -154,14 +168,16 @@ def _starts(column: ColumnElement[Any], q: _Query) -> ColumnElement[bool]:
 
 def _outages(conn: Connection, q: _Query, net: Network | None) -> list[Hit]:
     o = schema.outages
-    rank = _rank([_is(o.c.id, q), _number_is(o.c.id, q)], [_starts(o.c.id, q)])
+    short = _short_id(o.c.id, _lower(o.c.id, o.c.device, o.c.customer), q)
+    rank = _rank(
+        [_is(o.c.id, q), _number_is(o.c.id, q), short.exact], [_starts(o.c.id, q), short.prefix]
+    )
     withdrawn = o.c.state == "cancelled"
-    match = _every_word(_lower(o.c.id, o.c.device, o.c.customer), q.words)
     rows = conn.execute(
         select(o.c.id, o.c.kind, o.c.state, o.c.device, o.c.customer, o.c.customers_out)
         .add_columns(rank.label("rank"))
-        .where(match)
-        .order_by("rank", withdrawn, o.c.started.desc())
+        .where(short.match)
+        .order_by("rank", *short.order, withdrawn, o.c.started.desc())
         .limit(q.limit)
     ).all()
     hits = []
@@ -183,6 +199,42 @@ def _outages(conn: Connection, q: _Query, net: Network | None) -> list[Hit]:
     return hits
 
 
+@dataclass(frozen=True)
+class _ShortId:
+    """What a short id typed (``out-1``) asks of an id column: its words matched
+    (each word found in the haystack, or the id's number starting with it), the
+    id's number equal to it (exact) or starting with it (prefix), and the order of
+    its hits: fewer digits first, then by id."""
+
+    match: ColumnElement[bool]
+    exact: ColumnElement[bool]
+    prefix: ColumnElement[bool]
+    order: tuple[ColumnElement[Any], ...]
+
+
+def _short_id(column: ColumnElement[Any], haystack: ColumnElement[str], q: _Query) -> _ShortId:
+    """``column``'s id read as letters and a number without its zeros, against each word."""
+    each = []
+    exact: ColumnElement[bool] = literal(False)
+    prefix: ColumnElement[bool] = literal(False)
+    order: tuple[ColumnElement[Any], ...] = ()
+    for w in q.words:
+        found = haystack.contains(w, autoescape=True)
+        m = _SHORT_ID.match(w)
+        if m:
+            letters, number = m.groups()
+            # ltrim(substr(...), '0'): the id's number without its zeros (both databases).
+            tail = func.ltrim(func.substr(func.lower(column), len(letters) + 1), "0")
+            starts = and_(func.lower(column).startswith(letters), tail.startswith(number))
+            found = or_(found, starts)
+            if len(q.words) == 1:
+                exact = and_(func.lower(column).startswith(letters), tail == number)
+                prefix = starts
+                order = (case((starts, func.length(tail)), else_=99), column)
+        each.append(found)
+    return _ShortId(and_(*each), exact, prefix, order)
+
+
 def _number_is(column: ColumnElement[Any], q: _Query) -> ColumnElement[bool]:
     """An id's number typed alone: ``12`` is ``OUT-000012``."""
     if not q.text.isdigit():
@@ -192,14 +244,17 @@ def _number_is(column: ColumnElement[Any], q: _Query) -> ColumnElement[bool]:
 
 def _jobs(conn: Connection, q: _Query) -> list[Hit]:
     j = schema.jobs
-    rank = _rank([_is(j.c.id, q), _number_is(j.c.id, q)], [_starts(j.c.id, q)])
-    match = _every_word(_lower(j.c.id, j.c.outage, j.c.device, j.c.customer, j.c.crew), q.words)
+    haystack = _lower(j.c.id, j.c.outage, j.c.device, j.c.customer, j.c.crew)
+    short = _short_id(j.c.id, haystack, q)
+    rank = _rank(
+        [_is(j.c.id, q), _number_is(j.c.id, q), short.exact], [_starts(j.c.id, q), short.prefix]
+    )
     done = j.c.state.in_(("closed", "cancelled"))
     rows = conn.execute(
         select(j.c.id, j.c.outage, j.c.state, j.c.crew, j.c.device, j.c.customer, j.c.lon, j.c.lat)
         .add_columns(rank.label("rank"))
-        .where(match)
-        .order_by("rank", done, j.c.id.desc())
+        .where(short.match)
+        .order_by("rank", *short.order, done, j.c.id.desc())
         .limit(q.limit)
     ).all()
     return [
@@ -220,18 +275,19 @@ def _jobs(conn: Connection, q: _Query) -> list[Hit]:
 
 def _crews(conn: Connection, q: _Query) -> list[Hit]:
     c, s = schema.crews, schema.crew_state
-    exact = [_is(c.c.id, q)]
-    found = _every_word(_lower(c.c.id, c.c.name, c.c.unit, c.c.zone), q.words)
+    short = _short_id(c.c.id, _lower(c.c.id, c.c.name, c.c.unit, c.c.zone), q)
+    exact = [_is(c.c.id, q), short.exact]
+    found = short.match
     if q.phone:
         exact.append(_digits(c.c.phone).endswith(q.phone, autoescape=True))
         found = or_(found, _digits(c.c.phone).contains(q.phone, autoescape=True))
-    rank = _rank(exact, [_starts(c.c.id, q), _starts(c.c.name, q)])
+    rank = _rank(exact, [_starts(c.c.id, q), _starts(c.c.name, q), short.prefix])
     rows = conn.execute(
         select(c.c.id, c.c.name, c.c.unit, c.c.lon, c.c.lat, s.c.status)
         .add_columns(s.c.lon.label("at_lon"), s.c.lat.label("at_lat"), rank.label("rank"))
         .select_from(c.outerjoin(s, s.c.crew == c.c.id))
         .where(found)
-        .order_by("rank", c.c.id)
+        .order_by("rank", *short.order, c.c.id)
         .limit(q.limit)
     ).all()
     hits = []
@@ -251,7 +307,7 @@ def _customers(conn: Connection, q: _Query, net: Network | None) -> list[Hit]:
     if q.phone:
         exact.append(_digits(c.c.phone).endswith(q.phone, autoescape=True))
         found = or_(found, _digits(c.c.phone).contains(q.phone, autoescape=True))
-    rank = _rank(exact, [_starts(c.c.name, q), _starts(c.c.id, q)])
+    rank = _rank(exact, [_starts(c.c.name, q), _starts(c.c.id, q), _house(c.c.address, q)])
     rows = conn.execute(
         select(c.c.id, c.c.node, c.c.name, c.c.phone, c.c.address, c.c.lon, c.c.lat, c.c.critical)
         .add_columns(rank.label("rank"))
@@ -277,6 +333,23 @@ def _customers(conn: Connection, q: _Query, net: Network | None) -> list[Hit]:
             )
         )
     return hits
+
+
+def _house(address: ColumnElement[Any], q: _Query) -> ColumnElement[bool]:
+    """The address's house number is a number typed, its other words in the address:
+    ``Jiefang Road 6`` is ``6 Jiefang Road`` and ``Flat 101, 6 Jiefang Road``, before
+    ``16`` or ``29 Jiefang Road`` (the house number: first, or first after a comma)."""
+    text = func.lower(func.coalesce(address, ""))
+    return or_(
+        literal(False),
+        *(
+            and_(
+                or_(text.startswith(n + " "), text.contains(f", {n} ")),
+                *(text.contains(w, autoescape=True) for w in q.words if w != n),
+            )
+            for n in q.numbers
+        ),
+    )
 
 
 def _single_outages(conn: Connection, customers: list[str]) -> dict[str, str]:
