@@ -516,23 +516,6 @@ def test_browser_toasts_cover_no_control_and_the_legend_holds_its_lines(
                 assert lx0 <= line[0] and line[2] <= lx1 and ly0 <= line[1] and line[3] <= ly1 - 4
 
 
-@pytest.mark.browser
-@pytest.mark.slow
-def test_browser_demo_page_is_ready_within_1_5_s(demo_app: Any, page: Any) -> None:
-    with serve(demo_app) as base:
-        page.set_viewport_size({"width": 1600, "height": 900})
-        _sign_in_page(page, base, "dispatcher", "dispatch-demo")  # reads the network (cold)
-        timings = []
-        for _ in range(3):  # as every later dispatcher: the server has the network in memory
-            page.reload()
-            page.wait_for_function("window.omsMap && window.omsMap.ready && window.omsMap.loaded")
-            page.wait_for_function("window.omsMap.basemapLoads > 0")
-            timings.append(page.evaluate("window.omsMap.firstRenderMs"))
-        print(f"\ndemo dispatcher page ready: {timings} ms")
-        assert min(timings) < 1500
-        page.goto("about:blank")
-
-
 # ------------------------------------------------------- two-feeder pages
 def _at(x: float, y: float) -> tuple[float, float]:
     """Lat/lon of a point on the 100 m grid of ``helpers``."""
