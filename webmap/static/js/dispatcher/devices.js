@@ -12,8 +12,9 @@
  * request of it (a move out of the box, or a change of state).
  *
  * Symbols are drawn above outage markers and crews (map.js: the panes), and
- * a click opens the popup of the device whose symbol's middle is nearest,
- * where symbols overlap. The device popup is plan.js's, which gets two more actions
+ * where symbols overlap a click opens the popup of the device whose symbol's
+ * middle is nearest, or, where symbols sit on one spot (a switch and a
+ * transformer on one pole), a list to choose from. The device popup is plan.js's, which gets two more actions
  * from here: the upstream and downstream traces (GET /map/trace), drawn
  * over the network with a box that says what they found.
  */
@@ -93,6 +94,28 @@ function nearest(point) {
   return best;
 }
 
+/** The devices drawn within `px` of `point` (container px): symbols stacked on one spot. */
+function stacked(point, px) {
+  return [...props.values()].filter((f) => map.latLngToContainerPoint(f.ll).distanceTo(point) < px);
+}
+
+/** A click on symbols stacked on one spot (a switch and a transformer on the
+ *  same pole) asks which device is meant; a single one opens its popup. */
+function open(near) {
+  const here = stacked(map.latLngToContainerPoint(near.ll), 3);
+  if (here.length < 2) {
+    devicePopup(near.p, near.ll);
+    return;
+  }
+  here.sort((a, b) => a.p.id.localeCompare(b.p.id));
+  const list = h('div', { class: 'device-chooser' },
+    h('b', {}, `${here.length} devices here`),
+    ...here.map((f) => h('button', {
+      class: 'btn', 'data-device': f.p.id, onclick: () => devicePopup(f.p, f.ll),
+    }, `${f.p.id} · ${f.p.kind} · ${stateText(f.p)}`)));
+  L.popup({ className: 'oms-chooser' }).setLatLng(near.ll).setContent(list).openOn(map);
+}
+
 function draw(doc) {
   devicesLayer.clearLayers();
   markers.clear();
@@ -102,10 +125,7 @@ function draw(doc) {
     const ll = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
     const m = L.marker(ll, { icon: icon(symbol(p), [SIZE, SIZE]), pane: 'devices', keyboard: false });
     m.bindTooltip(tip(`${p.id} · ${p.kind} · ${stateText(p)}`), { direction: 'top', offset: [0, -8] });
-    m.on('click', (ev) => {
-      const near = nearest(ev.containerPoint) || { p, ll };
-      devicePopup(near.p, near.ll);
-    });
+    m.on('click', (ev) => open(nearest(ev.containerPoint) || { p, ll }));
     m.addTo(devicesLayer);
     markers.set(p.id, m);
     props.set(p.id, { p, ll });
