@@ -4,6 +4,7 @@
  * evidence timeline, audit trail. Pure drawing: detail.js loads and wires.
  */
 import { h } from '../dom.js';
+import { alertHeadline } from './cards.js';
 import { SEG_NAMES, STAMPS } from './config.js';
 import { fmtAge, fmtTime, human, plural } from './format.js';
 
@@ -152,7 +153,7 @@ function what(e) {
     case 'ping_request': return `${x.purpose || ''} · ${e.customers.join(', ')}`;
     case 'action': return [h('b', {}, e.actor), ` ${human(x.action)}`, x.reason ? ` · ${x.reason}` : ''];
     case 'dispatch': return `${x.job} → ${x.crew || 'no crew'} (${x.rule}) by ${e.actor}`;
-    case 'alert': return `${x.job} ${human(x.kind)} ${x.level}${x.target ? ` ${x.target}` : ''}`;
+    case 'alert': return `${x.job} ${alertHeadline({ kind: x.kind, level: x.level, job: x.job, detail: x })}`;
     default: return e.customers.join(', ');
   }
 }
