@@ -139,7 +139,7 @@ def test_a_service_job_shows_the_customer_record_and_a_map_kept_offline(
     assert facts["Meter"] == "M-a9-1"
     assert facts["Supply transformer"] == "X1"
     assert facts["Feeder"] == "B1"
-    assert facts["Substation"] == "S1"
+    assert facts["Substation"] == "Substation 1 (S1)"  # its name, then its id
     assert facts["Critical"].startswith("life support")
     assert "No emergency plan on file" in facts["Critical"]
     assert page.is_hidden("#premises-box")  # a service job has its one customer

@@ -55,7 +55,7 @@ def test_a_service_job_has_the_customer_record_and_supply(app: Any) -> None:
     # T1 and T2 above B1 are the substation's, not the supply transformer.
     assert c["transformer"] == {"id": "X1", "name": None}
     assert c["feeder"] == {"id": "B1", "name": None}
-    assert c["source"] == "S1"
+    assert (c["source"], c["source_name"]) == ("S1", "Substation 1")
     assert "critical_premises" not in doc  # a service job's outage is its one customer
     # The crew of another zone cannot read it at all.
     k2, _ = _signed(app, "k2")
@@ -99,6 +99,7 @@ def test_a_customer_cut_off_is_placed_on_its_normal_supply(app: Any) -> None:
             "transformer": None,
             "feeder": {"id": "B1", "name": None},
             "source": "S1",
+            "source_name": "Substation 1",
         }
         assert supply_of(network(), "NOPE")["feeder"] is None
 

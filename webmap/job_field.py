@@ -28,7 +28,12 @@ from topology.model import Network
 
 __all__ = ["CRITICAL_LIMIT", "critical_premises", "customer_record", "supply_of"]
 
-_UNKNOWN: dict[str, Any] = {"transformer": None, "feeder": None, "source": None}
+_UNKNOWN: dict[str, Any] = {
+    "transformer": None,
+    "feeder": None,
+    "source": None,
+    "source_name": None,
+}
 #: The most critical premises listed under a network job (the rest are counted).
 CRITICAL_LIMIT = 50
 
@@ -50,7 +55,7 @@ def _climb(net: Network, node: str) -> tuple[list[int], str | None]:
 
 
 def supply_of(net: Network, node: str) -> dict[str, Any]:
-    """The supply transformer, feeder (breaker) and source above ``node``.
+    """The supply transformer, feeder (breaker) and source (its id and name) above ``node``.
 
     ``transformer`` is None when no transformer lies between the node and
     its feeder breaker (a customer on the medium-voltage feeder), ``feeder``
@@ -67,7 +72,8 @@ def supply_of(net: Network, node: str) -> dict[str, Any]:
             break
         if kind == "transformer" and transformer is None:
             transformer = _edge(net, e)
-    return {"transformer": transformer, "feeder": feeder, "source": source}
+    name = net.node_name[net.node_index[source]] if source in net.node_index else None
+    return {"transformer": transformer, "feeder": feeder, "source": source, "source_name": name}
 
 
 def customer_record(conn: Connection, net: Network | None, customer: str) -> dict[str, Any] | None:

@@ -271,6 +271,7 @@ _CUSTOMER = obj(
         "transformer": {**_SUPPLY_EDGE, "description": "The supply transformer (none on MV)."},
         "feeder": {**_SUPPLY_EDGE, "description": "The feeder breaker above the customer."},
         "source": nullable(STR),
+        "source_name": {**nullable(STR), "description": "The substation's name, if it has one."},
     }
 )
 _PREMISES = obj(

@@ -40,7 +40,7 @@ function customerFacts(dl, c) {
   fact(dl, 'Supply transformer', element(c.transformer) ||
     (c.feeder ? 'none between the customer and the feeder (MV supply)' : null));
   fact(dl, 'Feeder', element(c.feeder));
-  fact(dl, 'Substation', c.source);
+  fact(dl, 'Substation', c.source_name ? `${c.source_name} (${c.source})` : c.source);
   if (c.critical) {
     fact(dl, 'Critical', h('span', { 'data-critical': c.critical },
       strong(reason(c.critical)), h('br'), plan(c.emergency_plan)));
