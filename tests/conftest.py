@@ -34,7 +34,9 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy
@@ -42,6 +44,10 @@ from helpers import build, two_feeders, write_dispatch_files, write_network_file
 
 from oms.config import EngineConfig
 from topology import Network
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
 
 # Before anything hashes a password: werkzeug's default scrypt costs about
 # 0.25 s a hash (and a sign-in), which the tests need not pay.
@@ -370,6 +376,72 @@ def sign_in(client: object, username: str, password: str = "secret-pw") -> str:
     assert response.status_code == 200, response.get_json()
     token: str = response.get_json()["csrf_token"]
     return token
+
+
+# ------------------------------------------------------- signed-in staff
+#: The API tests' fixed engine time (tests/test_api.py and those built on it).
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    """The engine service's clock, moved by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class User:
+    """A signed-in test client and the headers its requests carry."""
+
+    def __init__(self, app: Flask, username: str) -> None:
+        self.client: FlaskClient = app.test_client()
+        self.headers = {"X-CSRFToken": sign_in(self.client, username)}
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.client.get(url, **kw)
+
+    def post(self, url: str, json: Any = None, **kw: Any) -> Any:
+        headers = {**self.headers, **kw.pop("headers", {})}
+        return self.client.post(url, json=json, headers=headers, **kw)
+
+
+@pytest.fixture
+def clock(app: Flask) -> Clock:
+    """The app's engine service runs on this clock (T0 + 5 min; K1 and K2 on shift)."""
+    fixed = Clock(T0 + timedelta(minutes=5))
+    app.extensions["oms.service"].clock = fixed
+    return fixed
+
+
+@pytest.fixture
+def dora(app: Flask, clock: Clock) -> User:
+    return User(app, "dora")
+
+
+@pytest.fixture
+def eng(app: Flask, clock: Clock) -> User:
+    return User(app, "eng")
+
+
+@pytest.fixture
+def k1(app: Flask, clock: Clock) -> User:
+    return User(app, "k1")
+
+
+@pytest.fixture
+def k2(app: Flask, clock: Clock) -> User:
+    return User(app, "k2")
+
+
+@pytest.fixture
+def ada(app: Flask, clock: Clock) -> User:
+    return User(app, "ada")
 
 
 # --------------------------------------------------------------- browser

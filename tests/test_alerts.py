@@ -10,31 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
+from conftest import T0, Clock, User
 from flask import Flask
 from sqlalchemy import select
-from test_api import T0, Clock, User, ev, ok, trip
+from test_api import ev, ok, trip
 
 from oms.storage import schema
 
 LEVELS = {"info", "warning", "target", "breach"}
-
-
-@pytest.fixture
-def clock(app: Flask) -> Clock:
-    fixed = Clock(T0 + timedelta(minutes=5))
-    app.extensions["oms.service"].clock = fixed
-    return fixed
-
-
-@pytest.fixture
-def dora(app: Flask, clock: Clock) -> User:
-    return User(app, "dora")
-
-
-@pytest.fixture
-def eng(app: Flask, clock: Clock) -> User:
-    return User(app, "eng")
 
 
 def storm(dora: User, clock: Clock) -> None:

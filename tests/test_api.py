@@ -11,28 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import sign_in
+from conftest import T0, Clock, User, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
-
-T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
-
-
-class Clock:
-    """The engine service's clock, moved by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def ev(eid: str, etype: str, seconds: float = 0, **fields: Any) -> dict[str, Any]:
@@ -43,54 +28,6 @@ def ev(eid: str, etype: str, seconds: float = 0, **fields: Any) -> dict[str, Any
         "time": (T0 + timedelta(seconds=seconds)).isoformat(),
         **fields,
     }
-
-
-class User:
-    """A signed-in test client and the headers its requests carry."""
-
-    def __init__(self, app: Flask, username: str) -> None:
-        self.client: FlaskClient = app.test_client()
-        self.headers = {"X-CSRFToken": sign_in(self.client, username)}
-
-    def get(self, url: str, **kw: Any) -> Any:
-        return self.client.get(url, **kw)
-
-    def post(self, url: str, json: Any = None, **kw: Any) -> Any:
-        headers = {**self.headers, **kw.pop("headers", {})}
-        return self.client.post(url, json=json, headers=headers, **kw)
-
-
-@pytest.fixture
-def clock(app: Flask) -> Clock:
-    """The app's engine service runs on this clock (T0 + 5 min; K1 and K2 on shift)."""
-    fixed = Clock(T0 + timedelta(minutes=5))
-    app.extensions["oms.service"].clock = fixed
-    return fixed
-
-
-@pytest.fixture
-def dora(app: Flask, clock: Clock) -> User:
-    return User(app, "dora")
-
-
-@pytest.fixture
-def eng(app: Flask, clock: Clock) -> User:
-    return User(app, "eng")
-
-
-@pytest.fixture
-def k1(app: Flask, clock: Clock) -> User:
-    return User(app, "k1")
-
-
-@pytest.fixture
-def k2(app: Flask, clock: Clock) -> User:
-    return User(app, "k2")
-
-
-@pytest.fixture
-def ada(app: Flask, clock: Clock) -> User:
-    return User(app, "ada")
 
 
 def ok(response: Any, status: int = 200) -> Any:

@@ -20,9 +20,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import serve
+from conftest import T0, Clock, User, serve
 from flask import Flask
-from test_api import T0, Clock, User, job_of, outage_at, trip
+from test_api import job_of, outage_at, trip
 
 #: Examples per operation and phase: enough for every parameter's coverage
 #: cases (boundaries, missing, wrong types, undeclared methods) and some fuzzing.

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import T0, Clock, User
 from flask import Flask
 from helpers import customers_csv, two_feeders
-from test_api import T0, Clock, User, ev, ok, outage_at
+from test_api import ev, ok, outage_at
 
 #: The critical reasons of the reloaded customers file, by node.
 REASONS = {"a5": "hospital", "a6": "life_support"}

@@ -12,23 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import T0, Clock, User
 from emergency_plans import PLAN, PLANNED, load_plans
 from flask import Flask
-from test_api import T0, Clock, User, ev, ok, outage_at
+from test_api import ev, ok, outage_at
 
 BELOW_FUSE = [f"a9-{k}" for k in range(1, 6)]
-
-
-@pytest.fixture
-def clock(app: Flask) -> Clock:
-    fixed = Clock(T0 + timedelta(minutes=5))
-    app.extensions["oms.service"].clock = fixed
-    return fixed
-
-
-@pytest.fixture
-def dora(app: Flask, clock: Clock) -> User:
-    return User(app, "dora")
 
 
 @pytest.fixture

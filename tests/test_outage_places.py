@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from conftest import T0, Clock, User
 from flask import Flask
-from test_api import T0, Clock, User, ev, ok, outage_at
+from test_api import ev, ok, outage_at
 
 
 def test_outages_carry_their_zone_and_crews(app: Flask) -> None:

@@ -16,27 +16,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from conftest import T0, Clock, User
 from flask import Flask
 from sqlalchemy import select
-from test_api import T0, Clock, User, ev, job_of, ok, outage_at, trip
+from test_api import ev, job_of, ok, outage_at, trip
 
 from oms.storage import schema
 from oms.vocabulary import CrewStatus, values
 
 BELOW_FUSE = [f"a9-{k}" for k in range(1, 6)]
 STATUSES = values(CrewStatus)
-
-
-@pytest.fixture
-def clock(app: Flask) -> Clock:
-    fixed = Clock(T0 + timedelta(minutes=5))
-    app.extensions["oms.service"].clock = fixed
-    return fixed
-
-
-@pytest.fixture
-def dora(app: Flask, clock: Clock) -> User:
-    return User(app, "dora")
 
 
 @pytest.fixture

@@ -7,46 +7,19 @@ account and an address, as the demo's customers have.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from conftest import User
 from flask import Flask
 from sqlalchemy import create_engine, insert, select, update
-from test_api import T0, Clock, User, ok, trip
+from test_api import ok, trip
 
 from oms.storage import schema
 from oms.storage.search import phone_digits
 
 MOBILE, LANDLINE = "+8613284568414", "+865392345678"
-
-
-@pytest.fixture
-def clock(app: Flask) -> Clock:
-    fixed = Clock(T0 + timedelta(minutes=5))
-    app.extensions["oms.service"].clock = fixed
-    return fixed
-
-
-@pytest.fixture
-def dora(app: Flask, clock: Clock) -> User:
-    return User(app, "dora")
-
-
-@pytest.fixture
-def eng(app: Flask, clock: Clock) -> User:
-    return User(app, "eng")
-
-
-@pytest.fixture
-def ada(app: Flask, clock: Clock) -> User:
-    return User(app, "ada")
-
-
-@pytest.fixture
-def k1(app: Flask, clock: Clock) -> User:
-    return User(app, "k1")
 
 
 @pytest.fixture
