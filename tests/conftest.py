@@ -469,6 +469,27 @@ def serve(app: object, threads: int = 16) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+@contextmanager
+def kept_on_server(page: Any, base: str) -> Iterator[None]:
+    """Requests from ``page`` that leave the server at ``base`` are refused (no
+    CDN, no tiles from outside); when the block ends, none was made and no
+    script error was raised."""
+    outside: list[str] = []
+    errors: list[str] = []
+
+    def only_this_server(route: Any) -> None:
+        if route.request.url.startswith((base, "data:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield
+    assert errors == [] and outside == []
+
+
 @pytest.fixture
 def live_server(app: object) -> Iterator[str]:
     """The app served by waitress on a free local port; yields its base URL."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import serve, sign_in
+from conftest import kept_on_server, serve, sign_in
 from helpers import DLAT, DLON, LAT0, LON0
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -141,23 +141,10 @@ def demo_app(tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture
 def demo(demo_app: Any, page: Any) -> Iterator[tuple[str, Any]]:
     """The demo served, and a page signed in as its dispatcher; nothing may leave the server."""
-    with serve(demo_app) as base:
-        outside: list[str] = []
-
-        def only_this_server(route: Any) -> None:
-            if route.request.url.startswith((base, "data:")):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_this_server)
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with serve(demo_app) as base, kept_on_server(page, base):
         page.set_viewport_size({"width": 1400, "height": 900})
         _sign_in_page(page, base, "dispatcher", "dispatch-demo")
         yield base, page
-        assert errors == [] and outside == []
         page.goto("about:blank")  # ends the event stream, so the server stops at once
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import serve, sign_in
+from conftest import kept_on_server, serve, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -57,25 +57,10 @@ def demo_app(tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture
 def public(demo_app: Any, page: Any) -> Iterator[tuple[str, Any]]:
     """The public page on a phone's screen; nothing may leave the server."""
-    with serve(demo_app) as base:
-        outside: list[str] = []
-        seen: list[str] = []
-
-        def only_this_server(route: Any) -> None:
-            if route.request.url.startswith((base, "data:")):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_this_server)
-        page.on("response", lambda r: seen.append(r.url))
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with serve(demo_app) as base, kept_on_server(page, base):
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(f"{base}/public/")
         yield base, page
-        assert errors == [] and outside == []
         page.goto("about:blank")
 
 
