@@ -9,7 +9,7 @@ The layers themselves are tested in ``tests/test_layers.py``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -17,22 +17,13 @@ from typing import Any
 import pytest
 from conftest import kept_on_server, serve, sign_in
 from helpers import DLAT, DLON, LAT0, LON0
+from test_dispatcher import _now, _post_events
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 #: The demo's open-point switch on feeder 10, and its depot of five crews (CR03, CR04, CR17-19).
 DEMO_SWITCH = "F10-S1"
 DEMO_DEPOT = (35.7768, 118.0362)
 DEMO_SPEED = 60.0
-
-
-def _now(minutes_ago: float = 0) -> str:
-    return (datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)).isoformat()
-
-
-def _post_events(client: Any, token: str, events: list[dict[str, Any]]) -> None:
-    response = client.post("/api/events", json=events, headers={"X-CSRFToken": token})
-    assert response.status_code == 200, response.get_json()
-    assert response.get_json()["rejected"] == []
 
 
 def _scada(eid: str, device: str, state: str, minutes_ago: float) -> dict[str, Any]:
