@@ -490,6 +490,15 @@ def test_a_meter_pinged_dead_that_no_outage_explains_is_a_customer_out(tmp_path:
     assert (o.kind, o.customer, o.started) == ("single_customer", "s2-1", T0)
 
 
+def test_dead_ping_answers_are_not_kept_when_pings_are_off(tmp_path: Path) -> None:
+    # A head-end may push answers while the engine asks nothing: they are
+    # evidence, and the list of answers to follow up does not grow.
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    answers = [ev(f"p{i}", "ami_ping_reply", i, customer="s2-1", energized=False) for i in (1, 2)]
+    batch(core, answers)
+    assert core.ev.dead_answers == []
+
+
 def test_a_prediction_refuted_by_its_verification_ping_is_withdrawn(tmp_path: Path) -> None:
     # Two of T2's meters gasp: T2 is predicted and its other meters pinged.
     # They answer "energized" 20 s later: T2 did not operate (withdrawn, not

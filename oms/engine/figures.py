@@ -121,6 +121,7 @@ def request_pings(
     reported back (nested outages hide there).
     """
     if not core.config.pings or not core.units.are_customers:
+        core.ev.dead_answers.clear()  # nobody to ask: followed up by no one
         return
     k = core.config.pings_per_check
     metered = core.units.metered
