@@ -75,6 +75,26 @@ RULES: Mapping[str, frozenset[str]] = {
     "dispatch_auto": _DISPATCHER,
     "survey_answer": _DISPATCHER,
     "alert_ack": _DISPATCHER,
+    # Switching orders: written and checked at the desk, approved by another
+    # person (the order's rule), issued by the control room; a step is done
+    # by the control room or by the crew that performs it (its own steps only).
+    "order_create": _DESK,
+    "order_edit": _DESK,
+    "order_check": _DESK,
+    "order_approve": _DESK,
+    "order_issue": _DISPATCHER,
+    "order_cancel": _DISPATCHER,
+    "order_step": _FIELD,
+    # Safety documents: issued by the control room, released by their crew.
+    "safety_create": _DESK,
+    "safety_issue": _DISPATCHER,
+    "safety_release": _FIELD,
+    "safety_cancel": _DISPATCHER,
+    # Planned outages: requested at the desk, approved by another person.
+    "planned_request": _DESK,
+    "planned_approve": _DESK,
+    "planned_reject": _DESK,
+    "planned_cancel": _DESK,
     # The crew's stages on its job (the dispatcher may record them for it).
     "job_delivered": _FIELD,
     "job_accept": _FIELD,
@@ -89,6 +109,8 @@ RULES: Mapping[str, frozenset[str]] = {
 }
 
 _ALL_POWERFUL = frozenset({"admin", "system"})
+#: Event types whose signatures record the sender's role.
+_SIGNED = ("order_", "safety_", "planned_")
 _TELEMETRY_TYPES = frozenset(
     {"call", "ami_last_gasp", "ami_restore", "ami_ping_reply", "scada", "fci", "crew_gps"}
 )
@@ -123,6 +145,8 @@ def admit(principal: Principal, obj: Any) -> Any:
     stamped = dict(obj)
     if etype not in _TELEMETRY_TYPES:
         stamped["user"] = principal.username
+    if etype.startswith(_SIGNED):
+        stamped["role"] = principal.role  # documents record who signed in which role
     if principal.role == "crew":
         if principal.crew is None:
             raise Forbidden(f"user {principal.username!r} belongs to no crew")

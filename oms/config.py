@@ -243,6 +243,46 @@ class DispatchConfig:
 
 
 @dataclass(frozen=True)
+class SwitchingConfig:
+    """Switching orders, safety documents and planned outages.
+
+    Attributes
+    ----------
+    interlocks : mapping of str to str
+        Per rule of :mod:`oms.switching.interlocks` (``tagged``,
+        ``safety_document``, ``grounded``, ``faulted``, ``critical``,
+        ``parallel``, ``loop``, ``overload``, ``sequence``): ``refuse``,
+        ``warn`` (the operator acknowledges it by name) or ``off``. Rules
+        not named keep their defaults.
+    notice_days : float
+        How many days ahead customers are told of a planned outage.
+    """
+
+    interlocks: Mapping[str, str] = field(default_factory=dict)
+    notice_days: float = 7.0
+
+    def __post_init__(self) -> None:
+        from oms.switching.interlocks import DEFAULT_LEVELS
+
+        for rule, level in self.interlocks.items():
+            if rule not in DEFAULT_LEVELS:
+                raise OMSError(
+                    f"unknown interlock rule {rule!r}; the rules are {', '.join(DEFAULT_LEVELS)}"
+                )
+            if level not in ("refuse", "warn", "off"):
+                raise OMSError(f"interlocks.{rule} must be refuse, warn or off, not {level!r}")
+        if not 0 <= self.notice_days <= 365:
+            raise OMSError(f"switching.notice_days must be 0-365, not {self.notice_days}")
+
+    @property
+    def levels(self) -> dict[str, str]:
+        """Every rule's level (the defaults with the configured ones over them)."""
+        from oms.switching.interlocks import DEFAULT_LEVELS
+
+        return {**DEFAULT_LEVELS, **self.interlocks}
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     """Everything the engine is configured with.
 
@@ -265,6 +305,8 @@ class EngineConfig:
         outage could hide is asked once.
     dispatch : DispatchConfig
         Jobs, crew choice and timers.
+    switching : SwitchingConfig
+        Interlock levels and planned-outage notice.
     batch_size : int
         Most events applied per transaction (and per re-prediction).
     batch_seconds : float
@@ -280,6 +322,7 @@ class EngineConfig:
     prediction: PredictionParams = field(default_factory=PredictionParams)
     classic: ClassicRules = field(default_factory=ClassicRules)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
+    switching: SwitchingConfig = field(default_factory=SwitchingConfig)
     pings: bool = True
     pings_per_check: int = 3
     pings_after_restoration: int = 200
@@ -320,6 +363,7 @@ class EngineConfig:
             ("prediction", PredictionParams),
             ("classic", ClassicRules),
             ("dispatch", DispatchConfig),
+            ("switching", SwitchingConfig),
         ):
             sub = dict(doc.pop(key, {}) or {})
             if key == "dispatch" and "rules" in sub:

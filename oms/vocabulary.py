@@ -74,6 +74,8 @@ class OutageKind(str, Enum):
     MOMENTARY = "momentary"
     #: Customers cut off by a commanded switching operation (no fault).
     SWITCHING = "switching"
+    #: ... by the switching of a planned outage (IEEE 1366: a planned interruption).
+    PLANNED = "planned"
 
 
 class Stamp(str, Enum):

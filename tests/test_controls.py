@@ -76,8 +76,15 @@ def test_opening_a_tripped_breaker_is_refused_and_closing_it_recloses() -> None:
     # The next day the time carries its date.
     why = _refusal(core, _event(3, "switch", "B1", "open", 24 * 60 + 3, user="dora"))
     assert why == "B1 is already open (tripped at 2026-05-01 10:01 CEST, locked out)"
+    # Closing it onto its fault, not yet repaired, is a warning to acknowledge.
+    why = _refusal(core, _event(4, "switch", "B1", "closed", 24 * 60 + 4, user="dora"))
+    assert (
+        why
+        == "close B1 would energize a section under a fault not yet repaired (acknowledge: faulted)"
+    )
     # Closed by hand, the breaker is back: no longer tripped, its outage restored.
-    batch(core, [_event(4, "switch", "B1", "closed", 24 * 60 + 5, user="dora")])
+    closing = _event(4, "switch", "B1", "closed", 24 * 60 + 5, user="dora", acknowledge=["faulted"])
+    batch(core, [closing])
     e = core.net.edge_index["B1"]
     assert e not in core.devices.tripped and e not in core.devices.lockout
     assert core.outages.find(outage.id).state == "restored"
@@ -111,9 +118,12 @@ def test_the_switch_route_and_the_event_intake_refuse_with_the_reason(
     r = _post(client, token, "/api/events", again)
     [line] = r.get_json()["rejected"]
     assert line["error"] == "B1 is already open (tripped at 08:01 UTC, locked out)"
-    # Closing it is an operation; closing it again is not.
-    r = _post(client, token, "/api/switch", {"device": "B1", "state": "closed", "confirm": True})
+    # Closing it is an operation (onto its fault: acknowledged); closing it again is not.
+    close = {"device": "B1", "state": "closed", "confirm": True}
+    r = _post(client, token, "/api/switch", close)
+    assert r.status_code == 422 and "(acknowledge: faulted)" in r.get_json()["rejected"][0]["error"]
+    r = _post(client, token, "/api/switch", {**close, "acknowledge": ["faulted"]})
     assert r.status_code == 200 and r.get_json()["accepted"] == 1, r.get_json()
-    r = _post(client, token, "/api/switch", {"device": "B1", "state": "closed", "confirm": True})
+    r = _post(client, token, "/api/switch", close)
     assert r.status_code == 422
     assert "B1 is already closed (since " in r.get_json()["rejected"][0]["error"]

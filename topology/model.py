@@ -293,6 +293,8 @@ class Network:
             else np.asarray(edge_normal_closed, dtype=bool).reshape(m)
         )
         self.edge_closed = self.edge_normal_closed.copy()
+        # Conductors cut in the field (a temporary change): open whatever their kind.
+        self.edge_cut = np.zeros(m, dtype=bool)
         self.edge_scada = (
             np.zeros(m, dtype=bool) if edge_scada is None else np.asarray(edge_scada, dtype=bool)
         )
@@ -438,7 +440,7 @@ class Network:
             self._supply = Supply(self)
         return self._supply
 
-    def with_states(self, closed: Any) -> Network:
+    def with_states(self, closed: Any, *, cut: Any = None) -> Network:
         """This network in the switching state ``closed``, as a view.
 
         The view shares every fixed array of this network (read-only through
@@ -450,25 +452,33 @@ class Network:
         ----------
         closed : array_like of bool, length n_edges
             True where the edge is closed.
+        cut : array_like of bool, length n_edges, optional
+            Conductors cut in the field (temporary network changes): these
+            may be open whatever their kind. Default: this network's cuts.
 
         Raises
         ------
         NotOperableError
-            An edge that is not an operable device is open in ``closed``.
+            An edge that is neither an operable device nor cut is open in ``closed``.
         """
-        state = self._checked(closed)
+        cuts = (
+            self.edge_cut.copy() if cut is None else np.array(cut, dtype=bool).reshape(self.n_edges)
+        )
+        state = self._checked(closed, cuts)
         view = copy.copy(self)
         for name in _FIXED_ARRAYS:
             array = getattr(self, name).view()
             array.flags.writeable = False
             setattr(view, name, array)
         view.edge_closed = state
+        view.edge_cut = cuts
         view._supply = None
         return view
 
     def normal(self) -> Network:
-        """This network with every device in its normal state, as a view (:meth:`with_states`)."""
-        return self.with_states(self.edge_normal_closed)
+        """This network with every device in its normal state and nothing cut, as a view
+        (:meth:`with_states`)."""
+        return self.with_states(self.edge_normal_closed, cut=np.zeros(self.n_edges, dtype=bool))
 
     def operate(self, edge_id: str, state: str) -> None:
         """Open or close an operable device in this network's own state.
@@ -501,34 +511,36 @@ class Network:
         self.edge_closed[e] = closed
         self._supply = None
 
-    def set_states(self, closed: Any) -> None:
+    def set_states(self, closed: Any, *, cut: Any = None) -> None:
         """Replace this network's own state (e.g. as read from a database).
 
-        To look at another state without changing this one, use
-        :meth:`with_states`.
+        ``cut`` replaces the conductors cut in the field (default: kept). To
+        look at another state without changing this one, use :meth:`with_states`.
         """
-        self.edge_closed = self._checked(closed)
+        cuts = self.edge_cut if cut is None else np.array(cut, dtype=bool).reshape(self.n_edges)
+        self.edge_closed = self._checked(closed, cuts)
+        self.edge_cut = cuts
         self._supply = None
 
     def reset_to_normal(self) -> None:
-        """Put every device of this network back in its normal state."""
-        self.set_states(self.edge_normal_closed)
+        """Put every device of this network back in its normal state, nothing cut."""
+        self.set_states(self.edge_normal_closed, cut=np.zeros(self.n_edges, dtype=bool))
 
     def copy_state(self) -> np.ndarray:
         """A copy of the current closed mask (for :meth:`with_states` or :meth:`set_states`)."""
         return self.edge_closed.copy()
 
-    def _checked(self, closed: Any) -> np.ndarray:
-        """``closed`` as a new boolean array, checked: only operable devices may be open."""
+    def _checked(self, closed: Any, cut: np.ndarray) -> np.ndarray:
+        """``closed`` as a new boolean array, checked: only operable devices and
+        cut conductors may be open."""
         state = np.array(closed, dtype=bool).reshape(self.n_edges)
-        bad = np.flatnonzero(~state & ~self.operable)
+        bad = np.flatnonzero(~state & ~self.operable & ~cut)
         if len(bad):
             raise NotOperableError(
                 f"{self.edge_ids[bad[0]]} is a {self.kind_of(int(bad[0]))} and cannot be open"
             )
         return state
 
-    # --------------------------------------------------------- customers
     def set_customers(self, customers: Customers) -> None:
         """Make ``customers`` this network's customers; the counts come from them alone.
 

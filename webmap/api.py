@@ -40,6 +40,7 @@ from oms.outages import (
     outage_places,
 )
 from oms.storage import schema
+from oms.switching.interlocks import DEFAULT_LEVELS
 from oms.storage.queries import get_job, list_crews, list_jobs
 from oms.vocabulary import CREW_REPORTABLE, values
 from webmap import audit
@@ -400,6 +401,12 @@ SWITCHING = Named(
             "device": STR,
             "state": {"enum": ["open", "closed"]},
             "confirm": {"const": True, "description": "Switching must be confirmed."},
+            "acknowledge": {
+                "type": "array",
+                "items": {"enum": list(DEFAULT_LEVELS)},
+                "description": "Interlock warnings acknowledged by rule name "
+                "(a 422 names those to acknowledge).",
+            },
             "reason": STR,
             "id": EVENT_ID,
             "time": TIME,

@@ -23,6 +23,7 @@ import numpy as np
 from oms.config import EngineConfig
 from oms.engine.alerts import acknowledge
 from oms.engine.changes import Changes
+from oms.engine.desk import DESK_TYPES, StoredDesk, SwitchingDesk, guard
 from oms.engine.devices import DeviceStates
 from oms.engine.evidence import Evidence, EvidenceTable
 from oms.engine.job_events import apply_event
@@ -53,6 +54,8 @@ class Stored:
     next_outage: int = 1
     #: Meter blinks (gasp then restore) up to here were looked at for momentaries.
     blinks_until: float = float("-inf")
+    #: Switching orders, safety documents, planned outages, field changes.
+    desk: StoredDesk = field(default_factory=StoredDesk)
 
 
 class EngineCore:
@@ -79,9 +82,13 @@ class EngineCore:
         make_book: Callable[[EngineCore], OrderBook] | None = None,
     ) -> None:
         self.devices = DeviceStates(stored.device_rows)
-        # The core's own view in the reported state: it operates the devices
-        # of that view; the network it was given is never changed.
-        self.net = net = net.with_states(self.devices.read_rows(net))
+        self.desk = SwitchingDesk(stored.desk)
+        #: The devices' own reported states (a jumpered device may be open under its jumper).
+        self.device_closed = self.devices.read_rows(net)
+        # The core's own view as operated (the reported states, with the
+        # field's jumpers and cuts); the network it was given is never changed.
+        state, cut = self.desk.temporary.operated(net, self.device_closed)
+        self.net = net = net.with_states(state, cut=cut)
         self.config = config
         self.version = stored.version
         self.directory = Directory(net, stored.crews)
@@ -97,9 +104,10 @@ class EngineCore:
         self.pinged_about: dict[int, str] = {}
         self._tree: DeviceTree | None = None
         self._normal_supply: Supply | None = None
-        # Commanded operations of the batch (device, state, actor), and the
-        # nodes they keep without supply (oms.engine.switching).
-        self.operations: list[tuple[str, str, str]] = []
+        # Commanded operations of the batch (device, state, actor, planned
+        # outage or None), and the nodes they keep without supply
+        # (oms.engine.switching).
+        self.operations: list[tuple[str, str, str, str | None]] = []
         self.switched_dead: np.ndarray | None = ~self.tree.supply.energized
         self.book: OrderBook | None = make_book(self) if make_book is not None else None
 
@@ -159,6 +167,7 @@ class EngineCore:
         """Start a batch: a fresh change record."""
         self.changes = Changes()
         self.outages.begin(self.changes)
+        self.desk.begin()
         return self.changes
 
     def advance(self, t: datetime) -> None:
@@ -177,6 +186,8 @@ class EngineCore:
 
         if event.type.startswith("outage_"):
             apply_action(self, event)
+        elif event.type in DESK_TYPES:
+            self.desk.apply(self, event)
         elif event.type in ("scada", "switch"):
             self.apply_device(event)
         elif event.type == "alert_ack":
@@ -213,7 +224,8 @@ class EngineCore:
         ------
         ActionError
             A commanded operation into the state the device has (the reason
-            says which and since when); nothing changed.
+            says which and since when), or one the interlocks refuse
+            (:func:`oms.engine.desk.guard`); nothing changed.
         """
         e, net = event.device, self.net
         device = net.edge_ids[e]
@@ -222,10 +234,11 @@ class EngineCore:
             refused = no_op_refusal(self, e, state, event.time)
             if refused is not None:
                 raise ActionError(refused)
+            guard(self, event)
             if state == "closed" and e in self.devices.tripped:
                 self._reclosed(e, event.time)  # closed by hand: as if it reclosed
-        row = {"device": device, "state": state, "changed_at": event.time, "event": event.id}
         if event.type == "scada" and bool(net.protective[e]):
+            row = self._row(device, state, event.time, event.id)
             row["tripped"] = state == "open"
             if state == "open":
                 self.devices.tripped.setdefault(e, to_seconds(event.time))
@@ -233,13 +246,49 @@ class EngineCore:
                     self.devices.lockout.add(e)
             else:
                 self._reclosed(e, event.time)
+            self._store_row(device, row)
         else:
-            if bool(net.edge_closed[e]) != (state == "closed"):
-                net.operate(device, state)
+            actor = event.payload.get("user") or event.type
+            self.operate(device, state, event.time, actor, event.id, None)
+
+    def operate(
+        self, device: str, state: str, t: datetime, actor: str, event_id: str, planned: str | None
+    ) -> None:
+        """Put ``device`` in ``state`` as commanded (or as SCADA reports it operated).
+
+        Who loses supply is recorded by :mod:`oms.engine.switching` (as the
+        ``planned`` outage's interruption when one is named). A device under
+        a jumper changes its own state only.
+        """
+        e = self.net.edge_index[device]
+        closed = state == "closed"
+        if bool(self.device_closed[e]) != closed:
+            self.device_closed[e] = closed
+            if device not in self.desk.temporary.devices("jumper"):
+                self.net.operate(device, state)
                 self._tree = None  # switching changes who is fed through what
-                actor = event.payload.get("user") or event.type
-                self.operations.append((device, state, actor))
-            row["tripped"] = False
+                self.operations.append((device, state, actor, planned))
+        row = self._row(device, state, t, event_id)
+        row["tripped"] = False
+        self._store_row(device, row)
+
+    def field_changed(
+        self, device: str, t: datetime, actor: str, planned: str | None, *, opening: bool
+    ) -> None:
+        """A jumper or cut was placed or removed on ``device``: the network as operated follows."""
+        state, cut = self.desk.temporary.operated(self.net, self.device_closed)
+        e = self.net.edge_index[device]
+        before = bool(self.net.edge_closed[e])
+        self.net.set_states(state, cut=cut)
+        self._tree = None
+        if before != bool(state[e]):
+            self.operations.append((device, "open" if opening else "closed", actor, planned))
+
+    @staticmethod
+    def _row(device: str, state: str, t: datetime, event_id: str) -> dict[str, Any]:
+        return {"device": device, "state": state, "changed_at": t, "event": event_id}
+
+    def _store_row(self, device: str, row: dict[str, Any]) -> None:
         self.devices.rows[device] = row
         self.changes.devices[device] = row
 
@@ -363,6 +412,7 @@ class EngineCore:
     def settle(self) -> None:
         """After the batch was written: finished outages and jobs leave the open sets."""
         self.outages.settle()
+        self.desk.settle()
         if self.book is not None:
             self.book.settle()
 

@@ -556,6 +556,10 @@ class OrderBook:
         return rows
 
     # --------------------------------------------------------------- settle
+    def repaired_outages(self) -> set[str]:
+        """Outages whose crew reported the repair (their section is no longer faulted)."""
+        return {j.outage for j in self.jobs.values() if j.outage and j.stamps.get("repaired")}
+
     def settle(self) -> None:
         """After a batch is written: finished jobs leave the book, change sets are emptied."""
         for jid in [j.id for j in self.jobs.values() if not j.open]:

@@ -41,6 +41,32 @@ def compose(kind: str, outage: str, etr: datetime | None) -> str:
     raise ValueError(f"unknown message kind {kind!r}")
 
 
+#: Planned notice -> the notification's kind (16 characters at most).
+_PLANNED_KIND = {
+    "advance": "planned_notice",
+    "start": "planned_start",
+    "end": "planned_end",
+    "cancelled": "planned_cancel",
+}
+
+
+def compose_planned(kind: str, ref: str, start: datetime, end: datetime) -> str:
+    """The text of a planned outage's notice (``advance``, ``start``, ``end``, ``cancelled``)."""
+    window = f"{start.strftime('%Y-%m-%d %H:%M')} to {end.strftime('%Y-%m-%d %H:%M')} UTC"
+    if kind == "advance":
+        return f"Planned work will interrupt your supply from {window} (notice {ref})."
+    if kind == "start":
+        return (
+            f"The planned interruption of your supply has begun (notice {ref}); "
+            f"planned end {end.strftime('%Y-%m-%d %H:%M')} UTC."
+        )
+    if kind == "end":
+        return f"The planned work is finished and your supply is back (notice {ref})."
+    if kind == "cancelled":
+        return f"The planned interruption {window} is cancelled (notice {ref})."
+    raise ValueError(f"unknown planned notice kind {kind!r}")
+
+
 class Outbox:
     """Subscriptions, and the messages queued during one batch (the repository writes them)."""
 
@@ -80,7 +106,11 @@ class Outbox:
     ) -> None:
         # Customers are told the unguessable reference, never the outage id.
         ref = case_ref(self.case_key, outage) if self.case_key else outage
-        text = compose(kind, ref, etr)
+        self._queue(kind, outage, customers, now, compose(kind, ref, etr))
+
+    def _queue(
+        self, kind: str, outage: str, customers: Iterable[str], now: datetime, text: str
+    ) -> None:
         for customer in customers:
             if customer in self.opted_out:
                 continue
@@ -105,6 +135,19 @@ class Outbox:
                         "created_at": now,
                     }
                 )
+
+    def queue_planned(
+        self,
+        kind: str,
+        planned: str,
+        customers: Iterable[str],
+        now: datetime,
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        """Queue a planned outage's notice (its id is public: it is announced ahead)."""
+        text = compose_planned(kind, planned, start, end)
+        self._queue(_PLANNED_KIND[kind], planned, customers, now, text)
 
     def etr_moved(self, outage: str, etr: datetime | None) -> bool:
         """Whether the ETR moved enough since it was last told to be worth a message."""

@@ -31,6 +31,7 @@ import numpy as np
 
 from oms.engine import timers
 from oms.engine.customers import momentaries_from_meters, single_customers
+from oms.engine.desk import planned_notices
 from oms.engine.evidence import EvidenceTable
 from oms.engine.figures import request_pings, update_figures
 from oms.engine.prediction import DeviceTree, classic_rollup, most_likely_faults
@@ -135,6 +136,7 @@ def reconcile(core: EngineCore, t: datetime) -> None:
     update_figures(core, table, r.pos_of, t)
     request_pings(core, table, r.pos_of, t)
     _sync_jobs(core, t)
+    planned_notices(core, t)
 
 
 def _match(r: _Pass) -> None:

@@ -27,6 +27,7 @@ from oms.config import EngineConfig
 from oms.dispatch.jobs import CrewState, Job
 from oms.dispatch.roads import RoadGraph
 from oms.engine.core import EngineCore, Stored
+from oms.engine.desk import DESK_COUNTERS, FINISHED, StoredDesk, desk_kind
 from oms.engine.orders import OrderBook, StoredBook
 from oms.engine.outbox import Outbox
 from oms.engine.timebase import to_seconds
@@ -36,6 +37,9 @@ from oms.outages import case_key
 from oms.storage import schema
 from oms.storage.loading import device_states, stored_network
 from oms.storage.postgres import FEED_CHANNEL, lock_writer, notify
+from oms.switching.documents import SafetyDocument, SwitchingOrder
+from oms.switching.field import FieldChange
+from oms.switching.planned import PlannedOutage
 
 __all__ = ["FEED_CHANNEL", "Repository", "StaleState", "load_crews"]
 
@@ -70,6 +74,7 @@ class Repository:
                 clock=datetime.fromisoformat(state["clock"]) if "clock" in state else None,
                 next_outage=int(state.get("next_outage", 1)),
                 blinks_until=float(state.get("blinks_until", "-inf")),
+                desk=_stored_desk(conn, state),
             )
             self.last_seq = self._max_seq(conn)
         # Bumped by every write: another process's write makes this state stale.
@@ -255,6 +260,7 @@ class Repository:
         if core.book is not None:
             self._write_book(conn, core.book, now)
         self._write_pings(conn, core)
+        _write_desk(conn, core)
         for key, value in (
             ("clock", now.isoformat()),
             ("next_outage", str(core.outages.next_number)),
@@ -298,6 +304,7 @@ class Repository:
             rows.append({"time": now, "kind": "device", "ref": device, "data": data})
         if core.book is not None:
             rows.extend(core.book.feed(now))
+        rows.extend(core.desk.feed(now))
         if not rows:
             return
         conn.execute(insert(schema.changes), rows)
@@ -403,6 +410,65 @@ def _outage(row: Any) -> Any:
     from oms.outages import Outage
 
     return Outage.from_row(row)
+
+
+def _stored_desk(conn: Connection, state: dict[str, str]) -> StoredDesk:
+    """The documents not finished and the field changes in place."""
+    docs = schema.switching_documents
+    stored = StoredDesk(
+        counters={k: int(state[f"next_{k}"]) for k in DESK_COUNTERS if f"next_{k}" in state}
+    )
+    rows = conn.execute(select(docs.c.kind, docs.c.body).where(docs.c.state.notin_(FINISHED)))
+    for kind, body in rows:
+        {
+            "order": lambda b: stored.orders.append(SwitchingOrder.from_dict(b)),
+            "safety": lambda b: stored.documents.append(SafetyDocument.from_dict(b)),
+            "planned": lambda b: stored.planned.append(PlannedOutage.from_dict(b)),
+        }[kind](body)
+    fc = schema.field_changes
+    stored.temporary = [
+        FieldChange.from_dict(body)
+        for (body,) in conn.execute(select(fc.c.body).where(fc.c.active.is_(True)))
+    ]
+    return stored
+
+
+def _write_desk(conn: Connection, core: EngineCore) -> None:
+    """The documents and field changes the batch changed, and the desk's counters."""
+    desk, now = core.desk, core.clock
+    if not desk.dirty and not desk.temporary_dirty:
+        return
+    docs = schema.switching_documents
+    for d in desk.all():
+        if d.id in desk.dirty:
+            body = d.to_dict()
+            doc_row: dict[str, Any] = {
+                "kind": desk_kind(d.id),
+                "state": d.state,
+                "body": body,
+                "source_event": d.source_event,
+                "updated_at": now,
+            }
+            _upsert(conn, docs, docs.c.id, d.id, doc_row)
+    fc = schema.field_changes
+    for c in desk.temporary_dirty.values():
+        row: dict[str, Any] = {
+            "kind": c.kind,
+            "device": c.device,
+            "active": c.active,
+            "body": c.to_dict(),
+            "placed_at": c.placed_at,
+            "removed_at": c.removed_at,
+        }
+        _upsert(conn, fc, fc.c.id, c.id, row)
+    for key, value in desk.counters.items():
+        _upsert(
+            conn,
+            schema.engine_state,
+            schema.engine_state.c.key,
+            f"next_{key}",
+            {"value": str(value)},
+        )
 
 
 def _upsert(

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from oms.engine.core import EngineCore
 
 __all__ = [
+    "PLANNED",
     "SWITCHING",
+    "SWITCHING_KINDS",
     "explained_by_switching",
     "no_op_refusal",
     "switching_phase",
@@ -46,6 +48,10 @@ __all__ = [
 
 #: The outage kind of an interruption caused by commanded switching.
 SWITCHING = "switching"
+#: ... and of one caused by the switching of a planned outage (IEEE 1366: planned).
+PLANNED = "planned"
+#: Both: the records of interruptions the operator's switching causes.
+SWITCHING_KINDS = (SWITCHING, PLANNED)
 
 
 def no_op_refusal(core: EngineCore, e: int, state: str, t: datetime) -> str | None:
@@ -64,7 +70,7 @@ def no_op_refusal(core: EngineCore, e: int, state: str, t: datetime) -> str | No
             return None  # closing a tripped device recloses it
         locked = ", locked out" if e in core.devices.lockout else ""
         return f"{device} is already open (tripped at {_at(core, to_datetime(tripped), t)}{locked})"
-    if bool(core.net.edge_closed[e]) != (state == "closed"):
+    if bool(core.device_closed[e]) != (state == "closed"):
         return None
     row = core.devices.rows.get(device)
     changed = as_utc(row.get("changed_at")) if row else None
@@ -114,11 +120,14 @@ def without_switched(core: EngineCore, table: EvidenceTable, t: datetime) -> Evi
     return table if dead is None else table.select(~dead[table.nodes])
 
 
-def _open_record(core: EngineCore, operation: tuple[str, str, str], t: datetime) -> None:
-    device, _state, actor = operation
-    o = core.outages.new(SWITCHING, device, None, t, t)
+def _open_record(
+    core: EngineCore, operation: tuple[str, str, str, str | None], t: datetime
+) -> None:
+    device, _state, actor, planned = operation
+    o = core.outages.new(PLANNED if planned else SWITCHING, device, None, t, t)
     o.confirm("switching")
-    core.outages.audit(o, t, actor, "switch", None, {"device": device})
+    detail = {"device": device, **({"planned": planned} if planned else {})}
+    core.outages.audit(o, t, actor, "switch", None, detail)
 
 
 def _nodes_of(core: EngineCore, o: Outage) -> np.ndarray:
@@ -133,7 +142,7 @@ def _nodes_of(core: EngineCore, o: Outage) -> np.ndarray:
 def _update_records(core: EngineCore, table: EvidenceTable, t: datetime) -> None:
     """Customers each open record still keeps out (the deepest record holds a
     customer); a record with none left is restored."""
-    records = core.outages.active(SWITCHING)
+    records = [o for o in core.outages.active() if o.kind in SWITCHING_KINDS]
     if not records:
         return
     dead = core.switched_dead
@@ -171,7 +180,7 @@ def explained_by_switching(
     explained = np.zeros(len(units), dtype=bool)
     nodes = core.units.node[units]
     for o in core.outages.everything():
-        if o.kind != SWITCHING or o.state == "cancelled":
+        if o.kind not in SWITCHING_KINDS or o.state == "cancelled":
             continue
         start = to_seconds(o.started) - 60.0  # gasps can be stamped before the event
         end = to_seconds(o.restored) + 60.0 if o.restored is not None else np.inf

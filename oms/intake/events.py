@@ -87,6 +87,22 @@ ACTION_TYPES = frozenset(
         "crew_status",
         "survey_answer",
         "alert_ack",
+        # The switching desk (oms.engine.desk): orders, safety documents, planned outages.
+        "order_create",
+        "order_edit",
+        "order_check",
+        "order_approve",
+        "order_issue",
+        "order_cancel",
+        "order_step",
+        "safety_create",
+        "safety_issue",
+        "safety_release",
+        "safety_cancel",
+        "planned_request",
+        "planned_approve",
+        "planned_reject",
+        "planned_cancel",
     }
 )
 #: Alerts one ``alert_ack`` may acknowledge.
@@ -464,6 +480,11 @@ def parse_event(
         if obj.get("until") is not None:
             parse_time(obj.get("until"), "until")
         _text(obj, "user", required=False)
+    elif etype.startswith(("order_", "safety_", "planned_")):
+        # The desk checks the documents' fields, naming each (oms.engine.desk).
+        _text(obj, "user", required=False)
+        if "crew" in obj and obj["crew"] is not None:
+            directory.crew(obj["crew"])
     else:
         _action_fields(obj, etype, directory)
     if customer >= 0 and node < 0 and directory.net.customers is not None:

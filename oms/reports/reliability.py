@@ -118,7 +118,7 @@ def _momentary(o: Outage) -> bool:
     if o.kind == "momentary":
         return True
     return (
-        o.kind == "switching"
+        o.kind in ("switching", "planned")
         and o.restored is not None
         and (o.restored - o.started).total_seconds() < MOMENTARY_S
     )

@@ -66,6 +66,7 @@ __all__ = [
     "documents",
     "engine_state",
     "events",
+    "field_changes",
     "intake",
     "jobs",
     "metadata",
@@ -75,6 +76,7 @@ __all__ = [
     "outages",
     "ping_requests",
     "subscriptions",
+    "switching_documents",
     "units",
     "users",
     "zones",
@@ -382,6 +384,34 @@ intake = Table(
     Column("result", JSON),
     Column("done_at", _TZ),
     Index("ix_intake_status", "status"),
+)
+
+#: Switching orders (SO-), safety documents (SD-) and planned outages (PO-):
+#: each a JSON document (oms.switching), its state kept apart to select on.
+switching_documents = Table(
+    "switching_documents",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("source_event", String(128)),
+    Column("updated_at", _TZ, nullable=False),
+    Index("ix_switching_documents_state", "state"),
+)
+
+#: Tags, grounds, jumpers and cuts placed in the field, until removed (and after).
+field_changes = Table(
+    "field_changes",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("device", String(128), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("placed_at", _TZ, nullable=False),
+    Column("removed_at", _TZ),
+    Index("ix_field_changes_active", "active"),
 )
 
 users = Table(
