@@ -257,6 +257,27 @@ def _user(event: Event) -> tuple[str, str]:
     return str(p.get("user") or "system"), str(p.get("role") or "system")
 
 
+def _steps(core: EngineCore, raw: Any) -> list[Step]:
+    """Steps parsed, each fitting its device (operate and tag switching devices, cut
+    conductors)."""
+    steps = parse_steps(raw, *_known(core))
+    net = core.net
+    for s in steps:
+        e = net.edge_index[s.device]
+        what = net.kind_of(e)
+        if s.action in ("open", "close", "place_tag", "remove_tag") and not net.operable[e]:
+            verb = "tags go on" if "tag" in s.action else "only"
+            raise ActionError(
+                f"step {s.seq}: {s.device} is a {what}: {verb} switching devices"
+                + (" operate" if verb == "only" else "")
+            )
+        if s.action in ("cut", "remove_cut") and what not in ("line", "cable"):
+            raise ActionError(
+                f"step {s.seq}: {s.device} is a {what}: cuts are made in conductors (line, cable)"
+            )
+    return steps
+
+
 def _known(core: EngineCore) -> tuple[Any, Any]:
     net, crews = core.net, core.directory
     return (lambda d: d in net.edge_index), (lambda c: c in crews.crews)
@@ -281,7 +302,7 @@ def _create(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
             for s in source.steps
         ]
     else:
-        steps = parse_steps(p.get("steps"), *_known(core))
+        steps = _steps(core, p.get("steps"))
     outage = p.get("outage")
     if outage is not None:
         core.outages.get(outage)  # OutageNotFound names it
@@ -319,7 +340,7 @@ def _sig(state: str, user: str, role: str, t: datetime) -> Any:
 def _edit(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
     order = desk.get_order(event.payload.get("order"))
     user, role = _user(event)
-    steps = parse_steps(event.payload.get("steps"), *_known(core))
+    steps = _steps(core, event.payload.get("steps"))
     title = event.payload.get("title")
     order.edit(steps, title if isinstance(title, str) else None, user, role, event.time)
     desk.dirty.add(order.id)
@@ -340,8 +361,11 @@ def _check(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
     order = desk.get_order(event.payload.get("order"))
     user, role = _user(event)
     result = study(core, order)
-    if result.refusals:
-        listed = "; ".join(f"step {n}: {f.message}" for n, f in result.refusals)
+    # A safety document issued now is released before the order runs (the
+    # crew's work ends first): the step is refused then, not the order now.
+    blocking = [(n, f) for n, f in result.refusals if f.rule != "safety_document"]
+    if blocking:
+        listed = "; ".join(f"step {n}: {f.message}" for n, f in blocking)
         raise ActionError(f"{order.id} does not pass its study: {listed}")
     order.sign("checked", user, role, event.time, event.payload.get("note"))
     order.study = result.summary()

@@ -1,0 +1,364 @@
+"""The switching desk in the engine core (issue 15): orders, safety documents,
+field changes and planned outages, on the two-feeder network of ``helpers``, no database.
+
+Network (customers in brackets)::
+
+    S1 =T1/T2= BUS1 -B1- a1[2] -L1- a2 -R1- a3[3] -L2- a4[4] -SW1- a5[6] -L3- a6[7]
+                 |            a2 -F1- a7 -L4- a8 -X1- a9[5]                   |
+                 +-B3- c1 -L8- c2[8]                                        TIE1 (open)
+    S2 -B2- b1[10] -L5- b2[10] -SW2- b4[2] -L6- b3[4] ---------------------------+
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from helpers import build, two_feeders
+
+from oms.config import EngineConfig
+from oms.engine.core import EngineCore, Stored
+from oms.engine.desk import DocumentNotFound
+from oms.exceptions import ActionError
+from oms.intake.events import parse_event
+
+T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
+DORA = {"user": "dora", "role": "dispatcher"}
+ADA = {"user": "ada", "role": "dispatcher"}
+ENG = {"user": "eng", "role": "engineer"}
+
+
+def _core(features: list[dict[str, Any]] | None = None, **config: Any) -> EngineCore:
+    net = build(features if features is not None else two_feeders())
+    cfg = EngineConfig.from_dict({"pings": False, **config})
+    return EngineCore(net, cfg, Stored(crews=["CR1", "CR2"]))
+
+
+class Desk:
+    """Sends desk events to a core, one batch each, and keeps the documents it changed."""
+
+    def __init__(self, core: EngineCore) -> None:
+        self.core = core
+        self.n = 0
+        self.minutes = 0.0
+        self.docs: dict[str, dict[str, Any]] = {}
+
+    def send(self, etype: str, who: dict[str, Any] = DORA, **payload: Any) -> None:
+        self.n += 1
+        self.minutes += 1
+        when = (T0 + timedelta(minutes=self.minutes)).isoformat()
+        event = {"id": f"d{self.n}", "type": etype, "time": when, **who, **payload}
+        core = self.core
+        core.begin()
+        try:
+            core.apply(parse_event(event, core.directory))
+            core.reconcile()
+            assert core.clock is not None
+            for row in core.desk.feed(core.clock):
+                self.docs[row["ref"]] = row["data"]
+        finally:
+            core.settle()
+
+    def refused(self, etype: str, who: dict[str, Any] = DORA, **payload: Any) -> str:
+        """The reason ``etype`` is refused; checks that nothing changed."""
+        core = self.core
+        before = (
+            {d.id: d.to_dict() for d in core.desk.all()},
+            {c.id: c.to_dict() for c in core.desk.temporary.active.values()},
+            core.net.edge_closed.copy(),
+        )
+        with pytest.raises((ActionError, DocumentNotFound)) as refused:
+            self.send(etype, who, **payload)
+        after = (
+            {d.id: d.to_dict() for d in core.desk.all()},
+            {c.id: c.to_dict() for c in core.desk.temporary.active.values()},
+        )
+        assert after == before[:2]
+        assert (core.net.edge_closed == before[2]).all()
+        return str(refused.value)
+
+    def order(self, steps: list[dict[str, Any]], **more: Any) -> str:
+        self.send("order_create", ENG, title="work", steps=steps, **more)
+        return max(i for i in self.docs if i.startswith("SO-"))
+
+    def issue(self, steps: list[dict[str, Any]], **more: Any) -> str:
+        """An order written by eng, checked, approved by dora and issued."""
+        oid = self.order(steps, **more)
+        self.send("order_check", ENG, order=oid)
+        self.send("order_approve", DORA, order=oid)
+        self.send("order_issue", DORA, order=oid)
+        return oid
+
+
+def _out(core: EngineCore) -> dict[str, tuple[str, int]]:
+    """Active outages: id -> (kind, customers out)."""
+    return {o.id: (o.kind, o.customers_out) for o in core.outages.active()}
+
+
+def test_an_order_runs_from_draft_to_completed_signed_by_two_people() -> None:
+    core = _core()
+    desk = Desk(core)
+    oid = desk.order([{"action": "open", "device": "SW2"}, {"action": "close", "device": "TIE1"}])
+    assert desk.docs[oid]["state"] == "draft"
+    desk.send("order_check", ENG, order=oid)
+    study = desk.docs[oid]["study"]
+    assert study["customers_interrupted"] == 6 and study["customers_out_at_end"] == 0
+    # The writer does not approve; nobody issues an order not approved.
+    assert "two-person rule" in desk.refused("order_approve", ENG, order=oid)
+    assert "cannot become issued" in desk.refused("order_issue", DORA, order=oid)
+    desk.send("order_approve", DORA, order=oid)
+    desk.send("order_issue", ADA, order=oid)
+    # Out of sequence: refused with the reason.
+    assert "step 1 of" in desk.refused("order_step", DORA, order=oid, step=2)
+    desk.send("order_step", DORA, order=oid, step=1)
+    assert desk.docs[oid]["state"] == "in_progress"
+    # The operator's own switching: one switching record, no fault predicted.
+    assert list(_out(core).values()) == [("switching", 6)]
+    desk.send("order_step", DORA, order=oid, step=2)
+    assert desk.docs[oid]["state"] == "completed"
+    assert _out(core) == {}
+    assert [s["state"] for s in desk.docs[oid]["signatures"]] == [
+        "draft",
+        "checked",
+        "approved",
+        "issued",
+        "in_progress",
+        "completed",
+    ]
+    assert [s["user"] for s in desk.docs[oid]["signatures"]][1:4] == ["eng", "dora", "ada"]
+    assert oid not in core.desk.orders  # finished: out of memory, in the database
+
+
+def test_a_checked_order_edited_goes_back_to_draft_and_its_editor_cannot_approve() -> None:
+    desk = Desk(_core())
+    oid = desk.order([{"action": "open", "device": "SW2"}])
+    desk.send("order_check", ENG, order=oid)
+    desk.send("order_edit", DORA, order=oid, steps=[{"action": "open", "device": "SW1"}])
+    assert desk.docs[oid]["state"] == "draft" and desk.docs[oid]["study"] is None
+    desk.send("order_check", ENG, order=oid)
+    assert "dora wrote" in desk.refused("order_approve", DORA, order=oid)
+    desk.send("order_approve", ADA, order=oid)
+
+
+def test_bad_steps_are_named() -> None:
+    desk = Desk(_core())
+    assert "step 2: unknown device 'NOPE'" in desk.refused(
+        "order_create",
+        ENG,
+        title="x",
+        steps=[{"action": "open", "device": "SW1"}, {"action": "open", "device": "NOPE"}],
+    )
+    assert "step 1: action must be one of" in desk.refused(
+        "order_create", ENG, title="x", steps=[{"action": "wiggle", "device": "SW1"}]
+    )
+    assert "step 1: performer must be" in desk.refused(
+        "order_create",
+        ENG,
+        title="x",
+        steps=[{"action": "open", "device": "SW1", "performer": "CR9"}],
+    )
+
+
+def test_a_study_that_cannot_be_carried_out_is_not_checked() -> None:
+    desk = Desk(_core())
+    oid = desk.order([{"action": "open", "device": "SW2"}, {"action": "open", "device": "SW2"}])
+    why = desk.refused("order_check", ENG, order=oid)
+    assert "step 2: SW2 is already open at this step" in why
+
+
+def test_closing_a_tie_between_two_feeders_is_a_warning_to_acknowledge() -> None:
+    core = _core()
+    desk = Desk(core)
+    oid = desk.issue([{"action": "close", "device": "TIE1"}, {"action": "open", "device": "SW2"}])
+    why = desk.refused("order_step", DORA, order=oid, step=1)
+    assert "close TIE1 parallels B1 and B2" in why and "(acknowledge: parallel)" in why
+    desk.send("order_step", DORA, order=oid, step=1, acknowledge=["parallel"])
+    desk.send("order_step", DORA, order=oid, step=2)
+    # The transfer cut off nobody: no record at all.
+    assert _out(core) == {}
+    assert core.desk.orders == {}
+
+
+def test_an_overloaded_feeder_after_a_transfer_is_a_warning() -> None:
+    features = two_feeders()
+    for f in features:
+        if f["properties"]["id"] == "B1":
+            f["properties"]["capacity_customers"] = 30
+    desk = Desk(_core(features))
+    oid = desk.issue([{"action": "open", "device": "SW2"}, {"action": "close", "device": "TIE1"}])
+    desk.send("order_step", DORA, order=oid, step=1)
+    why = desk.refused("order_step", DORA, order=oid, step=2)
+    assert "B1 would carry 33 customers, above its capacity of 30" in why
+
+
+def test_a_clearance_is_issued_only_on_its_isolation_and_then_holds_it() -> None:
+    core = _core()
+    desk = Desk(core)
+    desk.send(
+        "safety_create",
+        ENG,
+        kind="clearance",
+        crew="CR1",
+        work="replace the SW2 bushings",
+        points=[{"device": "SW2", "state": "open", "tag": True}],
+    )
+    sd = max(i for i in desk.docs if i.startswith("SD-"))
+    why = desk.refused("safety_issue", DORA, document=sd)
+    assert "point 1: SW2 is closed, not open" in why and "SW2 has no clearance tag" in why
+    oid = desk.issue(
+        [
+            {"action": "open", "device": "SW2", "performer": "CR1"},
+            {"action": "place_tag", "device": "SW2", "performer": "CR1", "document": sd},
+            {"action": "apply_ground", "device": "L6", "performer": "CR1"},
+        ]
+    )
+    crew1 = {"user": "joe", "role": "crew", "crew": "CR1"}
+    crew2 = {"user": "ann", "role": "crew", "crew": "CR2"}
+    # The control room's and the other crew's hands are not on CR1's steps.
+    assert "no step 1" in desk.refused("order_step", crew2, order=oid, step=1)
+    for n in (1, 2, 3):
+        desk.send("order_step", crew1, order=oid, step=n, lon=7.0, lat=50.0)
+    assert desk.docs[oid]["steps"][0]["done_by"] == "joe"
+    assert desk.docs[oid]["steps"][0]["lon"] == 7.0
+    desk.send("safety_issue", DORA, document=sd)
+    # While it is issued nobody operates SW2 or takes its tag off; closing the
+    # tie onto the grounded section is refused too.
+    n = desk.n + 1
+    for why in (
+        _switch_refused(core, "SW2", "closed", n),
+        _switch_refused(core, "TIE1", "closed", n + 1),
+    ):
+        assert why
+    assert "carries clearance tag" in _switch_refused(core, "SW2", "closed", n)
+    assert f"clearance {sd} issued to CR1 holds SW2 open" in _switch_refused(core, "SW2", "closed", n)
+    assert "would energize a grounded section" in _switch_refused(core, "TIE1", "closed", n)
+    undo = desk.issue(
+        [
+            {"action": "remove_ground", "device": "L6", "performer": "CR1"},
+            {"action": "remove_tag", "device": "SW2", "performer": "CR1", "document": sd},
+            {"action": "close", "device": "SW2"},
+        ]
+    )
+    desk.send("order_step", crew1, order=undo, step=1)
+    why = desk.refused("order_step", crew1, order=undo, step=2)
+    assert f"clearance {sd} issued to CR1 holds SW2 open" in why
+    # Only its crew releases it; then the way back is open.
+    assert "no open safety document" in desk.refused("safety_release", crew2, document=sd)
+    desk.send("safety_release", crew1, document=sd)
+    desk.send("order_step", crew1, order=undo, step=2)
+    desk.send("order_step", DORA, order=undo, step=3)
+    assert desk.docs[undo]["state"] == "completed" and core.desk.temporary.active == {}
+    assert _out(core) == {}
+
+
+def _switch_refused(core: EngineCore, device: str, state: str, n: int) -> str:
+    event = {
+        "id": f"sw{n}",
+        "type": "switch",
+        "time": (T0 + timedelta(hours=5)).isoformat(),
+        "device": device,
+        "state": state,
+        "user": "dora",
+    }
+    core.begin()
+    try:
+        with pytest.raises(ActionError) as refused:
+            core.apply(parse_event(event, core.directory))
+    finally:
+        core.settle()
+    return str(refused.value)
+
+
+def test_a_cut_opens_a_conductor_and_a_jumper_keeps_supply_across_an_open_switch() -> None:
+    core = _core()
+    desk = Desk(core)
+    oid = desk.issue(
+        [
+            {"action": "place_jumper", "device": "SW1"},
+            {"action": "open", "device": "SW1"},
+            {"action": "cut", "device": "L3"},
+        ]
+    )
+    desk.send("order_step", DORA, order=oid, step=1)
+    desk.send("order_step", DORA, order=oid, step=2)
+    e = core.net.edge_index
+    assert core.net.edge_closed[e["SW1"]] and not core.device_closed[e["SW1"]]
+    assert _out(core) == {}  # the jumper carries a5 and a6
+    desk.send("order_step", DORA, order=oid, step=3, acknowledge=[])
+    assert not core.net.edge_closed[e["L3"]] and core.net.edge_cut[e["L3"]]
+    assert list(_out(core).values()) == [("switching", 7)]
+    assert {c["kind"] for c in desk.docs.values() if "placed_at" in c} == {"jumper", "cut"}
+    # A cut is made in a conductor only; a tag goes on a switching device.
+    assert "step 1: SW2 is a switch: cuts are made in conductors" in desk.refused(
+        "order_create", ENG, title="x", steps=[{"action": "cut", "device": "SW2"}]
+    )
+    assert "step 1: L3 is a line: tags go on switching devices" in desk.refused(
+        "order_create", ENG, title="x", steps=[{"action": "place_tag", "device": "L3"}]
+    )
+    back = desk.issue([{"action": "remove_cut", "device": "L3"}])
+    desk.send("order_step", DORA, order=back, step=1)
+    assert _out(core) == {}
+
+
+def test_a_planned_outage_is_approved_by_another_person_and_recorded_as_planned() -> None:
+    core = _core()
+    desk = Desk(core)
+    start = (T0 + timedelta(days=10)).isoformat()
+    end = (T0 + timedelta(days=10, hours=4)).isoformat()
+    desk.send(
+        "planned_request",
+        ENG,
+        applicant="Line maintenance",
+        reason="replace poles on L6",
+        devices=["SW2"],
+        start=start,
+        end=end,
+        crews=["CR1"],
+    )
+    po = max(i for i in desk.docs if i.startswith("PO-"))
+    risk = desk.docs[po]["risk"]
+    assert risk["customers"] == 6 and risk["concerns"] == []
+    assert "two-person rule" in desk.refused("planned_approve", ENG, planned=po)
+    desk.send("planned_approve", DORA, planned=po)
+    assert desk.docs[po]["notices"] == {}  # not yet: 7 days ahead
+    steps = [{"action": "open", "device": "SW2"}, {"action": "close", "device": "SW2"}]
+    oid = desk.issue(steps, planned=po)
+    assert desk.docs[po]["order"] == oid
+    desk.send("order_step", DORA, order=oid, step=1)
+    assert list(_out(core).values()) == [("planned", 6)]
+    assert desk.docs[po]["state"] == "in_progress"
+    assert set(desk.docs[po]["notices"]) == {"advance", "start"}
+    [record] = core.outages.active()
+    desk.send("order_step", DORA, order=oid, step=2)
+    assert desk.docs[po]["state"] == "completed"
+    assert set(desk.docs[po]["notices"]) == {"advance", "start", "end"}
+    assert record.state == "restored" and _out(core) == {}
+
+
+def test_a_planned_request_names_what_is_wrong_and_its_risks() -> None:
+    desk = Desk(_core())
+    start, end = (T0 + timedelta(hours=2)).isoformat(), (T0 + timedelta(hours=1)).isoformat()
+    assert "end must be after start" in desk.refused(
+        "planned_request", ENG, applicant="a", reason="r", devices=["SW2"], start=start, end=end
+    )
+    assert "a planned outage opens switching devices" in desk.refused(
+        "planned_request",
+        ENG,
+        applicant="a",
+        reason="r",
+        devices=["L6"],
+        start=start,
+        end=(T0 + timedelta(hours=3)).isoformat(),
+    )
+    desk.send(
+        "planned_request",
+        ENG,
+        applicant="a",
+        reason="r",
+        devices=["SW2"],
+        start=start,
+        end=(T0 + timedelta(hours=3)).isoformat(),
+    )
+    po = max(i for i in desk.docs if i.startswith("PO-"))
+    assert any("days' notice, less than 7" in c for c in desk.docs[po]["risk"]["concerns"])
