@@ -231,7 +231,9 @@ def test_a_clearance_is_issued_only_on_its_isolation_and_then_holds_it() -> None
     ):
         assert why
     assert "carries clearance tag" in _switch_refused(core, "SW2", "closed", n)
-    assert f"clearance {sd} issued to CR1 holds SW2 open" in _switch_refused(core, "SW2", "closed", n)
+    assert f"clearance {sd} issued to CR1 holds SW2 open" in _switch_refused(
+        core, "SW2", "closed", n
+    )
     assert "would energize a grounded section" in _switch_refused(core, "TIE1", "closed", n)
     undo = desk.issue(
         [

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,6 +60,7 @@ __all__ = [
     "SwitchingDesk",
     "desk_kind",
     "guard",
+    "parse_order_steps",
     "planned_notices",
     "situation",
     "study",
@@ -257,7 +258,7 @@ def _user(event: Event) -> tuple[str, str]:
     return str(p.get("user") or "system"), str(p.get("role") or "system")
 
 
-def _steps(core: EngineCore, raw: Any) -> list[Step]:
+def parse_order_steps(core: EngineCore, raw: Any) -> list[Step]:
     """Steps parsed, each fitting its device (operate and tag switching devices, cut
     conductors)."""
     steps = parse_steps(raw, *_known(core))
@@ -302,7 +303,7 @@ def _create(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
             for s in source.steps
         ]
     else:
-        steps = _steps(core, p.get("steps"))
+        steps = parse_order_steps(core, p.get("steps"))
     outage = p.get("outage")
     if outage is not None:
         core.outages.get(outage)  # OutageNotFound names it
@@ -340,19 +341,20 @@ def _sig(state: str, user: str, role: str, t: datetime) -> Any:
 def _edit(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
     order = desk.get_order(event.payload.get("order"))
     user, role = _user(event)
-    steps = _steps(core, event.payload.get("steps"))
+    steps = parse_order_steps(core, event.payload.get("steps"))
     title = event.payload.get("title")
     order.edit(steps, title if isinstance(title, str) else None, user, role, event.time)
     desk.dirty.add(order.id)
 
 
-def study(core: EngineCore, order: SwitchingOrder) -> Study:
-    """The order's study on the network as operated now."""
+def study(core: EngineCore, steps: list[Step], listed_critical: Iterable[str] = ()) -> Study:
+    """A study of ``steps`` on the network as operated now (nothing changes)."""
+    at = core.clock or datetime.fromtimestamp(0, tz=timezone.utc)
     return run_study(
         situation(core),
-        order.steps,
-        core.clock or order.created_at,
-        listed_critical=order.critical_listed,
+        steps,
+        at,
+        listed_critical=listed_critical,
         levels=core.config.switching.levels,
     )
 
@@ -360,7 +362,7 @@ def study(core: EngineCore, order: SwitchingOrder) -> Study:
 def _check(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
     order = desk.get_order(event.payload.get("order"))
     user, role = _user(event)
-    result = study(core, order)
+    result = study(core, order.steps, order.critical_listed)
     # A safety document issued now is released before the order runs (the
     # crew's work ends first): the step is refused then, not the order now.
     blocking = [(n, f) for n, f in result.refusals if f.rule != "safety_document"]

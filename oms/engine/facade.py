@@ -276,6 +276,26 @@ class OutageEngine:
         """
         return self.book.suggest(job_id, now)
 
+    def study(self, order_id: str | None = None, steps: Any = None) -> dict[str, Any]:
+        """Study mode: an order (an open one by id, or ``steps`` as in
+        ``order_create``) run on a copy of the network as operated now.
+
+        Nothing changes. Returns the study's summary and every step's
+        effect and findings (:mod:`oms.switching.study`).
+
+        Raises
+        ------
+        ActionError, NotFound
+            Steps that do not parse (named), or no open order with that id.
+        """
+        from oms.engine.desk import parse_order_steps, study
+
+        core = self.core
+        if order_id is not None:
+            order = core.desk.get_order(order_id)
+            return study(core, order.steps, order.critical_listed).to_dict()
+        return study(core, parse_order_steps(core, steps)).to_dict()
+
     def take_ping_requests(self) -> list[dict[str, Any]]:
         """Unsent ping requests, marked sent: the AMI head-end adapter's outbox."""
         return self.repository.take_ping_requests()
