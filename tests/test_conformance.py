@@ -43,6 +43,24 @@ DATA_DEPENDENT: dict[str, frozenset[int]] = {
     "POST /api/switch": frozenset({422}),
     "POST /api/jobs/{job_id}/{action}": frozenset({422}),
     "POST /api/outages/{outage_id}/{action}": frozenset({422}),
+    # The switching desk: the engine names an unknown device or crew, a state
+    # the document is not in, a rule broken (two-person, sequence, interlocks).
+    **{
+        f"POST {route}": frozenset({422})
+        for route in (
+            "/api/outages/{outage_id}/order",
+            "/api/planned",
+            "/api/planned/{planned_id}/{action}",
+            "/api/switching/orders",
+            "/api/switching/orders/{order_id}/edit",
+            "/api/switching/orders/{order_id}/steps/{seq}",
+            "/api/switching/orders/{order_id}/{action}",
+            "/api/switching/safety",
+            "/api/switching/safety/{document_id}/{action}",
+        )
+    },
+    # Steps naming what the network does not have: 400, the steps named.
+    "POST /api/switching/study": frozenset({400}),
     # A user name taken, a crew not loaded.
     "POST /api/users": frozenset({400}),
     # The user must exist and be enabled.

@@ -226,6 +226,133 @@ BEFORE: dict[tuple[str, str], tuple[Any, ...]] = {
         (200, 400, 401, 403),
         (),
     ),
+    # The switching desk (issue 15).
+    ("post", "/api/outages/{outage_id}/order"): (
+        ("dispatcher", "engineer"),
+        "write",
+        ("path:outage_id",),
+        (201, 400, 401, 403, 404, 409, 422, 503),
+        ("application/json",),
+    ),
+    ("get", "/api/planned"): (
+        ("dispatcher", "engineer", "crew"),
+        "read",
+        ("query:open",),
+        (200, 400, 401, 403),
+        (),
+    ),
+    ("post", "/api/planned"): (
+        ("dispatcher", "engineer"),
+        "write",
+        (),
+        (201, 400, 401, 403, 404, 409, 422, 503),
+        ("application/json",),
+    ),
+    ("get", "/api/planned/{planned_id}"): (
+        ("dispatcher", "engineer", "crew"),
+        "read",
+        ("path:planned_id",),
+        (200, 400, 401, 403, 404),
+        (),
+    ),
+    ("post", "/api/planned/{planned_id}/{action}"): (
+        ("dispatcher", "engineer"),
+        "write",
+        ("path:planned_id", "path:action"),
+        (200, 400, 401, 403, 404, 409, 422, 503),
+        ("application/json",),
+    ),
+    ("get", "/api/switching/field"): (
+        ("dispatcher", "engineer", "crew"),
+        "read",
+        ("query:all",),
+        (200, 400, 401, 403),
+        (),
+    ),
+    ("get", "/api/switching/orders"): (
+        ("dispatcher", "engineer", "crew"),
+        "read",
+        ("query:state", "query:open"),
+        (200, 400, 401, 403),
+        (),
+    ),
+    ("post", "/api/switching/orders"): (
+        ("dispatcher", "engineer"),
+        "write",
+        (),
+        (201, 400, 401, 403, 404, 409, 422, 503),
+        ("application/json",),
+    ),
+    ("get", "/api/switching/orders/{order_id}"): (
+        ("dispatcher", "engineer", "crew"),
+        "read",
+        ("path:order_id",),
+        (200, 400, 401, 403, 404),
+        (),
+    ),
+    ("post", "/api/switching/orders/{order_id}/edit"): (
+        ("dispatcher", "engineer"),
+        "write",
+        ("path:order_id",),
+        (200, 400, 401, 403, 404, 409, 422, 503),
+        ("application/json",),
+    ),
+    ("post", "/api/switching/orders/{order_id}/steps/{seq}"): (
+        ("dispatcher", "crew"),
+        "write",
+        ("path:order_id", "path:seq"),
+        (200, 400, 401, 403, 404, 409, 422, 503),
+        ("application/json",),
+    ),
+    ("get", "/api/switching/orders/{order_id}/study"): (
+        ("dispatcher", "engineer"),
+        "read",
+        ("path:order_id",),
+        (200, 400, 401, 403, 404),
+        (),
+    ),
+    ("post", "/api/switching/orders/{order_id}/{action}"): (
+        ("dispatcher", "engineer"),
+        "write",
+        ("path:order_id", "path:action"),
+        (200, 400, 401, 403, 404, 409, 422, 503),
+        ("application/json",),
+    ),
+    ("get", "/api/switching/safety"): (
+        ("dispatcher", "engineer", "crew"),
+        "read",
+        ("query:open",),
+        (200, 400, 401, 403),
+        (),
+    ),
+    ("post", "/api/switching/safety"): (
+        ("dispatcher", "engineer"),
+        "write",
+        (),
+        (201, 400, 401, 403, 404, 409, 422, 503),
+        ("application/json",),
+    ),
+    ("get", "/api/switching/safety/{document_id}"): (
+        ("dispatcher", "engineer", "crew"),
+        "read",
+        ("path:document_id",),
+        (200, 400, 401, 403, 404),
+        (),
+    ),
+    ("post", "/api/switching/safety/{document_id}/{action}"): (
+        ("dispatcher", "engineer", "crew"),
+        "write",
+        ("path:document_id", "path:action"),
+        (200, 400, 401, 403, 404, 409, 422, 503),
+        ("application/json",),
+    ),
+    ("post", "/api/switching/study"): (
+        ("dispatcher", "engineer"),
+        "write",
+        (),
+        (200, 400, 401, 403),
+        ("application/json",),
+    ),
 }
 
 
@@ -300,7 +427,7 @@ def test_roles_are_the_views_own(app: Flask, doc: dict[str, Any]) -> None:
                     assert may(user, endpoint, action) is allowed, (endpoint, action, role)
             guarded += "x-roles" in op
             assert may(None, endpoint) is ("x-roles" not in op)
-    assert guarded == 28
+    assert guarded == 46
     actions = endpoints["api.job_action"]["x-action-roles"]
     assert {a for a, roles in actions.items() if "crew" not in roles} == {
         "assign",

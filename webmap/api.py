@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from oms.authority import Principal, roles_for
 from oms.engine import IngestReport
 from oms.engine.alerts import LEVELS
+from oms.engine.desk import DESK_TYPES
 from oms.exceptions import EventError, OMSError
 from oms.intake.events import MAX_ACK, MAX_EVENT_CHARS, loads
 from oms.outages import (
@@ -40,8 +41,8 @@ from oms.outages import (
     outage_places,
 )
 from oms.storage import schema
-from oms.switching.interlocks import DEFAULT_LEVELS
 from oms.storage.queries import get_job, list_crews, list_jobs
+from oms.switching.interlocks import DEFAULT_LEVELS
 from oms.vocabulary import CREW_REPORTABLE, values
 from webmap import audit
 from webmap.accounts import (
@@ -310,6 +311,7 @@ _ACTION_TIME = {**TIME, "description": "When it was done (default: now)."}
 EVENT = event(
     {*OUTAGE_ACTIONS.values(), *(a.event for a in JOB_ACTIONS.values())}
     | {"switch", "crew_status", "survey_answer"}
+    | DESK_TYPES
 )
 OUTAGE_ACTION = Named(
     "OutageAction",

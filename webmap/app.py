@@ -116,7 +116,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     auth.init_app(app)
 
-    from webmap import api, crew, dispatcher, outage_detail, overview, public, search, stream
+    from webmap import (
+        api,
+        crew,
+        dispatcher,
+        outage_detail,
+        overview,
+        public,
+        search,
+        stream,
+        switching,
+    )
     from webmap.openapi import document
 
     app.register_blueprint(api.bp)
@@ -128,6 +138,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(outage_detail.bp)
     app.register_blueprint(overview.bp)
+    app.register_blueprint(switching.bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

@@ -313,6 +313,9 @@ PATH_PARAMS: dict[str, Param] = {
     "job_id": path("job_id", "A job id.", example="JOB-000001"),
     "crew_id": path("crew_id", "A crew id.", example="K1"),
     "device_id": path("device_id", "A device id.", example="DEV-0a1b2c3d"),
+    "order_id": path("order_id", "A switching order id.", example="SO-000001"),
+    "document_id": path("document_id", "A safety document id.", example="SD-000001"),
+    "planned_id": path("planned_id", "A planned outage id.", example="PO-000001"),
 }
 
 

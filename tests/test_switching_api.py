@@ -1,0 +1,123 @@
+"""The switching desk over HTTP (issue 15): orders, safety documents, planned
+outages and field changes, with the engine's rules and the roles of
+``oms.authority`` (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from conftest import T0, User
+from test_api import outage_at, trip
+
+STEPS = [
+    {"action": "open", "device": "SW2", "performer": "K1"},
+    {"action": "place_tag", "device": "SW2", "performer": "K1"},
+    {"action": "close", "device": "TIE1"},
+]
+
+
+def _order(eng: User, steps: list[dict[str, Any]] = STEPS) -> dict[str, Any]:
+    r = eng.post("/api/switching/orders", {"title": "SW2 maintenance", "steps": steps})
+    assert r.status_code == 201, r.get_json()
+    doc: dict[str, Any] = r.get_json()
+    return doc
+
+
+def test_an_order_from_draft_to_done_with_a_crew_step(
+    eng: User, dora: User, k1: User, k2: User
+) -> None:
+    oid = _order(eng)["id"]
+    study = eng.get(f"/api/switching/orders/{oid}/study").get_json()
+    assert study["customers_interrupted"] == 6 and study["refusals"] == 0
+    assert [s["customers_lost"] for s in study["steps"]] == [6, 0, 0]
+    assert eng.post(f"/api/switching/orders/{oid}/check").status_code == 200
+    r = eng.post(f"/api/switching/orders/{oid}/approve")
+    assert r.status_code == 422 and "two-person rule" in r.get_json()["rejected"][0]["error"]
+    # An engineer does not issue (the authority table): 403, nothing applied.
+    assert dora.post(f"/api/switching/orders/{oid}/approve").status_code == 200
+    assert eng.post(f"/api/switching/orders/{oid}/issue").status_code == 403
+    assert dora.post(f"/api/switching/orders/{oid}/issue").get_json()["state"] == "issued"
+    # The crew sees the order with its steps; another crew sees nothing.
+    assert [o["id"] for o in k1.get("/api/switching/orders").get_json()] == [oid]
+    assert k2.get("/api/switching/orders").get_json() == []
+    assert k2.get(f"/api/switching/orders/{oid}").status_code == 404
+    r = k2.post(f"/api/switching/orders/{oid}/steps/1")
+    assert r.status_code == 404
+    # The control room's step is not the crew's.
+    r = k1.post(f"/api/switching/orders/{oid}/steps/3")
+    assert r.status_code == 404
+    when = (T0 + timedelta(minutes=4)).isoformat()
+    done = {"id": "hh-1", "time": when, "lon": 9.1, "lat": 1.0}
+    r = k1.post(f"/api/switching/orders/{oid}/steps/1", done)
+    assert r.status_code == 200, r.get_json()
+    # Replayed from the handheld's queue: the same id is a duplicate, nothing twice.
+    again = k1.post(f"/api/switching/orders/{oid}/steps/1", done)
+    assert again.status_code == 200
+    step = again.get_json()["steps"][0]
+    assert (step["done_by"], step["done_at"], step["lon"]) == ("k1", when, 9.1)
+    assert k1.post(f"/api/switching/orders/{oid}/steps/2").status_code == 200
+    r = dora.post(f"/api/switching/orders/{oid}/steps/3")
+    assert r.status_code == 200 and r.get_json()["state"] == "completed"
+    tags = dora.get("/api/switching/field").get_json()
+    assert [(t["kind"], t["device"], t["placed_by"]) for t in tags] == [("tag", "SW2", "k1")]
+    # The crew's switching cut off b3 and b4 until the tie fed them: one
+    # switching record, restored; nothing predicted.
+    outages = dora.get("/api/outages").get_json()
+    assert [(o["kind"], o["state"], o["customers_out"]) for o in outages] == [
+        ("switching", "restored", 6)
+    ]
+
+
+def test_bad_steps_and_studies_name_what_is_wrong(eng: User) -> None:
+    r = eng.post("/api/switching/orders", {"title": "x", "steps": [{"action": "open"}]})
+    assert r.status_code == 422
+    assert "step 1: unknown device None" in r.get_json()["rejected"][0]["error"]
+    r = eng.post("/api/switching/study", {"steps": [{"action": "open", "device": "NOPE"}]})
+    assert r.status_code == 400 and "unknown device 'NOPE'" in r.get_json()["error"]
+    r = eng.post("/api/switching/study", {"steps": [{"action": "close", "device": "TIE1"}]})
+    [finding] = r.get_json()["steps"][0]["findings"]
+    assert finding["rule"] == "parallel" and finding["level"] == "warn"
+
+
+def test_an_order_from_an_outages_plan(dora: User) -> None:
+    trip(dora, "t1", "R1")
+    outage = outage_at(dora, "R1")
+    r = dora.post(f"/api/outages/{outage['id']}/order")
+    assert r.status_code == 201, r.get_json()
+    doc = r.get_json()
+    assert doc["kind"] == "outage" and doc["outage"] == outage["id"]
+    assert [s["action"] for s in doc["steps"]][:1] == ["open"]
+    assert doc["steps"][-1]["action"] == "close"
+
+
+def test_a_clearance_and_a_planned_outage(eng: User, dora: User, k1: User, k2: User) -> None:
+    r = eng.post(
+        "/api/switching/safety",
+        {"kind": "clearance", "crew": "K1", "points": [{"device": "SW2"}], "work": "bushings"},
+    )
+    assert r.status_code == 201, r.get_json()
+    sd = r.get_json()["id"]
+    r = dora.post(f"/api/switching/safety/{sd}/issue")
+    assert (
+        r.status_code == 422 and "SW2 is closed, not open" in r.get_json()["rejected"][0]["error"]
+    )
+    assert k2.get(f"/api/switching/safety/{sd}").status_code == 404
+    start = (T0 + timedelta(days=9)).isoformat()
+    end = (T0 + timedelta(days=9, hours=3)).isoformat()
+    body = {
+        "applicant": "Lines",
+        "reason": "poles",
+        "devices": ["SW2"],
+        "start": start,
+        "end": end,
+        "crews": ["K1"],
+    }
+    r = eng.post("/api/planned", body)
+    assert r.status_code == 201, r.get_json()
+    po = r.get_json()
+    assert po["risk"]["customers"] == 6 and po["state"] == "requested"
+    assert eng.post(f"/api/planned/{po['id']}/approve").status_code == 422
+    assert dora.post(f"/api/planned/{po['id']}/approve").get_json()["state"] == "approved"
+    assert [p["id"] for p in k1.get("/api/planned").get_json()] == [po["id"]]
+    assert k2.get("/api/planned").get_json() == []
