@@ -115,3 +115,45 @@ def test_every_step_of_restoration_plans_predicts_nothing(seed: int) -> None:
             steps_done += 1
             assert op.fabricated() == [], (net.edge_ids[e], step)
     assert steps_done > 0
+
+
+def test_isolating_a_fault_under_its_open_breaker_keeps_its_customers_on_the_fault() -> None:
+    """The dispatcher isolates the faulted part while B1 is locked out (SW1 open),
+    closes B1, then SW1 once the repair is done: the fault keeps its 27
+    customers and its calls; after B1 closes, the 13 still cut off are one
+    switching record that continues the fault's interruption."""
+    from helpers import build, two_feeders
+
+    from oms.reports.reliability import _indices
+
+    core = EngineCore(build(two_feeders()), EngineConfig.from_dict({"pings": False}), Stored())
+
+    def ev(n: int, minutes: float, **fields: Any) -> dict[str, Any]:
+        return {"id": f"e{n}", "time": (T0 + timedelta(minutes=minutes)).isoformat(), **fields}
+
+    def records() -> list[tuple[str, str, int, int, str]]:
+        return [
+            (o.kind, o.device or "", o.customers_out, o.calls, o.state)
+            for o in core.outages.everything()
+        ]
+
+    batch(core, [ev(1, 1, type="scada", device="B1", state="open", lockout=True)])
+    batch(core, [ev(2, 3, type="call", node="a5"), ev(3, 3, type="call", node="a6")])
+    assert records() == [("network", "B1", 27, 2, "confirmed")]
+    batch(core, [ev(4, 10, type="switch", device="SW1", state="open", user="dora")])
+    assert records() == [("network", "B1", 27, 2, "confirmed")]
+    close_b1 = ev(5, 20, type="switch", device="B1", state="closed", user="dora")
+    batch(core, [{**close_b1, "acknowledge": ["faulted"]}])
+    fault = core.outages.find("OUT-000001")
+    assert fault is not None and fault.state == "restored" and fault.customers_out == 27
+    [switching] = core.outages.active()
+    assert (switching.kind, switching.device, switching.customers_out) == ("switching", "SW1", 13)
+    assert switching.revealed_by == fault.id and switching.started == T0 + timedelta(minutes=20)
+    batch(core, [ev(6, 30, type="switch", device="SW1", state="closed", user="dora")])
+    assert core.outages.active() == []
+    # IEEE 1366: one interruption of 27 customers; 27 x 19 + 13 x 10 customer minutes.
+    figures = _indices(
+        core.net, 71, core.outages.everything(), T0, T0 + timedelta(hours=1), cemi_n=3
+    )
+    assert figures["interruptions"] == 1 and figures["customers_interrupted"] == 27
+    assert figures["customer_minutes"] == 27 * 19 + 13 * 10

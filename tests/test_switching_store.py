@@ -98,3 +98,49 @@ def test_orders_tags_and_cuts_are_stored_and_read_back(web_db: str) -> None:
         _events(("order_create", "eng", {"title": "next", "steps": steps[:1]}), prefix="y")
     )
     assert "SO-000002" in third.core.desk.orders
+
+
+def test_a_planned_outage_counts_apart_in_ieee_1366(web_db: str) -> None:
+    from oms.reports.reliability import indices
+
+    engine = _engine(web_db)
+    start, end = (T0 + timedelta(hours=1)).isoformat(), (T0 + timedelta(hours=3)).isoformat()
+    steps = [{"action": "open", "device": "SW2"}, {"action": "close", "device": "SW2"}]
+    request = {"applicant": "Lines", "reason": "poles", "devices": ["SW2"], "start": start}
+    report = engine.ingest(
+        _events(
+            ("planned_request", "eng", {**request, "end": end, "notice_days": 0}),
+            ("planned_approve", "dora", {"planned": "PO-000001"}),
+            ("order_create", "eng", {"title": "poles", "steps": steps, "planned": "PO-000001"}),
+            ("order_check", "eng", {"order": "SO-000001"}),
+            ("order_approve", "dora", {"order": "SO-000001"}),
+            ("order_issue", "dora", {"order": "SO-000001"}),
+            ("order_step", "dora", {"order": "SO-000001", "step": 1}),
+        )
+    )
+    assert report.accepted == 7, report.to_dict()
+    report = engine.ingest(
+        [
+            json.dumps(
+                {
+                    "id": "p9",
+                    "type": "order_step",
+                    "time": (T0 + timedelta(hours=2)).isoformat(),
+                    "user": "dora",
+                    "order": "SO-000001",
+                    "step": 2,
+                }
+            )
+        ]
+    )
+    assert report.accepted == 1, report.to_dict()
+    with engine.repository.db.connect() as conn:
+        figures = indices(conn, T0, T0 + timedelta(days=1))
+        sent = conn.execute(
+            select(schema.notifications.c.kind, schema.notifications.c.customer)
+        ).all()
+    assert figures["all"]["interruptions"] == 0
+    assert figures["planned"]["interruptions"] == 1
+    assert figures["planned"]["customers_interrupted"] == 6
+    kinds = {k for k, _ in sent}
+    assert {"planned_notice", "planned_start", "planned_end"} <= kinds

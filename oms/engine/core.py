@@ -109,6 +109,9 @@ class EngineCore:
         # (oms.engine.switching).
         self.operations: list[tuple[str, str, str, str | None]] = []
         self.switched_dead: np.ndarray | None = ~self.tree.supply.energized
+        # Cut off by switching inside a fault's area, with per-node critical
+        # customers and calls: the fault's still (oms.engine.switching).
+        self.held: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.book: OrderBook | None = make_book(self) if make_book is not None else None
 
     def resume(self) -> None:

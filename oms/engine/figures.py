@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from oms.engine.evidence import EvidenceTable
+from oms.engine.switching import held_figures
 from oms.engine.timebase import to_seconds
 from oms.outages import Outage
 
@@ -36,10 +37,14 @@ def update_figures(
     hazard_units = np.flatnonzero(core.ev.hazard[table.units] > core.ev.epoch[table.units])
     hazards = tree.sums(table.nodes[hazard_units], np.ones(len(hazard_units)), positions)
     inner, inner_crit = _nested_counts(core, positions)
+    held = held_figures(core, pos_of)
     for k, o in enumerate(live):
         d = positions[k]
-        out = int(tree.customers[d] - inner[k])
-        crit = int(tree.critical[d] - inner_crit[k])
+        # Customers cut off by switching inside its area are still its own.
+        more = held.get(o.id, (0, 0, 0))
+        out = int(tree.customers[d] - inner[k]) + more[0]
+        crit = int(tree.critical[d] - inner_crit[k]) + more[1]
+        calls[k] += more[2]
         section = faulted_section(core, o, d)
         figures = (out, crit, int(calls[k]), bool(hazards[k] > 0), section)
         if figures != (o.customers_out, o.critical_out, o.calls, o.hazard, o.section):

@@ -41,6 +41,7 @@ __all__ = [
     "SWITCHING",
     "SWITCHING_KINDS",
     "explained_by_switching",
+    "held_figures",
     "no_op_refusal",
     "switching_phase",
     "without_switched",
@@ -107,7 +108,8 @@ def switching_phase(core: EngineCore, t: datetime) -> None:
             core.ev.restored(units, to_seconds(t))
         newly = dead & ~before
         operated = [op for op in core.operations if op[1] == "open"]
-        if newly.any() and operated:
+        # Cutting off customers already out for a fault (isolating it) is the fault's.
+        if operated and (newly & ~_fault_area(core)).any():
             _open_record(core, operated[-1], t)
     core.operations.clear()
 
@@ -139,14 +141,33 @@ def _nodes_of(core: EngineCore, o: Outage) -> np.ndarray:
     return mask
 
 
+def _fault_area(core: EngineCore) -> np.ndarray:
+    """Bool per node: below an active network outage in the normal state (out for a fault)."""
+    mask = np.zeros(core.net.n_nodes, dtype=bool)
+    for o in core.outages.active("network"):
+        mask |= _nodes_of(core, o)
+    return mask
+
+
 def _update_records(core: EngineCore, table: EvidenceTable, t: datetime) -> None:
     """Customers each open record still keeps out (the deepest record holds a
-    customer); a record with none left is restored."""
-    records = [o for o in core.outages.active() if o.kind in SWITCHING_KINDS]
-    if not records:
-        return
+    customer); a record with none left is restored.
+
+    Customers the operator cut off inside a fault's area (isolating it while
+    the breaker is open) stay the fault's: they are *held* by it
+    (:attr:`EngineCore.held`, counted on the deepest network outage above
+    them by ``update_figures``). Once the fault is restored and they are
+    still cut off, they are the switching's: a record opens at the device
+    that keeps them out, continuing the fault's interruption (``revealed_by``).
+    """
+    core.held = None
     dead = core.switched_dead
-    assert dead is not None
+    records = [o for o in core.outages.active() if o.kind in SWITCHING_KINDS]
+    if dead is None:
+        return
+    cut = dead & core.normal_supply.energized  # out only because of the switching
+    if not records and not cut.any():
+        return
     masks = [_nodes_of(core, o) & dead for o in records]
     # Deeper records hold their customers: fewer nodes first claim them.
     order = sorted(range(len(records)), key=lambda k: int(masks[k].sum()))
@@ -163,14 +184,77 @@ def _update_records(core: EngineCore, table: EvidenceTable, t: datetime) -> None
         if not masks[k].any():
             core.restore(o, t, "switching", "supply is back")
             continue
-        figures = (
-            max(o.customers_out, int(customers[mask].sum())),
-            max(o.critical_out, int(critical[mask].sum())),
-            int(calling[mask].sum()),
-        )
-        if figures != (o.customers_out, o.critical_out, o.calls):
-            o.customers_out, o.critical_out, o.calls = figures
-            core.outages.touch(o)
+        _set_figures(core, o, customers[mask].sum(), critical[mask].sum(), calling[mask].sum())
+    loose = cut & ~claimed
+    if not loose.any():
+        return
+    held = loose & _fault_area(core)
+    if held.any():
+        core.held = (held, critical, calling)
+    orphans = loose & ~held
+    if orphans.any():
+        _continue_records(core, orphans, t, (customers, critical, calling))
+
+
+def _set_figures(core: EngineCore, o: Outage, customers: int, critical: int, calls: int) -> None:
+    figures = (
+        max(o.customers_out, int(customers)),
+        max(o.critical_out, int(critical)),
+        int(calls),
+    )
+    if figures != (o.customers_out, o.critical_out, o.calls):
+        o.customers_out, o.critical_out, o.calls = figures
+        core.outages.touch(o)
+
+
+def _continue_records(
+    core: EngineCore, orphans: np.ndarray, t: datetime, per_node: tuple[np.ndarray, ...]
+) -> None:
+    """Records for customers cut off by switching whom no record holds (a fault
+    restored around them): at each open edge that keeps some of them out,
+    nearest first."""
+    net = core.net
+    opened = np.flatnonzero(~net.edge_closed & core.normal_supply.bridge)
+    below = {int(e): core.normal_supply.downstream_nodes(int(e)) for e in opened}
+    restored = [o for o in core.changes.restored if o.kind == "network"]
+    for e in sorted(below, key=lambda e: len(below[e])):
+        nodes = below[e][orphans[below[e]]]
+        if not len(nodes):
+            continue
+        orphans[nodes] = False
+        device = net.edge_ids[e]
+        o = core.outages.new(SWITCHING, device, None, t, t)
+        o.confirm("switching")
+        mask = np.zeros(net.n_nodes, dtype=bool)
+        mask[nodes] = True
+        host = next((h for h in restored if (_nodes_of(core, h) & mask).any()), None)
+        o.revealed_by = host.id if host is not None else None
+        reason = f"{host.id} restored around it" if host is not None else None
+        core.outages.audit(o, t, "system", "switch", reason, {"device": device})
+        _set_figures(core, o, *(int(v[mask].sum()) for v in per_node))
+        if not orphans.any():
+            return
+
+
+def held_figures(core: EngineCore, positions: dict[str, int]) -> dict[str, tuple[int, int, int]]:
+    """Customers, critical customers and calls each network outage holds (cut off
+    by switching inside its area), on the deepest outage above them."""
+    if core.held is None:
+        return {}
+    held, critical, calling = core.held
+    owner: dict[int, str] = {}
+    live = [o for o in core.outages.active("network") if o.id in positions]
+    for o in sorted(live, key=lambda o: -int(_nodes_of(core, o).sum())):
+        for v in np.flatnonzero(_nodes_of(core, o) & held).tolist():
+            owner[v] = o.id  # a deeper outage, later, takes the node
+    out: dict[str, list[int]] = {}
+    customers = core.net.node_customers
+    for v, oid in owner.items():
+        row = out.setdefault(oid, [0, 0, 0])
+        row[0] += int(customers[v])
+        row[1] += int(critical[v])
+        row[2] += int(calling[v])
+    return {k: (a, b, c) for k, (a, b, c) in out.items()}
 
 
 def explained_by_switching(

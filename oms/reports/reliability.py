@@ -8,7 +8,13 @@ Indices over a period (IEEE 1366-2012), from the outages recorded:
   end of the period while still out); single-customer outages count one
   customer each; switching interruptions (customers cut off by commanded
   switching) count like network outages, and as momentary when supply was
-  back within five minutes; the bulletin counts them apart;
+  back within five minutes; the bulletin counts them apart; a switching
+  record that continues a fault's interruption (customers the operator kept
+  out after the fault was restored around them, ``revealed_by`` the fault)
+  adds its customer minutes, not another interruption;
+- planned interruptions (``planned`` records: the switching of a planned
+  outage) are reported apart (``planned``), not in ``all``: IEEE 1366 and
+  regulators count planned and unplanned interruptions separately;
 - SAIFI = customers interrupted / customers served; SAIDI = customer
   minutes / customers served; CAIDI = SAIDI / SAIFI; CAIFI = customers
   interrupted / distinct customers interrupted; MAIFI = customer momentary
@@ -81,12 +87,18 @@ def indices(
     """The IEEE 1366 indices for outages starting in [start, end).
 
     Returns ``{"period", "customers_served", "all": {...}, "excluding_med":
-    {...} or None, "major_event_days": [...], "t_med_minutes", "daily_saidi":
-    {day: minutes}}``.
+    {...} or None, "planned": {...}, "major_event_days": [...],
+    "t_med_minutes", "daily_saidi": {day: minutes}}``: ``all`` and the
+    major event days are over unplanned interruptions, ``planned`` over the
+    planned ones.
     O(outages x customers under them).
     """
     served, net = _network(conn)
-    outages = [o for o in list_outages(conn) if start <= o.started < end and o.state != "cancelled"]
+    recorded = [
+        o for o in list_outages(conn) if start <= o.started < end and o.state != "cancelled"
+    ]
+    outages = [o for o in recorded if o.kind != "planned"]
+    planned = [o for o in recorded if o.kind == "planned"]
     daily: dict[date, float] = defaultdict(float)
     for o in outages:
         if not _momentary(o):
@@ -107,6 +119,7 @@ def indices(
         "customers_served": served,
         "all": everything,
         "excluding_med": _indices(net, served, kept, start, end, cemi_n) if med_days else None,
+        "planned": _indices(net, served, planned, start, end, cemi_n),
         "major_event_days": med_days,
         "t_med_minutes": None if t_med is None else round(t_med * 1.0, 3),
         "daily_saidi": {d.isoformat(): round(v, 4) for d, v in sorted(daily.items())},
@@ -135,6 +148,10 @@ def _indices(
     for o in outages:
         if _momentary(o):
             momentary += o.customers_out
+            continue
+        if o.kind == "switching" and o.revealed_by is not None:
+            # The fault's interruption going on: its minutes, not another interruption.
+            minutes += o.customers_out * _clip_minutes(o, start, end)
             continue
         events += 1
         interrupted += o.customers_out
