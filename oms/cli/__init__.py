@@ -21,6 +21,8 @@ load        ``load``, ``ingest``            data into the database
 outage      ``outages``, ``outage ...``     outages and dispatcher actions
 crew        ``crews``, ``jobs``,            crews, repair jobs and dispatch
             ``dispatch ...``, ``job ...``
+switching   ``switching ...``,              switching orders, safety documents,
+            ``planned ...``                 field changes, planned outages
 notify      ``notify ...``                  customer notifications
 report      ``report ...``                  reliability, compliance, bulletin
 simulate    ``simulate``                    storms and their scoring
@@ -50,6 +52,8 @@ COMMANDS = {
     "jobs": "oms.cli.crew:jobs",
     "dispatch": "oms.cli.crew:dispatch",
     "job": "oms.cli.crew:job",
+    "switching": "oms.cli.switching:switching",
+    "planned": "oms.cli.switching:planned",
     "notify": "oms.cli.notify:notify",
     "report": "oms.cli.report:report",
     "simulate": "oms.cli.simulate:simulate",
