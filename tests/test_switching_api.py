@@ -121,3 +121,20 @@ def test_a_clearance_and_a_planned_outage(eng: User, dora: User, k1: User, k2: U
     assert dora.post(f"/api/planned/{po['id']}/approve").get_json()["state"] == "approved"
     assert [p["id"] for p in k1.get("/api/planned").get_json()] == [po["id"]]
     assert k2.get("/api/planned").get_json() == []
+
+
+def test_announced_planned_work_is_on_the_public_page_without_personal_data(
+    eng: User, dora: User, client: Any
+) -> None:
+    start = (T0 + timedelta(days=2)).isoformat()
+    end = (T0 + timedelta(days=2, hours=3)).isoformat()
+    body = {"applicant": "Lines", "reason": "poles", "devices": ["SW2"], "start": start, "end": end}
+    po = eng.post("/api/planned", body).get_json()["id"]
+    public = client.get("/api/public/outages").get_json()
+    assert public["totals"]["planned"] == 0  # requested only: not announced
+    assert dora.post(f"/api/planned/{po}/approve").status_code == 200
+    public = client.get("/api/public/outages").get_json()
+    assert public["totals"]["planned"] == 1
+    [item] = [p for a in public["areas"] for p in a["planned"]]
+    assert item == {"notice": po, "start": start, "end": end, "customers": 6, "under_way": False}
+    assert public["totals"]["outages"] == 0

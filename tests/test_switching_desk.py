@@ -341,6 +341,8 @@ def test_a_planned_outage_is_approved_by_another_person_and_recorded_as_planned(
 def test_a_planned_request_names_what_is_wrong_and_its_risks() -> None:
     desk = Desk(_core())
     start, end = (T0 + timedelta(hours=2)).isoformat(), (T0 + timedelta(hours=1)).isoformat()
+    bad = {"applicant": "a", "reason": "r", "devices": ["SW2"], "end": end}
+    assert "start" in desk.refused("planned_request", ENG, start="tomorrow", **bad)
     assert "end must be after start" in desk.refused(
         "planned_request", ENG, applicant="a", reason="r", devices=["SW2"], start=start, end=end
     )

@@ -5,7 +5,9 @@ Routes (this blueprint has no URL prefix; each route names its full path):
 - ``GET /public/``: the page (outages by area, and "where is my case?").
 - ``GET /api/public/outages``: current outages by area (response zone and
   area class): customers out, outages, the latest ETR of each area, and
-  each network outage with its case reference, stage and ETR. Single-customer
+  each network outage with its case reference, stage and ETR; planned work
+  announced to its customers (from ``notice_days`` before its start) or
+  under way, with its window. Single-customer
   outages are only counted (never listed), since one of them is one
   household. Cached until the engine commits a change, and sent with
   ``Cache-Control: public, max-age=30`` so a proxy or CDN can absorb a
@@ -53,7 +55,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from oms.dispatch.jobs import Job, Zones
-from oms.intake.events import iso
+from oms.intake.events import iso, parse_time
 from oms.outages import (
     ACTIVE_STATES,
     Outage,
@@ -64,6 +66,7 @@ from oms.outages import (
 )
 from oms.storage import schema
 from oms.storage.loading import network_version, stored_network
+from oms.storage.switching import list_documents
 from topology.model import Network
 from webmap import audit
 from webmap.db import database, get_conn, service
@@ -388,6 +391,32 @@ def _area(outage: Outage, job: Job | None, model: _Model) -> tuple[str | None, s
     return zone, area_class
 
 
+def _device_area(device: str, model: _Model) -> tuple[str | None, str]:
+    """The zone and area class where ``device`` feeds (its lower node)."""
+    net = model.net
+    if net is None or device not in net.edge_index:
+        return None, model.zones.default_class
+    e = net.edge_index[device]
+    child = int(net.supply.tree.edge_child[e])
+    v = child if child >= 0 else int(net.edge_to[e])
+    zone, area_class, _ = model.zones.locate(float(net.node_xy[v, 0]), float(net.node_xy[v, 1]))
+    return zone, area_class
+
+
+def _announced(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Planned outages announced to their customers and not over: approved ones
+    from their notice (``notice_days`` before the start), and those under way."""
+    out = []
+    for doc in list_documents(conn, "planned", open_only=True):
+        start, end = parse_time(doc["start"]), parse_time(doc["end"])
+        notice_from = start - timedelta(days=float(doc["notice_days"]))
+        if doc["state"] == "in_progress" or (
+            doc["state"] == "approved" and notice_from <= now < end
+        ):
+            out.append(doc)
+    return out
+
+
 def _customer_xy_one(net: Network, u: int) -> tuple[float, float]:
     cust = net.customers
     assert cust is not None
@@ -600,6 +629,8 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
         if outage.kind == "single_customer":
             area["single_customer_outages"] += 1
             continue
+        if outage.kind == "planned":
+            continue  # listed with the planned work below
         stage = case_stage(outage, job)
         area["items"].append(
             {
@@ -610,6 +641,18 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
                 "stage": stage,
                 "stage_label": _STAGE_LABEL[stage],
                 "hazard": bool(outage.hazard),
+            }
+        )
+    for po in _announced(conn, now):
+        zone, area_class = _device_area(po["devices"][0], model)
+        area = areas.setdefault(zone, _empty_area(zone, area_class, model))
+        area["planned"].append(
+            {
+                "notice": po["id"],
+                "start": po["start"],
+                "end": po["end"],
+                "customers": len(po["customers"]),
+                "under_way": po["state"] == "in_progress",
             }
         )
     listed = sorted(
@@ -624,6 +667,7 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
             "outages": sum(a["outages"] for a in listed),
             "customers_out": sum(a["customers_out"] for a in listed),
             "customers_served": sum(model.served.values()),
+            "planned": sum(len(a["planned"]) for a in listed),
         },
         "areas": listed,
     }
@@ -640,6 +684,7 @@ def _empty_area(zone: str | None, area_class: str, model: _Model) -> dict[str, A
         "single_customer_outages": 0,
         "etr": None,
         "items": [],
+        "planned": [],
     }
 
 
@@ -806,6 +851,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                                             "outages": {"type": "integer"},
                                             "customers_out": {"type": "integer"},
                                             "customers_served": {"type": "integer"},
+                                            "planned": {"type": "integer"},
                                         },
                                     },
                                     "areas": {
@@ -840,6 +886,21 @@ OPENAPI_PATHS: dict[str, Any] = {
                                                             "stage": {"type": "string"},
                                                             "stage_label": {"type": "string"},
                                                             "hazard": {"type": "boolean"},
+                                                        },
+                                                    },
+                                                },
+                                                "planned": {
+                                                    "type": "array",
+                                                    "description": "planned work announced "
+                                                    "(from its notice) or under way",
+                                                    "items": {
+                                                        "type": "object",
+                                                        "properties": {
+                                                            "notice": {"type": "string"},
+                                                            "start": {"type": "string"},
+                                                            "end": {"type": "string"},
+                                                            "customers": {"type": "integer"},
+                                                            "under_way": {"type": "boolean"},
                                                         },
                                                     },
                                                 },

@@ -6,12 +6,13 @@ clock unless ``--time`` says otherwise, by the ``--user`` given."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from typing import Any
 
 import click
 
-from oms.cli.options import emit, or_wall_clock
+from oms.cli.options import emit, engine_config, or_wall_clock
 
 __all__ = ["act", "actor_options"]
 
@@ -21,7 +22,9 @@ def act(db: str | None, event: dict[str, Any], as_json: bool, quiet: bool = Fals
     from oms.exceptions import ActionError
     from oms.storage.db import connect
 
-    engine = OutageEngine(connect(db))
+    # The configuration of the server's engine ($OMS_ENGINE_CONFIG): the same
+    # interlock levels and rules for an action from the command line.
+    engine = OutageEngine(connect(db), engine_config(os.environ.get("OMS_ENGINE_CONFIG")))
     # The dispatcher acts on the state as of the engine clock (the wall
     # clock on a live server, the replayed time after replaying a storm).
     when = click.get_current_context().meta.get("action_time")

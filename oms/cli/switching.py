@@ -14,13 +14,14 @@ the database holds it (the one an event created is found by its
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import IO, Any
 
 import click
 
 from oms.cli.actions import act, actor_options
-from oms.cli.options import db_option, emit, handles_errors, json_option, table
+from oms.cli.options import db_option, emit, engine_config, handles_errors, json_option, table
 
 __all__ = ["planned", "switching"]
 
@@ -466,7 +467,8 @@ def order_study(
     if (steps_file is None) == (order_id is None):
         raise click.UsageError("give either ORDER_ID or --steps FILE")
     steps = _json_list(steps_file, "--steps") if steps_file is not None else None
-    result = OutageEngine(connect(db)).study(order_id, steps)
+    config = engine_config(os.environ.get("OMS_ENGINE_CONFIG"))
+    result = OutageEngine(connect(db), config).study(order_id, steps)
     emit(result, as_json, lambda: _study_text(result))
 
 

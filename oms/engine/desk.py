@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from oms.exceptions import ActionError, NotFound
+from oms.exceptions import ActionError, EventError, NotFound
 from oms.intake.events import Event, iso, parse_time
 from oms.switching.documents import (
     CONTROL,
@@ -615,7 +615,10 @@ def _planned_request(desk: SwitchingDesk, core: EngineCore, event: Event) -> Non
             raise ActionError(
                 f"{d} is a {core.device_kind(d)}: a planned outage opens switching devices"
             )
-    start, end = parse_time(p.get("start"), "start"), parse_time(p.get("end"), "end")
+    try:
+        start, end = parse_time(p.get("start"), "start"), parse_time(p.get("end"), "end")
+    except EventError as exc:  # named like every refusal of the desk: this line only
+        raise ActionError(str(exc)) from None
     if end <= start:
         raise ActionError("end must be after start")
     notice = p.get("notice_days", core.config.switching.notice_days)

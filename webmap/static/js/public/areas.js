@@ -7,6 +7,11 @@ import { request } from '../api.js';
 import { byId, fill, h } from '../dom.js';
 import { count, when } from './format.js';
 
+/** A date and time in the reader's locale (planned work is days ahead). */
+const day = (iso) => new Date(iso).toLocaleString([], {
+  month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
+});
+
 const CLASS_LABEL = { urban: 'urban', rural: 'rural', remote: 'remote' };
 
 /** Loads and shows the outages by area; gives the document (null when it failed). */
@@ -31,6 +36,11 @@ function area(a) {
     `${i.case}: ${count(i.customers_out)} customers · ${i.stage_label}`,
     i.etr ? ` · ETR ${when(i.etr)}` : '',
     i.hazard ? [' ', h('span', { class: 'tag bad' }, 'keep clear: hazard')] : null));
+  for (const p of a.planned || []) {
+    items.push(h('li', { class: 'planned', 'data-notice': p.notice },
+      `Planned work ${p.under_way ? '(under way) ' : ''}${day(p.start)} to ${day(p.end)}: `,
+      `${count(p.customers)} customers without supply (notice ${p.notice})`));
+  }
   if (a.single_customer_outages) {
     items.push(h('li', {}, `${a.single_customer_outages} single-supply problem(s) being handled`));
   }
