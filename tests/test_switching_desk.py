@@ -338,6 +338,42 @@ def test_a_planned_outage_is_approved_by_another_person_and_recorded_as_planned(
     assert record.state == "restored" and _out(core) == {}
 
 
+def test_an_order_drafted_from_a_planned_outage_isolates_and_restores_it() -> None:
+    core = _core()
+    desk = Desk(core)
+    start = (T0 + timedelta(hours=2)).isoformat()
+    end = (T0 + timedelta(hours=5)).isoformat()
+    desk.send(
+        "planned_request",
+        ENG,
+        applicant="Cables",
+        reason="L6 splice",
+        devices=["SW2"],
+        ties=["TIE1"],
+        start=start,
+        end=end,
+    )
+    po = max(i for i in desk.docs if i.startswith("PO-"))
+    # With the tie closed the customers beyond SW2 are fed from B1: nobody is cut off.
+    assert desk.docs[po]["risk"]["customers"] == 0
+    desk.send("planned_approve", DORA, planned=po)
+    desk.send("order_create", ENG, title="L6 splice", planned=po)
+    oid = max(i for i in desk.docs if i.startswith("SO-"))
+    steps = [(s["action"], s["device"]) for s in desk.docs[oid]["steps"]]
+    assert steps == [
+        ("open", "SW2"),
+        ("place_tag", "SW2"),
+        ("close", "TIE1"),
+        ("open", "TIE1"),
+        ("remove_tag", "SW2"),
+        ("close", "SW2"),
+    ]
+    # Its study: 6 customers out from step 1 until the tie picks them up.
+    desk.send("order_check", ENG, order=oid)
+    assert desk.docs[oid]["study"]["customers_interrupted"] == 6
+    assert desk.docs[oid]["study"]["customers_out_at_end"] == 0
+
+
 def test_a_planned_request_names_what_is_wrong_and_its_risks() -> None:
     desk = Desk(_core())
     start, end = (T0 + timedelta(hours=2)).isoformat(), (T0 + timedelta(hours=1)).isoformat()

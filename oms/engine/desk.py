@@ -302,6 +302,8 @@ def _create(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
             Step(s.seq, s.action, s.device, s.performer, s.tag, s.document, s.note)
             for s in source.steps
         ]
+    elif p.get("steps") is None and p.get("planned") is not None:
+        steps = planned_steps(desk.get_planned(p["planned"]))
     else:
         steps = parse_order_steps(core, p.get("steps"))
     outage = p.get("outage")
@@ -330,6 +332,24 @@ def _create(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
     if planned is not None:
         desk.planned[planned].order = order.id
         desk.dirty.add(planned)
+
+
+def planned_steps(po: PlannedOutage) -> list[Step]:
+    """The order a planned outage needs: open and tag its devices, close its
+    ties; then, the work done, open the ties, untag and close the devices
+    (the control room's steps; the dispatcher hands some to crews by editing).
+    Break before make: a tie closes after the devices open, so no two feeders
+    are paralleled."""
+    actions = [("open", d) for d in po.devices]
+    actions += [("place_tag", d) for d in po.devices]
+    actions += [("close", d) for d in po.ties]
+    actions += [("open", d) for d in po.ties]
+    actions += [("remove_tag", d) for d in po.devices]
+    actions += [("close", d) for d in po.devices]
+    return [
+        Step(n, action, device, tag="clearance" if action == "place_tag" else None)
+        for n, (action, device) in enumerate(actions, start=1)
+    ]
 
 
 def _sig(state: str, user: str, role: str, t: datetime) -> Any:
