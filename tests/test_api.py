@@ -141,7 +141,8 @@ def _example(param: dict[str, Any], own_crew: str) -> str:
     if param["name"] == "crew_id":
         return own_crew
     if param["name"] == "action":  # one every allowed role may take
-        return "accept" if "accept" in param["schema"]["enum"] else "restore"
+        actions = param["schema"]["enum"]
+        return next((a for a in ("accept", "restore", "release") if a in actions), actions[0])
     if "enum" in param["schema"]:
         return str(param["schema"]["enum"][0])
     return str(param["schema"].get("example", param.get("example", "X1")))
@@ -178,7 +179,8 @@ def test_documented_roles_are_enforced(app: Flask, client: FlaskClient, clock: C
             for action, roles in op.get("x-action-roles", {}).items():
                 names = {**{n: _example(p, "K1") for n, p in params.items()}, "action": action}
                 checked += check(method, path.format(**names), roles)
-    assert checked == 4 * (27 + 12 + 6)  # operations, job actions, outage actions
+    # Operations; job, outage, order, safety document and planned outage actions.
+    assert checked == 4 * (45 + 12 + 6 + 4 + 3 + 3)
 
 
 # ---------------------------------------------------------------- intake

@@ -340,7 +340,7 @@ BEFORE: dict[tuple[str, str], tuple[Any, ...]] = {
         (),
     ),
     ("post", "/api/switching/safety/{document_id}/{action}"): (
-        ("dispatcher", "engineer", "crew"),
+        ("dispatcher", "crew"),
         "write",
         ("path:document_id", "path:action"),
         (200, 400, 401, 403, 404, 409, 422, 503),

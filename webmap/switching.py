@@ -62,6 +62,8 @@ bp = Blueprint("switching", __name__, url_prefix="/api")
 
 _STAFF = ("dispatcher", "engineer")
 _READERS = ("dispatcher", "engineer", "crew")
+#: Those who act on safety documents: the control room, and the crew releasing its own.
+_FIELD_ROLES = roles_for("safety_release")
 _NSTR = nullable(STR)
 _NTIME = nullable(TIME)
 
@@ -426,7 +428,7 @@ def order_action(order_id: str, action: str) -> Any:
 @operation(
     "Report a step done (a crew: its own steps; the control room: the rest)",
     tag="switching",
-    params=[path("seq", "The step's number.", type="integer", minimum=1)],
+    params=[path("seq", "The step's number.", type="integer", minimum=1, example=1)],
     body=Named("SwitchingStepDone", _STEP_DONE),
     ok=Answer("The order.", ORDER),
     errors=(400, 403, *_REFUSED),
@@ -561,7 +563,7 @@ def safety_document(document_id: str) -> Any:
 
 
 @bp.post(f"/switching/safety/<document_id>/<{one_of(SAFETY_ACTIONS)}:action>")
-@require(*_READERS, actions={a: roles_for(e) for a, e in SAFETY_ACTIONS.items()})
+@require(*_FIELD_ROLES, actions={a: roles_for(e) for a, e in SAFETY_ACTIONS.items()})
 @operation(
     "Issue (every point in its listed state), release (its crew) or cancel a safety document",
     tag="switching",
