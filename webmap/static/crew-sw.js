@@ -44,6 +44,8 @@ const SHELL = [
   '/static/js/crew/state.js',
   '/static/js/crew/status.js',
   '/static/js/crew/stream.js',
+  '/static/js/crew/switching.js',
+  '/static/js/crew/switchview.js',
   '/static/js/crew/time.js',
   '/static/js/crew/vocab.js',
   '/static/crew.css',

@@ -12,7 +12,9 @@
  *   state, vocab, idb, ids, time, geo    what the handheld knows and keeps
  *   status, session                      reaching the server, signed in or not
  *   outbox, jobs, stream                 actions out, jobs and events in
+ *   switching                            orders, safety documents, planned outages
  *   list, detail, facts, notices         what the crew sees
+ *   switchview                           ... and the Switching tab
  *   directions, jobmap                   the way to a job, its map data kept
  *   gps, forms                           the shift and position, the forms
  *
@@ -31,6 +33,8 @@ import { loadSession } from './js/crew/session.js';
 import { S, app, onRender, render } from './js/crew/state.js';
 import { onReconnect, renderStatus } from './js/crew/status.js';
 import { streamLoop } from './js/crew/stream.js';
+import { loadSwitching, refreshSwitching } from './js/crew/switching.js';
+import { renderSwitching } from './js/crew/switchview.js';
 
 const EVERY_MS = 30000;
 
@@ -40,8 +44,12 @@ onRender(renderList);
 onRender(renderOutbox);
 onRender(detailIfOpen);
 onRender(renderShift);
+onRender(renderSwitching);
 onReconnect(() => flushSoon(0));
-onAnswered(() => { refreshJobs(); });
+onAnswered(() => {
+  refreshJobs();
+  refreshSwitching();
+});
 
 /** A device set up from a link /crew/#token=... (the fragment never reaches a server log). */
 async function tokenFromLink() {
@@ -56,6 +64,7 @@ async function start() {
   wireForms();
   S.db = await openDb();
   await loadCached();
+  await loadSwitching();
   await tokenFromLink();
   render();
   route();
@@ -73,7 +82,7 @@ async function start() {
   startGps();
   renderShift();
   if (ok) {
-    await refreshJobs();
+    await Promise.all([refreshJobs(), refreshSwitching()]);
     flush();
   }
   streamLoop();
@@ -81,11 +90,13 @@ async function start() {
     if (S.outbox.some((i) => i.status === 'queued')) flush();
     sendGps();
     renderList();
+    // The stream does not carry every change of the desk to a crew: poll it.
+    if (S.authed === true && S.online) refreshSwitching();
   }, EVERY_MS);
   app.dataset.ready = '1';
 }
 
-window.omsCrew = { state: S, auth, flush, refreshJobs, enqueue };
+window.omsCrew = { state: S, auth, flush, refreshJobs, refreshSwitching, enqueue };
 start().catch((e) => {
   showAlert(`The handheld could not start: ${e?.message ?? e}`, 'bad');
 });

@@ -1,7 +1,8 @@
 /*
  * What the crew's taps and forms do (back, shift, send now, the device
- * token, the estimate, the close-out), the #/job/<id> route, and the
- * browser's online, offline and visibility events.
+ * token, the estimate, the close-out), the routes (#/job/<id>, #/switching,
+ * else the job list), and the browser's online, offline and visibility
+ * events.
  */
 import { byId } from '../dom.js';
 import { closeJob, openJob } from './detail.js';
@@ -12,13 +13,17 @@ import { loadSession, setToken } from './session.js';
 import { S } from './state.js';
 import { renderStatus, setOnline } from './status.js';
 import { refreshSoon } from './stream.js';
+import { refreshSwitching } from './switching.js';
+import { showSwitching } from './switchview.js';
 import { fromInput } from './time.js';
 
-/** Shows the job of the address (#/job/<id>, or #job/<id> as typed), else the list. */
+/** Shows the job of the address (#/job/<id>, or #job/<id> as typed), the switching view, else the list. */
 export function route() {
   const m = /^#\/?job\/(.+)$/.exec(location.hash);
   if (m) openJob(decodeURIComponent(m[1]));
   else closeJob();
+  byId('tabs').hidden = Boolean(m);
+  showSwitching(!m && /^#\/?switching$/.test(location.hash));
 }
 
 async function saveToken(ev) {
@@ -80,6 +85,7 @@ export function wireForms() {
     renderStatus();
     loadSession().then(() => {
       refreshJobs();
+      refreshSwitching();
       flush();
     });
   });

@@ -1,21 +1,26 @@
 /*
- * The list view: the refused actions (#rejected, until dismissed), the
- * crew's jobs (#jobs), the outbox (#outbox) and when the list was loaded.
+ * The list view: the refused actions (#rejected, until dismissed; one refused
+ * for warnings offers to acknowledge them and send it again), the crew's
+ * jobs (#jobs), the outbox (#outbox) and when the list was loaded.
  */
 import { byId, fill, h } from '../dom.js';
-import { dismiss, effectiveState, pendingFor } from './outbox.js';
+import { acknowledge, dismiss, effectiveState, pendingFor } from './outbox.js';
 import { S } from './state.js';
 import { ago, hhmm } from './time.js';
 import { ACTION_LABEL, STATE_LABEL } from './vocab.js';
 
-const actionLabel = (i) => ACTION_LABEL[i.action] || i.action;
+const actionLabel = (i) => i.label || ACTION_LABEL[i.action] || i.action;
 
 export function renderRejected() {
   fill(byId('rejected'), S.outbox.filter((x) => x.status !== 'queued').map((i) =>
-    h('div', { class: 'banner bad', 'data-outbox': i.id, role: 'alert' },
+    h('div', { class: ['banner', i.ack?.length ? 'warn' : 'bad'], 'data-outbox': i.id, role: 'alert' },
       h('p', {}, h('strong', {}, `Not applied: ${actionLabel(i)}${i.job ? ` on ${i.job}` : ''} (pressed ${hhmm(i.created)})`)),
       h('p', { class: 'reason' }, i.error || 'refused by the server'),
       h('div', { class: 'row' },
+        i.ack?.length ? h('button', {
+          class: 'btn small primary', type: 'button', 'data-acknowledge': i.ack.join(','),
+          onclick: () => acknowledge(i.id),
+        }, `Acknowledge ${i.ack.join(', ')} and send`) : null,
         h('button', { class: 'btn small', type: 'button', onclick: () => dismiss(i.id) }, 'Dismiss')))));
 }
 

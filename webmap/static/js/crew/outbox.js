@@ -6,7 +6,10 @@
  * A replay after a lost answer is harmless (the server counts it as a
  * duplicate). An action the server refuses (the job was recalled or
  * reassigned meanwhile) stays, with the server's reason, until the crew
- * dismisses it. Sending holds a Web Lock, so two tabs never send at once.
+ * dismisses it; one refused for warnings to acknowledge (a switching step:
+ * "... (acknowledge: parallel)") is sent again, as a new action, once the
+ * crew acknowledges them. Sending holds a Web Lock, so two tabs never send
+ * at once.
  */
 import { auth, problem } from '../api.js';
 import { eventId } from './ids.js';
@@ -18,10 +21,16 @@ import { isoLocal } from './time.js';
 import { RETRY_MS, STAGES, STATE_ORDER } from './vocab.js';
 
 const answeredHooks = [];
+const sentHooks = [];
 
 /** Runs `fn` after a round of sending that the server answered (the jobs changed). */
 export function onAnswered(fn) {
   answeredHooks.push(fn);
+}
+
+/** Runs `fn(item, answer)` when the server accepted an item (its answer's JSON body). */
+export function onSent(fn) {
+  sentHooks.push(fn);
 }
 
 export async function loadOutbox() {
@@ -42,7 +51,19 @@ function actionPath(jobId, action) {
  * idempotency key and the time it was taken, and tries to send it.
  * `quiet`: not counted as waiting on the job's card (delivery receipts).
  */
-export async function enqueue(jobId, action, extra, quiet) {
+export function enqueue(jobId, action, extra, quiet) {
+  return queue({ job: jobId, action, path: actionPath(jobId, action), quiet: Boolean(quiet) }, extra);
+}
+
+/**
+ * Queues an action sent to `path` (a switching step, a release), not on a
+ * job. `meta`: what the views show of it ({doc, step, label}).
+ */
+export function enqueueTo(path, action, extra, meta) {
+  return queue({ job: null, action, path, quiet: false, ...meta }, extra);
+}
+
+async function queue(what, extra) {
   const id = eventId();
   const body = { id, time: isoLocal(), ...extra };
   S.seq = Math.max(S.seq + 1, Date.now() * 1000);
@@ -51,15 +72,12 @@ export async function enqueue(jobId, action, extra, quiet) {
     seq: S.seq,
     user: S.user ? S.user.username : null,
     crew: S.user ? S.user.crew : null,
-    job: jobId,
-    action,
-    path: actionPath(jobId, action),
+    ...what,
     body,
     created: body.time,
     status: 'queued',
     error: null,
     attempts: 0,
-    quiet: Boolean(quiet),
   };
   await idbPut('outbox', item);
   S.outbox.push(item);
@@ -98,6 +116,12 @@ function refusal(item, r) {
   }
   if (r.status === 409) return `This action's id was already used for a different action. Server: ${reason}`;
   return reason;
+}
+
+/** The warnings a refusal asks to acknowledge ("... (acknowledge: parallel, loop)"), or []. */
+function warnings(reason) {
+  const m = /\(acknowledge: ([^)]+)\)\s*$/.exec(reason || '');
+  return m ? m[1].split(',').map((w) => w.trim()).filter(Boolean) : [];
 }
 
 /** POSTs one item; a refused CSRF token is renewed once. Throws when offline. */
@@ -141,6 +165,7 @@ async function sendOutbox() {
     if (r.status === 200) {
       await idbDelete('outbox', item.id);
       sent += 1;
+      for (const fn of sentHooks) fn(item, r.data);
       continue;
     }
     if (r.status === 401) {
@@ -156,6 +181,7 @@ async function sendOutbox() {
     // 409: the id was used with other content; 403, 400): the crew must see it.
     item.status = r.status === 409 ? 'conflict' : 'rejected';
     item.error = refusal(item, r);
+    item.ack = r.status === 422 ? warnings(item.error) : [];
     item.http = r.status;
     item.answered = isoLocal();
     await idbPut('outbox', item);
@@ -171,6 +197,23 @@ export async function dismiss(id) {
   await idbDelete('outbox', id);
   await loadOutbox();
   render();
+}
+
+/**
+ * Sends a refused action again with the warnings it named acknowledged: a new
+ * action (a new id: the old one was used for the unacknowledged content) with
+ * the time and position of the first, in the old one's place in the queue.
+ */
+export async function acknowledge(id) {
+  const old = S.outbox.find((i) => i.id === id);
+  if (!old?.ack?.length) return;
+  const body = { ...old.body };
+  delete body.id;
+  const ack = [...new Set([...(body.acknowledge || []), ...old.ack])];
+  const { seq, job, action, path, quiet, doc, step, label } = old;
+  await idbDelete('outbox', id);
+  S.outbox = S.outbox.filter((i) => i.id !== id);
+  await queue({ seq, job, action, path, quiet, doc, step, label }, { ...body, acknowledge: ack });
 }
 
 // ------------------------------------------------------------ derived state

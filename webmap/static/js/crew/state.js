@@ -31,6 +31,9 @@ export const S = {
   confirm: null,       // the action waiting for a second tap
   closed: new Set(),   // jobs this handheld closed (no "recalled" notice for them)
   noticed: new Set(),  // jobs whose loss the crew was told of already
+  // The crew's switching work (switching.js): issued orders with a step of its
+  // own, safety documents issued to it, planned outages it works on.
+  switching: { orders: [], safety: [], planned: [], synced: null },
 };
 
 const renderers = [];

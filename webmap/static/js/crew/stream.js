@@ -2,6 +2,8 @@
  * The live stream: Server-Sent Events read over fetch (so a bearer token can
  * be sent), reconnecting forever with a backoff. Job, crew and alert events
  * reload the jobs; a recall or cancellation is told to the crew at once.
+ * Switching-desk events (order, safety, planned, field) and, while the crew
+ * has orders open, device events reload the switching work (switching.js).
  * While signed out or offline, the session is probed now and then (the
  * browser's 'online' event is not always fired).
  */
@@ -12,17 +14,28 @@ import { flushSoon } from './outbox.js';
 import { loadSession } from './session.js';
 import { S } from './state.js';
 import { setAuth, setOnline } from './status.js';
+import { refreshSwitching } from './switching.js';
 import { ALERT_TEXT } from './vocab.js';
 
 const MAX_BACKOFF_MS = 30000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let refreshTimer = null;
+const DESK = new Set(['order', 'safety', 'planned', 'field']);
 
-/** Reloads the jobs in a moment (events come in bursts). */
+let refreshTimer = null;
+let switchingTimer = null;
+
+/** Reloads the switching work in a moment. */
+function switchingSoon() {
+  clearTimeout(switchingTimer);
+  switchingTimer = setTimeout(() => { refreshSwitching(); }, 300);
+}
+
+/** Reloads the jobs and the switching work in a moment (events come in bursts). */
 export function refreshSoon() {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => { refreshJobs(); }, 300);
+  switchingSoon();
 }
 
 function onEvent(kind, data) {
@@ -36,6 +49,8 @@ function onEvent(kind, data) {
     if (lost) S.noticed.add(a.job);
   }
   if (kind === 'job' || kind === 'crew' || kind === 'alert') refreshSoon();
+  const open = S.switching.orders.some((o) => o.state === 'issued' || o.state === 'in_progress');
+  if (DESK.has(kind) || (kind === 'device' && open)) switchingSoon();
 }
 
 /** One event block of the stream (the lines before a blank line). */

@@ -1,4 +1,7 @@
-/* The handheld's vocabularies: a job's stages and states, what its actions are called, timings. */
+/*
+ * The handheld's vocabularies: a job's stages and states, what its actions
+ * are called, timings; the switching desk's steps, states and documents.
+ */
 
 export const RETRY_MS = 4000;      // outbox retry while something waits
 export const GPS_MIN_S = 60;       // a fix at most once a minute ...
@@ -25,6 +28,7 @@ export const ACTION_LABEL = {
   deliver: 'Received', accept: 'Accept', depart: 'Depart', arrive: 'Arrived',
   'made-safe': 'Made safe', repaired: 'Repaired', restored: 'Restored',
   estimate: 'Estimate', close: 'Close-out', status: 'Shift',
+  step: 'Switching step', release: 'Release',
 };
 /** The crew's status (oms/vocabulary.py CrewStatus) in words. */
 export const CREW_STATUS_LABEL = {
@@ -43,3 +47,18 @@ export const ALERT_TEXT = {
   etr_passed: (a) => `${a.job}: the restoration estimate passed; now ${a.detail?.etr || 'open'}.`,
   job_cancelled: (a) => `${a.job} was cancelled${a.detail?.why ? ` (${a.detail.why}).` : '.'}`,
 };
+
+/** A switching step's action (oms/switching/documents.py STEP_ACTIONS), before its device. */
+export const STEP_VERB = {
+  open: 'Open', close: 'Close', place_tag: 'Place tag on', remove_tag: 'Remove tag from',
+  apply_ground: 'Apply ground at', remove_ground: 'Remove ground from',
+  place_jumper: 'Place jumper across', remove_jumper: 'Remove jumper from',
+  cut: 'Cut', remove_cut: 'Remove cut on',
+};
+/** The states of switching orders, safety documents and planned outages, in words. */
+export const DESK_STATE_LABEL = {
+  issued: 'Issued', in_progress: 'In progress', completed: 'Completed', cancelled: 'Cancelled',
+  released: 'Released', approved: 'Approved', rejected: 'Rejected', requested: 'Requested',
+};
+/** The kinds of safety document (DOCUMENT_KINDS). */
+export const DOCUMENT_LABEL = { clearance: 'Clearance', hold: 'Hold', delegated: 'Delegated control' };
