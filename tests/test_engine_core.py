@@ -538,6 +538,41 @@ def test_calls_made_before_a_breaker_blinked_are_not_from_the_blink(tmp_path: Pa
     assert found["T1"] is t1 and t1.active and t1.started == T0
 
 
+def test_a_call_made_during_a_blink_is_not_from_the_blink(tmp_path: Path) -> None:
+    # Two calls under T1, then the breaker blinks (open 60 s, closed 80 s)
+    # and s2-1, under T2, calls 10 s into it: too soon to be reacting to it,
+    # so s2-1 was out before, as T1's callers: R is out, not T1 alone (the
+    # reclose used to wipe s2-1's call, leaving T1 one level too low).
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    batch(core, [ev("c1", "call", 0, customer="s1-1"), ev("c2", "call", 20, customer="s1-3")])
+    assert list(at_devices(core)) == ["T1"]
+    batch(core, [ev("s1", "scada", 60, device="B", state="open", lockout=False)])
+    batch(core, [ev("c3", "call", 70, customer="s2-1")])
+    batch(core, [ev("s2", "scada", 80, device="B", state="closed")])
+    tick(core, T0 + timedelta(seconds=900))
+    active = {o.device: o for o in outages(core) if o.active}
+    assert list(active) == ["R"] and active["R"].started == T0
+    assert at_devices(core)["B"].kind == "momentary"
+
+
+def test_calls_before_a_partial_restoration_make_no_nested_outage(tmp_path: Path) -> None:
+    # Calls under T1 and T2: R is out. A caller under T3 says power is back:
+    # R was restored. T1's and T2's callers called while R was out, which
+    # says nothing of whether T1 or T2 is still out (they used to become
+    # nested outages at once, out since R's start); later calls do.
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    calls = [("s1-1", 0), ("s1-3", 30), ("s2-1", 60), ("s2-2", 90)]
+    batch(core, [ev(f"c{i}", "call", t, customer=c) for i, (c, t) in enumerate(calls)])
+    r = at_devices(core)["R"]
+    batch(core, [ev("on", "call", 3000, customer="s3-2", power="on")])
+    tick(core, T0 + timedelta(seconds=3000 + 200))  # past the restore grace
+    assert (r.state, r.restored) == ("restored", T0 + timedelta(seconds=3000))
+    assert [o.device for o in outages(core) if o.active] == []
+    batch(core, [ev("c5", "call", 3500, customer="s1-2"), ev("c6", "call", 3530, customer="s1-4")])
+    t1 = at_devices(core)["T1"]
+    assert t1.active and t1.started == T0 + timedelta(seconds=3500)
+
+
 def test_an_unanswered_ping_says_nothing_when_no_head_end_answers(tmp_path: Path) -> None:
     core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
     _recloser_out_then_back(core, ["s2-1", "s2-3"])

@@ -31,7 +31,7 @@ from oms.engine.orders import OrderBook
 from oms.engine.outage_book import OutageBook
 from oms.engine.prediction import DeviceTree
 from oms.engine.switching import no_op_refusal
-from oms.engine.timebase import CLOCK_SLACK_S, to_datetime, to_seconds
+from oms.engine.timebase import CALL_DELAY_MIN_S, CLOCK_SLACK_S, to_datetime, to_seconds
 from oms.engine.units import Units
 from oms.exceptions import ActionError
 from oms.intake.events import Directory, Event
@@ -342,9 +342,12 @@ class EngineCore:
         units = units[units >= 0]
         if o.kind == "momentary" and o.confirmed_by == "scada":
             # A blink's first open is its SCADA time: a report of no supply
-            # made before it is not from it and outlives its reclose.
+            # made before it is not from it and outlives its reclose; nor is
+            # a call made too soon after it for a caller to have reacted (a
+            # call during a 20 s blink is about an earlier loss of supply).
             ev = self.ev
-            last = np.fmax(np.fmax(ev.off[units], ev.gasp[units]), ev.ping_dead[units])
+            call = ev.off[units] - CALL_DELAY_MIN_S  # lost supply by then, at the latest
+            last = np.fmax(np.fmax(call, ev.gasp[units]), ev.ping_dead[units])
             units = units[~(last < to_seconds(o.started) - CLOCK_SLACK_S)]
         seen = to_seconds(self.clock) if self.clock is not None else t
         self.ev.restored(units, t, seen)

@@ -267,7 +267,7 @@ def _narrow(r: _Pass) -> None:
             # rule (weak evidence, pings) decides in the next passes.
             core.restore(o, to_datetime(partial), "system", "partial restoration")
             for d in below:
-                if _called_under(r, d):
+                if _called_under(r, d, partial):
                     r.revealed[d] = o
                 else:
                     r.new_devices.remove(d)
@@ -420,12 +420,16 @@ def _first_dead_outside(
     return to_datetime(float(column[dead][keep].min()))
 
 
-def _called_under(r: _Pass, d: int) -> bool:
-    """Whether an unmetered caller below device ``d`` reports no supply (or AMI is silent)."""
+def _called_under(r: _Pass, d: int, since: float) -> bool:
+    """Whether an unmetered caller below device ``d`` reported no supply after
+    ``since`` (a partial restoration above it). A call made before it is
+    explained by the outage restored then, and says nothing of whether ``d``
+    is still out: as after a crew's restoration, only a later report does
+    (meters left silent are decided by the nested rule and pings)."""
     table = r.table
-    if not table.ami_live:
-        return True
-    callers = table.off & ~r.core.units.metered[table.units]
+    callers = table.off & (table.fresh_t > since)
+    if table.ami_live:
+        callers &= ~r.core.units.metered[table.units]
     if not callers.any():
         return False
     tin = r.tree.supply.tree.tin[table.nodes[callers]]
