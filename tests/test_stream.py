@@ -347,3 +347,31 @@ def test_a_change_through_one_process_reaches_a_stream_on_another(web_db: str) -
     finally:
         for a in apps:
             a.extensions["oms.storage.db"].dispose()
+
+
+def test_a_crew_streams_the_switching_documents_that_concern_it(streaming: Flask) -> None:
+    eng, eng_csrf = user(streaming, "eng")
+    dora, csrf = user(streaming, "dora")
+    steps = [
+        {"action": "open", "device": "SW2", "performer": "K1"},
+        {"action": "place_tag", "device": "SW1", "performer": "K2", "tag": "caution"},
+        {"action": "remove_tag", "device": "SW1"},
+    ]
+    mine = eng.post(
+        "/api/switching/orders", json={"title": "K1's", "steps": steps[:1]}, headers=eng_csrf
+    ).get_json()["id"]
+    theirs = eng.post(
+        "/api/switching/orders", json={"title": "K2's", "steps": steps[1:]}, headers=eng_csrf
+    ).get_json()["id"]
+    for oid in (mine, theirs):
+        post(eng, eng_csrf, f"/api/switching/orders/{oid}/check", {})
+        post(dora, csrf, f"/api/switching/orders/{oid}/approve", {})
+    post(dora, csrf, f"/api/switching/orders/{mine}/issue", {})
+    k1 = changes(Stream(streamer(streaming, "k1"), query_string={"since": "0"}, **QUIET).rest())
+    k2 = changes(Stream(streamer(streaming, "k2"), query_string={"since": "0"}, **QUIET).rest())
+    orders = {m["data"]["ref"] for m in k1 if m["event"] == "order"}
+    # K1 sees its order once issued (not the drafts before); K2 sees neither
+    # (its own order is not issued).
+    assert orders == {mine}
+    assert all(m["data"]["data"]["state"] == "issued" for m in k1 if m["event"] == "order")
+    assert not any(m["event"] == "order" for m in k2)

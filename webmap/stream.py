@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 
 from oms.storage import schema
 from oms.storage.postgres import FEED_CHANNEL, Listener
+from oms.storage.switching import concerns
 from webmap.accounts import User
 from webmap.auth import credential, current_user, require, still_signed_in
 from webmap.db import database
@@ -67,7 +68,9 @@ def _visible(change: dict[str, Any], user: User) -> bool:
         return bool(change["ref"] == user.crew)
     if change["kind"] in ("job", "alert"):
         return bool(data.get("crew") == user.crew)
-    return change["kind"] in ("outage", "device")
+    if change["kind"] in ("order", "safety", "planned"):
+        return concerns(data, user.crew or "")
+    return change["kind"] in ("outage", "device", "field")
 
 
 def _start_from() -> int:

@@ -16,7 +16,14 @@ from sqlalchemy.engine import Connection
 
 from oms.storage import schema
 
-__all__ = ["KINDS", "by_source_event", "field_changes", "get_document", "list_documents"]
+__all__ = [
+    "KINDS",
+    "by_source_event",
+    "concerns",
+    "field_changes",
+    "get_document",
+    "list_documents",
+]
 
 #: Document kind -> its id prefix.
 KINDS = {"order": "SO", "safety": "SD", "planned": "PO"}
@@ -45,13 +52,16 @@ def list_documents(
         query = query.where(docs.c.state.notin_(("completed", "cancelled", "released", "rejected")))
     out = [dict(body) for (body,) in conn.execute(query)]
     if crew is not None:
-        out = [d for d in out if _concerns(d, crew)]
+        out = [d for d in out if concerns(d, crew)]
     return out
 
 
-def _concerns(doc: dict[str, Any], crew: str) -> bool:
+def concerns(doc: dict[str, Any], crew: str) -> bool:
+    """Whether a crew may see the document: an order with a step of its own
+    once issued (cancelled after that too, so the crew learns it was), a
+    safety document issued to it, a planned outage it works on, approved."""
     if doc["id"].startswith("SO-"):
-        issued = doc["state"] in ("issued", "in_progress", "completed")
+        issued = any(s["state"] == "issued" for s in doc.get("signatures", []))
         return issued and any(s["performer"] == crew for s in doc["steps"])
     if doc["id"].startswith("SD-"):
         return doc["crew"] == crew and doc["state"] != "draft"
