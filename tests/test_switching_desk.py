@@ -402,3 +402,24 @@ def test_a_planned_request_names_what_is_wrong_and_its_risks() -> None:
     )
     po = max(i for i in desk.docs if i.startswith("PO-"))
     assert any("days' notice, less than 7" in c for c in desk.docs[po]["risk"]["concerns"])
+
+
+def test_a_scada_report_of_the_next_control_step_is_that_step_done_never_a_trip() -> None:
+    core = _core()
+    desk = Desk(core)
+    oid = desk.issue([{"action": "open", "device": "B2"}, {"action": "close", "device": "B2"}])
+    # The control room opens B2 from its SCADA console: the report is step 1.
+    desk.send("scada", {}, device="B2", state="open")
+    assert [s["done_by"] for s in desk.docs[oid]["steps"]] == ["scada", None]
+    e = core.net.edge_index["B2"]
+    assert e not in core.devices.tripped and not core.devices.rows["B2"]["tripped"]
+    assert [(o.kind, o.device) for o in core.outages.active()] == [("switching", "B2")]
+    # A second report of the same state confirms; a plain switch and its
+    # SCADA report afterwards are one operation too.
+    desk.send("scada", {}, device="B2", state="open")
+    assert e not in core.devices.tripped
+    desk.send("scada", {}, device="B2", state="closed")
+    assert desk.docs[oid]["state"] == "completed" and core.outages.active() == []
+    desk.send("switch", DORA, device="SW2", state="open")
+    desk.send("scada", {}, device="SW2", state="open")
+    assert [(o.kind, o.device) for o in core.outages.active()] == [("switching", "SW2")]

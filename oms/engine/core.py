@@ -240,6 +240,14 @@ class EngineCore:
             guard(self, event)
             if state == "closed" and e in self.devices.tripped:
                 self._reclosed(e, event.time)  # closed by hand: as if it reclosed
+        if event.type == "scada" and self.desk.confirmed_by_scada(self, event):
+            return  # the next step of an issued order, carried out through SCADA
+        if event.type == "scada" and state == "open" and not self.device_closed[e]:
+            # Open already (commanded, or its normal state): no trip, a confirmation.
+            self._store_row(
+                device, {**self._row(device, state, event.time, event.id), "tripped": False}
+            )
+            return
         if event.type == "scada" and bool(net.protective[e]):
             row = self._row(device, state, event.time, event.id)
             row["tripped"] = state == "open"

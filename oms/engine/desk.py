@@ -167,6 +167,33 @@ class SwitchingDesk:
             raise DocumentNotFound(f"no open planned outage {pid!r}")
         return p
 
+    def confirmed_by_scada(self, core: EngineCore, event: Event) -> bool:
+        """Whether a SCADA report is the next step of an issued order, the control
+        room's, on that device into that state: then it is that step, done (a
+        commanded operation, never a trip)."""
+        device = core.net.edge_ids[event.device]
+        action = "close" if event.payload["state"] == "closed" else "open"
+        for order in self.orders.values():
+            step = order.next_step() if order.active else None
+            if step is None or step.performer != CONTROL:
+                continue
+            if (step.device, step.action) != (device, action):
+                continue
+            if bool(core.device_closed[event.device]) == (action == "close"):
+                continue  # already so: nothing to confirm
+            t = event.time
+            core.operate(
+                device,
+                event.payload["state"],
+                t,
+                f"{order.id}/{step.seq} scada",
+                event.id,
+                order.planned,
+            )
+            _step_done(self, order, step, t, "scada", "system")
+            return True
+        return False
+
     def issued_documents(self) -> list[SafetyDocument]:
         return [d for d in self.documents.values() if d.active]
 
@@ -486,7 +513,6 @@ def _step(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
         desk.temporary_dirty[change.id] = change
         if kind in ("jumper", "cut"):
             core.field_changed(step.device, t, actor, planned, opening=placing == (kind == "cut"))
-    step.done_at, step.done_by = t, user
     step.acknowledged = _acknowledged(event)
     for key in ("lon", "lat"):
         value = p.get(key)
@@ -494,13 +520,21 @@ def _step(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
             setattr(step, key, float(value))
     if isinstance(p.get("note"), str):
         step.note = p["note"]
+    _step_done(desk, order, step, t, user, role)
+
+
+def _step_done(
+    desk: SwitchingDesk, order: SwitchingOrder, step: Step, t: datetime, user: str, role: str
+) -> None:
+    """``step`` was carried out: the order (and its planned outage) move on."""
+    step.done_at, step.done_by = t, user
     if order.state == "issued":
         order.sign("in_progress", user, role, t)
     if order.next_step() is None:
         order.sign("completed", user, role, t)
     desk.dirty.add(order.id)
-    if planned is not None and planned in desk.planned:
-        po = desk.planned[planned]
+    po = desk.planned.get(order.planned or "")
+    if po is not None:
         if po.state == "approved" and step.action in ("open", "cut"):
             po.actual_start = t
             po.sign("in_progress", user, role, t)
