@@ -35,6 +35,7 @@ ENTRIES = {
     "crew": "crew.js",
     "public": "public.js",
     "overview": "overview.js",
+    "switching": "switching.js",
 }
 #: Module files: the entries and everything under js/.
 MODULES = sorted([STATIC / e for e in ENTRIES.values()] + list((STATIC / "js").rglob("*.js")))

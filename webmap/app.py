@@ -126,6 +126,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         search,
         stream,
         switching,
+        switching_page,
     )
     from webmap.openapi import document
 
@@ -139,6 +140,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(outage_detail.bp)
     app.register_blueprint(overview.bp)
     app.register_blueprint(switching.bp)
+    app.register_blueprint(switching_page.bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

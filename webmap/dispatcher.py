@@ -38,7 +38,15 @@ network layer and plans also serve crews):
 ``GET /map/crews.geojson``     crews at their last position
 ``GET /map/plan``              isolation and restoration plan: ``outage`` or
                                ``device`` (:func:`webmap.layers.plan`)
+``GET /map/field.geojson``     tags, grounds, jumpers and cuts in place and the
+                               devices of active switching orders
+                               (:func:`webmap.layers.field_layer`)
 =============================  =================================================
+
+The network and device layers take ``view``: ``operated`` (the default: the
+devices as reported, with the jumpers and cuts in the field, and the open
+outages) or ``normal`` (the network as built: every device in its normal
+state, nothing cut, no outage).
 
 Large answers are gzipped when the browser accepts it. The network layer
 carries an ``ETag`` (the edge states, the view and the network): the browser
@@ -70,6 +78,7 @@ from oms.outages import Outage, get_outage
 from oms.storage import schema
 from oms.storage.loading import device_states
 from oms.storage.queries import list_crews
+from oms.storage.switching import field_changes, list_documents
 from topology.exceptions import TopologyError
 from topology.model import Network
 from webmap import basemap, layers
@@ -229,6 +238,24 @@ def summary() -> Response:
     )
 
 
+def _drawn(conn: Connection) -> tuple[Network, list[dict[str, Any]], bool]:
+    """The network a map request draws (``view``), the outages marked on it, and
+    whether it is as operated.
+
+    As operated: the devices as reported, the jumpers and cuts in the field
+    (:func:`webmap.layers.with_field_changes`) and the open outages. As built
+    (``view=normal``): normal states, no outage.
+    """
+    view = request.args.get("view", "operated")
+    if view not in layers.VIEWS:
+        abort(400, description=f"view must be one of {', '.join(layers.VIEWS)}")
+    net = _network()
+    if view == "normal":
+        return layers.as_built(net), [], False
+    operated = layers.with_field_changes(net, field_changes(conn))
+    return operated, [o.to_dict() for o in _open_outages(conn)], True
+
+
 def _view() -> tuple[layers.Bbox | None, float | None]:
     """The ``bbox`` and ``zoom`` of a map request (400 when malformed)."""
     try:
@@ -241,11 +268,11 @@ def _view() -> tuple[layers.Bbox | None, float | None]:
 @bp.get("/map/network.geojson")
 @require("dispatcher", "engineer", "crew")
 def network_geojson() -> Response:
-    """The network for a view: ``bbox=minlon,minlat,maxlon,maxlat`` and ``zoom``."""
+    """The network for a view: ``bbox=minlon,minlat,maxlon,maxlat``, ``zoom`` and ``view``."""
     bbox, zoom = _view()
     conn = get_conn()
-    net = _network()
-    states = layers.edge_states(net, [o.to_dict() for o in _open_outages(conn)])
+    net, outages, _ = _drawn(conn)
+    states = layers.edge_states(net, outages)
     # The answer depends only on these: a browser revalidating its copy gets a
     # 304 without the layer being built again when nothing changed.
     tag = hashlib.blake2b(states.tobytes(), digest_size=16)
@@ -278,15 +305,14 @@ def _reported_devices(conn: Connection) -> dict[str, dict[str, Any]]:
 @bp.get("/map/devices.geojson")
 @require("dispatcher", "engineer", "crew")
 def devices_geojson() -> Response:
-    """Device symbols for a view (``bbox``, ``zoom``): at street zooms, or when few are in view."""
+    """Device symbols for a view (``bbox``, ``zoom``, ``view``): at street zooms, or when few
+    are in view."""
     bbox, zoom = _view()
     conn = get_conn()
-    net = _network()
-    outages = [o.to_dict() for o in _open_outages(conn)]
+    net, outages, operated = _drawn(conn)
     states = layers.edge_states(net, outages)
-    doc = layers.device_layer(
-        net, states, bbox, zoom, reported=_reported_devices(conn), outages=outages
-    )
+    reported = _reported_devices(conn) if operated else {}
+    doc = layers.device_layer(net, states, bbox, zoom, reported=reported, outages=outages)
     return _geojson(doc)
 
 
@@ -469,3 +495,18 @@ def plan() -> Response:
     result["outage"] = outage_id
     result["layer"] = layers.plan_layer(net, result)
     return _json(result)
+
+
+@bp.get("/map/field.geojson")
+@require("dispatcher", "engineer")
+def field_geojson() -> Response:
+    """Tags, grounds, jumpers and cuts in place, and the devices of the switching orders
+    issued or under way (their steps not done yet): one Point per device."""
+    conn = get_conn()
+    net = _network()
+    orders = [
+        o
+        for o in list_documents(conn, "order", open_only=True)
+        if o["state"] in layers.ACTIVE_ORDER_STATES
+    ]
+    return _geojson(layers.field_layer(net, field_changes(conn), orders))

@@ -51,6 +51,14 @@ one a Point (the middle of the edge) with its kind and its state as a
 symbol shows it (:data:`DEVICE_STATES`), at street zooms
 (``zoom >= DEVICE_ZOOM``) or in any view holding at most ``DEVICE_LIMIT``
 devices. :func:`trace_layer` draws an upstream or downstream trace.
+
+The switching desk
+------------------
+:func:`field_layer` gives the tags, grounds, jumpers and cuts in place and
+the devices of the orders under way, one Point per device.
+:func:`with_field_changes` is the network as operated with the jumpers and
+cuts in place, :func:`as_built` the network in its normal states (the map's
+"as built" view, :data:`VIEWS`).
 """
 
 from __future__ import annotations
@@ -68,11 +76,13 @@ from typing import Any
 import numpy as np
 
 from oms.outages import ACTIVE_STATES
+from oms.switching.field import FieldBook, FieldChange
 from topology.exceptions import TopologyError
 from topology.model import EDGE_KINDS, Network
 from topology.supply import reachable_from
 
 __all__ = [
+    "ACTIVE_ORDER_STATES",
     "CELL_PX",
     "DETAIL_LIMIT",
     "DETAIL_MAX",
@@ -82,15 +92,19 @@ __all__ = [
     "DEVICE_MAX",
     "DEVICE_STATES",
     "DEVICE_ZOOM",
+    "FIELD_KINDS",
     "MAX_SEGMENTS",
     "STATES",
     "TRACE_KINDS",
+    "VIEWS",
     "Bbox",
     "Coordinates",
+    "as_built",
     "calls_layer",
     "crews_layer",
     "device_layer",
     "edge_states",
+    "field_layer",
     "fit_zoom",
     "network_bounds",
     "network_layer",
@@ -102,6 +116,7 @@ __all__ = [
     "state_counts",
     "to_json",
     "trace_layer",
+    "with_field_changes",
 ]
 
 #: Edge states, by code (the position in this tuple), bottom to top when drawn.
@@ -1081,4 +1096,140 @@ def plan_layer(net: Network, result: Mapping[str, Any], limit: int = 20_000) -> 
             f = _edge_feature(net, e, ENERGIZED if net.edge_closed[e] else OPEN)
             f["properties"]["role"] = role
             features.append(f)
+    return _collection(features)
+
+
+# ------------------------------------------------------- the switching desk
+#: Field changes drawn on the map, in the order their symbols sit side by side.
+FIELD_KINDS = ("tag", "ground", "jumper", "cut")
+#: Orders whose devices the map highlights: issued and under way.
+ACTIVE_ORDER_STATES = ("issued", "in_progress")
+#: The network views the map draws: as operated now, or as built (normal states).
+VIEWS = ("operated", "normal")
+
+_built: weakref.WeakKeyDictionary[Network, Network] = weakref.WeakKeyDictionary()
+_fielded: weakref.WeakKeyDictionary[Network, tuple[Any, Network]] = weakref.WeakKeyDictionary()
+
+
+def as_built(net: Network) -> Network:
+    """``net`` with every device in its normal state and nothing cut: a view, cached
+    per network object. O(n + m) once."""
+    with _lock:
+        found = _built.get(net)
+    if found is None:
+        found = net.normal()
+        with _lock:
+            _built[net] = found
+    return found
+
+
+def with_field_changes(net: Network, changes: Iterable[Mapping[str, Any]]) -> Network:
+    """``net`` as operated with the jumpers and cuts in place (a jumper conducts
+    whatever its device's state, a cut opens its conductor); ``net`` itself when
+    there are none.
+
+    ``changes`` are field changes as the API gives them; removed ones and ids
+    ``net`` lacks are ignored. A view, cached per network object and set of
+    jumpers and cuts. O(n + m) when they changed.
+    """
+    placed = [
+        c
+        for c in changes
+        if c.get("kind") in ("jumper", "cut")
+        and not c.get("removed_at")
+        and c.get("device") in net.edge_index
+    ]
+    if not placed:
+        return net
+    key = tuple(sorted((str(c["kind"]), str(c["device"])) for c in placed))
+    with _lock:
+        cached = _fielded.get(net)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    book = FieldBook(FieldChange.from_dict(dict(c)) for c in placed)
+    state, cut = book.operated(net, net.edge_closed)
+    view = net.with_states(state, cut=cut)
+    with _lock:
+        _fielded[net] = (key, view)
+    return view
+
+
+def field_layer(
+    net: Network,
+    changes: Iterable[Mapping[str, Any]],
+    orders: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """Field changes in place and the devices of active orders: one Point per device.
+
+    Parameters
+    ----------
+    net : Network
+        Where each device is drawn (the middle of its edge, as
+        :func:`outage_position` and the device symbols).
+    changes : iterable of mappings
+        Field changes as the API gives them (tags, grounds, jumpers, cuts);
+        removed ones are left out.
+    orders : iterable of mappings
+        Switching orders as the API gives them; only those issued or under
+        way (:data:`ACTIVE_ORDER_STATES`) count.
+
+    Returns
+    -------
+    dict
+        A FeatureCollection. Each feature's ``properties``: ``device``,
+        ``kind`` (the edge's kind), ``changes`` (``id``, ``kind``, ``tag``,
+        ``document``, ``order``, ``step``, ``placed_by``, ``placed_at``; in
+        :data:`FIELD_KINDS` order, then oldest first), ``orders`` (``id``,
+        ``title``, ``state``, ``steps``: the numbers of the steps not done on
+        the device, ``next``: whether the order's next step is one of them).
+        A device of an order whose steps on it are all done is not
+        highlighted; ids the network lacks are left out.
+
+    Notes
+    -----
+    O(changes + steps of the active orders).
+    """
+    by_device: dict[str, dict[str, Any]] = {}
+
+    def entry(device: Any) -> dict[str, Any] | None:
+        if not isinstance(device, str) or device not in net.edge_index:
+            return None
+        if device not in by_device:
+            kind = net.kind_of(net.edge_index[device])
+            by_device[device] = {"device": device, "kind": kind, "changes": [], "orders": []}
+        return by_device[device]
+
+    keep = ("id", "kind", "tag", "document", "order", "step", "placed_by", "placed_at")
+    for c in changes:
+        found = entry(c.get("device"))
+        if found is not None and not c.get("removed_at") and c.get("kind") in FIELD_KINDS:
+            found["changes"].append({k: c.get(k) for k in keep})
+    for o in orders:
+        if o.get("state") not in ACTIVE_ORDER_STATES:
+            continue
+        pending: dict[str, list[int]] = {}
+        for s in o.get("steps") or []:
+            if not s.get("done"):
+                pending.setdefault(str(s.get("device")), []).append(int(s["seq"]))
+        for device, seqs in pending.items():
+            found = entry(device)
+            if found is not None:
+                found["orders"].append(
+                    {
+                        "id": o.get("id"),
+                        "title": o.get("title"),
+                        "state": o.get("state"),
+                        "steps": seqs,
+                        "next": o.get("next_step") in seqs,
+                    }
+                )
+    features = []
+    for device in sorted(by_device):
+        props = by_device[device]
+        if not props["changes"] and not props["orders"]:
+            continue
+        props["changes"].sort(key=lambda c: (FIELD_KINDS.index(c["kind"]), str(c["placed_at"])))
+        pos = outage_position(net, device)
+        if pos is not None:
+            features.append(_point(pos[0], pos[1], props))
     return _collection(features)

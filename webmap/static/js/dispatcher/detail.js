@@ -6,7 +6,8 @@
  * with the browser's Back button; Escape or × closes it. The data comes
  * from GET /api/outages/<id>/detail (detail-sections.js draws it) and is
  * read again when the live stream changes the outage or one of its jobs.
- * Its buttons are the outage's actions (outage-actions.js) and its plan.
+ * Its buttons are the outage's actions (outage-actions.js), its plan, and
+ * the switching page (/switching#outage/<id>: a draft order from the plan).
  */
 import { call } from '../api.js';
 import { byId, fill, h } from '../dom.js';
@@ -114,6 +115,11 @@ function buttons(o) {
   const list = outageActions(o).map(([name, label, primary]) => act(name, label, primary, OUTAGE_ACTIONS[name]));
   if (o.kind === 'network' && o.device && ['predicted', 'confirmed'].includes(o.state)) {
     list.splice(1, 0, act('plan', 'Plan', false, () => showPlan({ outage: o.id })));
+  }
+  if (o.kind === 'network' && o.device && o.state !== 'closed') {
+    // The switching page writes the draft from the outage's plan, when asked there.
+    list.push(act('order', 'Switching order…', false,
+      () => window.open(`/switching#outage/${encodeURIComponent(o.id)}`, '_blank', 'noopener')));
   }
   list.push(act('locate', 'Show on map', false, () => shown.data && flyTo(shown.data)));
   return list;

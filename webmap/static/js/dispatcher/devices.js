@@ -25,6 +25,7 @@ import { networkRequested } from './network.js';
 import { devicePopup, popupActions, popupNotes } from './plan.js';
 import { hooks } from './state.js';
 import { toast } from './toast.js';
+import { viewParam } from './view.js';
 
 const { L } = window;
 const SVG = 'http://www.w3.org/2000/svg';
@@ -142,7 +143,7 @@ async function loadDevices({ bbox, zoom }) {
   const mine = ++seq;
   let doc;
   try {
-    doc = await call('GET', `/map/devices.geojson?bbox=${bbox.map((v) => v.toFixed(6)).join(',')}&zoom=${zoom}`);
+    doc = await call('GET', `/map/devices.geojson?bbox=${bbox.map((v) => v.toFixed(6)).join(',')}&zoom=${zoom}${viewParam()}`);
   } catch (e) {
     toast(`Devices: ${e.message}`, 'error');
     return;

@@ -1,7 +1,8 @@
 /*
  * The store, kept live: the open jobs, crews and alerts from the API, then
  * every change from the server's event stream (/stream, Server-Sent Events:
- * outage, job, crew, alert, alert_ack and device events, data = {ref, data}).
+ * outage, job, crew, alert, alert_ack and device events, data = {ref, data};
+ * order and field events redraw the switching desk's layer: field.js).
  *
  * Events that arrive while the lists load are held and applied after them.
  * A dropped stream reconnects from the last event seen (?since=).
@@ -11,6 +12,7 @@ import { byId } from '../dom.js';
 import { DONE_JOB, OPEN_OUTAGE, signIn } from './config.js';
 import { addAlert, applyAck, loadAlerts, loadSummary } from './alarms.js';
 import { alertText } from './cards.js';
+import { scheduleField } from './field.js';
 import { loadCalls, loadOutages, placeCrew, scheduleCalls, scheduleOutages } from './markers.js';
 import { scheduleNetwork } from './network.js';
 import { outagePlaces } from './filters.js';
@@ -18,7 +20,7 @@ import { debounce } from './format.js';
 import { hooks, renderSoon, store } from './state.js';
 import { toast } from './toast.js';
 
-const KINDS = ['outage', 'job', 'crew', 'alert', 'alert_ack', 'device'];
+const KINDS = ['outage', 'job', 'crew', 'alert', 'alert_ack', 'device', 'order', 'field'];
 
 /** Each outage's zone and crews (GET /api/outages), for the outages filter; at most every 3 s. */
 async function loadPlaces() {
@@ -72,6 +74,8 @@ function handle(kind, msg) {
     applyAck(msg.data);
   } else if (kind === 'device') {
     scheduleNetwork();
+  } else if (kind === 'order' || kind === 'field') {
+    scheduleField();
   }
   renderSoon();
 }

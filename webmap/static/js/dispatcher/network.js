@@ -18,6 +18,7 @@ import { canvas, icon, map, tip } from './map.js';
 import { devicePopup } from './plan.js';
 import { hooks } from './state.js';
 import { toast } from './toast.js';
+import { viewParam } from './view.js';
 
 const { L } = window;
 
@@ -76,7 +77,7 @@ export async function loadNetwork(force) {
   const mine = ++seq;
   busy = true;
   dirty = false;
-  const url = `/map/network.geojson?bbox=${bbox.map((v) => v.toFixed(6)).join(',')}&zoom=${zoom}`;
+  const url = `/map/network.geojson?bbox=${bbox.map((v) => v.toFixed(6)).join(',')}&zoom=${zoom}${viewParam()}`;
   for (const fn of networkRequested) fn({ bbox, zoom });
   let doc = null;
   try {

@@ -1,0 +1,167 @@
+/*
+ * Writing a new switching order (in place of the order shown): a title, a
+ * kind, and steps added row by row: the action, the device (the network's
+ * switching devices offered, any edge id typed), who performs it (the
+ * control room or a crew), and for a tag its kind and document.
+ *
+ * As it is written the order is studied live (POST /api/switching/study,
+ * nothing saved, at most one request in flight: the last rows win), so
+ * the customers each step cuts off and the rules it breaks are seen before
+ * it is saved. "Save draft" writes it (POST /api/switching/orders); the
+ * engine names a step that is wrong.
+ */
+import { call } from '../api.js';
+import { $$, byId, fill, h } from '../dom.js';
+import { keep } from './send.js';
+import { CONFIG, crewIds, hooks, renderSoon, ui } from './state.js';
+import { studyView } from './study.js';
+import { human, labelled } from './ui.js';
+
+const STUDY_WAIT_MS = 400;
+let studySeq = 0;
+let timer = null;
+hooks.liveStudies = 0;
+
+function options(values, selected, label = human) {
+  return values.map((v) => h('option', { value: v, selected: v === selected }, label(v)));
+}
+
+function stepRow(step = {}) {
+  const action = step.action || 'open';
+  const tag = h('select', { class: 'step-tag', 'aria-label': 'Tag kind', hidden: action !== 'place_tag' },
+    options(CONFIG.tagKinds, step.tag || 'clearance'));
+  const row = h('tr', { class: 'step-row' },
+    h('td', { class: 'num seq' }),
+    h('td', {}, h('select', {
+      class: 'step-action', 'aria-label': 'Action',
+      onchange: (ev) => { tag.hidden = ev.target.value !== 'place_tag'; },
+    }, options(CONFIG.stepActions, action))),
+    h('td', {}, h('input', {
+      type: 'text', class: 'step-device', list: 'device-ids', 'aria-label': 'Device', value: step.device || '',
+      placeholder: 'device id', autocomplete: 'off', spellcheck: 'false',
+    })),
+    h('td', {}, h('select', { class: 'step-performer', 'aria-label': 'Performer' },
+      options(['control'].concat(crewIds()), step.performer || 'control', (v) => (v === 'control' ? 'control room' : `crew ${v}`)))),
+    h('td', {}, tag, h('input', {
+      type: 'text', class: 'step-document', 'aria-label': 'Safety document', placeholder: 'document (optional)',
+      value: step.document || '',
+    })),
+    h('td', {}, h('button', {
+      type: 'button', class: 'btn icon remove', title: 'Remove this step',
+      onclick: () => { row.remove(); numberRows(); studySoon(); },
+    }, '✕')));
+  return row;
+}
+
+function numberRows() {
+  $$('#new-steps tr').forEach((tr, k) => { tr.querySelector('.seq').textContent = k + 1; });
+}
+
+/** The steps as the API takes them (rows without a device left out). */
+function steps() {
+  return $$('#new-steps tr').map((tr) => {
+    const s = {
+      action: tr.querySelector('.step-action').value,
+      device: tr.querySelector('.step-device').value.trim(),
+      performer: tr.querySelector('.step-performer').value,
+    };
+    if (s.action === 'place_tag') s.tag = tr.querySelector('.step-tag').value;
+    const doc = tr.querySelector('.step-document').value.trim();
+    if (doc) s.document = doc;
+    return s;
+  }).filter((s) => s.device);
+}
+
+async function studyNow() {
+  timer = null;
+  const mine = ++studySeq;
+  const box = byId('new-study');
+  if (!box) return;  // the form was saved or discarded meanwhile
+  const given = steps();
+  if (!given.length) {
+    fill(box, h('p', { class: 'muted' }, 'Add steps: they are studied as you write them.'));
+    return;
+  }
+  let doc = null;
+  let error = null;
+  try {
+    doc = await call('POST', '/api/switching/study', { steps: given });
+  } catch (e) {
+    error = e.message;
+  }
+  if (mine !== studySeq || !byId('new-study')) return;  // a later study, or the form is gone
+  hooks.liveStudies += 1;
+  fill(box, error ? h('p', { class: 'refusal', role: 'alert' }, error)
+    : studyView(doc, 'Study as written (nothing is saved or operated)'));
+}
+
+function studySoon() {
+  clearTimeout(timer);
+  timer = setTimeout(studyNow, STUDY_WAIT_MS);
+}
+
+async function save(form) {
+  const error = byId('new-error');
+  const body = {
+    title: form.querySelector('#new-title').value.trim(),
+    kind: form.querySelector('#new-kind').value,
+    steps: steps(),
+  };
+  if (ui.editing?.outage) body.outage = ui.editing.outage;
+  if (ui.editing?.planned) body.planned = ui.editing.planned;
+  if (!body.title) {
+    error.textContent = 'Give the order a title.';
+    return;
+  }
+  try {
+    const doc = keep(await call('POST', '/api/switching/orders', body));
+    clearTimeout(timer);
+    ui.editing = null;
+    ui.order = doc.id;
+    history.replaceState(null, '', `#order/${encodeURIComponent(doc.id)}`);
+    renderSoon();
+  } catch (e) {
+    error.textContent = e.message;
+  }
+}
+
+/** Opens the form for a new order (for an outage or a planned outage, with steps to start from). */
+export function openEditor({ outage = null, planned = null, title = '', kind = 'planned', given = [] } = {}) {
+  ui.editing = { outage, planned };
+  clearTimeout(timer);
+  const rows = h('tbody', { id: 'new-steps' }, (given.length ? given : [{}]).map(stepRow));
+  const form = h('form', {
+    class: 'editor', id: 'order-editor',
+    onsubmit: (ev) => { ev.preventDefault(); save(ev.target); },
+    oninput: studySoon,
+    onchange: studySoon,
+  },
+  h('h2', {}, 'New switching order', outage ? ` for ${outage}` : '', planned ? ` for ${planned}` : ''),
+  h('div', { class: 'row' },
+    labelled('Title', h('input', { type: 'text', id: 'new-title', value: title, required: true, autocomplete: 'off' }), 'wide'),
+    labelled('Kind', h('select', { id: 'new-kind' }, options(CONFIG.orderKinds, kind)))),
+  h('table', { class: 'grid steps-editor' },
+    h('thead', {}, h('tr', {}, ['#', 'Action', 'Device', 'Performer', 'Tag / document', ''].map((c) => h('th', {}, c)))),
+    rows),
+  h('div', { class: 'actions' },
+    h('button', {
+      type: 'button', class: 'btn', id: 'add-step',
+      onclick: () => {
+        rows.append(stepRow());
+        numberRows();
+        rows.lastChild.querySelector('.step-device').focus();
+      },
+    }, 'Add step'),
+    h('span', { class: 'spacer' }),
+    h('button', {
+      type: 'button', class: 'btn', id: 'cancel-edit',
+      onclick: () => { ui.editing = null; clearTimeout(timer); renderSoon(); },
+    }, 'Discard'),
+    h('button', { type: 'submit', class: 'btn primary', id: 'save-order' }, 'Save draft')),
+  h('div', { class: 'error', id: 'new-error', role: 'alert' }),
+  h('div', { id: 'new-study' }));
+  fill(byId('order-detail'), form);
+  numberRows();
+  form.querySelector('#new-title').focus();
+  studyNow();
+}

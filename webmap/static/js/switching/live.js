@@ -1,0 +1,114 @@
+/*
+ * Loading and keeping live: the orders, safety documents, planned outages
+ * and field changes from the API, then every change from the server's
+ * event stream (/stream: rows of kind order, safety, planned and field,
+ * data = {ref, data} with the document as the API gives it). A dropped
+ * stream reconnects from the last change seen (?since=) and reads the
+ * lists again. Also the tabs, the page's clock, and its start.
+ */
+import { call, request } from '../api.js';
+import { labelClock, now } from '../clock.js';
+import { $$, byId } from '../dom.js';
+import { applyField, loadField, wireField } from './field.js';
+import { route, wireOrders } from './orders.js';
+import './order.js';
+import { wirePlanned } from './planned.js';
+import { wireSafety } from './safety.js';
+import { hooks, render, renderSoon, signIn, store, ui } from './state.js';
+import { toast } from './ui.js';
+
+const KINDS = { order: 'orders', safety: 'safety', planned: 'planned' };
+
+async function loadAll() {
+  try {
+    const [orders, safety, planned, crews] = await Promise.all([
+      call('GET', '/api/switching/orders'), call('GET', '/api/switching/safety'),
+      call('GET', '/api/planned'), call('GET', '/api/crews'), loadField(),
+    ]);
+    for (const [where, docs] of [['orders', orders], ['safety', safety], ['planned', planned]]) {
+      store[where].clear();
+      for (const d of docs) store[where].set(d.id, d);
+    }
+    store.crews = crews;
+  } catch (e) {
+    toast(`Loading: ${e.message}`, 'error');
+  }
+  store.loaded = true;
+  hooks.loaded = true;
+  renderSoon();
+}
+
+function setLive(state) {
+  const el = byId('live');
+  el.className = `live ${state}`;
+  el.textContent = state === 'on' ? 'live' : state === 'off' ? 'reconnecting' : 'connecting';
+}
+
+function connect() {
+  const es = new EventSource(`/stream${store.lastSeq !== null ? `?since=${store.lastSeq}` : ''}`);
+  es.onopen = () => setLive('on');
+  es.onerror = () => {
+    setLive('off');
+    if (es.readyState !== EventSource.CLOSED) return;
+    request('GET', '/api/session').then(
+      (r) => (r.status === 401 ? signIn() : setTimeout(connect, 2000)),
+      () => setTimeout(connect, 3000));
+  };
+  es.addEventListener('signed_out', () => { es.close(); signIn(); });
+  es.addEventListener('hello', (e) => {
+    setLive('on');
+    store.lastSeq = Number(e.lastEventId || 0);
+    loadAll();  // what came before the stream began, or while it was down
+  });
+  for (const kind of [...Object.keys(KINDS), 'field']) {
+    es.addEventListener(kind, (e) => {
+      store.lastSeq = Number(e.lastEventId || store.lastSeq);
+      hooks.events += 1;
+      let msg;
+      try { msg = JSON.parse(e.data); } catch { return; }
+      if (!msg.data) return;
+      if (kind === 'field') applyField(msg.data);
+      else store[KINDS[kind]].set(msg.ref, msg.data);
+      renderSoon();
+    });
+  }
+}
+
+function showTab(tab) {
+  ui.tab = tab;
+  for (const b of $$('[role=tab]')) {
+    const on = b.dataset.tab === tab;
+    b.classList.toggle('active', on);
+    b.setAttribute('aria-selected', String(on));
+  }
+  for (const pane of $$('.pane')) pane.hidden = pane.id !== `pane-${tab}`;
+}
+
+function tick() {
+  const d = new Date(now());
+  byId('clock').textContent = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+}
+
+/** Starts the page: the toolbars, the tabs, the URL's order or outage, the lists and the stream. */
+export function start() {
+  for (const b of $$('[role=tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));
+  wireOrders();
+  wireSafety();
+  wirePlanned();
+  wireField();
+  window.addEventListener('hashchange', () => {
+    showTab('orders');
+    route();
+  });
+  route();
+  labelClock(byId('clock'));
+  tick();
+  setInterval(tick, 1000);
+  render();
+  connect();
+  hooks.ready = true;
+  hooks.showTab = showTab;
+  hooks.order = (id) => store.orders.get(id) ?? null;
+  hooks.safety = (id) => store.safety.get(id) ?? null;
+  hooks.planned = (id) => store.planned.get(id) ?? null;
+}

@@ -1,0 +1,152 @@
+/*
+ * One switching order (the right of the orders tab): its state, its
+ * numbered steps (action, device, performer, who did it and when), its
+ * signatures, the changes of state this user may make now, its study, and
+ * "Do step N" for the control room's steps of an order under way.
+ *
+ * The buttons are the API's actions this user's role may take
+ * (CONFIG.orderActions, from the route's own rule) that follow the order's
+ * state; the engine still judges each (the two-person rule, the study, the
+ * sequence, the interlocks) and a refusal is drawn red under the buttons.
+ */
+import { call } from '../api.js';
+import { byId, fill, h } from '../dom.js';
+import { openDialog } from './dialog.js';
+import { act, actChecked, keep } from './send.js';
+import { CONFIG, may, onRender, renderSoon, store, ui } from './state.js';
+import { studyView } from './study.js';
+import { badge, human, plural, refusalBox, signatures, table, when } from './ui.js';
+
+/** Each action and the states it takes an order from. */
+const FROM = {
+  check: ['draft'],
+  approve: ['checked'],
+  issue: ['approved'],
+  cancel: ['draft', 'checked', 'approved', 'issued', 'in_progress'],
+};
+const LABEL = { check: 'Check', approve: 'Approve', issue: 'Issue', cancel: 'Cancel…' };
+const TITLE = {
+  check: 'Run the study on the network as operated now and sign the order as checked',
+  approve: 'Approve the order: by someone other than whoever wrote it (two-person rule)',
+  issue: 'Issue the order: its steps may be carried out',
+  cancel: 'Cancel the order (with a reason)',
+};
+const ACTIVE = new Set(['issued', 'in_progress']);
+
+const orderPath = (id) => `/api/switching/orders/${encodeURIComponent(id)}`;
+
+function cancelDialog(o) {
+  openDialog({
+    title: `Cancel ${o.id}`,
+    body: [h('p', {}, `“${o.title}” will not be carried out.`),
+      h('label', { for: 'dialog-reason' }, 'Reason (optional)'), h('input', { type: 'text', id: 'dialog-reason' })],
+    ok: 'Cancel the order',
+    danger: true,
+    submit: async (form) => {
+      const reason = form.querySelector('#dialog-reason').value.trim();
+      keep(await call('POST', `${orderPath(o.id)}/cancel`, reason ? { reason } : {}));
+      ui.refusals.delete(o.id);
+    },
+  });
+}
+
+async function study(o) {
+  try {
+    ui.studies.set(o.id, await call('GET', `${orderPath(o.id)}/study`));
+  } catch (e) {
+    ui.refusals.set(o.id, e.message);
+  }
+  renderSoon();
+}
+
+function buttons(o) {
+  const list = CONFIG.orderActions.filter((a) => FROM[a]?.includes(o.state)).map((a) => h('button', {
+    class: ['btn', a === 'cancel' ? 'danger' : 'primary'], 'data-act': a, title: TITLE[a],
+    onclick: () => (a === 'cancel' ? cancelDialog(o) : act(o.id, `${orderPath(o.id)}/${a}`)),
+  }, LABEL[a]));
+  if (may.study && !['completed', 'cancelled'].includes(o.state)) {
+    list.push(h('button', {
+      class: 'btn', 'data-act': 'study', title: 'What each step would do on the network as operated now',
+      onclick: () => study(o),
+    }, 'Study'));
+  }
+  return list;
+}
+
+function doButton(o, s) {
+  if (!may.step || !ACTIVE.has(o.state) || s.done) return null;
+  if (s.performer !== 'control') return h('span', { class: 'muted' }, `crew ${s.performer}'s step`);
+  return h('button', {
+    class: ['btn', s.seq === o.next_step ? 'primary' : null], 'data-do': s.seq,
+    onclick: () => actChecked(o.id, `${orderPath(o.id)}/steps/${s.seq}`, {},
+      `Step ${s.seq} of ${o.id} (${human(s.action)} ${s.device})`),
+  }, `Do step ${s.seq}`);
+}
+
+function stepRow(o, s) {
+  const what = [h('b', {}, human(s.action)), s.tag ? ` (${s.tag})` : '', s.document ? ` for ${s.document}` : ''];
+  return h('tr', { 'data-seq': s.seq, class: [s.done && 'done', s.seq === o.next_step && 'next'] },
+    h('td', { class: 'num' }, s.seq),
+    h('td', {}, what),
+    h('td', {}, s.device),
+    h('td', {}, s.performer === 'control' ? 'control room' : s.performer),
+    h('td', {}, s.done ? ['✓ ', s.done_by] : ''),
+    h('td', {}, s.done ? when(s.done_at) : ''),
+    h('td', {}, s.acknowledged?.length ? h('span', { class: 'warn' }, s.acknowledged.join(', ')) : ''),
+    h('td', {}, doButton(o, s)));
+}
+
+function checked(o) {
+  const st = o.study;
+  if (!st) return null;
+  return h('p', { class: 'checked-study' }, 'As checked: ',
+    h('b', {}, st.customers_interrupted), ' customers interrupted, ',
+    h('b', {}, (st.critical_interrupted || []).length), ' critical',
+    (st.critical_interrupted || []).length ? ` (${st.critical_interrupted.join(', ')})` : '',
+    st.warnings ? h('span', { class: 'warn' }, ` · ${plural(st.warnings, 'warning')}`) : '');
+}
+
+function view(o) {
+  const done = o.steps.filter((s) => s.done).length;
+  const study = ui.studies.get(o.id);
+  return [
+    h('header', { class: 'detail-head' },
+      h('h2', { id: 'order-title' }, o.id), badge(o.state), h('span', { class: 'muted' }, human(o.kind)),
+      h('span', { class: 'title' }, o.title)),
+    h('p', { class: 'muted' }, `Written by ${o.created_by} at ${when(o.created_at)}`,
+      o.editors?.length ? `; edited by ${o.editors.join(', ')}` : '',
+      o.outage ? ` · outage ${o.outage}` : '', o.planned ? ` · planned outage ${o.planned}` : '',
+      ` · ${done} of ${o.steps.length} steps done`),
+    h('div', { class: 'actions', id: 'order-actions' }, buttons(o)),
+    refusalBox(ui.refusals.get(o.id)),
+    checked(o),
+    table('steps', ['#', 'Action', 'Device', 'Performer', 'Done by', 'At', 'Acknowledged', ''],
+      o.steps.map((s) => stepRow(o, s))),
+    study ? studyView(study, `Study of ${o.id} on the network as operated now`) : null,
+    h('h3', {}, 'Signatures'),
+    signatures(o.signatures),
+  ];
+}
+
+let shown = null;
+
+/** Draws the order chosen, when what it shows changed (not while a new order is written). */
+function draw() {
+  if (ui.editing) {
+    shown = null;
+    return;
+  }
+  const o = ui.order ? store.orders.get(ui.order) : null;
+  const sig = JSON.stringify([ui.order, o, ui.studies.get(ui.order), ui.refusals.get(ui.order), store.loaded]);
+  if (sig === shown) return;
+  shown = sig;
+  const box = byId('order-detail');
+  if (!o) {
+    const why = !ui.order ? 'Choose an order, or write a new one.'
+      : store.loaded ? `No switching order ${ui.order}.` : `Loading ${ui.order}…`;
+    fill(box, h('p', { class: 'empty' }, why));
+    return;
+  }
+  fill(box, view(o));
+}
+onRender(draw);
