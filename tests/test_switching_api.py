@@ -138,3 +138,28 @@ def test_announced_planned_work_is_on_the_public_page_without_personal_data(
     [item] = [p for a in public["areas"] for p in a["planned"]]
     assert item == {"notice": po, "start": start, "end": end, "customers": 6, "under_way": False}
     assert public["totals"]["outages"] == 0
+
+
+def test_traces_follow_a_cut_and_a_jumper(eng: User, dora: User) -> None:
+    def dead() -> set[str]:
+        r = dora.get("/api/trace/deenergized")
+        assert r.status_code == 200, r.get_json()
+        return set(r.get_json()["nodes"])
+
+    assert "a6" not in dead()
+    steps = [
+        {"action": "cut", "device": "L3"},
+        {"action": "place_jumper", "device": "L3"},
+        {"action": "remove_jumper", "device": "L3"},
+        {"action": "remove_cut", "device": "L3"},
+    ]
+    oid = _order(eng, steps)["id"]
+    eng.post(f"/api/switching/orders/{oid}/check")
+    dora.post(f"/api/switching/orders/{oid}/approve")
+    dora.post(f"/api/switching/orders/{oid}/issue")
+    seen = []
+    for n in range(1, 5):
+        assert dora.post(f"/api/switching/orders/{oid}/steps/{n}").status_code == 200
+        seen.append("a6" in dead())
+    # Cut: a6 dead; jumpered across the cut: fed; jumper off: dead; mended: fed.
+    assert seen == [True, False, True, False]

@@ -11,11 +11,17 @@ import threading
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from oms.storage import schema
-from oms.storage.loading import device_states, network_version, stored_network, with_reported_states
+from oms.storage.loading import (
+    device_states,
+    field_in_place,
+    network_version,
+    stored_network,
+    with_reported_states,
+)
 from topology.model import Network
 from webmap.service import EngineService
 
@@ -45,7 +51,8 @@ def get_conn() -> Connection:
 
 
 def network() -> Network:
-    """The latest network as operated, cached per process until it or a switch changes.
+    """The latest network as operated (reported states, jumpers and cuts), cached
+    per process until it, a switch or a field change changes.
 
     O(1) when nothing changed. After a switch or a trip: a view of the
     normal-state model (kept per version, never changed) in the reported
@@ -57,15 +64,18 @@ def network() -> Network:
     conn = get_conn()
     ds = schema.device_states
     version = network_version(conn)
+    fc = schema.field_changes
     switched = conn.execute(select(func.count(), func.max(ds.c.changed_at))).one()
-    key = (version, int(switched[0]), str(switched[1]))
+    in_place = func.sum(case((fc.c.active.is_(True), 1), else_=0))
+    field = conn.execute(select(func.count(), in_place, func.max(fc.c.placed_at))).one()
+    key = (version, int(switched[0]), str(switched[1]), tuple(str(x) for x in field))
     cache = current_app.extensions.setdefault("oms.network", {})
     with _network_lock:
         if cache.get("key") != key:
             if cache.get("version") != version:
                 _, base = stored_network(conn)
                 cache.update(version=version, base=base)
-            net = with_reported_states(cache["base"], device_states(conn))
+            net = with_reported_states(cache["base"], device_states(conn), field_in_place(conn))
             cache.update(key=key, net=net)
         result: Network = cache["net"]
     return result

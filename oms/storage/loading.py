@@ -14,6 +14,7 @@ normal states overridden by ``device_states`` (SCADA and switching).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from topology.model import CUSTOMER_FIELDS, Network
 __all__ = [
     "customers_below",
     "device_states",
+    "field_in_place",
     "load",
     "load_model",
     "network_version",
@@ -83,26 +85,52 @@ def device_states(conn: Connection) -> dict[str, dict[str, Any]]:
 
 
 def operated_network(engine: Engine) -> Network:
-    """The latest network with its devices in their operated states. O(n + m)."""
+    """The latest network as operated: its devices in their reported states,
+    with the jumpers and cuts in place. O(n + m)."""
     with engine.connect() as conn:
         _, net = stored_network(conn)
         states = device_states(conn)
-    return with_reported_states(net, states)
+        field = field_in_place(conn)
+    return with_reported_states(net, states, field)
 
 
-def with_reported_states(net: Network, states: dict[str, dict[str, Any]]) -> Network:
+def field_in_place(conn: Connection) -> list[tuple[str, str]]:
+    """``(kind, device)`` of the jumpers and cuts in place (temporary network changes)."""
+    fc = schema.field_changes
+    rows = conn.execute(
+        select(fc.c.kind, fc.c.device).where(
+            fc.c.active.is_(True), fc.c.kind.in_(("jumper", "cut"))
+        )
+    )
+    return [(kind, device) for kind, device in rows]
+
+
+def with_reported_states(
+    net: Network,
+    states: dict[str, dict[str, Any]],
+    field: Iterable[tuple[str, str]] = (),
+) -> Network:
     """``net`` with its operable devices in the reported ``states`` (id -> row), as a view.
 
     Devices not reported are in their normal state; ids ``net`` lacks are
-    ignored. ``net`` itself is not changed (see
-    :meth:`~topology.model.Network.with_states`). O(n + m).
+    ignored. ``field``: the jumpers (the edge conducts) and cuts (the
+    conductor is open) in place, as ``(kind, device)``. ``net`` itself is not
+    changed (see :meth:`~topology.model.Network.with_states`). O(n + m).
     """
     closed = net.edge_normal_closed.copy()
     for device, row in states.items():
         e = net.edge_index.get(device)
         if e is not None and net.operable[e]:
             closed[e] = row["state"] == "closed"
-    return net.with_states(closed)
+    cut = np.zeros(net.n_edges, dtype=bool)
+    changes = [(k, net.edge_index[d]) for k, d in field if d in net.edge_index]
+    for kind, e in changes:
+        if kind == "cut":
+            cut[e], closed[e] = True, False
+    for kind, e in changes:
+        if kind == "jumper":
+            closed[e] = True
+    return net.with_states(closed, cut=cut)
 
 
 def _customer_rows(net: Network) -> list[dict[str, Any]]:
