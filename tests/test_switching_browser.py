@@ -6,8 +6,10 @@ the page), approved and issued by the dispatcher, and carried out from the
 page, a step's interlock warning acknowledged rule by rule; and a clearance
 that blocks the dispatcher's switching of its device on the map, with the
 tag drawn beside the device and the network shown as built and as operated;
-the map's switching dialog asking to acknowledge a warning, box by box; and
-a draft order from an outage's plan, asked for from the outage panel.
+the map's switching dialog asking to acknowledge a warning, box by box; a
+draft order from an outage's plan, asked for from the outage panel; and a
+planned outage requested with its risk check, approved by another person and
+its order written; a safety document refused with its unmet points listed.
 
 SQLite only (the API has its own tests on both databases); the server runs
 on the wall clock.
@@ -281,3 +283,69 @@ def test_browser_an_order_from_the_outage_panel(app: Any, live_server: str, page
                 "(rs) => rs.map((r) => r.children[1].textContent)"
             )
             assert actions[0] == "open" and actions[-1] == "close"
+
+
+def test_browser_a_planned_outage_requested_approved_and_its_order(
+    app: Any, live_server: str, page: Any
+) -> None:
+    dora = User(app, "dora")
+    with kept_on_server(page, live_server):
+        _open_switching(page, live_server, "eng")
+        page.click("#tab-planned")
+        page.click("#new-planned")
+        page.fill("#po-applicant", "Lines")
+        page.fill("#po-reason", "Replace poles")
+        page.fill("#po-devices", "SW2")
+        page.check(".po-crew[value='K1']")
+        page.click("#po-request")
+        row = page.locator("#planned-list tr[data-id='PO-000001']")
+        row.wait_for()
+        # Its risk check: SW2 cuts off b4 and b3 (6 customers).
+        assert "6 customers" in row.locator(".risk").inner_text()
+        row.locator("[data-act='approve']").click()
+        refusal = page.locator("#planned-list tr.refusal-row[data-for='PO-000001']")
+        refusal.wait_for()
+        assert "two-person rule" in refusal.inner_text()
+        # Approved at another desk: the row follows, and offers to write its order.
+        assert _ok(dora.post("/api/planned/PO-000001/approve"))["state"] == "approved"
+        row.locator(".badge[data-state='approved']").wait_for()
+        row.locator("[data-act='order']").click()
+        page.wait_for_selector("#pane-orders:not([hidden]) #order-editor")
+        assert page.input_value("#new-steps tr .step-device") == "SW2"
+        page.click("#save-order")
+        page.wait_for_selector("#order-detail .badge[data-state='draft']")
+        assert "planned outage PO-000001" in page.text_content("#order-detail")
+    order = _ok(dora.get("/api/switching/orders/SO-000001"))
+    assert (order["planned"], [s["device"] for s in order["steps"]]) == ("PO-000001", ["SW2"])
+    assert _ok(dora.get("/api/planned/PO-000001"))["order"] == "SO-000001"
+
+
+def test_browser_a_safety_document_refused_with_its_unmet_points(
+    app: Any, live_server: str, page: Any
+) -> None:
+    with kept_on_server(page, live_server):
+        _open_switching(page, live_server, "dora")
+        page.click("#tab-safety")
+        page.click("#new-safety")
+        page.select_option("#sd-crew", "K1")
+        page.fill("#sd-work", "bushings")
+        page.fill("#safety-points .point-device", "SW2")
+        page.click("#sd-create")
+        row = page.locator("#safety-list tr[data-id='SD-000001']")
+        row.wait_for()
+        assert "SW2 open · tag" in row.inner_text()
+        row.locator("[data-act='issue']").click()
+        unmet = page.locator("#safety-list tr.refusal-row[data-for='SD-000001'] li")
+        unmet.first.wait_for()
+        assert unmet.all_inner_texts() == [
+            "point 1: SW2 is closed, not open",
+            "point 1: SW2 has no clearance tag",
+        ]
+        assert row.locator(".badge").get_attribute("data-state") == "draft"
+        row.locator("[data-act='cancel']").click()
+        page.wait_for_selector("#safety-list tr[data-id='SD-000001']", state="detached")
+        page.uncheck("#safety-open")  # finished ones too
+        page.wait_for_selector(
+            "#safety-list tr[data-id='SD-000001'] .badge[data-state='cancelled']"
+        )
+    assert _ok(User(app, "eng").get("/api/switching/safety/SD-000001"))["state"] == "cancelled"

@@ -107,7 +107,6 @@ async function save(form) {
     kind: form.querySelector('#new-kind').value,
     steps: steps(),
   };
-  if (ui.editing?.outage) body.outage = ui.editing.outage;
   if (ui.editing?.planned) body.planned = ui.editing.planned;
   if (!body.title) {
     error.textContent = 'Give the order a title.';
@@ -125,9 +124,9 @@ async function save(form) {
   }
 }
 
-/** Opens the form for a new order (for an outage or a planned outage, with steps to start from). */
-export function openEditor({ outage = null, planned = null, title = '', kind = 'planned', given = [] } = {}) {
-  ui.editing = { outage, planned };
+/** Opens the form for a new order (for a planned outage, with steps to start from). */
+export function openEditor({ planned = null, title = '', kind = 'planned', given = [] } = {}) {
+  ui.editing = { planned };
   clearTimeout(timer);
   const rows = h('tbody', { id: 'new-steps' }, (given.length ? given : [{}]).map(stepRow));
   const form = h('form', {
@@ -136,7 +135,7 @@ export function openEditor({ outage = null, planned = null, title = '', kind = '
     oninput: studySoon,
     onchange: studySoon,
   },
-  h('h2', {}, 'New switching order', outage ? ` for ${outage}` : '', planned ? ` for ${planned}` : ''),
+  h('h2', {}, 'New switching order', planned ? ` for ${planned}` : ''),
   h('div', { class: 'row' },
     labelled('Title', h('input', { type: 'text', id: 'new-title', value: title, required: true, autocomplete: 'off' }), 'wide'),
     labelled('Kind', h('select', { id: 'new-kind' }, options(CONFIG.orderKinds, kind)))),

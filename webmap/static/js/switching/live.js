@@ -4,7 +4,7 @@
  * event stream (/stream: rows of kind order, safety, planned and field,
  * data = {ref, data} with the document as the API gives it). A dropped
  * stream reconnects from the last change seen (?since=) and reads the
- * lists again. Also the tabs, the page's clock, and its start.
+ * lists again. Also the page's clock, and its start.
  */
 import { call, request } from '../api.js';
 import { labelClock, now } from '../clock.js';
@@ -14,7 +14,7 @@ import { route, wireOrders } from './orders.js';
 import './order.js';
 import { wirePlanned } from './planned.js';
 import { wireSafety } from './safety.js';
-import { hooks, render, renderSoon, signIn, store, ui } from './state.js';
+import { hooks, render, renderSoon, showTab, signIn, store } from './state.js';
 import { toast } from './ui.js';
 
 const KINDS = { order: 'orders', safety: 'safety', planned: 'planned' };
@@ -72,16 +72,6 @@ function connect() {
       renderSoon();
     });
   }
-}
-
-function showTab(tab) {
-  ui.tab = tab;
-  for (const b of $$('[role=tab]')) {
-    const on = b.dataset.tab === tab;
-    b.classList.toggle('active', on);
-    b.setAttribute('aria-selected', String(on));
-  }
-  for (const pane of $$('.pane')) pane.hidden = pane.id !== `pane-${tab}`;
 }
 
 function tick() {

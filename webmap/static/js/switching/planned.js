@@ -8,7 +8,8 @@
  * approval): customers cut off, critical ones among them, and concerns
  * (other planned outages or open outages in the same area, feeders over
  * capacity, short notice). Someone other than its requester approves it;
- * it may be rejected or cancelled (with a reason). The buttons are the
+ * it may be rejected or cancelled (with a reason); once approved, "Write
+ * order…" starts the switching order that carries it out. The buttons are the
  * actions this user's role may take (CONFIG.plannedActions) that follow
  * its state.
  */
@@ -16,8 +17,9 @@ import { call } from '../api.js';
 import { now } from '../clock.js';
 import { $$, byId, fill, h } from '../dom.js';
 import { reasonDialog } from './dialog.js';
+import { openEditor } from './editor.js';
 import { act, keep } from './send.js';
-import { CONFIG, crewIds, may, newest, onRender, renderSoon, store, ui } from './state.js';
+import { CONFIG, crewIds, may, newest, onRender, renderSoon, showTab, store, ui } from './state.js';
 import { badge, human, labelled, localInput, refusalBox, table, toast, when, words } from './ui.js';
 
 const FROM = { approve: ['requested'], reject: ['requested'], cancel: ['requested', 'approved'] };
@@ -47,10 +49,29 @@ function risk(r) {
       : h('div', { class: 'muted' }, 'no concerns'));
 }
 
+/** A new order for an approved planned outage: its ties closed first, then its devices opened. */
+function writeOrder(p) {
+  showTab('orders');
+  openEditor({
+    planned: p.id,
+    title: `${p.reason} (${p.id})`,
+    given: [
+      ...p.ties.map((device) => ({ action: 'close', device })),
+      ...p.devices.map((device) => ({ action: 'open', device })),
+    ],
+  });
+}
+
 function row(p) {
   const buttons = CONFIG.plannedActions.filter((a) => FROM[a]?.includes(p.state)).map((a) => h('button', {
     class: ['btn', a === 'approve' ? 'primary' : 'danger'], 'data-act': a, onclick: () => decide(p, a),
   }, LABEL[a]));
+  if (may.write && p.state === 'approved' && !p.order) {
+    buttons.unshift(h('button', {
+      class: 'btn primary', 'data-act': 'order', title: 'Write the switching order that carries it out',
+      onclick: () => writeOrder(p),
+    }, 'Write order…'));
+  }
   const refusal = ui.refusals.get(p.id);
   return [
     h('tr', { 'data-id': p.id },

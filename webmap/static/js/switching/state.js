@@ -8,7 +8,7 @@
  * (onRender); renderSoon() folds the changes of one moment into one redraw.
  * window.omsSwitching holds read-only hooks for tests and the console.
  */
-import { byId } from '../dom.js';
+import { $$, byId } from '../dom.js';
 
 export const CONFIG = JSON.parse(byId('oms-config').textContent);
 /** What this user may do: write, fromOutage, step, study, safety, plan. */
@@ -58,6 +58,17 @@ export function renderSoon() {
     timer = null;
     render();
   }, 16);
+}
+
+/** Shows one tab ('orders', 'safety', 'planned', 'field'). */
+export function showTab(tab) {
+  ui.tab = tab;
+  for (const b of $$('[role=tab]')) {
+    const on = b.dataset.tab === tab;
+    b.classList.toggle('active', on);
+    b.setAttribute('aria-selected', String(on));
+  }
+  for (const pane of $$('.pane')) pane.hidden = pane.id !== `pane-${tab}`;
 }
 
 /** To the sign-in page, back here afterwards. */
