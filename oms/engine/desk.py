@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from oms.exceptions import ActionError, EventError, NotFound
-from oms.intake.events import Event, iso, parse_time
+from oms.intake.events import DESK_TYPES, Event, iso, parse_time
 from oms.switching.documents import (
     CONTROL,
     DOCUMENT_KINDS,
@@ -66,25 +66,6 @@ __all__ = [
     "study",
 ]
 
-DESK_TYPES = frozenset(
-    {
-        "order_create",
-        "order_edit",
-        "order_check",
-        "order_approve",
-        "order_issue",
-        "order_cancel",
-        "order_step",
-        "safety_create",
-        "safety_issue",
-        "safety_release",
-        "safety_cancel",
-        "planned_request",
-        "planned_approve",
-        "planned_reject",
-        "planned_cancel",
-    }
-)
 
 _PREFIX = {"order": "SO", "safety": "SD", "planned": "PO", "field": "FC"}
 #: The desk's id counters (engine_state ``next_<name>``).

@@ -44,6 +44,7 @@ from topology.model import Network
 
 __all__ = [
     "ACTION_TYPES",
+    "DESK_TYPES",
     "MAX_ACK",
     "MAX_DEPTH",
     "MAX_EVENT_CHARS",
@@ -59,51 +60,47 @@ __all__ = [
     "read_lines",
 ]
 
+#: The switching desk's events (oms.engine.desk): orders, safety documents,
+#: planned outages.
+DESK_TYPES = frozenset(
+    {
+        *(f"order_{a}" for a in ("create", "edit", "check", "approve", "issue", "cancel", "step")),
+        *(f"safety_{a}" for a in ("create", "issue", "release", "cancel")),
+        *(f"planned_{a}" for a in ("request", "approve", "reject", "cancel")),
+    }
+)
 TELEMETRY_TYPES = frozenset(
     {"call", "ami_last_gasp", "ami_restore", "scada", "fci", "ami_ping_reply", "crew_gps"}
 )
-ACTION_TYPES = frozenset(
-    {
-        "outage_confirm",
-        "outage_merge",
-        "outage_split",
-        "outage_repredict",
-        "outage_restore",
-        "outage_close",
-        "switch",
-        "job_assign",
-        "job_delivered",
-        "job_accept",
-        "job_depart",
-        "job_arrive",
-        "job_made_safe",
-        "job_repaired",
-        "job_restored",
-        "job_estimate",
-        "job_callback",
-        "job_close",
-        "job_recall",
-        "dispatch_auto",
-        "crew_status",
-        "survey_answer",
-        "alert_ack",
-        # The switching desk (oms.engine.desk): orders, safety documents, planned outages.
-        "order_create",
-        "order_edit",
-        "order_check",
-        "order_approve",
-        "order_issue",
-        "order_cancel",
-        "order_step",
-        "safety_create",
-        "safety_issue",
-        "safety_release",
-        "safety_cancel",
-        "planned_request",
-        "planned_approve",
-        "planned_reject",
-        "planned_cancel",
-    }
+ACTION_TYPES = (
+    frozenset(
+        {
+            "outage_confirm",
+            "outage_merge",
+            "outage_split",
+            "outage_repredict",
+            "outage_restore",
+            "outage_close",
+            "switch",
+            "job_assign",
+            "job_delivered",
+            "job_accept",
+            "job_depart",
+            "job_arrive",
+            "job_made_safe",
+            "job_repaired",
+            "job_restored",
+            "job_estimate",
+            "job_callback",
+            "job_close",
+            "job_recall",
+            "dispatch_auto",
+            "crew_status",
+            "survey_answer",
+            "alert_ack",
+        }
+    )
+    | DESK_TYPES
 )
 #: Alerts one ``alert_ack`` may acknowledge.
 MAX_ACK = 5000
