@@ -1,7 +1,7 @@
 """The switching desk on the dispatcher's map and the switching page (issue 15).
 
 The layer functions (``webmap.layers``: field changes and active orders,
-the network with its jumpers and cuts, as built) on the two-feeder network,
+as built) on the two-feeder network,
 as ``tests/test_layers.py`` does for the other layers; then their routes
 and the page's config through the API (SQLite: the desk's API tests run on
 both databases in ``tests/test_switching_api.py``).
@@ -98,27 +98,6 @@ def test_field_layer_one_point_per_device_with_its_changes_and_active_orders() -
             layers.outage_position(net, device), abs=1e-6
         )
     assert layers.field_layer(net, [], []) == {"type": "FeatureCollection", "features": []}
-
-
-def test_jumpers_and_cuts_change_the_network_as_operated() -> None:
-    net = build(two_feeders())
-    assert layers.with_field_changes(net, [_change("FC-1", "tag", "SW2")]) is net
-    removed = _change("FC-2", "cut", "L6", removed_at="2026-03-01T11:00:00+00:00")
-    assert layers.with_field_changes(net, [removed]) is net
-    # A cut in L6 opens it: b3 loses supply (the tie is open).
-    cut = [_change("FC-3", "cut", "L6")]
-    view = layers.with_field_changes(net, cut)
-    assert view is not net and layers.with_field_changes(net, cut) is view  # cached
-    states = layers.edge_states(view)
-    assert layers.STATES[states[net.edge("L6")]] == "open"
-    assert not view.supply.energized[net.node("b3")] and net.supply.energized[net.node("b3")]
-    assert bool(net.edge_closed[net.edge("L6")])  # the network itself unchanged
-    # A jumper across SW2, opened under it: b4 and b3 keep their supply.
-    net.operate("SW2", "open")
-    assert not net.supply.energized[net.node("b4")]
-    jumpered = layers.with_field_changes(net, [_change("FC-4", "jumper", "SW2")])
-    assert jumpered.supply.energized[net.node("b4")] and jumpered.supply.energized[net.node("b3")]
-    assert layers.STATES[layers.edge_states(jumpered)[net.edge("SW2")]] == "energized"
 
 
 def test_as_built_is_the_normal_state() -> None:

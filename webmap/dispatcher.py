@@ -243,8 +243,8 @@ def _drawn(conn: Connection) -> tuple[Network, list[dict[str, Any]], bool]:
     whether it is as operated.
 
     As operated: the devices as reported, the jumpers and cuts in the field
-    (:func:`webmap.layers.with_field_changes`) and the open outages. As built
-    (``view=normal``): normal states, no outage.
+    (:func:`webmap.db.network`) and the open outages. As built
+    (``view=normal``): normal states, nothing cut, no outage.
     """
     view = request.args.get("view", "operated")
     if view not in layers.VIEWS:
@@ -252,8 +252,7 @@ def _drawn(conn: Connection) -> tuple[Network, list[dict[str, Any]], bool]:
     net = _network()
     if view == "normal":
         return layers.as_built(net), [], False
-    operated = layers.with_field_changes(net, field_changes(conn))
-    return operated, [o.to_dict() for o in _open_outages(conn)], True
+    return net, [o.to_dict() for o in _open_outages(conn)], True
 
 
 def _view() -> tuple[layers.Bbox | None, float | None]:

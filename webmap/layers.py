@@ -56,9 +56,8 @@ The switching desk
 ------------------
 :func:`field_layer` gives the tags, grounds, jumpers and cuts in place and
 the devices of the orders under way, one Point per device.
-:func:`with_field_changes` is the network as operated with the jumpers and
-cuts in place, :func:`as_built` the network in its normal states (the map's
-"as built" view, :data:`VIEWS`).
+:func:`as_built` is the network in its normal states (the map's "as built"
+view, :data:`VIEWS`).
 """
 
 from __future__ import annotations
@@ -76,7 +75,6 @@ from typing import Any
 import numpy as np
 
 from oms.outages import ACTIVE_STATES
-from oms.switching.field import FieldBook, FieldChange
 from topology.exceptions import TopologyError
 from topology.model import EDGE_KINDS, Network
 from topology.supply import reachable_from
@@ -116,7 +114,6 @@ __all__ = [
     "state_counts",
     "to_json",
     "trace_layer",
-    "with_field_changes",
 ]
 
 #: Edge states, by code (the position in this tuple), bottom to top when drawn.
@@ -1108,7 +1105,6 @@ ACTIVE_ORDER_STATES = ("issued", "in_progress")
 VIEWS = ("operated", "normal")
 
 _built: weakref.WeakKeyDictionary[Network, Network] = weakref.WeakKeyDictionary()
-_fielded: weakref.WeakKeyDictionary[Network, tuple[Any, Network]] = weakref.WeakKeyDictionary()
 
 
 def as_built(net: Network) -> Network:
@@ -1121,37 +1117,6 @@ def as_built(net: Network) -> Network:
         with _lock:
             _built[net] = found
     return found
-
-
-def with_field_changes(net: Network, changes: Iterable[Mapping[str, Any]]) -> Network:
-    """``net`` as operated with the jumpers and cuts in place (a jumper conducts
-    whatever its device's state, a cut opens its conductor); ``net`` itself when
-    there are none.
-
-    ``changes`` are field changes as the API gives them; removed ones and ids
-    ``net`` lacks are ignored. A view, cached per network object and set of
-    jumpers and cuts. O(n + m) when they changed.
-    """
-    placed = [
-        c
-        for c in changes
-        if c.get("kind") in ("jumper", "cut")
-        and not c.get("removed_at")
-        and c.get("device") in net.edge_index
-    ]
-    if not placed:
-        return net
-    key = tuple(sorted((str(c["kind"]), str(c["device"])) for c in placed))
-    with _lock:
-        cached = _fielded.get(net)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    book = FieldBook(FieldChange.from_dict(dict(c)) for c in placed)
-    state, cut = book.operated(net, net.edge_closed)
-    view = net.with_states(state, cut=cut)
-    with _lock:
-        _fielded[net] = (key, view)
-    return view
 
 
 def field_layer(
