@@ -423,3 +423,24 @@ def test_a_scada_report_of_the_next_control_step_is_that_step_done_never_a_trip(
     desk.send("switch", DORA, device="SW2", state="open")
     desk.send("scada", {}, device="SW2", state="open")
     assert [(o.kind, o.device) for o in core.outages.active()] == [("switching", "SW2")]
+
+
+def test_the_control_room_passes_over_a_step_with_its_reason() -> None:
+    core = _core()
+    desk = Desk(core)
+    oid = desk.issue([{"action": "open", "device": "SW2"}, {"action": "close", "device": "SW2"}])
+    desk.send("switch", DORA, device="SW2", state="open")  # done by hand, outside the order
+    assert "SW2 is already open" in desk.refused("order_step", DORA, order=oid, step=1)
+    crew = {"user": "joe", "role": "crew", "crew": "CR1"}
+    assert "needs its reason" in desk.refused("order_step", DORA, order=oid, step=1, skip=True)
+    assert "comes before step 2" in desk.refused(
+        "order_step", DORA, order=oid, step=2, skip=True, reason="x"
+    )
+    assert "no step 1" in desk.refused("order_step", crew, order=oid, step=1, skip=True, reason="x")
+    desk.send("order_step", DORA, order=oid, step=1, skip=True, reason="opened by hand at 08:06")
+    step = desk.docs[oid]["steps"][0]
+    assert (
+        step["skipped"] and step["done_by"] == "dora" and step["note"] == "opened by hand at 08:06"
+    )
+    desk.send("order_step", DORA, order=oid, step=2)
+    assert desk.docs[oid]["state"] == "completed" and core.outages.active() == []

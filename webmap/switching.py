@@ -98,6 +98,7 @@ _STEP = obj(
         "lon": nullable(NUM),
         "lat": nullable(NUM),
         "acknowledged": IDS,
+        "skipped": BOOL,
     },
     ("seq", "action", "device", "performer", "done"),
 )
@@ -260,6 +261,11 @@ _STEP_DONE = obj(
         "lon": {"type": "number", "minimum": -180, "maximum": 180},
         "lat": {"type": "number", "minimum": -90, "maximum": 90},
         "note": STR,
+        "skip": {
+            **BOOL,
+            "description": "Pass over the step (the control room's), with ``reason``.",
+        },
+        "reason": STR,
     }
 )
 _NEW_SAFETY = obj(

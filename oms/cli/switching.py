@@ -512,6 +512,11 @@ _sign("cancel", "order_cancel", "Cancel ORDER_ID (any state but completed).")
 @click.option("--lon", type=float, default=None, help="Where it was done (with --lat).")
 @click.option("--lat", type=float, default=None, help="Where it was done (with --lon).")
 @click.option("--note", default=None, help="A note kept on the step.")
+@click.option(
+    "--skip",
+    is_flag=True,
+    help="Pass over the step (the device already so): the control room's, with --reason.",
+)
 @actor_options
 @db_option
 @json_option
@@ -524,6 +529,7 @@ def order_step(
     lon: float | None,
     lat: float | None,
     note: str | None,
+    skip: bool,
     user: str,
     reason: str | None,
     db: str | None,
@@ -535,6 +541,8 @@ def order_step(
     event = {"type": "order_step", "order": order_id, "step": number, "user": user}
     if crew is not None:
         event.update(crew=crew, role="crew")
+    if skip:
+        event["skip"] = True
     _with(event, acknowledge=list(acknowledge), lon=lon, lat=lat, note=note, reason=reason)
     _act(db, event, "order", as_json, _order_text)
 

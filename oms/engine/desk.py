@@ -439,6 +439,9 @@ def _step(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
     if role == "crew" and step.performer != crew:
         # A crew sees its own steps only; another crew's step does not exist for it.
         raise DocumentNotFound(f"no step {seq} of {order.id} for crew {crew}")
+    if p.get("skip") is True:
+        _skip(desk, order, step, event)
+        return
     levels = core.config.switching.levels
     findings: list[Finding] = []
     first = order.next_step()
@@ -502,6 +505,22 @@ def _step(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
     if isinstance(p.get("note"), str):
         step.note = p["note"]
     _step_done(desk, order, step, t, user, role)
+
+
+def _skip(desk: SwitchingDesk, order: SwitchingOrder, step: Step, event: Event) -> None:
+    """The control room passes over a step (the device already so, the step no
+    longer wanted), with the reason: recorded, nothing operated."""
+    user, role = _user(event)
+    reason = event.payload.get("reason") or event.payload.get("note")
+    if role == "crew":
+        raise ActionError("the control room passes over a step, not a crew")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ActionError(f"passing over step {step.seq} of {order.id} needs its reason")
+    first = order.next_step()
+    if first is not None and first.seq != step.seq:
+        raise ActionError(f"step {first.seq} of {order.id} comes before step {step.seq}")
+    step.skipped, step.note = True, reason.strip()
+    _step_done(desk, order, step, event.time, user, role)
 
 
 def _step_done(

@@ -121,6 +121,9 @@ class Step:
         When it was reported done, by whom, and where (a crew's position).
     acknowledged : list of str
         The warnings the operator acknowledged to carry it out.
+    skipped : bool
+        Passed over by the control room (its ``note`` says why): done, and
+        nothing operated.
     """
 
     seq: int
@@ -135,6 +138,7 @@ class Step:
     lon: float | None = None
     lat: float | None = None
     acknowledged: list[str] = field(default_factory=list)
+    skipped: bool = False
 
     @property
     def done(self) -> bool:
