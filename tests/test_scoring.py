@@ -331,3 +331,32 @@ def test_etr_accuracy(net: Network) -> None:
     assert e["restored_before_first"] == 0.5
     assert e["restored_before_final"] == 1.0
     assert score(net, truth(FUSE), [outage("o1", "F1", 2)])["etr"]["n"] == 0
+
+
+def test_restoration_times_and_critical_minutes(net: Network) -> None:
+    """FUSE (5 customers, out 0-120) and RECLOSER (20 customers, out 10-90): half
+    the 25 customers are back at 90 min, all at 120; a life-support customer
+    at a9 is out 120 minutes, one at a5 80."""
+    from topology.model import Customers
+
+    r = score(net, truth(FUSE, RECLOSER), [outage("o1", "B1", 0, 60)])["restoration"]
+    assert (r["truth"]["customers_interrupted"], r["truth"]["t50_min"]) == (25, 90.0)
+    assert (r["truth"]["t90_min"], r["truth"]["t100_min"]) == (120.0, 120.0)
+    # As recorded: the breaker's 27 customers, all back at 60 minutes.
+    assert (r["recorded"]["customers_interrupted"], r["recorded"]["t100_min"]) == (27, 60.0)
+    r = r["truth"]
+    nodes = [net.node_index[v] for v in ("a9", "a9", "a5", "b1")]
+    net.set_customers(
+        Customers(
+            ["c1", "c2", "c3", "c4"],
+            nodes,
+            {"critical": ["life_support", None, "hospital", "water"]},
+        )
+    )
+    r = score(net, truth(FUSE, RECLOSER), [])["restoration"]["truth"]
+    assert r["customers_interrupted"] == 3
+    assert r["critical"] == {"interrupted": 2, "minutes": 200.0, "max_minutes": 120.0}
+    # Restored after the storm's end: its time counts; the critical minutes
+    # are counted up to the end.
+    r = score(net, truth(fault("f", "L4", "F1", 0, 10_000)), [])["restoration"]["truth"]
+    assert r["t100_min"] == 10_000.0 and r["critical"]["minutes"] == 600.0

@@ -231,6 +231,19 @@ def simulate(
             head += ["cust. out MAE", "final ETR MAE min", "median s to right"]
             lines.append(table(rows, head))
             for name, s in doc["score"].items():
+                for what in ("truth", "recorded"):
+                    rs = s.get("restoration", {}).get(what)
+                    if not rs or (what == "truth" and name != next(iter(doc["score"]))):
+                        continue  # the truth is the same for every predictor
+                    c = rs["critical"]
+                    lines.append(
+                        f"restoration ({'truth' if what == 'truth' else name + ', recorded'}): "
+                        f"{rs['customers_interrupted']} customers interrupted; 50% back at "
+                        f"{rs['t50_min']} min, 90% at {rs['t90_min']}, all at {rs['t100_min']}; "
+                        f"critical customers: {c['interrupted']} out for {c['minutes']} min "
+                        f"in all (longest {c['max_minutes']})"
+                    )
+            for name, s in doc["score"].items():
                 if "response" in s:
                     r, ix = s["response"], s["indices"]
                     lines.append(
@@ -239,7 +252,8 @@ def simulate(
                         f"{r['arrival_minutes']['mean']}/{r['arrival_minutes']['p90']} min, "
                         f"restoration mean/p90 {r['restoration_minutes']['mean']}/"
                         f"{r['restoration_minutes']['p90']} min; SAIFI {ix['SAIFI']}, "
-                        f"SAIDI {ix['SAIDI']} min, MAIFI {ix['MAIFI']}"
+                        f"SAIDI {ix['SAIDI']} min, MAIFI {ix['MAIFI']}; truck rolls "
+                        f"{r['truck_rolls']}, to no fault {r['truck_rolls_no_repair']}"
                     )
         return "\n".join(lines)
 

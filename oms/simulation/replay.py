@@ -279,7 +279,8 @@ def score_scenario(
                 events=report.accepted, ping_replies=len(replies), seconds=round(seconds, 2)
             )
             if companions:
-                result.update(_response(engine, scenario))
+                false = {str(o["outage"]) for o in result["false_outages"]}
+                result.update(_response(engine, scenario, false))
             out[name] = result
             db.dispose()
     if "reference" in predictors:
@@ -299,8 +300,10 @@ def score_scenario(
     return out
 
 
-def _response(engine: OutageEngine, scenario: Scenario) -> dict[str, Any]:
-    """Arrival-target compliance, minutes to arrival and restoration, and indices."""
+def _response(engine: OutageEngine, scenario: Scenario, false: set[str]) -> dict[str, Any]:
+    """Arrival-target compliance, minutes to arrival and restoration, truck rolls
+    to places that needed no repair (a crew arrived at an outage ``false``: no
+    fault was there), and indices."""
     start = parse_time(scenario.truth["start"])
     end = (engine.clock or start) + timedelta(seconds=1)
     with engine.db.connect() as conn:
@@ -345,6 +348,10 @@ def _response(engine: OutageEngine, scenario: Scenario) -> dict[str, Any]:
             "crews": len(engine.book.crews),
             "peak_open_jobs": peak,
             "capacity_alarms": sorted({a.unit for a in alarms if a.unit}),
+            "truck_rolls": sum(1 for j in jobs if j.stamps.get("H") is not None),
+            "truck_rolls_no_repair": sum(
+                1 for j in jobs if j.stamps.get("H") is not None and j.outage in false
+            ),
         },
         "indices": reliability["all"],
     }
