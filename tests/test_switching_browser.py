@@ -9,7 +9,9 @@ tag drawn beside the device and the network shown as built and as operated;
 the map's switching dialog asking to acknowledge a warning, box by box; a
 draft order from an outage's plan, asked for from the outage panel; and a
 planned outage requested with its risk check, approved by another person and
-its order written; a safety document refused with its unmet points listed.
+its order written; a safety document refused with its unmet points listed; a
+checked order edited back to draft; a step passed over with its reason; and
+the device list each step action offers.
 
 SQLite only (the API has its own tests on both databases); the server runs
 on the wall clock.
@@ -349,3 +351,84 @@ def test_browser_a_safety_document_refused_with_its_unmet_points(
             "#safety-list tr[data-id='SD-000001'] .badge[data-state='cancelled']"
         )
     assert _ok(User(app, "eng").get("/api/switching/safety/SD-000001"))["state"] == "cancelled"
+
+
+def test_browser_a_checked_order_edited_goes_back_to_draft(
+    app: Any, live_server: str, page: Any
+) -> None:
+    eng = User(app, "eng")
+    body = {"title": "Open SW2", "steps": [{"action": "open", "device": "SW2"}]}
+    oid = _ok(eng.post("/api/switching/orders", body), 201)["id"]
+    _ok(eng.post(f"/api/switching/orders/{oid}/check"))
+    with kept_on_server(page, live_server):
+        _open_switching(page, live_server, "eng")
+        page.click(f"#orders-list [data-id='{oid}']")
+        page.click("#order-actions [data-act='edit']")
+        # The same editor, filled with the order, saying a checked order goes back to draft.
+        assert page.input_value("#new-title") == "Open SW2"
+        assert page.input_value("#new-steps tr .step-device") == "SW2"
+        assert "goes back to draft" in page.text_content("#edit-notice")
+        page.fill("#new-title", "Move b3-b4 to B1")
+        _step(page, 0, "close", "TIE1")
+        page.click("#add-step")
+        _step(page, 1, "open", "SW2")
+        page.wait_for_selector("#new-study .study tr[data-seq='2']")  # studied live
+        page.click("#save-order")
+        page.wait_for_selector("#order-detail .badge[data-state='draft']")
+        assert "edited" in page.text_content("#order-detail .signatures li:last-child")
+    order = _ok(eng.get(f"/api/switching/orders/{oid}"))
+    assert order["title"] == "Move b3-b4 to B1" and order["state"] == "draft"
+    assert [(s["action"], s["device"]) for s in order["steps"]] == [
+        ("close", "TIE1"),
+        ("open", "SW2"),
+    ]
+
+
+def test_browser_a_step_passed_over_with_its_reason(app: Any, live_server: str, page: Any) -> None:
+    dora, eng = User(app, "dora"), User(app, "eng")
+    steps = [{"action": "open", "device": "SW1"}, {"action": "close", "device": "SW1"}]
+    oid = _ok(eng.post("/api/switching/orders", {"title": "SW1", "steps": steps}), 201)["id"]
+    for action, user in (("check", eng), ("approve", dora), ("issue", dora)):
+        _ok(user.post(f"/api/switching/orders/{oid}/{action}"))
+    with kept_on_server(page, live_server):
+        _open_switching(page, live_server, "dora")
+        page.click(f"#orders-list [data-id='{oid}']")
+        # Offered for the next step only.
+        page.click("#order-detail [data-skip='1']")
+        assert page.locator("#order-detail [data-skip]").count() == 1
+        page.click("#dialog-ok")  # no reason: the engine's refusal, in the dialog
+        page.wait_for_function("document.getElementById('dialog-error').textContent !== ''")
+        assert "needs its reason" in page.text_content("#dialog-error")
+        page.fill("#dialog-reason", "opened by hand")
+        page.click("#dialog-ok")
+        row = page.locator("#order-detail tr[data-seq='1'].skipped")
+        row.wait_for()
+        assert "passed over: opened by hand" in row.inner_text()
+        assert _state(page) == "in_progress"
+        page.wait_for_selector("#order-detail [data-skip='2']")
+    step = _ok(dora.get(f"/api/switching/orders/{oid}"))["steps"][0]
+    assert (step["done"], step["skipped"], step["note"]) == (True, True, "opened by hand")
+    assert _feature(_ok(dora.get("/map/devices.geojson")), "SW1")["operated"] == "closed"
+
+
+def test_browser_each_step_action_offers_the_devices_it_fits(
+    app: Any, live_server: str, page: Any
+) -> None:
+    def offered() -> list[str]:
+        found: list[str] = page.locator("#new-steps .step-device").evaluate(
+            "(i) => Array.from(i.list.options, (o) => o.value)"
+        )
+        return found
+
+    with kept_on_server(page, live_server):
+        _open_switching(page, live_server, "eng")
+        page.click("#new-order")
+        # Switching devices to operate or tag; conductors to cut; any edge to ground.
+        assert offered() == ["B1", "B2", "B3", "F1", "R1", "SW1", "SW2", "TIE1"]
+        _step(page, 0, "cut", "L3")
+        assert offered() == ["L1", "L2", "L3", "L4", "L5", "L6", "L8"]
+        # The cut is studied live: a6's 7 customers lose supply.
+        page.wait_for_selector("#new-study .study tr[data-seq='1']")
+        assert page.locator("#new-study tr[data-seq='1'] td.lost").inner_text() == "7"
+        page.select_option("#new-steps .step-action", "apply_ground")
+        assert len(offered()) == 18 and {"T1", "X1", "L8", "TIE1"} <= set(offered())

@@ -31,6 +31,8 @@ from oms.switching.documents import (
     STEP_ACTIONS,
     TAG_KINDS,
 )
+from oms.switching.field import ACTION_CHANGE
+from topology.model import EDGE_KINDS, OPERABLE_KINDS
 from webmap.auth import current_user, may, may_take, require
 from webmap.db import network, service
 
@@ -42,14 +44,41 @@ bp = Blueprint("switching_page", __name__)
 def _devices() -> list[list[str]]:
     """``[id, kind]`` of the network's switching devices, for the page's device lists.
 
-    Conductors (cuts, jumpers and grounds on a span) are typed by id; the
-    switching devices are what most steps name. O(m) numpy, O(devices) to list.
+    The isolation points of safety documents name them (the step editor
+    offers each action's kinds from :func:`_edges`). O(m) numpy, O(devices)
+    to list.
     """
     try:
         net = network()
     except NotLoadedError:
         return []
     return sorted([net.edge_ids[e], net.kind_of(e)] for e in np.flatnonzero(net.operable).tolist())
+
+
+def _edges() -> dict[str, list[str]]:
+    """The ids of the network's edges by kind, for the step editor's device lists.
+
+    Each step action offers the kinds it fits (``stepKinds`` of the config);
+    the page builds a list when it is first needed. O(m).
+    """
+    try:
+        net = network()
+    except NotLoadedError:
+        return {}
+    found: dict[str, list[str]] = {k: [] for k in EDGE_KINDS}
+    for eid, code in zip(net.edge_ids, net.edge_kind.tolist(), strict=True):
+        found[EDGE_KINDS[code]].append(eid)
+    return {k: sorted(ids) for k, ids in found.items() if ids}
+
+
+def _step_kinds() -> dict[str, list[str]]:
+    """The kinds of edge each step action fits, as the engine judges a step
+    (oms.switching.study.validity, FieldBook.check): switching devices operate
+    and carry tags, cuts are made in conductors, grounds and jumpers go on any edge."""
+    change = {action: kind for action, (kind, _) in ACTION_CHANGE.items()}
+    fits = {"cut": ["line", "cable"], "ground": list(EDGE_KINDS), "jumper": list(EDGE_KINDS)}
+    operable = sorted(OPERABLE_KINDS)  # open, close and tags
+    return {a: fits.get(change.get(a, ""), operable) for a in STEP_ACTIONS}
 
 
 def page_config() -> dict[str, Any]:
@@ -60,6 +89,7 @@ def page_config() -> dict[str, Any]:
         # Asked of the routes' own rules (webmap.auth.require), never kept here.
         "may": {
             "write": may(user, "switching.create_order"),
+            "edit": may(user, "switching.edit_order"),
             "fromOutage": may(user, "switching.order_from_plan"),
             "step": may(user, "switching.step_done"),
             "study": may(user, "switching.study_steps"),
@@ -73,6 +103,7 @@ def page_config() -> dict[str, Any]:
         "orderStates": list(ORDER_STATES),
         "orderKinds": list(ORDER_KINDS),
         "stepActions": list(STEP_ACTIONS),
+        "stepKinds": _step_kinds(),
         "documentKinds": list(DOCUMENT_KINDS),
         "tagKinds": list(TAG_KINDS),
         "noticeDays": service().config.switching.notice_days,
@@ -83,7 +114,12 @@ def page_config() -> dict[str, Any]:
 @require("dispatcher", "engineer")
 def page() -> Any:
     """The switching page."""
-    # The device ids go into the page's <datalist> (the step and point inputs offer them).
+    # The switching devices go into the page's <datalist> (the isolation point
+    # inputs offer them); every edge by kind, for the lists each step action offers.
     return render_template(
-        "switching.html", config=page_config(), devices=_devices(), user=current_user()
+        "switching.html",
+        config=page_config(),
+        devices=_devices(),
+        edges=_edges(),
+        user=current_user(),
     )

@@ -1,8 +1,10 @@
 /*
  * One switching order (the right of the orders tab): its state, its
- * numbered steps (action, device, performer, who did it and when), its
- * signatures, the changes of state this user may make now, its study, and
- * "Do step N" for the control room's steps of an order under way.
+ * numbered steps (action, device, performer, who did it and when, or why it
+ * was passed over), its signatures, the changes of state this user may make
+ * now, "Edit" (a draft or checked order, editor.js), its study, "Do step N"
+ * for the control room's steps of an order under way and "Pass over…" for
+ * its next step (with the reason: recorded as done, nothing operated).
  *
  * The buttons are the API's actions this user's role may take
  * (CONFIG.orderActions, from the route's own rule) that follow the order's
@@ -12,6 +14,7 @@
 import { call } from '../api.js';
 import { byId, fill, h } from '../dom.js';
 import { openDialog } from './dialog.js';
+import { editOrder } from './editor.js';
 import { act, actChecked, keep } from './send.js';
 import { CONFIG, may, onRender, renderSoon, store, ui } from './state.js';
 import { studyView } from './study.js';
@@ -32,6 +35,8 @@ const TITLE = {
   cancel: 'Cancel the order (with a reason)',
 };
 const ACTIVE = new Set(['issued', 'in_progress']);
+/** The states an order is edited in (a checked one goes back to draft). */
+const EDITABLE = new Set(['draft', 'checked']);
 
 const orderPath = (id) => `/api/switching/orders/${encodeURIComponent(id)}`;
 
@@ -70,6 +75,13 @@ function buttons(o) {
       onclick: () => study(o),
     }, 'Study'));
   }
+  if (may.edit && EDITABLE.has(o.state)) {
+    list.unshift(h('button', {
+      class: 'btn', 'data-act': 'edit', onclick: () => editOrder(o),
+      title: o.state === 'checked' ? 'Change its title or steps: it goes back to draft, to be checked again'
+        : 'Change its title or steps',
+    }, 'Edit'));
+  }
   return list;
 }
 
@@ -83,17 +95,46 @@ function doButton(o, s) {
   }, `Do step ${s.seq}`);
 }
 
+/** The control room passes over the next step (its device already so, the step no longer wanted), with the reason. */
+function passOver(o, s) {
+  openDialog({
+    title: `Pass over step ${s.seq} of ${o.id}`,
+    body: [h('p', {}, `${human(s.action)} ${s.device}: recorded as done and passed over; nothing is operated.`),
+      h('label', { for: 'dialog-reason' }, 'Reason'), h('input', { type: 'text', id: 'dialog-reason', autocomplete: 'off' })],
+    ok: 'Pass over',
+    submit: async (form) => {
+      const reason = form.querySelector('#dialog-reason').value.trim();
+      keep(await call('POST', `${orderPath(o.id)}/steps/${s.seq}`, { skip: true, reason }));
+      ui.refusals.delete(o.id);
+    },
+  });
+}
+
+function passButton(o, s) {
+  if (!may.step || !ACTIVE.has(o.state) || s.seq !== o.next_step) return null;
+  return h('button', {
+    class: 'btn', 'data-skip': s.seq, onclick: () => passOver(o, s),
+    title: 'Pass over this step, with the reason: recorded as done, nothing operated',
+  }, 'Pass over…');
+}
+
+function doneBy(s) {
+  if (!s.done) return '';
+  if (s.skipped) return [h('span', { class: 'skipped-note' }, `passed over: ${s.note}`), h('div', { class: 'muted' }, s.done_by)];
+  return ['✓ ', s.done_by];
+}
+
 function stepRow(o, s) {
   const what = [h('b', {}, human(s.action)), s.tag ? ` (${s.tag})` : '', s.document ? ` for ${s.document}` : ''];
-  return h('tr', { 'data-seq': s.seq, class: [s.done && 'done', s.seq === o.next_step && 'next'] },
+  return h('tr', { 'data-seq': s.seq, class: [s.done && 'done', s.skipped && 'skipped', s.seq === o.next_step && 'next'] },
     h('td', { class: 'num' }, s.seq),
     h('td', {}, what),
     h('td', {}, s.device),
     h('td', {}, s.performer === 'control' ? 'control room' : s.performer),
-    h('td', {}, s.done ? ['✓ ', s.done_by] : ''),
+    h('td', {}, doneBy(s)),
     h('td', {}, s.done ? when(s.done_at) : ''),
     h('td', {}, s.acknowledged?.length ? h('span', { class: 'warn' }, s.acknowledged.join(', ')) : ''),
-    h('td', {}, doButton(o, s)));
+    h('td', { class: 'acts' }, doButton(o, s), passButton(o, s)));
 }
 
 function checked(o) {

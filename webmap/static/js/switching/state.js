@@ -11,7 +11,7 @@
 import { $$, byId } from '../dom.js';
 
 export const CONFIG = JSON.parse(byId('oms-config').textContent);
-/** What this user may do: write, fromOutage, step, study, safety, plan. */
+/** What this user may do: write, edit, fromOutage, step, study, safety, plan. */
 export const may = CONFIG.may;
 
 export const store = {
@@ -27,7 +27,7 @@ export const store = {
 export const ui = {
   tab: 'orders',
   order: null,             // the order shown
-  editing: null,           // the new order being written ({outage, planned} it is for), or null
+  editing: null,           // the order being written ({planned} it is for, or the {order} edited), or null
   studies: new Map(),      // order id -> its last study
   refusals: new Map(),     // document id -> the engine's last refusal of an action on it
   orderState: '',          // the orders list's filter ('' all, 'open', or a state)
