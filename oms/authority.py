@@ -75,6 +75,7 @@ RULES: Mapping[str, frozenset[str]] = {
     "dispatch_auto": _DISPATCHER,
     "survey_answer": _DISPATCHER,
     "alert_ack": _DISPATCHER,
+    "storm_mode": _DISPATCHER,
     # Switching orders: written and checked at the desk, approved by another
     # person (the order's rule), issued by the control room; a step is done
     # by the control room or by the crew that performs it (its own steps only).

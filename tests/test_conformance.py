@@ -57,6 +57,7 @@ DATA_DEPENDENT: dict[str, frozenset[int]] = {
             "/api/switching/orders/{order_id}/{action}",
             "/api/switching/safety",
             "/api/switching/safety/{document_id}/{action}",
+            "/api/storm",
         )
     },
     # Steps naming what the network does not have: 400, the steps named.

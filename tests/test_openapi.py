@@ -353,6 +353,15 @@ BEFORE: dict[tuple[str, str], tuple[Any, ...]] = {
         (200, 400, 401, 403),
         ("application/json",),
     ),
+    # Storm mode (issue 16).
+    ("get", "/api/storm"): (("dispatcher", "engineer", "crew"), "read", (), (200, 401, 403), ()),
+    ("post", "/api/storm"): (
+        ("dispatcher",),
+        "write",
+        (),
+        (200, 400, 401, 403, 409, 422, 503),
+        ("application/json",),
+    ),
 }
 
 
@@ -427,7 +436,7 @@ def test_roles_are_the_views_own(app: Flask, doc: dict[str, Any]) -> None:
                     assert may(user, endpoint, action) is allowed, (endpoint, action, role)
             guarded += "x-roles" in op
             assert may(None, endpoint) is ("x-roles" not in op)
-    assert guarded == 46
+    assert guarded == 48
     actions = endpoints["api.job_action"]["x-action-roles"]
     assert {a for a, roles in actions.items() if "crew" not in roles} == {
         "assign",

@@ -196,6 +196,7 @@ def test_the_switching_page_says_what_its_user_may_do(app: Any, dora: User, eng:
         "study": True,
         "safety": True,
         "plan": True,
+        "edit": True,
     }
     assert e["may"]["step"] is False and e["may"]["write"] is True
     assert d["stepActions"][:2] == ["open", "close"] and d["noticeDays"] == 7.0

@@ -124,6 +124,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         overview,
         public,
         search,
+        storm,
         stream,
         switching,
         switching_page,
@@ -140,6 +141,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(outage_detail.bp)
     app.register_blueprint(overview.bp)
     app.register_blueprint(switching.bp)
+    app.register_blueprint(storm.bp)
     app.register_blueprint(switching_page.bp)
 
     @app.errorhandler(HTTPException)

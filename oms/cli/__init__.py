@@ -23,6 +23,7 @@ crew        ``crews``, ``jobs``,            crews, repair jobs and dispatch
             ``dispatch ...``, ``job ...``
 switching   ``switching ...``,              switching orders, safety documents,
             ``planned ...``                 field changes, planned outages
+storm       ``storm ...``                   storm mode: dispatch policy, storm ETRs
 notify      ``notify ...``                  customer notifications
 report      ``report ...``                  reliability, compliance, bulletin
 simulate    ``simulate``                    storms and their scoring
@@ -54,6 +55,7 @@ COMMANDS = {
     "job": "oms.cli.crew:job",
     "switching": "oms.cli.switching:switching",
     "planned": "oms.cli.switching:planned",
+    "storm": "oms.cli.storm:storm",
     "notify": "oms.cli.notify:notify",
     "report": "oms.cli.report:report",
     "simulate": "oms.cli.simulate:simulate",

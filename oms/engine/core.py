@@ -196,7 +196,7 @@ class EngineCore:
         elif event.type == "alert_ack":
             if self.book is not None:  # alerts come from the order book
                 acknowledge(self.book, event)
-        elif event.type.startswith(("job_", "crew_", "survey_", "dispatch_")):
+        elif event.type.startswith(("job_", "crew_", "survey_", "dispatch_", "storm_")):
             if self.book is not None:
                 for oid in apply_event(self.book, event):
                     o = self.outages.open.get(oid)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from oms.dispatch.jobs import JOB_EVENTS, Job, check_closeout
+from oms.engine.storm import apply_storm_mode
 from oms.exceptions import ActionError, JobNotFound
 from oms.intake.events import Event, parse_time
 from oms.vocabulary import CREW_REPORTABLE, values
@@ -81,6 +82,11 @@ def _dispatch_auto(book: OrderBook, p: Mapping[str, Any], t: datetime, actor: st
     return []
 
 
+def _storm_mode(book: OrderBook, p: Mapping[str, Any], t: datetime, actor: str) -> list[str]:
+    apply_storm_mode(book, p, t, actor)
+    return []
+
+
 def _survey_answer(book: OrderBook, p: Mapping[str, Any], t: datetime, actor: str) -> list[str]:
     answer = {"customer": p["customer"], "outage": p["outage"], "answer": str(p["answer"])}
     book.answers.append({**answer, "time": t})
@@ -91,6 +97,7 @@ _CREW_AND_DISPATCH: dict[str, Handler] = {
     "crew_gps": _crew_gps,
     "crew_status": _crew_status,
     "dispatch_auto": _dispatch_auto,
+    "storm_mode": _storm_mode,
     "survey_answer": _survey_answer,
 }
 

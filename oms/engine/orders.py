@@ -32,6 +32,7 @@ from oms.dispatch.rules import BUSY, Decision, assign_batch, suggest
 from oms.dispatch.timeline import Targets
 from oms.engine.alerts import alert
 from oms.engine.outbox import Outbox
+from oms.engine.storm import storm, storm_etr
 from oms.engine.timers import renew_passed_etr
 from oms.exceptions import ActionError, JobNotFound
 from oms.intake.events import iso
@@ -184,10 +185,16 @@ class OrderBook:
         priority = job_priority(o.hazard, o.critical_out, o.customers_out, minutes)
         renew_passed_etr(self, job, now)
         if job.etr_source not in ("crew", "renewed"):
-            etr = self.estimate(job, now)
+            etr, source = self.estimate(job, now), "history"
+            ruled = storm_etr(self, job)
+            if ruled is not None and ruled > now and (etr is None or ruled > etr):
+                etr, source = ruled, "storm"  # the storm room's, where later
             # Small drifts of the historical median are not news.
-            if etr is not None and (job.etr is None or abs((etr - job.etr).total_seconds()) > 600):
-                job.etr, job.etr_source = etr, "history"
+            moved = etr is not None and (
+                job.etr is None or abs((etr - job.etr).total_seconds()) > 600
+            )
+            if moved or (etr is not None and source != job.etr_source):
+                job.etr, job.etr_source = etr, source
                 self.dirty_jobs.add(job.id)
         if self.outbox is not None and self.outbox.etr_moved(o.id, job.etr):
             self.tell("etr_changed", o.id, now, job.etr)
@@ -415,7 +422,8 @@ class OrderBook:
         )
         if not waiting:
             return []
-        if len(waiting) >= self.config.storm_batch:
+        batch = (storm(self) or {}).get("dispatch") == "batch" and len(waiting) > 1
+        if batch or len(waiting) >= self.config.storm_batch:
             decisions = assign_batch(
                 [j.view() for j in waiting],
                 self._crew_views(),

@@ -98,6 +98,7 @@ ACTION_TYPES = (
             "crew_status",
             "survey_answer",
             "alert_ack",
+            "storm_mode",
         }
     )
     | DESK_TYPES
@@ -469,6 +470,9 @@ def parse_event(
             )
         ):
             raise EventError(f"alerts must be a list of 1 to {MAX_ACK} alert numbers (seq)")
+        _text(obj, "user", required=False)
+    elif etype == "storm_mode":
+        _bool(obj, "on")
         _text(obj, "user", required=False)
     elif etype == "dispatch_auto":
         _bool(obj, "auto")

@@ -23,7 +23,14 @@ from oms.storage import schema
 if TYPE_CHECKING:
     from topology.model import Network
 
-__all__ = ["critical_customers_out", "engine_clock", "get_job", "list_crews", "list_jobs"]
+__all__ = [
+    "critical_customers_out",
+    "engine_clock",
+    "get_job",
+    "list_crews",
+    "list_jobs",
+    "storm_state",
+]
 
 
 def engine_clock(conn: Connection) -> datetime | None:
@@ -33,6 +40,18 @@ def engine_clock(conn: Connection) -> datetime | None:
         select(schema.engine_state.c.value).where(schema.engine_state.c.key == "clock")
     ).scalar()
     return datetime.fromisoformat(value) if value else None
+
+
+def storm_state(conn: Connection) -> dict[str, Any]:
+    """Storm mode as the engine last stored it (:mod:`oms.engine.storm`):
+    ``{"on": false}`` when it never was on."""
+    import json
+
+    value = conn.execute(
+        select(schema.engine_state.c.value).where(schema.engine_state.c.key == "dispatch_modes")
+    ).scalar()
+    state = (json.loads(value) if value else {}).get("storm") or {"on": False}
+    return {k: v for k, v in state.items() if k != "dispatch_before"}
 
 
 def list_jobs(

@@ -1,0 +1,144 @@
+"""Storm mode (issue 16): the storm room's switch over dispatch and ETR policy,
+on the order book of ``test_orders_core`` (zones Z-W and Z-E). No database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import batch, customers_csv, two_feeders, write_dispatch_files
+from test_orders_core import T0, core_for, ev
+
+from oms.engine.storm import storm
+from oms.exceptions import ActionError
+from oms.intake.events import parse_event
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("storm")
+    (folder / "customers.csv").write_text(customers_csv(two_feeders()))
+    return {"customers": folder / "customers.csv", **write_dispatch_files(folder)}
+
+
+def _refused(core: Any, event: dict[str, Any]) -> str:
+    core.begin()
+    with pytest.raises(ActionError) as refused:
+        core.apply(parse_event(event, core.directory))
+    core.settle()
+    return str(refused.value)
+
+
+def test_storm_mode_suggests_only_then_gives_dispatch_back(files: dict[str, Path]) -> None:
+    core = core_for(files)  # automatic dispatch configured on
+    book = core.book
+    assert book is not None
+    batch(core, [ev("m1", "storm_mode", 0, on=True, reason="Storm Ada", user="dora")])
+    state = storm(book)
+    assert state is not None and state["dispatch"] == "suggest" and state["by"] == "dora"
+    batch(core, [ev("s1", "scada", 60, device="R1", state="open", lockout=True)])
+    [job] = book.jobs.values()
+    assert job.crew is None and job.state == "waiting"  # only suggested
+    batch(core, [ev("m2", "storm_mode", 120, on=False, user="dora")])
+    assert storm(book) is None
+    batch(core, [ev("c1", "call", 180, node="a4")])  # any later batch dispatches
+    assert job.crew is not None
+    assert "not on" in _refused(core, ev("m3", "storm_mode", 200, on=False, user="dora"))
+
+
+def test_storm_etrs_are_given_where_later_than_the_estimate(files: dict[str, Path]) -> None:
+    core = core_for(files)
+    book = core.book
+    assert book is not None
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    [job] = book.jobs.values()
+    estimate = job.etr
+    assert estimate is not None and job.etr_source == "history"
+    late = T0 + timedelta(hours=30)
+    zone = job.zone
+    assert zone is not None
+    storm_on = ev("m1", "storm_mode", 60, on=True, dispatch="automatic", user="dora")
+    batch(
+        core,
+        [
+            {
+                **storm_on,
+                "etr": (T0 + timedelta(hours=20)).isoformat(),
+                "zone_etrs": {zone: late.isoformat()},
+            }
+        ],
+    )
+    assert (job.etr, job.etr_source) == (late, "storm")  # the zone's wins over the global
+    # An earlier storm ETR does not pull a later estimate forward.
+    early = ev("m2", "storm_mode", 90, on=True, user="dora", zone_etrs={zone: None})
+    batch(core, [{**early, "etr": (T0 + timedelta(minutes=5)).isoformat()}])
+    assert (job.etr, job.etr_source) == (estimate, "history")
+    assert "unknown zone 'Z-NOWHERE'" in _refused(
+        core, ev("m3", "storm_mode", 100, on=True, user="dora", zone_etrs={"Z-NOWHERE": None})
+    )
+    assert "dispatch must be one of" in _refused(
+        core, ev("m4", "storm_mode", 100, on=True, user="dora", dispatch="fast")
+    )
+
+
+def test_storm_mode_over_http(dora: Any, eng: Any, k1: Any) -> None:
+    assert k1.get("/api/storm").get_json() == {"on": False}
+    r = eng.post("/api/storm", {"on": True})
+    assert r.status_code == 403  # the dispatcher's switch
+    r = dora.post("/api/storm", {"on": True, "dispatch": "batch", "reason": "Storm Ada"})
+    assert r.status_code == 200, r.get_json()
+    state = k1.get("/api/storm").get_json()
+    assert (state["on"], state["dispatch"], state["by"], state["reason"]) == (
+        True,
+        "batch",
+        "dora",
+        "Storm Ada",
+    )
+    r = dora.post("/api/storm", {"on": True, "zone_etrs": {"nowhere": None}})
+    assert r.status_code == 422 and "unknown zone" in r.get_json()["rejected"][0]["error"]
+    alerts = dora.get("/api/alerts").get_json()
+    assert any(a["kind"] == "storm_mode" for a in alerts)
+    assert dora.post("/api/storm", {"on": False}).status_code == 200
+    assert dora.get("/api/storm").get_json()["on"] is False
+
+
+def test_storm_mode_from_the_command_line(web_db: str) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from oms.cli import cli
+
+    run = CliRunner()
+    r = run.invoke(cli, ["storm", "status", "--db", web_db, "--json"])
+    assert r.exit_code == 0 and json.loads(r.output) == {"on": False}
+    r = run.invoke(
+        cli,
+        [
+            "storm",
+            "on",
+            "--db",
+            web_db,
+            "--dispatch",
+            "automatic",
+            "--user",
+            "dora",
+            "--json",
+            "--zone-etr",
+            "Z-W=2026-03-02T06:00:00+00:00",
+            "--reason",
+            "Storm Ada",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    state = json.loads(r.output)
+    assert (state["dispatch"], state["zone_etrs"]) == (
+        "automatic",
+        {"Z-W": "2026-03-02T06:00:00+00:00"},
+    )
+    r = run.invoke(cli, ["storm", "on", "--db", web_db, "--zone-etr", "nowhere=x"])
+    assert r.exit_code == 1 and "unknown zone" in r.output
+    r = run.invoke(cli, ["storm", "off", "--db", web_db])
+    assert r.exit_code == 0 and "storm mode is off" in r.output
