@@ -22,6 +22,14 @@ in as the SMS gateway), ``sms`` (an :class:`SmsGateway` adapter; the file
 one by default), ``email`` (SMTP) and ``webhook`` (HTTP POST of JSON).
 Each message is ``queued``, then ``sent`` or ``failed`` (with the error and
 the number of attempts; failed ones are retried up to ``max_attempts``).
+
+One message per change per customer: before sending, a queued message that
+a later one for the same customer, outage and channel makes stale is
+``skipped`` (an older ETR when a newer one is queued; anything but the
+survey once ``restored`` is queued). With :class:`QuietHours` nothing but
+the urgent kinds is sent inside them: the messages wait, are collapsed the
+same way, and go out when the quiet hours end (one message in the morning,
+not five from the night).
 """
 
 from __future__ import annotations
@@ -29,12 +37,13 @@ from __future__ import annotations
 import json
 import smtplib
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -46,6 +55,7 @@ __all__ = [
     "CHANNELS",
     "Channel",
     "FileChannel",
+    "QuietHours",
     "SmsGateway",
     "SmtpChannel",
     "WebhookChannel",
@@ -132,6 +142,66 @@ class WebhookChannel:
                 raise OMSError(f"webhook answered {response.status}")
 
 
+@dataclass(frozen=True)
+class QuietHours:
+    """Hours in which customers are not messaged, in a time zone (``22:00-07:00``).
+
+    ``urgent`` kinds are sent even then (none by default).
+    """
+
+    start: time
+    end: time
+    zone: str = "UTC"
+    urgent: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str, zone: str = "UTC", urgent: tuple[str, ...] = ()) -> QuietHours:
+        """From ``HH:MM-HH:MM``.
+
+        Raises
+        ------
+        OMSError
+            Not two times, or an unknown time zone.
+        """
+        try:
+            a, b = (time.fromisoformat(x.strip()) for x in text.split("-"))
+            ZoneInfo(zone)
+        except (ValueError, KeyError, ZoneInfoNotFoundError) as exc:
+            raise OMSError(f"quiet hours must be HH:MM-HH:MM in a known time zone: {exc}") from None
+        return cls(a, b, zone, urgent)
+
+    def holds(self, now: datetime) -> bool:
+        """Whether ``now`` is inside the quiet hours (they may run past midnight)."""
+        local = now.astimezone(ZoneInfo(self.zone)).time()
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+#: Kinds a later message for the same customer, outage and channel makes stale.
+_STALE_BEHIND = {
+    "etr_changed": ("acknowledged", "etr_changed"),
+    "dispatched": ("dispatched",),
+    "restored": ("acknowledged", "dispatched", "etr_changed"),
+}
+
+
+def _stale(rows: Sequence[Mapping[Any, Any]]) -> set[int]:
+    """Seqs of queued messages a later queued one for the same customer,
+    outage and channel makes pointless. O(rows)."""
+    stale: set[int] = set()
+    latest: dict[tuple[Any, Any, Any], list[Mapping[Any, Any]]] = {}
+    for r in rows:
+        if r["status"] == "queued" and r["outage"]:
+            latest.setdefault((r["customer"], r["outage"], r["channel"]), []).append(r)
+    for group in latest.values():
+        for k, r in enumerate(group):
+            later = {x["kind"] for x in group[k + 1 :]}
+            if any(r["kind"] in _STALE_BEHIND.get(kind, ()) for kind in later):
+                stale.add(int(r["seq"]))
+    return stale
+
+
 def deliver(
     db: Engine,
     channels: Mapping[str, Channel],
@@ -139,8 +209,11 @@ def deliver(
     *,
     limit: int = 1000,
     max_attempts: int = 3,
+    quiet: QuietHours | None = None,
 ) -> dict[str, int]:
-    """Send queued (and failed, up to ``max_attempts``) messages; counts by outcome."""
+    """Send queued (and failed, up to ``max_attempts``) messages; counts by
+    outcome (``sent``, ``failed``, ``skipped`` as stale, ``held`` for the
+    end of the quiet hours)."""
     n = schema.notifications
     with db.connect() as conn:
         rows = (
@@ -156,8 +229,21 @@ def deliver(
             .mappings()
             .all()
         )
-    counts = {"sent": 0, "failed": 0}
+    counts = {"sent": 0, "failed": 0, "skipped": 0, "held": 0}
+    stale = _stale(rows)
+    if stale:
+        with db.begin() as conn:
+            conn.execute(
+                update(n).where(n.c.seq.in_(sorted(stale))).values(status="skipped", error="stale")
+            )
+        counts["skipped"] = len(stale)
+    quiet_now = quiet is not None and quiet.holds(now)
     for r in rows:
+        if r["seq"] in stale:
+            continue
+        if quiet_now and quiet is not None and r["kind"] not in quiet.urgent:
+            counts["held"] += 1
+            continue
         channel = channels.get(r["channel"])
         values: dict[str, Any] = {"attempts": r["attempts"] + 1}
         try:

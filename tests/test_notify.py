@@ -121,15 +121,15 @@ def test_delivery_records_sent_and_failed(url: str, tmp_path: Path) -> None:
             raise OSError("gateway down")
 
     counts = deliver(connect(url), {"sms": Broken()}, T0)
-    assert counts == {"sent": 0, "failed": 2}
+    assert counts == {"sent": 0, "failed": 2, "skipped": 0, "held": 0}
     assert {m["status"] for m in messages(url)} == {"failed"}
     assert messages(url)[0]["error"] == "gateway down"
     counts = deliver(connect(url), {"sms": FileChannel(out)}, T0)
-    assert counts == {"sent": 2, "failed": 0}
+    assert counts == {"sent": 2, "failed": 0, "skipped": 0, "held": 0}
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert sorted(x["customer"] for x in lines) == ["a9-2", "a9-3"]
     assert all(m["status"] == "sent" and m["attempts"] == 2 for m in messages(url))
-    assert deliver(connect(url), {"sms": FileChannel(out)}, T0) == {"sent": 0, "failed": 0}
+    assert deliver(connect(url), {"sms": FileChannel(out)}, T0)["sent"] == 0
 
 
 def test_etr_change_is_told_only_when_it_moves_enough(url: str) -> None:
@@ -150,3 +150,37 @@ def test_etr_change_is_told_only_when_it_moves_enough(url: str) -> None:
     )
     changed = [m for m in messages(url) if m["kind"] == "etr_changed"]
     assert sorted(m["customer"] for m in changed) == ["a9-2", "a9-3"]
+
+
+def test_quiet_hours_hold_and_collapse_the_night_into_one_message(url: str, tmp_path: Path) -> None:
+    """A call at 23:00 (acknowledged), a crew sent (dispatched), supply back at
+    01:00 (restored): in quiet hours 22:00-07:00 nothing goes out at night; at
+    07:00 the customer gets "restored" (and the survey), not the stale ones."""
+    from oms.notify import QuietHours
+
+    night = T0.replace(hour=23)
+    engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
+    call = {"id": "n1", "type": "call", "time": night.isoformat(), "customer": "a9-2"}
+    feed(engine, call)
+    [outage] = [o for o in engine.snapshot() if o["state"] != "cancelled"]
+    back = {
+        "id": "n2",
+        "type": "outage_restore",
+        "time": (night + timedelta(hours=2)).isoformat(),
+        "outage": outage["id"],
+        "user": "dora",
+    }
+    feed(engine, back)
+    out = tmp_path / "night.jsonl"
+    quiet = QuietHours.parse("22:00-07:00", "UTC")
+    counts = deliver(
+        connect(url), {"sms": FileChannel(out)}, night + timedelta(hours=3), quiet=quiet
+    )
+    assert counts["sent"] == 0 and counts["held"] >= 1 and counts["skipped"] >= 1
+    morning = night.replace(hour=7) + timedelta(days=1)
+    counts = deliver(connect(url), {"sms": FileChannel(out)}, morning, quiet=quiet)
+    kinds = [json.loads(x)["kind"] for x in out.read_text().splitlines()]
+    assert "acknowledged" not in kinds and kinds[0] == "restored"
+    assert {m["status"] for m in messages(url)} <= {"sent", "skipped"}
+    with pytest.raises(Exception, match="HH:MM-HH:MM"):
+        QuietHours.parse("late", "UTC")

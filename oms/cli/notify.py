@@ -112,14 +112,44 @@ def _subscription(
 @click.option("--smtp-host", default=None, help="SMTP server for email.")
 @click.option("--smtp-port", type=int, default=25, show_default=True)
 @click.option("--limit", type=int, default=1000, show_default=True)
+@click.option(
+    "--quiet-hours",
+    default=None,
+    metavar="HH:MM-HH:MM",
+    help="Send nothing in these hours (held, collapsed, sent when they end).",
+)
+@click.option("--time-zone", default="UTC", show_default=True, help="Of the quiet hours.")
+@click.option(
+    "--urgent", multiple=True, metavar="KIND", help="A kind sent even in quiet hours (repeatable)."
+)
 @db_option
 @json_option
 @handles_errors
 def notify_send(
-    file_path: str, smtp_host: str | None, smtp_port: int, limit: int, db: str | None, as_json: bool
+    file_path: str,
+    smtp_host: str | None,
+    smtp_port: int,
+    limit: int,
+    quiet_hours: str | None,
+    time_zone: str,
+    urgent: tuple[str, ...],
+    db: str | None,
+    as_json: bool,
 ) -> None:
-    """Deliver queued messages through their channels; record sent or failed."""
-    from oms.notify import Channel, FileChannel, SmsChannel, SmtpChannel, WebhookChannel, deliver
+    """Deliver queued messages through their channels; record sent or failed.
+
+    Stale messages (an older ETR behind a newer one, anything but the survey
+    behind "restored") are skipped: one message per change per customer.
+    """
+    from oms.notify import (
+        Channel,
+        FileChannel,
+        QuietHours,
+        SmsChannel,
+        SmtpChannel,
+        WebhookChannel,
+        deliver,
+    )
     from oms.storage.db import connect
 
     files = FileChannel(Path(file_path))
@@ -130,8 +160,16 @@ def notify_send(
     }
     if smtp_host:
         channels["email"] = SmtpChannel(smtp_host, smtp_port)
-    counts = deliver(connect(db), channels, datetime.now(timezone.utc), limit=limit)
-    emit(counts, as_json, lambda: f"sent {counts['sent']}, failed {counts['failed']}")
+    quiet = QuietHours.parse(quiet_hours, time_zone, urgent) if quiet_hours else None
+    counts = deliver(connect(db), channels, datetime.now(timezone.utc), limit=limit, quiet=quiet)
+    emit(
+        counts,
+        as_json,
+        lambda: (
+            f"sent {counts['sent']}, failed {counts['failed']}, "
+            f"skipped {counts['skipped']} (stale), held {counts['held']} (quiet hours)"
+        ),
+    )
 
 
 @notify.command("list")
