@@ -444,3 +444,29 @@ def test_the_control_room_passes_over_a_step_with_its_reason() -> None:
     )
     desk.send("order_step", DORA, order=oid, step=2)
     assert desk.docs[oid]["state"] == "completed" and core.outages.active() == []
+
+
+def test_a_planned_outage_is_judged_on_the_network_as_built() -> None:
+    """Found by a trial: with SW2 already open for other work, a request to open
+    it again reported 0 customers (the network as operated now) and no notice
+    went out; a tie closing two live ends was not flagged; the short notice
+    concern went away at approval."""
+    core = _core()
+    desk = Desk(core)
+    desk.send("switch", DORA, device="SW2", state="open")  # today's temporary switching
+    [record] = core.outages.active()
+    start = (T0 + timedelta(days=2)).isoformat()
+    end = (T0 + timedelta(days=2, hours=2)).isoformat()
+    request = {"applicant": "Lines", "reason": "poles", "start": start, "end": end}
+    desk.send("planned_request", ENG, devices=["SW2"], **request)
+    po = max(i for i in desk.docs if i.startswith("PO-"))
+    risk = desk.docs[po]["risk"]
+    assert risk["customers"] == 6
+    assert risk["open_outages"] == [record.id] and risk["state"] == "as built"
+    assert any("days' notice, less than 7" in c for c in risk["concerns"])
+    desk.send("planned_approve", DORA, planned=po)
+    assert any("days' notice" in c for c in desk.docs[po]["risk"]["concerns"])
+    # A tie between two live feeders (the fuse's work cuts off nobody it could pick up).
+    desk.send("planned_request", ENG, devices=["F1"], ties=["TIE1"], **request)
+    po2 = max(i for i in desk.docs if i.startswith("PO-"))
+    assert any("closing TIE1 parallels" in c for c in desk.docs[po2]["risk"]["concerns"])

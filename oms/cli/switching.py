@@ -109,6 +109,10 @@ def _act(
     emit(doc, as_json, lambda: text(doc))
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _why(etype: str) -> str:
     """The field in which the desk keeps an action's ``--reason`` in its signature."""
     return "note" if etype in ("order_check", "safety_issue", "safety_release") else "reason"
@@ -154,7 +158,7 @@ def _order_text(doc: dict[str, Any]) -> str:
         lines.append(
             f"study: {st['customers_interrupted']} customers interrupted "
             f"(critical: {critical}), {st['customers_out_at_end']} out at the end, "
-            f"{st['warnings']} warnings"
+            f"{_count(st['warnings'], 'warning')}"
         )
     lines.append(_signed(doc))
     return "\n".join(lines)
@@ -198,7 +202,7 @@ def _study_text(study: dict[str, Any]) -> str:
             table(rows, ["step", "action", "device", "by", "lost", "regained", "out", "findings"]),
             f"{study['customers_interrupted']} customers interrupted (critical: {critical}), "
             f"{study['customers_out_at_end']} out at the end; "
-            f"{study['refusals']} refusals, {study['warnings']} warnings",
+            f"{_count(study['refusals'], 'refusal')}, {_count(study['warnings'], 'warning')}",
         ]
     )
 

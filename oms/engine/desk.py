@@ -630,13 +630,15 @@ def _safety_cancel(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
 
 # ---------------------------------------------------------- planned outages
 def _open_outages(core: EngineCore) -> list[tuple[str, np.ndarray]]:
+    """Each open outage with a device (faults, switching, planned): the nodes
+    it cuts off in the normal state."""
     out = []
-    tree = core.tree
-    for o in core.outages.active("network"):
+    supply = core.normal_supply
+    for o in core.outages.active():
         e = core.net.edge_index.get(o.device or "")
         if e is not None:
             mask = np.zeros(core.net.n_nodes, dtype=bool)
-            mask[tree.supply.downstream_nodes(e)] = True
+            mask[supply.downstream_nodes(e)] = True
             out.append((o.id, mask))
     return out
 
@@ -692,12 +694,7 @@ def _planned_request(desk: SwitchingDesk, core: EngineCore, event: Event) -> Non
         notice_days=float(notice),
         source_event=event.id,
     )
-    po.risk = risk(situation(core), po, desk.planned.values(), _open_outages(core))
-    days = (start - t).total_seconds() / 86400
-    if days < po.notice_days:
-        po.risk["concerns"].append(
-            f"customers get {max(days, 0):.1f} days' notice, less than {po.notice_days:g}"
-        )
+    po.risk = risk(core.net.normal(), po, desk.planned.values(), _open_outages(core))
     po.signatures.append(_sig("requested", user, _role, t))
     desk.planned[po.id] = po
     desk.dirty.add(po.id)
@@ -708,7 +705,7 @@ def _planned_sign(to: str) -> Any:
         po = desk.get_planned(event.payload.get("planned"))
         user, role = _user(event)
         if to == "approved":
-            po.risk = risk(situation(core), po, desk.planned.values(), _open_outages(core))
+            po.risk = risk(core.net.normal(), po, desk.planned.values(), _open_outages(core))
         if (
             to == "cancelled"
             and po.order in desk.orders

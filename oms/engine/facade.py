@@ -255,7 +255,10 @@ class OutageEngine:
             except StaleState:
                 self.core = self.repository.load(self.config)
                 if attempt == 2:
-                    raise OMSError("another process keeps writing; gave up after 3 tries") from None
+                    raise OMSError(
+                        "another process kept writing (the server?): nothing was applied; "
+                        "send it again"
+                    ) from None
             except BaseException:
                 self.core = self.repository.load(self.config)
                 raise

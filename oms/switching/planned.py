@@ -27,7 +27,6 @@ import numpy as np
 from oms.exceptions import ActionError
 from oms.intake.events import iso, parse_time
 from oms.switching.documents import Signature
-from oms.switching.interlocks import Situation
 from topology.model import Network
 
 __all__ = ["PlannedOutage", "notices_due", "risk"]
@@ -145,34 +144,41 @@ class PlannedOutage:
         )
 
 
-def _dead_with(
-    sit: Situation, devices: Iterable[str], ties: Iterable[str]
-) -> tuple[Network, np.ndarray]:
-    net = sit.net
+def _dead_with(net: Network, devices: Iterable[str], ties: Iterable[str]) -> np.ndarray:
+    """Nodes without supply in ``net``'s state with ``devices`` open and ``ties`` closed
+    that have it now."""
     state = net.edge_closed.copy()
     for d in devices:
         state[net.edge_index[d]] = False
     for d in ties:
         state[net.edge_index[d]] = True
-    after = net.with_states(state)
-    return after, net.supply.energized & ~after.supply.energized
+    return net.supply.energized & ~net.with_states(state).supply.energized
 
 
 def risk(
-    sit: Situation,
+    net: Network,
     po: PlannedOutage,
     others: Iterable[PlannedOutage],
     open_outages: Iterable[tuple[str, np.ndarray]],
 ) -> dict[str, Any]:
-    """The risk check of ``po`` on the network as operated now.
+    """The risk check of ``po`` on ``net`` (the network as built: planned work
+    is days ahead, when today's temporary switching is long undone).
 
     ``others`` are the other planned outages still to come or under way;
-    ``open_outages`` (outage id, bool mask of its nodes) the open outages.
-    Sets ``po.customers`` and returns the figures and the list of concerns.
-    O(n + m) per other planned outage.
+    ``open_outages`` (outage id, bool mask of the nodes it cuts off in the
+    same state) the open outages. Sets ``po.customers`` and returns the
+    figures and the list of concerns: critical customers cut off, other
+    planned work overlapping in time and area, open outages in the area,
+    ties that parallel feeders or pick up none of the customers cut off,
+    feeders above their capacity with the ties closed, and notice shorter
+    than ``notice_days``. O(n + m) per other planned outage and per tie.
     """
-    net = sit.net
-    after, dead = _dead_with(sit, po.devices, po.ties)
+    opened = net.edge_closed.copy()
+    for d in po.devices:
+        opened[net.edge_index[d]] = False
+    isolated = net.with_states(opened)
+    cut_off = net.supply.energized & ~isolated.supply.energized
+    dead = _dead_with(net, po.devices, po.ties)
     cust = net.customers
     if cust is not None:
         hit = dead[cust.node]
@@ -185,22 +191,35 @@ def risk(
         concerns.append(
             f"{len(critical)} critical customers lose supply: {', '.join(critical[:5])}"
         )
+    for tie in po.ties:
+        e = net.edge_index[tie]
+        u, v = int(net.edge_from[e]), int(net.edge_to[e])
+        live = isolated.supply.energized
+        if live[u] and live[v]:
+            concerns.append(f"closing {tie} parallels two supplies (both its ends are live)")
+        elif not (cut_off[u] or cut_off[v]):
+            concerns.append(f"closing {tie} picks up none of the customers the work cuts off")
     overlapping = []
     for other in others:
         if other.id == po.id or not other.active:
             continue
         if other.start < po.end and po.start < other.end:
-            _, theirs = _dead_with(sit, other.devices, other.ties)
+            theirs = _dead_with(net, other.devices, other.ties)
             shared = set(other.devices) & set(po.devices)
             if (theirs & dead).any() or shared:
                 overlapping.append(other.id)
                 concerns.append(
                     f"{other.id} overlaps in time and area ({iso(other.start)} to {iso(other.end)})"
                 )
-    touching = [oid for oid, nodes in open_outages if (nodes & dead).any()]
+    touching = [oid for oid, nodes in open_outages if (nodes & cut_off).any()]
     for oid in touching:
         concerns.append(f"open outage {oid} is in the same area")
     overloads = []
+    after = net.with_states(
+        np.where(
+            np.isin(np.arange(net.n_edges), [net.edge_index[t] for t in po.ties]), True, opened
+        )
+    )
     for b in np.flatnonzero(net.kind_mask("breaker") & np.isfinite(net.edge_capacity)):
         child = int(after.supply.tree.edge_child[b])
         load = after.supply.subtree_customers(child) if child >= 0 else 0
@@ -216,6 +235,11 @@ def risk(
                 f"{net.edge_ids[b]} would carry {load} customers, "
                 f"above its capacity of {int(net.edge_capacity[b])}"
             )
+    days = (po.start - po.requested_at).total_seconds() / 86400
+    if days < po.notice_days:
+        concerns.append(
+            f"customers get {max(days, 0):.1f} days' notice, less than {po.notice_days:g}"
+        )
     return {
         "customers": int(net.node_customers[dead].sum()),
         "critical": critical,
@@ -223,6 +247,7 @@ def risk(
         "open_outages": touching,
         "overloads": overloads,
         "concerns": concerns,
+        "state": "as built",
     }
 
 
