@@ -64,7 +64,10 @@ def test_an_order_from_draft_to_completed(web_db: str, tmp_path: Path) -> None:
     ok(web_db, f"switching approve {oid} --user dora --reason 'looks right'")
     issued = ok(web_db, f"switching issue {oid} --user dora")
     assert (issued["state"], issued["next_step"]) == ("issued", 1)
-    assert refused(web_db, f"switching step {oid} 2") == f"step 1 of {oid} comes before step 2"
+    assert (
+        refused(web_db, f"switching step {oid} 2 --user dora")
+        == f"step 1 of {oid} comes before step 2"
+    )
     done = ok(web_db, f"switching step {oid} 1 --user dora --note 'by hand'")
     assert done["state"] == "in_progress" and done["next_step"] == 2
     assert (done["steps"][0]["done_by"], done["steps"][0]["note"]) == ("dora", "by hand")
@@ -84,24 +87,27 @@ def test_an_order_from_draft_to_completed(web_db: str, tmp_path: Path) -> None:
     assert done["signatures"][2]["note"] == "looks right"
     assert [o["id"] for o in ok(web_db, "switching list --state completed")] == [oid]
     assert ok(web_db, "switching list --open") == []
-    assert "no open switching order" in refused(web_db, f"switching step {oid} 2")
+    assert "no open switching order" in refused(web_db, f"switching step {oid} 2 --user dora")
 
 
 def test_an_order_edited_then_cancelled_and_usage_errors(web_db: str, tmp_path: Path) -> None:
     one = steps_file(tmp_path, [{"action": "open", "device": "SW2"}])
-    oid = ok(web_db, f"switching create --title x --steps {one} --time {T0}")["id"]
+    oid = ok(web_db, f"switching create --title x --steps {one} --time {T0} --user eng")["id"]
     two = steps_file(tmp_path, [{"action": "open", "device": "SW1"}], "two.json")
     edited = ok(web_db, f"switching edit {oid} --steps {two} --user ada")
     assert [s["device"] for s in edited["steps"]] == ["SW1"] and edited["editors"] == ["ada"]
-    assert ok(web_db, f"switching cancel {oid} --reason 'not needed'")["state"] == "cancelled"
+    assert (
+        ok(web_db, f"switching cancel {oid} --reason 'not needed' --user dora")["state"]
+        == "cancelled"
+    )
     # A template is never issued: it is copied into new drafts.
-    tid = ok(web_db, f"switching create --title t --kind template --steps {one}")["id"]
-    copy = ok(web_db, f"switching create --title 'from t' --template {tid}")
+    tid = ok(web_db, f"switching create --title t --kind template --steps {one} --user eng")["id"]
+    copy = ok(web_db, f"switching create --title 'from t' --template {tid} --user eng")
     assert (copy["template"], copy["kind"], copy["steps"][0]["device"]) == (tid, "planned", "SW2")
     # A bad step is the engine's refusal (exit 1); a bad file or option, a usage error.
     bad = steps_file(tmp_path, [{"action": "open", "device": "NOPE"}], "bad.json")
     assert "step 1: unknown device 'NOPE'" in refused(
-        web_db, f"switching create --title x --steps {bad}"
+        web_db, f"switching create --title x --steps {bad} --user eng"
     )
     (tmp_path / "junk.json").write_text("{not json", encoding="utf-8")
     for command in (
@@ -148,7 +154,7 @@ def test_a_study_changes_nothing_and_names_every_finding(web_db: str) -> None:
     assert ok(web_db, "outages") == []
     oid = ok(
         web_db,
-        f"switching create --title t --steps - --time {T0}",
+        f"switching create --title t --steps - --time {T0} --user eng",
         stdin=json.dumps([{"action": "open", "device": "TIE1"}]),
     )["id"]
     [finding] = ok(web_db, f"switching study {oid}")["steps"][0]["findings"]
@@ -166,7 +172,7 @@ def test_a_clearance_refused_then_issued_on_its_isolation(web_db: str, tmp_path:
     )
     sd = doc["id"]
     assert (doc["kind"], doc["state"], doc["crew"]) == ("clearance", "draft", "K1")
-    assert refused(web_db, f"switching safety issue {sd}") == (
+    assert refused(web_db, f"switching safety issue {sd} --user dora") == (
         f"{sd} cannot be issued: point 1: SW2 is closed, not open; "
         "point 1: SW2 has no clearance tag"
     )
@@ -181,15 +187,15 @@ def test_a_clearance_refused_then_issued_on_its_isolation(web_db: str, tmp_path:
     ok(web_db, f"switching approve {oid} --user dora")
     ok(web_db, f"switching issue {oid} --user dora")
     # Another crew's hands are not on K1's steps.
-    assert refused(web_db, f"switching step {oid} 1 --crew K2") == (
+    assert refused(web_db, f"switching step {oid} 1 --crew K2 --user k2") == (
         f"no step 1 of {oid} for crew K2"
     )
     assert [o["id"] for o in ok(web_db, "switching list --crew K1")] == [oid]
     assert ok(web_db, "switching list --crew K2") == []
     for n in (1, 2, 3):
-        step = ok(web_db, f"switching step {oid} {n} --crew K1 --user joe --lon 7 --lat 50")
+        step = ok(web_db, f"switching step {oid} {n} --crew K1 --user k1 --lon 7 --lat 50")
     assert step["state"] == "completed"
-    assert {(s["done_by"], s["lon"]) for s in step["steps"]} == {("joe", 7.0)}
+    assert {(s["done_by"], s["lon"]) for s in step["steps"]} == {("k1", 7.0)}
     placed = ok(web_db, "switching field")
     assert [(c["kind"], c["device"], c["document"]) for c in placed] == [
         ("tag", "SW2", sd),
@@ -200,11 +206,13 @@ def test_a_clearance_refused_then_issued_on_its_isolation(web_db: str, tmp_path:
     assert (issued["state"], issued["signatures"][-1]["note"]) == ("issued", "all in place")
     assert [d["id"] for d in ok(web_db, "switching safety list --crew K1")] == [sd]
     # Only its crew releases it.
-    assert "no open safety document" in refused(web_db, f"switching safety release {sd} --crew K2")
-    released = ok(web_db, f"switching safety release {sd} --crew K1 --user joe")
+    assert "no open safety document" in refused(
+        web_db, f"switching safety release {sd} --crew K2 --user k2"
+    )
+    released = ok(web_db, f"switching safety release {sd} --crew K1 --user k1")
     assert released["state"] == "released"
     assert (released["signatures"][-1]["user"], released["signatures"][-1]["role"]) == (
-        "joe",
+        "k1",
         "crew",
     )
     text = run(web_db, f"switching safety show {sd}").stdout
@@ -243,8 +251,11 @@ def test_a_planned_outage_with_its_risk(web_db: str) -> None:
     text = run(web_db, f"planned show {soon['id']}").stdout
     assert "risk: 6 customers out (critical: none)" in text
     assert "  - customers get 10.0 days' notice, less than 14" in text
-    assert ok(web_db, f"planned reject {soon['id']} --reason clashes")["state"] == "rejected"
-    assert ok(web_db, f"planned cancel {pid}")["state"] == "cancelled"
+    assert (
+        ok(web_db, f"planned reject {soon['id']} --reason clashes --user dora")["state"]
+        == "rejected"
+    )
+    assert ok(web_db, f"planned cancel {pid} --user dora")["state"] == "cancelled"
     assert [p["state"] for p in ok(web_db, "planned list")] == ["rejected", "cancelled"]
     assert ok(web_db, "planned list --open") == []
     # The order that carries one out names it, and it names the order.
@@ -252,7 +263,7 @@ def test_a_planned_outage_with_its_risk(web_db: str) -> None:
     third = ok(web_db, f"{request} {window}")["id"]
     order = ok(
         web_db,
-        f"switching create --title poles --planned {third} --steps -",
+        f"switching create --title poles --planned {third} --steps - --user eng",
         stdin=json.dumps([{"action": "open", "device": "SW2"}]),
     )
     assert order["planned"] == third

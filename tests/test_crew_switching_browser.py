@@ -227,12 +227,13 @@ def test_a_warning_is_acknowledged_by_the_crew_and_sent_again(
     oid = _issued(app, [{"action": "close", "device": "TIE1", "performer": "K1"}], "Tie in")
     _focus(page)
     _done(page, oid, 1)
-    banner = page.wait_for_selector("#rejected [data-acknowledge='parallel']")
+    acknowledge = "#rejected [data-acknowledge='parallel']"
+    page.wait_for_selector(acknowledge)
     text = page.text_content("#rejected") or ""
     assert f"Step 1 of {oid}" in text and "(acknowledge: parallel)" in text
     page.wait_for_selector(f"{_step(oid, 1)}[data-state='refused']")
     assert not _step_events(app, oid, 1)
-    banner.click()
+    page.click(acknowledge)  # found again: the banner may be drawn anew meanwhile
     page.wait_for_selector(f"{_step(oid, 1)}[data-state='done']")
     assert page.locator("#rejected .banner").count() == 0
     (event,) = _step_events(app, oid, 1)

@@ -59,8 +59,9 @@ def test_browser_a_planned_outage_is_announced_and_never_a_fault(
 
     with kept_on_server(page, live_server):
         page.goto(f"{live_server}/public/")
-        item = page.wait_for_selector(f"li.planned[data-notice='{po['id']}']")
-        text = item.inner_text()
+        item = f"li.planned[data-notice='{po['id']}']"
+        page.wait_for_selector(item)
+        text = page.inner_text(item)  # found again: the page redraws its list
         assert "Planned work" in text and "6 customers" in text and "under way" not in text
         assert "b3-1" not in page.content()  # no customer ids on the public page
 
@@ -85,8 +86,8 @@ def test_browser_a_planned_outage_is_announced_and_never_a_fault(
         outages = _ok(dora.get("/api/outages"))
         assert [(o["kind"], o["customers_out"], o["calls"]) for o in outages] == [("planned", 6, 2)]
         page.reload()
-        item = page.wait_for_selector(f"li.planned[data-notice='{po['id']}']")
-        assert "under way" in item.inner_text()
+        page.wait_for_selector(item)
+        assert "under way" in page.inner_text(item)
         assert page.inner_text("#t-outages") == "1"
 
         # The work done, the order puts everything back.

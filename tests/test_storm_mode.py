@@ -138,7 +138,14 @@ def test_storm_mode_from_the_command_line(web_db: str) -> None:
         "automatic",
         {"Z-W": "2026-03-02T06:00:00+00:00"},
     )
-    r = run.invoke(cli, ["storm", "on", "--db", web_db, "--zone-etr", "nowhere=x"])
+    r = run.invoke(
+        cli, ["storm", "on", "--db", web_db, "--zone-etr", "nowhere=x", "--user", "dora"]
+    )
     assert r.exit_code == 1 and "unknown zone" in r.output
-    r = run.invoke(cli, ["storm", "off", "--db", web_db])
+    r = run.invoke(cli, ["storm", "off", "--db", web_db, "--user", "dora"])
     assert r.exit_code == 0 and "storm mode is off" in r.output
+    # The command line acts as the user it names, in that user's role.
+    r = run.invoke(cli, ["storm", "on", "--db", web_db, "--user", "eng"])
+    assert r.exit_code == 1 and "an engineer may not send storm_mode events" in r.output
+    r = run.invoke(cli, ["storm", "on", "--db", web_db, "--user", "nobody"])
+    assert r.exit_code == 1 and "no user 'nobody'" in r.output

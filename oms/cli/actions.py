@@ -24,7 +24,9 @@ def act(db: str | None, event: dict[str, Any], as_json: bool, quiet: bool = Fals
 
     # The configuration of the server's engine ($OMS_ENGINE_CONFIG): the same
     # interlock levels and rules for an action from the command line.
-    engine = OutageEngine(connect(db), engine_config(os.environ.get("OMS_ENGINE_CONFIG")))
+    database = connect(db)
+    engine = OutageEngine(database, engine_config(os.environ.get("OMS_ENGINE_CONFIG")))
+    by = acting_user(database, event.get("user"))
     # The dispatcher acts on the state as of the engine clock (the wall
     # clock on a live server, the replayed time after replaying a storm).
     when = click.get_current_context().meta.get("action_time")
@@ -32,13 +34,41 @@ def act(db: str | None, event: dict[str, Any], as_json: bool, quiet: bool = Fals
         when = or_wall_clock(engine.clock).isoformat()
     event["time"] = when
     event["id"] = f"{event['type']}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
-    report = engine.ingest_objects([(1, event)])
+    report = engine.ingest_objects([(1, event)], by=by)
     if report.rejected:
         raise ActionError(report.rejected[0]["error"])
     if quiet:
         return
     doc = {"event": event, "outages": [o for o in engine.snapshot() if o["state"] != "cancelled"]}
     emit(doc, as_json, lambda: f"{event['type']} done ({event['id']})")
+
+
+def acting_user(database: Any, name: Any) -> Any:
+    """Who acts for a command-line action: the user ``--user`` names, in its own
+    role (its crew for a crew user), when the database has users; the whole
+    system (full access, the ``user`` kept as given) when it has none yet.
+
+    Raises
+    ------
+    Forbidden
+        The database has users and ``name`` is none of them, or is disabled.
+    """
+    from sqlalchemy import func, select
+
+    from oms.authority import SYSTEM, Principal
+    from oms.exceptions import Forbidden
+    from oms.storage import schema
+
+    u = schema.users
+    with database.connect() as conn:
+        if not conn.execute(select(func.count()).select_from(u)).scalar():
+            return SYSTEM
+        row = conn.execute(select(u).where(u.c.username == str(name))).mappings().first()
+    if row is None or row["disabled"]:
+        raise Forbidden(
+            f"no user {name!r} may act here (oms user list); --user names who signs the action"
+        )
+    return Principal(row["username"], row["role"], row["crew"])
 
 
 def _remember_time(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

@@ -300,7 +300,9 @@ def score_scenario(
     return out
 
 
-def _response(engine: OutageEngine, scenario: Scenario, false: set[str]) -> dict[str, Any]:
+def _response(
+    engine: OutageEngine, scenario: Scenario, false: frozenset[str] | set[str] = frozenset()
+) -> dict[str, Any]:
     """Arrival-target compliance, minutes to arrival and restoration, truck rolls
     to places that needed no repair (a crew arrived at an outage ``false``: no
     fault was there), and indices."""
