@@ -8,8 +8,9 @@ intake                          principal
 ==============================  ===========================================
 HTTP (routes, ``/api/events``)  the signed-in user or the handheld's user
 MQTT (``oms listen``)           ``mqtt``, role ``intake`` (telemetry only)
-command line (``oms ingest``,   ``system`` (database access is full access;
-actions with ``--user``)        actions carry the ``--user`` name)
+``oms ingest``                  ``system`` (database access is full access)
+command-line actions            the user ``--user`` names, in its role, when
+                                the database has users; else ``system``
 ==============================  ===========================================
 
 :func:`admit` checks the event type against :data:`RULES` and stamps the
