@@ -163,3 +163,14 @@ def test_traces_follow_a_cut_and_a_jumper(eng: User, dora: User) -> None:
         seen.append("a6" in dead())
     # Cut: a6 dead; jumpered across the cut: fed; jumper off: dead; mended: fed.
     assert seen == [True, False, True, False]
+
+
+def test_public_areas_count_customers_where_they_are_once(dora: User, client: Any) -> None:
+    """Found by a trial: an area showed more customers out than it has (an
+    outage's customers counted where its device is, overlapping outages twice)."""
+    trip(dora, "t1", "B1")
+    trip(dora, "t2", "R1", seconds=30)  # nested below B1: its customers are B1's too
+    public = client.get("/api/public/outages").get_json()
+    assert public["totals"]["customers_out"] == 27  # B1's feeder, each customer once
+    for area in public["areas"]:
+        assert area["customers_out"] <= area["customers_served"]

@@ -187,6 +187,10 @@ class _Model:
     phones: dict[str, list[int]] = field(default_factory=dict)
     #: Zone id -> customers served there.
     served: dict[str | None, int] = field(default_factory=dict)
+    #: Per customer (or per node without a customers file): the position of
+    #: its zone in ``zones.rows``, -1 in none; and what each such unit weighs.
+    unit_zone: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    unit_weight: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     #: Zone id -> its place name (contract 2c's optional ``name``).
     names: dict[str, str] = field(default_factory=dict)
     #: The country calling code most stored numbers have (for national numbers).
@@ -284,8 +288,12 @@ def _customer_xy(net: Network) -> np.ndarray:
     return xy
 
 
-def _served(net: Network, zone_rows: list[dict[str, Any]]) -> dict[str | None, int]:
-    """Customers served per zone (None: in no zone). O(customers x zones), vectorized."""
+def _served(
+    net: Network, zone_rows: list[dict[str, Any]]
+) -> tuple[dict[str | None, int], np.ndarray, np.ndarray]:
+    """Customers served per zone (None: in no zone), and per customer (or node,
+    without a customers file) its zone's position and weight. O(customers x
+    zones), vectorized."""
     import shapely
     from shapely.geometry import shape
 
@@ -294,14 +302,14 @@ def _served(net: Network, zone_rows: list[dict[str, Any]]) -> dict[str | None, i
         weight = np.ones(len(xy), dtype=np.int64)
     else:
         xy, weight = net.node_xy, net.node_customers
-    left = np.ones(len(xy), dtype=bool)
+    where = np.full(len(xy), -1, dtype=np.int64)
     out: dict[str | None, int] = {}
-    for row in zone_rows:
-        inside = shapely.contains_xy(shape(row["geometry"]), xy[:, 0], xy[:, 1]) & left
+    for k, row in enumerate(zone_rows):
+        inside = shapely.contains_xy(shape(row["geometry"]), xy[:, 0], xy[:, 1]) & (where < 0)
         out[row["id"]] = int(weight[inside].sum())
-        left &= ~inside
-    out[None] = int(weight[left].sum())
-    return out
+        where[inside] = k
+    out[None] = int(weight[where < 0].sum())
+    return out, where, weight
 
 
 def _model(conn: Connection) -> _Model:
@@ -327,7 +335,7 @@ def _model(conn: Connection) -> _Model:
                 if phone:
                     model.phones.setdefault(normal_phone(str(phone)), []).append(u)
             model.country = _usual_country(model.phones)
-        model.served = _served(net, zone_rows)
+        model.served, model.unit_zone, model.unit_weight = _served(net, zone_rows)
     cache["model"] = model
     return model
 
@@ -622,7 +630,6 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
         zone, area_class = _area(outage, job, model)
         area = areas.setdefault(zone, _empty_area(zone, area_class, model))
         area["outages"] += 1
-        area["customers_out"] += int(outage.customers_out)
         etr = outage.etr or (job.etr if job is not None else None)
         if etr is not None and (area["etr"] is None or iso(etr) > area["etr"]):
             area["etr"] = iso(etr)
@@ -643,6 +650,12 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
                 "hazard": bool(outage.hazard),
             }
         )
+    # Customers out where they live (an outage's customers may lie in several
+    # areas), each once however many outages cover it.
+    for zone, out in _out_by_zone(model, active).items():
+        if out or zone in areas:
+            areas.setdefault(zone, _empty_area(zone, model.zones.default_class, model))
+            areas[zone]["customers_out"] = out
     for po in _announced(conn, now):
         zone, area_class = _device_area(po["devices"][0], model)
         area = areas.setdefault(zone, _empty_area(zone, area_class, model))
@@ -671,6 +684,32 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
         },
         "areas": listed,
     }
+
+
+def _out_by_zone(model: _Model, active: list[Outage]) -> dict[str | None, int]:
+    """Customers without supply per zone: those below the active outages'
+    devices (in the normal state) and those of single-customer outages, each
+    counted once, by where they are. O(n + outages' subtrees)."""
+    net = model.net
+    if net is None or not len(model.unit_zone):
+        return {}
+    dead_nodes = np.zeros(net.n_nodes, dtype=bool)
+    units = np.zeros(len(model.unit_zone), dtype=bool)
+    cust = net.customers
+    for o in active:
+        if o.kind == "single_customer":
+            u = cust.index.get(o.customer or "", -1) if cust is not None else -1
+            if u >= 0:
+                units[u] = True
+        elif o.device in net.edge_index:
+            dead_nodes[net.supply.downstream_nodes(net.edge_index[o.device])] = True
+    units |= dead_nodes[cust.node] if cust is not None else dead_nodes
+    weights = np.where(units, model.unit_weight, 0)
+    counts = np.bincount(model.unit_zone + 1, weights=weights, minlength=len(model.zones.rows) + 1)
+    out: dict[str | None, int] = {None: int(counts[0])}
+    for k, row in enumerate(model.zones.rows):
+        out[row["id"]] = int(counts[k + 1])
+    return out
 
 
 def _empty_area(zone: str | None, area_class: str, model: _Model) -> dict[str, Any]:
