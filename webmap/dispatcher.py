@@ -192,6 +192,7 @@ def home() -> Any:
         # What this user may do, asked of the routes' own rules (webmap.auth.require).
         "canDispatch": may(user, "api.outage_action"),
         "canSwitch": may(user, "api.switch"),
+        "canStorm": may(user, "storm.change"),
         "jobActions": may_take(user, "api.job_action"),
         # The engine's words (oms.vocabulary), so the page never keeps its own lists.
         "vocabulary": vocabulary.as_config(),

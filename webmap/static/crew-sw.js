@@ -27,6 +27,7 @@ const SHELL = [
   '/static/js/api.js',
   '/static/js/clock.js',
   '/static/js/dom.js',
+  '/static/js/storm.js',
   '/static/js/crew/detail.js',
   '/static/js/crew/directions.js',
   '/static/js/crew/facts.js',

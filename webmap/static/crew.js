@@ -17,10 +17,13 @@
  *   switchview                           ... and the Switching tab
  *   directions, jobmap                   the way to a job, its map data kept
  *   gps, forms                           the shift and position, the forms
+ *   ../storm.js                          the storm banner (polled: the stream
+ *                                        carries only the crew's own alerts)
  *
  * window.omsCrew exposes the state and a few actions for the console.
  */
 import { auth } from './js/api.js';
+import { refreshStorm, watchStorm } from './js/storm.js';
 import { detailIfOpen } from './js/crew/detail.js';
 import { route, wireForms } from './js/crew/forms.js';
 import { renderShift, sendGps, startGps } from './js/crew/gps.js';
@@ -46,6 +49,7 @@ onRender(detailIfOpen);
 onRender(renderShift);
 onRender(renderSwitching);
 onReconnect(() => flushSoon(0));
+onReconnect(refreshStorm);
 onAnswered(() => {
   refreshJobs();
   refreshSwitching();
@@ -79,6 +83,7 @@ async function start() {
     location.assign('/login?next=/crew/');
     return;
   }
+  watchStorm({ poll: true });  // offline: the last state known, marked so
   startGps();
   renderShift();
   if (ok) {

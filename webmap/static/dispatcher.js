@@ -23,12 +23,14 @@
  *   detail     the outage panel, /#outage/<id> (/api/outages/<id>/detail)
  *   countdown  the jobs' clocks against their targets
  *   dialog, job-actions, outage-actions, switching: the actions (REST API, CSRF token)
+ *   storm-mode the dispatcher's storm mode control; the banner is the shared js/storm.js
  *
  * window.omsMap exposes a few read-only hooks for tests and the console.
  */
 import { auth, pageCsrfToken, request } from './js/api.js';
 import { labelClock } from './js/clock.js';
 import { byId } from './js/dom.js';
+import { watchStorm } from './js/storm.js';
 import { basemapLayer } from './js/dispatcher/basemap.js';
 import { signIn } from './js/dispatcher/config.js';
 import { paintClocks } from './js/dispatcher/countdown.js';
@@ -42,6 +44,7 @@ import { loadNetwork, networkLayer } from './js/dispatcher/network.js';
 import { renderPanel, wirePanel } from './js/dispatcher/panel.js';
 import { planLayer, planMarkers, showPlan } from './js/dispatcher/plan.js';
 import { wireSearch } from './js/dispatcher/search.js';
+import { wireStormMode } from './js/dispatcher/storm-mode.js';
 import { hooks, onRender } from './js/dispatcher/state.js';
 
 const { L } = window;
@@ -71,10 +74,12 @@ onRender(paintClocks);
 wirePanel();
 wireSearch();
 wireDetail();
+wireStormMode();
 hooks.showPlan = showPlan;
 
 loadNetwork(true);
 map.on('moveend', () => loadNetwork(false));
+watchStorm();  // kept current by the stream's alerts (live.js)
 connect();
 paintClocks();
 setInterval(paintClocks, 1000);

@@ -8,6 +8,7 @@
  * ages (data-age) by panel.js.
  */
 import { h } from '../dom.js';
+import { POLICIES } from '../storm.js';
 import { ACTIVE, CREW_COLORS, CREW_COLOR_UNKNOWN, SEG_NAMES, canDispatch } from './config.js';
 import { countdown, mainClock, runningSegment, severity } from './countdown.js';
 import { LEVEL_NAMES, outagePlaces } from './filters.js';
@@ -170,6 +171,11 @@ export function alertHeadline(a) {
       return `Crew recalled${d.by ? ` by ${d.by}` : ''}`;
     case 'dispatch_mode':
       return `Automatic dispatch ${d.auto ? 'on' : 'off'}${d.unit ? ` for ${d.unit}` : ''}${d.by ? ` (${d.by})` : ''}`;
+    case 'storm_mode': {
+      const who = [d.by, d.reason].filter(Boolean).join(': ');
+      const how = d.on ? `: dispatch ${POLICIES[d.dispatch] ?? d.dispatch}` : ' off';
+      return `Storm mode${how}${who ? ` (${who})` : ''}`;
+    }
     default: {
       const what = human(a.kind);
       return what.charAt(0).toUpperCase() + what.slice(1);

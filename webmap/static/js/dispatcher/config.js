@@ -10,6 +10,8 @@ export const CONFIG = JSON.parse(document.getElementById('oms-config').textConte
 /** What this user may do, from the routes' own rules on the server. */
 export const canDispatch = Boolean(CONFIG.canDispatch);
 export const canSwitch = Boolean(CONFIG.canSwitch);
+/** Storm mode: turned on, changed and off by the dispatcher (POST /api/storm). */
+export const canStorm = Boolean(CONFIG.canStorm);
 /** The engine's vocabularies (oms/vocabulary.py), sent with the page. */
 const VOCAB = CONFIG.vocabulary;
 

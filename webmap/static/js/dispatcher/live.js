@@ -2,13 +2,15 @@
  * The store, kept live: the open jobs, crews and alerts from the API, then
  * every change from the server's event stream (/stream, Server-Sent Events:
  * outage, job, crew, alert, alert_ack and device events, data = {ref, data};
- * order and field events redraw the switching desk's layer: field.js).
+ * order and field events redraw the switching desk's layer: field.js; an
+ * alert of kind storm_mode changes the storm banner: ../storm.js).
  *
  * Events that arrive while the lists load are held and applied after them.
  * A dropped stream reconnects from the last event seen (?since=).
  */
 import { call, request } from '../api.js';
 import { byId } from '../dom.js';
+import { refreshStorm, stormAlert } from '../storm.js';
 import { DONE_JOB, OPEN_OUTAGE, signIn } from './config.js';
 import { addAlert, applyAck, loadAlerts, loadSummary } from './alarms.js';
 import { alertText } from './cards.js';
@@ -49,6 +51,7 @@ function applyCrew(ref, c) {
 }
 function applyAlert(a) {
   addAlert(a);
+  stormAlert(a);
   if (a.level === 'breach') toast(alertText(a), 'breach', 9000);
 }
 
@@ -133,6 +136,7 @@ export function connect() {
     } else {
       scheduleNetwork();
       scheduleOutages();
+      refreshStorm();
     }
   });
   for (const kind of KINDS) {

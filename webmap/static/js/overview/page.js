@@ -12,11 +12,13 @@
  * clock, at least every 5 s and at most every 60 s of real time).
  *
  * The wall display has no controls and shows one group table at a time,
- * each for ROTATE_MS. window.omsOverview is for tests and the console.
+ * each for ROTATE_MS. The storm banner (../storm.js) follows the stream's
+ * alert rows. window.omsOverview is for tests and the console.
  */
 import { request } from '../api.js';
 import { ready as clockReady, labelClock, speed } from '../clock.js';
 import { $$, byId } from '../dom.js';
+import { refreshStorm, stormAlert, watchStorm } from '../storm.js';
 import { drawChart } from './chart.js';
 import { hhmm } from './format.js';
 import { draw, drawAll, draws, fitShown, setVocabulary } from './panels.js';
@@ -149,11 +151,15 @@ function connect() {
     setLive(true);
     state.lastSeq = Number(e.lastEventId || 0);
     refreshSoon();  // what came before the stream began, or while it was down
+    refreshStorm();
   });
   for (const kind of KINDS) {
     es.addEventListener(kind, (e) => {
       state.lastSeq = Number(e.lastEventId || state.lastSeq);
       hooks.events += 1;
+      if (kind === 'alert') {
+        try { stormAlert(JSON.parse(e.data).data); } catch { /* not JSON: the figures only */ }
+      }
       refreshSoon();
     });
   }
@@ -191,6 +197,7 @@ export function start(given) {
   observer.observe(byId('chart-body'));
   observer.observe(byId('overview'));
   fetchNow();  // beside the stream's first hello, which asks again for what came between
+  watchStorm();
   connect();
   clockReady.then(keepTime);
 }

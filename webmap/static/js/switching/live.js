@@ -4,11 +4,13 @@
  * event stream (/stream: rows of kind order, safety, planned and field,
  * data = {ref, data} with the document as the API gives it). A dropped
  * stream reconnects from the last change seen (?since=) and reads the
- * lists again. Also the page's clock, and its start.
+ * lists again. Alert rows change only the storm banner (../storm.js). Also
+ * the page's clock, and its start.
  */
 import { call, request } from '../api.js';
 import { labelClock, now } from '../clock.js';
 import { $$, byId } from '../dom.js';
+import { refreshStorm, stormAlert, watchStorm } from '../storm.js';
 import { applyField, loadField, wireField } from './field.js';
 import { route, wireOrders } from './orders.js';
 import './order.js';
@@ -59,6 +61,11 @@ function connect() {
     setLive('on');
     store.lastSeq = Number(e.lastEventId || 0);
     loadAll();  // what came before the stream began, or while it was down
+    refreshStorm();
+  });
+  es.addEventListener('alert', (e) => {
+    store.lastSeq = Number(e.lastEventId || store.lastSeq);
+    try { stormAlert(JSON.parse(e.data).data); } catch { /* not JSON: nothing to show */ }
   });
   for (const kind of [...Object.keys(KINDS), 'field']) {
     es.addEventListener(kind, (e) => {
@@ -95,6 +102,7 @@ export function start() {
   tick();
   setInterval(tick, 1000);
   render();
+  watchStorm();
   connect();
   hooks.ready = true;
   hooks.showTab = showTab;
