@@ -100,6 +100,8 @@ def test_storm_mode_over_http(dora: Any, eng: Any, k1: Any) -> None:
     assert r.status_code == 422 and "unknown zone" in r.get_json()["rejected"][0]["error"]
     alerts = dora.get("/api/alerts").get_json()
     assert any(a["kind"] == "storm_mode" for a in alerts)
+    dora.post("/api/storm", {"on": True, "dispatch": "automatic"})
+    assert k1.get("/api/storm").get_json()["started_by"] == "dora"
     assert dora.post("/api/storm", {"on": False}).status_code == 200
     assert dora.get("/api/storm").get_json()["on"] is False
 

@@ -66,6 +66,8 @@ def _visible(change: dict[str, Any], user: User) -> bool:
     data = change["data"] or {}
     if change["kind"] == "crew":
         return bool(change["ref"] == user.crew)
+    if change["kind"] == "alert" and data.get("kind") == "storm_mode":
+        return True  # every page shows storm mode, the handheld too
     if change["kind"] in ("job", "alert"):
         return bool(data.get("crew") == user.crew)
     if change["kind"] in ("order", "safety", "planned"):

@@ -81,6 +81,7 @@ def apply_storm_mode(book: OrderBook, p: Mapping[str, Any], now: datetime, actor
     state = {
         "on": True,
         "since": (before or {}).get("since", iso(now)),
+        "started_by": (before or {}).get("started_by", actor),
         "by": actor,
         "reason": p.get("reason") or (before or {}).get("reason"),
         "dispatch": policy,
