@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from oms.dispatch.jobs import PriorityWeights
 from oms.dispatch.rules import DispatchRules
 from oms.exceptions import OMSError
 
@@ -216,6 +217,9 @@ class DispatchConfig:
     notify, etr_change_min : bool, float
         Queue customer notifications; tell a new ETR only when it moved by
         more than this many minutes.
+    priority : PriorityWeights
+        The weights of a job's priority (hazard, critical customers out,
+        customers out, age): what goes first in dispatch and restoration.
     """
 
     enabled: bool = True
@@ -230,6 +234,7 @@ class DispatchConfig:
     notify: bool = True
     etr_change_min: float = 30.0
     repair_minutes: float = 60.0
+    priority: PriorityWeights = field(default_factory=PriorityWeights)
     skills: Mapping[str, Sequence[str]] = field(
         default_factory=lambda: {
             "breaker": ("line", "cable"),
@@ -374,6 +379,15 @@ class EngineConfig:
                         f"unknown dispatch.rules setting(s): {', '.join(sorted(unknown_rules))}"
                     )
                 sub["rules"] = DispatchRules(**rules)
+            if key == "dispatch" and "priority" in sub:
+                weights = dict(sub["priority"])
+                unknown_weights = set(weights) - {f.name for f in fields(PriorityWeights)}
+                if unknown_weights:
+                    raise OMSError(
+                        "unknown dispatch.priority setting(s): "
+                        + ", ".join(sorted(unknown_weights))
+                    )
+                sub["priority"] = PriorityWeights(**weights)
             known = {f.name for f in fields(kind)}
             unknown = set(sub) - known
             if unknown:

@@ -151,3 +151,18 @@ def test_storm_mode_from_the_command_line(web_db: str) -> None:
     assert r.exit_code == 1 and "an engineer may not send storm_mode events" in r.output
     r = run.invoke(cli, ["storm", "on", "--db", web_db, "--user", "nobody"])
     assert r.exit_code == 1 and "no user 'nobody'" in r.output
+
+
+def test_priority_weights_are_configuration() -> None:
+    """Critical customers first, by default and as configured (issue 16 item 1)."""
+    from oms.config import EngineConfig
+    from oms.dispatch.jobs import job_priority
+
+    default = EngineConfig().dispatch.priority
+    # One critical customer out outweighs a hundred ordinary ones more.
+    assert job_priority(False, 1, 10, 0, default) > job_priority(False, 0, 110, 0, default)
+    cfg = EngineConfig.from_dict({"dispatch": {"priority": {"critical": 0, "customers_log2": 1}}})
+    weights = cfg.dispatch.priority
+    assert job_priority(False, 1, 10, 0, weights) < job_priority(False, 0, 110, 0, weights)
+    with pytest.raises(Exception, match="unknown dispatch.priority setting"):
+        EngineConfig.from_dict({"dispatch": {"priority": {"vip": 1}}})

@@ -40,6 +40,7 @@ __all__ = [
     "JOB_STATES",
     "CrewState",
     "Job",
+    "PriorityWeights",
     "Zones",
     "job_priority",
 ]
@@ -58,14 +59,38 @@ JOB_EVENTS: dict[str, tuple[str, str, str | None]] = {
 CLOSEOUT_FIELDS = ("cause", "equipment", "actions", "outage_start", "outage_end")
 
 
-def job_priority(hazard: bool, critical_out: int, customers_out: int, minutes_out: float) -> float:
-    """The documented priority of a job (higher goes first)."""
+@dataclass(frozen=True)
+class PriorityWeights:
+    """The weights of a job's priority (``dispatch.priority``, docs/dispatch.md).
+
+    Critical customers (life support, hospitals, water...) come before the
+    size of the outage: by default one critical customer out weighs as much
+    as 31 more customers, and up to ``critical_cap`` of them count.
+    """
+
+    hazard: float = 500.0
+    critical: float = 100.0
+    critical_cap: int = 5
+    customers_log2: float = 20.0
+    age_per_10_min: float = 5.0
+    age_cap_min: float = 240.0
+
+
+def job_priority(
+    hazard: bool,
+    critical_out: int,
+    customers_out: int,
+    minutes_out: float,
+    weights: PriorityWeights = PriorityWeights(),
+) -> float:
+    """The documented priority of a job (higher goes first). O(1)."""
+    w = weights
     return round(
-        500.0 * bool(hazard)
-        + 100.0 * min(max(critical_out, 0), 5)
-        + 20.0 * math.log2(1 + max(customers_out, 0))
+        w.hazard * bool(hazard)
+        + w.critical * min(max(critical_out, 0), w.critical_cap)
+        + w.customers_log2 * math.log2(1 + max(customers_out, 0))
         # Age counts in 10-minute steps, so a job is not rewritten every batch.
-        + 5.0 * (min(max(minutes_out, 0.0), 240.0) // 10),
+        + w.age_per_10_min * (min(max(minutes_out, 0.0), w.age_cap_min) // 10),
         2,
     )
 

@@ -182,7 +182,9 @@ class OrderBook:
     def _follow_open(self, job: Job, o: Outage, now: datetime) -> None:
         """Priority and ETR refreshed; the job moves with its outage's device."""
         minutes = (now - (job.stamps.get("A") or now)).total_seconds() / 60
-        priority = job_priority(o.hazard, o.critical_out, o.customers_out, minutes)
+        priority = job_priority(
+            o.hazard, o.critical_out, o.customers_out, minutes, self.config.priority
+        )
         renew_passed_etr(self, job, now)
         if job.etr_source not in ("crew", "renewed"):
             etr, source = self.estimate(job, now), "history"
@@ -287,7 +289,9 @@ class OrderBook:
             unit=unit,
             skills=skills,
             voltage_kv=voltage,
-            priority=job_priority(o.hazard, o.critical_out, o.customers_out, minutes),
+            priority=job_priority(
+                o.hazard, o.critical_out, o.customers_out, minutes, self.config.priority
+            ),
             targets=Targets.for_area(area_class, overrides=self.config.targets),
             updated_at=now,
             hazard=o.hazard,
