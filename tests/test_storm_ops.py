@@ -1,4 +1,4 @@
-"""Storm mode (issue 16): the storm room's switch over dispatch and ETR policy,
+"""Storm operations (issue 16): storm mode (the storm room's switch over dispatch and
 on the order book of ``test_orders_core`` (zones Z-W and Z-E). No database."""
 
 from __future__ import annotations
