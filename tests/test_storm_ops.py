@@ -1,5 +1,6 @@
-"""Storm operations (issue 16): storm mode (the storm room's switch over dispatch and
-on the order book of ``test_orders_core`` (zones Z-W and Z-E). No database."""
+"""Storm operations (issue 16): storm mode (the storm room's switch over dispatch
+and ETR policy) and the priority of critical customers, on the order book of
+``test_orders_core`` (zones Z-W and Z-E), over HTTP and the command line."""
 
 from __future__ import annotations
 
