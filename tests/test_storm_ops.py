@@ -165,5 +165,5 @@ def test_priority_weights_are_configuration() -> None:
     cfg = EngineConfig.from_dict({"dispatch": {"priority": {"critical": 0, "customers_log2": 1}}})
     weights = cfg.dispatch.priority
     assert job_priority(False, 1, 10, 0, weights) < job_priority(False, 0, 110, 0, weights)
-    with pytest.raises(Exception, match="unknown dispatch.priority setting"):
+    with pytest.raises(Exception, match=r"unknown dispatch\.priority setting"):
         EngineConfig.from_dict({"dispatch": {"priority": {"vip": 1}}})
