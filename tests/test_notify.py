@@ -184,3 +184,28 @@ def test_quiet_hours_hold_and_collapse_the_night_into_one_message(url: str, tmp_
     assert {m["status"] for m in messages(url)} <= {"sent", "skipped"}
     with pytest.raises(Exception, match="HH:MM-HH:MM"):
         QuietHours.parse("late", "UTC")
+
+
+def test_the_critical_customers_report_says_who_was_out_and_who_was_reached(
+    url: str, tmp_path: Path
+) -> None:
+    """a9-1 (life support, behind F1) out 40 minutes by a fuse fault and told by
+    SMS; the report lists it with its minutes and when it was reached."""
+    from oms.reports.critical import critical_report
+
+    engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
+    feed(engine, ev("k1", "call", 0, customer="a9-1"), ev("k2", "call", 30, customer="a9-2"))
+    [outage] = [o for o in engine.snapshot() if o["kind"] == "network"]
+    out = tmp_path / "sms.jsonl"
+    with connect(url).connect() as conn:
+        before = critical_report(conn, T0, T0 + timedelta(hours=2), T0 + timedelta(minutes=10))
+    [row] = before["customers"]
+    assert (row["customer"], row["critical"], row["out_now"]) == ("a9-1", "life_support", True)
+    assert row["reached_at"] is None and before["not_reached"] == 1
+    deliver(connect(url), {"sms": FileChannel(out)}, T0 + timedelta(minutes=12))
+    feed(engine, ev("r1", "outage_restore", 2400, outage=outage["id"], user="dora"))
+    result = cli_run("report", "critical", "--db", url, "--json", "--start", T0.isoformat())
+    [row] = result["customers"]
+    assert row["minutes_out"] == 40.0 and not row["out_now"]
+    assert row["reached_at"] == (T0 + timedelta(minutes=12)).isoformat()
+    assert (result["critical_customers"], result["reached"]) == (1, 1)

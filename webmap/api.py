@@ -446,7 +446,7 @@ _LIMIT = query(
 )
 _ELEMENT = {**STR, "minLength": 1}
 TRACES = ("upstream", "feeder", "downstream", "deenergized", "loops", "path", "isolate", "restore")
-REPORTS = ("indices", "compliance", "bulletin")
+REPORTS = ("indices", "compliance", "bulletin", "critical")
 
 
 # ------------------------------------------------------------------ intake
@@ -952,8 +952,8 @@ def trace(kind: str) -> Any:
     tag="reports",
     params=[
         path("name", "The report.", enum=list(REPORTS)),
-        query("start", "indices, compliance: from (default: a year before end).", TIME),
-        query("end", "indices, compliance: until (default: the engine clock).", TIME),
+        query("start", "indices, compliance, critical: from (default: a year before end).", TIME),
+        query("end", "indices, compliance, critical: until (default: the engine clock).", TIME),
         query(
             "day",
             "bulletin: the day (default: the engine clock's).",
@@ -987,6 +987,10 @@ def report(name: str) -> Any:
         if name == "bulletin":
             day = date.fromisoformat(request.args["day"]) if "day" in request.args else now.date()
             return jsonify(bulletin(conn, day, now))
+        if name == "critical":
+            from oms.reports.critical import critical_report
+
+            return jsonify(critical_report(conn, start, end, now))
     except (EventError, ValueError) as exc:
         abort(400, description=str(exc))
     abort(404, description=f"no report {name!r}")

@@ -67,6 +67,42 @@ def report_indices(
     emit(doc, as_json, lambda: table(rows, ["index", "value"]))
 
 
+@report.command("critical")
+@click.option("--start", default=None)
+@click.option("--end", default=None)
+@db_option
+@json_option
+@handles_errors
+def report_critical(start: str | None, end: str | None, db: str | None, as_json: bool) -> None:
+    """Critical customers out in the period: for how long, out now, and when reached."""
+    from oms.reports.critical import critical_report
+    from oms.storage.db import connect
+
+    with connect(db).connect() as conn:
+        begin, stop = _period(start, end, conn)
+        doc = critical_report(conn, begin, stop, now_of(conn))
+
+    def text() -> str:
+        rows = [
+            (
+                r["customer"],
+                r["critical"],
+                r["name"] or "",
+                r["minutes_out"],
+                "out now" if r["out_now"] else "back",
+                r["reached_at"] or "NOT REACHED",
+            )
+            for r in doc["customers"]
+        ]
+        head = f"{doc['interrupted']} of {doc['critical_customers']} critical customers out; "
+        head += f"{doc['out_now']} out now; {doc['not_reached']} not reached"
+        return (
+            head + "\n" + table(rows, ["customer", "critical", "name", "minutes", "now", "reached"])
+        )
+
+    emit(doc, as_json, text)
+
+
 @report.command("compliance")
 @click.option("--start", default=None)
 @click.option("--end", default=None)

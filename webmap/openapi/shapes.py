@@ -412,8 +412,8 @@ TRACE = Named(
 REPORT = Named(
     "Report",
     {
-        "description": "indices (IEEE 1366), compliance (A-H targets) or the daily "
-        "bulletin (docs/dispatch.md, Reports).",
+        "description": "indices (IEEE 1366), compliance (A-H targets), the daily "
+        "bulletin, or critical customers out (docs/dispatch.md, Reports).",
         "anyOf": [
             obj(
                 {
@@ -452,6 +452,19 @@ REPORT = Named(
                 },
                 ("day", "outages", "customers_interrupted", "worst"),
                 description="bulletin",
+            ),
+            obj(
+                {
+                    "period": obj({"start": TIME, "end": TIME}),
+                    "critical_customers": INT,
+                    "interrupted": INT,
+                    "out_now": INT,
+                    "reached": INT,
+                    "not_reached": INT,
+                    "customers": array(ANY_OBJECT),
+                },
+                ("period", "critical_customers", "interrupted", "customers"),
+                description="critical: critical customers out, minutes, out now, reached_at",
             ),
         ],
     },
