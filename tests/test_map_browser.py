@@ -448,6 +448,17 @@ def test_browser_top_bar_fits_ordinary_screens(demo: tuple[str, Any]) -> None:
             apart_x = a["x1"] <= b["x0"] or b["x1"] <= a["x0"]
             apart = apart_x or a["y1"] <= b["y0"] or b["y1"] <= a["y0"]
             assert apart, f"{width}x{height}: {a['s']} and {b['s']} overlap"
+        # The search box's placeholder is read whole (an input's scrollWidth ignores it).
+        room, text = page.evaluate(
+            """() => {
+                const i = document.getElementById('search-input'), cs = getComputedStyle(i);
+                const ctx = document.createElement('canvas').getContext('2d');
+                ctx.font = cs.font;
+                const pad = parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight);
+                return [i.clientWidth - pad, ctx.measureText(i.placeholder).width];
+            }"""
+        )
+        assert text <= room, f"{width}x{height}: the search placeholder is cut"
 
 
 #: The map's controls a notice must leave clear, and the list beside the map.
@@ -502,6 +513,12 @@ def test_browser_toasts_cover_no_control_and_the_legend_holds_its_lines(
                 assert apart, f"{width}x{height}: a notice covers {name}"
         lx0, ly0, lx1, ly1 = found["legend"]
         assert my0 <= ly0 and ly1 <= my1  # the legend on the map
+        # The switching desk's symbols are in it too.
+        kinds = page.locator("#legend-field .oms-field").evaluate_all(
+            "(es) => es.map((e) => e.dataset.kind)"
+        )
+        assert kinds == ["tag", "ground", "jumper", "cut"]
+        assert page.locator("#legend-field .oms-order-ring").count() == 2
         if not found["scrolls"]:
             for line in found["lines"]:  # each line inside the box (the padding included)
                 assert lx0 <= line[0] and line[2] <= lx1 and ly0 <= line[1] and line[3] <= ly1 - 4

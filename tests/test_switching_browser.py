@@ -1,11 +1,13 @@
 """The switching desk in headless Chromium (issue 15): the switching page and the map.
 
 An order written on the page by the engineer, studied as it is written,
-checked, refused to its own writer's approval (the two-person rule, shown on
-the page), approved and issued by the dispatcher, and carried out from the
-page, a step's interlock warning acknowledged rule by rule; and a clearance
-that blocks the dispatcher's switching of its device on the map, with the
-tag drawn beside the device and the network shown as built and as operated;
+checked (its warning named), not offered to its own writer's approval (the
+two-person rule, said on the page), approved and issued by the dispatcher,
+and carried out from the page, a step's interlock warning acknowledged rule
+by rule; a crew's step reported by radio recorded by the dispatcher; and a
+clearance that blocks the dispatcher's switching of its device on the map,
+with the tag drawn beside the device (and in the field changes' table) and
+the network shown as built (said on the map) and as operated;
 the map's switching dialog asking to acknowledge a warning, box by box; a
 draft order from an outage's plan, asked for from the outage panel; and a
 planned outage requested with its risk check, approved by another person and
@@ -66,6 +68,7 @@ def test_browser_an_order_from_writing_to_completed(
         page.click("#new-order")
         page.fill("#new-title", "Move b3-b4 to B1")
         _step(page, 0, "close", "TIE1")
+        page.fill("#new-steps tr .step-note", "tell K1 first")
         page.click("#add-step")
         _step(page, 1, "open", "SW2")
         live = "#new-study .study tr[data-seq='2']"
@@ -77,16 +80,19 @@ def test_browser_an_order_from_writing_to_completed(
         page.wait_for_selector("#order-detail #order-title")
         oid = page.text_content("#order-title")
         assert _state(page) == "draft" and page.locator("#orders-list [data-id]").count() == 1
+        assert "tell K1 first" in page.text_content("#order-detail tr[data-seq='1'] .step-note")
 
         # Studied again from the order, checked; its writer may not approve it.
         page.click("#order-actions [data-act='study']")
         page.wait_for_selector("#order-detail .study tr[data-seq='2']")
         page.click("#order-actions [data-act='check']")
         page.wait_for_selector("#order-detail .badge[data-state='checked']")
-        page.click("#order-actions [data-act='approve']")
-        refusal = page.locator("#order-detail .refusal")
-        refusal.wait_for()
-        assert "eng wrote" in refusal.inner_text() and "two-person rule" in refusal.inner_text()
+        # The order keeps the study's counts: the warning is named from its study now.
+        page.wait_for_function(
+            "document.getElementById('checked-warnings')?.textContent.includes('parallel (step 1)')"
+        )
+        approve = page.locator("#order-actions [data-act='approve']")
+        assert approve.is_disabled() and "two-person rule" in str(approve.get_attribute("title"))
         assert _state(page) == "checked"
         # Issuing is the dispatcher's (the route's rule): not offered to the engineer.
         assert page.locator("#order-actions [data-act='issue']").count() == 0
@@ -128,6 +134,9 @@ def test_browser_an_order_from_writing_to_completed(
                 other.click("[data-do='2']")
                 other.wait_for_selector("#order-detail .badge[data-state='completed']")
                 page.wait_for_selector("#order-detail .badge[data-state='completed']")
+                # The count says what it counts: the completed order is listed, not open.
+                assert other.text_content("#count-orders") == "0 open"
+                assert other.locator("#orders-list [data-id]").count() == 1
         finally:
             desk.close()
     order = dora.get(f"/api/switching/orders/{oid}").get_json()
@@ -135,6 +144,7 @@ def test_browser_an_order_from_writing_to_completed(
         ("dora", ["parallel"]),
         ("dora", []),
     ]
+    assert order["steps"][0]["note"] == "tell K1 first"
     assert [s["state"] for s in order["signatures"]] == [
         "draft",
         "checked",
@@ -216,13 +226,28 @@ def test_browser_a_clearance_blocks_switching_its_device(
         assert _feature(_ok(dora.get("/map/devices.geojson")), "SW2")["operated"] == "open"
         assert page.evaluate("window.omsMap.deviceState('SW2')") == "open"
 
-        # As built: SW2 in its normal state, no field changes; then as operated again.
+        # As built: SW2 in its normal state, no field changes, said on the map; then as operated.
+        assert page.locator("#as-built-label").is_hidden()
         page.click("#map-view [data-view='normal']")
         page.wait_for_function("window.omsMap.deviceState('SW2') === 'closed'")
         page.wait_for_function("window.omsMap.fieldInfo().length === 0")
+        assert "not the network now" in page.locator("#as-built-label").inner_text()
         page.click("#map-view [data-view='operated']")
         page.wait_for_function("window.omsMap.deviceState('SW2') === 'open'")
         page.wait_for_selector(".oms-field-row[data-device='SW2']")
+        assert page.locator("#as-built-label").is_hidden()
+
+        # The switching page's table of field changes: each column under its heading.
+        page.goto(f"{live_server}/switching")
+        page.wait_for_function("window.omsSwitching && window.omsSwitching.loaded")
+        page.click("#tab-field")
+        page.wait_for_selector("#field-list tr[data-kind='tag']")
+        heads, cells = page.evaluate(
+            """() => ['th', 'tbody tr:first-child td'].map((s) => Array.from(
+                document.querySelectorAll(`#field-list table ${s}`),
+                (e) => Math.round(e.getBoundingClientRect().left)))"""
+        )
+        assert len(heads) == 8 and heads == cells
 
 
 def test_browser_the_maps_switching_dialog_asks_to_acknowledge_warnings(
@@ -304,10 +329,9 @@ def test_browser_a_planned_outage_requested_approved_and_its_order(
         row.wait_for()
         # Its risk check: SW2 cuts off b4 and b3 (6 customers).
         assert "6 customers" in row.locator(".risk").inner_text()
-        row.locator("[data-act='approve']").click()
-        refusal = page.locator("#planned-list tr.refusal-row[data-for='PO-000001']")
-        refusal.wait_for()
-        assert "two-person rule" in refusal.inner_text()
+        # Its requester may not approve it: the button says why instead of being refused.
+        approve = row.locator("[data-act='approve']")
+        assert approve.is_disabled() and "two-person rule" in str(approve.get_attribute("title"))
         # Approved at another desk: the row follows, and offers to write its order.
         assert _ok(dora.post("/api/planned/PO-000001/approve"))["state"] == "approved"
         row.locator(".badge[data-state='approved']").wait_for()
@@ -382,6 +406,28 @@ def test_browser_a_checked_order_edited_goes_back_to_draft(
         ("close", "TIE1"),
         ("open", "SW2"),
     ]
+
+
+def test_browser_a_crews_step_recorded_from_the_radio(
+    app: Any, live_server: str, page: Any
+) -> None:
+    dora, eng = User(app, "dora"), User(app, "eng")
+    steps = [{"action": "close", "device": "TIE1", "performer": "K1"}]  # parallels: a warning
+    oid = _ok(eng.post("/api/switching/orders", {"title": "Tie", "steps": steps}), 201)["id"]
+    for action, user in (("check", eng), ("approve", dora), ("issue", dora)):
+        _ok(user.post(f"/api/switching/orders/{oid}/{action}"))
+    with kept_on_server(page, live_server):
+        _open_switching(page, live_server, "dora")
+        page.click(f"#orders-list [data-id='{oid}']")
+        page.click("#order-detail [data-record='1']")
+        assert "crew K1" in page.text_content("#dialog-title")
+        page.click("#dialog-ok")
+        # The same acknowledgement as the control room's own steps.
+        page.check("#dialog input[data-rule='parallel']")
+        page.click("#dialog-ok")
+        page.wait_for_selector("#order-detail .badge[data-state='completed']")
+    step = _ok(dora.get(f"/api/switching/orders/{oid}"))["steps"][0]
+    assert (step["done_by"], step["acknowledged"]) == ("dora", ["parallel"])
 
 
 def test_browser_a_step_passed_over_with_its_reason(app: Any, live_server: str, page: Any) -> None:

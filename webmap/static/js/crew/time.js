@@ -28,14 +28,20 @@ export function fromInput(value) {
   return Number.isNaN(d.getTime()) ? null : isoLocal(d);
 }
 
-/** HH:MM, with the day (D/M) when not today. */
+// The day with its month's name, in the handheld's language and order ("Dec 7, 08:00", "7 Dec, 08:00"):
+// never digits only, which read one way in the US and the other elsewhere.
+const DAY_TIME = new Intl.DateTimeFormat([], {
+  month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+});
+
+/** HH:MM, with the day (its month by name, as the handheld's locale writes it) when not today. */
 export function hhmm(iso) {
   if (!iso) return '–';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '–';
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
   // Today by the server's clock: the demo's simulated day is not the phone's.
-  return d.toDateString() === new Date(now()).toDateString() ? time : `${d.getDate()}/${d.getMonth() + 1} ${time}`;
+  if (d.toDateString() === new Date(now()).toDateString()) return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return DAY_TIME.format(d);
 }
 
 /** "just now", "12 min ago", "2 h ago" by the server's clock. */

@@ -13,10 +13,11 @@
  *
  * "As built" draws the network and the device symbols in their normal
  * states (/map/...?view=normal: view.js) and hides the field changes,
- * which belong to the network as operated.
+ * which belong to the network as operated; a label on the map says so, and
+ * that the outages and calls, greyed, are the live ones.
  */
 import { call } from '../api.js';
-import { byId, h } from '../dom.js';
+import { byId, fill, h } from '../dom.js';
 import { fmtTime } from './format.js';
 import { icon, map, tip } from './map.js';
 import { loadNetwork, networkRequested } from './network.js';
@@ -137,6 +138,7 @@ function setView(asBuilt) {
     b.setAttribute('aria-pressed', String((b.dataset.view === 'normal') === asBuilt));
   }
   byId('map').classList.toggle('as-built', asBuilt);
+  byId('as-built-label').hidden = !asBuilt;
   loadNetwork(true);  // the devices and the field changes follow the network's request
 }
 
@@ -153,6 +155,20 @@ viewBox.onAdd = () => {
   return div;
 };
 viewBox.addTo(map);
+
+// Said on the map while it shows the network as built; the outages and calls stay (greyed: map.css), live.
+map.getContainer().append(h('div', { class: 'oms-as-built-label', id: 'as-built-label', role: 'status', hidden: true },
+  h('b', {}, 'As built'), ': normal states, not the network now',
+  h('div', { class: 'sub' }, 'Outages and calls (greyed) are the live ones')));
+
+// ------------------------------------------------------------ legend
+const sample = (c, text) => h('span', { class: 'legend-device', title: text }, changeSymbol(c), text);
+fill(byId('legend-field'),
+  h('div', {}, sample({ kind: 'tag', tag: 'clearance' }, 'tag'), sample({ kind: 'ground' }, 'ground'),
+    sample({ kind: 'jumper' }, 'jumper'), sample({ kind: 'cut' }, 'cut')),
+  h('div', { title: 'Around a device of a switching order issued or under way, with steps still to do on it' },
+    h('span', { class: 'legend-ring' }, h('span', { class: 'oms-order-ring' })), 'order to do ',
+    h('span', { class: 'legend-ring' }, h('span', { class: 'oms-order-ring next' })), 'its next step'));
 
 hooks.fieldLoads = 0;
 hooks.fieldInfo = () => Array.from(drawn.values(), (p) => ({

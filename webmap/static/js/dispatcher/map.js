@@ -65,6 +65,7 @@ legend.onAdd = () => {
     line('#ff3355', 'faulted section', { borderTopWidth: '5px' }),
     h('div', {}, h('span', { class: 'sw open', style: { borderColor: '#e8e8e8' } }), 'open device'),
     h('div', { id: 'legend-devices' }),  // the device symbols: filled by devices.js, which draws them
+    h('div', { id: 'legend-field' }),  // field changes and order rings: filled by field.js, which draws them
     h('div', {}, dot('#d3263f'), 'outage (customers out)'),
     h('div', {}, dot('#4ea1ff'), 'call ', dot('#ff3355', { marginLeft: '6px' }), 'hazard'),
     h('div', { class: 'info', id: 'net-info' }));

@@ -3,8 +3,8 @@
  * of the order shown): a title, a kind, and steps added row by row: the
  * action, the device (the edges the action fits offered: switching devices
  * to operate or tag, lines and cables to cut, any edge to ground or
- * jumper), who performs it (the control room or a crew), and for a tag its
- * kind and document.
+ * jumper), who performs it (the control room or a crew), for a tag its
+ * kind and document, and a note for whoever carries it out.
  *
  * As it is written the order is studied live (POST /api/switching/study,
  * nothing saved, at most one request in flight: the last rows win), so
@@ -58,7 +58,7 @@ function stepRow(step = {}) {
   });
   // A crew no longer listed stays the step's performer until changed (the engine judges it).
   const crews = [...new Set(['control'].concat(crewIds(), performer))];
-  const row = h('tr', { class: 'step-row', 'data-note': step.note },
+  const row = h('tr', { class: 'step-row' },
     h('td', { class: 'num seq' }),
     h('td', {}, h('select', {
       class: 'step-action', 'aria-label': 'Action',
@@ -74,6 +74,9 @@ function stepRow(step = {}) {
       type: 'text', class: 'step-document', 'aria-label': 'Safety document', placeholder: 'document (optional)',
       value: step.document || '',
     })),
+    h('td', {}, h('input', {
+      type: 'text', class: 'step-note', 'aria-label': 'Note', placeholder: 'note (optional)', value: step.note || '',
+    })),
     h('td', {}, h('button', {
       type: 'button', class: 'btn icon remove', title: 'Remove this step',
       onclick: () => { row.remove(); numberRows(); studySoon(); },
@@ -85,7 +88,7 @@ function numberRows() {
   $$('#new-steps tr').forEach((tr, k) => { tr.querySelector('.seq').textContent = k + 1; });
 }
 
-/** The steps as the API takes them (rows without a device left out; an edited step keeps its note). */
+/** The steps as the API takes them (rows without a device left out). */
 function steps() {
   return $$('#new-steps tr').map((tr) => {
     const s = {
@@ -96,7 +99,8 @@ function steps() {
     if (s.action === 'place_tag') s.tag = tr.querySelector('.step-tag').value;
     const doc = tr.querySelector('.step-document').value.trim();
     if (doc) s.document = doc;
-    if (tr.dataset.note) s.note = tr.dataset.note;
+    const note = tr.querySelector('.step-note').value.trim();
+    if (note) s.note = note;
     return s;
   }).filter((s) => s.device);
 }
@@ -179,7 +183,7 @@ export function openEditor({ planned = null, title = '', kind = 'planned', given
     labelled('Title', h('input', { type: 'text', id: 'new-title', value: title, required: true, autocomplete: 'off' }), 'wide'),
     labelled('Kind', h('select', { id: 'new-kind', disabled: Boolean(order) }, options(CONFIG.orderKinds, kind)))),
   h('table', { class: 'grid steps-editor' },
-    h('thead', {}, h('tr', {}, ['#', 'Action', 'Device', 'Performer', 'Tag / document', ''].map((c) => h('th', {}, c)))),
+    h('thead', {}, h('tr', {}, ['#', 'Action', 'Device', 'Performer', 'Tag / document', 'Note', ''].map((c) => h('th', {}, c)))),
     rows),
   h('div', { class: 'actions' },
     h('button', {

@@ -3,13 +3,17 @@
  * numbered steps (action, device, performer, who did it and when, or why it
  * was passed over), its signatures, the changes of state this user may make
  * now, "Edit" (a draft or checked order, editor.js), its study, "Do step N"
- * for the control room's steps of an order under way and "Pass over…" for
+ * for the control room's steps of an order under way, "Record for crew X…"
+ * for its next step when a crew's (reported by radio) and "Pass over…" for
  * its next step (with the reason: recorded as done, nothing operated).
  *
  * The buttons are the API's actions this user's role may take
  * (CONFIG.orderActions, from the route's own rule) that follow the order's
- * state; the engine still judges each (the two-person rule, the study, the
- * sequence, the interlocks) and a refusal is drawn red under the buttons.
+ * state; Approve is disabled for the order's writers (the two-person rule,
+ * said in its title). The engine still judges each (the two-person rule, the
+ * study, the sequence, the interlocks) and a refusal is drawn red under the
+ * buttons. The order keeps its study's counts only: the warnings of an open
+ * order are named from its live study.
  */
 import { call } from '../api.js';
 import { byId, fill, h } from '../dom.js';
@@ -35,6 +39,7 @@ const TITLE = {
   cancel: 'Cancel the order (with a reason)',
 };
 const ACTIVE = new Set(['issued', 'in_progress']);
+const FINISHED = new Set(['completed', 'cancelled']);
 /** The states an order is edited in (a checked one goes back to draft). */
 const EDITABLE = new Set(['draft', 'checked']);
 
@@ -64,12 +69,20 @@ async function study(o) {
   renderSoon();
 }
 
+/** Why this user may not take action `a` on `o` now (the two-person rule), or null. */
+function barred(o, a) {
+  const me = CONFIG.user?.username;
+  if (a !== 'approve' || !me || !(me === o.created_by || o.editors?.includes(me))) return null;
+  return `You ${me === o.created_by ? 'wrote' : 'edited'} ${o.id}; another person approves it (two-person rule)`;
+}
+
 function buttons(o) {
   const list = CONFIG.orderActions.filter((a) => FROM[a]?.includes(o.state)).map((a) => h('button', {
-    class: ['btn', a === 'cancel' ? 'danger' : 'primary'], 'data-act': a, title: TITLE[a],
+    class: ['btn', a === 'cancel' ? 'danger' : 'primary'], 'data-act': a, title: barred(o, a) || TITLE[a],
+    disabled: Boolean(barred(o, a)),
     onclick: () => (a === 'cancel' ? cancelDialog(o) : act(o.id, `${orderPath(o.id)}/${a}`)),
   }, LABEL[a]));
-  if (may.study && !['completed', 'cancelled'].includes(o.state)) {
+  if (may.study && !FINISHED.has(o.state)) {
     list.push(h('button', {
       class: 'btn', 'data-act': 'study', title: 'What each step would do on the network as operated now',
       onclick: () => study(o),
@@ -85,13 +98,37 @@ function buttons(o) {
   return list;
 }
 
+const doStep = (o, s) => actChecked(o.id, `${orderPath(o.id)}/steps/${s.seq}`, {},
+  `Step ${s.seq} of ${o.id} (${human(s.action)} ${s.device})`);
+
+/**
+ * A crew reported its next step by radio: the control room records it (under
+ * its own name), once asked, through the same acknowledgement of warnings.
+ */
+function recordForCrew(o, s) {
+  let confirmed = false;
+  const form = openDialog({
+    title: `Record step ${s.seq} of ${o.id} for crew ${s.performer}`,
+    body: h('p', {}, `${human(s.action)} ${s.device}: crew ${s.performer} reported it done (by radio). `,
+      `It is recorded as done by you, ${CONFIG.user?.username ?? 'the control room'}, and checked as the crew's report would be.`),
+    ok: 'Record',
+    submit: () => { confirmed = true; },
+  });
+  // The acknowledgement (if the interlocks warn) opens in the same dialog: once this one is closed.
+  form.closest('dialog').addEventListener('close', () => confirmed && doStep(o, s), { once: true });
+}
+
 function doButton(o, s) {
   if (!may.step || !ACTIVE.has(o.state) || s.done) return null;
-  if (s.performer !== 'control') return h('span', { class: 'muted' }, `crew ${s.performer}'s step`);
+  if (s.performer !== 'control') {
+    if (s.seq !== o.next_step) return h('span', { class: 'muted' }, `crew ${s.performer}'s step`);
+    return h('button', {
+      class: 'btn primary', 'data-record': s.seq, onclick: () => recordForCrew(o, s),
+      title: `Crew ${s.performer} reported this step done (by radio): record it for them`,
+    }, `Record for crew ${s.performer}…`);
+  }
   return h('button', {
-    class: ['btn', s.seq === o.next_step ? 'primary' : null], 'data-do': s.seq,
-    onclick: () => actChecked(o.id, `${orderPath(o.id)}/steps/${s.seq}`, {},
-      `Step ${s.seq} of ${o.id} (${human(s.action)} ${s.device})`),
+    class: ['btn', s.seq === o.next_step ? 'primary' : null], 'data-do': s.seq, onclick: () => doStep(o, s),
   }, `Do step ${s.seq}`);
 }
 
@@ -125,7 +162,8 @@ function doneBy(s) {
 }
 
 function stepRow(o, s) {
-  const what = [h('b', {}, human(s.action)), s.tag ? ` (${s.tag})` : '', s.document ? ` for ${s.document}` : ''];
+  const what = [h('b', {}, human(s.action)), s.tag ? ` (${s.tag})` : '', s.document ? ` for ${s.document}` : '',
+    s.note && !s.skipped ? h('div', { class: 'muted step-note' }, s.note) : null];
   return h('tr', { 'data-seq': s.seq, class: [s.done && 'done', s.skipped && 'skipped', s.seq === o.next_step && 'next'] },
     h('td', { class: 'num' }, s.seq),
     h('td', {}, what),
@@ -137,6 +175,42 @@ function stepRow(o, s) {
     h('td', { class: 'acts' }, doButton(o, s), passButton(o, s)));
 }
 
+/** The warnings of a study by rule, with their steps: ["parallel (step 1)", ...]. */
+function warned(study) {
+  return [...new Set((study.steps || []).flatMap((s) => (s.findings || [])
+    .filter((f) => f.level === 'warn').map((f) => `${f.rule} (step ${s.seq})`)))];
+}
+
+/** Order id -> {key, rules}: the warnings of an open order's live study, read once per change of the order. */
+const live = new Map();
+
+/** The rules the study of open order `o` warns of now (null until known): the order keeps only counts. */
+function liveRules(o) {
+  const shown = ui.studies.get(o.id);  // the study the operator asked for
+  if (shown) return warned(shown);
+  const key = JSON.stringify([o.state, o.signatures.length, o.steps]);
+  if (live.get(o.id)?.key !== key) {
+    live.set(o.id, { key, rules: null });
+    call('GET', `${orderPath(o.id)}/study`).then((doc) => {
+      if (live.get(o.id)?.key === key) live.set(o.id, { key, rules: warned(doc) });
+      renderSoon();
+    }, () => {});  // unknown: "see Study" stays
+  }
+  return live.get(o.id).rules;
+}
+
+function checkedWarnings(o, n) {
+  let more = '';
+  if (FINISHED.has(o.state)) {
+    const acked = [...new Set(o.steps.flatMap((s) => s.acknowledged || []))];
+    if (acked.length) more = ` (acknowledged: ${acked.join(', ')})`;
+  } else {
+    const rules = liveRules(o);
+    more = rules === null ? ' (see Study)' : rules.length ? `: ${rules.join(', ')}` : ' (none in the study now)';
+  }
+  return h('span', { class: 'warn', id: 'checked-warnings' }, ` · ${plural(n, 'warning')}${more}`);
+}
+
 function checked(o) {
   const st = o.study;
   if (!st) return null;
@@ -144,7 +218,7 @@ function checked(o) {
     h('b', {}, st.customers_interrupted), ' customers interrupted, ',
     h('b', {}, (st.critical_interrupted || []).length), ' critical',
     (st.critical_interrupted || []).length ? ` (${st.critical_interrupted.join(', ')})` : '',
-    st.warnings ? h('span', { class: 'warn' }, ` · ${plural(st.warnings, 'warning')}`) : '');
+    st.warnings ? checkedWarnings(o, st.warnings) : '');
 }
 
 function view(o) {
@@ -178,7 +252,8 @@ function draw() {
     return;
   }
   const o = ui.order ? store.orders.get(ui.order) : null;
-  const sig = JSON.stringify([ui.order, o, ui.studies.get(ui.order), ui.refusals.get(ui.order), store.loaded]);
+  const sig = JSON.stringify([ui.order, o, ui.studies.get(ui.order), ui.refusals.get(ui.order), live.get(ui.order),
+    store.loaded]);
   if (sig === shown) return;
   shown = sig;
   const box = byId('order-detail');

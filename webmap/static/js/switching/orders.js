@@ -104,7 +104,8 @@ let last = null;
 
 function draw() {
   const orders = newest(store.orders);
-  byId('count-orders').textContent = orders.filter((o) => !FINISHED.has(o.state)).length;
+  // What it counts, said: the list may show finished orders too.
+  byId('count-orders').textContent = `${orders.filter((o) => !FINISHED.has(o.state)).length} open`;
   const list = orders.filter(shown);
   const sig = JSON.stringify([list, ui.order, store.loaded]);
   if (sig === last) return;

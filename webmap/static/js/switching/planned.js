@@ -7,7 +7,8 @@
  * are told. The engine checks its risk when it is requested (and again on
  * approval): customers cut off, critical ones among them, and concerns
  * (other planned outages or open outages in the same area, feeders over
- * capacity, short notice). Someone other than its requester approves it;
+ * capacity, short notice). Someone other than its requester approves it
+ * (Approve is disabled for the requester, the reason in its title);
  * it may be rejected or cancelled (with a reason); once approved, "Write
  * order…" starts the switching order that carries it out. The buttons are the
  * actions this user's role may take (CONFIG.plannedActions) that follow
@@ -63,8 +64,12 @@ function writeOrder(p) {
 }
 
 function row(p) {
+  // Its requester may not approve it (the two-person rule): said, not offered.
+  const mine = p.requested_by === CONFIG.user?.username;
   const buttons = CONFIG.plannedActions.filter((a) => FROM[a]?.includes(p.state)).map((a) => h('button', {
     class: ['btn', a === 'approve' ? 'primary' : 'danger'], 'data-act': a, onclick: () => decide(p, a),
+    disabled: a === 'approve' && mine,
+    title: a === 'approve' && mine ? `You requested ${p.id}; another person approves it (two-person rule)` : null,
   }, LABEL[a]));
   if (may.write && p.state === 'approved' && !p.order) {
     buttons.unshift(h('button', {

@@ -65,5 +65,5 @@ export function toast(text, kind = '', ms = 6000) {
 
 /** A labelled input or select for a form (the label's text first). */
 export function labelled(text, control, cls) {
-  return h('label', { class: ['field', cls] }, h('span', {}, text), control);
+  return h('label', { class: ['form-field', cls] }, h('span', {}, text), control);
 }
