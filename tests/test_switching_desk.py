@@ -470,3 +470,10 @@ def test_a_planned_outage_is_judged_on_the_network_as_built() -> None:
     desk.send("planned_request", ENG, devices=["F1"], ties=["TIE1"], **request)
     po2 = max(i for i in desk.docs if i.startswith("PO-"))
     assert any("closing TIE1 parallels" in c for c in desk.docs[po2]["risk"]["concerns"])
+
+
+def test_a_step_reported_with_a_note_keeps_the_note_it_was_written_with() -> None:
+    desk = Desk(_core())
+    oid = desk.issue([{"action": "open", "device": "SW2", "note": "check the arc chute"}])
+    desk.send("order_step", DORA, order=oid, step=1, note="done, chute fine")
+    assert desk.docs[oid]["steps"][0]["note"] == "check the arc chute / dora: done, chute fine"

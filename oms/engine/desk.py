@@ -502,8 +502,9 @@ def _step(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
         value = p.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
             setattr(step, key, float(value))
-    if isinstance(p.get("note"), str):
-        step.note = p["note"]
+    if isinstance(p.get("note"), str) and p["note"].strip():
+        # The report's note goes after the one the order was written with.
+        step.note = f"{step.note} / {user}: {p['note']}" if step.note else p["note"]
     _step_done(desk, order, step, t, user, role)
 
 
