@@ -174,3 +174,14 @@ def test_public_areas_count_customers_where_they_are_once(dora: User, client: An
     assert public["totals"]["customers_out"] == 27  # B1's feeder, each customer once
     for area in public["areas"]:
         assert area["customers_out"] <= area["customers_served"]
+
+
+def test_the_public_outages_are_built_once_per_change_with_an_etag(dora: User, client: Any) -> None:
+    first = client.get("/api/public/outages")
+    etag = first.headers["ETag"]
+    again = client.get("/api/public/outages", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    trip(dora, "t1", "B1")
+    changed = client.get("/api/public/outages", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.get_json()["totals"]["customers_out"] == 27
