@@ -52,6 +52,7 @@ setup(
         "waitress>=3.0",
         "gunicorn>=22",
         "paho-mqtt>=2.0",
+        "segno>=1.5",
     ],
     extras_require={
         "pandapower": ["pandapower>=3.0"],

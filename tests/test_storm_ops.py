@@ -167,3 +167,62 @@ def test_priority_weights_are_configuration() -> None:
     assert job_priority(False, 1, 10, 0, weights) < job_priority(False, 0, 110, 0, weights)
     with pytest.raises(Exception, match=r"unknown dispatch\.priority setting"):
         EngineConfig.from_dict({"dispatch": {"priority": {"vip": 1}}})
+
+
+def test_a_temporary_handheld_signs_in_from_its_qr_code_and_expires(
+    app: Any, ada: Any, tmp_path: Path, web_db: str
+) -> None:
+    """Mutual-aid crews (issue 16 item 4): a handheld registered for a few hours,
+    with a QR code holding its sign-in link; its token is refused once it expired."""
+    import json
+
+    from click.testing import CliRunner
+    from sqlalchemy import update
+
+    from oms.storage import schema
+    from oms.storage.db import connect
+    from webmap.cli import device
+
+    qr = tmp_path / "k1.svg"
+    r = CliRunner().invoke(
+        device,
+        [
+            "add",
+            "k1",
+            "--name",
+            "aid tablet",
+            "--expires",
+            "72h",
+            "--qr",
+            str(qr),
+            "--url",
+            "https://oms.example/",
+            "--db",
+            web_db,
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["sign_in"] == f"https://oms.example/crew/#token={doc['token']}"
+    assert doc["expires_at"] is not None and qr.read_text().startswith("<?xml")
+    bearer = {"Authorization": f"Bearer {doc['token']}"}
+    client = app.test_client()
+    assert client.get("/api/session", headers=bearer).get_json()["user"]["username"] == "k1"
+    with connect(web_db).begin() as conn:
+        conn.execute(
+            update(schema.devices)
+            .where(schema.devices.c.id == doc["id"])
+            .values(expires_at=T0 - timedelta(days=1))
+        )
+    assert client.get("/api/session", headers=bearer).status_code == 401
+    # Over HTTP, as an admin: the same, and a time already past is refused.
+    r = ada.post(
+        "/api/devices", {"username": "k2", "name": "aid 2", "expires": "2099-01-01T00:00:00+00:00"}
+    )
+    assert r.status_code == 201 and r.get_json()["expires_at"] == "2099-01-01T00:00:00+00:00"
+    assert "/crew/#token=" in r.get_json()["sign_in"]
+    r = ada.post(
+        "/api/devices", {"username": "k2", "name": "aid 3", "expires": "2020-01-01T00:00:00+00:00"}
+    )
+    assert r.status_code == 400 and "expire before it is used" in r.get_json()["error"]

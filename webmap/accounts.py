@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from oms.exceptions import OMSError
+from oms.intake.events import as_utc
 from oms.storage import schema
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "password_method",
     "revoke_device",
     "session_user",
+    "sign_in_link",
     "start_session",
 ]
 
@@ -87,6 +89,7 @@ class Device:
     created_at: datetime
     revoked_at: datetime | None
     last_seen: datetime | None
+    expires_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The device as ``oms device list --json`` and ``GET /api/devices`` show it."""
@@ -98,6 +101,7 @@ class Device:
             "username": self.username,
             "created_at": iso(self.created_at),
             "revoked_at": iso(self.revoked_at),
+            "expires_at": iso(self.expires_at),
         }
 
 
@@ -187,13 +191,21 @@ def get_user(conn: Connection, username: str) -> User | None:
     return User(row.username, row.role, row.crew)
 
 
-def add_device(conn: Connection, username: str, name: str) -> tuple[Device, str]:
-    """Register a handheld for ``username``; returns it and its token (shown once)."""
+def add_device(
+    conn: Connection, username: str, name: str, expires: datetime | None = None
+) -> tuple[Device, str]:
+    """Register a handheld for ``username``; returns it and its token (shown once).
+
+    With ``expires`` the token is refused from then on (a mutual-aid crew's
+    temporary handheld).
+    """
     user = get_user(conn, username)
     if user is None:
         raise AccountError(f"no enabled user {username!r} to register a device for")
     if not name.strip() or len(name) > 128:
         raise AccountError("name the device in 1 to 128 characters")
+    if expires is not None and expires <= _now():
+        raise AccountError("the device would expire before it is used: give a later time")
     token = secrets.token_urlsafe(32)
     device = Device(
         id=f"DEV-{secrets.token_hex(4)}",
@@ -202,6 +214,7 @@ def add_device(conn: Connection, username: str, name: str) -> tuple[Device, str]
         created_at=_now(),
         revoked_at=None,
         last_seen=None,
+        expires_at=expires,
     )
     conn.execute(
         insert(schema.devices).values(
@@ -210,9 +223,16 @@ def add_device(conn: Connection, username: str, name: str) -> tuple[Device, str]
             name=name,
             username=username,
             created_at=device.created_at,
+            expires_at=expires,
         )
     )
     return device, token
+
+
+def sign_in_link(base_url: str, token: str) -> str:
+    """The handheld's address that signs it in with ``token`` (the token rides in
+    the fragment: browsers never send it to a server or put it in a log)."""
+    return f"{base_url.rstrip('/')}/crew/#token={token}"
 
 
 def revoke_device(conn: Connection, device_id: str) -> None:
@@ -227,19 +247,25 @@ def revoke_device(conn: Connection, device_id: str) -> None:
 
 def list_devices(conn: Connection) -> list[Device]:
     rows = conn.execute(select(schema.devices).order_by(schema.devices.c.created_at))
-    return [Device(r.id, r.name, r.username, r.created_at, r.revoked_at, r.last_seen) for r in rows]
+    return [
+        Device(r.id, r.name, r.username, r.created_at, r.revoked_at, r.last_seen, r.expires_at)
+        for r in rows
+    ]
 
 
 def device_for_token(conn: Connection, token: str) -> User | None:
     """The user behind a bearer token, if its device is registered and not revoked."""
     d, u = schema.devices, schema.users
     row = conn.execute(
-        select(d.c.id, u.c.username, u.c.role, u.c.crew, u.c.disabled)
+        select(d.c.id, d.c.expires_at, u.c.username, u.c.role, u.c.crew, u.c.disabled)
         .join(u, u.c.username == d.c.username)
         .where((d.c.token_hash == _digest(token)) & d.c.revoked_at.is_(None))
     ).first()
     if row is None or row.disabled:
         return None
+    expires = as_utc(row.expires_at)
+    if expires is not None and expires <= _now():
+        return None  # a temporary handheld past its time
     return User(row.username, row.role, row.crew, device=row.id)
 
 

@@ -53,6 +53,7 @@ from webmap.accounts import (
     add_user,
     list_devices,
     revoke_device,
+    sign_in_link,
 )
 from webmap.auth import current_user, require
 from webmap.db import database, get_conn, network, service
@@ -434,6 +435,11 @@ DEVICE_REQUEST = Named(
         {
             "username": {**STR, "description": "The user the handheld acts as."},
             "name": {"type": "string", "minLength": 1, "maxLength": 128},
+            "expires": {
+                **TIME,
+                "description": "A temporary handheld (mutual aid): its token is refused "
+                "from this time.",
+            },
         },
         ("username", "name"),
     ),
@@ -1177,15 +1183,28 @@ def devices() -> Any:
     errors=(400,),
 )
 def create_device() -> Any:
-    """``{"username", "name"}`` -> the device and its bearer token (shown once)."""
+    """``{"username", "name", "expires"?}`` -> the device and its bearer token (shown once)."""
+    from oms.exceptions import EventError
+    from oms.intake.events import parse_time
+
     body = _body()
     try:
+        expires = parse_time(body["expires"], "expires") if body.get("expires") else None
         with database().begin() as conn:
-            dev, token = add_device(conn, str(body.get("username", "")), str(body.get("name", "")))
-    except AccountError as exc:
+            dev, token = add_device(
+                conn, str(body.get("username", "")), str(body.get("name", "")), expires
+            )
+    except (AccountError, EventError) as exc:
         abort(400, description=str(exc))
     audit.record(database(), "device_add", "ok", username=_me().username, ref=dev.id)
-    return jsonify(id=dev.id, name=dev.name, username=dev.username, token=token), 201
+    return jsonify(
+        id=dev.id,
+        name=dev.name,
+        username=dev.username,
+        token=token,
+        expires_at=dev.to_dict()["expires_at"],
+        sign_in=sign_in_link(request.host_url, token),
+    ), 201
 
 
 @bp.post("/devices/<device_id>/revoke")

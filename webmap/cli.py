@@ -13,6 +13,7 @@ They reach :data:`oms.cli.cli` through the ``oms.commands`` entry-point group
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -208,21 +209,91 @@ def device() -> None:
 @device.command("add")
 @click.argument("username")
 @click.option("--name", required=True, help="What the device is, e.g. 'CR01 tablet'.")
+@click.option(
+    "--expires",
+    default=None,
+    metavar="TIME|HOURS",
+    help="A temporary handheld (mutual aid): refused from this time (ISO 8601) or after "
+    "this many hours (e.g. 72h).",
+)
+@click.option(
+    "--qr",
+    "qr_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write a QR code (.svg or .png) the crew scans to sign its handheld in.",
+)
+@click.option(
+    "--url",
+    default="http://localhost:5000",
+    show_default=True,
+    help="The server's address as the handheld reaches it (for the QR code).",
+)
 @db_option
 @json_option
 @handles_errors
-def device_add(username: str, name: str, db: str | None, as_json: bool) -> None:
-    """Register a handheld for USERNAME and print its token (shown only now)."""
-    from oms.storage.db import connect
-    from webmap.accounts import add_device
+def device_add(
+    username: str,
+    name: str,
+    expires: str | None,
+    qr_file: str | None,
+    url: str,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Register a handheld for USERNAME and print its token (shown only now).
 
+    With --qr, the QR code holds the handheld's address with the token: the
+    crew scans it and the handheld is signed in (keep it as safe as the
+    token; it stops working when the device expires or is revoked).
+    """
+    from oms.storage.db import connect
+    from webmap.accounts import add_device, sign_in_link
+
+    until = _expiry(expires)
     with connect(db).begin() as conn:
-        dev, token = add_device(conn, username, name)
+        dev, token = add_device(conn, username, name, until)
+    link = sign_in_link(url, token)
+    doc = {
+        "id": dev.id,
+        "name": name,
+        "username": username,
+        "token": token,
+        "expires_at": dev.to_dict()["expires_at"],
+        "sign_in": link,
+    }
+    if qr_file:
+        import segno
+
+        segno.make(link, error="m").save(qr_file, scale=8, border=2)
+        doc["qr"] = qr_file
     emit(
-        {"id": dev.id, "name": name, "username": username, "token": token},
+        doc,
         as_json,
-        lambda: f"device {dev.id} for {username}\ntoken (shown once): {token}",
+        lambda: (
+            f"device {dev.id} for {username}"
+            + (f", expires {doc['expires_at']}" if until else "")
+            + f"\ntoken (shown once): {token}\nsign-in link: {link}"
+            + (f"\nQR code: {qr_file}" if qr_file else "")
+        ),
     )
+
+
+def _expiry(text: str | None) -> Any:
+    """``--expires``: an ISO 8601 time, or ``<hours>h`` from now; None: never."""
+    from datetime import datetime, timedelta, timezone
+
+    from oms.exceptions import EventError
+    from oms.intake.events import parse_time
+
+    if not text:
+        return None
+    if text.endswith("h") and text[:-1].replace(".", "", 1).isdigit():
+        return datetime.now(timezone.utc) + timedelta(hours=float(text[:-1]))
+    try:
+        return parse_time(text, "--expires")
+    except EventError as exc:
+        raise click.BadParameter(f"{exc} (or give hours, e.g. 72h)") from None
 
 
 @device.command("list")

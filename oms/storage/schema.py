@@ -448,6 +448,8 @@ devices = Table(
     Column("created_at", _TZ, nullable=False),
     Column("revoked_at", _TZ),
     Column("last_seen", _TZ),
+    # A temporary handheld (mutual-aid crews): its token is refused from then on.
+    Column("expires_at", _TZ),
 )
 
 audit = Table(

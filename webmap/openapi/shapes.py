@@ -598,6 +598,7 @@ DEVICE = Named(
             "username": STR,
             "created_at": TIME,
             "revoked_at": nullable(TIME),
+            "expires_at": {**nullable(TIME), "description": "A temporary handheld's end."},
         },
         ("id", "name", "username", "created_at", "revoked_at"),
     ),
@@ -610,6 +611,12 @@ NEW_DEVICE = Named(
             "name": STR,
             "username": STR,
             "token": {**STR, "description": "The bearer token; shown this once."},
+            "expires_at": nullable(TIME),
+            "sign_in": {
+                **STR,
+                "description": "The handheld's address that signs it in (the token in "
+                "its fragment): for a QR code.",
+            },
         },
         ("id", "name", "username", "token"),
     ),
