@@ -107,6 +107,8 @@ RULES: Mapping[str, frozenset[str]] = {
     "job_restored": _FIELD,
     "job_estimate": _FIELD,
     "job_close": _FIELD,
+    # What a crew (or an assessor crew) finds in the field.
+    "damage_report": _FIELD,
     "crew_status": _FIELD,
 }
 

@@ -58,6 +58,7 @@ DATA_DEPENDENT: dict[str, frozenset[int]] = {
             "/api/switching/safety",
             "/api/switching/safety/{document_id}/{action}",
             "/api/storm",
+            "/api/damage",
         )
     },
     # Steps naming what the network does not have: 400, the steps named.

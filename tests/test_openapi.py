@@ -362,6 +362,35 @@ BEFORE: dict[tuple[str, str], tuple[Any, ...]] = {
         (200, 400, 401, 403, 409, 422, 503),
         ("application/json",),
     ),
+    # Damage assessment (issue 16).
+    ("get", "/api/damage"): (
+        ("dispatcher", "engineer", "crew"),
+        "read",
+        ("query:outage",),
+        (200, 400, 401, 403),
+        (),
+    ),
+    ("post", "/api/damage"): (
+        ("dispatcher", "crew"),
+        "write",
+        (),
+        (201, 400, 401, 403, 409, 422, 503),
+        ("application/json",),
+    ),
+    ("post", "/api/photos"): (
+        ("dispatcher", "engineer", "crew"),
+        "write",
+        (),
+        (201, 400, 401, 403, 413),
+        ("image/jpeg", "image/png", "image/webp"),
+    ),
+    ("get", "/api/photos/{photo_id}"): (
+        ("dispatcher", "engineer", "crew"),
+        "read",
+        ("path:photo_id",),
+        (200, 400, 401, 403, 404),
+        (),
+    ),
 }
 
 
@@ -436,7 +465,7 @@ def test_roles_are_the_views_own(app: Flask, doc: dict[str, Any]) -> None:
                     assert may(user, endpoint, action) is allowed, (endpoint, action, role)
             guarded += "x-roles" in op
             assert may(None, endpoint) is ("x-roles" not in op)
-    assert guarded == 48
+    assert guarded == 52
     actions = endpoints["api.job_action"]["x-action-roles"]
     assert {a for a, roles in actions.items() if "crew" not in roles} == {
         "assign",

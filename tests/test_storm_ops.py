@@ -226,3 +226,75 @@ def test_a_temporary_handheld_signs_in_from_its_qr_code_and_expires(
         "/api/devices", {"username": "k2", "name": "aid 3", "expires": "2020-01-01T00:00:00+00:00"}
     )
     assert r.status_code == 400 and "expire before it is used" in r.get_json()["error"]
+
+
+def test_damage_reports_roll_up_into_their_outages_job(files: dict[str, Path]) -> None:
+    """Damage assessment (issue 16 item 2): two reports under R1's outage (one
+    placed by location) add their repair minutes into the job's ETR where later,
+    and the skills named become the job's."""
+    core = core_for(files)
+    book = core.book
+    assert book is not None
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    [job] = book.jobs.values()
+    outage = job.outage
+    near_a5 = core.net.node_xy[core.net.node_index["a5"]]
+    report = {"asset": "pole", "repair_minutes": 240, "skills": ["line"], "user": "dora"}
+    batch(
+        core,
+        [ev("d1", "damage_report", 60, lon=float(near_a5[0]), lat=float(near_a5[1]), **report)],
+    )
+    assert [r["outage"] for r in core.damage[outage]] == [outage]  # found by its place
+    assert job.etr == T0 + timedelta(seconds=60, minutes=240) and job.etr_source == "assessment"
+    tree = {"asset": "tree_on_line", "repair_minutes": 60, "skills": ["tree"], "user": "dora"}
+    batch(core, [ev("d2", "damage_report", 120, lon=0.0, lat=0.0, outage=outage, **tree)])
+    assert job.etr == T0 + timedelta(seconds=120, minutes=300) and job.skills == ["tree"]
+    assert "asset must be one of" in _refused(
+        core, ev("d3", "damage_report", 130, lon=0.0, lat=0.0, asset="kiosk", repair_minutes=1)
+    )
+    assert "no active outage 'OUT-9'" in _refused(
+        core,
+        ev(
+            "d4",
+            "damage_report",
+            130,
+            lon=0.0,
+            lat=0.0,
+            asset="pole",
+            repair_minutes=1,
+            outage="OUT-9",
+        ),
+    )
+
+
+def test_damage_reports_with_photos_over_http(dora: Any, k1: Any) -> None:
+    from test_api import outage_at, trip
+
+    trip(dora, "t1", "R1")
+    outage = outage_at(dora, "R1")["id"]
+    jpeg = b"\xff\xd8\xff\xe0" + b"0" * 100
+    r = k1.client.post(
+        "/api/photos", data=jpeg, headers={**k1.headers, "Content-Type": "image/jpeg"}
+    )
+    assert r.status_code == 201, r.get_json()
+    photo = r.get_json()["id"]
+    assert k1.get(f"/api/photos/{photo}").data == jpeg
+    r = k1.client.post(
+        "/api/photos", data=b"x", headers={**k1.headers, "Content-Type": "text/plain"}
+    )
+    assert r.status_code == 400
+    body = {
+        "lon": 0.0,
+        "lat": 0.0,
+        "asset": "crossarm",
+        "repair_minutes": 90,
+        "photos": [photo],
+        "outage": outage,
+        "note": "cracked",
+    }
+    r = k1.post("/api/damage", body)
+    assert r.status_code == 201, r.get_json()
+    assert (r.get_json()["crew"], r.get_json()["outage"]) == ("K1", outage)
+    doc = dora.get(f"/api/damage?outage={outage}").get_json()
+    assert doc["summary"]["repair_minutes"] == 90 and doc["summary"]["photos"] == [photo]
+    assert k1.post("/api/damage", {**body, "asset": "kiosk"}).status_code == 422

@@ -119,6 +119,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webmap import (
         api,
         crew,
+        damage,
         dispatcher,
         outage_detail,
         overview,
@@ -142,6 +143,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(overview.bp)
     app.register_blueprint(switching.bp)
     app.register_blueprint(storm.bp)
+    app.register_blueprint(damage.bp)
     app.register_blueprint(switching_page.bp)
 
     @app.errorhandler(HTTPException)

@@ -35,3 +35,5 @@ class Changes:
     pings: list[tuple[int, str, str]] = field(default_factory=list)
     moved: list[Outage] = field(default_factory=list)
     restored: list[Outage] = field(default_factory=list)
+    #: Damage reports recorded in the batch (``oms.engine.damage``).
+    damage: list[dict[str, Any]] = field(default_factory=list)

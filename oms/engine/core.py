@@ -23,6 +23,7 @@ import numpy as np
 from oms.config import EngineConfig
 from oms.engine.alerts import acknowledge
 from oms.engine.changes import Changes
+from oms.engine.damage import apply_damage
 from oms.engine.desk import DESK_TYPES, StoredDesk, SwitchingDesk, guard
 from oms.engine.devices import DeviceStates
 from oms.engine.evidence import Evidence, EvidenceTable
@@ -56,6 +57,8 @@ class Stored:
     blinks_until: float = float("-inf")
     #: Switching orders, safety documents, planned outages, field changes.
     desk: StoredDesk = field(default_factory=StoredDesk)
+    #: Damage reports of the active outages, by outage id.
+    damage: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class EngineCore:
@@ -83,6 +86,7 @@ class EngineCore:
     ) -> None:
         self.devices = DeviceStates(stored.device_rows)
         self.desk = SwitchingDesk(stored.desk)
+        self.damage = stored.damage
         #: The devices' own reported states (a jumpered device may be open under its jumper).
         self.device_closed = self.devices.read_rows(net)
         # The core's own view as operated (the reported states, with the
@@ -191,6 +195,8 @@ class EngineCore:
             apply_action(self, event)
         elif event.type in DESK_TYPES:
             self.desk.apply(self, event)
+        elif event.type == "damage_report":
+            apply_damage(self, event)
         elif event.type in ("scada", "switch"):
             self.apply_device(event)
         elif event.type == "alert_ack":

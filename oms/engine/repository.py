@@ -33,7 +33,7 @@ from oms.engine.outbox import Outbox
 from oms.engine.timebase import to_seconds
 from oms.exceptions import EventError, OMSError
 from oms.intake.events import Event, as_utc, iso, parse_event
-from oms.outages import case_key
+from oms.outages import ACTIVE_STATES, case_key
 from oms.storage import schema
 from oms.storage.loading import device_states, stored_network
 from oms.storage.postgres import FEED_CHANNEL, lock_writer, notify
@@ -75,6 +75,7 @@ class Repository:
                 next_outage=int(state.get("next_outage", 1)),
                 blinks_until=float(state.get("blinks_until", "-inf")),
                 desk=_stored_desk(conn, state),
+                damage=_stored_damage(conn),
             )
             self.last_seq = self._max_seq(conn)
         # Bumped by every write: another process's write makes this state stale.
@@ -261,6 +262,22 @@ class Repository:
             self._write_book(conn, core.book, now)
         self._write_pings(conn, core)
         _write_desk(conn, core)
+        if core.changes.damage:
+            conn.execute(
+                insert(schema.damage_reports),
+                [
+                    {
+                        "id": r["id"],
+                        "outage": r["outage"],
+                        "time": datetime.fromisoformat(r["time"]),
+                        "asset": r["asset"],
+                        "lon": r["lon"],
+                        "lat": r["lat"],
+                        "body": r,
+                    }
+                    for r in core.changes.damage
+                ],
+            )
         for key, value in (
             ("clock", now.isoformat()),
             ("next_outage", str(core.outages.next_number)),
@@ -410,6 +427,21 @@ def _outage(row: Any) -> Any:
     from oms.outages import Outage
 
     return Outage.from_row(row)
+
+
+def _stored_damage(conn: Connection) -> dict[str, list[dict[str, Any]]]:
+    """The damage reports of the outages still active, by outage."""
+    d, o = schema.damage_reports, schema.outages
+    rows = conn.execute(
+        select(d.c.outage, d.c.body)
+        .join(o, o.c.id == d.c.outage)
+        .where(o.c.state.in_(ACTIVE_STATES))
+        .order_by(d.c.time)
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for outage, body in rows:
+        out.setdefault(outage, []).append(dict(body))
+    return out
 
 
 def _stored_desk(conn: Connection, state: dict[str, str]) -> StoredDesk:

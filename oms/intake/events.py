@@ -99,6 +99,7 @@ ACTION_TYPES = (
             "survey_answer",
             "alert_ack",
             "storm_mode",
+            "damage_report",
         }
     )
     | DESK_TYPES
@@ -471,6 +472,11 @@ def parse_event(
         ):
             raise EventError(f"alerts must be a list of 1 to {MAX_ACK} alert numbers (seq)")
         _text(obj, "user", required=False)
+    elif etype == "damage_report":
+        # The engine checks the report's fields, naming each (oms.engine.damage).
+        _text(obj, "user", required=False)
+        if "crew" in obj and obj["crew"] is not None:
+            directory.crew(obj["crew"])
     elif etype == "storm_mode":
         _bool(obj, "on")
         _text(obj, "user", required=False)

@@ -60,6 +60,7 @@ __all__ = [
     "crew_state",
     "crews",
     "customers",
+    "damage_reports",
     "device_states",
     "devices",
     "dispatch_decisions",
@@ -74,6 +75,7 @@ __all__ = [
     "notifications",
     "outage_audit",
     "outages",
+    "photos",
     "ping_requests",
     "subscriptions",
     "switching_documents",
@@ -398,6 +400,31 @@ switching_documents = Table(
     Column("source_event", String(128)),
     Column("updated_at", _TZ, nullable=False),
     Index("ix_switching_documents_state", "state"),
+)
+
+#: Damage found in the field (oms.engine.damage), by outage.
+damage_reports = Table(
+    "damage_reports",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("outage", String(32)),
+    Column("time", _TZ, nullable=False),
+    Column("asset", String(32), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("body", JSON, nullable=False),
+    Index("ix_damage_reports_outage", "outage"),
+)
+
+#: Photos uploaded from the field (damage reports name them).
+photos = Table(
+    "photos",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("content_type", String(32), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("username", String(64)),
+    Column("uploaded_at", _TZ, nullable=False),
 )
 
 #: Tags, grounds, jumpers and cuts placed in the field, until removed (and after).
