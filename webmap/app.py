@@ -59,14 +59,23 @@ def _instance_secret(folder: Path) -> str:
 
 
 class _StrictJSON(DefaultJSONProvider):
-    """Request bodies are strict JSON: NaN and Infinity are refused (a 400)."""
+    """Request bodies are strict JSON: NaN and Infinity are refused (a 400).
+
+    A number written with a zero fraction (``7.0``) is the integer it equals,
+    as JSON Schema counts it: an alert number sent as ``12.0`` is alert 12.
+    """
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        return super().loads(s, parse_constant=_not_json, **kwargs)
+        return super().loads(s, parse_constant=_not_json, parse_float=_number, **kwargs)
 
 
 def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _number(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() else value
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
