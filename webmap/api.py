@@ -313,6 +313,7 @@ EVENT = event(
     {*OUTAGE_ACTIONS.values(), *(a.event for a in JOB_ACTIONS.values())}
     | {"switch", "crew_status", "survey_answer"}
     | DESK_TYPES
+    | {"storm_mode", "damage_report"}
 )
 OUTAGE_ACTION = Named(
     "OutageAction",
