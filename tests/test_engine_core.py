@@ -573,6 +573,33 @@ def test_calls_before_a_partial_restoration_make_no_nested_outage(tmp_path: Path
     assert t1.active and t1.started == T0 + timedelta(seconds=3500)
 
 
+def test_a_nested_outage_restored_under_an_open_one_leaves_it_where_it_is(
+    tmp_path: Path,
+) -> None:
+    # T1 is out (its four meters gasped), then R (T2's and T3's meters
+    # gasped; T1's, out already, said nothing new). T1's crew reports its
+    # repair done while R is still out: T1's customers have no supply yet.
+    # Their supply used to count as back, so R, seeming to leave four
+    # customers silent, was narrowed to T2 (and T3 a new outage), and R's
+    # own crew's restoration then closed T2's outage.
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    batch(core, [ev(f"g1-{i}", "ami_last_gasp", 0, customer=f"s1-{i}") for i in (1, 2, 3, 4)])
+    t1 = at_devices(core)["T1"]
+    others = [f"s{k}-{i}" for k in (2, 3) for i in (1, 2, 3, 4)]
+    batch(core, [ev(f"g-{c}", "ami_last_gasp", 1800, customer=c) for c in others])
+    r = at_devices(core)["R"]
+    tick(core, T0 + timedelta(seconds=1900))
+    batch(core, [ev("a1", "outage_restore", 5000, outage=t1.id, user="crew-7")])
+    tick(core, T0 + timedelta(seconds=5100))
+    assert t1.state == "restored"
+    assert (r.device, r.state) == ("R", "predicted")
+    assert [o.device for o in outages(core) if o.active] == ["R"]
+    # R comes back: everyone below it has supply again.
+    batch(core, [ev("a2", "outage_restore", 6000, outage=r.id, user="crew-8")])
+    tick(core, T0 + timedelta(seconds=6100))
+    assert [o.device for o in outages(core) if o.active] == []
+
+
 def test_an_unanswered_ping_says_nothing_when_no_head_end_answers(tmp_path: Path) -> None:
     core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
     _recloser_out_then_back(core, ["s2-1", "s2-3"])

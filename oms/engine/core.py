@@ -330,7 +330,12 @@ class EngineCore:
         """``o`` is restored at ``t``; outages nested below it keep their evidence."""
         o.restore(t, self.config.prediction.momentary_s)
         self.outages.audit(o, t, actor, "restore", reason, {"device": o.device, "kind": o.kind})
-        self.set_epoch(o, to_seconds(t))
+        if not self._open_above(o, t):
+            # Under an outage still open above it, a device closed again
+            # (a crew's repair, a dispatcher's word) gives its customers no
+            # supply: they stay out with that outage, their reports its
+            # evidence, until it is restored.
+            self.set_epoch(o, to_seconds(t))
         if o.kind in ("network", "momentary"):  # a blink can hide a fault below it too
             self.changes.restored.append(o)
         if o.kind == "single_customer":
@@ -341,6 +346,22 @@ class EngineCore:
                 inner = self.position(other.device)
                 if pos is not None and inner is not None and self.tree.below(pos, inner):
                     self.keep_evidence(other)
+
+    def _open_above(self, o: Outage, t: datetime) -> bool:
+        """Whether a network outage that began by ``t`` is open above ``o``'s
+        device. O(open outages)."""
+        if o.kind != "network":
+            return False
+        pos = self.position(o.device)
+        if pos is None:
+            return False
+        for other in self.outages.active("network"):
+            if other is o or other.started > t:
+                continue
+            above = self.position(other.device)
+            if above is not None and above != pos and self.tree.below(above, pos):
+                return True
+        return False
 
     def set_epoch(self, o: Outage, t: float) -> None:
         """Supply came back at ``t`` to the customers of ``o``."""
