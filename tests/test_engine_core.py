@@ -515,6 +515,36 @@ def test_a_prediction_refuted_by_its_verification_ping_is_withdrawn(tmp_path: Pa
     assert t2.state == "cancelled" and t2.restored is None
 
 
+def test_a_device_refuted_by_a_ping_is_not_predicted_again_on_the_same_evidence(
+    tmp_path: Path,
+) -> None:
+    # s1-1 gasps and answers "no supply": T1 is predicted, s1-2 pinged and
+    # answers "energized": withdrawn. When that answer aged out of
+    # supplied_window_s (15 min), T1 used to be predicted again on the same
+    # evidence (a crew sent, the next ping withdrawing it, every quarter of
+    # an hour for as long as s1-1 was out). It stays s1-1's own trouble
+    # until something new is heard below T1.
+    core = _core_of(_two_customer_transformers(), tmp_path, pings=True)
+    dead = [
+        ev("g1", "ami_last_gasp", 0, customer="s1-1"),
+        ev("p1", "ami_ping_reply", 10, customer="s1-1", energized=False),
+    ]
+    batch(core, dead)
+    t1 = at_devices(core)["T1"]
+    ids = core.units.ids or []
+    assert "s1-2" in {ids[u] for u in np.flatnonzero(core.ev.ping_sent > 0)}
+    batch(core, [ev("p2", "ami_ping_reply", 30, customer="s1-2", energized=True)])
+    assert t1.state == "cancelled"
+    for s in range(600, 3600, 300):
+        tick(core, T0 + timedelta(seconds=s))
+    assert [(o.kind, o.customer) for o in outages(core) if o.active] == [
+        ("single_customer", "s1-1")
+    ]
+    # s1-2 gasps: new evidence, T1 is out now.
+    batch(core, [ev("g2", "ami_last_gasp", 3700, customer="s1-2")])
+    assert at_devices(core)["T1"].active
+
+
 def test_an_ami_restore_soon_after_a_prediction_is_a_restoration(tmp_path: Path) -> None:
     core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
     batch(core, [ev(f"g{i}", "ami_last_gasp", 0, customer=f"s2-{i}") for i in (1, 2, 3, 4)])

@@ -104,6 +104,10 @@ class EngineCore:
         self.ev = Evidence(len(self.units))
         # Restorations to look under for nested outages: (due, outage, device).
         self.checks: list[tuple[float, str, str]] = []
+        # Devices whose predicted outage a meter's ping refuted: device ->
+        # (when, the units below it that were out then). Not predicted again
+        # until a unit below it not out then reports no supply.
+        self.refuted: dict[str, tuple[float, frozenset[int]]] = {}
         # The outage each meter was last pinged about, for a retry of the ping.
         self.pinged_about: dict[int, str] = {}
         self._tree: DeviceTree | None = None

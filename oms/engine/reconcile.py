@@ -77,6 +77,47 @@ def predict(core: EngineCore, table: EvidenceTable) -> list[int]:
     return prediction.devices
 
 
+def _not_refuted(core: EngineCore, table: EvidenceTable, predicted: list[int]) -> list[int]:
+    """``predicted`` without the devices a meter's ping refuted that have no
+    new evidence since: their customers out then are still explained by
+    their own troubles (single-customer outages). Without this, the ping's
+    answer aged out of ``supplied_window_s`` and the same device was
+    predicted again on the same evidence, a crew sent and the outage
+    withdrawn by the next ping, every quarter of an hour. A unit below it
+    that was not out at the refutation and now is (a refuting meter too)
+    lifts it. O(refuted devices x evidence rows)."""
+    if not core.refuted:
+        return predicted
+    assert core.clock is not None
+    tree = core.tree
+    floor = to_seconds(core.clock) - core.config.prediction.window_hours * 3600.0
+    out = []
+    held = set()
+    for device, (when, dead) in list(core.refuted.items()):
+        pos = core.position(device)
+        if pos is None or when < floor or not _dead_under(table, tree, pos) <= dead:
+            del core.refuted[device]
+        else:
+            held.add(pos)
+    for d in predicted:
+        e = int(tree.candidate[d])
+        # A trip is new evidence; an open outage (one a dispatcher pinned) stays.
+        if (
+            d not in held
+            or e in core.devices.tripped
+            or core.outages.active_at(core.net.edge_ids[e])
+        ):
+            out.append(d)
+    return out
+
+
+def _dead_under(table: EvidenceTable, tree: DeviceTree, d: int) -> set[int]:
+    """Units out below device ``d``. O(evidence rows)."""
+    tin = tree.supply.tree.tin[table.nodes[table.dead]]
+    inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
+    return set(table.units[table.dead][inside].tolist())
+
+
 def _scada_closed(core: EngineCore) -> list[int]:
     """Tree positions of SCADA-monitored devices that reported no trip, while
     the SCADA feed is seen reporting (any monitored device within the window):
@@ -124,7 +165,7 @@ def reconcile(core: EngineCore, t: datetime) -> None:
     """Re-predict as of ``t`` and bring outages, figures, pings and jobs in line."""
     switching_phase(core, t)
     table = without_switched(core, core.table(), t)
-    r = _Pass(core, t, table, predict(core, table))
+    r = _Pass(core, t, table, _not_refuted(core, table, predict(core, table)))
     _match(r)
     _keep_nested(r)
     _roll_up(r)
@@ -330,6 +371,11 @@ def _withdraw(r: _Pass) -> None:
         when = _supplied_under(r.table, r.tree, r.pos_of[o.id], o.started)
         if when is not None and _refuted_by_ping(r, o, when):
             reason = "a meter pinged to verify it has supply: it did not operate"
+            if o.device is not None:
+                core.refuted[o.device] = (
+                    when,
+                    frozenset(_dead_under(r.table, r.tree, r.pos_of[o.id])),
+                )
             core.outages.cancel(o, r.t, "system", "withdrawn", reason)
         elif when is not None and when >= to_seconds(o.located_at) - core.config.batch_seconds:
             core.restore(o, to_datetime(when), "system", "supply reported")
