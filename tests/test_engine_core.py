@@ -545,6 +545,32 @@ def test_a_device_refuted_by_a_ping_is_not_predicted_again_on_the_same_evidence(
     assert at_devices(core)["T1"].active
 
 
+def test_a_lone_meters_single_customer_outage_has_its_meter_and_neighbours_asked(
+    tmp_path: Path,
+) -> None:
+    # Only s2-1's meter gasps (the other three gasps of T2 lost, one time in
+    # 125): one customer's trouble, by the evidence. Its meter is pinged;
+    # its "no supply" has T2's other meters asked, and their answers find T2.
+    core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
+    batch(core, [ev("g1", "ami_last_gasp", 0, customer="s2-1")])
+    tick(core, T0 + timedelta(seconds=400))  # past the lone-gasp wait
+    (o,) = outages(core)
+    assert (o.kind, o.customer) == ("single_customer", "s2-1")
+    ids = core.units.ids or []
+
+    def asked() -> set[str]:
+        return {ids[u] for u in np.flatnonzero(core.ev.ping_sent > 0)}
+
+    assert asked() == {"s2-1"}
+    batch(core, [ev("p1", "ami_ping_reply", 420, customer="s2-1", energized=False)])
+    assert {"s2-2", "s2-3", "s2-4"} <= asked()
+    others = [
+        ev(f"p{i}", "ami_ping_reply", 440, customer=f"s2-{i}", energized=False) for i in (2, 3, 4)
+    ]
+    batch(core, others)
+    assert at_devices(core)["T2"].active
+
+
 def test_an_ami_restore_soon_after_a_prediction_is_a_restoration(tmp_path: Path) -> None:
     core = _core_of(_lateral_of_transformers(), tmp_path, pings=True)
     batch(core, [ev(f"g{i}", "ami_last_gasp", 0, customer=f"s2-{i}") for i in (1, 2, 3, 4)])

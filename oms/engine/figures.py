@@ -144,9 +144,30 @@ def request_pings(
         chosen = list(spread(np.array(quiet, dtype=np.int64), k))
         chosen += list(spread(np.array(heard, dtype=np.int64), k - len(chosen)))
         _ping(core, chosen, o.id, "confirm", to_seconds(t))
+    _ping_lone_meters(core, t)
     _ping_after_restorations(core, t)
     _retry_pings(core, table, t)
     _ping_neighbours(core, t)
+
+
+def _ping_lone_meters(core: EngineCore, t: datetime) -> None:
+    """A new single-customer outage of a metered customer not asked yet since
+    it went out (a lone last gasp, a call): ping its meter. A "no supply"
+    answer has the other meters at its outage point asked (as any dead
+    answer): their gasps are lost one time in five, and two lost of three
+    hid a transformer's outage behind one customer's. O(single-customer
+    outages opened now)."""
+    ev, now, metered = core.ev, to_seconds(t), core.units.metered
+    for o in core.outages.active("single_customer"):
+        if o.located_at != t or o.customer is None:
+            continue
+        u = core.units.of(o.customer)
+        if u < 0 or not metered[u]:
+            continue
+        out = np.fmax(np.fmax(ev.gasp[u], ev.off[u]), ev.epoch[u])
+        if ev.ping_sent[u] >= out or ev.ping_dead[u] > ev.epoch[u]:
+            continue  # asked already, or its answer was followed up
+        _ping(core, [u], o.id, "confirm", now)
 
 
 def _ping(core: EngineCore, units: list[int], outage: str, purpose: str, t: float) -> None:
