@@ -41,6 +41,9 @@ network layer and plans also serve crews):
 ``GET /map/field.geojson``     tags, grounds, jumpers and cuts in place and the
                                devices of active switching orders
                                (:func:`webmap.layers.field_layer`)
+``GET /map/damage.geojson``    damage reports of the open outages, and those
+                               under no outage of the last ``hours`` (24)
+                               (:func:`webmap.layers.damage_layer`)
 =============================  =================================================
 
 The network and device layers take ``view``: ``operated`` (the default: the
@@ -68,7 +71,7 @@ from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
 from oms import vocabulary
@@ -93,6 +96,7 @@ bp = Blueprint("dispatcher", __name__)
 OPEN_OUTAGE_STATES = ("predicted", "confirmed", "restored")
 _GZIP_MIN = 16_384
 _MAX_CALLS = 100_000
+_MAX_DAMAGE = 5000
 _roads_lock = threading.Lock()
 
 
@@ -510,3 +514,24 @@ def field_geojson() -> Response:
         if o["state"] in layers.ACTIVE_ORDER_STATES
     ]
     return _geojson(layers.field_layer(net, field_changes(conn), orders))
+
+
+@bp.get("/map/damage.geojson")
+@require("dispatcher", "engineer")
+def damage_geojson() -> Response:
+    """Damage reports as Points: those of the open outages, and those under no outage
+    made in the last ``hours`` (24) before now (the engine service's clock); newest
+    :data:`_MAX_DAMAGE` at most."""
+    hours = request.args.get("hours", 24.0, type=float)
+    hours = min(max(hours, 0.1), 24.0 * 14) if math.isfinite(hours) else 24.0
+    conn = get_conn()
+    since = service().now(conn) - timedelta(hours=hours)
+    shown = [o.id for o in _open_outages(conn)]
+    d = schema.damage_reports
+    rows = conn.execute(
+        select(d.c.body)
+        .where(or_(d.c.outage.in_(shown), d.c.time >= since))
+        .order_by(d.c.time.desc())
+        .limit(_MAX_DAMAGE)
+    ).scalars()
+    return _geojson(layers.damage_layer([dict(b) for b in rows], shown, since))

@@ -70,10 +70,12 @@ import uuid
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from oms.engine.damage import ASSETS
 from oms.outages import ACTIVE_STATES
 from topology.exceptions import TopologyError
 from topology.model import EDGE_KINDS, Network
@@ -82,6 +84,7 @@ from topology.supply import reachable_from
 __all__ = [
     "ACTIVE_ORDER_STATES",
     "CELL_PX",
+    "DAMAGE_ASSETS",
     "DETAIL_LIMIT",
     "DETAIL_MAX",
     "DETAIL_ZOOM",
@@ -100,6 +103,7 @@ __all__ = [
     "as_built",
     "calls_layer",
     "crews_layer",
+    "damage_layer",
     "device_layer",
     "edge_states",
     "field_layer",
@@ -1198,3 +1202,53 @@ def field_layer(
         if pos is not None:
             features.append(_point(pos[0], pos[1], props))
     return _collection(features)
+
+
+# ------------------------------------------------------------------- damage
+#: The asset kinds of damage reports (:data:`oms.engine.damage.ASSETS`): a symbol each.
+DAMAGE_ASSETS = ASSETS
+
+
+def damage_layer(
+    reports: Iterable[Mapping[str, Any]],
+    open_outages: Iterable[str],
+    since: datetime | None = None,
+) -> dict[str, Any]:
+    """Damage reports as Points where they were found, the oldest first (drawn under).
+
+    Parameters
+    ----------
+    reports : iterable of mappings
+        Damage reports as the API gives them (``GET /api/damage``): ``lon``,
+        ``lat``, ``time``, ``outage``, ``asset``...
+    open_outages : iterable of str
+        The outages the map shows: a report under one of them is kept, however old.
+    since : datetime, optional
+        A report under no outage is kept when made at or after this (all of
+        them when None); one under an outage no longer open is history, left out.
+
+    Returns
+    -------
+    dict
+        A FeatureCollection; each feature's ``properties`` is the report
+        without its place.
+
+    Notes
+    -----
+    O(reports log reports).
+    """
+    shown = set(open_outages)
+    kept = []
+    for r in reports:
+        outage = r.get("outage")
+        if outage is not None:
+            if outage not in shown:
+                continue
+        elif since is not None and datetime.fromisoformat(str(r["time"])) < since:
+            continue
+        kept.append(r)
+    kept.sort(key=lambda r: (datetime.fromisoformat(str(r["time"])), str(r.get("id"))))
+    return _collection(
+        _point(r.get("lon"), r.get("lat"), {k: v for k, v in r.items() if k not in ("lon", "lat")})
+        for r in kept
+    )

@@ -14,11 +14,14 @@ from flask import Blueprint, abort, jsonify, request
 from oms.exceptions import OMSError
 from oms.storage.outage_detail import EVIDENCE_TYPES, outage_detail
 from webmap.auth import require
+from webmap.damage import DAMAGE_REPORT
 from webmap.db import get_conn, network, service
 from webmap.openapi.metadata import (
     ANY_OBJECT,
     BOOL,
+    IDS,
     INT,
+    NUM,
     STR,
     TIME,
     Answer,
@@ -82,6 +85,25 @@ _ENTRY = obj(
     },
     ("time", "until", "count", "type", "detail"),
 )
+_DAMAGE = obj(
+    {
+        "reports": {**array(DAMAGE_REPORT), "description": "Newest first."},
+        "more": {**INT, "description": "Reports not listed (all are added up)."},
+        "summary": obj(
+            {
+                "reports": INT,
+                "assets": {**ANY_OBJECT, "description": "Reports by asset kind."},
+                "repair_minutes": {**NUM, "description": "The repair minutes of all, added up."},
+                "skills": IDS,
+                "materials": array(STR),
+                "photos": IDS,
+            },
+            ("reports", "assets", "repair_minutes", "skills", "materials", "photos"),
+        ),
+    },
+    ("reports", "more", "summary"),
+    description="The damage found in the field (``GET /api/damage?outage=``).",
+)
 OUTAGE_PANEL = Named(
     "OutagePanel",
     obj(
@@ -124,6 +146,7 @@ OUTAGE_PANEL = Named(
                 )
             ),
             "notices": obj({}, description="Customer notices about it, by kind."),
+            "damage": _DAMAGE,
         },
         (
             "outage",
@@ -136,9 +159,10 @@ OUTAGE_PANEL = Named(
             "etr_history",
             "audit",
             "notices",
+            "damage",
         ),
         description="An outage as its panel shows it: calls, customers out, evidence "
-        "timeline, jobs and their stamps, ETR history, audit trail.",
+        "timeline, jobs and their stamps, ETR history, audit trail, damage reports.",
     ),
 )
 _BOUND = {**INT, "minimum": 1, "maximum": 5000}
@@ -157,7 +181,8 @@ _BOUND = {**INT, "minimum": 1, "maximum": 5000}
     errors=(404,),
     description="Calls with times and callers; customers out, critical ones first with "
     "their reason; the evidence timeline (meter reports folded into runs); jobs with "
-    "their A-H stamps; ETR history; audit trail.",
+    "their A-H stamps; ETR history; audit trail; the damage reports and what they add "
+    "up to.",
 )
 def detail(outage_id: str) -> Any:
     """The outage's panel, as of the engine service's clock."""

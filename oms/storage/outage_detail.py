@@ -1,5 +1,6 @@
 """One outage as a dispatcher reads it in one panel: calls, customers out,
-evidence timeline, jobs and their stamps, ETR history, audit trail.
+evidence timeline, jobs and their stamps, ETR history, audit trail, and
+the damage found in the field with what it adds up to.
 
 Read only, as of the ``now`` the caller gives (no wall clock). The
 customers out are those below the outage's device in the network as the
@@ -18,8 +19,9 @@ was restored, the pings the engine asked for, the outage's audit trail
 and alerts. Runs of one kind of meter report (a feeder's last gasps) are
 folded into one entry with their count and span.
 
-Cost: one indexed window read of the event log (``ix_events_time``) and
-the changes feed read for the outage and its jobs (the ETR history).
+Cost: one indexed window read of the event log (``ix_events_time``),
+the changes feed read for the outage and its jobs (the ETR history) and
+its damage reports (``ix_damage_reports_outage``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from oms.dispatch.jobs import Job
+from oms.engine.damage import roll_up
 from oms.intake.events import as_utc, iso
 from oms.outages import ACTIVE_STATES, Outage, get_outage, outage_audit
 from oms.storage import schema
@@ -49,6 +52,8 @@ _RUN = timedelta(minutes=1)
 _MARGIN = timedelta(minutes=5)
 #: The most events of the window read (a storm's worth); beyond, the timeline says so.
 _MAX_EVENTS = 50_000
+#: The most damage reports listed (all of them are added up).
+_MAX_DAMAGE = 200
 
 
 def outage_detail(
@@ -95,6 +100,7 @@ def outage_detail(
         "etr_history": _etr_history(conn, outage_id, [j["id"] for j in jobs]),
         "audit": audit,
         "notices": _notices(conn, outage_id),
+        "damage": _damage(conn, outage_id),
     }
 
 
@@ -387,3 +393,18 @@ def _notices(conn: Connection, outage_id: str) -> dict[str, int]:
         select(n.c.kind, func.count()).where(n.c.outage == outage_id).group_by(n.c.kind)
     ).all()
     return {kind: int(count) for kind, count in sorted(rows)}
+
+
+def _damage(conn: Connection, outage_id: str) -> dict[str, Any]:
+    """The outage's damage reports, newest first (at most :data:`_MAX_DAMAGE`), and
+    what all of them add up to (:func:`oms.engine.damage.roll_up`)."""
+    d = schema.damage_reports
+    rows = conn.execute(
+        select(d.c.body).where(d.c.outage == outage_id).order_by(d.c.time.desc(), d.c.id)
+    ).scalars()
+    found = [dict(body) for body in rows]
+    return {
+        "reports": found[:_MAX_DAMAGE],
+        "more": max(0, len(found) - _MAX_DAMAGE),
+        "summary": roll_up(found),
+    }

@@ -28,6 +28,8 @@ const SHELL = [
   '/static/js/clock.js',
   '/static/js/dom.js',
   '/static/js/storm.js',
+  '/static/js/crew/damage.js',
+  '/static/js/crew/damageview.js',
   '/static/js/crew/detail.js',
   '/static/js/crew/directions.js',
   '/static/js/crew/facts.js',

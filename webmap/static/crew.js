@@ -13,8 +13,11 @@
  *   status, session                      reaching the server, signed in or not
  *   outbox, jobs, stream                 actions out, jobs and events in
  *   switching                            orders, safety documents, planned outages
+ *   damage                               damage reports: photos made small, sent
+ *                                        through the outbox; the jobs' outages' reports
  *   list, detail, facts, notices         what the crew sees
  *   switchview                           ... and the Switching tab
+ *   damageview                           ... and the damage form, a job's damage
  *   directions, jobmap                   the way to a job, its map data kept
  *   gps, forms                           the shift and position, the forms
  *   ../storm.js                          the storm banner (polled: the stream
@@ -24,6 +27,7 @@
  */
 import { auth } from './js/api.js';
 import { refreshStorm, watchStorm } from './js/storm.js';
+import { loadDamage, refreshDamage } from './js/crew/damage.js';
 import { detailIfOpen } from './js/crew/detail.js';
 import { route, wireForms } from './js/crew/forms.js';
 import { renderShift, sendGps, startGps } from './js/crew/gps.js';
@@ -51,7 +55,7 @@ onRender(renderSwitching);
 onReconnect(() => flushSoon(0));
 onReconnect(refreshStorm);
 onAnswered(() => {
-  refreshJobs();
+  refreshJobs().then(refreshDamage);
   refreshSwitching();
 });
 
@@ -69,6 +73,7 @@ async function start() {
   S.db = await openDb();
   await loadCached();
   await loadSwitching();
+  await loadDamage();
   await tokenFromLink();
   render();
   route();
@@ -87,7 +92,7 @@ async function start() {
   startGps();
   renderShift();
   if (ok) {
-    await Promise.all([refreshJobs(), refreshSwitching()]);
+    await Promise.all([refreshJobs().then(refreshDamage), refreshSwitching()]);
     flush();
   }
   streamLoop();
@@ -96,7 +101,10 @@ async function start() {
     sendGps();
     renderList();
     // The stream does not carry every change of the desk to a crew: poll it.
-    if (S.authed === true && S.online) refreshSwitching();
+    if (S.authed === true && S.online) {
+      refreshSwitching();
+      refreshDamage();  // other crews' reports on this crew's outages
+    }
   }, EVERY_MS);
   app.dataset.ready = '1';
 }

@@ -17,6 +17,7 @@
  *   declutter  crew labels stacked where they would overlap
  *   plan       switching plans and the device popup (/map/plan)
  *   field      field changes and active orders (/map/field.geojson); as built / as operated
+ *   damage     damage reported from the field, by asset (/map/damage.geojson)
  *   live       the lists and the event stream (/api/jobs, /api/crews, /api/alerts, /stream)
  *   panel      the side panel and the KPIs; cards: one card per item
  *   search     the top bar's search box   (/api/search)
@@ -35,6 +36,7 @@ import { basemapLayer } from './js/dispatcher/basemap.js';
 import { signIn } from './js/dispatcher/config.js';
 import { paintClocks } from './js/dispatcher/countdown.js';
 import { wireDetail } from './js/dispatcher/detail.js';
+import { damageLayer } from './js/dispatcher/damage.js';
 import { connect } from './js/dispatcher/live.js';
 import { devicesLayer, traceLayer } from './js/dispatcher/devices.js';
 import { fieldLayer } from './js/dispatcher/field.js';
@@ -57,12 +59,13 @@ auth.renew = async () => {
 auth.signedOut = signIn;
 
 // The layers, bottom to top, and the control that shows and hides them.
-const layers = [basemapLayer, networkLayer, planLayer, traceLayer, planMarkers, devicesLayer, fieldLayer, outagesLayer, crewsLayer, callsLayer];
+const layers = [basemapLayer, networkLayer, planLayer, traceLayer, planMarkers, devicesLayer, fieldLayer, outagesLayer, damageLayer, crewsLayer, callsLayer];
 for (const layer of layers) layer.addTo(map);
 L.control.layers(null, {
   'Roads & zones': basemapLayer, ...(tilesLayer ? { Tiles: tilesLayer } : {}),
   Network: networkLayer, Devices: devicesLayer, 'Switching plan': planLayer, Trace: traceLayer,
-  'Tags, grounds, jumpers, cuts': fieldLayer, Outages: outagesLayer, Calls: callsLayer, Crews: crewsLayer,
+  'Tags, grounds, jumpers, cuts': fieldLayer, Outages: outagesLayer, 'Damage reports': damageLayer,
+  Calls: callsLayer, Crews: crewsLayer,
 }, { position: 'topright', collapsed: true }).addTo(map);
 // The top bar's clock is the server's (simulated in the demo): it says so.
 labelClock(byId('clock'));

@@ -1,12 +1,14 @@
 /*
  * The detail view of a job (#/job/<id>): its stage buttons, the customer and
- * outage (facts.js), the switch states along the feeder, the timeline, and
- * the forms (estimate, close-out) filled in from the job: when it is opened,
+ * outage (facts.js), the damage reported (damageview.js), the switch states
+ * along the feeder, the timeline, and the forms (estimate, close-out)
+ * filled in from the job: when it is opened,
  * or when it first arrives after a deep link opened its view before the job
  * was known (a first start, or a job that came in since).
  */
 import { now } from '../clock.js';
 import { byId, fill, h } from '../dom.js';
+import { renderJobDamage } from './damageview.js';
 import { renderMap } from './directions.js';
 import { renderFacts, renderPremises } from './facts.js';
 import { renderList } from './list.js';
@@ -76,6 +78,7 @@ export function renderDetail() {
   renderStages(job);
   renderFacts(job);
   renderPremises(job);
+  renderJobDamage(job);
   renderFeeder(job);
   renderTimeline(job);
   byId('closeout-box').hidden = !['restored', 'closed'].includes(state);

@@ -1,10 +1,11 @@
 /*
  * What the crew's taps and forms do (back, shift, send now, the device
- * token, the estimate, the close-out), the routes (#/job/<id>, #/switching,
- * else the job list), and the browser's online, offline and visibility
- * events.
+ * token, the estimate, the close-out; the damage form is damageview.js's),
+ * the routes (#/job/<id>, #/switching, #/damage and #/damage/<job>, else the
+ * job list), and the browser's online, offline and visibility events.
  */
 import { byId } from '../dom.js';
+import { showDamage, wireDamage } from './damageview.js';
 import { closeJob, openJob } from './detail.js';
 import { toggleShift } from './gps.js';
 import { refreshJobs } from './jobs.js';
@@ -17,13 +18,26 @@ import { refreshSwitching } from './switching.js';
 import { showSwitching } from './switchview.js';
 import { fromInput } from './time.js';
 
-/** Shows the job of the address (#/job/<id>, or #job/<id> as typed), the switching view, else the list. */
+const DAMAGE = /^#\/?damage(?:\/(.+))?$/;
+
+/**
+ * Shows the job of the address (#/job/<id>, or #job/<id> as typed), the
+ * damage form (for a job), the switching view, else the list.
+ */
 export function route() {
   const m = /^#\/?job\/(.+)$/.exec(location.hash);
+  const d = DAMAGE.exec(location.hash);
   if (m) openJob(decodeURIComponent(m[1]));
   else closeJob();
-  byId('tabs').hidden = Boolean(m);
-  showSwitching(!m && /^#\/?switching$/.test(location.hash));
+  showDamage(d ? decodeURIComponent(d[1] || '') : null);
+  byId('tabs').hidden = Boolean(m || d);
+  showSwitching(!m && !d && /^#\/?switching$/.test(location.hash));
+}
+
+/** Back: from the damage form to the job it is for, else to the list. */
+function back() {
+  const job = DAMAGE.exec(location.hash)?.[1];
+  location.hash = job ? `#/job/${job}` : '';
 }
 
 async function saveToken(ev) {
@@ -73,7 +87,8 @@ async function closeOut(ev) {
 }
 
 export function wireForms() {
-  byId('back').addEventListener('click', () => { location.hash = ''; });
+  wireDamage();
+  byId('back').addEventListener('click', back);
   byId('shift-btn').addEventListener('click', toggleShift);
   byId('send-now').addEventListener('click', () => { loadSession().then(() => flush()); });
   byId('token-form').addEventListener('submit', saveToken);

@@ -5,6 +5,8 @@
  * superseded, not queued). Starting or ending a shift is an outbox action.
  * The crew's status line (#crew-status) is its last known record, kept on
  * the handheld, or the status it sent last and that waits to be sent.
+ * position() is where the handheld is for what the crew reports (a
+ * switching step, damage): a recent fix, else one asked for.
  */
 import { now } from '../clock.js';
 import { byId } from '../dom.js';
@@ -17,6 +19,9 @@ import { S } from './state.js';
 import { api, setAuth, setOnline } from './status.js';
 import { hhmm, isoLocal } from './time.js';
 import { CREW_STATUS_LABEL, GPS_MIN_S, GPS_MOVED_M, GPS_MOVED_S } from './vocab.js';
+
+const GPS_FRESH_MS = 120000;  // a fix this recent is where the crew is
+const GPS_WAIT_MS = 5000;     // else one fix is asked for, this long at most
 
 let watchId = null;
 let lastSent = null;   // {lon, lat, t}
@@ -103,4 +108,22 @@ export async function sendGps() {
   } catch {
     setOnline(false);
   }
+}
+
+/** Where the handheld is: a recent fix, else one asked for now (null without one). */
+export function position() {
+  if (S.pos && now() - new Date(S.pos.time).getTime() < GPS_FRESH_MS) return Promise.resolve(S.pos);
+  if (!('geolocation' in navigator)) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const give = (pos) => {
+      clearTimeout(timer);
+      resolve(pos);
+    };
+    const timer = setTimeout(() => give(null), GPS_WAIT_MS);
+    navigator.geolocation.getCurrentPosition(
+      (p) => give({ lon: p.coords.longitude, lat: p.coords.latitude, time: isoLocal(new Date(now())) }),
+      () => give(null),
+      { enableHighAccuracy: true, maximumAge: GPS_FRESH_MS, timeout: GPS_WAIT_MS },
+    );
+  });
 }

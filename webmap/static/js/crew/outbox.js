@@ -10,13 +10,19 @@
  * "... (acknowledge: parallel)") is sent again, as a new action, once the
  * crew acknowledges them. Sending holds a Web Lock, so two tabs never send
  * at once.
+ *
+ * A damage report's photos are items of their own (the image kept as a Blob),
+ * queued with the report in one transaction just before it: each is
+ * uploaded once, and its server id is written into the report's item as the
+ * photo's item is deleted (one transaction again), so the report goes out
+ * naming the photos that made it.
  */
 import { auth, problem } from '../api.js';
 import { eventId } from './ids.js';
-import { idbAll, idbDelete, idbPut } from './idb.js';
+import { idbAll, idbDelete, idbPut, tx } from './idb.js';
 import { loadSession } from './session.js';
 import { S, render } from './state.js';
-import { api, renderStatus, setAuth, setOnline } from './status.js';
+import { api, renderStatus, setAuth, setOnline, upload } from './status.js';
 import { isoLocal } from './time.js';
 import { RETRY_MS, STAGES, STATE_ORDER } from './vocab.js';
 
@@ -63,11 +69,30 @@ export function enqueueTo(path, action, extra, meta) {
   return queue({ job: null, action, path, quiet: false, ...meta }, extra);
 }
 
-async function queue(what, extra) {
-  const id = eventId();
+/**
+ * Queues a damage report (its body: `extra`) after its photos (Blobs), all in
+ * one transaction. `meta`: {job, label} of the report.
+ */
+export async function enqueueReport(path, action, extra, meta, blobs) {
+  const n = blobs.length;
+  const photos = blobs.map((blob, k) => newItem({
+    job: meta.job, action: 'photo', path: '/api/photos', quiet: true, blob,
+    label: `Photo ${k + 1} of ${n} for a damage report`,
+  }, {}));
+  const report = newItem({ quiet: false, ...meta, action, path, photoRefs: photos.map((p) => p.id) }, extra);
+  const items = [...photos, report];
+  await tx('outbox', 'readwrite', (s) => items.reduce((_, i) => s.put(i), null));
+  S.outbox.push(...items);
+  render();
+  flushSoon(0);
+  return report;
+}
+
+function newItem(what, extra) {
+  const id = eventId(what.action === 'photo' ? 'photo' : undefined);
   const body = { id, time: isoLocal(), ...extra };
   S.seq = Math.max(S.seq + 1, Date.now() * 1000);
-  const item = {
+  return {
     id,
     seq: S.seq,
     user: S.user ? S.user.username : null,
@@ -79,6 +104,10 @@ async function queue(what, extra) {
     error: null,
     attempts: 0,
   };
+}
+
+async function queue(what, extra) {
+  const item = newItem(what, extra);
   await idbPut('outbox', item);
   S.outbox.push(item);
   render();
@@ -124,15 +153,32 @@ function warnings(reason) {
   return m ? m[1].split(',').map((w) => w.trim()).filter(Boolean) : [];
 }
 
-/** POSTs one item; a refused CSRF token is renewed once. Throws when offline. */
+/** What an item sends: its body; a report's with the server ids of the photos uploaded. */
+function payload(item) {
+  if (!item.photoRefs) return item.body;
+  return { ...item.body, photos: item.photoRefs.map((ref) => item.photoIds?.[ref]).filter(Boolean) };
+}
+
+/** POSTs one item (a photo: its image); a refused CSRF token is renewed once. Throws when offline. */
 async function post(item) {
   item.attempts += 1;
-  let r = await api('POST', item.path, item.body);
+  const once = () => (item.blob ? upload(item.path, item.blob) : api('POST', item.path, payload(item)));
+  let r = await once();
   if (r.status === 400 && /csrf/i.test(r.data?.error || '')) {
     await loadSession();
-    r = await api('POST', item.path, item.body);
+    r = await once();
   }
   return r;
+}
+
+/** A photo uploaded: its id into its report's item, the photo's item gone (one transaction). */
+async function photoSent(item, answer) {
+  const report = S.outbox.find((i) => i.photoRefs?.includes(item.id));
+  if (report && answer?.id) report.photoIds = { ...report.photoIds, [item.id]: answer.id };
+  await tx('outbox', 'readwrite', (s) => {
+    if (report) s.put(report);
+    return s.delete(item.id);
+  });
 }
 
 /** Sends the queued actions in order; stops at the first that cannot reach the server. */
@@ -162,8 +208,9 @@ async function sendOutbox() {
     }
     setOnline(true);
     answered += 1;
-    if (r.status === 200) {
-      await idbDelete('outbox', item.id);
+    if (r.status >= 200 && r.status < 300) {  // 201: a photo, a damage report
+      if (item.blob) await photoSent(item, r.data);
+      else await idbDelete('outbox', item.id);
       sent += 1;
       for (const fn of sentHooks) fn(item, r.data);
       continue;

@@ -20,6 +20,7 @@ export const S = {
   outbox: [],
   feeders: new Map(),  // device -> feeder trace
   maps: new Map(),     // job id -> its map data (network, roads, zones: jobmap.js)
+  damage: new Map(),   // outage id -> its damage reports (damage.js)
   crew: null,          // the crew's own record from /api/crews
   shift: false,        // on shift (sharing its position)
   shiftKnown: false,   // ... as set on this handheld or read from the server

@@ -1,9 +1,9 @@
 /*
  * Whether the handheld reaches the server and is signed in: the pill in the
  * top bar (#net, with data-queued: the actions waiting to be sent), the
- * sign-in banner, and the API calls that find it out.
+ * sign-in banner, and the API calls that find it out (JSON, or a photo).
  */
-import { request } from '../api.js';
+import { credentials, request } from '../api.js';
 import { byId } from '../dom.js';
 import { S } from './state.js';
 
@@ -21,6 +21,20 @@ export function onReconnect(fn) {
 export function api(method, path, body) {
   const headers = S.pos ? { 'X-Position': `${S.pos.lon},${S.pos.lat}` } : {};
   return request(method, path, body, { headers, cache: 'no-store' });
+}
+
+/** POSTs a file (a photo) as the body: {status, ok, data}; throws when the server cannot be reached. */
+export async function upload(path, blob) {
+  const res = await fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    cache: 'no-store',
+    headers: { Accept: 'application/json', 'Content-Type': blob.type, ...credentials('POST') },
+    body: blob,
+  });
+  let data = null;
+  try { data = await res.json(); } catch { data = null; }
+  return { status: res.status, ok: res.ok, data };
 }
 
 export function setOnline(on) {

@@ -14,6 +14,7 @@
  * see (an order cancelled) is pointed out.
  */
 import { now } from '../clock.js';
+import { position } from './gps.js';
 import { kvGet, kvSet } from './idb.js';
 import { showAlert } from './notices.js';
 import { enqueueTo, onSent } from './outbox.js';
@@ -24,8 +25,6 @@ import { STEP_VERB } from './vocab.js';
 
 const FINISHED_MS = 12 * 3600 * 1000;
 const FINISHED = new Set(['completed', 'cancelled', 'released', 'rejected']);
-const GPS_FRESH_MS = 120000;  // a fix this recent is where the step was done
-const GPS_WAIT_MS = 5000;     // else one fix is asked for, this long at most
 const LISTS = {
   orders: { path: '/api/switching/orders', prefix: 'SO-' },
   safety: { path: '/api/switching/safety', prefix: 'SD-' },
@@ -171,24 +170,6 @@ export function stepText(step) {
 }
 
 // ------------------------------------------------------------------ actions
-/** Where the handheld is: a recent fix, else one asked for now (null without one). */
-function position() {
-  if (S.pos && now() - new Date(S.pos.time).getTime() < GPS_FRESH_MS) return Promise.resolve(S.pos);
-  if (!('geolocation' in navigator)) return Promise.resolve(null);
-  return new Promise((resolve) => {
-    const give = (pos) => {
-      clearTimeout(timer);
-      resolve(pos);
-    };
-    const timer = setTimeout(() => give(null), GPS_WAIT_MS);
-    navigator.geolocation.getCurrentPosition(
-      (p) => give({ lon: p.coords.longitude, lat: p.coords.latitude }),
-      () => give(null),
-      { enableHighAccuracy: true, maximumAge: GPS_FRESH_MS, timeout: GPS_WAIT_MS },
-    );
-  });
-}
-
 /** Reports a step done: the time pressed and where, through the outbox. */
 export async function stepDone(order, step) {
   const time = isoLocal();

@@ -1,6 +1,7 @@
 /*
  * The handheld's vocabularies: a job's stages and states, what its actions
- * are called, timings; the switching desk's steps, states and documents.
+ * are called, timings; the switching desk's steps, states and documents;
+ * damage reports' assets and the crews' skills.
  */
 
 export const RETRY_MS = 4000;      // outbox retry while something waits
@@ -28,7 +29,7 @@ export const ACTION_LABEL = {
   deliver: 'Received', accept: 'Accept', depart: 'Depart', arrive: 'Arrived',
   'made-safe': 'Made safe', repaired: 'Repaired', restored: 'Restored',
   estimate: 'Estimate', close: 'Close-out', status: 'Shift',
-  step: 'Switching step', release: 'Release',
+  step: 'Switching step', release: 'Release', damage: 'Damage report', photo: 'Photo',
 };
 /** The crew's status (oms/vocabulary.py CrewStatus) in words. */
 export const CREW_STATUS_LABEL = {
@@ -62,3 +63,15 @@ export const DESK_STATE_LABEL = {
 };
 /** The kinds of safety document (DOCUMENT_KINDS). */
 export const DOCUMENT_LABEL = { clearance: 'Clearance', hold: 'Hold', delegated: 'Delegated control' };
+
+/** What a damage report names as damaged (oms/engine/damage.py ASSETS), in words. */
+export const ASSETS = {
+  pole: 'Pole', conductor: 'Conductor (line down)', transformer: 'Transformer', crossarm: 'Crossarm',
+  insulator: 'Insulator', switch: 'Switch', tree_on_line: 'Tree on the line', service_drop: 'Service drop',
+  other: 'Other',
+};
+/** The crews' skills (oms/storage/inputs.py SKILLS): the crew a repair needs. */
+export const SKILLS = ['line', 'cable', 'tree', 'service', 'emergency'];
+export const MAX_PHOTOS = 10;       // a report names at most this many photos
+export const PHOTO_MAX_PX = 1600;   // a photo's longer side, once downscaled
+export const MAX_REPAIR_MIN = 10080;

@@ -1,11 +1,13 @@
 /*
  * The sections of the outage panel, from GET /api/outages/<id>/detail:
- * summary, calls, customers out, jobs with their stamps, ETR history,
- * evidence timeline, audit trail. Pure drawing: detail.js loads and wires.
+ * summary, calls, customers out, jobs with their stamps, damage reported
+ * from the field (with its photos), ETR history, evidence timeline, audit
+ * trail. Pure drawing: detail.js loads and wires.
  */
 import { h } from '../dom.js';
 import { alertHeadline } from './cards.js';
 import { SEG_NAMES, STAMPS } from './config.js';
+import { damageSymbol } from './damage.js';
 import { fmtAge, fmtTime, human, plural } from './format.js';
 
 /** HH:MM:SS of an ISO time, or a dash. */
@@ -127,6 +129,42 @@ export function jobs(d) {
 function stampTitle(s) {
   const seg = Object.keys(SEG_NAMES).find((k) => k[1] === s);
   return seg ? `${s}: end of ${SEG_NAMES[seg]}` : `${s}: job created`;
+}
+
+/** "3 h 30 min" */
+function duration(minutes) {
+  const hrs = Math.floor(minutes / 60);
+  const min = Math.round(minutes % 60);
+  return [hrs ? `${hrs} h` : '', min || !hrs ? `${min} min` : ''].filter(Boolean).join(' ');
+}
+
+const THUMB = { width: '96px', height: '72px', objectFit: 'cover', borderRadius: '4px', display: 'block' };
+
+function photo(id) {
+  const url = `/api/photos/${encodeURIComponent(id)}`;
+  return h('a', { href: url, target: '_blank', rel: 'noopener', title: 'The photo, full size' },
+    h('img', { src: url, alt: `Photo ${id}`, loading: 'lazy', 'data-photo': id, style: THUMB }));
+}
+
+export function damage(d) {
+  const x = d.damage;
+  const s = x.summary;
+  const cards = x.reports.map((r) => h('div', { class: 'd-job', 'data-damage': r.id },
+    h('div', {}, damageSymbol(r.asset, 18), ' ', h('b', {}, human(r.asset)), ` ${clock(r.time)}`,
+      r.crew ? [' · crew ', h('b', {}, r.crew)] : null, r.user ? h('span', { class: 'muted' }, ` · ${r.user}`) : null),
+    h('div', {}, `repair ${duration(r.repair_minutes)}`, r.skills?.length ? ` · needs ${r.skills.join(', ')}` : ''),
+    r.materials?.length ? h('div', { class: 'muted' }, `Materials: ${r.materials.join(', ')}`) : null,
+    r.note ? h('div', {}, `“${r.note}”`) : null,
+    r.photos?.length ? h('div', { class: 'd-photos', style: { display: 'flex', flexWrap: 'wrap', gap: '4px', marginTop: '4px' } },
+      r.photos.map(photo)) : null));
+  const kinds = Object.entries(s.assets).map(([a, n]) => `${n} ${human(a)}`).join(', ');
+  return section('damage', 'Damage', s.reports,
+    s.reports ? h('p', { class: 'd-damage-sum', 'data-minutes': s.repair_minutes },
+      `${kinds} · repair ${duration(s.repair_minutes)} in all`,
+      s.skills.length ? ` · needs ${s.skills.join(', ')}` : '',
+      s.materials.length ? h('div', { class: 'muted' }, `Materials: ${s.materials.join(', ')}`) : null) : null,
+    cards.length ? cards : none('No damage reported.'),
+    x.more ? h('p', { class: 'd-more' }, `and ${x.more} earlier reports`) : null);
 }
 
 export function etrs(d) {

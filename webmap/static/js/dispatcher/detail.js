@@ -5,13 +5,14 @@
  * on its card) sets it, so the panel can be linked to, reloaded, and left
  * with the browser's Back button; Escape or × closes it. The data comes
  * from GET /api/outages/<id>/detail (detail-sections.js draws it) and is
- * read again when the live stream changes the outage or one of its jobs.
+ * read again when the live stream changes the outage or one of its jobs
+ * (a damage report changes its job's estimate or skills).
  * Its buttons are the outage's actions (outage-actions.js), its plan, and
  * the switching page (/switching#outage/<id>: a draft order from the plan).
  */
 import { call } from '../api.js';
 import { byId, fill, h } from '../dom.js';
-import { audit, calls, customers, etrs, jobs, summary, timeline } from './detail-sections.js';
+import { audit, calls, customers, damage, etrs, jobs, summary, timeline } from './detail-sections.js';
 import { human } from './format.js';
 import { map } from './map.js';
 import { OUTAGE_ACTIONS, outageActions } from './outage-actions.js';
@@ -81,7 +82,7 @@ async function load(id, fly) {
   remember(id);
   const scroll = panel().querySelector('.d-body')?.scrollTop ?? 0;
   fill(panel(), frame(id, d, [
-    summary(d), customers(d), calls(d), jobs(d), etrs(d), timeline(d), audit(d),
+    summary(d), customers(d), calls(d), jobs(d), damage(d), etrs(d), timeline(d), audit(d),
   ]));
   if (!first) panel().querySelector('.d-body').scrollTop = scroll;
   if (fly && first) flyTo(d);
@@ -150,6 +151,7 @@ function watch() {
 
 /** Follows the URL's hash, closes on Escape, and keeps the panel live. */
 export function wireDetail() {
+  hooks.openOutage = openOutage;  // a damage symbol on the map opens its outage (damage.js)
   window.addEventListener('hashchange', route);
   document.addEventListener('keydown', (ev) => {
     if (ev.key !== 'Escape' || !shown.id || byId('dialog')?.open) return;

@@ -3,7 +3,8 @@
  * every change from the server's event stream (/stream, Server-Sent Events:
  * outage, job, crew, alert, alert_ack and device events, data = {ref, data};
  * order and field events redraw the switching desk's layer: field.js; an
- * alert of kind storm_mode changes the storm banner: ../storm.js).
+ * outage or job event the damage reports: damage.js; an alert of kind
+ * storm_mode changes the storm banner: ../storm.js).
  *
  * Events that arrive while the lists load are held and applied after them.
  * A dropped stream reconnects from the last event seen (?since=).
@@ -14,6 +15,7 @@ import { refreshStorm, stormAlert } from '../storm.js';
 import { DONE_JOB, OPEN_OUTAGE, signIn } from './config.js';
 import { addAlert, applyAck, loadAlerts, loadSummary } from './alarms.js';
 import { alertText } from './cards.js';
+import { loadDamage, scheduleDamage } from './damage.js';
 import { scheduleField } from './field.js';
 import { loadCalls, loadOutages, placeCrew, scheduleCalls, scheduleOutages } from './markers.js';
 import { scheduleNetwork } from './network.js';
@@ -61,7 +63,10 @@ function handle(kind, msg) {
     store.buffer.push({ kind, msg });
     return;
   }
-  if (kind === 'outage' || kind === 'job') placesSoon();
+  if (kind === 'outage' || kind === 'job') {
+    placesSoon();
+    scheduleDamage();  // a report moves its job's estimate; a closed outage takes its reports off
+  }
   if (kind === 'outage') {
     applyOutage(msg.ref, msg.data);
     scheduleOutages();
@@ -102,6 +107,7 @@ async function loadAll() {
   for (const ev of buffered) handle(ev.kind, ev.msg);
   loadOutages();
   loadCalls();
+  loadDamage();
   loadPlaces();
   renderSoon();
 }
@@ -136,6 +142,7 @@ export function connect() {
     } else {
       scheduleNetwork();
       scheduleOutages();
+      scheduleDamage();
       refreshStorm();
     }
   });

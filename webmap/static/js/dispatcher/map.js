@@ -7,7 +7,8 @@
  * of OMS_TILE_URL (200), zone names (390), the network (overlay pane, 400),
  * plans and traces (450), restored outages (615) under active ones (620),
  * so a restored marker never hides an active one at the same place, crews
- * (630), device symbols (635: drawn at street zooms, small, and clickable
+ * (630), damage reports (633: damage.js, clickable where a crew works),
+ * device symbols (635: drawn at street zooms, small, and clickable
  * where a crew works or an outage is marked), plan steps (640).
  */
 import { h, htmlText } from '../dom.js';
@@ -66,6 +67,7 @@ legend.onAdd = () => {
     h('div', {}, h('span', { class: 'sw open', style: { borderColor: '#e8e8e8' } }), 'open device'),
     h('div', { id: 'legend-devices' }),  // the device symbols: filled by devices.js, which draws them
     h('div', { id: 'legend-field' }),  // field changes and order rings: filled by field.js, which draws them
+    h('div', { id: 'legend-damage' }),  // damage reports by asset: filled by damage.js, which draws them
     h('div', {}, dot('#d3263f'), 'outage (customers out)'),
     h('div', {}, dot('#4ea1ff'), 'call ', dot('#ff3355', { marginLeft: '6px' }), 'hazard'),
     h('div', { class: 'info', id: 'net-info' }));
