@@ -199,7 +199,7 @@ def test_damage_reported_offline_reaches_the_job_the_panel_and_the_map(
     after = _ok(dora.get(f"/api/jobs/{job}"))
     etr = datetime.fromisoformat(after["etr"])
     assert etr == datetime.fromisoformat(body["time"]) + timedelta(hours=REPAIR_H)
-    assert after["etr_source"] == "assessment"
+    assert after["etr_source"] == "assessed"
     assert before["etr"] is None or etr > datetime.fromisoformat(before["etr"])
     page.wait_for_function(
         "document.getElementById('damage-total').textContent.includes('from the assessment')"

@@ -245,7 +245,7 @@ def test_damage_reports_roll_up_into_their_outages_job(files: dict[str, Path]) -
         [ev("d1", "damage_report", 60, lon=float(near_a5[0]), lat=float(near_a5[1]), **report)],
     )
     assert [r["outage"] for r in core.damage[outage]] == [outage]  # found by its place
-    assert job.etr == T0 + timedelta(seconds=60, minutes=240) and job.etr_source == "assessment"
+    assert job.etr == T0 + timedelta(seconds=60, minutes=240) and job.etr_source == "assessed"
     tree = {"asset": "tree_on_line", "repair_minutes": 60, "skills": ["tree"], "user": "dora"}
     batch(core, [ev("d2", "damage_report", 120, lon=0.0, lat=0.0, outage=outage, **tree)])
     assert job.etr == T0 + timedelta(seconds=120, minutes=300) and job.skills == ["tree"]
@@ -287,7 +287,7 @@ def test_damage_reports_with_photos_over_http(dora: Any, k1: Any) -> None:
         "lon": 0.0,
         "lat": 0.0,
         "asset": "crossarm",
-        "repair_minutes": 90,
+        "repair_minutes": 900,
         "photos": [photo],
         "outage": outage,
         "note": "cracked",
@@ -296,5 +296,8 @@ def test_damage_reports_with_photos_over_http(dora: Any, k1: Any) -> None:
     assert r.status_code == 201, r.get_json()
     assert (r.get_json()["crew"], r.get_json()["outage"]) == ("K1", outage)
     doc = dora.get(f"/api/damage?outage={outage}").get_json()
-    assert doc["summary"]["repair_minutes"] == 90 and doc["summary"]["photos"] == [photo]
+    assert doc["summary"]["repair_minutes"] == 900 and doc["summary"]["photos"] == [photo]
+    # The job's ETR moved (stored on PostgreSQL too: its source fits the column).
+    [job] = [j for j in dora.get("/api/jobs").get_json() if j["outage"] == outage]
+    assert job["etr_source"] == "assessed"
     assert k1.post("/api/damage", {**body, "asset": "kiosk"}).status_code == 422

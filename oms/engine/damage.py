@@ -113,7 +113,7 @@ def apply_damage(core: EngineCore, event: Event) -> dict[str, Any]:
             if job.etr_source != "crew" and job.stamps.get("restored") is None:
                 etr = t + timedelta(minutes=summary["repair_minutes"])
                 if job.etr is None or etr > job.etr:
-                    job.etr, job.etr_source = etr, "assessment"
+                    job.etr, job.etr_source = etr, "assessed"  # jobs.etr_source holds 8 characters
             book.dirty_jobs.add(job.id)
     return report
 

@@ -186,7 +186,7 @@ class OrderBook:
             o.hazard, o.critical_out, o.customers_out, minutes, self.config.priority
         )
         renew_passed_etr(self, job, now)
-        if job.etr_source not in ("crew", "renewed", "assessment"):
+        if job.etr_source not in ("crew", "renewed", "assessed"):
             etr, source = self.estimate(job, now), "history"
             ruled = storm_etr(self, job)
             if ruled is not None and ruled > now and (etr is None or ruled > etr):

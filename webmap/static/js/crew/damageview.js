@@ -207,6 +207,6 @@ export function renderJobDamage(job) {
   line.hidden = !sent.length;
   line.textContent = sent.length
     ? `Repair ${duration(total)} in all · the job's estimate ${hhmm(job.etr)}` +
-      `${job.etr_source === 'assessment' ? ' (from the assessment)' : ''}`
+      `${job.etr_source === 'assessed' ? ' (from the assessment)' : ''}`
     : '';
 }
