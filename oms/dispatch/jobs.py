@@ -146,7 +146,7 @@ class Job:
     warnings: dict[str, int] = field(default_factory=dict)
     hazard: bool = False
     etr: datetime | None = None
-    etr_source: str | None = None  # history, crew, renewed, storm or assessed (8 characters at most)
+    etr_source: str | None = None  # history, crew, renewed, storm, assessed (8 chars at most)
     closeout: dict[str, Any] | None = None
     escalation: int = 0
     #: The dispatcher's hold on automatic dispatch: crews not to send again
