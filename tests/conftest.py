@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import uuid
 import warnings
@@ -137,10 +138,16 @@ class SqliteTemplates:
             template = workdir / "template.sqlite"
             fill(f"sqlite:///{template}", data, workdir)
             self.files[data] = template
-        template = self.files[data]
-        for suffix in ("", "-wal"):  # WAL is merged back when the last connection closes
-            if Path(f"{template}{suffix}").exists():
-                shutil.copyfile(f"{template}{suffix}", f"{path}{suffix}")
+        # SQLite's backup API, not a file copy: a consistent copy whatever the
+        # state of the template's WAL (copying the file and its -wal without its
+        # -shm once gave "file is not a database" in CI).
+        source = sqlite3.connect(self.files[data])
+        target = sqlite3.connect(path)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
 
 
 @pytest.fixture(scope="session")
