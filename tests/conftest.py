@@ -472,6 +472,15 @@ def serve(app: object, threads: int = 16) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        # In this order: the clients' connections first (a live stream's writer
+        # sees it and ends), then the worker threads, and only then the server
+        # and its trigger. Closing the trigger while a worker could still pull
+        # it let that worker write into whatever file next took the trigger's
+        # descriptor: the next test's SQLite file ("file is not a database").
+        for channel in list(server._map.values()):
+            if channel is not server and channel is not server.trigger:
+                channel.close()
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
         server.close()
         thread.join(timeout=5)
 
