@@ -301,3 +301,17 @@ def test_damage_reports_with_photos_over_http(dora: Any, k1: Any) -> None:
     [job] = [j for j in dora.get("/api/jobs").get_json() if j["outage"] == outage]
     assert job["etr_source"] == "assessed"
     assert k1.post("/api/damage", {**body, "asset": "kiosk"}).status_code == 422
+
+
+def test_a_jobs_skills_are_in_its_record(dora: Any) -> None:
+    """The skills a job needs (set by a damage report) are shown with it."""
+    from test_api import outage_at, trip
+
+    trip(dora, "t1", "R1")
+    outage = outage_at(dora, "R1")["id"]
+    body = {"lon": 0.0, "lat": 0.0, "asset": "tree_on_line", "repair_minutes": 30}
+    assert (
+        dora.post("/api/damage", {**body, "outage": outage, "skills": ["tree"]}).status_code == 201
+    )
+    [job] = [j for j in dora.get("/api/jobs").get_json() if j["outage"] == outage]
+    assert job["skills"] == ["tree"]

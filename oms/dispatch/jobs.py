@@ -210,6 +210,7 @@ class Job:
             "warnings": dict(self.warnings),
             "etr": iso(self.etr),
             "etr_source": self.etr_source,
+            "skills": list(self.skills),
             "closeout": self.closeout,
             "hold": dict(self.hold),
         }

@@ -248,6 +248,7 @@ JOB = Named(
             "warnings": ANY_OBJECT,
             "etr": nullable(TIME),
             "etr_source": nullable(STR),
+            "skills": {**IDS, "description": "The skills the job needs (any one qualifies)."},
             "closeout": nullable(ANY_OBJECT),
         },
         ("id", "outage", "state", "crew", "priority", "stamps", "targets", "breaches"),
