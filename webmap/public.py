@@ -382,21 +382,13 @@ def _area(outage: Outage, job: Job | None, model: _Model) -> tuple[str | None, s
     if job is not None:
         return job.zone, job.area_class
     net = model.net
-    lon = lat = None
-    if net is not None and outage.kind == "single_customer" and net.customers is not None:
-        try:
-            u = net.customers.ids.index(outage.customer or "")
-        except ValueError:
-            u = -1
-        if u >= 0:
-            lon, lat = _customer_xy_one(net, u)
-    elif net is not None and outage.device in net.edge_index:
-        e = net.edge_index[outage.device]
-        child = int(net.supply.tree.edge_child[e])
-        v = child if child >= 0 else int(net.edge_to[e])
-        lon, lat = float(net.node_xy[v, 0]), float(net.node_xy[v, 1])
-    if lon is None or lat is None:
+    if net is None or outage.kind != "single_customer" or net.customers is None:
+        return _device_area(outage.device or "", model)
+    try:
+        u = net.customers.ids.index(outage.customer or "")
+    except ValueError:
         return None, model.zones.default_class
+    lon, lat = _customer_xy_one(net, u)
     zone, area_class, _ = model.zones.locate(lon, lat)
     return zone, area_class
 

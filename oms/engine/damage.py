@@ -130,7 +130,7 @@ def _outage_at(core: EngineCore, lon: float, lat: float) -> str | None:
         if e is None:
             continue
         below = core.normal_supply.downstream_nodes(e)
-        if near in set(below.tolist()) and (best is None or len(below) < best[0]):
+        if (below == near).any() and (best is None or len(below) < best[0]):
             best = (len(below), o.id)
     return best[1] if best else None
 

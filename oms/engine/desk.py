@@ -38,6 +38,7 @@ from oms.switching.documents import (
     DOCUMENT_KINDS,
     ORDER_KINDS,
     SafetyDocument,
+    Signature,
     Step,
     SwitchingOrder,
     parse_points,
@@ -334,7 +335,7 @@ def _create(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
         template=template,
         source_event=event.id,
     )
-    order.signatures.append(_sig("draft", user, role, t))
+    order.signatures.append(Signature("draft", user, role, t))
     desk.orders[order.id] = order
     desk.dirty.add(order.id)
     if planned is not None:
@@ -358,12 +359,6 @@ def planned_steps(po: PlannedOutage) -> list[Step]:
         Step(n, action, device, tag="clearance" if action == "place_tag" else None)
         for n, (action, device) in enumerate(actions, start=1)
     ]
-
-
-def _sig(state: str, user: str, role: str, t: datetime) -> Any:
-    from oms.switching.documents import Signature
-
-    return Signature(state, user, role, t)
 
 
 def _edit(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
@@ -565,7 +560,7 @@ def _safety_create(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
     doc = SafetyDocument(
         desk.new_id("safety"), kind, crew, points, user, t, work, order, source_event=event.id
     )
-    doc.signatures.append(_sig("draft", user, role, t))
+    doc.signatures.append(Signature("draft", user, role, t))
     desk.documents[doc.id] = doc
     desk.dirty.add(doc.id)
 
@@ -696,7 +691,7 @@ def _planned_request(desk: SwitchingDesk, core: EngineCore, event: Event) -> Non
         source_event=event.id,
     )
     po.risk = risk(core.net.normal(), po, desk.planned.values(), _open_outages(core))
-    po.signatures.append(_sig("requested", user, _role, t))
+    po.signatures.append(Signature("requested", user, _role, t))
     desk.planned[po.id] = po
     desk.dirty.add(po.id)
 

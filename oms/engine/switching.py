@@ -244,8 +244,9 @@ def held_figures(core: EngineCore, positions: dict[str, int]) -> dict[str, tuple
     held, critical, calling = core.held
     owner: dict[int, str] = {}
     live = [o for o in core.outages.active("network") if o.id in positions]
-    for o in sorted(live, key=lambda o: -int(_nodes_of(core, o).sum())):
-        for v in np.flatnonzero(_nodes_of(core, o) & held).tolist():
+    masks = {o.id: _nodes_of(core, o) for o in live}
+    for o in sorted(live, key=lambda o: -int(masks[o.id].sum())):
+        for v in np.flatnonzero(masks[o.id] & held).tolist():
             owner[v] = o.id  # a deeper outage, later, takes the node
     out: dict[str, list[int]] = {}
     customers = core.net.node_customers
