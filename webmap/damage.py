@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 from oms.authority import roles_for
 from oms.engine.damage import ASSETS, roll_up
 from oms.storage import schema
-from webmap.api import _action_event, _apply, _body, _me
+from webmap.api import _ANYONE, _action_event, _apply, _body, _me
 from webmap.auth import require
 from webmap.db import database, get_conn
 from webmap.openapi.metadata import (
@@ -43,7 +43,6 @@ __all__ = ["DAMAGE_REPORT", "bp"]
 
 bp = Blueprint("damage", __name__, url_prefix="/api")
 
-_READERS = ("dispatcher", "engineer", "crew")
 #: Image types a photo may be, and the most bytes one may have.
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -111,7 +110,7 @@ def report() -> Any:
 
 
 @bp.get("/damage")
-@require(*_READERS)
+@require(*_ANYONE)
 @operation(
     "Damage reports (of one outage), newest first, with what they add up to",
     tag="damage",
@@ -131,7 +130,7 @@ def reports() -> Any:
 
 
 @bp.post("/photos")
-@require(*_READERS)
+@require(*_ANYONE)
 @operation(
     "Upload a photo from the field (the image is the body)",
     tag="damage",
@@ -165,7 +164,7 @@ def upload() -> Any:
 
 
 @bp.get("/photos/<photo_id>")
-@require(*_READERS)
+@require(*_ANYONE)
 @operation(
     "A photo from the field",
     tag="damage",

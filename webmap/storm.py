@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify
 from oms.authority import roles_for
 from oms.engine.storm import DISPATCH_POLICIES
 from oms.storage.queries import storm_state
-from webmap.api import _action_event, _apply, _body
+from webmap.api import _ANYONE, _action_event, _apply, _body
 from webmap.auth import require
 from webmap.db import get_conn
 from webmap.openapi.metadata import BOOL, STR, TIME, Answer, Named, nullable, obj, operation
@@ -57,7 +57,7 @@ _SET = obj(
 
 
 @bp.get("/storm")
-@require("dispatcher", "engineer", "crew")
+@require(*_ANYONE)
 @operation(
     "Storm mode now", tag="dispatch", ok=Answer("Its settings ({on: false} when off).", STORM)
 )

@@ -35,7 +35,7 @@ from oms.switching.documents import (
 from oms.switching.interlocks import DEFAULT_LEVELS
 from topology.exceptions import TopologyError
 from webmap import layers
-from webmap.api import _action_event, _apply, _body, _me
+from webmap.api import _ANYONE, _DESK, _action_event, _apply, _body, _me
 from webmap.auth import require
 from webmap.db import get_conn, network, service
 from webmap.openapi.metadata import (
@@ -60,8 +60,6 @@ __all__ = ["ORDER", "PLANNED", "SAFETY_DOCUMENT", "bp"]
 
 bp = Blueprint("switching", __name__, url_prefix="/api")
 
-_STAFF = ("dispatcher", "engineer")
-_READERS = ("dispatcher", "engineer", "crew")
 #: Those who act on safety documents: the control room, and the crew releasing its own.
 _FIELD_ROLES = roles_for("safety_release")
 _NSTR = nullable(STR)
@@ -353,7 +351,7 @@ def _acted(etype: str, body: dict[str, Any], doc_id: str, **fields: Any) -> Any:
 
 # ------------------------------------------------------------------ orders
 @bp.get("/switching/orders")
-@require(*_READERS)
+@require(*_ANYONE)
 @operation(
     "Switching orders, newest first",
     tag="switching",
@@ -392,7 +390,7 @@ def create_order() -> Any:
 
 
 @bp.get("/switching/orders/<order_id>")
-@require(*_READERS)
+@require(*_ANYONE)
 @operation("A switching order", tag="switching", ok=Answer("The order.", ORDER), errors=(404,))
 def order(order_id: str) -> Any:
     return jsonify(_visible(get_document(get_conn(), order_id), "SO"))
@@ -414,7 +412,7 @@ def edit_order(order_id: str) -> Any:
 
 
 @bp.post(f"/switching/orders/<order_id>/<{one_of(ORDER_ACTIONS)}:action>")
-@require(*_STAFF, actions={a: roles_for(e) for a, e in ORDER_ACTIONS.items()})
+@require(*_DESK, actions={a: roles_for(e) for a, e in ORDER_ACTIONS.items()})
 @operation(
     "Check (runs the study), approve (not by its writer), issue or cancel an order",
     tag="switching",
@@ -447,7 +445,7 @@ def step_done(order_id: str, seq: int) -> Any:
 
 
 @bp.get("/switching/orders/<order_id>/study")
-@require(*_STAFF)
+@require(*_DESK)
 @operation(
     "Study mode: the order run on a copy of the network as operated now",
     tag="switching",
@@ -460,7 +458,7 @@ def study_order(order_id: str) -> Any:
 
 
 @bp.post("/switching/study")
-@require(*_STAFF)
+@require(*_DESK)
 @operation(
     "Study mode for steps not saved yet (nothing changes)",
     tag="switching",
@@ -529,7 +527,7 @@ def order_from_plan(outage_id: str) -> Any:
 
 # -------------------------------------------------------- safety documents
 @bp.get("/switching/safety")
-@require(*_READERS)
+@require(*_ANYONE)
 @operation(
     "Safety documents (clearances, holds, delegated control), newest first",
     tag="switching",
@@ -562,7 +560,7 @@ def create_safety() -> Any:
 
 
 @bp.get("/switching/safety/<document_id>")
-@require(*_READERS)
+@require(*_ANYONE)
 @operation("A safety document", tag="switching", ok=Answer("It.", SAFETY_DOCUMENT), errors=(404,))
 def safety_document(document_id: str) -> Any:
     return jsonify(_visible(get_document(get_conn(), document_id), "SD"))
@@ -584,7 +582,7 @@ def safety_action(document_id: str, action: str) -> Any:
 
 # ---------------------------------------------------------- planned outages
 @bp.get("/planned")
-@require(*_READERS)
+@require(*_ANYONE)
 @operation(
     "Planned outages, newest first",
     tag="planned",
@@ -617,14 +615,14 @@ def request_planned() -> Any:
 
 
 @bp.get("/planned/<planned_id>")
-@require(*_READERS)
+@require(*_ANYONE)
 @operation("A planned outage", tag="planned", ok=Answer("It.", PLANNED), errors=(404,))
 def planned(planned_id: str) -> Any:
     return jsonify(_visible(get_document(get_conn(), planned_id), "PO"))
 
 
 @bp.post(f"/planned/<planned_id>/<{one_of(PLANNED_ACTIONS)}:action>")
-@require(*_STAFF, actions={a: roles_for(e) for a, e in PLANNED_ACTIONS.items()})
+@require(*_DESK, actions={a: roles_for(e) for a, e in PLANNED_ACTIONS.items()})
 @operation(
     "Approve (not by its requester), reject or cancel a planned outage",
     tag="planned",
@@ -639,7 +637,7 @@ def planned_action(planned_id: str, action: str) -> Any:
 
 # ------------------------------------------------------------ field changes
 @bp.get("/switching/field")
-@require(*_READERS)
+@require(*_ANYONE)
 @operation(
     "Tags, grounds, jumpers and cuts in the field (in place, or all)",
     tag="switching",
