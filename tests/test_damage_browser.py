@@ -16,6 +16,7 @@ thumbnail.
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -82,6 +83,22 @@ def _network_job(app: Any) -> tuple[str, str]:
     t = (t0 + timedelta(minutes=1)).isoformat()
     _ok(dora.post(f"/api/jobs/{job['id']}/assign", {"crew": "K1", "time": t}))
     return str(job["id"]), str(job["outage"])
+
+
+def _received(app: Any, page: Any, job: str) -> None:
+    """The handheld shows the job and its delivery receipt has reached the server.
+
+    The receipt is an outbox item of its own; a test that counts the outbox
+    waits for it first, or it races the handheld's own send.
+    """
+    page.evaluate("window.omsCrew.refreshJobs()")
+    page.wait_for_selector(f"[data-job='{job}']")
+    dora = User(app, "dora")
+    deadline = time.monotonic() + 20
+    while not (_ok(dora.get(f"/api/jobs/{job}")).get("stamps") or {}).get("E"):
+        assert time.monotonic() < deadline, "the handheld never confirmed delivery"
+        time.sleep(0.1)
+    page.wait_for_function("window.omsCrew.state.outbox.every((i) => i.status !== 'queued')")
 
 
 def _stored(app: Any) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -160,9 +177,8 @@ def test_damage_reported_offline_reaches_the_job_the_panel_and_the_map(
     page = phone
     job, outage = _network_job(app)
     dora = User(app, "dora")
+    _received(app, page, job)
     before = _ok(dora.get(f"/api/jobs/{job}"))
-    page.evaluate("window.omsCrew.refreshJobs()")
-    page.wait_for_selector(f"[data-job='{job}']")
 
     _report_offline(page, job)
     # Back on the job, the report queued; the photo and the report in the outbox.
@@ -252,7 +268,8 @@ def test_damage_reported_for_no_job_goes_under_the_outage_around_its_place(
     from helpers import build, two_feeders
 
     page = phone
-    _, outage = _network_job(app)
+    job, outage = _network_job(app)
+    _received(app, page, job)
     net = build(two_feeders())
     lon, lat = (round(float(v), 6) for v in net.node_xy[net.node_index["a5"]])  # below B1
     page.click("#damage-new")
