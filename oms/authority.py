@@ -110,6 +110,11 @@ RULES: Mapping[str, frozenset[str]] = {
     # What a crew (or an assessor crew) finds in the field.
     "damage_report": _FIELD,
     "crew_status": _FIELD,
+    # Mutual-aid and contractor crews: the control room onboards them (it
+    # runs the storm's workforce around the clock); a crew checks itself in
+    # on arrival from its handheld, or the dispatcher does it for the crew.
+    "crew_add": _DISPATCHER,
+    "crew_checkin": _FIELD,
 }
 
 _ALL_POWERFUL = frozenset({"admin", "system"})

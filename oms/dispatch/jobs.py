@@ -278,14 +278,28 @@ class CrewState:
     zone: str | None
     skills: list[str]
     voltage_kv: list[float]
-    lon: float
-    lat: float
+    lon: float | None  # None: a mutual-aid crew that has not checked in yet
+    lat: float | None
     shift_start: str | None
     shift_end: str | None
     phone: str | None
     status: str = "available"
     gps_time: datetime | None = None
     jobs: list[str] = field(default_factory=list)
+    #: A mutual-aid or contractor crew (docs/mutual-aid.md): its company,
+    #: people and vehicles, where it comes from, when it is expected and
+    #: when it checked in (it is not dispatched before).
+    company: str | None = None
+    size: int | None = None
+    vehicles: int | None = None
+    home_base: str | None = None
+    arrival: datetime | None = None
+    checked_in: datetime | None = None
+
+    @property
+    def expected(self) -> bool:
+        """Onboarded with an arrival time and not checked in yet."""
+        return self.arrival is not None and self.checked_in is None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], live: Mapping[str, Any] | None = None) -> CrewState:
@@ -297,17 +311,25 @@ class CrewState:
             row["zone"],
             list(row["skills"]),
             list(row["voltage_kv"]),
-            float(row["lon"]),
-            float(row["lat"]),
+            None if row["lon"] is None else float(row["lon"]),
+            None if row["lat"] is None else float(row["lat"]),
             row["shift_start"],
             row["shift_end"],
             row["phone"],
+            company=row.get("company"),
+            size=row.get("size"),
+            vehicles=row.get("vehicles"),
+            home_base=row.get("home_base"),
+            arrival=as_utc(row.get("arrival")),
         )
+        if crew.expected:
+            crew.status = "off_shift"  # until it checks in
         if live is not None:
             crew.status, crew.jobs = live["status"], list(live["jobs"])
             if live["lon"] is not None:
                 crew.lon, crew.lat = float(live["lon"]), float(live["lat"])
             crew.gps_time = as_utc(live["gps_time"])
+            crew.checked_in = as_utc(live.get("checked_in"))
         return crew
 
     def view(self, job_priority: float | None) -> CrewView:
@@ -317,13 +339,14 @@ class CrewState:
             self.zone,
             tuple(self.skills),
             tuple(self.voltage_kv),
-            self.lon,
-            self.lat,
+            math.nan if self.lon is None else self.lon,
+            math.nan if self.lat is None else self.lat,
             status=self.status,
             gps_time=self.gps_time,
             shift_start=self.shift_start,
             shift_end=self.shift_end,
             job_priority=job_priority,
+            checked_in=not self.expected,
         )
 
     def to_dict(self, now: datetime, stale_s: float, status: str) -> dict[str, Any]:
@@ -342,6 +365,35 @@ class CrewState:
             "zone": self.zone,
             "skills": sorted(self.skills),
             "jobs": sorted(self.jobs),
+            "company": self.company,
+            "size": self.size,
+            "vehicles": self.vehicles,
+            "home_base": self.home_base,
+            "arrival": iso(self.arrival),
+            "checked_in": iso(self.checked_in),
+            "expected": self.expected,
+        }
+
+    def row(self) -> dict[str, Any]:
+        """Its ``crews`` row (contract 2b and the mutual-aid columns)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "unit": self.unit,
+            "skills": list(self.skills),
+            "zone": self.zone,
+            "lon": self.lon,
+            "lat": self.lat,
+            "voltage_kv": list(self.voltage_kv),
+            "shift_start": self.shift_start,
+            "shift_end": self.shift_end,
+            "phone": self.phone,
+            "gps_time": None,
+            "company": self.company,
+            "size": self.size,
+            "vehicles": self.vehicles,
+            "home_base": self.home_base,
+            "arrival": self.arrival,
         }
 
 

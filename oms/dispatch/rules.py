@@ -17,6 +17,9 @@ Rules, in order (:func:`suggest`):
    assigned or en route to a job of lower priority by at least
    ``preempt_margin`` (never one on site, unless configured).
 4. ``none``.
+
+A mutual-aid crew expected but not checked in (:mod:`oms.dispatch.mutual_aid`)
+is never chosen: it counts as ``off_shift`` and has no travel time.
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ class CrewView:
     shift_start: str | None = None
     shift_end: str | None = None
     job_priority: float | None = None  # of the job it works, when busy
+    #: False for a mutual-aid crew expected but not checked in: never sent.
+    checked_in: bool = True
 
 
 @dataclass
@@ -138,14 +143,24 @@ def travel_times(
 ) -> np.ndarray:
     """Seconds from each crew to the job. One Dijkstra with roads."""
     origins = np.array([[c.lon, c.lat] for c in crews], dtype=float).reshape(-1, 2)
+    # A crew with no position yet (expected, not checked in) is nowhere: no ETA.
+    placed = np.isfinite(origins).all(axis=1)
+    eta = np.full(len(crews), np.inf)
+    if not placed.any():
+        return eta
     if roads is not None:
-        return roads.times_to((job.lon, job.lat), origins)
-    return straight_line_times(
-        origins, (job.lon, job.lat), detour=rules.detour, speed_kmh=rules.speed_kmh
-    )
+        eta[placed] = roads.times_to((job.lon, job.lat), origins[placed])
+    else:
+        eta[placed] = straight_line_times(
+            origins[placed], (job.lon, job.lat), detour=rules.detour, speed_kmh=rules.speed_kmh
+        )
+    return eta
 
 
 def _why_not(crew: CrewView, job: JobView, now: datetime, rules: DispatchRules) -> str | None:
+    # A crew expected but not checked in has not started its shift here.
+    if not crew.checked_in:
+        return "off_shift"
     if not on_shift(crew, now, rules.time_zone) or crew.status == "off_shift":
         return "off_shift"
     if not qualified(crew, job):

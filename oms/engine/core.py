@@ -213,6 +213,8 @@ class EngineCore:
                     if o is not None and o.active:
                         crew = event.payload.get("crew") or "crew"
                         self.restore(o, event.time, crew, "the crew restored supply")
+                if event.type == "crew_add":  # later events may name the new crew
+                    self.directory.crews.add(event.payload["crew"])
         else:
             self.apply_evidence(event)
         self.advance(event.time)

@@ -154,7 +154,17 @@ class OutageEngine:
                 report.reject(number, obj)
                 continue
             try:
-                event = parse_event(admit(by, obj), self.core.directory, raw)
+                try:
+                    event = parse_event(admit(by, obj), self.core.directory, raw)
+                except EventError:
+                    if not any(e.type == "crew_add" for _, e in batch):
+                        raise
+                    # It may name a crew this batch adds: apply the batch, then look again.
+                    self._commit(batch, report)
+                    if progress:
+                        progress(len(batch))
+                    batch = []
+                    event = parse_event(admit(by, obj), self.core.directory, raw)
                 self._not_ahead(event)
             except EventError as exc:
                 report.reject(number, exc)

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from oms.dispatch.jobs import JOB_EVENTS, Job, check_closeout
+from oms.dispatch.jobs import JOB_EVENTS, CrewState, Job, check_closeout
 from oms.engine.storm import apply_storm_mode
 from oms.exceptions import ActionError, JobNotFound
-from oms.intake.events import Event, parse_time
+from oms.intake.events import Event, iso, parse_time
 from oms.vocabulary import CREW_REPORTABLE, values
 
 if TYPE_CHECKING:
@@ -72,7 +72,58 @@ def _crew_status(book: OrderBook, p: Mapping[str, Any], t: datetime, actor: str)
         raise ActionError(f"a crew reports off_shift, available or returning, not {p['status']!r}")
     if p["status"] == "off_shift" and crew.jobs:
         raise ActionError(f"crew {crew.id} still holds {', '.join(crew.jobs)}")
+    if p["status"] != "off_shift" and crew.expected:
+        raise ActionError(f"crew {crew.id} has not checked in yet (crew_checkin on arrival)")
     crew.status = p["status"]
+    book.dirty_crews.add(crew.id)
+    return []
+
+
+def _crew_add(book: OrderBook, p: Mapping[str, Any], t: datetime, actor: str) -> list[str]:
+    """A mutual-aid or contractor crew joins the book (the event parser checked its fields)."""
+    if p["crew"] in book.crews:
+        raise ActionError(f"crew {p['crew']!r} exists already")
+    if p.get("unit") is not None and p["unit"] not in book.units:
+        raise ActionError(f"unit {p['unit']!r} is not loaded")
+    if p.get("zone") is not None and p["zone"] not in {z["id"] for z in book.zones.rows}:
+        raise ActionError(f"zone {p['zone']!r} is not loaded")
+    arrival = p.get("arrival")
+    crew = CrewState(
+        p["crew"],
+        p.get("name"),
+        p.get("unit"),
+        p.get("zone"),
+        sorted(set(p["skills"])),
+        [float(v) for v in p.get("voltage_kv", [])],
+        None if p.get("lon") is None else float(p["lon"]),
+        None if p.get("lat") is None else float(p["lat"]),
+        p.get("shift_start"),
+        p.get("shift_end"),
+        p.get("phone"),
+        company=p["company"],
+        size=int(p["size"]),
+        vehicles=None if p.get("vehicles") is None else int(p["vehicles"]),
+        home_base=p.get("home_base"),
+        arrival=None if arrival is None else parse_time(arrival, "arrival"),
+    )
+    if crew.arrival is None:
+        crew.checked_in = t  # here already: at work from now
+    else:
+        crew.status = "off_shift"  # not dispatched before it checks in
+    book.crews[crew.id] = crew
+    book.new_crews.add(crew.id)
+    book.dirty_crews.add(crew.id)
+    return []
+
+
+def _crew_checkin(book: OrderBook, p: Mapping[str, Any], t: datetime, actor: str) -> list[str]:
+    """An expected crew arrived: its position, and it may be dispatched from now."""
+    crew = book.crew(p["crew"])
+    if not crew.expected:
+        why = f"it checked in at {iso(crew.checked_in)}" if crew.checked_in else "none expected"
+        raise ActionError(f"crew {crew.id} has no check-in pending ({why})")
+    crew.lon, crew.lat, crew.gps_time = float(p["lon"]), float(p["lat"]), t
+    crew.checked_in, crew.status = t, "available"
     book.dirty_crews.add(crew.id)
     return []
 
@@ -96,6 +147,8 @@ def _survey_answer(book: OrderBook, p: Mapping[str, Any], t: datetime, actor: st
 _CREW_AND_DISPATCH: dict[str, Handler] = {
     "crew_gps": _crew_gps,
     "crew_status": _crew_status,
+    "crew_add": _crew_add,
+    "crew_checkin": _crew_checkin,
     "dispatch_auto": _dispatch_auto,
     "storm_mode": _storm_mode,
     "survey_answer": _survey_answer,

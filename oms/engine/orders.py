@@ -7,7 +7,8 @@ it inside the same transactions as the outages:
   outage, priorities and ETR refreshed, jobs of withdrawn outages
   cancelled, restoration stamped;
 - :func:`oms.engine.job_events.apply_event` for crew and dispatcher events (``job_*``,
-  ``crew_status``, ``crew_gps``);
+  ``crew_status``, ``crew_gps``, and ``crew_add`` / ``crew_checkin`` for
+  mutual-aid crews);
 - :func:`oms.engine.timers.run` as the clock moves: target warnings (50%, 75%)
   and breaches, acknowledgement timeouts with escalation through the unit's
   first contact, second contact and leader, and the capacity alarm;
@@ -114,6 +115,7 @@ class OrderBook:
         self.dirty_jobs: set[str] = set()
         self.new_jobs: set[str] = set()
         self.dirty_crews: set[str] = set()
+        self.new_crews: set[str] = set()  # onboarded (crew_add): their crews rows are new
         self.decisions: list[dict[str, Any]] = []
         self.alerts: list[dict[str, Any]] = []
         # Acknowledgements of stored alerts: {"alerts": [seq], "by", "at"}.

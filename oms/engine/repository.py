@@ -345,6 +345,9 @@ class Repository:
                 .values({c: bindparam(c) for c in cols}),
                 [{**r, "key": r["id"]} for r in changed],
             )
+        if book.new_crews:  # onboarded mutual-aid crews (crew_add)
+            new_crews = [book.crews[c].row() for c in sorted(book.new_crews)]
+            conn.execute(insert(schema.crews), new_crews)
         for cid in sorted(book.dirty_crews):
             c = book.crews[cid]
             row = {
@@ -354,6 +357,7 @@ class Repository:
                 "gps_time": c.gps_time,
                 "jobs": list(c.jobs),
                 "updated_at": now,
+                "checked_in": c.checked_in,
             }
             _upsert(conn, schema.crew_state, schema.crew_state.c.crew, cid, row)
         if book.decisions:

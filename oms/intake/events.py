@@ -17,6 +17,10 @@ dispatcher actions go into the same log under their own types (documented in
                        switching operation carried out by the operator
 ``alert_ack``          ``alerts`` (their ``seq`` numbers, at most
                        :data:`MAX_ACK`): the dispatcher has seen them
+``crew_add``           ``crew`` (new id), ``company``, ``skills``, ``size``
+                       and the rest of a mutual-aid crew
+                       (:mod:`oms.dispatch.mutual_aid`)
+``crew_checkin``       ``crew``, ``lon``, ``lat``: an expected crew arrived
 =====================  =====================================================
 
 Actions carry ``user`` (default ``"system"``) and ``reason`` for the audit.
@@ -96,6 +100,8 @@ ACTION_TYPES = (
             "job_recall",
             "dispatch_auto",
             "crew_status",
+            "crew_add",
+            "crew_checkin",
             "survey_answer",
             "alert_ack",
             "storm_mode",
@@ -448,6 +454,19 @@ def parse_event(
     elif etype == "crew_status":
         directory.crew(obj.get("crew"))
         _choice(obj, "status", values(CREW_REPORTABLE), None)
+    elif etype == "crew_add":
+        from oms.dispatch.mutual_aid import crew_problems
+
+        problems = crew_problems(obj)
+        if problems:
+            raise EventError("; ".join(f"{key}: {why}" for key, why in problems))
+        if obj["crew"] in directory.crews:
+            raise EventError(f"crew {obj['crew']!r} exists already")
+    elif etype == "crew_checkin":
+        directory.crew(obj.get("crew"))
+        _number(obj, "lon", -180, 180)
+        _number(obj, "lat", -90, 90)
+        _text(obj, "user", required=False)
     elif etype.startswith("job_"):
         _text(obj, "job")
         if "crew" in obj and obj["crew"] is not None:

@@ -1,4 +1,5 @@
-"""Readers of the crews, units and zones files (contracts 2b, 2b' and 2c).
+"""Readers of the crews, units and zones files (contracts 2b, 2b' and 2c), and of
+the mutual-aid crews onboarded into a running system (docs/mutual-aid.md).
 
 Each reader checks every row and raises
 :class:`topology.NetworkValidationError` listing all problems at once, each
@@ -9,6 +10,7 @@ nothing of a file with errors is used.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import re
@@ -17,7 +19,15 @@ from typing import Any
 
 from topology.exceptions import Issue, NetworkFileError, NetworkValidationError
 
-__all__ = ["AREA_CLASSES", "SKILLS", "read_crews", "read_units", "read_zones"]
+__all__ = [
+    "AREA_CLASSES",
+    "SKILLS",
+    "mutual_aid_rows",
+    "read_crews",
+    "read_mutual_aid",
+    "read_units",
+    "read_zones",
+]
 
 AREA_CLASSES = ("urban", "rural", "remote")
 #: Skills named in contract 2b; others are accepted as the utility's own.
@@ -34,6 +44,13 @@ def _read_csv(
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise NetworkFileError(f"{path}: cannot read: {exc}") from exc
+    return _cells(rows, path, required)
+
+
+def _cells(
+    rows: list[list[str]], path: str | Path, required: tuple[str, ...]
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and ``(line, {column: cell})`` of the non-blank rows of a CSV file."""
     if not rows:
         raise NetworkFileError(f"{path}: empty file; expected a header with {','.join(required)}")
     header = [h.strip() for h in rows[0]]
@@ -215,3 +232,121 @@ def read_zones(path: str | Path, units: set[str] | None = None) -> list[dict[str
     if issues:
         raise NetworkValidationError(issues, str(path))
     return zones
+
+
+def read_mutual_aid(
+    source: str | Path,
+    text: str | None = None,
+    *,
+    units: set[str] | None = None,
+    zones: set[str] | None = None,
+    existing: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Mutual-aid and contractor crews to onboard, as ``crew_add`` crews.
+
+    Parameters
+    ----------
+    source : str or Path
+        The CSV file (read when ``text`` is None), or the name ``text`` is
+        reported under.
+    text : str, optional
+        The file's content (an upload).
+    units, zones : set of str, optional
+        Known unit and zone ids: a crew naming another is an error.
+    existing : set of str, optional
+        Crew ids already loaded: onboarding one again is an error.
+
+    Returns
+    -------
+    list of dict
+        One per row, in file order, as :func:`oms.dispatch.mutual_aid.from_cells`
+        makes them (``crew``, ``company``, ``skills``, ``size``...).
+
+    Raises
+    ------
+    NetworkValidationError
+        Every problem of the file, each as ``line N, column C`` (the
+        header is line 1) and what is wrong; nothing of the file is used.
+    NetworkFileError
+        The file cannot be read, or lacks a required column.
+    """
+    from oms.dispatch.mutual_aid import REQUIRED
+
+    if text is None:
+        _, rows = _read_csv(source, REQUIRED)
+    else:
+        try:
+            lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+        except csv.Error as exc:
+            raise NetworkFileError(f"{source}: cannot read: {exc}") from exc
+        _, rows = _cells(lines, source, REQUIRED)
+    return _onboarding(rows, "line", str(source), units, zones, existing)
+
+
+def mutual_aid_rows(
+    rows: list[Any],
+    *,
+    units: set[str] | None = None,
+    zones: set[str] | None = None,
+    existing: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """As :func:`read_mutual_aid`, for rows given as JSON objects (an API request):
+    the same columns, values as text or JSON (``skills`` and ``voltage_kv``
+    may be lists); problems are named ``row N, column C`` (from 1).
+    """
+    numbered: list[tuple[int, dict[str, str]]] = []
+    issues: list[Issue] = []
+    for n, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            issues.append(Issue(f"row {n}", f"a crew is an object, not {type(row).__name__}"))
+            continue
+        numbered.append((n, {str(k): _cell(v) for k, v in row.items()}))
+    if issues:
+        raise NetworkValidationError(issues, "request")
+    return _onboarding(numbered, "row", "request", units, zones, existing)
+
+
+def _cell(value: Any) -> str:
+    """A JSON value as the CSV cell it stands for."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(_cell(v) for v in value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value).strip()
+
+
+def _onboarding(
+    rows: list[tuple[int, dict[str, str]]],
+    label: str,
+    source: str,
+    units: set[str] | None,
+    zones: set[str] | None,
+    existing: set[str] | None,
+) -> list[dict[str, Any]]:
+    from oms.dispatch.mutual_aid import from_cells
+
+    issues: list[Issue] = []
+    crews: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for number, cells in rows:
+        crew, problems = from_cells(cells)
+        cid = crew["crew"]
+        if cid and cid in seen:
+            problems.append(("id", f"crew {cid!r} is listed twice"))
+        elif cid and existing is not None and cid in existing:
+            problems.append(("id", f"crew {cid!r} exists already"))
+        if units is not None and crew.get("unit") and crew["unit"] not in units:
+            problems.append(("unit", f"unit {crew['unit']!r} is not loaded"))
+        if zones is not None and crew.get("zone") and crew["zone"] not in zones:
+            problems.append(("zone", f"zone {crew['zone']!r} is not loaded"))
+        issues.extend(Issue(f"{label} {number}, column {col}", why) for col, why in problems)
+        seen.add(cid)
+        if not problems:
+            crews.append(crew)
+    if not rows:
+        issues.append(Issue(None, "no crews to onboard"))
+    if issues:
+        raise NetworkValidationError(issues, source)
+    return crews

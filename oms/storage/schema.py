@@ -157,6 +157,12 @@ crews = Table(
     Column("shift_end", String(5)),
     Column("phone", String(40)),
     Column("gps_time", _TZ),
+    # Mutual-aid and contractor crews (crew_add events; docs/mutual-aid.md).
+    Column("company", String(128)),
+    Column("size", Integer),
+    Column("vehicles", Integer),
+    Column("home_base", Text),
+    Column("arrival", _TZ),
 )
 
 zones = Table(
@@ -296,6 +302,7 @@ crew_state = Table(
     Column("gps_time", _TZ),
     Column("jobs", JSON, nullable=False),
     Column("updated_at", _TZ, nullable=False),
+    Column("checked_in", _TZ),  # a mutual-aid crew's arrival (crew_checkin)
 )
 
 dispatch_decisions = Table(
