@@ -362,6 +362,10 @@ def app(web_db: str) -> Iterator[object]:
             # Tests post events hours past their fixed clocks; the skew rule
             # has its own tests (test_security.py).
             "OMS_ENGINE_CONFIG": EngineConfig(max_clock_skew_s=None),
+            # Tests read what they just wrote at one clock time: snapshots are
+            # rebuilt at every change (their bound: tests/test_snapshots.py).
+            "OMS_SNAPSHOT_S": 0,
+            "OMS_PUBLIC_REFRESH_S": 0,
         }
     )
     yield flask_app

@@ -96,6 +96,7 @@ from webmap.openapi.shapes import (
     USER,
     event,
 )
+from webmap.snapshots import NOT_MODIFIED, serve
 
 __all__ = ["JOB_ACTIONS", "OUTAGE_ACTIONS", "STATUS", "bp"]
 
@@ -549,12 +550,17 @@ def post_events() -> Any:
             {"type": "string", "enum": list(STATES)},
         )
     ],
-    ok=Answer("Outages by start time.", array(OUTAGE)),
+    ok={200: Answer("Outages by start time.", array(OUTAGE)), 304: NOT_MODIFIED},
 )
 def outages() -> Any:
     """Outages (contract 4 ``oms outages``), all but cancelled unless ``state`` says,
     each with its zone and crews (what the dispatcher filters the list by)."""
     state = request.args.get("state")
+    return serve(("outages", state), lambda: outages_doc(state), timed=False)
+
+
+def outages_doc(state: str | None) -> list[dict[str, Any]]:
+    """``GET /api/outages`` as built for its snapshot (:mod:`webmap.snapshots`)."""
     conn = get_conn()
     found = list_outages(conn, state)
     try:
@@ -562,7 +568,7 @@ def outages() -> Any:
     except OMSError:  # no network loaded: zones from jobs only
         net = None
     places = outage_places(conn, net, found)
-    return jsonify([{**o.to_dict(), **places[o.id]} for o in found])
+    return [{**o.to_dict(), **places[o.id]} for o in found]
 
 
 @bp.get("/outages/<outage_id>")
@@ -688,16 +694,29 @@ def close_outages() -> Any:
             {"type": "string", "enum": ["1", "true", "0", "false"]},
         )
     ],
-    ok=Answer("Jobs (a crew sees only its own).", array(JOB)),
+    ok={200: Answer("Jobs (a crew sees only its own).", array(JOB)), 304: NOT_MODIFIED},
 )
 def jobs() -> Any:
     """Jobs by priority (``open=1`` for open ones only); a crew sees its own."""
     user = _me()
-    crew = user.crew if user.role == "crew" else None
-    conn = get_conn()
     open_only = request.args.get("open") in ("1", "true")
-    found = list_jobs(conn, service().now(conn), open_only, crew)
-    return jsonify([j.to_dict() for j in found])
+    return serve(
+        ("jobs", open_only),
+        lambda: jobs_doc(open_only),
+        timed=True,  # breaches and warnings as of the clock
+        variant=_own(user, "crew") if user.role == "crew" else None,
+    )
+
+
+def jobs_doc(open_only: bool) -> list[dict[str, Any]]:
+    """``GET /api/jobs`` as the staff see it, built for its snapshot."""
+    conn = get_conn()
+    return [j.to_dict() for j in list_jobs(conn, service().now(conn), open_only)]
+
+
+def _own(user: User, field: str) -> tuple[str | None, Any]:
+    """A crew's variant of a list: the items whose ``field`` is its crew."""
+    return user.crew, lambda items: [x for x in items if x[field] == user.crew]
 
 
 def _job_or_404(job_id: str) -> Any:
@@ -818,16 +837,23 @@ def job_action(job_id: str, action: str) -> Any:
 @operation(
     "Crews with status, position, zone, skills and jobs",
     tag="crews",
-    ok=Answer("Crews (a crew user sees only its own).", array(CREW)),
+    ok={200: Answer("Crews (a crew user sees only its own).", array(CREW)), 304: NOT_MODIFIED},
 )
 def crews() -> Any:
     """Crews with status, position (stale when old), zone, skills and jobs."""
-    conn, svc = get_conn(), service()
-    items = list_crews(conn, svc.config.dispatch, svc.now(conn))
     user = _me()
-    if user.role == "crew":
-        items = [c for c in items if c["id"] == user.crew]
-    return jsonify(items)
+    return serve(
+        ("crews",),
+        crews_doc,
+        timed=True,  # stale positions and shifts as of the clock
+        variant=_own(user, "id") if user.role == "crew" else None,
+    )
+
+
+def crews_doc() -> list[dict[str, Any]]:
+    """``GET /api/crews`` as the staff see it, built for its snapshot."""
+    conn, svc = get_conn(), service()
+    return list_crews(conn, svc.config.dispatch, svc.now(conn))
 
 
 @bp.post("/crews/<crew_id>/gps")

@@ -17,6 +17,10 @@ Configuration (``create_app(config)`` or environment variables ``OMS_*``):
                      on the public page (``86`` or ``+86``; none: the code most
                      stored numbers have)
 ``PUBLIC_LOOKUP_LIMIT`` case lookups per address and window on the public page (30)
+``OMS_SNAPSHOT_S``   the dispatcher's lists and overview are rebuilt at most this often
+                     and never more than this behind the database (1 s of the clock;
+                     0: at every change); see :mod:`webmap.snapshots`
+``OMS_PUBLIC_REFRESH_S`` the same for the public page's outages and areas (10 s)
 ==================== =====================================================
 """
 
@@ -90,6 +94,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OMS_CLOCK=wall_clock,
         OMS_TILE_URL=os.environ.get("OMS_TILE_URL"),
         OMS_PHONE_COUNTRY_CODE=os.environ.get("OMS_PHONE_COUNTRY_CODE"),
+        OMS_SNAPSHOT_S=float(os.environ.get("OMS_SNAPSHOT_S", "1")),
+        OMS_PUBLIC_REFRESH_S=float(os.environ.get("OMS_PUBLIC_REFRESH_S", "10")),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, render_template, request
 
 from oms import vocabulary
 from oms.exceptions import NotLoadedError
@@ -33,6 +33,7 @@ from webmap.openapi.metadata import (
     operation,
     query,
 )
+from webmap.snapshots import NOT_MODIFIED, serve
 
 __all__ = ["OVERVIEW", "bp"]
 
@@ -169,22 +170,28 @@ OVERVIEW = Named(
             {**NUM, "minimum": 1, "maximum": MAX_HOURS},
         )
     ],
-    ok=Answer("The overview.", OVERVIEW),
+    ok={200: Answer("The overview.", OVERVIEW), 304: NOT_MODIFIED},
     description="Totals (the dispatcher's top bar), customers out over the last hours "
     "from the outages and the live feed, and by substation, feeder (normal state) and "
     "zone: outages, customers and critical customers out, jobs open, waiting and "
     "breached, crews by status, ETRs; the oldest job waiting; breached jobs; alarms.",
 )
 def overview_json() -> Any:
-    """The overview as of the engine service's clock."""
+    """The overview as of the engine service's clock, from its snapshot
+    (:mod:`webmap.snapshots`)."""
+    hours = request.args.get("hours", 12.0, type=float)
+    return serve(("overview", hours), lambda: overview_doc(hours), timed=True)
+
+
+def overview_doc(hours: float) -> dict[str, Any]:
+    """The overview document as built for its snapshot."""
     conn = get_conn()
     try:
         net = network()
     except NotLoadedError:
         net = None
     svc = service()
-    hours = request.args.get("hours", 12.0, type=float)
-    return jsonify(overview(conn, net, svc.now(conn), svc.config.dispatch, hours=hours))
+    return overview(conn, net, svc.now(conn), svc.config.dispatch, hours=hours)
 
 
 @bp.get("/overview")

@@ -9,9 +9,11 @@ Routes (this blueprint has no URL prefix; each route names its full path):
   announced to its customers (from ``notice_days`` before its start) or
   under way, with its window. Single-customer
   outages are only counted (never listed), since one of them is one
-  household. Cached until the engine commits a change, and sent with
-  ``Cache-Control: public, max-age=30`` so a proxy or CDN can absorb a
-  storm's traffic.
+  household. Served from a snapshot (:mod:`webmap.snapshots`) rebuilt
+  after a change at most every ``OMS_PUBLIC_REFRESH_S`` seconds (10), with
+  an ETag and ``Cache-Control: public, max-age`` up to the end of that
+  bound, so a proxy or CDN can absorb a storm's traffic and still never
+  serve it older than the bound.
 - ``GET /api/public/case?case=K7QF-2MXH-4PZA`` or ``?phone=+15551234``: the
   progress of one case (reported, crew assigned, crew on the way, crew on
   site, restored) with its ETR. A phone number finds only the case of the
@@ -41,7 +43,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import threading
 import time
@@ -53,7 +54,7 @@ from typing import Any
 
 import numpy as np
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from oms.dispatch.jobs import Job, Zones
@@ -72,6 +73,7 @@ from oms.storage.switching import list_documents
 from topology.model import Network
 from webmap import audit
 from webmap.db import database, get_conn, service
+from webmap.snapshots import serve
 
 __all__ = ["OPENAPI_PATHS", "STAGES", "RateLimiter", "bp", "case_stage"]
 
@@ -724,57 +726,69 @@ def _empty_area(zone: str | None, area_class: str, model: _Model) -> dict[str, A
 # -------------------------------------------------------------------- routes
 @bp.get("/public/")
 def home() -> Any:
-    """The public outage page."""
-    return render_template("public.html")
+    """The public outage page, rendered once per process (its data comes from the JSON).
+
+    Without a CSRF token: the page posts nothing, and one rendering is
+    served to everybody (a token would be the first visitor's session's).
+    """
+    page = current_app.extensions.get("oms.public_page")
+    if page is None:
+        body = render_template("public.html", csrf_token=lambda: "").encode()
+        page = current_app.extensions.setdefault(
+            "oms.public_page", (body, hashlib.sha256(body).hexdigest()[:32])
+        )
+    response = Response(page[0], mimetype="text/html")
+    response.set_etag(page[1])
+    refresh = int(float(current_app.config["OMS_PUBLIC_REFRESH_S"]))
+    response.headers["Cache-Control"] = f"public, max-age={refresh}"
+    return response.make_conditional(request)
 
 
 @bp.get("/api/public/outages")
 def outages() -> Any:
-    """Current outages by area (cached until the engine commits a change)."""
+    """Current outages by area, from their snapshot (:mod:`webmap.snapshots`):
+    at most ``OMS_PUBLIC_REFRESH_S`` behind, with an ETag (304 when unchanged)."""
+    return serve(("public", "outages"), public_outages_doc, timed=True, public=True)
+
+
+def public_outages_doc() -> dict[str, Any]:
+    """``GET /api/public/outages`` as built for its snapshot."""
     conn = get_conn()
-    key = (
-        conn.execute(select(func.max(schema.changes.c.seq))).scalar(),
-        network_version(conn),
-        conn.execute(select(func.count()).select_from(schema.zones)).scalar(),
-    )
-    cache = current_app.extensions.setdefault("oms.public_outages", {})
-    entry = cache.get("entry")
-    if entry is None or entry[0] != key:
-        # Built once per change, served as bytes: a storm's readers cost no engine work.
-        body = json.dumps(outages_by_area(conn, service().now(conn))).encode()
-        entry = (key, body, hashlib.sha256(body).hexdigest()[:32])
-        cache["entry"] = entry
-    response = Response(entry[1], mimetype="application/json")
-    response.set_etag(entry[2])
-    response.headers["Cache-Control"] = "public, max-age=30"
-    return response.make_conditional(request)  # 304 to a reader who has it
+    return outages_by_area(conn, service().now(conn))
 
 
 @bp.get("/api/public/areas")
 def areas() -> Any:
-    """The response zones as GeoJSON (id, place name and area class only)."""
-    rows = get_conn().execute(select(schema.zones)).mappings()
-    response = jsonify(
-        {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "id": r["id"],
-                    "properties": {
-                        "id": r["id"],
-                        "name": r["name"] or r["id"],
-                        "area_class": r["area_class"],
-                    },
-                    "geometry": r["geometry"],
-                }
-                for r in rows
-            ],
-        }
+    """The response zones as GeoJSON (id, place name and area class only), from
+    their snapshot."""
+    return serve(
+        ("public", "areas"),
+        areas_doc,
+        timed=False,
+        public=True,
+        mimetype="application/geo+json",  # RFC 7946, as described
     )
-    response.mimetype = "application/geo+json"  # RFC 7946, as described
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+
+
+def areas_doc() -> dict[str, Any]:
+    """``GET /api/public/areas`` as built for its snapshot."""
+    rows = get_conn().execute(select(schema.zones)).mappings()
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": r["id"],
+                "properties": {
+                    "id": r["id"],
+                    "name": r["name"] or r["id"],
+                    "area_class": r["area_class"],
+                },
+                "geometry": r["geometry"],
+            }
+            for r in rows
+        ],
+    }
 
 
 @bp.get("/api/public/case")
@@ -870,7 +884,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "Current outages by area (no login, no personal data)",
             "description": "Customers out, outages and the latest ETR per response zone; "
             "network outages listed with case id, stage and ETR; single-customer outages "
-            "only counted. Cacheable for 30 s; built once per change and sent with an ETag "
+            "only counted. Rebuilt after a change at most every OMS_PUBLIC_REFRESH_S seconds "
+            "(10) and cacheable until then (max-age); sent with an ETag "
             "(If-None-Match: 304).",
             "security": [],
             "responses": {
@@ -1012,9 +1027,11 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "The response zones as GeoJSON (id, place name and area class)",
             "description": "Each zone's polygon with `id`, `name` (its place name, else "
             "its id) and `area_class`; nothing else. The public page draws them coloured "
-            "by the customers out of /api/public/outages. Cacheable for 300 s.",
+            "by the customers out of /api/public/outages. Served with an ETag (304) and "
+            "cacheable for OMS_PUBLIC_REFRESH_S seconds (10).",
             "security": [],
             "responses": {
+                "304": {"description": "not modified: the ETag sent in If-None-Match is current"},
                 "200": {
                     "description": "a FeatureCollection of zone polygons",
                     "content": {"application/geo+json": {"schema": {"type": "object"}}},
