@@ -109,6 +109,9 @@ RULES: Mapping[str, frozenset[str]] = {
     "job_close": _FIELD,
     # What a crew (or an assessor crew) finds in the field.
     "damage_report": _FIELD,
+    # The critical-customer register, and calls made to customers.
+    "critical_customer": _DESK,
+    "customer_contact": _DISPATCHER,
     "crew_status": _FIELD,
     # Mutual-aid and contractor crews: the control room onboards them (it
     # runs the storm's workforce around the clock); a crew checks itself in

@@ -52,12 +52,14 @@ def get_conn() -> Connection:
 
 def network() -> Network:
     """The latest network as operated (reported states, jumpers and cuts), cached
-    per process until it, a switch or a field change changes.
+    per process until it, a switch, a field change or the critical-customer
+    register changes.
 
     O(1) when nothing changed. After a switch or a trip: a view of the
     normal-state model (kept per version, never changed) in the reported
     states (:meth:`~topology.model.Network.with_states`), O(n_edges + devices);
-    the model is read from the database only for a new version. Callers
+    the model is read from the database only for a new version or register
+    edit. Callers
     share the network they get: to ask about another state, take a view of
     it; never operate it.
     """
@@ -68,13 +70,18 @@ def network() -> Network:
     switched = conn.execute(select(func.count(), func.max(ds.c.changed_at))).one()
     in_place = func.sum(case((fc.c.active.is_(True), 1), else_=0))
     field = conn.execute(select(func.count(), in_place, func.max(fc.c.placed_at))).one()
-    key = (version, int(switched[0]), str(switched[1]), tuple(str(x) for x in field))
+    cr = schema.critical_register
+    edits = tuple(
+        str(x) for x in conn.execute(select(func.count(), func.max(cr.c.updated_at))).one()
+    )
+    key = (version, int(switched[0]), str(switched[1]), tuple(str(x) for x in field), edits)
     cache = current_app.extensions.setdefault("oms.network", {})
     with _network_lock:
         if cache.get("key") != key:
-            if cache.get("version") != version:
+            # A new version, or an edit of the critical-customer register it carries.
+            if cache.get("version") != (version, edits):
                 _, base = stored_network(conn)
-                cache.update(version=version, base=base)
+                cache.update(version=(version, edits), base=base)
             net = with_reported_states(cache["base"], device_states(conn), field_in_place(conn))
             cache.update(key=key, net=net)
         result: Network = cache["net"]

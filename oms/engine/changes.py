@@ -37,3 +37,6 @@ class Changes:
     restored: list[Outage] = field(default_factory=list)
     #: Damage reports recorded in the batch (``oms.engine.damage``).
     damage: list[dict[str, Any]] = field(default_factory=list)
+    #: Register entries edited, and calls to customers recorded (``oms.engine.register``).
+    register: list[dict[str, Any]] = field(default_factory=list)
+    contacts: list[dict[str, Any]] = field(default_factory=list)

@@ -31,6 +31,7 @@ from oms.engine.job_events import apply_event
 from oms.engine.orders import OrderBook
 from oms.engine.outage_book import OutageBook
 from oms.engine.prediction import DeviceTree
+from oms.engine.register import apply_contact, apply_critical_customer
 from oms.engine.switching import no_op_refusal
 from oms.engine.timebase import CALL_DELAY_MIN_S, CLOCK_SLACK_S, to_datetime, to_seconds
 from oms.engine.units import Units
@@ -59,6 +60,8 @@ class Stored:
     desk: StoredDesk = field(default_factory=StoredDesk)
     #: Damage reports of the active outages, by outage id.
     damage: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: The register's edits (``oms.engine.register``), by customer id.
+    register: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class EngineCore:
@@ -87,6 +90,7 @@ class EngineCore:
         self.devices = DeviceStates(stored.device_rows)
         self.desk = SwitchingDesk(stored.desk)
         self.damage = stored.damage
+        self.register = stored.register
         #: The devices' own reported states (a jumpered device may be open under its jumper).
         self.device_closed = self.devices.read_rows(net)
         # The core's own view as operated (the reported states, with the
@@ -201,6 +205,10 @@ class EngineCore:
             self.desk.apply(self, event)
         elif event.type == "damage_report":
             apply_damage(self, event)
+        elif event.type == "critical_customer":
+            apply_critical_customer(self, event)
+        elif event.type == "customer_contact":
+            apply_contact(self, event)
         elif event.type in ("scada", "switch"):
             self.apply_device(event)
         elif event.type == "alert_ack":

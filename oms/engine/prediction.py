@@ -174,6 +174,13 @@ class DeviceTree:
             self.meters[d] += 1
             d = int(self.parent[d])
 
+    def add_critical(self, node: int, delta: int) -> None:
+        """A customer at ``node`` put on (+1) or taken off (-1) the register. O(nesting depth)."""
+        d = int(self.node_device[node])
+        while d >= 0:
+            self.critical[d] += delta
+            d = int(self.parent[d])
+
     def contains(self, i: int, node: int) -> bool:
         """Whether candidate ``i`` feeds node ``node``. O(1)."""
         t = self.supply.tree.tin[node]

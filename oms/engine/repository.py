@@ -35,7 +35,12 @@ from oms.exceptions import EventError, OMSError
 from oms.intake.events import Event, as_utc, iso, parse_event
 from oms.outages import ACTIVE_STATES, case_key
 from oms.storage import schema
-from oms.storage.loading import device_states, stored_network
+from oms.storage.loading import (
+    critical_register,
+    device_states,
+    register_into_customers,
+    stored_network,
+)
 from oms.storage.postgres import FEED_CHANNEL, lock_writer, notify
 from oms.switching.documents import SafetyDocument, SwitchingOrder
 from oms.switching.field import FieldChange
@@ -76,6 +81,7 @@ class Repository:
                 blinks_until=float(state.get("blinks_until", "-inf")),
                 desk=_stored_desk(conn, state),
                 damage=_stored_damage(conn),
+                register=critical_register(conn),
             )
             self.last_seq = self._max_seq(conn)
         # Bumped by every write: another process's write makes this state stale.
@@ -278,6 +284,7 @@ class Repository:
                     for r in core.changes.damage
                 ],
             )
+        _write_register(conn, core)
         for key, value in (
             ("clock", now.isoformat()),
             ("next_outage", str(core.outages.next_number)),
@@ -431,6 +438,33 @@ def _outage(row: Any) -> Any:
     from oms.outages import Outage
 
     return Outage.from_row(row)
+
+
+def _write_register(conn: Connection, core: EngineCore) -> None:
+    """The register's edits of the batch (the latest per customer) and the calls made."""
+    ch = core.changes
+    latest = {r["customer"]: r for r in ch.register}
+    for cid, r in latest.items():
+        row = {k: r[k] for k in ("critical", "emergency_plan", "contacts", "note")}
+        row.update(
+            updated_at=datetime.fromisoformat(r["updated_at"]),
+            updated_by=r["updated_by"],
+            event=r["event"],
+        )
+        _upsert(conn, schema.critical_register, schema.critical_register.c.customer, cid, row)
+    register_into_customers(conn, latest.values())
+    if ch.contacts:
+        conn.execute(
+            insert(schema.customer_contacts),
+            [
+                {
+                    **{k: r[k] for k in ("id", "customer", "outage", "reached", "phone", "note")},
+                    "time": datetime.fromisoformat(r["time"]),
+                    "username": r["user"],
+                }
+                for r in ch.contacts
+            ],
+        )
 
 
 def _stored_damage(conn: Connection) -> dict[str, list[dict[str, Any]]]:

@@ -106,6 +106,8 @@ ACTION_TYPES = (
             "alert_ack",
             "storm_mode",
             "damage_report",
+            "critical_customer",
+            "customer_contact",
         }
     )
     | DESK_TYPES
@@ -496,6 +498,10 @@ def parse_event(
         _text(obj, "user", required=False)
         if "crew" in obj and obj["crew"] is not None:
             directory.crew(obj["crew"])
+    elif etype in ("critical_customer", "customer_contact"):
+        # The engine checks the entry's fields, naming each (oms.engine.register).
+        customer = directory.customer(obj.get("customer"))
+        _text(obj, "user", required=False)
     elif etype == "storm_mode":
         _bool(obj, "on")
         _text(obj, "user", required=False)

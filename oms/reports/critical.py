@@ -6,9 +6,12 @@ reason, with their ``emergency_plan``): every one interrupted in a period,
 by the outages recorded (network, switching and planned outages below
 which it is, in the normal state; its own single-customer outages), with
 the minutes it was without supply (the union of those outages' intervals,
-up to the end of the period or now), whether it is out now, and when a
-message was first delivered to it after it lost supply (``reached_at``:
-null when none was; the message may be about an outage merged since).
+up to the end of the period or now), whether it is out now, its register
+contacts, and when it was first reached after it lost supply
+(``reached_at``, with ``reached_by``: ``call`` for a call answered, as
+recorded by a ``customer_contact`` event, or ``message`` for a notification
+delivered; null when neither was; the message may be about an outage
+merged since), and the calls that reached nobody (``attempts``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from sqlalchemy.engine import Connection
 from oms.intake.events import as_utc, iso
 from oms.outages import list_outages
 from oms.storage import schema
-from oms.storage.loading import customers_below, stored_network
+from oms.storage.callbacks import contact_history
+from oms.storage.loading import critical_register, customers_below, stored_network
 
 __all__ = ["critical_report"]
 
@@ -68,13 +72,20 @@ def critical_report(
             spans.setdefault(u, []).append(
                 (max(o.started, start), min(until, stop), o.id, o.restored is None)
             )
-    reached = _first_delivered(conn, {cust.ids[u] for u in spans})
+    ids = {cust.ids[u] for u in spans}
+    reached = _first_delivered(conn, ids)
+    calls = contact_history(conn, ids)
+    register = critical_register(conn)
     rows = []
     for u, items in spans.items():
         cid = cust.ids[u]
         outages = sorted({oid for _, _, oid, _ in items})
         lost = min(a for a, _, _, _ in items)
-        first = [t for t in reached.get(cid, []) if t >= lost]
+        first = [(t, "message") for t in reached.get(cid, []) if t >= lost]
+        first += [
+            (c["time"], "call") for c in calls.get(cid, []) if c["reached"] and c["time"] >= lost
+        ]
+        tried = [c for c in calls.get(cid, []) if not c["reached"] and c["time"] >= lost]
         rows.append(
             {
                 "customer": cid,
@@ -87,7 +98,10 @@ def critical_report(
                 "first_out": iso(lost),
                 "minutes_out": round(_union_minutes([(a, b) for a, b, _, _ in items]), 1),
                 "out_now": any(still for _, _, _, still in items),
-                "reached_at": iso(min(first)) if first else None,
+                "contacts": list((register.get(cid) or {}).get("contacts") or []),
+                "reached_at": iso(min(first)[0]) if first else None,
+                "reached_by": min(first)[1] if first else None,
+                "attempts": len(tried),
             }
         )
     rows.sort(key=lambda r: (-r["minutes_out"], r["customer"]))

@@ -14,16 +14,17 @@ normal states overridden by ``device_states`` (SCADA and switching).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from oms.exceptions import NotLoadedError
+from oms.intake.events import as_utc, iso
 from oms.storage import schema
 from oms.storage.inputs import read_crews, read_units, read_zones
 from topology import binary
@@ -31,6 +32,8 @@ from topology.io import attach_customers, read_customers, read_network
 from topology.model import CUSTOMER_FIELDS, Network
 
 __all__ = [
+    "apply_register",
+    "critical_register",
     "customers_below",
     "device_states",
     "field_in_place",
@@ -38,6 +41,7 @@ __all__ = [
     "load_model",
     "network_version",
     "operated_network",
+    "register_into_customers",
     "stored_network",
     "with_reported_states",
 ]
@@ -75,7 +79,29 @@ def stored_network(conn: Connection, version: int | None = None) -> tuple[int, N
     row = conn.execute(query.limit(1)).first()
     if row is None:
         raise NotLoadedError("the database holds no network yet; run `oms load --network FILE`")
-    return int(row.version), binary.loads(row.model)
+    net = binary.loads(row.model)
+    apply_register(net, critical_register(conn).values())
+    return int(row.version), net
+
+
+def critical_register(conn: Connection) -> dict[str, dict[str, Any]]:
+    """The register's edits (``oms.engine.register``), by customer id."""
+    r = schema.critical_register
+    rows = conn.execute(select(r)).mappings()
+    return {row["customer"]: {**row, "updated_at": iso(as_utc(row["updated_at"]))} for row in rows}
+
+
+def apply_register(net: Network, entries: Iterable[Mapping[str, Any]]) -> None:
+    """Put the register's edits over the customers file's reasons and plans. O(entries)."""
+    cust = net.customers
+    if cust is None:
+        return
+    for entry in entries:
+        u = cust.index.get(entry["customer"])
+        if u is None:
+            continue  # gone from the customers file: the entry waits for it
+        for key in ("critical", "emergency_plan"):
+            cust.fields.setdefault(key, [None] * len(cust))[u] = entry[key]
 
 
 def device_states(conn: Connection) -> dict[str, dict[str, Any]]:
@@ -166,7 +192,19 @@ def _write_version(conn: Connection, net: Network, source: str, digest: str, now
     rows = _customer_rows(net)
     for start in range(0, len(rows), 20000):
         conn.execute(insert(schema.customers), rows[start : start + 20000])
+    register_into_customers(conn, critical_register(conn).values())
     return int(version)
+
+
+def register_into_customers(conn: Connection, entries: Iterable[Mapping[str, Any]]) -> None:
+    """The searchable ``customers`` table shows the register's edits. O(entries)."""
+    c = schema.customers
+    for entry in entries:
+        conn.execute(
+            update(c)
+            .where(c.c.id == entry["customer"])
+            .values(critical=entry["critical"], emergency_plan=entry["emergency_plan"])
+        )
 
 
 def load_model(engine: Engine, net: Network, source: str = "model") -> int:

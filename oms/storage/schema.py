@@ -423,6 +423,36 @@ damage_reports = Table(
     Index("ix_damage_reports_outage", "outage"),
 )
 
+#: The critical-customer register's edits (oms.engine.register): each stands
+#: over the customers file's ``critical`` and ``emergency_plan``.
+critical_register = Table(
+    "critical_register",
+    metadata,
+    Column("customer", String(64), primary_key=True),
+    Column("critical", String(64)),
+    Column("emergency_plan", Text),
+    Column("contacts", JSON, nullable=False),
+    Column("note", Text),
+    Column("updated_at", _TZ, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("event", String(128), nullable=False),
+)
+
+#: Calls made to customers or their contacts (``customer_contact`` events).
+customer_contacts = Table(
+    "customer_contacts",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("customer", String(64), nullable=False),
+    Column("outage", String(32)),
+    Column("time", _TZ, nullable=False),
+    Column("reached", Boolean, nullable=False),
+    Column("phone", String(40)),
+    Column("note", Text),
+    Column("username", String(64), nullable=False),
+    Index("ix_customer_contacts_customer", "customer", "time"),
+)
+
 #: Photos uploaded from the field (damage reports name them).
 photos = Table(
     "photos",
