@@ -169,3 +169,43 @@ def test_the_register_stands_over_a_reloaded_customers_file(web_db: str, tmp_pat
     assert not cust.critical_mask().any()  # a9-1 stays off, as edited
     # A fresh engine reads it so too.
     assert OutageEngine(engine).core.units.critical.sum() == 0
+
+
+def test_the_register_and_the_calls_from_the_command_line(web_db: str) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from oms.cli import cli
+
+    run = CliRunner()
+
+    def oms(*args: str) -> Any:
+        r = run.invoke(cli, [*args, "--db", web_db])
+        return r
+
+    r = oms("critical", "set", "a5-2", "--critical", "hospital", "--contact", "Nurse=+4930555",
+            "--contact", "Ward=ward@example.org", "--user", "eng", "--json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    rows = {e["customer"]: e for e in json.loads(oms("critical", "list", "--json").output)}
+    assert rows["a5-2"]["contacts"] == [
+        {"name": "Nurse", "phone": "+4930555", "email": None, "relation": None},
+        {"name": "Ward", "phone": None, "email": "ward@example.org", "relation": None},
+    ]
+    r = oms("critical", "set", "a5-2", "--contact", "Nurse", "--user", "eng")
+    assert r.exit_code == 2 and "give NAME=PHONE" in r.output
+    r = oms("critical", "set", "a5-2", "--off", "--user", "k1")
+    assert r.exit_code == 1 and "may not send critical_customer" in r.output
+    r = run.invoke(
+        cli,
+        ["ingest", "-", "--db", web_db],
+        input=json.dumps(ev("t1", "scada", 0, device="B1", state="open", lockout=True)) + "\n",
+    )
+    assert r.exit_code == 0, r.output
+    queue = json.loads(oms("critical", "callbacks", "--json").output)
+    assert [c["customer"] for c in queue["calls"]] == ["a9-1", "a5-2"]
+    r = oms("critical", "contact", "a9-1", "--reached", "--note", "on backup", "--user", "dora")
+    assert r.exit_code == 0, r.output
+    text = oms("critical", "callbacks").output
+    assert "welfare 1" in text and "a5-2" in text and "a9-1" not in text
+    assert oms("critical", "callbacks", "--hours", "0").exit_code == 2

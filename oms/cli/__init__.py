@@ -24,6 +24,7 @@ crew        ``crews``, ``jobs``,            crews, repair jobs and dispatch
 switching   ``switching ...``,              switching orders, safety documents,
             ``planned ...``                 field changes, planned outages
 storm       ``storm ...``                   storm mode: dispatch policy, storm ETRs
+critical    ``critical ...``                the critical-customer register, calls owed
 notify      ``notify ...``                  customer notifications
 report      ``report ...``                  reliability, compliance, bulletin
 simulate    ``simulate``                    storms and their scoring
@@ -56,6 +57,7 @@ COMMANDS = {
     "switching": "oms.cli.switching:switching",
     "planned": "oms.cli.switching:planned",
     "storm": "oms.cli.storm:storm",
+    "critical": "oms.cli.critical:critical",
     "notify": "oms.cli.notify:notify",
     "report": "oms.cli.report:report",
     "simulate": "oms.cli.simulate:simulate",
