@@ -70,6 +70,20 @@ BEFORE: dict[tuple[str, str], tuple[Any, ...]] = {
         (),
     ),
     ("get", "/api/crews"): (("dispatcher", "engineer", "crew"), "read", (), (200, 401, 403), ()),
+    ("post", "/api/crews/import"): (
+        ("dispatcher",),
+        "write",
+        (),
+        (200, 400, 401, 403, 409, 413, 422, 503),
+        ("application/json", "text/csv"),
+    ),
+    ("post", "/api/crews/{crew_id}/checkin"): (
+        ("dispatcher", "crew"),
+        "write",
+        ("path:crew_id",),
+        (200, 400, 401, 403, 404, 409, 422, 503),
+        ("application/json",),
+    ),
     ("post", "/api/crews/{crew_id}/gps"): (
         ("dispatcher", "crew"),
         "write",
@@ -465,7 +479,7 @@ def test_roles_are_the_views_own(app: Flask, doc: dict[str, Any]) -> None:
                     assert may(user, endpoint, action) is allowed, (endpoint, action, role)
             guarded += "x-roles" in op
             assert may(None, endpoint) is ("x-roles" not in op)
-    assert guarded == 52
+    assert guarded == 54
     actions = endpoints["api.job_action"]["x-action-roles"]
     assert {a for a, roles in actions.items() if "crew" not in roles} == {
         "assign",

@@ -315,6 +315,7 @@ EVENT = event(
     | {"switch", "crew_status", "survey_answer"}
     | DESK_TYPES
     | {"storm_mode", "damage_report"}
+    | {"crew_add", "crew_checkin"}
 )
 OUTAGE_ACTION = Named(
     "OutageAction",
@@ -454,7 +455,7 @@ _LIMIT = query(
 )
 _ELEMENT = {**STR, "minLength": 1}
 TRACES = ("upstream", "feeder", "downstream", "deenergized", "loops", "path", "isolate", "restore")
-REPORTS = ("indices", "compliance", "bulletin", "critical")
+REPORTS = ("indices", "compliance", "bulletin", "critical", "crews")
 
 
 # ------------------------------------------------------------------ intake
@@ -985,8 +986,8 @@ def trace(kind: str) -> Any:
     tag="reports",
     params=[
         path("name", "The report.", enum=list(REPORTS)),
-        query("start", "indices, compliance, critical: from (default: a year before end).", TIME),
-        query("end", "indices, compliance, critical: until (default: the engine clock).", TIME),
+        query("start", "All but bulletin: from (default: a year before end).", TIME),
+        query("end", "All but bulletin: until (default: the engine clock).", TIME),
         query(
             "day",
             "bulletin: the day (default: the engine clock's).",
@@ -1024,6 +1025,10 @@ def report(name: str) -> Any:
             from oms.reports.critical import critical_report
 
             return jsonify(critical_report(conn, start, end, now))
+        if name == "crews":  # mutual-aid and contractor crews, per company
+            from oms.reports.crews import crews_report
+
+            return jsonify(crews_report(conn, start, end, now))
     except (EventError, ValueError) as exc:
         abort(400, description=str(exc))
     abort(404, description=f"no report {name!r}")

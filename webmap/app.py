@@ -136,6 +136,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         crew,
         damage,
         dispatcher,
+        mutual_aid,
         outage_detail,
         overview,
         public,
@@ -159,6 +160,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(switching.bp)
     app.register_blueprint(storm.bp)
     app.register_blueprint(damage.bp)
+    app.register_blueprint(mutual_aid.bp)
     app.register_blueprint(switching_page.bp)
 
     @app.errorhandler(HTTPException)

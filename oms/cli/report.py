@@ -1,4 +1,5 @@
-"""``oms report ...``: IEEE 1366 indices, response compliance, the daily bulletin."""
+"""``oms report ...``: IEEE 1366 indices, response compliance, the daily bulletin,
+critical customers, mutual-aid crews per company."""
 
 from __future__ import annotations
 
@@ -222,3 +223,48 @@ def report_bulletin(
             f"still out {doc['still_out']}, SAIDI {doc['indices']['SAIDI']} min"
         ),
     )
+
+
+@report.command("crews")
+@click.option(
+    "--by",
+    type=click.Choice(["company"]),
+    default="company",
+    show_default=True,
+    help="Group the crews by.",
+)
+@click.option("--from", "--start", "start", default=None, help="Period start (ISO 8601).")
+@click.option("--to", "--end", "end", default=None, help="Period end (default the engine clock).")
+@db_option
+@json_option
+@handles_errors
+def report_crews(
+    by: str, start: str | None, end: str | None, db: str | None, as_json: bool
+) -> None:
+    """Mutual-aid and contractor crews per company: crews, people, hours on
+    shift and on jobs, jobs done and customers restored (docs/mutual-aid.md)."""
+    from oms.reports.crews import crews_report
+    from oms.storage.db import connect
+
+    with connect(db).connect() as conn:
+        begin, stop = _period(start, end, conn)
+        doc = crews_report(conn, begin, stop, now_of(conn), by)
+
+    def text() -> str:
+        rows = [
+            (
+                r["company"],
+                r["crews"],
+                r["people"],
+                f"{r['checked_in']}/{r['crews']}",
+                r["shift_hours"],
+                r["job_hours"],
+                r["jobs_done"],
+                r["customers_restored"],
+            )
+            for r in doc["companies"]
+        ]
+        headers = ["company", "crews", "people", "in", "shift h", "job h", "jobs", "customers"]
+        return table(rows, headers) if rows else "no mutual-aid or contractor crews"
+
+    emit(doc, as_json, text)

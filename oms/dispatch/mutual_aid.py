@@ -100,14 +100,16 @@ def crew_problems(crew: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems.extend(("arrival", why) for why in _time_problems(arrival))
     has = [crew.get(k) is not None for k in ("lon", "lat")]
     if any(has):
-        for key, limit in (("lon", 180.0), ("lat", 90.0)):
+        for key, bound in (("lon", 180.0), ("lat", 90.0)):
             value = crew.get(key)
-            if (
+            if value is None:
+                problems.append((key, "is missing: give lon and lat together"))
+            elif (
                 isinstance(value, bool)
                 or not isinstance(value, int | float)
-                or not (math.isfinite(value) and abs(value) <= limit)
+                or not (math.isfinite(value) and abs(value) <= bound)
             ):
-                problems.append((key, f"{value!r} is not a number within ±{limit:g}"))
+                problems.append((key, f"{value!r} is not a number within ±{bound:g}"))
     elif arrival is None:
         problems.append(("lon", "a crew here already (no arrival) needs its position lon, lat"))
     volts = crew.get("voltage_kv", [])

@@ -119,7 +119,8 @@ class CrewSimulator:
         if now is None:
             return []
         for crew_id, crew in book.crews.items():
-            self.position.setdefault(crew_id, (crew.lon, crew.lat))
+            if crew.lon is not None and crew.lat is not None:  # an expected crew is nowhere yet
+                self.position.setdefault(crew_id, (crew.lon, crew.lat))
         for job in book.jobs.values():
             d = job.stamps.get("D")
             if job.state != "dispatched" or job.crew is None or d is None:
@@ -223,7 +224,9 @@ class CrewSimulator:
         if old is not None and done is not None and done.state == "restored":
             # Sent on after restoring: the close-out is still filed, later.
             self.owed += [(w, crew_id, old.job, x) for w, e, x in old.steps if e == "job_close"]
-        lon, lat = self.position.get(crew_id, (book.crews[crew_id].lon, book.crews[crew_id].lat))
+        base = book.crews[crew_id]
+        assert base.lon is not None and base.lat is not None  # dispatched: checked in, placed
+        lon, lat = self.position.get(crew_id, (base.lon, base.lat))
         here = book.crews[crew_id].view(None)
         here = replace(here, lon=lon, lat=lat)
         eta = float(travel_times(job.view(), [here], book.roads, DispatchRules())[0])

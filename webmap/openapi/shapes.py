@@ -346,6 +346,13 @@ CREW = Named(
             "zone": nullable(STR),
             "skills": IDS,
             "jobs": IDS,
+            "company": {**nullable(STR), "description": "A mutual-aid or contractor crew's."},
+            "size": nullable(INT),
+            "vehicles": nullable(INT),
+            "home_base": nullable(STR),
+            "arrival": {**nullable(TIME), "description": "When it is expected."},
+            "checked_in": {**nullable(TIME), "description": "When it checked in."},
+            "expected": {**BOOL, "description": "Expected, not checked in: not dispatched."},
         },
         ("id", "unit", "status", "lon", "lat", "gps_time", "stale", "zone", "skills", "jobs"),
         description="A crew (contract 4 ``oms crews``).",
@@ -414,7 +421,8 @@ REPORT = Named(
     "Report",
     {
         "description": "indices (IEEE 1366), compliance (A-H targets), the daily "
-        "bulletin, or critical customers out (docs/dispatch.md, Reports).",
+        "bulletin, critical customers out (docs/dispatch.md, Reports), or mutual-aid "
+        "crews per company (docs/mutual-aid.md).",
         "anyOf": [
             obj(
                 {
@@ -466,6 +474,19 @@ REPORT = Named(
                 },
                 ("period", "critical_customers", "interrupted", "customers"),
                 description="critical: critical customers out, minutes, out now, reached_at",
+            ),
+            obj(
+                {
+                    "period": obj({"start": TIME, "end": TIME}),
+                    "as_of": TIME,
+                    "by": {"enum": ["company"]},
+                    "companies": array(ANY_OBJECT),
+                    "total": ANY_OBJECT,
+                },
+                ("period", "by", "companies", "total"),
+                description="crews: mutual-aid and contractor crews per company (crews, "
+                "people, checked in, hours on shift and on jobs, jobs done, customers "
+                "restored; docs/mutual-aid.md)",
             ),
         ],
     },
