@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from oms.dispatch.jobs import PriorityWeights
 from oms.dispatch.rules import DispatchRules
 from oms.exceptions import OMSError
 
-__all__ = ["ClassicRules", "DispatchConfig", "EngineConfig", "PredictionParams"]
+__all__ = ["ClassicRules", "DispatchConfig", "EngineConfig", "PredictionParams", "StormRules"]
 
 
 @dataclass(frozen=True)
@@ -288,6 +288,29 @@ class SwitchingConfig:
 
 
 @dataclass(frozen=True)
+class StormRules:
+    """What storm mode changes in locating outages (``docs/fault-location.md``).
+
+    While the storm room has storm mode on (:mod:`oms.engine.storm`), the
+    engine locates outages with these settings over the configured ones;
+    off again, with the configured ones. The change is audited with the
+    storm-mode change that made it.
+
+    Attributes
+    ----------
+    prediction : mapping
+        Settings of :class:`PredictionParams` that change, by name.
+    pings_per_check, pings_after_restoration : int or None
+        The head-end's load in a storm: meters pinged per question and after
+        a restoration (None keeps the configured numbers).
+    """
+
+    prediction: Mapping[str, Any] = field(default_factory=dict)
+    pings_per_check: int | None = None
+    pings_after_restoration: int | None = None
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     """Everything the engine is configured with.
 
@@ -312,6 +335,8 @@ class EngineConfig:
         Jobs, crew choice and timers.
     switching : SwitchingConfig
         Interlock levels and planned-outage notice.
+    storm : StormRules
+        What storm mode changes in locating outages.
     batch_size : int
         Most events applied per transaction (and per re-prediction).
     batch_seconds : float
@@ -328,6 +353,7 @@ class EngineConfig:
     classic: ClassicRules = field(default_factory=ClassicRules)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     switching: SwitchingConfig = field(default_factory=SwitchingConfig)
+    storm: StormRules = field(default_factory=StormRules)
     pings: bool = True
     pings_per_check: int = 3
     pings_after_restoration: int = 200
@@ -338,23 +364,41 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if self.predictor not in ("likelihood", "classic"):
             raise OMSError(f"predictor must be 'likelihood' or 'classic', not {self.predictor!r}")
-        p = self.prediction
-        for name in ("call_rate", "noise_rate", "ami_false_gasp", "ping_error", "ping_reply_rate"):
-            value = getattr(p, name)
-            if not 0 < value < 1:
-                raise OMSError(f"prediction.{name} must be between 0 and 1, not {value}")
-        if not 0 <= p.ami_delivery < 1:
-            raise OMSError(f"prediction.ami_delivery must be in [0, 1), not {p.ami_delivery}")
-        allowed = {"breaker", "recloser", "sectionalizer", "fuse", "transformer"}
-        if not set(p.outage_points) <= allowed or not p.outage_points:
-            raise OMSError(
-                "prediction.outage_points must be some of "
-                f"{', '.join(sorted(allowed))}, not {list(p.outage_points)}"
-            )
+        _check_prediction(self.prediction, "prediction")
+        unknown = set(self.storm.prediction) - {f.name for f in fields(PredictionParams)}
+        if unknown:
+            raise OMSError(f"unknown storm.prediction setting(s): {', '.join(sorted(unknown))}")
+        _check_prediction(self._storm_prediction(), "storm.prediction")
+        for name in ("pings_per_check", "pings_after_restoration"):
+            value = getattr(self.storm, name)
+            if value is not None and not (isinstance(value, int) and value >= 0):
+                raise OMSError(f"storm.{name} must be a whole number >= 0 or null, not {value!r}")
         if self.batch_size < 1:
             raise OMSError(f"batch_size must be at least 1, not {self.batch_size}")
         if self.max_clock_skew_s is not None and not self.max_clock_skew_s >= 0:
             raise OMSError(f"max_clock_skew_s must be >= 0 or null, not {self.max_clock_skew_s}")
+
+    def in_storm(self) -> EngineConfig:
+        """This configuration with storm mode's rules over it (:class:`StormRules`)."""
+        rules = self.storm
+        return replace(
+            self,
+            prediction=self._storm_prediction(),
+            pings_per_check=(
+                self.pings_per_check if rules.pings_per_check is None else rules.pings_per_check
+            ),
+            pings_after_restoration=(
+                self.pings_after_restoration
+                if rules.pings_after_restoration is None
+                else rules.pings_after_restoration
+            ),
+        )
+
+    def _storm_prediction(self) -> PredictionParams:
+        overrides = dict(self.storm.prediction)
+        if "outage_points" in overrides:
+            overrides["outage_points"] = tuple(overrides["outage_points"])
+        return replace(self.prediction, **overrides)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -369,6 +413,7 @@ class EngineConfig:
             ("classic", ClassicRules),
             ("dispatch", DispatchConfig),
             ("switching", SwitchingConfig),
+            ("storm", StormRules),
         ):
             sub = dict(doc.pop(key, {}) or {})
             if key == "dispatch" and "rules" in sub:
@@ -408,3 +453,19 @@ class EngineConfig:
         except (OSError, ValueError) as exc:
             raise OMSError(f"{path}: cannot read engine configuration: {exc}") from exc
         return cls.from_dict(doc)
+
+
+def _check_prediction(p: PredictionParams, where: str) -> None:
+    """Raise OMSError naming the first setting of ``p`` out of its range."""
+    for name in ("call_rate", "noise_rate", "ami_false_gasp", "ping_error", "ping_reply_rate"):
+        value = getattr(p, name)
+        if not 0 < value < 1:
+            raise OMSError(f"{where}.{name} must be between 0 and 1, not {value}")
+    if not 0 <= p.ami_delivery < 1:
+        raise OMSError(f"{where}.ami_delivery must be in [0, 1), not {p.ami_delivery}")
+    allowed = {"breaker", "recloser", "sectionalizer", "fuse", "transformer"}
+    if not set(p.outage_points) <= allowed or not p.outage_points:
+        raise OMSError(
+            f"{where}.outage_points must be some of "
+            f"{', '.join(sorted(allowed))}, not {list(p.outage_points)}"
+        )

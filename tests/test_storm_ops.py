@@ -315,3 +315,59 @@ def test_a_jobs_skills_are_in_its_record(dora: Any) -> None:
     )
     [job] = [j for j in dora.get("/api/jobs").get_json() if j["outage"] == outage]
     assert job["skills"] == ["tree"]
+
+
+def test_storm_mode_locates_with_the_storms_rules(files: dict[str, Path]) -> None:
+    """Storm mode changes prediction rules (issue 16 item 3): a utility tuned
+    for quiet days (a device fault is rare: fault_cost 6) takes two calls
+    under R1 as two customers' own problems; in a storm (fault_cost 4, as
+    configured) as R1's outage; after the storm, as before."""
+    from helpers import build
+    from test_orders_core import EngineCore, OrderBook, Stored, StoredBook
+
+    from oms.config import EngineConfig
+    from oms.dispatch.jobs import CrewState
+    from oms.storage.inputs import read_crews, read_units, read_zones
+    from topology.io import attach_customers, read_customers
+
+    net = build(two_feeders())
+    attach_customers(net, read_customers(files["customers"], net))
+    config = EngineConfig.from_dict(
+        {
+            "pings": False,
+            "prediction": {"fault_cost": 6.0},
+            "storm": {"prediction": {"fault_cost": 4.0}, "pings_per_check": 1},
+        }
+    )
+    crews = read_crews(files["crews"])
+    stored = StoredBook(
+        zones=read_zones(files["zones"]),
+        units=read_units(files["units"]),
+        crews={r["id"]: CrewState.from_row(r) for r in crews},
+    )
+    core = EngineCore(
+        net,
+        config,
+        Stored(crews=[r["id"] for r in crews]),
+        lambda c: OrderBook(stored, config.dispatch, c.locate, lambda: None, c.recipients),
+    )
+
+    def located() -> list[str | None]:
+        return sorted(o.device or "customer" for o in core.outages.active())
+
+    batch(core, [ev(f"c{i}", "call", i, customer=f"a5-{i}") for i in (1, 2)])
+    assert located() == ["customer", "customer"]
+    batch(core, [ev("m1", "storm_mode", 100, on=True, user="dora")])
+    assert (core.config.prediction.fault_cost, core.config.pings_per_check) == (4.0, 1)
+    state = storm(core.book)  # type: ignore[arg-type]
+    assert state is not None and state["rules"]["prediction"] == {"fault_cost": 4.0}
+    assert located() == ["R1"]
+    batch(core, [ev("m2", "storm_mode", 200, on=False, user="dora")])
+    assert core.config is config
+    batch(core, [ev(f"d{i}", "call", 300 + i, customer=f"b1-{i}") for i in (1, 2)])
+    # Quiet rules again, for every open prediction: four customers' own problems.
+    assert located() == ["customer"] * 4
+    with pytest.raises(Exception, match=r"storm\.prediction\.call_rate must be between 0 and 1"):
+        EngineConfig.from_dict({"storm": {"prediction": {"call_rate": 1.5}}})
+    with pytest.raises(Exception, match=r"unknown storm\.prediction setting"):
+        EngineConfig.from_dict({"storm": {"prediction": {"roll_up": True}}})

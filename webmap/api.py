@@ -314,7 +314,7 @@ EVENT = event(
     {*OUTAGE_ACTIONS.values(), *(a.event for a in JOB_ACTIONS.values())}
     | {"switch", "crew_status", "survey_answer"}
     | DESK_TYPES
-    | {"storm_mode", "damage_report"}
+    | {"storm_mode", "damage_report", "critical_customer", "customer_contact"}
     | {"crew_add", "crew_checkin"}
 )
 OUTAGE_ACTION = Named(

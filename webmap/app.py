@@ -134,6 +134,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webmap import (
         api,
         crew,
+        critical,
         damage,
         dispatcher,
         mutual_aid,
@@ -161,6 +162,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(storm.bp)
     app.register_blueprint(damage.bp)
     app.register_blueprint(mutual_aid.bp)
+    app.register_blueprint(critical.bp)
     app.register_blueprint(switching_page.bp)
 
     @app.errorhandler(HTTPException)

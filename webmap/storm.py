@@ -38,6 +38,11 @@ STORM = Named(
             "dispatch": {"enum": list(DISPATCH_POLICIES)},
             "etr": nullable(TIME),
             "zone_etrs": _ZONE_ETRS,
+            "rules": {
+                "type": "object",
+                "description": "The prediction rules storm mode puts in force "
+                "(engine configuration ``storm``; docs/fault-location.md).",
+            },
         },
         ("on",),
     ),

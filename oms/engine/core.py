@@ -32,6 +32,7 @@ from oms.engine.orders import OrderBook
 from oms.engine.outage_book import OutageBook
 from oms.engine.prediction import DeviceTree
 from oms.engine.register import apply_contact, apply_critical_customer
+from oms.engine.storm import storm
 from oms.engine.switching import no_op_refusal
 from oms.engine.timebase import CALL_DELAY_MIN_S, CLOCK_SLACK_S, to_datetime, to_seconds
 from oms.engine.units import Units
@@ -97,7 +98,9 @@ class EngineCore:
         # field's jumpers and cuts); the network it was given is never changed.
         state, cut = self.desk.temporary.operated(net, self.device_closed)
         self.net = net = net.with_states(state, cut=cut)
-        self.config = config
+        #: The configured rules; ``config`` is the ones in force (storm mode's
+        #: while it is on: :meth:`follow_storm`).
+        self.base_config = self.config = config
         self.version = stored.version
         self.directory = Directory(net, stored.crews)
         self.clock = stored.clock
@@ -125,6 +128,7 @@ class EngineCore:
         # customers and calls: the fault's still (oms.engine.switching).
         self.held: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.book: OrderBook | None = make_book(self) if make_book is not None else None
+        self.follow_storm()
 
     def resume(self) -> None:
         """After the log's telemetry was applied: put back what restorations did."""
@@ -221,11 +225,34 @@ class EngineCore:
                     if o is not None and o.active:
                         crew = event.payload.get("crew") or "crew"
                         self.restore(o, event.time, crew, "the crew restored supply")
+                if event.type == "storm_mode":
+                    self.follow_storm()
                 if event.type == "crew_add":  # later events may name the new crew
                     self.directory.crews.add(event.payload["crew"])
         else:
             self.apply_evidence(event)
         self.advance(event.time)
+
+    def follow_storm(self) -> None:
+        """Locate with storm mode's rules while it is on, the configured ones
+        otherwise (:meth:`oms.config.EngineConfig.in_storm`). O(1), or a tree
+        rebuilt when the storm changes the outage points."""
+        state = storm(self.book) if self.book is not None else None
+        config = self.base_config.in_storm() if state is not None else self.base_config
+        if state is not None:
+            # Shown with storm mode on every page and in `oms storm status`.
+            rules = self.base_config.storm
+            shown = {
+                "prediction": dict(rules.prediction),
+                "pings_per_check": config.pings_per_check,
+                "pings_after_restoration": config.pings_after_restoration,
+            }
+            if state.get("rules") != shown and self.book is not None:
+                state["rules"] = shown
+                self.book.modes_changed = True
+        if config.prediction.outage_points != self.config.prediction.outage_points:
+            self._tree = None
+        self.config = config
 
     def apply_evidence(self, event: Event) -> None:
         """A call, meter message or fault indicator. O(1)."""

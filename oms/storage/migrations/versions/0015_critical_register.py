@@ -41,9 +41,7 @@ def upgrade() -> None:
         sa.Column("note", sa.Text()),
         sa.Column("username", sa.String(64), nullable=False),
     )
-    op.create_index(
-        "ix_customer_contacts_customer", "customer_contacts", ["customer", "time"]
-    )
+    op.create_index("ix_customer_contacts_customer", "customer_contacts", ["customer", "time"])
 
 
 def downgrade() -> None:
