@@ -40,6 +40,10 @@ DATA_DEPENDENT: dict[str, frozenset[int]] = {
     "POST /api/events": frozenset({422}),
     "POST /api/crews/{crew_id}/gps": frozenset({422}),
     "POST /api/crews/{crew_id}/status": frozenset({422}),
+    # Mutual aid: a crew id loaded already, a unit or zone not loaded, a crew
+    # not expected; the rows' line and column named.
+    "POST /api/crews/import": frozenset({422}),
+    "POST /api/crews/{crew_id}/checkin": frozenset({422}),
     "POST /api/switch": frozenset({422}),
     "POST /api/jobs/{job_id}/{action}": frozenset({422}),
     "POST /api/outages/{outage_id}/{action}": frozenset({422}),

@@ -288,6 +288,10 @@ def test_onboard_check_in_dispatch_and_report_over_http(
     assert bad["issues"] == [
         {"where": "line 2, column size", "error": "'four' is not a whole number"}
     ]
+    assert bad["rejected"] == [{"line": 2, "error": "column size: 'four' is not a whole number"}]
+    assert bad["accepted"] == 0
+    headless = dora.post("/api/crews/import", data="id,skills\n", headers=headers)
+    assert "missing column(s) company, size" in ok(headless, 422)["rejected"][0]["error"]
     done = ok(dora.post("/api/crews/import", data=csv, headers=headers))
     assert (done["onboarded"], done["accepted"], done["rejected"]) == (["MA1"], 1, [])
     again = ok(

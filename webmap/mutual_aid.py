@@ -116,6 +116,8 @@ def _rows() -> list[dict[str, Any]]:
     ------
     NetworkValidationError
         Every problem, by line (or row) and column.
+    NetworkFileError
+        The CSV has no header, or lacks a required column.
     """
     if request.mimetype == "text/csv":
         if len(request.get_data()) > MAX_CSV_BYTES:
@@ -123,11 +125,8 @@ def _rows() -> list[dict[str, Any]]:
         try:
             text = request.get_data().decode("utf-8")
         except UnicodeDecodeError as exc:
-            abort(422, description=f"the CSV is not UTF-8 text ({exc.reason} at byte {exc.start})")
-        try:
-            return read_mutual_aid("request", text, **_known())
-        except NetworkFileError as exc:
-            abort(422, description=str(exc))
+            abort(400, description=f"the CSV is not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return read_mutual_aid("request", text, **_known())
     body = request.get_json(silent=True)
     rows = body.get("crews") if isinstance(body, dict) else body
     if not isinstance(rows, list):
@@ -164,7 +163,17 @@ def crews_import() -> Any:
         found = _rows()
     except NetworkValidationError as exc:
         issues = [{"where": i.element, "error": i.message} for i in exc.errors]
-        return jsonify(error=f"{len(issues)} problem(s); nothing onboarded", issues=issues), 422
+        # As an intake's report: each problem a rejected line (or row), none applied.
+        rejected = []
+        for i in exc.errors:
+            number, _, column = (i.element or "line 0").partition(", ")
+            rejected.append({"line": int(number.split()[-1]), "error": f"{column}: {i.message}"})
+        doc = {"accepted": 0, "duplicates": 0, "rejected": rejected, "issues": issues}
+        doc["error"] = f"{len(issues)} problem(s); nothing onboarded"
+        return jsonify(doc), 422
+    except NetworkFileError as exc:  # no header, or a required column missing: line 1
+        doc = {"accepted": 0, "duplicates": 0, "rejected": [{"line": 1, "error": str(exc)}]}
+        return jsonify({**doc, "error": str(exc)}), 422
     if len(found) > MAX_CREWS:
         abort(413, description=f"at most {MAX_CREWS} crews in one import")
     events = [_action_event("crew_add", {}, **crew) for crew in found]

@@ -203,7 +203,7 @@ def crews_report(
     """
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
-    if end <= start:
+    if end < start:
         raise ValueError("the period ends before it starts")
     stop = min(end, now)
     c, s = schema.crews, schema.crew_state
