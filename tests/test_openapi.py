@@ -416,8 +416,8 @@ BEFORE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("post", "/api/photos"): (
         ("dispatcher", "engineer", "crew"),
         "write",
-        (),
-        (201, 400, 401, 403, 413),
+        ("header:Idempotency-Key",),
+        (200, 201, 400, 401, 403, 413),
         ("image/jpeg", "image/png", "image/webp"),
     ),
     ("get", "/api/photos/{photo_id}"): (

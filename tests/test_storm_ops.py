@@ -283,6 +283,16 @@ def test_damage_reports_with_photos_over_http(dora: Any, k1: Any) -> None:
         "/api/photos", data=b"x", headers={**k1.headers, "Content-Type": "text/plain"}
     )
     assert r.status_code == 400
+    # Sent again with the handheld's key (a lost answer, a replayed queue): stored once.
+    keyed = {**k1.headers, "Content-Type": "image/jpeg", "Idempotency-Key": "crew-h1-42"}
+    first = k1.client.post("/api/photos", data=jpeg, headers=keyed)
+    again = k1.client.post("/api/photos", data=jpeg, headers=keyed)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_json() == again.get_json() == {"id": first.get_json()["id"], "bytes": 104}
+    other = dora.client.post("/api/photos", data=jpeg, headers={**keyed, **dora.headers})
+    assert other.status_code == 201 and other.get_json()["id"] != first.get_json()["id"]
+    bad = k1.client.post("/api/photos", data=jpeg, headers={**keyed, "Idempotency-Key": "a b"})
+    assert bad.status_code == 400 and "Idempotency-Key" in bad.get_json()["error"]
     body = {
         "lon": 0.0,
         "lat": 0.0,

@@ -9,12 +9,15 @@ to (repair minutes, skills, materials, photos).
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
 from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from oms.authority import roles_for
 from oms.engine.damage import ASSETS, roll_up
@@ -31,6 +34,7 @@ from webmap.openapi.metadata import (
     TIME,
     Answer,
     Named,
+    Param,
     array,
     nullable,
     obj,
@@ -45,6 +49,8 @@ bp = Blueprint("damage", __name__, url_prefix="/api")
 
 #: Image types a photo may be, and the most bytes one may have.
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+_KEY_PATTERN = r"[A-Za-z0-9._:-]+"
+_PHOTO_ID = obj({"id": STR, "bytes": INT}, ("id",))
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
 DAMAGE_REPORT = Named(
@@ -135,7 +141,19 @@ def reports() -> Any:
     "Upload a photo from the field (the image is the body)",
     tag="damage",
     other_bodies={t: {"type": "string", "format": "binary"} for t in PHOTO_TYPES},
-    ok={201: Answer("Its id, for a damage report.", obj({"id": STR, "bytes": INT}, ("id",)))},
+    params=[
+        Param(
+            "Idempotency-Key",
+            "The handheld's id for this upload: sent again (a lost answer, an "
+            "offline queue replayed), the photo is stored once and its id given again.",
+            {"type": "string", "pattern": _KEY_PATTERN, "maxLength": 128},
+            "header",
+        )
+    ],
+    ok={
+        201: Answer("Its id, for a damage report.", _PHOTO_ID),
+        200: Answer("Sent before with this Idempotency-Key: the same photo.", _PHOTO_ID),
+    },
     errors=(400, 413),
 )
 def upload() -> Any:
@@ -149,17 +167,33 @@ def upload() -> Any:
         abort(400, description="the photo is empty")
     if len(data) > MAX_PHOTO_BYTES:
         abort(413, description=f"a photo has at most {MAX_PHOTO_BYTES} bytes")
-    photo_id = f"PH-{secrets.token_hex(8)}"
-    with database().begin() as conn:
-        conn.execute(
-            insert(schema.photos).values(
-                id=photo_id,
-                content_type=kind,
-                content=data,
-                username=_me().username,
-                uploaded_at=datetime.now(timezone.utc),
+    user = _me().username
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        photo_id = f"PH-{secrets.token_hex(8)}"
+    elif not re.fullmatch(_KEY_PATTERN, key) or len(key) > 128:
+        abort(400, description="Idempotency-Key must be 1-128 letters, digits or ._:-")
+    else:  # the same key from the same user is the same photo
+        digest = hashlib.sha256(f"{user}\x00{key}".encode()).hexdigest()
+        photo_id = f"PH-{digest[:16]}"
+    p = schema.photos
+    try:
+        with database().begin() as conn:
+            conn.execute(
+                insert(p).values(
+                    id=photo_id,
+                    content_type=kind,
+                    content=data,
+                    username=user,
+                    uploaded_at=datetime.now(timezone.utc),
+                )
             )
-        )
+    except IntegrityError:
+        if key is None:
+            raise
+        with database().connect() as conn:
+            size = conn.execute(select(func.length(p.c.content)).where(p.c.id == photo_id)).scalar()
+        return jsonify(id=photo_id, bytes=int(size or 0)), 200
     return jsonify(id=photo_id, bytes=len(data)), 201
 
 

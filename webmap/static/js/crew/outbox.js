@@ -162,7 +162,7 @@ function payload(item) {
 /** POSTs one item (a photo: its image); a refused CSRF token is renewed once. Throws when offline. */
 async function post(item) {
   item.attempts += 1;
-  const once = () => (item.blob ? upload(item.path, item.blob) : api('POST', item.path, payload(item)));
+  const once = () => (item.blob ? upload(item.path, item.blob, item.id) : api('POST', item.path, payload(item)));
   let r = await once();
   if (r.status === 400 && /csrf/i.test(r.data?.error || '')) {
     await loadSession();

@@ -23,13 +23,18 @@ export function api(method, path, body) {
   return request(method, path, body, { headers, cache: 'no-store' });
 }
 
-/** POSTs a file (a photo) as the body: {status, ok, data}; throws when the server cannot be reached. */
-export async function upload(path, blob) {
+/**
+ * POSTs a file (a photo) as the body: {status, ok, data}; throws when the server cannot be reached.
+ * `key` (the outbox item's id) makes a resend store the photo once.
+ */
+export async function upload(path, blob, key) {
   const res = await fetch(path, {
     method: 'POST',
     credentials: 'same-origin',
     cache: 'no-store',
-    headers: { Accept: 'application/json', 'Content-Type': blob.type, ...credentials('POST') },
+    headers: {
+      Accept: 'application/json', 'Content-Type': blob.type, 'Idempotency-Key': key, ...credentials('POST'),
+    },
     body: blob,
   });
   let data = null;
