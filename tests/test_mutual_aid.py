@@ -432,3 +432,20 @@ def test_cli_import_with_handhelds_then_the_crew_checks_itself_in(
         {"where": "line 2, column id", "error": "crew 'MA1' exists already"}
     ]
     assert "--qr-dir" in runner.invoke(cli, ["crews", "import", "--help"]).output
+
+
+def test_reloading_the_crews_file_keeps_the_crews_onboarded_while_running(
+    dora: User, web_db: str, tmp_path: Path
+) -> None:
+    from helpers import write_dispatch_files
+
+    from oms.storage.loading import load
+
+    csv = CSV.format(arrival=(T0 + H).isoformat())
+    ok(dora.post("/api/crews/import", data=csv, headers={"Content-Type": "text/csv"}))
+    crews = write_dispatch_files(tmp_path)["crews"]
+    report = load(connect(web_db), crews=crews)
+    assert "kept 1 crew(s) onboarded while running: MA1" in report["warnings"]
+    with connect(web_db).connect() as conn:
+        ids = set(conn.execute(select(schema.crews.c.id)).scalars())
+    assert ids == {"K1", "K2", "K3", "K4", "MA1"}

@@ -14,6 +14,7 @@ normal states overridden by ``device_states`` (SCADA and switching).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -311,7 +312,14 @@ def load(
             if zone_rows:
                 conn.execute(insert(schema.zones), zone_rows)
         if crew_rows is not None:
-            conn.execute(delete(schema.crews))
+            # Crews onboarded while running (mutual aid, contractors) are not in
+            # the file: they stay unless the file names them.
+            kept = _onboarded_crews(conn) - {c["id"] for c in crew_rows}
+            conn.execute(delete(schema.crews).where(schema.crews.c.id.not_in(kept)))
+            if kept:
+                warnings.append(
+                    f"kept {len(kept)} crew(s) onboarded while running: {', '.join(sorted(kept))}"
+                )
             if crew_rows:
                 conn.execute(insert(schema.crews), [{**c, "gps_time": None} for c in crew_rows])
         if roads_blob is not None:
@@ -342,6 +350,17 @@ def load(
         "zones": int(n_zones or 0),
         "warnings": warnings,
     }
+
+
+def _onboarded_crews(conn: Connection) -> set[str]:
+    """Crews added by ``crew_add`` events (docs/mutual-aid.md) still in the crews table."""
+    ev = schema.events
+    added = {
+        json.loads(payload).get("crew")
+        for payload in conn.execute(select(ev.c.payload).where(ev.c.type == "crew_add")).scalars()
+    }
+    present = set(conn.execute(select(schema.crews.c.id)).scalars())
+    return {c for c in added if isinstance(c, str)} & present
 
 
 def customers_below(net: Network, device: str) -> np.ndarray:
