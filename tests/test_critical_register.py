@@ -95,7 +95,9 @@ def _put(user: Any, customer: str, body: dict[str, Any]) -> Any:
     return user.client.put(f"/api/critical/{customer}", json=body, headers=user.headers)
 
 
-def test_register_callbacks_and_report_over_http(dora: Any, eng: Any, k1: Any, clock: Any) -> None:
+def test_register_callbacks_and_report_over_http(
+    app: Any, dora: Any, eng: Any, k1: Any, clock: Any
+) -> None:
     # Keeping the register: the desk may, a crew may not.
     r = _put(k1, "a5-2", {"critical": "hospital"})
     assert r.status_code == 403
@@ -127,6 +129,18 @@ def test_register_callbacks_and_report_over_http(dora: Any, eng: Any, k1: Any, c
     after = {c["customer"]: c for c in ok(dora.get("/api/callbacks"))["calls"]}
     assert "a5-2" not in after and "a9-1" in after
     assert k1.post("/api/customers/a5-2/contacts", call).status_code == 403
+    # The live feed carries the edit and the calls (the dispatcher's page follows them).
+    from sqlalchemy import select
+
+    from oms.storage import schema
+
+    ch = schema.changes
+    with app.extensions["oms.storage.db"].connect() as conn:
+        fed = conn.execute(
+            select(ch.c.kind, ch.c.ref).where(ch.c.kind.in_(["critical", "contact"]))
+        )
+        kinds = [(kind, ref if kind == "critical" else "") for kind, ref in fed]
+    assert kinds == [("critical", "a5-2"), ("contact", ""), ("contact", "")]
 
     # The report: a5-2 reached by a call; a9-1 not reached, one of two out.
     report = ok(dora.get("/api/reports/critical"))
@@ -209,3 +223,13 @@ def test_the_register_and_the_calls_from_the_command_line(web_db: str) -> None:
     text = oms("critical", "callbacks").output
     assert "welfare 1" in text and "a5-2" in text and "a9-1" not in text
     assert oms("critical", "callbacks", "--hours", "0").exit_code == 2
+
+
+def test_a_crews_stream_never_carries_the_register_or_the_calls() -> None:
+    from webmap.accounts import User
+    from webmap.stream import _visible
+
+    crew, desk = User("k1", "crew", "K1"), User("dora", "dispatcher", None)
+    for kind in ("critical", "contact"):
+        change = {"kind": kind, "ref": "a9-1", "data": {"contacts": [NURSE]}}
+        assert not _visible(change, crew) and _visible(change, desk)

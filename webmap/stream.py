@@ -1,7 +1,9 @@
 """The live stream: Server-Sent Events from the ``changes`` feed.
 
 ``GET /stream`` sends every change the engine commits (outages, jobs,
-crews, alerts, device states) as an SSE message: ``id`` is the change's
+crews, alerts, device states, switching documents and field changes,
+damage reports, register edits ``critical`` and calls to customers
+``contact``) as an SSE message: ``id`` is the change's
 sequence number, ``event`` its kind and ``data`` the object as the REST API
 returns it. A client that reconnects sends ``Last-Event-ID`` (browsers do
 it by themselves) or ``?since=N`` and gets every change after it first,
@@ -12,7 +14,8 @@ through any process reaches every dispatcher at once; on SQLite (one
 process) the stream polls the feed every ``STREAM_POLL_S`` seconds.
 
 A comment line goes out every ``STREAM_KEEPALIVE_S`` seconds so proxies
-keep the connection open. Crew users get only their own crew and jobs.
+keep the connection open. Crew users get only their own crew and jobs
+(never the register or the calls, which name customers' contacts).
 Every ``STREAM_AUTH_S`` seconds (3) the stream checks that its token or
 session still works: revoking a handheld, signing out or disabling the
 user ends it with a ``signed_out`` event.

@@ -329,6 +329,13 @@ class Repository:
         if core.book is not None:
             rows.extend(core.book.feed(now))
         rows.extend(core.desk.feed(now))
+        # Damage reports and the register's edits and calls: the map's damage
+        # layer and the dispatcher's calls owed follow them live.
+        rows += [{"time": now, "kind": "damage", "ref": r["id"], "data": r} for r in ch.damage]
+        rows += [
+            {"time": now, "kind": "critical", "ref": r["customer"], "data": r} for r in ch.register
+        ]
+        rows += [{"time": now, "kind": "contact", "ref": r["id"], "data": r} for r in ch.contacts]
         if not rows:
             return
         conn.execute(insert(schema.changes), rows)
