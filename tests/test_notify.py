@@ -209,3 +209,19 @@ def test_the_critical_customers_report_says_who_was_out_and_who_was_reached(
     assert row["minutes_out"] == 40.0 and not row["out_now"]
     assert row["reached_at"] == (T0 + timedelta(minutes=12)).isoformat()
     assert (result["critical_customers"], result["reached"]) == (1, 1)
+
+
+def test_the_first_etr_is_told_after_customers_heard_it_was_not_known() -> None:
+    """Acknowledged with 'not yet known', the first estimate is news; later ones
+    only when they move by more than etr_change_min. No database."""
+    from oms.engine.outbox import Outbox
+
+    box = Outbox([], {}, etr_change_min=30)
+    t = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    box.last_etr["OUT-1"] = None  # acknowledged without an ETR
+    assert box.etr_moved("OUT-1", None) is False
+    assert box.etr_moved("OUT-1", t) is True
+    assert box.etr_moved("OUT-1", t + timedelta(minutes=20)) is False
+    assert box.etr_moved("OUT-1", t + timedelta(minutes=45)) is True
+    # After a restart nothing was told in this process: remembered, not repeated.
+    assert box.etr_moved("OUT-2", t) is False and box.etr_moved("OUT-2", t) is False

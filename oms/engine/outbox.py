@@ -150,12 +150,16 @@ class Outbox:
         self._queue(_PLANNED_KIND[kind], planned, customers, now, text)
 
     def etr_moved(self, outage: str, etr: datetime | None) -> bool:
-        """Whether the ETR moved enough since it was last told to be worth a message."""
-        last = self.last_etr.get(outage)
-        if etr is None or last is None:
-            self.last_etr.setdefault(outage, etr)
+        """Whether the ETR is worth a message: the first one after customers were
+        told it was not yet known, or one that moved by more than
+        ``etr_change_min`` since it was last told. O(1)."""
+        if etr is None:
             return False
-        if abs((etr - last).total_seconds()) / 60 > self.etr_change_min:
+        if outage not in self.last_etr:  # nothing told in this process (a restart)
+            self.last_etr[outage] = etr
+            return False
+        last = self.last_etr[outage]
+        if last is None or abs((etr - last).total_seconds()) / 60 > self.etr_change_min:
             self.last_etr[outage] = etr
             return True
         return False
