@@ -33,6 +33,19 @@ The model
 - Single-customer problems (noise) are customers outside every fault's area
   that lose supply alone (a service drop, a meter base): one call each; the
   meter sees the loss like any other.
+- Each sustained fault and single-customer problem also carries the work a
+  crew needs on site once it is made safe (``repair_minutes``), lognormal by
+  kind (:data:`REPAIR_MINUTES`), drawn from a random stream of its own so
+  that every other draw is what it was before it existed. The default
+  (``truth``) restoration mode ignores it: supply comes back at the
+  ``restored`` time. In the crew-driven mode (:class:`Restoration`) supply
+  comes back when a simulated crew has done that work.
+- Every event that follows a restoration (a SCADA close, AMI restores,
+  calls with supply back) or that a restoration could make untrue (a call
+  while out, a nested fault's lockout and indicators, which wait for the
+  faults above) is listed in the truth's ``depends`` (see
+  :func:`simulate_storm`), so that the crew-driven replay can move it with
+  the restoration it follows, or drop it.
 
 Times are whole seconds after ``params.start``; events are printed in UTC
 ISO 8601 with offset.
@@ -55,7 +68,10 @@ from topology.supply import Supply
 
 __all__ = [
     "DEFAULT_START",
+    "REPAIR_MINUTES",
+    "RESTORATION_MODES",
     "HeadEnd",
+    "Restoration",
     "Scenario",
     "StormParams",
     "edge_upper_nodes",
@@ -77,6 +93,26 @@ _MIN_REPAIR_S = 10 * 60
 _POWER_ON_SHARE = 0.02
 _PHONE_SHARE = 0.2
 _AMI_WINDOW_S = 60.0
+
+#: Work on site after making safe, in minutes, by what failed: (median,
+#: sigma) of a lognormal, at least 10 minutes. A conductor fault (``segment``:
+#: a wire down, a broken pole or crossarm, a tree in the line) takes longest;
+#: a ``device`` fault is mostly a fuse or a failed switch to replace; a
+#: ``transformer`` is changed; a ``single_customer`` problem is a service
+#: drop or a meter base.
+REPAIR_MINUTES: dict[str, tuple[float, float]] = {
+    "segment": (150.0, 0.6),
+    "device": (60.0, 0.5),
+    "transformer": (120.0, 0.4),
+    "single_customer": (45.0, 0.5),
+}
+_MIN_WORK_MIN = 10.0
+#: The repair minutes' own random stream (a child of the storm's seed), so
+#: that the storm's other draws stay as they were.
+_WORK_STREAM = 1
+#: Restoration modes: supply back when the truth says, or when crews have
+#: done the work.
+RESTORATION_MODES = ("truth", "crews")
 
 
 @dataclass
@@ -360,21 +396,37 @@ class _Fault:
 
 
 class _Events:
-    """Events keyed by float seconds after the start, sorted at the end."""
+    """Events keyed by float seconds after the start, sorted at the end.
+
+    An event may carry what it depends on (its entry in the truth's
+    ``depends``), kept apart from the event itself.
+    """
 
     def __init__(self) -> None:
         self.items: list[tuple[float, int, dict[str, Any]]] = []
+        self.depends: dict[int, dict[str, Any]] = {}
 
-    def add(self, t: float, payload: dict[str, Any]) -> dict[str, Any]:
+    def add(
+        self, t: float, payload: dict[str, Any], depends: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if depends:
+            self.depends[len(self.items)] = depends
         self.items.append((float(t), len(self.items), payload))
         return payload
 
-    def finish(self, start: datetime, prefix: str = "sim-") -> list[dict[str, Any]]:
+    def finish(
+        self, start: datetime, prefix: str = "sim-"
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """The events with ids and times, and the dependencies by event id."""
         out = []
-        for k, (t, _, payload) in enumerate(sorted(self.items, key=lambda x: (x[0], x[1]))):
+        depends: dict[str, dict[str, Any]] = {}
+        for k, (t, i, payload) in enumerate(sorted(self.items, key=lambda x: (x[0], x[1]))):
             when = start + timedelta(seconds=math.floor(t))
-            out.append({"id": f"{prefix}{k + 1:06d}", "time": format_time(when), **payload})
-        return out
+            eid = f"{prefix}{k + 1:06d}"
+            out.append({"id": eid, "time": format_time(when), **payload})
+            if i in self.depends:
+                depends[eid] = self.depends[i]
+        return out, depends
 
 
 def _default_counts(net: Network, params: StormParams) -> tuple[int, int, int]:
@@ -536,6 +588,14 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
                 break
             visible = int(f_rest[covering].max())
         f.visible = visible
+    # The faults above whose restoration a nested fault's device waits for.
+    cover: list[list[str]] = []
+    for k, f in enumerate(faults):
+        above = (f_lo <= f_lo[k]) & (f_hi[k] <= f_hi) & (f_op != f_op[k]) & (f_lo >= 0)
+        waited = above & (f_start < f.visible) & (f_rest > f.start) & (f_rest <= f.visible)
+        cover.append(
+            [f"fault-{i + 1}" for i in np.flatnonzero(waited)] if f.visible > f.start else []
+        )
 
     # -------------------------------------------------------- momentaries
     reclosers = np.flatnonzero(net.kind_mask("recloser", "breaker") & (prot_customers > 0))
@@ -587,6 +647,11 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
         meters = np.array([bool(m) for m in customers.fields.get("meter", [None] * n_units)])
         phones = list(customers.fields.get("phone", [None] * n_units))
 
+    def unit_key(u: int) -> dict[str, Any]:
+        if customers is None:
+            return {"node": net.node_ids[areas.unit_node[u]]}
+        return {"customer": customers.ids[u]}
+
     def unit_ref(u: int, allow_phone: bool = True) -> dict[str, Any]:
         if customers is None:
             return {"node": net.node_ids[areas.unit_node[u]]}
@@ -595,36 +660,55 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
             return {"phone": str(phone)}
         return {"customer": customers.ids[u]}
 
-    # Dead intervals per unit (for AMI, power-on calls and the head-end).
+    # Single-customer problems are named in the order the truth lists them.
+    single_ids = {
+        x[0]: f"single-{i + 1}" for i, x in enumerate(sorted(noise, key=lambda x: (x[1], x[0])))
+    }
+    # Dead intervals per unit (for AMI, power-on calls and the head-end),
+    # with the fault or problem behind each (None: a momentary).
     dead: dict[int, list[tuple[int, int]]] = {}
-    for f in [*faults, *momentaries]:
+    causes: dict[int, list[tuple[int, int, str | None]]] = {}
+    for k, f in enumerate([*faults, *momentaries]):
+        fid = None if f.momentary else f"fault-{k + 1}"
         for u in areas.units(f.op):
             dead.setdefault(int(u), []).append((f.start, f.restored))
+            causes.setdefault(int(u), []).append((f.start, f.restored, fid))
     if has_customers:
         for u, _call_t, s0, r in noise:
             dead.setdefault(u, []).append((s0, r))
+            causes.setdefault(u, []).append((s0, r, single_ids[u]))
     merged = {u: merge_intervals(ivs) for u, ivs in dead.items()}
 
-    def back_on(u: int, t: float) -> int | None:
+    def back_on(u: int, t: float) -> tuple[int, int] | None:
         for a, b in merged.get(u, []):
             if a <= t < b:
-                return b
+                return a, b
         return None
+
+    def ended_by(u: int, a: float, b: float) -> list[str]:
+        """The faults and problems whose restoration ends unit ``u``'s dead interval."""
+        return sorted({c for s, r, c in causes.get(u, []) if c and a <= s and r <= b})
 
     call_log: list[tuple[int, float]] = []  # (unit, time) of fault calls
 
-    for f in faults:
+    for k, f in enumerate(faults):
         op_id = net.edge_ids[f.op]
         base, end = f.visible, f.restored
         visible = base < end
+        fid = f"fault-{k + 1}"
+        # A nested fault's evidence waits for the faults above, and is void
+        # once it is restored itself.
+        waits = {"after": cover[k], "while": fid} if cover[k] else {}
         if net.edge_scada[f.op] and visible:
             events.add(
                 base + rng.uniform(1.0, 5.0),
                 {"type": "scada", "device": op_id, "state": "open", "lockout": True},
+                waits,
             )
-            events.add(end, {"type": "scada", "device": op_id, "state": "closed"})
+            events.add(end, {"type": "scada", "device": op_id, "state": "closed"}, {"after": [fid]})
         if not visible:
             continue
+        out_call = {"after": cover[k]} if cover[k] else {}
         units = areas.units(f.op)
         callers: list[tuple[int, dict[str, Any]]] = []
         if len(units):
@@ -634,7 +718,11 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
             for u, dly in zip(who, delays, strict=True):
                 t = base + float(dly)
                 if t < end:
-                    payload = events.add(t, {"type": "call", **unit_ref(int(u))})
+                    payload = events.add(
+                        t,
+                        {"type": "call", **unit_ref(int(u))},
+                        {**out_call, **unit_key(int(u)), "supply": "off"},
+                    )
                     callers.append((int(u), payload))
                     call_log.append((int(u), t))
         if f.kind == "segment" and len(units) and rng.random() < params.hazard_rate:
@@ -643,7 +731,11 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
             else:
                 u = int(rng.choice(units))
                 t = base + float(rng.uniform(0.1, 0.9)) * min(end - base, 1800)
-                events.add(t, {"type": "call", **unit_ref(u, False), "hazard": "wire_down"})
+                events.add(
+                    t,
+                    {"type": "call", **unit_ref(u, False), "hazard": "wire_down"},
+                    {**out_call, **unit_key(u), "supply": "off"},
+                )
                 call_log.append((u, t))
 
     # FCI: indicators on the path from the operated device to a conductor fault.
@@ -655,9 +747,10 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
     if len(fci_edges):
         has_fci = np.zeros(net.n_edges, dtype=bool)
         has_fci[fci_edges] = True
-        for f in faults:
+        for k, f in enumerate(faults):
             if f.kind != "segment" or f.visible >= f.restored:
                 continue
+            waits = {"after": cover[k], "while": f"fault-{k + 1}"} if cover[k] else {}
             path = {f.edge}
             v = int(upper[f.edge])
             while v >= 0 and v != tree.root:
@@ -672,6 +765,7 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
                 events.add(
                     f.visible + rng.uniform(1.0, 10.0),
                     {"type": "fci", "device": net.edge_ids[e], "fault": int(e) in path},
+                    waits,
                 )
 
     for m in momentaries:
@@ -701,15 +795,25 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
                 if rng.random() < params.ami_rate:
                     events.add(gasp, {"type": "ami_last_gasp", "customer": cid})
                 if rng.random() < params.ami_rate:
-                    events.add(back, {"type": "ami_restore", "customer": cid})
+                    ended = ended_by(u, a, b)
+                    events.add(
+                        back,
+                        {"type": "ami_restore", "customer": cid},
+                        {"after": ended, "customer": cid, "supply": "on"} if ended else None,
+                    )
 
     # Some callers call again once supply is back.
     for u, t in call_log:
         if rng.random() < _POWER_ON_SHARE:
-            on_at = back_on(u, t)
-            if on_at is not None:
+            dead_then = back_on(u, t)
+            if dead_then is not None:
                 delay = rng.lognormal(math.log(600.0), 0.5)
-                events.add(on_at + delay, {"type": "call", **unit_ref(u), "power": "on"})
+                ended = ended_by(u, *dead_then)
+                events.add(
+                    dead_then[1] + delay,
+                    {"type": "call", **unit_ref(u), "power": "on"},
+                    {"after": ended, **unit_key(u), "supply": "on"} if ended else None,
+                )
 
     # ----------------------------------------------------------- truth
     start = params.start.astimezone(timezone.utc)
@@ -717,27 +821,43 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
     def iso(t: float) -> str:
         return format_time(start + timedelta(seconds=math.floor(t)))
 
+    work_rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(_WORK_STREAM,)))
+
+    def work_minutes(kind: str) -> float:
+        median, sigma = REPAIR_MINUTES[kind]
+        return round(max(_MIN_WORK_MIN, float(work_rng.lognormal(math.log(median), sigma))), 1)
+
     truth_faults = []
     for k, f in enumerate([*faults, *momentaries]):
-        truth_faults.append(
-            {
-                "id": f"fault-{k + 1}",
-                "edge": net.edge_ids[f.edge],
-                "kind": f.kind,
-                "operated": net.edge_ids[f.op],
-                "start": iso(f.start),
-                "restored": iso(f.restored),
-                "customers": int(supply.downstream_customers(f.op)),
-                "nested_in": None if f.parent is None else f"fault-{f.parent + 1}",
-                "momentary": f.momentary,
-            }
-        )
+        item = {
+            "id": f"fault-{k + 1}",
+            "edge": net.edge_ids[f.edge],
+            "kind": f.kind,
+            "operated": net.edge_ids[f.op],
+            "start": iso(f.start),
+            "restored": iso(f.restored),
+            "customers": int(supply.downstream_customers(f.op)),
+            "nested_in": None if f.parent is None else f"fault-{f.parent + 1}",
+            "momentary": f.momentary,
+        }
+        if not f.momentary:
+            item["repair_minutes"] = work_minutes(f.kind)
+        truth_faults.append(item)
     key = "customer" if has_customers else "node"
     single = []
     for u, call_t, s0, r in sorted(noise, key=lambda x: (x[1], x[0])):
         ref = customers.ids[u] if customers is not None else net.node_ids[areas.unit_node[u]]
-        single.append({key: ref, "time": iso(call_t), "start": iso(s0), "restored": iso(r)})
-    finished = events.finish(start)
+        single.append(
+            {
+                "id": single_ids[u],
+                key: ref,
+                "time": iso(call_t),
+                "start": iso(s0),
+                "restored": iso(r),
+                "repair_minutes": work_minutes("single_customer"),
+            }
+        )
+    finished, depends = events.finish(start)
     last = [f.restored for f in [*faults, *momentaries]] + [x[3] for x in noise] + [span_s]
     end_t = max(last)
     if finished:
@@ -749,8 +869,276 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
         "faults": truth_faults,
         "single_customer": single,
         "fci": sorted(net.edge_ids[e] for e in fci_edges),
+        "depends": depends,
     }
     return Scenario(finished, truth)
+
+
+# ------------------------------------------------------------ restoration
+class Restoration:
+    """When supply comes back behind each fault of a scenario.
+
+    In the ``truth`` mode every fault is restored at the truth's time. In the
+    ``crews`` mode (the crew-driven replay) a sustained fault, or the
+    single-customer problem of a listed customer, is out from its start
+    until a simulated crew has done its work and calls :meth:`restore`
+    (never, if no crew does); momentaries keep the truth's times. A customer
+    has supply when no fault above it (nor its own problem) is out: a nested
+    fault repaired under one still out gives nobody supply.
+
+    Crews coordinate through it: a crew working a fault claims it
+    (:meth:`claim`), one called away releases it (:meth:`release`) with the
+    minutes it worked (the next crew does the rest), and a restoration once
+    given is final.
+
+    Parameters
+    ----------
+    net : Network
+        The network the scenario was simulated on (its normal state).
+    truth : dict
+        :attr:`Scenario.truth`.
+    mode : {"truth", "crews"}
+        See above.
+
+    Notes
+    -----
+    Fault ids are the truth's (``fault-<k>``, ``single-<k>``). Single-customer
+    problems on a network without individual customers have no customer to
+    visit: they are left out (they never darken a customer here, as before).
+    """
+
+    def __init__(self, net: Network, truth: dict[str, Any], mode: str = "truth") -> None:
+        if mode not in RESTORATION_MODES:
+            raise ValueError(f"restoration mode {mode!r}: one of {', '.join(RESTORATION_MODES)}")
+        self.net = net
+        self.mode = mode
+        self._supply = normal_supply(net)
+        self._areas = _Areas(net, self._supply)
+        tin = self._supply.tree.tin
+        self.ids: list[str] = []
+        self._start: list[datetime] = []
+        self._truth: list[datetime] = []
+        self._span: list[tuple[int, int]] = []  # pre-order range of the nodes out
+        self._op: list[int] = []  # the operated edge; -1 for a single customer
+        self._customer: list[int] = []  # the customer of a single problem; -1 else
+        self._repair_s: list[float] = []
+        self.restored: dict[str, datetime] = {}
+        self.claimed: dict[str, str] = {}
+        self._worked_s: dict[str, float] = {}
+        crewed = mode == "crews"
+        for f in truth.get("faults", []):
+            op = self.net.edge(f["operated"])
+            span = self._areas.span(op) or (-1, -1)
+            self._add(f, f["id"], span, op, -1, crewed and not f.get("momentary"))
+        customers = net.customers
+        for k, x in enumerate(truth.get("single_customer", [])):
+            if customers is None or "customer" not in x or "start" not in x:
+                continue
+            i = customers.index.get(x["customer"])
+            if i is None or not x.get("restored"):
+                continue
+            lo = int(tin[int(customers.node[i])])
+            self._add(x, x.get("id", f"single-{k + 1}"), (lo, lo + 1), -1, i, crewed)
+        self.index = {fid: k for k, fid in enumerate(self.ids)}
+
+    def _add(
+        self,
+        item: dict[str, Any],
+        fid: str,
+        span: tuple[int, int],
+        op: int,
+        customer: int,
+        crewed: bool,
+    ) -> None:
+        self.ids.append(fid)
+        self._start.append(parse_time(item["start"]))
+        self._truth.append(parse_time(item["restored"]))
+        self._span.append(span)
+        self._op.append(op)
+        self._customer.append(customer)
+        self._repair_s.append(60.0 * float(item.get("repair_minutes") or _MIN_WORK_MIN))
+        if not crewed:
+            self.restored[fid] = self._truth[-1]
+
+    # ---------------------------------------------------------- supply
+    def out(self, fid: str, at: datetime) -> bool:
+        """Is the fault out at ``at`` (started, and not restored by then)?"""
+        k = self.index[fid]
+        back = self.restored.get(fid)
+        return self._start[k] <= at and (back is None or at < back)
+
+    def energized(self, at: datetime) -> np.ndarray:
+        """Supply per customer (in :class:`~topology.model.Customers` order) at ``at``.
+
+        Per node when the network has no individual customers. O(F log n + n)
+        for F faults.
+        """
+        tree = self._supply.tree
+        n = self.net.n_nodes
+        dead_pre = np.zeros(len(tree.pre) + 1, dtype=np.int64)
+        singles = []
+        for k, fid in enumerate(self.ids):
+            if not self.out(fid, at):
+                continue
+            if self._customer[k] >= 0:
+                singles.append(self._customer[k])
+            elif self._span[k][0] >= 0:
+                dead_pre[self._span[k][0]] += 1
+                dead_pre[self._span[k][1]] -= 1
+        cover = np.cumsum(dead_pre)[:-1]
+        node_on = tree.reached[:n].copy()
+        tin = tree.tin[:n]
+        node_on[node_on] = cover[tin[node_on]] == 0
+        if self.net.customers is None:
+            return node_on
+        on = node_on[self.net.customers.node]
+        on[singles] = False
+        return on
+
+    def supplied(self, ref: dict[str, Any], at: datetime) -> bool:
+        """Has the customer (``{"customer": id}``) or node (``{"node": id}``) supply at ``at``?
+
+        O(F) for F faults.
+        """
+        customers = self.net.customers
+        i = -1
+        if "customer" in ref and customers is not None:
+            i = customers.index[ref["customer"]]
+            node = int(customers.node[i])
+        else:
+            node = self.net.node_index[ref["node"]]
+        if not self._supply.tree.reached[node]:
+            return False
+        t = int(self._supply.tree.tin[node])
+        for k, fid in enumerate(self.ids):
+            lo, hi = self._span[k]
+            mine = self._customer[k] == i if self._customer[k] >= 0 else lo <= t < hi
+            if mine and self.out(fid, at):
+                return False
+        return True
+
+    # ---------------------------------------------------- what crews find
+    def at_device(self, edge: str) -> list[str]:
+        """Faults at ``edge``, or at a device cutting off exactly its nodes."""
+        e = self.net.edge(edge)
+        span = self._areas.span(e)
+        return [
+            fid
+            for k, fid in enumerate(self.ids)
+            if self._customer[k] < 0
+            and (self._op[k] == e or (span is not None and self._span[k] == span))
+        ]
+
+    def below(self, edge: str) -> list[str]:
+        """Network faults strictly below ``edge``, the topmost first."""
+        span = self._areas.span(self.net.edge(edge))
+        if span is None:
+            return []
+        found = [
+            k
+            for k in range(len(self.ids))
+            if self._customer[k] < 0
+            and self._span[k][0] >= 0
+            and span[0] <= self._span[k][0]
+            and self._span[k][1] <= span[1]
+            and self._span[k] != span
+        ]
+        found.sort(key=lambda k: (self._span[k][0], -self._span[k][1], self._start[k]))
+        return [self.ids[k] for k in found]
+
+    def above(self, fid: str) -> list[str]:
+        """Network faults whose outage covers ``fid``'s (equal ones only if older)."""
+        k = self.index[fid]
+        lo, hi = self._span[k]
+        if lo < 0:
+            return []
+        out = []
+        for j, other in enumerate(self.ids):
+            a, b = self._span[j]
+            if j == k or self._customer[j] >= 0 or a < 0 or not (a <= lo and hi <= b):
+                continue
+            if (a, b) == (lo, hi) and not self._start[j] < self._start[k]:
+                continue
+            out.append(other)
+        return out
+
+    def single_of(self, customer: str) -> list[str]:
+        """The single-customer problems of ``customer``."""
+        customers = self.net.customers
+        i = customers.index.get(customer, -2) if customers is not None else -2
+        return [fid for k, fid in enumerate(self.ids) if self._customer[k] == i]
+
+    # ------------------------------------------------------ crews' work
+    def claim(self, fid: str, crew: str) -> None:
+        """``crew`` works ``fid`` from now on."""
+        self.claimed[fid] = crew
+
+    def release(self, fid: str, worked_s: float) -> None:
+        """The crew working ``fid`` was called away after ``worked_s`` seconds of work."""
+        self.claimed.pop(fid, None)
+        self._worked_s[fid] = self._worked_s.get(fid, 0.0) + max(0.0, worked_s)
+
+    def remaining_s(self, fid: str) -> float:
+        """Seconds of work ``fid`` still needs (at least a minute)."""
+        k = self.index[fid]
+        return max(60.0, self._repair_s[k] - self._worked_s.get(fid, 0.0))
+
+    def restore(self, fid: str, at: datetime) -> None:
+        """Supply comes back behind ``fid`` at ``at`` (given once, final)."""
+        if fid in self.restored:
+            raise ValueError(f"{fid} is already restored")
+        self.restored[fid] = at
+        self.claimed.pop(fid, None)
+
+    # ------------------------------------------------- evidence, scoring
+    def moved(self, depends: dict[str, Any], at: datetime) -> datetime | None:
+        """The time of an event at ``at`` (the truth's) that follows the
+        restorations ``depends["after"]``: moved by as much as the latest of
+        them moved; None while one of them is not restored."""
+        after = depends.get("after") or []
+        if not after:
+            return at
+        if any(fid not in self.restored for fid in after):
+            return None
+        now = max(self.restored[fid] for fid in after)
+        then = max(self._truth[self.index[fid]] for fid in after)
+        return at + (now - then)
+
+    def holds(self, depends: dict[str, Any], at: datetime) -> bool:
+        """Is an event at ``at`` still true: its fault (``while``) out, its
+        customer or node without supply (``supply: off``) or with it (``on``)?"""
+        if "while" in depends and not self.out(depends["while"], at):
+            return False
+        if "supply" in depends:
+            ref = {k: depends[k] for k in ("customer", "node") if k in depends}
+            return self.supplied(ref, at) == (depends["supply"] == "on")
+        return True
+
+    def as_truth(self, truth: dict[str, Any], end: datetime | None = None) -> dict[str, Any]:
+        """``truth`` with these restoration times (None: never restored), its
+        ``end`` at the latest of them, ``end`` and its own."""
+        times = [parse_time(truth["end"])] + ([end] if end is not None else [])
+
+        def back(item: dict[str, Any], fid: str) -> str | None:
+            if fid not in self.index:
+                return item.get("restored")
+            when = self.restored.get(fid)
+            if when is None:
+                return None
+            times.append(when)
+            return format_time(when)
+
+        faults = [{**f, "restored": back(f, f["id"])} for f in truth.get("faults", [])]
+        single = [
+            {**x, "restored": back(x, x.get("id", f"single-{k + 1}"))}
+            for k, x in enumerate(truth.get("single_customer", []))
+        ]
+        return {
+            **truth,
+            "faults": faults,
+            "single_customer": single,
+            "end": format_time(max(times)),
+        }
 
 
 # --------------------------------------------------------------- head-end
@@ -770,6 +1158,9 @@ class HeadEnd:
         the reply time.
     seed : int
         Seed for the lost replies.
+    restoration : Restoration, optional
+        When supply comes back (the crew-driven replay's, updated as crews
+        work); by default the truth's times.
 
     Notes
     -----
@@ -785,27 +1176,15 @@ class HeadEnd:
         reply_rate: float = 0.95,
         delay_s: float = 20,
         seed: int = 0,
+        restoration: Restoration | None = None,
     ) -> None:
         self.net = net
         self.reply_rate = float(reply_rate)
         self.delay = timedelta(seconds=float(delay_s))
         self._rng = np.random.default_rng(seed)
         self._count = 0
-        supply = normal_supply(net)
-        self._supply = supply
-        self._areas = _Areas(net, supply)
-        self._faults: list[tuple[datetime, datetime, int]] = []
-        for f in truth.get("faults", []):
-            op = net.edge(f["operated"])
-            self._faults.append((parse_time(f["start"]), parse_time(f["restored"]), op))
-        self._single: list[tuple[datetime, datetime, int]] = []
+        self.restoration = restoration or Restoration(net, truth)
         customers = net.customers
-        for s in truth.get("single_customer", []):
-            if customers is None or "customer" not in s or "start" not in s:
-                continue
-            i = customers.index.get(s["customer"])
-            if i is not None and s.get("restored"):
-                self._single.append((parse_time(s["start"]), parse_time(s["restored"]), i))
         if customers is not None:
             column = customers.fields.get("meter")
             self._meter = np.array(
@@ -815,31 +1194,8 @@ class HeadEnd:
             self._meter = np.zeros(0, dtype=bool)
 
     def energized(self, at: datetime) -> np.ndarray:
-        """Supply per customer (in :class:`~topology.model.Customers` order) at ``at``.
-
-        Per node when the network has no individual customers. O(F log n + n)
-        for F faults in the truth.
-        """
-        tree = self._supply.tree
-        n = self.net.n_nodes
-        dead_pre = np.zeros(len(tree.pre) + 1, dtype=np.int64)
-        for s, r, op in self._faults:
-            if s <= at < r:
-                span = self._areas.span(op)
-                if span is not None:
-                    dead_pre[span[0]] += 1
-                    dead_pre[span[1]] -= 1
-        cover = np.cumsum(dead_pre)[:-1]
-        node_on = tree.reached[:n].copy()
-        tin = tree.tin[:n]
-        node_on[node_on] = cover[tin[node_on]] == 0
-        if self.net.customers is None:
-            return node_on
-        on = node_on[self.net.customers.node]
-        for s, r, i in self._single:
-            if s <= at < r:
-                on[i] = False
-        return on
+        """Supply per customer (or per node) at ``at``: :meth:`Restoration.energized`."""
+        return self.restoration.energized(at)
 
     def answer(self, customer_ids: Sequence[str], at: datetime) -> list[dict[str, Any]]:
         """``ami_ping_reply`` events for a ping of ``customer_ids`` sent at ``at``.
