@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
+from oms.engine.register import CONTACT_FIELDS
 from oms.exceptions import OMSError
 from oms.storage.outage_detail import EVIDENCE_TYPES, outage_detail
 from webmap.auth import require
@@ -49,6 +50,11 @@ _CUSTOMER = obj(
         "emergency_plan": {**_NULLABLE_STR, "description": "Contract 2's free text, or null."},
         "node": STR,
         "called": BOOL,
+        "contacts": {
+            **array(obj({k: _NULLABLE_STR for k in CONTACT_FIELDS}, ("name",))),
+            "description": "A critical customer's register contacts to call, in order "
+            "(critical customers only; GET /api/critical).",
+        },
     },
     ("id", "name", "critical", "called"),
 )

@@ -7,9 +7,9 @@ customers out are those below the outage's device in the network as the
 engine locates faults (as operated, tripped devices closed), without the
 customers of the active outages nested below it (an active outage), as
 the engine counts them; a single-customer outage has its one customer.
-A big outage lists all its critical customers first (each with its reason
-and emergency plan, contract 2; never cut), then its callers and the rest up
-to a limit, and says how many more.
+A big outage lists all its critical customers first (each with its reason,
+emergency plan (contract 2) and the register's contacts to call; never
+cut), then its callers and the rest up to a limit, and says how many more.
 
 The timeline draws from the event log (calls, last gasps, AMI restores,
 ping replies, SCADA, fault indicators) of the outage's customers and
@@ -20,8 +20,9 @@ and alerts. Runs of one kind of meter report (a feeder's last gasps) are
 folded into one entry with their count and span.
 
 Cost: one indexed window read of the event log (``ix_events_time``),
-the changes feed read for the outage and its jobs (the ETR history) and
-its damage reports (``ix_damage_reports_outage``).
+the changes feed read for the outage and its jobs (the ETR history), its
+damage reports (``ix_damage_reports_outage``) and, when it has critical
+customers out, the critical-customer register.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from oms.engine.damage import roll_up
 from oms.intake.events import as_utc, iso
 from oms.outages import ACTIVE_STATES, Outage, get_outage, outage_audit
 from oms.storage import schema
-from oms.storage.loading import device_states
+from oms.storage.loading import critical_register, device_states
 from topology.model import Network
 
 __all__ = ["EVIDENCE_TYPES", "outage_detail"]
@@ -91,7 +92,7 @@ def outage_detail(
         "outage": o.to_dict(),
         "calls": calls,
         "customers": _customer_list(
-            net, dead, units, {c["customer"] for c in calls}, customer_limit
+            conn, net, dead, units, {c["customer"] for c in calls}, customer_limit
         ),
         "timeline": timeline[:timeline_limit],
         "timeline_more": max(0, len(timeline) - timeline_limit),
@@ -168,10 +169,16 @@ def _customer(net: Network, u: int) -> dict[str, Any]:
 
 
 def _customer_list(
-    net: Network, dead: np.ndarray, units: np.ndarray, callers: set[str], limit: int
+    conn: Connection,
+    net: Network,
+    dead: np.ndarray,
+    units: np.ndarray,
+    callers: set[str],
+    limit: int,
 ) -> dict[str, Any]:
     """Every critical customer out (whatever ``limit``), then callers, then by
-    id up to ``limit`` in all; ``critical`` counts the critical ones listed."""
+    id up to ``limit`` in all; ``critical`` counts the critical ones listed,
+    each with its register ``contacts`` (the people to call)."""
     cust = net.customers
     if cust is None:  # counts at nodes, nobody by name
         total = int(net.node_customers[dead].sum())
@@ -182,10 +189,13 @@ def _customer_list(
     rest = [u for u in first if not mask[u]]
     # The critical ones are never cut: a panel must not hide a life-support customer.
     shown = critical + rest[: max(0, limit - len(critical))]
+    register = critical_register(conn) if critical else {}
     listed = []
     for u in shown:
         row = _customer(net, u)
         row["called"] = row["id"] in callers
+        if mask[u]:
+            row["contacts"] = list((register.get(row["id"]) or {}).get("contacts") or [])
         listed.append(row)
     return {
         "total": len(units),

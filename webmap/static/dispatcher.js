@@ -23,6 +23,8 @@
  *   search     the top bar's search box   (/api/search)
  *   detail     the outage panel, /#outage/<id> (/api/outages/<id>/detail)
  *   countdown  the jobs' clocks against their targets
+ *   calls      the Calls tab: the calls owed to customers (/api/callbacks, /api/customers/<id>/contacts)
+ *   register   a critical customer's register entry, in a dialog (/api/critical)
  *   dialog, job-actions, outage-actions, switching: the actions (REST API, CSRF token)
  *   storm-mode the dispatcher's storm mode control; the banner is the shared js/storm.js
  *
@@ -33,6 +35,7 @@ import { labelClock } from './js/clock.js';
 import { byId } from './js/dom.js';
 import { watchStorm } from './js/storm.js';
 import { basemapLayer } from './js/dispatcher/basemap.js';
+import { wireCalls } from './js/dispatcher/calls.js';
 import { signIn } from './js/dispatcher/config.js';
 import { paintClocks } from './js/dispatcher/countdown.js';
 import { wireDetail } from './js/dispatcher/detail.js';
@@ -45,6 +48,7 @@ import { callsLayer, crewsLayer, outagesLayer, refreshOutageIcons } from './js/d
 import { loadNetwork, networkLayer } from './js/dispatcher/network.js';
 import { renderPanel, wirePanel } from './js/dispatcher/panel.js';
 import { planLayer, planMarkers, showPlan } from './js/dispatcher/plan.js';
+import { onRegisterSaved } from './js/dispatcher/register.js';
 import { wireSearch } from './js/dispatcher/search.js';
 import { wireStormMode } from './js/dispatcher/storm-mode.js';
 import { hooks, onRender } from './js/dispatcher/state.js';
@@ -78,6 +82,9 @@ wirePanel();
 wireSearch();
 wireDetail();
 wireStormMode();
+wireCalls();
+// A saved register entry: the outage panel reads its outage again (detail.js follows the hash).
+onRegisterSaved(() => window.dispatchEvent(new HashChangeEvent('hashchange')));
 hooks.showPlan = showPlan;
 
 loadNetwork(true);

@@ -1,14 +1,17 @@
 /*
  * The sections of the outage panel, from GET /api/outages/<id>/detail:
- * summary, calls, customers out, jobs with their stamps, damage reported
- * from the field (with its photos), ETR history, evidence timeline, audit
- * trail. Pure drawing: detail.js loads and wires.
+ * summary, calls, customers out (a critical one with its register
+ * contacts; each with a button to its register entry: register.js), jobs
+ * with their stamps, damage reported from the field (with its photos), ETR
+ * history, evidence timeline, audit trail. Pure drawing: detail.js loads
+ * and wires.
  */
 import { h } from '../dom.js';
 import { alertHeadline } from './cards.js';
 import { SEG_NAMES, STAMPS } from './config.js';
 import { damageSymbol } from './damage.js';
 import { fmtAge, fmtTime, human, plural } from './format.js';
+import { contactLine, registerDialog } from './register.js';
 
 /** HH:MM:SS of an ISO time, or a dash. */
 function clock(iso) {
@@ -96,14 +99,30 @@ function emergencyPlan(plan) {
     String(plan).split(/\r?\n/).flatMap((line, i) => (i ? [h('br'), line] : [line])));
 }
 
+/** A critical customer's register contacts (tel: and mailto: links), or that none is on file. */
+function registerContacts(contacts) {
+  if (!contacts?.length) return h('div', { class: 'd-contacts muted' }, 'No contacts on the register');
+  return h('ul', { class: 'd-contacts' }, contacts.map((c) => h('li', {}, contactLine(c))));
+}
+
+/** The register dialog of a listed customer: its entry, or a new one. */
+function registerButton(x) {
+  return h('button', {
+    type: 'button', class: ['btn d-register', !x.critical && 'd-register-add'], 'data-register': x.id,
+    title: x.critical ? 'Reason, emergency plan, contacts, note' : 'Put this customer on the critical-customer register',
+    onclick: () => registerDialog(x.id, x.name),
+  }, x.critical ? 'Edit register entry' : 'Add to register…');
+}
+
 export function customers(d) {
   const c = d.customers;
   const rows = c.listed.map((x) => h('li', { class: ['d-customer', x.critical && 'critical'], 'data-customer': x.id },
     x.critical ? badge('critical', human(x.critical)) : null,
     h('b', {}, x.name || x.id), ' ', h('span', { class: 'muted' }, x.id),
     x.called ? [' ', h('span', { class: 'tag called' }, 'called')] : null,
+    registerButton(x),
     h('div', { class: 'muted' }, [x.address, x.phone].filter(Boolean).join(' · ')),
-    x.critical ? emergencyPlan(x.emergency_plan) : null));
+    x.critical ? [emergencyPlan(x.emergency_plan), registerContacts(x.contacts)] : null));
   // Every critical customer stays in sight (the server lists them first, all of them).
   const critical = c.listed.filter((x) => x.critical).length;
   const [shownRows, more] = capped('customers', rows, 'listed', critical);
