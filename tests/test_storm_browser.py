@@ -154,6 +154,10 @@ def test_storm_mode_on_and_off_from_the_dispatcher_shown_on_every_page(
         page.wait_for_selector("#dialog[open] #storm-off")
         assert page.text_content("#dialog-ok") == "Save"
         assert page.input_value("#storm-reason") == "Storm Ada"
+        # The prediction rules in force (none configured here: the usual ones).
+        assert "usual rules (no storm rules configured)" in (
+            page.text_content("#storm-rules") or ""
+        )
         assert page.input_value("#dialog tr[data-zone='Z-W'] input") == etr
         page.fill("#storm-etr", "1969-07-20T20:17")
         page.click("#dialog-ok")

@@ -47,6 +47,17 @@ function zoneRows(names, etrs) {
     h('td', {}, timeInput(`storm-zone-${i}`, etrs[zone], { 'data-zone': zone }))));
 }
 
+/** The prediction rules storm mode puts in force (the engine configuration's storm section). */
+function rulesText(rules) {
+  const set = Object.entries(rules?.prediction ?? {}).map(([k, v]) => `${k} ${v}`);
+  for (const key of ['pings_per_check', 'pings_after_restoration']) {
+    if (rules && rules[key] != null) set.push(`${key} ${rules[key]}`);
+  }
+  return set.length
+    ? `Locating outages with the storm's rules: ${set.join(', ')}.`
+    : 'Locating outages with the usual rules (no storm rules configured).';
+}
+
 /** The body of a POST /api/storm that turns it on or changes it, from the form. */
 function settings(form, before) {
   const body = {
@@ -89,6 +100,7 @@ export async function stormDialog() {
       h('div', { class: 'storm-zones' }, h('table', {},
         h('thead', {}, h('tr', {}, h('th', {}, 'Zone'), h('th', {}, 'Storm ETR'))),
         h('tbody', {}, zoneRows(names, s.zone_etrs ?? {})))),
+      on ? h('p', { id: 'storm-rules', class: 'muted' }, rulesText(s.rules)) : null,
       on ? h('div', { class: 'storm-off' },
         h('button', { type: 'submit', class: 'btn danger', id: 'storm-off', value: 'off' }, 'Turn storm mode off'),
         h('span', { class: 'muted' }, ' automatic dispatch goes back to what it was before the storm')) : null,
