@@ -56,6 +56,8 @@ setup(
     ],
     extras_require={
         "pandapower": ["pandapower>=3.0"],
+        # OpenDSS import (topology/opendss.py): the DSS C-API engine, a 22 MB wheel.
+        "opendss": ["OpenDSSDirect.py>=0.9"],
         "parquet": ["pyarrow>=12"],
         "test": [
             "pytest>=7.4",
@@ -64,6 +66,7 @@ setup(
             "ruff>=0.5",
             "mypy>=1.8",
             "pandapower>=3.0",
+            "OpenDSSDirect.py>=0.9",
             "pyarrow>=12",
             "playwright>=1.45",
             "openapi-spec-validator>=0.7",

@@ -197,3 +197,75 @@ def import_pandapower(
             f"{doc['customers']} customers, {len(net.warnings)} warning(s)"
         ),
     )
+
+
+@network.command("import-opendss")
+@click.argument("master", type=click.Path(dir_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--crs",
+    default=None,
+    help="CRS of the bus coordinates when they are projected or local "
+    "(EPSG:NNNN or a PROJ string); without it they must be lon/lat.",
+)
+@click.option(
+    "--customers-per-kw",
+    type=float,
+    default=None,
+    help="Spot loads (NumCust=1) count ceil(kW x this) customers instead of one.",
+)
+@json_option
+@handles_errors
+def import_opendss(
+    master: str, out_dir: str, crs: str | None, customers_per_kw: float | None, as_json: bool
+) -> None:
+    """Convert an OpenDSS circuit to a network file and a customers file.
+
+    MASTER is the .dss file OpenDSS would compile; OpenDSS itself compiles
+    it (needs the [opendss] extra). Writes OUT_DIR/network.geojson and
+    OUT_DIR/customers.csv (one customer per load at its bus), nothing when
+    the circuit cannot be imported. Mapping: docs/formats.md, "OpenDSS".
+    """
+    import os
+    from pathlib import Path
+
+    from topology.io import write_customers_csv, write_network
+    from topology.opendss import from_opendss
+
+    if customers_per_kw is not None and not customers_per_kw > 0:
+        raise click.BadParameter("must be positive", param_hint="--customers-per-kw")
+    net = from_opendss(master, crs=crs, customers_per_kw=customers_per_kw)
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    network_out, customers_out = folder / "network.geojson", folder / "customers.csv"
+    # Both files written aside first, then moved in: never one new and one old.
+    network_tmp, customers_tmp = folder / ".network.tmp.geojson", folder / ".customers.tmp.csv"
+    try:
+        write_network(net, network_tmp)
+        write_customers_csv(net, customers_tmp)
+        os.replace(network_tmp, network_out)
+        os.replace(customers_tmp, customers_out)
+    finally:
+        network_tmp.unlink(missing_ok=True)
+        customers_tmp.unlink(missing_ok=True)
+    doc = {
+        "output": str(network_out),
+        "customers_output": str(customers_out),
+        "nodes": net.n_nodes,
+        "edges": net.n_edges,
+        "sources": int(net.node_source.sum()),
+        "customers": int(net.node_customers.sum()),
+        "warnings": [i.as_dict() for i in net.warnings],
+    }
+    emit(
+        doc,
+        as_json,
+        lambda: "\n".join(
+            [str(i) for i in net.warnings]
+            + [
+                f"wrote {network_out} and {customers_out}: {net.n_nodes} nodes, "
+                f"{net.n_edges} edges, {doc['customers']} customers, "
+                f"{len(net.warnings)} warning(s)"
+            ]
+        ),
+    )
