@@ -565,3 +565,30 @@ def test_sigkill_mid_stream_then_restart_keeps_every_event_once(
     assert sorted(tuple(o[k] for k in keys) for o in outages(db_url)) == sorted(
         tuple(o[k] for k in keys) for o in outages(reference)
     )
+
+
+def test_openfmb_profiles_through_the_broker_reach_the_engine(
+    loaded_db: str, names: dict[str, str], publisher: Publisher
+) -> None:
+    from test_openfmb import status
+
+    fmb = names["prefix"].replace("/oms/", "/openfmb/")
+    with listening(
+        loaded_db, names, openfmb_prefix=fmb, openfmb_devices={"uuid-b1": "B1"}
+    ) as running:
+        topic, body = status(
+            "breakermodule", "uuid-b1", {"phs3": {"stVal": "DbPosKind_open"}}, message="b1-trip"
+        )
+        publisher.publish(f"{fmb}{topic}", body)
+        publisher.publish(f"{fmb}{topic}", body)  # sent again: a duplicate
+        wrong, _ = status("switchmodule", "nowhere", {"phs3": {"stVal": "DbPosKind_open"}})
+        publisher.publish(f"{fmb}{wrong}", _)
+        publisher.publish(f"{fmb}metermodule/MeterReadingProfile/m", b"\x08\x01")  # protobuf
+        wait_until(lambda: "openfmb:b1-trip:scada" in stored_ids(loaded_db), what="the trip")
+        wait_until(lambda: running.listener.report.rejected_total >= 2, what="two rejections")
+        report = running.stop()
+    assert stored_ids(loaded_db).count("openfmb:b1-trip:scada") == 1
+    found = {o["device"]: o for o in outages(loaded_db)}
+    assert found["B1"]["state"] == "confirmed"
+    reasons = json.dumps(report.to_dict())
+    assert "nowhere" in reasons and "protobuf profiles are not read" in reasons

@@ -107,6 +107,25 @@ __all__ = ["listen"]
     default=None,
     help="Where rejected events are republished (default <prefix>rejected; '' for none).",
 )
+@click.option(
+    "--openfmb-prefix",
+    default="openfmb/",
+    show_default=True,
+    help="Prefix of the OpenFMB profile topics read ('' for none).",
+)
+@click.option(
+    "--openfmb-map",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CSV of mrid,id: OpenFMB equipment mRID to device or meter id.",
+)
+@click.option(
+    "--dead-volts",
+    type=click.FloatRange(min=0, min_open=True),
+    default=50.0,
+    show_default=True,
+    help="An OpenFMB meter reading below this is a meter without supply.",
+)
 @click.option("--seconds", type=click.FloatRange(min=0), default=None, help="Stop after N seconds.")
 @click.option(
     "--once", is_flag=True, help="Take what the broker kept, stop when nothing arrives for 1 s."
@@ -133,6 +152,9 @@ def listen(
     max_batch: int,
     batch_seconds: float,
     rejected_topic: str | None,
+    openfmb_prefix: str,
+    openfmb_map: str | None,
+    dead_volts: float,
     seconds: float | None,
     once: bool,
     verbose: bool,
@@ -143,12 +165,14 @@ def listen(
 
     Subscribes with QoS 1 to PREFIX + scada/#, ami/#, calls/#,
     crews/+/gps and events/# (contract-3 events: one JSON object or an
-    array per message). Messages are applied in batches and acknowledged
-    only when their batch has committed, on a persistent session: after a
-    crash the broker delivers the rest again, and repeated event ids are
-    duplicates that change nothing. Reconnects by itself; SIGINT or SIGTERM
-    finishes the batch, acknowledges it and disconnects. Progress goes to
-    stderr; with --json a report is printed at the end.
+    array per message), and to OpenFMB switch, breaker, recloser and meter
+    profiles (JSON) under --openfmb-prefix (docs/mqtt.md). Messages are
+    applied in batches and acknowledged only when their batch has
+    committed, on a persistent session: after a crash the broker delivers
+    the rest again, and repeated event ids are duplicates that change
+    nothing. Reconnects by itself; SIGINT or SIGTERM finishes the batch,
+    acknowledges it and disconnects. Progress goes to stderr; with --json a
+    report is printed at the end.
     """
     from oms.engine import OutageEngine
     from oms.exceptions import OMSError
@@ -174,6 +198,9 @@ def listen(
             max_batch=max_batch,
             batch_seconds=batch_seconds,
             rejected_topic=rejected_topic,
+            openfmb_prefix=openfmb_prefix,
+            openfmb_devices=_mrid_map(openfmb_map) if openfmb_map else {},
+            dead_volts=dead_volts,
         )
     except OMSError as exc:
         raise click.UsageError(str(exc)) from None
@@ -192,6 +219,24 @@ def listen(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     emit(report.to_dict(), as_json, report.summary)
+
+
+def _mrid_map(path: str) -> dict[str, str]:
+    """mRID -> device or meter id from a CSV with columns ``mrid`` and ``id``."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if not {"mrid", "id"} <= set(reader.fieldnames or ()):
+            raise click.BadParameter(
+                f"{path}: needs columns mrid and id", param_hint="--openfmb-map"
+            )
+        out = {}
+        for line, row in enumerate(reader, start=2):
+            if not row["mrid"] or not row["id"]:
+                raise click.BadParameter(f"{path} line {line}: empty mrid or id")
+            out[row["mrid"]] = row["id"]
+    return out
 
 
 def _setup_logging(level: int) -> None:

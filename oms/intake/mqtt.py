@@ -19,6 +19,10 @@ prefix (default ``oms/``) and hands what arrives to an
 
 A payload is one contract-3 JSON object or a JSON array of them.
 
+Beside them, OpenFMB switch, breaker, recloser and meter profiles under
+``openfmb/`` (:mod:`oms.intake.openfmb`; ``openfmb_prefix``, ``""`` to
+turn them off) are mapped to contract-3 events.
+
 No acknowledged message is lost: the client keeps a persistent session
 (a fixed client id; MQTT 5 session expiry, or ``clean_session=False`` on
 MQTT 3.1.1), subscribes with QoS 1 and acknowledges each message itself
@@ -55,6 +59,7 @@ from sqlalchemy.exc import DBAPIError
 from oms.authority import Principal
 from oms.engine import IngestReport, OutageEngine
 from oms.exceptions import EventError, OMSError
+from oms.intake import openfmb
 from oms.intake.events import TELEMETRY_TYPES, loads
 
 __all__ = [
@@ -128,6 +133,13 @@ class ListenSettings:
     rejected_topic : str or None
         Where rejected events are republished (``<prefix>rejected`` when
         None; ``""`` turns it off).
+    openfmb_prefix : str
+        Prefix of the OpenFMB profile topics read (``""`` for none).
+    openfmb_devices : mapping
+        OpenFMB equipment mRID -> device or meter id (else the equipment's
+        name, else its mRID).
+    dead_volts : float
+        An OpenFMB meter reading below this is a meter without supply.
     progress_seconds : float
         Seconds between progress lines in the log (0: only at the end).
     """
@@ -152,6 +164,9 @@ class ListenSettings:
     reconnect_max: float = 30.0
     rejected_topic: str | None = None
     progress_seconds: float = 10.0
+    openfmb_prefix: str = "openfmb/"
+    openfmb_devices: dict[str, str] = field(default_factory=dict)
+    dead_volts: float = 50.0
 
     def __post_init__(self) -> None:
         if any(c in self.prefix for c in "+#\0"):
@@ -176,6 +191,22 @@ class ListenSettings:
             self.rejected_topic = f"{self.prefix}rejected"
         if any(c in self.rejected_topic for c in "+#"):
             raise OMSError(f"rejected topic {self.rejected_topic!r} may not contain wildcards")
+        if any(c in self.openfmb_prefix for c in "+#\0"):
+            raise OMSError(
+                f"OpenFMB prefix {self.openfmb_prefix!r} may not contain '+', '#' or NUL"
+            )
+        if self.openfmb_prefix and not self.openfmb_prefix.endswith("/"):
+            self.openfmb_prefix += "/"
+        if self.openfmb_prefix and self.openfmb_prefix.startswith(self.prefix or "\0"):
+            raise OMSError("the OpenFMB prefix may not lie under the listener's own prefix")
+        if not self.dead_volts > 0:
+            raise OMSError(f"dead_volts must be above 0, not {self.dead_volts}")
+
+    @property
+    def topics(self) -> list[str]:
+        """Every topic filter subscribed to: the own ones, then OpenFMB's."""
+        own = subscriptions(self.prefix)
+        return own + (openfmb.subscriptions(self.openfmb_prefix) if self.openfmb_prefix else [])
 
 
 def subscriptions(prefix: str) -> list[str]:
@@ -366,6 +397,8 @@ class Listener:
         self._generation = 0
         self._last_arrival = time.monotonic()
         self._subscribe_mid: int | None = None
+        s = self.settings
+        self.openfmb = openfmb.OpenFMBDecoder(s.openfmb_prefix, s.openfmb_devices, s.dead_volts)
         self.client = self._make_client()
 
     # ------------------------------------------------------------- client
@@ -414,7 +447,7 @@ class Listener:
             s.client_id,
             "session resumed" if flags.session_present else "new session",
         )
-        result, mid = client.subscribe([(t, 1) for t in subscriptions(s.prefix)])
+        result, mid = client.subscribe([(t, 1) for t in s.topics])
         if result != mqtt.MQTT_ERR_SUCCESS:
             log.error("could not subscribe: %s", mqtt.error_string(result))
         self._subscribe_mid = mid
@@ -447,7 +480,7 @@ class Listener:
     ) -> None:
         if mid != self._subscribe_mid:
             return
-        topics = subscriptions(self.settings.prefix)
+        topics = self.settings.topics
         refused = [t for t, rc in zip(topics, reason_codes, strict=False) if rc.is_failure]
         for topic in refused:
             log.error("the broker refused the subscription to %s", topic)
@@ -578,7 +611,10 @@ class Listener:
         rejections: list[tuple[tuple[int, int], Rejection, Any]] = []  # in arrival order
         for position, message in enumerate(batch):
             try:
-                array, items = decode_message(message.topic, message.payload, prefix)
+                if self.openfmb.handles(message.topic):
+                    array, items = self._openfmb(message)
+                else:
+                    array, items = decode_message(message.topic, message.payload, prefix)
             except EventError as exc:
                 text = message.payload.decode("utf-8", "replace")[:_MAX_ECHO]
                 rejections.append(((position, -1), Rejection(message.topic, str(exc)), text))
@@ -618,6 +654,16 @@ class Listener:
         for message in batch:
             if message.qos > 0 and message.generation == self._generation:
                 self.client.ack(message.mid, message.qos)
+
+    def _openfmb(self, message: _Message) -> tuple[bool, list[tuple[Any, Any]]]:
+        """An OpenFMB profile's events, each given as the profile it came from."""
+        try:
+            doc = loads(message.payload.decode("utf-8"))
+        except (UnicodeDecodeError, EventError) as exc:
+            why = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            raise EventError(f"{why} (protobuf profiles are not read: publish JSON)") from None
+        events = self.openfmb.decode(message.topic, doc)
+        return len(events) > 1, [(doc, e) for e in events]
 
     def _apply(self, events: list[tuple[int, dict[str, Any]]]) -> IngestReport | None:
         """One engine call; retried while the database is away (None: stopped).
