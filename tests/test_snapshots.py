@@ -66,7 +66,9 @@ def test_one_build_for_many_readers_at_once() -> None:
     got: list[Snapshot] = []
     readers = [
         threading.Thread(
-            target=lambda: got.append(store.get("v", (1,), NOW, 1.0, False, build, json.dumps))
+            target=lambda: got.append(
+                store.get("v", lambda: (1,), NOW, 1.0, False, build, json.dumps)
+            )
         )
         for _ in range(8)
     ]
@@ -78,10 +80,47 @@ def test_one_build_for_many_readers_at_once() -> None:
     assert {s.body for s in got} == {b"[1]"}
 
 
+def test_within_the_bound_the_database_is_not_asked() -> None:
+    store = Snapshots()
+    asked: list[int] = []
+
+    def state() -> tuple[int]:
+        asked.append(1)
+        return (len(asked),)  # moves at every look
+
+    store.get("v", state, NOW, 1.0, False, lambda: [1], json.dumps)
+    store.get("v", state, _at(0.9), 1.0, False, lambda: [2], json.dumps)
+    assert len(asked) == 1
+    assert store.get("v", state, _at(1), 1.0, False, lambda: [3], json.dumps).body == b"[3]"
+
+
+def test_readers_get_the_snapshot_before_while_one_rebuilds_within_twice_the_bound() -> None:
+    store = Snapshots()
+    store.get("v", lambda: (1,), NOW, 1.0, False, lambda: ["old"], json.dumps)
+    lock = store._build_lock("v")
+    lock.acquire()  # a rebuild under way
+    try:
+        got = store.get("v", lambda: (2,), _at(1.5), 1.0, False, lambda: ["new"], json.dumps)
+        assert got.doc == ["old"]
+        late: list[Snapshot] = []
+        waiting = threading.Thread(
+            target=lambda: late.append(
+                store.get("v", lambda: (2,), _at(2), 1.0, False, lambda: ["new"], json.dumps)
+            )
+        )
+        waiting.start()
+        waiting.join(0.2)
+        assert waiting.is_alive()  # twice the bound: it waits for the new one
+    finally:
+        lock.release()
+    waiting.join(5)
+    assert late[0].doc == ["new"]
+
+
 def test_least_recently_used_views_go_first() -> None:
     store = Snapshots(max_views=2)
     for key in ("a", "b", "a", "c"):
-        store.get(key, (1,), NOW, 1.0, False, lambda: [], json.dumps)
+        store.get(key, lambda: (1,), NOW, 1.0, False, lambda: [], json.dumps)
     assert set(store.builds) == {"a", "c"}
 
 

@@ -14,8 +14,7 @@ When a snapshot is rebuilt (:func:`due`):
   content depends on the clock too (``timed``: job breaches, crews off
   shift, "as of" times); then once it is ``every`` seconds old;
 - after a change, once it is ``every`` seconds old: at most once per
-  ``every`` seconds however fast the feed moves, and never more than
-  ``every`` seconds behind the database.
+  ``every`` seconds however fast the feed moves.
 
 ``every`` is ``OMS_SNAPSHOT_S`` (1 s) for the dispatcher's views and
 ``OMS_PUBLIC_REFRESH_S`` (10 s) for the public page; 0 rebuilds a view at
@@ -24,12 +23,17 @@ every change. Ages are counted on the engine service's clock
 accelerated in ``oms demo``, moved by hand in tests), never on a clock of
 their own.
 
-Each process (a gunicorn worker) holds its own snapshots and reads the
-database's state at every request, so a change committed through any
-process is served by every process within the bound. One request rebuilds
-a view; the others asking for it meanwhile wait for that build rather than
-get data older than the bound. A view's variants for one role (a crew's own
-jobs) are derived from the staff snapshot, never built again.
+A request for a snapshot younger than ``every`` costs no query at all;
+past that it reads the database's state. One request rebuilds a view; the
+others asking for it meanwhile get the snapshot before it while that is
+younger than ``2 * every``, and wait for the new one past that. So what is
+served is never more than ``2 * every`` behind the database (2 s for the
+dispatcher; usually ``every`` and a build), and no reader queues behind a
+rebuild in the usual case. Each process (a gunicorn worker) holds its own
+snapshots and reads the state of the one database, so a change committed
+through any process is served by every process within that bound. A
+view's variants for one role (a crew's own jobs) are derived from the
+staff snapshot, never built again.
 """
 
 from __future__ import annotations
@@ -127,24 +131,41 @@ class Snapshots:
     def get(
         self,
         key: Hashable,
-        state: tuple[Any, ...],
+        state: Callable[[], tuple[Any, ...]],
         now: datetime,
         every: float,
         timed: bool,
         build: Callable[[], Any],
         dumps: Callable[[Any], str],
     ) -> Snapshot:
-        """The snapshot of view ``key``, rebuilt by ``build`` first when :func:`due`."""
+        """The snapshot of view ``key``, rebuilt by ``build`` first when :func:`due`.
+
+        ``state`` reads the database's state; it is not asked while the
+        snapshot is younger than ``every`` (nothing is due then, whatever
+        changed). While one request rebuilds a view, the others get the
+        snapshot before it if that is younger than ``2 * every``; past
+        that they wait for the new one.
+        """
         found = self._peek(key)
-        if not due(found, state, now, every, timed):
+        age = None if found is None else (now - found.built).total_seconds()
+        if found is not None and age is not None and 0 <= age < every:
+            return found
+        current = state()
+        if not due(found, current, now, every, timed):
             assert found is not None
             return found
-        with self._build_lock(key):
+        lock = self._build_lock(key)
+        if found is not None and age is not None and 0 <= age < 2 * every:
+            if not lock.acquire(blocking=False):
+                return found  # another request is rebuilding it, and it is within the bound
+        else:
+            lock.acquire()
+        try:
             found = self._peek(key)  # another request may have rebuilt it meanwhile
-            if not due(found, state, now, every, timed):
+            if not due(found, current, now, every, timed):
                 assert found is not None
                 return found
-            made = _snapshot(state, now, build(), dumps)
+            made = _snapshot(current, now, build(), dumps)
             with self._lock:
                 self._views[key] = made
                 self._views.move_to_end(key)
@@ -154,6 +175,8 @@ class Snapshots:
                     self._locks.pop(old, None)
                     self.builds.pop(old, None)
             return made
+        finally:
+            lock.release()
 
     def _peek(self, key: Hashable) -> Snapshot | None:
         with self._lock:
@@ -209,20 +232,18 @@ def serve(
     """
     cfg = current_app.config
     every = float(cfg["OMS_PUBLIC_REFRESH_S"] if public else cfg["OMS_SNAPSHOT_S"])
-    conn = get_conn()
     now = service().clock()
     dumps = current_app.json.dumps
-    state = database_state(conn)
-    snapshot = _store().get(key, state, now, every, timed, build, dumps)
+    snapshot = _store().get(
+        key, lambda: database_state(get_conn()), now, every, timed, build, dumps
+    )
     if variant is not None:
         snapshot = snapshot.derive(variant[0], variant[1], dumps)
     response = Response(snapshot.body, mimetype=mimetype)
     response.set_etag(snapshot.etag)
     if public:
-        # A proxy may keep it until the bound ends: from now when it is
-        # current, else from when it was built.
-        current = state == snapshot.state and not timed
-        left = every if current else every - (now - snapshot.built).total_seconds()
+        # A proxy may keep it until it would be rebuilt here.
+        left = every - (now - snapshot.built).total_seconds()
         response.headers["Cache-Control"] = f"public, max-age={max(int(left), 0)}"
     else:
         response.headers["Cache-Control"] = "private, no-cache"
