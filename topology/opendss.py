@@ -109,7 +109,7 @@ _NOT_BRANCHES = frozenset(
 )
 #: OpenDSS's ActionCodes value for "open".
 _ACTION_OPEN = 1
-_LOCATION = re.compile(r'\s*\[file: "(?P<file>[^"]*)", line: (?P<line>\d+)\]\s*$')
+_LOCATION = re.compile(r'\s*\[file: "(?P<file>[^"]*)", line: (?P<line>\d+)\]')
 
 
 # ------------------------------------------------------------------ data read from OpenDSS
@@ -214,15 +214,19 @@ def _require_opendss() -> Any:
 
 
 def _compile_error(path: Path, exc: Exception) -> NetworkFileError:
-    """A NetworkFileError naming the file and line OpenDSS reports, if it does."""
+    """A NetworkFileError naming the file and line OpenDSS reports, if it does.
+
+    OpenDSS appends ``[file: "...", line: N]`` for the file that failed and
+    then for every file that redirected to it, innermost first.
+    """
     message = str(exc.args[1] if len(exc.args) > 1 else exc).strip()
-    where = _LOCATION.search(message)
-    if where:
-        message = message[: where.start()].strip()
-        return NetworkFileError(
-            f"{where['file']}, line {where['line']}: OpenDSS cannot compile it: {message}"
-        )
-    return NetworkFileError(f"{path}: OpenDSS cannot compile it: {message}")
+    places = [(m["file"], m["line"]) for m in _LOCATION.finditer(message)]
+    message = _LOCATION.sub("", message).strip()
+    if not places:
+        return NetworkFileError(f"{path}: OpenDSS cannot compile it: {message}")
+    (file, line), outer = places[0], places[1:]
+    via = "".join(f" (from {f}, line {n})" for f, n in outer)
+    return NetworkFileError(f"{file}, line {line}: OpenDSS cannot compile it: {message}{via}")
 
 
 def _read(path: Path) -> _Circuit:
@@ -241,7 +245,11 @@ def _read(path: Path) -> _Circuit:
         dss.Text.Command(f'compile "{path.resolve()}"')
     except odd.DSSException as exc:
         raise _compile_error(path, exc) from exc
-    if not dss.Circuit.Name():
+    try:
+        named = bool(dss.Circuit.Name())
+    except odd.DSSException:  # "There is no active circuit!"
+        named = False
+    if not named:
         raise NetworkFileError(f"{path}: defines no circuit (no 'New Circuit.<name>')")
     if dss.Circuit.NumBuses() == 0:
         # No CalcVoltageBases or Solve in the script: the bus list is made on demand.
