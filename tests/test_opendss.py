@@ -452,6 +452,14 @@ def test_compile_error_names_the_file_and_line_opendss_reports(tmp_path: Path) -
     )
 
 
+def test_an_opendss_name_clashing_with_a_made_id_is_an_error(tmp_path: Path) -> None:
+    dss = SMALL + "New Line.l2-t1 bus1=a bus2=c length=1 units=km\nOpen Line.l2 1\n"
+    coords = {"src": (10.0, 50.0), "a": (10.01, 50.0), "b": (10.02, 50.0), "c": (10.0, 50.1)}
+    master = write_circuit(tmp_path, dss + "CalcVoltageBases\nBusCoords coords.csv\n", coords)
+    with pytest.raises(NetworkFileError, match=r"the id 'Line\.l2-t1' is made twice"):
+        from_opendss(master)
+
+
 def test_a_file_without_a_circuit_or_a_source(tmp_path: Path) -> None:
     empty = tmp_path / "empty.dss"
     empty.write_text("Clear\n", encoding="utf-8")

@@ -479,6 +479,7 @@ class _Builder:
         self._add_devices()
         # Device nodes sit at the bus they hang from.
         xy = placed[np.array(self.node_at, dtype=np.int64)]
+        self._check_unique()
         customers = self._customers()
         source = np.zeros(len(self.node_ids), dtype=bool)
         source[[self.bus_pos[b] for b in self.c.sources]] = True
@@ -703,6 +704,17 @@ class _Builder:
                     closed=closed,
                     props={"element": element.id, "terminal": t},
                 )
+
+    def _check_unique(self) -> None:
+        """The ids made here (``-n``, ``-t<k>``, ``-w<k>``) could meet an OpenDSS name."""
+        seen: set[str] = set()
+        for element_id in self.node_ids + self.edge_ids:
+            if element_id in seen:
+                raise NetworkFileError(
+                    f"{self.c.path}: the id {element_id!r} is made twice (an OpenDSS name "
+                    "ends like an id the importer makes: -n, -t<k>, -w<k>); rename the element"
+                )
+            seen.add(element_id)
 
     # ------------------------------------------------------------- customers
     def _customers(self) -> Customers:
