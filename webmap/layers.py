@@ -5,19 +5,11 @@ what it read, the tests and the benchmark call them directly.
 
 The network layer
 -----------------
-:func:`edge_states` gives every edge one of :data:`STATES`:
-
-``energized``
-    both ends reachable from a source through closed edges;
-``deenergized``
-    not energized, counting the device of every active (predicted or
-    confirmed) network outage as open, so a fuse predicted from calls shows
-    its dead lateral although no telemetry reported it open;
-``open``
-    an operable device open in the network as operated (a normally-open tie,
-    a tripped breaker, a switch the operator opened);
-``faulted``
-    in the faulted section (``section``) of an active network outage.
+:func:`edge_states` (:mod:`oms.edge_states`, shared with the GIS layers)
+gives every edge one of :data:`STATES`: ``energized``, ``deenergized``
+(counting the device of every active network outage as open), ``open``
+(an operable device open as operated) or ``faulted`` (the faulted section
+of an active network outage).
 
 :func:`network_layer` answers one map request: the edges whose bounding box
 meets ``bbox`` at zoom ``zoom``. When the view holds few edges
@@ -75,11 +67,11 @@ from typing import Any
 
 import numpy as np
 
+from oms.edge_states import DEENERGIZED, ENERGIZED, FAULTED, OPEN, STATES, edge_states
 from oms.engine.damage import ASSETS
 from oms.outages import ACTIVE_STATES
 from topology.exceptions import TopologyError
 from topology.model import EDGE_KINDS, Network
-from topology.supply import reachable_from
 
 __all__ = [
     "ACTIVE_ORDER_STATES",
@@ -120,9 +112,6 @@ __all__ = [
     "trace_layer",
 ]
 
-#: Edge states, by code (the position in this tuple), bottom to top when drawn.
-STATES = ("energized", "open", "deenergized", "faulted")
-ENERGIZED, OPEN, DEENERGIZED, FAULTED = range(4)
 #: At this zoom and closer every edge is its own feature.
 DETAIL_ZOOM = 16.0
 #: A view with at most this many edges is drawn edge by edge at any zoom.
@@ -213,7 +202,6 @@ class _Prepared:
 
 _prepared: weakref.WeakKeyDictionary[Network, _Prepared] = weakref.WeakKeyDictionary()
 _by_geometry: dict[bytes, _Prepared] = {}
-_states: weakref.WeakKeyDictionary[Network, tuple[Any, np.ndarray]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -291,68 +279,6 @@ def network_bounds(net: Network) -> Bbox | None:
 
 
 # ------------------------------------------------------------------ states
-def _outage_marks(net: Network, outages: Iterable[Mapping[str, Any]]) -> tuple[Any, ...]:
-    """(device, section) of the active network outages, as positions; sorted."""
-    marks = []
-    for o in outages:
-        if o.get("kind", "network") != "network" or o.get("state") not in ACTIVE_STATES:
-            continue
-        dev = net.edge_index.get(str(o.get("device")))
-        section = tuple(
-            sorted(net.edge_index[s] for s in (o.get("section") or []) if s in net.edge_index)
-        )
-        marks.append((-1 if dev is None else dev, section))
-    return tuple(sorted(marks))
-
-
-def edge_states(net: Network, outages: Iterable[Mapping[str, Any]] = ()) -> np.ndarray:
-    """State code (position in :data:`STATES`) of every edge of ``net`` as operated.
-
-    Parameters
-    ----------
-    net : Network
-        The network with its devices in their operated state.
-    outages : iterable of mappings
-        Outages as the API gives them (``kind``, ``state``, ``device``,
-        ``section``); only active network outages count.
-
-    Returns
-    -------
-    ndarray of int8, length n_edges
-
-    Notes
-    -----
-    O(n + m) (one breadth-first search), cached per network object and set
-    of active outages, so repeated map requests cost O(1) here.
-    """
-    marks = _outage_marks(net, outages)
-    key = (marks, net.edge_closed.tobytes())
-    with _lock:
-        cached = _states.get(net)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    closed = net.edge_closed.copy()
-    faulted = np.zeros(net.n_edges, dtype=bool)
-    for dev, section in marks:
-        if dev >= 0:
-            closed[dev] = False
-        faulted[list(section)] = True
-    # One breadth-first search (not net.supply, which also builds the bridge tree).
-    e = np.flatnonzero(closed)
-    order, _ = reachable_from(net.n_nodes, net.edge_from[e], net.edge_to[e], net.sources)
-    reached = np.zeros(net.n_nodes + 1, dtype=bool)
-    reached[order] = True
-    alive = reached[: net.n_nodes]
-    states = np.where(alive[net.edge_from] & alive[net.edge_to], ENERGIZED, DEENERGIZED).astype(
-        np.int8
-    )
-    states[~net.edge_closed] = OPEN
-    states[faulted] = FAULTED
-    with _lock:
-        _states[net] = (key, states)
-    return states
-
-
 def state_counts(states: np.ndarray) -> dict[str, int]:
     """Edges per state name. O(m)."""
     counts = np.bincount(states, minlength=len(STATES))
