@@ -25,6 +25,7 @@ switching   ``switching ...``,              switching orders, safety documents,
             ``planned ...``                 field changes, planned outages
 storm       ``storm ...``                   storm mode: dispatch policy, storm ETRs
 critical    ``critical ...``                the critical-customer register, calls owed
+gis         ``gis publish``, ``export``     live outages as PostGIS layers, GeoPackage
 notify      ``notify ...``                  customer notifications
 report      ``report ...``                  reliability, compliance, bulletin
 simulate    ``simulate``                    storms and their scoring
@@ -58,6 +59,8 @@ COMMANDS = {
     "planned": "oms.cli.switching:planned",
     "storm": "oms.cli.storm:storm",
     "critical": "oms.cli.critical:critical",
+    "gis": "oms.cli.gis:gis",
+    "export": "oms.cli.gis:export",
     "notify": "oms.cli.notify:notify",
     "report": "oms.cli.report:report",
     "simulate": "oms.cli.simulate:simulate",
