@@ -54,7 +54,12 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Optional packages and the extra that installs them, for a helpful message.
-_EXTRAS = {"pyarrow": "parquet", "pandapower": "pandapower", "simbench": "pandapower"}
+_EXTRAS = {
+    "pyarrow": "parquet",
+    "pandapower": "pandapower",
+    "simbench": "pandapower",
+    "opendssdirect": "opendss",
+}
 
 
 # ----------------------------------------------------------------- output
