@@ -116,12 +116,17 @@ export async function registerDialog(id, name = null) {
     ok: 'Save',
     submit: (form, submitter) => {
       if (submitter?.id === 'reg-off') return save(id, { critical: null }, `${id} taken off the register`);
-      return save(id, {
+      const fields = {
         critical: text(form, 'reg-reason'),
         emergency_plan: text(form, 'reg-plan'),
         contacts: contactsOf(form),
         note: text(form, 'reg-note'),
-      }, `${id}: register entry saved`);
+      };
+      // A new entry sends what was typed: a field left out keeps what the customer
+      // had (the file's emergency plan, the contacts of an earlier entry taken off).
+      const body = entry ? fields
+        : Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && !(Array.isArray(v) && !v.length)));
+      return save(id, body, `${id}: register entry saved`);
     },
   });
 }
