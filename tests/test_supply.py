@@ -73,12 +73,18 @@ def test_dead_node_has_no_path(net: Network) -> None:
     assert net.supply.source_of(b1) is None
 
 
-def test_operate_rebuilds_supply_and_checks_states(net: Network) -> None:
+def test_operate_updates_supply_and_checks_states(net: Network) -> None:
     from topology import NotOperableError, SwitchStateError
 
     before = net.supply
+    a6 = net.node("a6")
+    assert before.tree.depth[a6] == 8 and before.bridge[net.edge("L6")]
     net.operate("TIE1", "closed")
-    assert net.supply is not before
+    # Updated in place (issue 17): the same object, in the new state; a6 is
+    # now nearer S2 (through TIE1) and L6 lies on the loop TIE1 closes.
+    assert net.supply is before
+    assert before.tree.depth[a6] == 6 and before.source_of(a6) == net.node("S2")
+    assert not before.bridge[net.edge("L6")]
     with pytest.raises(SwitchStateError, match="already closed"):
         net.operate("TIE1", "closed")
     with pytest.raises(NotOperableError, match="line"):

@@ -29,13 +29,13 @@ Memory is a handful of int64 arrays of length n (about 80 bytes a node).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
-__all__ = ["SpanningTree", "Supply", "SwitchedNetwork", "reachable_from"]
+__all__ = ["SpanningTree", "Supply", "SupplyTree", "SwitchedNetwork", "reachable_from"]
 
 
 class SwitchedNetwork(Protocol):
@@ -122,7 +122,79 @@ def _path_sums(values: np.ndarray, parent: np.ndarray) -> np.ndarray:
         anc = anc[anc]
 
 
-class SpanningTree:
+class _TreeWalks:
+    """Walks over a tree's parent pointers, shared by :class:`SpanningTree`
+    and :class:`SupplyTree` (which provide ``root``, ``parent``,
+    ``parent_edge`` and ``depth``)."""
+
+    root: int
+    parent: np.ndarray
+    parent_edge: np.ndarray
+    depth: np.ndarray
+    _walk: tuple[list[int], list[int]] | None
+
+    def _lists(self) -> tuple[list[int], list[int]]:
+        # Walking Python lists is several times faster than indexing numpy
+        # scalars one step at a time; built once, on the first upward walk.
+        if self._walk is None:
+            self._walk = (self.parent.tolist(), self.parent_edge.tolist())
+        return self._walk
+
+    def climb(self, v: int) -> tuple[list[int], int]:
+        """Tree edges from ``v`` up to its root node (nearest first), and that root. O(depth)."""
+        parent, parent_edge = self._lists()
+        root = self.root
+        path: list[int] = []
+        while parent[v] != root:
+            path.append(parent_edge[v])
+            v = parent[v]
+        return path, v
+
+    def path_to_root(self, v: int) -> list[int]:
+        """Tree edges from ``v`` up to its root node, nearest first. O(depth)."""
+        return self.climb(int(v))[0]
+
+    def top(self, v: int) -> int:
+        """The root node (depth 1) above ``v``. O(depth)."""
+        return self.climb(int(v))[1]
+
+    def lca(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Lowest common ancestors of node pairs, vectorised over the pairs.
+
+        O(depth) numpy steps, each over the pairs still apart.
+        """
+        u = np.array(u, dtype=np.int64)
+        v = np.array(v, dtype=np.int64)
+        depth, parent = self.depth, self.parent
+        while True:
+            apart = u != v
+            if not apart.any():
+                return u
+            du, dv = depth[u], depth[v]
+            up_u = apart & (du >= dv)
+            up_v = apart & (dv >= du)
+            u[up_u] = parent[u[up_u]]
+            v[up_v] = parent[v[up_v]]
+
+    def cycle(self, e: int, edge_from: np.ndarray, edge_to: np.ndarray) -> list[int]:
+        """The fundamental cycle of non-tree edge ``e``, as edge positions.
+
+        In order around the cycle, starting with ``e``. O(cycle length).
+        """
+        u, v = int(edge_from[e]), int(edge_to[e])
+        w = int(self.lca(np.array([u]), np.array([v]))[0])
+        left: list[int] = []
+        while u != w:
+            left.append(int(self.parent_edge[u]))
+            u = int(self.parent[u])
+        right: list[int] = []
+        while v != w:
+            right.append(int(self.parent_edge[v]))
+            v = int(self.parent[v])
+        return [e, *right, *reversed(left)]
+
+
+class SpanningTree(_TreeWalks):
     """A BFS spanning tree (forest under a virtual root) of selected edges.
 
     Parameters
@@ -233,65 +305,51 @@ class SpanningTree:
         t = self.tin[v]
         return self.pre[t : t + self.size[v]]
 
-    def _lists(self) -> tuple[list[int], list[int]]:
-        # Walking Python lists is several times faster than indexing numpy
-        # scalars one step at a time; built once, on the first upward walk.
-        if self._walk is None:
-            self._walk = (self.parent.tolist(), self.parent_edge.tolist())
-        return self._walk
 
-    def climb(self, v: int) -> tuple[list[int], int]:
-        """Tree edges from ``v`` up to its root node (nearest first), and that root. O(depth)."""
-        parent, parent_edge = self._lists()
-        root = self.root
-        path: list[int] = []
-        while parent[v] != root:
-            path.append(parent_edge[v])
-            v = parent[v]
-        return path, v
+class SupplyTree(_TreeWalks):
+    """The supply tree of a :class:`Supply`, kept up to date as edges switch.
 
-    def path_to_root(self, v: int) -> list[int]:
-        """Tree edges from ``v`` up to its root node, nearest first. O(depth)."""
-        return self.climb(int(v))[0]
+    Has the attributes of a :class:`SpanningTree` (see there). ``parent``,
+    ``parent_edge``, ``depth``, ``size``, ``edge_child`` and ``reached``
+    are arrays updated in place by each switch operation (so a reference
+    to one of them follows the network's state). The pre-order ``tin`` and
+    ``pre`` number the whole forest: they are put together from the
+    per-source pieces the supply keeps, on first use after a change
+    (O(n)), so hold them only until the next operation. ``nontree`` is
+    derived on each use (O(m)).
+    """
 
-    def top(self, v: int) -> int:
-        """The root node (depth 1) above ``v``. O(depth)."""
-        return self.climb(int(v))[1]
+    def __init__(self, supply: Supply, built: SpanningTree) -> None:
+        self._supply = supply
+        self.root = built.root
+        self.reached = built.reached
+        self.parent = built.parent
+        self.parent_edge = built.parent_edge
+        self.edge_child = built.edge_child
+        self.depth = built.depth
+        self.size = built.size
+        self._walk = None
 
-    def lca(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Lowest common ancestors of node pairs, vectorised over the pairs.
+    @property
+    def tin(self) -> np.ndarray:
+        """Pre-order position of every node (-1 where unreached)."""
+        return self._supply._layout()[0]
 
-        O(depth) numpy steps, each over the pairs still apart.
-        """
-        u = np.array(u, dtype=np.int64)
-        v = np.array(v, dtype=np.int64)
-        depth, parent = self.depth, self.parent
-        while True:
-            apart = u != v
-            if not apart.any():
-                return u
-            du, dv = depth[u], depth[v]
-            up_u = apart & (du >= dv)
-            up_v = apart & (dv >= du)
-            u[up_u] = parent[u[up_u]]
-            v[up_v] = parent[v[up_v]]
+    @property
+    def pre(self) -> np.ndarray:
+        """Reached positions in depth-first pre-order, the root first."""
+        return self._supply._layout()[1]
 
-    def cycle(self, e: int, edge_from: np.ndarray, edge_to: np.ndarray) -> list[int]:
-        """The fundamental cycle of non-tree edge ``e``, as edge positions.
+    @property
+    def nontree(self) -> np.ndarray:
+        """Closed edges not in the tree, ascending; each closes one cycle."""
+        return np.flatnonzero(self._supply.net.edge_closed & (self.edge_child < 0))
 
-        In order around the cycle, starting with ``e``. O(cycle length).
-        """
-        u, v = int(edge_from[e]), int(edge_to[e])
-        w = int(self.lca(np.array([u]), np.array([v]))[0])
-        left: list[int] = []
-        while u != w:
-            left.append(int(self.parent_edge[u]))
-            u = int(self.parent[u])
-        right: list[int] = []
-        while v != w:
-            right.append(int(self.parent_edge[v]))
-            v = int(self.parent[v])
-        return [e, *right, *reversed(left)]
+    def subtree(self, v: int) -> np.ndarray:
+        """Positions in the subtree of ``v`` (``v`` first), in pre-order. O(size)."""
+        if v == self.root:
+            return self.pre
+        return self._supply._subtree(int(v))
 
 
 class Supply:
@@ -300,55 +358,117 @@ class Supply:
     Built by :attr:`topology.model.Network.supply`, of a network or of a
     view of it in another state (:meth:`~topology.model.Network.with_states`);
     O(n + m) to build, queries as noted. See the module docstring for the
-    method.
+    method. :meth:`switch` updates it in place after one edge of the network
+    changed state (:mod:`topology.incremental`), touching only the part of
+    the tree the change affects.
 
     Attributes
     ----------
     net : SwitchedNetwork
         The network (in the state) analysed.
-    tree : SpanningTree
+    tree : SupplyTree
         Over the closed edges, rooted at the sources.
     energized : ndarray of bool, length n_nodes
         Reachable from a source through closed edges.
     bridge : ndarray of bool, length n_edges
         Opening this edge de-energizes something.
+
+    Notes
+    -----
+    The pre-order is kept in one piece per source (its supply subtree):
+    ``_blocks[s]`` lists the nodes fed from source ``s`` in pre-order,
+    ``_cum[s]`` the prefix sums of their customers, and every reached node
+    has its source (``_top``) and its position in that piece (``_ltin``).
+    A switch operation rewrites only the pieces it touches; subtree queries
+    read them directly, and the whole-forest ``tree.tin`` / ``tree.pre`` are
+    put together on demand.
     """
 
     def __init__(self, net: SwitchedNetwork) -> None:
         self.net = net
         closed = np.flatnonzero(net.edge_closed)
-        tree = SpanningTree(net.n_nodes, closed, net.edge_from, net.edge_to, net.sources)
-        self.tree = tree
+        built = SpanningTree(net.n_nodes, closed, net.edge_from, net.edge_to, net.sources)
+        self.tree = SupplyTree(self, built)
         n = net.n_nodes
-        self.energized = tree.reached[:n]
-
+        self.energized = built.reached[:n]
         customers = np.zeros(n + 1, dtype=np.int64)
         customers[:n] = net.node_customers
-        self._cum_customers = np.r_[0, np.cumsum(customers[tree.pre])]
+        self._customers = customers
 
-        # Tree edges on a cycle: the subtree below them holds an odd mark sum.
-        nt = tree.nontree[tree.reached[net.edge_from[tree.nontree]]]
+        # Tree edges on a cycle: the subtree below them holds a positive mark
+        # sum, the number of non-tree edges whose cycle runs through the edge
+        # (``_cover``, kept up to date by switch operations).
+        pre, tin, size = built.pre, built.tin, built.size
+        nt = built.nontree[built.reached[net.edge_from[built.nontree]]]
         marks = np.zeros(n + 1, dtype=np.int64)
         if len(nt):
             u, v = net.edge_from[nt], net.edge_to[nt]
             np.add.at(marks, u, 1)
             np.add.at(marks, v, 1)
-            np.add.at(marks, tree.lca(u, v), -2)
-        cum_marks = np.r_[0, np.cumsum(marks[tree.pre])]
-        child = tree.edge_child
-        is_tree = child >= 0
-        c = child[is_tree]
-        below = cum_marks[tree.tin[c] + tree.size[c]] - cum_marks[tree.tin[c]]
+            np.add.at(marks, built.lca(u, v), -2)
+        cum_marks = np.r_[0, np.cumsum(marks[pre])]
+        inner = pre[1:]
+        self._cover = np.zeros(n + 1, dtype=np.int64)
+        self._cover[inner] = cum_marks[tin[inner] + size[inner]] - cum_marks[tin[inner]]
+        tree_edges = np.flatnonzero(built.edge_child >= 0)
         self.bridge = np.zeros(net.n_edges, dtype=bool)
-        self.bridge[np.flatnonzero(is_tree)[below == 0]] = True
+        self.bridge[tree_edges] = self._cover[built.edge_child[tree_edges]] == 0
+
+        # One piece of the pre-order per source: the sources are the root's
+        # children, so their subtrees follow one another in ``pre``.
+        cum = np.r_[0, np.cumsum(customers[pre])]
+        tops = inner[built.depth[inner] == 1]
+        self._top = np.full(n + 1, -1, dtype=np.int64)
+        self._top[inner] = np.repeat(tops, size[tops])
+        self._ltin = np.full(n + 1, -1, dtype=np.int64)
+        self._ltin[inner] = tin[inner] - np.repeat(tin[tops], size[tops])
+        self._blocks: dict[int, np.ndarray] = {}
+        self._cum: dict[int, np.ndarray] = {}
+        for s, t, k in zip(tops.tolist(), tin[tops].tolist(), size[tops].tolist(), strict=True):
+            self._blocks[s] = pre[t : t + k]
+            self._cum[s] = cum[t : t + k + 1] - cum[t]
+        self._whole: tuple[np.ndarray, np.ndarray] | None = (tin, pre)
+        # Built on the first switch operation that needs them (topology.incremental).
+        self._scratch: np.ndarray | None = None
+        self._adjacency: Any = None
+
+    def switch(self, e: int) -> None:
+        """Follow a change of state of edge ``e`` (already made in ``net.edge_closed``).
+
+        Updates everything in place, touching the nodes whose supply path
+        changes, their sources' pieces of the pre-order, and the tree paths
+        of the cycles through them. See :mod:`topology.incremental`.
+        """
+        from topology.incremental import switch  # the update rules, loaded on first use
+
+        self._whole = None
+        switch(self, int(e))
+
+    def _layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """The whole forest's pre-order ``(tin, pre)``: the root, then each
+        source's piece. O(n) after a change, then kept until the next."""
+        if self._whole is None:
+            root = self.tree.root
+            pre = np.concatenate([np.array([root], dtype=np.int64), *self._blocks.values()])
+            tin = np.full(root + 1, -1, dtype=np.int64)
+            tin[pre] = np.arange(len(pre))
+            self._whole = (tin, pre)
+        return self._whole
+
+    def _subtree(self, v: int) -> np.ndarray:
+        t = int(self._ltin[v])
+        if t < 0:
+            return np.empty(0, dtype=np.int64)
+        return self._blocks[int(self._top[v])][t : t + int(self.tree.size[v])]
 
     # --------------------------------------------------------------- queries
     def subtree_customers(self, v: int) -> int:
         """Customers in the supply subtree of node ``v``. O(1)."""
-        t = self.tree.tin[v]
+        t = int(self._ltin[v])
         if t < 0:
             return 0
-        return int(self._cum_customers[t + self.tree.size[v]] - self._cum_customers[t])
+        cum = self._cum[int(self._top[v])]
+        return int(cum[t + self.tree.size[v]] - cum[t])
 
     def downstream_nodes(self, e: int) -> np.ndarray:
         """Nodes that lose every path to a source when edge ``e`` opens.
@@ -358,7 +478,7 @@ class Supply:
         """
         if not self.bridge[e]:
             return np.empty(0, dtype=np.int64)
-        return self.tree.subtree(int(self.tree.edge_child[e]))
+        return self._subtree(int(self.tree.edge_child[e]))
 
     def downstream_customers(self, e: int) -> int:
         """Customers who lose supply when edge ``e`` opens. O(1)."""
@@ -404,7 +524,7 @@ class Supply:
         return self.tree.path_to_root(v)
 
     def source_of(self, v: int) -> int | None:
-        """The source feeding node ``v`` (the nearest in edges), or None. O(depth)."""
+        """The source feeding node ``v`` (the nearest in edges), or None. O(1)."""
         if not self.energized[v]:
             return None
-        return self.tree.top(v)
+        return int(self._top[v])
