@@ -24,6 +24,9 @@ storm of 2,000 events per second of its own time), each request carrying
 every event due by then (at most 5,000: the engine's batch). The rate it
 achieved (events accepted per second) is reported per phase.
 
+- ``api`` first (below), then ``public``; after each, every dispatcher
+  view's size and one answer's time (``views_after``, ``views_at_end``):
+  the storm piles up outages and jobs as it goes.
 - ``public``: a closed loop of ``--connections`` keep-alive connections,
   each sending its next request when the last one is answered, on
   ``/public/`` (the page), ``/api/public/outages`` (its JSON) and a static
@@ -409,6 +412,29 @@ async def open_loop(
     }
 
 
+def view_sizes(port: int, token: str) -> dict[str, Any]:
+    """Each dispatcher view's size and one answer's time (a rebuild when due):
+    how much the storm has piled up."""
+
+    async def run() -> dict[str, Any]:
+        client = Client("127.0.0.1", port, {"Authorization": f"Bearer {token}"})
+        out: dict[str, Any] = {}
+        try:
+            for path in ("/api/outages", "/api/jobs?open=1", "/api/crews", "/api/overview"):
+                t0 = time.perf_counter()
+                status, size = await client.get(path)
+                out[path] = {"status": status, "bytes": size, "ms": _ms(t0)}
+        finally:
+            client.close()
+        return out
+
+    return asyncio.run(run())
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
 def body_size(port: int, path: str) -> int:
     async def run() -> int:
         client = Client("127.0.0.1", port)
@@ -485,13 +511,15 @@ def measure(kind: str, url: str, args: argparse.Namespace, folder: Path) -> dict
         time.sleep(args.warmup)  # the storm under way: outages, jobs, crews moving
         out: dict[str, Any] = {}
         t0 = time.monotonic()
+        out["api"] = asyncio.run(open_loop(port, token, args.clients, args.rate, args.api_seconds))
+        t1 = time.monotonic()
+        out["api"]["storm_ingested"] = ingest_rate(log, t0, t1)
+        out["api"]["views_after"] = view_sizes(port, token)
         out["public"] = public_load(
             port, static, args.connections, args.public_seconds, args.rounds
         )
-        t1 = time.monotonic()
-        out["public"]["storm_ingested"] = ingest_rate(log, t0, t1)
-        out["api"] = asyncio.run(open_loop(port, token, args.clients, args.rate, args.api_seconds))
-        out["api"]["storm_ingested"] = ingest_rate(log, t1, time.monotonic())
+        out["public"]["storm_ingested"] = ingest_rate(log, t1, time.monotonic())
+        out["views_at_end"] = view_sizes(port, token)
         out["storm_target_events_per_s"] = args.storm_rate
         return out
     finally:
