@@ -90,7 +90,21 @@ def load(
         + f": {doc['nodes']} nodes, {doc['edges']} edges, {doc['customers']} customers; "
         + f"{doc['crews']} crews, {doc['zones']} zones"
     )
+    if doc.get("diff"):
+        summary += "\n" + _diff_text(doc["diff"])
     emit(doc, as_json, lambda: "\n".join([*doc["warnings"], summary]))
+
+
+def _diff_text(diff: dict[str, Any]) -> str:
+    """One line per part that changed: ``edges: 3 added, 1 removed, 2 redrawn``."""
+    lines = []
+    for part in ("nodes", "edges", "customers"):
+        counts = {k: v for k, v in diff[part].items() if k != "ids" and v}
+        if counts:
+            lines.append(
+                f"{part}: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+            )
+    return "\n".join(lines) or "no node, edge or customer changed"
 
 
 # ----------------------------------------------------------------- ingest

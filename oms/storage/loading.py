@@ -29,6 +29,7 @@ from oms.intake.events import as_utc, iso
 from oms.storage import schema
 from oms.storage.inputs import read_crews, read_units, read_zones
 from topology import binary
+from topology.diff import network_diff
 from topology.io import attach_customers, read_customers, read_network
 from topology.model import CUSTOMER_FIELDS, Network
 
@@ -278,21 +279,27 @@ def load(
         crew_rows = read_crews(crews, unit_ids, zone_ids) if crews else None
         roads_blob = Path(roads).read_bytes() if roads else None
 
+    diff: dict[str, Any] | None = None
     with engine.begin() as conn:
         version = current
         if net is not None:
             warnings += [str(i) for i in net.warnings]
+            if current is not None:
+                diff = network_diff(stored_network(conn)[1], net)
             version = _write_version(conn, net, str(network or customers), digest or "-", now)
-            # Reported switch states of devices that no longer exist are dropped.
-            stale = [
-                d
-                for d in conn.execute(select(schema.device_states.c.device)).scalars()
-                if d not in net.edge_index
-            ]
-            if stale:
-                conn.execute(
-                    delete(schema.device_states).where(schema.device_states.c.device.in_(stale))
+            warnings += _live_state_lost(conn, net)
+            # A running engine reloads: its next write finds the generation moved.
+            generation = conn.execute(
+                select(schema.engine_state.c.value).where(schema.engine_state.c.key == "generation")
+            ).scalar()
+            conn.execute(
+                delete(schema.engine_state).where(schema.engine_state.c.key == "generation")
+            )
+            conn.execute(
+                insert(schema.engine_state).values(
+                    key="generation", value=str(int(generation or 0) + 1)
                 )
+            )
             lost = conn.execute(
                 select(schema.outages.c.id, schema.outages.c.device).where(
                     schema.outages.c.state.in_(("predicted", "confirmed"))
@@ -349,7 +356,40 @@ def load(
         "crews": int(n_crews or 0),
         "zones": int(n_zones or 0),
         "warnings": warnings,
+        "diff": diff,
     }
+
+
+def _live_state_lost(conn: Connection, net: Network) -> list[str]:
+    """Warnings for what is live on devices the new version no longer has.
+
+    Reported switch states of such devices are dropped; field changes in
+    place (tags, grounds, jumpers, cuts) and open switching documents that
+    name them are kept, and said.
+    """
+    ds, fc = schema.device_states, schema.field_changes
+    warnings = []
+    stale = [d for d in conn.execute(select(ds.c.device)).scalars() if d not in net.edge_index]
+    if stale:
+        conn.execute(delete(ds).where(ds.c.device.in_(stale)))
+        warnings.append(
+            f"dropped the reported states of {len(stale)} device(s) no longer in the network: "
+            + ", ".join(sorted(stale)[:20])
+        )
+    placed = conn.execute(select(fc.c.kind, fc.c.device).where(fc.c.active.is_(True))).all()
+    for kind, device in placed:
+        if device not in net.edge_index:
+            warnings.append(f"a {kind} is in place on {device}, which is not in the new network")
+    docs = schema.switching_documents
+    for doc_id, body in conn.execute(
+        select(docs.c.id, docs.c.body).where(docs.c.state.not_in(("completed", "cancelled")))
+    ):
+        items = [*(body or {}).get("steps", []), *(body or {}).get("points", [])]
+        named = {i.get("device") for i in items if isinstance(i, dict)}
+        gone = sorted(d for d in named if isinstance(d, str) and d not in net.edge_index)
+        if gone:
+            warnings.append(f"{doc_id} names {', '.join(gone)}, not in the new network")
+    return warnings
 
 
 def _onboarded_crews(conn: Connection) -> set[str]:
