@@ -197,6 +197,8 @@ def home() -> Any:
         "canDispatch": may(user, "api.outage_action"),
         "canSwitch": may(user, "api.switch"),
         "canStorm": may(user, "storm.change"),
+        "canContact": may(user, "critical.contact"),
+        "canRegister": may(user, "critical.edit"),
         "jobActions": may_take(user, "api.job_action"),
         # The engine's words (oms.vocabulary), so the page never keeps its own lists.
         "vocabulary": vocabulary.as_config(),

@@ -25,7 +25,7 @@
 import { call } from '../api.js';
 import { $, $$, byId, h } from '../dom.js';
 import { age } from './cards.js';
-import { canDispatch } from './config.js';
+import { canContact } from './config.js';
 import { openOutage } from './detail.js';
 import { fmtTime, human, plural } from './format.js';
 import { updateList } from './keyed.js';
@@ -36,7 +36,7 @@ import { toast } from './toast.js';
 const REFRESH_MS = 60000;
 const GAP_MS = 3000;
 /** Who may record a call: the dispatcher (customer_contact in oms/authority.py), as the outage actions. */
-const canCall = canDispatch;
+const canCall = canContact;
 /** The kinds in the order to call them, with their group's title and what they are. */
 const KINDS = [
   ['welfare', 'Welfare checks', 'Critical customers out of supply, not reached since they lost it'],
@@ -77,7 +77,7 @@ export async function loadCallbacks() {
 }
 
 /** A read soon: at most one every GAP_MS, however many changes ask for it. */
-function scheduleCallbacks() {
+export function scheduleCallbacks() {
   if (state.timer) return;
   const wait = Math.max(200, GAP_MS - (performance.now() - state.last));
   state.timer = setTimeout(() => {

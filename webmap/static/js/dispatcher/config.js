@@ -12,6 +12,9 @@ export const canDispatch = Boolean(CONFIG.canDispatch);
 export const canSwitch = Boolean(CONFIG.canSwitch);
 /** Storm mode: turned on, changed and off by the dispatcher (POST /api/storm). */
 export const canStorm = Boolean(CONFIG.canStorm);
+/** The calls owed: record a call (customer_contact); keep the register (critical_customer). */
+export const canContact = Boolean(CONFIG.canContact);
+export const canRegister = Boolean(CONFIG.canRegister);
 /** The engine's vocabularies (oms/vocabulary.py), sent with the page. */
 const VOCAB = CONFIG.vocabulary;
 

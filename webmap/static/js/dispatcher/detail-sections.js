@@ -8,7 +8,7 @@
  */
 import { h } from '../dom.js';
 import { alertHeadline } from './cards.js';
-import { SEG_NAMES, STAMPS } from './config.js';
+import { SEG_NAMES, STAMPS, canRegister } from './config.js';
 import { damageSymbol } from './damage.js';
 import { fmtAge, fmtTime, human, plural } from './format.js';
 import { contactLine, registerDialog } from './register.js';
@@ -107,6 +107,7 @@ function registerContacts(contacts) {
 
 /** The register dialog of a listed customer: its entry, or a new one. */
 function registerButton(x) {
+  if (!canRegister) return null;
   return h('button', {
     type: 'button', class: ['btn d-register', !x.critical && 'd-register-add'], 'data-register': x.id,
     title: x.critical ? 'Reason, emergency plan, contacts, note' : 'Put this customer on the critical-customer register',

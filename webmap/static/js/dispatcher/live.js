@@ -3,8 +3,9 @@
  * every change from the server's event stream (/stream, Server-Sent Events:
  * outage, job, crew, alert, alert_ack and device events, data = {ref, data};
  * order and field events redraw the switching desk's layer: field.js; an
- * outage or job event the damage reports: damage.js; an alert of kind
- * storm_mode changes the storm banner: ../storm.js).
+ * outage, job or damage event the damage reports: damage.js; a critical
+ * (register) or contact (a call made) event the calls owed: calls.js; an
+ * alert of kind storm_mode changes the storm banner: ../storm.js).
  *
  * Events that arrive while the lists load are held and applied after them.
  * A dropped stream reconnects from the last event seen (?since=).
@@ -15,6 +16,7 @@ import { refreshStorm, stormAlert } from '../storm.js';
 import { DONE_JOB, OPEN_OUTAGE, signIn } from './config.js';
 import { addAlert, applyAck, loadAlerts, loadSummary } from './alarms.js';
 import { alertText } from './cards.js';
+import { scheduleCallbacks } from './calls.js';
 import { loadDamage, scheduleDamage } from './damage.js';
 import { scheduleField } from './field.js';
 import { loadCalls, loadOutages, placeCrew, scheduleCalls, scheduleOutages } from './markers.js';
@@ -24,7 +26,9 @@ import { debounce } from './format.js';
 import { hooks, renderSoon, store } from './state.js';
 import { toast } from './toast.js';
 
-const KINDS = ['outage', 'job', 'crew', 'alert', 'alert_ack', 'device', 'order', 'field'];
+const KINDS = [
+  'outage', 'job', 'crew', 'alert', 'alert_ack', 'device', 'order', 'field', 'damage', 'critical', 'contact',
+];
 
 /** Each outage's zone and crews (GET /api/outages), for the outages filter; at most every 3 s. */
 async function loadPlaces() {
@@ -84,6 +88,10 @@ function handle(kind, msg) {
     scheduleNetwork();
   } else if (kind === 'order' || kind === 'field') {
     scheduleField();
+  } else if (kind === 'damage') {
+    scheduleDamage();
+  } else if (kind === 'critical' || kind === 'contact') {
+    scheduleCallbacks();  // the register or a call changed the calls owed
   }
   renderSoon();
 }
