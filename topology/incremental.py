@@ -162,7 +162,8 @@ def _rehang(sup: Supply, c: int) -> None:
     # Dijkstra from a super source (local id k): weight 1 inside X, and
     # ``init - base + 1`` from the super source to each entry.
     ix, iw = loc[ex[inside]], loc[ew[inside]]
-    pairs = np.unique(ix * (k + 1) + iw)
+    pairs = np.sort(ix * (k + 1) + iw)
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]  # parallel edges count once
     rows = np.r_[pairs // (k + 1), np.full(len(entry), k)]
     cols = np.r_[pairs % (k + 1), entry]
     weight = np.r_[np.ones(len(pairs)), (init[entry] - base + 1).astype(np.float64)]
@@ -368,12 +369,12 @@ def _cover_around(sup: Supply, z: np.ndarray, delta: int, skip: int = -1) -> Non
     """:func:`_cover_path` for every live non-tree edge at a node of ``z``."""
     net, tree = sup.net, sup.tree
     _, f = _incident(sup, z)
-    f = np.unique(f)
     u, v = net.edge_from[f], net.edge_to[f]
     keep = net.edge_closed[f] & tree.reached[u] & tree.reached[v] & (tree.edge_child[f] < 0)
     keep &= f != skip
-    for a, b in zip(u[keep].tolist(), v[keep].tolist(), strict=True):
-        _cover_path(sup, a, b, delta)
+    # An edge with both ends in z is listed twice; there are few such edges.
+    for e in sorted(set(f[keep].tolist())):
+        _cover_path(sup, int(net.edge_from[e]), int(net.edge_to[e]), delta)
 
 
 def _incident(sup: Supply, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

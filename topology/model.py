@@ -509,7 +509,7 @@ class Network:
         if state not in ("open", "closed"):
             raise ValueError(f"state must be 'open' or 'closed', not {state!r}")
         e = self.edge(edge_id)
-        if not self.operable[e]:
+        if not _OPERABLE_CODES[self.edge_kind[e]]:  # one edge, not the O(m) mask
             raise NotOperableError(
                 f"{edge_id} is a {self.kind_of(e)}, not an operable device; "
                 "only breakers, reclosers, sectionalizers, fuses and switches operate"
