@@ -163,7 +163,7 @@ def _rehang(sup: Supply, c: int) -> None:
     # ``init - base + 1`` from the super source to each entry.
     ix, iw = loc[ex[inside]], loc[ew[inside]]
     pairs = np.sort(ix * (k + 1) + iw)
-    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]  # parallel edges count once
+    pairs = pairs[np.diff(pairs, prepend=-1) != 0]  # parallel edges count once
     rows = np.r_[pairs // (k + 1), np.full(len(entry), k)]
     cols = np.r_[pairs % (k + 1), entry]
     weight = np.r_[np.ones(len(pairs)), (init[entry] - base + 1).astype(np.float64)]
