@@ -110,6 +110,20 @@ __all__ = ["simulate"]
     "--roads", type=click.Path(exists=True, dir_okay=False), default=None, help="Roads GeoJSON."
 )
 @click.option("--no-crews", is_flag=True, help="Score fault location only, without crews.")
+@click.option(
+    "--restoration",
+    type=click.Choice(["truth", "crews"]),
+    default="truth",
+    show_default=True,
+    help="With --score: supply back when the truth says, or when simulated crews "
+    "have done the work (needs crews).",
+)
+@click.option(
+    "--storm-dispatch",
+    type=click.Choice(["suggest", "batch", "automatic"]),
+    default=None,
+    help="With --score: storm mode on at the start with this dispatch policy.",
+)
 @config_option
 @json_option
 @handles_errors
@@ -137,6 +151,8 @@ def simulate(
     zones: str | None,
     roads: str | None,
     no_crews: bool,
+    restoration: str,
+    storm_dispatch: str | None,
     config_file: str | None,
     as_json: bool,
 ) -> None:
@@ -148,6 +164,12 @@ def simulate(
     observable faults: right, too high, too low, missed, false outages,
     precision, recall and F1, the error in customers out, ETR accuracy and
     the simulated time from first evidence to the right prediction.
+
+    With crews, --restoration crews brings supply back only when a simulated
+    crew has done a fault's work, so that the restoration figures (50%, 90%
+    and 100% of customers back, critical customers' minutes, truck rolls
+    with no repair, ETR accuracy) compare crews and storm rules on the same
+    storm.
     """
     from oms.intake.events import parse_time
     from oms.simulation.storms import StormParams, simulate_storm
@@ -190,6 +212,10 @@ def simulate(
             companions = {part: demo[part] for part in ("crews", "units", "zones", "roads")}
         chosen = {k: v for k, v in companions.items() if v}
         use = None if no_crews or "crews" not in chosen else chosen
+        if restoration == "crews" and use is None:
+            raise click.UsageError(
+                "--restoration crews needs crews (--crews-file, or the demo's own)"
+            )
         with click.progressbar(
             length=2 * len(scenario.events),
             label="replay",
@@ -203,6 +229,8 @@ def simulate(
                 pings=not no_pings,
                 progress=bar.update,
                 companions=use,
+                restoration=restoration,
+                storm_dispatch=storm_dispatch,
             )
         doc["score"] = results
 
@@ -236,8 +264,9 @@ def simulate(
                     if not rs or (what == "truth" and name != next(iter(doc["score"]))):
                         continue  # the truth is the same for every predictor
                     c = rs["critical"]
+                    by = ", by crews" if s["restoration"].get("mode") == "crews" else ""
                     lines.append(
-                        f"restoration ({'truth' if what == 'truth' else name + ', recorded'}): "
+                        f"restoration ({'truth' if what == 'truth' else name + ', recorded'}{by}): "
                         f"{rs['customers_interrupted']} customers interrupted; 50% back at "
                         f"{rs['t50_min']} min, 90% at {rs['t90_min']}, all at {rs['t100_min']}; "
                         f"critical customers: {c['interrupted']} out for {c['minutes']} min "

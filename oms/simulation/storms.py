@@ -589,11 +589,11 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
             visible = int(f_rest[covering].max())
         f.visible = visible
     # The faults above whose restoration a nested fault's device waits for.
-    cover: list[list[str]] = []
+    waits_for: list[list[str]] = []
     for k, f in enumerate(faults):
         above = (f_lo <= f_lo[k]) & (f_hi[k] <= f_hi) & (f_op != f_op[k]) & (f_lo >= 0)
         waited = above & (f_start < f.visible) & (f_rest > f.start) & (f_rest <= f.visible)
-        cover.append(
+        waits_for.append(
             [f"fault-{i + 1}" for i in np.flatnonzero(waited)] if f.visible > f.start else []
         )
 
@@ -698,7 +698,7 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
         fid = f"fault-{k + 1}"
         # A nested fault's evidence waits for the faults above, and is void
         # once it is restored itself.
-        waits = {"after": cover[k], "while": fid} if cover[k] else {}
+        waits = {"after": waits_for[k], "while": fid} if waits_for[k] else {}
         if net.edge_scada[f.op] and visible:
             events.add(
                 base + rng.uniform(1.0, 5.0),
@@ -708,7 +708,7 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
             events.add(end, {"type": "scada", "device": op_id, "state": "closed"}, {"after": [fid]})
         if not visible:
             continue
-        out_call = {"after": cover[k]} if cover[k] else {}
+        out_call = {"after": waits_for[k]} if waits_for[k] else {}
         units = areas.units(f.op)
         callers: list[tuple[int, dict[str, Any]]] = []
         if len(units):
@@ -750,7 +750,7 @@ def simulate_storm(net: Network, params: StormParams | None = None) -> Scenario:
         for k, f in enumerate(faults):
             if f.kind != "segment" or f.visible >= f.restored:
                 continue
-            waits = {"after": cover[k], "while": f"fault-{k + 1}"} if cover[k] else {}
+            waits = {"after": waits_for[k], "while": f"fault-{k + 1}"} if waits_for[k] else {}
             path = {f.edge}
             v = int(upper[f.edge])
             while v >= 0 and v != tree.root:
@@ -1110,7 +1110,7 @@ class Restoration:
         if "while" in depends and not self.out(depends["while"], at):
             return False
         if "supply" in depends:
-            ref = {k: depends[k] for k in ("customer", "node") if k in depends}
+            ref: dict[str, Any] = {k: depends[k] for k in ("customer", "node") if k in depends}
             return self.supplied(ref, at) == (depends["supply"] == "on")
         return True
 
