@@ -31,10 +31,14 @@ __all__ = [
     "try_lock_leader",
 ]
 
-#: One transaction writes engine state at a time ("oms").
+#: One transaction writes engine state at a time ("oms"), per schema: each
+#: schema of one database (a control region, docs/scaling.md) has its own writer.
 WRITER_LOCK = 0x6F6D73
-#: The process that applies every process's events and runs the timers ("omst").
+#: The process that applies every process's events and runs the timers ("omst"),
+#: per schema.
 LEADER_LOCK = 0x6F6D7374
+#: The two-key advisory lock of ``key`` for the connection's current schema.
+_PER_SCHEMA = "(:k, hashtext(current_schema()))"
 #: Told of every commit to the ``changes`` feed (wakes the live streams).
 FEED_CHANNEL = "oms_changes"
 #: Told of a request handed to the leader, and of its answer.
@@ -49,7 +53,7 @@ def is_postgres(bind: Connection | Engine) -> bool:
 def lock_writer(conn: Connection) -> None:
     """Wait to be the one writer; released when the transaction ends."""
     if is_postgres(conn):
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK})
+        conn.execute(text(f"SELECT pg_advisory_xact_lock{_PER_SCHEMA}"), {"k": WRITER_LOCK})
 
 
 def try_lock_leader(conn: Connection, lease_s: float) -> bool:
@@ -63,7 +67,8 @@ def try_lock_leader(conn: Connection, lease_s: float) -> bool:
     """
     if not is_postgres(conn):
         return True
-    got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar())
+    locked = conn.execute(text(f"SELECT pg_try_advisory_lock{_PER_SCHEMA}"), {"k": LEADER_LOCK})
+    got = bool(locked.scalar())
     if got:
         ms = str(max(1000, int(lease_s * 1000)))
         conn.execute(text("SELECT set_config('idle_session_timeout', :ms, false)"), {"ms": ms})
