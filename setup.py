@@ -58,6 +58,8 @@ setup(
         "pandapower": ["pandapower>=3.0"],
         # OpenDSS import (topology/opendss.py): the DSS C-API engine, a 22 MB wheel.
         "opendss": ["OpenDSSDirect.py>=0.9"],
+        # CIM import (topology/cim.py): RDF/XML parsing, pure Python.
+        "cim": ["rdflib>=7.0"],
         "parquet": ["pyarrow>=12"],
         "test": [
             "pytest>=7.4",
@@ -67,6 +69,7 @@ setup(
             "mypy>=1.8",
             "pandapower>=3.0",
             "OpenDSSDirect.py>=0.9",
+            "rdflib>=7.0",
             "pyarrow>=12",
             "playwright>=1.45",
             "openapi-spec-validator>=0.7",

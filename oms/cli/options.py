@@ -59,6 +59,7 @@ _EXTRAS = {
     "pandapower": "pandapower",
     "simbench": "pandapower",
     "opendssdirect": "opendss",
+    "rdflib": "cim",
 }
 
 
