@@ -94,27 +94,34 @@ def test_within_the_bound_the_database_is_not_asked() -> None:
     assert store.get("v", state, _at(1), 1.0, False, lambda: [3], json.dumps).body == b"[3]"
 
 
-def test_readers_get_the_snapshot_before_while_one_rebuilds_within_twice_the_bound() -> None:
+def test_readers_never_queue_behind_a_rebuild_once_a_view_exists() -> None:
     store = Snapshots()
     store.get("v", lambda: (1,), NOW, 1.0, False, lambda: ["old"], json.dumps)
     lock = store._build_lock("v")
-    lock.acquire()  # a rebuild under way
+    lock.acquire()  # a rebuild under way, however long it takes
     try:
-        got = store.get("v", lambda: (2,), _at(1.5), 1.0, False, lambda: ["new"], json.dumps)
-        assert got.doc == ["old"]
-        late: list[Snapshot] = []
-        waiting = threading.Thread(
-            target=lambda: late.append(
-                store.get("v", lambda: (2,), _at(2), 1.0, False, lambda: ["new"], json.dumps)
+        for late in (1.5, 2, 30):
+            got = store.get("v", lambda: (2,), _at(late), 1.0, False, lambda: ["new"], json.dumps)
+            assert got.doc == ["old"]
+        first: list[Snapshot] = []
+        waiting = threading.Thread(  # a view never built: nothing to serve meanwhile
+            target=lambda: first.append(
+                store.get("w", lambda: (2,), _at(2), 1.0, False, lambda: ["w"], json.dumps)
             )
         )
+        store._build_lock("w").acquire()
         waiting.start()
         waiting.join(0.2)
-        assert waiting.is_alive()  # twice the bound: it waits for the new one
+        assert waiting.is_alive()
+        store._build_lock("w").release()
     finally:
         lock.release()
     waiting.join(5)
-    assert late[0].doc == ["new"]
+    assert first[0].doc == ["w"]
+    # The next reader after the rebuild is free rebuilds it.
+    assert store.get("v", lambda: (2,), _at(31), 1.0, False, lambda: ["new"], json.dumps).doc == [
+        "new"
+    ]
 
 
 def test_least_recently_used_views_go_first() -> None:

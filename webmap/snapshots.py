@@ -25,11 +25,11 @@ their own.
 
 A request for a snapshot younger than ``every`` costs no query at all;
 past that it reads the database's state. One request rebuilds a view; the
-others asking for it meanwhile get the snapshot before it while that is
-younger than ``2 * every``, and wait for the new one past that. So what is
-served is never more than ``2 * every`` behind the database (2 s for the
-dispatcher; usually ``every`` and a build), and no reader queues behind a
-rebuild in the usual case. Each process (a gunicorn worker) holds its own
+others asking for it meanwhile get the snapshot before it (stale while
+revalidating, as HTTP caches do), so no reader queues behind a rebuild
+once a view exists. What is served is at most ``every`` plus one build
+behind the database (for the dispatcher: 1 s and the time a build takes,
+which grows with what the view holds). Each process (a gunicorn worker) holds its own
 snapshots and reads the state of the one database, so a change committed
 through any process is served by every process within that bound. A
 view's variants for one role (a crew's own jobs) are derived from the
@@ -143,8 +143,8 @@ class Snapshots:
         ``state`` reads the database's state; it is not asked while the
         snapshot is younger than ``every`` (nothing is due then, whatever
         changed). While one request rebuilds a view, the others get the
-        snapshot before it if that is younger than ``2 * every``; past
-        that they wait for the new one.
+        snapshot before it (stale while revalidating); only a view never
+        built yet makes them wait.
         """
         found = self._peek(key)
         age = None if found is None else (now - found.built).total_seconds()
@@ -155,9 +155,9 @@ class Snapshots:
             assert found is not None
             return found
         lock = self._build_lock(key)
-        if found is not None and age is not None and 0 <= age < 2 * every:
+        if found is not None and age is not None and age >= 0:
             if not lock.acquire(blocking=False):
-                return found  # another request is rebuilding it, and it is within the bound
+                return found  # another request is rebuilding it: never queue behind a build
         else:
             lock.acquire()
         try:
