@@ -21,6 +21,9 @@ from oms.cli.options import config_option, db_option, emit, handles_errors, json
 
 __all__ = ["demo", "device", "serve", "user"]
 
+#: Most connections waitress keeps open at once (open live streams count).
+CONNECTION_LIMIT = 1000
+
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -39,7 +42,16 @@ def serve(host: str, port: int, threads: int, config_file: str | None, db: str |
     click.echo(f"serving on http://{host}:{port}/ (dispatcher), /crew, /public", err=True)
     # Every live stream holds a thread: leave plenty for the API.
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, channel_timeout=3600)
+        waitress_serve(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            channel_timeout=3600,
+            # Every browser holds its /stream open: waitress's 100 would turn
+            # the 101st dispatcher or handheld away in a storm.
+            connection_limit=CONNECTION_LIMIT,
+        )
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {host}:{port}: {exc.strerror}; choose another with --port"
@@ -138,7 +150,14 @@ def _run_demo(
         }
     )
     try:
-        server = create_server(app, host=host, port=port, threads=32, channel_timeout=3600)
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=32,
+            channel_timeout=3600,
+            connection_limit=CONNECTION_LIMIT,
+        )
     except OSError as exc:
         app.extensions["oms.service"].stop()
         raise click.ClickException(
