@@ -189,13 +189,14 @@ def _read(paths: Sequence[Path]) -> _Model:
     where = ", ".join(str(p) for p in paths)
     objects: dict[str, _Object] = {}
     referrers: dict[tuple[str, str], list[str]] = {}
+    typed: dict[str, set[str]] = {}
     rdf_type = rdflib.RDF.type
     literal = rdflib.Literal
     for s, p, o in graph:
         if p == rdf_type:
             name = str(o)
             if name.startswith(_CIM_PREFIX) and "#" in name:
-                objects.setdefault(_key(s), _Object("")).cls = name.rsplit("#", 1)[1]
+                typed.setdefault(_key(s), set()).add(name.rsplit("#", 1)[1])
             continue
         prop = str(p)
         if not prop.startswith(_CIM_PREFIX) or "#" not in prop:
@@ -208,6 +209,18 @@ def _read(paths: Sequence[Path]) -> _Model:
             target = _key(o)
             obj.refs.setdefault(local, []).append(target)
             referrers.setdefault((local, target), []).append(_key(s))
+    for key, classes in typed.items():
+        obj = objects.setdefault(key, _Object(""))
+        if len(classes) > 1:
+            # One URI written for two objects: RDF makes them one resource.
+            first, second = sorted(classes)[:2]
+            label = obj.values.get("IdentifiedObject.name")
+            raise NetworkFileError(
+                f"{where}: {obj.values.get('IdentifiedObject.mRID', key)}"
+                + (f" ({label!r})" if label else "")
+                + f" is declared both a {first} and a {second}: two objects share one id"
+            )
+        obj.cls = classes.pop()
     if not any(o.cls for o in objects.values()):
         raise NetworkFileError(f"{where}: RDF, but no object of a CIM class ({_CIM_PREFIX}...)")
     return _Model(where, objects, referrers)
