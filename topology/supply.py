@@ -24,7 +24,12 @@ cycle (sum > 0). The others are the bridges: opening a bridge de-energizes
 exactly the subtree below it, and opening any other edge de-energizes
 nothing. This is the bridge tree of the design notes, kept implicit.
 
-Memory is a handful of int64 arrays of length n (about 80 bytes a node).
+After a switch operation the analysis is updated in place, not rebuilt:
+the pre-order is kept in one piece per source, and each tree edge counts
+the cycles running through it, so that an operation rewrites only the
+pieces and paths it touches (:mod:`topology.incremental`, issue 17).
+
+Memory is a handful of int64 arrays of length n (about 100 bytes a node).
 """
 
 from __future__ import annotations
