@@ -408,7 +408,7 @@ def test_projected_coordinates_from_crs_urn_or_crs_option(tmp_path: Path) -> Non
     with pytest.raises(NetworkFileError, match=r"outside the WGS84 lon/lat range.*--crs"):
         from_cim(bare)
     local = projected_doc("OpenDSSLocalBusCoordinates").write(tmp_path / "l.xml")
-    with pytest.raises(NetworkFileError, match="crsUrn 'OpenDSSLocalBusCoordinates' is no CRS"):
+    with pytest.raises(NetworkFileError, match="crsUrn 'OpenDSSLocalBusCoordinates' names no CRS"):
         from_cim(local)
     with pytest.raises(NetworkFileError, match="unknown CRS"):
         from_cim(bare, crs="EPSG:99999999")

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,10 @@ __all__ = ["from_cim"]
 
 #: At most this many element ids are named in one message.
 _MAX_NAMED = 20
+#: A crsUrn that is an identifier of a CRS, not a name to search for.
+_CRS_IDENTIFIER = re.compile(
+    r"^(urn:ogc:def:crs:\S+|https?://www\.opengis\.net/def/crs/\S+|[A-Za-z]+:[\w.]+)$"
+)
 #: CIM namespaces (every CIM version, and IEC 61970-552's model header) start so.
 _CIM_PREFIX = "http://iec.ch/TC57/"
 #: Switch classes and the edge kind each becomes.
@@ -296,6 +301,25 @@ def _named(ids: Sequence[str]) -> str:
     return ", ".join(ids[:_MAX_NAMED]) + more
 
 
+def _crs_of_urn(urn: str) -> tuple[str | None, str | None]:
+    """(the CRS a crsUrn names, None for WGS84 lon/lat; the crsUrn when it names none).
+
+    Only identifiers are looked up (``EPSG:26915``, ``urn:ogc:def:crs:...``,
+    ``http://www.opengis.net/def/crs/...``): pyproj would search any other text
+    as a CRS name, slowly, and could match a name it merely resembles.
+    """
+    if not _CRS_IDENTIFIER.match(urn):
+        return None, urn
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(urn)
+    except CRSError:
+        return None, urn
+    return (None if crs.equals(CRS.from_epsg(4326), ignore_axis_order=True) else urn), None
+
+
 def _bad_lonlat(xy: np.ndarray) -> np.ndarray:
     return ~np.isfinite(xy).all(axis=1) | (np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)
 
@@ -311,6 +335,7 @@ class _Builder:
         # GridAPPS-D write SI volts.
         self.volts_per_unit = 1000.0 if model.of(["FullModel"]) else 1.0
         self.terminals = self._terminals()
+        self._urn_crs: dict[str, tuple[str | None, str | None]] = {}
         self.loc_xy = self._locations()
         self.node_pos: dict[str, int] = {}
         self.node_ids: list[str] = []
@@ -377,28 +402,16 @@ class _Builder:
         return out
 
     def _crs_of(self, loc: str) -> tuple[str | None, str | None]:
-        """(CRS to read the location's points in, the crsUrn pyproj did not know)."""
+        """(CRS to read the location's points in, the crsUrn that names no CRS)."""
         if self.crs is not None:
             return self.crs, None
         cs = self.m.ref(loc, "Location.CoordinateSystem")
         urn = self.m.value(cs, "CoordinateSystem.crsUrn") if cs else None
         if not urn:
             return None, None
-        from pyproj import CRS
-        from pyproj.exceptions import CRSError
-
-        try:
-            crs = CRS.from_user_input(urn)
-        except CRSError:
-            return None, urn
-        return (
-            (None, None)
-            if crs.equals(CRS.from_epsg(4326), ignore_axis_order=True)
-            else (
-                urn,
-                None,
-            )
-        )
+        if urn not in self._urn_crs:
+            self._urn_crs[urn] = _crs_of_urn(urn)
+        return self._urn_crs[urn]
 
     def _to_lonlat(self, xy: np.ndarray, owner: list[str]) -> None:
         """Transform the points in place; an error names the first one out of range."""
@@ -437,7 +450,7 @@ class _Builder:
             if crs is not None:
                 hint = f"read in {crs}"
             else:
-                known = f" (its CoordinateSystem's crsUrn {unknown!r} is no CRS pyproj knows)"
+                known = f" (its CoordinateSystem's crsUrn {unknown!r} names no CRS)"
                 hint = (
                     "they look projected or local" + (known if unknown else "") + ": give their "
                     "CRS with --crs (e.g. EPSG:26915, or a PROJ string for local coordinates)"
