@@ -36,7 +36,7 @@ achieved (events accepted per second) is reported per phase.
   peer's (target: at least 0.8, p99 < 100 ms, no errors).
 - ``api``: an open loop of ``--clients`` clients (100) at ``--rate``
   requests/s in all (200) for ``--api-seconds``, each GETting in turn
-  ``/api/outages``, ``/api/jobs?open=1``, ``/api/crews`` and
+  ``/api/outages?open=1``, ``/api/jobs?open=1``, ``/api/crews`` and
   ``/api/overview`` with the dispatcher's token. Latency counts from when
   a request was due, so a slow answer delays the client's next request
   without hiding it (no coordinated omission). p50/p95/p99, per path too,
@@ -154,6 +154,11 @@ def start_server(kind: str, url: str, port: int, env: dict[str, str], workers: i
             "gthread",
             "--threads",
             "16",
+            # As docs/server.md runs it: keep-alive longer than the clients'
+            # idle gaps, so the server never closes a connection as a request
+            # is sent on it.
+            "--keep-alive",
+            "75",
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -359,7 +364,7 @@ async def open_loop(
     """Each client sends its next GET every ``clients / rate`` s; latency from when due."""
     import numpy as np
 
-    paths = ("/api/outages", "/api/jobs?open=1", "/api/crews", "/api/overview")
+    paths = ("/api/outages?open=1", "/api/jobs?open=1", "/api/crews", "/api/overview")
     interval = clients / rate
     by_path: dict[str, list[float]] = {p: [] for p in paths}
     errors: list[str] = []
@@ -420,7 +425,7 @@ def view_sizes(port: int, token: str) -> dict[str, Any]:
         client = Client("127.0.0.1", port, {"Authorization": f"Bearer {token}"})
         out: dict[str, Any] = {}
         try:
-            for path in ("/api/outages", "/api/jobs?open=1", "/api/crews", "/api/overview"):
+            for path in ("/api/outages?open=1", "/api/jobs?open=1", "/api/crews", "/api/overview"):
                 t0 = time.perf_counter()
                 status, size = await client.get(path)
                 out[path] = {"status": status, "bytes": size, "ms": _ms(t0)}

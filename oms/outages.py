@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -178,11 +179,16 @@ class Outage:
         }
 
 
-def list_outages(conn: Connection, state: str | None = None) -> list[Outage]:
-    """Outages ordered by start time; all but cancelled ones unless ``state`` says."""
+def list_outages(
+    conn: Connection, state: str | None = None, *, states: Iterable[str] | None = None
+) -> list[Outage]:
+    """Outages ordered by start time; all but cancelled ones unless ``state``
+    (one) or ``states`` (any of them) says."""
     q = select(schema.outages)
     if state is not None:
         q = q.where(schema.outages.c.state == state)
+    elif states is not None:
+        q = q.where(schema.outages.c.state.in_(list(states)))
     else:
         q = q.where(schema.outages.c.state != "cancelled")
     rows = conn.execute(q.order_by(schema.outages.c.started, schema.outages.c.id)).mappings()

@@ -305,8 +305,12 @@ def test_outage_actions_confirm_merge_restore_close(dora: User, eng: User) -> No
     assert "restore it before closing" in doc["rejected"][0]["error"]
     ok(dora.post(f"/api/outages/{first}/restore", json={"reason": "fuse replaced"}))
     assert ok(dora.get(f"/api/outages/{first}"))["state"] == "restored"
+    assert first in {o["id"] for o in ok(dora.get("/api/outages?open=1"))}  # still shown
     ok(dora.post(f"/api/outages/{first}/close"))
     assert ok(dora.get(f"/api/outages/{first}"))["state"] == "closed"
+    # Closed: in the history, no longer among the outages the lists show.
+    assert first in {o["id"] for o in ok(dora.get("/api/outages"))}
+    assert first not in {o["id"] for o in ok(dora.get("/api/outages?open=1"))}
     # Unknown actions and roles.
     assert dora.post(f"/api/outages/{first}/explode", json={}).status_code == 404
     assert eng.post(f"/api/outages/{first}/confirm", json={}).status_code == 403

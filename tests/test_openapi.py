@@ -176,7 +176,7 @@ BEFORE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("get", "/api/outages"): (
         ("dispatcher", "engineer"),
         "read",
-        ("query:state",),
+        ("query:state", "query:open"),
         (200, 400, 401, 403),
         (),
     ),

@@ -43,7 +43,7 @@ from oms.outages import (
 from oms.storage import schema
 from oms.storage.queries import get_job, list_crews, list_jobs
 from oms.switching.interlocks import DEFAULT_LEVELS
-from oms.vocabulary import CREW_REPORTABLE, values
+from oms.vocabulary import CREW_REPORTABLE, OutageState, values
 from webmap import audit
 from webmap.accounts import (
     ROLES,
@@ -549,21 +549,30 @@ def post_events() -> Any:
             "state",
             "Only outages in this state (default: all but cancelled).",
             {"type": "string", "enum": list(STATES)},
-        )
+        ),
+        query(
+            "open",
+            "``1`` or ``true``: the outages the dispatcher's lists show only "
+            "(predicted, confirmed, restored and not closed); ``0``, ``false``: all.",
+            {"type": "string", "enum": ["1", "true", "0", "false"]},
+        ),
     ],
     ok={200: Answer("Outages by start time.", array(OUTAGE)), 304: NOT_MODIFIED},
 )
 def outages() -> Any:
-    """Outages (contract 4 ``oms outages``), all but cancelled unless ``state`` says,
-    each with its zone and crews (what the dispatcher filters the list by)."""
+    """Outages (contract 4 ``oms outages``), all but cancelled unless ``state`` says
+    (``open=1``: those still shown), each with its zone and crews (what the
+    dispatcher filters the list by)."""
     state = request.args.get("state")
-    return serve(("outages", state), lambda: outages_doc(state), timed=False)
+    open_only = request.args.get("open") in ("1", "true")
+    return serve(("outages", state, open_only), lambda: outages_doc(state, open_only), timed=False)
 
 
-def outages_doc(state: str | None) -> list[dict[str, Any]]:
+def outages_doc(state: str | None, open_only: bool = False) -> list[dict[str, Any]]:
     """``GET /api/outages`` as built for its snapshot (:mod:`webmap.snapshots`)."""
     conn = get_conn()
-    found = list_outages(conn, state)
+    shown = values((OutageState.PREDICTED, OutageState.CONFIRMED, OutageState.RESTORED))
+    found = list_outages(conn, state, states=shown if open_only else None)
     try:
         net = network()
     except OMSError:  # no network loaded: zones from jobs only

@@ -30,10 +30,10 @@ const KINDS = [
   'outage', 'job', 'crew', 'alert', 'alert_ack', 'device', 'order', 'field', 'damage', 'critical', 'contact',
 ];
 
-/** Each outage's zone and crews (GET /api/outages), for the outages filter; at most every 3 s. */
+/** Each shown outage's zone and crews (GET /api/outages?open=1), for the outages filter; at most every 3 s. */
 async function loadPlaces() {
   try {
-    const found = await call('GET', '/api/outages');
+    const found = await call('GET', '/api/outages?open=1');
     outagePlaces.clear();
     for (const o of found) outagePlaces.set(o.id, { zone: o.zone, crews: o.crews });
     renderSoon();
