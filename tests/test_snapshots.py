@@ -50,6 +50,15 @@ def test_a_view_of_the_clock_is_rebuilt_each_bound_without_a_change() -> None:
     assert due(_snap(), (1,), _at(10), 10.0, timed=True)
 
 
+def test_a_slow_view_is_rebuilt_at_most_once_per_four_builds() -> None:
+    slow = _snap()
+    slow.cost = 0.5  # its last build took half a second
+    assert not due(slow, (2,), _at(1.99), 1.0, timed=True)
+    assert due(slow, (2,), _at(2.0), 1.0, timed=True)
+    slow.cost = 0.1  # fast again: the bound is the bound
+    assert due(slow, (2,), _at(1.0), 1.0, timed=True)
+
+
 def test_a_clock_set_back_rebuilds() -> None:
     assert due(_snap(), (1,), _at(-1), 1.0, timed=False)
 

@@ -14,7 +14,9 @@ When a snapshot is rebuilt (:func:`due`):
   content depends on the clock too (``timed``: job breaches, crews off
   shift, "as of" times); then once it is ``every`` seconds old;
 - after a change, once it is ``every`` seconds old: at most once per
-  ``every`` seconds however fast the feed moves.
+  ``every`` seconds however fast the feed moves, and at most once per
+  :data:`COST_SHARE` times its last build's duration, so a view that grows
+  slow to build in a long storm never eats more than a quarter of a core.
 
 ``every`` is ``OMS_SNAPSHOT_S`` (1 s) for the dispatcher's views and
 ``OMS_PUBLIC_REFRESH_S`` (10 s) for the public page; 0 rebuilds a view at
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -61,6 +64,10 @@ NOT_MODIFIED = Answer("Not modified: the ETag sent in If-None-Match is current."
 
 #: The most views (keys) a process keeps; the least recently used go first.
 MAX_VIEWS = 256
+#: A view is rebuilt at most once per this many times its last build took, so
+#: that rebuilding one never takes more than a quarter of a core however big
+#: the storm makes it (the bound ``every`` stretches while builds are slow).
+COST_SHARE = 4.0
 
 
 def due(
@@ -82,7 +89,7 @@ def due(
         return True
     if state == snapshot.state and not timed:
         return False
-    return age >= every
+    return age >= max(every, COST_SHARE * snapshot.cost)
 
 
 @dataclass
@@ -95,6 +102,8 @@ class Snapshot:
     etag: str
     #: The document itself, from which a role's variants are derived.
     doc: Any
+    #: Seconds its build took (what :func:`due` stretches the bound by).
+    cost: float = 0.0
     derived: dict[Hashable, Snapshot] = field(default_factory=dict)
 
     def derive(
@@ -165,7 +174,9 @@ class Snapshots:
             if not due(found, current, now, every, timed):
                 assert found is not None
                 return found
+            started = time.perf_counter()  # a duration, not a reading of the clock
             made = _snapshot(current, now, build(), dumps)
+            made.cost = time.perf_counter() - started
             with self._lock:
                 self._views[key] = made
                 self._views.move_to_end(key)
