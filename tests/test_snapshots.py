@@ -174,12 +174,12 @@ def test_rebuilt_after_a_change_once_the_bound_passed(
     _lockout(dora)
     # Within the bound: the snapshot as it was, not rebuilt.
     assert dora.get("/api/outages").headers["ETag"] == first.headers["ETag"]
-    assert _builds(bounded, ("outages", None)) == 1
+    assert _builds(bounded, ("outages", None, False)) == 1
     clock.advance(seconds=1)
     after = dora.get("/api/outages")
     assert [o["device"] for o in after.get_json()] == ["B1"]
     assert after.headers["ETag"] != first.headers["ETag"]
-    assert _builds(bounded, ("outages", None)) == 2
+    assert _builds(bounded, ("outages", None, False)) == 2
 
 
 def test_an_unchanged_list_is_not_rebuilt_and_answers_304(
@@ -190,7 +190,7 @@ def test_an_unchanged_list_is_not_rebuilt_and_answers_304(
     clock.advance(hours=1)
     again = dora.get("/api/outages", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
-    assert _builds(bounded, ("outages", None)) == 1
+    assert _builds(bounded, ("outages", None, False)) == 1
     other = dora.get("/api/outages", headers={"If-None-Match": '"not-it"'})
     assert other.status_code == 200 and other.data == first.data
 
