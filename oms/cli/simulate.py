@@ -261,12 +261,18 @@ def simulate(
             for name, s in doc["score"].items():
                 for what in ("truth", "recorded"):
                     rs = s.get("restoration", {}).get(what)
-                    if not rs or (what == "truth" and name != next(iter(doc["score"]))):
-                        continue  # the truth is the same for every predictor
+                    crewed = s.get("restoration", {}).get("mode") == "crews"
+                    if not rs or (
+                        what == "truth" and not crewed and name != next(iter(doc["score"]))
+                    ):
+                        continue  # the truth is the same for every predictor (not by crews)
                     c = rs["critical"]
                     by = ", by crews" if s["restoration"].get("mode") == "crews" else ""
+                    label = "truth" if what == "truth" else name + ", recorded"
+                    if what == "truth" and crewed:
+                        label = name + ", truth"  # each replay's crews restore in their own time
                     lines.append(
-                        f"restoration ({'truth' if what == 'truth' else name + ', recorded'}{by}): "
+                        f"restoration ({label}{by}): "
                         f"{rs['customers_interrupted']} customers interrupted; 50% back at "
                         f"{rs['t50_min']} min, 90% at {rs['t90_min']}, all at {rs['t100_min']}; "
                         f"critical customers: {c['interrupted']} out for {c['minutes']} min "
