@@ -57,6 +57,7 @@ def test_a_slow_view_is_rebuilt_at_most_once_per_four_builds() -> None:
     assert due(slow, (2,), _at(2.0), 1.0, timed=True)
     slow.cost = 0.1  # fast again: the bound is the bound
     assert due(slow, (2,), _at(1.0), 1.0, timed=True)
+    assert due(slow, (2,), NOW, 0.0, timed=False)  # a bound of 0 stays exact
 
 
 def test_a_clock_set_back_rebuilds() -> None:

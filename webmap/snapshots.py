@@ -89,6 +89,8 @@ def due(
         return True
     if state == snapshot.state and not timed:
         return False
+    if every <= 0:
+        return True  # a bound of 0: at every change, however long builds take
     return age >= max(every, COST_SHARE * snapshot.cost)
 
 
