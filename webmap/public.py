@@ -1035,7 +1035,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "200": {
                     "description": "a FeatureCollection of zone polygons",
                     "content": {"application/geo+json": {"schema": {"type": "object"}}},
-                }
+                },
             },
         }
     },
