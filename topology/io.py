@@ -7,8 +7,10 @@ geopandas with the same properties. Reading validates everything first and
 raises :class:`~topology.exceptions.NetworkValidationError` listing every
 error with its feature id: a file with errors is never half-loaded.
 
-The GeoJSON path uses the standard ``json`` module only (no geopandas
-import), so the command line answers quickly on ordinary networks.
+Plainly valid files are built from whole columns by :mod:`topology.fastio`
+(GeoJSON decoded with msgspec, GIS layers as data frames); any other goes
+through :func:`network_from_features`, the one place the rules live. The
+GeoJSON paths import no geopandas, so the command line answers quickly.
 """
 
 from __future__ import annotations
@@ -99,16 +101,28 @@ def read_network(
 
     Notes
     -----
-    O(n + m) after parsing; the GeoJSON path parses with ``json`` only.
+    O(n + m) after parsing. Plainly valid files are built from whole columns
+    (:mod:`topology.fastio`); any other goes through
+    :func:`network_from_features`, whose errors and warnings are the rules.
     """
+    from topology.fastio import network_from_frames, read_geojson_fast
+
     path = Path(path)
     if not path.exists():
         raise NetworkFileError(f"{path}: no such file")
+    # The fast paths build from whole columns, or answer None when anything
+    # is not plainly valid; the validating reader then gives its own verdict.
     if path.is_dir() or path.suffix.lower() in _GIS_SUFFIXES:
-        features, file_crs = _read_gis_features(path)
+        frames, file_crs = _read_gis_frames(path)
+        net = network_from_frames(frames, crs or file_crs, str(path))
+        if net is None:
+            features = _frame_features(frames)
+            net = network_from_features(features, crs=crs or file_crs, source=str(path))
     else:
-        features, file_crs = _read_geojson_features(path)
-    net = network_from_features(features, crs=crs or file_crs, source=str(path))
+        net = read_geojson_fast(path, crs, str(path))
+        if net is None:
+            features, file_crs = _read_geojson_features(path)
+            net = network_from_features(features, crs=crs or file_crs, source=str(path))
     if customers is not None:
         attach_customers(net, read_customers(customers, net))
     return net
@@ -147,7 +161,8 @@ def _crs_member(member: Any, path: Path) -> str | None:
     return name
 
 
-def _read_gis_features(path: Path) -> tuple[list[Any], str | None]:
+def _read_gis_frames(path: Path) -> tuple[list[Any], str | None]:
+    """The GeoDataFrames of a GIS network (nodes before edges) and their CRS."""
     import geopandas as gpd
 
     frames: list[Any] = []
@@ -175,6 +190,11 @@ def _read_gis_features(path: Path) -> tuple[list[Any], str | None]:
     crs_names = {f.crs.to_string() for f in frames if f.crs is not None}
     if len(crs_names) > 1:
         raise NetworkFileError(f"{path}: the layers have different CRS: {sorted(crs_names)}")
+    return frames, (crs_names.pop() if crs_names else None)
+
+
+def _frame_features(frames: list[Any]) -> list[Any]:
+    """GeoJSON-like features of GIS frames, with what GIS drivers store as missing left out."""
     features: list[Any] = []
     for frame in frames:
         columns = [_SHAPEFILE_NAMES.get(c, c) for c in frame.columns]
@@ -191,7 +211,7 @@ def _read_gis_features(path: Path) -> tuple[list[Any], str | None]:
                         value = _GIS_BOOLEANS.get(str(value).lower(), value)
                     props[col] = value
             features.append({"type": "Feature", "properties": props, "geometry": geometry})
-    return features, (crs_names.pop() if crs_names else None)
+    return features
 
 
 def _is_missing(value: Any) -> bool:
@@ -309,28 +329,6 @@ def network_from_features(
             flat.extend(coords)
         offsets[i + 1] = len(flat)
     geom = np.array(flat, dtype=np.float64).reshape(-1, 2)
-    if transformer is not None and _degrees_in_projected(transformer, node_xy, geom):
-        issues.error(
-            None,
-            f"the CRS is {crs}, a projected CRS (metres or feet), but every "
-            "coordinate lies within +-180, +-90: they look like lon/lat degrees "
-            "(give EPSG:4326, or no CRS, in the file's crs member or --crs)",
-        )
-        raise NetworkValidationError(issues.issues, source)
-    if transformer is not None:
-        for arr in (node_xy, geom):
-            if len(arr):
-                arr[:, 0], arr[:, 1] = transformer.transform(arr[:, 0], arr[:, 1])
-    # Out of range after the transformation: metres under a geographic CRS,
-    # or the wrong projected one. Say which CRS the numbers were read in.
-    hint = f"read in {crs}" if crs else "no CRS given, so read as lon/lat degrees"
-    _check_lonlat(node_xy, [n[0] for n in nodes], "node", issues, hint)
-    bad_edges = _bad_lonlat_rows(geom)
-    for row in bad_edges[:1000]:
-        e = int(np.searchsorted(offsets, row, side="right") - 1)
-        issues.error(edges[e][0], f"geometry outside WGS84 lon/lat range (wrong CRS? {hint})")
-    if issues.failed:
-        raise NetworkValidationError(issues.issues, source)
 
     def edge_prop(name: str, default: Any) -> list[Any]:
         return [p.get(name, default) for *_h, p, _c in edges]
@@ -345,7 +343,10 @@ def network_from_features(
         for i, (*_h, p, _c) in enumerate(edges)
         if (extra := {k: v for k, v in p.items() if k not in _EDGE_PROPS})
     }
-    net = Network(
+    return _finish_network(
+        crs,
+        transformer,
+        source,
         node_ids=[n[0] for n in nodes],
         node_xy=node_xy,
         node_source=[n[1] for n in nodes],
@@ -367,6 +368,58 @@ def network_from_features(
         geom_coords=geom,
         node_props=node_props,
         edge_props=edge_props,
+    )
+
+
+def _finish_network(
+    crs: str | None,
+    transformer: Any,
+    source: str | None,
+    *,
+    node_ids: list[str],
+    node_xy: np.ndarray,
+    edge_ids: list[str],
+    geom_offsets: np.ndarray,
+    geom_coords: np.ndarray,
+    **columns: Any,
+) -> Network:
+    """The last checks and the build, shared by every reader once each feature is valid.
+
+    Transforms the coordinates to WGS84 with ``transformer`` (from
+    :func:`_transformer` for ``crs``), refuses coordinates that are not
+    lon/lat after that (:class:`NetworkValidationError`), builds the
+    :class:`Network` from the columns and attaches its structural warnings.
+    """
+    issues = _Collector()
+    if transformer is not None and _degrees_in_projected(transformer, node_xy, geom_coords):
+        issues.error(
+            None,
+            f"the CRS is {crs}, a projected CRS (metres or feet), but every "
+            "coordinate lies within +-180, +-90: they look like lon/lat degrees "
+            "(give EPSG:4326, or no CRS, in the file's crs member or --crs)",
+        )
+        raise NetworkValidationError(issues.issues, source)
+    if transformer is not None:
+        for arr in (node_xy, geom_coords):
+            if len(arr):
+                arr[:, 0], arr[:, 1] = transformer.transform(arr[:, 0], arr[:, 1])
+    # Out of range after the transformation: metres under a geographic CRS,
+    # or the wrong projected one. Say which CRS the numbers were read in.
+    hint = f"read in {crs}" if crs else "no CRS given, so read as lon/lat degrees"
+    _check_lonlat(node_xy, node_ids, "node", issues, hint)
+    bad_edges = _bad_lonlat_rows(geom_coords)
+    for row in bad_edges[:1000]:
+        e = int(np.searchsorted(geom_offsets, row, side="right") - 1)
+        issues.error(edge_ids[e], f"geometry outside WGS84 lon/lat range (wrong CRS? {hint})")
+    if issues.failed:
+        raise NetworkValidationError(issues.issues, source)
+    net = Network(
+        node_ids=node_ids,
+        node_xy=node_xy,
+        edge_ids=edge_ids,
+        geom_offsets=geom_offsets,
+        geom_coords=geom_coords,
+        **columns,
     )
     from topology.validation import structural_warnings
 
