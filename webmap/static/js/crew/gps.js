@@ -3,6 +3,9 @@
  * and sends a fix at most once a minute, or every 15 s while moving more
  * than 100 m; offline, only the latest fix waits (older ones are
  * superseded, not queued). Starting or ending a shift is an outbox action.
+ * A mutual-aid crew expected but not checked in yet starts with "Check in":
+ * its position goes with it (crew_checkin, queued like any action), and it
+ * may be dispatched from then on.
  * The crew's status line (#crew-status) is its last known record, kept on
  * the handheld, or the status it sent last and that waits to be sent.
  * position() is where the handheld is for what the crew reports (a
@@ -14,7 +17,7 @@ import { renderMap } from './directions.js';
 import { metres } from './geo.js';
 import { eventId } from './ids.js';
 import { kvSet } from './idb.js';
-import { enqueue } from './outbox.js';
+import { enqueue, onSent } from './outbox.js';
 import { S } from './state.js';
 import { api, setAuth, setOnline } from './status.js';
 import { hhmm, isoLocal } from './time.js';
@@ -27,14 +30,22 @@ let watchId = null;
 let lastSent = null;   // {lon, lat, t}
 let unsent = null;     // the latest fix not sent yet (offline)
 
+/** Expected on arrival and not checked in (nor a check-in waiting to be sent). */
+function awaitingCheckIn() {
+  return Boolean(S.crew?.expected) && !S.outbox.some((i) => i.action === 'checkin');
+}
+
 export function renderShift() {
   const btn = byId('shift-btn');
   const mine = Boolean(S.user?.crew);
   btn.hidden = !mine;
-  btn.textContent = S.shift ? 'End shift' : 'Start shift';
+  const arriving = mine && awaitingCheckIn();
+  btn.dataset.checkin = arriving ? '1' : '';
+  btn.textContent = arriving ? 'Check in (we have arrived)' : S.shift ? 'End shift' : 'Start shift';
   btn.setAttribute('aria-pressed', S.shift ? 'true' : 'false');
   const gps = byId('gps-status');
   if (!mine) gps.textContent = '';
+  else if (arriving) gps.textContent = 'Expected: check in on arrival, then you can be sent jobs.';
   else if (!S.shift) gps.textContent = 'Off shift: your position is not shared.';
   else if (!('geolocation' in navigator)) gps.textContent = 'This device has no GPS.';
   else if (S.pos) gps.textContent = `Sharing position (last fix ${hhmm(S.pos.time)}).`;
@@ -55,12 +66,39 @@ function renderCrewStatus(mine) {
 }
 
 export async function toggleShift() {
+  if (awaitingCheckIn()) {
+    await checkIn();
+    return;
+  }
   S.shift = !S.shift;
   S.shiftKnown = true;
   await kvSet('shift', S.shift);
   // Only an off-shift crew becomes available; one holding jobs keeps its status.
   if (!S.shift) await enqueue(null, 'status', { status: 'off_shift' });
   else if (!S.crew || S.crew.status === 'off_shift') await enqueue(null, 'status', { status: 'available' });
+  startGps();
+  renderShift();
+}
+
+// Checked in: no longer expected, without waiting for the crew record to be read again.
+onSent((item) => {
+  if (item.action === 'checkin' && S.crew) {
+    S.crew.expected = false;
+    renderShift();
+  }
+});
+
+/** A mutual-aid crew arrived: check in with its position, then it is on shift. */
+async function checkIn() {
+  const here = await position();
+  if (!here) {
+    byId('gps-status').textContent = 'Check-in needs your position: allow the GPS and try again.';
+    return;
+  }
+  await enqueue(null, 'checkin', { lon: here.lon, lat: here.lat });
+  S.shift = true;
+  S.shiftKnown = true;
+  await kvSet('shift', S.shift);
   startGps();
   renderShift();
 }

@@ -30,6 +30,7 @@ export const ACTION_LABEL = {
   'made-safe': 'Made safe', repaired: 'Repaired', restored: 'Restored',
   estimate: 'Estimate', close: 'Close-out', status: 'Shift',
   step: 'Switching step', release: 'Release', damage: 'Damage report', photo: 'Photo',
+  checkin: 'Check-in',
 };
 /** The crew's status (oms/vocabulary.py CrewStatus) in words. */
 export const CREW_STATUS_LABEL = {
