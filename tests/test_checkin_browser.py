@@ -27,7 +27,7 @@ def _ok(r: Any, status: int = 200) -> Any:
 
 
 def test_an_expected_crew_checks_in_from_its_handheld(
-    app: Any, page: Any, live_server: str
+    app: Any, page: Any, live_server: str, chromium: Any
 ) -> None:
     dora, ada = User(app, "dora"), User(app, "ada")
     arrival = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(microsecond=0)
@@ -40,6 +40,18 @@ def test_an_expected_crew_checks_in_from_its_handheld(
                                 "crew": "MA1"}), 201)  # fmt: skip
     (crew,) = [c for c in _ok(dora.get("/api/crews")) if c["id"] == "MA1"]
     assert crew["expected"] is True
+
+    # The dispatcher sees it expected, with its company.
+    desk = chromium.new_context().new_page()
+    desk.set_default_timeout(10_000)
+    desk.goto(f"{live_server}/login?next=/")
+    desk.fill("#username", "dora")
+    desk.fill("#password", "secret-pw")
+    desk.click("button[type=submit]")
+    desk.click(".tabs button[data-tab='crews']")
+    card = "#tab-crews [data-crew='MA1']"
+    desk.wait_for_selector(f"{card} [data-expected]", state="attached")
+    assert "Northern Power · 4 people · 2 vehicles · from Oslo" in (desk.text_content(card) or "")
 
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -62,4 +74,7 @@ def test_an_expected_crew_checks_in_from_its_handheld(
     (crew,) = [c for c in _ok(dora.get("/api/crews")) if c["id"] == "MA1"]
     assert crew["expected"] is False and crew["checked_in"] is not None
     assert (crew["lon"], crew["lat"]) == pytest.approx((HERE["longitude"], HERE["latitude"]))
+    # The dispatcher's card follows from the stream: expected no more.
+    desk.wait_for_selector(f"{card} [data-expected]", state="detached")
+    desk.context.close()
     assert errors == []

@@ -119,7 +119,13 @@ export function crewCard(c) {
   h('header', {},
     h('span', { class: 'crew-dot', style: { background: color } }),
     h('span', { class: 'id' }, c.id), h('span', {}, c.name || ''),
-    h('span', { class: 'spacer' }), badge(null, human(c.status))),
+    h('span', { class: 'spacer' }), c.expected
+      ? h('span', { class: 'tag', 'data-expected': '1', title: 'Not dispatched before it checks in' },
+        `expected ${fmtTime(c.arrival)}`)
+      : badge(null, human(c.status))),
+  c.company ? h('div', { class: 'meta' }, `${c.company}`,
+    c.size ? ` · ${c.size} people` : '', c.vehicles ? ` · ${c.vehicles} vehicles` : '',
+    c.home_base ? ` · from ${c.home_base}` : '') : null,
   h('div', { class: 'meta' },
     c.unit || '', c.zone ? ` · zone ${c.zone}` : '', ` · ${(c.skills || []).join(', ')}`),
   h('div', { class: 'meta' },
