@@ -32,10 +32,8 @@ def update_figures(
     if not live:
         return
     positions = np.array([pos_of[o.id] for o in live], dtype=np.int64)
-    calls = tree.sums(table.nodes, table.off.astype(float), positions)
-    pings = tree.sums(table.nodes, table.pdead.astype(float), positions)
-    hazard_units = np.flatnonzero(core.ev.hazard[table.units] > core.ev.epoch[table.units])
-    hazards = tree.sums(table.nodes[hazard_units], np.ones(len(hazard_units)), positions)
+    hazard = core.ev.hazard[table.units] > core.ev.epoch[table.units]
+    calls, pings, hazards = tree.sums_of(table.nodes, [table.off, table.pdead, hazard], positions)
     inner, inner_crit = _nested_counts(core, positions)
     held = held_figures(core, pos_of)
     for k, o in enumerate(live):

@@ -195,31 +195,44 @@ class DeviceTree:
 
         O((len(nodes) + len(among)) log len(nodes)).
         """
+        return self.sums_of(nodes, [values], among)[0]
+
+    def sums_of(
+        self, nodes: np.ndarray, columns: list[np.ndarray], among: np.ndarray
+    ) -> list[np.ndarray]:
+        """:meth:`sums` of each of ``columns`` (values at ``nodes``), sorting
+        ``nodes`` once. O((len(nodes) + len(among)) log len(nodes) per column)."""
         tin = self.supply.tree.tin[nodes]
         keep = tin >= 0
         order = np.argsort(tin[keep], kind="stable")
         t = tin[keep][order]
-        cum = np.r_[0.0, np.cumsum(np.asarray(values, dtype=np.float64)[keep][order])]
         lo = np.searchsorted(t, self.lo[among], side="left")
         hi = np.searchsorted(t, self.hi[among], side="left")
-        return cum[hi] - cum[lo]
+        out = []
+        for values in columns:
+            cum = np.r_[0.0, np.cumsum(np.asarray(values, dtype=np.float64)[keep][order])]
+            out.append(cum[hi] - cum[lo])
+        return out
 
     def relevant(self, nodes: Iterable[int], devices: Iterable[int] = ()) -> np.ndarray:
         """Candidates above any of ``nodes`` or ``devices`` (candidate positions),
         in an order where every candidate comes after all candidates below it.
 
-        O(result).
+        O(result + nesting depth) numpy steps: one step up per nesting level
+        for the whole frontier at once.
         """
-        seen: set[int] = set()
         nodes = np.asarray(nodes, dtype=np.int64)
-        starts = set(np.unique(self.node_device[nodes]).tolist()) if len(nodes) else set()
-        starts.update(int(d) for d in devices)
-        parent = self.parent.tolist() if len(starts) > 64 else self.parent
-        for i in starts:
-            while i >= 0 and i not in seen:
-                seen.add(i)
-                i = int(parent[i])
-        out = np.fromiter(seen, dtype=np.int64, count=len(seen))
+        extra = np.fromiter((int(d) for d in devices), dtype=np.int64)
+        frontier = np.unique(np.concatenate([self.node_device[nodes], extra]))
+        frontier = frontier[frontier >= 0]
+        seen = np.zeros(len(self.candidate), dtype=bool)
+        while len(frontier):
+            seen[frontier] = True
+            up = np.unique(self.parent[frontier])
+            frontier = up[up >= 0]
+            frontier = frontier[~seen[frontier]]
+        out = np.flatnonzero(seen)
+        # Intervals of distinct candidates start at distinct pre-order numbers.
         return out[np.argsort(-self.lo[out], kind="stable")]
 
 
@@ -247,12 +260,17 @@ class _Levels:
         self.order = order
         local = np.full(len(tree) + 1, -1, dtype=np.int64)
         local[order] = np.arange(len(order))
+        self._local = local
         up = tree.parent[order]
         self.parent = np.where(up >= 0, local[up], -1)
         level = tree.level[order]
         by_level = np.argsort(level, kind="stable")
         cuts = np.flatnonzero(np.diff(level[by_level])) + 1
         self.groups = np.split(by_level, cuts)  # shallow first
+
+    def local(self, positions: list[int]) -> np.ndarray:
+        """The index in ``order`` of each of ``positions`` (all relevant)."""
+        return self._local[np.asarray(positions, dtype=np.int64)]
 
     def bottom_up(self) -> list[np.ndarray]:
         return self.groups[::-1]
@@ -363,8 +381,11 @@ def most_likely_faults(
         has = p >= 0
         np.add.at(below, p[has], value[has])
     devices = levels.extract(chosen, is_forced)
-    position = {int(d): k for k, d in enumerate(order.tolist())}
-    score = {d: (np.inf if d in forced_set else float(here[position[d]])) for d in devices}
+    at = levels.local(devices)
+    score = {
+        d: (np.inf if d in forced_set else float(here[k]))
+        for d, k in zip(devices, at.tolist(), strict=True)
+    }
     return Prediction(devices, score)
 
 
@@ -415,5 +436,5 @@ def classic_rollup(
         np.add.at(covered, p[has], np.where(out[idx], total[idx], covered[idx])[has])
         np.add.at(kids_out, p[has], out[idx][has].astype(np.int64))
     devices = levels.extract(out, is_forced)
-    position = {int(d): k for k, d in enumerate(order.tolist())}
-    return Prediction(devices, {d: float(total[position[d]]) for d in devices})
+    at = levels.local(devices).tolist()
+    return Prediction(devices, {d: float(total[k]) for d, k in zip(devices, at, strict=True)})

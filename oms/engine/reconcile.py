@@ -22,6 +22,7 @@ figures and pings (:mod:`oms.engine.figures`), and the order book.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -155,10 +156,19 @@ class _Pass:
     leftovers: list[Outage] = field(default_factory=list)
     #: Nested device -> the outage restored above it.
     revealed: dict[int, Outage] = field(default_factory=dict)
+    #: (pre-order start of the position, outage id) of every placement in
+    #: ``pos_of``, sorted: the outages below a device are a range of it (an
+    #: entry whose outage moved on since is skipped when read).
+    placed: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def tree(self) -> DeviceTree:
         return self.core.tree
+
+    def place(self, oid: str, pos: int) -> None:
+        """Outage ``oid`` is at tree position ``pos`` from now on in this pass."""
+        self.pos_of[oid] = pos
+        bisect.insort(self.placed, (int(self.tree.lo[pos]), oid))
 
 
 def reconcile(core: EngineCore, t: datetime) -> None:
@@ -187,6 +197,8 @@ def _match(r: _Pass) -> None:
         if pos is not None:
             r.pos_of[o.id] = pos
             r.by_pos.setdefault(pos, []).append(o)
+    lo = r.tree.lo
+    r.placed = sorted((int(lo[pos]), oid) for oid, pos in r.pos_of.items())
     matched: set[str] = set()
     for d in r.predicted:
         here = r.by_pos.get(d)
@@ -280,7 +292,7 @@ def _roll_up(r: _Pass) -> None:
                 o, r.t, "system", "merged", f"rolled up into {keep.device}", keep.id
             )
         r.new_devices.remove(d)
-        r.pos_of[keep.id] = d
+        r.place(keep.id, d)
 
 
 def _narrow(r: _Pass) -> None:
@@ -315,7 +327,7 @@ def _narrow(r: _Pass) -> None:
             continue
         below.sort(key=lambda d: -tree.customers[d])
         core.move(o, below[0], r.t, "narrowed")
-        r.pos_of[o.id] = below[0]
+        r.place(o.id, below[0])
         r.new_devices.remove(below[0])
 
 
@@ -343,25 +355,30 @@ def _open_new(r: _Pass) -> None:
             o.confirm("scada")
         rule = "scada" if tripped_at is not None else core.config.predictor
         core.outages.audit(o, r.t, "system", "predict", None, {"device": device, "rule": rule})
-        r.pos_of[o.id] = d
+        r.place(o.id, d)
         core.changes.moved.append(o)
         core.keep_evidence(o)
 
 
 def _open_below(r: _Pass, d: int) -> list[int]:
     """Positions of the active outages strictly below ``d`` that stay open in
-    this pass (not left without support). O(open outages)."""
+    this pass (not left without support). O(log outages + outages placed below)."""
     leftover = {o.id for o in r.leftovers}
-    open_ = r.core.outages.open
-    return [
-        pos
-        for oid, pos in r.pos_of.items()
-        if oid not in leftover
-        and pos != d
-        and r.tree.below(d, pos)
-        and (o := open_.get(oid)) is not None
-        and o.active
-    ]
+    open_, lo = r.core.outages.open, r.tree.lo
+    # Strictly below d: a pre-order start inside d's interval, other than d's own.
+    first = bisect.bisect_left(r.placed, (int(lo[d]) + 1,))
+    last = bisect.bisect_left(r.placed, (int(r.tree.hi[d]),))
+    out: dict[str, int] = {}
+    for start, oid in r.placed[first:last]:
+        pos = r.pos_of[oid]
+        if (
+            int(lo[pos]) == start  # still placed there
+            and oid not in leftover
+            and (o := open_.get(oid)) is not None
+            and o.active
+        ):
+            out[oid] = pos
+    return list(out.values())
 
 
 def _withdraw(r: _Pass) -> None:
