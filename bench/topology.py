@@ -10,6 +10,14 @@ switch, close a tie to another feeder). Each is beside the same answer from
 a plain networkx search measured in the same run (the machine is shared and
 noisy, so the ratio is the figure to watch).
 
+Loading (issue 17): each file is also loaded in a fresh process of its own
+(so that one load's freed memory does not flatter the next), timing the load
+and the process's peak resident memory above what it held before: GeoJSON
+and GeoPackage by ``read_network`` (the column-wise fast path of
+``topology/fastio.py``) beside the validating reader alone
+(``network_from_features``, what every load cost before), and the stored
+binary model (``topology.binary.loads``).
+
 Usage::
 
     python bench/topology.py                       # 10k, 100k, 1M nodes
@@ -22,6 +30,7 @@ import argparse
 import gc
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +46,12 @@ import numpy as np
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from topology import read_network, write_network  # noqa: E402
+from topology import binary, network_from_features, read_network, write_network  # noqa: E402
+from topology.io import (  # noqa: E402
+    _frame_features,
+    _read_geojson_features,
+    _read_gis_frames,
+)
 from topology.supply import Supply  # noqa: E402
 from topology.synthetic import synthetic_network  # noqa: E402
 
@@ -47,7 +61,68 @@ TARGETS = {
     "transfer_ms": 50.0,  # a tie transfer between two feeders (issue 17)
     "model_mb": 2048.0,
     "speedup": 100.0,
+    "load_s": 15.0,  # GeoJSON (and GeoPackage) file to model at 1M nodes (issue 17)
+    "load_mb": 1024.0,  # the process's peak growth during that load
+    "binary_open_s": 2.0,  # the stored binary model opened at 1M nodes
 }
+
+
+def load_child(how: str, path: str) -> dict[str, float]:
+    """Load ``path`` as ``how`` says; its time and this process's memory growth (run in a child)."""
+    import geopandas  # noqa: F401  # imported before the baseline, as a server has it
+    import msgspec  # noqa: F401
+
+    gc.collect()
+    base = rss_mb()
+    peak_reset = reset_peak_rss()
+    t0 = time.perf_counter()
+    file = Path(path)
+    if how == "read_network":
+        net = read_network(file)
+    elif how == "binary":
+        net = binary.loads(file.read_bytes())
+    elif file.suffix == ".gpkg":
+        frames, crs = _read_gis_frames(file)
+        net = network_from_features(_frame_features(frames), crs=crs, source=path)
+    else:
+        features, crs = _read_geojson_features(file)
+        net = network_from_features(features, crs=crs, source=path)
+    seconds = time.perf_counter() - t0
+    return {
+        "s": round(seconds, 2),
+        "grow_mb": round(rss_mb() - base),
+        "peak_mb": round(_status_mb("VmHWM") - base) if peak_reset else float("nan"),
+        "nodes": net.n_nodes,
+        "warnings": len(net.warnings),
+    }
+
+
+def load_in_child(how: str, path: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--load-child", how, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout)
+
+
+def bench_loading(generated: Any, geojson: Path) -> dict[str, Any]:
+    """GeoJSON and GeoPackage loads, fast path beside the validating reader; the binary model."""
+    gpkg, blob = geojson.with_suffix(".gpkg"), geojson.with_suffix(".npz")
+    write_network(generated, gpkg)
+    t0 = time.perf_counter()
+    blob.write_bytes(binary.dumps(generated))
+    dumps_s = time.perf_counter() - t0
+    out: dict[str, Any] = {"geopackage_mb": round(gpkg.stat().st_size / 2**20, 1)}
+    for name, path in (("geojson", geojson), ("geopackage", gpkg)):
+        fast, slow = (load_in_child(how, path) for how in ("read_network", "validating"))
+        out[name] = {"fast": fast, "validating": slow, "speedup": ratio(slow["s"], fast["s"])}
+    out["binary"] = load_in_child("binary", blob) | {
+        "mb": round(blob.stat().st_size / 2**20, 1),
+        "dumps_s": round(dumps_s, 2),
+    }
+    return out
 
 
 def _status_mb(field: str) -> float:
@@ -168,6 +243,7 @@ def bench_size(
         write_network(generated, path)
         write_s = time.perf_counter() - t0
         file_mb = path.stat().st_size / 2**20
+        loading = bench_loading(generated, path)
         del generated
         gc.collect()
         base = rss_mb()
@@ -427,6 +503,7 @@ def bench_size(
             "tie_transfer": ratio(2 * rebuild_s, med["transfer"]),
         },
         "agree_with_networkx": agree,
+        "loading": loading,
     }
 
 
@@ -435,7 +512,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--load-child", nargs=2, metavar=("HOW", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.load_child:
+        print(json.dumps(load_child(*args.load_child)))
+        return 0
     results = {}
     for n in args.sizes:
         # networkx's upstream path (a bidirectional search) is cheap enough
@@ -472,6 +553,14 @@ def main(argv: list[str] | None = None) -> int:
         "agree_with_networkx": all(
             all(r["agree_with_networkx"].values()) for r in results.values()
         ),
+        "geojson_load_under_15s": largest["loading"]["geojson"]["fast"]["s"] < TARGETS["load_s"],
+        "geojson_load_under_1gb": largest["loading"]["geojson"]["fast"]["peak_mb"]
+        < TARGETS["load_mb"],
+        "geopackage_load_under_15s": largest["loading"]["geopackage"]["fast"]["s"]
+        < TARGETS["load_s"],
+        "geopackage_load_under_1gb": largest["loading"]["geopackage"]["fast"]["peak_mb"]
+        < TARGETS["load_mb"],
+        "binary_open_under_2s": largest["loading"]["binary"]["s"] < TARGETS["binary_open_s"],
     }
     print(
         json.dumps(

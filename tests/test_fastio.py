@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from topology import Network, NetworkValidationError, network_from_features, read_network
-from topology.fastio import network_from_frames, read_geojson_fast
-from topology.io import _frame_features, _read_gis_frames, write_network
+from topology.fastio import network_from_frames, read_geojson_fast, read_layers_fast
+from topology.io import _frame_features, _gis_layers, _read_gis_frames, write_network
 from topology.model import EDGE_KINDS, OPERABLE_KINDS
 
 pytest.importorskip("msgspec")
@@ -50,13 +50,17 @@ def write_geojson(path: Path, features: list[dict[str, Any]], **extra: Any) -> P
 
 def read_fast(path: Path, crs: str | None = None) -> Network | None:
     if path.suffix == ".gpkg":
-        frames, file_crs = _read_gis_frames(path)
-        return network_from_frames(frames, crs or file_crs, str(path))
+        return read_layers_fast(_gis_layers(path) or [], crs, str(path))
     return read_geojson_fast(path, crs, str(path))
 
 
+def read_frames_fast(path: Path) -> Network | None:
+    frames, file_crs = _read_gis_frames(path)
+    return network_from_frames(frames, file_crs, str(path))
+
+
 def read_slow(path: Path, crs: str | None = None) -> Network:
-    if path.suffix == ".gpkg":
+    if path.suffix in (".gpkg", ".parquet"):
         frames, file_crs = _read_gis_frames(path)
         return network_from_features(_frame_features(frames), crs=crs or file_crs, source=str(path))
     doc = json.loads(path.read_text())
@@ -147,7 +151,9 @@ def test_fast_geopackage_equals_the_validating_reader(tmp_path: Path, features: 
     assume(any("from" in f["properties"] for f in features))  # an edges layer to write
     path = tmp_path / "net.gpkg"
     write_network(network_from_features(features), path)
-    assert_same(read_fast(path), read_slow(path))
+    slow = read_slow(path)
+    assert_same(read_fast(path), slow)
+    assert_same(read_frames_fast(path), slow)
 
 
 def test_the_generated_feeders_take_the_fast_path(tmp_path: Path) -> None:
@@ -157,14 +163,27 @@ def test_the_generated_feeders_take_the_fast_path(tmp_path: Path) -> None:
     for suffix in (".geojson", ".gpkg", ".parquet"):
         path = tmp_path / f"net{suffix}"
         write_network(net, path)
-        if suffix == ".parquet":
-            frames, crs = _read_gis_frames(path)
-            fast = network_from_frames(frames, crs, str(path))
-            slow = network_from_features(_frame_features(frames), crs=crs, source=str(path))
-        else:
-            fast, slow = read_fast(path), read_slow(path)
+        slow = read_slow(path)
+        fast = read_frames_fast(path) if suffix == ".parquet" else read_fast(path)
         assert_same(fast, slow)
         assert fast is not None and fast.warnings == slow.warnings
+        if suffix == ".gpkg":
+            assert_same(read_frames_fast(path), slow)
+
+
+@pytest.mark.filterwarnings("ignore:Column names longer than 10 characters")
+def test_a_shapefile_pair_takes_the_fast_path(tmp_path: Path) -> None:
+    net = network_from_features(two_feeders())
+    write_network(net, tmp_path / "net.gpkg")
+    frames, _ = _read_gis_frames(tmp_path / "net.gpkg")
+    for frame, layer in zip(frames, ("nodes", "edges"), strict=True):
+        frame.to_file(tmp_path / f"{layer}.shp")  # capacity_customers becomes capacity_c
+    layers = _gis_layers(tmp_path)
+    assert layers is not None
+    fast = read_layers_fast(layers, None, str(tmp_path))
+    slow, _crs = _read_gis_frames(tmp_path)
+    assert_same(fast, network_from_features(_frame_features(slow), crs=_crs, source=str(tmp_path)))
+    assert fast is not None and fast.edge_capacity[fast.edge("B1")] == 60
 
 
 def test_a_crs_member_or_argument_is_applied_as_by_the_validating_reader(tmp_path: Path) -> None:
@@ -363,7 +382,7 @@ def test_geopackage_errors_get_the_validating_readers_words(tmp_path: Path) -> N
         bad = edges.copy()
         bad.loc[bad["id"] == "L1", column] = value
         bad.to_file(path, layer="edges", driver="GPKG")
-        assert read_fast(path) is None
+        assert read_fast(path) is None and read_frames_fast(path) is None
         with pytest.raises(NetworkValidationError) as expected:
             read_slow(path)
         with pytest.raises(NetworkValidationError) as got:

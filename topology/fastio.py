@@ -18,9 +18,11 @@ the fast path only checks, in bulk, that none of them applies.
   measured too and rejected: slower than the standard ``json`` module, and
   it turns a number among strings into a string without a trace, which
   would hide errors the contract must report.
-- GIS files (GeoPackage, GeoParquet, shapefiles) arrive as the data frames
-  the validating reader reads too; their columns are converted as whole
-  arrays (geometry through shapely's vectorised coordinate access).
+- GeoPackages and shapefiles are read by GDAL (pyogrio) as Arrow batches,
+  with only one batch's geometries (shapely, from WKB) alive at once;
+  GeoParquet, or any of them without pyarrow, as the data frames the
+  validating reader reads too. Either way the columns are converted as
+  whole arrays, geometry through shapely's vectorised coordinate access.
 
 msgspec is optional: without it GeoJSON is read by the validating reader.
 """
@@ -46,7 +48,7 @@ from topology.io import (
 )
 from topology.model import EDGE_KINDS, NODE_KINDS, OPERABLE_KINDS, Network
 
-__all__ = ["network_from_frames", "read_geojson_fast"]
+__all__ = ["network_from_frames", "read_geojson_fast", "read_layers_fast"]
 
 #: Features decoded at once: bounds what the decoded Python objects hold.
 BATCH = 20_000
@@ -90,8 +92,10 @@ def _cat(parts: list[np.ndarray], dtype: Any, width: int = 0) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False)
 
 
-def _as_ids(values: list[Any]) -> list[str]:
+def _as_ids(values: list[Any]) -> list[Any]:
     # The validating reader spells an integer id as its decimal string.
+    if set(map(type, values)) <= {str}:
+        return values
     return [v if type(v) is str else str(v) for v in values]
 
 
@@ -144,12 +148,10 @@ def _build(cols: _Columns, crs: str | None, source: str | None) -> Network | Non
         )
     if not valid:
         return None
-    ends = []
-    for refs in (cols.edge_from, cols.edge_to):
-        get = node_index.get
-        ends.append(
-            np.fromiter((get(r if type(r) is str else str(r), -1) for r in refs), np.int64, m)
-        )
+    ends = [
+        np.fromiter(map(node_index.get, _as_ids(refs), itertools.repeat(-1)), np.int64, m)
+        for refs in (cols.edge_from, cols.edge_to)
+    ]
     cols.edge_from = cols.edge_to = []
     del node_index
     edge_from, edge_to = ends
@@ -206,6 +208,7 @@ def _geojson_types() -> tuple[Any, Any, Any, Any]:
     options = {"tag_field": "kind", "forbid_unknown_fields": True, "kw_only": True}
 
     class NodeProps(msgspec.Struct, **options):  # type: ignore[call-arg]
+        node: ClassVar[bool] = True
         source: ClassVar[bool]
         id: str | int
         name: str | None = None
@@ -213,6 +216,7 @@ def _geojson_types() -> tuple[Any, Any, Any, Any]:
         customers: int | float | None = None
 
     class EdgeProps(msgspec.Struct, **options):  # type: ignore[call-arg]
+        node: ClassVar[bool] = False
         code: ClassVar[int]
         id: str | int
         from_: str | int = msgspec.field(name="from")
@@ -297,7 +301,7 @@ def read_geojson_fast(path: Path, crs: str | None, source: str | None) -> Networ
 
 
 def _add_geojson_batch(cols: _Columns, batch: list[Any], point: type, line: type) -> bool:
-    is_node = [hasattr(f.properties, "source") for f in batch]
+    is_node = [f.properties.node for f in batch]
     nodes = list(itertools.compress(batch, is_node))
     edges = [f for f, node in zip(batch, is_node, strict=True) if not node]
     del batch
@@ -416,25 +420,79 @@ def network_from_frames(frames: list[Any], crs: str | None, source: str | None) 
 
     cols = _Columns()
     for frame in frames:
-        if not _add_frame(cols, frame, shapely):
+        names = [_SHAPEFILE_NAMES.get(c, c) for c in frame.columns]
+        columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name, raw in zip(names, frame.columns, strict=True):
+            if raw != frame.geometry.name:
+                values = frame[raw].to_numpy()
+                missing = _missing(values)
+                if missing is None or name in columns:
+                    return None
+                columns[name] = (values, missing)
+        if not _add_rows(cols, columns, frame.geometry.to_numpy(), shapely):
             return None
     return _build(cols, crs, source)
 
 
-def _add_frame(cols: _Columns, frame: Any, shapely: Any) -> bool:
-    names = [_SHAPEFILE_NAMES.get(c, c) for c in frame.columns]
-    geom_col = frame.geometry.name
-    if len(set(names)) != len(names):
+def read_layers_fast(
+    layers: list[tuple[Path, str | None]], crs: str | None, source: str | None
+) -> Network | None:
+    """The network of GIS layers read by GDAL in Arrow batches, or None to leave it to the others.
+
+    ``layers`` are the (file, layer name or None) that
+    :func:`topology.io.read_network` reads, nodes before edges. Only one
+    batch's geometries are alive at once. Needs pyarrow (else None).
+    """
+    try:
+        import pyarrow  # noqa: F401  # pyogrio's Arrow reading needs it
+        import pyogrio
+        import shapely
+        from pyproj import CRS
+    except ImportError:
+        return None
+    cols = _Columns()
+    crs_names = set()
+    for path, name in layers:
+        try:
+            with pyogrio.open_arrow(path, layer=name, use_pyarrow=True) as (meta, reader):
+                if meta["crs"] is not None:
+                    # As geopandas names the CRS of the frames it reads.
+                    crs_names.add(CRS.from_user_input(meta["crs"]).to_string())
+                geom_col = meta["geometry_name"] or "wkb_geometry"
+                for batch in reader:
+                    if not _add_arrow_batch(cols, batch, geom_col, shapely):
+                        return None
+        except Exception:  # the GIS drivers raise many types: the validating reader words it
+            return None
+    if len(crs_names) > 1:
+        return None
+    return _build(cols, crs or (crs_names.pop() if crs_names else None), source)
+
+
+def _add_arrow_batch(cols: _Columns, batch: Any, geom_col: str, shapely: Any) -> bool:
+    if geom_col not in batch.schema.names:
         return False
     columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for name, raw in zip(names, frame.columns, strict=True):
+    for raw, column in zip(batch.schema.names, batch.columns, strict=True):
+        name = _SHAPEFILE_NAMES.get(raw, raw)
         if raw == geom_col:
             continue
-        values = frame[raw].to_numpy()
+        values = column.to_numpy(zero_copy_only=False)
         missing = _missing(values)
-        if missing is None:
+        if missing is None or name in columns:
             return False
         columns[name] = (values, missing)
+    wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
+    return _add_rows(cols, columns, shapely.from_wkb(wkb), shapely)
+
+
+def _add_rows(
+    cols: _Columns,
+    columns: dict[str, tuple[np.ndarray, np.ndarray]],
+    geometry: np.ndarray,
+    shapely: Any,
+) -> bool:
+    """Rows of one GIS layer: (values, missing) by property name, shapely geometries."""
     if "kind" not in columns or "id" not in columns:
         return False
     kinds, kind_missing = columns["kind"]
@@ -447,7 +505,6 @@ def _add_frame(cols: _Columns, frame: Any, shapely: Any) -> bool:
         for role, known in ((is_node, _NODE_PROPS), (~is_node, _EDGE_PROPS)):
             if name not in known and not missing[role].all():
                 return False
-    geometry = frame.geometry.to_numpy()
     absent = shapely.is_missing(geometry) | shapely.is_empty(geometry)
     type_id = shapely.get_type_id(geometry)
     node_rows, edge_rows = np.flatnonzero(is_node), np.flatnonzero(~is_node)

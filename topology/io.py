@@ -105,7 +105,7 @@ def read_network(
     (:mod:`topology.fastio`); any other goes through
     :func:`network_from_features`, whose errors and warnings are the rules.
     """
-    from topology.fastio import network_from_frames, read_geojson_fast
+    from topology.fastio import network_from_frames, read_geojson_fast, read_layers_fast
 
     path = Path(path)
     if not path.exists():
@@ -113,8 +113,13 @@ def read_network(
     # The fast paths build from whole columns, or answer None when anything
     # is not plainly valid; the validating reader then gives its own verdict.
     if path.is_dir() or path.suffix.lower() in _GIS_SUFFIXES:
-        frames, file_crs = _read_gis_frames(path)
-        net = network_from_frames(frames, crs or file_crs, str(path))
+        layers = (
+            _gis_layers(path) if path.suffix.lower() not in (".parquet", ".geoparquet") else None
+        )
+        net = read_layers_fast(layers, crs, str(path)) if layers else None
+        if net is None:
+            frames, file_crs = _read_gis_frames(path)
+            net = network_from_frames(frames, crs or file_crs, str(path))
         if net is None:
             features = _frame_features(frames)
             net = network_from_features(features, crs=crs or file_crs, source=str(path))
@@ -161,28 +166,37 @@ def _crs_member(member: Any, path: Path) -> str | None:
     return name
 
 
+def _gis_layers(path: Path) -> list[tuple[Path, str | None]] | None:
+    """The (file, layer) of the nodes and the edges of a GeoPackage or shapefile network.
+
+    None for a shapefile not named as a ``*nodes.shp``/``*edges.shp`` pair.
+    """
+    if path.is_dir():
+        return [(path / f"{layer}.shp", None) for layer in ("nodes", "edges")]
+    if path.suffix.lower() == ".gpkg":
+        return [(path, layer) for layer in ("nodes", "edges")]
+    stem = path.stem
+    if not (stem.endswith("nodes") or stem.endswith("edges")):
+        return None
+    base = stem[: -len("nodes")]
+    return [(path.with_name(f"{base}{layer}.shp"), None) for layer in ("nodes", "edges")]
+
+
 def _read_gis_frames(path: Path) -> tuple[list[Any], str | None]:
     """The GeoDataFrames of a GIS network (nodes before edges) and their CRS."""
     import geopandas as gpd
 
     frames: list[Any] = []
     try:
-        if path.is_dir():
-            frames = [gpd.read_file(path / f"{layer}.shp") for layer in ("nodes", "edges")]
-        elif path.suffix.lower() == ".gpkg":
-            frames = [gpd.read_file(path, layer=layer) for layer in ("nodes", "edges")]
-        elif path.suffix.lower() == ".shp":
-            stem = path.stem
-            base = stem[: -len("nodes")] if stem.endswith("nodes") else stem[: -len("edges")]
-            if not (stem.endswith("nodes") or stem.endswith("edges")):
+        if path.suffix.lower() in (".parquet", ".geoparquet"):
+            frames = [gpd.read_parquet(path)]
+        else:
+            layers = _gis_layers(path)
+            if layers is None:
                 raise NetworkFileError(
                     f"{path}: a shapefile network is a pair named *nodes.shp and *edges.shp"
                 )
-            frames = [
-                gpd.read_file(path.with_name(f"{base}{layer}.shp")) for layer in ("nodes", "edges")
-            ]
-        else:
-            frames = [gpd.read_parquet(path)]
+            frames = [gpd.read_file(file, layer=layer) for file, layer in layers]
     except NetworkFileError:
         raise
     except Exception as exc:  # the GIS drivers raise many types
