@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
                     network_build_s=round(build_s, 2),
                     storm_build_s=round(storm_s, 2),
                     peak_rss_mb=round(peak_rss_mb(), 1),
+                    # The machine is shared: how busy it was over the run.
+                    load_average_1_5_min=[round(x, 2) for x in os.getloadavg()[:2]],
                 )
                 results["runs"].append(run)
                 print(json.dumps(run, default=dict), file=sys.stderr, flush=True)

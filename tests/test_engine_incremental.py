@@ -169,3 +169,40 @@ def test_the_bulk_appended_log_reads_back_as_an_insert_stores_it(loaded_db: str)
     with db.connect() as conn:
         assert conn.execute(select(ev.c.id)).scalars().all() == [e["id"] for e in events]
     db.dispose()
+
+
+def test_bulk_inserts_store_what_sqlalchemys_insert_stores(db_url: str) -> None:
+    """JSON (None included), datetimes with offsets, NULLs, quotes and line breaks."""
+    from oms.engine.repository import _bulk_insert
+
+    db = connect(db_url)
+    t = datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    data = [{"a": 'x"y,\nz\\', "b": [1, 2.5, None], "c": "café"}, None, [], "text"]
+    ch = schema.changes
+    with db.begin() as conn:
+        rows = [{"time": t, "kind": "k", "ref": f"r{i}", "data": d} for i, d in enumerate(data)]
+        _bulk_insert(conn, ch, rows)
+        conn.execute(insert(ch), [{**r, "ref": "x" + r["ref"]} for r in rows])
+        got = conn.execute(select(ch.c.time, ch.c.kind, ch.c.data).order_by(ch.c.seq)).all()
+        assert got[:4] == got[4:]
+        assert [r.data for r in got[:4]] == data
+        if db.dialect.name == "sqlite":
+            raw = conn.exec_driver_sql("SELECT time, data FROM changes ORDER BY seq").all()
+            assert raw[:4] == raw[4:]
+        n = schema.notifications
+        note = {
+            "customer": "c1",
+            "outage": None,
+            "kind": "restored",
+            "channel": "sms",
+            "address": "+1 555",
+            "message": 'Power is back, "thanks"',
+            "status": "queued",
+            "attempts": 0,
+            "created_at": t,
+        }
+        _bulk_insert(conn, n, [{**note, "key": "k1"}])
+        conn.execute(insert(n), [{**note, "key": "k2"}])
+        got = conn.execute(select(*n.c[2:]).order_by(n.c.seq)).all()
+        assert got[0] == got[1]
+    db.dispose()

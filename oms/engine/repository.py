@@ -49,8 +49,6 @@ from oms.switching.planned import PlannedOutage
 __all__ = ["FEED_CHANNEL", "Repository", "StaleState", "load_crews"]
 
 _TELEMETRY = ("call", "ami_last_gasp", "ami_restore", "ami_ping_reply", "fci")
-#: The columns :meth:`Repository.append` writes, in its rows' order.
-_EVENT_COLUMNS = ("id", "type", "time", "received_at", "digest", "payload", "customer", "device")
 
 
 class StaleState(Exception):
@@ -235,28 +233,24 @@ class Repository:
     ) -> None:
         """Append accepted events to the log, each as it was received.
 
-        On PostgreSQL by ``COPY`` (one stream instead of a statement per
-        row); elsewhere by the driver's ``executemany``, values converted as
-        SQLAlchemy converts them. Either way the unique event id still
-        refuses a duplicate (the caller checked :meth:`digests` first).
+        In bulk (:func:`_bulk_insert`: ``COPY`` on PostgreSQL). The unique
+        event id still refuses a duplicate (the caller checked
+        :meth:`digests` first).
         """
         rows = [
-            (
-                e.id,
-                e.type,
-                e.time,
-                received_at,
-                e.digest,
-                e.raw or json.dumps(e.payload, ensure_ascii=False),
-                core.units.id(e.customer) if e.customer >= 0 else None,
-                core.net.edge_ids[e.device] if e.device >= 0 else None,
-            )
+            {
+                "id": e.id,
+                "type": e.type,
+                "time": e.time,
+                "received_at": received_at,
+                "digest": e.digest,
+                "payload": e.raw or json.dumps(e.payload, ensure_ascii=False),
+                "customer": core.units.id(e.customer) if e.customer >= 0 else None,
+                "device": core.net.edge_ids[e.device] if e.device >= 0 else None,
+            }
             for e in events
         ]
-        if conn.dialect.name == "postgresql":
-            _copy_rows(conn, schema.events, _EVENT_COLUMNS, rows)
-        else:
-            _execute_rows(conn, schema.events, _EVENT_COLUMNS, rows)
+        _bulk_insert(conn, schema.events, rows)
         self.last_seq = self._max_seq(conn)
 
     # ------------------------------------------------------------- writing
@@ -319,7 +313,7 @@ class Repository:
             )
             conn.execute(statement, [{**row, "key": row["id"]} for row in changed])
         if ch.audit:
-            conn.execute(insert(schema.outage_audit), ch.audit)
+            _bulk_insert(conn, schema.outage_audit, ch.audit)
 
     @staticmethod
     def _write_feed(conn: Connection, core: EngineCore) -> None:
@@ -347,7 +341,7 @@ class Repository:
         rows += [{"time": now, "kind": "contact", "ref": r["id"], "data": r} for r in ch.contacts]
         if not rows:
             return
-        conn.execute(insert(schema.changes), rows)
+        _bulk_insert(conn, schema.changes, rows)
         notify(conn, FEED_CHANNEL)
 
     @staticmethod
@@ -557,40 +551,44 @@ def _write_desk(conn: Connection, core: EngineCore) -> None:
         )
 
 
-def _execute_rows(
-    conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> None:
-    """Insert ``rows`` (values of ``columns``) with the driver's ``executemany``,
-    each value converted by its column type's bind processor, as SQLAlchemy
-    would store it (SQLite's datetimes as text). No per-row statement
-    compilation: O(rows) in the driver."""
+def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) as ``conn.execute(insert(table),
+    rows)`` stores them, without SQLAlchemy's work per row.
+
+    Each value goes through its column type's bind processor for the dialect
+    (SQLite's datetimes as text, JSON serialized, None in a JSON column as
+    JSON null), as SQLAlchemy's own insert does; then PostgreSQL takes them
+    by ``COPY ... FROM STDIN`` (CSV) in the connection's transaction, SQLite
+    by the driver's ``executemany``. Only the keys given are written (their
+    tables have no Python-side defaults). O(rows).
+    """
+    if not rows:
+        return
     dialect = conn.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    columns = list(rows[0])
+    procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    values = [
+        [v if p is None else p(v) for p, v in zip(procs, (r[c] for c in columns), strict=True)]
+        for r in rows
+    ]
+    if dialect.name == "postgresql":
+        _copy(conn, table, columns, values)
+        return
+    compiled = insert(table).compile(dialect=dialect, column_keys=columns)
     order = compiled.positiontup
     assert order is not None  # SQLite's qmark: positional
     at = [columns.index(k) for k in order]
-    procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in order]
-    params = [
-        tuple(
-            p(r[i]) if p is not None and r[i] is not None else r[i]
-            for i, p in zip(at, procs, strict=True)
-        )
-        for r in rows
-    ]
-    conn.exec_driver_sql(compiled.string, params)
+    conn.exec_driver_sql(compiled.string, [tuple(v[i] for i in at) for v in values])
 
 
-def _copy_rows(
-    conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> None:
-    """Insert ``rows`` with PostgreSQL's ``COPY ... FROM STDIN`` (CSV) in the
-    connection's transaction: every value quoted, None as NULL, datetimes in
-    ISO 8601 with their offset. O(rows) in one round trip."""
+def _copy(conn: Connection, table: Any, columns: list[str], values: list[list[Any]]) -> None:
+    """``COPY table (columns) FROM STDIN`` (CSV) of ``values``: every value
+    quoted, None as NULL, datetimes in ISO 8601 with their offset."""
     import io
 
     out = io.StringIO()
-    for r in rows:
-        out.write(",".join(_csv_field(v) for v in r))
+    for row in values:
+        out.write(",".join(_csv_field(v) for v in row))
         out.write("\n")
     out.seek(0)
     prep = conn.dialect.identifier_preparer
@@ -660,7 +658,7 @@ def _write_outbox(conn: Connection, outbox: Outbox) -> None:
         )
     fresh = [r for k, r in rows.items() if k not in seen]
     if fresh:
-        conn.execute(insert(schema.notifications), fresh)
+        _bulk_insert(conn, schema.notifications, fresh)
     outbox.queued = []
 
 
