@@ -172,6 +172,7 @@ def test_the_generated_feeders_take_the_fast_path(tmp_path: Path) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:Column names longer than 10 characters")
+@pytest.mark.filterwarnings("ignore:Normalized/laundered field name")
 def test_a_shapefile_pair_takes_the_fast_path(tmp_path: Path) -> None:
     net = network_from_features(two_feeders())
     write_network(net, tmp_path / "net.gpkg")
