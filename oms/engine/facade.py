@@ -28,7 +28,7 @@ from oms.authority import SYSTEM, Principal, admit
 from oms.config import EngineConfig
 from oms.dispatch.rules import Decision
 from oms.engine.orders import OrderBook
-from oms.engine.repository import Repository, StaleState
+from oms.engine.repository import Repository
 from oms.exceptions import ActionError, EventConflict, EventError, NotFound, OMSError
 from oms.intake.events import Event, iso, parse_event, read_lines
 
@@ -255,23 +255,19 @@ class OutageEngine:
     def _transaction(self, work: Callable[[Connection], None]) -> None:
         """Run ``work`` as the one writer, in one transaction.
 
-        When another process wrote meanwhile, reload and try again; on any
+        When another process wrote meanwhile, the state is read again under
+        the writer's lock first (:meth:`Repository.transaction`); on any
         failure reload, since the in-memory state may be half-applied.
         """
-        for attempt in range(3):
-            try:
-                self.repository.transaction(work)
-                return
-            except StaleState:
-                self.core = self.repository.load(self.config)
-                if attempt == 2:
-                    raise OMSError(
-                        "another process kept writing (the server?): nothing was applied; "
-                        "send it again"
-                    ) from None
-            except BaseException:
-                self.core = self.repository.load(self.config)
-                raise
+
+        def reload() -> None:
+            self.core = self.repository.load(self.config)
+
+        try:
+            self.repository.transaction(work, reload)
+        except BaseException:
+            reload()
+            raise
 
     def refresh(self) -> None:
         """Reload if another process wrote since this engine last looked (reads stay current)."""

@@ -2,9 +2,10 @@
 
 - :meth:`Repository.load` reads back what the last commit left and replays
   the log's telemetry into a fresh :class:`~oms.engine.core.EngineCore`.
-- :meth:`Repository.transaction` runs one batch as the single writer: on
-  PostgreSQL it takes an advisory lock, and it refuses (:class:`StaleState`)
-  when another process wrote since this one last looked.
+- :meth:`Repository.transaction` runs one batch as the single writer: it
+  takes the writer's lock (PostgreSQL: an advisory lock per schema; SQLite:
+  the database's write lock) and, when another process wrote since this one
+  last looked, reads the state again under it before the batch.
 - :meth:`Repository.digests` and :meth:`Repository.append` keep the event
   log idempotent on event id; :meth:`Repository.write` writes a batch's
   :class:`~oms.engine.changes.Changes` (outages, audit, device states, jobs,
@@ -184,18 +185,27 @@ class Repository:
             return None  # dispatch falls back to straight-line estimates
 
     # --------------------------------------------------------- the writer
-    def transaction(self, work: Callable[[Connection], None]) -> None:
+    def transaction(
+        self, work: Callable[[Connection], None], reload: Callable[[], None] | None = None
+    ) -> None:
         """Run ``work`` in one transaction as the one writer.
+
+        When another process wrote since this one last looked, ``reload``
+        (the engine's state read again) runs first, under the writer's lock:
+        nobody can write in between, so the work then applies to the latest
+        state and a busy neighbour never starves this process.
 
         Raises
         ------
         StaleState
-            Another process wrote since this one last looked (nothing done).
+            Another process wrote since, and no ``reload`` was given (nothing done).
         """
         with self.db.begin() as conn:
             lock_writer(conn)
             if self._stale(conn):
-                raise StaleState
+                if reload is None:
+                    raise StaleState
+                reload()
             work(conn)
 
     def stale(self) -> bool:

@@ -3,7 +3,8 @@
 One place for the lock keys and channel names, and for the two ways of
 waiting: a transaction-scoped lock for the one writer of each batch, a
 session lock for the one process that applies everybody's events, and
-:class:`Listener` for notifications. On SQLite (one process) locks and
+:class:`Listener` for notifications. On SQLite the writer takes the
+database's write lock at the start of its transaction; the leader lease and
 notifications are no-ops and a listener just sleeps.
 """
 
@@ -51,9 +52,19 @@ def is_postgres(bind: Connection | Engine) -> bool:
 
 
 def lock_writer(conn: Connection) -> None:
-    """Wait to be the one writer; released when the transaction ends."""
+    """Wait to be the one writer; released when the transaction ends.
+
+    On SQLite the driver opens a transaction only at the first write, so a
+    read before it (the stale check) could see the database before another
+    process's commit and then write over it (an outage counter set back: every
+    new outage refused as a duplicate for good). A first, empty write takes
+    SQLite's write lock at once: other writers wait (``busy_timeout``) and
+    every read after it sees the latest commit.
+    """
     if is_postgres(conn):
         conn.execute(text(f"SELECT pg_advisory_xact_lock{_PER_SCHEMA}"), {"k": WRITER_LOCK})
+    elif conn.dialect.name == "sqlite":
+        conn.execute(text("UPDATE engine_state SET value = value WHERE key = 'generation'"))
 
 
 def try_lock_leader(conn: Connection, lease_s: float) -> bool:
