@@ -381,3 +381,30 @@ def test_storm_mode_locates_with_the_storms_rules(files: dict[str, Path]) -> Non
         EngineConfig.from_dict({"storm": {"prediction": {"call_rate": 1.5}}})
     with pytest.raises(Exception, match=r"unknown storm\.prediction setting"):
         EngineConfig.from_dict({"storm": {"prediction": {"roll_up": True}}})
+
+
+def test_a_command_decides_by_the_rules_the_server_was_given(web_db: str) -> None:
+    """One configuration per data set: the server's (given with --config) is
+    stored with the data, and a command run beside it without one (``oms
+    storm on``) uses it, rather than defaults that would re-predict every
+    open outage by other rules (the new user's flip-flopping outages)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from oms.cli import cli
+    from oms.config import EngineConfig
+    from oms.engine import OutageEngine
+    from oms.storage.db import connect
+
+    rules = {"prediction": {"fault_cost": 3.0}, "pings_after_restoration": 50}
+    server = OutageEngine(connect(web_db), EngineConfig.from_dict({"storm": rules}))
+    assert OutageEngine(connect(web_db)).config == server.config  # a command's engine
+    r = CliRunner().invoke(cli, ["storm", "on", "--db", web_db, "--user", "dora", "--json"])
+    assert r.exit_code == 0, r.output
+    state = json.loads(r.output)
+    assert state["rules"]["prediction"] == {"fault_cost": 3.0}
+    assert state["rules"]["pings_after_restoration"] == 50
+    # Given another configuration explicitly, that one becomes the data set's.
+    OutageEngine(connect(web_db), EngineConfig())
+    assert OutageEngine(connect(web_db)).config.storm.prediction == {}

@@ -121,10 +121,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # A connection per request thread (gunicorn --threads, waitress threads).
     engine = connect(app.config["OMS_DB"], pool_size=int(app.config.get("OMS_POOL_SIZE", 20)))
     given = app.config.get("OMS_ENGINE_CONFIG")
-    if isinstance(given, EngineConfig):
-        engine_config = given
-    else:
-        engine_config = EngineConfig.from_file(Path(given)) if given else EngineConfig()
+    # Not given: the data set's stored configuration (the engine reads it).
+    engine_config: EngineConfig | None = (
+        given
+        if isinstance(given, EngineConfig)
+        else EngineConfig.from_file(Path(given))
+        if given
+        else None
+    )
     svc = EngineService(engine, engine_config, clock=app.config["OMS_CLOCK"])
     app.extensions["oms.storage.db"] = engine
     app.extensions["oms.service"] = svc

@@ -83,7 +83,8 @@ class EngineService:
         lease_s: float = 10.0,
     ) -> None:
         self.db = db
-        self.config = config or EngineConfig()
+        #: The configuration this process was given (None: the data set's stored one).
+        self.given = config
         self.clock = clock
         self.intake_timeout_s = intake_timeout_s
         self.lease_s = lease_s
@@ -106,8 +107,15 @@ class EngineService:
         with self.lock:
             if self._engine is None:
                 # One clock: events are "from the future" by this service's clock.
-                self._engine = OutageEngine(self.db, self.config, wall_clock=lambda: self.clock())
+                self._engine = OutageEngine(self.db, self.given, wall_clock=lambda: self.clock())
             return self._engine
+
+    @property
+    def config(self) -> EngineConfig:
+        """The engine configuration in force: the data set's, once the engine is loaded."""
+        if self._engine is not None:
+            return self._engine.config
+        return self.given or EngineConfig()
 
     def now(self, conn: Connection) -> datetime:
         """Now, for every read (crews on shift, breaches, reports, public pages, clocks).

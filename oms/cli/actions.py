@@ -6,13 +6,12 @@ clock unless ``--time`` says otherwise, by the ``--user`` given."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from typing import Any
 
 import click
 
-from oms.cli.options import emit, engine_config, or_wall_clock
+from oms.cli.options import emit, given_config, or_wall_clock
 
 __all__ = ["act", "actor_options"]
 
@@ -25,7 +24,7 @@ def act(db: str | None, event: dict[str, Any], as_json: bool, quiet: bool = Fals
     # The configuration of the server's engine ($OMS_ENGINE_CONFIG): the same
     # interlock levels and rules for an action from the command line.
     database = connect(db)
-    engine = OutageEngine(database, engine_config(os.environ.get("OMS_ENGINE_CONFIG")))
+    engine = OutageEngine(database, given_config(None))
     by = acting_user(database, event.get("user"))
     # The dispatcher acts on the state as of the engine clock (the wall
     # clock on a live server, the replayed time after replaying a storm).

@@ -9,7 +9,6 @@ commands; ``oms crews checkin`` checks an expected crew in.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from oms.cli.options import (
     db_option,
     emit,
     engine_config,
+    given_config,
     handles_errors,
     json_option,
     now_of,
@@ -186,7 +186,7 @@ def onboard(
     from oms.cli.actions import acting_user
     from oms.engine import OutageEngine
 
-    engine = OutageEngine(database, engine_config(os.environ.get("OMS_ENGINE_CONFIG")))
+    engine = OutageEngine(database, given_config(None))
     by = acting_user(database, user)
     when = click.get_current_context().meta.get("action_time")
     if when is None:
@@ -372,7 +372,7 @@ def dispatch_suggest(job_id: str, db: str | None, config_file: str | None, as_js
     from oms.engine import OutageEngine
     from oms.storage.db import connect
 
-    engine = OutageEngine(connect(db), engine_config(config_file))
+    engine = OutageEngine(connect(db), given_config(config_file))
     decision = engine.suggest(job_id, or_wall_clock(engine.clock)).to_dict()
     rows = [(a["crew"], a["eta_s"], a["why_not"]) for a in decision["alternatives"]]
     emit(

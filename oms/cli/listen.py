@@ -16,7 +16,7 @@ from oms.cli.options import (
     config_option,
     db_option,
     emit,
-    engine_config,
+    given_config,
     handles_errors,
     json_option,
 )
@@ -205,7 +205,7 @@ def listen(
     except OMSError as exc:
         raise click.UsageError(str(exc)) from None
     _setup_logging(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
-    engine = OutageEngine(connect(db), engine_config(config_file))
+    engine = OutageEngine(connect(db), given_config(config_file))
     listener = Listener(engine, settings)
 
     def stop(signum: int, _frame: Any) -> None:

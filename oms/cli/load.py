@@ -15,7 +15,7 @@ import click
 from oms.cli.options import (
     config_option,
     emit,
-    engine_config,
+    given_config,
     handles_errors,
     json_option,
     new_db_option,
@@ -147,7 +147,7 @@ def ingest(
             network = demo["network"]
             customers = customers or demo["customers"]
         load_files(engine_db, network=network, customers=customers)
-    engine = OutageEngine(engine_db, engine_config(config_file))
+    engine = OutageEngine(engine_db, given_config(config_file))
     if events_file == "-":
         report = engine.ingest(sys.stdin)
     else:

@@ -39,6 +39,7 @@ __all__ = [
     "emit",
     "engine_config",
     "fail",
+    "given_config",
     "handles_errors",
     "json_option",
     "listing",
@@ -203,10 +204,25 @@ def config_option(func: F) -> F:
 
 
 def engine_config(config_file: str | None) -> EngineConfig:
-    """The engine configuration of ``--config`` (the defaults without one)."""
+    """The engine configuration of ``--config`` (the defaults without one).
+
+    For what reads a database, :func:`given_config` (None without one: the
+    data set's stored configuration is used).
+    """
     from oms.config import EngineConfig
 
     return EngineConfig.from_file(config_file) if config_file else EngineConfig()
+
+
+def given_config(config_file: str | None) -> EngineConfig | None:
+    """The engine configuration of ``--config`` (or ``$OMS_ENGINE_CONFIG``), or
+    None: an engine then uses the configuration stored with its data set (the
+    server's, given to it with ``--config``), so a command decides by the same
+    rules as the server it works beside."""
+    import os
+
+    given = config_file or os.environ.get("OMS_ENGINE_CONFIG")
+    return engine_config(given) if given else None
 
 
 #: What NETWORK stands for when ``--db URL`` is given instead (see NetworkCommand).

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from oms.authority import SYSTEM, Principal, admit
 from oms.config import EngineConfig
 from oms.dispatch.rules import Decision
+from oms.engine.core import EngineCore
 from oms.engine.orders import OrderBook
 from oms.engine.repository import Repository
 from oms.exceptions import ActionError, EventConflict, EventError, NotFound, OMSError
@@ -91,11 +92,15 @@ class OutageEngine:
         wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.db = db
-        self.config = config or EngineConfig()
         # Only stamps when an event was received; decisions use event time.
         self.wall_clock = wall_clock
         self.repository = Repository(db)
-        self.core = self.repository.load(self.config)
+        # One configuration per data set: given, it becomes the data set's
+        # (every process then decides alike); not given, the stored one is used.
+        if config is not None:
+            self.repository.store_config(config)
+        self.config = config or EngineConfig()
+        self.core = self._load()
 
     @property
     def clock(self) -> datetime | None:
@@ -261,7 +266,7 @@ class OutageEngine:
         """
 
         def reload() -> None:
-            self.core = self.repository.load(self.config)
+            self.core = self._load()
 
         try:
             self.repository.transaction(work, reload)
@@ -272,7 +277,12 @@ class OutageEngine:
     def refresh(self) -> None:
         """Reload if another process wrote since this engine last looked (reads stay current)."""
         if self.repository.stale():
-            self.core = self.repository.load(self.config)
+            self.core = self._load()
+
+    def _load(self) -> EngineCore:
+        """The state the last commit left, under the data set's configuration."""
+        self.config = self.repository.stored_config() or self.config
+        return self.repository.load(self.config)
 
     # ------------------------------------------------------------ reading
     def suggest(self, job_id: str, now: datetime) -> Decision:

@@ -184,6 +184,25 @@ class Repository:
         except OMSError:
             return None  # dispatch falls back to straight-line estimates
 
+    # ------------------------------------------------------ configuration
+    def stored_config(self) -> EngineConfig | None:
+        """The data set's engine configuration, as last given to any process."""
+        with self.db.connect() as conn:
+            text = conn.execute(
+                select(schema.engine_state.c.value).where(schema.engine_state.c.key == "config")
+            ).scalar()
+        return EngineConfig.from_dict(json.loads(text)) if text else None
+
+    def store_config(self, config: EngineConfig) -> None:
+        """Make ``config`` the data set's: every process (the server, a command) then
+        locates, dispatches and notifies by the same rules, and reloads by them."""
+        text = json.dumps(config.to_dict(), sort_keys=True, default=list)
+        with self.db.begin() as conn:
+            state = schema.engine_state
+            same = conn.execute(select(state.c.value).where(state.c.key == "config")).scalar()
+            if same != text:
+                _upsert(conn, state, state.c.key, "config", {"value": text})
+
     # --------------------------------------------------------- the writer
     def transaction(
         self, work: Callable[[Connection], None], reload: Callable[[], None] | None = None
