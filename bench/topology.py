@@ -27,6 +27,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import statistics
@@ -70,7 +71,9 @@ TARGETS = {
 def load_child(how: str, path: str) -> dict[str, float]:
     """Load ``path`` as ``how`` says; its time and this process's memory growth (run in a child)."""
     import geopandas  # noqa: F401  # imported before the baseline, as a server has it
-    import msgspec  # noqa: F401
+
+    with contextlib.suppress(ImportError):
+        import msgspec  # noqa: F401
 
     gc.collect()
     base = rss_mb()

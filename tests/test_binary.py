@@ -15,7 +15,7 @@ from topology.binary import dumps, loads
 def test_a_network_comes_back_whole() -> None:
     features = two_feeders()
     features[0]["properties"]["feeder"] = "F1"
-    features[1]["properties"]["rating"] = float("nan")  # json writes NaN, msgspec refuses it
+    features[1]["properties"]["rating"] = float("nan")
     net = network_from_features(features)
     back = loads(dumps(net))
     for name in ("node_ids", "edge_ids", "node_name", "edge_name"):

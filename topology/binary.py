@@ -47,16 +47,6 @@ def _json_bytes(doc: Any) -> np.ndarray:
     return np.frombuffer(json.dumps(doc, separators=(",", ":")).encode("utf-8"), dtype=np.uint8)
 
 
-def _json_doc(data: bytes) -> Any:
-    """The JSON document ``data``: decoded by msgspec where installed (faster), else json."""
-    try:
-        import msgspec
-
-        return msgspec.json.decode(data)
-    except (ImportError, ValueError):  # msgspec refuses NaN, which json writes for a float nan
-        return json.loads(data.decode("utf-8"))
-
-
 def dumps(net: Network) -> bytes:
     """Serialize ``net`` (normal state, customers included) to bytes.
 
@@ -96,7 +86,7 @@ def loads(blob: bytes) -> Network:
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-        meta = _json_doc(arrays.pop("meta").tobytes())
+        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
     except (OSError, ValueError, KeyError) as exc:
         raise NetworkFileError(f"not a stored network model: {exc}") from exc
     if meta.get("format") != FORMAT_VERSION:
