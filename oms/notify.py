@@ -212,8 +212,9 @@ def deliver(
     quiet: QuietHours | None = None,
 ) -> dict[str, int]:
     """Send queued (and failed, up to ``max_attempts``) messages; counts by
-    outcome (``sent``, ``failed``, ``skipped`` as stale, ``held`` for the
-    end of the quiet hours)."""
+    outcome (``sent``, ``failed``, ``skipped`` as stale or because the
+    customer opted out since it was queued, ``held`` for the end of the
+    quiet hours)."""
     n = schema.notifications
     with db.connect() as conn:
         rows = (
@@ -231,12 +232,24 @@ def deliver(
         )
     counts = {"sent": 0, "failed": 0, "skipped": 0, "held": 0}
     stale = _stale(rows)
-    if stale:
-        with db.begin() as conn:
+    # A customer who opted out after a message was queued gets nothing more.
+    s = schema.subscriptions
+    wanted = sorted({r["customer"] for r in rows})
+    with db.connect() as conn:
+        out = set(
             conn.execute(
-                update(n).where(n.c.seq.in_(sorted(stale))).values(status="skipped", error="stale")
-            )
-        counts["skipped"] = len(stale)
+                select(s.c.customer).where(s.c.customer.in_(wanted), s.c.opted_out.is_(True))
+            ).scalars()
+        )
+    refused = {r["seq"] for r in rows if r["customer"] in out and r["seq"] not in stale}
+    for seqs, why in ((stale, "stale"), (refused, "opted out")):
+        if seqs:
+            with db.begin() as conn:
+                conn.execute(
+                    update(n).where(n.c.seq.in_(sorted(seqs))).values(status="skipped", error=why)
+                )
+            counts["skipped"] += len(seqs)
+    stale |= refused
     quiet_now = quiet is not None and quiet.holds(now)
     for r in rows:
         if r["seq"] in stale:

@@ -132,6 +132,21 @@ def test_delivery_records_sent_and_failed(url: str, tmp_path: Path) -> None:
     assert deliver(connect(url), {"sms": FileChannel(out)}, T0)["sent"] == 0
 
 
+def test_a_customer_who_opts_out_after_a_message_was_queued_gets_nothing(
+    url: str, tmp_path: Path
+) -> None:
+    engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
+    feed(engine, ev("c2", "call", 0, customer="a9-2"), ev("c3", "call", 5, customer="a9-3"))
+    r = CliRunner().invoke(cli, ["notify", "optout", "a9-2", "--db", url])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "out.jsonl"
+    counts = deliver(connect(url), {"sms": FileChannel(out)}, T0)
+    assert counts == {"sent": 1, "failed": 0, "skipped": 1, "held": 0}
+    assert [json.loads(x)["customer"] for x in out.read_text().splitlines()] == ["a9-3"]
+    (skipped,) = [m for m in messages(url) if m["customer"] == "a9-2"]
+    assert (skipped["status"], skipped["error"]) == ("skipped", "opted out")
+
+
 def test_etr_change_is_told_only_when_it_moves_enough(url: str) -> None:
     engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
     feed(engine, ev("c2", "call", 0, customer="a9-2"), ev("c3", "call", 5, customer="a9-3"))
@@ -225,3 +240,13 @@ def test_the_first_etr_is_told_after_customers_heard_it_was_not_known() -> None:
     assert box.etr_moved("OUT-1", t + timedelta(minutes=45)) is True
     # After a restart nothing was told in this process: remembered, not repeated.
     assert box.etr_moved("OUT-2", t) is False and box.etr_moved("OUT-2", t) is False
+
+
+def test_the_survey_answer_from_the_command_line_is_signed_by_its_user(web_db: str) -> None:
+    """``oms notify answer`` acts as ``--user`` (docs/dispatch.md), in that user's role."""
+    answer = ["notify", "answer", "a9-1", "OUT-000099", "5", "--db", web_db]
+    crew = CliRunner().invoke(cli, [*answer, "--user", "k1"])
+    assert crew.exit_code == 1 and "may not send survey_answer" in crew.output
+    desk = CliRunner().invoke(cli, [*answer, "--user", "dora"])
+    assert desk.exit_code == 0, desk.output  # recorded, as dora
+    assert "No such option" not in desk.output and "may not send" not in desk.output

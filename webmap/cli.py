@@ -244,7 +244,7 @@ def device() -> None:
 )
 @click.option(
     "--url",
-    default="http://localhost:5000",
+    default="http://127.0.0.1:8080",
     show_default=True,
     help="The server's address as the handheld reaches it (for the QR code).",
 )

@@ -113,7 +113,7 @@ def _arrival(crew: dict[str, Any]) -> str:
 )
 @click.option(
     "--url",
-    default="http://localhost:5000",
+    default="http://127.0.0.1:8080",
     show_default=True,
     help="The server's address as the handhelds reach it (for the sign-in links).",
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from oms.cli.actions import act
+from oms.cli.actions import act, actor_options
 from oms.cli.options import db_option, emit, handles_errors, json_option, table
 
 __all__ = ["notify"]
@@ -226,15 +226,19 @@ def notify_list(customer: str | None, outage: str | None, db: str | None, as_jso
 @click.argument("customer")
 @click.argument("outage_id")
 @click.argument("answer")
+@actor_options
 @db_option
 @json_option
 @handles_errors
 def notify_answer(
-    customer: str, outage_id: str, answer: str, db: str | None, as_json: bool
+    customer: str,
+    outage_id: str,
+    answer: str,
+    user: str,
+    reason: str | None,
+    db: str | None,
+    as_json: bool,
 ) -> None:
-    """Record CUSTOMER's ANSWER to the callback survey of OUTAGE_ID."""
-    act(
-        db,
-        {"type": "survey_answer", "customer": customer, "outage": outage_id, "answer": answer},
-        as_json,
-    )
+    """Record CUSTOMER's ANSWER to the callback survey of OUTAGE_ID (as --user)."""
+    event = {"type": "survey_answer", "customer": customer, "outage": outage_id, "answer": answer}
+    act(db, {**event, "user": user, **({"reason": reason} if reason else {})}, as_json)
