@@ -109,7 +109,8 @@ def _arrival(crew: dict[str, Any]) -> str:
     "--qr-dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="With --expires: write each handheld's sign-in QR code here (USER.svg: the crew's handheld user, its id in lower case).",
+    help="With --expires: write each handheld's sign-in QR code here "
+    "(USER.svg: the crew's handheld user, its id in lower case).",
 )
 @click.option(
     "--url",
