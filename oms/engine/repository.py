@@ -595,11 +595,12 @@ def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
         return
     dialect = conn.dialect
     columns = list(rows[0])
-    procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    values = [
-        [v if p is None else p(v) for p, v in zip(procs, (r[c] for c in columns), strict=True)]
-        for r in rows
-    ]
+    values = [[r[c] for c in columns] for r in rows]
+    for i, c in enumerate(columns):
+        process = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            for v in values:
+                v[i] = process(v[i])
     if dialect.name == "postgresql":
         _copy(conn, table, columns, values)
         return
