@@ -160,10 +160,25 @@ class _Pass:
     #: ``pos_of``, sorted: the outages below a device are a range of it (an
     #: entry whose outage moved on since is skipped when read).
     placed: list[tuple[int, str]] = field(default_factory=list)
+    #: The table's rows by pre-order number of their node (:meth:`rows_under`).
+    _order: np.ndarray | None = None
+    _tin: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
     @property
     def tree(self) -> DeviceTree:
         return self.core.tree
+
+    def rows_under(self, d: int) -> np.ndarray:
+        """Rows of the evidence table below tree position ``d``. O(log rows +
+        answer), after one sort of the rows by pre-order number per pass."""
+        if self._order is None:
+            tin = self.tree.supply.tree.tin[self.table.nodes]
+            self._order = np.argsort(tin, kind="stable")
+            self._tin = tin[self._order]
+        tree = self.tree
+        a = np.searchsorted(self._tin, tree.lo[d], side="left")
+        b = np.searchsorted(self._tin, tree.hi[d], side="left")
+        return self._order[a:b]
 
     def place(self, oid: str, pos: int) -> None:
         """Outage ``oid`` is at tree position ``pos`` from now on in this pass."""
@@ -265,8 +280,8 @@ def _roll_up(r: _Pass) -> None:
         if not under:
             continue  # a new outage at d (_open_new), all of them nested below it
         inner = [r.pos_of[o.id] for o in under] + others
-        gasp_outside = _first_dead_outside(r.table, tree, d, inner, r.table.gasp_t)
-        any_outside = _first_dead_outside(r.table, tree, d, inner, r.table.dead_t)
+        gasp_outside = _first_dead_outside(r, d, inner, r.table.gasp_t)
+        any_outside = _first_dead_outside(r, d, inner, r.table.dead_t)
         earliest = under[0].started
         if tripped_at is not None:
             gasp_outside = to_datetime(tripped_at)  # as prompt and certain as a gasp
@@ -304,7 +319,7 @@ def _narrow(r: _Pass) -> None:
         if not below:
             continue
         r.leftovers.remove(o)
-        partial = _supplied_under(r.table, tree, r.pos_of[o.id], o.started)
+        partial = _supplied_under(r, r.pos_of[o.id], o.started)
         if partial is not None:
             if to_seconds(r.t) - partial < grace:
                 # Meters report supply back over a minute or so: wait
@@ -385,7 +400,7 @@ def _withdraw(r: _Pass) -> None:
     """Outages nothing supports any more: restored, or withdrawn."""
     core = r.core
     for o in r.leftovers:
-        when = _supplied_under(r.table, r.tree, r.pos_of[o.id], o.started)
+        when = _supplied_under(r, r.pos_of[o.id], o.started)
         if when is not None and _refuted_by_ping(r, o, when):
             reason = "a meter pinged to verify it has supply: it did not operate"
             if o.device is not None:
@@ -469,18 +484,19 @@ def _first_dead(table: EvidenceTable, tree: DeviceTree) -> _FirstDead:
     return first
 
 
-def _first_dead_outside(
-    table: EvidenceTable, tree: DeviceTree, d: int, inner: list[int], column: np.ndarray
-) -> datetime | None:
-    """Earliest time in ``column`` below ``d`` but outside the ``inner`` devices."""
-    dead = table.dead & ~np.isnan(column)
-    tin = tree.supply.tree.tin[table.nodes[dead]]
-    keep = (tin >= tree.lo[d]) & (tin < tree.hi[d])
+def _first_dead_outside(r: _Pass, d: int, inner: list[int], column: np.ndarray) -> datetime | None:
+    """Earliest time in ``column`` below ``d`` but outside the ``inner`` devices.
+    O(log rows + rows below d x inner)."""
+    table, tree = r.table, r.tree
+    rows = r.rows_under(d)
+    rows = rows[table.dead[rows] & ~np.isnan(column[rows])]
+    tin = tree.supply.tree.tin[table.nodes[rows]]
+    keep = np.ones(len(rows), dtype=bool)
     for i in inner:
         keep &= ~((tin >= tree.lo[i]) & (tin < tree.hi[i]))
     if not keep.any():
         return None
-    return to_datetime(float(column[dead][keep].min()))
+    return to_datetime(float(column[rows][keep].min()))
 
 
 def _called_under(r: _Pass, d: int, since: float) -> bool:
@@ -499,15 +515,13 @@ def _called_under(r: _Pass, d: int, since: float) -> bool:
     return bool(((tin >= r.tree.lo[d]) & (tin < r.tree.hi[d])).any())
 
 
-def _supplied_under(
-    table: EvidenceTable, tree: DeviceTree, d: int, after: datetime
-) -> float | None:
-    """Earliest report of supply below device ``d`` since ``after``, or None."""
-    on = table.on & (table.on_t >= to_seconds(after))
+def _supplied_under(r: _Pass, d: int, after: datetime) -> float | None:
+    """Earliest report of supply below device ``d`` since ``after``, or None.
+    O(log rows + rows below d)."""
+    table = r.table
+    rows = r.rows_under(d)
+    on_t = table.on_t[rows]
+    on = table.on[rows] & (on_t >= to_seconds(after))
     if not on.any():
         return None
-    tin = tree.supply.tree.tin[table.nodes[on]]
-    inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
-    if not inside.any():
-        return None
-    return float(table.on_t[on][inside].min())
+    return float(on_t[on].min())
