@@ -65,6 +65,7 @@ COMMANDS = {
     "report": "oms.cli.report:report",
     "simulate": "oms.cli.simulate:simulate",
     "listen": "oms.cli.listen:listen",
+    "regions": "oms.cli.regions:regions",
 }
 
 #: The entry-point group through which other packages add commands.
