@@ -53,6 +53,8 @@ setup(
         "gunicorn>=22",
         "paho-mqtt>=2.0",
         "segno>=1.5",
+        # Contract-1 GeoJSON decoded against typed structures (topology/fastio.py).
+        "msgspec>=0.19",
     ],
     extras_require={
         "pandapower": ["pandapower>=3.0"],

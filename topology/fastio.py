@@ -24,7 +24,8 @@ the fast path only checks, in bulk, that none of them applies.
   validating reader reads too. Either way the columns are converted as
   whole arrays, geometry through shapely's vectorised coordinate access.
 
-msgspec is optional: without it GeoJSON is read by the validating reader.
+msgspec is an install requirement; should it be missing, GeoJSON is read by the
+validating reader (as a file the fast path cannot vouch for is).
 """
 
 import functools
