@@ -1,7 +1,8 @@
 """Parsed network files kept on disk, for commands run again and again on one file.
 
-Parsing and validating a GeoJSON network is the slow part of a one-shot
-command (about 1 s for 10,000 nodes and 6,000 customers); reading the
+Parsing a GeoJSON network is the slow part of a one-shot command (tens of
+milliseconds for 10,000 nodes on the fast path, :mod:`topology.fastio`;
+several times that when the validating reader has to run); reading the
 compact binary form back (:mod:`topology.binary`) takes a few milliseconds.
 :func:`read_network_cached` answers from the cache when the network file,
 the customers file and the CRS are byte for byte the ones cached, and reads
