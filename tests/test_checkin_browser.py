@@ -8,6 +8,7 @@ instead of "Start shift"; checking in sends its GPS position once
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -71,7 +72,13 @@ def test_an_expected_crew_checks_in_from_its_handheld(
     page.wait_for_function(
         "document.getElementById('shift-btn').textContent === 'End shift'", timeout=15_000
     )
-    (crew,) = [c for c in _ok(dora.get("/api/crews")) if c["id"] == "MA1"]
+    # The check-in leaves through the outbox: wait for the server to have it.
+    deadline = time.monotonic() + 20
+    while True:
+        (crew,) = [c for c in _ok(dora.get("/api/crews")) if c["id"] == "MA1"]
+        if not crew["expected"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert crew["expected"] is False and crew["checked_in"] is not None
     assert (crew["lon"], crew["lat"]) == pytest.approx((HERE["longitude"], HERE["latitude"]))
     # The dispatcher's card follows from the stream: expected no more.
