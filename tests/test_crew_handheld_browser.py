@@ -156,7 +156,8 @@ def test_a_service_job_shows_the_customer_record_and_a_map_kept_offline(
     page.goto(f"{live_server}/crew/#/job/{job}")
     page.wait_for_selector("#app[data-ready='1']")
     page.wait_for_selector("#detail-view:not([hidden])")
-    assert "Offline" in page.text_content("#net")
+    # The pill says so once the first request has failed (found again: it redraws).
+    page.wait_for_function("document.getElementById('net').textContent.includes('Offline')")
     assert _facts(page)["Meter"] == "M-a9-1"
     page.wait_for_selector("#map-box[data-kept='1']")
     assert _drawn(page) == online
@@ -173,7 +174,7 @@ def test_after_an_offline_restart_the_crew_is_still_on_shift(
     page.context.set_offline(True)
     page.reload()
     page.wait_for_selector("#app[data-ready='1']")
-    assert "Offline" in page.text_content("#net")
+    page.wait_for_function("document.getElementById('net').textContent.includes('Offline')")
     assert page.text_content("#shift-btn") == "End shift"
     assert "Off shift" not in (page.text_content("#gps-status") or "")
     status = page.text_content("#crew-status") or ""
