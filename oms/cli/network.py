@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from oms.cli.options import (
     network_argument,
     table,
 )
+
+if TYPE_CHECKING:
+    from topology.model import Network
 
 __all__ = ["network"]
 
@@ -226,49 +230,13 @@ def import_opendss(
     OUT_DIR/customers.csv (one customer per load at its bus), nothing when
     the circuit cannot be imported. Mapping: docs/formats.md, "OpenDSS".
     """
-    import os
-    from pathlib import Path
 
-    from topology.io import write_customers_csv, write_network
     from topology.opendss import from_opendss
 
     if customers_per_kw is not None and not customers_per_kw > 0:
         raise click.BadParameter("must be positive", param_hint="--customers-per-kw")
     net = from_opendss(master, crs=crs, customers_per_kw=customers_per_kw)
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    network_out, customers_out = folder / "network.geojson", folder / "customers.csv"
-    # Both files written aside first, then moved in: never one new and one old.
-    network_tmp, customers_tmp = folder / ".network.tmp.geojson", folder / ".customers.tmp.csv"
-    try:
-        write_network(net, network_tmp)
-        write_customers_csv(net, customers_tmp)
-        os.replace(network_tmp, network_out)
-        os.replace(customers_tmp, customers_out)
-    finally:
-        network_tmp.unlink(missing_ok=True)
-        customers_tmp.unlink(missing_ok=True)
-    doc = {
-        "output": str(network_out),
-        "customers_output": str(customers_out),
-        "nodes": net.n_nodes,
-        "edges": net.n_edges,
-        "sources": int(net.node_source.sum()),
-        "customers": int(net.node_customers.sum()),
-        "warnings": [i.as_dict() for i in net.warnings],
-    }
-    emit(
-        doc,
-        as_json,
-        lambda: "\n".join(
-            [str(i) for i in net.warnings]
-            + [
-                f"wrote {network_out} and {customers_out}: {net.n_nodes} nodes, "
-                f"{net.n_edges} edges, {doc['customers']} customers, "
-                f"{len(net.warnings)} warning(s)"
-            ]
-        ),
-    )
+    _write_imported(net, out_dir, as_json)
 
 
 @network.command("import-cim")
@@ -291,13 +259,20 @@ def import_cim(files: tuple[str, ...], out_dir: str, crs: str | None, as_json: b
     OUT_DIR/network.geojson and OUT_DIR/customers.csv, nothing when the model
     cannot be imported. Ids are mRIDs. Mapping: docs/formats.md, "CIM".
     """
+
+    from topology.cim import from_cim
+
+    net = from_cim(list(files), crs=crs)
+    _write_imported(net, out_dir, as_json)
+
+
+def _write_imported(net: Network, out_dir: str, as_json: bool) -> None:
+    """Write an imported network and its customers into OUT_DIR; report them."""
     import os
     from pathlib import Path
 
-    from topology.cim import from_cim
     from topology.io import write_customers_csv, write_network
 
-    net = from_cim(list(files), crs=crs)
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     network_out, customers_out = folder / "network.geojson", folder / "customers.csv"
