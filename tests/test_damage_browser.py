@@ -242,10 +242,18 @@ def test_damage_reported_offline_reaches_the_job_the_panel_and_the_map(
     at = [HERE["latitude"], HERE["longitude"]]
     desk.evaluate("(at) => window.omsMap.map.setView(at, 18, { animate: false })", at)
     symbol = "#map .leaflet-damage-pane .oms-damage[data-asset='pole']"
-    desk.wait_for_selector(symbol)
-    desk.click(symbol)  # found again: the layer may have been drawn anew meanwhile
     card = f"#detail [data-section='damage'] [data-damage='{body['id']}']"
-    desk.wait_for_selector(card)
+    # The layer is drawn anew when the stream says a report came (damage events):
+    # a click on a symbol being replaced is lost, so it is found and clicked again.
+    for attempt in range(5):
+        desk.wait_for_selector(symbol)
+        desk.click(symbol)
+        try:
+            desk.wait_for_selector(card, timeout=3_000)
+            break
+        except Exception:
+            if attempt == 4:
+                raise
     assert desk.evaluate("location.hash") == f"#outage/{outage}"
     text = desk.text_content(card) or ""
     assert "pole" in text and "crew K1" in text and "repair 10 h" in text
