@@ -244,8 +244,8 @@ class EngineCore:
             rules = self.base_config.storm
             shown = {
                 "prediction": dict(rules.prediction),
-                "pings_per_check": config.pings_per_check,
-                "pings_after_restoration": config.pings_after_restoration,
+                "pings_per_check": rules.pings_per_check,
+                "pings_after_restoration": rules.pings_after_restoration,
             }
             if state.get("rules") != shown and self.book is not None:
                 state["rules"] = shown
