@@ -15,7 +15,8 @@
     in the faulted section (``section``) of an active network outage.
 
 The dispatcher's map (:mod:`webmap.layers`), the PostGIS layers and the
-GeoPackage export (:mod:`oms.storage.gis`) read them from here.
+GeoPackage export (:mod:`oms.storage.gis`) read them from here, and where
+an outage is drawn (:func:`outage_position`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ from oms.outages import ACTIVE_STATES
 from topology.model import Network
 from topology.supply import reachable_from
 
-__all__ = ["DEENERGIZED", "ENERGIZED", "FAULTED", "OPEN", "STATES", "edge_states"]
+__all__ = [
+    "DEENERGIZED",
+    "ENERGIZED",
+    "FAULTED",
+    "OPEN",
+    "STATES",
+    "edge_states",
+    "outage_position",
+]
 
 #: Edge states, by code (the position in this tuple), bottom to top when drawn.
 STATES = ("energized", "open", "deenergized", "faulted")
@@ -101,3 +110,13 @@ def edge_states(net: Network, outages: Iterable[Mapping[str, Any]] = ()) -> np.n
     with _lock:
         _states[net] = (key, states)
     return states
+
+
+def outage_position(net: Network, device: str | None) -> tuple[float, float] | None:
+    """Where an outage is drawn: the middle of its device. O(1)."""
+    e = net.edge_index.get(str(device)) if device else None
+    if e is None:
+        return None
+    xy = net.edge_coords(e)
+    mid = xy[len(xy) // 2] if len(xy) > 2 else xy.mean(axis=0)
+    return float(mid[0]), float(mid[1])

@@ -20,7 +20,7 @@ from flask import Blueprint, abort, jsonify, request
 from oms.authority import roles_for
 from oms.engine.register import CONTACT_FIELDS
 from oms.storage.callbacks import KINDS, callback_queue
-from oms.storage.loading import critical_register
+from oms.storage.loading import register_entries
 from webmap.api import _action_event, _apply, _body
 from webmap.auth import require
 from webmap.db import get_conn, network, service
@@ -123,31 +123,7 @@ def _known(customer: str) -> None:
     ok=Answer("Every customer with a reason, by id.", array(ENTRY)),
 )
 def register() -> Any:
-    net = network()
-    cust = net.customers
-    if cust is None:
-        return jsonify([])
-    edits = critical_register(get_conn())
-    rows = []
-    for u in cust.critical_mask().nonzero()[0].tolist():
-        cid = cust.ids[u]
-        edit = edits.get(cid) or {}
-        rows.append(
-            {
-                "customer": cid,
-                "name": cust.get("name", u),
-                "address": cust.get("address", u),
-                "phone": cust.get("phone", u),
-                "critical": cust.get("critical", u),
-                "emergency_plan": cust.get("emergency_plan", u),
-                "contacts": list(edit.get("contacts") or []),
-                "note": edit.get("note"),
-                "updated_at": edit.get("updated_at"),
-                "updated_by": edit.get("updated_by"),
-            }
-        )
-    rows.sort(key=lambda r: r["customer"])
-    return jsonify(rows)
+    return jsonify(register_entries(get_conn(), network()))
 
 
 @bp.put("/critical/<customer>")

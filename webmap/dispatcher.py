@@ -65,7 +65,6 @@ import json
 import math
 import mimetypes
 import threading
-from collections.abc import Iterable
 from datetime import timedelta
 from importlib import resources
 from typing import Any
@@ -80,7 +79,7 @@ from oms.intake.events import iso
 from oms.outages import Outage, get_outage
 from oms.storage import schema
 from oms.storage.loading import device_states
-from oms.storage.queries import list_crews
+from oms.storage.queries import customer_positions, list_crews
 from oms.storage.switching import field_changes, list_documents
 from topology.exceptions import TopologyError
 from topology.model import Network
@@ -137,25 +136,6 @@ def _open_outages(conn: Connection) -> list[Outage]:
         select(o).where(o.c.state.in_(OPEN_OUTAGE_STATES)).order_by(o.c.started, o.c.id)
     ).mappings()
     return [Outage.from_row(r) for r in rows]
-
-
-def _customer_xy(
-    conn: Connection, net: Network, ids: Iterable[str]
-) -> dict[str, tuple[float, float]]:
-    """Positions of customers: their own, else their supply node's. O(ids)."""
-    wanted = sorted(set(ids))
-    found: dict[str, tuple[float, float]] = {}
-    c = schema.customers
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        query = select(c.c.id, c.c.lon, c.c.lat, c.c.node).where(c.c.id.in_(chunk))
-        for row in conn.execute(query):
-            if row.lon is not None and row.lat is not None:
-                found[row.id] = (float(row.lon), float(row.lat))
-            elif row.node in net.node_index:
-                x, y = net.node_xy[net.node_index[row.node]]
-                found[row.id] = (float(x), float(y))
-    return found
 
 
 def _float_arg(name: str) -> float | None:
@@ -392,7 +372,7 @@ def outages_geojson() -> Response:
     net = _network()
     found = _open_outages(conn)
     singles = [o.customer for o in found if o.customer and not o.device]
-    xy = _customer_xy(conn, net, singles)
+    xy = customer_positions(conn, net, singles)
     return _geojson(layers.outages_layer(net, [o.to_dict() for o in found], xy))
 
 

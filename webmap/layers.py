@@ -67,7 +67,15 @@ from typing import Any
 
 import numpy as np
 
-from oms.edge_states import DEENERGIZED, ENERGIZED, FAULTED, OPEN, STATES, edge_states
+from oms.edge_states import (
+    DEENERGIZED,
+    ENERGIZED,
+    FAULTED,
+    OPEN,
+    STATES,
+    edge_states,
+    outage_position,
+)
 from oms.engine.damage import ASSETS
 from oms.outages import ACTIVE_STATES
 from topology.exceptions import TopologyError
@@ -842,16 +850,6 @@ def _point(lon: float | None, lat: float | None, props: dict[str, Any]) -> dict[
 
 def _collection(features: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": [f for f in features if f is not None]}
-
-
-def outage_position(net: Network, device: str | None) -> tuple[float, float] | None:
-    """Where an outage is drawn: the middle of its device. O(1)."""
-    e = net.edge_index.get(str(device)) if device else None
-    if e is None:
-        return None
-    xy = net.edge_coords(e)
-    mid = xy[len(xy) // 2] if len(xy) > 2 else xy.mean(axis=0)
-    return float(mid[0]), float(mid[1])
 
 
 def outages_layer(

@@ -27,29 +27,14 @@ def critical() -> None:
 @json_option
 @handles_errors
 def list_(db: str | None, as_json: bool) -> None:
-    """Every customer on the register, with its contacts and plan."""
+    """Every customer on the register, with its contacts, plan and last edit
+    (as ``GET /api/critical`` gives them)."""
     from oms.storage.db import connect
-    from oms.storage.loading import critical_register, stored_network
+    from oms.storage.loading import register_entries, stored_network
 
     with connect(db).connect() as conn:
         _, net = stored_network(conn)
-        edits = critical_register(conn)
-    cust = net.customers
-    rows: list[dict[str, Any]] = []
-    if cust is not None:
-        for u in cust.critical_mask().nonzero()[0].tolist():
-            edit = edits.get(cust.ids[u]) or {}
-            rows.append(
-                {
-                    "customer": cust.ids[u],
-                    "name": cust.get("name", u),
-                    "critical": cust.get("critical", u),
-                    "phone": cust.get("phone", u),
-                    "emergency_plan": cust.get("emergency_plan", u),
-                    "contacts": list(edit.get("contacts") or []),
-                    "updated_by": edit.get("updated_by"),
-                }
-            )
+        rows = register_entries(conn, net)
 
     def text() -> str:
         lines = [f"{len(rows)} critical customers"]

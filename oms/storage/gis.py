@@ -28,7 +28,7 @@ de-energized layer (one breadth-first search), O(rows) for the others.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,7 +39,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Connection, Engine
 
 from oms.config import DispatchConfig
-from oms.edge_states import ENERGIZED, STATES, edge_states
+from oms.edge_states import ENERGIZED, STATES, edge_states, outage_position
 from oms.intake.events import as_utc, iso
 from oms.outages import ACTIVE_STATES, list_outages
 from oms.storage import schema
@@ -50,7 +50,7 @@ from oms.storage.loading import (
     stored_network,
     with_reported_states,
 )
-from oms.storage.queries import list_crews
+from oms.storage.queries import customer_positions, list_crews
 from topology.model import Network
 
 __all__ = ["LAYERS", "Layer", "export_geopackage", "layers", "publish_postgis"]
@@ -161,10 +161,10 @@ def layers(
             )
         )
     }
-    where = _customer_xy(conn, net, [o.customer for o in outages if o.customer])
+    where = customer_positions(conn, net, [o.customer for o in outages if o.customer])
     found: list[Feature] = []
     for o in outages:
-        pos = _device_middle(net, o.device) or where.get(o.customer or "")
+        pos = outage_position(net, o.device) or where.get(o.customer or "")
         if pos is None:
             continue
         job = jobs.get(o.id)
@@ -210,34 +210,6 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else as_utc(value)
 
 
-def _device_middle(net: Network, device: str | None) -> tuple[float, float] | None:
-    e = net.edge_index.get(device or "")
-    if e is None:
-        return None
-    xy = net.edge_coords(e)
-    mid = xy[len(xy) // 2] if len(xy) > 2 else xy.mean(axis=0)
-    return float(mid[0]), float(mid[1])
-
-
-def _customer_xy(
-    conn: Connection, net: Network, ids: Iterable[str]
-) -> dict[str, tuple[float, float]]:
-    """Customers' positions: their own, else their supply node's. O(ids)."""
-    wanted, cu = sorted(set(ids)), schema.customers
-    found: dict[str, tuple[float, float]] = {}
-    for k in range(0, len(wanted), 1000):
-        rows = conn.execute(
-            select(cu.c.id, cu.c.lon, cu.c.lat, cu.c.node).where(cu.c.id.in_(wanted[k : k + 1000]))
-        )
-        for r in rows:
-            if r.lon is not None and r.lat is not None:
-                found[r.id] = (float(r.lon), float(r.lat))
-            elif r.node in net.node_index:
-                x, y = net.node_xy[net.node_index[r.node]]
-                found[r.id] = (float(x), float(y))
-    return found
-
-
 def _calls(conn: Connection, net: Network, since: datetime) -> list[Feature]:
     ev = schema.events
     rows = conn.execute(
@@ -245,7 +217,7 @@ def _calls(conn: Connection, net: Network, since: datetime) -> list[Feature]:
         .where(ev.c.type == "call", ev.c.time >= since, ev.c.customer.is_not(None))
         .order_by(ev.c.seq)
     ).all()
-    where = _customer_xy(conn, net, [r.customer for r in rows])
+    where = customer_positions(conn, net, [r.customer for r in rows])
     features = []
     for r in rows:
         pos = where.get(r.customer)

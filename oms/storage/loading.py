@@ -43,6 +43,7 @@ __all__ = [
     "load_model",
     "network_version",
     "operated_network",
+    "register_entries",
     "register_into_customers",
     "stored_network",
     "with_reported_states",
@@ -91,6 +92,34 @@ def critical_register(conn: Connection) -> dict[str, dict[str, Any]]:
     r = schema.critical_register
     rows = conn.execute(select(r)).mappings()
     return {row["customer"]: {**row, "updated_at": iso(as_utc(row["updated_at"]))} for row in rows}
+
+
+def register_entries(conn: Connection, net: Network) -> list[dict[str, Any]]:
+    """Every customer on the register (``net``'s customers with a reason), with
+    its contacts, note and last edit, by customer id. O(customers)."""
+    cust = net.customers
+    if cust is None:
+        return []
+    edits = critical_register(conn)
+    rows = []
+    for u in cust.critical_mask().nonzero()[0].tolist():
+        edit = edits.get(cust.ids[u]) or {}
+        rows.append(
+            {
+                "customer": cust.ids[u],
+                "name": cust.get("name", u),
+                "address": cust.get("address", u),
+                "phone": cust.get("phone", u),
+                "critical": cust.get("critical", u),
+                "emergency_plan": cust.get("emergency_plan", u),
+                "contacts": list(edit.get("contacts") or []),
+                "note": edit.get("note"),
+                "updated_at": edit.get("updated_at"),
+                "updated_by": edit.get("updated_by"),
+            }
+        )
+    rows.sort(key=lambda r: r["customer"])
+    return rows
 
 
 def apply_register(net: Network, entries: Iterable[Mapping[str, Any]]) -> None:

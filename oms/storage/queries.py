@@ -10,6 +10,7 @@ any event.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "critical_customers_out",
+    "customer_positions",
     "engine_clock",
     "get_job",
     "list_crews",
@@ -127,3 +129,22 @@ def critical_customers_out(
         for u in found[:limit]
     ]
     return {"total": len(found), "listed": listed}
+
+
+def customer_positions(
+    conn: Connection, net: Network, ids: Iterable[str]
+) -> dict[str, tuple[float, float]]:
+    """Positions of customers: their own, else their supply node's. O(ids)."""
+    wanted = sorted(set(ids))
+    found: dict[str, tuple[float, float]] = {}
+    c = schema.customers
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        query = select(c.c.id, c.c.lon, c.c.lat, c.c.node).where(c.c.id.in_(chunk))
+        for row in conn.execute(query):
+            if row.lon is not None and row.lat is not None:
+                found[row.id] = (float(row.lon), float(row.lat))
+            elif row.node in net.node_index:
+                x, y = net.node_xy[net.node_index[row.node]]
+                found[row.id] = (float(x), float(y))
+    return found
