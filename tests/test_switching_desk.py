@@ -477,3 +477,35 @@ def test_a_step_reported_with_a_note_keeps_the_note_it_was_written_with() -> Non
     oid = desk.issue([{"action": "open", "device": "SW2", "note": "check the arc chute"}])
     desk.send("order_step", DORA, order=oid, step=1, note="done, chute fine")
     assert desk.docs[oid]["steps"][0]["note"] == "check the arc chute / dora: done, chute fine"
+
+
+def test_an_order_that_recloses_a_tripped_breaker_restores_its_fault() -> None:
+    """B1 locked out; an order isolates at SW1 and closes B1 (found by a
+    new-user trial: the fault stayed confirmed with all 27 customers, then was
+    withdrawn as unsupported): as with a ``switch``, the fault is restored at
+    the close and the 13 still cut off are a switching record continuing it."""
+    core = _core()
+    desk = Desk(core)
+    desk.send("scada", {}, device="B1", state="open", lockout=True)
+    desk.send("call", {}, node="a6")
+    [fault] = core.outages.active()
+    assert (fault.device, fault.customers_out) == ("B1", 27)
+    oid = desk.issue(
+        [{"action": "open", "device": "SW1"}, {"action": "close", "device": "B1"}],
+    )
+    desk.send("order_step", DORA, order=oid, step=1)
+    assert _out(core) == {fault.id: ("network", 27)}
+    desk.send("order_step", DORA, order=oid, step=2, acknowledge=["faulted"])
+    assert fault.state == "restored" and fault.customers_out == 27
+    [switching] = core.outages.active()
+    assert (switching.kind, switching.device, switching.customers_out) == ("switching", "SW1", 13)
+    assert switching.revealed_by == fault.id
+    # Nothing is withdrawn or predicted as time passes (a server's ticks).
+    for minutes in (5, 30, 90):
+        core.begin()
+        try:
+            core.advance(T0 + timedelta(minutes=desk.minutes + minutes))
+            core.reconcile()
+        finally:
+            core.settle()
+    assert fault.state == "restored" and _out(core) == {switching.id: ("switching", 13)}

@@ -285,8 +285,6 @@ class EngineCore:
             if refused is not None:
                 raise ActionError(refused)
             guard(self, event)
-            if state == "closed" and e in self.devices.tripped:
-                self._reclosed(e, event.time)  # closed by hand: as if it reclosed
         if event.type == "scada" and self.desk.confirmed_by_scada(self, event):
             return  # the next step of an issued order, carried out through SCADA
         if event.type == "scada" and state == "open" and not self.device_closed[e]:
@@ -316,10 +314,14 @@ class EngineCore:
 
         Who loses supply is recorded by :mod:`oms.engine.switching` (as the
         ``planned`` outage's interruption when one is named). A device under
-        a jumper changes its own state only.
+        a jumper changes its own state only. A tripped device closed by any
+        command (a ``switch``, an order's step, SCADA confirming a step)
+        restores its outages, as if it reclosed.
         """
         e = self.net.edge_index[device]
         closed = state == "closed"
+        if closed and e in self.devices.tripped:
+            self._reclosed(e, t)
         if bool(self.device_closed[e]) != closed:
             self.device_closed[e] = closed
             if device not in self.desk.temporary.devices("jumper"):
