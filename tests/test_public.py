@@ -474,3 +474,40 @@ def test_a_configured_country_code_reads_national_numbers(demo_app: Any) -> None
     demo_app.config["OMS_PHONE_COUNTRY_CODE"] = "86"
     r = public.get("/api/public/case", query_string={"phone": mobile[3:]})
     assert r.status_code == 200, r.get_json()
+
+
+def test_customers_a_tie_picked_up_are_not_out(app: Any, client: Any, dora: str) -> None:
+    """B1 locked out (27 customers); the dispatcher isolates at SW1 and closes
+    TIE1: the 13 customers below SW1 are fed from S2 and the public page
+    counts 14 out, as the engine does (found by a new-user trial: it counted
+    every customer below B1 in the normal state)."""
+    _lockout(client, dora)
+
+    def switch(n: int, device: str, state: str) -> None:
+        event = {
+            "id": f"sw{n}",
+            "type": "switch",
+            "time": (T0 + timedelta(minutes=5 + n)).isoformat(),
+            "device": device,
+            "state": state,
+            "acknowledge": ["faulted", "parallel", "overload", "critical"],
+        }
+        r = _post(client, dora, "/api/events", event)
+        assert r.status_code == 200, r.get_json()
+
+    def out() -> int:
+        total: int = (
+            app.test_client().get("/api/public/outages").get_json()["totals"]["customers_out"]
+        )
+        return total
+
+    assert out() == 27
+    switch(1, "SW1", "open")
+    assert out() == 27
+    switch(2, "TIE1", "closed")
+    engine_out = sum(
+        o["customers_out"]
+        for o in client.get("/api/outages").get_json()
+        if o["state"] in ("predicted", "confirmed", "restored") and o["restored"] is None
+    )
+    assert out() == 14 == engine_out

@@ -68,9 +68,16 @@ from oms.outages import (
     normal_case_ref,
 )
 from oms.storage import schema
-from oms.storage.loading import network_version, stored_network
+from oms.storage.loading import (
+    device_states,
+    field_in_place,
+    network_version,
+    stored_network,
+    with_reported_states,
+)
 from oms.storage.switching import list_documents
 from topology.model import Network
+from topology.supply import reachable_from
 from webmap import audit
 from webmap.db import database, get_conn, service
 from webmap.snapshots import serve
@@ -648,7 +655,7 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
         )
     # Customers out where they live (an outage's customers may lie in several
     # areas), each once however many outages cover it.
-    for zone, out in _out_by_zone(model, active).items():
+    for zone, out in _out_by_zone(conn, model, active).items():
         if out or zone in areas:
             areas.setdefault(zone, _empty_area(zone, model.zones.default_class, model))
             areas[zone]["customers_out"] = out
@@ -682,23 +689,34 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
     }
 
 
-def _out_by_zone(model: _Model, active: list[Outage]) -> dict[str | None, int]:
-    """Customers without supply per zone: those below the active outages'
-    devices (in the normal state) and those of single-customer outages, each
-    counted once, by where they are. O(n + outages' subtrees)."""
+def _out_by_zone(conn: Connection, model: _Model, active: list[Outage]) -> dict[str | None, int]:
+    """Customers without supply per zone, each counted once, by where they
+    live: those of single-customer outages, and those fed in the normal state
+    that have no supply in the network as operated (reported states, jumpers
+    and cuts) with every active outage's device open. Customers a tie has
+    picked up are not out (found by a new-user trial: counted below the
+    device in the normal state, a transfer's 154 customers stayed out on the
+    public page). O(n + m).
+    """
     net = model.net
     if net is None or not len(model.unit_zone):
         return {}
-    dead_nodes = np.zeros(net.n_nodes, dtype=bool)
     units = np.zeros(len(model.unit_zone), dtype=bool)
     cust = net.customers
+    now = with_reported_states(net, device_states(conn), field_in_place(conn))
+    closed = now.edge_closed.copy()
     for o in active:
         if o.kind == "single_customer":
             u = cust.index.get(o.customer or "", -1) if cust is not None else -1
             if u >= 0:
                 units[u] = True
         elif o.device in net.edge_index:
-            dead_nodes[net.supply.downstream_nodes(net.edge_index[o.device])] = True
+            closed[net.edge_index[o.device]] = False
+    e = np.flatnonzero(closed)
+    order, _ = reachable_from(net.n_nodes, net.edge_from[e], net.edge_to[e], net.sources)
+    fed = np.zeros(net.n_nodes + 1, dtype=bool)
+    fed[order] = True
+    dead_nodes = net.supply.energized & ~fed[: net.n_nodes]
     units |= dead_nodes[cust.node] if cust is not None else dead_nodes
     weights = np.where(units, model.unit_weight, 0)
     counts = np.bincount(model.unit_zone + 1, weights=weights, minlength=len(model.zones.rows) + 1)
