@@ -224,6 +224,30 @@ BEFORE: dict[tuple[str, str], tuple[Any, ...]] = {
         (),
     ),
     ("get", "/api/public/outages"): (None, "public", (), (200,), ()),
+    # Control regions (issue 17): the combined read models (webmap/regions.py).
+    ("get", "/api/regions"): (("dispatcher", "engineer"), "read", (), (200, 401, 403, 404), ()),
+    ("get", "/api/regions/outages"): (
+        ("dispatcher", "engineer"),
+        "read",
+        (),
+        (200, 304, 401, 403, 404),
+        (),
+    ),
+    ("get", "/api/regions/overview"): (
+        ("dispatcher", "engineer"),
+        "read",
+        (),
+        (200, 304, 401, 403, 404),
+        (),
+    ),
+    ("get", "/api/regions/public/outages"): (None, "public", (), (200, 304, 404), ()),
+    ("get", "/api/regions/reports/indices"): (
+        ("dispatcher", "engineer"),
+        "read",
+        ("query:start", "query:end"),
+        (200, 400, 401, 403, 404),
+        (),
+    ),
     ("get", "/api/reports/{name}"): (
         ("dispatcher", "engineer"),
         "read",
@@ -501,7 +525,7 @@ def test_roles_are_the_views_own(app: Flask, doc: dict[str, Any]) -> None:
                     assert may(user, endpoint, action) is allowed, (endpoint, action, role)
             guarded += "x-roles" in op
             assert may(None, endpoint) is ("x-roles" not in op)
-    assert guarded == 58
+    assert guarded == 62
     actions = endpoints["api.job_action"]["x-action-roles"]
     assert {a for a, roles in actions.items() if "crew" not in roles} == {
         "assign",

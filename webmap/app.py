@@ -145,6 +145,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         outage_detail,
         overview,
         public,
+        regions,
         search,
         storm,
         stream,
@@ -168,6 +169,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(mutual_aid.bp)
     app.register_blueprint(critical.bp)
     app.register_blueprint(switching_page.bp)
+    app.register_blueprint(regions.bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
