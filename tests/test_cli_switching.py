@@ -317,3 +317,33 @@ def test_help_for_every_command() -> None:
             result = runner.invoke(cli, [*group, name, "--help"])
             assert result.exit_code == 0, (group, name, result.output)
             assert f"{' '.join(group)} {name} [OPTIONS]" in result.stdout
+
+
+def test_an_order_drafted_from_an_outages_plan_is_the_apis(web_db: str, dora: Any) -> None:
+    """``switching create --outage O`` without steps drafts the order of the
+    outage's isolation and restoration plan, as ``POST /api/outages/<id>/order``
+    does (found by a new-user trial: it answered 'give either --steps FILE or
+    --template SO-ID')."""
+    from test_api import outage_at, trip
+
+    trip(dora, "t1", "R1")
+    outage = outage_at(dora, "R1")["id"]
+    r = dora.post(f"/api/outages/{outage}/order")
+    assert r.status_code == 201, r.get_json()
+    api = r.get_json()
+    cli_order = ok(web_db, f"switching create --outage {outage} --user dora")
+    fields = ("kind", "title", "outage", "planned", "template", "state")
+    assert {k: cli_order[k] for k in fields} == {k: api[k] for k in fields}
+    assert (cli_order["kind"], cli_order["outage"]) == ("outage", outage)
+
+    def steps(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+        return [(s["action"], s["device"], s["performer"]) for s in doc["steps"]]
+
+    assert steps(cli_order) == steps(api) and steps(api)[0][0] == "open"
+    named = ok(web_db, f"switching create --outage {outage} --title 'R1 plan' --user eng")
+    assert (named["title"], steps(named)) == ("R1 plan", steps(api))
+    # Nothing to draft from: a usage error naming every way.
+    result = run(web_db, "switching create --title x")
+    assert result.exit_code == 2 and "--outage OUTAGE-ID (its plan)" in result.output
+    why = refused(web_db, "switching create --outage OUT-999999 --user eng")
+    assert why == "no outage with id 'OUT-999999'"

@@ -385,21 +385,39 @@ def order_show(order_id: str, db: str | None, as_json: bool) -> None:
 
 
 @switching.command("create")
-@click.option("--title", required=True, help="What the order is for.")
 @click.option(
-    "--kind", type=click.Choice(ORDER_KINDS), default="planned", show_default=True, help="Kind."
+    "--title",
+    default=None,
+    help="What the order is for (required but with --outage alone: named after the outage).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(ORDER_KINDS),
+    default=None,
+    help="Kind (default: outage when drafted from --outage's plan, else planned).",
 )
 @_steps_option(required=False)
 @click.option("--template", default=None, metavar="SO-ID", help="Copy the steps of this template.")
-@click.option("--outage", default=None, help="The outage the order restores.")
-@click.option("--planned", "planned_id", default=None, metavar="PO-ID", help="Its planned outage.")
+@click.option(
+    "--outage",
+    default=None,
+    help="The outage the order restores; without --steps or --template, the order is "
+    "drafted from its isolation and restoration plan.",
+)
+@click.option(
+    "--planned",
+    "planned_id",
+    default=None,
+    metavar="PO-ID",
+    help="Its planned outage; without --steps, the order is drafted from its devices and ties.",
+)
 @actor_options
 @db_option
 @json_option
 @handles_errors
 def order_create(
-    title: str,
-    kind: str,
+    title: str | None,
+    kind: str | None,
     steps_file: IO[str] | None,
     template: str | None,
     outage: str | None,
@@ -409,12 +427,28 @@ def order_create(
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Write a draft order from --steps FILE or a --template; print it."""
-    if (steps_file is None) == (template is None):
-        raise click.UsageError("give either --steps FILE or --template SO-ID")
+    """Write a draft order; print it.
+
+    Its steps come from --steps FILE, a --template, the plan of an --outage
+    (the devices its isolation opens, then those its restoration closes, as
+    on the map's plan) or a --planned outage (open and tag its devices,
+    close its ties, and back).
+    """
+    if steps_file is not None and template is not None:
+        raise click.UsageError("give either --steps FILE or --template SO-ID, not both")
+    if steps_file is None and template is None and outage is None and planned_id is None:
+        raise click.UsageError(
+            "give the steps: --steps FILE, --template SO-ID, --outage OUTAGE-ID (its plan) "
+            "or --planned PO-ID"
+        )
+    from_plan = outage is not None and steps_file is None and template is None
+    if title is None and not (from_plan and planned_id is None):
+        raise click.UsageError("Missing option '--title'.")
     steps = _json_list(steps_file, "--steps") if steps_file is not None else None
     event = _with(
-        {"type": "order_create", "title": title, "kind": kind, "user": user},
+        {"type": "order_create", "user": user},
+        title=title,
+        kind=kind,
         steps=steps,
         template=template,
         outage=outage,

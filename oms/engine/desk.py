@@ -47,6 +47,7 @@ from oms.switching.documents import (
 from oms.switching.field import ACTION_CHANGE, FieldBook, FieldChange
 from oms.switching.interlocks import Finding, Situation, check
 from oms.switching.planned import PlannedOutage, notices_due, risk
+from oms.switching.restoration import outage_plan_steps
 from oms.switching.study import Study, run_study, validity
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ __all__ = [
     "SwitchingDesk",
     "desk_kind",
     "guard",
+    "outage_steps",
     "parse_order_steps",
     "planned_notices",
     "situation",
@@ -293,13 +295,25 @@ def _known(core: EngineCore) -> tuple[Any, Any]:
     return (lambda d: d in net.edge_index), (lambda c: c in crews.crews)
 
 
+#: What an ``order_create`` takes its steps from, other than an outage's plan.
+_STEP_SOURCES = ("steps", "template", "planned")
+
+
 def _create(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
     p, t = event.payload, event.time
     user, role = _user(event)
-    kind = p.get("kind", "planned")
+    outage = p.get("outage")
+    # An outage's order without steps is drafted from its plan (as POST
+    # /api/outages/<id>/order drafts it): kind outage, titled after it.
+    drafted = isinstance(outage, str) and all(p.get(k) is None for k in _STEP_SOURCES)
+    from_plan = outage if drafted else None
+    kind = p.get("kind", "planned" if from_plan is None else "outage")
     if kind not in ORDER_KINDS:
         raise ActionError(f"kind must be one of {', '.join(ORDER_KINDS)}")
     title = p.get("title")
+    if title is None and from_plan is not None:
+        o = core.outages.get(from_plan)  # OutageNotFound names it
+        title = f"Isolate and restore around {from_plan} ({o.device})"
     if not isinstance(title, str) or not title.strip():
         raise ActionError("an order needs a title")
     template = p.get("template")
@@ -313,9 +327,10 @@ def _create(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
         ]
     elif p.get("steps") is None and p.get("planned") is not None:
         steps = planned_steps(desk.get_planned(p["planned"]))
+    elif from_plan is not None:
+        steps = parse_order_steps(core, outage_steps(core, from_plan))
     else:
         steps = parse_order_steps(core, p.get("steps"))
-    outage = p.get("outage")
     if outage is not None:
         core.outages.get(outage)  # OutageNotFound names it
     planned = p.get("planned")
@@ -341,6 +356,20 @@ def _create(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
     if planned is not None:
         desk.planned[planned].order = order.id
         desk.dirty.add(planned)
+
+
+def outage_steps(core: EngineCore, outage_id: str) -> list[dict[str, Any]]:
+    """The steps of the isolation and restoration plan for an outage, on the
+    network as operated now (:func:`oms.switching.restoration.outage_plan_steps`).
+
+    Raises
+    ------
+    OutageNotFound, ActionError
+        No such outage; a single customer's, or no plan (the reason).
+    """
+    o = core.outages.get(outage_id)
+    tripped = sorted(core.net.edge_ids[e] for e in core.devices.tripped)
+    return outage_plan_steps(situation(core).net, outage_id, o.section, o.device, tripped)
 
 
 def planned_steps(po: PlannedOutage) -> list[Step]:

@@ -10,5 +10,7 @@ the engine and applies their events.
 - :mod:`~oms.switching.interlocks`: what one operation does and the rules
   it breaks;
 - :mod:`~oms.switching.study`: an order run step by step on a copy;
-- :mod:`~oms.switching.planned`: planned outages, their risk check and notices.
+- :mod:`~oms.switching.planned`: planned outages, their risk check and notices;
+- :mod:`~oms.switching.restoration`: an outage's isolation and restoration
+  plan as an order's steps.
 """
