@@ -347,3 +347,21 @@ def test_an_order_drafted_from_an_outages_plan_is_the_apis(web_db: str, dora: An
     assert result.exit_code == 2 and "--outage OUTAGE-ID (its plan)" in result.output
     why = refused(web_db, "switching create --outage OUT-999999 --user eng")
     assert why == "no outage with id 'OUT-999999'"
+
+
+def test_an_unknown_signer_is_pointed_to_the_users_there_are(web_db: str) -> None:
+    """The refusal of an action signed by no user names ``oms user list``
+    (found by a new-user trial: there was no such command)."""
+    why = refused(web_db, "switching create --title x --template SO-000001 --user zed")
+    assert why.startswith("no user 'zed' may act here (oms user list)")
+    users = ok(web_db, "user list")
+    assert users == [
+        {"username": "ada", "role": "admin", "crew": None, "enabled": True},
+        {"username": "dora", "role": "dispatcher", "crew": None, "enabled": True},
+        {"username": "eng", "role": "engineer", "crew": None, "enabled": True},
+        {"username": "k1", "role": "crew", "crew": "K1", "enabled": True},
+        {"username": "k2", "role": "crew", "crew": "K2", "enabled": True},
+    ]
+    text = run(web_db, "user list").stdout
+    assert text.splitlines()[0].split() == ["user", "role", "crew", "enabled"]
+    assert "k1    crew        K1    yes" in text and "hash" not in text

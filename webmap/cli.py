@@ -6,7 +6,7 @@ They reach :data:`oms.cli.cli` through the ``oms.commands`` entry-point group
 - ``oms demo``: the whole system on the demo network, storms at accelerated time;
 - ``oms serve``: the server (waitress on the embedded default; for
   PostgreSQL with several processes, gunicorn: see ``docs/server.md``);
-- ``oms user add``: users and their roles (the first admin too);
+- ``oms user add|list``: users and their roles (the first admin too);
 - ``oms device add|list|revoke``: handheld bearer tokens.
 """
 
@@ -218,6 +218,42 @@ def user_add(
     with connect(db).begin() as conn:
         created = add_user(conn, username, password, role, crew)
     emit(created.to_dict(), as_json, lambda: f"added {role} {username}")
+
+
+@user.command("list")
+@db_option
+@json_option
+@handles_errors
+def user_list(db: str | None, as_json: bool) -> None:
+    """Users by name: role, crew, enabled (who may sign an action with --user)."""
+    from sqlalchemy import select
+
+    from oms.storage import schema
+    from oms.storage.db import connect
+
+    u = schema.users
+    columns = (u.c.username, u.c.role, u.c.crew, u.c.disabled)  # never the password hash
+    with connect(db).connect() as conn:
+        rows = conn.execute(select(*columns).order_by(u.c.username)).all()
+    doc = [
+        {"username": name, "role": role, "crew": crew, "enabled": not disabled}
+        for name, role, crew, disabled in rows
+    ]
+    emit(
+        doc,
+        as_json,
+        lambda: (
+            table(
+                [
+                    (d["username"], d["role"], d["crew"] or "", "yes" if d["enabled"] else "no")
+                    for d in doc
+                ],
+                ["user", "role", "crew", "enabled"],
+            )
+            if doc
+            else "no users (oms user add NAME --role admin makes the first)"
+        ),
+    )
 
 
 @click.group()
