@@ -102,3 +102,61 @@ def test_daily_saidi_sums_to_the_period(storm: str) -> None:
         doc = indices(conn, T0, T0 + timedelta(days=1))
     assert list(doc["daily_saidi"]) == ["2026-03-01"]
     assert doc["daily_saidi"]["2026-03-01"] == pytest.approx(doc["all"]["SAIDI"], abs=1e-3)
+
+
+def test_the_indices_text_shows_the_planned_interruptions_too(storm: str) -> None:
+    """``oms report indices`` without ``--json`` prints the planned indices
+    beside the unplanned ones (found by a new-user trial: only the JSON had
+    ``planned``)."""
+    from click.testing import CliRunner
+
+    from oms.cli import cli
+
+    engine = OutageEngine(connect(storm), EngineConfig.from_dict({"pings": False}))
+    hours = 3600
+    window = {"start": ev("", "", 5 * hours)["time"], "end": ev("", "", 6 * hours)["time"]}
+    steps = [{"action": "open", "device": "SW2"}, {"action": "close", "device": "SW2"}]
+    events = [
+        ev(
+            "p1",
+            "planned_request",
+            4 * hours,
+            user="eng",
+            applicant="Lines",
+            reason="poles",
+            devices=["SW2"],
+            notice_days=0,
+            **window,
+        ),
+        ev("p2", "planned_approve", 4 * hours + 1, user="dora", planned="PO-000001"),
+        ev(
+            "p3",
+            "order_create",
+            4 * hours + 2,
+            user="eng",
+            title="poles",
+            steps=steps,
+            planned="PO-000001",
+        ),
+        ev("p4", "order_check", 4 * hours + 3, user="eng", order="SO-000001"),
+        ev("p5", "order_approve", 4 * hours + 4, user="dora", order="SO-000001"),
+        ev("p6", "order_issue", 4 * hours + 5, user="dora", order="SO-000001"),
+        ev("p7", "order_step", 5 * hours, user="dora", order="SO-000001", step=1),
+        ev("p8", "order_step", 5.5 * hours, user="dora", order="SO-000001", step=2),
+    ]
+    report = engine.ingest(json.dumps(e) for e in events)
+    assert report.rejected == []
+    end = (T0 + timedelta(days=1)).isoformat()
+    args = ["report", "indices", "--start", T0.isoformat(), "--end", end, "--db", storm]
+    doc = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
+    planned = doc["planned"]
+    assert (planned["interruptions"], planned["customers_interrupted"]) == (1, 6)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["index", "all", "(unplanned)", "planned"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[3:]}
+    assert rows["interruptions"] == [str(doc["all"]["interruptions"]), "1"]
+    assert rows["customers_interrupted"] == ["47", "6"]
+    assert rows["customer_minutes"] == [str(doc["all"]["customer_minutes"]), "180.0"]
+    assert rows["SAIFI"][1] == str(planned["SAIFI"])

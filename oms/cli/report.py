@@ -64,8 +64,22 @@ def report_indices(
         from oms.reports.charts import indices_chart
 
         click.echo(f"wrote {indices_chart(doc, png_file)}", err=True)
-    rows = [(k, v) for k, v in doc["all"].items()]
-    emit(doc, as_json, lambda: table(rows, ["index", "value"]))
+    emit(doc, as_json, lambda: _indices_text(doc))
+
+
+def _indices_text(doc: dict[str, Any]) -> str:
+    """The indices side by side: unplanned (``all``), without the major event
+    days when there are some, and planned (reported apart, IEEE 1366)."""
+    columns = [("all (unplanned)", doc["all"])]
+    if doc.get("excluding_med"):
+        columns.append(("excluding MED", doc["excluding_med"]))
+    columns.append(("planned", doc["planned"]))
+    rows = [(k, *("-" if c.get(k) is None else c[k] for _, c in columns)) for k in doc["all"]]
+    head = f"{doc['period']['start']} to {doc['period']['end']}, "
+    head += f"{doc['customers_served']} customers served"
+    if doc["major_event_days"]:
+        head += f"; major event days: {', '.join(doc['major_event_days'])}"
+    return head + "\n" + table(rows, ["index", *(name for name, _ in columns)])
 
 
 @report.command("critical")
