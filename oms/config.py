@@ -256,9 +256,9 @@ class SwitchingConfig:
     interlocks : mapping of str to str
         Per rule of :mod:`oms.switching.interlocks` (``tagged``,
         ``safety_document``, ``grounded``, ``faulted``, ``critical``,
-        ``parallel``, ``loop``, ``overload``, ``sequence``): ``refuse``,
-        ``warn`` (the operator acknowledges it by name) or ``off``. Rules
-        not named keep their defaults.
+        ``parallel``, ``loop``, ``overload``, ``sequence``, ``window``):
+        ``refuse``, ``warn`` (the operator acknowledges it by name) or
+        ``off``. Rules not named keep their defaults.
     notice_days : float
         How many days ahead customers are told of a planned outage.
     """

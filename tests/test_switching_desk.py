@@ -509,3 +509,76 @@ def test_an_order_that_recloses_a_tripped_breaker_restores_its_fault() -> None:
         finally:
             core.settle()
     assert fault.state == "restored" and _out(core) == {switching.id: ("switching", 13)}
+
+
+def _planned_order(desk: Desk, start: datetime, end: datetime, steps: list[dict[str, Any]]) -> str:
+    """An approved planned outage opening SW2 in [start, end], and its issued order."""
+    desk.send(
+        "planned_request",
+        ENG,
+        applicant="Lines",
+        reason="poles on L6",
+        devices=["SW2"],
+        start=start.isoformat(),
+        end=end.isoformat(),
+        notice_days=0,
+    )
+    po = max(i for i in desk.docs if i.startswith("PO-"))
+    desk.send("planned_approve", DORA, planned=po)
+    return desk.issue(steps, planned=po)
+
+
+def test_a_planned_outages_step_outside_its_window_is_a_warning_to_acknowledge() -> None:
+    """Found by a new-user trial: the order started an hour before the announced
+    window with no warning, and the customers were told it had started."""
+    core = _core()
+    desk = Desk(core)
+    start, end = T0 + timedelta(hours=1), T0 + timedelta(hours=3)
+    oid = _planned_order(
+        desk,
+        start,
+        end,
+        [
+            {"action": "open", "device": "SW2"},
+            {"action": "apply_ground", "device": "L6"},
+            {"action": "remove_ground", "device": "L6"},
+            {"action": "close", "device": "SW2"},
+        ],
+    )
+    po = core.desk.orders[oid].planned
+    assert po is not None
+    # Before the window: refused until acknowledged; nothing changed, nobody told.
+    why = desk.refused("order_step", DORA, order=oid, step=1)
+    assert f"step 1 of {oid} at " in why and "is before its start" in why
+    assert f"{po}'s window, announced to its customers, is {start.isoformat()}" in why
+    assert why.endswith("(acknowledge: window)")
+    assert "start" not in core.desk.planned[po].notices and _out(core) == {}
+    desk.send("order_step", DORA, order=oid, step=1, acknowledge=["window"])
+    assert desk.docs[oid]["steps"][0]["acknowledged"] == ["window"]
+    assert desk.docs[po]["state"] == "in_progress"
+    assert list(_out(core).values()) == [("planned", 6)]
+    # Inside the window: no warning.
+    desk.minutes = 90
+    desk.send("order_step", DORA, order=oid, step=2)
+    desk.send("order_step", DORA, order=oid, step=3)
+    # After its end: a warning again.
+    desk.minutes = 4 * 60
+    why = desk.refused("order_step", DORA, order=oid, step=4)
+    assert "is after its end" in why and "(acknowledge: window)" in why
+    desk.send("order_step", DORA, order=oid, step=4, acknowledge=["window"])
+    assert desk.docs[oid]["state"] == "completed" and _out(core) == {}
+
+
+@pytest.mark.parametrize("level", ["refuse", "off"])
+def test_the_window_rule_is_configured_like_the_other_interlocks(level: str) -> None:
+    core = _core(switching={"interlocks": {"window": level}})
+    desk = Desk(core)
+    start = T0 + timedelta(hours=1)
+    steps = [{"action": "open", "device": "SW2"}, {"action": "close", "device": "SW2"}]
+    oid = _planned_order(desk, start, start + timedelta(hours=2), steps)
+    if level == "off":
+        desk.send("order_step", DORA, order=oid, step=1)
+        assert desk.docs[oid]["state"] == "in_progress"
+        return
+    why = desk.refused("order_step", DORA, order=oid, step=1, acknowledge=["window"])
+    assert "is before its start" in why and "acknowledge" not in why

@@ -6,8 +6,9 @@ The desk is the engine's keeper of the control room's documents
 admitted by the same authority table, and are applied here inside the
 engine's batch:
 
-- a step of an issued order is checked (sequence, performer, the
-  interlocks of :mod:`oms.switching.interlocks`) and then carried out:
+- a step of an issued order is checked (sequence, performer, a planned
+  outage's window, the interlocks of :mod:`oms.switching.interlocks`) and
+  then carried out:
   ``open``/``close`` operate the device as commanded switching, tags,
   grounds, jumpers and cuts change the field book and, for jumpers and
   cuts, the network as operated;
@@ -477,6 +478,9 @@ def _step(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
                 f"step {first.seq} of {order.id} comes before step {seq}",
             )
         )
+    outside = _outside_window(desk, order, seq, t)
+    if outside is not None and levels["window"] != "off":
+        findings.append(Finding("window", levels["window"], outside))
     sit = situation(core)
     why = validity(sit, step)
     if why is not None:
@@ -530,6 +534,21 @@ def _step(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
         # The report's note goes after the one the order was written with.
         step.note = f"{step.note} / {user}: {p['note']}" if step.note else p["note"]
     _step_done(desk, order, step, t, user, role)
+
+
+def _outside_window(
+    desk: SwitchingDesk, order: SwitchingOrder, seq: int, t: datetime
+) -> str | None:
+    """Why step ``seq`` of ``order`` done at ``t`` is outside the window its
+    planned outage announced to the customers, or None (inside, or no planned outage)."""
+    po = desk.planned.get(order.planned or "")
+    if po is None or po.start <= t <= po.end:
+        return None
+    when = "before its start" if t < po.start else "after its end"
+    return (
+        f"step {seq} of {order.id} at {iso(t)} is {when}: {po.id}'s window, announced to "
+        f"its customers, is {iso(po.start)} to {iso(po.end)}"
+    )
 
 
 def _skip(desk: SwitchingDesk, order: SwitchingOrder, step: Step, event: Event) -> None:

@@ -27,6 +27,9 @@ rule                 broken when                                   default
 ``overload``         a feeder carries more than its breaker's      warn
                      ``capacity_customers`` after it
 ``sequence``         an order's step is done before an earlier one refuse
+``window``           a step of a planned outage's order is done    warn
+                     before the window announced to its customers
+                     starts, or after it ends
 ===================  ============================================  =========
 
 A refusal stops the operation; a warning must be acknowledged by name.
@@ -66,6 +69,7 @@ RULES = (
     "loop",
     "overload",
     "sequence",
+    "window",
 )
 DEFAULT_LEVELS: Mapping[str, str] = {
     "tagged": "refuse",
@@ -77,6 +81,7 @@ DEFAULT_LEVELS: Mapping[str, str] = {
     "loop": "warn",
     "overload": "warn",
     "sequence": "refuse",
+    "window": "warn",
 }
 
 
