@@ -365,3 +365,34 @@ def test_an_unknown_signer_is_pointed_to_the_users_there_are(web_db: str) -> Non
     text = run(web_db, "user list").stdout
     assert text.splitlines()[0].split() == ["user", "role", "crew", "enabled"]
     assert "k1    crew        K1    yes" in text and "hash" not in text
+
+
+def test_what_is_wrong_with_a_step_or_a_template_is_named(web_db: str, tmp_path: Path) -> None:
+    """Found by a new-user trial: 'unknown device None' for a step without a
+    device, 'unknown device' for a node's id, 'no open switching order' for a
+    completed order given as --template."""
+    create = "switching create --title x --user eng --steps"
+    no_device = steps_file(tmp_path, [{"action": "open", "device": "SW2"}, {"action": "open"}])
+    assert refused(web_db, f"{create} {no_device}").startswith("step 2 has no device")
+    node = steps_file(tmp_path, [{"action": "open", "device": "b4"}], "node.json")
+    assert refused(web_db, f"{create} {node}") == (
+        "step 1: b4 is a node, not a device: name an edge (the edges at it: L6, SW2)"
+    )
+    assert refused(web_db, f"switching study --steps {node}").startswith("step 1: b4 is a node")
+    one = steps_file(tmp_path, [{"action": "open", "device": "SW2"}], "one.json")
+    oid = ok(web_db, f"{create} {one}")["id"]
+    for sign in ("check", "approve", "issue"):
+        ok(web_db, f"switching {sign} {oid} --user {'eng' if sign == 'check' else 'dora'}")
+    assert ok(web_db, f"switching step {oid} 1 --user dora")["state"] == "completed"
+    assert refused(web_db, f"switching create --title y --template {oid} --user eng") == (
+        f"{oid} is not a template: it is a planned order, completed "
+        "(--template copies an order made with --kind template)"
+    )
+    tid = ok(web_db, f"{create} {one} --kind template")["id"]
+    ok(web_db, f"switching cancel {tid} --user dora")
+    assert refused(web_db, f"switching create --title y --template {tid} --user eng") == (
+        f"template {tid} is cancelled: it is no longer copied"
+    )
+    assert refused(web_db, "switching create --title y --template SO-000099 --user eng") == (
+        "no switching order 'SO-000099'"
+    )

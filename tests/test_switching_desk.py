@@ -582,3 +582,47 @@ def test_the_window_rule_is_configured_like_the_other_interlocks(level: str) -> 
         return
     why = desk.refused("order_step", DORA, order=oid, step=1, acknowledge=["window"])
     assert "is before its start" in why and "acknowledge" not in why
+
+
+def test_a_step_a_template_and_a_ground_in_the_way_are_named() -> None:
+    """Found by a new-user trial: 'unknown device None', 'unknown device' for a
+    node, 'no open switching order' for a finished order given as a template,
+    and a grounded section refused without saying which ground."""
+    core = _core()
+    desk = Desk(core)
+    why = desk.refused("order_create", ENG, title="x", steps=[{"action": "open"}])
+    assert why.startswith("step 1 has no device")
+    assert desk.refused(
+        "order_create", ENG, title="x", steps=[{"action": "open", "device": 7}]
+    ) == ("step 1: device must be an edge id (a string), not 7")
+    assert desk.refused(
+        "order_create", ENG, title="x", steps=[{"action": "open", "device": "a5"}]
+    ) == ("step 1: a5 is a node, not a device: name an edge (the edges at it: L3, SW1)")
+    assert desk.refused(
+        "safety_create", ENG, kind="clearance", crew="CR1", points=[{"device": "a5"}]
+    ).startswith("point 1: a5 is a node, not a device")
+    # Templates: an open order of another kind, a finished order, none at all.
+    oid = desk.issue(
+        [{"action": "open", "device": "SW2"}, {"action": "apply_ground", "device": "L6"}]
+    )
+    assert desk.refused("order_create", ENG, title="y", template=oid) == (
+        f"{oid} is not a template: it is a planned order, issued"
+    )
+    desk.send("order_step", DORA, order=oid, step=1)
+    desk.send("order_step", DORA, order=oid, step=2)
+    assert oid not in core.desk.orders
+    assert desk.refused("order_create", ENG, title="y", template=oid) == (
+        f"{oid} is finished (completed or cancelled), not a template to copy"
+    )
+    assert desk.refused("order_create", ENG, title="y", template="SO-000099") == (
+        "no switching order 'SO-000099'"
+    )
+    # The ground on L6 keeps b4 and b3 dead: closing the tie is refused naming it.
+    [ground] = core.desk.temporary.active.values()
+    named = f"close TIE1 would energize a grounded section (ground {ground.id} on L6): "
+    named += "remove the ground first"
+    back = desk.order([{"action": "close", "device": "TIE1"}])
+    assert desk.refused("order_check", ENG, order=back) == (
+        f"{back} does not pass its study: step 1: {named}"
+    )
+    assert _switch_refused(core, "TIE1", "closed", desk.n + 1) == named

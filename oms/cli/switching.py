@@ -87,6 +87,33 @@ def _documents(
         return list_documents(conn, kind, state=state, open_only=open_only, crew=crew)
 
 
+def _copyable(db: str | None, template: str) -> None:
+    """Refuse ``--template`` naming a stored order that is no template to copy,
+    saying what it is (the engine keeps only open orders: it cannot tell a
+    completed order from a cancelled one). An unknown id is the engine's to name.
+
+    Raises
+    ------
+    ActionError
+        An order of another kind, or a finished template.
+    """
+    from oms.exceptions import ActionError, NotFound
+
+    try:
+        doc = _document(db, "order", template)
+    except NotFound:
+        return
+    state = doc["state"].replace("_", " ")
+    if doc["kind"] != "template":
+        article = "an" if doc["kind"][0] in "aeiou" else "a"
+        raise ActionError(
+            f"{template} is not a template: it is {article} {doc['kind']} order, {state} "
+            "(--template copies an order made with --kind template)"
+        )
+    if doc["state"] in ("completed", "cancelled"):
+        raise ActionError(f"template {template} is {state}: it is no longer copied")
+
+
 def _act(
     db: str | None,
     event: dict[str, Any],
@@ -441,6 +468,8 @@ def order_create(
             "give the steps: --steps FILE, --template SO-ID, --outage OUTAGE-ID (its plan) "
             "or --planned PO-ID"
         )
+    if template is not None:
+        _copyable(db, template)
     from_plan = outage is not None and steps_file is None and template is None
     if title is None and not (from_plan and planned_id is None):
         raise click.UsageError("Missing option '--title'.")

@@ -42,6 +42,7 @@ from oms.switching.documents import (
     Signature,
     Step,
     SwitchingOrder,
+    device_error,
     parse_points,
     parse_steps,
 )
@@ -273,7 +274,7 @@ def _user(event: Event) -> tuple[str, str]:
 def parse_order_steps(core: EngineCore, raw: Any) -> list[Step]:
     """Steps parsed, each fitting its device (operate and tag switching devices, cut
     conductors)."""
-    steps = parse_steps(raw, *_known(core))
+    steps = parse_steps(raw, *_known(core), _edges_at_node(core))
     net = core.net
     for s in steps:
         e = net.edge_index[s.device]
@@ -294,6 +295,42 @@ def parse_order_steps(core: EngineCore, raw: Any) -> list[Step]:
 def _known(core: EngineCore) -> tuple[Any, Any]:
     net, crews = core.net, core.directory
     return (lambda d: d in net.edge_index), (lambda c: c in crews.crews)
+
+
+def _edges_at_node(core: EngineCore) -> Any:
+    """``id -> the ids of the edges at node id``, None when no node has that id
+    (to name a node given as a device)."""
+    net = core.net
+
+    def edges(node: str) -> list[str] | None:
+        v = net.node_index.get(node)
+        return None if v is None else sorted(net.edge_ids[int(e)] for e in net.edges_at(v))
+
+    return edges
+
+
+def _template(desk: SwitchingDesk, tid: Any) -> SwitchingOrder:
+    """The open template order ``tid``.
+
+    Raises
+    ------
+    ActionError
+        ``tid`` is an order of another kind, or finished (the desk keeps
+        open documents only: completed or cancelled).
+    DocumentNotFound
+        No order ever had that id.
+    """
+    source = desk.orders.get(tid) if isinstance(tid, str) else None
+    if source is None:
+        number = tid[3:] if isinstance(tid, str) and tid.startswith("SO-") else ""
+        if number.isdigit() and 0 < int(number) < desk.counters["order"]:
+            raise ActionError(f"{tid} is finished (completed or cancelled), not a template to copy")
+        raise DocumentNotFound(f"no switching order {tid!r}")
+    if source.kind != "template":
+        state = source.state.replace("_", " ")
+        article = "an" if source.kind[0] in "aeiou" else "a"
+        raise ActionError(f"{tid} is not a template: it is {article} {source.kind} order, {state}")
+    return source
 
 
 #: What an ``order_create`` takes its steps from, other than an outage's plan.
@@ -319,9 +356,7 @@ def _create(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
         raise ActionError("an order needs a title")
     template = p.get("template")
     if template is not None:
-        source = desk.get_order(template)
-        if source.kind != "template":
-            raise ActionError(f"{template} is not a template")
+        source = _template(desk, template)
         steps = [
             Step(s.seq, s.action, s.device, s.performer, s.tag, s.document, s.note)
             for s in source.steps
@@ -598,7 +633,7 @@ def _safety_create(desk: SwitchingDesk, core: EngineCore, event: Event) -> None:
     crew = p.get("crew")
     if not isinstance(crew, str) or crew not in core.directory.crews:
         raise ActionError(f"a {kind} is issued to a crew: unknown crew {crew!r}")
-    points = parse_points(p.get("points"), _known(core)[0])
+    points = parse_points(p.get("points"), _known(core)[0], _edges_at_node(core))
     order = p.get("order")
     if order is not None:
         desk.get_order(order)
@@ -707,6 +742,8 @@ def _planned_request(desk: SwitchingDesk, core: EngineCore, event: Event) -> Non
         if not isinstance(raw, list) or (required and not raw):
             raise ActionError(f"{name} must be a {'non-empty ' if required else ''}list")
         for item in raw:
+            if name != "crews" and isinstance(item, str) and not known(item):
+                raise device_error(name, item, _edges_at_node(core))  # a node named so
             if not isinstance(item, str) or not known(item):
                 raise ActionError(f"{name}: unknown {name[:-1]} {item!r}")
         lists[name] = list(raw)

@@ -43,6 +43,7 @@ __all__ = [
     "Signature",
     "Step",
     "SwitchingOrder",
+    "device_error",
     "parse_points",
     "parse_steps",
 ]
@@ -158,10 +159,31 @@ class Step:
 _STEP_FIELDS = frozenset(Step.__dataclass_fields__)
 
 
-def parse_steps(raw: Any, known_device: Any, known_crew: Any) -> list[Step]:
+def device_error(where: str, device: Any, edges_at_node: Any = None) -> ActionError:
+    """The refusal of ``device``, which names no device, in ``where`` ("step 2").
+
+    ``edges_at_node(id)`` gives the edges at node ``id`` (None when no node
+    has that id): a node's id is named as such, with the edges at it.
+    """
+    if device is None:
+        return ActionError(f"{where} has no device (give 'device': the id of the edge it acts on)")
+    if not isinstance(device, str):
+        return ActionError(f"{where}: device must be an edge id (a string), not {device!r}")
+    edges = edges_at_node(device) if edges_at_node is not None else None
+    if edges is not None:
+        shown = ", ".join(edges[:6]) + (f" and {len(edges) - 6} more" if len(edges) > 6 else "")
+        at = f" (the edges at it: {shown})" if edges else ""
+        return ActionError(f"{where}: {device} is a node, not a device: name an edge{at}")
+    return ActionError(f"{where}: unknown device {device!r}")
+
+
+def parse_steps(
+    raw: Any, known_device: Any, known_crew: Any, edges_at_node: Any = None
+) -> list[Step]:
     """Steps from an event's ``steps`` list, numbered in order.
 
-    ``known_device(id)`` and ``known_crew(id)`` say whether an id exists.
+    ``known_device(id)`` and ``known_crew(id)`` say whether an id exists;
+    ``edges_at_node`` names a node given as a device (:func:`device_error`).
 
     Raises
     ------
@@ -182,7 +204,7 @@ def parse_steps(raw: Any, known_device: Any, known_crew: Any) -> list[Step]:
             raise ActionError(f"{where}: action must be one of {', '.join(STEP_ACTIONS)}")
         device = item.get("device")
         if not isinstance(device, str) or not known_device(device):
-            raise ActionError(f"{where}: unknown device {device!r}")
+            raise device_error(where, device, edges_at_node)
         performer = item.get("performer") or CONTROL
         if performer != CONTROL and (not isinstance(performer, str) or not known_crew(performer)):
             raise ActionError(
@@ -336,8 +358,9 @@ class Point:
     ground: bool = False
 
 
-def parse_points(raw: Any, known_device: Any) -> list[Point]:
-    """Isolation points from an event's ``points`` list.
+def parse_points(raw: Any, known_device: Any, edges_at_node: Any = None) -> list[Point]:
+    """Isolation points from an event's ``points`` list (``edges_at_node``:
+    as for :func:`parse_steps`).
 
     Raises
     ------
@@ -352,7 +375,7 @@ def parse_points(raw: Any, known_device: Any) -> list[Point]:
             raise ActionError(f"point {n}: a point is an object with 'device'")
         device = item.get("device")
         if not isinstance(device, str) or not known_device(device):
-            raise ActionError(f"point {n}: unknown device {device!r}")
+            raise device_error(f"point {n}", device, edges_at_node)
         if device in seen:
             raise ActionError(f"point {n}: {device} is listed twice")
         seen.add(device)

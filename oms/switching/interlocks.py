@@ -239,13 +239,16 @@ def effect(sit: Situation, action: str, device: str) -> Effect:
     return out
 
 
-def _grounded_nodes(net: Network, field_book: FieldBook) -> np.ndarray:
-    mask = np.zeros(net.n_nodes, dtype=bool)
-    for d in field_book.devices("ground"):
-        e = net.edge_index.get(d)
-        if e is not None:
-            mask[net.edge_from[e]] = mask[net.edge_to[e]] = True
-    return mask
+def _grounds_energized(net: Network, field_book: FieldBook, regained: np.ndarray) -> list[str]:
+    """The grounds in place on a section that ``regained`` (nodes) energizes, named
+    (``ground FC-000003 on L6 for SD-000001``), oldest first."""
+    hit = []
+    for c in field_book.active.values():
+        e = net.edge_index.get(c.device) if c.kind == "ground" else None
+        if e is not None and (regained[net.edge_from[e]] or regained[net.edge_to[e]]):
+            whose = f" for {c.document}" if c.document else ""
+            hit.append(f"ground {c.id} on {c.device}{whose}")
+    return hit
 
 
 def check(
@@ -302,10 +305,12 @@ def check(
                 f"release it before {action.replace('_', ' ')}",
             )
     if fx.regained.any():
-        grounded = _grounded_nodes(sit.net, sit.temporary) & fx.regained
-        if grounded.any():
+        grounds = _grounds_energized(sit.net, sit.temporary, fx.regained)
+        if grounds:
             add(
-                "grounded", f"{action.replace('_', ' ')} {device} would energize a grounded section"
+                "grounded",
+                f"{action.replace('_', ' ')} {device} would energize a grounded section "
+                f"({', '.join(grounds)}): remove the ground first",
             )
         if sit.faulted is not None and (sit.faulted & fx.regained).any():
             add(
