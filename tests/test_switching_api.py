@@ -72,7 +72,7 @@ def test_an_order_from_draft_to_done_with_a_crew_step(
 def test_bad_steps_and_studies_name_what_is_wrong(eng: User) -> None:
     r = eng.post("/api/switching/orders", {"title": "x", "steps": [{"action": "open"}]})
     assert r.status_code == 422
-    assert "step 1: unknown device None" in r.get_json()["rejected"][0]["error"]
+    assert "step 1 has no device" in r.get_json()["rejected"][0]["error"]
     r = eng.post("/api/switching/study", {"steps": [{"action": "open", "device": "NOPE"}]})
     assert r.status_code == 400 and "unknown device 'NOPE'" in r.get_json()["error"]
     r = eng.post("/api/switching/study", {"steps": [{"action": "close", "device": "TIE1"}]})

@@ -115,7 +115,8 @@ def test_a_planned_outage_counts_apart_in_ieee_1366(web_db: str) -> None:
             ("order_check", "eng", {"order": "SO-000001"}),
             ("order_approve", "dora", {"order": "SO-000001"}),
             ("order_issue", "dora", {"order": "SO-000001"}),
-            ("order_step", "dora", {"order": "SO-000001", "step": 1}),
+            # Before the window (T0 + 1 h): acknowledged.
+            ("order_step", "dora", {"order": "SO-000001", "step": 1, "acknowledge": ["window"]}),
         )
     )
     assert report.accepted == 7, report.to_dict()
