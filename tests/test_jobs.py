@@ -253,3 +253,21 @@ def test_etr_from_history_then_from_the_crew(engine: OutageEngine) -> None:
         and new[0]["etr"]
         == (datetime.fromisoformat(new[0]["stamps"]["A"]) + timedelta(minutes=60)).isoformat()
     )
+
+
+def test_a_limit_reached_exactly_at_a_batch_is_still_due() -> None:
+    """At exactly C + 2 minutes the CD segment is not yet breached, and its
+    breach is what comes next (found while making the order book incremental:
+    the next change was the arrival warning 45 minutes on, so the CD breach
+    was raised only when the job changed for another reason, 8 minutes late
+    on one storm)."""
+    from oms.dispatch.timeline import Targets, evaluate
+
+    c = datetime(2026, 1, 15, 15, 25, 19, tzinfo=timezone.utc)
+    targets = Targets.for_area("rural")
+    limit = c + timedelta(minutes=targets.segments["CD"])
+    status = evaluate({"A": c, "B": c, "C": c}, targets, limit)
+    assert "CD" not in status.breaches and status.next_change == limit
+    later = evaluate({"A": c, "B": c, "C": c}, targets, limit + timedelta(seconds=1))
+    assert "CD" in later.breaches
+    assert later.next_change == c + timedelta(minutes=targets.arrival / 2)

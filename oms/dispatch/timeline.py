@@ -118,7 +118,8 @@ class Status:
     due : dict of str to datetime
         When each open target breaches.
     next_change : datetime or None
-        The next time a warning or breach can appear without a new stamp.
+        The next time a warning or breach can appear without a new stamp
+        (``now`` itself for a limit reached exactly now); None when none can.
     """
 
     breaches: list[str] = field(default_factory=list)
@@ -177,7 +178,9 @@ def evaluate(stamps: Mapping[str, datetime | None], targets: Targets, now: datet
 def _next(status: Status, start: datetime, limit: float, now: datetime) -> None:
     for share in (0.5, 0.75, 1.0):
         t = start + timedelta(minutes=limit * share)
-        if t > now:
+        # Reached exactly now still counts as to come: a breach is the
+        # moment after its limit, so ``None`` means nothing more is due.
+        if t >= now:
             if status.next_change is None or t < status.next_change:
                 status.next_change = t
             return

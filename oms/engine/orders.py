@@ -5,7 +5,12 @@ it inside the same transactions as the outages:
 
 - :meth:`OrderBook.sync` after every re-prediction: a job for each new open
   outage, priorities and ETR refreshed, jobs of withdrawn outages
-  cancelled, restoration stamped;
+  cancelled, restoration stamped. Only the jobs that can have changed are
+  looked at (:meth:`OrderBook.to_visit`): those of outages changed in the
+  batch, jobs changed since they were last looked at, and jobs whose next
+  time-driven change (:meth:`OrderBook.next_due`: a priority step, a passed
+  ETR, a target warning, an acknowledgement timeout) has come; so a batch
+  costs what changed, not every open job;
 - :func:`oms.engine.job_events.apply_event` for crew and dispatcher events (``job_*``,
   ``crew_status``, ``crew_gps``, and ``crew_add`` / ``crew_checkin`` for
   mutual-aid crews);
@@ -21,7 +26,9 @@ No I/O here: the repository reads the book's starting state into a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import heapq
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,6 +79,10 @@ _AT_WORK = ("on_site", "made_safe", "repaired", "restored", "closed", "cancelled
 class OrderBook:
     """Jobs and crews of one database, kept in memory; the repository writes each batch."""
 
+    #: Look only at the jobs that can have changed (False: every job every
+    #: batch, the oracle the tests compare with).
+    incremental = True
+
     def __init__(
         self,
         stored: StoredBook,
@@ -97,10 +108,22 @@ class OrderBook:
         self.units = {r["id"]: dict(r) for r in stored.units}
         self.crews = stored.crews
         self.jobs = {j.id: j for j in stored.jobs}
+        self._order = {jid: k for k, jid in enumerate(self.jobs)}  # the book's order
         self.by_outage = {j.outage: j for j in self.jobs.values() if j.outage}
         # Minutes from A to restoration of past jobs, by (kind, area class).
         self.history: dict[tuple[str, str], list[float]] = {}
         self._medians: dict[tuple[str, str], float | None] = {}
+        # What to look at next batch: (when, job id) of each job's next
+        # time-driven change (stale entries are harmless: looking at a job
+        # that has nothing to do changes nothing); jobs changed in the last
+        # batch; history medians and the storm state as jobs last saw them.
+        # ``_everything`` until the first batch (a start or a reload).
+        self._due: list[tuple[datetime, str]] = []
+        self._carry: set[str] = set()
+        self._everything = True
+        self._remembered: set[tuple[str, str]] = set()
+        self._median_seen: dict[tuple[str, str], float | None] = {}
+        self._storm_seen: Any = None
         for kind, area, stamps in stored.done:
             self.remember(kind, area, stamps or {})
         self.next_job = stored.next_job
@@ -112,6 +135,8 @@ class OrderBook:
         self._reset()
 
     def _reset(self) -> None:
+        # Jobs changed after they were looked at in a batch are looked at in the next.
+        self._carry = set(getattr(self, "dirty_jobs", ()))
         self.dirty_jobs: set[str] = set()
         self.new_jobs: set[str] = set()
         self.dirty_crews: set[str] = set()
@@ -129,11 +154,41 @@ class OrderBook:
         return self._roads if isinstance(self._roads, RoadGraph) else None
 
     # ------------------------------------------------------------- outages
-    def sync(self, outages: list[Outage], now: datetime) -> None:
-        """Bring the jobs in line with the outages (all those changed or open)."""
-        by_id = {o.id: o for o in outages}
-        for o in outages:
+    def sync(
+        self, outages: Mapping[str, Outage], changed: Collection[str], now: datetime
+    ) -> set[str]:
+        """Bring the jobs in line with the outages.
+
+        Parameters
+        ----------
+        outages : mapping of str to Outage
+            The open outages (and those changed in the batch), in their order.
+        changed : collection of str
+            Ids of the outages changed in the batch.
+        now : datetime
+            The engine's clock.
+
+        Returns
+        -------
+        set of str
+            The jobs looked at (give them to :func:`oms.engine.timers.run`).
+
+        Notes
+        -----
+        O(changed + jobs due + open outages' set lookups), not O(open jobs x
+        the work of each): a job whose outage did not change and whose time
+        has not come is left alone, as looking at it would change nothing.
+        """
+        visit = self.to_visit(now)
+        by_id = outages
+        for o in outages.values():
             job = self.by_outage.get(o.id)
+            if (
+                visit is not None
+                and o.id not in changed
+                and (job is None or (job.id not in visit and not self._median_moved(job, now)))
+            ):
+                continue
             if job is None:
                 if o.active and o.kind in ("network", "single_customer"):
                     self._raise(o, now)
@@ -151,6 +206,106 @@ class OrderBook:
             else:
                 self._follow_open(job, o, now)
         self.dispatch_waiting(now, actor="system")
+        return set(self.jobs) if visit is None else visit
+
+    def to_visit(self, now: datetime) -> set[str] | None:
+        """Jobs that may change as of ``now`` without their outage changing:
+        changed since they were last looked at, their time come, or their ETR's
+        history or the storm's ETRs changed. None: every job (the first batch).
+        O(jobs due log jobs), plus O(jobs) when a history median or the storm moved.
+        """
+        state = storm(self)
+        storm_key = repr(sorted(state.items())) if state is not None else None
+        if self._everything or storm_key != self._storm_seen or not self.incremental:
+            self._everything, self._storm_seen = False, storm_key
+            self._due.clear()
+            self._remembered.clear()
+            self._median_seen = {k: self._median(k) for k in self.history}
+            return None
+        visit = self._carry | self.dirty_jobs
+        while self._due and self._due[0][0] <= now:
+            visit.add(heapq.heappop(self._due)[1])
+        moved = set()
+        for k in self._remembered:
+            median = self._median(k)
+            if median != self._median_seen.get(k):
+                moved.add(k)
+                self._median_seen[k] = median
+        self._remembered.clear()
+        if moved:
+            for job in self.jobs.values():
+                if (job.kind, job.area_class) not in moved:
+                    continue
+                if self._etr_may_move(job, now):
+                    visit.add(job.id)
+                elif (base := self._from_history(job)) is not None:
+                    # Not now, but when the new estimate passes.
+                    heapq.heappush(self._due, (base, job.id))
+        return visit
+
+    def _median_moved(self, job: Job, now: datetime) -> bool:
+        """Whether a restoration earlier in this batch moved the history median
+        ``job``'s ETR comes from (then it is looked at, as the jobs after it
+        always were; the next batch looks at those before it)."""
+        if not self._remembered:
+            return False
+        key = (job.kind, job.area_class)
+        return (
+            key in self._remembered
+            and self._median(key) != self._median_seen.get(key)
+            and self._etr_may_move(job, now)
+        )
+
+    def _etr_may_move(self, job: Job, now: datetime) -> bool:
+        """Whether a new history median can change ``job``'s ETR (see _follow_open)."""
+        if job.etr_source in ("crew", "renewed", "assessed"):
+            return False
+        if storm(self) is not None:
+            return True  # the storm's ETR may now be the later one
+        etr = self._from_history(job)
+        if etr is None or job.etr is None or job.etr_source != "history":
+            return etr is not None
+        return etr <= now or abs((etr - job.etr).total_seconds()) > 600
+
+    def next_due(self, job: Job, now: datetime) -> datetime | None:
+        """The earliest time the time-driven rules may change ``job`` (None: not
+        without an event): its priority's next age step, its ETR passing, its
+        historical estimate passing or the storm's ETR ending, its next target
+        warning or breach, its next acknowledgement timeout. O(1).
+        """
+        times: list[datetime] = []
+        a = job.stamps.get("A")
+        if a is not None:
+            minutes = max((now - a).total_seconds() / 60, 0.0)
+            step = 10 * (math.floor(minutes / 10) + 1)
+            if step <= self.config.priority.age_cap_min:
+                times.append(a + timedelta(minutes=step))
+        if job.etr is not None and job.stamps.get("restored") is None:
+            times.append(job.etr)
+        base = self._from_history(job)
+        if job.etr_source not in ("crew", "renewed", "assessed") and base is not None:
+            times.append(max(base, now))  # once passed, the estimate moves with the clock
+            ruled = storm_etr(self, job)
+            if ruled is not None and ruled > now:
+                times.append(ruled)
+        if job.next_check is not None:
+            times.append(job.next_check)
+        hop = {"dispatched": "D", "delivered": "E"}.get(job.state)
+        since = job.stamps.get(hop) if hop else None
+        if since is not None and job.escalation < 4:  # sender, two contacts, leader
+            wait = (job.escalation + 1) * self.config.ack_timeout_s
+            times.append(since + timedelta(seconds=wait))
+        return min(times) if times else None
+
+    def schedule(self, jobs: Iterable[str], now: datetime) -> None:
+        """Note when each of ``jobs`` (just looked at) next needs looking at."""
+        for jid in jobs:
+            job = self.jobs.get(jid)
+            if job is None or not job.open:
+                continue
+            due = self.next_due(job, now)
+            if due is not None:
+                heapq.heappush(self._due, (due, jid))
 
     def _follow_cancelled(
         self, job: Job, o: Outage, by_id: Mapping[str, Outage], now: datetime
@@ -228,22 +383,36 @@ class OrderBook:
             r = datetime.fromisoformat(r) if isinstance(r, str) else r
             self.history.setdefault((kind, area), []).append((r - a).total_seconds() / 60)
             self._medians.pop((kind, area), None)
+            self._remembered.add((kind, area))
 
     def estimate(self, job: Job, now: datetime) -> datetime | None:
         """ETR from past jobs of the same kind and area class (their median
         minutes from report to restoration), else half the restoration target;
         when that has passed, what the job's stage still needs from ``now``."""
+        etr = self._from_history(job)
+        if etr is None:
+            return None
+        return etr if etr > now else now + self.still_needed(job)
+
+    def _from_history(self, job: Job) -> datetime | None:
+        """A plus the median minutes of ``job``'s kind and area class (half the
+        restoration target without history); None before A."""
         a = job.stamps.get("A")
         if a is None:
             return None
-        key = (job.kind, job.area_class)
+        median = self._median((job.kind, job.area_class))
+        return a + timedelta(minutes=median if median is not None else job.targets.restoration / 2)
+
+    def order(self, job_id: str) -> int:
+        """Where ``job_id`` stands in the book's order (jobs are looked at in it)."""
+        return self._order[job_id]
+
+    def _median(self, key: tuple[str, str]) -> float | None:
+        """Median minutes from report to restoration of past jobs of ``key``."""
         if key not in self._medians:
             past = sorted(self.history.get(key, []))
             self._medians[key] = past[len(past) // 2] if past else None
-        median = self._medians[key]
-        minutes = median if median is not None else job.targets.restoration / 2
-        etr: datetime = a + timedelta(minutes=minutes)
-        return etr if etr > now else now + self.still_needed(job)
+        return self._medians[key]
 
     def still_needed(self, job: Job) -> timedelta:
         """What a job's stage still needs before supply can be back: the
@@ -310,6 +479,7 @@ class OrderBook:
         if self.outbox is not None:
             self.outbox.last_etr[o.id] = job.etr
         self.jobs[job.id] = job
+        self._order[job.id] = len(self._order)
         self.by_outage[o.id] = job
         self.new_jobs.add(job.id)
         self.dirty_jobs.add(job.id)
@@ -578,6 +748,7 @@ class OrderBook:
         """After a batch is written: finished jobs leave the book, change sets are emptied."""
         for jid in [j.id for j in self.jobs.values() if not j.open]:
             job = self.jobs.pop(jid)
+            del self._order[jid]
             if job.outage and self.by_outage.get(job.outage) is job:
                 del self.by_outage[job.outage]
         self.modes_changed = False

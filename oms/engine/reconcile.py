@@ -444,14 +444,30 @@ def _refuted_by_ping(r: _Pass, o: Outage, when: float) -> bool:
 
 
 def _sync_jobs(core: EngineCore, t: datetime) -> None:
-    """Jobs follow their outages; each outage shows its job's ETR."""
+    """Jobs follow their outages; each outage shows its job's ETR.
+
+    O(outages and jobs changed or due), see :meth:`OrderBook.sync`.
+    """
     book = core.book
     if book is None:
         return
+    changed = core.changes.dirty
+    looked: set[str] | None = None
     if core.config.dispatch.enabled:
-        book.sync(list(core.outages.open.values()), t)
-        timers.run(book, t)
-    for o in core.outages.open.values():
+        looked = book.sync(core.outages.open, changed, t)
+        timers.run(book, t, looked)
+    # An outage's ETR changes only with its job's (changed jobs are dirty) or
+    # when it is opened again (a changed outage).
+    outages = (
+        core.outages.open.values()
+        if looked is None
+        else [
+            o
+            for oid in changed | {j.outage for j in map(book.jobs.get, book.dirty_jobs) if j}
+            if oid is not None and (o := core.outages.open.get(oid)) is not None
+        ]
+    )
+    for o in outages:
         job = book.by_outage.get(o.id)
         if job is not None and job.etr != o.etr and o.active:
             o.etr = job.etr

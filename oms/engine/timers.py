@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -41,14 +42,21 @@ def renew_passed_etr(book: OrderBook, job: Job, now: datetime) -> None:
         book.tell("etr_changed", job.outage, now, job.etr)
 
 
-def run(book: OrderBook, now: datetime) -> None:
+def run(book: OrderBook, now: datetime, visit: Collection[str] | None = None) -> None:
     """Warnings, breaches, acknowledgement timeouts and capacity as of ``now``.
 
-    O(open jobs + crews).
+    ``visit``: the jobs whose time may have come (:meth:`OrderBook.sync`
+    returns them; None: every open job); jobs changed in the batch are
+    looked at too. Each job looked at is then scheduled for its next
+    time-driven change (:meth:`OrderBook.schedule`).
+
+    O(jobs looked at + units x crews), in the order of the book.
     """
     _capacity(book, now)
-    for job in book.jobs.values():
-        if not job.open:
+    look = set(book.jobs) if visit is None else set(visit) | book.dirty_jobs
+    jobs = book.jobs.values() if len(look) * 4 > len(book.jobs) else _in_order(book, look)
+    for job in jobs:
+        if not job.open or job.id not in look:
             continue
         _acknowledgement(book, job, now)
         renew_passed_etr(book, job, now)
@@ -65,6 +73,12 @@ def run(book: OrderBook, now: datetime) -> None:
                 if before_w.get(w) != share:
                     detail = {"target": w, "share": share}
                     book.alerts.append(alert(now, "warning", "warning", job, detail=detail))
+    book.schedule(look | book.dirty_jobs, now)
+
+
+def _in_order(book: OrderBook, ids: Collection[str]) -> list[Job]:
+    """The jobs of ``ids`` in the book's order (the order every job is looked at)."""
+    return sorted((book.jobs[j] for j in ids if j in book.jobs), key=lambda j: book.order(j.id))
 
 
 def _capacity(book: OrderBook, now: datetime) -> None:
