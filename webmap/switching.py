@@ -23,7 +23,6 @@ from flask import Blueprint, Response, abort, jsonify, request
 from oms.authority import roles_for
 from oms.exceptions import OMSError
 from oms.outages import get_outage
-from oms.storage.loading import device_states
 from oms.storage.switching import by_source_event, field_changes, get_document, list_documents
 from oms.switching.documents import (
     DOCUMENT_KINDS,
@@ -33,11 +32,9 @@ from oms.switching.documents import (
     TAG_KINDS,
 )
 from oms.switching.interlocks import DEFAULT_LEVELS
-from topology.exceptions import TopologyError
-from webmap import layers
 from webmap.api import _ANYONE, _DESK, _action_event, _apply, _body, _me
 from webmap.auth import require
-from webmap.db import get_conn, network, service
+from webmap.db import get_conn, service
 from webmap.openapi.metadata import (
     BOOL,
     IDS,
@@ -495,34 +492,17 @@ def _study(**what: Any) -> Any:
     errors=(400, 403, *_REFUSED),
 )
 def order_from_plan(outage_id: str) -> Any:
-    conn, net = get_conn(), network()
+    conn = get_conn()
     try:
         o = get_outage(conn, outage_id)
     except OMSError as exc:
         abort(404, description=str(exc))
-    if o.section:
-        element, below = sorted(o.section)[0], False
-    elif o.device:
-        element, below = o.device, True
-    else:
+    if not (o.section or o.device):
         abort(400, description=f"{outage_id} is a single customer's outage: no switching plan")
-    tripped = sorted(
-        d for d, row in device_states(conn).items() if row["state"] == "open" and row["tripped"]
-    )
-    try:
-        plan = layers.plan(net, element, reclose=tripped, below=below)
-    except TopologyError as exc:
-        abort(422, description=str(exc))
-    if plan["error"]:
-        abort(422, description=plan["error"])
-    opens = sorted(set(plan["isolate"]["open"]) | set(plan["restore"]["open"]))
-    steps = [{"action": "open", "device": d} for d in opens]
-    steps += [{"action": "close", "device": d} for d in plan["restore"]["close"]]
-    if not steps:
-        abort(422, description=f"the plan for {outage_id} operates nothing")
+    # The desk drafts it from the plan (oms.engine.desk.outage_steps), as for
+    # ``oms switching create --outage``: one plan for both.
     body = _body(event=True)
-    body.setdefault("title", f"Isolate and restore around {outage_id} ({o.device})")
-    return _created("order_create", {**body, "kind": "outage", "outage": outage_id, "steps": steps})
+    return _created("order_create", {**body, "kind": "outage", "outage": outage_id})
 
 
 # -------------------------------------------------------- safety documents

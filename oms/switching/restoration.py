@@ -106,9 +106,17 @@ def outage_plan_steps(
         restore = flisr.restore(trial, faulted).data
     except TopologyError as exc:
         raise ActionError(f"no switching plan for {outage_id}: {exc}") from None
-    opens = sorted(set(isolate["open"]) | set(restore["open"]))
+
+    # The plan starts from before the trip; a device already open (the one
+    # that tripped) or closed is not operated again (found by a new-user
+    # trial: the draft opened a tripped recloser first, so checking it was
+    # refused: 'already open at this step').
+    def now_closed(d: str) -> bool:
+        return bool(net.edge_closed[net.edge_index[d]])
+
+    opens = sorted(d for d in set(isolate["open"]) | set(restore["open"]) if now_closed(d))
     steps = [{"action": "open", "device": d} for d in opens]
-    steps += [{"action": "close", "device": d} for d in restore["close"]]
+    steps += [{"action": "close", "device": d} for d in restore["close"] if not now_closed(d)]
     if not steps:
         raise ActionError(f"the plan for {outage_id} operates nothing")
     return steps
