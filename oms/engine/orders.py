@@ -284,7 +284,14 @@ class OrderBook:
             times.append(job.etr)
         base = self._from_history(job)
         if job.etr_source not in ("crew", "renewed", "assessed") and base is not None:
-            times.append(max(base, now))  # once passed, the estimate moves with the clock
+            if base > now:
+                times.append(base)
+            elif job.etr is None:
+                times.append(now)
+            else:
+                # Passed: the estimate is now + what the stage still needs, and
+                # it is news once it is 10 minutes past the ETR (_follow_open).
+                times.append(job.etr - self.still_needed(job) + timedelta(seconds=600))
             ruled = storm_etr(self, job)
             if ruled is not None and ruled > now:
                 times.append(ruled)
