@@ -119,6 +119,8 @@ class OrderBook:
         # batch; history medians and the storm state as jobs last saw them.
         # ``_everything`` until the first batch (a start or a reload).
         self._due: list[tuple[datetime, str]] = []
+        self._next: dict[str, datetime] = {}  # each job's entry in _due that counts
+        self._outages: Mapping[str, Outage] = {}  # the open outages sync last followed
         self._carry: set[str] = set()
         self._everything = True
         self._remembered: set[tuple[str, str]] = set()
@@ -180,7 +182,7 @@ class OrderBook:
         has not come is left alone, as looking at it would change nothing.
         """
         visit = self.to_visit(now)
-        by_id = outages
+        self._outages = by_id = outages
         for o in outages.values():
             job = self.by_outage.get(o.id)
             if (
@@ -219,12 +221,16 @@ class OrderBook:
         if self._everything or storm_key != self._storm_seen or not self.incremental:
             self._everything, self._storm_seen = False, storm_key
             self._due.clear()
+            self._next.clear()
             self._remembered.clear()
             self._median_seen = {k: self._median(k) for k in self.history}
             return None
         visit = self._carry | self.dirty_jobs
         while self._due and self._due[0][0] <= now:
-            visit.add(heapq.heappop(self._due)[1])
+            when, jid = heapq.heappop(self._due)
+            if self._next.get(jid) == when:  # else replaced by a later schedule
+                del self._next[jid]
+                visit.add(jid)
         moved = set()
         for k in self._remembered:
             median = self._median(k)
@@ -238,9 +244,8 @@ class OrderBook:
                     continue
                 if self._etr_may_move(job, now):
                     visit.add(job.id)
-                elif (base := self._from_history(job)) is not None:
-                    # Not now, but when the new estimate passes.
-                    heapq.heappush(self._due, (base, job.id))
+                elif (base := self._from_history(job)) is not None and base > now:
+                    self._at(job.id, base)  # its estimate passes at another time
         return visit
 
     def _median_moved(self, job: Job, now: datetime) -> bool:
@@ -257,33 +262,49 @@ class OrderBook:
         )
 
     def _etr_may_move(self, job: Job, now: datetime) -> bool:
-        """Whether a new history median can change ``job``'s ETR (see _follow_open)."""
+        """Whether :meth:`_follow_open` would now give ``job`` another ETR from
+        history (its estimate moved more than 10 minutes, or became one)."""
         if job.etr_source in ("crew", "renewed", "assessed"):
             return False
         if storm(self) is not None:
             return True  # the storm's ETR may now be the later one
-        etr = self._from_history(job)
-        if etr is None or job.etr is None or job.etr_source != "history":
-            return etr is not None
-        return etr <= now or abs((etr - job.etr).total_seconds()) > 600
+        etr = self.estimate(job, now)
+        if etr is None:
+            return False
+        return (
+            job.etr is None
+            or abs((etr - job.etr).total_seconds()) > 600
+            or job.etr_source != "history"
+        )
 
-    def next_due(self, job: Job, now: datetime) -> datetime | None:
+    def next_due(self, job: Job, now: datetime, followed: bool = True) -> datetime | None:
         """The earliest time the time-driven rules may change ``job`` (None: not
-        without an event): its priority's next age step, its ETR passing, its
-        historical estimate passing or the storm's ETR ending, its next target
-        warning or breach, its next acknowledgement timeout. O(1).
+        without an event).
+
+        The timers' (:func:`oms.engine.timers.run`): its ETR passing, its next
+        target warning or breach, its next acknowledgement timeout. With
+        ``followed`` (its outage is active, so :meth:`sync` follows it) also
+        its priority's next age step, its historical estimate passing (or,
+        passed, becoming news) and the storm's ETR for it ending. O(1).
         """
         times: list[datetime] = []
+        if job.etr is not None and job.stamps.get("restored") is None:
+            times.append(job.etr)
+        if job.next_check is not None:
+            times.append(job.next_check)
+        hop = {"dispatched": "D", "delivered": "E"}.get(job.state)
+        since = job.stamps.get(hop) if hop else None
+        if since is not None and job.escalation < 4:  # sender, two contacts, leader
+            wait = (job.escalation + 1) * self.config.ack_timeout_s
+            times.append(since + timedelta(seconds=wait))
         a = job.stamps.get("A")
-        if a is not None:
+        if followed and a is not None:
             minutes = max((now - a).total_seconds() / 60, 0.0)
             step = 10 * (math.floor(minutes / 10) + 1)
             if step <= self.config.priority.age_cap_min:
                 times.append(a + timedelta(minutes=step))
-        if job.etr is not None and job.stamps.get("restored") is None:
-            times.append(job.etr)
         base = self._from_history(job)
-        if job.etr_source not in ("crew", "renewed", "assessed") and base is not None:
+        if followed and job.etr_source not in ("crew", "renewed", "assessed") and base is not None:
             if base > now:
                 times.append(base)
             elif job.etr is None:
@@ -295,13 +316,6 @@ class OrderBook:
             ruled = storm_etr(self, job)
             if ruled is not None and ruled > now:
                 times.append(ruled)
-        if job.next_check is not None:
-            times.append(job.next_check)
-        hop = {"dispatched": "D", "delivered": "E"}.get(job.state)
-        since = job.stamps.get(hop) if hop else None
-        if since is not None and job.escalation < 4:  # sender, two contacts, leader
-            wait = (job.escalation + 1) * self.config.ack_timeout_s
-            times.append(since + timedelta(seconds=wait))
         return min(times) if times else None
 
     def schedule(self, jobs: Iterable[str], now: datetime) -> None:
@@ -310,9 +324,20 @@ class OrderBook:
             job = self.jobs.get(jid)
             if job is None or not job.open:
                 continue
-            due = self.next_due(job, now)
-            if due is not None:
+            o = self._outages.get(job.outage or "")
+            due = self.next_due(job, now, followed=o is not None and o.active)
+            if due is None:
+                self._next.pop(jid, None)
+            elif self._next.get(jid) != due:
+                self._next[jid] = due
                 heapq.heappush(self._due, (due, jid))
+
+    def _at(self, jid: str, when: datetime) -> None:
+        """Look at job ``jid`` at ``when`` if not before (an earlier look
+        schedules it again; a later entry left in the heap is only a look more)."""
+        if jid not in self._next or when < self._next[jid]:
+            self._next[jid] = when
+            heapq.heappush(self._due, (when, jid))
 
     def _follow_cancelled(
         self, job: Job, o: Outage, by_id: Mapping[str, Outage], now: datetime
@@ -591,6 +616,11 @@ class OrderBook:
         Only jobs automatic dispatch may touch (:meth:`automatic`); a crew the
         dispatcher recalled from a job is never sent back to it by this.
         """
+        everywhere = self.modes.get("global")
+        if not (self.config.auto_dispatch if everywhere is None else everywhere) and not any(
+            self.modes["units"].values()
+        ):
+            return []  # automatic dispatch is off everywhere: no job to look at
         # A job whose supply came back before a crew was sent waits for the
         # dispatcher's decision (a patrol, or closing it).
         waiting = sorted(
