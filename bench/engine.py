@@ -13,7 +13,7 @@ messages (last gasps and restores) over one hour.
 
 Usage::
 
-    python bench/engine.py                               # demo + 1M, SQLite + PostgreSQL
+    python bench/engine.py               # demo, 100k peer and 1M; SQLite and PostgreSQL
     python bench/engine.py --nodes 100000 --calls 20000 --ami 50000   # a quicker run
     python bench/engine.py --postgres postgresql+psycopg2://postgres@127.0.0.1/test
 """
@@ -155,6 +155,30 @@ def run_one(
     }
 
 
+def scaling(runs: list[dict[str, Any]], small: str, large: str) -> list[dict[str, Any]]:
+    """Per database: the large network's throughput over the peer's, by the
+    wall clock and by the bench process's CPU (issue 17: within 20 %)."""
+    out = []
+    by = {(r["network"], r["database"]): r for r in runs}
+    for (network, database), run in by.items():
+        base = by.get((small, database))
+        if network != large or base is None:
+            continue
+        wall = run["events_per_s"] / base["events_per_s"]
+        cpu = run["events_per_cpu_s"] / base["events_per_cpu_s"]
+        out.append(
+            {
+                "database": database,
+                "peer": small,
+                "network": large,
+                "ratio_events_per_s": round(wall, 3),
+                "ratio_events_per_cpu_s": round(cpu, 3),
+                "within_20_percent": wall >= 0.8,
+            }
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1_000_000, help="size of the large network")
@@ -172,6 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=None, help="keep generated networks and storms here")
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument(
+        "--peer-nodes",
+        type=int,
+        default=100_000,
+        help="the peer network the large one is compared with: the same storm shape "
+        "(calls and AMI messages scaled by size) on this many nodes, in the same run "
+        "(0: none)",
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get(
             "OMS_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -187,6 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     cases: list[tuple[str, Any, int | None, int | None]] = []
     if not args.skip_demo:
         cases.append(("demo", demo_network, None, None))
+    peer = args.peer_nodes if not args.skip_large and 0 < args.peer_nodes < args.nodes else 0
+    if peer:
+        share = peer / args.nodes
+        cases.append(
+            (
+                f"synthetic_{peer}",
+                lambda: large_network(peer, args.seed),
+                round(args.calls * share),
+                round(args.ami * share),
+            )
+        )
     if not args.skip_large:
         cases.append(
             (
@@ -241,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 results["runs"].append(run)
                 print(json.dumps(run, default=dict), file=sys.stderr, flush=True)
+    if peer:
+        large = f"synthetic_{args.nodes}"
+        results["scaling"] = scaling(results["runs"], f"synthetic_{peer}", large)
     json.dump(results, sys.stdout, indent=2, default=dict)
     print()
     return 0
