@@ -42,11 +42,12 @@ class Desk:
         self.core = core
         self.n = 0
         self.minutes = 0.0
+        self.step = 1.0  # minutes between two events
         self.docs: dict[str, dict[str, Any]] = {}
 
     def send(self, etype: str, who: dict[str, Any] = DORA, **payload: Any) -> None:
         self.n += 1
-        self.minutes += 1
+        self.minutes += self.step
         when = (T0 + timedelta(minutes=self.minutes)).isoformat()
         event = {"id": f"d{self.n}", "type": etype, "time": when, **who, **payload}
         core = self.core
@@ -627,3 +628,24 @@ def test_a_step_a_template_and_a_ground_in_the_way_are_named() -> None:
         f"{back} does not pass its study: step 1: {named}"
     )
     assert _switch_refused(core, "TIE1", "closed", desk.n + 1) == named
+
+
+def test_a_fault_isolated_and_reclosed_within_minutes_is_not_a_blink() -> None:
+    """The same order done 2 minutes after B1's lockout (found by a new-user
+    trial: the fault became momentary, the switching record was linked to
+    nothing and the 13 customers still cut off lost the fault's minutes):
+    the fault is a sustained interruption the switching record continues."""
+    core = _core()
+    desk = Desk(core)
+    desk.step = 0.25
+    desk.send("scada", {}, device="B1", state="open", lockout=True)
+    [fault] = core.outages.active()
+    oid = desk.issue(
+        [{"action": "open", "device": "SW1"}, {"action": "close", "device": "B1"}],
+    )
+    desk.send("order_step", DORA, order=oid, step=1)
+    desk.send("order_step", DORA, order=oid, step=2, acknowledge=["faulted"])
+    assert (fault.kind, fault.state, fault.customers_out) == ("network", "restored", 27)
+    [switching] = core.outages.active()
+    assert (switching.kind, switching.device, switching.customers_out) == ("switching", "SW1", 13)
+    assert switching.revealed_by == fault.id

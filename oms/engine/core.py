@@ -365,13 +365,32 @@ class EngineCore:
             o.customers_out = int(self.tree.customers[self.tree.position[e]])
             self.outages.audit(o, t, "system", "predict", None, {"device": device, "rule": "scada"})
             active = [o]
+        held = bool(active) and self._held_below(e)
         for o in active:
-            self.restore(o, t, "scada", f"{device} closed")
+            self.restore(o, t, "scada", f"{device} closed", sustained=held)
+
+    def _held_below(self, e: int) -> bool:
+        """Whether closing tripped device ``e`` leaves customers below it (in
+        the normal state) without supply: the operator's switching inside its
+        area holds them out, so its outage was not momentary for them (found
+        by a new-user trial: a fault isolated and reclosed within 5 minutes
+        became a blink, and the customers still cut off lost its minutes).
+        O(n + m), only when a tripped device is closed."""
+        below = self.normal_supply.downstream_nodes(e)
+        if not len(below):
+            return False
+        closed = self.net.edge_closed.copy()
+        closed[e] = True
+        fed = self.net.with_states(closed).supply.energized
+        return bool(self.net.node_customers[below[~fed[below]]].sum() > 0)
 
     # ------------------------------------------------ outage bookkeeping
-    def restore(self, o: Outage, t: datetime, actor: str, reason: str | None) -> None:
-        """``o`` is restored at ``t``; outages nested below it keep their evidence."""
-        o.restore(t, self.config.prediction.momentary_s)
+    def restore(
+        self, o: Outage, t: datetime, actor: str, reason: str | None, *, sustained: bool = False
+    ) -> None:
+        """``o`` is restored at ``t``; outages nested below it keep their evidence.
+        ``sustained``: not momentary however short (customers of it stay out)."""
+        o.restore(t, 0.0 if sustained else self.config.prediction.momentary_s)
         self.outages.audit(o, t, actor, "restore", reason, {"device": o.device, "kind": o.kind})
         if not self._open_above(o, t):
             # Under an outage still open above it, a device closed again
