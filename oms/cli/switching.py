@@ -184,7 +184,8 @@ def _order_text(doc: dict[str, Any]) -> str:
         critical = ", ".join(st["critical_interrupted"]) or "none"
         lines.append(
             f"study: {st['customers_interrupted']} customers interrupted "
-            f"(critical: {critical}), {st['customers_out_at_end']} out at the end, "
+            f"(critical: {critical}), "
+            f"{st['customers_out_at_end']} still cut off by the order at the end, "
             f"{_count(st['warnings'], 'warning')}"
         )
     lines.append(_signed(doc))
@@ -228,7 +229,7 @@ def _study_text(study: dict[str, Any]) -> str:
         [
             table(rows, ["step", "action", "device", "by", "lost", "regained", "out", "findings"]),
             f"{study['customers_interrupted']} customers interrupted (critical: {critical}), "
-            f"{study['customers_out_at_end']} out at the end; "
+            f"{study['customers_out_at_end']} still cut off by the order at the end; "
             f"{_count(study['refusals'], 'refusal')}, {_count(study['warnings'], 'warning')}",
         ]
     )

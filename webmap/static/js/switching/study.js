@@ -62,7 +62,7 @@ export function studyView(doc, title = 'Study') {
       h('span', {}, h('b', { class: 'num' }, doc.customers_interrupted), ' customers interrupted'),
       h('span', { class: crit.length ? 'critical-lost' : null }, h('b', { class: 'num' }, crit.length),
         ' critical', crit.length ? ` (${crit.join(', ')})` : ''),
-      h('span', {}, h('b', { class: 'num' }, doc.customers_out_at_end), ' still out at the end'),
+      h('span', {}, h('b', { class: 'num' }, doc.customers_out_at_end), ' still cut off by the order at the end'),
       h('span', { class: doc.refusals ? 'refuse' : null }, h('b', { class: 'num' }, doc.refusals), ' refused'),
       h('span', { class: doc.warnings ? 'warn' : null }, h('b', { class: 'num' }, doc.warnings),
         doc.warnings === 1 ? ' warning' : ' warnings')),
