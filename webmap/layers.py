@@ -60,7 +60,7 @@ import math
 import threading
 import uuid
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,7 +78,7 @@ from oms.edge_states import (
 )
 from oms.engine.damage import ASSETS
 from oms.outages import ACTIVE_STATES
-from topology.exceptions import TopologyError
+from oms.switching.restoration import plan
 from topology.model import EDGE_KINDS, Network
 
 __all__ = [
@@ -887,107 +887,6 @@ def crews_layer(crews: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------- plans
-def _feeding(net: Network, e: int, candidates: Sequence[int]) -> list[int]:
-    """The open ``candidates`` whose closing would feed the dead part holding edge ``e``.
-
-    Empty when ``e`` has supply. O(n + m) (connected components of the closed edges).
-    """
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    alive = net.supply.energized
-    ends = (int(net.edge_from[e]), int(net.edge_to[e]))
-    if all(alive[v] for v in ends) or not candidates:
-        return []
-    closed = np.flatnonzero(net.edge_closed)
-    n = net.n_nodes
-    graph = csr_matrix(
-        (np.ones(len(closed), dtype=np.int8), (net.edge_from[closed], net.edge_to[closed])),
-        shape=(n, n),
-    )
-    labels = connected_components(graph, directed=False)[1]
-    island = {int(labels[v]) for v in ends if not alive[v]}
-    found = []
-    for d in candidates:
-        a, b = int(net.edge_from[d]), int(net.edge_to[d])
-        if net.edge_closed[d] or not net.operable[d]:
-            continue
-        if (labels[a] in island and alive[b]) or (labels[b] in island and alive[a]):
-            found.append(d)
-    return found
-
-
-def _below(net: Network, device: int) -> int:
-    """The edge to treat as faulted when only the operated device is known.
-
-    The first closed conductor (or other edge) at the device's downstream
-    end, so the plan isolates the section right below it; the device itself
-    when there is none.
-    """
-    supply = net.supply
-    child = int(supply.tree.edge_child[device])
-    if child < 0:
-        return device
-    others = [int(x) for x in net.edges_at(child) if int(x) != device and net.edge_closed[x]]
-    conductors = [x for x in others if not net.operable[x]]
-    pick = conductors or others
-    return min(pick, key=lambda x: net.edge_ids[x]) if pick else device
-
-
-def plan(
-    net: Network,
-    element: str,
-    *,
-    reclose: Sequence[str] = (),
-    below: bool = False,
-) -> dict[str, Any]:
-    """The isolation and restoration plan for a fault on ``element`` (an edge id).
-
-    The plan is made on a view of ``net`` in the switching state in which the
-    devices of ``reclose`` (those that tripped) that would feed the dead part
-    holding ``element`` are closed again, so it describes the switching from
-    the state before this trip (other feeders' trips stay open); ``net`` is
-    not changed. With ``below``, ``element`` is
-    the operated device and the fault is taken to be in the section right
-    below it.
-
-    Returns
-    -------
-    dict
-        ``{"faulted", "isolate": doc | None, "restore": doc | None, "error":
-        str | None, "affected_nodes"}`` with the documents of ``oms trace
-        isolate`` and ``oms trace restore`` (contract 4); ``affected_nodes``
-        are the nodes that had supply before the fault and have none once it
-        is isolated (what the plan is about; not those dead for other
-        reasons).
-
-    Notes
-    -----
-    O(n + m) per switching step (see :mod:`topology.flisr`).
-    """
-    from topology import flisr
-
-    e0 = net.edge(element)
-    closed = net.edge_closed.copy()
-    closed[_feeding(net, e0, [net.edge_index[d] for d in reclose if d in net.edge_index])] = True
-    trial = net.with_states(closed)
-    e = e0
-    if below:
-        e = _below(trial, e)
-    faulted = trial.edge_ids[e]
-    result: dict[str, Any] = {"faulted": faulted, "isolate": None, "restore": None, "error": None}
-    try:
-        result["isolate"] = flisr.isolate(trial, faulted).data
-        result["restore"] = flisr.restore(trial, faulted).data
-    except TopologyError as exc:
-        result["error"] = str(exc)
-        return result
-    before = trial.supply.energized
-    dead = result["isolate"]["deenergized_nodes"]
-    result["affected_nodes"] = [v for v in dead if before[trial.node_index[v]]]
-    return result
-
-
 def plan_layer(net: Network, result: Mapping[str, Any], limit: int = 20_000) -> dict[str, Any]:
     """The edges a plan names, as LineStrings with a ``role``.
 

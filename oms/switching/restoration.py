@@ -6,10 +6,12 @@ up through ties). As order steps: every device the plan opens (isolation
 and sectionalizing), then every device it closes, in the plan's order:
 break before make.
 
-It is made as ``POST /api/outages/<id>/order`` makes it
-(``webmap.layers.plan``): on the network as operated, with the devices that
-tripped and would feed the dead part holding the fault closed again, so the
-plan describes the switching from the state before the trip.
+:func:`plan` is the one plan (the map's plan layer and the outage panel
+show it, the desk drafts orders from it): on the network as operated, with
+the devices that tripped and would feed the dead part holding the fault
+closed again, so it describes the switching from the state before the
+trip; :func:`outage_plan_steps` leaves out what the network as operated has
+done already.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from oms.exceptions import ActionError
 from topology.exceptions import TopologyError
 from topology.model import Network
 
-__all__ = ["outage_plan_steps"]
+__all__ = ["outage_plan_steps", "plan"]
 
 
 def _feeding(net: Network, e: int, candidates: Sequence[int]) -> list[int]:
@@ -68,6 +70,60 @@ def _below(net: Network, device: int) -> int:
     return min(pick, key=lambda x: net.edge_ids[x]) if pick else device
 
 
+def plan(
+    net: Network,
+    element: str,
+    *,
+    reclose: Sequence[str] = (),
+    below: bool = False,
+) -> dict[str, Any]:
+    """The isolation and restoration plan for a fault on ``element`` (an edge id).
+
+    The plan is made on a view of ``net`` in the switching state in which the
+    devices of ``reclose`` (those that tripped) that would feed the dead part
+    holding ``element`` are closed again, so it describes the switching from
+    the state before this trip (other feeders' trips stay open); ``net`` is
+    not changed. With ``below``, ``element`` is
+    the operated device and the fault is taken to be in the section right
+    below it.
+
+    Returns
+    -------
+    dict
+        ``{"faulted", "isolate": doc | None, "restore": doc | None, "error":
+        str | None, "affected_nodes"}`` with the documents of ``oms trace
+        isolate`` and ``oms trace restore`` (contract 4); ``affected_nodes``
+        are the nodes that had supply before the fault and have none once it
+        is isolated (what the plan is about; not those dead for other
+        reasons).
+
+    Notes
+    -----
+    O(n + m) per switching step (see :mod:`topology.flisr`).
+    """
+    from topology import flisr
+
+    e0 = net.edge(element)
+    closed = net.edge_closed.copy()
+    closed[_feeding(net, e0, [net.edge_index[d] for d in reclose if d in net.edge_index])] = True
+    trial = net.with_states(closed)
+    e = e0
+    if below:
+        e = _below(trial, e)
+    faulted = trial.edge_ids[e]
+    result: dict[str, Any] = {"faulted": faulted, "isolate": None, "restore": None, "error": None}
+    try:
+        result["isolate"] = flisr.isolate(trial, faulted).data
+        result["restore"] = flisr.restore(trial, faulted).data
+    except TopologyError as exc:
+        result["error"] = str(exc)
+        return result
+    before = trial.supply.energized
+    dead = result["isolate"]["deenergized_nodes"]
+    result["affected_nodes"] = [v for v in dead if before[trial.node_index[v]]]
+    return result
+
+
 def outage_plan_steps(
     net: Network,
     outage_id: str,
@@ -93,19 +149,13 @@ def outage_plan_steps(
         element, below = device, True
     else:
         raise ActionError(f"{outage_id} is a single customer's outage: no switching plan")
-    from topology import flisr
-
     try:
-        e = net.edge(element)
-        closed = net.edge_closed.copy()
-        candidates = [net.edge_index[d] for d in reclose if d in net.edge_index]
-        closed[_feeding(net, e, candidates)] = True
-        trial = net.with_states(closed)
-        faulted = trial.edge_ids[_below(trial, e) if below else e]
-        isolate = flisr.isolate(trial, faulted).data
-        restore = flisr.restore(trial, faulted).data
+        found = plan(net, element, reclose=reclose, below=below)
     except TopologyError as exc:
         raise ActionError(f"no switching plan for {outage_id}: {exc}") from None
+    if found["error"]:
+        raise ActionError(f"no switching plan for {outage_id}: {found['error']}")
+    isolate, restore = found["isolate"], found["restore"]
 
     # The plan starts from before the trip; a device already open (the one
     # that tripped) or closed is not operated again (found by a new-user
