@@ -511,3 +511,27 @@ def test_customers_a_tie_picked_up_are_not_out(app: Any, client: Any, dora: str)
         if o["state"] in ("predicted", "confirmed", "restored") and o["restored"] is None
     )
     assert out() == 14 == engine_out
+
+
+def test_customers_still_cut_off_after_a_fault_are_out_since_the_fault(
+    app: Any, client: Any, dora: str
+) -> None:
+    """B1 locked out at T0, SW1 opened to isolate, B1 closed at T0 + 20 min:
+    the 13 customers still cut off are a switching record continuing the
+    fault's interruption; the public page says they are out since T0 (found
+    by a new-user trial: it gave the record's own start, the close)."""
+    _lockout(client, dora)
+    for n, (device, state) in enumerate([("SW1", "open"), ("B1", "closed")], start=1):
+        event = {
+            "id": f"sw{n}",
+            "type": "switch",
+            "time": (T0 + timedelta(minutes=10 * n)).isoformat(),
+            "device": device,
+            "state": state,
+            "acknowledge": ["faulted"],
+        }
+        r = _post(client, dora, "/api/events", event)
+        assert r.status_code == 200, r.get_json()
+    doc = app.test_client().get("/api/public/outages").get_json()
+    items = [i for a in doc["areas"] for i in a["items"]]
+    assert [(i["customers_out"], i["started"]) for i in items] == [(13, T0.isoformat())]

@@ -622,7 +622,11 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
     """Current outages grouped by zone as of ``now``, without personal data (see the
     module doc)."""
     model = _model(conn)
-    active = [x for x in list_outages(conn) if x.state in ACTIVE_STATES and x.kind != "momentary"]
+    everything = list_outages(conn)
+    active = [x for x in everything if x.state in ACTIVE_STATES and x.kind != "momentary"]
+    # A switching record that continues a fault's interruption (its customers
+    # still cut off after the fault was restored around them) is out since the fault.
+    began = {x.id: x.started for x in everything}
     jobs = _jobs_of(conn, [x.id for x in active])
     key = _key()
     areas: dict[str | None, dict[str, Any]] = {}
@@ -646,7 +650,7 @@ def outages_by_area(conn: Connection, now: datetime) -> dict[str, Any]:
             {
                 "case": case_ref(key, outage.id),
                 "customers_out": int(outage.customers_out),
-                "started": iso(outage.started),
+                "started": iso(began.get(outage.revealed_by or "", outage.started)),
                 "etr": iso(etr),
                 "stage": stage,
                 "stage_label": _STAGE_LABEL[stage],
