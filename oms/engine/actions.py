@@ -75,6 +75,7 @@ def _confirm(core: EngineCore, o: Outage, event: Event) -> None:
         core.outages.audit(o, t, user, "move", reason, {"from": o.device, "to": device})
         o.kind, o.customer = "network", None
         o.move(device, t)
+        core.outages.placed(o)
     o.confirm("dispatcher")
     o.pinned = True
     core.outages.audit(o, t, user, "confirm", reason, {"device": o.device})

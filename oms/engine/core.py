@@ -13,6 +13,7 @@ event applied, and it never moves backwards.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,6 +120,10 @@ class EngineCore:
         self.pinged_about: dict[int, str] = {}
         self._tree: DeviceTree | None = None
         self._normal_supply: Supply | None = None
+        # Open network outages by tree position (see _network_below), and for
+        # which placements and tree.
+        self._placed: tuple[list[int], list[int], list[Outage]] = ([], [], [])
+        self._placed_key: tuple[int, DeviceTree | None] = (-1, None)
         # Commanded operations of the batch (device, state, actor, planned
         # outage or None), and the nodes they keep without supply
         # (oms.engine.switching).
@@ -416,27 +421,58 @@ class EngineCore:
         if o.kind == "single_customer":
             return
         pos = self.position(o.device)
-        for other in self.outages.active("network"):
-            if other is not o:
-                inner = self.position(other.device)
-                if pos is not None and inner is not None and self.tree.below(pos, inner):
+        if pos is not None:
+            for other in self._network_below(pos):
+                if other is not o:
                     self.keep_evidence(other)
 
     def _open_above(self, o: Outage, t: datetime) -> bool:
         """Whether a network outage that began by ``t`` is open above ``o``'s
-        device. O(open outages)."""
+        device. O(nesting depth x outages at each device above it)."""
         if o.kind != "network":
             return False
         pos = self.position(o.device)
         if pos is None:
             return False
-        for other in self.outages.active("network"):
-            if other is o or other.started > t:
-                continue
-            above = self.position(other.device)
-            if above is not None and above != pos and self.tree.below(above, pos):
-                return True
+        tree, names = self.tree, self.net.edge_ids
+        d = int(tree.parent[pos])
+        while d >= 0:  # the devices above it, nearest first
+            for other in self.outages.active_at(names[int(tree.candidate[d])]):
+                if other is not o and other.kind == "network" and other.started <= t:
+                    return True
+            d = int(tree.parent[d])
         return False
+
+    def _network_below(self, pos: int) -> list[Outage]:
+        """Active network outages at devices strictly below tree position
+        ``pos``, in the order of the open outages. O(log outages + those below)
+        once the index of their positions is built (O(open outages), again
+        only after outages are placed or the tree is rebuilt)."""
+        tree = self.tree
+        if self._placed_key != (self.outages.placements, tree):
+            rows = sorted(
+                (
+                    (int(tree.lo[p]), p, o)
+                    for o in self.outages.open.values()
+                    if o.kind == "network" and (p := self.position(o.device)) is not None
+                ),
+                key=lambda r: r[0],
+            )
+            self._placed = ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+            self._placed_key = (self.outages.placements, tree)
+        los, positions, outs = self._placed
+        a = bisect.bisect_left(los, int(tree.lo[pos]))
+        b = bisect.bisect_left(los, int(tree.hi[pos]))
+        found = [
+            outs[k]
+            for k in range(a, b)
+            if positions[k] != pos
+            and outs[k].active
+            and outs[k].kind == "network"
+            and self.position(outs[k].device) == positions[k]
+        ]
+        found.sort(key=lambda x: self.outages.order(x.id))
+        return found
 
     def set_epoch(self, o: Outage, t: float) -> None:
         """Supply came back at ``t`` to the customers of ``o``."""
@@ -473,6 +509,7 @@ class EngineCore:
         device = self.net.edge_ids[self.tree.candidate[d]]
         self.outages.audit(o, t, "system", "move", reason, {"from": o.device, "to": device})
         o.move(device, t)
+        self.outages.placed(o)
         if int(self.tree.candidate[d]) in self.devices.tripped:
             o.confirm("scada")
         elif o.confirmed_by == "ami_ping":

@@ -33,7 +33,18 @@ class OutageBook:
 
     def __init__(self, outages: Iterable[Outage], next_number: int, changes: Changes) -> None:
         stored = list(outages)
-        self.open: dict[str, Outage] = {o.id: o for o in stored if o.active}
+        self.open: dict[str, Outage] = {}
+        # Where each open outage stands in ``open`` (the order callers see),
+        # and the open outages placed at each device (ids; an entry may be
+        # stale: readers check the outage's device). ``placements`` counts
+        # new, moved and reopened outages (what can add to the index).
+        self._seq: dict[str, int] = {}
+        self._entered = 0
+        self._at: dict[str, set[str]] = {}
+        self.placements = 0
+        for o in stored:
+            if o.active:
+                self._enter(o)
         # Restored and closed outages wait here for callbacks and closing.
         self.finished = {o.id: o for o in stored if o.state in ("restored", "closed")}
         self.cancelled = {o.id: o.merged_into for o in stored if o.state == "cancelled"}
@@ -57,7 +68,8 @@ class OutageBook:
         """
         o = self.open.get(oid)
         if o is None and oid in self.finished:
-            o = self.open[oid] = self.finished.pop(oid)
+            o = self.finished.pop(oid)
+            self._enter(o)
         if o is None:
             if oid in self.cancelled:
                 into = self.cancelled[oid]
@@ -76,7 +88,18 @@ class OutageBook:
         return [o for o in self.open.values() if o.active and (kind is None or o.kind == kind)]
 
     def active_at(self, device: str) -> list[Outage]:
-        return [o for o in self.open.values() if o.active and o.device == device]
+        """Open outages at ``device``, in the order of ``open``. O(outages placed there)."""
+        found = [
+            o
+            for oid in self._at.get(device, ())
+            if (o := self.open.get(oid)) is not None and o.active and o.device == device
+        ]
+        found.sort(key=lambda o: self._seq[o.id])
+        return found
+
+    def order(self, oid: str) -> int:
+        """Where open outage ``oid`` stands in ``open``."""
+        return self._seq[oid]
 
     def everything(self) -> list[Outage]:
         """Open and finished outages."""
@@ -99,7 +122,7 @@ class OutageBook:
             located_at=t,
             updated_at=t,
         )
-        self.open[oid] = o
+        self._enter(o)
         self.changes.new.add(oid)
         self.changes.dirty.add(oid)
         return o
@@ -126,6 +149,19 @@ class OutageBook:
         )
         self.changes.dirty.add(o.id)
 
+    def _enter(self, o: Outage) -> None:
+        """``o`` joins the open outages (last in their order)."""
+        self.open[o.id] = o
+        self._seq[o.id] = self._entered
+        self._entered += 1
+        self.placed(o)
+
+    def placed(self, o: Outage) -> None:
+        """``o`` is at its device now (new, moved or reopened): index it there."""
+        if o.device is not None:
+            self._at.setdefault(o.device, set()).add(o.id)
+        self.placements += 1
+
     def touch(self, o: Outage) -> None:
         """``o`` changed: write it with the batch."""
         self.changes.dirty.add(o.id)
@@ -146,6 +182,10 @@ class OutageBook:
         """After a batch is written: only open outages stay open."""
         for o in [o for o in self.open.values() if not o.active]:
             del self.open[o.id]
+            del self._seq[o.id]
+            at = self._at.get(o.device or "")
+            if at is not None:  # entries left at devices it moved from are skipped by readers
+                at.discard(o.id)
             if o.state == "cancelled":
                 self.cancelled[o.id] = o.merged_into
             else:
