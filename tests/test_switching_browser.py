@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 from conftest import User, kept_on_server
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
 from oms.storage import schema
@@ -174,18 +175,28 @@ def _open_map(page: Any, base: str) -> None:
 
 
 def _switch_from_map(page: Any, device: str, state: str) -> None:
-    """Clicks the device's symbol, then the popup's switching button (its dialog opens)."""
-    x, y = page.evaluate(
-        """(id) => {
-            const p = window.omsMap.map.latLngToContainerPoint(window.omsMap.devicePoint(id));
-            const r = document.getElementById('map').getBoundingClientRect();
-            return [r.left + p.x, r.top + p.y];
-        }""",
-        device,
-    )
-    page.mouse.click(x, y)
-    page.click(f".leaflet-popup-content [data-pop='switch'][data-state='{state}']")
-    page.wait_for_selector("#dialog[open]")
+    """Clicks the device's symbol, then the popup's switching button (its dialog opens).
+
+    Tried again when the dialog does not open: the live stream may redraw the
+    symbols under the click on a loaded machine (a CI run timed out here)."""
+    for attempt in range(3):
+        x, y = page.evaluate(
+            """(id) => {
+                const p = window.omsMap.map.latLngToContainerPoint(window.omsMap.devicePoint(id));
+                const r = document.getElementById('map').getBoundingClientRect();
+                return [r.left + p.x, r.top + p.y];
+            }""",
+            device,
+        )
+        page.mouse.click(x, y)
+        try:
+            button = f".leaflet-popup-content [data-pop='switch'][data-state='{state}']"
+            page.click(button, timeout=8000)
+            page.wait_for_selector("#dialog[open]", timeout=8000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
 
 
 def test_browser_a_clearance_blocks_switching_its_device(
