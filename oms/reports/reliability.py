@@ -36,9 +36,9 @@ import csv
 import io
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import select
@@ -51,7 +51,10 @@ from oms.outages import Outage, list_outages
 from oms.storage import schema
 from oms.storage.loading import customers_below, stored_network
 
-__all__ = ["bulletin", "compliance", "indices", "to_csv"]
+__all__ = ["bulletin", "compliance", "from_sums", "indices", "major_event_days", "to_csv"]
+
+#: A day: a date, or its ISO string.
+K = TypeVar("K", date, str)
 
 #: IEEE 1366: an interruption shorter than this is momentary (the engine's default).
 MOMENTARY_S = PredictionParams.momentary_s
@@ -105,13 +108,8 @@ def indices(
             daily[o.started.date()] += (
                 o.customers_out * _clip_minutes(o, start, end) / max(served, 1)
             )
-    history = [v for v in daily.values() if v > 0]
-    med_days: list[str] = []
-    t_med = None
-    if len(history) >= med_min_days:
-        logs = np.log(history)
-        t_med = float(math.exp(logs.mean() + 2.5 * logs.std()))
-        med_days = sorted(d.isoformat() for d, v in daily.items() if v > t_med)
+    days, t_med = major_event_days(daily, med_min_days)
+    med_days = [d.isoformat() for d in days]
     everything = _indices(net, served, outages, start, end, cemi_n)
     kept = [o for o in outages if o.started.date().isoformat() not in med_days]
     return {
@@ -160,23 +158,63 @@ def _indices(
             net, o.device, o.customer if o.kind == "single_customer" else None
         ).tolist():
             per_customer[u] += 1
-    period_min = (end - start).total_seconds() / 60.0
+    return from_sums(
+        interruptions=events,
+        interrupted=interrupted,
+        customer_minutes=minutes,
+        momentary=momentary,
+        distinct=len(per_customer),
+        over_n=sum(1 for c in per_customer.values() if c > cemi_n),
+        served=served,
+        period_min=(end - start).total_seconds() / 60.0,
+        cemi_n=cemi_n,
+    )
+
+
+def from_sums(
+    *,
+    interruptions: int,
+    interrupted: int,
+    customer_minutes: float,
+    momentary: float,
+    distinct: float,
+    over_n: float,
+    served: int,
+    period_min: float,
+    cemi_n: int,
+) -> dict[str, Any]:
+    """The IEEE 1366 indices from their sums: sustained interruptions,
+    customers interrupted and customer minutes, momentary customer
+    interruptions, distinct customers interrupted, customers interrupted more
+    than ``cemi_n`` times, over ``served`` customers and a period of
+    ``period_min`` minutes (one data set's, or several regions' added up). O(1)."""
     n = max(served, 1)
     saifi = interrupted / n
-    saidi = minutes / n
-    distinct = len(per_customer)
+    saidi = customer_minutes / n
     return {
-        "interruptions": events,
+        "interruptions": interruptions,
         "customers_interrupted": interrupted,
-        "customer_minutes": round(minutes, 1),
+        "customer_minutes": round(customer_minutes, 1),
         "SAIFI": round(saifi, 5),
         "SAIDI": round(saidi, 3),
         "CAIDI": round(saidi / saifi, 3) if saifi else None,
         "CAIFI": round(interrupted / distinct, 5) if distinct else None,
         "MAIFI": round(momentary / n, 5),
         "ASAI": round(1 - saidi / period_min, 7) if period_min > 0 else None,
-        f"CEMI-{cemi_n}": round(sum(1 for c in per_customer.values() if c > cemi_n) / n, 6),
+        f"CEMI-{cemi_n}": round(over_n / n, 6),
     }
+
+
+def major_event_days(daily: Mapping[K, float], med_min_days: int) -> tuple[list[K], float | None]:
+    """IEEE 1366's 2.5 beta rule: the days whose SAIDI exceeds
+    T_MED = exp(alpha + 2.5 beta) over the days with interruptions (none
+    before ``med_min_days`` of them), sorted, and T_MED. O(days log days)."""
+    history = [v for v in daily.values() if v > 0]
+    if len(history) < med_min_days:
+        return [], None
+    logs = np.log(history)
+    t_med = float(math.exp(logs.mean() + 2.5 * logs.std()))
+    return sorted(d for d, v in daily.items() if v > t_med), t_med
 
 
 def _jobs(conn: Connection, start: datetime, end: datetime) -> list[Job]:

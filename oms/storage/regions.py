@@ -30,7 +30,6 @@ writes. PostgreSQL only: a SQLite file holds one data set.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,7 +37,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
@@ -400,13 +398,14 @@ def indices(
     that day are read too, to take them out of ``excluding_med``.
     """
     from oms.reports.reliability import indices as region_indices
+    from oms.reports.reliability import major_event_days
 
     options: dict[str, Any] = {"cemi_n": cemi_n, "med_min_days": med_min_days}
     per: dict[str, dict[str, Any]] = {}
     for region in regions:
         with in_region(db, region) as conn:
             per[region.name] = region_indices(conn, start, end, **options)
-    med = _med_days(_combined_daily(per), med_min_days)[0]
+    med = major_event_days(_combined_daily(per), med_min_days)[0]
     days: dict[str, dict[str, tuple[dict[str, Any], dict[str, Any]]]] = {}
     for day in med:
         # The outages starting that day, their minutes counted to ``end`` as in
@@ -456,6 +455,8 @@ def combine_indices(
     minutes counted as in the period's); CAIFI and CEMI-n, which count
     distinct customers over the whole period, are None there.
     """
+    from oms.reports.reliability import major_event_days
+
     docs = dict(per_region)
     if not docs:
         raise StorageError("no region to combine")
@@ -467,7 +468,7 @@ def combine_indices(
     ).total_seconds() / 60.0
     total = sum(served.values())
     daily = _combined_daily(docs)
-    med_days, t_med = _med_days(daily, med_min_days)
+    med_days, t_med = major_event_days(daily, med_min_days)
     everything = _combine({n: d["all"] for n, d in docs.items()}, served, minutes, cemi_n)
     excluding = None
     if med_days:
@@ -499,42 +500,28 @@ def _combined_daily(docs: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
     return {day: v / max(total, 1) for day, v in daily.items()}
 
 
-def _med_days(daily: Mapping[str, float], med_min_days: int) -> tuple[list[str], float | None]:
-    """IEEE 1366's 2.5 beta rule, as :func:`oms.reports.reliability.indices` applies it."""
-    history = [v for v in daily.values() if v > 0]
-    if len(history) < med_min_days:
-        return [], None
-    logs = np.log(history)
-    t_med = float(math.exp(logs.mean() + 2.5 * logs.std()))
-    return sorted(d for d, v in daily.items() if v > t_med), t_med
-
-
 def _combine(
     parts: Mapping[str, Mapping[str, Any]], served: Mapping[str, int], minutes: float, cemi_n: int
 ) -> dict[str, Any]:
-    cemi = f"CEMI-{cemi_n}"
-    interrupted = sum(int(p["customers_interrupted"]) for p in parts.values())
-    customer_minutes = sum(float(p["customer_minutes"]) for p in parts.values())
-    momentary = sum(float(p["MAIFI"]) * served[n] for n, p in parts.items())
-    over_n = sum(float(p[cemi]) * served[n] for n, p in parts.items())
+    """The regions' indices (``parts``, by region) as one data set's: from
+    their sums over the customers served of all regions. O(regions)."""
+    from oms.reports.reliability import from_sums
+
     # CAIFI is None where nobody was interrupted (no distinct customers then).
     distinct = sum(
         int(p["customers_interrupted"]) / float(p["CAIFI"]) for p in parts.values() if p["CAIFI"]
     )
-    n = max(sum(served.values()), 1)
-    saifi, saidi = interrupted / n, customer_minutes / n
-    return {
-        "interruptions": sum(int(p["interruptions"]) for p in parts.values()),
-        "customers_interrupted": interrupted,
-        "customer_minutes": round(customer_minutes, 1),
-        "SAIFI": round(saifi, 5),
-        "SAIDI": round(saidi, 3),
-        "CAIDI": round(saidi / saifi, 3) if saifi else None,
-        "CAIFI": round(interrupted / distinct, 5) if distinct else None,
-        "MAIFI": round(momentary / n, 5),
-        "ASAI": round(1 - saidi / minutes, 7) if minutes > 0 else None,
-        cemi: round(over_n / n, 6),
-    }
+    return from_sums(
+        interruptions=sum(int(p["interruptions"]) for p in parts.values()),
+        interrupted=sum(int(p["customers_interrupted"]) for p in parts.values()),
+        customer_minutes=sum(float(p["customer_minutes"]) for p in parts.values()),
+        momentary=sum(float(p["MAIFI"]) * served[n] for n, p in parts.items()),
+        distinct=distinct,
+        over_n=sum(float(p[f"CEMI-{cemi_n}"]) * served[n] for n, p in parts.items()),
+        served=sum(served.values()),
+        period_min=minutes,
+        cemi_n=cemi_n,
+    )
 
 
 def _without_days(
