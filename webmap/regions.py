@@ -83,6 +83,7 @@ from oms.storage.postgres import is_postgres
 from oms.storage.queries import customer_positions
 from oms.storage.regions import (
     ALL_SCHEMA,
+    STATUS_FIELDS,
     Region,
     in_region,
     indices,
@@ -169,16 +170,7 @@ REGION_STATUS = Named(
             "outages_open": {**_COUNT, "description": "Predicted or confirmed outages."},
             "customers_out": {**_COUNT, "description": "Their customers out."},
         },
-        (
-            "region",
-            "schema",
-            "revision",
-            "network_version",
-            "clock",
-            "events",
-            "outages_open",
-            "customers_out",
-        ),
+        STATUS_FIELDS,
         description="A control region (oms regions status).",
     ),
 )

@@ -61,6 +61,7 @@ def regions_views(specs: tuple[str, ...], db: str | None, as_json: bool) -> None
 def regions_status(db: str | None, as_json: bool) -> None:
     """Each region: revision, network version, engine clock, events, open outages."""
     from oms.storage.db import connect
+    from oms.storage.regions import STATUS_FIELDS as keys
     from oms.storage.regions import status
 
     engine = connect(db, upgrade=False)
@@ -68,14 +69,4 @@ def regions_status(db: str | None, as_json: bool) -> None:
         rows = status(engine)
     finally:
         engine.dispose()
-    keys = (
-        "region",
-        "schema",
-        "revision",
-        "network_version",
-        "clock",
-        "events",
-        "outages_open",
-        "customers_out",
-    )
     emit(rows, as_json, lambda: table([[r[k] for k in keys] for r in rows], keys))

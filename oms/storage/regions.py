@@ -48,6 +48,7 @@ from oms.storage.postgres import is_postgres
 
 __all__ = [
     "ALL_SCHEMA",
+    "STATUS_FIELDS",
     "VIEWS",
     "Region",
     "combine_indices",
@@ -230,6 +231,19 @@ def list_regions(db: Engine | Connection) -> list[Region]:
     """
     rows = _read_all(db, "SELECT region, schema FROM oms_all.regions ORDER BY region")
     return [Region(r["region"], r["schema"]) for r in rows]
+
+
+#: The fields of a region's status (:func:`status`), in their order.
+STATUS_FIELDS = (
+    "region",
+    "schema",
+    "revision",
+    "network_version",
+    "clock",
+    "events",
+    "outages_open",
+    "customers_out",
+)
 
 
 def status(db: Engine | Connection) -> list[dict[str, Any]]:
