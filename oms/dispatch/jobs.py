@@ -153,7 +153,8 @@ class Job:
     #: (``excluded``), no automatic dispatch before ``until`` (ISO time) or at
     #: all (``auto`` false), and why (``reason``).
     hold: dict[str, Any] = field(default_factory=dict)
-    # Not stored: when the timers next need to look at it (None: now), and
+    # Not stored: when the timers next need to look at it (None: when it is
+    # next looked at: changed, or nothing due), and
     # whether its customers were told of the restoration (the outbox keeps
     # them from being told twice across restarts).
     next_check: datetime | None = field(default=None, compare=False, repr=False)

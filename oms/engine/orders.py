@@ -71,6 +71,10 @@ class StoredBook:
     case_key: str | None = None
 
 
+#: How far (seconds) a job's estimate from history must move to be news:
+#: smaller drifts of the historical median leave its ETR as it is.
+ETR_NEWS_S = 600
+
 #: Job states in which the crew is at work on site: closing the outage
 #: leaves the job for the crew's close-out.
 _AT_WORK = ("on_site", "made_safe", "repaired", "restored", "closed", "cancelled")
@@ -121,7 +125,7 @@ class OrderBook:
         self._due: list[tuple[datetime, str]] = []
         self._next: dict[str, datetime] = {}  # each job's entry in _due that counts
         self._outages: Mapping[str, Outage] = {}  # the open outages sync last followed
-        self._carry: set[str] = set()
+        self._carry: set[str] = set()  # jobs changed in the last batch (some after their look)
         self._everything = True
         self._remembered: set[tuple[str, str]] = set()
         self._median_seen: dict[tuple[str, str], float | None] = {}
@@ -137,8 +141,6 @@ class OrderBook:
         self._reset()
 
     def _reset(self) -> None:
-        # Jobs changed after they were looked at in a batch are looked at in the next.
-        self._carry = set(getattr(self, "dirty_jobs", ()))
         self.dirty_jobs: set[str] = set()
         self.new_jobs: set[str] = set()
         self.dirty_crews: set[str] = set()
@@ -182,7 +184,7 @@ class OrderBook:
         has not come is left alone, as looking at it would change nothing.
         """
         visit = self.to_visit(now)
-        self._outages = by_id = outages
+        self._outages = outages
         for o in outages.values():
             job = self.by_outage.get(o.id)
             if (
@@ -197,7 +199,7 @@ class OrderBook:
             elif not job.open:
                 continue
             elif o.state == "cancelled":
-                self._follow_cancelled(job, o, by_id, now)
+                self._follow_cancelled(job, o, outages, now)
             elif o.kind == "momentary":
                 self._cancel(job, now, f"outage {o.id} was momentary: supply came back by itself")
             elif o.state == "closed" and job.state not in _AT_WORK:
@@ -273,7 +275,7 @@ class OrderBook:
             return False
         return (
             job.etr is None
-            or abs((etr - job.etr).total_seconds()) > 600
+            or abs((etr - job.etr).total_seconds()) > ETR_NEWS_S
             or job.etr_source != "history"
         )
 
@@ -312,7 +314,7 @@ class OrderBook:
             else:
                 # Passed: the estimate is now + what the stage still needs, and
                 # it is news once it is 10 minutes past the ETR (_follow_open).
-                times.append(job.etr - self.still_needed(job) + timedelta(seconds=600))
+                times.append(job.etr - self.still_needed(job) + timedelta(seconds=ETR_NEWS_S))
             ruled = storm_etr(self, job)
             if ruled is not None and ruled > now:
                 times.append(ruled)
@@ -382,7 +384,7 @@ class OrderBook:
                 etr, source = ruled, "storm"  # the storm room's, where later
             # Small drifts of the historical median are not news.
             moved = etr is not None and (
-                job.etr is None or abs((etr - job.etr).total_seconds()) > 600
+                job.etr is None or abs((etr - job.etr).total_seconds()) > ETR_NEWS_S
             )
             if moved or (etr is not None and source != job.etr_source):
                 job.etr, job.etr_source = etr, source
@@ -789,6 +791,7 @@ class OrderBook:
             if job.outage and self.by_outage.get(job.outage) is job:
                 del self.by_outage[job.outage]
         self.modes_changed = False
+        self._carry = set(self.dirty_jobs)
         self._reset()
 
 
