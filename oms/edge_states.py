@@ -30,7 +30,7 @@ import numpy as np
 
 from oms.outages import ACTIVE_STATES
 from topology.model import Network
-from topology.supply import reachable_from
+from topology.traces import dead_nodes
 
 __all__ = [
     "DEENERGIZED",
@@ -97,11 +97,8 @@ def edge_states(net: Network, outages: Iterable[Mapping[str, Any]] = ()) -> np.n
             closed[dev] = False
         faulted[list(section)] = True
     # One breadth-first search (not net.supply, which also builds the bridge tree).
-    e = np.flatnonzero(closed)
-    order, _ = reachable_from(net.n_nodes, net.edge_from[e], net.edge_to[e], net.sources)
-    reached = np.zeros(net.n_nodes + 1, dtype=bool)
-    reached[order] = True
-    alive = reached[: net.n_nodes]
+    alive = np.ones(net.n_nodes, dtype=bool)
+    alive[dead_nodes(net, closed)] = False
     states = np.where(alive[net.edge_from] & alive[net.edge_to], ENERGIZED, DEENERGIZED).astype(
         np.int8
     )

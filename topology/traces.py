@@ -26,6 +26,7 @@ from topology.supply import SpanningTree, reachable_from
 
 __all__ = [
     "TraceResult",
+    "dead_nodes",
     "deenergized",
     "downstream",
     "feeder",

@@ -77,7 +77,7 @@ from oms.storage.loading import (
 )
 from oms.storage.switching import list_documents
 from topology.model import Network
-from topology.supply import reachable_from
+from topology.traces import dead_nodes
 from webmap import audit
 from webmap.db import database, get_conn, service
 from webmap.snapshots import serve
@@ -716,12 +716,10 @@ def _out_by_zone(conn: Connection, model: _Model, active: list[Outage]) -> dict[
                 units[u] = True
         elif o.device in net.edge_index:
             closed[net.edge_index[o.device]] = False
-    e = np.flatnonzero(closed)
-    order, _ = reachable_from(net.n_nodes, net.edge_from[e], net.edge_to[e], net.sources)
-    fed = np.zeros(net.n_nodes + 1, dtype=bool)
-    fed[order] = True
-    dead_nodes = net.supply.energized & ~fed[: net.n_nodes]
-    units |= dead_nodes[cust.node] if cust is not None else dead_nodes
+    dark = np.zeros(net.n_nodes, dtype=bool)
+    dark[dead_nodes(net, closed)] = True
+    dark &= net.supply.energized  # fed as built
+    units |= dark[cust.node] if cust is not None else dark
     weights = np.where(units, model.unit_weight, 0)
     counts = np.bincount(model.unit_zone + 1, weights=weights, minlength=len(model.zones.rows) + 1)
     out: dict[str | None, int] = {None: int(counts[0])}
