@@ -217,6 +217,12 @@ class DispatchConfig:
     notify, etr_change_min : bool, float
         Queue customer notifications; tell a new ETR only when it moved by
         more than this many minutes.
+    fan_out : {"inline", "notifier"}
+        Who turns a batch's notices (one per message and outage) into a
+        message per customer: ``inline``, the writer, right after the batch
+        commits, in a transaction of its own; ``notifier``, whoever sends
+        them (``oms notify send`` or ``oms notify fan-out``), so the writer
+        spends nothing on them in a storm.
     priority : PriorityWeights
         The weights of a job's priority (hazard, critical customers out,
         customers out, age): what goes first in dispatch and restoration.
@@ -233,6 +239,7 @@ class DispatchConfig:
     rules: DispatchRules = field(default_factory=DispatchRules)
     notify: bool = True
     etr_change_min: float = 30.0
+    fan_out: str = "inline"
     repair_minutes: float = 60.0
     priority: PriorityWeights = field(default_factory=PriorityWeights)
     skills: Mapping[str, Sequence[str]] = field(
@@ -245,6 +252,10 @@ class DispatchConfig:
             "single_customer": ("service",),
         }
     )
+
+    def __post_init__(self) -> None:
+        if self.fan_out not in ("inline", "notifier"):
+            raise OMSError(f"dispatch.fan_out must be inline or notifier, not {self.fan_out!r}")
 
 
 @dataclass(frozen=True)

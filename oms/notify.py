@@ -16,6 +16,13 @@ file. The outbox never holds the same message twice for a customer,
 outage, kind and content (a unique key), so a replay or a repeated ETR
 sends nothing new.
 
+A batch of the engine writes *notices* (one per message and outage, with
+its recipients) in its own transaction; they are fanned out into a message
+per customer and channel right after it (``dispatch.fan_out: inline``) or
+by the notifier (``notifier``: ``oms notify send`` or ``oms notify
+fan-out``), so a storm's hundreds of thousands of messages never lengthen
+the writer's transaction.
+
 Delivery (``oms notify send``) goes through a :class:`Channel` per channel
 name: ``file`` (the embedded default: JSON lines in a file, also standing
 in as the SMS gateway), ``sms`` (an :class:`SmsGateway` adapter; the file
@@ -214,7 +221,11 @@ def deliver(
     """Send queued (and failed, up to ``max_attempts``) messages; counts by
     outcome (``sent``, ``failed``, ``skipped`` as stale or because the
     customer opted out since it was queued, ``held`` for the end of the
-    quiet hours)."""
+    quiet hours). Notices not fanned out yet are first
+    (:func:`oms.engine.repository.fan_out`)."""
+    from oms.engine.repository import fan_out
+
+    fan_out(db, now)
     n = schema.notifications
     with db.connect() as conn:
         rows = (

@@ -231,7 +231,7 @@ def test_the_first_etr_is_told_after_customers_heard_it_was_not_known() -> None:
     only when they move by more than etr_change_min. No database."""
     from oms.engine.outbox import Outbox
 
-    box = Outbox([], {}, etr_change_min=30)
+    box = Outbox([], etr_change_min=30)
     t = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
     box.last_etr["OUT-1"] = None  # acknowledged without an ETR
     assert box.etr_moved("OUT-1", None) is False
@@ -250,3 +250,129 @@ def test_the_survey_answer_from_the_command_line_is_signed_by_its_user(web_db: s
     desk = CliRunner().invoke(cli, [*answer, "--user", "dora"])
     assert desk.exit_code == 0, desk.output  # recorded, as dora
     assert "No such option" not in desk.output and "may not send" not in desk.output
+
+
+def _notices(url: str) -> list[dict[str, Any]]:
+    with connect(url).connect() as conn:
+        nt = schema.notices
+        return [dict(r) for r in conn.execute(select(nt).order_by(nt.c.seq)).mappings()]
+
+
+def _told(url: str) -> list[tuple[str, str, str, str]]:
+    return sorted((m["customer"], m["kind"], m["channel"], m["message"]) for m in messages(url))
+
+
+def _storm(engine: OutageEngine) -> None:
+    feed(
+        engine,
+        ev("c2", "call", 0, customer="a9-2"),
+        ev("c3", "call", 5, customer="a9-3"),
+        ev("c4", "call", 6, customer="a9-4"),
+    )
+    job = next(iter(engine.book.jobs.values()))
+    feed(engine, ev("d", "job_assign", 700, job=job.id))
+    feed(engine, ev("r", "outage_restore", 3000, outage=job.outage, user="ann"))
+
+
+def test_a_notifier_fans_out_what_the_writer_left_as_notices_once(url: str, tmp_path: Path) -> None:
+    """With fan_out: notifier the batch writes one notice per message and
+    outage; the notifier queues each customer's messages once, and nothing
+    for a customer who opted out in between (the inline writer's messages:
+    test_callers_and_subscribers_are_told_each_step_once)."""
+    cli_run("notify", "subscribe", "a9-5", "--channel", "email", "--address", "e@x.org",
+            "--db", url, "--json")  # fmt: skip
+    config = {"pings": False, "dispatch": {"fan_out": "notifier"}}
+    engine = OutageEngine(connect(url), EngineConfig.from_dict(config))
+    _storm(engine)
+    assert messages(url) == []
+    notices = _notices(url)
+    assert [n["kind"] for n in notices] == ["acknowledged", "dispatched", "restored", "survey"]
+    assert all(n["fanned_out_at"] is None for n in notices)
+    assert notices[0]["recipients"] == ["a9-2", "a9-3", "a9-4", "a9-5"]
+    cli_run("notify", "optout", "a9-4", "--db", url, "--json")  # after the notice was written
+    assert cli_run("notify", "fan-out", "--db", url, "--json") == {"queued": 12}
+    assert cli_run("notify", "fan-out", "--db", url, "--json") == {"queued": 0}
+    assert all(n["fanned_out_at"] is not None for n in _notices(url))
+    told = _told(url)
+    assert {c for c, *_ in told} == {"a9-2", "a9-3", "a9-5"}
+    assert ("a9-5", "acknowledged", "email") in {(c, k, ch) for c, k, ch, _ in told}
+    by_customer: dict[str, list[str]] = {}
+    for c, kind, _, _ in told:
+        by_customer.setdefault(c, []).append(kind)
+    assert all(
+        sorted(kinds) == ["acknowledged", "dispatched", "restored", "survey"]
+        for kinds in by_customer.values()
+    )
+
+
+def test_a_fan_out_that_fails_leaves_its_notices_pending_and_nothing_half_queued(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oms.engine import repository
+
+    config = {"pings": False, "dispatch": {"fan_out": "notifier"}}
+    engine = OutageEngine(connect(url), EngineConfig.from_dict(config))
+    _storm(engine)
+    real = repository.expand_notice
+    calls = 0
+
+    def breaks_on_the_second(*args: Any) -> list[dict[str, Any]]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError("disk full")
+        return real(*args)
+
+    monkeypatch.setattr(repository, "expand_notice", breaks_on_the_second)
+    with pytest.raises(OSError):
+        engine.fan_out()
+    assert messages(url) == [] and all(n["fanned_out_at"] is None for n in _notices(url))
+    monkeypatch.setattr(repository, "expand_notice", real)
+    assert engine.fan_out() == 12
+    assert len(messages(url)) == 12 and engine.fan_out() == 0
+
+
+@pytest.mark.postgres
+def test_two_notifiers_at_once_queue_each_message_once(url: str) -> None:
+    """On PostgreSQL notices one notifier holds are skipped by the other."""
+    if not url.startswith("postgresql"):
+        pytest.skip("two notifiers at once need PostgreSQL")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from oms.engine.repository import fan_out
+
+    config = {"pings": False, "dispatch": {"fan_out": "notifier"}}
+    _storm(OutageEngine(connect(url), EngineConfig.from_dict(config)))
+    with ThreadPoolExecutor(2) as pool:
+        db = connect(url)
+        counts = list(pool.map(lambda _: fan_out(db, T0, limit=1), range(2)))
+    assert sum(counts) == 12
+    keys = [m["key"] for m in messages(url)]
+    assert len(keys) == len(set(keys)) == 12
+
+
+def test_a_notice_fans_out_by_each_customers_route_without_a_database() -> None:
+    from oms.engine.outbox import Outbox, fan_out
+
+    box = Outbox(
+        [
+            {"customer": "a", "channel": "email", "address": "a@x", "opted_out": False},
+            {"customer": "a", "channel": "webhook", "address": "http://a", "opted_out": False},
+            {"customer": "b", "channel": "*", "address": None, "opted_out": True},
+        ],
+        etr_change_min=30,
+    )
+    assert box.subscribers == {"a"}
+    box.queue("restored", "OUT-1", ["c", "a", "b", "d", "a"], T0)
+    box.queue("restored", "OUT-1", [], T0)  # nobody to tell: no notice
+    (notice,) = box.queued
+    assert notice["recipients"] == ["a", "b", "c", "d"]
+    routes = {"a": [("email", "a@x"), ("webhook", "http://a")], "b": []}
+    rows = fan_out(notice, routes, {"c": "+1 555 0100", "d": None})
+    assert [(r["customer"], r["channel"], r["address"]) for r in rows] == [
+        ("a", "email", "a@x"),
+        ("a", "webhook", "http://a"),
+        ("c", "sms", "+1 555 0100"),
+    ]
+    assert len({r["key"] for r in rows}) == 3
+    assert fan_out(notice, routes, {"c": "+1 555 0100"}) == rows  # the same keys again

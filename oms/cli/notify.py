@@ -172,6 +172,24 @@ def notify_send(
     )
 
 
+@notify.command("fan-out")
+@db_option
+@json_option
+@handles_errors
+def notify_fan_out(db: str | None, as_json: bool) -> None:
+    """Turn pending notices into messages per customer and channel (once each).
+
+    For a data set with ``dispatch.fan_out: notifier``: the engine writes one
+    notice per message and outage, and this (or ``oms notify send``) queues
+    the messages. Safe to run beside the engine and another notifier.
+    """
+    from oms.engine.repository import fan_out
+    from oms.storage.db import connect
+
+    queued = fan_out(connect(db), datetime.now(timezone.utc))
+    emit({"queued": queued}, as_json, lambda: f"queued {queued} message(s)")
+
+
 @notify.command("list")
 @click.option("--customer", default=None)
 @click.option("--outage", default=None)

@@ -7,6 +7,7 @@ Data flow (``docs/engine.md``)::
         apply each event to the core (EngineCore.apply)
         re-predict and reconcile the outages and jobs (EngineCore.reconcile)
         append the new events to the log, write the changes (Repository)
+    then, in a transaction of its own: customer notices fanned out (inline)
 
 An event counts as acknowledged when its batch commits. The core lives in
 memory; on start it is rebuilt from the database (outages, device states,
@@ -29,7 +30,7 @@ from oms.config import EngineConfig
 from oms.dispatch.rules import Decision
 from oms.engine.core import EngineCore
 from oms.engine.orders import OrderBook
-from oms.engine.repository import Repository
+from oms.engine.repository import Repository, fan_out
 from oms.exceptions import ActionError, EventConflict, EventError, NotFound, OMSError
 from oms.intake.events import Event, iso, parse_event, read_lines
 
@@ -95,6 +96,7 @@ class OutageEngine:
         # Only stamps when an event was received; decisions use event time.
         self.wall_clock = wall_clock
         self.repository = Repository(db)
+        self._notices = False  # the transaction running wrote customer notices
         # One configuration per data set: given, it becomes the data set's
         # (every process then decides alike); not given, the stored one is used.
         if config is not None:
@@ -254,8 +256,19 @@ class OutageEngine:
         self._transaction(work)
 
     def _write(self, conn: Connection) -> None:
+        book = self.core.book
+        if book is not None and book.outbox is not None and book.outbox.queued:
+            self._notices = True
         self.repository.write(conn, self.core)
         self.core.settle()
+
+    def fan_out(self) -> int:
+        """Turn the customer notices written so far into messages per customer
+        and channel (:func:`oms.engine.repository.fan_out`), stamped with the
+        engine clock; how many messages were queued."""
+        if self.core.clock is None:
+            return 0
+        return fan_out(self.db, self.core.clock)
 
     def _transaction(self, work: Callable[[Connection], None]) -> None:
         """Run ``work`` as the one writer, in one transaction.
@@ -268,11 +281,15 @@ class OutageEngine:
         def reload() -> None:
             self.core = self._load()
 
+        self._notices = False
         try:
             self.repository.transaction(work, reload)
         except BaseException:
             reload()
             raise
+        # Off the batch's transaction: the writer's lock is already released.
+        if self._notices and self.config.dispatch.fan_out == "inline":
+            self.fan_out()
 
     def refresh(self) -> None:
         """Reload if another process wrote since this engine last looked (reads stay current)."""

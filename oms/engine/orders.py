@@ -94,13 +94,12 @@ class OrderBook:
         locate: Callable[[str], tuple[float, float]],
         roads_loader: Callable[[], RoadGraph | None],
         recipients: Callable[[str], list[str]] = lambda _outage: [],
-        phones: Mapping[str, str | None] | None = None,
         device_kind: Callable[[str], str] = lambda _device: "line",
     ) -> None:
         self.config = config
         self.recipients = recipients  # outage id -> customers to tell
         self.outbox = (
-            Outbox(stored.subscriptions, phones or {}, config.etr_change_min, stored.case_key)
+            Outbox(stored.subscriptions, config.etr_change_min, stored.case_key)
             if config.notify
             else None
         )

@@ -1,7 +1,10 @@
 """The notification outbox: who is told what about an outage, queued per batch. No I/O.
 
-The messages and their recipients are described in :mod:`oms.notify`,
-which delivers what the repository wrote to the ``notifications`` table.
+The messages and their recipients are described in :mod:`oms.notify`.
+A batch queues *notices* (one per message and outage, with its
+recipients); the repository writes them with the batch, then fans each
+out (:func:`fan_out`) into the ``notifications`` table in a transaction
+of its own, which :mod:`oms.notify` delivers from.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 from oms.outages import case_ref
 
-__all__ = ["Outbox", "compose"]
+__all__ = ["Outbox", "compose", "fan_out"]
 
 
 def _hhmm(t: datetime | None) -> str:
@@ -68,33 +71,26 @@ def compose_planned(kind: str, ref: str, start: datetime, end: datetime) -> str:
 
 
 class Outbox:
-    """Subscriptions, and the messages queued during one batch (the repository writes them)."""
+    """Who subscribed, and the notices decided during one batch (the repository writes them).
+
+    A notice is one message about one outage with its recipients: the
+    ingest transaction writes it as one row, however many customers it
+    tells. :func:`fan_out` turns it into a message per customer and channel
+    afterwards, in a transaction of its own (``Repository.fan_out``).
+    """
 
     def __init__(
         self,
         subscriptions: Iterable[Mapping[str, Any]],
-        phones: Mapping[str, str | None],
         etr_change_min: float,
         case_key: str | None = None,
     ) -> None:
-        self.phones = phones
         self.case_key = case_key
         self.etr_change_min = etr_change_min
-        self.subscriptions: dict[str, list[tuple[str, str | None]]] = {}
-        self.opted_out: set[str] = set()
-        for r in subscriptions:
-            if r["opted_out"]:
-                self.opted_out.add(r["customer"])
-            else:
-                self.subscriptions.setdefault(r["customer"], []).append(
-                    (r["channel"], r["address"])
-                )
+        #: Customers subscribed and not opted out: told about outages above them.
+        self.subscribers = {r["customer"] for r in subscriptions if not r["opted_out"]}
         self.queued: list[dict[str, Any]] = []
         self.last_etr: dict[str, datetime | None] = {}
-
-    @property
-    def subscribers(self) -> set[str]:
-        return set(self.subscriptions)
 
     def queue(
         self,
@@ -111,30 +107,21 @@ class Outbox:
     def _queue(
         self, kind: str, outage: str, customers: Iterable[str], now: datetime, text: str
     ) -> None:
-        for customer in customers:
-            if customer in self.opted_out:
-                continue
-            routes = self.subscriptions.get(customer) or [("sms", self.phones.get(customer))]
-            for channel, address in routes:
-                if channel == "sms" and not address:
-                    continue
-                key = hashlib.sha256(
-                    f"{customer}|{outage}|{kind}|{channel}|{text}".encode()
-                ).hexdigest()
-                self.queued.append(
-                    {
-                        "key": key,
-                        "customer": customer,
-                        "outage": outage,
-                        "kind": kind,
-                        "channel": channel,
-                        "address": address,
-                        "message": text,
-                        "status": "queued",
-                        "attempts": 0,
-                        "created_at": now,
-                    }
-                )
+        recipients = sorted(set(customers))
+        if not recipients:
+            return
+        # The same notice decided again (a replay) is written once.
+        key = hashlib.sha256(f"{outage}|{kind}|{text}|{','.join(recipients)}".encode()).hexdigest()
+        self.queued.append(
+            {
+                "key": key,
+                "outage": outage,
+                "kind": kind,
+                "message": text,
+                "recipients": recipients,
+                "created_at": now,
+            }
+        )
 
     def queue_planned(
         self,
@@ -163,3 +150,48 @@ class Outbox:
             self.last_etr[outage] = etr
             return True
         return False
+
+
+def fan_out(
+    notice: Mapping[str, Any],
+    routes: Mapping[str, list[tuple[str, str | None]]],
+    phones: Mapping[str, str | None],
+) -> list[dict[str, Any]]:
+    """The notifications of one notice: a message per recipient and channel.
+
+    ``routes`` are the recipients' subscriptions (channel, address), an
+    empty list for one who opted out; a recipient without any is told by
+    SMS at ``phones``, or not at all without a phone. Each message has the
+    unique key of the outbox (customer, outage, kind, channel, text), so a
+    notice fanned out twice, or two notices telling a customer the same
+    thing, queue one message. O(recipients).
+    """
+    outage, kind, text, now = (
+        notice["outage"],
+        notice["kind"],
+        notice["message"],
+        notice["created_at"],
+    )
+    rows = []
+    for customer in notice["recipients"]:
+        got = routes.get(customer)
+        for channel, address in got if got is not None else [("sms", phones.get(customer))]:
+            if channel == "sms" and not address:
+                continue
+            mark = f"{customer}|{outage}|{kind}|{channel}|{text}"
+            key = hashlib.sha256(mark.encode()).hexdigest()
+            rows.append(
+                {
+                    "key": key,
+                    "customer": customer,
+                    "outage": outage,
+                    "kind": kind,
+                    "channel": channel,
+                    "address": address,
+                    "message": text,
+                    "status": "queued",
+                    "attempts": 0,
+                    "created_at": now,
+                }
+            )
+    return rows

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from oms.config import EngineConfig
 from oms.dispatch.jobs import CrewState, Job
@@ -31,6 +32,7 @@ from oms.engine.core import EngineCore, Stored
 from oms.engine.desk import DESK_COUNTERS, FINISHED, StoredDesk, desk_kind
 from oms.engine.orders import OrderBook, StoredBook
 from oms.engine.outbox import Outbox
+from oms.engine.outbox import fan_out as expand_notice
 from oms.engine.timebase import to_seconds
 from oms.exceptions import EventError, OMSError
 from oms.intake.events import Event, as_utc, iso, parse_event
@@ -47,7 +49,7 @@ from oms.switching.documents import SafetyDocument, SwitchingOrder
 from oms.switching.field import FieldChange
 from oms.switching.planned import PlannedOutage
 
-__all__ = ["FEED_CHANNEL", "Repository", "StaleState", "load_crews"]
+__all__ = ["FEED_CHANNEL", "Repository", "StaleState", "fan_out", "load_crews"]
 
 _TELEMETRY = ("call", "ami_last_gasp", "ami_restore", "ami_ping_reply", "fci")
 
@@ -133,10 +135,6 @@ class Repository:
 
     def _order_book(self, conn: Connection, core: EngineCore, state: dict[str, str]) -> OrderBook:
         """The order book as stored; ``state`` is the ``engine_state`` read by :meth:`load`."""
-        net = core.net
-        phones: dict[str, str | None] = {}
-        if net.customers is not None and net.customers.fields.get("phone") is not None:
-            phones = dict(zip(net.customers.ids, net.customers.fields["phone"], strict=True))
         jobs = schema.jobs
         counter = state.get("next_job")
         stored = StoredBook(
@@ -168,7 +166,6 @@ class Repository:
             core.locate,
             self._roads,
             core.recipients,
-            phones,
             device_kind=core.device_kind,
         )
 
@@ -673,23 +670,85 @@ def _write_alerts(conn: Connection, book: OrderBook) -> None:
 
 
 def _write_outbox(conn: Connection, outbox: Outbox) -> None:
-    """Insert the queued messages not already in the outbox (a unique key per message)."""
-    if not outbox.queued:
-        return
-    rows = {r["key"]: r for r in outbox.queued}
+    """Insert the batch's notices not already written (a unique key per notice)."""
+    if outbox.queued:
+        _insert_fresh(conn, schema.notices, outbox.queued)
+    outbox.queued = []
+
+
+def _insert_fresh(conn: Connection, table: Any, queued: list[dict[str, Any]]) -> int:
+    """Insert the rows whose ``key`` the table does not hold yet; how many. O(rows)."""
+    rows = {r["key"]: r for r in queued}
     keys = list(rows)
     seen: set[str] = set()
     for start in range(0, len(keys), 5000):
         chunk = keys[start : start + 5000]
-        seen.update(
-            conn.execute(
-                select(schema.notifications.c.key).where(schema.notifications.c.key.in_(chunk))
-            ).scalars()
-        )
+        seen.update(conn.execute(select(table.c.key).where(table.c.key.in_(chunk))).scalars())
     fresh = [r for k, r in rows.items() if k not in seen]
     if fresh:
-        _bulk_insert(conn, schema.notifications, fresh)
-    outbox.queued = []
+        _bulk_insert(conn, table, fresh)
+    return len(fresh)
+
+
+def fan_out(db: Engine, now: datetime, limit: int = 2000) -> int:
+    """Turn pending notices into notifications, ``limit`` notices per transaction.
+
+    Each transaction marks its notices fanned out and inserts their messages
+    (:func:`oms.engine.outbox.fan_out`) together: a crash leaves both undone,
+    and the unique key of a message keeps a notice fanned out again from
+    queueing anything twice. Routes are read now, so a customer who opted
+    out since the notice was written is not told. On PostgreSQL notices
+    another notifier holds are skipped (``FOR UPDATE SKIP LOCKED``).
+    Returns the number of messages queued. O(recipients).
+    """
+    queued, clashes = 0, 0
+    while True:
+        try:
+            done, count = _fan_out_some(db, now, limit)
+        except IntegrityError:
+            # Another notifier queued one of these messages meanwhile: this
+            # transaction left nothing behind, and the next sees its messages.
+            clashes += 1
+            if clashes > 3:
+                raise
+            continue
+        queued += count
+        if done:
+            return queued
+
+
+def _fan_out_some(db: Engine, now: datetime, limit: int) -> tuple[bool, int]:
+    """One transaction of :func:`fan_out`: (nothing was pending, messages queued)."""
+    nt, sub, cust = schema.notices, schema.subscriptions, schema.customers
+    with db.begin() as conn:
+        pending = select(nt).where(nt.c.fanned_out_at.is_(None)).order_by(nt.c.seq).limit(limit)
+        if conn.dialect.name == "postgresql":
+            pending = pending.with_for_update(skip_locked=True)
+        notices = [dict(r) for r in conn.execute(pending).mappings()]
+        if not notices:
+            return True, 0
+        who = sorted({c for n in notices for c in n["recipients"]})
+        routes: dict[str, list[tuple[str, str | None]]] = {}
+        phones: dict[str, str | None] = {}
+        for start in range(0, len(who), 5000):
+            chunk = who[start : start + 5000]
+            opted_out = set()
+            for r in conn.execute(select(sub).where(sub.c.customer.in_(chunk))).mappings():
+                if r["opted_out"]:
+                    opted_out.add(r["customer"])
+                else:
+                    routes.setdefault(r["customer"], []).append((r["channel"], r["address"]))
+            routes.update((c, []) for c in opted_out)  # told nothing, by any channel
+            unrouted = [c for c in chunk if c not in routes]
+            if unrouted:
+                query = select(cust.c.id, cust.c.phone).where(cust.c.id.in_(unrouted))
+                phones.update((r.id, r.phone) for r in conn.execute(query))
+        rows = [m for n in notices for m in expand_notice(n, routes, phones)]
+        queued = _insert_fresh(conn, schema.notifications, rows)
+        conn.execute(
+            update(nt).where(nt.c.seq.in_([n["seq"] for n in notices])).values(fanned_out_at=now)
+        )
+    return len(notices) < limit, queued
 
 
 def load_crews(conn: Connection) -> dict[str, CrewState]:

@@ -22,8 +22,11 @@ Tables by topic:
   escalations, capacity alarms; levels in ``oms.engine.alerts``; who
   acknowledged each, and when).
 - customers: ``subscriptions`` (channel and address per customer, or an
-  opt-out) and ``notifications`` (the outbox: every message with its
-  delivery status, and the answer to a callback survey).
+  opt-out), ``notices`` (what an outage's customers are to be told, one
+  row per message and outage with its recipients, written with the batch
+  that decided it) and ``notifications`` (the outbox: every message per
+  customer and channel, fanned out from a notice after the batch, with its
+  delivery status and the answer to a callback survey).
 - ``engine_state``: the engine clock and counters, updated in the same
   transaction as the events they follow from.
 - live feed and access: ``changes`` (every outage, job, crew, alert and
@@ -72,6 +75,7 @@ __all__ = [
     "jobs",
     "metadata",
     "network_versions",
+    "notices",
     "notifications",
     "outage_audit",
     "outages",
@@ -347,6 +351,21 @@ subscriptions = Table(
     Column("address", String(256)),
     Column("opted_out", Boolean, nullable=False),
     Column("updated_at", _TZ, nullable=False),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("outage", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("recipients", JSON, nullable=False),
+    Column("created_at", _TZ, nullable=False),
+    # Set in the transaction that wrote its notifications: fanned out once.
+    Column("fanned_out_at", _TZ),
+    Index("ix_notices_pending", "fanned_out_at"),
 )
 
 notifications = Table(
