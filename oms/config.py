@@ -219,8 +219,8 @@ class DispatchConfig:
         more than this many minutes.
     fan_out : {"inline", "notifier"}
         Who turns a batch's notices (one per message and outage) into a
-        message per customer: ``inline``, the writer, right after the batch
-        commits, in a transaction of its own; ``notifier``, whoever sends
+        message per customer: ``inline``, the writer, after the batches of
+        each call commit, in a transaction of its own; ``notifier``, whoever sends
         them (``oms notify send`` or ``oms notify fan-out``), so the writer
         spends nothing on them in a storm.
     priority : PriorityWeights

@@ -36,6 +36,10 @@ from oms.intake.events import Event, iso, parse_event, read_lines
 
 __all__ = ["IngestReport", "OutageEngine"]
 
+#: Within a long ingest, fan out inline once this many notices wait (one
+#: transaction for them all); every call fans out what it wrote before it returns.
+FAN_OUT_AT = 1000
+
 
 @dataclass
 class IngestReport:
@@ -96,7 +100,8 @@ class OutageEngine:
         # Only stamps when an event was received; decisions use event time.
         self.wall_clock = wall_clock
         self.repository = Repository(db)
-        self._notices = False  # the transaction running wrote customer notices
+        self._unfanned = 0  # notices this engine wrote and has not fanned out (inline)
+        self._written = 0  # notices the running transaction wrote
         # One configuration per data set: given, it becomes the data set's
         # (every process then decides alike); not given, the stored one is used.
         if config is not None:
@@ -189,6 +194,7 @@ class OutageEngine:
             self._commit(batch, report)
             if progress:
                 progress(len(batch))
+        self._fan_out_inline(done=True)
         report.rejected.sort(key=lambda r: r["line"])
         return report
 
@@ -206,6 +212,7 @@ class OutageEngine:
 
     def _commit(self, batch: list[tuple[int, Event]], report: IngestReport) -> None:
         self._transaction(lambda conn: self._commit_batch(conn, batch, report))
+        self._fan_out_inline(done=False)
 
     def _commit_batch(
         self, conn: Connection, batch: list[tuple[int, Event]], report: IngestReport
@@ -254,12 +261,13 @@ class OutageEngine:
             self._write(conn)
 
         self._transaction(work)
+        self._fan_out_inline(done=True)
 
     def _write(self, conn: Connection) -> None:
         book = self.core.book
-        if book is not None and book.outbox is not None and book.outbox.queued:
-            self._notices = True
+        written = len(book.outbox.queued) if book is not None and book.outbox is not None else 0
         self.repository.write(conn, self.core)
+        self._written += written
         self.core.settle()
 
     def fan_out(self) -> int:
@@ -281,14 +289,21 @@ class OutageEngine:
         def reload() -> None:
             self.core = self._load()
 
-        self._notices = False
+        self._written = 0
         try:
             self.repository.transaction(work, reload)
         except BaseException:
             reload()
             raise
-        # Off the batch's transaction: the writer's lock is already released.
-        if self._notices and self.config.dispatch.fan_out == "inline":
+        if self.config.dispatch.fan_out == "inline":
+            self._unfanned += self._written
+
+    def _fan_out_inline(self, *, done: bool) -> None:
+        """Fan out the notices written, off the batches' transactions (the
+        writer's lock is released): when the call is ``done``, or within a
+        long one once there are enough to share a transaction."""
+        if self._unfanned and (done or self._unfanned >= FAN_OUT_AT):
+            self._unfanned = 0
             self.fan_out()
 
     def refresh(self) -> None:
