@@ -4,6 +4,9 @@ Configuration (``create_app(config)`` or environment variables ``OMS_*``):
 
 ==================== =====================================================
 ``OMS_DB``           database URL (default ``$OMS_DATABASE_URL``, else SQLite)
+``OMS_READ_DB``      a streaming replica's URL for the reads of GET requests (the
+                     read models, the public page); writes, sign-in and the live
+                     stream stay on ``OMS_DB`` (none: everything on ``OMS_DB``)
 ``SECRET_KEY``       signs sessions (``$OMS_SECRET_KEY``, else a key made once
                      in the instance folder and shared by every process)
 ``OMS_ENGINE_CONFIG`` the engine configuration: a JSON file, or an ``EngineConfig``
@@ -88,6 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json = _StrictJSON(app)
     app.config.update(
         OMS_DB=database_url(),
+        OMS_READ_DB=os.environ.get("OMS_READ_DB"),
         SECRET_KEY=os.environ.get("OMS_SECRET_KEY"),
         OMS_ENGINE_CONFIG=os.environ.get("OMS_ENGINE_CONFIG"),
         OMS_TICK_S=float(os.environ.get("OMS_TICK_S", "1")),
@@ -131,6 +135,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     svc = EngineService(engine, engine_config, clock=app.config["OMS_CLOCK"])
     app.extensions["oms.storage.db"] = engine
+    if app.config.get("OMS_READ_DB"):
+        # A hot standby cannot be migrated: it follows the primary's schema.
+        app.extensions["oms.storage.read_db"] = connect(
+            app.config["OMS_READ_DB"],
+            upgrade=False,
+            pool_size=int(app.config.get("OMS_POOL_SIZE", 20)),
+        )
     app.extensions["oms.service"] = svc
     db.init_app(app)
     auth.init_app(app)

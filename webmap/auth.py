@@ -51,7 +51,7 @@ from webmap.accounts import (
     session_user,
     start_session,
 )
-from webmap.db import database, get_conn
+from webmap.db import database, get_conn, read_database
 from webmap.openapi.metadata import STR, Answer, Named, obj, operation
 from webmap.openapi.shapes import SESSION, USER
 
@@ -83,9 +83,14 @@ def current_user() -> User | None:
         return user
     user = None
     cred = credential()
-    # The request's own connection: one pool checkout per request.
     if cred is not None:
-        user = _user_of(get_conn(), cred)
+        if read_database() is database():
+            # The request's own connection: one pool checkout per request.
+            user = _user_of(get_conn(), cred)
+        else:
+            # A replica may not have a new session or a revocation yet: the primary decides.
+            with database().connect() as conn:
+                user = _user_of(conn, cred)
     g.oms_user = user
     return user
 

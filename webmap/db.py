@@ -1,7 +1,8 @@
 """The per-request database handle and the app's engine service.
 
 As in Flask's tutorial: :func:`get_conn` opens one SQLAlchemy connection per
-request, kept in :data:`flask.g` and closed at teardown; :func:`service`
+request (on the read replica for GET requests when ``OMS_READ_DB`` names
+one), kept in :data:`flask.g` and closed at teardown; :func:`service`
 is the process's :class:`~webmap.service.EngineService`.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine
 
@@ -25,7 +26,7 @@ from oms.storage.loading import (
 from topology.model import Network
 from webmap.service import EngineService
 
-__all__ = ["database", "get_conn", "init_app", "network", "service"]
+__all__ = ["database", "get_conn", "init_app", "network", "read_database", "service"]
 
 _network_lock = threading.Lock()
 
@@ -42,10 +43,21 @@ def service() -> EngineService:
     return svc
 
 
+def read_database() -> Engine:
+    """Where this request reads: the replica (``OMS_READ_DB``) for GET and
+    HEAD requests when there is one, else the primary. A request that
+    changes something reads the primary, so it sees its own write."""
+    replica: Engine | None = current_app.extensions.get("oms.storage.read_db")
+    if replica is not None and request.method in ("GET", "HEAD"):
+        return replica
+    return database()
+
+
 def get_conn() -> Connection:
-    """This request's connection (read-only use; writes go through the engine)."""
+    """This request's connection (read-only use; writes go through the engine
+    or :func:`database`): on the replica for reads when there is one."""
     if "oms_conn" not in g:
-        g.oms_conn = database().connect()
+        g.oms_conn = read_database().connect()
     conn: Connection = g.oms_conn
     return conn
 
