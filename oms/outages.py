@@ -67,7 +67,7 @@ ACTIVE_STATES = values((OutageState.PREDICTED, OutageState.CONFIRMED))
 KINDS = values(OutageKind)
 
 
-@dataclass
+@dataclass(eq=False)  # an outage is itself (ids are unique): compared and hashed by identity
 class Outage:
     """One outage, as the engine keeps it and the database stores it."""
 

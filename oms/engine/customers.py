@@ -171,11 +171,13 @@ def _explained(
     tree = core.tree
     tin = tree.supply.tree.tin[core.units.node[units]]
     explained = np.zeros(len(units), dtype=bool)
+    last_back, first_gasp = to_datetime(float(back.max())), to_datetime(float(gasp.min()))
     for o in known:
-        pos = core.position(o.device)
-        if pos is None or o.started > to_datetime(float(back.max())):
+        # The times first: most outages a long storm has seen are long over.
+        if o.started > last_back or (o.restored is not None and o.restored < first_gasp):
             continue
-        if o.restored is not None and to_seconds(o.restored) < float(gasp.min()):
+        pos = core.position(o.device)
+        if pos is None:
             continue
         explained |= (tin >= tree.lo[pos]) & (tin < tree.hi[pos])
     return explained | explained_by_switching(core, units, gasp, back)

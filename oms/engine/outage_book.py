@@ -39,6 +39,9 @@ class OutageBook:
         # stale: readers check the outage's device). ``placements`` counts
         # new, moved and reopened outages (what can add to the index).
         self._seq: dict[str, int] = {}
+        # The open outages by kind as they entered (a kind changes only as an
+        # outage is restored, a momentary one, when it is no longer active).
+        self._of_kind: dict[str, dict[str, Outage]] = {}
         self._entered = 0
         self._at: dict[str, set[str]] = {}
         self.placements = 0
@@ -84,8 +87,11 @@ class OutageBook:
         return self.open.get(oid) or self.finished.get(oid)
 
     def active(self, kind: str | None = None) -> list[Outage]:
-        """Open outages (of one kind)."""
-        return [o for o in self.open.values() if o.active and (kind is None or o.kind == kind)]
+        """Open outages (of one kind), in the order of ``open``. O(open outages
+        of that kind)."""
+        if kind is None:
+            return [o for o in self.open.values() if o.active]
+        return [o for o in self._of_kind.get(kind, {}).values() if o.active and o.kind == kind]
 
     def active_at(self, device: str) -> list[Outage]:
         """Open outages at ``device``, in the order of ``open``. O(outages placed there)."""
@@ -152,6 +158,7 @@ class OutageBook:
     def _enter(self, o: Outage) -> None:
         """``o`` joins the open outages (last in their order)."""
         self.open[o.id] = o
+        self._of_kind.setdefault(o.kind, {})[o.id] = o
         self._seq[o.id] = self._entered
         self._entered += 1
         self.placed(o)
@@ -183,6 +190,8 @@ class OutageBook:
         for o in [o for o in self.open.values() if not o.active]:
             del self.open[o.id]
             del self._seq[o.id]
+            for of_kind in self._of_kind.values():
+                of_kind.pop(o.id, None)
             at = self._at.get(o.device or "")
             if at is not None:  # entries left at devices it moved from are skipped by readers
                 at.discard(o.id)

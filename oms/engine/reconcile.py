@@ -248,15 +248,24 @@ def _roll_up(r: _Pass) -> None:
     """A new device above outages that lost their own support takes them over."""
     core, tree, p = r.core, r.tree, r.core.config.prediction
     first_dead = _first_dead(r.table, tree)
+    # The leftovers by pre-order start: those below d are a range. O(log L) a device.
+    lo, hi = tree.lo, tree.hi
+    by_lo = sorted((int(lo[r.pos_of[o.id]]), k) for k, o in enumerate(r.leftovers))
+    starts, leftovers = [x for x, _ in by_lo], [r.leftovers[k] for _, k in by_lo]
+    gone: set[str] = set()
     for d in list(r.new_devices):
-        under = [o for o in r.leftovers if tree.below(d, r.pos_of[o.id])]
+        a = bisect.bisect_left(starts, int(lo[d]))
+        b = bisect.bisect_left(starts, int(hi[d]))
+        # Strictly below d (tree.below), not taken over by another device yet.
+        under = [o for o in leftovers[a:b] if o.id not in gone and r.pos_of[o.id] != d]
         if not under:
             continue
         under.sort(key=lambda o: (o.started, o.id))
         # The reports below other outages still open under d are theirs:
         # they neither date d's evidence nor its start.
         others = _open_below(r, d)
-        r.leftovers = [o for o in r.leftovers if o not in under]
+        gone.update(o.id for o in under)
+        r.leftovers = [o for o in r.leftovers if o.id not in gone]
         tripped_at = core.devices.tripped.get(int(tree.candidate[d]))
         # Outages that began well before the last group of them stay, nested
         # below it: d took over from the group that began with its fault.
@@ -314,8 +323,16 @@ def _narrow(r: _Pass) -> None:
     """Outages whose device was replaced by devices below it."""
     core, tree = r.core, r.tree
     grace = core.config.prediction.restore_grace_s
+    # The new devices by pre-order start: those below an outage are a range.
+    lo, hi = tree.lo, tree.hi
+    news = sorted((int(lo[d]), k, d) for k, d in enumerate(r.new_devices))
+    starts, alive = [x for x, _, _ in news], set(r.new_devices)
     for o in list(r.leftovers):
-        below = [d for d in r.new_devices if tree.below(r.pos_of[o.id], d)]
+        p = r.pos_of[o.id]
+        a = bisect.bisect_left(starts, int(lo[p]))
+        b = bisect.bisect_left(starts, int(hi[p]))
+        # Strictly below p (tree.below), in the order of the new devices.
+        below = [d for _, _, d in sorted(news[a:b], key=lambda x: x[1]) if d != p and d in alive]
         if not below:
             continue
         r.leftovers.remove(o)
@@ -326,6 +343,7 @@ def _narrow(r: _Pass) -> None:
                 # before calling what is still dead a nested outage.
                 for d in below:
                     r.new_devices.remove(d)
+                    alive.discard(d)
                 continue
             # Partial restoration: the outage is restored; those still out
             # below it are nested outages, out since it started. A meter
@@ -339,11 +357,13 @@ def _narrow(r: _Pass) -> None:
                     r.revealed[d] = o
                 else:
                     r.new_devices.remove(d)
+                    alive.discard(d)
             continue
         below.sort(key=lambda d: -tree.customers[d])
         core.move(o, below[0], r.t, "narrowed")
         r.place(o.id, below[0])
         r.new_devices.remove(below[0])
+        alive.discard(below[0])
 
 
 def _open_new(r: _Pass) -> None:
