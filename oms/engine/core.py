@@ -120,10 +120,9 @@ class EngineCore:
         self.pinged_about: dict[int, str] = {}
         self._tree: DeviceTree | None = None
         self._normal_supply: Supply | None = None
-        # Open network outages by tree position (see _network_below), and for
-        # which placements and tree.
+        # Network outages by tree position (see _network_below), and for which tree.
         self._placed: tuple[list[int], list[int], list[Outage]] = ([], [], [])
-        self._placed_key: tuple[int, DeviceTree | None] = (-1, None)
+        self._placed_tree: DeviceTree | None = None
         # Commanded operations of the batch (device, state, actor, planned
         # outage or None), and the nodes they keep without supply
         # (oms.engine.switching).
@@ -446,33 +445,44 @@ class EngineCore:
     def _network_below(self, pos: int) -> list[Outage]:
         """Active network outages at devices strictly below tree position
         ``pos``, in the order of the open outages. O(log outages + those below)
-        once the index of their positions is built (O(open outages), again
-        only after outages are placed or the tree is rebuilt)."""
-        tree = self.tree
-        if self._placed_key != (self.outages.placements, tree):
+        with an index of their positions, built in O(open outages) when the
+        tree is rebuilt and kept up as outages are placed (entries of
+        outages that moved on or finished are skipped, and dropped when they
+        outnumber the open outages)."""
+        tree, book = self.tree, self.outages
+        los, positions, outs = self._placed
+        if self._placed_tree is not tree or len(los) > 2 * len(book.open) + 1024:
             rows = sorted(
                 (
                     (int(tree.lo[p]), p, o)
-                    for o in self.outages.open.values()
+                    for o in book.open.values()
                     if o.kind == "network" and (p := self.position(o.device)) is not None
                 ),
                 key=lambda r: r[0],
             )
             self._placed = ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-            self._placed_key = (self.outages.placements, tree)
+            self._placed_tree = tree
+        else:
+            for o in book.placed_log:
+                if o.kind == "network" and (p := self.position(o.device)) is not None:
+                    lo = int(tree.lo[p])
+                    k = bisect.bisect_right(los, lo)
+                    los.insert(k, lo)
+                    positions.insert(k, p)
+                    outs.insert(k, o)
+        book.placed_log.clear()
         los, positions, outs = self._placed
         a = bisect.bisect_left(los, int(tree.lo[pos]))
         b = bisect.bisect_left(los, int(tree.hi[pos]))
-        found = [
-            outs[k]
+        found = {
+            outs[k].id: outs[k]  # once, if it was placed there more than once
             for k in range(a, b)
             if positions[k] != pos
             and outs[k].active
             and outs[k].kind == "network"
             and self.position(outs[k].device) == positions[k]
-        ]
-        found.sort(key=lambda x: self.outages.order(x.id))
-        return found
+        }
+        return sorted(found.values(), key=lambda x: book.order(x.id))
 
     def set_epoch(self, o: Outage, t: float) -> None:
         """Supply came back at ``t`` to the customers of ``o``."""

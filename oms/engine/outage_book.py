@@ -36,15 +36,15 @@ class OutageBook:
         self.open: dict[str, Outage] = {}
         # Where each open outage stands in ``open`` (the order callers see),
         # and the open outages placed at each device (ids; an entry may be
-        # stale: readers check the outage's device). ``placements`` counts
-        # new, moved and reopened outages (what can add to the index).
+        # stale: readers check the outage's device).
         self._seq: dict[str, int] = {}
         # The open outages by kind as they entered (a kind changes only as an
         # outage is restored, a momentary one, when it is no longer active).
         self._of_kind: dict[str, dict[str, Outage]] = {}
         self._entered = 0
         self._at: dict[str, set[str]] = {}
-        self.placements = 0
+        #: Outages placed since the engine last indexed them (it clears this).
+        self.placed_log: list[Outage] = []
         for o in stored:
             if o.active:
                 self._enter(o)
@@ -167,7 +167,7 @@ class OutageBook:
         """``o`` is at its device now (new, moved or reopened): index it there."""
         if o.device is not None:
             self._at.setdefault(o.device, set()).add(o.id)
-        self.placements += 1
+            self.placed_log.append(o)
 
     def touch(self, o: Outage) -> None:
         """``o`` changed: write it with the batch."""
