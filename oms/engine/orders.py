@@ -783,8 +783,12 @@ class OrderBook:
         return {j.outage for j in self.jobs.values() if j.outage and j.stamps.get("repaired")}
 
     def settle(self) -> None:
-        """After a batch is written: finished jobs leave the book, change sets are emptied."""
-        for jid in [j.id for j in self.jobs.values() if not j.open]:
+        """After a batch is written: finished jobs leave the book, change sets are emptied.
+        O(jobs changed in the batch): a job finishes only by a change, which is written."""
+        changed = (
+            self.dirty_jobs | self.new_jobs if self.incremental else set(self.jobs)
+        ) & self.jobs.keys()
+        for jid in [j for j in changed if not self.jobs[j].open]:
             job = self.jobs.pop(jid)
             del self._order[jid]
             if job.outage and self.by_outage.get(job.outage) is job:

@@ -86,9 +86,17 @@ def _capacity(book: OrderBook, now: datetime) -> None:
     from oms.dispatch.rules import on_shift
 
     window = book.config.capacity_window_s
-    # Units whose zones have work waiting for a crew.
+    # Units whose zones have work waiting for a crew (O(jobs): only asked
+    # about a unit with no crew free and none at work).
     owner = {c.zone: c.unit for c in book.crews.values() if c.zone}
-    wanted = {owner.get(j.zone or "") for j in book.jobs.values() if j.state == "waiting"}
+    wanted: set[str | None] | None = None
+
+    def waiting_in(unit_id: str) -> bool:
+        nonlocal wanted
+        if wanted is None:
+            wanted = {owner.get(j.zone or "") for j in book.jobs.values() if j.state == "waiting"}
+        return unit_id in wanted
+
     for unit_id, unit in book.units.items():
         crews = [c for c in book.crews.values() if c.unit == unit_id]
         if not crews:
@@ -99,7 +107,7 @@ def _capacity(book: OrderBook, now: datetime) -> None:
             c.status in ("available", "returning")
             and on_shift(c.view(None), now, book.config.rules.time_zone)
             for c in crews
-        ) and (unit_id in wanted or any(c.status in BUSY for c in crews))
+        ) and (any(c.status in BUSY for c in crews) or waiting_in(unit_id))
         samples = book.capacity_samples.setdefault(unit_id, [])
         samples.append((now, none_free))
         while len(samples) > 1 and (now - samples[1][0]).total_seconds() >= window:
