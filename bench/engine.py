@@ -10,7 +10,8 @@ both databases; a one-hour storm of 700,000 events in under 6 minutes.
 
 Customer notices are fanned out into messages per customer by the
 notifier after the ingest (``--fan-out notifier``, the default: timed
-apart as ``notifier_s``), or by the writer after each batch (``inline``).
+apart as ``notifier_s``), or by the writer after each ingest call (``inline``;
+here one call, so at the end, or once 1,000 notices wait).
 
 The large storm is sized to about ``--calls`` calls and ``--ami`` AMI
 messages (last gasps and restores) over one hour.
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=("notifier", "inline"),
         default="notifier",
         help="who turns notices into messages per customer: the notifier after the "
-        "ingest (timed apart, notifier_s) or the writer after each batch",
+        "ingest (timed apart, notifier_s) or the writer after each ingest call (inline)",
     )
     parser.add_argument("--cache", default=None, help="keep generated networks and storms here")
     parser.add_argument("--skip-large", action="store_true")

@@ -139,6 +139,36 @@ def test_the_dispatcher_moves_pins_and_merges(customers_file: Path) -> None:
     assert (b3.state, b3.merged_into) == ("cancelled", f1.id)
 
 
+def test_a_customers_outage_confirmed_at_a_device_is_one_network_outage(
+    customers_file: Path,
+) -> None:
+    """Confirmed at a device, a single customer's outage becomes the network
+    outage there; the next passes find it there and open no other."""
+    core = core_for(customers_file)
+    batch(core, [ev("c1", "call", 0, customer="b1-4")])
+    (o,) = outages(core)
+    assert o.kind == "single_customer"
+    batch(core, [ev("a1", "outage_confirm", 60, outage=o.id, device="B2", user="dora")])
+    assert core.outages.active("network") == [o]
+    batch(core, [ev("c2", "call", 120, customer="b2-1")])
+    tick(core, T0 + timedelta(minutes=10))
+    assert [(x.id, x.kind, x.device) for x in outages(core)] == [(o.id, "network", "B2")]
+
+
+def test_a_split_outage_is_found_below_the_device_above_it(customers_file: Path) -> None:
+    """Split, the outage moved to its first device is indexed there: a
+    restoration above keeps its evidence (EngineCore._network_below)."""
+    core = core_for(customers_file)
+    batch(core, [ev("s1", "scada", 0, device="R1", state="open", lockout=True)])
+    r1 = at_devices(core)["R1"]
+    b1 = core.position("B1")
+    assert b1 is not None and core._network_below(b1) == [r1]
+    split = ev("a1", "outage_split", 60, outage=r1.id, devices=["F1", "R1"], user="dora")
+    batch(core, [split])
+    moved = {o.device: o for o in core._network_below(b1)}
+    assert set(moved) == {"F1", "R1"} and moved["F1"] is r1
+
+
 def test_refused_actions_change_nothing(customers_file: Path) -> None:
     core = core_for(customers_file)
     batch(core, [ev("c1", "call", 0, customer="a9-2"), ev("c2", "call", 60, customer="a9-3")])

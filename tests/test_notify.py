@@ -376,3 +376,36 @@ def test_a_notice_fans_out_by_each_customers_route_without_a_database() -> None:
     ]
     assert len({r["key"] for r in rows}) == 3
     assert fan_out(notice, routes, {"c": "+1 555 0100"}) == rows  # the same keys again
+
+
+def test_a_survey_answered_before_the_notifier_ran_keeps_its_answer(url: str) -> None:
+    config = {"pings": False, "dispatch": {"fan_out": "notifier"}}
+    engine = OutageEngine(connect(url), EngineConfig.from_dict(config))
+    _storm(engine)
+    outage = next(iter(engine.book.jobs.values())).outage
+    feed(engine, ev("s", "survey_answer", 3600, customer="a9-2", outage=outage, answer="4"))
+    engine.fan_out()
+    (survey,) = [m for m in messages(url) if m["customer"] == "a9-2" and m["kind"] == "survey"]
+    assert (survey["answer"], len(messages(url))) == ("4", 12)
+
+
+def test_a_fan_out_that_fails_after_the_commit_leaves_the_events_accepted(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oms.engine import repository
+
+    engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
+    real = repository.expand_notice
+
+    def broken(*args: Any) -> list[dict[str, Any]]:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(repository, "expand_notice", broken)
+    report = feed(
+        engine, ev("c2", "call", 0, customer="a9-2"), ev("c3", "call", 5, customer="a9-3")
+    )
+    assert report.accepted == 2 and messages(url) == []
+    assert [n["fanned_out_at"] for n in _notices(url)] == [None]
+    monkeypatch.setattr(repository, "expand_notice", real)
+    engine.tick(T0 + timedelta(seconds=60))  # the next call fans out what is pending
+    assert sorted(m["customer"] for m in messages(url)) == ["a9-2", "a9-3"]

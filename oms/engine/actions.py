@@ -90,6 +90,7 @@ def _split(core: EngineCore, o: Outage, event: Event) -> None:
         _candidate(core, d)
     core.outages.audit(o, t, user, "split", reason, {"from": o.device, "into": devices})
     o.device, o.pinned, o.located_at = devices[0], True, t
+    core.outages.placed(o)
     for d in devices[1:]:
         new = core.outages.new("network", d, None, o.started, t)
         new.pinned, new.state, new.confirmed_by = True, o.state, o.confirmed_by

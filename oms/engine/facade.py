@@ -18,6 +18,7 @@ last commit left it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -35,6 +36,8 @@ from oms.exceptions import ActionError, EventConflict, EventError, NotFound, OMS
 from oms.intake.events import Event, iso, parse_event, read_lines
 
 __all__ = ["IngestReport", "OutageEngine"]
+
+log = logging.getLogger(__name__)
 
 #: Within a long ingest, fan out inline once this many notices wait (one
 #: transaction for them all); every call fans out what it wrote before it returns.
@@ -100,7 +103,9 @@ class OutageEngine:
         # Only stamps when an event was received; decisions use event time.
         self.wall_clock = wall_clock
         self.repository = Repository(db)
-        self._unfanned = 0  # notices this engine wrote and has not fanned out (inline)
+        # Notices this engine wrote and has not fanned out (inline); 1 at start:
+        # a process that stopped between a commit and its fan-out left some.
+        self._unfanned = 1
         self._written = 0  # notices the running transaction wrote
         # One configuration per data set: given, it becomes the data set's
         # (every process then decides alike); not given, the stored one is used.
@@ -295,16 +300,23 @@ class OutageEngine:
         except BaseException:
             reload()
             raise
-        if self.config.dispatch.fan_out == "inline":
-            self._unfanned += self._written
+        self._unfanned += self._written
 
     def _fan_out_inline(self, *, done: bool) -> None:
         """Fan out the notices written, off the batches' transactions (the
         writer's lock is released): when the call is ``done``, or within a
         long one once there are enough to share a transaction."""
+        if self.config.dispatch.fan_out != "inline":
+            return
         if self._unfanned and (done or self._unfanned >= FAN_OUT_AT):
             self._unfanned = 0
-            self.fan_out()
+            try:
+                self.fan_out()
+            except Exception:  # the batches are committed: report them as such
+                # The notices stay pending: the next call, or the notifier
+                # (oms notify send fans out first), picks them up.
+                self._unfanned = 1
+                log.exception("fanning out customer notices failed; they stay pending")
 
     def refresh(self) -> None:
         """Reload if another process wrote since this engine last looked (reads stay current)."""

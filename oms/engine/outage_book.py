@@ -38,9 +38,12 @@ class OutageBook:
         # and the open outages placed at each device (ids; an entry may be
         # stale: readers check the outage's device).
         self._seq: dict[str, int] = {}
-        # The open outages by kind as they entered (a kind changes only as an
-        # outage is restored, a momentary one, when it is no longer active).
+        # The open outages by kind, filed again when placed under another kind
+        # (a dispatcher confirming a customer's outage at a device); entries
+        # under a kind an outage no longer has are skipped by readers. Kinds
+        # whose entries are no longer in the order of ``open``: sorted when read.
         self._of_kind: dict[str, dict[str, Outage]] = {}
+        self._unsorted: set[str] = set()
         self._entered = 0
         self._at: dict[str, set[str]] = {}
         #: Outages placed since the engine last indexed them (it clears this).
@@ -91,6 +94,10 @@ class OutageBook:
         of that kind)."""
         if kind is None:
             return [o for o in self.open.values() if o.active]
+        if kind in self._unsorted:
+            self._unsorted.discard(kind)
+            entries = sorted(self._of_kind[kind].values(), key=lambda o: self._seq[o.id])
+            self._of_kind[kind] = {o.id: o for o in entries}
         return [o for o in self._of_kind.get(kind, {}).values() if o.active and o.kind == kind]
 
     def active_at(self, device: str) -> list[Outage]:
@@ -164,7 +171,12 @@ class OutageBook:
         self.placed(o)
 
     def placed(self, o: Outage) -> None:
-        """``o`` is at its device now (new, moved or reopened): index it there."""
+        """``o`` is at its device now (new, moved or reopened): index it there,
+        and under its kind."""
+        of_kind = self._of_kind.setdefault(o.kind, {})
+        if o.id not in of_kind:
+            of_kind[o.id] = o
+            self._unsorted.add(o.kind)
         if o.device is not None:
             self._at.setdefault(o.device, set()).add(o.id)
             self.placed_log.append(o)

@@ -44,7 +44,7 @@ from oms.storage.loading import (
     register_into_customers,
     stored_network,
 )
-from oms.storage.postgres import FEED_CHANNEL, lock_writer, notify
+from oms.storage.postgres import FEED_CHANNEL, lock_fan_out, lock_writer, notify
 from oms.switching.documents import SafetyDocument, SwitchingOrder
 from oms.switching.field import FieldChange
 from oms.switching.planned import PlannedOutage
@@ -409,6 +409,10 @@ class Repository:
             _write_outbox(conn, book.outbox)
         n = schema.notifications
         for a in book.answers:
+            # A survey not fanned out yet is, first: its answer needs its rows.
+            surveys = _pending(conn, 100, outage=a["outage"], kind="survey")
+            if surveys:
+                _fan_out_notices(conn, surveys, a["time"])
             conn.execute(
                 update(n)
                 .where(
@@ -697,58 +701,66 @@ def fan_out(db: Engine, now: datetime, limit: int = 2000) -> int:
     (:func:`oms.engine.outbox.fan_out`) together: a crash leaves both undone,
     and the unique key of a message keeps a notice fanned out again from
     queueing anything twice. Routes are read now, so a customer who opted
-    out since the notice was written is not told. On PostgreSQL notices
-    another notifier holds are skipped (``FOR UPDATE SKIP LOCKED``).
-    Returns the number of messages queued. O(recipients).
+    out since the notice was written is not told. One fan-out runs at a
+    time (on PostgreSQL an advisory lock; SQLite's write lock), so messages
+    are numbered in the order of their notices. Returns the number of
+    messages queued. O(recipients).
     """
     queued, clashes = 0, 0
     while True:
         try:
-            done, count = _fan_out_some(db, now, limit)
-        except IntegrityError:
-            # Another notifier queued one of these messages meanwhile: this
-            # transaction left nothing behind, and the next sees its messages.
+            with db.begin() as conn:
+                lock_fan_out(conn)
+                notices = _pending(conn, limit)
+                if notices:
+                    queued += _fan_out_notices(conn, notices, now)
+        except (IntegrityError, db.dialect.dbapi.IntegrityError):  # type: ignore[union-attr]
+            # A batch answering a survey fanned out one of these meanwhile:
+            # this transaction left nothing behind, and the next sees it.
             clashes += 1
             if clashes > 3:
                 raise
             continue
-        queued += count
-        if done:
+        if len(notices) < limit:
             return queued
 
 
-def _fan_out_some(db: Engine, now: datetime, limit: int) -> tuple[bool, int]:
-    """One transaction of :func:`fan_out`: (nothing was pending, messages queued)."""
-    nt, sub, cust = schema.notices, schema.subscriptions, schema.customers
-    with db.begin() as conn:
-        pending = select(nt).where(nt.c.fanned_out_at.is_(None)).order_by(nt.c.seq).limit(limit)
-        if conn.dialect.name == "postgresql":
-            pending = pending.with_for_update(skip_locked=True)
-        notices = [dict(r) for r in conn.execute(pending).mappings()]
-        if not notices:
-            return True, 0
-        who = sorted({c for n in notices for c in n["recipients"]})
-        routes: dict[str, list[tuple[str, str | None]]] = {}
-        phones: dict[str, str | None] = {}
-        for start in range(0, len(who), 5000):
-            chunk = who[start : start + 5000]
-            opted_out = set()
-            for r in conn.execute(select(sub).where(sub.c.customer.in_(chunk))).mappings():
-                if r["opted_out"]:
-                    opted_out.add(r["customer"])
-                else:
-                    routes.setdefault(r["customer"], []).append((r["channel"], r["address"]))
-            routes.update((c, []) for c in opted_out)  # told nothing, by any channel
-            unrouted = [c for c in chunk if c not in routes]
-            if unrouted:
-                query = select(cust.c.id, cust.c.phone).where(cust.c.id.in_(unrouted))
-                phones.update((r.id, r.phone) for r in conn.execute(query))
-        rows = [m for n in notices for m in expand_notice(n, routes, phones)]
-        queued = _insert_fresh(conn, schema.notifications, rows)
-        conn.execute(
-            update(nt).where(nt.c.seq.in_([n["seq"] for n in notices])).values(fanned_out_at=now)
-        )
-    return len(notices) < limit, queued
+def _pending(conn: Connection, limit: int, **where: str) -> list[dict[str, Any]]:
+    """Notices not fanned out yet (with column values ``where``), oldest first,
+    locked for this transaction (on PostgreSQL; another holder is skipped)."""
+    nt = schema.notices
+    query = select(nt).where(nt.c.fanned_out_at.is_(None)).order_by(nt.c.seq).limit(limit)
+    for column, value in where.items():
+        query = query.where(nt.c[column] == value)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _fan_out_notices(conn: Connection, notices: list[dict[str, Any]], now: datetime) -> int:
+    """Queue the messages of ``notices`` and mark them fanned out; how many were new."""
+    sub, cust, nt = schema.subscriptions, schema.customers, schema.notices
+    who = sorted({c for n in notices for c in n["recipients"]})
+    routes: dict[str, list[tuple[str, str | None]]] = {}
+    phones: dict[str, str | None] = {}
+    for start in range(0, len(who), 5000):
+        chunk = who[start : start + 5000]
+        opted_out = set()
+        for r in conn.execute(select(sub).where(sub.c.customer.in_(chunk))).mappings():
+            if r["opted_out"]:
+                opted_out.add(r["customer"])
+            else:
+                routes.setdefault(r["customer"], []).append((r["channel"], r["address"]))
+        routes.update((c, []) for c in opted_out)  # told nothing, by any channel
+        unrouted = [c for c in chunk if c not in routes]
+        if unrouted:
+            query = select(cust.c.id, cust.c.phone).where(cust.c.id.in_(unrouted))
+            phones.update((r.id, r.phone) for r in conn.execute(query))
+    rows = [m for n in notices for m in expand_notice(n, routes, phones)]
+    queued = _insert_fresh(conn, schema.notifications, rows)
+    seqs = [n["seq"] for n in notices]
+    conn.execute(update(nt).where(nt.c.seq.in_(seqs)).values(fanned_out_at=now))
+    return queued
 
 
 def load_crews(conn: Connection) -> dict[str, CrewState]:

@@ -121,7 +121,9 @@ def iso(t: datetime | None) -> str | None:
     """ISO 8601 in UTC with offset (``2026-01-15T14:03:07+00:00``), or None."""
     if t is None:
         return None
-    return t.astimezone(timezone.utc).isoformat()
+    if t.tzinfo is not timezone.utc:  # the engine's own times already are
+        t = t.astimezone(timezone.utc)
+    return t.isoformat()
 
 
 def as_utc(t: datetime | None) -> datetime | None:

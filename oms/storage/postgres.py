@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 __all__ = [
+    "FAN_OUT_LOCK",
     "FEED_CHANNEL",
     "INTAKE_CHANNEL",
     "INTAKE_DONE_CHANNEL",
@@ -26,6 +27,7 @@ __all__ = [
     "WRITER_LOCK",
     "Listener",
     "is_postgres",
+    "lock_fan_out",
     "lock_writer",
     "notify",
     "renew_lease",
@@ -38,6 +40,9 @@ WRITER_LOCK = 0x6F6D73
 #: The process that applies every process's events and runs the timers ("omst"),
 #: per schema.
 LEADER_LOCK = 0x6F6D7374
+#: One fan-out of customer notices at a time ("omsn"), per schema: messages are
+#: numbered in the order of their notices.
+FAN_OUT_LOCK = 0x6F6D736E
 #: The two-key advisory lock of ``key`` for the connection's current schema.
 _PER_SCHEMA = "(:k, hashtext(current_schema()))"
 #: Told of every commit to the ``changes`` feed (wakes the live streams).
@@ -65,6 +70,13 @@ def lock_writer(conn: Connection) -> None:
         conn.execute(text(f"SELECT pg_advisory_xact_lock{_PER_SCHEMA}"), {"k": WRITER_LOCK})
     elif conn.dialect.name == "sqlite":
         conn.execute(text("UPDATE engine_state SET value = value WHERE key = 'generation'"))
+
+
+def lock_fan_out(conn: Connection) -> None:
+    """Wait to be the one fan-out of notices (PostgreSQL; SQLite's write lock
+    serializes it already); released when the transaction ends."""
+    if is_postgres(conn):
+        conn.execute(text(f"SELECT pg_advisory_xact_lock{_PER_SCHEMA}"), {"k": FAN_OUT_LOCK})
 
 
 def try_lock_leader(conn: Connection, lease_s: float) -> bool:
