@@ -74,6 +74,9 @@ class StoredBook:
 #: How far (seconds) a job's estimate from history must move to be news:
 #: smaller drifts of the historical median leave its ETR as it is.
 ETR_NEWS_S = 600
+#: ETR sources the history never replaces: a crew's estimate, one renewed
+#: after an ETR passed (timers.renew_passed_etr), a damage assessment's.
+_OWN_ETR = ("crew", "renewed", "assessed")
 
 #: Job states in which the crew is at work on site: closing the outage
 #: leaves the job for the crew's close-out.
@@ -240,12 +243,16 @@ class OrderBook:
                 self._median_seen[k] = median
         self._remembered.clear()
         if moved:
+            stormy = storm(self) is not None
             for job in self.jobs.values():
                 if (job.kind, job.area_class) not in moved:
                     continue
-                if self._etr_may_move(job, now):
+                base = self._from_history(job)  # once: this loop runs over every job
+                if job.etr_source not in _OWN_ETR and (
+                    stormy or (base is not None and self._news(job, base, now))
+                ):
                     visit.add(job.id)
-                elif (base := self._from_history(job)) is not None and base > now:
+                elif base is not None and base > now:
                     self._at(job.id, base)  # its estimate passes at another time
         return visit
 
@@ -265,13 +272,17 @@ class OrderBook:
     def _etr_may_move(self, job: Job, now: datetime) -> bool:
         """Whether :meth:`_follow_open` would now give ``job`` another ETR from
         history (its estimate moved more than 10 minutes, or became one)."""
-        if job.etr_source in ("crew", "renewed", "assessed"):
+        if job.etr_source in _OWN_ETR:
             return False
         if storm(self) is not None:
             return True  # the storm's ETR may now be the later one
-        etr = self.estimate(job, now)
-        if etr is None:
-            return False
+        base = self._from_history(job)
+        return base is not None and self._news(job, base, now)
+
+    def _news(self, job: Job, base: datetime, now: datetime) -> bool:
+        """Whether the estimate from history (``base``: A plus the median, the
+        job's :meth:`_from_history`) is another ETR than the job has."""
+        etr = base if base > now else now + self.still_needed(job)
         return (
             job.etr is None
             or abs((etr - job.etr).total_seconds()) > ETR_NEWS_S
@@ -305,7 +316,7 @@ class OrderBook:
             if step <= self.config.priority.age_cap_min:
                 times.append(a + timedelta(minutes=step))
         base = self._from_history(job)
-        if followed and job.etr_source not in ("crew", "renewed", "assessed") and base is not None:
+        if followed and job.etr_source not in _OWN_ETR and base is not None:
             if base > now:
                 times.append(base)
             elif job.etr is None:
@@ -376,7 +387,7 @@ class OrderBook:
             o.hazard, o.critical_out, o.customers_out, minutes, self.config.priority
         )
         renew_passed_etr(self, job, now)
-        if job.etr_source not in ("crew", "renewed", "assessed"):
+        if job.etr_source not in _OWN_ETR:
             etr, source = self.estimate(job, now), "history"
             ruled = storm_etr(self, job)
             if ruled is not None and ruled > now and (etr is None or ruled > etr):
