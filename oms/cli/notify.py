@@ -179,9 +179,10 @@ def notify_send(
 def notify_fan_out(db: str | None, as_json: bool) -> None:
     """Turn pending notices into messages per customer and channel (once each).
 
-    For a data set with ``dispatch.fan_out: notifier``: the engine writes one
-    notice per message and outage, and this (or ``oms notify send``) queues
-    the messages. Safe to run beside the engine and another notifier.
+    For a data set whose engine configuration has dispatch.fan_out set to
+    "notifier": the engine writes one notice per message and outage, and
+    this (or "oms notify send") queues the messages. Safe to run beside the
+    engine and another notifier: each notice is fanned out once.
     """
     from oms.engine.repository import fan_out
     from oms.storage.db import connect
