@@ -87,7 +87,10 @@ def network() -> Network:
         str(x) for x in conn.execute(select(func.count(), func.max(cr.c.updated_at))).one()
     )
     key = (version, int(switched[0]), str(switched[1]), tuple(str(x) for x in field), edits)
-    cache = current_app.extensions.setdefault("oms.network", {})
+    # One cache per database read: a replica a moment behind the primary
+    # would otherwise have the two rebuild it in turn.
+    name = "oms.network" if read_database() is database() else "oms.network.replica"
+    cache = current_app.extensions.setdefault(name, {})
     with _network_lock:
         if cache.get("key") != key:
             # A new version, or an edit of the critical-customer register it carries.
