@@ -409,3 +409,24 @@ def test_a_fan_out_that_fails_after_the_commit_leaves_the_events_accepted(
     monkeypatch.setattr(repository, "expand_notice", real)
     engine.tick(T0 + timedelta(seconds=60))  # the next call fans out what is pending
     assert sorted(m["customer"] for m in messages(url)) == ["a9-2", "a9-3"]
+
+
+@pytest.mark.parametrize("how", ["crew", "dispatcher"])
+def test_a_quick_repair_by_a_crew_is_restored_not_a_blink(url: str, how: str) -> None:
+    """Restored by the crew sent, or by the dispatcher once a crew was sent,
+    four minutes after the calls: a sustained outage whose customers are
+    told (a blink's job would be cancelled as 'supply came back by itself')."""
+    engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
+    feed(engine, ev("c2", "call", 0, customer="a9-2"), ev("c3", "call", 5, customer="a9-3"))
+    job = next(iter(engine.book.jobs.values()))
+    feed(engine, ev("d", "job_assign", 30, job=job.id))
+    if how == "crew":
+        done = ev("r", "job_restored", 240, job=job.id, crew=job.crew)
+    else:
+        done = ev("r", "outage_restore", 240, outage=job.outage, user="ann")
+    feed(engine, done)
+    (o,) = [x for x in engine.snapshot() if x["id"] == job.outage]
+    assert (o["kind"], o["state"]) == ("network", "restored")
+    assert engine.book.jobs[job.id].state != "cancelled"
+    told = {(m["customer"], m["kind"]) for m in messages(url)}
+    assert {("a9-2", "restored"), ("a9-3", "restored")} <= told

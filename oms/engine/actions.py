@@ -109,7 +109,11 @@ def _repredict(core: EngineCore, o: Outage, event: Event) -> None:
 def _restore(core: EngineCore, o: Outage, event: Event) -> None:
     user, reason = _actor(event)
     _must_be_open(o, "it cannot be restored")
-    core.restore(o, event.time, user, reason)
+    # Once a crew was sent it is not a blink, however quick: the job follows
+    # the restoration (customers told), not "supply came back by itself".
+    job = core.book.by_outage.get(o.id) if core.book is not None else None
+    sent = job is not None and job.stamps.get("D") is not None
+    core.restore(o, event.time, user, reason, sustained=sent)
 
 
 def _close(core: EngineCore, o: Outage, event: Event) -> None:

@@ -228,7 +228,10 @@ class EngineCore:
                     o = self.outages.open.get(oid)
                     if o is not None and o.active:
                         crew = event.payload.get("crew") or "crew"
-                        self.restore(o, event.time, crew, "the crew restored supply")
+                        # A crew's work is never a blink, however quick.
+                        self.restore(
+                            o, event.time, crew, "the crew restored supply", sustained=True
+                        )
                 if event.type == "storm_mode":
                     self.follow_storm()
                 if event.type == "crew_add":  # later events may name the new crew
