@@ -9,6 +9,7 @@ read-only and cannot be migrated; the app opens it without migrating.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from flask import Flask
 
 from oms.config import EngineConfig
 from oms.engine import OutageEngine
+from oms.exceptions import StorageError
 from oms.storage.db import connect
 
 pytestmark = pytest.mark.postgres
@@ -85,3 +87,12 @@ def test_without_a_replica_everything_reads_the_primary(app: Flask, clock: Clock
     dora = User(app, "dora")
     assert dora.post("/api/events", json=TRIP).status_code == 200
     assert _devices(dora) == {"B1"}
+
+
+def test_a_replica_that_is_not_there_is_named_and_not_created(web_db: str, tmp_path: Path) -> None:
+    from webmap import create_app
+
+    missing = tmp_path / "replica.sqlite"
+    with pytest.raises(StorageError, match="OMS_READ_DB: no database file at"):
+        create_app({"OMS_DB": web_db, "OMS_READ_DB": f"sqlite:///{missing}", "OMS_TICK_S": 0})
+    assert not missing.exists()

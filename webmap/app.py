@@ -38,9 +38,11 @@ from typing import Any
 
 from flask import Flask, jsonify
 from flask.json.provider import DefaultJSONProvider
+from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from oms.config import EngineConfig
+from oms.exceptions import StorageError
 from oms.storage.db import connect, database_url
 from webmap import auth, db
 from webmap.service import EngineService, wall_clock
@@ -83,6 +85,25 @@ def _not_json(name: str) -> Any:
 def _number(text: str) -> float | int:
     value = float(text)
     return int(value) if value.is_integer() else value
+
+
+def _replica(url: str, pool_size: int) -> Engine:
+    """The read replica of ``OMS_READ_DB``, opened without migrating it (a hot
+    standby follows the primary's schema).
+
+    Raises
+    ------
+    StorageError
+        It cannot be used (the message names ``OMS_READ_DB``); a SQLite file
+        that does not exist is not created.
+    """
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    if path is not None and not Path(path).is_file():
+        raise StorageError(f"OMS_READ_DB: no database file at {path}")
+    try:
+        return connect(url, upgrade=False, pool_size=pool_size)
+    except StorageError as exc:
+        raise StorageError(f"OMS_READ_DB: {exc}") from exc
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -133,15 +154,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if given
         else None
     )
+    if app.config.get("OMS_READ_DB"):
+        app.extensions["oms.storage.read_db"] = _replica(
+            app.config["OMS_READ_DB"], int(app.config.get("OMS_POOL_SIZE", 20))
+        )
     svc = EngineService(engine, engine_config, clock=app.config["OMS_CLOCK"])
     app.extensions["oms.storage.db"] = engine
-    if app.config.get("OMS_READ_DB"):
-        # A hot standby cannot be migrated: it follows the primary's schema.
-        app.extensions["oms.storage.read_db"] = connect(
-            app.config["OMS_READ_DB"],
-            upgrade=False,
-            pool_size=int(app.config.get("OMS_POOL_SIZE", 20)),
-        )
     app.extensions["oms.service"] = svc
     db.init_app(app)
     auth.init_app(app)

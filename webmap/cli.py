@@ -31,6 +31,7 @@ CONNECTION_LIMIT = 1000
 @click.option("--threads", default=32, show_default=True, type=int, help="Waitress threads.")
 @config_option
 @db_option
+@handles_errors
 def serve(host: str, port: int, threads: int, config_file: str | None, db: str | None) -> None:
     """Run the server: API, live stream, dispatcher map, crew handheld, public page."""
     from waitress import serve as waitress_serve
