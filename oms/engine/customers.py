@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -39,7 +41,8 @@ def single_customers(
         int(u): float(ft) for u, ft in zip(table.units[calling], table.dead_t[calling], strict=True)
     }
     open_single = {o.customer: o for o in core.outages.active("single_customer")}
-    by_device = _by_position(core, core.outages.active("network"))
+    # Built only when a customer's outage needs the network outage above it.
+    by_device = functools.cache(lambda: _by_position(core, core.outages.active("network")))
     _settle_open(core, open_single, want, by_device, t)
     _open_new(core, open_single, want, t)
 
@@ -57,10 +60,11 @@ def _settle_open(
     core: EngineCore,
     open_single: dict[str | None, Outage],
     want: dict[int, float],
-    by_device: dict[int, Outage],
+    by_device: Callable[[], dict[int, Outage]],
     t: datetime,
 ) -> None:
-    """Open single-customer outages whose call no longer stands alone."""
+    """Open single-customer outages whose call no longer stands alone
+    (``by_device``: the active network outages by tree position)."""
     for cid, o in open_single.items():
         u = core.units.of(cid) if cid is not None else -1
         if u in want:
@@ -74,7 +78,7 @@ def _settle_open(
         if core.ev.on[u] > to_seconds(o.started):
             core.restore(o, to_datetime(core.ev.on[u]), "system", "supply reported")
             continue
-        host = _network_outage_of(core, u, by_device)
+        host = _network_outage_of(core, u, by_device())
         if host is not None:
             core.outages.cancel(o, t, "system", "merged", f"explained by {host.device}", host.id)
         else:
@@ -88,13 +92,16 @@ def _open_new(
     # Network outages restored since these customers went out: those still
     # out below one are left behind by it (a leftover), once their meters
     # have had the grace to report supply back.
-    restored = _by_position(
-        core,
-        [
-            o
-            for o in itertools.chain(core.outages.open.values(), core.outages.finished.values())
-            if o.kind == "network" and o.restored is not None and o.state != "cancelled"
-        ],
+    # Built at the first new caller: every outage the storm has seen.
+    restored = functools.cache(
+        lambda: _by_position(
+            core,
+            [
+                o
+                for o in itertools.chain(core.outages.open.values(), core.outages.finished.values())
+                if o.kind == "network" and o.restored is not None and o.state != "cancelled"
+            ],
+        )
     )
     grace = core.config.prediction.restore_grace_s
     ev = core.ev
@@ -107,7 +114,7 @@ def _open_new(
             started = to_datetime(first if first > ev.epoch[u] else ev.off[u])
         else:
             started = to_datetime(want[u])  # a meter's last gasp, no call
-        host = _network_outage_of(core, u, restored) if restored else None
+        host = _network_outage_of(core, u, restored()) if restored() else None
         if host is not None and host.restored is not None and host.restored < started:
             host = None  # restored before this customer went out
         if (
