@@ -188,6 +188,9 @@ def _run_demo(
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait(seconds)
     storm.stop()
+    # Requests in flight finish first: a handler thread that wakes the server's
+    # loop after the sockets closed would hit a closed descriptor (a traceback).
+    server.task_dispatcher.shutdown(timeout=2)  # type: ignore[union-attr]
     server.close()
     app.extensions["oms.service"].stop()
 
