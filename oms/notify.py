@@ -2,7 +2,8 @@
 
 Messages (kind):
 
-- ``acknowledged``: we know about the outage (case id, ETR when known);
+- ``acknowledged``: we know about the outage (case id, ETR when known),
+  when its job is raised and to each later caller, once;
 - ``dispatched``: a crew is on the way;
 - ``etr_changed``: the estimate moved by more than ``etr_change_min``;
 - ``restored``: supply is back;

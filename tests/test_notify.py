@@ -427,3 +427,22 @@ def test_a_quick_repair_by_a_crew_is_restored_not_a_blink(url: str, how: str) ->
     assert engine.book.jobs[job.id].state != "cancelled"
     told = {(m["customer"], m["kind"]) for m in messages(url)}
     assert {("a9-2", "restored"), ("a9-3", "restored")} <= told
+
+
+def test_a_caller_after_the_job_was_raised_is_told_the_case_once(url: str) -> None:
+    """A customer calling after the first callers were told is told the case
+    reference too, once, also by an engine started again meanwhile."""
+    config = EngineConfig.from_dict({"pings": False})
+    engine = OutageEngine(connect(url), config)
+    feed(engine, ev("c2", "call", 0, customer="a9-2"), ev("c3", "call", 5, customer="a9-3"))
+    assert sorted(m["customer"] for m in messages(url)) == ["a9-2", "a9-3"]
+    feed(engine, ev("c4", "call", 120, customer="a9-4"))
+    acknowledged = [m for m in messages(url) if m["kind"] == "acknowledged"]
+    assert sorted(m["customer"] for m in acknowledged) == ["a9-2", "a9-3", "a9-4"]
+    assert len({m["outage"] for m in acknowledged}) == 1
+    # Started again: those told are known from the stored notices.
+    again = OutageEngine(connect(url), config)
+    feed(again, ev("c5", "call", 240, customer="a9-5"))
+    again.tick(T0 + timedelta(seconds=600))
+    acknowledged = [m for m in messages(url) if m["kind"] == "acknowledged"]
+    assert sorted(m["customer"] for m in acknowledged) == ["a9-2", "a9-3", "a9-4", "a9-5"]

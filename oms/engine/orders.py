@@ -66,6 +66,8 @@ class StoredBook:
     modes: dict[str, Any] = field(default_factory=dict)
     #: ``subscriptions`` rows (customer, channel, address, opted_out).
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    #: Per open job's outage, the customers told it is known (``acknowledged``).
+    acknowledged: dict[str, set[str]] = field(default_factory=dict)
     #: The secret customers' case references are made with
     #: (:func:`oms.outages.case_ref`; None in a core without a database).
     case_key: str | None = None
@@ -102,10 +104,15 @@ class OrderBook:
         self.config = config
         self.recipients = recipients  # outage id -> customers to tell
         self.outbox = (
-            Outbox(stored.subscriptions, config.etr_change_min, stored.case_key)
+            Outbox(
+                stored.subscriptions, config.etr_change_min, stored.case_key, stored.acknowledged
+            )
             if config.notify
             else None
         )
+        # Per outage, (calls, device) when its callers were last looked at:
+        # a caller or subscriber who comes later is told the case is known.
+        self._heard: dict[str, tuple[int, str | None]] = {}
         self.locate = locate  # device id -> (lon, lat) of the point it feeds
         self.device_kind = device_kind  # device id -> its kind (``transformer``, ...)
         self._roads_loader = roads_loader
@@ -413,6 +420,18 @@ class OrderBook:
                 self.alerts.append(
                     alert(now, "redirected", "info", job, crew=job.crew, detail=detail)
                 )
+        self._acknowledge_late(o, now, job.etr)
+
+    def _acknowledge_late(self, o: Outage, now: datetime, etr: datetime | None) -> None:
+        """Callers (and subscribers below a device it moved to) who came after
+        the job was raised are told the case is known, with its ETR, once.
+        Looked at only when its calls or device changed: O(its customers) then."""
+        if self.outbox is None or self._heard.get(o.id) == (o.calls, o.device):
+            return
+        self._heard[o.id] = (o.calls, o.device)
+        late = self.outbox.not_acknowledged(o.id, self.recipients(o.id))
+        if late:
+            self.outbox.queue("acknowledged", o.id, late, now, etr)
 
     def tell(
         self, kind: str, outage: str | None, now: datetime, etr: datetime | None = None
@@ -520,6 +539,7 @@ class OrderBook:
         job.stamps = {"A": first, "B": now, "C": now}
         job.etr, job.etr_source = self.estimate(job, now), "history"
         self.tell("acknowledged", o.id, now, job.etr)
+        self._heard[o.id] = (o.calls, o.device)
         if self.outbox is not None:
             self.outbox.last_etr[o.id] = job.etr
         self.jobs[job.id] = job
@@ -804,6 +824,9 @@ class OrderBook:
             del self._order[jid]
             if job.outage and self.by_outage.get(job.outage) is job:
                 del self.by_outage[job.outage]
+                self._heard.pop(job.outage, None)
+                if self.outbox is not None:
+                    self.outbox.acknowledged.pop(job.outage, None)
         self.modes_changed = False
         self._carry = set(self.dirty_jobs)
         self._reset()

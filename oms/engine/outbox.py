@@ -84,8 +84,12 @@ class Outbox:
         subscriptions: Iterable[Mapping[str, Any]],
         etr_change_min: float,
         case_key: str | None = None,
+        acknowledged: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.case_key = case_key
+        #: Per outage, the customers told it is known (``acknowledged``), as
+        #: stored: a caller who comes later is told too, once.
+        self.acknowledged = {k: set(v) for k, v in (acknowledged or {}).items()}
         self.etr_change_min = etr_change_min
         #: Customers subscribed and not opted out: told about outages above them.
         self.subscribers = {r["customer"] for r in subscriptions if not r["opted_out"]}
@@ -102,7 +106,15 @@ class Outbox:
     ) -> None:
         # Customers are told the unguessable reference, never the outage id.
         ref = case_ref(self.case_key, outage) if self.case_key else outage
+        if kind == "acknowledged":
+            customers = list(customers)
+            self.acknowledged.setdefault(outage, set()).update(customers)
         self._queue(kind, outage, customers, now, compose(kind, ref, etr))
+
+    def not_acknowledged(self, outage: str, customers: Iterable[str]) -> list[str]:
+        """Those of ``customers`` not yet told that ``outage`` is known."""
+        told = self.acknowledged.get(outage, set())
+        return [c for c in customers if c not in told]
 
     def _queue(
         self, kind: str, outage: str, customers: Iterable[str], now: datetime, text: str

@@ -160,6 +160,7 @@ class Repository:
             subscriptions=[dict(r) for r in conn.execute(select(schema.subscriptions)).mappings()],
             case_key=self.case_key,
         )
+        stored.acknowledged = _acknowledged(conn, [j.outage for j in stored.jobs if j.outage])
         return OrderBook(
             stored,
             core.config.dispatch,
@@ -761,6 +762,27 @@ def _fan_out_notices(conn: Connection, notices: list[dict[str, Any]], now: datet
     seqs = [n["seq"] for n in notices]
     conn.execute(update(nt).where(nt.c.seq.in_(seqs)).values(fanned_out_at=now))
     return queued
+
+
+def _acknowledged(conn: Connection, outages: list[str]) -> dict[str, set[str]]:
+    """Per outage, the customers told it is known: the recipients of its
+    ``acknowledged`` notices, and those of messages queued before notices
+    were kept. O(messages of those outages)."""
+    told: dict[str, set[str]] = {}
+    nt, n = schema.notices, schema.notifications
+    for start in range(0, len(outages), 5000):
+        chunk = outages[start : start + 5000]
+        notices = select(nt.c.outage, nt.c.recipients).where(
+            (nt.c.kind == "acknowledged") & nt.c.outage.in_(chunk)
+        )
+        for outage, recipients in conn.execute(notices):
+            told.setdefault(outage, set()).update(recipients)
+        queued = select(n.c.outage, n.c.customer).where(
+            (n.c.kind == "acknowledged") & n.c.outage.in_(chunk)
+        )
+        for outage, customer in conn.execute(queued):
+            told.setdefault(outage, set()).add(customer)
+    return told
 
 
 def load_crews(conn: Connection) -> dict[str, CrewState]:
