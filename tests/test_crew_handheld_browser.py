@@ -156,8 +156,11 @@ def test_a_service_job_shows_the_customer_record_and_a_map_kept_offline(
     page.goto(f"{live_server}/crew/#/job/{job}")
     page.wait_for_selector("#app[data-ready='1']")
     page.wait_for_selector("#detail-view:not([hidden])")
-    # The pill says so once the first request has failed (found again: it redraws).
-    page.wait_for_function("document.getElementById('net').textContent.includes('Offline')")
+    # The pill says so once the first request has failed (found again: it
+    # redraws); the handheld asks at least every 30 s (crew.js EVERY_MS).
+    page.wait_for_function(
+        "document.getElementById('net').textContent.includes('Offline')", timeout=40_000
+    )
     assert _facts(page)["Meter"] == "M-a9-1"
     page.wait_for_selector("#map-box[data-kept='1']")
     assert _drawn(page) == online
