@@ -43,7 +43,7 @@ from werkzeug.exceptions import HTTPException
 
 from oms.config import EngineConfig
 from oms.exceptions import StorageError
-from oms.storage.db import connect, database_url
+from oms.storage.db import connect, database_url, missing_sqlite_file
 from webmap import auth, db
 from webmap.service import EngineService, wall_clock
 
@@ -97,8 +97,8 @@ def _replica(url: str, pool_size: int) -> Engine:
         It cannot be used (the message names ``OMS_READ_DB``); a SQLite file
         that does not exist is not created.
     """
-    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
-    if path is not None and not Path(path).is_file():
+    path = missing_sqlite_file(url)
+    if path is not None:
         raise StorageError(f"OMS_READ_DB: no database file at {path}")
     try:
         return connect(url, upgrade=False, pool_size=pool_size)

@@ -180,13 +180,10 @@ def _existing_database(ctx: click.Context, param: click.Parameter, value: str | 
 
 def _missing_sqlite_file(db: str | None) -> str | None:
     """Why a SQLite database URL names no existing file, or None."""
-    from oms.storage.db import database_url
+    from oms.storage.db import missing_sqlite_file
 
-    url = database_url(db).split("?", 1)[0]
-    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
-        return None
-    path = Path(url.removeprefix("sqlite:///"))
-    if path.exists():
+    path = missing_sqlite_file(db)
+    if path is None:
         return None
     return f"no database at {path}: give --db URL or set OMS_DATABASE_URL (oms load makes one)"
 

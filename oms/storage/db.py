@@ -21,7 +21,14 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from oms.exceptions import StorageError
 
-__all__ = ["DEFAULT_URL", "connect", "database_url", "migrate", "schema_revision"]
+__all__ = [
+    "DEFAULT_URL",
+    "connect",
+    "database_url",
+    "migrate",
+    "missing_sqlite_file",
+    "schema_revision",
+]
 
 DEFAULT_URL = "sqlite:///oms.sqlite"
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -30,6 +37,17 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 def database_url(url: str | None = None) -> str:
     """The URL to use: ``url``, else ``$OMS_DATABASE_URL``, else :data:`DEFAULT_URL`."""
     return url or os.environ.get("OMS_DATABASE_URL") or DEFAULT_URL
+
+
+def missing_sqlite_file(url: str | None = None) -> Path | None:
+    """The file a SQLite URL (see :func:`database_url`) names when it does not
+    exist, which connecting would create empty; None for an existing file, an
+    in-memory database or another database."""
+    url = database_url(url).split("?", 1)[0]
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    return None if path.exists() else path
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
