@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Collection
 from datetime import datetime, timedelta
@@ -89,13 +90,9 @@ def _capacity(book: OrderBook, now: datetime) -> None:
     # Units whose zones have work waiting for a crew (O(jobs): only asked
     # about a unit with no crew free and none at work).
     owner = {c.zone: c.unit for c in book.crews.values() if c.zone}
-    wanted: set[str | None] | None = None
-
-    def waiting_in(unit_id: str) -> bool:
-        nonlocal wanted
-        if wanted is None:
-            wanted = {owner.get(j.zone or "") for j in book.jobs.values() if j.state == "waiting"}
-        return unit_id in wanted
+    wanted = functools.cache(
+        lambda: {owner.get(j.zone or "") for j in book.jobs.values() if j.state == "waiting"}
+    )
 
     for unit_id, unit in book.units.items():
         crews = [c for c in book.crews.values() if c.unit == unit_id]
@@ -107,7 +104,7 @@ def _capacity(book: OrderBook, now: datetime) -> None:
             c.status in ("available", "returning")
             and on_shift(c.view(None), now, book.config.rules.time_zone)
             for c in crews
-        ) and (any(c.status in BUSY for c in crews) or waiting_in(unit_id))
+        ) and (any(c.status in BUSY for c in crews) or unit_id in wanted())
         samples = book.capacity_samples.setdefault(unit_id, [])
         samples.append((now, none_free))
         while len(samples) > 1 and (now - samples[1][0]).total_seconds() >= window:
