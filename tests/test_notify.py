@@ -313,7 +313,7 @@ def test_a_fan_out_that_fails_leaves_its_notices_pending_and_nothing_half_queued
     config = {"pings": False, "dispatch": {"fan_out": "notifier"}}
     engine = OutageEngine(connect(url), EngineConfig.from_dict(config))
     _storm(engine)
-    real = repository.expand_notice
+    real = repository.messages_of
     calls = 0
 
     def breaks_on_the_second(*args: Any) -> list[dict[str, Any]]:
@@ -323,11 +323,11 @@ def test_a_fan_out_that_fails_leaves_its_notices_pending_and_nothing_half_queued
             raise OSError("disk full")
         return real(*args)
 
-    monkeypatch.setattr(repository, "expand_notice", breaks_on_the_second)
+    monkeypatch.setattr(repository, "messages_of", breaks_on_the_second)
     with pytest.raises(OSError):
         engine.fan_out()
     assert messages(url) == [] and all(n["fanned_out_at"] is None for n in _notices(url))
-    monkeypatch.setattr(repository, "expand_notice", real)
+    monkeypatch.setattr(repository, "messages_of", real)
     assert engine.fan_out() == 12
     assert len(messages(url)) == 12 and engine.fan_out() == 0
 
@@ -349,7 +349,7 @@ def test_two_notifiers_at_once_queue_each_message_once(url: str) -> None:
 
 
 def test_a_notice_fans_out_by_each_customers_route_without_a_database() -> None:
-    from oms.engine.outbox import Outbox, fan_out
+    from oms.engine.outbox import Outbox, messages_of
 
     box = Outbox(
         [
@@ -365,14 +365,14 @@ def test_a_notice_fans_out_by_each_customers_route_without_a_database() -> None:
     (notice,) = box.queued
     assert notice["recipients"] == ["a", "b", "c", "d"]
     routes = {"a": [("email", "a@x"), ("webhook", "http://a")], "b": []}
-    rows = fan_out(notice, routes, {"c": "+1 555 0100", "d": None})
+    rows = messages_of(notice, routes, {"c": "+1 555 0100", "d": None})
     assert [(r["customer"], r["channel"], r["address"]) for r in rows] == [
         ("a", "email", "a@x"),
         ("a", "webhook", "http://a"),
         ("c", "sms", "+1 555 0100"),
     ]
     assert len({r["key"] for r in rows}) == 3
-    assert fan_out(notice, routes, {"c": "+1 555 0100"}) == rows  # the same keys again
+    assert messages_of(notice, routes, {"c": "+1 555 0100"}) == rows  # the same keys again
 
 
 def test_a_survey_answered_before_the_notifier_ran_keeps_its_answer(url: str) -> None:
@@ -392,18 +392,18 @@ def test_a_fan_out_that_fails_after_the_commit_leaves_the_events_accepted(
     from oms.engine import repository
 
     engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
-    real = repository.expand_notice
+    real = repository.messages_of
 
     def broken(*args: Any) -> list[dict[str, Any]]:
         raise OSError("disk full")
 
-    monkeypatch.setattr(repository, "expand_notice", broken)
+    monkeypatch.setattr(repository, "messages_of", broken)
     report = feed(
         engine, ev("c2", "call", 0, customer="a9-2"), ev("c3", "call", 5, customer="a9-3")
     )
     assert report.accepted == 2 and messages(url) == []
     assert [n["fanned_out_at"] for n in _notices(url)] == [None]
-    monkeypatch.setattr(repository, "expand_notice", real)
+    monkeypatch.setattr(repository, "messages_of", real)
     engine.tick(T0 + timedelta(seconds=60))  # the next call fans out what is pending
     assert sorted(m["customer"] for m in messages(url)) == ["a9-2", "a9-3"]
 

@@ -3,7 +3,7 @@
 The messages and their recipients are described in :mod:`oms.notify`.
 A batch queues *notices* (one per message and outage, with its
 recipients); the repository writes them with the batch, then fans each
-out (:func:`fan_out`) into the ``notifications`` table in a transaction
+out (:func:`messages_of`) into the ``notifications`` table in a transaction
 of its own, which :mod:`oms.notify` delivers from.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from oms.outages import case_ref
 
-__all__ = ["Outbox", "compose", "fan_out"]
+__all__ = ["Outbox", "compose", "messages_of"]
 
 
 def _hhmm(t: datetime | None) -> str:
@@ -75,8 +75,8 @@ class Outbox:
 
     A notice is one message about one outage with its recipients: the
     ingest transaction writes it as one row, however many customers it
-    tells. :func:`fan_out` turns it into a message per customer and channel
-    afterwards, in a transaction of its own (``Repository.fan_out``).
+    tells. :func:`messages_of` gives its message per customer and channel,
+    queued afterwards in a transaction of its own (``repository.fan_out``).
     """
 
     def __init__(
@@ -164,7 +164,7 @@ class Outbox:
         return False
 
 
-def fan_out(
+def messages_of(
     notice: Mapping[str, Any],
     routes: Mapping[str, list[tuple[str, str | None]]],
     phones: Mapping[str, str | None],

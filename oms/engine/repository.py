@@ -31,8 +31,7 @@ from oms.dispatch.roads import RoadGraph
 from oms.engine.core import EngineCore, Stored
 from oms.engine.desk import DESK_COUNTERS, FINISHED, StoredDesk, desk_kind
 from oms.engine.orders import OrderBook, StoredBook
-from oms.engine.outbox import Outbox
-from oms.engine.outbox import fan_out as expand_notice
+from oms.engine.outbox import Outbox, messages_of
 from oms.engine.timebase import to_seconds
 from oms.exceptions import EventError, OMSError
 from oms.intake.events import Event, as_utc, iso, parse_event
@@ -411,7 +410,8 @@ class Repository:
         n = schema.notifications
         for a in book.answers:
             # A survey not fanned out yet is, first: its answer needs its rows.
-            surveys = _pending(conn, 100, outage=a["outage"], kind="survey")
+            # A notifier fanning it out now is waited for (then it is done).
+            surveys = _pending(conn, 100, skip_locked=False, outage=a["outage"], kind="survey")
             if surveys:
                 _fan_out_notices(conn, surveys, a["time"])
             conn.execute(
@@ -699,7 +699,7 @@ def fan_out(db: Engine, now: datetime, limit: int = 2000) -> int:
     """Turn pending notices into notifications, ``limit`` notices per transaction.
 
     Each transaction marks its notices fanned out and inserts their messages
-    (:func:`oms.engine.outbox.fan_out`) together: a crash leaves both undone,
+    (:func:`oms.engine.outbox.messages_of`) together: a crash leaves both undone,
     and the unique key of a message keeps a notice fanned out again from
     queueing anything twice. Routes are read now, so a customer who opted
     out since the notice was written is not told. One fan-out runs at a
@@ -726,15 +726,19 @@ def fan_out(db: Engine, now: datetime, limit: int = 2000) -> int:
             return queued
 
 
-def _pending(conn: Connection, limit: int, **where: str) -> list[dict[str, Any]]:
+def _pending(
+    conn: Connection, limit: int, *, skip_locked: bool = True, **where: str
+) -> list[dict[str, Any]]:
     """Notices not fanned out yet (with column values ``where``), oldest first,
-    locked for this transaction (on PostgreSQL; another holder is skipped)."""
+    locked for this transaction on PostgreSQL: those another transaction
+    holds are skipped (``skip_locked``: a notifier never waits for a batch,
+    so the two cannot deadlock) or waited for."""
     nt = schema.notices
     query = select(nt).where(nt.c.fanned_out_at.is_(None)).order_by(nt.c.seq).limit(limit)
     for column, value in where.items():
         query = query.where(nt.c[column] == value)
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=skip_locked)
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
@@ -757,7 +761,7 @@ def _fan_out_notices(conn: Connection, notices: list[dict[str, Any]], now: datet
         if unrouted:
             query = select(cust.c.id, cust.c.phone).where(cust.c.id.in_(unrouted))
             phones.update((r.id, r.phone) for r in conn.execute(query))
-    rows = [m for n in notices for m in expand_notice(n, routes, phones)]
+    rows = [m for n in notices for m in messages_of(n, routes, phones)]
     queued = _insert_fresh(conn, schema.notifications, rows)
     seqs = [n["seq"] for n in notices]
     conn.execute(update(nt).where(nt.c.seq.in_(seqs)).values(fanned_out_at=now))
