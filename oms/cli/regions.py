@@ -5,21 +5,40 @@
   (:func:`oms.storage.regions.create_views`);
 - ``oms regions status --db URL`` lists the regions those views name, with
   their schema revision, network version, engine clock, events, open
-  outages and customers out.
+  outages and customers out;
+- ``oms regions ingest --db URL EVENTS_FILE|-`` routes a file of events for
+  all regions to the region owning each (:mod:`oms.intake.router`) and
+  applies each region's share through that region's engine, as
+  ``oms ingest`` with the region's URL would.
 """
 
 from __future__ import annotations
 
+import re
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
 import click
 
-from oms.cli.options import db_option, emit, handles_errors, json_option, table
+from oms.cli.options import (
+    config_option,
+    db_option,
+    emit,
+    given_config,
+    handles_errors,
+    json_option,
+    table,
+)
 
 __all__ = ["regions"]
 
 
 @click.group()
 def regions() -> None:
-    """Control regions (schemas of one PostgreSQL): the views across them, their status."""
+    """Control regions (schemas of one PostgreSQL): the views across them, their status,
+    the intake routed to them."""
 
 
 @regions.command("views")
@@ -70,3 +89,96 @@ def regions_status(db: str | None, as_json: bool) -> None:
     finally:
         engine.dispose()
     emit(rows, as_json, lambda: table([[r[k] for k in keys] for r in rows], keys))
+
+
+@regions.command("ingest")
+@click.argument("events_file", type=click.Path(allow_dash=True, dir_okay=False))
+@db_option
+@config_option
+@json_option
+@handles_errors
+def regions_ingest(
+    events_file: str, db: str | None, config_file: str | None, as_json: bool
+) -> None:
+    """Route the events of EVENTS_FILE (JSON lines, contract 3; - for stdin) to their regions.
+
+    Each event goes to the region that owns the customer, meter, phone,
+    device, crew, job, outage or document it names (a boundary device's to
+    each region holding it) and is applied by that region's engine, in file
+    order, as `oms ingest` with the region's URL applies it. A line that
+    cannot be routed (unknown, ambiguous, naming no region) and a line a
+    region's engine rejects are reported with their line number; the others
+    are applied. The regions are those `oms regions views` named.
+    """
+    from oms.engine import OutageEngine
+    from oms.intake.events import read_lines
+    from oms.intake.router import Ownership, route
+    from oms.storage.db import connect
+    from oms.storage.regions import list_regions, ownership
+
+    if events_file != "-" and not Path(events_file).is_file():
+        raise OSError(f"{events_file}: no such file")
+    main = connect(db, upgrade=False)
+    try:
+        regions = list_regions(main)
+        owners = Ownership(ownership(main, regions))
+        url = main.url
+    finally:
+        main.dispose()
+    # Read as bytes: a line that is not UTF-8 is rejected alone (read_lines).
+    with nullcontext(sys.stdin.buffer) if events_file == "-" else open(events_file, "rb") as fh:
+        numbered = list(read_lines(fh))
+    routing = route(((n, obj) for n, obj, _ in numbered), owners)
+    texts = {n: line for n, _, line in numbered}
+    # Every region's database is opened before any is written: a region that
+    # cannot be used (unreachable, another schema revision) stops the intake
+    # with nothing applied anywhere.
+    dbs = {r.name: connect(_region_url(url, r.schema), upgrade=False) for r in regions}
+    doc: dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": [], "regions": {}}
+    doc["rejected"] = [{**r, "region": None} for r in routing.rejected]
+    try:
+        config = given_config(config_file)
+        for name, lines in routing.shares.items():
+            share: dict[str, Any] = {"routed": len(lines), "accepted": 0, "duplicates": 0}
+            share["rejected"] = []
+            if lines:
+                report = OutageEngine(dbs[name], config).ingest(texts[n] for n in lines)
+                # The engine numbers the share's lines from 1: back to the file's.
+                share["accepted"], share["duplicates"] = report.accepted, report.duplicates
+                share["rejected"] = [
+                    {"line": lines[r["line"] - 1], "error": r["error"]} for r in report.rejected
+                ]
+            doc["regions"][name] = share
+            doc["accepted"] += share["accepted"]
+            doc["duplicates"] += share["duplicates"]
+            doc["rejected"] += [{**r, "region": name} for r in share["rejected"]]
+    finally:
+        for engine in dbs.values():
+            engine.dispose()
+    doc["rejected"].sort(key=lambda r: (r["line"], r["region"] or ""))
+
+    def text() -> str:
+        rows = [
+            (name, s["routed"], s["accepted"], s["duplicates"], len(s["rejected"]))
+            for name, s in doc["regions"].items()
+        ]
+        rejected = [
+            f"line {r['line']}" + (f" ({r['region']})" if r["region"] else "") + f": {r['error']}"
+            for r in doc["rejected"]
+        ]
+        headers = ["region", "routed", "accepted", "duplicates", "rejected"]
+        return "\n".join([*rejected, table(rows, headers)])
+
+    emit(doc, as_json, text)
+
+
+#: A ``-c search_path=...`` setting inside libpq's ``options``.
+_SEARCH_PATH = re.compile(r"-c\s*search_path=(\"[^\"]*\"|\S+)\s*")
+
+
+def _region_url(url: Any, schema: str) -> str:
+    """``url`` (a SQLAlchemy URL) addressing ``schema``: its ``search_path`` set
+    in the connection's ``options``, as a region's own ``oms ingest --db`` would name it."""
+    options = _SEARCH_PATH.sub("", str(url.query.get("options", ""))).strip()
+    options = f'{options} -csearch_path="{schema}"'.strip()
+    return str(url.update_query_dict({"options": options}).render_as_string(hide_password=False))

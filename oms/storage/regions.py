@@ -21,6 +21,10 @@ regulator's reports look across regions:
   with its region), and the IEEE 1366 indices as sums of customers
   interrupted and customer minutes over the customers served of all
   regions (never a mean of the regions' indices).
+- :func:`ownership` reads what each region owns (its network's nodes,
+  devices, customers, meters and phones; its crews, units, jobs, outages
+  and switching documents): the tables :mod:`oms.intake.router` routes
+  events by (``oms regions ingest``).
 
 Each region is read in a read-only transaction whose ``search_path`` is the
 region's schema (:func:`in_region`), on one connection pool for all
@@ -58,6 +62,7 @@ __all__ = [
     "indices",
     "list_regions",
     "overview_totals",
+    "ownership",
     "parse_region",
     "public_outages",
     "status",
@@ -302,6 +307,60 @@ def in_region(db: Engine, region: Region) -> Iterator[Connection]:
             yield conn
         finally:
             conn.rollback()
+
+
+# ------------------------------------------------------- the intake router
+def ownership(db: Engine, regions: Sequence[Region]) -> dict[str, dict[str, list[str]]]:
+    """What each region owns, for routing events to it (:mod:`oms.intake.router`).
+
+    Read from each region's own data set (:func:`in_region`): the nodes,
+    devices, customers, meters and phone numbers of its latest network (the
+    ones its engine resolves events against), and the ids of its crews,
+    units, jobs, outages and switching documents (orders, safety documents,
+    planned outages).
+
+    Returns
+    -------
+    dict
+        Region name -> kind (``customer``, ``meter``, ``phone``, ``node``,
+        ``device``, ``crew``, ``unit``, ``job``, ``outage``, ``document``)
+        -> ids. O(elements and records of all regions).
+
+    Raises
+    ------
+    StorageError
+        Not PostgreSQL; :class:`~oms.exceptions.NotLoadedError` when a
+        region holds no network.
+    """
+    from oms.storage.loading import stored_network
+
+    tables = {
+        "crew": "crews",
+        "unit": "units",
+        "job": "jobs",
+        "outage": "outages",
+        "document": "switching_documents",
+    }
+    out: dict[str, dict[str, list[str]]] = {}
+    for region in regions:
+        with in_region(db, region) as conn:
+            try:
+                _, net = stored_network(conn)
+            except NotLoadedError as exc:
+                raise NotLoadedError(f"region {region.name!r}: {exc}") from None
+            owned = {
+                kind: list(conn.execute(text(f"SELECT id FROM {table}")).scalars())
+                for kind, table in tables.items()
+            }
+        cust = net.customers
+        owned["node"] = list(net.node_ids)
+        owned["device"] = list(net.edge_ids)
+        owned["customer"] = list(cust.ids) if cust is not None else []
+        for kind in ("meter", "phone"):
+            column = cust.fields.get(kind) if cust is not None else None
+            owned[kind] = [str(v) for v in column if v] if column is not None else []
+        out[region.name] = owned
+    return out
 
 
 # ---------------------------------------------------------- the overview
