@@ -248,6 +248,13 @@ BEFORE: dict[tuple[str, str], tuple[Any, ...]] = {
         (200, 400, 401, 403, 404),
         (),
     ),
+    ("get", "/api/regions/stream"): (
+        ("dispatcher", "engineer"),
+        "read",
+        ("header:Last-Event-ID", "query:since"),
+        (200, 400, 401, 403, 404),
+        (),
+    ),
     ("get", "/api/reports/{name}"): (
         ("dispatcher", "engineer"),
         "read",
@@ -525,7 +532,7 @@ def test_roles_are_the_views_own(app: Flask, doc: dict[str, Any]) -> None:
                     assert may(user, endpoint, action) is allowed, (endpoint, action, role)
             guarded += "x-roles" in op
             assert may(None, endpoint) is ("x-roles" not in op)
-    assert guarded == 62
+    assert guarded == 63
     actions = endpoints["api.job_action"]["x-action-roles"]
     assert {a for a, roles in actions.items() if "crew" not in roles} == {
         "assign",

@@ -36,6 +36,7 @@ ENTRIES = {
     "public": "public.js",
     "overview": "overview.js",
     "switching": "switching.js",
+    "regions": "regions.js",
 }
 #: Module files: the entries and everything under js/.
 MODULES = sorted([STATIC / e for e in ENTRIES.values()] + list((STATIC / "js").rglob("*.js")))

@@ -199,6 +199,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(critical.bp)
     app.register_blueprint(switching_page.bp)
     app.register_blueprint(regions.bp)
+    app.register_blueprint(regions.page_bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

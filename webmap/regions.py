@@ -22,6 +22,13 @@ the regions, on any server of the database holding them:
                                       region, each area tagged with its region (no
                                       sign-in, no personal data;
                                       :func:`~oms.storage.regions.public_outages`)
+``GET /api/regions/stream``           every region's ``changes`` feed as one live
+                                      stream (Server-Sent Events), each change tagged
+                                      with its ``region``
+``GET /regions``                      the page drawing these: a map of the open
+                                      outages coloured by region, the overview's
+                                      totals of all regions and of each, kept live
+                                      from the stream
 ====================================  ================================================
 
 Each staff route takes the roles of its single-region counterpart, read
@@ -48,6 +55,19 @@ state); with an ETag (304 when unchanged), the public one with
 ``Cache-Control: public, max-age``. The status and the indices are read
 at each request, as ``GET /api/reports/indices`` is.
 
+The stream is :func:`webmap.stream.events` on a feed reading each region
+listed by ``oms_all.regions`` (when the stream starts) in turn, each in a
+read-only transaction on its schema: a message's ``data`` is the
+single-region stream's plus ``region``, and its ``id`` names a position per
+region (``north:120,south:87``: the last change of each sent so far), so a
+browser that reconnects (``Last-Event-ID``, or ``?since=``) to any server
+of the database gets every region's changes after its own position, none
+twice. A region the id does not name starts from its latest change, as a
+stream with no id does. One ``LISTEN oms_changes`` wakes it: the regions'
+writers notify on the one database. The page and the stream take the
+overview's roles: the single-region stream's crew filter names a crew of
+one region.
+
 The public page's function (:func:`webmap.public.outages_by_area`) keeps
 its model (network, zones) and the data set's case-reference key per Flask
 app; each region gets an app object of its own holding them (it serves no
@@ -60,11 +80,11 @@ configuration, for every region (one configuration across regions).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, abort, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
@@ -87,13 +107,14 @@ from oms.storage.regions import (
     Region,
     in_region,
     indices,
+    list_regions,
     overview_totals,
     public_outages,
     status,
 )
 from topology.model import Network
 from webmap import api, overview
-from webmap.auth import Access, require
+from webmap.auth import Access, credential, current_user, require, still_signed_in
 from webmap.db import database, get_conn, service
 from webmap.dispatcher import OPEN_OUTAGE_STATES
 from webmap.openapi.metadata import (
@@ -103,6 +124,7 @@ from webmap.openapi.metadata import (
     TIME,
     Answer,
     Named,
+    Param,
     Schema,
     array,
     nullable,
@@ -112,6 +134,7 @@ from webmap.openapi.metadata import (
 )
 from webmap.openapi.shapes import ERROR, OUTAGE
 from webmap.snapshots import NOT_MODIFIED, serve
+from webmap.stream import Read, changes_after, events, last_change, respond
 
 __all__ = [
     "REGIONS_INDICES",
@@ -122,12 +145,16 @@ __all__ = [
     "bp",
     "outages_doc",
     "overview_doc",
+    "page_bp",
     "public_doc",
 ]
 
 bp = Blueprint("regions", __name__, url_prefix="/api/regions")
+#: The page drawing the routes (``/regions``).
+page_bp = Blueprint("regions_page", __name__)
 
 _lock = threading.Lock()
+_T = TypeVar("_T")
 
 
 def _roles(view: Any) -> tuple[str, ...]:
@@ -140,6 +167,8 @@ def _roles(view: Any) -> tuple[str, ...]:
 _OVERVIEW_ROLES = _roles(overview.overview_json)
 _OUTAGES_ROLES = _roles(api.outages)
 _REPORT_ROLES = _roles(api.report)
+#: The changes read from one region at a time (a whole page: read on at once).
+_STREAM_PAGE = 500
 
 # ------------------------------------------------------------------ shapes
 _COUNT: Schema = {**INT, "minimum": 0}
@@ -308,10 +337,9 @@ REGIONS_PUBLIC_OUTAGES = Named(
 
 
 # ----------------------------------------------------------------- helpers
-def _status() -> list[dict[str, Any]]:
-    """Each region's status, or a 404 saying to make the views first."""
-    conn = get_conn()
-    if not is_postgres(conn):
+def _from_views(db: Engine | Connection, read: Callable[[Engine | Connection], _T]) -> _T:
+    """``read(db)`` of the views, or a 404 saying to make them first."""
+    if not is_postgres(db):
         abort(
             404,
             description="no control regions in this database: regions are schemas of one "
@@ -319,13 +347,18 @@ def _status() -> list[dict[str, Any]]:
             "--region NAME=SCHEMA ...`",
         )
     try:
-        return status(conn)
+        return read(db)
     except StorageError:
         abort(
             404,
             description=f"no control regions in this database (no {ALL_SCHEMA} views): run "
             "`oms regions views --db URL --region NAME=SCHEMA ...` first",
         )
+
+
+def _status() -> list[dict[str, Any]]:
+    """Each region's status, or a 404 saying to make the views first."""
+    return _from_views(get_conn(), status)
 
 
 def _regions(rows: list[dict[str, Any]]) -> list[Region]:
@@ -561,3 +594,127 @@ def public_doc() -> dict[str, Any]:
         with shadow.app_context(), in_region(db, region) as conn:
             docs[region.name] = outages_by_area(conn, _now(clock, [row]))
     return public_outages(docs)
+
+
+# ------------------------------------------------------------ the stream
+#: An SSE id of the stream across regions: a position per region.
+_POSITION = r"^([a-z][a-z0-9_-]*:[0-9]+(,[a-z][a-z0-9_-]*:[0-9]+)*)?$"
+
+
+def _given_positions(raw: str | None) -> dict[str, int]:
+    """The position per region a client gives (``north:120,south:87``)."""
+    given: dict[str, int] = {}
+    for part in (raw or "").split(","):
+        name, sep, seq = part.strip().partition(":")
+        if sep:
+            try:
+                given[name] = max(int(seq), 0)
+            except ValueError:
+                given[name] = 0  # as /stream: an unreadable number replays from the start
+    return given
+
+
+def _position(at: Mapping[str, int]) -> str:
+    """The SSE id of these positions, by region name."""
+    return ",".join(f"{name}:{seq}" for name, seq in sorted(at.items()))
+
+
+def _regions_feed(
+    db: Engine, regions: Sequence[Region], given: Mapping[str, int]
+) -> tuple[tuple[str, dict[str, Any]], Read]:
+    """The hello (id and data) and the reader of every region's changes after
+    its position in ``given``, else after its latest (:func:`webmap.stream.events`)."""
+    at: dict[str, int] = {}
+    for region in regions:
+        if region.name in given:
+            at[region.name] = given[region.name]
+        else:
+            with in_region(db, region) as conn:
+                at[region.name] = last_change(conn)
+
+    def read() -> tuple[list[tuple[str, dict[str, Any]]], bool]:
+        out: list[tuple[str, dict[str, Any]]] = []
+        more = False
+        for region in regions:
+            with in_region(db, region) as conn:
+                batch = changes_after(conn, at[region.name], _STREAM_PAGE)
+            more = more or len(batch) == _STREAM_PAGE
+            for change in batch:
+                at[region.name] = change["seq"]
+                out.append((_position(at), {"region": region.name, **change}))
+        return out, more
+
+    return (_position(at), {"regions": dict(at)}), read
+
+
+@bp.get("/stream")
+@require(*_OVERVIEW_ROLES)
+@operation(
+    "Live changes of every region as Server-Sent Events",
+    tag="regions",
+    params=[
+        Param(
+            "Last-Event-ID",
+            "Replay every region's changes after its position here (``north:120,south:87``, "
+            "the id of a message of this stream; browsers send it when they reconnect).",
+            {"type": "string", "pattern": _POSITION},
+            "header",
+        ),
+        query("since", "As ``Last-Event-ID``.", {"type": "string", "pattern": _POSITION}),
+    ],
+    ok={
+        200: Answer(
+            "``text/event-stream``: first ``event: hello`` with the position it starts "
+            'from (``{"regions": {"north": 120, ...}}``), then one message per change '
+            "of any region: ``event`` and ``data`` as on ``/stream`` with the change's "
+            "``region`` in ``data``, ``id`` the position per region after it. A comment "
+            "line keeps the connection alive.",
+            STR,
+            "text/event-stream",
+        ),
+        404: _NONE,
+    },
+    description="Every region's ``changes`` feed (the regions of ``oms_all.regions``) "
+    "as one stream. An id names each region's last change sent, so a reconnection to "
+    "any server of the database misses nothing and repeats nothing; a region it does "
+    "not name starts from its latest change (as a stream with no id does).",
+)
+def regions_stream() -> Response:
+    """Server-Sent Events of every region's changes (see the module doc)."""
+    user, cred = current_user(), credential()
+    assert user is not None and cred is not None
+    db = database()
+    regions = _from_views(db, list_regions)
+    raw = request.headers.get("Last-Event-ID") or request.args.get("since")
+    hello, read = _regions_feed(db, regions, _given_positions(raw))
+    return respond(events(db, user, hello, read, lambda: still_signed_in(cred)))
+
+
+# ------------------------------------------------------------------ the page
+@page_bp.get("/regions")
+@require(*_roles(overview.page))
+def page() -> Any:
+    """The page drawing the routes across regions (templates/regions.html)."""
+    _from_views(database(), list_regions)
+    cfg = current_app.config
+    config = {
+        # How stale a combined snapshot may be: a change in another region's
+        # schema is seen by this server's snapshots within it.
+        "snapshotS": float(cfg.get("OMS_SNAPSHOT_S", 1.0)),
+        "tiles": cfg.get("OMS_TILE_URL"),
+        "tilesAttribution": cfg.get("OMS_TILE_ATTRIBUTION") or "Local tiles",
+    }
+    return render_template("regions.html", config=config, user=current_user())
+
+
+@page_bp.app_context_processor
+def _navigation() -> dict[str, Any]:
+    """``regions_served()`` for the pages' navigation: whether this database holds regions."""
+
+    def regions_served() -> bool:
+        try:
+            return bool(list_regions(database()))
+        except StorageError:
+            return False
+
+    return {"regions_served": regions_served}

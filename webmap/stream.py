@@ -18,7 +18,8 @@ keep the connection open. Crew users get only their own crew and jobs
 (never the register or the calls, which name customers' contacts).
 Every ``STREAM_AUTH_S`` seconds (3) the stream checks that its token or
 session still works: revoking a handheld, signing out or disabling the
-user ends it with a ``signed_out`` event.
+user ends it with a ``signed_out`` event. :func:`events` runs any such feed
+(the stream across control regions, :mod:`webmap.regions`, is one too).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from oms.storage import schema
 from oms.storage.postgres import FEED_CHANNEL, Listener
@@ -39,16 +41,26 @@ from webmap.accounts import User
 from webmap.auth import credential, current_user, require, still_signed_in
 from webmap.db import database
 
-__all__ = ["bp", "changes_after", "last_change"]
+__all__ = ["Read", "bp", "changes_after", "events", "last_change", "respond"]
 
 bp = Blueprint("stream", __name__)
 _PAGE = 500
 
 
-def changes_after(db: Engine, seq: int, limit: int = _PAGE) -> list[dict[str, Any]]:
+#: Reads a feed once: its new messages, each ``(SSE id, change)``, and whether
+#: more are waiting (a whole page came: read again without waiting).
+Read = Callable[[], tuple[list[tuple[str, dict[str, Any]]], bool]]
+
+
+def _connection(db: Engine | Connection) -> AbstractContextManager[Connection]:
+    # A connection given is read as it is (a region's, on its schema's search_path).
+    return nullcontext(db) if isinstance(db, Connection) else db.connect()
+
+
+def changes_after(db: Engine | Connection, seq: int, limit: int = _PAGE) -> list[dict[str, Any]]:
     """Changes with a sequence number above ``seq``, oldest first. O(limit)."""
     c = schema.changes
-    with db.connect() as conn:
+    with _connection(db) as conn:
         rows = conn.execute(
             select(c.c.seq, c.c.kind, c.c.ref, c.c.data)
             .where(c.c.seq > seq)
@@ -58,8 +70,8 @@ def changes_after(db: Engine, seq: int, limit: int = _PAGE) -> list[dict[str, An
     return [{"seq": r.seq, "kind": r.kind, "ref": r.ref, "data": r.data} for r in rows]
 
 
-def last_change(db: Engine) -> int:
-    with db.connect() as conn:
+def last_change(db: Engine | Connection) -> int:
+    with _connection(db) as conn:
         return int(conn.execute(select(func.max(schema.changes.c.seq))).scalar() or 0)
 
 
@@ -89,30 +101,57 @@ def _start_from() -> int:
 
 
 def _events(db: Engine, user: User, start: int, signed_in: Callable[[], bool]) -> Iterator[str]:
+    seq = last_change(db) if start < 0 else start
+
+    def read() -> tuple[list[tuple[str, dict[str, Any]]], bool]:
+        nonlocal seq
+        batch = changes_after(db, seq)
+        if batch:
+            seq = batch[-1]["seq"]
+        return [(str(c["seq"]), c) for c in batch], len(batch) == _PAGE
+
+    yield from events(db, user, (str(seq), {"seq": seq}), read, signed_in)
+
+
+def events(
+    db: Engine,
+    user: User,
+    hello: tuple[str, dict[str, Any]],
+    read: Read,
+    signed_in: Callable[[], bool],
+) -> Iterator[str]:
+    """The Server-Sent Events of a feed, for ``user``.
+
+    First ``event: hello`` with ``hello``'s id and data, then each change
+    ``read`` gives that the user may see: ``id`` its SSE id, ``event`` its
+    ``kind``, ``data`` the change but its ``seq`` and ``kind`` (``ref`` and
+    ``data``, and whatever a feed tags it with). Waits on ``LISTEN
+    oms_changes`` of ``db`` between reads, keeps the connection alive and
+    ends when the user is signed out (``signed_in``) or after
+    ``STREAM_MAX_S``.
+    """
     cfg = current_app.config
     keepalive = float(cfg.get("STREAM_KEEPALIVE_S", 15.0))
     lifetime = float(cfg.get("STREAM_MAX_S", 3600.0))
     # A revoked token or an ended session stops the stream within this.
     recheck = float(cfg.get("STREAM_AUTH_S", 3.0))
-    seq = last_change(db) if start < 0 else start
     waiter = Listener(db, FEED_CHANNEL, poll_s=float(cfg.get("STREAM_POLL_S", 0.2)))
     began = last_sent = checked = time.monotonic()
     try:
-        yield f"retry: 1000\nid: {seq}\nevent: hello\ndata: {json.dumps({'seq': seq})}\n\n"
+        yield f"retry: 1000\nid: {hello[0]}\nevent: hello\ndata: {json.dumps(hello[1])}\n\n"
         while time.monotonic() - began < lifetime:
             if time.monotonic() - checked >= recheck:
                 if not signed_in():
                     yield "event: signed_out\ndata: {}\n\n"
                     return
                 checked = time.monotonic()
-            batch = changes_after(db, seq)
-            for change in batch:
-                seq = change["seq"]
+            batch, more = read()
+            for sse_id, change in batch:
                 if _visible(change, user):
-                    data = json.dumps({"ref": change["ref"], "data": change["data"]})
-                    yield f"id: {seq}\nevent: {change['kind']}\ndata: {data}\n\n"
+                    data = json.dumps({k: v for k, v in change.items() if k not in ("seq", "kind")})
+                    yield f"id: {sse_id}\nevent: {change['kind']}\ndata: {data}\n\n"
                     last_sent = time.monotonic()
-            if len(batch) == _PAGE:
+            if more:
                 continue  # catching up: no waiting
             if time.monotonic() - last_sent >= keepalive:
                 yield ": keep-alive\n\n"
@@ -122,18 +161,18 @@ def _events(db: Engine, user: User, start: int, signed_in: Callable[[], bool]) -
         waiter.close()
 
 
+def respond(messages: Iterator[str]) -> Response:
+    """A streamed ``text/event-stream`` answer of ``messages`` (kept in the request's context)."""
+    response = Response(stream_with_context(messages), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+    return response
+
+
 @bp.get("/stream")
 @require()
 def stream() -> Response:
     """Server-Sent Events of every change (see the module doc)."""
     user, cred = current_user(), credential()
     assert user is not None and cred is not None
-    response = Response(
-        stream_with_context(
-            _events(database(), user, _start_from(), lambda: still_signed_in(cred))
-        ),
-        mimetype="text/event-stream",
-    )
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
-    return response
+    return respond(_events(database(), user, _start_from(), lambda: still_signed_in(cred)))
