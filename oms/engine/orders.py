@@ -39,6 +39,7 @@ from oms.dispatch.roads import RoadGraph
 from oms.dispatch.rules import BUSY, Decision, assign_batch, suggest
 from oms.dispatch.timeline import Targets
 from oms.engine.alerts import alert
+from oms.engine.followers import Followers
 from oms.engine.outbox import Outbox
 from oms.engine.storm import storm, storm_etr
 from oms.engine.timers import renew_passed_etr
@@ -138,6 +139,10 @@ class OrderBook:
         self._everything = True
         self._remembered: set[tuple[str, str]] = set()
         self._median_seen: dict[tuple[str, str], float | None] = {}
+        # Jobs following the history median, by key, and per key moved in
+        # this batch the jobs its median as moved makes look at.
+        self._followers = Followers()
+        self._moved_now: dict[tuple[str, str], tuple[float | None, set[str]]] = {}
         self._storm_seen: Any = None
         for kind, area, stamps in stored.done:
             self.remember(kind, area, stamps or {})
@@ -225,14 +230,19 @@ class OrderBook:
         """Jobs that may change as of ``now`` without their outage changing:
         changed since they were last looked at, their time come, or their ETR's
         history or the storm's ETRs changed. None: every job (the first batch).
-        O(jobs due log jobs), plus O(jobs) when a history median or the storm moved.
+
+        O(jobs due log jobs + keys log jobs); a history median that moved
+        adds the jobs whose ETR it may change (:class:`Followers`), not every
+        job of its kind.
         """
         state = storm(self)
         storm_key = repr(sorted(state.items())) if state is not None else None
+        self._moved_now.clear()
         if self._everything or storm_key != self._storm_seen or not self.incremental:
             self._everything, self._storm_seen = False, storm_key
             self._due.clear()
             self._next.clear()
+            self._followers.clear()
             self._remembered.clear()
             self._median_seen = {k: self._median(k) for k in self.history}
             return None
@@ -242,59 +252,48 @@ class OrderBook:
             if self._next.get(jid) == when:  # else replaced by a later schedule
                 del self._next[jid]
                 visit.add(jid)
-        moved = set()
-        for k in self._remembered:
-            median = self._median(k)
-            if median != self._median_seen.get(k):
-                moved.add(k)
-                self._median_seen[k] = median
+        at = now.timestamp()
+        for key in self._followers.filed_keys():
+            # Estimates from history passing now (a median that fell since a
+            # job was scheduled brings its passing forward).
+            median = self._median(key)
+            if median is not None:
+                visit.update(self._followers.passing(key, median * 60, at))
+        for key in self._remembered:
+            median, seen = self._median(key), self._median_seen.get(key)
+            if median != seen:
+                self._median_seen[key] = median
+                visit.update(self._moved_jobs(key, seen, median, now))
         self._remembered.clear()
-        if moved:
-            stormy = storm(self) is not None
-            for job in self.jobs.values():
-                if (job.kind, job.area_class) not in moved:
-                    continue
-                base = self._from_history(job)  # once: this loop runs over every job
-                if job.etr_source not in _OWN_ETR and (
-                    stormy or (base is not None and self._news(job, base, now))
-                ):
-                    visit.add(job.id)
-                elif base is not None and base > now:
-                    self._at(job.id, base)  # its estimate passes at another time
         return visit
+
+    def _moved_jobs(
+        self, key: tuple[str, str], seen: float | None, median: float | None, now: datetime
+    ) -> set[str]:
+        """The jobs of ``key`` whose ETR may be news now that its history
+        median moved from ``seen`` to ``median``: in a storm (whose ETRs
+        may now be the later ones) or from no history, every job following
+        history."""
+        if seen is None or median is None or storm(self) is not None:
+            return self._followers.every(key)
+        return self._followers.moved(key, median * 60, now.timestamp(), ETR_NEWS_S)
 
     def _median_moved(self, job: Job, now: datetime) -> bool:
         """Whether a restoration earlier in this batch moved the history median
-        ``job``'s ETR comes from (then it is looked at, as the jobs after it
-        always were; the next batch looks at those before it)."""
-        if not self._remembered:
-            return False
+        ``job``'s ETR comes from so that its ETR may be news (then it is looked
+        at, as the jobs after it always were; the next batch looks at those
+        before it)."""
         key = (job.kind, job.area_class)
-        return (
-            key in self._remembered
-            and self._median(key) != self._median_seen.get(key)
-            and self._etr_may_move(job, now)
-        )
-
-    def _etr_may_move(self, job: Job, now: datetime) -> bool:
-        """Whether :meth:`_follow_open` would now give ``job`` another ETR from
-        history (its estimate moved more than 10 minutes, or became one)."""
-        if job.etr_source in _OWN_ETR:
+        if key not in self._remembered:
             return False
-        if storm(self) is not None:
-            return True  # the storm's ETR may now be the later one
-        base = self._from_history(job)
-        return base is not None and self._news(job, base, now)
-
-    def _news(self, job: Job, base: datetime, now: datetime) -> bool:
-        """Whether the estimate from history (``base``: A plus the median, the
-        job's :meth:`_from_history`) is another ETR than the job has."""
-        etr = base if base > now else now + self.still_needed(job)
-        return (
-            job.etr is None
-            or abs((etr - job.etr).total_seconds()) > ETR_NEWS_S
-            or job.etr_source != "history"
-        )
+        median, seen = self._median(key), self._median_seen.get(key)
+        if median == seen:
+            return False
+        known = self._moved_now.get(key)
+        if known is None or known[0] != median:
+            known = (median, self._moved_jobs(key, seen, median, now))
+            self._moved_now[key] = known
+        return job.id in known[1]
 
     def next_due(self, job: Job, now: datetime, followed: bool = True) -> datetime | None:
         """The earliest time the time-driven rules may change ``job`` (None: not
@@ -338,25 +337,30 @@ class OrderBook:
         return min(times) if times else None
 
     def schedule(self, jobs: Iterable[str], now: datetime) -> None:
-        """Note when each of ``jobs`` (just looked at) next needs looking at."""
+        """Note when each of ``jobs`` (just looked at) next needs looking at,
+        and file those following the history median (:class:`Followers`)."""
+        at = now.timestamp()
         for jid in jobs:
             job = self.jobs.get(jid)
             if job is None or not job.open:
+                self._followers.drop(jid)
                 continue
             o = self._outages.get(job.outage or "")
-            due = self.next_due(job, now, followed=o is not None and o.active)
+            followed = o is not None and o.active
+            due = self.next_due(job, now, followed=followed)
             if due is None:
                 self._next.pop(jid, None)
             elif self._next.get(jid) != due:
                 self._next[jid] = due
                 heapq.heappush(self._due, (due, jid))
-
-    def _at(self, jid: str, when: datetime) -> None:
-        """Look at job ``jid`` at ``when`` if not before (an earlier look
-        schedules it again; a later entry left in the heap is only a look more)."""
-        if jid not in self._next or when < self._next[jid]:
-            self._next[jid] = when
-            heapq.heappush(self._due, (when, jid))
+            a, base = job.stamps.get("A"), self._from_history(job) if followed else None
+            if a is None or base is None or job.etr_source in _OWN_ETR:
+                self._followers.drop(jid)
+            else:
+                key, etr = (job.kind, job.area_class), job.etr
+                history = job.etr_source == "history"
+                etr_at = etr.timestamp() if etr is not None else None
+                self._followers.put(jid, key, a.timestamp(), etr_at, history, base.timestamp(), at)
 
     def _follow_cancelled(
         self, job: Job, o: Outage, by_id: Mapping[str, Outage], now: datetime
