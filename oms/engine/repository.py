@@ -329,15 +329,7 @@ class Repository:
         new_rows = [outages[i].row() for i in sorted(ch.new)]
         if new_rows:
             conn.execute(insert(schema.outages), new_rows)
-        changed = [outages[i].row() for i in sorted(ch.dirty - ch.new)]
-        if changed:
-            columns = [c.name for c in schema.outages.columns if c.name != "id"]
-            statement = (
-                update(schema.outages)
-                .where(schema.outages.c.id == bindparam("key"))
-                .values({c: bindparam(c) for c in columns})
-            )
-            conn.execute(statement, [{**row, "key": row["id"]} for row in changed])
+        _bulk_update(conn, schema.outages, [outages[i].row() for i in sorted(ch.dirty - ch.new)])
         if ch.audit:
             _bulk_insert(conn, schema.outage_audit, ch.audit)
 
@@ -379,15 +371,9 @@ class Repository:
         new_rows = [book.jobs[j].row() for j in sorted(book.new_jobs)]
         if new_rows:
             conn.execute(insert(jobs), new_rows)
-        changed = [book.jobs[j].row() for j in sorted(book.dirty_jobs - book.new_jobs)]
-        if changed:
-            cols = [c.name for c in jobs.columns if c.name != "id"]
-            conn.execute(
-                update(jobs)
-                .where(jobs.c.id == bindparam("key"))
-                .values({c: bindparam(c) for c in cols}),
-                [{**r, "key": r["id"]} for r in changed],
-            )
+        _bulk_update(
+            conn, jobs, [book.jobs[j].row() for j in sorted(book.dirty_jobs - book.new_jobs)]
+        )
         if book.new_crews:  # onboarded mutual-aid crews (crew_add)
             new_crews = [book.crews[c].row() for c in sorted(book.new_crews)]
             conn.execute(insert(schema.crews), new_crews)
@@ -587,30 +573,69 @@ def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     rows)`` stores them, without SQLAlchemy's work per row.
 
     Each value goes through its column type's bind processor for the dialect
-    (SQLite's datetimes as text, JSON serialized, None in a JSON column as
-    JSON null), as SQLAlchemy's own insert does; then PostgreSQL takes them
-    by ``COPY ... FROM STDIN`` (CSV) in the connection's transaction, SQLite
-    by the driver's ``executemany``. Only the keys given are written (their
-    tables have no Python-side defaults). O(rows).
+    (:func:`_bound`), as SQLAlchemy's own insert does; then PostgreSQL takes
+    them by ``COPY ... FROM STDIN`` (CSV) in the connection's transaction,
+    SQLite by the driver's ``executemany``. Only the keys given are written
+    (their tables have no Python-side defaults). O(rows).
     """
     if not rows:
         return
-    dialect = conn.dialect
     columns = list(rows[0])
+    values = _bound(conn, table, columns, rows)
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, columns, values)
+        return
+    _executemany(conn, insert(table), columns, values)
+
+
+def _bulk_update(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Update the rows of ``table`` whose ``id`` is each row's, every other key
+    of ``rows`` (dicts with the same keys) set, as ``conn.execute(update(...),
+    rows)`` would, with the values bound once per column (:func:`_bound`)
+    instead of by SQLAlchemy per row and value. One ``executemany``. O(rows).
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    key = table.c.id
+    statement = (
+        update(table)
+        .where(key == bindparam("_id", type_=key.type))
+        .values({c: bindparam(c, type_=table.c[c].type) for c in columns if c != "id"})
+    )
+    values = _bound(conn, table, columns, rows)
+    _executemany(conn, statement, ["_id" if c == "id" else c for c in columns], values)
+
+
+def _bound(
+    conn: Connection, table: Any, columns: list[str], rows: list[dict[str, Any]]
+) -> list[list[Any]]:
+    """The values of ``rows`` by ``columns``, each through its column type's
+    bind processor for the dialect (SQLite's datetimes as text, JSON
+    serialized, None in a JSON column as JSON null). O(rows x columns)."""
+    dialect = conn.dialect
     values = [[r[c] for c in columns] for r in rows]
     for i, c in enumerate(columns):
         process = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             for v in values:
                 v[i] = process(v[i])
-    if dialect.name == "postgresql":
-        _copy(conn, table, columns, values)
-        return
-    compiled = insert(table).compile(dialect=dialect, column_keys=columns)
+    return values
+
+
+def _executemany(
+    conn: Connection, statement: Any, names: list[str], values: list[list[Any]]
+) -> None:
+    """``statement`` run once per row of ``values`` (bound already, in the
+    order of ``names``) by the driver's ``executemany``."""
+    compiled = statement.compile(dialect=conn.dialect, column_keys=names)
     order = compiled.positiontup
-    assert order is not None  # SQLite's qmark: positional
-    at = [columns.index(k) for k in order]
-    conn.exec_driver_sql(compiled.string, [tuple(v[i] for i in at) for v in values])
+    if order is None:  # named parameters (psycopg2's pyformat)
+        params: list[Any] = [dict(zip(names, v, strict=True)) for v in values]
+    else:  # positional (SQLite's qmark)
+        at = [names.index(k) for k in order]
+        params = [tuple(v[i] for i in at) for v in values]
+    conn.exec_driver_sql(compiled.string, params)
 
 
 def _copy(conn: Connection, table: Any, columns: list[str], values: list[list[Any]]) -> None:
