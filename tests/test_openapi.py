@@ -240,6 +240,14 @@ BEFORE: dict[tuple[str, str], tuple[Any, ...]] = {
         (200, 304, 401, 403, 404),
         (),
     ),
+    ("get", "/api/regions/public/areas"): (None, "public", (), (200, 304, 404), ()),
+    ("get", "/api/regions/public/case"): (
+        None,
+        "public",
+        ("query:case", "query:phone"),
+        (200, 400, 404, 429),
+        (),
+    ),
     ("get", "/api/regions/public/outages"): (None, "public", (), (200, 304, 404), ()),
     ("get", "/api/regions/reports/indices"): (
         ("dispatcher", "engineer"),

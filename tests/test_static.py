@@ -1,6 +1,7 @@
 """The pages' JavaScript: native ES modules, checked without a network or npm.
 
-The pages load one entry module each (``webmap/static/{dispatcher,crew,public}.js``)
+The pages load one entry module each (``webmap/static/*.js``: the dispatcher's,
+the crew's, the public page's, the pages across regions and the others)
 that imports the modules under ``webmap/static/js/``; there is no build step,
 so what is checked here is what the browser runs:
 
@@ -37,6 +38,7 @@ ENTRIES = {
     "overview": "overview.js",
     "switching": "switching.js",
     "regions": "regions.js",
+    "regions-public": "regions-public.js",
 }
 #: Module files: the entries and everything under js/.
 MODULES = sorted([STATIC / e for e in ENTRIES.values()] + list((STATIC / "js").rglob("*.js")))

@@ -47,7 +47,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -82,7 +82,16 @@ from webmap import audit
 from webmap.db import database, get_conn, service
 from webmap.snapshots import serve
 
-__all__ = ["OPENAPI_PATHS", "STAGES", "RateLimiter", "bp", "case_stage"]
+__all__ = [
+    "CASE_SCHEMA",
+    "OPENAPI_PATHS",
+    "STAGES",
+    "RateLimiter",
+    "bp",
+    "case_stage",
+    "lookup",
+    "public_page",
+]
 
 bp = Blueprint("public", __name__)
 
@@ -746,17 +755,22 @@ def _empty_area(zone: str | None, area_class: str, model: _Model) -> dict[str, A
 # -------------------------------------------------------------------- routes
 @bp.get("/public/")
 def home() -> Any:
-    """The public outage page, rendered once per process (its data comes from the JSON).
+    """The public outage page (templates/public.html)."""
+    return public_page("public.html")
+
+
+def public_page(template: str) -> Any:
+    """A public page, rendered once per process (its data comes from the JSON),
+    with an ETag and ``Cache-Control: public, max-age=OMS_PUBLIC_REFRESH_S``.
 
     Without a CSRF token: the page posts nothing, and one rendering is
     served to everybody (a token would be the first visitor's session's).
     """
-    page = current_app.extensions.get("oms.public_page")
+    pages: dict[str, tuple[bytes, str]] = current_app.extensions.setdefault("oms.public_pages", {})
+    page = pages.get(template)
     if page is None:
-        body = render_template("public.html", csrf_token=lambda: "").encode()
-        page = current_app.extensions.setdefault(
-            "oms.public_page", (body, hashlib.sha256(body).hexdigest()[:32])
-        )
+        body = render_template(template, csrf_token=lambda: "").encode()
+        page = pages.setdefault(template, (body, hashlib.sha256(body).hexdigest()[:32]))
     response = Response(page[0], mimetype="text/html")
     response.set_etag(page[1])
     refresh = int(float(current_app.config["OMS_PUBLIC_REFRESH_S"]))
@@ -814,6 +828,20 @@ def areas_doc() -> dict[str, Any]:
 @bp.get("/api/public/case")
 def case() -> Any:
     """One case's progress, by ``case`` id or the customer's ``phone``."""
+    return lookup(
+        lambda ref: case_by_ref(get_conn(), ref, service().now(get_conn())),
+        lambda digits: case_by_phone(get_conn(), digits, service().now(get_conn())),
+    )
+
+
+def lookup(
+    by_ref: Callable[[str], dict[str, Any] | None],
+    by_phone: Callable[[str], dict[str, Any] | None],
+) -> Response:
+    """The answer to a case lookup (``GET /api/public/case``, and its counterpart
+    across control regions): the client's rate limit, exactly one of ``case`` and
+    ``phone`` checked, then ``by_ref`` (the normalised reference) or ``by_phone``
+    (the number's digits); a 404 when it finds nothing."""
     refused = _rate_limited()
     if refused is not None:
         return refused
@@ -821,7 +849,6 @@ def case() -> Any:
     phone = (request.args.get("phone") or "").strip()
     if bool(case_id) == bool(phone):
         abort(400, description="give either case (e.g. K7QF-2MXH-4PZA) or phone")
-    conn = get_conn()
     if case_id:
         ref = normal_case_ref(case_id)
         if ref is None:
@@ -830,13 +857,13 @@ def case() -> Any:
                 description="give the case reference from your message "
                 "(12 letters and digits, like K7QF-2MXH-4PZA)",
             )
-        doc = case_by_ref(conn, ref, service().now(conn))
+        doc = by_ref(ref)
         missing = f"no current case {case_id}"
     else:
         digits = normal_phone(phone)
         if not _PHONE.fullmatch(phone) or not 3 <= len(digits.lstrip("+")) <= 20:
             abort(400, description="give the phone number the utility has for you")
-        doc = case_by_phone(conn, digits, service().now(conn))
+        doc = by_phone(digits)
         missing = "no current outage case for that phone number"
     if doc is None:
         abort(404, description=missing)
@@ -846,7 +873,8 @@ def case() -> Any:
 
 
 # ------------------------------------------------------------------- OpenAPI
-_CASE_SCHEMA: dict[str, Any] = {
+#: A case as ``GET /api/public/case`` answers it.
+CASE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "case": {"type": "string", "example": "K7QF-2MXH-4PZA"},
@@ -1028,7 +1056,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "responses": {
                 "200": {
                     "description": "the case",
-                    "content": {"application/json": {"schema": _CASE_SCHEMA}},
+                    "content": {"application/json": {"schema": CASE_SCHEMA}},
                 },
                 "400": {"description": "neither or both parameters, or malformed", **_ERROR},
                 "404": {"description": "no such case", **_ERROR},

@@ -22,6 +22,11 @@ the regions, on any server of the database holding them:
                                       region, each area tagged with its region (no
                                       sign-in, no personal data;
                                       :func:`~oms.storage.regions.public_outages`)
+``GET /api/regions/public/areas``     the response zones of every region as GeoJSON,
+                                      each tagged with its region (no sign-in)
+``GET /api/regions/public/case``      one case's progress, looked up in the region
+                                      owning its reference (or the phone number);
+                                      no sign-in, rate-limited as the public page's
 ``GET /api/regions/stream``           every region's ``changes`` feed as one live
                                       stream (Server-Sent Events), each change tagged
                                       with its ``region``
@@ -29,6 +34,9 @@ the regions, on any server of the database holding them:
                                       outages coloured by region, the overview's
                                       totals of all regions and of each, kept live
                                       from the stream
+``GET /regions/public/``              the public outage page of every region: the
+                                      public page's look and modules on the documents
+                                      above (no sign-in)
 ====================================  ================================================
 
 Each staff route takes the roles of its single-region counterpart, read
@@ -45,8 +53,8 @@ so its areas are exactly what its own public page shows. Every region is
 read in a read-only transaction on its schema
 (:func:`oms.storage.regions.in_region`), on the app's connection pool.
 
-The overview, the outages and the public document are served from
-snapshots (:mod:`webmap.snapshots`) as their single-region counterparts
+The overview, the outages, the public document and the public zones are
+served from snapshots (:mod:`webmap.snapshots`) as their single-region counterparts
 are: rebuilt at most every ``OMS_SNAPSHOT_S`` (the public one
 ``OMS_PUBLIC_REFRESH_S``) and, being ``timed``, at the first request once
 that old whether this server's database changed or not (a change in
@@ -73,6 +81,11 @@ its model (network, zones) and the data set's case-reference key per Flask
 app; each region gets an app object of its own holding them (it serves no
 request), so a region's case references are made with the region's key,
 as its own public page makes them, and never mixed with this server's.
+A case reference is looked up in each region in turn with the region's
+own key (HMAC references of different keys do not collide in practice),
+answered by the first that made it; a phone number in every region, the
+case answered being the one the single-region lookup would prefer among
+the regions' (an active case first, the latest).
 The breach targets of the overview are this server's dispatch
 configuration, for every region (one configuration across regions).
 """
@@ -85,7 +98,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Connection, Engine
 
 from oms.edge_states import outage_position
@@ -112,6 +125,7 @@ from oms.storage.regions import (
     public_outages,
     status,
 )
+from oms.storage.schema import zones
 from topology.model import Network
 from webmap import api, overview
 from webmap.auth import Access, credential, current_user, require, still_signed_in
@@ -133,6 +147,7 @@ from webmap.openapi.metadata import (
     query,
 )
 from webmap.openapi.shapes import ERROR, OUTAGE
+from webmap.public import CASE_SCHEMA, case_by_phone, case_by_ref, lookup, public_page
 from webmap.snapshots import NOT_MODIFIED, serve
 from webmap.stream import Read, changes_after, events, last_change, respond
 
@@ -140,12 +155,15 @@ __all__ = [
     "REGIONS_INDICES",
     "REGIONS_OUTAGES",
     "REGIONS_OVERVIEW",
+    "REGIONS_PUBLIC_AREAS",
+    "REGIONS_PUBLIC_CASE",
     "REGIONS_PUBLIC_OUTAGES",
     "REGION_STATUS",
     "bp",
     "outages_doc",
     "overview_doc",
     "page_bp",
+    "public_areas_doc",
     "public_doc",
 ]
 
@@ -333,6 +351,47 @@ REGIONS_PUBLIC_OUTAGES = Named(
         description="The public page's outages by area of every region (GET "
         "/api/public/outages on each), each area tagged with its region; no personal data.",
     ),
+)
+
+REGIONS_PUBLIC_AREAS = Named(
+    "RegionsPublicAreas",
+    obj(
+        {
+            "type": {"const": "FeatureCollection"},
+            "features": array(
+                obj(
+                    {
+                        "type": {"const": "Feature"},
+                        "id": {
+                            **STR,
+                            "description": "``region/zone``: zone ids are each region's own.",
+                        },
+                        "properties": obj(
+                            {
+                                "region": STR,
+                                "id": STR,
+                                "name": {**STR, "description": "The place name, else the id."},
+                                "area_class": STR,
+                            },
+                            ("region", "id", "name", "area_class"),
+                        ),
+                        "geometry": {"type": "object"},
+                    },
+                    ("type", "id", "properties", "geometry"),
+                )
+            ),
+        },
+        ("type", "features"),
+        description="The response zones of every region (GET /api/public/areas on each), "
+        "each tagged with its region, by region.",
+    ),
+)
+REGIONS_PUBLIC_CASE = Named(
+    "RegionsPublicCase",
+    {
+        "allOf": [CASE_SCHEMA, obj({"region": STR}, ("region",))],
+        "description": "The case as its region's GET /api/public/case answers it, and its region.",
+    },
 )
 
 
@@ -596,6 +655,137 @@ def public_doc() -> dict[str, Any]:
     return public_outages(docs)
 
 
+@bp.get("/public/areas")
+@operation(
+    "The response zones of every region, as GeoJSON (no login)",
+    tag="regions",
+    ok={
+        200: Answer("The zones, by region.", REGIONS_PUBLIC_AREAS, "application/geo+json"),
+        304: NOT_MODIFIED,
+        404: _NONE,
+    },
+    description="``GET /api/public/areas`` of every region: each zone's polygon with "
+    "``id``, ``name`` (its place name, else its id), ``area_class`` and its ``region`` "
+    "(two regions may have zones of the same id; the feature's ``id`` is "
+    "``region/zone``). The public page across regions colours them by the customers "
+    "out of ``GET /api/regions/public/outages``. Rebuilt at most every "
+    "OMS_PUBLIC_REFRESH_S seconds (10) and cacheable until then; sent with an ETag.",
+)
+def regions_public_areas() -> Any:
+    """The zones of every region, from their snapshot."""
+    return serve(
+        ("regions", "public", "areas"),
+        public_areas_doc,
+        timed=True,
+        public=True,
+        mimetype="application/geo+json",
+    )
+
+
+def public_areas_doc() -> dict[str, Any]:
+    """``GET /api/regions/public/areas`` as built for its snapshot."""
+    db = database()
+    features: list[dict[str, Any]] = []
+    for region in _from_views(db, list_regions):
+        with in_region(db, region) as conn:
+            rows = conn.execute(select(zones).order_by(zones.c.id)).mappings()
+            features.extend(
+                {
+                    "type": "Feature",
+                    "id": f"{region.name}/{r['id']}",
+                    "properties": {
+                        "region": region.name,
+                        "id": r["id"],
+                        "name": r["name"] or r["id"],
+                        "area_class": r["area_class"],
+                    },
+                    "geometry": r["geometry"],
+                }
+                for r in rows
+            )
+    return {"type": "FeatureCollection", "features": features}
+
+
+@bp.get("/public/case")
+@operation(
+    "The progress of one case of any region, by case reference or phone (no login)",
+    tag="regions",
+    params=[
+        query(
+            "case",
+            "The case reference from the acknowledgement message (12 letters and "
+            "digits, like K7QF-2MXH-4PZA): a reference of any region.",
+            STR,
+        ),
+        query(
+            "phone",
+            "The phone number the utility has for the customer, as on the public page.",
+            STR,
+        ),
+    ],
+    ok={
+        200: Answer("The case, with its region.", REGIONS_PUBLIC_CASE),
+        404: Answer(
+            "No such case in any region (or no control regions here: " + _NO_VIEWS + ")",
+            ERROR,
+        ),
+    },
+    errors=(429,),
+    description="``GET /api/public/case`` across regions: exactly one of ``case`` and "
+    "``phone``. A case reference is each region's own (a keyed hash with the "
+    "region's key): it is looked up in each region until the one that made it "
+    "answers. A phone number is looked up in every region; the case answered is "
+    "an active one first, the latest. An unknown reference or phone and one "
+    "without a current case give the same 404. Rate-limited per client address "
+    "with the public page's lookups (PUBLIC_LOOKUP_LIMIT per PUBLIC_LOOKUP_WINDOW_S: "
+    "429 and Retry-After beyond it). No personal data.",
+)
+def regions_public_case() -> Any:
+    """One case's progress, looked up in the region owning it (see the module doc)."""
+    db = database()
+    regions = _from_views(db, list_regions)
+
+    def by_ref(ref: str) -> dict[str, Any] | None:
+        for region in regions:
+            found = _case_in(db, region, lambda conn, now: case_by_ref(conn, ref, now))
+            if found is not None:
+                return found
+        return None
+
+    def by_phone(digits: str) -> dict[str, Any] | None:
+        found = [
+            doc
+            for region in regions
+            if (doc := _case_in(db, region, lambda c, now: case_by_phone(c, digits, now)))
+            is not None
+        ]
+        return max(found, key=_preferred, default=None)
+
+    return lookup(by_ref, by_phone)
+
+
+def _case_in(
+    db: Engine,
+    region: Region,
+    find: Callable[[Connection, datetime], dict[str, Any] | None],
+) -> dict[str, Any] | None:
+    """``find`` on ``region``'s schema as of its own now, with its public-page model and
+    case key (its app object, see the module doc); the case found gets its ``region``."""
+    svc = service()
+    shadow = _public_app(db, region)
+    with shadow.app_context(), in_region(db, region) as conn:
+        doc = find(conn, svc.now(conn))
+    return None if doc is None else {**doc, "region": region.name}
+
+
+def _preferred(doc: Mapping[str, Any]) -> tuple[bool, datetime]:
+    """The order a phone's cases are preferred in (:func:`webmap.public.case_by_phone`'s):
+    an active one first, the latest started; else the latest restored."""
+    active = doc["status"] == "active"
+    at = doc["started"] if active else doc["restored"] or doc["started"]
+    return active, datetime.fromisoformat(at)
+
+
 # ------------------------------------------------------------ the stream
 #: An SSE id of the stream across regions: a position per region.
 _POSITION = r"^([a-z][a-z0-9_-]*:[0-9]+(,[a-z][a-z0-9_-]*:[0-9]+)*)?$"
@@ -705,6 +895,14 @@ def page() -> Any:
         "tilesAttribution": cfg.get("OMS_TILE_ATTRIBUTION") or "Local tiles",
     }
     return render_template("regions.html", config=config, user=current_user())
+
+
+@page_bp.get("/regions/public/")
+def public_regions_page() -> Any:
+    """The public outage page across regions (templates/regions-public.html): no
+    sign-in; 404 where there are no regions, as their routes."""
+    _from_views(database(), list_regions)
+    return public_page("regions-public.html")
 
 
 @page_bp.app_context_processor

@@ -1,11 +1,14 @@
 /*
- * Outages now, by area (GET /api/public/outages): the totals, and per area
- * its customers out, outages and latest ETR, with the network outages'
- * cases. No personal data (see webmap/public.py).
+ * Outages now, by area (GET /api/public/outages, or the document of every
+ * control region, GET /api/regions/public/outages): the totals, and per
+ * area its customers out, outages and latest ETR, with the network
+ * outages' cases. An area of a region's document names its region (zone
+ * ids are each region's own), and the totals say each region's. No
+ * personal data (see webmap/public.py).
  */
-import { request } from '../api.js';
-import { byId, fill, h } from '../dom.js';
-import { count, when } from './format.js';
+import { request } from './api.js';
+import { byId, fill, h } from './dom.js';
+import { count, when } from './public-format.js';
 
 /** A date and time in the reader's locale (planned work is days ahead). */
 const day = (iso) => new Date(iso).toLocaleString([], {
@@ -14,11 +17,11 @@ const day = (iso) => new Date(iso).toLocaleString([], {
 
 const CLASS_LABEL = { urban: 'urban', rural: 'rural', remote: 'remote' };
 
-/** Loads and shows the outages by area; gives the document (null when it failed). */
-export async function loadOutages() {
+/** Loads the outages by area from `url` and shows them; gives the document (null when it failed). */
+export async function loadOutages(url) {
   const error = byId('areas-error');
   try {
-    const r = await request('GET', '/api/public/outages');
+    const r = await request('GET', url);
     if (!r.ok || !r.data) throw new Error(`the server answered ${r.status}`);
     renderOutages(r.data);
     error.textContent = '';
@@ -30,7 +33,8 @@ export async function loadOutages() {
 }
 
 function area(a) {
-  const name = a.area ? a.name || a.area : 'Other areas';
+  const place = a.area ? a.name || a.area : 'Other areas';
+  const name = a.region ? `${place}, ${a.region}` : place;
   const out = a.customers_out > 0;
   const items = a.items.map((i) => h('li', { 'data-case': i.case },
     `${i.case}: ${count(i.customers_out)} customers · ${i.stage_label}`,
@@ -44,7 +48,7 @@ function area(a) {
   if (a.single_customer_outages) {
     items.push(h('li', {}, `${a.single_customer_outages} single-supply problem(s) being handled`));
   }
-  return h('li', { class: ['area', out ? 'out' : 'clear'], 'data-area': a.area || '' },
+  return h('li', { class: ['area', out ? 'out' : 'clear'], 'data-area': a.area || '', 'data-region': a.region },
     h('div', { class: 'top' },
       h('span', {}, `${name} (${CLASS_LABEL[a.area_class] || a.area_class})`),
       h('span', {}, out ? `${count(a.customers_out)} out` : 'no outages')),
@@ -61,7 +65,10 @@ function renderOutages(doc) {
   byId('updated').textContent = `Updated ${when(doc.updated) || ''}`;
   byId('t-out').textContent = count(doc.totals.customers_out);
   byId('t-outages').textContent = count(doc.totals.outages);
-  byId('t-served').textContent = doc.totals.customers_served
+  const served = doc.totals.customers_served
     ? `of ${count(doc.totals.customers_served)} customers served` : '';
+  const regions = Object.entries(doc.regions || {})
+    .map(([name, t]) => `${name}: ${count(t.customers_out)} out`);
+  byId('t-served').textContent = [served, ...regions].filter(Boolean).join(' · ');
   fill(byId('areas'), doc.areas.map(area));
 }

@@ -1,4 +1,4 @@
-/* How the public page writes times and counts (in the reader's locale and time zone). */
+/* How the public pages write times and counts (in the reader's locale and time zone). */
 
 /** "Mon 14:05" in the reader's locale, or null. */
 export function when(iso) {

@@ -1,11 +1,12 @@
 /*
  * "Where is my case?": a case looked up by its number or by the phone
- * number (GET /api/public/case?case= or ?phone=), shown as the stages
+ * number (GET /api/public/case?case= or ?phone=, or its counterpart across
+ * control regions, which names the case's region), shown as the stages
  * reached so far, the ETR and the latest message.
  */
-import { request } from '../api.js';
-import { $, byId, fill, h } from '../dom.js';
-import { count, when } from './format.js';
+import { request } from './api.js';
+import { $, byId, fill, h } from './dom.js';
+import { count, when } from './public-format.js';
 
 const by = () => $('input[name=by]:checked').value;
 
@@ -20,7 +21,10 @@ export function syncLabel() {
   q.autocomplete = phone ? 'tel' : 'off';
 }
 
-export async function lookup(ev) {
+/** The form's submit handler, looking cases up at `url` (?case= or ?phone=). */
+export const lookupAt = (url) => (ev) => lookup(ev, url);
+
+async function lookup(ev, url) {
   ev.preventDefault();
   const key = by();
   const value = byId('q').value.trim();
@@ -32,7 +36,7 @@ export async function lookup(ev) {
   fill(box, h('p', { class: 'muted' }, 'Looking up…'));
   let r;
   try {
-    r = await request('GET', `/api/public/case?${key}=${encodeURIComponent(value)}`);
+    r = await request('GET', `${url}?${key}=${encodeURIComponent(value)}`);
   } catch {
     fill(box, h('p', { class: 'error' }, 'Could not reach the server; try again.'));
     return;
@@ -57,5 +61,6 @@ function renderCase(c) {
     c.etr ? h('p', {}, h('strong', {}, `Estimated restoration: ${when(c.etr)}`)) : null,
     c.restored ? h('p', {}, `Restored ${when(c.restored)}`) : null,
     c.customers_out ? h('p', { class: 'muted' }, `${count(c.customers_out)} customers are affected by this outage.`) : null,
-    h('p', { class: 'muted' }, `${c.area_name || 'Area –'} (${c.area_class}) · updated ${when(c.updated) || ''}`));
+    h('p', { class: 'muted' }, `${c.area_name || 'Area –'}${c.region ? `, ${c.region}` : ''}`,
+      ` (${c.area_class}) · updated ${when(c.updated) || ''}`));
 }

@@ -1,13 +1,15 @@
 /*
- * The map of outage areas: the response zones (GET /api/public/areas, read
- * once) drawn with the vendored Leaflet (the global L) and coloured by the
- * customers out in each (GET /api/public/outages, as the list shows them).
+ * The map of outage areas: the response zones (GET /api/public/areas, or
+ * every control region's, GET /api/regions/public/areas; read once) drawn
+ * with the vendored Leaflet (the global L) and coloured by the customers
+ * out in each (the outages document, as the list shows them). A zone of a
+ * region is known by its region and id: zone ids are each region's own.
  * Areas only: no customer, device or crew is drawn. No tiles, so the map
  * works on a network with no internet; the zones are the geography.
  */
-import { request } from '../api.js';
-import { byId, h } from '../dom.js';
-import { count } from './format.js';
+import { request } from './api.js';
+import { byId, h } from './dom.js';
+import { count } from './public-format.js';
 
 /** Colour bands by customers out: [at least, fill colour, legend label]. */
 export const BANDS = [
@@ -19,22 +21,24 @@ export const BANDS = [
 ];
 
 const band = (out) => BANDS.find(([least]) => out >= least);
+/** A zone's key: its id, after its region's name in a document of regions. */
+const keyOf = (region, id) => (region ? `${region}/${id}` : id);
 
 let map = null;
 let zones = null; // the L.geoJSON layer, one path per zone
 let latest = null; // the latest outages document, by area id
 
-/** Draws the zones the first time; colours them by ``doc`` (GET /api/public/outages). */
-export async function showOnMap(doc) {
-  latest = new Map(doc.areas.filter((a) => a.area).map((a) => [a.area, a]));
-  if (!map && !(await draw())) return;
+/** Draws the zones of `areasUrl` the first time; colours them by the outages document `doc`. */
+export async function showOnMap(doc, areasUrl) {
+  latest = new Map(doc.areas.filter((a) => a.area).map((a) => [keyOf(a.region, a.area), a]));
+  if (!map && !(await draw(areasUrl))) return;
   zones.eachLayer(paint);
 }
 
-async function draw() {
+async function draw(areasUrl) {
   const box = byId('map');
   if (!box || typeof L === 'undefined') return false;
-  const r = await request('GET', '/api/public/areas');
+  const r = await request('GET', areasUrl);
   if (!r.ok || !r.data?.features?.length) {
     box.hidden = true; // no zones loaded: the list says it all
     return false;
@@ -45,10 +49,12 @@ async function draw() {
   map.fitBounds(zones.getBounds(), { padding: [8, 8] });
   zones.addTo(map);
   zones.eachLayer((layer) => {
-    const id = layer.feature.properties.id;
+    const { id, region } = layer.feature.properties;
     layer.bindTooltip('', { sticky: true });
     layer.getElement().dataset.zone = id;
-    layer.on('click', () => byId('areas').querySelector(`[data-area="${CSS.escape(id)}"]`)
+    if (region) layer.getElement().dataset.region = region;
+    const inList = `[data-area="${CSS.escape(id)}"]${region ? `[data-region="${CSS.escape(region)}"]` : ''}`;
+    layer.on('click', () => byId('areas').querySelector(inList)
       ?.scrollIntoView({ behavior: 'smooth', block: 'center' }));
   });
   legend().addTo(map);
@@ -57,13 +63,13 @@ async function draw() {
 
 function paint(layer) {
   const p = layer.feature.properties;
-  const a = latest.get(p.id);
+  const a = latest.get(keyOf(p.region, p.id));
   const out = a ? a.customers_out : 0;
   const [, colour] = band(out);
   layer.setStyle({ fillColor: colour });
   layer.getElement().dataset.out = String(out);
   layer.setTooltipContent(h('span', {},
-    h('strong', {}, p.name || p.id), h('br', {}),
+    h('strong', {}, p.name || p.id, p.region ? `, ${p.region}` : ''), h('br', {}),
     out ? `${count(out)} customers out · ${a.outages} outage(s)` : 'no outages'));
 }
 
