@@ -140,6 +140,17 @@ def test_each_event_goes_to_the_region_owning_what_it_names(
             _event("outage_confirm", outage="O-000002", device="S-F1"),
             "different regions (outage 'O-000002' is in north; device 'S-F1' is in south)",
         ),
+        # An outage this intake makes is not known yet, and the boundary tie beside
+        # it is in both regions: whose outage it is, nothing says.
+        (
+            _event("outage_confirm", outage="O-000042", device="TIE-1"),
+            "ambiguous: outage 'O-000042' is in no region yet, device 'TIE-1' is in north "
+            "and south",
+        ),
+        (
+            _event("order_create", outage="O-000042", steps=[{"device": "TIE-1"}]),
+            "ambiguous: outage 'O-000042'",
+        ),
         (_event("call", lon=-93.0, lat=45.0), "a call by lon and lat alone"),
         (_event("call"), "a call by lon and lat alone"),
         (_event("dispatch_auto", auto=True), "dispatch_auto without 'job' or 'unit'"),

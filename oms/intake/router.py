@@ -28,7 +28,9 @@ How an event's regions are found (:data:`RULES`, by event type):
   unless another field narrows it to one region, except for devices: a
   normally open tie between two regions is a boundary device present in
   both, and an event about it (SCADA, a fault indicator, a switching
-  operation) goes to each region holding it.
+  operation) goes to each region holding it. An event naming a boundary
+  device and an id of another kind no region holds yet (an outage this
+  same intake makes) is ambiguous too: that id is one region's own.
 - Types naming no owner (``crew_add``, ``alert_ack``, ``storm_mode``,
   ``dispatch_auto`` with neither ``job`` nor ``unit``, a call by ``lon``
   and ``lat`` alone) are rejected saying so: they go to a region's own
@@ -309,9 +311,18 @@ def route_event(obj: Any, owners: Ownership) -> tuple[str, ...]:
     if not regions:
         named = "; ".join(f"{f.kind} {v!r} is in {_names(h)}" for f, v, h in found)
         raise EventError(f"its ids are in different regions ({named})")
-    if len(regions) > 1 and not all(f.kind in SHARED_KINDS for f, _, _ in found):
-        f, value, _ = next(x for x in found if x[0].kind not in SHARED_KINDS)
-        raise EventError(f"ambiguous: {f.kind} {value!r} is in {_names(regions)}")
+    if len(regions) > 1:
+        own = [x for x in found if x[0].kind not in SHARED_KINDS]
+        if own:
+            f, value, _ = own[0]
+            raise EventError(f"ambiguous: {f.kind} {value!r} is in {_names(regions)}")
+        # Only a boundary device names regions: an id of another kind not known
+        # yet (an outage this intake makes) is one region's, which is not said.
+        new = [(f, v) for f, v in unknown if f.kind not in SHARED_KINDS]
+        if new:
+            f, value = new[0]
+            shared = ", ".join(f"{g.kind} {v!r} is in {_names(h)}" for g, v, h in found)
+            raise EventError(f"ambiguous: {f.kind} {value!r} is in no region yet, {shared}")
     return tuple(sorted(regions))
 
 
