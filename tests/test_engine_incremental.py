@@ -118,7 +118,10 @@ def _order_book(style: str, seed: int, crews: bool, tmp: Path) -> dict[str, list
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("style", "seed", "crews"), [("eu_ring", 5, False), ("na_overhead", 2, True)]
+    ("style", "seed", "crews"),
+    # urban_mesh 9: jobs finishing left a new job the place of one still open,
+    # so the jobs looked at were taken in another order than every job's.
+    [("eu_ring", 5, False), ("na_overhead", 2, True), ("urban_mesh", 9, False)],
 )
 def test_the_order_book_looks_only_at_what_changed_and_decides_as_if_it_looked_at_everything(
     style: str, seed: int, crews: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

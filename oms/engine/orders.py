@@ -27,6 +27,7 @@ No I/O here: the repository reads the book's starting state into a
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -122,20 +123,28 @@ class OrderBook:
         self.units = {r["id"]: dict(r) for r in stored.units}
         self.crews = stored.crews
         self.jobs = {j.id: j for j in stored.jobs}
-        self._order = {jid: k for k, jid in enumerate(self.jobs)}  # the book's order
+        # The book's order: a job's place among the jobs, never reused (a
+        # count, not the size of the book, which shrinks as jobs finish).
+        self._order = {jid: k for k, jid in enumerate(self.jobs)}
+        self._places = itertools.count(len(self._order))
         self.by_outage = {j.outage: j for j in self.jobs.values() if j.outage}
         # Minutes from A to restoration of past jobs, by (kind, area class).
         self.history: dict[tuple[str, str], list[float]] = {}
         self._medians: dict[tuple[str, str], float | None] = {}
         # What to look at next batch: (when, job id) of each job's next
         # time-driven change (stale entries are harmless: looking at a job
-        # that has nothing to do changes nothing); jobs changed in the last
+        # that has nothing to do changes nothing); jobs raised in the last
         # batch; history medians and the storm state as jobs last saw them.
         # ``_everything`` until the first batch (a start or a reload).
         self._due: list[tuple[datetime, str]] = []
         self._next: dict[str, datetime] = {}  # each job's entry in _due that counts
         self._outages: Mapping[str, Outage] = {}  # the open outages sync last followed
-        self._carry: set[str] = set()  # jobs changed in the last batch (some after their look)
+        # Jobs raised in the last batch: the next look refines what raising
+        # gave them (the storm room's ETR, a priority aged from their A). A job
+        # changed otherwise needs no second look: what the look decides from
+        # (its outage, its ETR's source, the time) changed with an event (then
+        # it is dirty) or with time (then it is due).
+        self._carry: set[str] = set()
         self._everything = True
         self._remembered: set[tuple[str, str]] = set()
         self._median_seen: dict[tuple[str, str], float | None] = {}
@@ -547,7 +556,7 @@ class OrderBook:
         if self.outbox is not None:
             self.outbox.last_etr[o.id] = job.etr
         self.jobs[job.id] = job
-        self._order[job.id] = len(self._order)
+        self._order[job.id] = next(self._places)
         self.by_outage[o.id] = job
         self.new_jobs.add(job.id)
         self.dirty_jobs.add(job.id)
@@ -832,7 +841,7 @@ class OrderBook:
                 if self.outbox is not None:
                     self.outbox.acknowledged.pop(job.outage, None)
         self.modes_changed = False
-        self._carry = set(self.dirty_jobs)
+        self._carry = set(self.new_jobs)
         self._reset()
 
 
