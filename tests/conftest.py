@@ -33,7 +33,7 @@ import sqlite3
 import subprocess
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -481,11 +481,29 @@ def serve(app: object, threads: int = 16) -> Iterator[str]:
         # and its trigger. Closing the trigger while a worker could still pull
         # it let that worker write into whatever file next took the trigger's
         # descriptor: the next test's SQLite file ("file is not a database").
-        for channel in list(server._map.values()):
-            if channel is not server and channel is not server.trigger:
-                channel.close()
+        # Sockets are closed by the server's own loop (a thunk pulled through
+        # its trigger): closed from here, the loop could be in select() on
+        # them (OSError: Bad file descriptor in the server thread).
+        def in_loop(work: Callable[[], None]) -> None:
+            done = threading.Event()
+
+            def run() -> None:
+                try:
+                    work()
+                finally:
+                    done.set()
+
+            server.trigger.pull_trigger(run)
+            done.wait(5)
+
+        def close_clients() -> None:
+            for channel in list(server._map.values()):
+                if channel is not server and channel is not server.trigger:
+                    channel.close()
+
+        in_loop(close_clients)
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        server.close()
+        in_loop(server.close)  # the map empties: the loop ends
         thread.join(timeout=5)
 
 
