@@ -251,6 +251,17 @@ def test_a_region_the_id_does_not_name_starts_from_its_latest(live: dict[str, An
 
 
 @pytest.mark.postgres
+def test_a_position_past_a_regions_end_starts_from_its_end(live: dict[str, Any]) -> None:
+    """Taken as given, a position past a region's last change (an id from
+    another database, or made up) would never send that region's changes."""
+    latest = _latest(live)
+    far = f"north:{10**12},south:{latest['south']}"
+    stream = Stream(_client(live, "eng"), _quiet, headers={"Last-Event-ID": far})
+    assert stream.next()["data"] == {"regions": latest}
+    assert _changes(stream.rest()) == []
+
+
+@pytest.mark.postgres
 def test_only_the_overviews_roles_open_the_stream_and_the_page(live: dict[str, Any]) -> None:
     web = live["web"]
     rule = web.view_functions["overview.overview_json"].access.roles

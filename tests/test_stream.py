@@ -229,6 +229,23 @@ def test_last_event_id_replays_what_was_missed(streaming: Flask) -> None:
     assert all_ids[0] == 1 and all_ids[-len(ids) :] == ids
 
 
+def test_a_position_past_the_feeds_end_starts_from_its_end(streaming: Flask) -> None:
+    """An id from another database (or made up) past the last change would,
+    taken as given, never see a change: the stream starts from its end."""
+    dora, csrf = user(streaming, "dora")
+    post(dora, csrf, "/api/events", ev("s1", 0, "B1"))
+    stream = Stream(
+        streamer(streaming, "dora"),
+        headers={"Last-Event-ID": str(10**12)},
+        stop_at=lambda m: m.get("event") == "outage",
+    )
+    hello = stream.next()
+    assert 0 < int(hello["id"]) < 10**12
+    post(dora, csrf, "/api/events", ev("s2", 60, "B2"))
+    (outage,) = [m for m in stream.rest() if m.get("event") == "outage"]
+    assert outage["data"]["data"]["device"] == "B2"
+
+
 def test_a_crew_sees_only_its_own_crew_and_jobs(streaming: Flask) -> None:
     dora, csrf = user(streaming, "dora")
     post(dora, csrf, "/api/events", ev("s1", 0, "B1"))

@@ -816,11 +816,10 @@ def _regions_feed(
     its position in ``given``, else after its latest (:func:`webmap.stream.events`)."""
     at: dict[str, int] = {}
     for region in regions:
-        if region.name in given:
-            at[region.name] = given[region.name]
-        else:
-            with in_region(db, region) as conn:
-                at[region.name] = last_change(conn)
+        with in_region(db, region) as conn:
+            latest = last_change(conn)
+        # Past the region's end (an id from elsewhere, or made up): from its end.
+        at[region.name] = min(given.get(region.name, latest), latest)
 
     def read() -> tuple[list[tuple[str, dict[str, Any]]], bool]:
         out: list[tuple[str, dict[str, Any]]] = []

@@ -101,7 +101,10 @@ def _start_from() -> int:
 
 
 def _events(db: Engine, user: User, start: int, signed_in: Callable[[], bool]) -> Iterator[str]:
-    seq = last_change(db) if start < 0 else start
+    # A position past the feed's end (an id from another database, or made
+    # up) starts from the end: read as given, nothing would ever be sent.
+    latest = last_change(db)
+    seq = latest if start < 0 else min(start, latest)
 
     def read() -> tuple[list[tuple[str, dict[str, Any]]], bool]:
         nonlocal seq
