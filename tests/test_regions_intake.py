@@ -395,6 +395,32 @@ def test_the_same_file_again_changes_nothing(intake: dict[str, Any]) -> None:
     assert {n: _state(u) for n, u in intake["urls"].items()} == before
 
 
+@pytest.mark.postgres
+def test_one_process_per_region_applies_only_its_share(intake: dict[str, Any]) -> None:
+    """``--region`` applies that region's share alone (each region has its own
+    writer, so one process per region runs them at once); the lines the
+    router rejected are still reported, and a name no region has is refused."""
+    from oms.cli import cli
+
+    before = {n: _state(u) for n, u in intake["urls"].items()}
+    file = "\n".join(intake["lines"]) + "\n"
+    args = ["regions", "ingest", "-", "--db", intake["urls"]["north"], "--region", "south"]
+    result = CliRunner().invoke(cli, [*args, "--json"], input=file)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert list(doc["regions"]) == ["south"]
+    south = doc["regions"]["south"]
+    assert south["duplicates"] == intake["doc"]["regions"]["south"]["accepted"] > 100
+    assert south["accepted"] == 0
+    assert {r["line"] for r in doc["rejected"]} == {
+        intake["at"][k] for k in ("unknown", "ambiguous", "no_owner", "bad_json")
+    }
+    assert {n: _state(u) for n, u in intake["urls"].items()} == before
+    wrong = CliRunner().invoke(cli, [*args[:-1], "west"], input=file)
+    assert wrong.exit_code == 2
+    assert "no region west (the regions: north, south)" in wrong.output
+
+
 def test_regions_ingest_needs_postgresql(tmp_path: Path) -> None:
     from oms.cli import cli
 

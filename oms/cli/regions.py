@@ -93,12 +93,24 @@ def regions_status(db: str | None, as_json: bool) -> None:
 
 @regions.command("ingest")
 @click.argument("events_file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.option(
+    "--region",
+    "only",
+    multiple=True,
+    metavar="NAME",
+    help="apply only this region's share (repeatable): one process per region "
+    "applies the regions in parallel",
+)
 @db_option
 @config_option
 @json_option
 @handles_errors
 def regions_ingest(
-    events_file: str, db: str | None, config_file: str | None, as_json: bool
+    events_file: str,
+    only: tuple[str, ...],
+    db: str | None,
+    config_file: str | None,
+    as_json: bool,
 ) -> None:
     """Route the events of EVENTS_FILE (JSON lines, contract 3; - for stdin) to their regions.
 
@@ -108,7 +120,9 @@ def regions_ingest(
     order, as `oms ingest` with the region's URL applies it. A line that
     cannot be routed (unknown, ambiguous, naming no region) and a line a
     region's engine rejects are reported with their line number; the others
-    are applied. The regions are those `oms regions views` named.
+    are applied. The regions are those `oms regions views` named (with
+    --region, only those given; each region has its own writer, so one
+    process per region runs them at once).
     """
     from oms.engine import OutageEngine
     from oms.intake.events import read_lines
@@ -125,6 +139,14 @@ def regions_ingest(
         url = main.url
     finally:
         main.dispose()
+    unknown = sorted(set(only) - {r.name for r in regions})
+    if unknown:
+        names = ", ".join(r.name for r in regions)
+        raise click.BadParameter(
+            f"no region {', '.join(unknown)} (the regions: {names})", param_hint="--region"
+        )
+    if only:
+        regions = [r for r in regions if r.name in only]
     # Read as bytes: a line that is not UTF-8 is rejected alone (read_lines).
     with nullcontext(sys.stdin.buffer) if events_file == "-" else open(events_file, "rb") as fh:
         numbered = list(read_lines(fh))
@@ -139,6 +161,8 @@ def regions_ingest(
     try:
         config = given_config(config_file)
         for name, lines in routing.shares.items():
+            if name not in dbs:  # another process applies it (--region)
+                continue
             share: dict[str, Any] = {"routed": len(lines), "accepted": 0, "duplicates": 0}
             share["rejected"] = []
             if lines:
