@@ -5,7 +5,7 @@
  * round numbers, the peak marked, and the figure now at the right edge.
  * Sized to its box; drawn again when the box changes size.
  */
-import { count, hhmm } from './format.js';
+import { count, hhmm } from '../format.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 

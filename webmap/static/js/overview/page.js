@@ -17,10 +17,11 @@
  */
 import { request } from '../api.js';
 import { ready as clockReady, labelClock, speed } from '../clock.js';
+import { coalesced } from '../coalesce.js';
 import { $$, byId } from '../dom.js';
+import { hhmm } from '../format.js';
 import { refreshStorm, stormAlert, watchStorm } from '../storm.js';
 import { drawChart } from './chart.js';
-import { hhmm } from './format.js';
 import { draw, drawAll, draws, fitShown, setVocabulary } from './panels.js';
 
 let config = { wall: false, groups: [] };
@@ -32,10 +33,6 @@ const ROTATE_MS = 15000;
 const state = {
   hours: 12,
   doc: null,
-  inFlight: false,
-  again: false,
-  timer: null,
-  lastFetch: 0,
   lastSeq: null,
   rotation: 0,
 };
@@ -77,14 +74,8 @@ function render(doc) {
 }
 
 // ------------------------------------------------------------ fetching
-async function fetchNow() {
-  state.timer = null;
-  if (state.inFlight) {
-    state.again = true;
-    return;
-  }
-  state.inFlight = true;
-  state.lastFetch = performance.now();
+/** Fetch the documents and draw them (through refreshSoon: one at a time). */
+async function load() {
   hooks.fetches += 1;
   try {
     const r = await request('GET', `/api/overview?hours=${state.hours}`, undefined, { cache: 'no-store' });
@@ -96,25 +87,11 @@ async function fetchNow() {
     }
   } catch {
     // Offline for a moment: the stream's reconnection fetches again.
-  } finally {
-    state.inFlight = false;
-    if (state.again) {
-      state.again = false;
-      refreshSoon();
-    }
   }
 }
 
 /** One fetch soon, whatever else asks for one meanwhile. */
-function refreshSoon() {
-  if (state.inFlight) {
-    state.again = true;
-    return;
-  }
-  if (state.timer) return;
-  const wait = Math.max(0, state.lastFetch + MIN_GAP_MS - performance.now());
-  state.timer = setTimeout(fetchNow, wait);
-}
+const refreshSoon = coalesced(load, MIN_GAP_MS);
 
 /** Real milliseconds per sample of the chart at the server's clock speed. */
 function tickMs() {
@@ -196,7 +173,7 @@ export function start(given) {
   });
   observer.observe(byId('chart-body'));
   observer.observe(byId('overview'));
-  fetchNow();  // beside the stream's first hello, which asks again for what came between
+  refreshSoon();  // beside the stream's first hello, which asks again for what came between
   watchStorm();
   connect();
   clockReady.then(keepTime);

@@ -10,7 +10,7 @@
  */
 import { byId, fill, h } from '../dom.js';
 import { fitFigures, fitTable } from './fit.js';
-import { age, count, hhmm, human } from './format.js';
+import { age, count, hhmm, human } from '../format.js';
 
 export const draws = {};
 const shown = {};

@@ -6,7 +6,7 @@
  * view fits the outages once, then stays where the user puts it.
  */
 import { fill, h, htmlText } from '../dom.js';
-import { count } from './format.js';
+import { count } from '../format.js';
 
 const { L } = window;
 const PALETTE = ['#4ea1ff', '#ff9f1a', '#35b27c', '#c77dff', '#ff4d5e', '#2ec4b6', '#f4d35e', '#e76f51'];

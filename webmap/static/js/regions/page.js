@@ -16,8 +16,9 @@
  * and the console.
  */
 import { request } from '../api.js';
+import { coalesced } from '../coalesce.js';
 import { byId } from '../dom.js';
-import { hhmm } from './format.js';
+import { hhmm } from '../format.js';
 import { colourOf, createMap, drawOutages, setRegions } from './map.js';
 import { drawTotals } from './totals.js';
 
@@ -27,11 +28,7 @@ const EVERY_MS = 60000;
 
 let config = { snapshotS: 1 };
 const state = {
-  inFlight: false,
-  again: false,
-  timer: null,
   late: null,
-  lastFetch: 0,
   lastId: null,
 };
 
@@ -52,14 +49,8 @@ function signIn() {
 // ------------------------------------------------------------ fetching
 const get = (url) => request('GET', url, undefined, { cache: 'no-store' });
 
-async function fetchNow() {
-  state.timer = null;
-  if (state.inFlight) {
-    state.again = true;
-    return;
-  }
-  state.inFlight = true;
-  state.lastFetch = performance.now();
+/** Fetch the documents and draw them (through refreshSoon: one at a time). */
+async function load() {
   hooks.fetches += 1;
   try {
     const [totals, outages] = await Promise.all([get('/api/regions/overview'), get('/api/regions/outages')]);
@@ -77,25 +68,11 @@ async function fetchNow() {
     hooks.ready = Boolean(hooks.totals && hooks.outages);
   } catch {
     // Offline for a moment: the stream's reconnection fetches again.
-  } finally {
-    state.inFlight = false;
-    if (state.again) {
-      state.again = false;
-      refreshSoon();
-    }
   }
 }
 
 /** One fetch soon, whatever else asks for one meanwhile. */
-function refreshSoon() {
-  if (state.inFlight) {
-    state.again = true;
-    return;
-  }
-  if (state.timer) return;
-  const wait = Math.max(0, state.lastFetch + MIN_GAP_MS - performance.now());
-  state.timer = setTimeout(fetchNow, wait);
-}
+const refreshSoon = coalesced(load, MIN_GAP_MS);
 
 /** A change in some region: fetch now, and once more when every snapshot has seen it. */
 function changed() {
@@ -141,7 +118,7 @@ function connect() {
 export function start(given) {
   config = given;
   createMap(byId('map'), config);
-  fetchNow();  // beside the stream's first hello, which asks again for what came between
+  refreshSoon();  // beside the stream's first hello, which asks again for what came between
   connect();
   setInterval(refreshSoon, EVERY_MS);
 }

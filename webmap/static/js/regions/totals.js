@@ -4,7 +4,7 @@
  * with its colour on the map.
  */
 import { fill, h } from '../dom.js';
-import { count, hhmm } from './format.js';
+import { count, hhmm } from '../format.js';
 
 const COLUMNS = [
   ['outages', 'Outages'],

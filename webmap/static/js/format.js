@@ -1,4 +1,4 @@
-/* How the overview writes times, durations and counts (times in this browser's zone). */
+/* How the staff pages write times, durations and counts (times in this browser's zone). */
 
 const pad = (n) => String(n).padStart(2, '0');
 
