@@ -58,7 +58,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from oms.dispatch.jobs import Job, Zones
-from oms.intake.events import iso, parse_time
+from oms.intake.events import iso, normal_phone, parse_time
 from oms.outages import (
     ACTIVE_STATES,
     Outage,
@@ -224,11 +224,6 @@ class _Model:
 #: A phone number as people write it: digits, an optional leading +, the
 #: usual separators; 3 to 20 digits are checked after normalising.
 _PHONE = re.compile(r"^ *\+?[0-9(][0-9 ()./-]{1,30}[0-9] *$")
-
-
-def normal_phone(value: str) -> str:
-    """Digits and ``+`` only, as the engine matches a caller's number."""
-    return "".join(ch for ch in value if ch.isdigit() or ch == "+")
 
 
 #: The country calling codes of one and two digits (ITU-T E.164); every

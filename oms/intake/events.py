@@ -59,6 +59,7 @@ __all__ = [
     "digest",
     "iso",
     "loads",
+    "normal_phone",
     "parse_event",
     "parse_time",
     "read_lines",
@@ -202,7 +203,7 @@ class Directory:
                     continue
                 for i, value in enumerate(column):
                     if value:
-                        index.setdefault(_normal_phone(value) if name == "phone" else value, i)
+                        index.setdefault(normal_phone(value) if name == "phone" else value, i)
         self._tree: Any = None
         self._xy_scale: tuple[float, float] = (1.0, 1.0)
 
@@ -226,7 +227,7 @@ class Directory:
         if not isinstance(value, str):
             raise EventError("phone must be a string")
         try:
-            return self.phone_index[_normal_phone(value)]
+            return self.phone_index[normal_phone(value)]
         except KeyError:
             raise EventError(f"no customer has phone {value!r}") from None
 
@@ -279,7 +280,8 @@ class Directory:
         return int(i)
 
 
-def _normal_phone(value: str) -> str:
+def normal_phone(value: str) -> str:
+    """A phone number as the engine matches callers' numbers: digits and ``+`` only."""
     return "".join(ch for ch in value if ch.isdigit() or ch == "+")
 
 

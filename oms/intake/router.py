@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oms.exceptions import EventError
-from oms.intake.events import ACTION_TYPES
+from oms.intake.events import ACTION_TYPES, normal_phone
 
 __all__ = [
     "KINDS",
@@ -79,11 +79,6 @@ KINDS = (
 )
 #: Kinds an id of which may be held by several regions at once: boundary ties.
 SHARED_KINDS = frozenset({"device"})
-
-
-def _normal_phone(value: str) -> str:
-    # The engine matches phones on their digits, '+' kept (oms.intake.events.Directory).
-    return "".join(ch for ch in value if ch.isdigit() or ch == "+")
 
 
 class Ownership:
@@ -118,7 +113,7 @@ class Ownership:
                     raise ValueError(f"unknown kind of id {kind!r} (one of {', '.join(KINDS)})")
                 table = self._owners[kind]
                 for value in ids:
-                    key = _normal_phone(value) if kind == "phone" and value else value
+                    key = normal_phone(value) if kind == "phone" and value else value
                     if not key:
                         continue
                     held = table.get(key)
@@ -126,7 +121,7 @@ class Ownership:
 
     def owners(self, kind: str, value: str) -> frozenset[str]:
         """The regions holding ``value`` of ``kind`` (empty when none does)."""
-        key = _normal_phone(value) if kind == "phone" else value
+        key = normal_phone(value) if kind == "phone" else value
         return self._owners[kind].get(key, frozenset())
 
 
