@@ -91,6 +91,7 @@ __all__ = [
     "case_stage",
     "lookup",
     "public_page",
+    "zone_features",
 ]
 
 bp = Blueprint("public", __name__)
@@ -801,23 +802,25 @@ def areas() -> Any:
 
 def areas_doc() -> dict[str, Any]:
     """``GET /api/public/areas`` as built for its snapshot."""
-    rows = get_conn().execute(select(schema.zones)).mappings()
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
+    return {"type": "FeatureCollection", "features": zone_features(get_conn())}
+
+
+def zone_features(conn: Connection) -> list[dict[str, Any]]:
+    """The data set's response zones as GeoJSON features: ``id``, ``name`` (the
+    place name, else the id) and ``area_class``. O(zones)."""
+    return [
+        {
+            "type": "Feature",
+            "id": r["id"],
+            "properties": {
                 "id": r["id"],
-                "properties": {
-                    "id": r["id"],
-                    "name": r["name"] or r["id"],
-                    "area_class": r["area_class"],
-                },
-                "geometry": r["geometry"],
-            }
-            for r in rows
-        ],
-    }
+                "name": r["name"] or r["id"],
+                "area_class": r["area_class"],
+            },
+            "geometry": r["geometry"],
+        }
+        for r in conn.execute(select(schema.zones)).mappings()
+    ]
 
 
 @bp.get("/api/public/case")

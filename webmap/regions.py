@@ -98,7 +98,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from oms.edge_states import outage_position
@@ -125,7 +125,6 @@ from oms.storage.regions import (
     public_outages,
     status,
 )
-from oms.storage.schema import zones
 from topology.model import Network
 from webmap import api, overview
 from webmap.auth import Access, credential, current_user, require, still_signed_in
@@ -147,7 +146,14 @@ from webmap.openapi.metadata import (
     query,
 )
 from webmap.openapi.shapes import ERROR, OUTAGE
-from webmap.public import CASE_SCHEMA, case_by_phone, case_by_ref, lookup, public_page
+from webmap.public import (
+    CASE_SCHEMA,
+    case_by_phone,
+    case_by_ref,
+    lookup,
+    public_page,
+    zone_features,
+)
 from webmap.snapshots import NOT_MODIFIED, serve
 from webmap.stream import Read, changes_after, events, last_change, respond
 
@@ -688,21 +694,15 @@ def public_areas_doc() -> dict[str, Any]:
     features: list[dict[str, Any]] = []
     for region in _from_views(db, list_regions):
         with in_region(db, region) as conn:
-            rows = conn.execute(select(zones).order_by(zones.c.id)).mappings()
-            features.extend(
-                {
-                    "type": "Feature",
-                    "id": f"{region.name}/{r['id']}",
-                    "properties": {
-                        "region": region.name,
-                        "id": r["id"],
-                        "name": r["name"] or r["id"],
-                        "area_class": r["area_class"],
-                    },
-                    "geometry": r["geometry"],
-                }
-                for r in rows
-            )
+            own = sorted(zone_features(conn), key=lambda f: f["id"])
+        features.extend(
+            {
+                **f,
+                "id": f"{region.name}/{f['id']}",
+                "properties": {"region": region.name, **f["properties"]},
+            }
+            for f in own
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
