@@ -155,7 +155,15 @@ from webmap.public import (
     zone_features,
 )
 from webmap.snapshots import NOT_MODIFIED, serve
-from webmap.stream import Read, changes_after, events, last_change, respond
+from webmap.stream import (
+    Read,
+    changes_after,
+    events,
+    last_change,
+    position,
+    respond,
+    resume_id,
+)
 
 __all__ = [
     "REGIONS_INDICES",
@@ -797,10 +805,7 @@ def _given_positions(raw: str | None) -> dict[str, int]:
     for part in (raw or "").split(","):
         name, sep, seq = part.strip().partition(":")
         if sep:
-            try:
-                given[name] = max(int(seq), 0)
-            except ValueError:
-                given[name] = 0  # as /stream: an unreadable number replays from the start
+            given[name] = position(seq)
     return given
 
 
@@ -874,8 +879,7 @@ def regions_stream() -> Response:
     assert user is not None and cred is not None
     db = database()
     regions = _from_views(db, list_regions)
-    raw = request.headers.get("Last-Event-ID") or request.args.get("since")
-    hello, read = _regions_feed(db, regions, _given_positions(raw))
+    hello, read = _regions_feed(db, regions, _given_positions(resume_id()))
     return respond(events(db, user, hello, read, lambda: still_signed_in(cred)))
 
 

@@ -41,7 +41,16 @@ from webmap.accounts import User
 from webmap.auth import credential, current_user, require, still_signed_in
 from webmap.db import database
 
-__all__ = ["Read", "bp", "changes_after", "events", "last_change", "respond"]
+__all__ = [
+    "Read",
+    "bp",
+    "changes_after",
+    "events",
+    "last_change",
+    "position",
+    "respond",
+    "resume_id",
+]
 
 bp = Blueprint("stream", __name__)
 _PAGE = 500
@@ -90,14 +99,22 @@ def _visible(change: dict[str, Any], user: User) -> bool:
     return change["kind"] in ("outage", "device", "field")
 
 
-def _start_from() -> int:
-    raw = request.headers.get("Last-Event-ID") or request.args.get("since")
-    if raw is None:
-        return -1  # only what happens from now on
+def resume_id() -> str | None:
+    """The id a client resumes after (``Last-Event-ID``, else ``?since=``); None: from now."""
+    return request.headers.get("Last-Event-ID") or request.args.get("since")
+
+
+def position(text: str) -> int:
+    """A feed position a client gave; one that is no number replays from the start."""
     try:
-        return max(int(raw), 0)
+        return max(int(text), 0)
     except ValueError:
         return 0
+
+
+def _start_from() -> int:
+    raw = resume_id()
+    return -1 if raw is None else position(raw)  # -1: only what happens from now on
 
 
 def _events(db: Engine, user: User, start: int, signed_in: Callable[[], bool]) -> Iterator[str]:
