@@ -243,3 +243,19 @@ def tick(core: Any, when: datetime) -> None:
     core.advance(when)
     core.reconcile()
     core.settle()
+
+
+def fuse_clear_of(net: Network, opened: Iterable[str]) -> str:
+    """A fuse of ``net`` with customers under it, neither above nor below any
+    device of ``opened`` (the devices of open outages): locking it out makes
+    an outage of its own."""
+    supply = net.supply
+    at = [net.edge(d) for d in opened]
+    below = {e: set(supply.downstream_edges(e).tolist()) for e in at}
+    for e in range(net.n_edges):
+        if net.kind_of(e) != "fuse" or not supply.downstream_customers(e):
+            continue
+        mine = set(supply.downstream_edges(e).tolist())
+        if all(e != d and e not in below[d] and d not in mine for d in at):
+            return str(net.edge_ids[e])
+    raise AssertionError("no fuse clear of the open outages")

@@ -31,6 +31,7 @@ import pytest
 import test_regions_web
 from conftest import PASSWORD, Clock, User, kept_on_server, serve, sign_in
 from flask.testing import FlaskClient
+from helpers import fuse_clear_of
 from test_regions import PERIOD
 from test_regions_web import _app, _ok, _stop
 from test_stream import parse
@@ -303,21 +304,8 @@ def test_on_sqlite_there_is_no_stream_nor_page(tmp_path: Path) -> None:
 # ------------------------------------------------------------ the page
 def _free_fuse(live: dict[str, Any], region: str) -> str:
     """A fuse with customers under it, neither above nor below an open outage of ``region``."""
-    net = live["nets"][region]
-    supply = net.supply
-    opened = [
-        net.edge(o["device"])
-        for o in _ok(live["own_users"][region].get("/api/outages?open=1"))
-        if o["device"]
-    ]
-    below = {e: set(supply.downstream_edges(e).tolist()) for e in opened}
-    for e in range(net.n_edges):
-        if net.kind_of(e) != "fuse" or not supply.downstream_customers(e):
-            continue
-        mine = set(supply.downstream_edges(e).tolist())
-        if all(e != d and e not in below[d] and d not in mine for d in opened):
-            return str(net.edge_ids[e])
-    raise AssertionError(f"no fuse of {region} clear of its outages")
+    outages = _ok(live["own_users"][region].get("/api/outages?open=1"))
+    return fuse_clear_of(live["nets"][region], [o["device"] for o in outages if o["device"]])
 
 
 def _row(page: Any, region: str, key: str) -> str:

@@ -32,6 +32,7 @@ import pytest
 import test_regions
 import test_regions_web
 from conftest import Clock, kept_on_server, serve
+from helpers import fuse_clear_of
 from test_regions import CONFIG, PERIOD
 from test_regions_web import _app, _documented, _ok, _stop
 
@@ -86,18 +87,8 @@ def _zones_file(tmp: Path, name: str, net: Any) -> Path:
 
 def _free_fuse(net: Any, conn: Any) -> str:
     """A fuse with customers under it, neither above nor below an active outage."""
-    supply = net.supply
-    opened = [
-        net.edge(o.device) for o in list_outages(conn) if o.state in ACTIVE_STATES and o.device
-    ]
-    below = {e: set(supply.downstream_edges(e).tolist()) for e in opened}
-    for e in range(net.n_edges):
-        if net.kind_of(e) != "fuse" or not supply.downstream_customers(e):
-            continue
-        mine = set(supply.downstream_edges(e).tolist())
-        if all(e != d and e not in below[d] and d not in mine for d in opened):
-            return str(net.edge_ids[e])
-    raise AssertionError("no fuse clear of the outages")
+    active = [o.device for o in list_outages(conn) if o.state in ACTIVE_STATES and o.device]
+    return fuse_clear_of(net, active)
 
 
 @pytest.fixture(scope="module")
