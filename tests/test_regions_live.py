@@ -18,8 +18,6 @@ Chromium.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,12 +27,12 @@ from typing import Any
 
 import pytest
 import test_regions_web
+import test_stream
 from conftest import PASSWORD, Clock, User, kept_on_server, serve, sign_in
 from flask.testing import FlaskClient
 from helpers import fuse_clear_of
 from test_regions import PERIOD
 from test_regions_web import _app, _ok, _stop
-from test_stream import parse
 
 from oms.intake.events import iso
 from oms.storage.regions import in_region, status
@@ -71,63 +69,12 @@ def live(served: dict[str, Any]) -> Iterator[dict[str, Any]]:
         _stop(web)
 
 
-class Ended(Exception):
-    """The stream ended."""
-
-
-class Stream:
-    """``/api/regions/stream`` read by a thread of its own (see tests/test_stream.py's
-    ``Stream``: the generator keeps its contexts in the thread iterating it),
-    closed after the first message ``stop_at`` accepts."""
-
-    def __init__(
-        self, client: FlaskClient, stop_at: Callable[[dict[str, Any]], bool], **kw: Any
-    ) -> None:
-        self.stop_at = stop_at
-        self.queue: queue.Queue[dict[str, Any] | BaseException | None] = queue.Queue()
-        self.thread = threading.Thread(target=self._read, args=(client, kw), daemon=True)
-        self.thread.start()
-
-    def _read(self, client: FlaskClient, kw: dict[str, Any]) -> None:
-        response = None
-        buffer = ""
-        try:
-            response = client.get("/api/regions/stream", buffered=False, **kw)
-            assert response.status_code == 200, response.get_data()
-            assert response.mimetype == "text/event-stream"
-            for chunk in response.response:
-                buffer += chunk.decode()
-                while "\n\n" in buffer:
-                    raw, buffer = buffer.split("\n\n", 1)
-                    message = parse(raw)
-                    self.queue.put(message)
-                    if self.stop_at(message):
-                        return
-        except BaseException as exc:  # handed to the test's thread
-            self.queue.put(exc)
-        finally:
-            if response is not None:
-                response.close()  # ends the generator, in the thread that ran it
-            self.queue.put(None)
-
-    def next(self, timeout: float = 20) -> dict[str, Any]:
-        item = self.queue.get(timeout=timeout)
-        if item is None:
-            self.queue.put(None)
-            raise Ended
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    def rest(self) -> list[dict[str, Any]]:
-        """Every message until the stream ends."""
-        out = []
-        try:
-            while True:
-                out.append(self.next())
-        except Ended:
-            self.thread.join(timeout=10)
-            return out
+def _stream(
+    client: FlaskClient, stop_at: Callable[[dict[str, Any]], bool], **kw: Any
+) -> test_stream.Stream:
+    """``/api/regions/stream`` read by a thread of its own (tests/test_stream.py's
+    ``Stream``), closed after the first message ``stop_at`` accepts."""
+    return test_stream.Stream(client, stop_at=stop_at, path="/api/regions/stream", wait=20, **kw)
 
 
 def _quiet(message: dict[str, Any]) -> bool:
@@ -193,7 +140,7 @@ def test_the_stream_replays_both_regions_changes_tagged(live: dict[str, Any]) ->
     start = {"north": 0, "south": 0}
     expected = _feed(live, start)
     assert expected["north"] and expected["south"]
-    stream = Stream(_client(live, "dora"), _quiet, headers={"Last-Event-ID": "north:0,south:0"})
+    stream = _stream(_client(live, "dora"), _quiet, headers={"Last-Event-ID": "north:0,south:0"})
     hello = stream.next()
     assert hello["event"] == "hello" and hello["id"] == "north:0,south:0"
     assert hello["data"] == {"regions": start}
@@ -218,7 +165,7 @@ def test_last_event_id_resumes_without_repeats_or_gaps(live: dict[str, Any]) -> 
         return m.get("event") == "crew" and m["data"]["region"] == "south"
 
     # A stream with no id starts from now: its hello names every region's latest.
-    first = Stream(_client(live, "dora"), south_crew)
+    first = _stream(_client(live, "dora"), south_crew)
     hello = first.next()
     now = _positions(hello["id"])
     assert now == _latest(live)
@@ -237,7 +184,7 @@ def test_last_event_id_resumes_without_repeats_or_gaps(live: dict[str, Any]) -> 
     assert ("crew", "K-north-1") in [r[1:3] for r in missed["north"]]
     assert ("crew", "K-south-1") in [r[1:3] for r in missed["south"]]
     for kw in ({"headers": {"Last-Event-ID": last}}, {"query_string": {"since": last}}):
-        resumed = Stream(_client(live, "dora"), _quiet, **kw)
+        resumed = _stream(_client(live, "dora"), _quiet, **kw)
         hello = resumed.next()
         assert hello["id"] == last and hello["data"] == {"regions": _positions(last)}
         assert _streamed(_changes(resumed.rest())) == missed, kw
@@ -246,7 +193,7 @@ def test_last_event_id_resumes_without_repeats_or_gaps(live: dict[str, Any]) -> 
 @pytest.mark.postgres
 def test_a_region_the_id_does_not_name_starts_from_its_latest(live: dict[str, Any]) -> None:
     latest = _latest(live)
-    stream = Stream(_client(live, "eng"), _quiet, headers={"Last-Event-ID": "north:0"})
+    stream = _stream(_client(live, "eng"), _quiet, headers={"Last-Event-ID": "north:0"})
     assert stream.next()["data"] == {"regions": {"north": 0, "south": latest["south"]}}
     assert {m["data"]["region"] for m in _changes(stream.rest())} == {"north"}
 
@@ -257,7 +204,7 @@ def test_a_position_past_a_regions_end_starts_from_its_end(live: dict[str, Any])
     another database, or made up) would never send that region's changes."""
     latest = _latest(live)
     far = f"north:{10**12},south:{latest['south']}"
-    stream = Stream(_client(live, "eng"), _quiet, headers={"Last-Event-ID": far})
+    stream = _stream(_client(live, "eng"), _quiet, headers={"Last-Event-ID": far})
     assert stream.next()["data"] == {"regions": latest}
     assert _changes(stream.rest()) == []
 
@@ -275,7 +222,7 @@ def test_only_the_overviews_roles_open_the_stream_and_the_page(live: dict[str, A
     sign_in(crew, "k1")
     assert crew.get("/api/regions/stream").status_code == 403
     assert crew.get("/regions").status_code == 403
-    hello = Stream(_client(live, "eng"), lambda m: True).rest()
+    hello = _stream(_client(live, "eng"), lambda m: True).rest()
     assert [m["event"] for m in hello] == ["hello"]
     page = _client(live, "eng").get("/regions")
     assert page.status_code == 200 and "regions.js" in page.get_data(as_text=True)

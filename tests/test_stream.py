@@ -62,14 +62,15 @@ class Ended(Exception):
 
 
 class Stream:
-    """``/stream`` opened and read by a thread of its own, with a client of its own.
+    """``/stream`` (or another stream at ``path``) opened and read by a thread
+    of its own, with a client of its own.
 
     The stream's generator keeps its app and request contexts pushed in the
     thread that iterates it while it waits (and the test client runs it to
     its first message inside ``get``), so that thread must not be the one
     making the test's other requests. ``stop_at``: the reader closes the
     stream after the first message it accepts (else the stream runs for
-    ``STREAM_MAX_S``).
+    ``STREAM_MAX_S``). ``wait``: how long :meth:`next` waits by default.
     """
 
     def __init__(
@@ -77,9 +78,12 @@ class Stream:
         client: FlaskClient,
         *,
         stop_at: Callable[[dict[str, Any]], bool] | None = None,
+        path: str = "/stream",
+        wait: float = 10,
         **kw: Any,
     ) -> None:
         self.stop_at = stop_at
+        self.path, self.wait = path, wait
         self.queue: queue.Queue[dict[str, Any] | BaseException | None] = queue.Queue()
         self.thread = threading.Thread(target=self._read, args=(client, kw), daemon=True)
         self.thread.start()
@@ -88,7 +92,7 @@ class Stream:
         response = None
         buffer = ""
         try:
-            response = client.get("/stream", buffered=False, **kw)
+            response = client.get(self.path, buffered=False, **kw)
             assert response.status_code == 200, response.get_data()
             assert response.mimetype == "text/event-stream"
             assert response.headers["Cache-Control"] == "no-cache"
@@ -107,9 +111,9 @@ class Stream:
                 response.close()  # ends the generator, in the thread that ran it
             self.queue.put(None)
 
-    def next(self, timeout: float = 10) -> dict[str, Any]:
-        """The next message, waiting at most ``timeout`` seconds."""
-        item = self.queue.get(timeout=timeout)
+    def next(self, timeout: float | None = None) -> dict[str, Any]:
+        """The next message, waiting at most ``timeout`` seconds (``wait``)."""
+        item = self.queue.get(timeout=self.wait if timeout is None else timeout)
         if item is None:
             self.queue.put(None)
             raise Ended
