@@ -148,8 +148,8 @@ class OrderBook:
         self._everything = True
         self._remembered: set[tuple[str, str]] = set()
         self._median_seen: dict[tuple[str, str], float | None] = {}
-        # Jobs following the history median, by key, and per key moved in
-        # this batch the jobs its median as moved makes look at.
+        # Jobs following the history median, by key; and, per key whose median
+        # moved in this batch, that median and the jobs it makes look at.
         self._followers = Followers()
         self._moved_now: dict[tuple[str, str], tuple[float | None, set[str]]] = {}
         self._storm_seen: Any = None
