@@ -10,9 +10,10 @@
  * Events that arrive while the lists load are held and applied after them.
  * A dropped stream reconnects from the last event seen (?since=).
  */
-import { call, request } from '../api.js';
+import { call } from '../api.js';
 import { byId } from '../dom.js';
 import { refreshStorm, stormAlert } from '../storm.js';
+import { keepOpen } from '../stream.js';
 import { DONE_JOB, OPEN_OUTAGE, signIn } from './config.js';
 import { addAlert, applyAck, loadAlerts, loadSummary } from './alarms.js';
 import { alertText } from './cards.js';
@@ -130,17 +131,7 @@ function setLive(state) {
 export function connect() {
   const es = new EventSource(`/stream${store.lastSeq !== null ? `?since=${store.lastSeq}` : ''}`);
   es.onopen = () => setLive('on');
-  es.onerror = () => {
-    setLive('off');
-    if (es.readyState !== EventSource.CLOSED) return;
-    // The browser gave up (e.g. the server answered an error): check the
-    // session, then start again from the last change we saw.
-    request('GET', '/api/session').then(
-      (r) => (r.status === 401 ? signIn() : setTimeout(connect, 2000)),
-      () => setTimeout(connect, 3000));
-  };
-  // Signed out elsewhere, or the session ended: back to the sign-in page.
-  es.addEventListener('signed_out', () => { es.close(); signIn(); });
+  keepOpen(es, { lost: () => setLive('off'), signIn, reconnect: connect });
   es.addEventListener('hello', (e) => {
     setLive('on');
     const first = store.lastSeq === null;

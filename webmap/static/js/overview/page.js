@@ -21,6 +21,7 @@ import { coalesced } from '../coalesce.js';
 import { $$, byId } from '../dom.js';
 import { hhmm } from '../format.js';
 import { refreshStorm, stormAlert, watchStorm } from '../storm.js';
+import { keepOpen } from '../stream.js';
 import { drawChart } from './chart.js';
 import { draw, drawAll, draws, fitShown, setVocabulary } from './panels.js';
 
@@ -116,14 +117,7 @@ function setLive(on) {
 function connect() {
   const es = new EventSource(`/stream${state.lastSeq !== null ? `?since=${state.lastSeq}` : ''}`);
   es.onopen = () => setLive(true);
-  es.onerror = () => {
-    setLive(false);
-    if (es.readyState !== EventSource.CLOSED) return;
-    request('GET', '/api/session').then(
-      (r) => (r.status === 401 ? signIn() : setTimeout(connect, 2000)),
-      () => setTimeout(connect, 3000));
-  };
-  es.addEventListener('signed_out', () => { es.close(); signIn(); });
+  keepOpen(es, { lost: () => setLive(false), signIn, reconnect: connect });
   es.addEventListener('hello', (e) => {
     setLive(true);
     state.lastSeq = Number(e.lastEventId || 0);

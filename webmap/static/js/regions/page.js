@@ -19,6 +19,7 @@ import { request } from '../api.js';
 import { coalesced } from '../coalesce.js';
 import { byId } from '../dom.js';
 import { hhmm } from '../format.js';
+import { keepOpen } from '../stream.js';
 import { colourOf, createMap, drawOutages, setRegions } from './map.js';
 import { drawTotals } from './totals.js';
 
@@ -93,14 +94,7 @@ function connect() {
   const since = state.lastId !== null ? `?since=${encodeURIComponent(state.lastId)}` : '';
   const es = new EventSource(`/api/regions/stream${since}`);
   es.onopen = () => setLive(true);
-  es.onerror = () => {
-    setLive(false);
-    if (es.readyState !== EventSource.CLOSED) return;
-    request('GET', '/api/session').then(
-      (r) => (r.status === 401 ? signIn() : setTimeout(connect, 2000)),
-      () => setTimeout(connect, 3000));
-  };
-  es.addEventListener('signed_out', () => { es.close(); signIn(); });
+  keepOpen(es, { lost: () => setLive(false), signIn, reconnect: connect });
   es.addEventListener('hello', (e) => {
     setLive(true);
     state.lastId = e.lastEventId;

@@ -7,10 +7,11 @@
  * lists again. Alert rows change only the storm banner (../storm.js). Also
  * the page's clock, and its start.
  */
-import { call, request } from '../api.js';
+import { call } from '../api.js';
 import { labelClock, now } from '../clock.js';
 import { $$, byId } from '../dom.js';
 import { refreshStorm, stormAlert, watchStorm } from '../storm.js';
+import { keepOpen } from '../stream.js';
 import { applyField, loadField, wireField } from './field.js';
 import { route, wireOrders } from './orders.js';
 import './order.js';
@@ -49,14 +50,7 @@ function setLive(state) {
 function connect() {
   const es = new EventSource(`/stream${store.lastSeq !== null ? `?since=${store.lastSeq}` : ''}`);
   es.onopen = () => setLive('on');
-  es.onerror = () => {
-    setLive('off');
-    if (es.readyState !== EventSource.CLOSED) return;
-    request('GET', '/api/session').then(
-      (r) => (r.status === 401 ? signIn() : setTimeout(connect, 2000)),
-      () => setTimeout(connect, 3000));
-  };
-  es.addEventListener('signed_out', () => { es.close(); signIn(); });
+  keepOpen(es, { lost: () => setLive('off'), signIn, reconnect: connect });
   es.addEventListener('hello', (e) => {
     setLive('on');
     store.lastSeq = Number(e.lastEventId || 0);
