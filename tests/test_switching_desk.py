@@ -649,3 +649,25 @@ def test_a_fault_isolated_and_reclosed_within_minutes_is_not_a_blink() -> None:
     [switching] = core.outages.active()
     assert (switching.kind, switching.device, switching.customers_out) == ("switching", "SW1", 13)
     assert switching.revealed_by == fault.id
+
+
+def test_a_reclose_after_switching_sees_the_switching() -> None:
+    """A reclose before any switching, then the fault isolated and reclosed:
+    the devices the operator opened in between still hold customers out (the
+    open devices a reclose looks at are found again after switching)."""
+    core = _core()
+    desk = Desk(core)
+    desk.step = 0.25
+    desk.send("scada", {}, device="B1", state="open")
+    desk.send("scada", {}, device="B1", state="closed")
+    desk.send("scada", {}, device="B1", state="open", lockout=True)
+    fault = next(o for o in core.outages.active() if o.device == "B1")
+    oid = desk.issue(
+        [{"action": "open", "device": "SW1"}, {"action": "close", "device": "B1"}],
+    )
+    desk.send("order_step", DORA, order=oid, step=1)
+    desk.send("order_step", DORA, order=oid, step=2, acknowledge=["faulted"])
+    assert (fault.state, fault.customers_out) == ("restored", 27)
+    [switching] = core.outages.active()
+    assert (switching.kind, switching.device, switching.customers_out) == ("switching", "SW1", 13)
+    assert switching.revealed_by == fault.id
