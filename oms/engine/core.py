@@ -183,7 +183,11 @@ class EngineCore:
         """The evidence as of the clock (units that aged out are forgotten)."""
         assert self.clock is not None
         table = self.ev.table(
-            to_seconds(self.clock), self.config.prediction, self.units.metered, self.units.node
+            to_seconds(self.clock),
+            self.config.prediction,
+            self.units.metered,
+            self.units.node,
+            self.blinks_until,
         )
         self.ev.forget(table.stale)
         return table

@@ -162,6 +162,42 @@ class Evidence:
             & (now > asked)
         )
 
+    def _settled(
+        self,
+        units: np.ndarray,
+        metered: np.ndarray,
+        now: float,
+        p: PredictionParams,
+        blinks_until: float,
+    ) -> np.ndarray:
+        """Of ``units``, those whose rows stay out of every table until their
+        own evidence, meter or restoration changes (each marks them live
+        again): every report of no supply older than their restoration or a
+        report of supply, and that report older than ``supplied_window_s``;
+        not a meter silent since a restoration (:meth:`_silent_since_restoration`);
+        every ping answered, none missed; a restore already looked at for
+        blinks. After a storm these are most units with evidence: without
+        them a table costs what is still out, not everyone who was out in
+        the window."""
+        on, epoch, gasp = self.on[units], self.epoch[units], self.gasp[units]
+        back = np.fmax(epoch, on)
+        sent = self.ping_sent[units]
+        return (
+            ~(self.off[units] > back)
+            & ~(gasp > back)
+            & ~(self.ping_dead[units] > back)
+            & ~(on > now - p.supplied_window_s)
+            & (
+                ~metered[units]
+                | (on >= epoch)
+                | ~(gasp <= epoch - p.momentary_s)
+                | (self.restore[units] >= epoch)
+            )
+            & (~(sent > -np.inf) | (on >= sent) | (self.ping_dead[units] >= sent))
+            & (self.ping_missed[units] == 0)
+            & ~(self.restore[units] > blinks_until)
+        )
+
     def pinged(self, units: np.ndarray, t: float) -> None:
         """The engine asked the head-end to ping ``units`` at ``t``. O(len(units))."""
         sent = self.ping_sent[units]
@@ -199,23 +235,33 @@ class Evidence:
         ``seen``, default ``t``): older reports no longer count."""
         self.epoch[units] = np.maximum(self.epoch[units], t)
         self.epoch_seen[units] = np.maximum(self.epoch_seen[units], t if seen is None else seen)
+        self.live[units] = True  # a meter that never reports back is evidence now
 
     def out_since(self, units: np.ndarray, t: float) -> None:
         """``units`` have been out since ``t``: undo restorations they never had."""
         self.epoch[units] = np.minimum(self.epoch[units], t - 1.0)
+        self.live[units] = True
 
     def forget(self, units: np.ndarray) -> None:
         """Stop looking at units whose evidence aged out."""
         self.live[units] = False
 
     def table(
-        self, now: float, p: PredictionParams, metered: np.ndarray, unit_node: np.ndarray
+        self,
+        now: float,
+        p: PredictionParams,
+        metered: np.ndarray,
+        unit_node: np.ndarray,
+        blinks_until: float,
     ) -> EvidenceTable:
         """What the evidence says as of ``now``. O(units with live evidence).
 
         ``metered`` and ``unit_node`` give, per unit, whether it has an AMI
-        meter and its node. Nothing is changed: units that aged out are
-        listed in ``stale`` for :meth:`forget`.
+        meter and its node; meters' restores up to ``blinks_until`` were
+        looked at for blinks. Nothing is changed: units with nothing more
+        to say are listed in ``stale`` for :meth:`forget`: those whose
+        evidence aged out of the window, and those back in supply for good
+        (:meth:`_settled`).
         """
         floor_t = now - p.window_hours * 3600.0
         units = np.flatnonzero(self.live)
@@ -263,6 +309,7 @@ class Evidence:
         since_t = np.where(np.isnan(since_t) & nested, epoch, since_t)
         dead = dead | nested
         expired = ~keep & ~(epoch > floor_t) & (before < floor_t)
+        expired |= self._settled(units, metered, now, p, blinks_until)
         return EvidenceTable(
             units=units[keep],
             nodes=unit_node[units[keep]],

@@ -1,0 +1,139 @@
+"""The evidence per unit, read as of a time (oms.engine.evidence): units
+back in supply for good are forgotten early, and no table changes for it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from oms.config import PredictionParams
+from oms.engine.evidence import Evidence, EvidenceTable
+from oms.intake.events import Event
+
+UNITS = 2
+P = PredictionParams()
+_ROWS = (
+    "units",
+    "nodes",
+    "delta",
+    "dead",
+    "on",
+    "off",
+    "pdead",
+    "dead_t",
+    "since_t",
+    "fresh_t",
+    "gasp_t",
+    "on_t",
+)
+
+
+def _event(kind: str, t: float, **payload: object) -> Event:
+    return Event("e", kind, datetime.fromtimestamp(t, UTC), dict(payload), "")
+
+
+def _same(a: EvidenceTable, b: EvidenceTable) -> bool:
+    return all(
+        np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True) for name in _ROWS
+    ) and (a.base_meter, a.ami_live) == (b.base_meter, b.ami_live)
+
+
+#: What can happen to a unit between two tables: (what, unit, seconds on).
+_STEP = st.tuples(
+    st.sampled_from(
+        ["off", "on", "gasp", "restore", "ping_on", "ping_dead", "pinged", "restored", "out"]
+    ),
+    st.integers(0, UNITS - 1),
+    st.sampled_from([0.0, 30.0, 200.0, 1000.0, 3600.0]),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(_STEP, min_size=1, max_size=40),
+    st.lists(st.booleans(), min_size=UNITS, max_size=UNITS),
+)
+# A ping missed before the one answered: no supply once the answer ages out.
+@example(
+    [
+        ("pinged", 0, 0.0),
+        ("ping_on", 1, 30.0),
+        ("pinged", 0, 30.0),
+        ("ping_on", 0, 30.0),
+        ("on", 1, 1000.0),
+        ("on", 1, 30.0),
+    ],
+    [False, False],
+)
+# Back in supply, then a restoration above it it never reports back from.
+@example(
+    [
+        ("gasp", 0, 0.0),
+        ("restore", 0, 30.0),
+        ("on", 1, 1000.0),
+        ("on", 1, 30.0),
+        ("restored", 0, 30.0),
+        ("on", 1, 200.0),
+    ],
+    [True, True],
+)
+def test_forgetting_settled_units_changes_no_table(steps: list, metered: list[bool]) -> None:
+    """Every table is the same whether units back in supply are forgotten
+    (the engine's way) or kept live until their evidence ages out."""
+    forgetful, keeping = Evidence(UNITS), Evidence(UNITS)
+    meters = np.array(metered)
+    nodes = np.arange(UNITS) * 10
+    now, blinks_until = 1_000_000.0, -np.inf
+    for what, u, wait in steps:
+        now += wait
+        for ev in (forgetful, keeping):
+            units = np.array([u])
+            if what == "off":
+                ev.apply(_event("call", now), u, now)
+            elif what == "on":
+                ev.apply(_event("call", now, power="on"), u, now)
+            elif what == "gasp":
+                ev.apply(_event("ami_last_gasp", now), u, now)
+            elif what == "restore":
+                ev.apply(_event("ami_restore", now), u, now)
+            elif what in ("ping_on", "ping_dead"):
+                ev.apply(_event("ami_ping_reply", now, energized=what == "ping_on"), u, now)
+            elif what == "pinged":
+                ev.pinged(units, now)
+            elif what == "restored":
+                ev.restored(units, now - 60.0, now)
+            else:
+                ev.out_since(units, now - 120.0)
+        a = forgetful.table(now, P, meters, nodes, blinks_until)
+        b = keeping.table(now, P, meters, nodes, blinks_until)
+        assert _same(a, b), (what, u, now)
+        forgetful.forget(a.stale)
+        # The engine looks at blinks after each table (customers.momentaries_from_meters).
+        blinks_until = now - P.blink_settle_s
+
+
+def test_a_unit_back_in_supply_is_forgotten_after_the_supplied_window() -> None:
+    ev = Evidence(2)
+    meters, nodes = np.ones(2, dtype=bool), np.arange(2)
+    t = 1_000_000.0
+    ev.apply(_event("ami_last_gasp", t), 0, t)
+    ev.apply(_event("ami_last_gasp", t), 1, t)
+    ev.apply(_event("ami_restore", t + 600), 0, t + 600)
+    ev.restored(np.array([0]), t + 590)
+    soon = ev.table(t + 700, P, meters, nodes, t + 650)
+    assert soon.units.tolist() == [0, 1] and soon.stale.tolist() == []
+    later = t + 600 + P.supplied_window_s + 1
+    # Its restore not looked at for blinks yet: kept live for that.
+    assert ev.table(later, P, meters, nodes, t + 500).stale.tolist() == []
+    done = ev.table(later, P, meters, nodes, later - P.blink_settle_s)
+    assert (done.units.tolist(), done.stale.tolist()) == ([1], [0])
+    ev.forget(done.stale)
+    # A later restoration above it (it never gasped again) says nothing new;
+    # a new gasp brings it back.
+    ev.restored(np.array([0]), later + 10)
+    assert ev.live[0]
+    ev.apply(_event("ami_last_gasp", later + 20), 0, later + 20)
+    assert ev.table(later + 30, P, meters, nodes, later).units.tolist() == [0, 1]
