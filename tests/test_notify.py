@@ -132,6 +132,36 @@ def test_delivery_records_sent_and_failed(url: str, tmp_path: Path) -> None:
     assert deliver(connect(url), {"sms": FileChannel(out)}, T0)["sent"] == 0
 
 
+def test_notify_send_exits_1_when_a_message_failed(url: str, tmp_path: Path) -> None:
+    """A scheduler running the notifier sees a channel that is down."""
+    cli_run(
+        "notify",
+        "subscribe",
+        "a9-2",
+        "--channel",
+        "email",
+        "--address",
+        "a@x.org",
+        "--db",
+        url,
+        "--json",
+    )
+    engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
+    feed(engine, ev("c2", "call", 0, customer="a9-2"))
+    out = str(tmp_path / "out.jsonl")
+    send = ["notify", "send", "--db", url, "--file", out, "--json"]
+    # No SMTP host given: the e-mail fails.
+    result = CliRunner().invoke(cli, send)
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["failed"] == 1
+    [failed] = messages(url)
+    assert (failed["channel"], failed["status"]) == ("email", "failed")
+    assert failed["error"] == "no email channel is configured"
+    # Nothing fails on the next run (the customer opted out): 0.
+    cli_run("notify", "optout", "a9-2", "--db", url, "--json")
+    assert cli_run(*send) == {"sent": 0, "failed": 0, "skipped": 1, "held": 0}
+
+
 def test_a_customer_who_opts_out_after_a_message_was_queued_gets_nothing(
     url: str, tmp_path: Path
 ) -> None:

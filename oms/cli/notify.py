@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -140,6 +141,8 @@ def notify_send(
 
     Stale messages (an older ETR behind a newer one, anything but the survey
     behind "restored") are skipped: one message per change per customer.
+    Exits 1 when a message failed (recorded, retried by the next run), so
+    the scheduler running it sees a channel down.
     """
     from oms.notify import (
         Channel,
@@ -170,6 +173,8 @@ def notify_send(
             f"skipped {counts['skipped']} (stale), held {counts['held']} (quiet hours)"
         ),
     )
+    if counts["failed"]:
+        sys.exit(1)
 
 
 @notify.command("fan-out")
