@@ -1,8 +1,9 @@
 """The evidence per unit, read as of a time (oms.engine.evidence): units
-back in supply for good are forgotten early, and no table changes for it."""
+back in supply for good are left alone, and no table changes for it."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import numpy as np
@@ -15,6 +16,9 @@ from oms.intake.events import Event
 
 UNITS = 2
 P = PredictionParams()
+#: Other rules, as storm mode may set them: a longer window of supply
+#: reports, longer blinks, a one-hour window of evidence.
+STORM = dataclasses.replace(P, supplied_window_s=3600.0, momentary_s=600.0, window_hours=1.0)
 _ROWS = (
     "units",
     "nodes",
@@ -44,7 +48,10 @@ def _same(a: EvidenceTable, b: EvidenceTable) -> bool:
 #: What can happen to a unit between two tables: (what, unit, seconds on).
 _STEP = st.tuples(
     st.sampled_from(
-        ["off", "on", "gasp", "restore", "ping_on", "ping_dead", "pinged", "restored", "out"]
+        [
+            *("off", "on", "gasp", "restore", "ping_on", "ping_dead"),
+            *("pinged", "restored", "out", "rules"),
+        ]
     ),
     st.integers(0, UNITS - 1),
     st.sampled_from([0.0, 30.0, 200.0, 1000.0, 3600.0]),
@@ -80,15 +87,40 @@ _STEP = st.tuples(
     ],
     [True, True],
 )
+# Storm mode's longer window of supply reports: a report left alone counts again.
+@example([("on", 0, 0.0), ("on", 1, 1000.0), ("on", 1, 30.0), ("rules", 1, 30.0)], [False, False])
+# Storm mode's longer blinks end: a meter silent since a restoration is evidence again.
+@example(
+    [
+        ("rules", 1, 0.0),
+        ("gasp", 0, 0.0),
+        ("restored", 0, 400.0),
+        ("on", 1, 30.0),
+        ("rules", 1, 200.0),
+        ("on", 1, 30.0),
+    ],
+    [True, True],
+)
+# Left alone, its evidence ages out, then a restoration over it: nothing to say.
+@example(
+    [("gasp", 0, 0.0), ("restore", 0, 30.0), ("on", 1, 1000.0), ("on", 1, 30.0)]
+    + [("on", 1, 3600.0)] * 12
+    + [("gasp", 1, 30.0), ("restored", 0, 30.0), ("on", 1, 200.0)],
+    [True, True],
+)
 def test_forgetting_settled_units_changes_no_table(steps: list, metered: list[bool]) -> None:
-    """Every table is the same whether units back in supply are forgotten
-    (the engine's way) or kept live until their evidence ages out."""
+    """Every table is the same whether units back in supply are left alone
+    (the engine's way) or looked at until their evidence ages out, as
+    before; the rules may change meanwhile (storm mode on and off)."""
     forgetful, keeping = Evidence(UNITS), Evidence(UNITS)
     meters = np.array(metered)
     nodes = np.arange(UNITS) * 10
-    now, blinks_until = 1_000_000.0, -np.inf
+    now, blinks_until, rules = 1_000_000.0, -np.inf, P
     for what, u, wait in steps:
         now += wait
+        if what == "rules":
+            rules = STORM if rules is P else P
+            forgetful.wake_all()  # as EngineCore.follow_storm does
         for ev in (forgetful, keeping):
             units = np.array([u])
             if what == "off":
@@ -105,14 +137,16 @@ def test_forgetting_settled_units_changes_no_table(steps: list, metered: list[bo
                 ev.pinged(units, now)
             elif what == "restored":
                 ev.restored(units, now - 60.0, now)
-            else:
+            elif what == "out":
                 ev.out_since(units, now - 120.0)
-        a = forgetful.table(now, P, meters, nodes, blinks_until)
-        b = keeping.table(now, P, meters, nodes, blinks_until)
+        a = forgetful.table(now, rules, meters, nodes, blinks_until)
+        b = keeping.table(now, rules, meters, nodes, blinks_until)
         assert _same(a, b), (what, u, now)
-        forgetful.forget(a.stale)
+        forgetful.forget(a)
+        # Before: only units whose evidence aged out were forgotten.
+        keeping.forget(dataclasses.replace(b, settled=b.settled[:0]))
         # The engine looks at blinks after each table (customers.momentaries_from_meters).
-        blinks_until = now - P.blink_settle_s
+        blinks_until = now - rules.blink_settle_s
 
 
 def test_a_unit_back_in_supply_is_forgotten_after_the_supplied_window() -> None:
@@ -124,13 +158,13 @@ def test_a_unit_back_in_supply_is_forgotten_after_the_supplied_window() -> None:
     ev.apply(_event("ami_restore", t + 600), 0, t + 600)
     ev.restored(np.array([0]), t + 590)
     soon = ev.table(t + 700, P, meters, nodes, t + 650)
-    assert soon.units.tolist() == [0, 1] and soon.stale.tolist() == []
+    assert soon.units.tolist() == [0, 1] and soon.settled.tolist() == []
     later = t + 600 + P.supplied_window_s + 1
     # Its restore not looked at for blinks yet: kept live for that.
-    assert ev.table(later, P, meters, nodes, t + 500).stale.tolist() == []
+    assert ev.table(later, P, meters, nodes, t + 500).settled.tolist() == []
     done = ev.table(later, P, meters, nodes, later - P.blink_settle_s)
-    assert (done.units.tolist(), done.stale.tolist()) == ([1], [0])
-    ev.forget(done.stale)
+    assert (done.units.tolist(), done.settled.tolist(), done.stale.tolist()) == ([1], [0], [])
+    ev.forget(done)
     # A later restoration above it (it never gasped again) says nothing new;
     # a new gasp brings it back.
     ev.restored(np.array([0]), later + 10)

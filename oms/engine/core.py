@@ -189,7 +189,7 @@ class EngineCore:
             self.units.node,
             self.blinks_until,
         )
-        self.ev.forget(table.stale)
+        self.ev.forget(table)
         return table
 
     # ---------------------------------------------------------- a batch
@@ -266,6 +266,8 @@ class EngineCore:
                 self.book.modes_changed = True
         if config.prediction.outage_points != self.config.prediction.outage_points:
             self._tree = None
+        if config.prediction != self.config.prediction:
+            self.ev.wake_all()  # customers left alone may have something to say by these rules
         self.config = config
 
     def apply_evidence(self, event: Event) -> None:

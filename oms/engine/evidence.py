@@ -40,6 +40,11 @@ class EvidenceTable:
         The head-end delivered a last gasp within the window.
     stale : ndarray of int
         Units whose evidence aged out of the window (to forget).
+    settled : ndarray of int
+        Units back in supply for good (to leave alone until something about
+        them changes, :meth:`Evidence.forget`).
+    floor_t : float
+        The start of the window (reports before it are ignored).
     """
 
     units: np.ndarray
@@ -57,9 +62,11 @@ class EvidenceTable:
     base_meter: float
     ami_live: bool
     stale: np.ndarray
+    settled: np.ndarray
+    floor_t: float
 
     def select(self, keep: np.ndarray) -> EvidenceTable:
-        """The rows where ``keep`` is true (the flags and ``stale`` as they are)."""
+        """The rows where ``keep`` is true (the flags, ``stale`` and ``settled`` as they are)."""
         if keep.all():
             return self
         arrays = {
@@ -80,7 +87,12 @@ class EvidenceTable:
             )
         }
         return EvidenceTable(
-            **arrays, base_meter=self.base_meter, ami_live=self.ami_live, stale=self.stale
+            **arrays,
+            base_meter=self.base_meter,
+            ami_live=self.ami_live,
+            stale=self.stale,
+            settled=self.settled,
+            floor_t=self.floor_t,
         )
 
 
@@ -104,6 +116,10 @@ class Evidence:
         self.epoch = np.full(units, -np.inf)  # the last restoration of their supply
         self.epoch_seen = np.full(units, -np.inf)  # when the engine learned of it
         self.live = np.zeros(units, dtype=bool)  # units with any evidence in the window
+        # Units back in supply for good, left alone until something about them
+        # changes (forget), and the window's start at the last table.
+        self.asleep = np.zeros(units, dtype=bool)
+        self._floor_t = -math.inf
         self.last_gasp_seen = -math.inf
         self.last_reply_seen = -math.inf  # the head-end's last ping reply
         self.dead_answers: list[int] = []  # units whose ping said "no supply", to follow up
@@ -134,6 +150,7 @@ class Evidence:
                 self.ping_dead[u] = np.fmax(self.ping_dead[u], t)
                 self.dead_answers.append(u)
         self.live[u] = True
+        self.asleep[u] = False
 
     def _silent_since_restoration(
         self,
@@ -208,6 +225,7 @@ class Evidence:
         )
         self.ping_sent[units] = np.fmax(sent, t)
         self.live[units] = True
+        self.asleep[units] = False
 
     def _ping_silent(
         self, units: np.ndarray, since: np.ndarray, now: float, p: PredictionParams
@@ -233,18 +251,40 @@ class Evidence:
     def restored(self, units: np.ndarray, t: float, seen: float | None = None) -> None:
         """Supply came back to ``units`` at ``t`` (the engine learned of it at
         ``seen``, default ``t``): older reports no longer count."""
+        self._wake(units)  # a meter that never reports back is evidence now
         self.epoch[units] = np.maximum(self.epoch[units], t)
         self.epoch_seen[units] = np.maximum(self.epoch_seen[units], t if seen is None else seen)
-        self.live[units] = True  # a meter that never reports back is evidence now
 
     def out_since(self, units: np.ndarray, t: float) -> None:
         """``units`` have been out since ``t``: undo restorations they never had."""
+        self._wake(units)
         self.epoch[units] = np.minimum(self.epoch[units], t - 1.0)
-        self.live[units] = True
 
-    def forget(self, units: np.ndarray) -> None:
-        """Stop looking at units whose evidence aged out."""
-        self.live[units] = False
+    def forget(self, table: EvidenceTable) -> None:
+        """After ``table``: stop looking at units whose evidence aged out, and
+        leave those back in supply for good alone until their evidence or
+        restoration changes, or the rules do (:meth:`wake_all`)."""
+        self.live[table.stale] = False
+        self.live[table.settled] = False
+        self.asleep[table.settled] = True
+        self._floor_t = table.floor_t
+
+    def wake_all(self) -> None:
+        """The rules changed (storm mode): look at every unit left alone again."""
+        self._wake(np.flatnonzero(self.asleep))
+
+    def _wake(self, units: np.ndarray) -> None:
+        """Look at those of ``units`` left alone again, before their restoration
+        changes; those whose evidence had aged out by the last table
+        (:meth:`table`'s ``stale`` rule, which only grows truer as time
+        passes) are forgotten instead, as they would have been awake."""
+        units = units[self.asleep[units]]
+        if not len(units):
+            return
+        before = np.fmax(self.off[units], self.gasp[units])
+        aged = ~(self.epoch[units] > self._floor_t) & (before < self._floor_t)
+        self.asleep[units] = False
+        self.live[units[~aged]] = True
 
     def table(
         self,
@@ -259,9 +299,9 @@ class Evidence:
         ``metered`` and ``unit_node`` give, per unit, whether it has an AMI
         meter and its node; meters' restores up to ``blinks_until`` were
         looked at for blinks. Nothing is changed: units with nothing more
-        to say are listed in ``stale`` for :meth:`forget`: those whose
-        evidence aged out of the window, and those back in supply for good
-        (:meth:`_settled`).
+        to say are listed for :meth:`forget`: in ``stale`` those whose
+        evidence aged out of the window, in ``settled`` those back in supply
+        for good (:meth:`_settled`).
         """
         floor_t = now - p.window_hours * 3600.0
         units = np.flatnonzero(self.live)
@@ -309,7 +349,7 @@ class Evidence:
         since_t = np.where(np.isnan(since_t) & nested, epoch, since_t)
         dead = dead | nested
         expired = ~keep & ~(epoch > floor_t) & (before < floor_t)
-        expired |= self._settled(units, metered, now, p, blinks_until)
+        settled = ~expired & self._settled(units, metered, now, p, blinks_until)
         return EvidenceTable(
             units=units[keep],
             nodes=unit_node[units[keep]],
@@ -326,4 +366,6 @@ class Evidence:
             base_meter=float(base_meter),
             ami_live=bool(ami_live),
             stale=units[expired],
+            settled=units[settled],
+            floor_t=floor_t,
         )
