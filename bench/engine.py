@@ -139,23 +139,22 @@ def run_one(
     )
     engine = OutageEngine(db, config)
     start_s = time.perf_counter() - t0
-    # The storm in twentieths, cut also where its first hour ends: how the
-    # cost per event moves from the storm's hour to its tail of restorations.
-    hour = storm_minutes(lines)
-    cuts = sorted({len(lines) * k // 20 for k in range(21)} | {bisect.bisect_left(hour, 60.0)})
-    chunks, accepted, rejected = [], 0, 0
+    # The CPU spent by the end of each batch, to split it by the storm's
+    # twentieths and its first hour (where the cost per event moves from
+    # the storm's hour to its tail of restorations); the batches are the
+    # engine's own, as in one ingest of the whole storm.
+    marks: list[tuple[int, float]] = [(0, 0.0)]
+
+    def batch_done(n: int) -> None:
+        marks.append((marks[-1][0] + n, time.process_time() - c0))
+
     t0, c0 = time.perf_counter(), time.process_time()
-    for a, b in itertools.pairwise(cuts):
-        c1 = time.process_time()
-        report = engine.ingest(lines[a:b])
-        accepted, rejected = accepted + report.accepted, rejected + len(report.rejected)
-        chunks.append(
-            {"events": b - a, "until_min": hour[b - 1], "cpu_s": time.process_time() - c1}
-        )
+    report = engine.ingest(lines, progress=batch_done)
     seconds = time.perf_counter() - t0
     # CPU of this process (SQLite's work included, a PostgreSQL server's not):
     # on a shared machine it moves less than the wall clock.
     cpu_s = time.process_time() - c0
+    chunks = split_by_time(lines, marks)
     # The notifier's share (fan_out: notifier), off the writer's transactions.
     t0 = time.perf_counter()
     messages = engine.fan_out()
@@ -168,13 +167,13 @@ def run_one(
     db.dispose()
     return {
         "events": len(lines),
-        "accepted": accepted,
-        "rejected": rejected,
+        "accepted": report.accepted,
+        "rejected": len(report.rejected),
         "seconds": round(seconds, 2),
-        "events_per_s": round(accepted / seconds, 1),
+        "events_per_s": round(report.accepted / seconds, 1),
         "cpu_s": round(cpu_s, 2),
-        "events_per_cpu_s": round(accepted / cpu_s, 1),
-        "meets_target": accepted / seconds >= TARGET_EVENTS_PER_S,
+        "events_per_cpu_s": round(report.accepted / cpu_s, 1),
+        "meets_target": report.accepted / seconds >= TARGET_EVENTS_PER_S,
         "phases": phases(chunks),
         "chunks": [
             {**c, "until_min": round(c["until_min"], 1), "cpu_s": round(c["cpu_s"], 2)}
@@ -190,13 +189,28 @@ def run_one(
     }
 
 
-def storm_minutes(lines: list[str]) -> list[float]:
-    """Minutes from the first event to each event (the storm is in time order)."""
+def split_by_time(lines: list[str], marks: list[tuple[int, float]]) -> list[dict[str, Any]]:
+    """The storm's twentieths, cut also where its first hour ends, each with
+    the CPU its batches took (``marks``: events applied and CPU seconds at
+    the end of each batch; a cut falls at the end of the batch holding it)."""
+    if not lines:
+        return []
     times = [datetime.fromisoformat(json.loads(line)["time"]) for line in lines]
-    return [(t - times[0]).total_seconds() / 60 for t in times] if times else []
+    minutes = [(t - times[0]).total_seconds() / 60 for t in times]
+    cuts = sorted({len(lines) * k // 20 for k in range(21)} | {bisect.bisect_left(minutes, 60.0)})
+    done = [m[0] for m in marks]
+
+    def cpu_at(k: int) -> float:
+        return marks[min(bisect.bisect_left(done, k), len(marks) - 1)][1]
+
+    return [
+        {"events": b - a, "until_min": minutes[b - 1], "cpu_s": cpu_at(b) - cpu_at(a)}
+        for a, b in itertools.pairwise(cuts)
+        if b > a
+    ]
 
 
-def phases(chunks: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+def phases(chunks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Events per CPU second in the storm's first hour and after it (its
     restorations, sparse in time: a batch closes every 15 s of event time)."""
     out = {}
@@ -208,9 +222,14 @@ def phases(chunks: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         out[name] = {
             "events": events,
             "cpu_s": round(cpu, 2),
-            "events_per_cpu_s": round(events / cpu, 1) if cpu else float("nan"),
+            "events_per_cpu_s": round(events / cpu, 1) if cpu else None,
         }
     return out
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``, None when either is missing (a storm shorter than an hour)."""
+    return round(a / b, 3) if a and b else None
 
 
 def scaling(runs: list[dict[str, Any]], small: str, large: str) -> list[dict[str, Any]]:
@@ -232,10 +251,9 @@ def scaling(runs: list[dict[str, Any]], small: str, large: str) -> list[dict[str
                 "ratio_events_per_s": round(wall, 3),
                 "ratio_events_per_cpu_s": round(cpu, 3),
                 **{
-                    f"ratio_{name}_events_per_cpu_s": round(
-                        run["phases"][name]["events_per_cpu_s"]
-                        / base["phases"][name]["events_per_cpu_s"],
-                        3,
+                    f"ratio_{name}_events_per_cpu_s": _ratio(
+                        run["phases"][name]["events_per_cpu_s"],
+                        base["phases"][name]["events_per_cpu_s"],
                     )
                     for name in ("first_hour", "after")
                 },
