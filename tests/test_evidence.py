@@ -19,19 +19,11 @@ P = PredictionParams()
 #: Other rules, as storm mode may set them: a longer window of supply
 #: reports, longer blinks, a one-hour window of evidence.
 STORM = dataclasses.replace(P, supplied_window_s=3600.0, momentary_s=600.0, window_hours=1.0)
-_ROWS = (
-    "units",
-    "nodes",
-    "delta",
-    "dead",
-    "on",
-    "off",
-    "pdead",
-    "dead_t",
-    "since_t",
-    "fresh_t",
-    "gasp_t",
-    "on_t",
+#: The table's row columns (the rest is about the whole table).
+_ROWS = tuple(
+    f.name
+    for f in dataclasses.fields(EvidenceTable)
+    if f.name not in ("base_meter", "ami_live", "stale", "settled", "floor_t")
 )
 
 
