@@ -391,7 +391,8 @@ def test_browser_switching_from_the_map_is_confirmed_and_audited(
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
     page.locator('[data-pop="switch"]').click()
-    assert "audit" in page.locator("#dialog").inner_text()
+    # The dialog is filled once the page has asked the server (a CI run read it empty).
+    page.wait_for_function("document.querySelector('#dialog').innerText.includes('audit')")
     page.locator("#dialog-ok").click()
     page.wait_for_function(
         "window.omsMap.edgeState('SW2') === 'open'"
