@@ -83,6 +83,12 @@ CUSTOMER_FIELDS = (
 CRITICAL_FIELDS = ("life_support", "hospital", "water")
 
 
+def _positions(ids: Sequence[str]) -> dict[str, int]:
+    """Each id's position in ``ids``. O(len(ids)); ``dict(zip())`` builds a
+    million-entry index a fifth faster than a comprehension."""
+    return dict(zip(ids, range(len(ids)), strict=True))
+
+
 @dataclass
 class Customers:
     """The customers of a network (contract 2), one row per customer.
@@ -113,11 +119,10 @@ class Customers:
         for a process that never looks a customer up by id. Two threads
         building it at once build the same dictionary."""
         # getattr: a Customers pickled before the index was lazy has no _index.
-        if getattr(self, "_index", None) is None:
-            # dict(zip()): a fifth faster than a comprehension at a million ids.
-            self._index = dict(zip(self.ids, range(len(self.ids)), strict=True))
-        assert self._index is not None
-        return self._index
+        index = getattr(self, "_index", None)
+        if index is None:
+            index = self._index = _positions(self.ids)
+        return index
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -364,15 +369,14 @@ class Network:
     # ------------------------------------------------------------- lookups
     # The id indexes are built at their first lookup and shared with every
     # view: at a million ids each costs a third of a second, most of what
-    # opening a stored model would cost otherwise (dict(zip()): a fifth
-    # faster than a comprehension). Two threads building one at once build
-    # the same dictionary.
+    # opening a stored model would cost otherwise. Two threads building one
+    # at once build the same dictionary.
     @property
     def node_index(self) -> dict[str, int]:
         """Node id to position. O(n) at the first use, O(1) a lookup."""
         derived = self._derived
         if derived.node_index is None:
-            derived.node_index = dict(zip(self.node_ids, range(self.n_nodes), strict=True))
+            derived.node_index = _positions(self.node_ids)
         return derived.node_index
 
     @property
@@ -380,7 +384,7 @@ class Network:
         """Edge id to position. O(m) at the first use, O(1) a lookup."""
         derived = self._derived
         if derived.edge_index is None:
-            derived.edge_index = dict(zip(self.edge_ids, range(self.n_edges), strict=True))
+            derived.edge_index = _positions(self.edge_ids)
         return derived.edge_index
 
     def node(self, node_id: str) -> int:
