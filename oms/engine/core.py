@@ -180,7 +180,8 @@ class EngineCore:
         return self._unit_order[a:b]
 
     def table(self) -> EvidenceTable:
-        """The evidence as of the clock (units that aged out are forgotten)."""
+        """The evidence as of the clock (units that aged out are forgotten, those
+        back in supply for good left alone)."""
         assert self.clock is not None
         table = self.ev.table(
             to_seconds(self.clock),

@@ -276,13 +276,13 @@ class Evidence:
     def _wake(self, units: np.ndarray) -> None:
         """Look at those of ``units`` left alone again, before their restoration
         changes; those whose evidence had aged out by the last table
-        (:meth:`table`'s ``stale`` rule, which only grows truer as time
-        passes) are forgotten instead, as they would have been awake."""
+        (:func:`_aged`, which only grows truer as time passes) are forgotten
+        instead, as they would have been awake."""
         units = units[self.asleep[units]]
         if not len(units):
             return
         before = np.fmax(self.off[units], self.gasp[units])
-        aged = ~(self.epoch[units] > self._floor_t) & (before < self._floor_t)
+        aged = _aged(before, self.epoch[units], self._floor_t)
         self.asleep[units] = False
         self.live[units[~aged]] = True
 
@@ -348,7 +348,7 @@ class Evidence:
         since_t = np.where(still & silent, before, dead_t)
         since_t = np.where(np.isnan(since_t) & nested, epoch, since_t)
         dead = dead | nested
-        expired = ~keep & ~(epoch > floor_t) & (before < floor_t)
+        expired = ~keep & _aged(before, epoch, floor_t)
         settled = ~expired & self._settled(units, metered, now, p, blinks_until)
         return EvidenceTable(
             units=units[keep],
@@ -369,3 +369,9 @@ class Evidence:
             settled=units[settled],
             floor_t=floor_t,
         )
+
+
+def _aged(before: np.ndarray, epoch: np.ndarray, floor_t: float) -> np.ndarray:
+    """Evidence aged out of the window starting at ``floor_t``: the last report
+    of no supply (``before``) and the last restoration (``epoch``) both older."""
+    return ~(epoch > floor_t) & (before < floor_t)
