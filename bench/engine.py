@@ -123,8 +123,15 @@ def databases(postgres: str | None, tmp: Path) -> list[tuple[str, str, Any]]:
 
 
 def run_one(
-    net: Network, lines: list[str], url: str, batch_size: int, jobs: bool, fan_out: str
+    net: Network,
+    lines: list[str],
+    minutes: list[float],
+    url: str,
+    batch_size: int,
+    jobs: bool,
+    fan_out: str,
 ) -> dict[str, Any]:
+    """Ingest ``lines`` (``minutes``: each one's minutes since the first) into a new database."""
     db = connect(url)
     t0 = time.perf_counter()
     load_model(db, net, "bench")
@@ -154,7 +161,7 @@ def run_one(
     # CPU of this process (SQLite's work included, a PostgreSQL server's not):
     # on a shared machine it moves less than the wall clock.
     cpu_s = time.process_time() - c0
-    chunks = split_by_time(lines, marks)
+    chunks = split_by_time(minutes, marks)
     # The notifier's share (fan_out: notifier), off the writer's transactions.
     t0 = time.perf_counter()
     messages = engine.fan_out()
@@ -189,15 +196,15 @@ def run_one(
     }
 
 
-def split_by_time(lines: list[str], marks: list[tuple[int, float]]) -> list[dict[str, Any]]:
+def split_by_time(minutes: list[float], marks: list[tuple[int, float]]) -> list[dict[str, Any]]:
     """The storm's twentieths, cut also where its first hour ends, each with
-    the CPU its batches took (``marks``: events applied and CPU seconds at
-    the end of each batch; a cut falls at the end of the batch holding it)."""
-    if not lines:
+    the CPU its batches took (``minutes``: each event's minutes since the
+    first; ``marks``: events applied and CPU seconds at the end of each
+    batch; a cut falls at the end of the batch holding it)."""
+    if not minutes:
         return []
-    times = [datetime.fromisoformat(json.loads(line)["time"]) for line in lines]
-    minutes = [(t - times[0]).total_seconds() / 60 for t in times]
-    cuts = sorted({len(lines) * k // 20 for k in range(21)} | {bisect.bisect_left(minutes, 60.0)})
+    n = len(minutes)
+    cuts = sorted({n * k // 20 for k in range(21)} | {bisect.bisect_left(minutes, 60.0)})
     done = [m[0] for m in marks]
 
     def cpu_at(k: int) -> float:
@@ -349,7 +356,12 @@ def main(argv: list[str] | None = None) -> int:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 with cached.open("wb") as fh:
                     pickle.dump((net, lines), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        kinds = Counter(json.loads(line)["type"] for line in lines)
+        # One read of the storm: its event types, and each event's minute.
+        parsed = [json.loads(line) for line in lines]
+        kinds = Counter(e["type"] for e in parsed)
+        times = [datetime.fromisoformat(e["time"]) for e in parsed]
+        del parsed
+        minutes = [(t - times[0]).total_seconds() / 60 for t in times]
         with tempfile.TemporaryDirectory(prefix="oms-bench-") as tmp:
             for db_name, url, drop in databases(args.postgres or None, Path(tmp)):
                 if db_name == "sqlite" and args.skip_sqlite:
@@ -357,7 +369,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name} on {db_name}: {len(lines)} events...", file=sys.stderr, flush=True)
                 try:
                     run = run_one(
-                        net, lines, url, args.batch_size, not args.prediction_only, args.fan_out
+                        net,
+                        lines,
+                        minutes,
+                        url,
+                        args.batch_size,
+                        not args.prediction_only,
+                        args.fan_out,
                     )
                 finally:
                     if drop:
