@@ -75,3 +75,53 @@ function nodes(children) {
   }
   return out;
 }
+
+/*
+ * A click is a press and a release on the same element. A page that redraws
+ * between the two (a change on the live stream, an answer coming back)
+ * replaces the button pressed, and the browser drops the click: in a storm,
+ * with changes every second, a dispatcher's press would be lost now and
+ * then. So redraws asked for while a pointer is down wait for the release
+ * (and the click it makes), never longer than PRESS_MAX_MS (a drag on the
+ * map, a press held).
+ */
+const PRESS_MAX_MS = 1500;
+const held = new Set();
+let presses = 0;  // counted, so that the end of one press never ends the next
+let pressed = 0;  // the timer that gives up waiting, while a pointer is down
+
+function flush() {
+  const waiting = [...held];
+  held.clear();
+  for (const fn of waiting) fn();
+}
+
+/** Press `n` ended: what waited runs after the click it made; what the click asks runs at once. */
+function release(n) {
+  if (n !== presses || !pressed) return;
+  clearTimeout(pressed);
+  pressed = 0;
+  if (held.size) setTimeout(flush, 0);
+}
+
+addEventListener('pointerdown', () => {
+  clearTimeout(pressed);
+  const n = ++presses;
+  pressed = setTimeout(() => release(n), PRESS_MAX_MS);
+}, true);
+addEventListener('click', () => release(presses), true);
+// Released with no click (off the element pressed): the click would come after pointerup,
+// in the same task, so wait one (the browser may run the next press before it: hence `n`).
+for (const type of ['pointerup', 'pointercancel']) {
+  addEventListener(type, () => {
+    const n = presses;
+    setTimeout(() => release(n), 0);
+  }, true);
+}
+addEventListener('blur', (e) => e.target === window && release(presses));  // the window, not a button
+
+/** Runs `fn` now, or once the pointer pressed is released (each `fn` once). */
+export function afterPress(fn) {
+  if (pressed) held.add(fn);
+  else fn();
+}

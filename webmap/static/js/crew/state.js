@@ -6,6 +6,7 @@
  * (onRender); render() redraws, so the modules that change S need not know
  * the views (no import cycles).
  */
+import { afterPress } from '../dom.js';
 
 export const app = document.getElementById('app');
 
@@ -45,5 +46,9 @@ export function onRender(fn) {
 
 /** Redraws everything on screen from S. */
 export function render() {
+  afterPress(draw);  // never between the press and the release of a button
+}
+
+function draw() {
   for (const fn of renderers) fn();
 }

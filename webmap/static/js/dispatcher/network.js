@@ -11,7 +11,7 @@
  * symbols of the same box load alongside.
  */
 import { send } from '../api.js';
-import { byId, h } from '../dom.js';
+import { afterPress, byId, h } from '../dom.js';
 import { STATE_STYLE, signIn } from './config.js';
 import { debounce } from './format.js';
 import { canvas, icon, map, tip } from './map.js';
@@ -98,10 +98,21 @@ export async function loadNetwork(force) {
   if (mine !== seq) return;
   busy = false;
   last = { bbox, zoom, url };
-  if (doc) draw(doc);
+  if (doc) {
+    // Not under a click on a symbol: drawn once the pointer is released, the newest document.
+    drawn = doc;
+    afterPress(drawNewest);
+  }
   hooks.networkLoads += 1;
   hooks.lastNetworkAt = performance.now();
   if (dirty) loadNetwork(true);
+}
+
+let drawn = null;
+
+function drawNewest() {
+  if (drawn) draw(drawn);
+  drawn = null;
 }
 
 function draw(doc) {

@@ -9,7 +9,7 @@
  * click lands on the card it was aimed at. window.omsMap.panelStats counts
  * what each list did (frames with a change, cards made, patched, removed).
  */
-import { $, $$, byId, h } from '../dom.js';
+import { $, $$, afterPress, byId, h } from '../dom.js';
 import { ACTIVE, canDispatch } from './config.js';
 import { acknowledge, acknowledgeShown, loadAlerts } from './alarms.js';
 import { closeRestored, picked, restoredIds, togglePick } from './bulk.js';
@@ -94,7 +94,7 @@ let flushT = 0;
 /** Asks for the lists, counts and KPIs to be drawn in the next animation frame (t: server time, ms). */
 export function renderPanel(t) {
   flushT = t;
-  if (!frame) frame = requestAnimationFrame(flush);
+  if (!frame) frame = requestAnimationFrame(() => afterPress(flush));  // never mid-click
 }
 
 function flush() {

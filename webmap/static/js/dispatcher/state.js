@@ -9,6 +9,7 @@
  * store call these without knowing the views (no import cycles).
  */
 import { now } from '../clock.js';
+import { afterPress } from '../dom.js';
 
 export const store = {
   outages: new Map(),
@@ -46,6 +47,6 @@ export function renderSoon() {
   if (timer) return;
   timer = setTimeout(() => {
     timer = null;
-    render();
+    afterPress(render);  // never between the press and the release of a button
   }, 16);
 }

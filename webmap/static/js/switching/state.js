@@ -8,7 +8,7 @@
  * (onRender); renderSoon() folds the changes of one moment into one redraw.
  * window.omsSwitching holds read-only hooks for tests and the console.
  */
-import { $$, byId } from '../dom.js';
+import { $$, afterPress, byId } from '../dom.js';
 
 export const CONFIG = JSON.parse(byId('oms-config').textContent);
 /** What this user may do: write, edit, fromOutage, step, study, safety, plan. */
@@ -56,7 +56,7 @@ export function renderSoon() {
   if (timer) return;
   timer = setTimeout(() => {
     timer = null;
-    render();
+    afterPress(render);  // never between the press and the release of a button
   }, 16);
 }
 
