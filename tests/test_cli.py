@@ -122,6 +122,27 @@ def test_usage_error_exits_2(network_file: str) -> None:
     assert CliRunner().invoke(cli, ["trace", "sideways"]).exit_code == 2
 
 
+def test_usage_error_with_json_is_a_json_error_too(network_file: str, tmp_path: Path) -> None:
+    """With --json, stdout holds one document even for a usage error: ``{"error"}``
+    naming what was wrong (click's usage text stays on stderr), exit code 2."""
+    cases = [
+        (["trace", "upstream", network_file, "--json"], "Missing argument 'ELEMENT'"),
+        (["trace", "upstream", network_file, "T1", "--json", "--bogus"], "'--bogus'"),
+        (["outages", "--json", "--db", f"sqlite:///{tmp_path / 'none.sqlite'}"], "none.sqlite"),
+    ]
+    for args, named in cases:
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert named in json.loads(result.stdout)["error"], args
+        assert "Usage: " in result.stderr
+    # A command's own failure is unchanged: one document, exit 1.
+    code, doc, _ = run("trace", "upstream", network_file, "NOPE", "--json")
+    assert code == 1 and "NOPE" in doc["error"]
+    # --help with --json is help, exit 0.
+    result = CliRunner().invoke(cli, ["outages", "--help", "--json"])
+    assert result.exit_code == 0 and "outages [OPTIONS]" in result.stdout
+
+
 def test_validate(tmp_path: Path, network_file: str) -> None:
     code, doc, _ = run("network", "validate", network_file, "--json")
     assert code == 0 and doc["valid"] is True

@@ -8,9 +8,9 @@ numpy, SQLAlchemy or Flask). Other packages add commands through the
 imports :mod:`webmap`.
 
 Every command that prints results takes ``--json`` and then prints exactly
-one JSON document on stdout (messages go to stderr). Exit codes: 0 when the
-command did its work, 1 when it failed, 2 on a usage error (contract 4 of
-the design notes).
+one JSON document on stdout (messages go to stderr), ``{"error": ...}`` when
+it failed or was used wrongly. Exit codes: 0 when the command did its work,
+1 when it failed, 2 on a usage error (contract 4 of the design notes).
 
 ==========  ==============================  ===================================
 module      commands                        what for
@@ -35,7 +35,10 @@ listen      ``listen``                      MQTT telemetry intake
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterable
+from typing import Any
 
 import click
 
@@ -100,6 +103,31 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy, *self.plugins()})
+
+    def main(  # type: ignore[override]
+        self,
+        args: Iterable[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """As click's, but with ``--json`` a usage error (or any error click
+        reports) is also ``{"error": ...}`` on stdout: a script reading the
+        JSON document is told what was wrong, not handed an empty stdout."""
+        argv = list(args) if args is not None else sys.argv[1:]
+        if not standalone_mode or "--json" not in argv:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            click.echo(json.dumps({"error": exc.format_message()}, ensure_ascii=False))
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
