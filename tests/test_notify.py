@@ -476,3 +476,32 @@ def test_a_caller_after_the_job_was_raised_is_told_the_case_once(url: str) -> No
     again.tick(T0 + timedelta(seconds=600))
     acknowledged = [m for m in messages(url) if m["kind"] == "acknowledged"]
     assert sorted(m["customer"] for m in acknowledged) == ["a9-2", "a9-3", "a9-4", "a9-5"]
+
+
+def test_a_caller_after_a_crew_was_sent_is_told_a_crew_is_on_it(url: str) -> None:
+    """The ``dispatched`` message went to the customers known then; one who
+    calls afterwards is told the case and, as it is so, that a crew is on
+    its way, once; the first callers are not told again."""
+    engine = OutageEngine(connect(url), EngineConfig.from_dict({"pings": False}))
+    feed(engine, ev("c2", "call", 0, customer="a9-2"), ev("c3", "call", 5, customer="a9-3"))
+    engine.tick(T0 + timedelta(seconds=600))
+    job = next(iter(engine.book.jobs.values()))
+    feed(engine, ev("d", "job_assign", 700, job=job.id))
+    feed(engine, ev("c4", "call", 800, customer="a9-4"))
+    feed(engine, ev("c4b", "call", 900, customer="a9-4"))  # calls again: not told again
+    told = sorted((m["customer"], m["kind"]) for m in messages(url))
+    assert told == [
+        ("a9-2", "acknowledged"),
+        ("a9-2", "dispatched"),
+        ("a9-3", "acknowledged"),
+        ("a9-3", "dispatched"),
+        ("a9-4", "acknowledged"),
+        ("a9-4", "dispatched"),
+    ]
+    # Before a crew is sent, a late caller is told the case only.
+    feed(engine, ev("r", "outage_restore", 3000, outage=job.outage, user="ann"))
+    feed(engine, ev("c1", "call", 4000, customer="b1-1"))
+    engine.tick(T0 + timedelta(seconds=4600))
+    feed(engine, ev("c1b", "call", 4700, customer="b1-2"))
+    kinds = {(m["customer"], m["kind"]) for m in messages(url) if m["customer"].startswith("b1")}
+    assert ("b1-2", "acknowledged") in kinds and ("b1-2", "dispatched") not in kinds

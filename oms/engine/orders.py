@@ -85,6 +85,16 @@ _OWN_ETR = ("crew", "renewed", "assessed")
 #: Job states in which the crew is at work on site: closing the outage
 #: leaves the job for the crew's close-out.
 _AT_WORK = ("on_site", "made_safe", "repaired", "restored", "closed", "cancelled")
+#: A crew was sent and supply is not back yet: a customer who calls now is told so.
+_CREW_ON_IT = (
+    "dispatched",
+    "delivered",
+    "accepted",
+    "en_route",
+    "on_site",
+    "made_safe",
+    "repaired",
+)
 
 
 class OrderBook:
@@ -433,18 +443,22 @@ class OrderBook:
                 self.alerts.append(
                     alert(now, "redirected", "info", job, crew=job.crew, detail=detail)
                 )
-        self._acknowledge_late(o, now, job.etr)
+        self._acknowledge_late(o, job, now)
 
-    def _acknowledge_late(self, o: Outage, now: datetime, etr: datetime | None) -> None:
+    def _acknowledge_late(self, o: Outage, job: Job, now: datetime) -> None:
         """Callers (and subscribers below a device it moved to) who came after
-        the job was raised are told the case is known, with its ETR, once.
-        Looked at only when its calls or device changed: O(its customers) then."""
+        the job was raised are told the case is known, with its ETR, once; and,
+        when a crew is on it already, that a crew is (the ``dispatched`` they
+        missed). Looked at only when its calls or device changed: O(its
+        customers) then."""
         if self.outbox is None or self._heard.get(o.id) == (o.calls, o.device):
             return
         self._heard[o.id] = (o.calls, o.device)
         late = self.outbox.not_acknowledged(o.id, self.recipients(o.id))
         if late:
-            self.outbox.queue("acknowledged", o.id, late, now, etr)
+            self.outbox.queue("acknowledged", o.id, late, now, job.etr)
+            if job.crew is not None and job.state in _CREW_ON_IT:
+                self.outbox.queue("dispatched", o.id, late, now)
 
     def tell(
         self, kind: str, outage: str | None, now: datetime, etr: datetime | None = None
