@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -89,20 +88,6 @@ def _open_new(
     core: EngineCore, open_single: dict[str | None, Outage], want: dict[int, float], t: datetime
 ) -> None:
     """Callers out on their own; those left behind by a restoration wait its grace."""
-    # Network outages restored since these customers went out: those still
-    # out below one are left behind by it (a leftover), once their meters
-    # have had the grace to report supply back.
-    # Built at the first new caller: every outage the storm has seen.
-    restored = functools.cache(
-        lambda: _by_position(
-            core,
-            [
-                o
-                for o in itertools.chain(core.outages.open.values(), core.outages.finished.values())
-                if o.kind == "network" and o.restored is not None and o.state != "cancelled"
-            ],
-        )
-    )
     grace = core.config.prediction.restore_grace_s
     ev = core.ev
     for u in want:
@@ -114,7 +99,9 @@ def _open_new(
             started = to_datetime(first if first > ev.epoch[u] else ev.off[u])
         else:
             started = to_datetime(want[u])  # a meter's last gasp, no call
-        host = _network_outage_of(core, u, restored()) if restored() else None
+        # A network outage restored since this customer went out left it
+        # behind (a leftover), once its meter has had the grace to report supply back.
+        host = _restored_above(core, u)
         if host is not None and host.restored is not None and host.restored < started:
             host = None  # restored before this customer went out
         if (
@@ -139,6 +126,19 @@ def _network_outage_of(core: EngineCore, u: int, by_device: dict[int, Outage]) -
     while d >= 0:
         if d in by_device:
             return by_device[d]
+        d = int(tree.parent[d])
+    return None
+
+
+def _restored_above(core: EngineCore, u: int) -> Outage | None:
+    """The network outage restored last at the deepest device above unit ``u``
+    that has one. O(nesting depth x outages placed at those devices)."""
+    tree, edge_ids = core.tree, core.net.edge_ids
+    d = int(tree.node_device[core.units.node[u]])
+    while d >= 0:
+        o = core.outages.restored_at(edge_ids[tree.candidate[d]])
+        if o is not None:
+            return o
         d = int(tree.parent[d])
     return None
 

@@ -53,6 +53,11 @@ class OutageBook:
                 self._enter(o)
         # Restored and closed outages wait here for callbacks and closing.
         self.finished = {o.id: o for o in stored if o.state in ("restored", "closed")}
+        # The finished outages by device (ids; an entry may be stale: readers
+        # check), for what a device's last restoration left behind.
+        self._finished_at: dict[str, set[str]] = {}
+        for o in self.finished.values():
+            self._file_finished(o)
         self.cancelled = {o.id: o.merged_into for o in stored if o.state == "cancelled"}
         self.next_number = next_number
         self.changes = changes
@@ -108,6 +113,24 @@ class OutageBook:
             if (o := self.open.get(oid)) is not None and o.active and o.device == device
         ]
         found.sort(key=lambda o: self._seq[o.id])
+        return found
+
+    def restored_at(self, device: str) -> Outage | None:
+        """The network outage at ``device`` restored last (open or finished,
+        not cancelled), or None. O(outages ever placed there)."""
+        found = None
+        for ids, book in ((self._at, self.open), (self._finished_at, self.finished)):
+            for oid in ids.get(device, ()):
+                o = book.get(oid)
+                if (
+                    o is not None
+                    and o.device == device
+                    and o.kind == "network"
+                    and o.restored is not None
+                    and o.state != "cancelled"
+                    and (found is None or (o.restored, o.id) > (found.restored, found.id))
+                ):
+                    found = o
         return found
 
     def order(self, oid: str) -> int:
@@ -211,3 +234,8 @@ class OutageBook:
                 self.cancelled[o.id] = o.merged_into
             else:
                 self.finished[o.id] = o
+                self._file_finished(o)
+
+    def _file_finished(self, o: Outage) -> None:
+        if o.device is not None:
+            self._finished_at.setdefault(o.device, set()).add(o.id)
