@@ -23,6 +23,12 @@ def run(*args: str) -> tuple[int, dict | list, str]:
     return result.exit_code, doc, result.stderr if result.stderr_bytes else ""
 
 
+def result_of(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 def test_help_everywhere() -> None:
     """Every command and subcommand, the plugins' too, answers --help."""
     import click
@@ -138,6 +144,8 @@ def test_usage_error_with_json_is_a_json_error_too(network_file: str, tmp_path: 
     # A command's own failure is unchanged: one document, exit 1.
     code, doc, _ = run("trace", "upstream", network_file, "NOPE", "--json")
     assert code == 1 and "NOPE" in doc["error"]
+    # The usage line says NETWORK may be replaced by --db (with DEVICE still given).
+    assert "[OPTIONS] (NETWORK | --db URL) ELEMENT" in result_of("trace", "upstream", "--help")
     # --help with --json is help, exit 0.
     result = CliRunner().invoke(cli, ["outages", "--help", "--json"])
     assert result.exit_code == 0 and "outages [OPTIONS]" in result.stdout

@@ -234,6 +234,11 @@ class NetworkCommand(click.Command):
             args = [FROM_DB, *args]
         return super().parse_args(ctx, args)
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        # The usage line says NETWORK may be left out for --db (not "NETWORK DEVICE").
+        pieces = super().collect_usage_pieces(ctx)
+        return ["(NETWORK | --db URL)" if p == "NETWORK" else p for p in pieces]
+
 
 def network_argument(func: F) -> F:
     """NETWORK with ``--customers``, ``--crs`` and ``--db`` (use with NetworkCommand)."""
