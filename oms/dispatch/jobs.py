@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 JOB_STATES = values(JobState)
+#: The stamps a job document lists, in order (null until reached).
+_STAMP_KEYS = (*STAMPS, *AFTER_ARRIVAL)
 #: Event type -> (stamp, job state after it, crew status after it).
 JOB_EVENTS: dict[str, tuple[str, str, str | None]] = {
     "job_delivered": ("E", "delivered", None),
@@ -190,6 +192,7 @@ class Job:
 
     def to_dict(self) -> dict[str, Any]:
         """The contract-4 object of ``oms jobs``, with state, kind and position."""
+        stamps = self.stamps  # most are not reached yet: formatted only when there
         return {
             "id": self.id,
             "outage": self.outage,
@@ -205,7 +208,7 @@ class Job:
             "lon": self.lon,
             "lat": self.lat,
             "hazard": self.hazard,
-            "stamps": {k: iso(self.stamps.get(k)) for k in (*STAMPS, *AFTER_ARRIVAL)},
+            "stamps": {k: iso(stamps[k]) if k in stamps else None for k in _STAMP_KEYS},
             "targets": self.targets.to_dict(),
             "breaches": list(self.breaches),
             "warnings": dict(self.warnings),
