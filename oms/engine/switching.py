@@ -162,9 +162,12 @@ def _update_records(core: EngineCore, table: EvidenceTable, t: datetime) -> None
     """
     core.held = None
     dead = core.switched_dead
-    records = [o for o in core.outages.active() if o.kind in SWITCHING_KINDS]
     if dead is None:
         return
+    book = core.outages
+    records = sorted(
+        (o for kind in SWITCHING_KINDS for o in book.active(kind)), key=lambda o: book.order(o.id)
+    )
     cut = dead & core.normal_supply.energized  # out only because of the switching
     if not records and not cut.any():
         return
