@@ -84,6 +84,54 @@ def test_browser_a_redraw_asked_for_during_a_press_waits_for_the_click(
     page.mouse.up()
 
 
+def test_browser_a_tap_lands_on_what_was_under_the_finger(live_server: str, chromium: Any) -> None:
+    """On a phone (the crew's handheld) the tap's click comes as a task of its
+    own after the finger lifts: a redraw held during the touch must wait for
+    it too, or a job put at the top of the list meanwhile takes the tap."""
+    context = chromium.new_context(
+        has_touch=True, is_mobile=True, viewport={"width": 400, "height": 700}
+    )
+    try:
+        page = context.new_page()
+        # Laid out for the phone, as the handheld is (no wait for a double tap).
+        meta = '<meta name="viewport" content="width=device-width">'
+        body = f"<!doctype html><html><head>{meta}</head><body></body></html>"
+        page.route(f"{live_server}/tap", lambda r: r.fulfill(body=body, content_type="text/html"))
+        page.goto(f"{live_server}/tap")
+        page.evaluate(
+            """async () => {
+              const dom = await import('/static/js/dom.js');
+              const box = document.body.appendChild(dom.h('div', { id: 'box' }));
+              const press = { dom, items: ['A', 'B'], tapped: [] };
+              press.draw = () => dom.fill(box, press.items.map((it) => dom.h('button', {
+                style: { display: 'block', width: '200px', height: '60px' },
+                onclick: () => press.tapped.push(it),
+              }, it)));
+              window.press = press;
+              press.draw();
+            }"""
+        )
+        cdp = context.new_cdp_session(page)
+        for attempt in range(3):  # each tap alike: the redraw must never take it
+            page.evaluate("window.press.items = ['A', 'B']; window.press.draw()")
+            r = page.evaluate(
+                "document.querySelector('#box button').getBoundingClientRect().toJSON()"
+            )
+            at = {"x": r["x"] + 50, "y": r["y"] + 20}
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at]})
+            page.wait_for_timeout(50)
+            # A new job arrives at the top of the list during the touch.
+            page.evaluate(
+                "window.press.items.unshift('NEW'); window.press.dom.afterPress(window.press.draw)"
+            )
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+            page.wait_for_function(f"window.press.tapped.length === {attempt + 1}")
+            page.wait_for_function("document.querySelector('#box button').textContent === 'NEW'")
+            assert page.evaluate("window.press.tapped") == ["A"] * (attempt + 1)
+    finally:
+        context.close()
+
+
 def test_browser_a_step_pressed_while_its_order_is_redrawn_is_done(
     app: Any, live_server: str, page: Any
 ) -> None:

@@ -115,11 +115,11 @@ class LazyGroup(click.Group):
         """As click's, but with ``--json`` a usage error (or any error click
         reports) is also ``{"error": ...}`` on stdout: a script reading the
         JSON document is told what was wrong, not handed an empty stdout."""
-        argv = list(args) if args is not None else sys.argv[1:]
-        if not standalone_mode or "--json" not in argv:
-            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        given = list(args) if args is not None else None  # None: click reads sys.argv itself
+        if not standalone_mode or "--json" not in (sys.argv[1:] if given is None else given):
+            return super().main(given, prog_name, complete_var, standalone_mode, **extra)
         try:
-            code = super().main(argv, prog_name, complete_var, False, **extra)
+            code = super().main(given, prog_name, complete_var, False, **extra)
         except click.ClickException as exc:
             exc.show()
             click.echo(json.dumps({"error": exc.format_message()}, ensure_ascii=False))

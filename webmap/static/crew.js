@@ -26,6 +26,7 @@
  * window.omsCrew exposes the state and a few actions for the console.
  */
 import { auth } from './js/api.js';
+import { afterPress } from './js/dom.js';
 import { refreshStorm, watchStorm } from './js/storm.js';
 import { loadDamage, refreshDamage } from './js/crew/damage.js';
 import { detailIfOpen } from './js/crew/detail.js';
@@ -99,7 +100,7 @@ async function start() {
   setInterval(() => {
     if (S.outbox.some((i) => i.status === 'queued')) flush();
     sendGps();
-    renderList();
+    afterPress(renderList);  // the list's ages, never under a tap
     // The stream does not carry every change of the desk to a crew: poll it.
     if (S.authed === true && S.online) {
       refreshSwitching();

@@ -93,7 +93,13 @@ let pressed = 0;  // the timer that gives up waiting, while a pointer is down
 function flush() {
   const waiting = [...held];
   held.clear();
-  for (const fn of waiting) fn();
+  for (const fn of waiting) {
+    try {
+      fn();
+    } catch (e) {
+      setTimeout(() => { throw e; });  // reported, and the other redraws still run
+    }
+  }
 }
 
 /** Press `n` ended: what waited runs after the click it made; what the click asks runs at once. */
@@ -110,14 +116,16 @@ addEventListener('pointerdown', () => {
   pressed = setTimeout(() => release(n), PRESS_MAX_MS);
 }, true);
 addEventListener('click', () => release(presses), true);
-// Released with no click (off the element pressed): the click would come after pointerup,
-// in the same task, so wait one (the browser may run the next press before it: hence `n`).
-for (const type of ['pointerup', 'pointercancel']) {
-  addEventListener(type, () => {
-    const n = presses;
-    setTimeout(() => release(n), 0);
-  }, true);
-}
+// Released with no click (off the element pressed). A mouse's click comes after pointerup in
+// the same task, so wait one; a finger's tap comes as a task of its own, so wait longer (a
+// redraw before it would move what the tap lands on). The browser may run the next press
+// before the wait ends: hence `n`.
+const TAP_WAIT_MS = 400;
+addEventListener('pointerup', (e) => {
+  const n = presses;
+  setTimeout(() => release(n), e.pointerType === 'mouse' ? 0 : TAP_WAIT_MS);
+}, true);
+addEventListener('pointercancel', () => release(presses), true);  // a scroll, not a tap
 addEventListener('blur', (e) => e.target === window && release(presses));  // the window, not a button
 
 /** Runs `fn` now, or once the pointer pressed is released (each `fn` once). */

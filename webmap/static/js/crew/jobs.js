@@ -9,6 +9,7 @@
  */
 import { auth } from '../api.js';
 import { now, ready } from '../clock.js';
+import { afterPress } from '../dom.js';
 import { renderDetail } from './detail.js';
 import { crewPos, renderMap } from './directions.js';
 import { renderShift, startGps } from './gps.js';
@@ -136,7 +137,7 @@ async function loadFeeders(jobs) {
     if (S.feeders.has(device)) kept[device] = S.feeders.get(device);
   }
   await kvSet('feeders', kept);
-  if (S.current) renderDetail();
+  if (S.current) afterPress(renderDetail);
 }
 
 /** The crew's own record (status, last position); the first one tells whether it is on shift. */
@@ -152,7 +153,7 @@ async function loadCrew() {
         S.shiftKnown = true;
         startGps();
       }
-      renderShift();
+      afterPress(renderShift);
       if (S.current) renderMap();
     }
   } catch { /* offline: keep what we had */ }

@@ -11,7 +11,7 @@
  * the switching page (/switching#outage/<id>: a draft order from the plan).
  */
 import { call } from '../api.js';
-import { byId, fill, h } from '../dom.js';
+import { afterPress, byId, fill, h } from '../dom.js';
 import { audit, calls, customers, damage, etrs, jobs, summary, timeline } from './detail-sections.js';
 import { human } from './format.js';
 import { map } from './map.js';
@@ -80,12 +80,15 @@ async function load(id, fly) {
   const first = !shown.data;
   shown.data = d;
   remember(id);
-  const scroll = panel().querySelector('.d-body')?.scrollTop ?? 0;
-  fill(panel(), frame(id, d, [
-    summary(d), customers(d), calls(d), jobs(d), damage(d), etrs(d), timeline(d), audit(d),
-  ]));
-  if (!first) panel().querySelector('.d-body').scrollTop = scroll;
-  if (fly && first) flyTo(d);
+  afterPress(() => {  // not under a button being pressed
+    if (shown.id !== id || n !== shown.asked) return;
+    const scroll = panel().querySelector('.d-body')?.scrollTop ?? 0;
+    fill(panel(), frame(id, d, [
+      summary(d), customers(d), calls(d), jobs(d), damage(d), etrs(d), timeline(d), audit(d),
+    ]));
+    if (!first) panel().querySelector('.d-body').scrollTop = scroll;
+    if (fly && first) flyTo(d);
+  });
 }
 
 function flyTo(d) {
