@@ -189,6 +189,28 @@ def test_after_an_offline_restart_the_crew_is_still_on_shift(
     assert page.text_content("#shift-btn") == "Start shift"
 
 
+def test_ending_the_shift_refused_keeps_the_crew_on_shift(
+    app: Any, live_server: str, page: Any
+) -> None:
+    """The server refuses "off shift" to a crew holding a job: the phone says
+    why and stays on shift (sharing its position), also after a reload."""
+    job = _network_job(app)
+    _sign_in_page(page, live_server, job)
+    page.wait_for_function("document.getElementById('shift-btn').textContent === 'End shift'")
+    page.click("#shift-btn")
+    page.wait_for_function(
+        "(job) => [...document.querySelectorAll('#rejected [data-outbox]')]"
+        ".some((b) => b.textContent.includes(job))",
+        arg=job,
+    )
+    page.wait_for_function("document.getElementById('shift-btn').textContent === 'End shift'")
+    assert "Off shift" not in (page.text_content("#gps-status") or "")
+    page.reload()
+    page.wait_for_selector("#app[data-ready='1']")
+    page.wait_for_function("document.getElementById('shift-btn').textContent === 'End shift'")
+    assert "Off shift" not in (page.text_content("#gps-status") or "")
+
+
 def test_a_network_job_lists_the_critical_premises_out(
     app: Any, live_server: str, page: Any, tmp_path: Path
 ) -> None:

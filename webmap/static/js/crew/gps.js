@@ -17,7 +17,7 @@ import { renderMap } from './directions.js';
 import { metres } from './geo.js';
 import { eventId } from './ids.js';
 import { kvSet } from './idb.js';
-import { enqueue, onSent } from './outbox.js';
+import { enqueue, onRefused, onSent } from './outbox.js';
 import { S } from './state.js';
 import { api, setAuth, setOnline } from './status.js';
 import { hhmm, isoLocal } from './time.js';
@@ -79,6 +79,16 @@ export async function toggleShift() {
   startGps();
   renderShift();
 }
+
+// Off shift refused (the crew still holds a job): it is on shift still, and shares its
+// position; the refusal and its reason are listed with the others.
+onRefused(async (item) => {
+  if (item.action !== 'status' || item.body?.status !== 'off_shift' || S.shift) return;
+  S.shift = true;
+  await kvSet('shift', S.shift);
+  startGps();
+  renderShift();
+});
 
 // Checked in: no longer expected, without waiting for the crew record to be read again.
 onSent((item) => {

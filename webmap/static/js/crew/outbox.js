@@ -28,10 +28,16 @@ import { RETRY_MS, STAGES, STATE_ORDER } from './vocab.js';
 
 const answeredHooks = [];
 const sentHooks = [];
+const refusedHooks = [];
 
 /** Runs `fn` after a round of sending that the server answered (the jobs changed). */
 export function onAnswered(fn) {
   answeredHooks.push(fn);
+}
+
+/** Runs `fn(item)` when the server refused an item (``item.error`` says why). */
+export function onRefused(fn) {
+  refusedHooks.push(fn);
 }
 
 /** Runs `fn(item, answer)` when the server accepted an item (its answer's JSON body). */
@@ -232,6 +238,7 @@ async function sendOutbox() {
     item.http = r.status;
     item.answered = isoLocal();
     await idbPut('outbox', item);
+    for (const fn of refusedHooks) await fn(item);
   }
   await loadOutbox();
   render();
