@@ -153,3 +153,29 @@ def test_the_outages_filter_finds_an_outage_by_its_zone_and_crew(
     page.fill(box, "")
     card = page.locator(f'#cards-outages [data-outage="{west}"]')
     assert "zone Z-W" in card.inner_text()
+
+
+def test_plan_from_the_outage_panel_is_shown_not_hidden_under_it(
+    live_server: str, page: Any, client: Any
+) -> None:
+    """The plan's box sits in the side list, which the outage panel covers:
+    pressing Plan in the panel shows the plan, the panel steps aside."""
+    token = sign_in(client, "dora")
+    outage = _lockout(client, token, "B1", 5)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    _open(page, live_server)
+    page.goto(f"{live_server}/#outage/{outage}")
+    page.locator("#detail [data-act='plan']").click()
+    page.wait_for_selector("#plan-box:not([hidden]) li[data-device]:not(.done) button")
+    page.wait_for_selector("#detail", state="hidden")
+    # Nothing lies over the plan's steps: a step's button is what a click there meets.
+    on_top = page.evaluate(
+        """() => {
+            const b = document.querySelector('#plan-box li[data-device]:not(.done) button');
+            b.scrollIntoView({ block: 'center' });
+            const r = b.getBoundingClientRect();
+            return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === b;
+        }"""
+    )
+    assert on_top
+    assert "#outage/" not in page.url

@@ -118,7 +118,9 @@ function buttons(o) {
   }, label);
   const list = outageActions(o).map(([name, label, primary]) => act(name, label, primary, OUTAGE_ACTIONS[name]));
   if (o.kind === 'network' && o.device && ['predicted', 'confirmed'].includes(o.state)) {
-    list.splice(1, 0, act('plan', 'Plan', false, () => showPlan({ outage: o.id })));
+    // The plan's box is in the side list, under this panel: the panel steps aside for it.
+    const plan = async () => (await showPlan({ outage: o.id })) && close();
+    list.splice(1, 0, act('plan', 'Plan', false, plan));
   }
   if (o.kind === 'network' && o.device && o.state !== 'closed') {
     // The switching page writes the draft from the outage's plan, when asked there.

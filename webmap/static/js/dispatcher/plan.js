@@ -81,7 +81,7 @@ export function clearPlan() {
   byId('plan-box').hidden = true;
 }
 
-/** Shows the plan for {device} or {outage}. */
+/** Shows the plan for {device} or {outage}; whether it could. */
 export async function showPlan(params) {
   const query = params.outage ? `outage=${encodeURIComponent(params.outage)}` : `device=${encodeURIComponent(params.device)}`;
   let doc;
@@ -89,7 +89,7 @@ export async function showPlan(params) {
     doc = await call('GET', `/map/plan?${query}`);
   } catch (e) {
     toast(`Plan: ${e.message}`, 'error');
-    return;
+    return false;
   }
   ui.plan = doc;
   planLayer.clearLayers();
@@ -104,6 +104,7 @@ export async function showPlan(params) {
   hooks.planSteps = steps.length;
   hooks.planMarkers = markers;
   await refreshSteps();
+  return true;
 }
 
 // ------------------------------------------------------- steps done
