@@ -96,6 +96,15 @@ def test_oms_demo_serves(tmp_path: Path) -> None:
             timeout=5,
         )
         assert login.status_code == 200
+        # The database's URL, for the command line beside the demo.
+        listed = subprocess.run(
+            [sys.executable, "-m", "oms", "outages", "--db", doc["database"]["url"], "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert isinstance(json.loads(listed.stdout), list)
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
         code = proc.wait(timeout=30)

@@ -167,7 +167,7 @@ def _run_demo(
     base = f"http://{host}:{server.effective_port}"  # type: ignore[union-attr]
     storm = DemoStorm(app.extensions["oms.service"], StormSettings(faults=faults, seed=seed))
     storm.start()
-    doc = summary(users, base)
+    doc = summary(users, base, f"sqlite:///{path}")
     if as_json:
         click.echo(json.dumps(doc))
     else:
@@ -176,6 +176,7 @@ def _run_demo(
         click.echo(f"crew handheld:   {crew['url']}  ({crew['user']} / {crew['password']})")
         click.echo(f"public page:     {doc['public']['url']}")
         click.echo(f"API description: {doc['api']['url']}")
+        click.echo(f"command line:    oms outages --db {doc['database']['url']}")
         click.echo(
             "sign-ins:        "
             + ", ".join(f"{a['user']} / {a['password']} ({a['role']})" for a in doc["accounts"])

@@ -169,10 +169,12 @@ def demo_start() -> datetime:
     return datetime(today.year, today.month, today.day, 9, 0, tzinfo=timezone.utc)
 
 
-def summary(users: list[tuple[str, str, str, str | None]], base: str) -> dict[str, Any]:
+def summary(users: list[tuple[str, str, str, str | None]], base: str, db: str) -> dict[str, Any]:
     crews = [u for u in users if u[2] == "crew"]
     crew = crews[0]
     return {
+        # For the command line beside it: oms outages --db URL --json, ...
+        "database": {"url": db},
         "dispatcher": {"url": f"{base}/", "user": "dispatcher", "password": "dispatch-demo"},
         "crew_handheld": {"url": f"{base}/crew/", "user": crew[0], "password": crew[1]},
         "public": {"url": f"{base}/public/"},
