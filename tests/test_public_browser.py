@@ -96,6 +96,13 @@ def test_browser_areas_by_place_name_on_a_map(public: tuple[str, Any]) -> None:
         "as => as.map(a => [a.dataset.area, a.classList.contains('out')])",
     )
     assert {z for z, n in out.items() if n > 0} == {a for a, hit in listed if hit and a}
+    # Each area out says whether the fault is there or in an area nearby; the page
+    # says how an area counts (its own customers) and where an outage is listed.
+    said = page.eval_on_selector_all("#areas .area.out .muted", "ds => ds.map(d => d.textContent)")
+    assert said and all("with the fault here" in t or "area nearby" in t for t in said), said
+    assert "whichever outage cuts them off" in " ".join(
+        (page.text_content("#areas-note") or "").split()
+    )
     colours = {zone: fill for zone, _, fill in paths}
     hit = next(z for z, n in out.items() if n > 0)
     calm = next(z for z, n in out.items() if n == 0)

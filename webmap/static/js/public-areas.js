@@ -54,7 +54,7 @@ function area(a) {
       h('span', {}, out ? `${count(a.customers_out)} out` : 'no outages')),
     out
       ? h('div', { class: 'muted' },
-        `${a.outages} outage(s)`,
+        a.outages ? `${a.outages} outage(s) with the fault here` : 'out from an outage in an area nearby',
         a.customers_served ? ` · ${count(a.customers_served)} customers in the area` : '',
         a.etr ? ` · all back by ${when(a.etr)} (estimate)` : '')
       : null,
