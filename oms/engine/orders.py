@@ -29,7 +29,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -192,7 +192,11 @@ class OrderBook:
 
     # ------------------------------------------------------------- outages
     def sync(
-        self, outages: Mapping[str, Outage], changed: Collection[str], now: datetime
+        self,
+        outages: Mapping[str, Outage],
+        changed: Collection[str],
+        now: datetime,
+        order: Callable[[str], int] | None = None,
     ) -> set[str]:
         """Bring the jobs in line with the outages.
 
@@ -204,6 +208,9 @@ class OrderBook:
             Ids of the outages changed in the batch.
         now : datetime
             The engine's clock.
+        order : callable, optional
+            Where an outage stands in ``outages``' order (its id's): then
+            only the outages that may change are walked, not all of them.
 
         Returns
         -------
@@ -212,13 +219,17 @@ class OrderBook:
 
         Notes
         -----
-        O(changed + jobs due + open outages' set lookups), not O(open jobs x
-        the work of each): a job whose outage did not change and whose time
-        has not come is left alone, as looking at it would change nothing.
+        O(changed + jobs due) with ``order`` (else also a set lookup per open
+        outage), not O(open jobs x the work of each): a job whose outage did
+        not change and whose time has not come is left alone, as looking at
+        it would change nothing.
         """
         visit = self.to_visit(now)
         self._outages = outages
-        for o in outages.values():
+        walk: Iterable[Outage] = outages.values()
+        if visit is not None and order is not None:
+            walk = self._may_change(outages, changed, visit, order, now)
+        for o in walk:
             job = self.by_outage.get(o.id)
             if (
                 visit is not None
@@ -244,6 +255,50 @@ class OrderBook:
                 self._follow_open(job, o, now)
         self.dispatch_waiting(now, actor="system")
         return set(self.jobs) if visit is None else visit
+
+    def _may_change(
+        self,
+        outages: Mapping[str, Outage],
+        changed: Collection[str],
+        visit: set[str],
+        order: Callable[[str], int],
+        now: datetime,
+    ) -> Iterator[Outage]:
+        """The outages :meth:`sync` may not skip, in their order: those changed,
+        those of jobs to visit, and those of jobs whose history median a
+        restoration met earlier in the walk moved (looked for after each
+        outage given, as :meth:`sync` asks when it comes to each). Every other
+        outage it would skip. O((outages given + moved jobs) log of them)."""
+        due: list[tuple[int, str]] = []
+        pushed: set[str] = set()
+
+        def push(oid: str | None, after: int) -> None:
+            if oid is not None and oid not in pushed and oid in outages:
+                at = order(oid)
+                if at > after:
+                    pushed.add(oid)
+                    heapq.heappush(due, (at, oid))
+
+        for oid in changed:
+            push(oid, -1)
+        for jid in visit:
+            job = self.jobs.get(jid)
+            push(job.outage if job is not None else None, -1)
+        expanded: dict[tuple[str, str], float | None] = {}
+        while due:
+            at, oid = heapq.heappop(due)
+            job = self.by_outage.get(oid)
+            yield outages[oid]
+            if job is not None and job.outage != oid and job.id in visit:
+                push(job.outage, at)  # it followed a merge: looked at again where it went
+            for key in self._remembered:
+                median = self._median(key)
+                if median == self._median_seen.get(key) or expanded.get(key, math.nan) == median:
+                    continue
+                expanded[key] = median
+                for jid in self._moved_for(key, now):
+                    job = self.jobs.get(jid)
+                    push(job.outage if job is not None else None, at)
 
     def to_visit(self, now: datetime) -> set[str] | None:
         """Jobs that may change as of ``now`` without their outage changing:
@@ -303,16 +358,18 @@ class OrderBook:
         at, as the jobs after it always were; the next batch looks at those
         before it)."""
         key = (job.kind, job.area_class)
-        if key not in self._remembered:
+        if key not in self._remembered or self._median(key) == self._median_seen.get(key):
             return False
-        median, seen = self._median(key), self._median_seen.get(key)
-        if median == seen:
-            return False
+        return job.id in self._moved_for(key, now)
+
+    def _moved_for(self, key: tuple[str, str], now: datetime) -> set[str]:
+        """:meth:`_moved_jobs` for ``key``'s median now, kept while it stays."""
+        median = self._median(key)
         known = self._moved_now.get(key)
         if known is None or known[0] != median:
-            known = (median, self._moved_jobs(key, seen, median, now))
+            known = (median, self._moved_jobs(key, self._median_seen.get(key), median, now))
             self._moved_now[key] = known
-        return job.id in known[1]
+        return known[1]
 
     def next_due(self, job: Job, now: datetime, followed: bool = True) -> datetime | None:
         """The earliest time the time-driven rules may change ``job`` (None: not

@@ -474,7 +474,7 @@ def _sync_jobs(core: EngineCore, t: datetime) -> None:
     changed = core.changes.dirty
     looked: set[str] | None = None
     if core.config.dispatch.enabled:
-        looked = book.sync(core.outages.open, changed, t)
+        looked = book.sync(core.outages.open, changed, t, core.outages.order)
         timers.run(book, t, looked)
     # An outage's ETR changes only with its job's (changed jobs are dirty) or
     # when it is opened again (a changed outage).
