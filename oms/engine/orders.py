@@ -289,8 +289,8 @@ class OrderBook:
             at, oid = heapq.heappop(due)
             job = self.by_outage.get(oid)
             yield outages[oid]
-            if job is not None and job.outage != oid and job.id in visit:
-                push(job.outage, at)  # it followed a merge: looked at again where it went
+            if job is not None and job.outage != oid:
+                push(job.outage, at)  # it followed a merge: asked again where it went
             for key in self._remembered:
                 median = self._median(key)
                 if median == self._median_seen.get(key) or expanded.get(key, math.nan) == median:
