@@ -119,28 +119,31 @@ def _open_new(
         core.outages.audit(o, t, "system", "predict", None, {"customer": cid})
 
 
-def _network_outage_of(core: EngineCore, u: int, by_device: dict[int, Outage]) -> Outage | None:
-    """The network outage deepest above unit ``u``. O(nesting depth)."""
+def _deepest_above(
+    core: EngineCore, u: int, outage_at: Callable[[int], Outage | None]
+) -> Outage | None:
+    """The outage ``outage_at`` gives for the deepest tree position above unit
+    ``u`` where it gives one. O(nesting depth) calls."""
     tree = core.tree
     d = int(tree.node_device[core.units.node[u]])
     while d >= 0:
-        if d in by_device:
-            return by_device[d]
+        o = outage_at(d)
+        if o is not None:
+            return o
         d = int(tree.parent[d])
     return None
+
+
+def _network_outage_of(core: EngineCore, u: int, by_device: dict[int, Outage]) -> Outage | None:
+    """The network outage deepest above unit ``u``. O(nesting depth)."""
+    return _deepest_above(core, u, by_device.get)
 
 
 def _restored_above(core: EngineCore, u: int) -> Outage | None:
     """The network outage restored last at the deepest device above unit ``u``
     that has one. O(nesting depth x outages placed at those devices)."""
-    tree, edge_ids = core.tree, core.net.edge_ids
-    d = int(tree.node_device[core.units.node[u]])
-    while d >= 0:
-        o = core.outages.restored_at(edge_ids[tree.candidate[d]])
-        if o is not None:
-            return o
-        d = int(tree.parent[d])
-    return None
+    candidate, edge_ids = core.tree.candidate, core.net.edge_ids
+    return _deepest_above(core, u, lambda d: core.outages.restored_at(edge_ids[candidate[d]]))
 
 
 def momentaries_from_meters(core: EngineCore, t: datetime) -> None:
