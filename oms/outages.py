@@ -92,6 +92,8 @@ class Outage:
     merged_into: str | None = None
     #: The outage whose restoration showed this one was still out below it.
     revealed_by: str | None = None
+    #: The row as this process last wrote it (the writer's, to write only what changed).
+    written: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def active(self) -> bool:

@@ -22,6 +22,7 @@ Crew and dispatcher actions are events of their own types (see
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -161,6 +162,8 @@ class Job:
     # them from being told twice across restarts).
     next_check: datetime | None = field(default=None, compare=False, repr=False)
     restored_told: bool = field(default=False, compare=False, repr=False)
+    #: The row as this process last wrote it (the writer's, to write only what changed).
+    written: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def open(self) -> bool:
@@ -243,10 +246,11 @@ class Job:
             "hazard": self.hazard,
             "etr": self.etr,
             "etr_source": self.etr_source,
-            "closeout": self.closeout,
+            # Copies all the way down: the writer compares the next row with this one.
+            "closeout": copy.deepcopy(self.closeout),
             "escalation": self.escalation,
             "updated_at": self.updated_at,
-            "hold": dict(self.hold) or None,
+            "hold": copy.deepcopy(self.hold) or None,
         }
 
     @classmethod

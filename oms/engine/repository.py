@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import bindparam, func, insert, select, update
@@ -328,10 +328,10 @@ class Repository:
     @staticmethod
     def _write_outages(conn: Connection, core: EngineCore) -> None:
         ch, outages = core.changes, core.outages.open
-        new_rows = [outages[i].row() for i in sorted(ch.new)]
+        new_rows = _written([outages[i] for i in sorted(ch.new)])
         if new_rows:
             conn.execute(insert(schema.outages), new_rows)
-        _bulk_update(conn, schema.outages, [outages[i].row() for i in sorted(ch.dirty - ch.new)])
+        _update_changed(conn, schema.outages, [outages[i] for i in sorted(ch.dirty - ch.new)])
         if ch.audit:
             _bulk_insert(conn, schema.outage_audit, ch.audit)
 
@@ -370,12 +370,10 @@ class Repository:
         jobs = schema.jobs
         for jid in book.dirty_jobs:
             book.jobs[jid].updated_at = now
-        new_rows = [book.jobs[j].row() for j in sorted(book.new_jobs)]
+        new_rows = _written([book.jobs[j] for j in sorted(book.new_jobs)])
         if new_rows:
             conn.execute(insert(jobs), new_rows)
-        _bulk_update(
-            conn, jobs, [book.jobs[j].row() for j in sorted(book.dirty_jobs - book.new_jobs)]
-        )
+        _update_changed(conn, jobs, [book.jobs[j] for j in sorted(book.dirty_jobs - book.new_jobs)])
         if book.new_crews:  # onboarded mutual-aid crews (crew_add)
             new_crews = [book.crews[c].row() for c in sorted(book.new_crews)]
             conn.execute(insert(schema.crews), new_crews)
@@ -601,6 +599,51 @@ def _bulk_update(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     columns = list(rows[0])
     values = _bound(conn, table, columns, rows)
     _executemany(conn, _statement(conn.dialect, table, "update", tuple(columns)), values)
+
+
+class _Stored(Protocol):
+    """A record the writer keeps in memory and stores as one row (an outage, a job)."""
+
+    id: str
+    #: The row as this process last wrote it (None: not since it was read).
+    written: dict[str, Any] | None
+
+    def row(self) -> dict[str, Any]: ...
+
+
+def _written(records: list[_Stored]) -> list[dict[str, Any]]:
+    """The rows of newly inserted ``records``, each kept as written."""
+    rows = []
+    for r in records:
+        r.written = r.row()
+        rows.append(r.written)
+    return rows
+
+
+def _update_changed(conn: Connection, table: Any, records: list[_Stored]) -> None:
+    """Update the rows of ``records``, each with only the columns that differ
+    from what this process last wrote (all of them the first time), plus
+    ``updated_at``. Late in a storm most updates move one value (a job's
+    priority ageing, an estimate renewed): serializing its six JSON columns
+    again was most of the cost of writing it. Rows changing the same
+    columns share one ``executemany``. O(rows x columns).
+
+    A failed transaction reloads the engine's state (new records, nothing
+    written yet), so a row kept as written was committed or is forgotten.
+    """
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in records:
+        row, before = r.row(), r.written
+        r.written = row
+        if before is not None:
+            row = {k: v for k, v in row.items() if k in _ALWAYS or before[k] != v}
+        by_shape.setdefault(tuple(row), []).append(row)
+    for rows in by_shape.values():
+        _bulk_update(conn, table, rows)
+
+
+#: Written with every update: the key, and when the record last changed.
+_ALWAYS = frozenset({"id", "updated_at"})
 
 
 def _bound(
