@@ -118,3 +118,63 @@ def test_classic_rollup_rules(tree: DeviceTree) -> None:
     assert classic({"a9": 2, "a4": 2}) == ["B1"]  # two children out: roll up
     assert classic({"a9": 2, "a4": 1}) == ["F1"]
     assert classic({"a4": 2}, ClassicRules(min_share=0.5)) == []
+
+
+@pytest.mark.parametrize("style", ["na_fused", "eu_ring", "urban_mesh"])
+def test_faults_found_again_per_feeder_are_those_found_on_everything(style: str) -> None:
+    """:class:`FeederFaults` re-finds only the feeders whose evidence changed;
+    after every step of a random sequence (rows appear, go and change their
+    ratio; devices forced, barred and released; meters added; the AMI base
+    rate switched) it gives what :func:`most_likely_faults` finds on all rows."""
+    from oms.engine.prediction import FeederFaults
+    from topology.synthetic.styles import styled_network
+
+    net = styled_network(style, 4, n_nodes=2500, meter_share=0.6)
+    tree = DeviceTree(net, net.supply)
+    units = net.customers.node if net.customers is not None else np.arange(net.n_nodes)
+    tin = tree.supply.tree.tin[units]
+    metered = np.zeros(len(units), dtype=bool)
+    rng = np.random.default_rng(11)
+    ratios = np.array(
+        [P.llr_call - P.llr_no_call, P.llr_gasp - P.llr_no_gasp, P.llr_ping, -P.supplied_evidence]
+    )
+    faults = FeederFaults(tree, len(units))
+    rows: dict[int, float] = {}
+    forced: set[int] = set()
+    barred: set[int] = set()
+    base_meter = P.llr_no_gasp
+    for step in range(60):
+        # A storm's batch: some customers under a few devices report, others come back.
+        for d in rng.integers(0, len(tree), rng.integers(0, 4)).tolist():
+            below = np.flatnonzero((tin >= tree.lo[d]) & (tin < tree.hi[d]))
+            for u in rng.choice(below, min(len(below), int(rng.integers(1, 8))), replace=False):
+                rows[int(u)] = float(rng.choice(ratios))
+        for u in [u for u in rows if rng.random() < 0.05]:
+            del rows[u]
+        if rng.random() < 0.2:
+            forced ^= {int(rng.integers(0, len(tree)))}
+        if rng.random() < 0.2:
+            barred ^= {int(rng.integers(0, len(tree)))}
+        if step in (10, 20):  # meters of customers who said nothing (their rows unchanged)
+            for u in rng.choice(len(units), len(units) // 3, replace=False).tolist():
+                if not metered[u] and u not in rows:
+                    metered[u] = True
+                    tree.add_meter(int(units[u]))
+        if step in (29, 44):  # the meters with something to say fall silent
+            rows = {u: r for u, r in rows.items() if not metered[u]}
+        if step in (30, 45):  # and the AMI head-end's last gasps stop (or start again)
+            base_meter = 0.0 if base_meter else P.llr_no_gasp
+        keys = np.array(sorted(rows), dtype=np.int64)
+        delta = np.array([rows[u] for u in keys.tolist()])
+        row_base = P.llr_no_call + np.where(metered[keys], base_meter, 0.0)
+        args = {
+            "base_call": P.llr_no_call,
+            "base_meter": base_meter,
+            "fault_cost": P.fault_cost,
+            "forced": forced,
+            "barred": barred,
+            "service_cost": P.service_fault_cost,
+        }
+        everything = most_likely_faults(tree, units[keys], delta, row_base=row_base, **args)
+        kept = faults.update(keys, units[keys], delta, row_base, **args)
+        assert kept == everything.devices, f"step {step}"

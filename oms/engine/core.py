@@ -31,7 +31,7 @@ from oms.engine.evidence import Evidence, EvidenceTable
 from oms.engine.job_events import apply_event
 from oms.engine.orders import OrderBook
 from oms.engine.outage_book import OutageBook
-from oms.engine.prediction import DeviceTree
+from oms.engine.prediction import DeviceTree, FeederFaults
 from oms.engine.register import apply_contact, apply_critical_customer
 from oms.engine.storm import storm
 from oms.engine.switching import no_op_refusal
@@ -119,6 +119,7 @@ class EngineCore:
         # The outage each meter was last pinged about, for a retry of the ping.
         self.pinged_about: dict[int, str] = {}
         self._tree: DeviceTree | None = None
+        self._faults: FeederFaults | None = None
         self._normal_supply: Supply | None = None
         # Devices open now that are closed as built (None: to be found again
         # after switching): a reclose asks whether they hold customers out.
@@ -160,6 +161,13 @@ class EngineCore:
             self._unit_order = np.argsort(tin, kind="stable")
             self._unit_tin = tin[self._unit_order]
         return self._tree
+
+    def faults(self) -> FeederFaults:
+        """The most likely faults kept per feeder, for the tree of this switching state."""
+        tree = self.tree
+        if self._faults is None or self._faults.tree is not tree:
+            self._faults = FeederFaults(tree, len(self.units))
+        return self._faults
 
     @property
     def normal_supply(self) -> Supply:

@@ -35,7 +35,14 @@ from oms.config import ClassicRules
 from topology.model import Network
 from topology.supply import Supply
 
-__all__ = ["OUTAGE_POINTS", "DeviceTree", "Prediction", "classic_rollup", "most_likely_faults"]
+__all__ = [
+    "OUTAGE_POINTS",
+    "DeviceTree",
+    "FeederFaults",
+    "Prediction",
+    "classic_rollup",
+    "most_likely_faults",
+]
 
 #: The kinds of edge an outage can be located at, by default: every
 #: protective device, and service transformers (most GIS models draw a
@@ -390,6 +397,158 @@ def most_likely_faults(
         for d, k in zip(devices, at.tolist(), strict=True)
     }
     return Prediction(devices, score)
+
+
+class FeederFaults:
+    """:func:`most_likely_faults`, found again only on the feeders whose evidence changed.
+
+    The best set of operated devices is a sum of independent parts, one per
+    feeder (a top-level candidate and everything below it): no term of the
+    model crosses from one feeder to another. So each feeder's devices are
+    kept, and a call finds them again only for the feeders where a row of
+    evidence appeared, went, or changed its ratio, where a device was
+    forced or barred or stopped being so, or where a meter was added. Late
+    in a storm a batch touches a few feeders while a hundred thousand
+    customers are still out on the others.
+
+    Parameters
+    ----------
+    tree : DeviceTree
+        The tree of one switching state (a new state needs a new instance).
+    units : int
+        How many units (customers) the evidence rows are numbered among.
+
+    Notes
+    -----
+    O(E + R) numpy steps per call to find what changed (E rows, R
+    candidates), then :func:`most_likely_faults` on the rows of the changed
+    feeders only. A feeder's sums are taken over its own rows, in their
+    order, as in a call on everything, up to the rounding of sums that
+    began on other feeders.
+    """
+
+    def __init__(self, tree: DeviceTree, units: int) -> None:
+        self.tree = tree
+        top = np.arange(len(tree), dtype=np.int64)
+        for i, p in enumerate(tree.parent.tolist()):  # parents come first
+            if p >= 0:
+                top[i] = top[p]
+        #: Per candidate, its feeder (the top-level candidate above it, or itself).
+        self.feeder = top
+        self._node_feeder = np.where(tree.node_device >= 0, top[tree.node_device], -1)
+        self._delta = np.full(units, np.nan)
+        self._base = np.full(units, np.nan)
+        self._units = np.empty(0, dtype=np.int64)
+        self._nodes = np.empty(0, dtype=np.int64)
+        self._meters = tree.meters.copy()
+        self._forced: set[int] = set()
+        self._barred: set[int] = set()
+        self._scalars: tuple[float, float, float, float | None] | None = None
+        self._devices: dict[int, list[int]] = {}
+
+    def update(
+        self,
+        units: np.ndarray,
+        nodes: np.ndarray,
+        delta: np.ndarray,
+        row_base: np.ndarray,
+        *,
+        base_call: float,
+        base_meter: float,
+        fault_cost: float,
+        forced: Iterable[int] = (),
+        barred: Iterable[int] = (),
+        service_cost: float | None = None,
+    ) -> list[int]:
+        """The devices :func:`most_likely_faults` finds on these rows (one
+        per unit in ``units``, each at ``nodes`` with ``delta`` and
+        ``row_base``), as candidate positions, sorted."""
+        forced_set = {int(i) for i in forced}
+        barred_set = {int(i) for i in barred} - forced_set
+        scalars = (base_call, base_meter, fault_cost, service_cost)
+        if scalars != self._scalars:
+            changed = np.unique(self.feeder)
+        else:
+            changed = self._changed_feeders(units, nodes, delta, row_base, forced_set, barred_set)
+        self._remember(units, nodes, delta, row_base, forced_set, barred_set, scalars)
+        if len(changed):
+            self._find(changed, nodes, delta, row_base, forced_set, barred_set)
+        return sorted(d for devices in self._devices.values() for d in devices)
+
+    def _changed_feeders(
+        self,
+        units: np.ndarray,
+        nodes: np.ndarray,
+        delta: np.ndarray,
+        row_base: np.ndarray,
+        forced: set[int],
+        barred: set[int],
+    ) -> np.ndarray:
+        # Rows new or with another ratio (NaN: no row before), and rows gone.
+        moved = ~(self._delta[units] == delta) | ~(self._base[units] == row_base)
+        still = np.zeros(len(self._delta), dtype=bool)
+        still[units] = True
+        gone = ~still[self._units]
+        at = np.concatenate([nodes[moved], self._nodes[gone]])
+        feeders = [self._node_feeder[at]]
+        flipped = (forced ^ self._forced) | (barred ^ self._barred)
+        if flipped:
+            feeders.append(self.feeder[np.fromiter(flipped, dtype=np.int64)])
+        metered = np.flatnonzero(self._meters != self.tree.meters)
+        if len(metered):
+            feeders.append(self.feeder[metered])
+        found = np.unique(np.concatenate(feeders))
+        return found[found >= 0]
+
+    def _remember(
+        self,
+        units: np.ndarray,
+        nodes: np.ndarray,
+        delta: np.ndarray,
+        row_base: np.ndarray,
+        forced: set[int],
+        barred: set[int],
+        scalars: tuple[float, float, float, float | None],
+    ) -> None:
+        self._delta[self._units] = np.nan
+        self._base[self._units] = np.nan
+        self._delta[units] = delta
+        self._base[units] = row_base
+        self._units, self._nodes = units.copy(), nodes.copy()
+        self._meters = self.tree.meters.copy()
+        self._forced, self._barred, self._scalars = forced, barred, scalars
+
+    def _find(
+        self,
+        feeders: np.ndarray,
+        nodes: np.ndarray,
+        delta: np.ndarray,
+        row_base: np.ndarray,
+        forced: set[int],
+        barred: set[int],
+    ) -> None:
+        """Find again the devices of ``feeders`` (candidate positions of tops)."""
+        wanted = np.zeros(len(self.tree), dtype=bool)
+        wanted[feeders] = True
+        row_feeder = self._node_feeder[nodes]
+        rows = (row_feeder >= 0) & wanted[np.maximum(row_feeder, 0)]
+        base_call, base_meter, fault_cost, service_cost = self._scalars or (0.0, 0.0, 0.0, None)
+        found = most_likely_faults(
+            self.tree,
+            nodes[rows],
+            delta[rows],
+            base_call=base_call,
+            base_meter=base_meter,
+            fault_cost=fault_cost,
+            forced=[d for d in forced if wanted[self.feeder[d]]],
+            barred=[d for d in barred if wanted[self.feeder[d]]],
+            row_base=row_base[rows],
+            service_cost=service_cost,
+        )
+        for f in feeders.tolist():
+            self._devices.pop(f, None)
+        for d in found.devices:
+            self._devices.setdefault(int(self.feeder[d]), []).append(d)
 
 
 def classic_rollup(

@@ -35,7 +35,7 @@ from oms.engine.customers import momentaries_from_meters, single_customers
 from oms.engine.desk import planned_notices
 from oms.engine.evidence import EvidenceTable
 from oms.engine.figures import request_pings, update_figures
-from oms.engine.prediction import DeviceTree, classic_rollup, most_likely_faults
+from oms.engine.prediction import DeviceTree, classic_rollup
 from oms.engine.switching import switching_phase, without_switched
 from oms.engine.timebase import CLOCK_SLACK_S, to_datetime, to_seconds
 from oms.intake.events import as_utc
@@ -58,24 +58,22 @@ def predict(core: EngineCore, table: EvidenceTable) -> list[int]:
                 forced.append(pos)
     if core.config.predictor == "classic":
         reports = table.dead & ~(table.pdead & ~table.off)
-        prediction = classic_rollup(
+        return classic_rollup(
             tree, table.nodes[reports], np.ones(int(reports.sum())), core.config.classic, forced
-        )
-    else:
-        prediction = most_likely_faults(
-            tree,
-            table.nodes,
-            table.delta,
-            base_call=p.llr_no_call,
-            base_meter=table.base_meter,
-            fault_cost=p.fault_cost,
-            forced=forced,
-            barred=_scada_closed(core),
-            row_base=p.llr_no_call
-            + np.where(core.units.metered[table.units], table.base_meter, 0.0),
-            service_cost=p.service_fault_cost,
-        )
-    return prediction.devices
+        ).devices
+    # Found again only on the feeders whose evidence changed since the last batch.
+    return core.faults().update(
+        table.units,
+        table.nodes,
+        table.delta,
+        p.llr_no_call + np.where(core.units.metered[table.units], table.base_meter, 0.0),
+        base_call=p.llr_no_call,
+        base_meter=table.base_meter,
+        fault_cost=p.fault_cost,
+        forced=forced,
+        barred=_scada_closed(core),
+        service_cost=p.service_fault_cost,
+    )
 
 
 def _not_refuted(core: EngineCore, table: EvidenceTable, predicted: list[int]) -> list[int]:
