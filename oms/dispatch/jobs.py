@@ -164,6 +164,9 @@ class Job:
     restored_told: bool = field(default=False, compare=False, repr=False)
     #: The row as this process last wrote it (the writer's, to write only what changed).
     written: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    _texts: dict[str, tuple[datetime, str]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @property
     def open(self) -> bool:
@@ -195,7 +198,7 @@ class Job:
 
     def to_dict(self) -> dict[str, Any]:
         """The contract-4 object of ``oms jobs``, with state, kind and position."""
-        stamps = self.stamps  # most are not reached yet: formatted only when there
+        stamps = self._stamp_texts()
         return {
             "id": self.id,
             "outage": self.outage,
@@ -211,7 +214,7 @@ class Job:
             "lon": self.lon,
             "lat": self.lat,
             "hazard": self.hazard,
-            "stamps": {k: iso(stamps[k]) if k in stamps else None for k in _STAMP_KEYS},
+            "stamps": {k: stamps.get(k) for k in _STAMP_KEYS},
             "targets": self.targets.to_dict(),
             "breaches": list(self.breaches),
             "warnings": dict(self.warnings),
@@ -221,6 +224,18 @@ class Job:
             "closeout": self.closeout,
             "hold": dict(self.hold),
         }
+
+    def _stamp_texts(self) -> dict[str, str]:
+        """The stamps reached, in ISO 8601: each formatted once, since a job's
+        document is written and sent again at every change (a priority step)."""
+        memo, out = self._texts, {}
+        for k, t in self.stamps.items():
+            if t is not None:
+                known = memo.get(k)
+                if known is None or known[0] is not t:
+                    known = memo[k] = (t, iso(t) or "")
+                out[k] = known[1]
+        return out
 
     def row(self) -> dict[str, Any]:
         return {
@@ -239,7 +254,7 @@ class Job:
             "priority": self.priority,
             "state": self.state,
             "crew": self.crew,
-            "stamps": {k: iso(v) for k, v in self.stamps.items() if v is not None},
+            "stamps": self._stamp_texts(),
             "targets": self.targets.to_dict(),
             "breaches": list(self.breaches),
             "warnings": dict(self.warnings),

@@ -120,6 +120,7 @@ class EngineCore:
         self.pinged_about: dict[int, str] = {}
         self._tree: DeviceTree | None = None
         self._faults: FeederFaults | None = None
+        self._positions: tuple[DeviceTree | None, dict[str, int | None]] = (None, {})
         self._normal_supply: Supply | None = None
         # Devices open now that are closed as built (None: to be found again
         # after switching): a reclose asks whether they hold customers out.
@@ -177,8 +178,19 @@ class EngineCore:
         return self._normal_supply
 
     def position(self, device: str | None) -> int | None:
-        """The tree position of a device, None when it is not a candidate."""
-        return self.tree.position.get(self.net.edge_index.get(device or "", -1))
+        """The tree position of a device, None when it is not a candidate. O(1):
+        the devices asked about (those of the open outages, thousands in a
+        storm, every batch) are kept per tree, not looked up again among a
+        million edges."""
+        tree = self.tree
+        if self._positions[0] is not tree:
+            self._positions = (tree, {})
+        known = self._positions[1]
+        key = device or ""
+        if key in known:
+            return known[key]
+        pos = known[key] = tree.position.get(self.net.edge_index.get(key, -1))
+        return pos
 
     def units_under(self, pos: int) -> np.ndarray:
         """Units below tree position ``pos``. O(log units + answer)."""

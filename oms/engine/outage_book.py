@@ -13,7 +13,10 @@ from typing import Any
 
 from oms.engine.changes import Changes
 from oms.exceptions import ActionError, OutageNotFound
-from oms.outages import Outage
+from oms.outages import ACTIVE_STATES, Outage
+
+#: The states of an active outage, as a set (asked of thousands of outages a batch).
+_ACTIVE = frozenset(ACTIVE_STATES)
 
 __all__ = ["OutageBook"]
 
@@ -98,12 +101,14 @@ class OutageBook:
         """Open outages (of one kind), in the order of ``open``. O(open outages
         of that kind)."""
         if kind is None:
-            return [o for o in self.open.values() if o.active]
+            return [o for o in self.open.values() if o.state in _ACTIVE]
         if kind in self._unsorted:
             self._unsorted.discard(kind)
             entries = sorted(self._of_kind[kind].values(), key=lambda o: self._seq[o.id])
             self._of_kind[kind] = {o.id: o for o in entries}
-        return [o for o in self._of_kind.get(kind, {}).values() if o.active and o.kind == kind]
+        return [
+            o for o in self._of_kind.get(kind, {}).values() if o.state in _ACTIVE and o.kind == kind
+        ]
 
     def active_at(self, device: str) -> list[Outage]:
         """Open outages at ``device``, in the order of ``open``. O(outages placed there)."""
