@@ -341,3 +341,54 @@ def test_rows_written_only_where_they_changed_read_back_as_the_records_held(
     # Most updates were of a column or two (priorities ageing, estimates renewed).
     assert min(len(cols) for cols in shapes) == 3 and len(max(shapes, key=len)) > 20
     db.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("style", "seed"), [("na_fused", 3), ("eu_ring", 5), ("urban_mesh", 9)])
+def test_the_prediction_kept_per_feeder_is_the_prediction_on_everything_every_batch(
+    style: str, seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a storm (pings answered), the devices found again only on the
+    feeders whose evidence changed are, at every batch, those a search of
+    every row finds: exact ties included, which rounding in sums taken over
+    other rows must not decide."""
+    from oms.engine import reconcile
+    from oms.engine.prediction import most_likely_faults
+
+    compared: list[int] = []
+    kept = reconcile.predict
+
+    def predict(core: Any, table: Any) -> list[int]:
+        got = kept(core, table)
+        tree, p = core.tree, core.config.prediction
+        forced = [tree.position[e] for e in core.devices.tripped if e in tree.position]
+        forced += [
+            pos
+            for o in core.outages.active()
+            if o.pinned and (pos := core.position(o.device)) is not None
+        ]
+        everything = most_likely_faults(
+            tree,
+            table.nodes,
+            table.delta,
+            base_call=p.llr_no_call,
+            base_meter=table.base_meter,
+            fault_cost=p.fault_cost,
+            forced=forced,
+            barred=reconcile._scada_closed(core),
+            row_base=p.llr_no_call
+            + np.where(core.units.metered[table.units], table.base_meter, 0.0),
+            service_cost=p.service_fault_cost,
+        )
+        assert got == everything.devices, f"batch {len(compared)} at {core.clock}"
+        compared.append(len(got))
+        return got
+
+    monkeypatch.setattr(reconcile, "predict", predict)
+    net = styled_network(style, seed, n_nodes=6000, meter_share=0.8)
+    scenario = simulate_storm(net, StormParams(seed=seed, faults=40))
+    db = connect(f"sqlite:///{tmp_path / 'feeders.sqlite'}")
+    load_model(db, net, style)
+    replay(OutageEngine(db, EngineConfig()), scenario.events, HeadEnd(net, scenario.truth))
+    db.dispose()
+    assert len(compared) > 50 and max(compared) > 5

@@ -178,3 +178,24 @@ def test_faults_found_again_per_feeder_are_those_found_on_everything(style: str)
         everything = most_likely_faults(tree, units[keys], delta, row_base=row_base, **args)
         kept = faults.update(keys, units[keys], delta, row_base, **args)
         assert kept == everything.devices, f"step {step}"
+
+
+def test_at_a_tie_the_devices_below_stay_whatever_the_rounding(tree: DeviceTree) -> None:
+    """B1's own rows outside R1 and F1 say +x and +y, F1's say -x and -y:
+    B1 operated explains exactly what R1 operated does, so R1 stays (the
+    smaller outage), however the sums round (taken in another order, the
+    same terms round otherwise)."""
+    net = tree.net
+    at = {n: net.node_index[n] for n in ("a1", "a2", "a3", "a4", "a9", "b1", "b2")}
+    rng = np.random.default_rng(3)
+    found = set()
+    for _ in range(200):
+        x, y = (float(v) for v in rng.uniform(1e2, 1e4, 2))
+        mine = [("a3", float(rng.uniform(2, 9))), ("a4", float(rng.uniform(2, 9)))]
+        others = [("b1", float(rng.uniform(-1e3, 1e3))), ("b2", float(rng.uniform(-1e3, 1e3)))]
+        rows = [*others, ("a1", x), ("a2", y), *mine, ("a9", -x), ("a9", -y)]
+        nodes = np.array([at[n] for n, _ in rows], dtype=np.int64)
+        delta = np.array([v for _, v in rows])
+        got = most_likely_faults(tree, nodes, delta, base_call=0.0, base_meter=0.0, fault_cost=1.0)
+        found.add(tuple(d for d in devices(tree, got.devices) if d.startswith(("B1", "R1"))))
+    assert found == {("R1",)}

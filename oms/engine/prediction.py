@@ -51,6 +51,11 @@ __all__ = [
 OUTAGE_POINTS = ("breaker", "recloser", "sectionalizer", "fuse", "transformer")
 
 
+#: Log-likelihood differences smaller than this are ties (sums of thousands
+#: of ratios carry rounding errors of about 1e-11).
+TIE = 1e-6
+
+
 class DeviceTree:
     """The outage points of a switching state, nested as the supply tree nests them.
 
@@ -385,7 +390,10 @@ def most_likely_faults(
         below = np.where(count == 1, value, 0.0)
     chosen = np.zeros(len(order), dtype=bool)
     for idx in levels.bottom_up():
-        chosen[idx] = is_forced[idx] | (here[idx] > below[idx])
+        # At a tie the devices below explain it as well: they stay. A tie
+        # is decided by this margin, not by the rounding of sums taken in
+        # another order (all rows, or one feeder's: FeederFaults).
+        chosen[idx] = is_forced[idx] | (here[idx] > below[idx] + TIE)
         value = np.where(chosen[idx], here[idx], below[idx])
         p = levels.parent[idx]
         has = p >= 0
