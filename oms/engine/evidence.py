@@ -349,7 +349,12 @@ class Evidence:
         since_t = np.where(np.isnan(since_t) & nested, epoch, since_t)
         dead = dead | nested
         expired = ~keep & _aged(before, epoch, floor_t)
-        settled = ~expired & self._settled(units, metered, now, p, blinks_until)
+        # A row of the table has something to say, so it is never settled:
+        # asked only of the others (late in a storm most live units are rows,
+        # customers still out). Asking fewer could only leave more awake.
+        quiet = np.flatnonzero(~keep & ~expired)
+        settled = np.zeros(len(units), dtype=bool)
+        settled[quiet] = self._settled(units[quiet], metered, now, p, blinks_until)
         return EvidenceTable(
             units=units[keep],
             nodes=unit_node[units[keep]],
