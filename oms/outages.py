@@ -93,7 +93,7 @@ class Outage:
     #: The outage whose restoration showed this one was still out below it.
     revealed_by: str | None = None
     #: The row as this process last wrote it (the writer's, to write only what changed).
-    written: dict[str, Any] | None = field(default=None, repr=False)
+    written: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     @property
     def active(self) -> bool:

@@ -272,14 +272,16 @@ def test_bulk_inserts_store_what_sqlalchemys_insert_stores(db_url: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("reload_fails", [False, True])
 def test_rows_written_only_where_they_changed_read_back_as_the_records_held(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    reload_fails: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Jobs and outages are updated with only the columns that changed since
     this process wrote them (priority ageing, a renewed ETR): after a storm
     with crews, every stored row reads back as the record the engine holds,
     also after a batch whose transaction failed once its rows were written
-    (the engine reloads and must not take them as stored)."""
+    (the engine reloads and must not take them as stored), and when reading
+    the state again failed too (the next transaction reads it first)."""
     from dataclasses import replace
 
     from oms.dispatch.jobs import Job
@@ -298,18 +300,31 @@ def test_rows_written_only_where_they_changed_read_back_as_the_records_held(
     config = EngineConfig()
     config = replace(config, dispatch=replace(config.dispatch, auto_dispatch=True))
     engine = OutageEngine(db, config)
-    # One batch in the storm fails after its rows were written, before the commit.
+    # One transaction late in the storm (a tick of the clock: no event, so
+    # the log does not say it failed) fails once its rows were written.
     writes, failed = [0], []
-    real_write = repository.Repository.write
+    real_register = repository._write_register
 
-    def write_once_failing(self: Any, conn: Any, core: Any) -> None:
-        real_write(self, conn, core)
+    def register_once_failing(conn: Any, core: Any) -> None:
+        real_register(conn, core)
         writes[0] += 1
-        if writes[0] == 40:
+        if writes[0] == 870:
             failed.append(core.clock)
             raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(repository.Repository, "write", write_once_failing)
+    real_load = repository.Repository.load
+
+    loads: list[int] = []
+
+    def load_failing_after_the_write(self: Any, config: Any) -> Any:
+        loads.append(writes[0])
+        if reload_fails and len(failed) == 1:
+            failed.append(None)
+            raise RuntimeError("the database went away")
+        return real_load(self, config)
+
+    monkeypatch.setattr(repository.Repository, "load", load_failing_after_the_write)
+    monkeypatch.setattr(repository, "_write_register", register_once_failing)
     shapes: list[tuple[str, ...]] = []
     real_update = repository._bulk_update
 
@@ -320,10 +335,12 @@ def test_rows_written_only_where_they_changed_read_back_as_the_records_held(
 
     monkeypatch.setattr(repository, "_bulk_update", update)
     simulator = CrewSimulator(seed=2, truth=scenario.truth)
-    with pytest.raises(RuntimeError, match="disk is full"):
+    with pytest.raises(RuntimeError, match="went away" if reload_fails else "disk is full"):
         replay(engine, scenario.events, HeadEnd(net, scenario.truth), crews=simulator)
-    assert failed
+    assert len(failed) == (2 if reload_fails else 1)
     replay(engine, scenario.events, HeadEnd(net, scenario.truth), crews=simulator)
+    # Read again after the failure (and once more when that failed).
+    assert loads == [870] * len(failed)
     book = engine.core.book
     assert book is not None and book.jobs
     with db.connect() as conn:

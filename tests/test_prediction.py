@@ -199,3 +199,36 @@ def test_at_a_tie_the_devices_below_stay_whatever_the_rounding(tree: DeviceTree)
         got = most_likely_faults(tree, nodes, delta, base_call=0.0, base_meter=0.0, fault_cost=1.0)
         found.add(tuple(d for d in devices(tree, got.devices) if d.startswith(("B1", "R1"))))
     assert found == {("R1",)}
+
+
+def test_faults_kept_per_feeder_with_no_device_to_find() -> None:
+    """Every source breaker opened (or a network of lines and switches only):
+    no candidate, no fault, whatever the evidence."""
+    from helpers import edge, node
+
+    from oms.engine.prediction import FeederFaults
+
+    net = build(
+        [
+            node("S", 0, 0, "source"),
+            node("a", 1, 0, customers=3),
+            node("b", 2, 0, customers=2),
+            edge("L1", "line", "S", "a"),
+            edge("SW", "switch", "a", "b"),
+        ]
+    )
+    tree = DeviceTree(net, net.supply)
+    assert len(tree) == 0
+    faults = FeederFaults(tree, net.n_nodes)
+    nodes = np.array([net.node_index["a"], net.node_index["b"]], dtype=np.int64)
+    delta = np.full(2, P.llr_call - P.llr_no_call)
+    got = faults.update(
+        nodes,
+        nodes,
+        delta,
+        np.full(2, P.llr_no_call),
+        base_call=P.llr_no_call,
+        base_meter=0.0,
+        fault_cost=P.fault_cost,
+    )
+    assert got == []

@@ -163,7 +163,7 @@ class Job:
     next_check: datetime | None = field(default=None, compare=False, repr=False)
     restored_told: bool = field(default=False, compare=False, repr=False)
     #: The row as this process last wrote it (the writer's, to write only what changed).
-    written: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    written: dict[str, Any] | None = field(default=None, init=False, compare=False, repr=False)
     _texts: dict[str, tuple[datetime, str]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )

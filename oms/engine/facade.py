@@ -298,7 +298,13 @@ class OutageEngine:
         try:
             self.repository.transaction(work, reload)
         except BaseException:
-            reload()
+            try:
+                reload()
+            except BaseException:
+                # Still half-applied (the database is away, say): the next
+                # transaction reads the state again before anything else.
+                self.repository.distrust()
+                raise
             raise
         self._unfanned += self._written
 

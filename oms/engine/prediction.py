@@ -51,9 +51,12 @@ __all__ = [
 OUTAGE_POINTS = ("breaker", "recloser", "sectionalizer", "fuse", "transformer")
 
 
-#: Log-likelihood differences smaller than this are ties (sums of thousands
-#: of ratios carry rounding errors of about 1e-11).
+#: Log-likelihood differences smaller than this are ties.
 TIE = 1e-6
+#: Sums of evidence are taken in fixed point, in steps of 2**-30 (about 1e-9)
+#: per row, while the total stays well inside 64-bit integers.
+_FIXED = float(2**30)
+_EXACT_UP_TO = 2.0**61 / _FIXED
 
 
 class DeviceTree:
@@ -222,8 +225,15 @@ class DeviceTree:
         hi = np.searchsorted(t, self.hi[among], side="left")
         out = []
         for values in columns:
-            cum = np.r_[0.0, np.cumsum(np.asarray(values, dtype=np.float64)[keep][order])]
-            out.append(cum[hi] - cum[lo])
+            v = np.asarray(values, dtype=np.float64)[keep][order]
+            if len(v) and np.abs(v).max() * len(v) < _EXACT_UP_TO:
+                # In fixed point the sums are exact: a device's sum does not
+                # depend on the rows of other feeders before it (FeederFaults).
+                fixed = np.r_[0, np.cumsum(np.rint(v * _FIXED).astype(np.int64))]
+                out.append((fixed[hi] - fixed[lo]) / _FIXED)
+            else:
+                cum = np.r_[0.0, np.cumsum(v)]
+                out.append(cum[hi] - cum[lo])
         return out
 
     def relevant(self, nodes: Iterable[int], devices: Iterable[int] = ()) -> np.ndarray:
@@ -424,15 +434,16 @@ class FeederFaults:
     tree : DeviceTree
         The tree of one switching state (a new state needs a new instance).
     units : int
-        How many units (customers) the evidence rows are numbered among.
+        How many units (customers) there are: rows are numbered by unit.
 
     Notes
     -----
     O(E + R) numpy steps per call to find what changed (E rows, R
     candidates), then :func:`most_likely_faults` on the rows of the changed
-    feeders only. A feeder's sums are taken over its own rows, in their
-    order, as in a call on everything, up to the rounding of sums that
-    began on other feeders.
+    feeders only. The answer is the same as a call on everything: sums of
+    evidence are exact (fixed point, :meth:`DeviceTree.sums_of`), and the
+    rest of a feeder's search sees only that feeder. A unit keeps its node
+    for the life of an instance (a new network version makes a new tree).
     """
 
     def __init__(self, tree: DeviceTree, units: int) -> None:
@@ -443,7 +454,9 @@ class FeederFaults:
                 top[i] = top[p]
         #: Per candidate, its feeder (the top-level candidate above it, or itself).
         self.feeder = top
-        self._node_feeder = np.where(tree.node_device >= 0, top[tree.node_device], -1)
+        under = tree.node_device >= 0  # none at all when nothing is fed (all opened)
+        self._node_feeder = np.full(len(tree.node_device), -1, dtype=np.int64)
+        self._node_feeder[under] = top[tree.node_device[under]]
         self._delta = np.full(units, np.nan)
         self._base = np.full(units, np.nan)
         self._units = np.empty(0, dtype=np.int64)

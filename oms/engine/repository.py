@@ -226,6 +226,11 @@ class Repository:
                 reload()
             work(conn)
 
+    def distrust(self) -> None:
+        """The state in memory may not be what was committed: the next
+        transaction (or :meth:`stale`) finds it stale and reads it again."""
+        self.last_seq = -1
+
     def stale(self) -> bool:
         """Whether another process wrote since this one last looked."""
         with self.db.connect() as conn:
@@ -328,7 +333,7 @@ class Repository:
     @staticmethod
     def _write_outages(conn: Connection, core: EngineCore) -> None:
         ch, outages = core.changes, core.outages.open
-        new_rows = _written([outages[i] for i in sorted(ch.new)])
+        new_rows = _inserted_rows([outages[i] for i in sorted(ch.new)])
         if new_rows:
             conn.execute(insert(schema.outages), new_rows)
         _update_changed(conn, schema.outages, [outages[i] for i in sorted(ch.dirty - ch.new)])
@@ -370,7 +375,7 @@ class Repository:
         jobs = schema.jobs
         for jid in book.dirty_jobs:
             book.jobs[jid].updated_at = now
-        new_rows = _written([book.jobs[j] for j in sorted(book.new_jobs)])
+        new_rows = _inserted_rows([book.jobs[j] for j in sorted(book.new_jobs)])
         if new_rows:
             conn.execute(insert(jobs), new_rows)
         _update_changed(conn, jobs, [book.jobs[j] for j in sorted(book.dirty_jobs - book.new_jobs)])
@@ -601,7 +606,7 @@ def _bulk_update(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     _executemany(conn, _statement(conn.dialect, table, "update", tuple(columns)), values)
 
 
-class _Stored(Protocol):
+class _Written(Protocol):
     """A record the writer keeps in memory and stores as one row (an outage, a job)."""
 
     id: str
@@ -611,7 +616,7 @@ class _Stored(Protocol):
     def row(self) -> dict[str, Any]: ...
 
 
-def _written(records: list[_Stored]) -> list[dict[str, Any]]:
+def _inserted_rows(records: list[_Written]) -> list[dict[str, Any]]:
     """The rows of newly inserted ``records``, each kept as written."""
     rows = []
     for r in records:
@@ -620,7 +625,7 @@ def _written(records: list[_Stored]) -> list[dict[str, Any]]:
     return rows
 
 
-def _update_changed(conn: Connection, table: Any, records: list[_Stored]) -> None:
+def _update_changed(conn: Connection, table: Any, records: list[_Written]) -> None:
     """Update the rows of ``records``, each with only the columns that differ
     from what this process last wrote (all of them the first time), plus
     ``updated_at``. Late in a storm most updates move one value (a job's
@@ -671,7 +676,8 @@ class _Compiled:
     at: tuple[int, ...] | None
 
 
-@functools.lru_cache(maxsize=128)
+# Updates of changed columns only come in many shapes (a few dozen in a storm).
+@functools.lru_cache(maxsize=1024)
 def _statement(dialect: Dialect, table: Any, kind: str, columns: tuple[str, ...]) -> _Compiled:
     """An insert of ``columns`` into ``table``, or an update of them by
     ``id`` (``kind``), compiled for ``dialect`` once per shape: every batch
