@@ -5,7 +5,8 @@ The hierarchy, in the manner of ``networkx.exception``, with each class's
 
     OMSError                  error        base of everything raised here
     ├── StorageError          unavailable  the database cannot be used (URL, schema, version)
-    │   └── NotLoadedError    unavailable  the database holds no network yet (run ``oms load``)
+    │   ├── NotLoadedError    unavailable  the database holds no network yet (run ``oms load``)
+    │   └── RegionUnavailable unavailable  a control region's schema is gone or not readable
     ├── EventError            invalid      one event is invalid; names the field and why
     │   ├── EventConflict     conflict     an event id seen before with other content
     │   └── Forbidden         forbidden    the sender's role may not send this event
@@ -38,6 +39,7 @@ __all__ = [
     "NotLoadedError",
     "OMSError",
     "OutageNotFound",
+    "RegionUnavailable",
     "StorageError",
 ]
 
@@ -56,6 +58,11 @@ class StorageError(OMSError):
 
 class NotLoadedError(StorageError):
     """The database holds no network; ``oms load`` must run first."""
+
+
+class RegionUnavailable(StorageError):
+    """A control region the views list cannot be read: its schema was dropped,
+    renamed or never made (``oms regions views`` lists it still)."""
 
 
 class EventError(OMSError):

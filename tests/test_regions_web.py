@@ -312,6 +312,40 @@ def test_without_the_views_every_route_says_to_make_them(served: dict[str, Any])
     assert _ok(served["users"]["dora"].get("/api/regions")) == status(db)
 
 
+@pytest.mark.postgres
+def test_a_region_whose_schema_is_gone_is_named_not_a_server_error(
+    served: dict[str, Any],
+) -> None:
+    """The views still list a region whose schema was renamed (or dropped)
+    since: every route reading it answers 503 naming the region and what to
+    do, and answers again once the schema is back."""
+    south = next(r for r in served["regions"] if r.name == "south")
+    moved = f"{south.schema}_moved"
+    db = served["db"]
+    with db.begin() as conn:
+        conn.execute(text(f'ALTER SCHEMA "{south.schema}" RENAME TO "{moved}"'))
+    app = _app(served["urls"]["north"], served["clock"])  # no snapshots yet
+    try:
+        dora, anonymous = User(app, "dora"), app.test_client()
+        for url in (*ROUTES[1:], "/api/regions/public/areas", "/api/regions/stream"):
+            response = (anonymous if "public" in url else dora).get(url)
+            body = response.get_json(force=True)
+            assert response.status_code == 503, (url, body)
+            assert (
+                body["error"].startswith("region south:") and "oms regions views" in body["error"]
+            ), (url, body)
+    finally:
+        with db.begin() as conn:
+            conn.execute(text(f'ALTER SCHEMA "{moved}" RENAME TO "{south.schema}"'))
+    try:
+        assert _ok(User(app, "dora").get("/api/regions/overview"))["regions"].keys() == {
+            "north",
+            "south",
+        }
+    finally:
+        _stop(app)
+
+
 def test_on_sqlite_every_route_says_to_make_the_views(tmp_path: Path) -> None:
     app = _app(f"sqlite:///{tmp_path / 'oms.sqlite'}", Clock(PERIOD[1]))
     try:

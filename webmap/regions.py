@@ -102,7 +102,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from oms.edge_states import outage_position
-from oms.exceptions import EventError, NotLoadedError, StorageError
+from oms.exceptions import EventError, NotLoadedError, RegionUnavailable, StorageError
 from oms.intake.events import parse_time
 from oms.outages import Outage, case_key, outage_places
 from oms.storage.loading import (
@@ -121,6 +121,7 @@ from oms.storage.regions import (
     in_region,
     indices,
     list_regions,
+    on_region,
     overview_totals,
     public_outages,
     status,
@@ -206,6 +207,11 @@ _STREAM_PAGE = 500
 _COUNT: Schema = {**INT, "minimum": 0}
 _NO_VIEWS = "No control regions here: SQLite, or no ``oms regions views`` run on this database."
 _NONE = Answer(_NO_VIEWS + " ``error`` says to run it.", ERROR)
+_GONE = Answer(
+    "A region the views list cannot be read (its schema dropped or renamed since): "
+    "``error`` names it and what to do.",
+    ERROR,
+)
 
 
 def _by_region(schema: Schema | Named, description: str) -> Schema:
@@ -410,6 +416,13 @@ REGIONS_PUBLIC_CASE = Named(
 
 
 # ----------------------------------------------------------------- helpers
+@bp.errorhandler(RegionUnavailable)
+def _region_unavailable(exc: RegionUnavailable) -> Any:
+    """A region the views list cannot be read: 503 naming it and what to do,
+    not a server error."""
+    return jsonify(error=str(exc), status=503), 503
+
+
 def _from_views(db: Engine | Connection, read: Callable[[Engine | Connection], _T]) -> _T:
     """``read(db)`` of the views, or a 404 saying to make them first."""
     if not is_postgres(db):
@@ -421,6 +434,8 @@ def _from_views(db: Engine | Connection, read: Callable[[Engine | Connection], _
         )
     try:
         return read(db)
+    except RegionUnavailable:
+        raise
     except StorageError:
         abort(
             404,
@@ -478,7 +493,7 @@ def _public_app(db: Engine, region: Region) -> Flask:
             )
             # The region's own key (made on first use, as its own public page would).
             with db.begin() as conn:
-                conn.execute(text(f'SET LOCAL search_path TO "{region.schema}"'))
+                on_region(conn, region)
                 found.extensions["oms.case_key"] = case_key(conn)
             apps[region] = found
     return found
@@ -497,7 +512,11 @@ def _feature(props: Mapping[str, Any], pos: tuple[float, float] | None) -> dict[
 @operation(
     "The control regions and their status",
     tag="regions",
-    ok={200: Answer("The regions by name (oms regions status).", array(REGION_STATUS)), 404: _NONE},
+    ok={
+        200: Answer("The regions by name (oms regions status).", array(REGION_STATUS)),
+        404: _NONE,
+        503: _GONE,
+    },
     description="The regions the views across them (``oms regions views``) name, each "
     "with its schema revision, network version, engine clock, events, open outages "
     "and their customers out.",
@@ -512,7 +531,7 @@ def regions_status() -> Any:
 @operation(
     "The storm overview's totals across regions",
     tag="regions",
-    ok={200: Answer("The totals.", REGIONS_OVERVIEW), 304: NOT_MODIFIED, 404: _NONE},
+    ok={200: Answer("The totals.", REGIONS_OVERVIEW), 304: NOT_MODIFIED, 404: _NONE, 503: _GONE},
     description="The totals of ``GET /api/overview`` (the dispatcher's top bar) of every "
     "region, as of the server's clock (never behind a region's engine clock), added "
     "up; ``regions`` holds each region's.",
@@ -543,6 +562,7 @@ def overview_doc() -> dict[str, Any]:
         ),
         304: NOT_MODIFIED,
         404: _NONE,
+        503: _GONE,
     },
     description="The outages the dispatcher's lists and map show (predicted, confirmed, "
     "restored) of every region, from the view ``oms_all.outages``: each as "
@@ -612,6 +632,7 @@ def outages_doc() -> dict[str, Any]:
     ok={
         200: Answer("The indices of all regions' customers, and each region's.", REGIONS_INDICES),
         404: _NONE,
+        503: _GONE,
     },
     errors=(400,),
     description="``GET /api/reports/indices`` of every region combined for outages "
@@ -641,7 +662,12 @@ def regions_indices() -> Any:
 @operation(
     "Current outages by area of every region (no login, no personal data)",
     tag="regions",
-    ok={200: Answer("Outages by area.", REGIONS_PUBLIC_OUTAGES), 304: NOT_MODIFIED, 404: _NONE},
+    ok={
+        200: Answer("Outages by area.", REGIONS_PUBLIC_OUTAGES),
+        304: NOT_MODIFIED,
+        404: _NONE,
+        503: _GONE,
+    },
     description="``GET /api/public/outages`` of every region, each as of the region's "
     "own now, combined: every area tagged with its ``region`` (two regions may both "
     "have customers in no zone), most customers out first; totals added up. Case "
@@ -677,6 +703,7 @@ def public_doc() -> dict[str, Any]:
         200: Answer("The zones, by region.", REGIONS_PUBLIC_AREAS, "application/geo+json"),
         304: NOT_MODIFIED,
         404: _NONE,
+        503: _GONE,
     },
     description="``GET /api/public/areas`` of every region: each zone's polygon with "
     "``id``, ``name`` (its place name, else its id), ``area_class`` and its ``region`` "
@@ -737,6 +764,7 @@ def public_areas_doc() -> dict[str, Any]:
             "No such case in any region (or no control regions here: " + _NO_VIEWS + ")",
             ERROR,
         ),
+        503: _GONE,
     },
     errors=(429,),
     description="``GET /api/public/case`` across regions: exactly one of ``case`` and "
@@ -867,6 +895,7 @@ def _regions_feed(
             "text/event-stream",
         ),
         404: _NONE,
+        503: _GONE,
     },
     description="Every region's ``changes`` feed (the regions of ``oms_all.regions``) "
     "as one stream. An id names each region's last change sent, so a reconnection to "

@@ -45,7 +45,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from oms.config import DispatchConfig
-from oms.exceptions import NotLoadedError, StorageError
+from oms.exceptions import NotLoadedError, RegionUnavailable, StorageError
 from oms.intake.events import iso
 from oms.outages import ACTIVE_STATES
 from oms.storage.postgres import is_postgres
@@ -61,6 +61,7 @@ __all__ = [
     "in_region",
     "indices",
     "list_regions",
+    "on_region",
     "overview_totals",
     "ownership",
     "parse_region",
@@ -298,15 +299,42 @@ def _postgres_only(db: Engine | Connection) -> None:
 
 @contextmanager
 def in_region(db: Engine, region: Region) -> Iterator[Connection]:
-    """A read-only transaction on ``region``'s schema (rolled back at the end)."""
+    """A read-only transaction on ``region``'s schema (rolled back at the end).
+
+    Raises
+    ------
+    RegionUnavailable
+        The schema is not there (:func:`on_region`).
+    """
     _postgres_only(db)
     with db.connect() as conn:
         conn.execute(text("SET TRANSACTION READ ONLY"))
-        conn.execute(text(f'SET LOCAL search_path TO "{region.schema}"'))
         try:
+            on_region(conn, region)
             yield conn
         finally:
             conn.rollback()
+
+
+def on_region(conn: Connection, region: Region) -> None:
+    """Point the transaction of ``conn`` at ``region``'s schema.
+
+    Raises
+    ------
+    RegionUnavailable
+        The schema is not there (dropped or renamed since the views were
+        made): a search path naming it would find no table at all.
+    """
+    found = conn.execute(
+        text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": region.schema}
+    ).first()
+    if found is None:
+        raise RegionUnavailable(
+            f"region {region.name}: its schema {region.schema!r} is not in this database "
+            "(dropped or renamed?); restore it, or make the views again without it "
+            "(`oms regions views --db URL --region NAME=SCHEMA ...`)"
+        )
+    conn.execute(text(f'SET LOCAL search_path TO "{region.schema}"'))
 
 
 # ------------------------------------------------------- the intake router
