@@ -186,12 +186,24 @@ def test_bulk_close_of_restored_outages(live_server: str, page: Any, client: Any
     page.click('[data-tab="outages"]')
     page.wait_for_selector("#bulk-close:not([disabled])")
     assert page.inner_text("#bulk-close") == "Close all restored (2)"
+    # Asked first, with what will be closed; cancelled, nothing is.
+    page.click("#bulk-close")
+    page.wait_for_selector("dialog[open] #bulk-close-ids")
+    assert page.inner_text("#dialog-title") == "Close 2 restored outages?"
+    assert set(page.inner_text("#bulk-close-ids").split(", ")) == set(restored)
+    page.click("#dialog-cancel")
+    page.wait_for_selector("dialog[open]", state="detached")
+    states = {o["id"]: o["state"] for o in client.get("/api/outages").get_json()}
+    assert [states[oid] for oid in restored] == ["restored", "restored"]
     for oid in restored:
         page.check(f'[data-outage="{oid}"] [data-act="pick"]')
     page.wait_for_function(
         "document.querySelector('#bulk-close').textContent === 'Close 2 selected'"
     )
     page.click("#bulk-close")
+    page.wait_for_selector("dialog[open] #dialog-ok")
+    assert page.inner_text("#dialog-ok") == "Close 2"
+    page.click("#dialog-ok")
     for oid in restored:
         page.wait_for_selector(f'[data-outage="{oid}"]', state="detached")
     for oid in restored:

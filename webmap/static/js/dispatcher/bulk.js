@@ -1,10 +1,13 @@
 /*
  * Bulk close of restored outages: the dispatcher ticks several (or none:
  * then every restored one) and closes them in one request
- * (POST /api/outages/bulk/close); each close is an outage_close event of
- * its own, in the outage's audit trail. What became of each is told.
+ * (POST /api/outages/bulk/close) once asked; each close is an
+ * outage_close event of its own, in the outage's audit trail. What became
+ * of each is told.
  */
 import { call } from '../api.js';
+import { h } from '../dom.js';
+import { openDialog } from './dialog.js';
 import { plural } from './format.js';
 import { renderSoon, store } from './state.js';
 import { toast } from './toast.js';
@@ -26,19 +29,33 @@ export function restoredIds() {
   return ids;
 }
 
-/** Closes the ticked outages, or every restored one when none is ticked. */
-export async function closeRestored() {
-  const ids = Array.from(picked);
-  const body = ids.length ? { outages: ids } : { restored: true };
-  try {
-    const answer = await call('POST', '/api/outages/bulk/close', body);
-    const closed = answer.outages.filter((r) => r.result === 'closed');
-    const others = answer.outages.filter((r) => r.result !== 'closed');
-    picked.clear();
-    toast(`${plural(closed.length, 'outage')} closed`, 'ok');
-    for (const r of others) toast(`${r.outage}: ${r.error || r.result}`, 'warning', 8000);
-  } catch (err) {
-    toast(`Close: ${err.message}`, 'error');
-  }
+/**
+ * Asks first, then closes the ticked outages, or every restored one shown
+ * when none is ticked: exactly those listed in the question, never one
+ * restored while it was open (a storm restores dozens a minute).
+ */
+export function closeRestored() {
+  const restored = restoredIds(); // drops ticks on outages no longer restored
+  const ids = picked.size ? Array.from(picked) : restored;
+  if (!ids.length) return;
+  const shown = ids.slice(0, 12);
+  openDialog({
+    title: `Close ${plural(ids.length, 'restored outage')}?`,
+    body: [
+      h('p', { id: 'bulk-close-ids' }, shown.join(', ') + (ids.length > shown.length ? ` and ${ids.length - shown.length} more` : '')),
+      h('p', { class: 'muted' }, 'Each is closed in its own audit trail. Outages restored after this opened are not included.'),
+    ],
+    ok: `Close ${ids.length}`,
+    submit: () => send(ids),
+  });
+}
+
+async function send(ids) {
+  const answer = await call('POST', '/api/outages/bulk/close', { outages: ids });
+  const closed = answer.outages.filter((r) => r.result === 'closed');
+  const others = answer.outages.filter((r) => r.result !== 'closed');
+  for (const id of ids) picked.delete(id);
+  toast(`${plural(closed.length, 'outage')} closed`, 'ok');
+  for (const r of others) toast(`${r.outage}: ${r.error || r.result}`, 'warning', 8000);
   renderSoon();
 }
