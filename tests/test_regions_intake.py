@@ -421,6 +421,63 @@ def test_one_process_per_region_applies_only_its_share(intake: dict[str, Any]) -
     assert "no region west (the regions: north, south)" in wrong.output
 
 
+@pytest.mark.postgres
+def test_a_live_pipe_is_applied_as_it_flows(intake: dict[str, Any], tmp_path: Path) -> None:
+    """``oms regions ingest -`` on a pipe still open applies each region's
+    batches as they are complete (as ``oms ingest -`` does), not at the end
+    of its input; the twins get the same lines, to stay alike."""
+    import subprocess
+    import sys
+    import time
+
+    from oms.cli import cli
+
+    share, _ = intake["own"]["north"]
+    call = next(json.loads(line) for line in share if json.loads(line)["type"] == "call")
+    at = START + timedelta(hours=3)
+    first = {**call, "id": "live-1", "time": at.isoformat()}
+    # Later than a batch spans: reading it completes the first one's batch.
+    second = {**call, "id": "live-2", "time": (at + timedelta(seconds=40)).isoformat()}
+    url = intake["urls"]["north"]
+    args = ["regions", "ingest", "-", "--db", url, "--json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oms", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(f"{json.dumps(first)}\n{json.dumps(second)}\n".encode())
+        proc.stdin.flush()
+        db = connect(url, upgrade=False)
+        ids: list[str] = []
+        deadline = time.monotonic() + 60
+        while "live-1" not in ids and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            with db.connect() as conn:
+                ids = list(conn.execute(select(schema.events.c.id)).scalars())
+        db.dispose()
+        assert "live-1" in ids, proc.stderr.read().decode() if proc.poll() is not None else ""
+        assert proc.poll() is None  # still reading its input
+        assert "live-2" not in ids  # its batch waits for more, or for the end
+    finally:
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    doc = json.loads(out)
+    assert doc["regions"]["north"] == {
+        "routed": 2,
+        "accepted": 2,
+        "duplicates": 0,
+        "rejected": [],
+    }
+    assert doc["regions"]["south"]["routed"] == 0
+    live = tmp_path / "live.jsonl"
+    live.write_text(f"{json.dumps(first)}\n{json.dumps(second)}\n")
+    twin = CliRunner().invoke(cli, ["ingest", str(live), "--db", intake["twins"]["north"]])
+    assert twin.exit_code == 0, twin.output
+
+
 def test_regions_ingest_needs_postgresql(tmp_path: Path) -> None:
     from oms.cli import cli
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,6 +32,10 @@ from oms.cli.options import (
     json_option,
     table,
 )
+
+if TYPE_CHECKING:
+    from oms.engine import IngestReport
+    from oms.intake.router import Ownership
 
 __all__ = ["regions"]
 
@@ -117,7 +122,8 @@ def regions_ingest(
     Each event goes to the region that owns the customer, meter, phone,
     device, crew, job, outage or document it names (a boundary device's to
     each region holding it) and is applied by that region's engine, in file
-    order, as `oms ingest` with the region's URL applies it. A line that
+    order, as `oms ingest` with the region's URL applies it: as it is read,
+    so on a pipe each region's batches are applied as they complete. A line that
     cannot be routed (unknown, ambiguous, naming no region) and a line a
     region's engine rejects are reported with their line number; the others
     are applied. The regions are those `oms regions views` named (with
@@ -126,7 +132,7 @@ def regions_ingest(
     """
     from oms.engine import OutageEngine
     from oms.intake.events import read_lines
-    from oms.intake.router import Ownership, route
+    from oms.intake.router import Ownership
     from oms.storage.db import connect
     from oms.storage.regions import list_regions, ownership
 
@@ -147,31 +153,28 @@ def regions_ingest(
         )
     if only:
         regions = [r for r in regions if r.name in only]
-    # Read as bytes: a line that is not UTF-8 is rejected alone (read_lines).
-    with nullcontext(sys.stdin.buffer) if events_file == "-" else open(events_file, "rb") as fh:
-        numbered = list(read_lines(fh))
-    routing = route(((n, obj) for n, obj, _ in numbered), owners)
-    texts = {n: line for n, _, line in numbered}
     # Every region's database is opened before any is written: a region that
     # cannot be used (unreachable, another schema revision) stops the intake
     # with nothing applied anywhere.
     dbs = {r.name: connect(_region_url(url, r.schema), upgrade=False) for r in regions}
     doc: dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": [], "regions": {}}
-    doc["rejected"] = [{**r, "region": None} for r in routing.rejected]
     try:
         config = given_config(config_file)
-        for name, lines in routing.shares.items():
-            if name not in dbs:  # another process applies it (--region)
-                continue
-            share: dict[str, Any] = {"routed": len(lines), "accepted": 0, "duplicates": 0}
-            share["rejected"] = []
-            if lines:
-                report = OutageEngine(dbs[name], config).ingest(texts[n] for n in lines)
+        engines = {name: OutageEngine(db, config) for name, db in dbs.items()}
+        # Read as bytes: a line that is not UTF-8 is rejected alone (read_lines).
+        with nullcontext(sys.stdin.buffer) if events_file == "-" else open(events_file, "rb") as fh:
+            rejected, shares = _stream_shares(read_lines(fh), owners, engines)
+        doc["rejected"] = [{**r, "region": None} for r in rejected]
+        for name, (lines, report) in shares.items():
+            share: dict[str, Any] = {
+                "routed": len(lines),
+                "accepted": report.accepted,
+                "duplicates": report.duplicates,
                 # The engine numbers the share's lines from 1: back to the file's.
-                share["accepted"], share["duplicates"] = report.accepted, report.duplicates
-                share["rejected"] = [
+                "rejected": [
                     {"line": lines[r["line"] - 1], "error": r["error"]} for r in report.rejected
-                ]
+                ],
+            }
             doc["regions"][name] = share
             doc["accepted"] += share["accepted"]
             doc["duplicates"] += share["duplicates"]
@@ -194,6 +197,76 @@ def regions_ingest(
         return "\n".join([*rejected, table(rows, headers)])
 
     emit(doc, as_json, text)
+
+
+def _stream_shares(
+    numbered: Iterable[tuple[int, Any, str]], owners: Ownership, engines: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, tuple[list[int], IngestReport]]]:
+    """Route ``numbered`` lines (:func:`~oms.intake.events.read_lines`) as they
+    are read, each region's share applied by its engine (of ``engines``) in a
+    thread of its own as it comes, in the engine's own batches: a region
+    ends as if it had ingested its share alone, and a live pipe is applied
+    as it flows, not at its end. Returns the lines no region takes
+    (``{"line", "error"}``) and, per region, its share's line numbers and
+    its engine's report. An engine's failure stops the intake and is raised.
+    """
+    import queue
+    import threading
+
+    from oms.exceptions import EventError
+    from oms.intake.router import route_event
+
+    done = object()
+    inbox: dict[str, queue.Queue[Any]] = {n: queue.Queue(maxsize=10_000) for n in engines}
+    lines: dict[str, list[int]] = {n: [] for n in engines}
+    reports: dict[str, IngestReport] = {}
+    failed: list[BaseException] = []
+
+    def apply(name: str) -> None:
+        def texts() -> Iterator[str]:
+            while (item := inbox[name].get()) is not done:
+                yield item
+
+        try:
+            reports[name] = engines[name].ingest(texts())
+        except BaseException as exc:
+            failed.append(exc)
+
+    def hand(name: str, item: Any) -> None:
+        while workers[name].is_alive():  # a region that stopped takes nothing more
+            try:
+                inbox[name].put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    workers = {n: threading.Thread(target=apply, args=(n,), daemon=True) for n in engines}
+    for w in workers.values():
+        w.start()
+    rejected: list[dict[str, Any]] = []
+    try:
+        for number, obj, text in numbered:
+            if failed:
+                break
+            try:
+                if isinstance(obj, EventError):
+                    raise obj
+                names = route_event(obj, owners)
+            except EventError as exc:
+                rejected.append({"line": number, "error": str(exc)})
+                continue
+            for name in names:
+                if name in engines:  # another process applies the others (--region)
+                    lines[name].append(number)
+                    hand(name, text)
+    finally:
+        for name in engines:
+            hand(name, done)
+        for w in workers.values():
+            w.join()
+    if failed:
+        raise failed[0]
+    return rejected, {n: (lines[n], reports[n]) for n in engines}
 
 
 #: A ``-c search_path=...`` setting inside libpq's ``options``.
