@@ -185,16 +185,26 @@ def test_bulk_close_of_restored_outages(live_server: str, page: Any, client: Any
     _open(page, live_server)
     page.click('[data-tab="outages"]')
     page.wait_for_selector("#bulk-close:not([disabled])")
-    assert page.inner_text("#bulk-close") == "Close all restored (2)"
+    assert page.inner_text("#bulk-close") == "Close restored shown (2)"
+    # Only what the filters show: narrowed to one outage's device, one.
+    device = client.get(f"/api/outages/{restored[0]}").get_json()["device"]
+    page.fill('[data-filters="outages"] input', device)
+    page.wait_for_function(
+        "document.querySelector('#bulk-close').textContent === 'Close restored shown (1)'"
+    )
     # Asked first, with what will be closed; cancelled, nothing is.
     page.click("#bulk-close")
     page.wait_for_selector("dialog[open] #bulk-close-ids")
-    assert page.inner_text("#dialog-title") == "Close 2 restored outages?"
-    assert set(page.inner_text("#bulk-close-ids").split(", ")) == set(restored)
+    assert page.inner_text("#dialog-title") == "Close 1 restored outage?"
+    assert page.inner_text("#dialog-ok") == "Close 1 outage"
+    items = page.eval_on_selector_all("#bulk-close-ids li b", "els => els.map(e => e.textContent)")
+    assert items == [restored[0]]
+    assert device in page.inner_text("#bulk-close-ids")
     page.click("#dialog-cancel")
     page.wait_for_selector("dialog[open]", state="detached")
     states = {o["id"]: o["state"] for o in client.get("/api/outages").get_json()}
     assert [states[oid] for oid in restored] == ["restored", "restored"]
+    page.fill('[data-filters="outages"] input', "")
     for oid in restored:
         page.check(f'[data-outage="{oid}"] [data-act="pick"]')
     page.wait_for_function(
@@ -202,7 +212,7 @@ def test_bulk_close_of_restored_outages(live_server: str, page: Any, client: Any
     )
     page.click("#bulk-close")
     page.wait_for_selector("dialog[open] #dialog-ok")
-    assert page.inner_text("#dialog-ok") == "Close 2"
+    assert page.inner_text("#dialog-ok") == "Close 2 outages"
     page.click("#dialog-ok")
     for oid in restored:
         page.wait_for_selector(f'[data-outage="{oid}"]', state="detached")

@@ -8,7 +8,7 @@
 import { call } from '../api.js';
 import { h } from '../dom.js';
 import { openDialog } from './dialog.js';
-import { plural } from './format.js';
+import { fmtAge, plural } from './format.js';
 import { renderSoon, store } from './state.js';
 import { toast } from './toast.js';
 
@@ -30,22 +30,31 @@ export function restoredIds() {
 }
 
 /**
- * Asks first, then closes the ticked outages, or every restored one shown
- * when none is ticked: exactly those listed in the question, never one
- * restored while it was open (a storm restores dozens a minute).
+ * Asks first, then closes the ticked outages, or the restored ones the
+ * filters show when none is ticked (`shown`): exactly those listed in the
+ * question, never one restored while it was open (a storm restores dozens
+ * a minute).
  */
-export function closeRestored() {
-  const restored = restoredIds(); // drops ticks on outages no longer restored
-  const ids = picked.size ? Array.from(picked) : restored;
+export function closeRestored(shown) {
+  restoredIds(); // drops ticks on outages no longer restored
+  const ids = picked.size ? Array.from(picked) : shown.filter((id) => store.outages.get(id)?.state === 'restored');
   if (!ids.length) return;
-  const shown = ids.slice(0, 12);
+  const listed = ids.slice(0, 12).map((id) => {
+    const o = store.outages.get(id) || { id };
+    const where = o.device || o.customer || '';
+    const out = o.customers_out == null ? '' : ` · ${plural(o.customers_out, 'customer')}`;
+    const when = o.restored ? ` · restored ${fmtAge(o.restored)} ago` : '';
+    return h('li', {}, h('b', {}, id), where ? ` ${where}` : '', out, when);
+  });
   openDialog({
     title: `Close ${plural(ids.length, 'restored outage')}?`,
     body: [
-      h('p', { id: 'bulk-close-ids' }, shown.join(', ') + (ids.length > shown.length ? ` and ${ids.length - shown.length} more` : '')),
-      h('p', { class: 'muted' }, 'Each is closed in its own audit trail. Outages restored after this opened are not included.'),
+      h('ul', { id: 'bulk-close-ids' }, listed, ids.length > listed.length ? h('li', {}, `and ${ids.length - listed.length} more`) : null),
+      h('p', { class: 'muted' },
+        'Only these are closed, each with your name in its history, as if closed one by one; '
+        + 'outages restored after you pressed the button stay open. Any that cannot be closed are listed with the reason.'),
     ],
-    ok: `Close ${ids.length}`,
+    ok: `Close ${plural(ids.length, 'outage')}`,
     submit: () => send(ids),
   });
 }

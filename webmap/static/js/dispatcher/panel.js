@@ -120,6 +120,7 @@ function flush() {
     syncChoices(tab, rows[tab], all[tab]);
     let items = view(tab, all[tab], flushT, ctx);
     shown[tab] = items.length;
+    if (tab === 'outages') restoredShown = items.filter((o) => o.state === 'restored').map((o) => o.id);
     if (tab === 'alerts') items = items.slice(0, MAX_ALERTS_SHOWN);
     const did = updateList(cards[tab], items, { ...spec[tab], empty: EMPTY[tab] });
     const stats = hooks.panelStats[tab];
@@ -133,7 +134,8 @@ function flush() {
     const text = shown[tab] === total ? String(total) : `${shown[tab]}/${total}`;
     if (count.textContent !== text) count.textContent = text;
   }
-  paintBulk(restoredIds().length);
+  restoredIds(); // drops ticks on outages no longer restored
+  paintBulk(restoredShown.length);
   renderKpis(all.jobs, all.outages, all.crews);
   paintAges();
   paintClocks();
@@ -147,11 +149,14 @@ function paintAges() {
   }
 }
 
+/** The restored outages the outage list's filters show, at its last redraw. */
+let restoredShown = [];
+
 function paintBulk(restored) {
   const b = byId('bulk-close');
   if (!b) return;
   const n = picked.size;
-  b.textContent = n ? `Close ${n} selected` : `Close all restored (${restored})`;
+  b.textContent = n ? `Close ${n} selected` : `Close restored shown (${restored})`;
   b.disabled = !n && !restored;
 }
 
@@ -209,9 +214,10 @@ function wireLists() {
       }, 'Acknowledge shown');
     } else if (tab === 'outages' && canDispatch) {
       extra = h('button', {
-        class: 'btn', id: 'bulk-close', type: 'button', title: 'Close the ticked restored outages, or all restored ones',
-        onclick: closeRestored,
-      }, 'Close all restored');
+        class: 'btn', id: 'bulk-close', type: 'button',
+        title: 'Close the ticked restored outages, or every restored one the filters show',
+        onclick: () => closeRestored(restoredShown),
+      }, 'Close restored shown');
     }
     const onChange = (name) => {
       if (tab === 'alerts' && name !== 'text' && name !== 'sort') loadAlerts();
