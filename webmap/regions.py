@@ -419,7 +419,9 @@ REGIONS_PUBLIC_CASE = Named(
 @bp.errorhandler(RegionUnavailable)
 def _region_unavailable(exc: RegionUnavailable) -> Any:
     """A region the views list cannot be read: 503 naming it and what to do,
-    not a server error."""
+    not a server error (to the public, without the schema and the remedy)."""
+    if request.path.startswith("/api/regions/public/"):
+        return jsonify(error="outage information is not available just now", status=503), 503
     return jsonify(error=str(exc), status=503), 503
 
 

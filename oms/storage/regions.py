@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -260,6 +260,11 @@ def status(db: Engine | Connection) -> list[dict[str, Any]]:
         "SELECT s.*, r.schema FROM oms_all.status s JOIN oms_all.regions r USING (region)"
         " ORDER BY region",
     )
+    # The views follow a schema renamed since: they would still answer for it.
+    present = {r["nspname"] for r in _read_all(db, "SELECT nspname FROM pg_namespace")}
+    for r in rows:
+        if r["schema"] not in present:
+            _gone(Region(r["region"], r["schema"]))
     return [
         {
             "region": r["region"],
@@ -329,12 +334,16 @@ def on_region(conn: Connection, region: Region) -> None:
         text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": region.schema}
     ).first()
     if found is None:
-        raise RegionUnavailable(
-            f"region {region.name}: its schema {region.schema!r} is not in this database "
-            "(dropped or renamed?); restore it, or make the views again without it "
-            "(`oms regions views --db URL --region NAME=SCHEMA ...`)"
-        )
+        _gone(region)
     conn.execute(text(f'SET LOCAL search_path TO "{region.schema}"'))
+
+
+def _gone(region: Region) -> NoReturn:
+    raise RegionUnavailable(
+        f"region {region.name}: its schema {region.schema!r} is not in this database "
+        "(renamed, or dropped with the views' CASCADE?); restore it, or make the views "
+        "again without it (`oms regions views --db URL --region NAME=SCHEMA ...`)"
+    )
 
 
 # ------------------------------------------------------- the intake router
