@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import two_feeders, write, write_network_files
@@ -136,3 +137,15 @@ def test_operated_network_follows_reported_switching(loaded_db: str) -> None:
     net = operated_network(connect(loaded_db))
     assert not net.edge_closed[net.edge_index["SW1"]]
     assert net.edge_closed[net.edge_index["TIE1"]]
+
+
+@pytest.mark.postgres
+def test_a_missing_schema_and_a_bare_postgresql_url_are_clear(postgres_server: Any) -> None:
+    """A URL whose search_path names no schema says to create it (not a
+    migration's traceback); ``postgresql://`` takes the installed driver."""
+    url = postgres_server.url_of("t_never_made")
+    with pytest.raises(StorageError, match=r"does not exist; create it first"):
+        connect(url)
+    made, _ = postgres_server.create()
+    bare = "postgresql://" + made.split("://", 1)[1]
+    connect(bare).dispose()

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
 from oms.exceptions import StorageError
 
@@ -108,6 +108,11 @@ def connect(url: str | None = None, *, upgrade: bool = True, pool_size: int = 5)
         reached.
     """
     url = database_url(url)
+    # The driver this package installs (SQLAlchemy 2.1 reads a bare
+    # postgresql:// as psycopg 3, which is not installed).
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            url = "postgresql+psycopg2://" + url.removeprefix(bare)
     try:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"timeout": 30})
@@ -130,7 +135,15 @@ def connect(url: str | None = None, *, upgrade: bool = True, pool_size: int = 5)
     except OperationalError as exc:
         raise StorageError(f"cannot open database {url!r}: {exc.orig}") from exc
     if upgrade:
-        migrate(engine)
+        try:
+            migrate(engine)
+        except ProgrammingError as exc:
+            if getattr(exc.orig, "pgcode", None) == "3F000":  # invalid_schema_name
+                raise StorageError(
+                    f"database {url!r}: the schema its search_path names does not exist; "
+                    "create it first (psql: CREATE SCHEMA name)"
+                ) from exc
+            raise
     elif "events" not in inspect(engine).get_table_names():
         raise StorageError(f"database {url!r} has no oms schema; run `oms load` first")
     return engine
