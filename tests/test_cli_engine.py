@@ -242,3 +242,42 @@ def test_crews_jobs_and_dispatch_json(db: str, tmp_path: Path) -> None:
         "--json",
     )
     assert code == 1 and "not restored" in doc["error"]
+
+
+def test_ingest_from_a_live_pipe_applies_what_waits_once_it_falls_quiet(db: str) -> None:
+    """``oms ingest -`` on a pipe still open: a call is applied about a second
+    after the pipe falls quiet, not when a later event or the end comes."""
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import select
+
+    from oms.storage import schema
+    from oms.storage.db import connect
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oms", "ingest", "-", "--db", db, "--json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    call = {"id": "c1", "type": "call", "time": T.format(0), "customer": "a9-2"}
+    try:
+        proc.stdin.write((json.dumps(call) + "\n").encode())
+        proc.stdin.flush()
+        engine = connect(db, upgrade=False)
+        ids: list[str] = []
+        deadline = time.monotonic() + 30
+        while not ids and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            with engine.connect() as conn:
+                ids = list(conn.execute(select(schema.events.c.id)).scalars())
+        engine.dispose()
+        assert proc.poll() is None  # still reading its input
+        assert ids == ["c1"]
+    finally:
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    assert json.loads(out)["accepted"] == 1

@@ -130,6 +130,7 @@ def regions_ingest(
     --region, only those given; each region has its own writer, so one
     process per region runs them at once).
     """
+    from oms.cli.pipes import is_live, paced
     from oms.engine import OutageEngine
     from oms.intake.events import read_lines
     from oms.intake.router import Ownership
@@ -163,7 +164,9 @@ def regions_ingest(
         engines = {name: OutageEngine(db, config) for name, db in dbs.items()}
         # Read as bytes: a line that is not UTF-8 is rejected alone (read_lines).
         with nullcontext(sys.stdin.buffer) if events_file == "-" else open(events_file, "rb") as fh:
-            rejected, shares = _stream_shares(read_lines(fh), owners, engines)
+            # On a live pipe, what waits is applied once it falls quiet.
+            source = paced(fh) if is_live(fh) else fh
+            rejected, shares = _stream_shares(read_lines(source), owners, engines)  # type: ignore[arg-type]
         doc["rejected"] = [{**r, "region": None} for r in rejected]
         for name, (lines, report) in shares.items():
             share: dict[str, Any] = {
@@ -214,6 +217,7 @@ def _stream_shares(
     import threading
 
     from oms.exceptions import EventError
+    from oms.intake.events import IDLE
     from oms.intake.router import route_event
 
     done = object()
@@ -223,7 +227,7 @@ def _stream_shares(
     failed: list[BaseException] = []
 
     def apply(name: str) -> None:
-        def texts() -> Iterator[str]:
+        def texts() -> Iterator[Any]:  # lines, and IDLE marks
             while (item := inbox[name].get()) is not done:
                 yield item
 
@@ -248,6 +252,10 @@ def _stream_shares(
         for number, obj, text in numbered:
             if failed:
                 break
+            if obj is IDLE:  # the input fell quiet: each region applies what waits
+                for name in engines:
+                    hand(name, IDLE)
+                continue
             try:
                 if isinstance(obj, EventError):
                     raise obj

@@ -33,7 +33,7 @@ from oms.engine.core import EngineCore
 from oms.engine.orders import OrderBook
 from oms.engine.repository import Repository, fan_out
 from oms.exceptions import ActionError, EventConflict, EventError, NotFound, OMSError
-from oms.intake.events import Event, iso, parse_event, read_lines
+from oms.intake.events import IDLE, Event, iso, parse_event, read_lines
 
 __all__ = ["IngestReport", "OutageEngine"]
 
@@ -167,6 +167,13 @@ class OutageEngine:
         report = IngestReport()
         batch: list[tuple[int, Event]] = []
         for number, obj, raw, by in numbered:
+            if obj is IDLE:  # a live input fell quiet: what waits for more goes now
+                if batch:
+                    self._commit(batch, report)
+                    if progress:
+                        progress(len(batch))
+                    batch = []
+                continue
             if isinstance(obj, EventError):
                 report.reject(number, obj)
                 continue

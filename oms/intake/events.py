@@ -49,6 +49,7 @@ from topology.model import Network
 __all__ = [
     "ACTION_TYPES",
     "DESK_TYPES",
+    "IDLE",
     "MAX_ACK",
     "MAX_DEPTH",
     "MAX_EVENT_CHARS",
@@ -602,13 +603,32 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def read_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, Any, str]]:
+class _Idle:
+    """The input fell quiet (:func:`oms.cli.pipes.paced`): a batch waiting for
+    more is applied now."""
+
+    def __repr__(self) -> str:
+        return "IDLE"
+
+
+#: Given among the lines of a live input when it falls quiet (passed through
+#: :func:`read_lines` as the object, with the last line's number).
+IDLE = _Idle()
+
+
+def read_lines(lines: Iterable[str | bytes | _Idle]) -> Iterator[tuple[int, Any, str]]:
     """``(line number from 1, object or EventError, the line)`` per non-blank line.
 
     Lines may be bytes (a file read as it is): one that is not UTF-8 is
-    rejected on its own, the others go on.
+    rejected on its own, the others go on. :data:`IDLE` among them comes
+    out as the object, numbered as the line before it.
     """
-    for number, line in enumerate(lines, start=1):
+    number = 0
+    for line in lines:
+        if isinstance(line, _Idle):
+            yield number, IDLE, ""
+            continue
+        number += 1
         if isinstance(line, bytes):
             try:
                 line = line.decode("utf-8")
