@@ -166,13 +166,17 @@ class OutageEngine:
     ) -> IngestReport:
         report = IngestReport()
         batch: list[tuple[int, Event]] = []
+
+        def apply_batch() -> None:
+            if batch:
+                self._commit(batch, report)
+                if progress:
+                    progress(len(batch))
+                batch.clear()
+
         for number, obj, raw, by in numbered:
             if obj is IDLE:  # a live input fell quiet: what waits for more goes now
-                if batch:
-                    self._commit(batch, report)
-                    if progress:
-                        progress(len(batch))
-                    batch = []
+                apply_batch()
                 continue
             if isinstance(obj, EventError):
                 report.reject(number, obj)
@@ -184,10 +188,7 @@ class OutageEngine:
                     if not any(e.type == "crew_add" for _, e in batch):
                         raise
                     # It may name a crew this batch adds: apply the batch, then look again.
-                    self._commit(batch, report)
-                    if progress:
-                        progress(len(batch))
-                    batch = []
+                    apply_batch()
                     event = parse_event(admit(by, obj), self.core.directory, raw)
                 self._not_ahead(event)
             except EventError as exc:
@@ -197,15 +198,9 @@ class OutageEngine:
                 len(batch) >= self.config.batch_size
                 or (event.time - batch[0][1].time).total_seconds() > self.config.batch_seconds
             ):
-                self._commit(batch, report)
-                if progress:
-                    progress(len(batch))
-                batch = []
+                apply_batch()
             batch.append((number, event))
-        if batch:
-            self._commit(batch, report)
-            if progress:
-                progress(len(batch))
+        apply_batch()
         self._fan_out_inline(done=True)
         report.rejected.sort(key=lambda r: r["line"])
         return report
