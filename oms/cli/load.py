@@ -149,11 +149,10 @@ def ingest(
         load_files(engine_db, network=network, customers=customers)
     engine = OutageEngine(engine_db, given_config(config_file))
     if events_file == "-":
-        from oms.cli.pipes import is_live, paced
+        from oms.cli.pipes import lines_of
 
         # Read as bytes; on a live pipe, what waits is applied once it falls quiet.
-        stdin = sys.stdin.buffer
-        report = engine.ingest(paced(stdin) if is_live(stdin) else stdin)  # type: ignore[arg-type]
+        report = engine.ingest(lines_of(sys.stdin.buffer))  # type: ignore[arg-type]
     else:
         # Read as bytes: a line that is not UTF-8 is rejected alone (read_lines).
         fh = open(events_file, "rb")  # noqa: SIM115 - closed below

@@ -14,15 +14,20 @@ import os
 import queue
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
 from oms.intake.events import IDLE
 
-__all__ = ["is_live", "paced"]
+__all__ = ["is_live", "lines_of", "paced"]
 
 #: Seconds without a line after which what waits is applied.
 IDLE_S = 1.0
+
+
+def lines_of(fh: IO[bytes]) -> Iterable[bytes | object]:
+    """The lines of ``fh``: as they are, from a file; :func:`paced`, from a live input."""
+    return paced(fh) if is_live(fh) else fh
 
 
 def is_live(fh: IO[bytes]) -> bool:

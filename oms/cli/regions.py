@@ -130,7 +130,7 @@ def regions_ingest(
     --region, only those given; each region has its own writer, so one
     process per region runs them at once).
     """
-    from oms.cli.pipes import is_live, paced
+    from oms.cli.pipes import lines_of
     from oms.engine import OutageEngine
     from oms.intake.events import read_lines
     from oms.intake.router import Ownership
@@ -165,8 +165,8 @@ def regions_ingest(
         # Read as bytes: a line that is not UTF-8 is rejected alone (read_lines).
         with nullcontext(sys.stdin.buffer) if events_file == "-" else open(events_file, "rb") as fh:
             # On a live pipe, what waits is applied once it falls quiet.
-            source = paced(fh) if is_live(fh) else fh
-            rejected, shares = _stream_shares(read_lines(source), owners, engines)  # type: ignore[arg-type]
+            numbered = read_lines(lines_of(fh))  # type: ignore[arg-type]
+            rejected, shares = _stream_shares(numbered, owners, engines)
         doc["rejected"] = [{**r, "region": None} for r in rejected]
         for name, (lines, report) in shares.items():
             share: dict[str, Any] = {
