@@ -493,7 +493,7 @@ class FeederFaults:
             changed = self._changed_feeders(units, nodes, delta, row_base, forced_set, barred_set)
         self._remember(units, nodes, delta, row_base, forced_set, barred_set, scalars)
         if len(changed):
-            self._find(changed, nodes, delta, row_base, forced_set, barred_set)
+            self._find(changed, nodes, delta, row_base, forced_set, barred_set, scalars)
         return sorted(d for devices in self._devices.values() for d in devices)
 
     def _changed_feeders(
@@ -547,13 +547,14 @@ class FeederFaults:
         row_base: np.ndarray,
         forced: set[int],
         barred: set[int],
+        scalars: tuple[float, float, float, float | None],
     ) -> None:
         """Find again the devices of ``feeders`` (candidate positions of tops)."""
         wanted = np.zeros(len(self.tree), dtype=bool)
         wanted[feeders] = True
         row_feeder = self._node_feeder[nodes]
         rows = (row_feeder >= 0) & wanted[np.maximum(row_feeder, 0)]
-        base_call, base_meter, fault_cost, service_cost = self._scalars or (0.0, 0.0, 0.0, None)
+        base_call, base_meter, fault_cost, service_cost = scalars
         found = most_likely_faults(
             self.tree,
             nodes[rows],
