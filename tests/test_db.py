@@ -21,7 +21,7 @@ def test_migrations_build_exactly_the_declared_schema(db_url: str) -> None:
     from alembic.runtime.migration import MigrationContext
 
     engine = connect(db_url)
-    assert schema_revision(engine) == "0016"
+    assert schema_revision(engine) == "0017"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     assert diff == []

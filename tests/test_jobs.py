@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -271,3 +272,69 @@ def test_a_limit_reached_exactly_at_a_batch_is_still_due() -> None:
     later = evaluate({"A": c, "B": c, "C": c}, targets, limit + timedelta(seconds=1))
     assert "CD" in later.breaches
     assert later.next_change == c + timedelta(minutes=targets.arrival / 2)
+
+
+def _job_documents(engine: OutageEngine, job_id: str) -> list[dict[str, Any]]:
+    """The documents of ``job_id`` the live feed carried, in order."""
+    c = schema.changes
+    with engine.db.connect() as conn:
+        query = select(c.c.data).where((c.c.kind == "job") & (c.c.ref == job_id)).order_by(c.c.seq)
+        return [dict(d) for d in conn.execute(query).scalars()]
+
+
+def test_a_waiting_job_gains_priority_when_read_and_is_not_sent_again_for_it(
+    engine: OutageEngine,
+) -> None:
+    """5 points per 10 minutes since A, up to 240 minutes, found as of the time
+    it is read: a job waiting through a storm is not written again, nor sent to
+    every dispatcher again, at each step (docs/dispatch.md)."""
+    from oms.storage.queries import get_job, list_jobs
+
+    job_id = fuse_outage(engine)
+    with engine.db.connect() as conn:
+        base = get_job(conn, job_id, at(120))
+    assert base is not None and base.priority_base is not None
+    assert base.priority == base.priority_base  # 2 minutes after A: no step yet
+    for minutes in range(5, 300, 5):  # time passes, nothing else happens
+        engine.tick(at(minutes * 60))
+    docs = _job_documents(engine, job_id)
+    for before, after in itertools.pairwise(docs):
+        # Sent again for a warning, a breach, an ETR: never for a step alone.
+        assert {k: v for k, v in before.items() if k != "priority"} != {
+            k: v for k, v in after.items() if k != "priority"
+        }
+    assert docs[-1]["priority_ageing"] == {
+        "base": base.priority_base,
+        "per_10_min": 5.0,
+        "cap_min": 240.0,
+    }
+    with engine.db.connect() as conn:
+        for minutes, steps in ((9.9, 0), (10, 1), (25, 2), (239, 23), (241, 24), (299, 24)):
+            (job,) = list_jobs(conn, at(minutes * 60), open_only=True)
+            assert job.priority == round(base.priority_base + 5 * steps, 2), minutes
+            assert job.to_dict()["priority"] == job.priority
+
+
+def test_a_job_stored_before_the_ageing_rule_gets_one_when_the_engine_starts(
+    engine: OutageEngine,
+) -> None:
+    """Rows from before migration 0017 keep their stored priority (a null base);
+    the engine's first batch after it starts gives each open job its base."""
+    from oms.storage.queries import get_job
+
+    job_id = fuse_outage(engine)
+    with engine.db.begin() as conn:
+        conn.execute(
+            schema.jobs.update()
+            .where(schema.jobs.c.id == job_id)
+            .values(priority=77.0, priority_base=None, age_per_10_min=0, age_cap_min=0)
+        )
+        old = get_job(conn, job_id, at(3600))
+    assert old is not None and old.priority == 77.0 and old.to_dict()["priority_ageing"] is None
+    restarted = OutageEngine(engine.db, EngineConfig.from_dict({"pings": False}))
+    restarted.tick(at(30 * 60))
+    with engine.db.connect() as conn:
+        job = get_job(conn, job_id, at(30 * 60))
+    assert job is not None and job.priority_base is not None
+    assert (job.age_per_10_min, job.age_cap_min) == (5.0, 240.0)
+    assert job.priority == round(job.priority_base + 15, 2)

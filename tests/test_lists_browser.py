@@ -255,6 +255,16 @@ def _job_changes(app: Any, after: int) -> int:
         return int(conn.execute(query).scalar() or 0)
 
 
+def _steps_between(client: Any, t0: float, t1: float) -> int:
+    """Priority steps of the open jobs between ``t0`` and ``t1`` (epoch s): one
+    every 10 minutes since each one's A."""
+    steps = 0
+    for job in client.get("/api/jobs?open=1").get_json():
+        a = datetime.fromisoformat(job["stamps"]["A"]).timestamp()
+        steps += int((t1 - a) // 600) - int((t0 - a) // 600)
+    return steps
+
+
 def _last_change(app: Any) -> int:
     with app.extensions["oms.storage.db"].connect() as conn:
         return int(conn.execute(select(func.max(schema.changes.c.seq))).scalar() or 0)
@@ -271,7 +281,7 @@ def test_the_jobs_panel_is_drawn_once_per_change_and_in_place(
     page.wait_for_selector("[data-job]")
     time.sleep(0.5)  # the first lists drawn
     page.evaluate(WATCH)
-    start = _last_change(app)
+    start, watched = _last_change(app), time.time()
     card = page.query_selector('[data-job="JOB-000001"]')
     # A storm of changes the jobs panel does not show: crews driving about, ten seconds.
     sent = 0
@@ -286,12 +296,19 @@ def test_the_jobs_panel_is_drawn_once_per_change_and_in_place(
     time.sleep(0.3)
     idle = page.evaluate("window.jobsWatch")
     stats = page.evaluate("window.omsMap.panelStats && window.omsMap.panelStats.jobs")
-    changed = _job_changes(app, start)  # a job's priority grows as it waits
+    changed = _job_changes(app, start)  # a warning falling due, say
+    # A waiting job's priority steps every 10 minutes with no document sent:
+    # the page ages it and redraws its card once at each step.
+    steps = _steps_between(client, watched, time.time())
     print(
-        f"\njobs panel during {sent} crew changes and {changed} job changes in 10 s: "
-        f"{idle}, list stats {stats}"
+        f"\njobs panel during {sent} crew changes, {changed} job changes and {steps} "
+        f"priority steps in 10 s: {idle}, list stats {stats}"
     )
-    assert idle["replaced"] == 0 and idle["batches"] <= changed < sent
+    assert idle["replaced"] == 0 and idle["batches"] <= changed + steps
+    assert changed < sent
+    for job in client.get("/api/jobs?open=1").get_json():
+        shown = page.text_content(f'[data-job="{job["id"]}"] .prio')
+        assert shown == str(round(job["priority"])), (job["id"], shown)
     # Changes it shows: each job change is drawn once, in place.
     for n, crew in enumerate(("K1", "K2")):
         job = f"JOB-00000{n + 1}"

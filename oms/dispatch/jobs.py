@@ -43,6 +43,7 @@ __all__ = [
     "Job",
     "PriorityWeights",
     "Zones",
+    "age_term",
     "job_priority",
 ]
 
@@ -92,10 +93,15 @@ def job_priority(
         w.hazard * bool(hazard)
         + w.critical * min(max(critical_out, 0), w.critical_cap)
         + w.customers_log2 * math.log2(1 + max(customers_out, 0))
-        # Age counts in 10-minute steps, so a job is not rewritten every batch.
-        + w.age_per_10_min * (min(max(minutes_out, 0.0), w.age_cap_min) // 10),
+        + age_term(minutes_out, w.age_per_10_min, w.age_cap_min),
         2,
     )
+
+
+def age_term(minutes_out: float, per_10_min: float, cap_min: float) -> float:
+    """The priority a job has gained by waiting ``minutes_out`` since A: in
+    10-minute steps, up to ``cap_min``. O(1)."""
+    return per_10_min * (min(max(minutes_out, 0.0), cap_min) // 10)
 
 
 class Zones:
@@ -156,6 +162,15 @@ class Job:
     #: (``excluded``), no automatic dispatch before ``until`` (ISO time) or at
     #: all (``auto`` false), and why (``reason``).
     hold: dict[str, Any] = field(default_factory=dict)
+    #: The priority without its age (hazard, critical customers, customers
+    #: out), and how it ages: ``priority`` is this plus :func:`age_term` of
+    #: the minutes since A, found as of the time it is read
+    #: (:meth:`priority_at`), so a job is not written again as it waits.
+    #: None: a row from before (its ``priority`` as stored, until the engine
+    #: looks at it again).
+    priority_base: float | None = None
+    age_per_10_min: float = 0.0
+    age_cap_min: float = 0.0
     # Not stored: when the timers next need to look at it (None: when it is
     # next looked at: changed, or nothing due), and
     # whether its customers were told of the restoration (the outbox keeps
@@ -177,7 +192,24 @@ class Job:
             self.stamps[key] = t
             self.next_check = None
 
-    def view(self) -> JobView:
+    def priority_at(self, now: datetime) -> float:
+        """The priority as of ``now``: its base and what it gained by waiting
+        from A (until restored). O(1)."""
+        if self.priority_base is None:
+            return self.priority
+        # It waits from A until supply is back (then the job only closes).
+        a, back = self.stamps.get("A"), self.stamps.get("restored")
+        until = now if back is None or back > now else back
+        minutes = (until - a).total_seconds() / 60 if a is not None else 0.0
+        return round(
+            self.priority_base + age_term(minutes, self.age_per_10_min, self.age_cap_min), 2
+        )
+
+    def ages_by(self, weights: PriorityWeights) -> None:
+        """Age by ``weights`` from now on (the configuration's; read at start-up)."""
+        self.age_per_10_min, self.age_cap_min = weights.age_per_10_min, weights.age_cap_min
+
+    def view(self, now: datetime) -> JobView:
         return JobView(
             self.id,
             self.lon,
@@ -185,11 +217,13 @@ class Job:
             self.zone,
             tuple(self.skills),
             self.voltage_kv,
-            self.priority,
+            self.priority_at(now),
         )
 
     def evaluate(self, now: datetime) -> bool:
-        """Refresh breaches and warnings as of ``now``; whether they changed."""
+        """Refresh the priority, breaches and warnings as of ``now``; whether the
+        breaches or warnings changed (a priority only ages: it is not news)."""
+        self.priority = self.priority_at(now)
         status = evaluate(self.stamps, self.targets, now)
         changed = (status.breaches, status.warnings) != (self.breaches, self.warnings)
         self.breaches, self.warnings = status.breaches, status.warnings
@@ -206,6 +240,7 @@ class Job:
             "state": self.state,
             "crew": self.crew,
             "priority": self.priority,
+            "priority_ageing": self._ageing(),
             "zone": self.zone,
             "area_class": self.area_class,
             "unit": self.unit,
@@ -225,9 +260,21 @@ class Job:
             "hold": dict(self.hold),
         }
 
+    def _ageing(self) -> dict[str, float] | None:
+        """How ``priority`` grows as the job waits, for a reader to follow
+        between documents: ``base + per_10_min * (min(minutes since A,
+        cap_min) // 10)``. None: it does not (a row from before)."""
+        if self.priority_base is None:
+            return None
+        return {
+            "base": self.priority_base,
+            "per_10_min": self.age_per_10_min,
+            "cap_min": self.age_cap_min,
+        }
+
     def _stamp_texts(self) -> dict[str, str]:
         """The stamps reached, in ISO 8601: each formatted once, since a job's
-        document is written and sent again at every change (a priority step)."""
+        document is written and sent again at every change (a warning, an ETR)."""
         memo, out = self._texts, {}
         for k, t in self.stamps.items():
             if t is not None:
@@ -252,6 +299,9 @@ class Job:
             "skills": list(self.skills),
             "voltage_kv": self.voltage_kv,
             "priority": self.priority,
+            "priority_base": self.priority_base,
+            "age_per_10_min": self.age_per_10_min,
+            "age_cap_min": self.age_cap_min,
             "state": self.state,
             "crew": self.crew,
             "stamps": self._stamp_texts(),

@@ -150,7 +150,7 @@ class OrderBook:
         self._next: dict[str, datetime] = {}  # each job's entry in _due that counts
         self._outages: Mapping[str, Outage] = {}  # the open outages sync last followed
         # Jobs raised in the last batch: the next look refines what raising
-        # gave them (the storm room's ETR, a priority aged from their A). A job
+        # gave them (the storm room's ETR). A job
         # changed otherwise needs no second look: what the look decides from
         # (its outage, its ETR's source, the time) changed with an event (then
         # it is dirty) or with time (then it is due).
@@ -378,8 +378,9 @@ class OrderBook:
         The timers' (:func:`oms.engine.timers.run`): its ETR passing, its next
         target warning or breach, its next acknowledgement timeout. With
         ``followed`` (its outage is active, so :meth:`sync` follows it) also
-        its priority's next age step, its historical estimate passing (or,
-        passed, becoming news) and the storm's ETR for it ending. O(1).
+        its historical estimate passing (or, passed, becoming news) and the
+        storm's ETR for it ending. Not its priority's age steps: the
+        priority is read as of now (:meth:`Job.priority_at`). O(1).
         """
         times: list[datetime] = []
         if job.etr is not None and job.stamps.get("restored") is None:
@@ -391,12 +392,6 @@ class OrderBook:
         if since is not None and job.escalation < 4:  # sender, two contacts, leader
             wait = (job.escalation + 1) * self.config.ack_timeout_s
             times.append(since + timedelta(seconds=wait))
-        a = job.stamps.get("A")
-        if followed and a is not None:
-            minutes = max((now - a).total_seconds() / 60, 0.0)
-            step = 10 * (math.floor(minutes / 10) + 1)
-            if step <= self.config.priority.age_cap_min:
-                times.append(a + timedelta(minutes=step))
         base = self._from_history(job)
         if followed and job.etr_source not in _OWN_ETR and base is not None:
             if base > now:
@@ -469,10 +464,8 @@ class OrderBook:
 
     def _follow_open(self, job: Job, o: Outage, now: datetime) -> None:
         """Priority and ETR refreshed; the job moves with its outage's device."""
-        minutes = (now - (job.stamps.get("A") or now)).total_seconds() / 60
-        priority = job_priority(
-            o.hazard, o.critical_out, o.customers_out, minutes, self.config.priority
-        )
+        weights = self.config.priority
+        base = job_priority(o.hazard, o.critical_out, o.customers_out, 0.0, weights)
         renew_passed_etr(self, job, now)
         if job.etr_source not in _OWN_ETR:
             etr, source = self.estimate(job, now), "history"
@@ -488,9 +481,16 @@ class OrderBook:
                 self.dirty_jobs.add(job.id)
         if self.outbox is not None and self.outbox.etr_moved(o.id, job.etr):
             self.tell("etr_changed", o.id, now, job.etr)
-        if (priority, o.hazard) != (job.priority, job.hazard):
-            job.priority, job.hazard = priority, o.hazard
+        ageing = (weights.age_per_10_min, weights.age_cap_min)
+        if (base, o.hazard, ageing) != (
+            job.priority_base,
+            job.hazard,
+            (job.age_per_10_min, job.age_cap_min),
+        ):
+            job.priority_base, job.hazard = base, o.hazard
+            job.ages_by(weights)
             self.dirty_jobs.add(job.id)
+        job.priority = job.priority_at(now)
         if o.device and o.device != job.device:
             # The order follows its outage; a crew already on it is told where to.
             moved_from = job.device
@@ -593,7 +593,6 @@ class OrderBook:
         skills, voltage = self.needs(o.kind, o.device)
         zone, area_class, unit = self.zones.locate(lon, lat)
         unit = unit or None
-        minutes = (now - o.started).total_seconds() / 60
         job = Job(
             id=f"JOB-{self.next_job:06d}",
             outage=o.id,
@@ -607,13 +606,15 @@ class OrderBook:
             unit=unit,
             skills=skills,
             voltage_kv=voltage,
-            priority=job_priority(
-                o.hazard, o.critical_out, o.customers_out, minutes, self.config.priority
-            ),
+            priority=0.0,
             targets=Targets.for_area(area_class, overrides=self.config.targets),
             updated_at=now,
             hazard=o.hazard,
+            priority_base=job_priority(
+                o.hazard, o.critical_out, o.customers_out, 0.0, self.config.priority
+            ),
         )
+        job.ages_by(self.config.priority)
         self.next_job += 1
         # A is the first evidence; the system issues the order (B) and it
         # reaches the repair centre (C) at once. An outage that a restoration
@@ -621,6 +622,7 @@ class OrderBook:
         # by that outage's crew until then: its own order starts when found.
         first = o.located_at if o.revealed_by else o.started
         job.stamps = {"A": first, "B": now, "C": now}
+        job.priority = job.priority_at(now)
         job.etr, job.etr_source = self.estimate(job, now), "history"
         self.tell("acknowledged", o.id, now, job.etr)
         self._heard[o.id] = (o.calls, o.device)
@@ -651,10 +653,10 @@ class OrderBook:
             self.dirty_crews.add(crew.id)
 
     # -------------------------------------------------------------- dispatch
-    def _crew_views(self) -> list[Any]:
+    def _crew_views(self, now: datetime) -> list[Any]:
         views = []
         for c in self.crews.values():
-            working = [self.jobs[j].priority for j in c.jobs if j in self.jobs]
+            working = [self.jobs[j].priority_at(now) for j in c.jobs if j in self.jobs]
             views.append(c.view(max(working) if working else None))
         return views
 
@@ -662,8 +664,8 @@ class OrderBook:
         """The crew to send (none of ``exclude``), the rule, and every alternative."""
         job = self.job(job_id)
         left_out = set(exclude)
-        views = [v for v in self._crew_views() if v.id not in left_out]
-        return suggest(job.view(), views, now, roads=self.roads, rules=self.config.rules)
+        views = [v for v in self._crew_views(now) if v.id not in left_out]
+        return suggest(job.view(now), views, now, roads=self.roads, rules=self.config.rules)
 
     def assign(
         self,
@@ -747,15 +749,15 @@ class OrderBook:
                 and j.stamps.get("restored") is None
                 and self.automatic(j, now)
             ),
-            key=lambda j: -j.priority,
+            key=lambda j: -j.priority_at(now),
         )
         if not waiting:
             return []
         batch = (storm(self) or {}).get("dispatch") == "batch" and len(waiting) > 1
         if batch or len(waiting) >= self.config.storm_batch:
             decisions = assign_batch(
-                [j.view() for j in waiting],
-                self._crew_views(),
+                [j.view(now) for j in waiting],
+                self._crew_views(now),
                 now,
                 roads=self.roads,
                 rules=self.config.rules,
@@ -878,7 +880,9 @@ class OrderBook:
         """Rows of the live feed (``changes``) for what changed since the last write."""
         rows: list[dict[str, Any]] = []
         for jid in sorted(self.dirty_jobs):
-            rows.append({"time": now, "kind": "job", "ref": jid, "data": self.jobs[jid].to_dict()})
+            job = self.jobs[jid]
+            job.priority = job.priority_at(now)  # as written: the row follows the feed
+            rows.append({"time": now, "kind": "job", "ref": jid, "data": job.to_dict()})
         dirty = [self.crews[cid] for cid in self.dirty_crews]
         for data in crew_dicts(dirty, now, self.config):
             rows.append({"time": now, "kind": "crew", "ref": data["id"], "data": data})

@@ -394,7 +394,7 @@ class CrewSimulator:
         lon, lat = self.position.get(crew_id, (base.lon, base.lat))
         here = book.crews[crew_id].view(None)
         here = replace(here, lon=lon, lat=lat)
-        eta = float(travel_times(job.view(), [here], book.roads, DispatchRules())[0])
+        eta = float(travel_times(job.view(d), [here], book.roads, DispatchRules())[0])
         if not math.isfinite(eta):
             return
         roads = book.roads

@@ -277,7 +277,7 @@ jobs = Table(
     Column("unit", String(64)),
     Column("skills", JSON, nullable=False),
     Column("voltage_kv", Float),
-    Column("priority", Float, nullable=False),
+    Column("priority", Float, nullable=False),  # as of updated_at
     Column("state", String(16), nullable=False),
     Column("crew", String(64)),
     Column("stamps", JSON, nullable=False),
@@ -292,6 +292,12 @@ jobs = Table(
     Column("updated_at", _TZ, nullable=False),
     # The dispatcher's hold: {"excluded": [crews], "until": iso, "reason", "auto": bool}.
     Column("hold", JSON),
+    # The priority without its age, and how it ages (Job.priority_at): read
+    # as of now, so a waiting job is not written again at each step. Last,
+    # where migration 0017 added them (views across regions read columns in order).
+    Column("priority_base", Float),
+    Column("age_per_10_min", Float, nullable=False, server_default="0"),
+    Column("age_cap_min", Float, nullable=False, server_default="0"),
     Index("ix_jobs_state", "state"),
     Index("ix_jobs_outage", "outage"),
 )

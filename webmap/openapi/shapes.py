@@ -230,7 +230,18 @@ JOB = Named(
             "kind": STR,
             "state": STR,
             "crew": nullable(STR),
-            "priority": NUM,
+            "priority": {**NUM, "description": "As of the document's time (read: now)."},
+            "priority_ageing": nullable(
+                obj(
+                    {"base": NUM, "per_10_min": NUM, "cap_min": NUM},
+                    ("base", "per_10_min", "cap_min"),
+                    description=(
+                        "How the priority grows as the job waits: base + per_10_min * "
+                        "(min(minutes from A until now or restored, cap_min) // 10). "
+                        "Null for a job stored before this rule (its priority as stored)."
+                    ),
+                )
+            ),
             "zone": nullable(STR),
             "area_class": STR,
             "unit": nullable(STR),

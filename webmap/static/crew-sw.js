@@ -27,6 +27,7 @@ const SHELL = [
   '/static/js/api.js',
   '/static/js/clock.js',
   '/static/js/dom.js',
+  '/static/js/priority.js',
   '/static/js/storm.js',
   '/static/js/crew/damage.js',
   '/static/js/crew/damageview.js',

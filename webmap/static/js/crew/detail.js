@@ -8,6 +8,7 @@
  */
 import { now } from '../clock.js';
 import { byId, fill, h } from '../dom.js';
+import { priorityAt } from '../priority.js';
 import { renderJobDamage } from './damageview.js';
 import { renderMap } from './directions.js';
 import { renderFacts, renderPremises } from './facts.js';
@@ -73,7 +74,7 @@ export function renderDetail() {
     job.hazard ? tag('HAZARD', 'bad') : null,
     tag(job.kind === 'single_customer' ? 'Single customer' : 'Network fault'),
     tag(`${job.area_class || ''}${job.zone ? ` · ${job.zone}` : ''}`),
-    tag(`priority ${Math.round(job.priority || 0)}`),
+    tag(`priority ${Math.round(priorityAt(job, now()))}`),
     tag(STATE_LABEL[state] || state, 'ok', { id: 'job-state' })));
   renderStages(job);
   renderFacts(job);

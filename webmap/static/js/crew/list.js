@@ -3,7 +3,9 @@
  * for warnings offers to acknowledge them and send it again), the crew's
  * jobs (#jobs), the outbox (#outbox) and when the list was loaded.
  */
+import { now } from '../clock.js';
 import { byId, fill, h } from '../dom.js';
+import { priorityAt } from '../priority.js';
 import { acknowledge, dismiss, effectiveState, pendingFor } from './outbox.js';
 import { S } from './state.js';
 import { ago, hhmm } from './time.js';
@@ -35,7 +37,7 @@ function jobCard(j) {
       h('div', { class: 'sub' }, `${what} · ${j.area_class || ''}${j.zone ? ` · ${j.zone}` : ''}`),
       h('div', {},
         j.hazard ? tag('HAZARD', 'bad') : null,
-        tag(`priority ${Math.round(j.priority || 0)}`),
+        tag(`priority ${Math.round(priorityAt(j, now()))}`),
         j.stamps?.A ? tag(`reported ${ago(j.stamps.A)}`) : null,
         j.etr ? tag(`ETR ${hhmm(j.etr)}`) : null,
         j.breaches?.length ? tag(`late: ${j.breaches.join(', ')}`, 'bad') : null,

@@ -8,6 +8,7 @@
  * ages (data-age) by panel.js.
  */
 import { h } from '../dom.js';
+import { priorityAt } from '../priority.js';
 import { POLICIES } from '../storm.js';
 import { ACTIVE, CREW_COLORS, CREW_COLOR_UNKNOWN, SEG_NAMES, canDispatch } from './config.js';
 import { countdown, mainClock, runningSegment, severity } from './countdown.js';
@@ -30,6 +31,7 @@ const badge = (cls, ...text) => h('span', { class: ['badge', cls] }, ...text);
 
 export function jobCard(j, t) {
   const sev = severity(j, t);
+  const prio = priorityAt(j, t);
   const seg = runningSegment(j);
   const crew = j.crew ? store.crews.get(j.crew) : null;
   const o = j.outage ? store.outages.get(j.outage) : null;
@@ -49,7 +51,7 @@ export function jobCard(j, t) {
     class: ['card job', sev.cls, ui.selected === `j:${j.id}` && 'selected'], 'data-job': j.id, ...sev.attrs,
   },
   h('header', {},
-    h('span', { class: ['prio', j.priority >= 500 && 'high'], title: 'priority' }, Math.round(j.priority)),
+    h('span', { class: ['prio', prio >= 500 && 'high'], title: 'priority' }, Math.round(prio)),
     h('span', { class: 'id' }, j.id),
     badge(j.state, human(j.state)),
     j.hazard ? badge('hazard', 'hazard') : null,

@@ -6,6 +6,7 @@
  * list shows.
  */
 import { h } from '../dom.js';
+import { priorityAt } from '../priority.js';
 import { ACTIVE, CREW_ORDER } from './config.js';
 import { mainClock } from './countdown.js';
 import { human } from './format.js';
@@ -44,7 +45,8 @@ const TABS = {
     words: (j) => [j.id, j.device, j.customer, j.crew, j.zone, j.unit, j.outage, j.state, j.area_class],
     state: (j) => j.state,
     sorts: {
-      priority: ['priority', (a, b) => (b.priority - a.priority) || str(a.stamps.A).localeCompare(str(b.stamps.A))],
+      priority: ['priority', (a, b, t) => (priorityAt(b, t) - priorityAt(a, t)) ||
+        str(a.stamps.A).localeCompare(str(b.stamps.A))],
       due: ['time left', (a, b, t) => (left(a, t) - left(b, t)) || byId(a, b)],
       oldest: ['oldest', (a, b) => str(a.stamps.A).localeCompare(str(b.stamps.A)) || byId(a, b)],
       id: ['id', byId],
@@ -55,7 +57,7 @@ const TABS = {
     state: (o) => o.state,
     sorts: {
       priority: ['priority', (a, b, t, ctx) => ((ACTIVE.has(a.state) ? 0 : 1) - (ACTIVE.has(b.state) ? 0 : 1)) ||
-        ((ctx.jobOf(b.id)?.priority ?? 0) - (ctx.jobOf(a.id)?.priority ?? 0)) ||
+        (priorityAt(ctx.jobOf(b.id), t) - priorityAt(ctx.jobOf(a.id), t)) ||
         (b.customers_out - a.customers_out) || byId(a, b)],
       customers: ['customers out', (a, b) => (b.customers_out - a.customers_out) || byId(a, b)],
       oldest: ['oldest', (a, b) => str(a.started).localeCompare(str(b.started)) || byId(a, b)],

@@ -3,7 +3,9 @@
  * other), recall it from its crew.
  */
 import { call } from '../api.js';
+import { now } from '../clock.js';
 import { h } from '../dom.js';
+import { priorityAt } from '../priority.js';
 import { WHY_NOT } from './config.js';
 import { openDialog, valueOf } from './dialog.js';
 import { human } from './format.js';
@@ -53,7 +55,7 @@ export async function assignDialog(j) {
   }
   const where = j.device ? j.device : `customer ${j.customer}`;
   const body = [
-    h('p', {}, `${j.id} · ${where} · priority ${Math.round(j.priority)}`,
+    h('p', {}, `${j.id} · ${where} · priority ${Math.round(priorityAt(j, now()))}`,
       j.crew ? [' · now with ', h('b', {}, j.crew)] : null),
     suggestion.crew
       ? h('div', { class: 'suggest' },

@@ -9,7 +9,9 @@
  * click lands on the card it was aimed at. window.omsMap.panelStats counts
  * what each list did (frames with a change, cards made, patched, removed).
  */
+import { now } from '../clock.js';
 import { $, $$, afterPress, byId, h } from '../dom.js';
+import { priorityAt } from '../priority.js';
 import { ACTIVE, canDispatch } from './config.js';
 import { acknowledge, acknowledgeShown, loadAlerts } from './alarms.js';
 import { closeRestored, picked, restoredIds, togglePick } from './bulk.js';
@@ -26,6 +28,7 @@ import { select, setTab } from './selection.js';
 import { hooks, store, ui } from './state.js';
 
 const MAX_ALERTS_SHOWN = 150;
+const AGEING_REDRAW_MS = 30000;
 const TABS = ['jobs', 'outages', 'crews', 'alerts'];
 const EMPTY = { jobs: 'No open jobs.', outages: 'No outages.', crews: 'No crews.', alerts: 'No alerts.' };
 const cards = {};  // tab -> the element holding its cards
@@ -66,7 +69,9 @@ function specs(jobByOutage) {
       sig: (j) => {
         const c = j.crew ? store.crews.get(j.crew) : null;
         const o = j.outage ? store.outages.get(j.outage) : null;
-        return JSON.stringify([j, c?.status, o?.customers_out, o?.critical_out, sel(`j:${j.id}`)]);
+        // Its priority as of now: it ages here between documents (priority.js).
+        return JSON.stringify([j, priorityAt(j, flushT), c?.status, o?.customers_out, o?.critical_out,
+          sel(`j:${j.id}`)]);
       },
       build: (j) => jobCard(j, flushT),
     },
@@ -248,4 +253,7 @@ export function wirePanel() {
     setTab('alerts');
   });
   setInterval(paintAges, 15000);
+  // Waiting jobs gain priority every 10 minutes with no document sent: redraw
+  // the lists (only cards whose priority or order moved change).
+  setInterval(() => renderPanel(now()), AGEING_REDRAW_MS);
 }
