@@ -338,3 +338,36 @@ def test_a_job_stored_before_the_ageing_rule_gets_one_when_the_engine_starts(
     assert job is not None and job.priority_base is not None
     assert (job.age_per_10_min, job.age_cap_min) == (5.0, 240.0)
     assert job.priority == round(job.priority_base + 15, 2)
+
+
+def test_a_warning_is_an_alert_and_found_when_read_not_a_rewrite_of_the_job(
+    engine: OutageEngine,
+) -> None:
+    """Half and three quarters of a target are news as alerts; the job is not
+    written again for them (a breach, which its card shows, is), and a reader
+    finds its warnings as of its time. A restart does not warn again."""
+    from oms.storage.queries import get_job
+
+    job_id = fuse_outage(engine)  # A at 0, urban: arrival in 45 minutes
+    engine.tick(at(5 * 60))
+    sent = len(_job_documents(engine, job_id))
+    for minutes in range(6, 35):
+        engine.tick(at(minutes * 60))
+    warned = [
+        (a["kind"], a["detail"]["target"], a["detail"]["share"])
+        for a in alerts(engine)
+        if a["kind"] == "warning" and a["job"] == job_id
+    ]
+    assert ("warning", "arrival", 50) in warned and ("warning", "arrival", 75) in warned
+    assert len(_job_documents(engine, job_id)) == sent
+    with engine.db.connect() as conn:
+        job = get_job(conn, job_id, at(34 * 60))
+        assert job is not None and job.warnings["arrival"] == 75
+        stored = conn.execute(
+            select(schema.jobs.c.warnings).where(schema.jobs.c.id == job_id)
+        ).scalar_one()
+    assert stored.get("arrival") is None  # the row as last written, before the warnings
+    restarted = OutageEngine(engine.db, EngineConfig.from_dict({"pings": False}))
+    restarted.tick(at(35 * 60))
+    again = [a for a in alerts(engine) if a["kind"] == "warning" and a["job"] == job_id]
+    assert len(again) == len(warned)

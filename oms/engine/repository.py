@@ -162,6 +162,11 @@ class Repository:
             case_key=self.case_key,
         )
         stored.acknowledged = _acknowledged(conn, [j.outage for j in stored.jobs if j.outage])
+        if core.clock is not None:
+            # Warnings as the engine last saw them (a row keeps those of its
+            # last write): those reached before the restart are not news again.
+            for job in stored.jobs:
+                job.evaluate(core.clock)
         return OrderBook(
             stored,
             core.config.dispatch,

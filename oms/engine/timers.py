@@ -65,7 +65,11 @@ def run(book: OrderBook, now: datetime, visit: Collection[str] | None = None) ->
             continue
         before_b, before_w = set(job.breaches), dict(job.warnings)
         if job.evaluate(now):
-            book.dirty_jobs.add(job.id)
+            # A breach changes the job's card (late); a warning is news as an
+            # alert, and a reader finds the job's warnings as of its time
+            # (Job.evaluate), as it does its priority: not written for it.
+            if set(job.breaches) != before_b:
+                book.dirty_jobs.add(job.id)
             for b in job.breaches:
                 if b not in before_b:
                     level = target_level(b)
