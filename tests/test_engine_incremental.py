@@ -409,3 +409,45 @@ def test_the_prediction_kept_per_feeder_is_the_prediction_on_everything_every_ba
     replay(OutageEngine(db, EngineConfig()), scenario.events, HeadEnd(net, scenario.truth))
     db.dispose()
     assert len(compared) > 50 and max(compared) > 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("style", "seed", "fci_share"),
+    [("na_fused", 3, 0.0), ("eu_ring", 5, 0.5), ("urban_mesh", 9, 0.0)],
+)
+def test_the_figures_looked_at_per_feeder_are_the_figures_of_everything_every_batch(
+    style: str, seed: int, fci_share: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a storm (pings answered, fault indicators on one network), the
+    figures of outages on feeders where nothing changed are left as they
+    were: after every batch they are, for every outage, what a look at
+    every outage and every row finds (customers and critical customers out,
+    calls, hazard, faulted section, confirmed by a dead ping)."""
+    from oms.engine import reconcile
+    from oms.engine.figures import figures_of, row_flags
+    from oms.engine.switching import held_figures
+
+    compared: list[int] = []
+    kept = reconcile.update_figures
+
+    def update_figures(core: Any, table: Any, pos_of: dict[str, int], t: datetime) -> None:
+        kept(core, table, pos_of, t)
+        live = [o for o in core.outages.active("network") if o.id in pos_of]
+        found = figures_of(
+            core, table.nodes, row_flags(core, table), live, pos_of, held_figures(core, pos_of)
+        )
+        for o, (figures, pinged) in zip(live, found, strict=True):
+            shown = (o.customers_out, o.critical_out, o.calls, o.hazard, o.section)
+            assert shown == figures, f"{o.id} at batch {len(compared)} ({core.clock})"
+            assert not (pinged and o.state == "predicted"), o.id
+        compared.append(len(live))
+
+    monkeypatch.setattr(reconcile, "update_figures", update_figures)
+    net = styled_network(style, seed, n_nodes=6000, meter_share=0.8)
+    scenario = simulate_storm(net, StormParams(seed=seed, faults=40, fci_share=fci_share))
+    db = connect(f"sqlite:///{tmp_path / 'figures.sqlite'}")
+    load_model(db, net, style)
+    replay(OutageEngine(db, EngineConfig()), scenario.events, HeadEnd(net, scenario.truth))
+    db.dispose()
+    assert len(compared) > 50 and max(compared) > 5

@@ -28,6 +28,7 @@ from oms.engine.damage import apply_damage
 from oms.engine.desk import DESK_TYPES, StoredDesk, SwitchingDesk, guard
 from oms.engine.devices import DeviceStates
 from oms.engine.evidence import Evidence, EvidenceTable
+from oms.engine.figures import FeederFigures
 from oms.engine.job_events import apply_event
 from oms.engine.orders import OrderBook
 from oms.engine.outage_book import OutageBook
@@ -120,6 +121,7 @@ class EngineCore:
         self.pinged_about: dict[int, str] = {}
         self._tree: DeviceTree | None = None
         self._faults: FeederFaults | None = None
+        self._figures: FeederFigures | None = None
         self._positions: tuple[DeviceTree | None, dict[str, int | None]] = (None, {})
         self._normal_supply: Supply | None = None
         # Devices open now that are closed as built (None: to be found again
@@ -162,6 +164,13 @@ class EngineCore:
             self._unit_order = np.argsort(tin, kind="stable")
             self._unit_tin = tin[self._unit_order]
         return self._tree
+
+    def figures(self) -> FeederFigures:
+        """Which feeders' outage figures to look at again, for the tree of this switching state."""
+        faults = self.faults()
+        if self._figures is None or self._figures.tree is not faults.tree:
+            self._figures = FeederFigures(faults, len(self.units))
+        return self._figures
 
     def faults(self) -> FeederFaults:
         """The most likely faults kept per feeder, for the tree of this switching state."""

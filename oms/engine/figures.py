@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from oms.engine.evidence import EvidenceTable
+from oms.engine.prediction import FeederFaults
 from oms.engine.switching import held_figures
 from oms.engine.timebase import to_seconds
 from oms.outages import Outage
@@ -16,7 +17,15 @@ from oms.outages import Outage
 if TYPE_CHECKING:
     from oms.engine.core import EngineCore
 
-__all__ = ["faulted_section", "request_pings", "spread", "update_figures"]
+__all__ = [
+    "FeederFigures",
+    "faulted_section",
+    "figures_of",
+    "request_pings",
+    "row_flags",
+    "spread",
+    "update_figures",
+]
 
 
 def update_figures(
@@ -24,33 +33,156 @@ def update_figures(
 ) -> None:
     """Customers out (nested ones not counted twice), critical, calls, hazard, section.
 
-    A predicted outage with a pinged meter found dead is confirmed.
-    O(outages log outages + evidence).
+    A predicted outage with a pinged meter found dead is confirmed. Only the
+    outages on feeders where something they show may have changed are
+    looked at (:class:`FeederFigures`). O(outages log outages + evidence)
+    numpy steps, and Python work per outage on those feeders.
     """
-    tree = core.tree
     live = [o for o in core.outages.active("network") if o.id in pos_of]
-    if not live:
-        return
-    positions = np.array([pos_of[o.id] for o in live], dtype=np.int64)
-    hazard = core.ev.hazard[table.units] > core.ev.epoch[table.units]
-    calls, pings, hazards = tree.sums_of(table.nodes, [table.off, table.pdead, hazard], positions)
-    inner, inner_crit = _nested_counts(core, positions)
+    flags = row_flags(core, table)
     held = held_figures(core, pos_of)
+    kept = core.figures()
+    placed = {(o.id, pos_of[o.id]) for o in live}
+    wanted = kept.feeders(table, flags, placed, core.changes.dirty, core, held)
+    if wanted is not None:
+        live = [o for o in live if wanted[kept.feeder[pos_of[o.id]]]]
+        rows = kept.node_feeder[table.nodes]
+        rows = (rows >= 0) & wanted[np.maximum(rows, 0)]
+    else:
+        rows = np.ones(len(table.nodes), dtype=bool)
+    found = figures_of(core, table.nodes[rows], flags[rows], live, pos_of, held)
+    for o, (figures, pinged) in zip(live, found, strict=True):
+        if figures != (o.customers_out, o.critical_out, o.calls, o.hazard, o.section):
+            o.customers_out, o.critical_out, o.calls, o.hazard, o.section = figures
+            core.outages.touch(o)
+        if o.state == "predicted" and pinged:
+            o.confirm("ami_ping")
+            core.outages.audit(o, t, "system", "confirm", "a pinged meter has no supply", {})
+
+
+Figures = tuple[int, int, int, bool, list[str]]
+
+
+def figures_of(
+    core: EngineCore,
+    nodes: np.ndarray,
+    flags: np.ndarray,
+    live: list[Outage],
+    pos_of: dict[str, int],
+    held: dict[str, tuple[int, int, int]],
+) -> list[tuple[Figures, bool]]:
+    """Per outage of ``live``: ``(customers out, critical out, calls, hazard,
+    section)`` on rows at ``nodes`` with ``flags`` (:func:`row_flags`), and
+    whether a pinged meter below it is dead. Changes nothing.
+    O((rows + outages) log rows)."""
+    if not live:
+        return []
+    tree = core.tree
+    positions = np.array([pos_of[o.id] for o in live], dtype=np.int64)
+    calls, pings, hazards = tree.sums_of(nodes, [(flags >> k) & 1 for k in range(3)], positions)
+    inner, inner_crit = _nested_counts(core, positions)
+    found = []
     for k, o in enumerate(live):
         d = positions[k]
         # Customers cut off by switching inside its area are still its own.
         more = held.get(o.id, (0, 0, 0))
         out = int(tree.customers[d] - inner[k]) + more[0]
         crit = int(tree.critical[d] - inner_crit[k]) + more[1]
-        calls[k] += more[2]
-        section = faulted_section(core, o, d)
-        figures = (out, crit, int(calls[k]), bool(hazards[k] > 0), section)
-        if figures != (o.customers_out, o.critical_out, o.calls, o.hazard, o.section):
-            o.customers_out, o.critical_out, o.calls, o.hazard, o.section = figures
-            core.outages.touch(o)
-        if o.state == "predicted" and pings[k] > 0:
-            o.confirm("ami_ping")
-            core.outages.audit(o, t, "system", "confirm", "a pinged meter has no supply", {})
+        figures = (out, crit, int(calls[k]) + more[2], bool(hazards[k] > 0))
+        found.append(((*figures, faulted_section(core, o, d)), bool(pings[k] > 0)))
+    return found
+
+
+def row_flags(core: EngineCore, table: EvidenceTable) -> np.ndarray:
+    """Per row, what the figures count of it: a call (bit 0), a dead ping
+    (bit 1), a hazard reported since the unit's last restoration (bit 2)."""
+    hazard = core.ev.hazard[table.units] > core.ev.epoch[table.units]
+    off, pdead = table.off.astype(np.int8), table.pdead.astype(np.int8)
+    return off | (pdead << 1) | (hazard.astype(np.int8) << 2)
+
+
+class FeederFigures:
+    """Which feeders' outages may show other figures than at the last batch.
+
+    An outage's figures (customers and critical customers out, calls,
+    hazard, faulted section, confirmation by a dead ping) depend only on
+    its own feeder: the rows of evidence there, the outages placed there
+    (nested ones are subtracted), its own record, and the tree's counts.
+    Late in a storm a batch changes a few feeders while thousands of
+    outages stay open on the others, so only the changed feeders' outages
+    are looked at.
+
+    Parameters
+    ----------
+    faults : FeederFaults
+        The per-feeder prediction of the same tree (its feeders).
+    units : int
+        How many units there are.
+
+    Notes
+    -----
+    O(E + R + O) numpy and set steps per batch (E rows, R candidates, O
+    outages placed).
+    """
+
+    def __init__(self, faults: FeederFaults, units: int) -> None:
+        self.tree = faults.tree
+        self.feeder = faults.feeder
+        self.node_feeder = faults.node_feeder
+        self._flags = np.zeros(units, dtype=np.int8)
+        self._counted = np.empty(0, dtype=np.int64)  # units with a nonzero row, last batch
+        self._nodes = np.empty(0, dtype=np.int64)
+        self._placed: set[tuple[str, int]] = set()
+        self._customers = self.tree.customers.copy()
+        self._critical = self.tree.critical.copy()
+        self._fci: dict[int, tuple[bool, float]] | None = None
+        self._held = False
+        self._first = True
+
+    def feeders(
+        self,
+        table: EvidenceTable,
+        flags: np.ndarray,
+        placed: set[tuple[str, int]],
+        changed: Collection[str],
+        core: EngineCore,
+        held: dict[str, tuple[int, int, int]],
+    ) -> np.ndarray | None:
+        """Per candidate position, whether its feeder is to be looked at (at
+        its top), given this batch's rows (``flags``: :func:`row_flags`), the
+        outages placed as ``(id, position)``, and the ids of the outages
+        ``changed`` in the batch. None: every feeder."""
+        counted = flags != 0
+        units, nodes, now = table.units[counted], table.nodes[counted], flags[counted]
+        moved = self._flags[units] != now
+        still = np.zeros(len(self._flags), dtype=bool)
+        still[units] = True
+        gone = ~still[self._counted]
+        at = [self.node_feeder[np.concatenate([nodes[moved], self._nodes[gone]])]]
+        # Outages placed, moved or gone, and those changed otherwise (state, start).
+        shifted = placed ^ self._placed
+        positions = [pos for _, pos in shifted]
+        positions += [pos for oid, pos in placed if oid in changed]
+        tree = self.tree
+        positions += np.flatnonzero(
+            (tree.customers != self._customers) | (tree.critical != self._critical)
+        ).tolist()
+        at.append(self.feeder[np.array(positions, dtype=np.int64)])
+        fci = core.devices.fci
+        everything = self._first or fci != self._fci or bool(held) or self._held
+        self._flags[self._counted] = 0
+        self._flags[units] = now
+        self._counted, self._nodes = units.copy(), nodes.copy()
+        self._placed = set(placed)
+        self._customers = tree.customers.copy()
+        self._critical = tree.critical.copy()
+        self._fci, self._held, self._first = dict(fci), bool(held), False
+        if everything:
+            return None
+        wanted = np.zeros(len(tree), dtype=bool)
+        found = np.concatenate(at)
+        wanted[found[found >= 0]] = True
+        return wanted
 
 
 def _nested_counts(core: EngineCore, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -452,11 +452,12 @@ class FeederFaults:
         for i, p in enumerate(tree.parent.tolist()):  # parents come first
             if p >= 0:
                 top[i] = top[p]
-        #: Per candidate, its feeder (the top-level candidate above it, or itself).
+        #: Per candidate, its feeder (the top-level candidate above it, or itself);
+        #: per node, the feeder it is on (-1: none).
         self.feeder = top
         under = tree.node_device >= 0  # none at all when nothing is fed (all opened)
-        self._node_feeder = np.full(len(tree.node_device), -1, dtype=np.int64)
-        self._node_feeder[under] = top[tree.node_device[under]]
+        self.node_feeder = np.full(len(tree.node_device), -1, dtype=np.int64)
+        self.node_feeder[under] = top[tree.node_device[under]]
         self._delta = np.full(units, np.nan)
         self._base = np.full(units, np.nan)
         self._units = np.empty(0, dtype=np.int64)
@@ -511,7 +512,7 @@ class FeederFaults:
         still[units] = True
         gone = ~still[self._units]
         at = np.concatenate([nodes[moved], self._nodes[gone]])
-        feeders = [self._node_feeder[at]]
+        feeders = [self.node_feeder[at]]
         flipped = (forced ^ self._forced) | (barred ^ self._barred)
         if flipped:
             feeders.append(self.feeder[np.fromiter(flipped, dtype=np.int64)])
@@ -552,7 +553,7 @@ class FeederFaults:
         """Find again the devices of ``feeders`` (candidate positions of tops)."""
         wanted = np.zeros(len(self.tree), dtype=bool)
         wanted[feeders] = True
-        row_feeder = self._node_feeder[nodes]
+        row_feeder = self.node_feeder[nodes]
         rows = (row_feeder >= 0) & wanted[np.maximum(row_feeder, 0)]
         base_call, base_meter, fault_cost, service_cost = scalars
         found = most_likely_faults(
