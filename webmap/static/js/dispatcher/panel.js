@@ -89,7 +89,13 @@ function specs(jobByOutage) {
       sig: (c) => JSON.stringify([c, sel(`c:${c.id}`)]),
       build: crewCard,
     },
-    alerts: { key: (a) => a.seq ?? `${a.time}|${a.kind}|${a.job}`, sig: (a) => JSON.stringify(a), build: alertCard },
+    alerts: {
+      key: (a) => a.seq ?? `${a.time}|${a.kind}|${a.job}`,
+      // Its headline names the job's limit once the job is known (jobs and
+      // alerts load apart): the card is drawn again when it arrives.
+      sig: (a) => JSON.stringify([a, a.job ? store.jobs.get(a.job)?.targets : null]),
+      build: alertCard,
+    },
   };
 }
 
