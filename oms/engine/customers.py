@@ -36,9 +36,15 @@ def single_customers(
     # does; so does a ping answered "no supply" (the head-end asked the meter).
     waited = to_seconds(t) - table.gasp_t >= core.config.prediction.lone_gasp_wait_s
     calling = (table.off | (table.dead & waited) | table.pdead) & ~covered
-    want = {
-        int(u): float(ft) for u, ft in zip(table.units[calling], table.dead_t[calling], strict=True)
-    }
+    units = table.units[calling].tolist()
+    # Each caller's unit and when it went out, by customer id.
+    want = dict(
+        zip(
+            core.units.ids_of(units),
+            zip(units, table.dead_t[calling].tolist(), strict=True),
+            strict=True,
+        )
+    )
     open_single = {o.customer: o for o in core.outages.active("single_customer")}
     # Built only when a customer's outage needs the network outage above it.
     by_device = functools.cache(lambda: _by_position(core, core.outages.active("network")))
@@ -58,16 +64,16 @@ def _by_position(core: EngineCore, outages: list[Outage]) -> dict[int, Outage]:
 def _settle_open(
     core: EngineCore,
     open_single: dict[str | None, Outage],
-    want: dict[int, float],
+    want: dict[str, tuple[int, float]],
     by_device: Callable[[], dict[int, Outage]],
     t: datetime,
 ) -> None:
     """Open single-customer outages whose call no longer stands alone
     (``by_device``: the active network outages by tree position)."""
     for cid, o in open_single.items():
-        u = core.units.of(cid) if cid is not None else -1
-        if u in want:
+        if cid in want:
             continue
+        u = core.units.of(cid) if cid is not None else -1
         if u < 0:
             core.outages.cancel(o, t, "system", "withdrawn", "customer no longer in the network")
             continue
@@ -85,20 +91,22 @@ def _settle_open(
 
 
 def _open_new(
-    core: EngineCore, open_single: dict[str | None, Outage], want: dict[int, float], t: datetime
+    core: EngineCore,
+    open_single: dict[str | None, Outage],
+    want: dict[str, tuple[int, float]],
+    t: datetime,
 ) -> None:
     """Callers out on their own; those left behind by a restoration wait its grace."""
     grace = core.config.prediction.restore_grace_s
     ev = core.ev
-    for u in want:
-        cid = core.units.id(u)
+    for cid, (u, out_t) in want.items():
         if cid in open_single:
             continue
         first = ev.first_off[u]
         if ev.off[u] > ev.epoch[u]:
             started = to_datetime(first if first > ev.epoch[u] else ev.off[u])
         else:
-            started = to_datetime(want[u])  # a meter's last gasp, no call
+            started = to_datetime(out_t)  # a meter's last gasp, no call
         # A network outage restored since this customer went out left it
         # behind (a leftover), once its meter has had the grace to report supply back.
         host = _restored_above(core, u)

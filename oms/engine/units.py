@@ -53,6 +53,11 @@ class Units:
         """The customer id (or node id) of a unit."""
         return self.ids[unit] if self.ids is not None else self._node_ids[unit]
 
+    def ids_of(self, units: list[int]) -> list[str]:
+        """:meth:`id` of each of ``units``. O(len(units))."""
+        ids = self.ids if self.ids is not None else self._node_ids
+        return [ids[u] for u in units]
+
     def of(self, key: str) -> int:
         """The unit of a customer id (or node id), -1 when unknown."""
         return self._index.get(key, -1)
