@@ -149,3 +149,20 @@ def test_a_missing_schema_and_a_bare_postgresql_url_are_clear(postgres_server: A
     made, _ = postgres_server.create()
     bare = "postgresql://" + made.split("://", 1)[1]
     connect(bare).dispose()
+
+
+def test_json_columns_take_what_the_json_module_took(tmp_path: Path) -> None:
+    """Text with a lone surrogate (a JSON escape such as "\\ud83d" in a
+    reason typed by a dispatcher) and keys that are not strings are written
+    as the json module wrote them; nothing else in the batch is lost."""
+    from oms.storage.db import _json_dumps, _json_loads
+
+    assert _json_loads(_json_dumps({"why": "storm \\ud83d"})) == {"why": "storm \\ud83d"}
+    assert _json_loads(_json_dumps({"why": "storm \ud83d"})) == {"why": "storm \ud83d"}
+    assert _json_loads(_json_dumps({True: 1, None: 2, 3: [1.5]})) == {
+        "true": 1,
+        "null": 2,
+        "3": [1.5],
+    }
+    with pytest.raises(TypeError):
+        _json_dumps({"x": object()})

@@ -67,8 +67,14 @@ _JSON = msgspec.json.Encoder(enc_hook=_json_default)
 def _json_dumps(value: Any) -> str:
     """JSON columns as compact text, by msgspec: the engine writes hundreds of
     thousands of JSON values in a storm (job and outage documents, the
-    feed), and ``json.dumps`` was a tenth of a late batch's work."""
-    return _JSON.encode(value).decode()
+    feed), and ``json.dumps`` was a tenth of a late batch's work. What
+    msgspec refuses and ``json`` writes (a lone surrogate that a JSON
+    escape in someone's text made, a key that is not a string) is written
+    by ``json`` as before, escaped."""
+    try:
+        return _JSON.encode(value).decode()
+    except (UnicodeEncodeError, TypeError):
+        return json.dumps(value)
 
 
 def _json_loads(text: str | bytes) -> Any:
