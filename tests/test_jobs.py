@@ -371,3 +371,41 @@ def test_a_warning_is_an_alert_and_found_when_read_not_a_rewrite_of_the_job(
     restarted.tick(at(35 * 60))
     again = [a for a in alerts(engine) if a["kind"] == "warning" and a["job"] == job_id]
     assert len(again) == len(warned)
+
+
+def test_a_reason_with_a_lone_surrogate_is_stored_and_the_batch_kept(
+    engine: OutageEngine,
+) -> None:
+    """A JSON escape of half a character ("\\ud83d", a broken emoji) in a
+    dispatcher's reason is valid JSON: it is stored as written, and the
+    other events of its batch are kept."""
+    report = feed(
+        engine,
+        ev("m1", "dispatch_auto", 60, auto=False, reason="storm \ud83d"),
+        ev("k2", "call", 90, customer="a9-3"),
+    )
+    assert report.accepted == 2 and not report.rejected
+    reasons = [a["detail"].get("reason") for a in alerts(engine) if a["kind"] == "dispatch_mode"]
+    assert "storm \ud83d" in reasons
+
+
+def test_a_closed_or_cancelled_job_keeps_its_priority_and_carries_no_ageing() -> None:
+    """Only an open job ages: a closed or cancelled one keeps the priority it
+    had, and its document says so (no rule a page would age it by)."""
+    from oms.dispatch.jobs import Job, PriorityWeights
+    from oms.dispatch.timeline import Targets
+
+    job = Job(
+        "JOB-1", "OUT-1", "network", "F1", None, 8.4, 49.0, None, "urban", None,
+        ["line"], 10.0, 40.0, Targets.for_area("urban"), at(0), priority_base=40.0,
+    )  # fmt: skip
+    job.ages_by(PriorityWeights())
+    job.stamps = {"A": at(0)}
+    job.evaluate(at(35 * 60))
+    assert job.priority == 55.0 and job.to_dict()["priority_ageing"] == {
+        "base": 40.0,
+        "per_10_min": 5.0,
+        "cap_min": 240.0,
+    }
+    job.state = "cancelled"
+    assert job.to_dict()["priority_ageing"] is None and job.to_dict()["priority"] == 55.0

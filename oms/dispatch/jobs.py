@@ -69,7 +69,8 @@ class PriorityWeights:
 
     Critical customers (life support, hospitals, water...) come before the
     size of the outage: by default one critical customer out weighs as much
-    as 31 more customers, and up to ``critical_cap`` of them count.
+    as multiplying (1 + customers out) by 32, and up to ``critical_cap`` of
+    them count.
     """
 
     hazard: float = 500.0
@@ -263,8 +264,9 @@ class Job:
     def _ageing(self) -> dict[str, float] | None:
         """How ``priority`` grows as the job waits, for a reader to follow
         between documents: ``base + per_10_min * (min(minutes since A,
-        cap_min) // 10)``. None: it does not (a row from before)."""
-        if self.priority_base is None:
+        cap_min) // 10)``. None: it does not (a closed or cancelled job, or
+        a row from before the rule)."""
+        if self.priority_base is None or not self.open:
             return None
         return {
             "base": self.priority_base,

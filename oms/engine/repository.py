@@ -634,7 +634,7 @@ def _update_changed(conn: Connection, table: Any, records: list[_Written]) -> No
     """Update the rows of ``records``, each with only the columns that differ
     from what this process last wrote (all of them the first time), plus
     ``updated_at``. Late in a storm most updates move one value (a job's
-    priority ageing, an estimate renewed): serializing its six JSON columns
+    breach, an estimate renewed): serializing its six JSON columns
     again was most of the cost of writing it. Rows changing the same
     columns share one ``executemany``. O(rows x columns).
 

@@ -11,7 +11,7 @@ any event.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -72,8 +72,15 @@ def list_jobs(
     for job in found:
         if job.open:
             job.evaluate(now)
-    found.sort(key=lambda j: (not j.open, -j.priority, j.id))
+    # Equal priorities: the oldest first, as the dispatcher's list has them.
+    found.sort(key=lambda j: (not j.open, -j.priority, _a_text(j), j.id))
     return found
+
+
+def _a_text(job: Job) -> str:
+    """Stamp A as ISO 8601 in UTC, ordered as the page orders the texts (a job without one last)."""
+    a = job.stamps.get("A")
+    return a.astimezone(timezone.utc).isoformat() if a is not None else "~"
 
 
 def get_job(conn: Connection, job_id: str, now: datetime) -> Job | None:

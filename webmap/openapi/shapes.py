@@ -256,7 +256,13 @@ JOB = Named(
                 description="Limits in minutes.",
             ),
             "breaches": IDS,
-            "warnings": ANY_OBJECT,
+            "warnings": {
+                **ANY_OBJECT,
+                "description": (
+                    "Open targets past half of their limit, as of the document's time: "
+                    'target name to 50 or 75 ({"arrival": 75, "GH": 50}).'
+                ),
+            },
             "etr": nullable(TIME),
             "etr_source": nullable(STR),
             "skills": {**IDS, "description": "The skills the job needs (any one qualifies)."},

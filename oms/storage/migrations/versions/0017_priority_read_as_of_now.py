@@ -4,8 +4,9 @@ A waiting job's priority grew by a step every 10 minutes, and each step
 rewrote the job and sent it to every dispatcher again (in a large storm,
 more than 40 % of the job writes). Now the row keeps the priority
 without its age (``priority_base``) and the rule it ages by; readers
-find the priority as of their time. Rows from before keep a null base:
-the engine gives them one when it starts (from their stored priority).
+find the priority as of their time. Rows from before keep a null base
+(and their stored priority): the engine gives an open job one from its
+outage's figures the first time it looks at it after it starts.
 
 Revision ID: 0017
 Revises: 0016
