@@ -397,9 +397,9 @@ def test_a_closed_or_cancelled_job_keeps_its_priority_and_carries_no_ageing() ->
 
     job = Job(
         "JOB-1", "OUT-1", "network", "F1", None, 8.4, 49.0, None, "urban", None,
-        ["line"], 10.0, 40.0, Targets.for_area("urban"), at(0), priority_base=40.0,
+        ["line"], 10.0, 40.0, Targets.for_area("urban"), at(0),
     )  # fmt: skip
-    job.ages_by(PriorityWeights())
+    job.rebase(40.0, PriorityWeights())
     job.stamps = {"A": at(0)}
     job.evaluate(at(35 * 60))
     assert job.priority == 55.0 and job.to_dict()["priority_ageing"] == {

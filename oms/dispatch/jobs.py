@@ -206,9 +206,14 @@ class Job:
             self.priority_base + age_term(minutes, self.age_per_10_min, self.age_cap_min), 2
         )
 
-    def ages_by(self, weights: PriorityWeights) -> None:
-        """Age by ``weights`` from now on (the configuration's; read at start-up)."""
-        self.age_per_10_min, self.age_cap_min = weights.age_per_10_min, weights.age_cap_min
+    def rebase(self, base: float, weights: PriorityWeights) -> bool:
+        """Take ``base`` (the priority without its age) and age by ``weights``
+        (the configuration's) from now on; whether either changed."""
+        rule = (base, weights.age_per_10_min, weights.age_cap_min)
+        if rule == (self.priority_base, self.age_per_10_min, self.age_cap_min):
+            return False
+        self.priority_base, self.age_per_10_min, self.age_cap_min = rule
+        return True
 
     def view(self, now: datetime) -> JobView:
         return JobView(

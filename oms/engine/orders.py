@@ -462,10 +462,14 @@ class OrderBook:
             self.tell("survey", o.id, now)
         self.dirty_jobs.add(job.id)
 
+    def _rebase(self, job: Job, o: Outage) -> bool:
+        """``job`` takes its outage's priority without the age (added where the
+        priority is read, :meth:`Job.priority_at`); whether it changed."""
+        base = job_priority(o.hazard, o.critical_out, o.customers_out, 0.0, self.config.priority)
+        return job.rebase(base, self.config.priority)
+
     def _follow_open(self, job: Job, o: Outage, now: datetime) -> None:
         """Priority and ETR refreshed; the job moves with its outage's device."""
-        weights = self.config.priority
-        base = job_priority(o.hazard, o.critical_out, o.customers_out, 0.0, weights)
         renew_passed_etr(self, job, now)
         if job.etr_source not in _OWN_ETR:
             etr, source = self.estimate(job, now), "history"
@@ -481,16 +485,9 @@ class OrderBook:
                 self.dirty_jobs.add(job.id)
         if self.outbox is not None and self.outbox.etr_moved(o.id, job.etr):
             self.tell("etr_changed", o.id, now, job.etr)
-        ageing = (weights.age_per_10_min, weights.age_cap_min)
-        if (base, o.hazard, ageing) != (
-            job.priority_base,
-            job.hazard,
-            (job.age_per_10_min, job.age_cap_min),
-        ):
-            job.priority_base, job.hazard = base, o.hazard
-            job.ages_by(weights)
+        if self._rebase(job, o) or o.hazard != job.hazard:
+            job.hazard = o.hazard
             self.dirty_jobs.add(job.id)
-        job.priority = job.priority_at(now)
         if o.device and o.device != job.device:
             # The order follows its outage; a crew already on it is told where to.
             moved_from = job.device
@@ -606,15 +603,12 @@ class OrderBook:
             unit=unit,
             skills=skills,
             voltage_kv=voltage,
-            priority=0.0,
+            priority=0.0,  # as of the write (feed): base and age as read then
             targets=Targets.for_area(area_class, overrides=self.config.targets),
             updated_at=now,
             hazard=o.hazard,
-            priority_base=job_priority(
-                o.hazard, o.critical_out, o.customers_out, 0.0, self.config.priority
-            ),
         )
-        job.ages_by(self.config.priority)
+        self._rebase(job, o)
         self.next_job += 1
         # A is the first evidence; the system issues the order (B) and it
         # reaches the repair centre (C) at once. An outage that a restoration
@@ -622,7 +616,6 @@ class OrderBook:
         # by that outage's crew until then: its own order starts when found.
         first = o.located_at if o.revealed_by else o.started
         job.stamps = {"A": first, "B": now, "C": now}
-        job.priority = job.priority_at(now)
         job.etr, job.etr_source = self.estimate(job, now), "history"
         self.tell("acknowledged", o.id, now, job.etr)
         self._heard[o.id] = (o.calls, o.device)
