@@ -43,7 +43,7 @@ def update_figures(
     held = held_figures(core, pos_of)
     kept = core.figures()
     placed = {(o.id, pos_of[o.id]) for o in live}
-    wanted = kept.feeders(table, flags, placed, core.changes.dirty, core, held)
+    wanted = kept.feeders(table, flags, placed, core.changes.dirty, core.devices.fci, bool(held))
     if wanted is not None:
         live = [o for o in live if wanted[kept.feeder[pos_of[o.id]]]]
         rows = kept.node_feeder[table.nodes]
@@ -145,13 +145,14 @@ class FeederFigures:
         flags: np.ndarray,
         placed: set[tuple[str, int]],
         changed: Collection[str],
-        core: EngineCore,
-        held: dict[str, tuple[int, int, int]],
+        fci: dict[int, tuple[bool, float]],
+        held: bool,
     ) -> np.ndarray | None:
         """Per candidate position, whether its feeder is to be looked at (at
         its top), given this batch's rows (``flags``: :func:`row_flags`), the
-        outages placed as ``(id, position)``, and the ids of the outages
-        ``changed`` in the batch. None: every feeder."""
+        outages placed as ``(id, position)``, the ids of the outages
+        ``changed`` in the batch, the fault indicators' states, and whether
+        switching holds customers. None: every feeder."""
         counted = flags != 0
         units, nodes, now = table.units[counted], table.nodes[counted], flags[counted]
         moved = self._flags[units] != now
@@ -168,15 +169,14 @@ class FeederFigures:
             (tree.customers != self._customers) | (tree.critical != self._critical)
         ).tolist()
         at.append(self.feeder[np.array(positions, dtype=np.int64)])
-        fci = core.devices.fci
-        everything = self._first or fci != self._fci or bool(held) or self._held
+        everything = self._first or fci != self._fci or held or self._held
         self._flags[self._counted] = 0
         self._flags[units] = now
         self._counted, self._nodes = units.copy(), nodes.copy()
         self._placed = set(placed)
         self._customers = tree.customers.copy()
         self._critical = tree.critical.copy()
-        self._fci, self._held, self._first = dict(fci), bool(held), False
+        self._fci, self._held, self._first = dict(fci), held, False
         if everything:
             return None
         wanted = np.zeros(len(tree), dtype=bool)

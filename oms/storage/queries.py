@@ -56,6 +56,10 @@ def storm_state(conn: Connection) -> dict[str, Any]:
     return {k: v for k, v in state.items() if k != "dispatch_before"}
 
 
+#: After every time: a job without stamp A sorts last among its equals.
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
 def list_jobs(
     conn: Connection, now: datetime, open_only: bool = False, crew: str | None = None
 ) -> list[Job]:
@@ -73,14 +77,8 @@ def list_jobs(
         if job.open:
             job.evaluate(now)
     # Equal priorities: the oldest first, as the dispatcher's list has them.
-    found.sort(key=lambda j: (not j.open, -j.priority, _a_text(j), j.id))
+    found.sort(key=lambda j: (not j.open, -j.priority, j.stamps.get("A") or _NEVER, j.id))
     return found
-
-
-def _a_text(job: Job) -> str:
-    """Stamp A as ISO 8601 in UTC, ordered as the page orders the texts (a job without one last)."""
-    a = job.stamps.get("A")
-    return a.astimezone(timezone.utc).isoformat() if a is not None else "~"
 
 
 def get_job(conn: Connection, job_id: str, now: datetime) -> Job | None:
