@@ -451,3 +451,51 @@ def test_the_figures_looked_at_per_feeder_are_the_figures_of_everything_every_ba
     replay(OutageEngine(db, EngineConfig()), scenario.events, HeadEnd(net, scenario.truth))
     db.dispose()
     assert len(compared) > 50 and max(compared) > 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("style", "seed"), [("na_fused", 3), ("eu_ring", 5), ("urban_mesh", 9)])
+def test_the_evidence_table_looked_at_per_unit_is_the_table_of_everything_every_batch(
+    style: str, seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a storm (pings answered), the evidence table that looks again
+    only at units whose evidence changed or whose next time has come is, at
+    every batch, the table a look at every unit with live evidence gives:
+    every row, every value, and the units to forget."""
+    from oms.engine.core import EngineCore
+    from oms.engine.timebase import to_seconds
+
+    compared: list[int] = []
+    kept = EngineCore.table
+
+    def table(core: EngineCore) -> Any:
+        assert core.clock is not None
+        args = (
+            to_seconds(core.clock),
+            core.config.prediction,
+            core.units.metered,
+            core.units.node,
+            core.blinks_until,
+        )
+        everything = core.ev.table(*args, everything=True)
+        got = kept(core)
+        at = f"batch {len(compared)} at {core.clock}"
+        for name in ("units", "nodes", "delta", "dead", "on", "off", "pdead"):
+            assert np.array_equal(getattr(got, name), getattr(everything, name)), (name, at)
+        for name in ("dead_t", "since_t", "fresh_t", "gasp_t", "on_t"):
+            a, b = getattr(got, name), getattr(everything, name)
+            assert np.array_equal(a, b, equal_nan=True), (name, at)
+        for name in ("stale", "settled"):
+            assert set(getattr(got, name)) == set(getattr(everything, name)), (name, at)
+        assert (got.base_meter, got.ami_live) == (everything.base_meter, everything.ami_live)
+        compared.append(len(got.units))
+        return got
+
+    monkeypatch.setattr(EngineCore, "table", table)
+    net = styled_network(style, seed, n_nodes=6000, meter_share=0.8)
+    scenario = simulate_storm(net, StormParams(seed=seed, faults=40))
+    db = connect(f"sqlite:///{tmp_path / 'evidence.sqlite'}")
+    load_model(db, net, style)
+    replay(OutageEngine(db, EngineConfig()), scenario.events, HeadEnd(net, scenario.truth))
+    db.dispose()
+    assert len(compared) > 50 and max(compared) > 100
