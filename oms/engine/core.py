@@ -14,7 +14,7 @@ event applied, and it never moves backwards.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -191,15 +191,22 @@ class EngineCore:
         the devices asked about (those of the open outages, thousands in a
         storm, every batch) are kept per tree, not looked up again among a
         million edges."""
+        return self.positions([device])[0]
+
+    def positions(self, devices: Iterable[str | None]) -> list[int | None]:
+        """:meth:`position` of each of ``devices``. O(len(devices))."""
         tree = self.tree
         if self._positions[0] is not tree:
             self._positions = (tree, {})
         known = self._positions[1]
-        key = device or ""
-        if key in known:
-            return known[key]
-        pos = known[key] = tree.position.get(self.net.edge_index.get(key, -1))
-        return pos
+        found: list[int | None] = []
+        for device in devices:
+            key = device or ""
+            pos = known.get(key, -1)
+            if pos == -1:
+                pos = known[key] = tree.position.get(self.net.edge_index.get(key, -1))
+            found.append(pos)
+        return found
 
     def units_under(self, pos: int) -> np.ndarray:
         """Units below tree position ``pos``. O(log units + answer)."""

@@ -28,14 +28,15 @@ def single_customers(
     tree = core.tree
     los = np.sort(tree.lo[predicted]) if predicted else np.empty(0, dtype=np.int64)
     his = np.sort(tree.hi[predicted]) if predicted else np.empty(0, dtype=np.int64)
-    tin = tree.supply.tree.tin[table.nodes]
-    # Covered when some predicted interval [lo, hi) holds tin: the count of
-    # starts at or before tin exceeds the count of ends at or before it.
-    covered = np.searchsorted(los, tin, side="right") > np.searchsorted(his, tin, side="right")
     # A last gasp alone, with no restore within the wait, speaks as a call
     # does; so does a ping answered "no supply" (the head-end asked the meter).
     waited = to_seconds(t) - table.gasp_t >= core.config.prediction.lone_gasp_wait_s
-    calling = (table.off | (table.dead & waited) | table.pdead) & ~covered
+    asking = np.flatnonzero(table.off | (table.dead & waited) | table.pdead)
+    tin = tree.supply.tree.tin[table.nodes[asking]]
+    # Covered when some predicted interval [lo, hi) holds tin: the count of
+    # starts at or before tin exceeds the count of ends at or before it.
+    covered = np.searchsorted(los, tin, side="right") > np.searchsorted(his, tin, side="right")
+    calling = asking[~covered]
     units = table.units[calling].tolist()
     # Each caller's unit and when it went out, by customer id.
     want = dict(

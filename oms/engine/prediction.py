@@ -172,6 +172,9 @@ class DeviceTree:
             meters[:n] = metered
         cum_m = np.r_[0.0, np.cumsum(meters[pre])]
         self.meters = (cum_m[self.hi] - cum_m[self.lo]).astype(np.int64)
+        #: Nodes given a meter since (:meth:`add_meter`), in order: what of
+        #: ``meters`` changed, for a reader that remembers how many it saw.
+        self.metered_nodes: list[int] = []
         critical = np.zeros(n + 1, dtype=np.float64)
         if net.customers is not None:
             crit = net.customers.critical_mask()
@@ -184,6 +187,7 @@ class DeviceTree:
 
     def add_meter(self, node: int) -> None:
         """One more metered customer at ``node``. O(nesting depth)."""
+        self.metered_nodes.append(node)
         d = int(self.node_device[node])
         while d >= 0:
             self.meters[d] += 1
@@ -461,8 +465,12 @@ class FeederFaults:
         self._delta = np.full(units, np.nan)
         self._base = np.full(units, np.nan)
         self._units = np.empty(0, dtype=np.int64)
-        self._nodes = np.empty(0, dtype=np.int64)
-        self._meters = tree.meters.copy()
+        # Each unit's node as last given (rows gone are found on it), and
+        # the batch it was last a row in.
+        self._node_of = np.full(units, -1, dtype=np.int64)
+        self._stamp = np.zeros(units, dtype=np.int64)
+        self._generation = 0
+        self._meters_seen = len(tree.metered_nodes)
         self._forced: set[int] = set()
         self._barred: set[int] = set()
         self._scalars: tuple[float, float, float, float | None] | None = None
@@ -488,37 +496,35 @@ class FeederFaults:
         forced_set = {int(i) for i in forced}
         barred_set = {int(i) for i in barred} - forced_set
         scalars = (base_call, base_meter, fault_cost, service_cost)
+        # Rows new or with another ratio (NaN: no row before), and rows gone.
+        moved = ~(self._delta[units] == delta) | ~(self._base[units] == row_base)
+        self._generation += 1
+        self._stamp[units] = self._generation
+        gone = self._units[self._stamp[self._units] != self._generation]
         if scalars != self._scalars:
             changed = np.unique(self.feeder)
         else:
-            changed = self._changed_feeders(units, nodes, delta, row_base, forced_set, barred_set)
-        self._remember(units, nodes, delta, row_base, forced_set, barred_set, scalars)
+            changed = self._changed_feeders(nodes[moved], gone, forced_set, barred_set)
+        self._remember(units, nodes, delta, row_base, moved, gone)
+        self._forced, self._barred, self._scalars = forced_set, barred_set, scalars
+        self._meters_seen = len(self.tree.metered_nodes)
         if len(changed):
             self._find(changed, nodes, delta, row_base, forced_set, barred_set, scalars)
         return sorted(d for devices in self._devices.values() for d in devices)
 
     def _changed_feeders(
-        self,
-        units: np.ndarray,
-        nodes: np.ndarray,
-        delta: np.ndarray,
-        row_base: np.ndarray,
-        forced: set[int],
-        barred: set[int],
+        self, moved_at: np.ndarray, gone: np.ndarray, forced: set[int], barred: set[int]
     ) -> np.ndarray:
-        # Rows new or with another ratio (NaN: no row before), and rows gone.
-        moved = ~(self._delta[units] == delta) | ~(self._base[units] == row_base)
-        still = np.zeros(len(self._delta), dtype=bool)
-        still[units] = True
-        gone = ~still[self._units]
-        at = np.concatenate([nodes[moved], self._nodes[gone]])
+        """Feeders with a row new, changed (at nodes ``moved_at``) or ``gone``
+        (units), a device forced or barred in or out, or a meter more."""
+        at = np.concatenate([moved_at, self._node_of[gone]])
         feeders = [self.node_feeder[at]]
         flipped = (forced ^ self._forced) | (barred ^ self._barred)
         if flipped:
             feeders.append(self.feeder[np.fromiter(flipped, dtype=np.int64)])
-        metered = np.flatnonzero(self._meters != self.tree.meters)
-        if len(metered):
-            feeders.append(self.feeder[metered])
+        metered = self.tree.metered_nodes[self._meters_seen :]
+        if metered:
+            feeders.append(self.node_feeder[np.asarray(metered, dtype=np.int64)])
         found = np.unique(np.concatenate(feeders))
         return found[found >= 0]
 
@@ -528,17 +534,17 @@ class FeederFaults:
         nodes: np.ndarray,
         delta: np.ndarray,
         row_base: np.ndarray,
-        forced: set[int],
-        barred: set[int],
-        scalars: tuple[float, float, float, float | None],
+        moved: np.ndarray,
+        gone: np.ndarray,
     ) -> None:
-        self._delta[self._units] = np.nan
-        self._base[self._units] = np.nan
-        self._delta[units] = delta
-        self._base[units] = row_base
-        self._units, self._nodes = units.copy(), nodes.copy()
-        self._meters = self.tree.meters.copy()
-        self._forced, self._barred, self._scalars = forced, barred, scalars
+        """The rows as of now, written where they changed. O(rows)."""
+        self._delta[gone] = np.nan
+        self._base[gone] = np.nan
+        changed = units[moved]
+        self._delta[changed] = delta[moved]
+        self._base[changed] = row_base[moved]
+        self._node_of[changed] = nodes[moved]
+        self._units = units.copy()
 
     def _find(
         self,

@@ -205,23 +205,28 @@ def reconcile(core: EngineCore, t: datetime) -> None:
 
 def _match(r: _Pass) -> None:
     active = r.core.outages.active("network")
-    for o in active:
-        pos = r.core.position(o.device)
-        if pos is not None:
-            r.pos_of[o.id] = pos
-            r.by_pos.setdefault(pos, []).append(o)
-    lo = r.tree.lo
-    r.placed = sorted((int(lo[pos]), oid) for oid, pos in r.pos_of.items())
+    placed = [
+        (o, pos)
+        for o, pos in zip(active, r.core.positions([o.device for o in active]), strict=True)
+        if pos is not None
+    ]
+    for o, pos in placed:
+        r.pos_of[o.id] = pos
+        r.by_pos.setdefault(pos, []).append(o)
+    starts = r.tree.lo[[pos for _, pos in placed]].tolist() if placed else []
+    r.placed = sorted(zip(starts, (o.id for o, _ in placed), strict=True))
     matched: set[str] = set()
     for d in r.predicted:
         here = r.by_pos.get(d)
-        if here:
+        if not here:
+            r.new_devices.append(d)
+        elif len(here) == 1:
+            matched.add(here[0].id)
+        else:
             here.sort(key=lambda o: (o.started, o.id))
             matched.update(o.id for o in here)
             for extra in here[1:]:
                 r.core.outages.cancel(extra, r.t, "system", "merged", "same device", here[0].id)
-        else:
-            r.new_devices.append(d)
     r.leftovers = [o for o in active if o.id not in matched and o.id in r.pos_of]
 
 
