@@ -163,3 +163,77 @@ def test_a_unit_back_in_supply_is_forgotten_after_the_supplied_window() -> None:
     assert ev.live[0]
     ev.apply(_event("ami_last_gasp", later + 20), 0, later + 20)
     assert ev.table(later + 30, P, meters, nodes, later).units.tolist() == [0, 1]
+
+
+#: Waits that land on the rules' own spans (grace, ping timeout, supplied
+#: window, the window of STORM and P), just before and just after them.
+_WAITS = [0.0, 1.0, 60.0, 119.0, 120.0, 121.0, 180.0, 300.0, 900.0, 901.0]
+_WAITS += [3599.0, 3600.0, 3601.0, 43199.0, 43200.0, 43201.0]
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    *("off", "on", "gasp", "restore", "ping_on", "ping_dead"),
+                    *("pinged", "restored", "out", "rules", "heard", "blinks"),
+                ]
+            ),
+            st.integers(0, UNITS * 2 - 1),
+            st.sampled_from(_WAITS),
+            st.sampled_from([0.0, 30.0, 180.0, 900.0]),  # how long ago it happened
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.lists(st.booleans(), min_size=UNITS * 2, max_size=UNITS * 2),
+)
+# A ping the head-end left unanswered while it answered a later one: no
+# supply once its timeout passes, with nothing else happening.
+@example(
+    [("pinged", 0, 0.0, 0.0), ("ping_on", 1, 1.0, 0.0), ("blinks", 0, 120.0, 0.0)],
+    [True] * UNITS * 2,
+)
+def test_the_table_looked_at_per_unit_is_the_table_of_everything(
+    steps: list, metered: list[bool]
+) -> None:
+    """Each table, looking again only at units whose evidence changed or
+    whose next time came, is the table of a look at every unit with live
+    evidence (``everything``): every row, and the units to forget; events
+    may be dated before the clock, and the clock may stop on any rule's span."""
+    units = UNITS * 2
+    ev, meters, nodes = Evidence(units), np.array(metered), np.arange(units) * 10
+    now, blinks_until, rules = 1_000_000.0, -np.inf, P
+    for what, u, wait, ago in steps:
+        now += wait
+        t, one = now - ago, np.array([u])
+        if what == "off":
+            ev.apply(_event("call", t), u, t)
+        elif what == "on":
+            ev.apply(_event("call", t, power="on"), u, t)
+        elif what in ("gasp", "restore", "ping_on", "ping_dead"):
+            kind = {"gasp": "ami_last_gasp", "restore": "ami_restore"}.get(what, "ami_ping_reply")
+            payload = {"energized": what == "ping_on"} if kind == "ami_ping_reply" else {}
+            ev.apply(_event(kind, t, **payload), u, t)
+        elif what == "heard":  # a meter first heard: after its event, as EngineCore.apply
+            ev.apply(_event("ami_last_gasp", t), u, t)
+            meters[u] = True
+        elif what == "pinged":
+            ev.pinged(one, now)
+        elif what == "restored":
+            ev.restored(one, t, now)
+        elif what == "out":
+            ev.out_since(one, t)
+        elif what == "rules":
+            rules = STORM if rules is P else P
+            ev.wake_all()  # as EngineCore.follow_storm does
+        elif what == "blinks":
+            blinks_until = max(blinks_until, now - rules.blink_settle_s)
+        everything = ev.table(now, rules, meters, nodes, blinks_until, everything=True)
+        table = ev.table(now, rules, meters, nodes, blinks_until)
+        assert _same(table, everything), (what, u, now)
+        for name in ("stale", "settled"):
+            assert set(getattr(table, name)) == set(getattr(everything, name)), (name, now)
+        ev.forget(table)

@@ -277,7 +277,12 @@ class Evidence:
     def forget(self, table: EvidenceTable) -> None:
         """After ``table``: stop looking at units whose evidence aged out, and
         leave those back in supply for good alone until their evidence or
-        restoration changes, or the rules do (:meth:`wake_all`)."""
+        restoration changes, or the rules do (:meth:`wake_all`).
+
+        Call it after every table but an ``everything`` one, before the
+        next: a table lists only the units it looked at again, so a unit
+        it lists and that is not forgotten is not listed again, and the
+        rows kept for the next table are those of the tables forgotten."""
         self.live[table.stale] = False
         self.live[table.settled] = False
         self.asleep[table.settled] = True
