@@ -23,6 +23,7 @@ figures and pings (:mod:`oms.engine.figures`), and the order book.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -504,13 +505,18 @@ class _FirstDead(Protocol):
 
 def _first_dead(table: EvidenceTable, tree: DeviceTree) -> _FirstDead:
     """When the units below a device (and not below the ``inner`` devices) first
-    lost supply (fresh reports before nested ones)."""
-    dead = table.dead
-    fresh = table.fresh_t[dead]  # reports since the last restoration
-    since = table.since_t[dead]  # out all along (nested), when no fresh report
-    tin = tree.supply.tree.tin[table.nodes[dead]]
+    lost supply (fresh reports before nested ones). The rows out are gathered
+    on the first question (most passes ask none): O(rows) then, O(rows out)
+    a question."""
+
+    @functools.cache
+    def dead_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        dead = table.dead
+        # Reports since the last restoration; out all along (nested), when no fresh report.
+        return table.fresh_t[dead], table.since_t[dead], tree.supply.tree.tin[table.nodes[dead]]
 
     def first(d: int, inner: Iterable[int] = ()) -> datetime | None:
+        fresh, since, tin = dead_rows()
         inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
         for i in inner:
             inside &= ~((tin >= tree.lo[i]) & (tin < tree.hi[i]))
