@@ -29,6 +29,10 @@ from oms.intake.events import Event
 __all__ = ["Evidence", "EvidenceTable"]
 
 
+#: A row's columns beyond its unit and node (:class:`EvidenceTable`).
+_COLUMNS = ("delta", "dead", "on", "off", "pdead", "dead_t", "since_t", "fresh_t", "gasp_t", "on_t")
+
+
 @dataclass(frozen=True)
 class EvidenceTable:
     """Per unit with live evidence (parallel arrays), as of one time.
@@ -78,23 +82,7 @@ class EvidenceTable:
         """The rows where ``keep`` is true (the flags, ``stale`` and ``settled`` as they are)."""
         if keep.all():
             return self
-        arrays = {
-            name: getattr(self, name)[keep]
-            for name in (
-                "units",
-                "nodes",
-                "delta",
-                "dead",
-                "on",
-                "off",
-                "pdead",
-                "dead_t",
-                "since_t",
-                "fresh_t",
-                "gasp_t",
-                "on_t",
-            )
-        }
+        arrays = {name: getattr(self, name)[keep] for name in ("units", "nodes", *_COLUMNS)}
         return EvidenceTable(
             **arrays,
             base_meter=self.base_meter,
@@ -364,16 +352,7 @@ class Evidence:
         return EvidenceTable(
             units=kept,
             nodes=unit_node[kept],
-            delta=rows.delta[kept],
-            dead=rows.dead[kept],
-            on=rows.on[kept],
-            off=rows.off[kept],
-            pdead=rows.pdead[kept],
-            dead_t=rows.dead_t[kept],
-            since_t=rows.since_t[kept],
-            fresh_t=rows.fresh_t[kept],
-            gasp_t=rows.gasp_t[kept],
-            on_t=rows.on_t[kept],
+            **{name: getattr(rows, name)[kept] for name in _COLUMNS},
             base_meter=float(p.llr_no_gasp if ami_live else 0.0),
             ami_live=bool(ami_live),
             stale=look[found["expired"]],
@@ -534,18 +513,5 @@ class _Rows:
 
     def store(self, units: np.ndarray, found: dict[str, np.ndarray]) -> None:
         """Keep what :meth:`Evidence._look` found for ``units``. O(len(units))."""
-        for name in (
-            "keep",
-            "delta",
-            "dead",
-            "on",
-            "off",
-            "pdead",
-            "dead_t",
-            "since_t",
-            "fresh_t",
-            "gasp_t",
-            "on_t",
-            "next_t",
-        ):
+        for name in ("keep", *_COLUMNS, "next_t"):
             getattr(self, name)[units] = found[name]
