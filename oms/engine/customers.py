@@ -54,12 +54,8 @@ def single_customers(
 
 
 def _by_position(core: EngineCore, outages: list[Outage]) -> dict[int, Outage]:
-    found: dict[int, Outage] = {}
-    for o in outages:
-        pos = core.position(o.device)
-        if pos is not None:
-            found[pos] = o
-    return found
+    positions = core.positions([o.device for o in outages])
+    return {pos: o for o, pos in zip(outages, positions, strict=True) if pos is not None}
 
 
 def _settle_open(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from oms.engine.evidence import EvidenceTable
-from oms.engine.prediction import FeederFaults
+from oms.engine.prediction import FeederFaults, RowsGone
 from oms.engine.switching import held_figures
 from oms.engine.timebase import to_seconds
 from oms.outages import Outage
@@ -130,11 +130,9 @@ class FeederFigures:
         self.feeder = faults.feeder
         self.node_feeder = faults.node_feeder
         self._flags = np.zeros(units, dtype=np.int8)
-        self._counted = np.empty(0, dtype=np.int64)  # units with a nonzero row, last batch
-        self._nodes = np.empty(0, dtype=np.int64)
+        self._counted = RowsGone(units)  # units with a nonzero row, last batch
         self._placed: set[tuple[str, int]] = set()
-        self._customers = self.tree.customers.copy()
-        self._critical = self.tree.critical.copy()
+        self._critical_seen = len(self.tree.critical_nodes)
         self._fci: dict[int, tuple[bool, float]] | None = None
         self._held = False
         self._first = True
@@ -156,30 +154,24 @@ class FeederFigures:
         counted = flags != 0
         units, nodes, now = table.units[counted], table.nodes[counted], flags[counted]
         moved = self._flags[units] != now
-        still = np.zeros(len(self._flags), dtype=bool)
-        still[units] = True
-        gone = ~still[self._counted]
-        at = [self.node_feeder[np.concatenate([nodes[moved], self._nodes[gone]])]]
+        gone, gone_at = self._counted.update(units, nodes)
+        # The tree's customers never change; its critical customers may.
+        critical_at = np.asarray(self.tree.critical_nodes[self._critical_seen :], dtype=np.int64)
+        at = [self.node_feeder[np.concatenate([nodes[moved], gone_at, critical_at])]]
         # Outages placed, moved or gone, and those changed otherwise (state, start).
         shifted = placed ^ self._placed
         positions = [pos for _, pos in shifted]
         positions += [pos for oid, pos in placed if oid in changed]
-        tree = self.tree
-        positions += np.flatnonzero(
-            (tree.customers != self._customers) | (tree.critical != self._critical)
-        ).tolist()
         at.append(self.feeder[np.array(positions, dtype=np.int64)])
         everything = self._first or fci != self._fci or held or self._held
-        self._flags[self._counted] = 0
+        self._flags[gone] = 0
         self._flags[units] = now
-        self._counted, self._nodes = units.copy(), nodes.copy()
         self._placed = set(placed)
-        self._customers = tree.customers.copy()
-        self._critical = tree.critical.copy()
+        self._critical_seen = len(self.tree.critical_nodes)
         self._fci, self._held, self._first = dict(fci), held, False
         if everything:
             return None
-        wanted = np.zeros(len(tree), dtype=bool)
+        wanted = np.zeros(len(self.tree), dtype=bool)
         found = np.concatenate(at)
         wanted[found[found >= 0]] = True
         return wanted

@@ -40,6 +40,7 @@ __all__ = [
     "DeviceTree",
     "FeederFaults",
     "Prediction",
+    "RowsGone",
     "classic_rollup",
     "most_likely_faults",
 ]
@@ -172,9 +173,12 @@ class DeviceTree:
             meters[:n] = metered
         cum_m = np.r_[0.0, np.cumsum(meters[pre])]
         self.meters = (cum_m[self.hi] - cum_m[self.lo]).astype(np.int64)
-        #: Nodes given a meter since (:meth:`add_meter`), in order: what of
-        #: ``meters`` changed, for a reader that remembers how many it saw.
+        #: Nodes given a meter (:meth:`add_meter`) and nodes whose critical
+        #: customers changed (:meth:`add_critical`) since the tree was built, in
+        #: order: where ``meters`` and ``critical`` changed, for a reader that
+        #: remembers how many of each it saw.
         self.metered_nodes: list[int] = []
+        self.critical_nodes: list[int] = []
         critical = np.zeros(n + 1, dtype=np.float64)
         if net.customers is not None:
             crit = net.customers.critical_mask()
@@ -195,6 +199,7 @@ class DeviceTree:
 
     def add_critical(self, node: int, delta: int) -> None:
         """A customer at ``node`` put on (+1) or taken off (-1) the register. O(nesting depth)."""
+        self.critical_nodes.append(node)
         d = int(self.node_device[node])
         while d >= 0:
             self.critical[d] += delta
@@ -421,6 +426,37 @@ def most_likely_faults(
     return Prediction(devices, score)
 
 
+class RowsGone:
+    """Which units had a row at the last call and have none now.
+
+    Parameters
+    ----------
+    units : int
+        How many units there are.
+
+    Notes
+    -----
+    O(rows) a call: a unit's last call is stamped on it, so no array the
+    size of the network is built each time.
+    """
+
+    def __init__(self, units: int) -> None:
+        self._stamp = np.zeros(units, dtype=np.int64)
+        self._calls = 0
+        self._units = np.empty(0, dtype=np.int64)
+        self._nodes = np.empty(0, dtype=np.int64)
+
+    def update(self, units: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The units of the last call that are not among ``units`` (rows now,
+        at ``nodes``), and the nodes they were at; ``units`` are remembered."""
+        self._calls += 1
+        self._stamp[units] = self._calls
+        gone = self._stamp[self._units] != self._calls
+        found = self._units[gone], self._nodes[gone]
+        self._units, self._nodes = units.copy(), nodes.copy()
+        return found
+
+
 class FeederFaults:
     """:func:`most_likely_faults`, found again only on the feeders whose evidence changed.
 
@@ -464,12 +500,7 @@ class FeederFaults:
         self.node_feeder[under] = top[tree.node_device[under]]
         self._delta = np.full(units, np.nan)
         self._base = np.full(units, np.nan)
-        self._units = np.empty(0, dtype=np.int64)
-        # Each unit's node as last given (rows gone are found on it), and
-        # the batch it was last a row in.
-        self._node_of = np.full(units, -1, dtype=np.int64)
-        self._stamp = np.zeros(units, dtype=np.int64)
-        self._generation = 0
+        self._rows = RowsGone(units)
         self._meters_seen = len(tree.metered_nodes)
         self._forced: set[int] = set()
         self._barred: set[int] = set()
@@ -498,14 +529,12 @@ class FeederFaults:
         scalars = (base_call, base_meter, fault_cost, service_cost)
         # Rows new or with another ratio (NaN: no row before), and rows gone.
         moved = ~(self._delta[units] == delta) | ~(self._base[units] == row_base)
-        self._generation += 1
-        self._stamp[units] = self._generation
-        gone = self._units[self._stamp[self._units] != self._generation]
+        gone, gone_at = self._rows.update(units, nodes)
         if scalars != self._scalars:
             changed = np.unique(self.feeder)
         else:
-            changed = self._changed_feeders(nodes[moved], gone, forced_set, barred_set)
-        self._remember(units, nodes, delta, row_base, moved, gone)
+            changed = self._changed_feeders(nodes[moved], gone_at, forced_set, barred_set)
+        self._remember(units, delta, row_base, moved, gone)
         self._forced, self._barred, self._scalars = forced_set, barred_set, scalars
         self._meters_seen = len(self.tree.metered_nodes)
         if len(changed):
@@ -513,11 +542,12 @@ class FeederFaults:
         return sorted(d for devices in self._devices.values() for d in devices)
 
     def _changed_feeders(
-        self, moved_at: np.ndarray, gone: np.ndarray, forced: set[int], barred: set[int]
+        self, moved_at: np.ndarray, gone_at: np.ndarray, forced: set[int], barred: set[int]
     ) -> np.ndarray:
-        """Feeders with a row new, changed (at nodes ``moved_at``) or ``gone``
-        (units), a device forced or barred in or out, or a meter more."""
-        at = np.concatenate([moved_at, self._node_of[gone]])
+        """Feeders with a row new or changed (at nodes ``moved_at``) or gone
+        (at nodes ``gone_at``), a device forced or barred in or out, or a
+        meter more."""
+        at = np.concatenate([moved_at, gone_at])
         feeders = [self.node_feeder[at]]
         flipped = (forced ^ self._forced) | (barred ^ self._barred)
         if flipped:
@@ -531,7 +561,6 @@ class FeederFaults:
     def _remember(
         self,
         units: np.ndarray,
-        nodes: np.ndarray,
         delta: np.ndarray,
         row_base: np.ndarray,
         moved: np.ndarray,
@@ -543,8 +572,6 @@ class FeederFaults:
         changed = units[moved]
         self._delta[changed] = delta[moved]
         self._base[changed] = row_base[moved]
-        self._node_of[changed] = nodes[moved]
-        self._units = units.copy()
 
     def _find(
         self,
