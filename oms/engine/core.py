@@ -13,7 +13,6 @@ event applied, and it never moves backwards.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +31,7 @@ from oms.engine.figures import FeederFigures
 from oms.engine.job_events import apply_event
 from oms.engine.orders import OrderBook
 from oms.engine.outage_book import OutageBook
+from oms.engine.placements import Placements
 from oms.engine.prediction import DeviceTree, FeederFaults
 from oms.engine.register import apply_contact, apply_critical_customer
 from oms.engine.storm import storm
@@ -127,9 +127,7 @@ class EngineCore:
         # Devices open now that are closed as built (None: to be found again
         # after switching): a reclose asks whether they hold customers out.
         self._opened: np.ndarray | None = None
-        # Network outages by tree position (see _network_below), and for which tree.
-        self._placed: tuple[list[int], list[int], list[Outage]] = ([], [], [])
-        self._placed_tree: DeviceTree | None = None
+        self._placements: Placements | None = None
         # Commanded operations of the batch (device, state, actor, planned
         # outage or None), and the nodes they keep without supply
         # (oms.engine.switching).
@@ -496,45 +494,26 @@ class EngineCore:
 
     def _network_below(self, pos: int) -> list[Outage]:
         """Active network outages at devices strictly below tree position
-        ``pos``, in the order of the open outages. O(log outages + those below)
-        with an index of their positions, built in O(open outages) when the
-        tree is rebuilt and kept up as outages are placed (entries of
-        outages that moved on or finished are skipped, and dropped when they
-        outnumber the open outages)."""
+        ``pos``, in the order of the open outages. O(log outages + those below)."""
+        book = self.outages
+        found = [
+            o
+            for _, oid in self.placements().below(pos)
+            if (o := book.open.get(oid)) is not None and o.active and o.kind == "network"
+        ]
+        return sorted(found, key=lambda x: book.order(x.id))
+
+    def placements(self) -> Placements:
+        """The active network outages on the tree, brought up to date with the
+        outages changed since last asked. O(open outages) for a new tree, else
+        O(changed log outages)."""
         tree, book = self.tree, self.outages
-        los, positions, outs = self._placed
-        if self._placed_tree is not tree or len(los) > 2 * len(book.open) + 1024:
-            rows = sorted(
-                (
-                    (int(tree.lo[p]), p, o)
-                    for o in book.open.values()
-                    if o.kind == "network" and (p := self.position(o.device)) is not None
-                ),
-                key=lambda r: r[0],
-            )
-            self._placed = ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-            self._placed_tree = tree
+        if self._placements is None or self._placements.tree is not tree:
+            self._placements = Placements(tree, self.position, book.open.values())
         else:
-            for o in book.placed_log:
-                if o.kind == "network" and (p := self.position(o.device)) is not None:
-                    lo = int(tree.lo[p])
-                    k = bisect.bisect_right(los, lo)
-                    los.insert(k, lo)
-                    positions.insert(k, p)
-                    outs.insert(k, o)
-        book.placed_log.clear()
-        los, positions, outs = self._placed
-        a = bisect.bisect_left(los, int(tree.lo[pos]))
-        b = bisect.bisect_left(los, int(tree.hi[pos]))
-        found = {
-            outs[k].id: outs[k]  # once, if it was placed there more than once
-            for k in range(a, b)
-            if positions[k] != pos
-            and outs[k].active
-            and outs[k].kind == "network"
-            and self.position(outs[k].device) == positions[k]
-        }
-        return sorted(found.values(), key=lambda x: book.order(x.id))
+            self._placements.sync(book.touched.values())
+        book.touched.clear()
+        return self._placements
 
     def set_epoch(self, o: Outage, t: float) -> None:
         """Supply came back at ``t`` to the customers of ``o``."""

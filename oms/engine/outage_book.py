@@ -49,8 +49,9 @@ class OutageBook:
         self._unsorted: set[str] = set()
         self._entered = 0
         self._at: dict[str, set[str]] = {}
-        #: Outages placed since the engine last indexed them (it clears this).
-        self.placed_log: list[Outage] = []
+        #: Outages changed (entered, placed, audited, touched) since the
+        #: engine's placements last followed them (it clears this).
+        self.touched: dict[str, Outage] = {}
         for o in stored:
             if o.active:
                 self._enter(o)
@@ -189,6 +190,7 @@ class OutageBook:
             }
         )
         self.changes.dirty.add(o.id)
+        self.touched[o.id] = o
 
     def _enter(self, o: Outage) -> None:
         """``o`` joins the open outages (last in their order)."""
@@ -207,11 +209,12 @@ class OutageBook:
             self._unsorted.add(o.kind)
         if o.device is not None:
             self._at.setdefault(o.device, set()).add(o.id)
-            self.placed_log.append(o)
+        self.touched[o.id] = o
 
     def touch(self, o: Outage) -> None:
         """``o`` changed: write it with the batch."""
         self.changes.dirty.add(o.id)
+        self.touched[o.id] = o
 
     def cancel(
         self,

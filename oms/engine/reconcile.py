@@ -36,6 +36,7 @@ from oms.engine.customers import momentaries_from_meters, single_customers
 from oms.engine.desk import planned_notices
 from oms.engine.evidence import EvidenceTable
 from oms.engine.figures import request_pings, update_figures
+from oms.engine.placements import Placements
 from oms.engine.prediction import DeviceTree, classic_rollup
 from oms.engine.switching import switching_phase, without_switched
 from oms.engine.timebase import CLOCK_SLACK_S, to_datetime, to_seconds
@@ -147,18 +148,14 @@ class _Pass:
     t: datetime
     table: EvidenceTable
     predicted: list[int]
-    #: Network outages with a candidate device, and its tree position.
-    pos_of: dict[str, int] = field(default_factory=dict)
-    by_pos: dict[int, list[Outage]] = field(default_factory=dict)
+    #: The active network outages on the tree (the engine's, kept up across
+    #: batches): this pass places the outages it moves and opens there.
+    placements: Placements
     new_devices: list[int] = field(default_factory=list)
     #: Outages at a device no longer predicted.
     leftovers: list[Outage] = field(default_factory=list)
     #: Nested device -> the outage restored above it.
     revealed: dict[int, Outage] = field(default_factory=dict)
-    #: (pre-order start of the position, outage id) of every placement in
-    #: ``pos_of``, sorted: the outages below a device are a range of it (an
-    #: entry whose outage moved on since is skipped when read).
-    placed: list[tuple[int, str]] = field(default_factory=list)
     #: The table's rows by pre-order number of their node (:meth:`rows_under`).
     _order: np.ndarray | None = None
     _tin: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
@@ -166,6 +163,11 @@ class _Pass:
     @property
     def tree(self) -> DeviceTree:
         return self.core.tree
+
+    @property
+    def pos_of(self) -> dict[str, int]:
+        """Network outages with a candidate device, and its tree position."""
+        return self.placements.pos_of
 
     def rows_under(self, d: int) -> np.ndarray:
         """Rows of the evidence table below tree position ``d``. O(log rows +
@@ -179,17 +181,17 @@ class _Pass:
         b = np.searchsorted(self._tin, tree.hi[d], side="left")
         return self._order[a:b]
 
-    def place(self, oid: str, pos: int) -> None:
-        """Outage ``oid`` is at tree position ``pos`` from now on in this pass."""
-        self.pos_of[oid] = pos
-        bisect.insort(self.placed, (int(self.tree.lo[pos]), oid))
+    def place(self, o: Outage, pos: int) -> None:
+        """Outage ``o`` is at tree position ``pos`` from now on."""
+        self.placements.place(o, pos)
 
 
 def reconcile(core: EngineCore, t: datetime) -> None:
     """Re-predict as of ``t`` and bring outages, figures, pings and jobs in line."""
     switching_phase(core, t)
     table = without_switched(core, core.table(), t)
-    r = _Pass(core, t, table, _not_refuted(core, table, predict(core, table)))
+    predicted = _not_refuted(core, table, predict(core, table))
+    r = _Pass(core, t, table, predicted, core.placements())
     _match(r)
     _keep_nested(r)
     _roll_up(r)
@@ -205,36 +207,30 @@ def reconcile(core: EngineCore, t: datetime) -> None:
 
 
 def _match(r: _Pass) -> None:
-    active = r.core.outages.active("network")
-    placed = [
-        (o, pos)
-        for o, pos in zip(active, r.core.positions([o.device for o in active]), strict=True)
-        if pos is not None
-    ]
-    for o, pos in placed:
-        r.pos_of[o.id] = pos
-        r.by_pos.setdefault(pos, []).append(o)
-    starts = r.tree.lo[[pos for _, pos in placed]].tolist() if placed else []
-    r.placed = sorted(zip(starts, (o.id for o, _ in placed), strict=True))
-    matched: set[str] = set()
+    """Predicted devices with outages keep them (several at one merge into the
+    first); the others are new devices; outages elsewhere are left over.
+    O(predicted + placed devices + leftovers log leftovers)."""
+    book, by_pos = r.core.outages, r.placements.by_pos
     for d in r.predicted:
-        here = r.by_pos.get(d)
+        here = by_pos.get(d)
         if not here:
             r.new_devices.append(d)
-        elif len(here) == 1:
-            matched.add(here[0].id)
-        else:
+        elif len(here) > 1:
             here.sort(key=lambda o: (o.started, o.id))
-            matched.update(o.id for o in here)
             for extra in here[1:]:
-                r.core.outages.cancel(extra, r.t, "system", "merged", "same device", here[0].id)
-    r.leftovers = [o for o in active if o.id not in matched and o.id in r.pos_of]
+                book.cancel(extra, r.t, "system", "merged", "same device", here[0].id)
+    predicted = set(r.predicted)
+    r.leftovers = sorted(
+        (o for pos, here in by_pos.items() if pos not in predicted for o in here),
+        key=lambda o: book.order(o.id),
+    )
 
 
 def _keep_nested(r: _Pass) -> None:
     """Outages masked by a later outage above them stay, nested below it."""
     p = r.core.config.prediction
-    holders = {d: r.by_pos[d][0] for d in r.predicted if r.by_pos.get(d)}
+    by_pos = r.placements.by_pos
+    holders = {d: by_pos[d][0] for d in r.predicted if by_pos.get(d)}
     for o in list(r.leftovers):
         d = int(r.tree.parent[r.pos_of[o.id]])
         while d >= 0:
@@ -320,7 +316,7 @@ def _roll_up(r: _Pass) -> None:
                 o, r.t, "system", "merged", f"rolled up into {keep.device}", keep.id
             )
         r.new_devices.remove(d)
-        r.place(keep.id, d)
+        r.place(keep, d)
 
 
 def _narrow(r: _Pass) -> None:
@@ -365,7 +361,7 @@ def _narrow(r: _Pass) -> None:
             continue
         below.sort(key=lambda d: -tree.customers[d])
         core.move(o, below[0], r.t, "narrowed")
-        r.place(o.id, below[0])
+        r.place(o, below[0])
         r.new_devices.remove(below[0])
         alive.discard(below[0])
 
@@ -394,7 +390,7 @@ def _open_new(r: _Pass) -> None:
             o.confirm("scada")
         rule = "scada" if tripped_at is not None else core.config.predictor
         core.outages.audit(o, r.t, "system", "predict", None, {"device": device, "rule": rule})
-        r.place(o.id, d)
+        r.place(o, d)
         core.changes.moved.append(o)
         core.keep_evidence(o)
 
@@ -403,21 +399,12 @@ def _open_below(r: _Pass, d: int) -> list[int]:
     """Positions of the active outages strictly below ``d`` that stay open in
     this pass (not left without support). O(log outages + outages placed below)."""
     leftover = {o.id for o in r.leftovers}
-    open_, lo = r.core.outages.open, r.tree.lo
-    # Strictly below d: a pre-order start inside d's interval, other than d's own.
-    first = bisect.bisect_left(r.placed, (int(lo[d]) + 1,))
-    last = bisect.bisect_left(r.placed, (int(r.tree.hi[d]),))
-    out: dict[str, int] = {}
-    for start, oid in r.placed[first:last]:
-        pos = r.pos_of[oid]
-        if (
-            int(lo[pos]) == start  # still placed there
-            and oid not in leftover
-            and (o := open_.get(oid)) is not None
-            and o.active
-        ):
-            out[oid] = pos
-    return list(out.values())
+    open_ = r.core.outages.open
+    return [
+        r.pos_of[oid]
+        for _, oid in r.placements.below(d)
+        if oid not in leftover and (o := open_.get(oid)) is not None and o.active
+    ]
 
 
 def _withdraw(r: _Pass) -> None:

@@ -1,0 +1,102 @@
+"""Where the active network outages stand on the device tree, kept up as they change.
+
+Reconciliation asks every batch which outage is at each predicted device,
+which outages are below a device, and where each one is. Built again from
+every open outage each batch, that was work proportional to the storm's
+open outages (thousands late in a large storm) for a batch that changed a
+handful. :class:`Placements` is built once per tree and then follows the
+outages the book says changed since it last looked
+(:attr:`~oms.engine.outage_book.OutageBook.touched`).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable
+
+from oms.engine.prediction import DeviceTree
+from oms.outages import Outage
+
+__all__ = ["Placements"]
+
+
+class Placements:
+    """The active network outages at candidate devices of one tree.
+
+    Parameters
+    ----------
+    tree : DeviceTree
+        The tree positions refer to.
+    position : callable
+        A device id's tree position, None when it is not a candidate.
+    outages : iterable of Outage
+        The open outages (others are ignored).
+
+    Attributes
+    ----------
+    pos_of : dict of str to int
+        Each outage's tree position.
+    by_pos : dict of int to list of Outage
+        The outages at each position (more than one until they merge).
+    placed : list of (int, str)
+        ``(pre-order start of its position, outage id)`` of each outage in
+        ``pos_of``, sorted: the outages below a device are a range of it.
+
+    Notes
+    -----
+    Exact after :meth:`sync` with every outage changed since the last one
+    (an outage that left, moved or finished is dropped or moved). Between
+    two syncs a reconciliation :meth:`place`\\ s the outages it moves or
+    opens; those it restores or cancels stay until the next sync, and
+    readers that care check ``active``. O(log outages) per outage synced.
+    """
+
+    def __init__(
+        self,
+        tree: DeviceTree,
+        position: Callable[[str | None], int | None],
+        outages: Iterable[Outage],
+    ) -> None:
+        self.tree = tree
+        self._position = position
+        self.pos_of: dict[str, int] = {}
+        self.by_pos: dict[int, list[Outage]] = {}
+        self.placed: list[tuple[int, str]] = []
+        self.sync(outages)
+
+    def sync(self, outages: Iterable[Outage]) -> None:
+        """Follow ``outages``, changed since the last sync: each is dropped
+        from where it stood and filed again where it stands, if it is an
+        active network outage at a candidate device."""
+        for o in outages:
+            self._drop(o)
+            if o.active and o.kind == "network":
+                pos = self._position(o.device)
+                if pos is not None:
+                    self.place(o, pos)
+
+    def place(self, o: Outage, pos: int) -> None:
+        """``o`` stands at tree position ``pos`` from now on."""
+        self._drop(o)
+        self.pos_of[o.id] = pos
+        self.by_pos.setdefault(pos, []).append(o)
+        bisect.insort(self.placed, (int(self.tree.lo[pos]), o.id))
+
+    def _drop(self, o: Outage) -> None:
+        pos = self.pos_of.pop(o.id, None)
+        if pos is None:
+            return
+        here = self.by_pos[pos]
+        here.remove(o)
+        if not here:
+            del self.by_pos[pos]
+        k = bisect.bisect_left(self.placed, (int(self.tree.lo[pos]), o.id))
+        del self.placed[k]
+
+    def below(self, pos: int) -> list[tuple[int, str]]:
+        """``(pre-order start, outage id)`` of the outages strictly below
+        ``pos`` (a range of :attr:`placed`). O(log outages + answer)."""
+        lo, hi = int(self.tree.lo[pos]), int(self.tree.hi[pos])
+        first = bisect.bisect_left(self.placed, (lo + 1,))
+        last = bisect.bisect_left(self.placed, (hi,))
+        return self.placed[first:last]
