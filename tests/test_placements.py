@@ -53,7 +53,9 @@ def customers_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _rebuilt(core: EngineCore) -> Placements:
-    return Placements(core.tree, core.position, core.outages.open.values())
+    return Placements(
+        core.tree, core.position, core.units.of, len(core.units), core.outages.open.values()
+    )
 
 
 def _same(kept: Placements, rebuilt: Placements, at: str) -> None:
@@ -62,6 +64,9 @@ def _same(kept: Placements, rebuilt: Placements, at: str) -> None:
     assert {p: {o.id for o in os} for p, os in kept.by_pos.items()} == {
         p: {o.id for o in os} for p, os in rebuilt.by_pos.items()
     }, at
+    assert kept.single == rebuilt.single, at
+    assert (kept.single_mask == rebuilt.single_mask).all(), at
+    assert kept.unplaced == rebuilt.unplaced, at
 
 
 def _event(data: st.DataObject, core: EngineCore, n: int, t: float) -> dict[str, Any]:

@@ -504,12 +504,14 @@ class EngineCore:
         return sorted(found, key=lambda x: book.order(x.id))
 
     def placements(self) -> Placements:
-        """The active network outages on the tree, brought up to date with the
+        """Where the active outages stand, brought up to date with the
         outages changed since last asked. O(open outages) for a new tree, else
         O(changed log outages)."""
         tree, book = self.tree, self.outages
         if self._placements is None or self._placements.tree is not tree:
-            self._placements = Placements(tree, self.position, book.open.values())
+            self._placements = Placements(
+                tree, self.position, self.units.of, len(self.units), book.open.values()
+            )
         else:
             self._placements.sync(book.touched.values())
         book.touched.clear()

@@ -1,10 +1,12 @@
-"""Where the active network outages stand on the device tree, kept up as they change.
+"""Where the active outages stand, kept up as they change: network outages
+on the device tree, single-customer outages at their customer.
 
 Reconciliation asks every batch which outage is at each predicted device,
-which outages are below a device, and where each one is. Built again from
-every open outage each batch, that was work proportional to the storm's
-open outages (thousands late in a large storm) for a batch that changed a
-handful. :class:`Placements` is built once per tree and then follows the
+which outages are below a device, where each one is, and which callers
+have an outage of their own. Built again from every open outage each
+batch, that was work proportional to the storm's open outages (thousands
+late in a large storm) for a batch that changed a handful.
+:class:`Placements` is built once per tree and then follows the
 outages the book says changed since it last looked
 (:attr:`~oms.engine.outage_book.OutageBook.touched`).
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable
 
+import numpy as np
+
 from oms.engine.prediction import DeviceTree
 from oms.outages import Outage
 
@@ -21,7 +25,8 @@ __all__ = ["Placements"]
 
 
 class Placements:
-    """The active network outages at candidate devices of one tree.
+    """The active network outages at candidate devices of one tree, and the
+    active single-customer outages by unit.
 
     Parameters
     ----------
@@ -29,6 +34,10 @@ class Placements:
         The tree positions refer to.
     position : callable
         A device id's tree position, None when it is not a candidate.
+    unit_of : callable
+        A customer id's unit, -1 when it is not in the network.
+    units : int
+        How many units there are.
     outages : iterable of Outage
         The open outages (others are ignored).
 
@@ -41,6 +50,13 @@ class Placements:
     placed : list of (int, str)
         ``(pre-order start of its position, outage id)`` of each outage in
         ``pos_of``, sorted: the outages below a device are a range of it.
+    single : dict of int to Outage
+        The single-customer outage of each unit that has one (one at most:
+        a caller with one open gets no other).
+    single_mask : ndarray of bool
+        Per unit, whether it is in ``single``.
+    unplaced : dict of str to Outage
+        Single-customer outages of customers no longer in the network.
 
     Notes
     -----
@@ -55,13 +71,20 @@ class Placements:
         self,
         tree: DeviceTree,
         position: Callable[[str | None], int | None],
+        unit_of: Callable[[str], int],
+        units: int,
         outages: Iterable[Outage],
     ) -> None:
         self.tree = tree
         self._position = position
+        self._unit_of = unit_of
         self.pos_of: dict[str, int] = {}
         self.by_pos: dict[int, list[Outage]] = {}
         self.placed: list[tuple[int, str]] = []
+        self.single: dict[int, Outage] = {}
+        self.single_mask = np.zeros(units, dtype=bool)
+        self._unit: dict[str, int] = {}
+        self.unplaced: dict[str, Outage] = {}
         self.sync(outages)
 
     def sync(self, outages: Iterable[Outage]) -> None:
@@ -70,10 +93,19 @@ class Placements:
         active network outage at a candidate device."""
         for o in outages:
             self._drop(o)
-            if o.active and o.kind == "network":
+            self._drop_single(o)
+            if not o.active:
+                continue
+            if o.kind == "network":
                 pos = self._position(o.device)
                 if pos is not None:
                     self.place(o, pos)
+            elif o.kind == "single_customer":
+                u = self._unit_of(o.customer) if o.customer is not None else -1
+                if u < 0:
+                    self.unplaced[o.id] = o
+                else:
+                    self.single[u], self.single_mask[u], self._unit[o.id] = o, True, u
 
     def place(self, o: Outage, pos: int) -> None:
         """``o`` stands at tree position ``pos`` from now on."""
@@ -92,6 +124,13 @@ class Placements:
             del self.by_pos[pos]
         k = bisect.bisect_left(self.placed, (int(self.tree.lo[pos]), o.id))
         del self.placed[k]
+
+    def _drop_single(self, o: Outage) -> None:
+        self.unplaced.pop(o.id, None)
+        u = self._unit.pop(o.id, None)
+        if u is not None:
+            del self.single[u]
+            self.single_mask[u] = False
 
     def below(self, pos: int) -> list[tuple[int, str]]:
         """``(pre-order start, outage id)`` of the outages strictly below
