@@ -196,16 +196,25 @@ _WAITS += [3599.0, 3600.0, 3601.0, 43199.0, 43200.0, 43201.0]
     [("pinged", 0, 0.0, 0.0), ("ping_on", 1, 1.0, 0.0), ("blinks", 0, 120.0, 0.0)],
     [True] * UNITS * 2,
 )
+# A meter restored, then restored again since the blinks were last looked
+# for: only its last restore counts, and it is not due yet.
+@example(
+    [("restore", 0, 0.0, 180.0), ("restore", 0, 0.0, 0.0), ("blinks", 0, 0.0, 0.0)],
+    [True] * UNITS * 2,
+)
 def test_the_table_looked_at_per_unit_is_the_table_of_everything(
     steps: list, metered: list[bool]
 ) -> None:
     """Each table, looking again only at units whose evidence changed or
     whose next time came, is the table of a look at every unit with live
     evidence (``everything``): every row, and the units to forget; events
-    may be dated before the clock, and the clock may stop on any rule's span."""
+    may be dated before the clock, and the clock may stop on any rule's span.
+    The units restored since the blinks were last looked for are those a
+    look at every unit finds."""
     units = UNITS * 2
     ev, meters, nodes = Evidence(units), np.array(metered), np.arange(units) * 10
     now, blinks_until, rules = 1_000_000.0, -np.inf, P
+    asked_until = -np.inf
     for what, u, wait, ago in steps:
         now += wait
         t, one = now - ago, np.array([u])
@@ -237,3 +246,8 @@ def test_the_table_looked_at_per_unit_is_the_table_of_everything(
         for name in ("stale", "settled"):
             assert set(getattr(table, name)) == set(getattr(everything, name)), (name, now)
         ev.forget(table)
+        if blinks_until > asked_until:  # the meters' blinks are looked for (momentaries)
+            between = (ev.restore > asked_until) & (ev.restore <= blinks_until)
+            expected = np.flatnonzero(ev.live & between)
+            assert np.array_equal(ev.restored_between(asked_until, blinks_until), expected), now
+            asked_until = blinks_until

@@ -159,14 +159,9 @@ def momentaries_from_meters(core: EngineCore, t: datetime) -> None:
     until = to_seconds(t) - p.blink_settle_s
     if until <= core.blinks_until:
         return
-    units = np.flatnonzero(ev.live)
+    units = ev.restored_between(core.blinks_until, until)
     gasp, back = ev.gasp[units], ev.restore[units]
-    blink = (
-        (back > core.blinks_until)
-        & (back <= until)
-        & (back >= gasp)
-        & (back - gasp < p.momentary_s)
-    )
+    blink = (back >= gasp) & (back - gasp < p.momentary_s)
     core.blinks_until = until
     if not blink.any():
         return

@@ -18,6 +18,7 @@ follows the storm, not the number of units with something to say.
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -121,6 +122,9 @@ class Evidence:
         self.last_reply_seen = -math.inf  # the head-end's last ping reply
         self.dead_answers: list[int] = []  # units whose ping said "no supply", to follow up
         self._rows = _Rows(units)
+        # (time, unit) of each restore reported, until the clock has passed it
+        # (:meth:`restored_between`): the blinks are looked for among these.
+        self._restores: list[tuple[float, int]] = []
 
     def apply(self, event: Event, u: int, t: float) -> None:
         """Record a call, last gasp, restore or ping reply of unit ``u`` at ``t``. O(1)."""
@@ -137,7 +141,9 @@ class Evidence:
             self.gasp[u] = np.fmax(self.gasp[u], t)
             self.last_gasp_seen = max(self.last_gasp_seen, t)
         elif event.type == "ami_restore":
-            self.restore[u] = np.fmax(self.restore[u], t)
+            if not self.restore[u] >= t:
+                self.restore[u] = t
+                heapq.heappush(self._restores, (t, u))
             self.on[u] = np.fmax(self.on[u], t)
         elif event.type == "ami_ping_reply":
             self.last_reply_seen = max(self.last_reply_seen, t)
@@ -275,6 +281,18 @@ class Evidence:
         self.live[table.settled] = False
         self.asleep[table.settled] = True
         self._floor_t = table.floor_t
+
+    def restored_between(self, after: float, until: float) -> np.ndarray:
+        """Units with live evidence whose last restore came in ``(after,
+        until]``, ascending; the restores up to ``until`` are not asked
+        about again. O(restores reported up to ``until`` x log of those
+        waiting), not O(units)."""
+        heap, found = self._restores, set()
+        while heap and heap[0][0] <= until:
+            t, u = heapq.heappop(heap)
+            if t > after and self.restore[u] == t and self.live[u]:
+                found.add(u)
+        return np.array(sorted(found), dtype=np.int64)
 
     def wake_all(self) -> None:
         """The rules changed (storm mode): look at every unit left alone again."""
