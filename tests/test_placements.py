@@ -67,6 +67,7 @@ def _same(kept: Placements, rebuilt: Placements, at: str) -> None:
     assert kept.single == rebuilt.single, at
     assert (kept.single_mask == rebuilt.single_mask).all(), at
     assert kept.unplaced == rebuilt.unplaced, at
+    assert kept.pinned == rebuilt.pinned, at
 
 
 def _event(data: st.DataObject, core: EngineCore, n: int, t: float) -> dict[str, Any]:

@@ -57,6 +57,8 @@ class Placements:
         Per unit, whether it is in ``single``.
     unplaced : dict of str to Outage
         Single-customer outages of customers no longer in the network.
+    pinned : dict of str to Outage
+        Active outages of any kind a dispatcher pinned at a device.
 
     Notes
     -----
@@ -85,6 +87,7 @@ class Placements:
         self.single_mask = np.zeros(units, dtype=bool)
         self._unit: dict[str, int] = {}
         self.unplaced: dict[str, Outage] = {}
+        self.pinned: dict[str, Outage] = {}
         self.sync(outages)
 
     def sync(self, outages: Iterable[Outage]) -> None:
@@ -94,8 +97,11 @@ class Placements:
         for o in outages:
             self._drop(o)
             self._drop_single(o)
+            self.pinned.pop(o.id, None)
             if not o.active:
                 continue
+            if o.pinned and o.device is not None:
+                self.pinned[o.id] = o
             if o.kind == "network":
                 pos = self._position(o.device)
                 if pos is not None:

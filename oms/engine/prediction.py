@@ -26,6 +26,7 @@ O(n) :class:`DeviceTree` build per switching state.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -114,6 +115,11 @@ class DeviceTree:
         if redundant.any():
             cand = cand[~redundant]
         self._build(cand, metered)
+
+    @functools.cached_property
+    def monitored(self) -> frozenset[int]:
+        """Positions of the candidates SCADA monitors. O(candidates), once."""
+        return frozenset(np.flatnonzero(self.net.edge_scada[self.candidate]).tolist())
 
     def _redundant(self, cand: np.ndarray) -> np.ndarray:
         """Outage points that are not protective devices (transformers) and cut
@@ -525,7 +531,9 @@ class FeederFaults:
         per unit in ``units``, each at ``nodes`` with ``delta`` and
         ``row_base``), as candidate positions, sorted."""
         forced_set = {int(i) for i in forced}
-        barred_set = {int(i) for i in barred} - forced_set
+        # A set given (SCADA's, thousands) is taken as it is, not read an item at a time.
+        given = barred if isinstance(barred, (set, frozenset)) else {int(i) for i in barred}
+        barred_set = set(given - forced_set)
         scalars = (base_call, base_meter, fault_cost, service_cost)
         # Rows new or with another ratio (NaN: no row before), and rows gone.
         moved = ~(self._delta[units] == delta) | ~(self._base[units] == row_base)
@@ -596,8 +604,8 @@ class FeederFaults:
             base_call=base_call,
             base_meter=base_meter,
             fault_cost=fault_cost,
-            forced=[d for d in forced if wanted[self.feeder[d]]],
-            barred=[d for d in barred if wanted[self.feeder[d]]],
+            forced=self._on(forced, wanted),
+            barred=self._on(barred, wanted),
             row_base=row_base[rows],
             service_cost=service_cost,
         )
@@ -605,6 +613,11 @@ class FeederFaults:
             self._devices.pop(f, None)
         for d in found.devices:
             self._devices.setdefault(int(self.feeder[d]), []).append(d)
+
+    def _on(self, positions: set[int], wanted: np.ndarray) -> np.ndarray:
+        """Those of ``positions`` on the ``wanted`` feeders. O(len(positions))."""
+        at = np.fromiter(positions, dtype=np.int64, count=len(positions))
+        return at[wanted[self.feeder[at]]]
 
 
 def classic_rollup(

@@ -53,11 +53,10 @@ def predict(core: EngineCore, table: EvidenceTable) -> list[int]:
     """Tree positions of the devices most likely operated (tripped and pinned ones forced)."""
     tree, p = core.tree, core.config.prediction
     forced = [tree.position[e] for e in core.devices.tripped if e in tree.position]
-    for o in core.outages.active():
-        if o.pinned and o.device is not None:
-            pos = core.position(o.device)
-            if pos is not None:
-                forced.append(pos)
+    for o in core.placements().pinned.values():
+        pos = core.position(o.device)
+        if pos is not None:
+            forced.append(pos)
     if core.config.predictor == "classic":
         reports = table.dead & ~(table.pdead & ~table.off)
         return classic_rollup(
@@ -119,10 +118,11 @@ def _dead_under(table: EvidenceTable, tree: DeviceTree, d: int) -> set[int]:
     return set(table.units[table.dead][inside].tolist())
 
 
-def _scada_closed(core: EngineCore) -> list[int]:
+def _scada_closed(core: EngineCore) -> frozenset[int]:
     """Tree positions of SCADA-monitored devices that reported no trip, while
     the SCADA feed is seen reporting (any monitored device within the window):
-    they did not operate. O(candidates + devices reported)."""
+    they did not operate. O(monitored candidates + devices reported), in C
+    but for the trips."""
     assert core.clock is not None
     tree, net = core.tree, core.net
     floor = core.clock - timedelta(hours=core.config.prediction.window_hours)
@@ -135,9 +135,9 @@ def _scada_closed(core: EngineCore) -> list[int]:
                 live = True
                 break
     if not live:
-        return []
-    monitored = np.flatnonzero(net.edge_scada[tree.candidate])
-    return [int(d) for d in monitored if int(tree.candidate[d]) not in core.devices.tripped]
+        return frozenset()
+    tripped = {p for e in core.devices.tripped if (p := tree.position.get(e)) is not None}
+    return tree.monitored - tripped
 
 
 @dataclass
