@@ -189,7 +189,7 @@ def test_customers_replace_node_counts(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     write_customers_csv(net, out)
     again = read_customers(out, net)
-    assert again.ids == ["c1", "c2", "c3"] and again.get("phone", 2) == "+1 555 0102"
+    assert list(again.ids) == ["c1", "c2", "c3"] and again.get("phone", 2) == "+1 555 0102"
 
 
 def test_an_emergency_plan_is_read_and_written_back(tmp_path: Path) -> None:

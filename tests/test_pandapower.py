@@ -251,8 +251,8 @@ def test_toggling_every_switch_of_cigre_mv_agrees(cigre_mv: tuple[Any, Network])
 def test_small_network_mapping() -> None:
     p, b = small_net()
     net = from_pandapower(p)
-    assert net.node_ids == [f"bus{b[k]}" for k in ("hv", "mv", "b1", "b2")]
-    assert net.node_name == ["HV", "MV", "B1", "B2"]
+    assert list(net.node_ids) == [f"bus{b[k]}" for k in ("hv", "mv", "b1", "b2")]
+    assert list(net.node_name) == ["HV", "MV", "B1", "B2"]
     assert list(net.node_voltage_kv) == [110, 20, 20, 20]
     assert net.node_source.tolist() == [True, False, False, False]
     assert net.kind_of(net.edge(f"trafo{b['trafo']}")) == "transformer"

@@ -267,7 +267,8 @@ def intake(postgres_server: Any, tmp_path_factory: pytest.TempPathFactory) -> di
     called = {json.loads(line).get("phone") for lines in storms.values() for line in lines}
     north_phones = nets["north"].customers.fields["phone"]
     shared = next(p for p in reversed(north_phones) if p not in called)
-    nets["south"].customers.fields["phone"][-1] = shared
+    south = nets["south"].customers
+    south.edit("phone", {len(south) - 1: shared})
     # Both storms in time order, then lines the router or a region's engine rejects.
     mixed = sorted(
         (json.loads(line)["time"], name, line) for name, lines in storms.items() for line in lines

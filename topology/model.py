@@ -95,20 +95,24 @@ class Customers:
 
     Attributes
     ----------
-    ids : list of str
-        Customer ids, unique.
+    ids : sequence of str
+        Customer ids, unique (kept as a tuple).
     node : ndarray of int64
         Position of each customer's supply node in the network.
-    fields : dict of str to list
-        The optional columns (:data:`CUSTOMER_FIELDS`); a missing value is
-        None (``lon``/``lat`` are floats or None).
+    fields : mapping of str to sequence
+        The optional columns (:data:`CUSTOMER_FIELDS`), as tuples
+        (:meth:`edit` replaces one); a missing value is None (``lon``/``lat``
+        are floats or None).
     """
 
-    ids: list[str]
+    ids: Sequence[str]
     node: np.ndarray
-    fields: dict[str, list[Any]] = field(default_factory=dict)
+    fields: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Tuples, which the collector stops looking into (see Network).
+        self.ids = tuple(self.ids)
+        self.fields = {name: tuple(column) for name, column in self.fields.items()}
         self.node = np.asarray(self.node, dtype=np.int64)
         self._index: dict[str, int] | None = None
 
@@ -126,6 +130,16 @@ class Customers:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def edit(self, name: str, values: Mapping[int, Any]) -> None:
+        """Set column ``name`` of customer number ``i`` to ``values[i]`` for
+        each ``i`` (the column is added, None elsewhere, if missing). O(n):
+        the column is a new tuple, which the collector does not look into
+        (edits are a dispatcher's, one at a time)."""
+        column = list(self.fields.get(name) or (None,) * len(self.ids))
+        for i, value in values.items():
+            column[i] = value
+        self.fields = {**self.fields, name: tuple(column)}
 
     def get(self, name: str, i: int) -> Any:
         """Value of optional column ``name`` for customer number ``i``."""
@@ -294,8 +308,11 @@ class Network:
         node_props: Mapping[int, dict[str, Any]] | None = None,
         edge_props: Mapping[int, dict[str, Any]] | None = None,
     ) -> None:
-        self.node_ids = list(node_ids)
-        self.edge_ids = list(edge_ids)
+        # Tuples of strings: the collector stops looking into them after its
+        # first pass (a list of a million ids is read again at every full
+        # collection, a third of a second each in a storm).
+        self.node_ids: tuple[str, ...] = tuple(node_ids)
+        self.edge_ids: tuple[str, ...] = tuple(edge_ids)
         n, m = len(self.node_ids), len(self.edge_ids)
         self.node_xy = np.asarray(node_xy, dtype=np.float64).reshape(n, 2)
         self.node_source = np.asarray(node_source, dtype=bool).reshape(n)
@@ -332,8 +349,12 @@ class Network:
             )
             length = measured if length is None else np.where(np.isnan(length), measured, length)
         self.edge_length_m = length
-        self.node_name = list(node_name) if node_name is not None else [None] * n
-        self.edge_name = list(edge_name) if edge_name is not None else [None] * m
+        self.node_name: tuple[str | None, ...] = (
+            tuple(node_name) if node_name is not None else (None,) * n
+        )
+        self.edge_name: tuple[str | None, ...] = (
+            tuple(edge_name) if edge_name is not None else (None,) * m
+        )
         self.node_voltage_kv = (
             np.full(n, np.nan) if node_voltage_kv is None else np.asarray(node_voltage_kv, float)
         )

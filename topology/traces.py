@@ -12,7 +12,7 @@ of D" and "de-energized with D open" are the same question.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +52,7 @@ class TraceResult:
     highlight: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _ids(ids: list[str], positions: Iterable[int]) -> list[str]:
+def _ids(ids: Sequence[str], positions: Iterable[int]) -> list[str]:
     return sorted(ids[int(i)] for i in positions)
 
 

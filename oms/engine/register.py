@@ -110,8 +110,7 @@ def apply_critical_customer(core: EngineCore, event: Event) -> dict[str, Any]:
         entry["contacts"] = check_contacts(p["contacts"] or [])
     was = bool(core.units.critical[u]) if core.units.are_customers else False
     for key in ("critical", "emergency_plan"):
-        column = cust.fields.setdefault(key, [None] * len(cust))
-        column[u] = entry[key]
+        cust.edit(key, {u: entry[key]})
     now = bool(entry["critical"])
     if now != was:
         core.units.critical[u] = now

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from topology.model import Network
@@ -22,7 +24,7 @@ class Units:
         cust = net.customers
         if cust is not None:
             self.node = cust.node
-            self.ids: list[str] | None = cust.ids
+            self.ids: Sequence[str] | None = cust.ids
             meters = cust.fields.get("meter")
             # The file's meter column says who has AMI; without one, the default.
             self.metered = (
@@ -31,7 +33,7 @@ class Units:
                 else np.full(len(cust.ids), metered_default, dtype=bool)
             )
             self.critical = cust.critical_mask()
-            self.meters: list[str | None] | None = meters
+            self.meters: Sequence[str | None] | None = meters
             self._index = cust.index
         else:
             self.node = np.arange(net.n_nodes)

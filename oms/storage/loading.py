@@ -127,12 +127,16 @@ def apply_register(net: Network, entries: Iterable[Mapping[str, Any]]) -> None:
     cust = net.customers
     if cust is None:
         return
+    edits: dict[str, dict[int, Any]] = {"critical": {}, "emergency_plan": {}}
     for entry in entries:
         u = cust.index.get(entry["customer"])
         if u is None:
             continue  # gone from the customers file: the entry waits for it
-        for key in ("critical", "emergency_plan"):
-            cust.fields.setdefault(key, [None] * len(cust))[u] = entry[key]
+        for key, column in edits.items():
+            column[u] = entry[key]
+    for key, column in edits.items():
+        if column:
+            cust.edit(key, column)
 
 
 def device_states(conn: Connection) -> dict[str, dict[str, Any]]:

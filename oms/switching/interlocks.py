@@ -182,7 +182,7 @@ def _critical(net: Network, nodes: np.ndarray) -> list[str]:
     if cust is None or not nodes.any():
         return []
     hit = cust.critical_mask() & nodes[cust.node]
-    return sorted(cust.ids[i] for i in np.flatnonzero(hit))
+    return sorted(cust.ids[i] for i in np.flatnonzero(hit).tolist())
 
 
 def _feeder(net: Network, v: int) -> str | None:

@@ -182,8 +182,8 @@ def risk(
     cust = net.customers
     if cust is not None:
         hit = dead[cust.node]
-        po.customers = sorted(cust.ids[i] for i in np.flatnonzero(hit))
-        critical = sorted(cust.ids[i] for i in np.flatnonzero(hit & cust.critical_mask()))
+        po.customers = sorted(cust.ids[i] for i in np.flatnonzero(hit).tolist())
+        critical = sorted(cust.ids[i] for i in np.flatnonzero(hit & cust.critical_mask()).tolist())
     else:
         po.customers, critical = [], []
     concerns: list[str] = []

@@ -170,7 +170,7 @@ def run_study(
     cust = net.customers
     if cust is not None:
         hit = cust.critical_mask() & ever_dead[cust.node]
-        out.critical_interrupted = sorted(cust.ids[i] for i in np.flatnonzero(hit))
+        out.critical_interrupted = sorted(cust.ids[i] for i in np.flatnonzero(hit).tolist())
     out.customers_out_at_end = _out(work, start_dead)
     return out
 
