@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from helpers import DLON, LAT0, LON0, build, edge, node, two_feeders, write
 
 from topology import (
+    Customers,
     NetworkFileError,
     NetworkValidationError,
     downstream,
@@ -241,3 +243,22 @@ def test_bad_customers_are_all_reported_with_line_numbers(tmp_path: Path) -> Non
     path.write_text("id,name\nc1,x\n")
     with pytest.raises(NetworkFileError, match="missing column"):
         read_customers(path, net)
+
+
+def test_ids_and_columns_are_tuples_the_collector_stops_reading() -> None:
+    """At a million nodes a list of ids is read again at every full
+    collection; a tuple of strings is left alone after the first."""
+    net = build(two_feeders())
+    customers = Customers(["c1", "c2"], np.array([0, 1]), {"phone": ["+1 555 0101", None]})
+    gc.collect()
+    held = [net.node_ids, net.edge_ids, net.node_name, net.edge_name, customers.ids]
+    held += customers.fields.values()
+    assert all(isinstance(s, tuple) and not gc.is_tracked(s) for s in held)
+
+
+def test_a_customer_column_is_edited_into_a_new_tuple() -> None:
+    customers = Customers(["c1", "c2"], np.array([0, 1]), {"phone": ["+1 555 0101", None]})
+    customers.edit("phone", {1: "+1 555 0102"})
+    customers.edit("critical", {0: "life support"})
+    assert customers.fields["phone"] == ("+1 555 0101", "+1 555 0102")
+    assert customers.fields["critical"] == ("life support", None)
