@@ -134,7 +134,7 @@ class Placements:
     def _drop_single(self, o: Outage) -> None:
         self.unplaced.pop(o.id, None)
         u = self._unit.pop(o.id, None)
-        if u is not None:
+        if u is not None and self.single.get(u) is o:  # one per unit, but never drop another's
             del self.single[u]
             self.single_mask[u] = False
 
