@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import batch, build, customers_csv, tick, two_feeders
+from helpers import batch, build, customers_csv, edge, node, tick, two_feeders
 
 from oms.config import EngineConfig
 from oms.engine.core import EngineCore, Stored
@@ -23,6 +23,7 @@ from oms.exceptions import ActionError, OutageNotFound
 from oms.intake.events import parse_event
 from oms.outages import Outage
 from topology.io import attach_customers, read_customers
+from topology.model import Customers
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
 
@@ -88,6 +89,29 @@ def test_one_call_is_a_single_customer_outage_until_power_is_back(customers_file
     assert (o.kind, o.device, o.customer, o.hazard) == ("single_customer", None, "b1-4", True)
     batch(core, [ev("c2", "call", 600, customer="b1-4", power="on")])
     assert o.state == "restored"
+
+
+def test_a_network_without_any_protective_device_keeps_taking_calls() -> None:
+    """A published feeder of lines only (no breaker, fuse or recloser): no
+    device to predict, so each caller is a single-customer outage, batch
+    after batch (the figures once indexed an empty array of feeders)."""
+    net = build(
+        [
+            node("S1", 0, 0, "source"),
+            *(node(f"n{k}", k, 0) for k in (1, 2)),
+            edge("L1", "line", "S1", "n1"),
+            edge("L2", "line", "n1", "n2"),
+        ]
+    )
+    attach_customers(net, Customers(["c1", "c2"], np.array([1, 2])))
+    core = EngineCore(net, EngineConfig.from_dict({"pings": False}), Stored())
+    assert len(core.tree) == 0
+    batch(core, [ev("c1", "call", 0, customer="c1")])
+    batch(core, [ev("c2", "call", 60, customer="c2")])
+    assert [(o.kind, o.customer) for o in outages(core)] == [
+        ("single_customer", "c1"),
+        ("single_customer", "c2"),
+    ]
 
 
 def test_a_lockout_is_a_confirmed_outage_from_the_trip(customers_file: Path) -> None:

@@ -46,8 +46,11 @@ def update_figures(
     wanted = kept.feeders(table, flags, placed, core.changes.dirty, core.devices.fci, bool(held))
     if wanted is not None:
         live = [o for o in live if wanted[kept.feeder[pos_of[o.id]]]]
-        rows = kept.node_feeder[table.nodes]
-        rows = (rows >= 0) & wanted[np.maximum(rows, 0)]
+        # Rows on no feeder (above every device; on a network without any,
+        # every row) belong to no outage.
+        feeder = kept.node_feeder[table.nodes]
+        rows = feeder >= 0
+        rows[rows] = wanted[feeder[rows]]
     else:
         rows = np.ones(len(table.nodes), dtype=bool)
     found = figures_of(core, table.nodes[rows], flags[rows], live, pos_of, held)
