@@ -309,8 +309,9 @@ class Network:
         edge_props: Mapping[int, dict[str, Any]] | None = None,
     ) -> None:
         # Tuples of strings: the collector stops looking into them after its
-        # first pass (a list of a million ids is read again at every full
-        # collection, a third of a second each in a storm).
+        # first pass, while it reads a list's every item at each full
+        # collection (at a million nodes these and the customers' lists made
+        # a full collection take about 280 ms instead of 110-150).
         self.node_ids: tuple[str, ...] = tuple(node_ids)
         self.edge_ids: tuple[str, ...] = tuple(edge_ids)
         n, m = len(self.node_ids), len(self.edge_ids)

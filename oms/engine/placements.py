@@ -92,8 +92,9 @@ class Placements:
 
     def sync(self, outages: Iterable[Outage]) -> None:
         """Follow ``outages``, changed since the last sync: each is dropped
-        from where it stood and filed again where it stands, if it is an
-        active network outage at a candidate device."""
+        from where it stood and, if active, filed again where it stands (a
+        network outage at a candidate device, a single-customer outage at
+        its unit) and among the pinned."""
         for o in outages:
             self._drop(o)
             self._drop_single(o)
