@@ -91,6 +91,18 @@ def test_one_call_is_a_single_customer_outage_until_power_is_back(customers_file
     assert o.state == "restored"
 
 
+def test_a_lone_callers_outage_merges_into_the_fuse_a_second_call_predicts(
+    customers_file: Path,
+) -> None:
+    core = core_for(customers_file)
+    batch(core, [ev("c1", "call", 0, customer="a9-2")])
+    (lone,) = outages(core)
+    assert (lone.kind, lone.customer) == ("single_customer", "a9-2")
+    batch(core, [ev("c2", "call", 60, customer="a9-3")])
+    fuse = at_devices(core)["F1"]
+    assert (lone.state, lone.merged_into) == ("cancelled", fuse.id)
+
+
 def test_a_network_without_any_protective_device_keeps_taking_calls() -> None:
     """A published feeder of lines only (no breaker, fuse or recloser): no
     device to predict, so each caller is a single-customer outage, batch

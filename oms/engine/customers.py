@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -46,28 +45,19 @@ def single_customers(
     calling = asking[~covered]
     units = table.units[calling]
     placed = core.placements()
-    # Built only when a customer's outage needs the network outage above it.
-    by_device = functools.cache(lambda: _by_position(core, core.outages.active("network")))
-    _settle_open(core, placed, units, by_device, t)
+    _settle_open(core, placed, units, t)
     fresh = ~placed.single_mask[units]
     _open_new(core, units[fresh].tolist(), table.dead_t[calling[fresh]].tolist(), t)
-
-
-def _by_position(core: EngineCore, outages: list[Outage]) -> dict[int, Outage]:
-    positions = core.positions([o.device for o in outages])
-    return {pos: o for o, pos in zip(outages, positions, strict=True) if pos is not None}
 
 
 def _settle_open(
     core: EngineCore,
     placed: Placements,
     calling: np.ndarray,
-    by_device: Callable[[], dict[int, Outage]],
     t: datetime,
 ) -> None:
     """Open single-customer outages whose call no longer stands alone
-    (``calling``: the units calling alone; ``by_device``: the active network
-    outages by tree position), in the order of the open outages."""
+    (``calling``: the units calling alone), in the order of the open outages."""
     book = core.outages
     held = np.fromiter(placed.single, dtype=np.int64, count=len(placed.single))
     still = np.zeros(len(core.units), dtype=bool)
@@ -85,7 +75,7 @@ def _settle_open(
         if core.ev.on[u] > to_seconds(o.started):
             core.restore(o, to_datetime(core.ev.on[u]), "system", "supply reported")
             continue
-        host = _network_outage_of(core, u, by_device())
+        host = _network_outage_of(core, u, placed)
         if host is not None:
             book.cancel(o, t, "system", "merged", f"explained by {host.device}", host.id)
         else:
@@ -138,9 +128,16 @@ def _deepest_above(
     return None
 
 
-def _network_outage_of(core: EngineCore, u: int, by_device: dict[int, Outage]) -> Outage | None:
-    """The network outage deepest above unit ``u``. O(nesting depth)."""
-    return _deepest_above(core, u, by_device.get)
+def _network_outage_of(core: EngineCore, u: int, placed: Placements) -> Outage | None:
+    """The active network outage deepest above unit ``u`` (of several at one
+    device, the last opened). O(nesting depth)."""
+    order = core.outages.order
+
+    def at(d: int) -> Outage | None:
+        here = [o for o in placed.by_pos.get(d, ()) if o.active]
+        return max(here, key=lambda o: order(o.id)) if here else None
+
+    return _deepest_above(core, u, at)
 
 
 def _restored_above(core: EngineCore, u: int) -> Outage | None:
