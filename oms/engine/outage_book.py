@@ -52,6 +52,10 @@ class OutageBook:
         #: Outages changed (entered, placed, audited, touched) since the
         #: engine's placements last followed them (it clears this).
         self.touched: dict[str, Outage] = {}
+        #: Open outages entered, audited or touched since the last settle:
+        #: only these can have left the active states (every such move is
+        #: audited), so settling looks at them, not at every open outage.
+        self._unsettled: set[str] = set()
         for o in stored:
             if o.active:
                 self._enter(o)
@@ -191,10 +195,12 @@ class OutageBook:
         )
         self.changes.dirty.add(o.id)
         self.touched[o.id] = o
+        self._unsettled.add(o.id)
 
     def _enter(self, o: Outage) -> None:
         """``o`` joins the open outages (last in their order)."""
         self.open[o.id] = o
+        self._unsettled.add(o.id)
         self._of_kind.setdefault(o.kind, {})[o.id] = o
         self._seq[o.id] = self._entered
         self._entered += 1
@@ -215,6 +221,7 @@ class OutageBook:
         """``o`` changed: write it with the batch."""
         self.changes.dirty.add(o.id)
         self.touched[o.id] = o
+        self._unsettled.add(o.id)
 
     def cancel(
         self,
@@ -229,8 +236,11 @@ class OutageBook:
         self.audit(o, t, actor, action, reason, {"into": merged_into} if merged_into else {})
 
     def settle(self) -> None:
-        """After a batch is written: only open outages stay open."""
-        for o in [o for o in self.open.values() if not o.active]:
+        """After a batch is written: only open outages stay open. O(k log k)
+        for the k outages entered or changed since the last settle."""
+        looked = sorted(self._unsettled & self.open.keys(), key=self._seq.__getitem__)
+        self._unsettled.clear()
+        for o in [o for oid in looked if not (o := self.open[oid]).active]:
             del self.open[o.id]
             del self._seq[o.id]
             for of_kind in self._of_kind.values():

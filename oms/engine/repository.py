@@ -296,8 +296,8 @@ class Repository:
         """Write the batch's changes, the feed and the engine state."""
         assert core.clock is not None
         ch, now = core.changes, core.clock
-        for o in core.outages.open.values():
-            if o.id in ch.dirty:
+        for oid in ch.dirty:
+            if (o := core.outages.open.get(oid)) is not None:
                 o.updated_at = now
         self._write_outages(conn, core)
         for device, row in ch.devices.items():
