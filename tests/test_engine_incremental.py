@@ -431,8 +431,9 @@ def test_the_figures_looked_at_per_feeder_are_the_figures_of_everything_every_ba
     compared: list[int] = []
     kept = reconcile.update_figures
 
-    def update_figures(core: Any, table: Any, pos_of: dict[str, int], t: datetime) -> None:
-        kept(core, table, pos_of, t)
+    def update_figures(core: Any, table: Any, placed: Any, t: datetime) -> None:
+        kept(core, table, placed, t)
+        pos_of = placed.pos_of
         live = [o for o in core.outages.active("network") if o.id in pos_of]
         found = figures_of(
             core, table.nodes, row_flags(core, table), live, pos_of, held_figures(core, pos_of)

@@ -22,8 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oms.config import EngineConfig
+from oms.engine import reconcile
 from oms.engine.core import EngineCore, Stored
+from oms.engine.figures import figures_of, row_flags
 from oms.engine.placements import Placements
+from oms.engine.switching import held_figures
 from oms.exceptions import ActionError, OutageNotFound
 from oms.intake.events import parse_event
 from topology.io import attach_customers, read_customers
@@ -124,8 +127,27 @@ def test_placements_kept_up_are_the_placements_built_again_at_every_question(
         asked.append(len(got.pos_of))
         return got
 
+    looked: list[int] = []
+    figures_kept = reconcile.update_figures
+
+    def update_figures(core: EngineCore, table: Any, placed: Placements, t: datetime) -> None:
+        """The figures looked at per feeder are those of everything (dispatcher
+        actions move outages where no evidence changed)."""
+        figures_kept(core, table, placed, t)
+        pos_of = placed.pos_of
+        live = [o for o in core.outages.active("network") if o.id in pos_of]
+        held = held_figures(core, pos_of)
+        found = figures_of(core, table.nodes, row_flags(core, table), live, pos_of, held)
+        for o, (figures, _) in zip(live, found, strict=True):
+            shown = (o.customers_out, o.critical_out, o.calls, o.hazard, o.section)
+            assert shown == figures, f"{o.id} at {core.clock}"
+        looked.append(len(live))
+
     t, n = 0.0, 0
-    with mock.patch.object(EngineCore, "placements", placements):
+    with (
+        mock.patch.object(EngineCore, "placements", placements),
+        mock.patch.object(reconcile, "update_figures", update_figures),
+    ):
         for _ in range(data.draw(st.integers(3, 12))):
             core.begin()
             for _ in range(data.draw(st.integers(1, 4))):
@@ -138,4 +160,4 @@ def test_placements_kept_up_are_the_placements_built_again_at_every_question(
             # Settling looks only at the outages changed or reopened: none left behind.
             assert all(o.active for o in core.outages.open.values()), core.clock
             _same(core.placements(), _rebuilt(core), f"after the batch at {core.clock}")
-    assert asked
+    assert asked and looked

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from oms.outages import Outage
 
 if TYPE_CHECKING:
     from oms.engine.core import EngineCore
+    from oms.engine.placements import Placements
 
 __all__ = [
     "FeederFigures",
@@ -28,33 +29,35 @@ __all__ = [
 ]
 
 
-def update_figures(
-    core: EngineCore, table: EvidenceTable, pos_of: dict[str, int], t: datetime
-) -> None:
+def update_figures(core: EngineCore, table: EvidenceTable, placed: Placements, t: datetime) -> None:
     """Customers out (nested ones not counted twice), critical, calls, hazard, section.
 
     A predicted outage with a pinged meter found dead is confirmed. Only the
     outages on feeders where something they show may have changed are
-    looked at (:class:`FeederFigures`). O(outages log outages + evidence)
-    numpy steps, and Python work per outage on those feeders.
+    looked at (:class:`FeederFigures`), found as ranges of ``placed``.
+    O((feeders looked at + outages changed) log outages + evidence) numpy
+    steps, and Python work per outage on those feeders.
     """
-    live = [o for o in core.outages.active("network") if o.id in pos_of]
+    pos_of, book = placed.pos_of, core.outages
     flags = row_flags(core, table)
     held = held_figures(core, pos_of)
     kept = core.figures()
-    placed = {(o.id, pos_of[o.id]) for o in live}
-    wanted = kept.feeders(table, flags, placed, core.changes.dirty, core.devices.fci, bool(held))
-    if wanted is not None:
-        live = [o for o in live if wanted[kept.feeder[pos_of[o.id]]]]
+    changed = placed.take_moved() + [pos_of[i] for i in core.changes.dirty if i in pos_of]
+    wanted = kept.feeders(table, flags, changed, core.devices.fci, bool(held))
+    if wanted is None:
+        live = [o for o in book.active("network") if o.id in pos_of]
+        rows = np.ones(len(table.nodes), dtype=bool)
+    else:
+        ids = {oid for top in np.flatnonzero(wanted).tolist() for _, oid in placed.within(top)}
+        found = [o for i in ids if (o := book.open[i]).active and o.kind == "network"]
+        live = sorted(found, key=lambda o: book.order(o.id))  # the order of the open outages
         # Rows on no feeder (above every device; on a network without any,
         # every row) belong to no outage.
         feeder = kept.node_feeder[table.nodes]
         rows = feeder >= 0
         rows[rows] = wanted[feeder[rows]]
-    else:
-        rows = np.ones(len(table.nodes), dtype=bool)
-    found = figures_of(core, table.nodes[rows], flags[rows], live, pos_of, held)
-    for o, (figures, pinged) in zip(live, found, strict=True):
+    found_figures = figures_of(core, table.nodes[rows], flags[rows], live, pos_of, held)
+    for o, (figures, pinged) in zip(live, found_figures, strict=True):
         if figures != (o.customers_out, o.critical_out, o.calls, o.hazard, o.section):
             o.customers_out, o.critical_out, o.calls, o.hazard, o.section = figures
             core.outages.touch(o)
@@ -124,8 +127,8 @@ class FeederFigures:
 
     Notes
     -----
-    O(E + R + O) numpy and set steps per batch (E rows, R candidates, O
-    outages placed).
+    O(E + R + C) numpy steps per batch (E rows, R candidates, C positions
+    of outages changed).
     """
 
     def __init__(self, faults: FeederFaults, units: int) -> None:
@@ -134,7 +137,6 @@ class FeederFigures:
         self.node_feeder = faults.node_feeder
         self._flags = np.zeros(units, dtype=np.int8)
         self._counted = RowsGone(units)  # units with a nonzero row, last batch
-        self._placed: set[tuple[str, int]] = set()
         self._critical_seen = len(self.tree.critical_nodes)
         self._fci: dict[int, tuple[bool, float]] | None = None
         self._held = False
@@ -144,39 +146,32 @@ class FeederFigures:
         self,
         table: EvidenceTable,
         flags: np.ndarray,
-        placed: set[tuple[str, int]],
-        changed: Collection[str],
+        changed: list[int],
         fci: dict[int, tuple[bool, float]],
         held: bool,
     ) -> np.ndarray | None:
         """Per candidate position, whether its feeder is to be looked at (at
         its top), given this batch's rows (``flags``: :func:`row_flags`), the
-        outages placed as ``(id, position)``, the ids of the outages
-        ``changed`` in the batch, the fault indicators' states, and whether
-        switching holds customers. None: every feeder."""
+        positions of outages ``changed`` (placed, moved, gone or changed
+        otherwise since the last call), the fault indicators' states, and
+        whether switching holds customers. None: every feeder."""
         counted = flags != 0
         units, nodes, now = table.units[counted], table.nodes[counted], flags[counted]
         moved = self._flags[units] != now
         gone, gone_at = self._counted.update(units, nodes)
         # The tree's customers never change; its critical customers may.
         critical_at = np.asarray(self.tree.critical_nodes[self._critical_seen :], dtype=np.int64)
-        at = [self.node_feeder[np.concatenate([nodes[moved], gone_at, critical_at])]]
-        # Outages placed, moved or gone, and those changed otherwise (state, start).
-        shifted = placed ^ self._placed
-        positions = [pos for _, pos in shifted]
-        positions += [pos for oid, pos in placed if oid in changed]
-        at.append(self.feeder[np.array(positions, dtype=np.int64)])
+        at = self.node_feeder[np.concatenate([nodes[moved], gone_at, critical_at])]
         everything = self._first or fci != self._fci or held or self._held
         self._flags[gone] = 0
         self._flags[units] = now
-        self._placed = set(placed)
         self._critical_seen = len(self.tree.critical_nodes)
         self._fci, self._held, self._first = dict(fci), held, False
         if everything:
             return None
         wanted = np.zeros(len(self.tree), dtype=bool)
-        found = np.concatenate(at)
-        wanted[found[found >= 0]] = True
+        wanted[at[at >= 0]] = True
+        wanted[self.feeder[np.array(changed, dtype=np.int64)]] = True
         return wanted
 
 

@@ -59,6 +59,9 @@ class Placements:
         Single-customer outages of customers no longer in the network.
     pinned : dict of str to Outage
         Active outages of any kind a dispatcher pinned at a device.
+    moved : list of int
+        The positions outages were placed at or dropped from, since the
+        figures last took them (:meth:`take_moved`).
 
     Notes
     -----
@@ -88,6 +91,7 @@ class Placements:
         self._unit: dict[str, int] = {}
         self.unplaced: dict[str, Outage] = {}
         self.pinned: dict[str, Outage] = {}
+        self.moved: list[int] = []
         self.sync(outages)
 
     def sync(self, outages: Iterable[Outage]) -> None:
@@ -120,6 +124,7 @@ class Placements:
         self.pos_of[o.id] = pos
         self.by_pos.setdefault(pos, []).append(o)
         bisect.insort(self.placed, (int(self.tree.lo[pos]), o.id))
+        self.moved.append(pos)
 
     def _drop(self, o: Outage) -> None:
         pos = self.pos_of.pop(o.id, None)
@@ -131,6 +136,7 @@ class Placements:
             del self.by_pos[pos]
         k = bisect.bisect_left(self.placed, (int(self.tree.lo[pos]), o.id))
         del self.placed[k]
+        self.moved.append(pos)
 
     def _drop_single(self, o: Outage) -> None:
         self.unplaced.pop(o.id, None)
@@ -138,6 +144,19 @@ class Placements:
         if u is not None and self.single.get(u) is o:  # one per unit, but never drop another's
             del self.single[u]
             self.single_mask[u] = False
+
+    def take_moved(self) -> list[int]:
+        """The positions outages were placed at or dropped from since the
+        last call (each position once or more)."""
+        moved, self.moved = self.moved, []
+        return moved
+
+    def within(self, pos: int) -> list[tuple[int, str]]:
+        """``(pre-order start, outage id)`` of the outages at or below ``pos``
+        (a range of :attr:`placed`). O(log outages + answer)."""
+        first = bisect.bisect_left(self.placed, (int(self.tree.lo[pos]),))
+        last = bisect.bisect_left(self.placed, (int(self.tree.hi[pos]),))
+        return self.placed[first:last]
 
     def below(self, pos: int) -> list[tuple[int, str]]:
         """``(pre-order start, outage id)`` of the outages strictly below

@@ -200,7 +200,7 @@ def reconcile(core: EngineCore, t: datetime) -> None:
     _withdraw(r)
     single_customers(core, table, r.predicted, t)
     momentaries_from_meters(core, t)
-    update_figures(core, table, r.pos_of, t)
+    update_figures(core, table, r.placements, t)
     request_pings(core, table, r.pos_of, t)
     _sync_jobs(core, t)
     planned_notices(core, t)
