@@ -174,7 +174,9 @@ class _Pass:
         answer), after one sort of the rows by pre-order number per pass."""
         if self._order is None:
             tin = self.tree.supply.tree.tin[self.table.nodes]
-            self._order = np.argsort(tin, kind="stable")
+            # Readers take minima: the order among rows at one node does not
+            # matter, and an unstable sort of 100,000 rows is several times faster.
+            self._order = np.argsort(tin)
             self._tin = tin[self._order]
         tree = self.tree
         a = np.searchsorted(self._tin, tree.lo[d], side="left")
