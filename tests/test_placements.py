@@ -161,3 +161,25 @@ def test_placements_kept_up_are_the_placements_built_again_at_every_question(
             assert all(o.active for o in core.outages.open.values()), core.clock
             _same(core.placements(), _rebuilt(core), f"after the batch at {core.clock}")
     assert asked and looked
+
+
+def test_only_a_move_puts_an_outage_in_the_log_of_positions(customers_file: Path) -> None:
+    """The figures look again at the feeders in the log: an outage touched
+    where it stands (new figures, an ETR renewed) is not a move."""
+    net = build(two_feeders())
+    attach_customers(net, read_customers(customers_file, net))
+    core = EngineCore(net, EngineConfig.from_dict({"pings": False}), Stored())
+
+    def apply(n: int, event: dict[str, Any]) -> None:
+        time = (T0 + timedelta(minutes=n)).isoformat()
+        core.begin()
+        core.apply(parse_event({"id": f"e{n}", "time": time, **event}, core.directory))
+
+    apply(1, {"type": "scada", "device": "R1", "state": "open", "lockout": True})
+    core.reconcile()  # the figures take the log
+    core.settle()
+    (o,) = core.outages.active("network")
+    core.outages.touch(o)
+    assert core.placements().take_moved() == []
+    apply(2, {"type": "outage_confirm", "outage": o.id, "user": "dora", "device": "F1"})
+    assert set(core.placements().take_moved()) == {core.position("R1"), core.position("F1")}

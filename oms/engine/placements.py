@@ -95,20 +95,23 @@ class Placements:
         self.sync(outages)
 
     def sync(self, outages: Iterable[Outage]) -> None:
-        """Follow ``outages``, changed since the last sync: each is dropped
-        from where it stood and, if active, filed again where it stands (a
-        network outage at a candidate device, a single-customer outage at
-        its unit) and among the pinned."""
+        """Follow ``outages``, changed since the last sync: each is filed
+        again among the pinned and, unless it is an active network outage
+        still at its position, dropped from where it stood and, if active,
+        filed where it stands (a network outage at a candidate device, a
+        single-customer outage at its unit)."""
         for o in outages:
+            self.pinned.pop(o.id, None)
+            if o.active and o.pinned and o.device is not None:
+                self.pinned[o.id] = o
+            pos = self._position(o.device) if o.active and o.kind == "network" else None
+            if pos is not None and self.pos_of.get(o.id) == pos:
+                continue  # still where it stood (touched for its figures, an ETR)
             self._drop(o)
             self._drop_single(o)
-            self.pinned.pop(o.id, None)
             if not o.active:
                 continue
-            if o.pinned and o.device is not None:
-                self.pinned[o.id] = o
             if o.kind == "network":
-                pos = self._position(o.device)
                 if pos is not None:
                     self.place(o, pos)
             elif o.kind == "single_customer":
