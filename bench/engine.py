@@ -21,6 +21,11 @@ Usage::
     python bench/engine.py               # demo, 100k peer and 1M; SQLite and PostgreSQL
     python bench/engine.py --nodes 100000 --calls 20000 --ami 50000   # a quicker run
     python bench/engine.py --postgres postgresql+psycopg2://postgres@127.0.0.1/test
+    python bench/engine.py --skip-demo --rounds 3   # 100k and 1M in turn, three times
+
+On a shared machine one pair of runs is not enough to tell the 1M/100k
+ratio to 15 %: ``--rounds`` runs the peer and the large network in turn
+and reports each round's ratios and their medians (``scaling``).
 """
 
 from __future__ import annotations
@@ -32,12 +37,14 @@ import json
 import os
 import pickle
 import resource
+import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -240,35 +247,101 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a and b else None
 
 
+def _pair(base: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """The large run's throughput over its peer's, by the clock, the CPU and phase."""
+    return {
+        "ratio_events_per_s": round(run["events_per_s"] / base["events_per_s"], 3),
+        "ratio_events_per_cpu_s": round(run["events_per_cpu_s"] / base["events_per_cpu_s"], 3),
+        **{
+            f"ratio_{name}_events_per_cpu_s": _ratio(
+                run["phases"][name]["events_per_cpu_s"], base["phases"][name]["events_per_cpu_s"]
+            )
+            for name in ("first_hour", "after")
+        },
+    }
+
+
 def scaling(runs: list[dict[str, Any]], small: str, large: str) -> list[dict[str, Any]]:
     """Per database: the large network's throughput over the peer's, by the
-    wall clock and by the bench process's CPU (issue 17: within 20 %)."""
+    wall clock and by the bench process's CPU (issue 17: within 20 %); with
+    several rounds, each round's ratios and their medians (this machine is
+    shared: one pair of runs moved by 15 % from one round to the next)."""
     out = []
-    by = {(r["network"], r["database"]): r for r in runs}
-    for (network, database), run in by.items():
-        base = by.get((small, database))
-        if network != large or base is None:
+    for database in sorted({r["database"] for r in runs}):
+        rounds = []
+        for k in sorted({r["round"] for r in runs}):
+            by = {r["network"]: r for r in runs if r["database"] == database and r["round"] == k}
+            if small in by and large in by:
+                rounds.append(_pair(by[small], by[large]))
+        if not rounds:
             continue
-        wall = run["events_per_s"] / base["events_per_s"]
-        cpu = run["events_per_cpu_s"] / base["events_per_cpu_s"]
+        medians = {
+            key: _median([r[key] for r in rounds if r[key] is not None]) for key in rounds[0]
+        }
         out.append(
             {
                 "database": database,
                 "peer": small,
                 "network": large,
-                "ratio_events_per_s": round(wall, 3),
-                "ratio_events_per_cpu_s": round(cpu, 3),
-                **{
-                    f"ratio_{name}_events_per_cpu_s": _ratio(
-                        run["phases"][name]["events_per_cpu_s"],
-                        base["phases"][name]["events_per_cpu_s"],
-                    )
-                    for name in ("first_hour", "after")
-                },
-                "within_20_percent": wall >= 0.8,
+                **medians,
+                "rounds": rounds,
+                "within_20_percent": (medians["ratio_events_per_s"] or 0.0) >= 0.8,
             }
         )
     return out
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
+@dataclass
+class Storm:
+    """A network and its storm, as JSON lines, held for every round."""
+
+    name: str
+    net: Network
+    lines: tuple[str, ...]
+    #: Each event's minutes since the first.
+    minutes: tuple[float, ...]
+    kinds: dict[str, int]
+    build_s: float
+    storm_s: float
+
+
+def load_storm(
+    name: str, make: Any, calls: int | None, ami: int | None, args: argparse.Namespace
+) -> Storm:
+    """The network ``make`` builds and its storm, from ``--cache`` when it is there."""
+    cached = Path(args.cache) / f"{name}-{calls}-{ami}-{args.seed}.pickle" if args.cache else None
+    t0 = time.perf_counter()
+    if cached is not None and cached.exists():
+        with cached.open("rb") as fh:
+            net, lines = pickle.load(fh)
+        build_s = storm_s = time.perf_counter() - t0
+    else:
+        net = make()
+        build_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        lines = [json.dumps(e) for e in storm_for(net, calls, ami, args.seed)]
+        storm_s = time.perf_counter() - t0
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with cached.open("wb") as fh:
+                pickle.dump((net, lines), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    # One read of the storm: its event types, and each event's minute.
+    parsed = [json.loads(line) for line in lines]
+    kinds = Counter(e["type"] for e in parsed)
+    times = [datetime.fromisoformat(e["time"]) for e in parsed]
+    del parsed
+    # Held as tuples of strings and floats, which the garbage collector
+    # stops looking into: a server does not hold the whole storm, and
+    # lists of 700,000 items read at each full collection would be
+    # counted against the engine.
+    minutes = tuple((t - times[0]).total_seconds() / 60 for t in times)
+    return Storm(
+        name, net, tuple(lines), minutes, dict(kinds), round(build_s, 2), round(storm_s, 2)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,6 +374,13 @@ def main(argv: list[str] | None = None) -> int:
         help="the peer network the large one is compared with: the same storm shape "
         "(calls and AMI messages scaled by size) on this many nodes, in the same run "
         "(0: none)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the peer and the large network in turn this many times (the ratio "
+        "is reported per round and as the median)",
     )
     parser.add_argument(
         "--postgres",
@@ -338,70 +418,47 @@ def main(argv: list[str] | None = None) -> int:
                 args.ami,
             )
         )
-    for name, make, calls, ami in cases:
-        cached = (
-            Path(args.cache) / f"{name}-{calls}-{ami}-{args.seed}.pickle" if args.cache else None
-        )
-        t0 = time.perf_counter()
-        if cached is not None and cached.exists():
-            with cached.open("rb") as fh:
-                net, lines = pickle.load(fh)
-            build_s = storm_s = time.perf_counter() - t0
-        else:
-            net = make()
-            build_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            lines = [json.dumps(e) for e in storm_for(net, calls, ami, args.seed)]
-            storm_s = time.perf_counter() - t0
-            if cached is not None:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                with cached.open("wb") as fh:
-                    pickle.dump((net, lines), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        # One read of the storm: its event types, and each event's minute.
-        parsed = [json.loads(line) for line in lines]
-        kinds = Counter(e["type"] for e in parsed)
-        times = [datetime.fromisoformat(e["time"]) for e in parsed]
-        del parsed
-        # Held as tuples of strings and floats, which the garbage collector
-        # stops looking into: a server does not hold the whole storm, and
-        # lists of 700,000 items read at each full collection would be
-        # counted against the engine.
-        lines = tuple(lines)
-        minutes = tuple((t - times[0]).total_seconds() / 60 for t in times)
-        del times
-        with tempfile.TemporaryDirectory(prefix="oms-bench-") as tmp:
-            for db_name, url, drop in databases(args.postgres or None, Path(tmp)):
-                if db_name == "sqlite" and args.skip_sqlite:
-                    continue
-                print(f"{name} on {db_name}: {len(lines)} events...", file=sys.stderr, flush=True)
-                try:
-                    run = run_one(
-                        net,
-                        lines,
-                        minutes,
-                        url,
-                        args.batch_size,
-                        not args.prediction_only,
-                        args.fan_out,
+    storms = [load_storm(name, make, calls, ami, args) for name, make, calls, ami in cases]
+    for k in range(max(args.rounds, 1)):
+        for storm in storms:
+            with tempfile.TemporaryDirectory(prefix="oms-bench-") as tmp:
+                for db_name, url, drop in databases(args.postgres or None, Path(tmp)):
+                    if db_name == "sqlite" and args.skip_sqlite:
+                        continue
+                    print(
+                        f"{storm.name} on {db_name} (round {k + 1}): {len(storm.lines)} events...",
+                        file=sys.stderr,
+                        flush=True,
                     )
-                finally:
-                    if drop:
-                        drop()
-                run.update(
-                    jobs_and_notifications=not args.prediction_only,
-                    network=name,
-                    database=db_name,
-                    nodes=net.n_nodes,
-                    customers=int(net.node_customers.sum()),
-                    event_types=dict(kinds),
-                    network_build_s=round(build_s, 2),
-                    storm_build_s=round(storm_s, 2),
-                    peak_rss_mb=round(peak_rss_mb(), 1),
-                    # The machine is shared: how busy it was over the run.
-                    load_average_1_5_min=[round(x, 2) for x in os.getloadavg()[:2]],
-                )
-                results["runs"].append(run)
-                print(json.dumps(run, default=dict), file=sys.stderr, flush=True)
+                    try:
+                        run = run_one(
+                            storm.net,
+                            storm.lines,
+                            storm.minutes,
+                            url,
+                            args.batch_size,
+                            not args.prediction_only,
+                            args.fan_out,
+                        )
+                    finally:
+                        if drop:
+                            drop()
+                    run.update(
+                        round=k,
+                        jobs_and_notifications=not args.prediction_only,
+                        network=storm.name,
+                        database=db_name,
+                        nodes=storm.net.n_nodes,
+                        customers=int(storm.net.node_customers.sum()),
+                        event_types=storm.kinds,
+                        network_build_s=storm.build_s,
+                        storm_build_s=storm.storm_s,
+                        peak_rss_mb=round(peak_rss_mb(), 1),
+                        # The machine is shared: how busy it was over the run.
+                        load_average_1_5_min=[round(x, 2) for x in os.getloadavg()[:2]],
+                    )
+                    results["runs"].append(run)
+                    print(json.dumps(run, default=dict), file=sys.stderr, flush=True)
     if peer:
         large = f"synthetic_{args.nodes}"
         results["scaling"] = scaling(results["runs"], f"synthetic_{peer}", large)
