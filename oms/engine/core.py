@@ -495,13 +495,7 @@ class EngineCore:
     def _network_below(self, pos: int) -> list[Outage]:
         """Active network outages at devices strictly below tree position
         ``pos``, in the order of the open outages. O(log outages + those below)."""
-        book = self.outages
-        found = [
-            o
-            for _, oid in self.placements().below(pos)
-            if (o := book.open.get(oid)) is not None and o.active and o.kind == "network"
-        ]
-        return sorted(found, key=lambda x: book.order(x.id))
+        return self.outages.active_network(oid for _, oid in self.placements().below(pos))
 
     def placements(self) -> Placements:
         """Where the active outages stand, brought up to date with the

@@ -48,9 +48,8 @@ def update_figures(core: EngineCore, table: EvidenceTable, placed: Placements, t
         live = [o for o in book.active("network") if o.id in pos_of]
         rows = np.ones(len(table.nodes), dtype=bool)
     else:
-        ids = {oid for top in np.flatnonzero(wanted).tolist() for _, oid in placed.within(top)}
-        found = [o for i in ids if (o := book.open[i]).active and o.kind == "network"]
-        live = sorted(found, key=lambda o: book.order(o.id))  # the order of the open outages
+        tops = np.flatnonzero(wanted).tolist()
+        live = book.active_network({oid for top in tops for _, oid in placed.within(top)})
         # Rows on no feeder (above every device; on a network without any,
         # every row) belong to no outage.
         feeder = kept.node_feeder[table.nodes]

@@ -147,6 +147,16 @@ class OutageBook:
         """Where open outage ``oid`` stands in ``open``."""
         return self._seq[oid]
 
+    def active_network(self, ids: Iterable[str]) -> list[Outage]:
+        """The active network outages among ``ids``, in the order of ``open``.
+        O(k log k) for k ids."""
+        found = [
+            o
+            for oid in ids
+            if (o := self.open.get(oid)) is not None and o.active and o.kind == "network"
+        ]
+        return sorted(found, key=lambda o: self._seq[o.id])
+
     def everything(self) -> list[Outage]:
         """Open and finished outages."""
         return [*self.open.values(), *self.finished.values()]
@@ -193,9 +203,7 @@ class OutageBook:
                 "detail": detail,
             }
         )
-        self.changes.dirty.add(o.id)
-        self.touched[o.id] = o
-        self._unsettled.add(o.id)
+        self.touch(o)
 
     def _enter(self, o: Outage) -> None:
         """``o`` joins the open outages (last in their order)."""

@@ -157,14 +157,15 @@ class Placements:
     def within(self, pos: int) -> list[tuple[int, str]]:
         """``(pre-order start, outage id)`` of the outages at or below ``pos``
         (a range of :attr:`placed`). O(log outages + answer)."""
-        first = bisect.bisect_left(self.placed, (int(self.tree.lo[pos]),))
-        last = bisect.bisect_left(self.placed, (int(self.tree.hi[pos]),))
-        return self.placed[first:last]
+        return self._between(int(self.tree.lo[pos]), int(self.tree.hi[pos]))
 
     def below(self, pos: int) -> list[tuple[int, str]]:
         """``(pre-order start, outage id)`` of the outages strictly below
         ``pos`` (a range of :attr:`placed`). O(log outages + answer)."""
-        lo, hi = int(self.tree.lo[pos]), int(self.tree.hi[pos])
-        first = bisect.bisect_left(self.placed, (lo + 1,))
-        last = bisect.bisect_left(self.placed, (hi,))
-        return self.placed[first:last]
+        return self._between(int(self.tree.lo[pos]) + 1, int(self.tree.hi[pos]))
+
+    def _between(self, lo: int, hi: int) -> list[tuple[int, str]]:
+        """The entries of :attr:`placed` with a pre-order start in ``[lo, hi)``."""
+        return self.placed[
+            bisect.bisect_left(self.placed, (lo,)) : bisect.bisect_left(self.placed, (hi,))
+        ]
