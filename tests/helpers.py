@@ -259,3 +259,22 @@ def fuse_clear_of(net: Network, opened: Iterable[str]) -> str:
         if all(e != d and e not in below[d] and d not in mine for d in at):
             return str(net.edge_ids[e])
     raise AssertionError("no fuse clear of the open outages")
+
+
+def check_figures_of_everything(core: Any, table: Any, placed: Any, at: str) -> int:
+    """The oracle of ``update_figures`` (looked at per feeder): every active
+    network outage shows the figures a look at every outage and every row
+    finds, and none is left predicted with a pinged meter dead. How many
+    outages were compared."""
+    from oms.engine.figures import figures_of, row_flags
+    from oms.engine.switching import held_figures
+
+    pos_of = placed.pos_of
+    live = [o for o in core.outages.active("network") if o.id in pos_of]
+    held = held_figures(core, pos_of)
+    found = figures_of(core, table.nodes, row_flags(core, table), live, pos_of, held)
+    for o, (figures, pinged) in zip(live, found, strict=True):
+        shown = (o.customers_out, o.critical_out, o.calls, o.hazard, o.section)
+        assert shown == figures, f"{o.id} {at}"
+        assert not (pinged and o.state == "predicted"), f"{o.id} {at}"
+    return len(live)

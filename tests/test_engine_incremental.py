@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import check_figures_of_everything
 from sqlalchemy import insert, select
 
 from oms.config import EngineConfig
@@ -425,24 +426,14 @@ def test_the_figures_looked_at_per_feeder_are_the_figures_of_everything_every_ba
     every outage and every row finds (customers and critical customers out,
     calls, hazard, faulted section, confirmed by a dead ping)."""
     from oms.engine import reconcile
-    from oms.engine.figures import figures_of, row_flags
-    from oms.engine.switching import held_figures
 
     compared: list[int] = []
     kept = reconcile.update_figures
 
     def update_figures(core: Any, table: Any, placed: Any, t: datetime) -> None:
         kept(core, table, placed, t)
-        pos_of = placed.pos_of
-        live = [o for o in core.outages.active("network") if o.id in pos_of]
-        found = figures_of(
-            core, table.nodes, row_flags(core, table), live, pos_of, held_figures(core, pos_of)
-        )
-        for o, (figures, pinged) in zip(live, found, strict=True):
-            shown = (o.customers_out, o.critical_out, o.calls, o.hazard, o.section)
-            assert shown == figures, f"{o.id} at batch {len(compared)} ({core.clock})"
-            assert not (pinged and o.state == "predicted"), o.id
-        compared.append(len(live))
+        at = f"at batch {len(compared)} ({core.clock})"
+        compared.append(check_figures_of_everything(core, table, placed, at))
 
     monkeypatch.setattr(reconcile, "update_figures", update_figures)
     net = styled_network(style, seed, n_nodes=6000, meter_share=0.8)

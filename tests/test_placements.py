@@ -17,16 +17,14 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from helpers import build, customers_csv, two_feeders
+from helpers import build, check_figures_of_everything, customers_csv, two_feeders
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oms.config import EngineConfig
 from oms.engine import reconcile
 from oms.engine.core import EngineCore, Stored
-from oms.engine.figures import figures_of, row_flags
 from oms.engine.placements import Placements
-from oms.engine.switching import held_figures
 from oms.exceptions import ActionError, OutageNotFound
 from oms.intake.events import parse_event
 from topology.io import attach_customers, read_customers
@@ -134,14 +132,7 @@ def test_placements_kept_up_are_the_placements_built_again_at_every_question(
         """The figures looked at per feeder are those of everything (dispatcher
         actions move outages where no evidence changed)."""
         figures_kept(core, table, placed, t)
-        pos_of = placed.pos_of
-        live = [o for o in core.outages.active("network") if o.id in pos_of]
-        held = held_figures(core, pos_of)
-        found = figures_of(core, table.nodes, row_flags(core, table), live, pos_of, held)
-        for o, (figures, _) in zip(live, found, strict=True):
-            shown = (o.customers_out, o.critical_out, o.calls, o.hazard, o.section)
-            assert shown == figures, f"{o.id} at {core.clock}"
-        looked.append(len(live))
+        looked.append(check_figures_of_everything(core, table, placed, f"at {core.clock}"))
 
     t, n = 0.0, 0
     with (
