@@ -109,6 +109,23 @@ def test_callers_are_found_every_way(directory: Directory) -> None:
     assert net.node_ids[near.node] == "a6"
 
 
+def test_a_call_naming_a_node_stands_for_its_first_customer_in_the_file(tmp_path: Any) -> None:
+    features = two_feeders()
+    net = build(features)
+    header, *rows = customers_csv(features).splitlines()
+    path = tmp_path / "c.csv"
+    path.write_text("\n".join([header, *reversed(rows)]) + "\n")  # last customer of a node first
+    attach_customers(net, read_customers(path, net))
+    directory = Directory(net)
+    ids, nodes = net.customers.ids, net.customers.node  # type: ignore[union-attr]
+    for n, node_id in enumerate(net.node_ids):
+        at = [i for i in range(len(ids)) if nodes[i] == n]
+        call = parse_event({"id": "a", "type": "call", "time": T, "node": node_id}, directory)
+        assert call.node == n
+        assert call.customer == (at[0] if at else -1), node_id
+    assert any(len([i for i in range(len(ids)) if nodes[i] == n]) > 1 for n in set(nodes))
+
+
 def test_digest_ignores_key_order() -> None:
     assert digest({"a": 1, "b": [1, 2]}) == digest({"b": [1, 2], "a": 1})
     assert digest({"a": 1}) != digest({"a": 2})

@@ -156,3 +156,11 @@ def test_unknown_element(net: Network) -> None:
         upstream(net, "zz")
     with pytest.raises(ElementNotFound):
         downstream(net, "a1")  # a node is not a device
+
+
+def test_one_edge_kind_questions_agree_with_the_masks(net: Network) -> None:
+    """``is_protective``/``is_operable`` (O(1), for one edge) say what the
+    whole-network masks say, for every edge."""
+    assert [net.is_protective(e) for e in range(net.n_edges)] == net.protective.tolist()
+    assert [net.is_operable(e) for e in range(net.n_edges)] == net.operable.tolist()
+    assert any(net.is_operable(e) and not net.is_protective(e) for e in range(net.n_edges))

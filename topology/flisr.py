@@ -292,7 +292,7 @@ def restore(net: Network, faulted: str) -> TraceResult:
     tripped = None
     top = supply.upper_end(e)
     if top is not None:
-        tripped = next((x for x in supply.upstream_edges(top) if net.protective[x]), None)
+        tripped = next((x for x in supply.upstream_edges(top) if net.is_protective(x)), None)
     opened = set(iso.open)
     closed = net.edge_closed.copy()
     closed[list(opened)] = False

@@ -445,6 +445,16 @@ class Network:
         """Boolean mask of operable edges (the protective kinds and switch)."""
         return _OPERABLE_CODES[self.edge_kind]
 
+    def is_protective(self, e: int) -> bool:
+        """Whether edge position ``e`` is of a protective kind. O(1), where
+        :attr:`protective` builds the mask of every edge."""
+        return bool(_PROTECTIVE_CODES[self.edge_kind[e]])
+
+    def is_operable(self, e: int) -> bool:
+        """Whether edge position ``e`` is of an operable kind. O(1), where
+        :attr:`operable` builds the mask of every edge."""
+        return bool(_OPERABLE_CODES[self.edge_kind[e]])
+
     def kind_mask(self, *kinds: str) -> np.ndarray:
         """Boolean mask of the edges of the given kinds."""
         return np.isin(self.edge_kind, [_KIND_CODE[k] for k in kinds])

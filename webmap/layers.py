@@ -309,7 +309,7 @@ def _edge_feature(net: Network, e: int, state: int, decimals: int = 6) -> dict[s
         "id": net.edge_ids[e],
         "kind": kind,
         "state": STATES[state],
-        "operable": bool(net.operable[e]),
+        "operable": net.is_operable(e),
     }
     name = net.edge_name[e]
     if name:

@@ -344,7 +344,7 @@ class EngineCore:
                 device, {**self._row(device, state, event.time, event.id), "tripped": False}
             )
             return
-        if event.type == "scada" and bool(net.protective[e]):
+        if event.type == "scada" and net.is_protective(e):
             row = self._row(device, state, event.time, event.id)
             row["tripped"] = state == "open"
             if state == "open":
@@ -555,7 +555,10 @@ class EngineCore:
 
     # ------------------------------------------------ the order book's view
     def recipients(self, outage_id: str) -> list[str]:
-        """Customers to tell about an outage: those who called, and subscribers below it."""
+        """Customers to tell about an outage: those who called, and subscribers
+        below it; each once, in no order (the outbox sorts a notice's).
+        O(customers below + subscribers), the callers' ids gathered in C: an
+        outage is asked again at each new call (the late callers to tell)."""
         o = self.outages.find(outage_id)
         if o is None or not self.units.are_customers:
             return []
@@ -565,15 +568,15 @@ class EngineCore:
         if pos is None:
             return []
         units = self.units_under(pos)
-        called = units[self.ev.off[units] >= to_seconds(o.started) - 300.0]
-        out = {self.units.id(u) for u in called.tolist()}
+        out = self.units.ids_at(units[self.ev.off[units] >= to_seconds(o.started) - 300.0])
         book = self.book
-        if book is not None and book.outbox is not None:
+        if book is not None and book.outbox is not None and book.outbox.subscribers:
+            called, tree, node = set(out), self.tree, self.units.node
             for cid in book.outbox.subscribers:
                 u = self.units.of(cid)
-                if u >= 0 and self.tree.contains(pos, int(self.units.node[u])):
-                    out.add(cid)
-        return sorted(out)
+                if u >= 0 and cid not in called and tree.contains(pos, int(node[u])):
+                    out.append(cid)
+        return out
 
     def device_kind(self, device: str) -> str:
         """The kind of a device (``transformer``, ``fuse``, ...); ``line`` when unknown."""

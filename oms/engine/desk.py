@@ -279,7 +279,7 @@ def parse_order_steps(core: EngineCore, raw: Any) -> list[Step]:
     for s in steps:
         e = net.edge_index[s.device]
         what = net.kind_of(e)
-        if s.action in ("open", "close", "place_tag", "remove_tag") and not net.operable[e]:
+        if s.action in ("open", "close", "place_tag", "remove_tag") and not net.is_operable(e):
             verb = "tags go on" if "tag" in s.action else "only"
             raise ActionError(
                 f"step {s.seq}: {s.device} is a {what}: {verb} switching devices"
@@ -748,7 +748,7 @@ def _planned_request(desk: SwitchingDesk, core: EngineCore, event: Event) -> Non
                 raise ActionError(f"{name}: unknown {name[:-1]} {item!r}")
         lists[name] = list(raw)
     for d in lists["devices"] + lists["ties"]:
-        if not core.net.operable[core.net.edge_index[d]]:
+        if not core.net.is_operable(core.net.edge_index[d]):
             raise ActionError(
                 f"{d} is a {core.device_kind(d)}: a planned outage opens switching devices"
             )

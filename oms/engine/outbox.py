@@ -95,6 +95,7 @@ class Outbox:
         self.subscribers = {r["customer"] for r in subscriptions if not r["opted_out"]}
         self.queued: list[dict[str, Any]] = []
         self.last_etr: dict[str, datetime | None] = {}
+        self._refs: dict[str, str] = {}
 
     def queue(
         self,
@@ -104,12 +105,22 @@ class Outbox:
         now: datetime,
         etr: datetime | None = None,
     ) -> None:
-        # Customers are told the unguessable reference, never the outage id.
-        ref = case_ref(self.case_key, outage) if self.case_key else outage
+        ref = self.ref(outage)
         if kind == "acknowledged":
             customers = list(customers)
             self.acknowledged.setdefault(outage, set()).update(customers)
         self._queue(kind, outage, customers, now, compose(kind, ref, etr))
+
+    def ref(self, outage: str) -> str:
+        """The reference customers are told for ``outage`` (the unguessable
+        :func:`~oms.outages.case_ref`, never the outage id), kept per outage:
+        an HMAC per notice was half the cost of queueing one in a large storm."""
+        if not self.case_key:
+            return outage
+        ref = self._refs.get(outage)
+        if ref is None:
+            ref = self._refs[outage] = case_ref(self.case_key, outage)
+        return ref
 
     def not_acknowledged(self, outage: str, customers: Iterable[str]) -> list[str]:
         """Those of ``customers`` not yet told that ``outage`` is known."""

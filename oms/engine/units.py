@@ -43,6 +43,7 @@ class Units:
             self.meters = None
             self._index = net.node_index
         self._node_ids = net.node_ids
+        self._id_array: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.node)
@@ -59,6 +60,16 @@ class Units:
         """:meth:`id` of each of ``units``. O(len(units))."""
         ids = self.ids if self.ids is not None else self._node_ids
         return [ids[u] for u in units]
+
+    def ids_at(self, units: np.ndarray) -> list[str]:
+        """:meth:`ids_of` for an array of units, gathered in C (the ids as an
+        array are built at the first call, O(units) once)."""
+        if self._id_array is None:
+            ids = self.ids if self.ids is not None else self._node_ids
+            self._id_array = np.empty(len(ids), dtype=object)
+            self._id_array[:] = list(ids)
+        found: list[str] = self._id_array[units].tolist()
+        return found
 
     def of(self, key: str) -> int:
         """The unit of a customer id (or node id), -1 when unknown."""

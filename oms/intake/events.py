@@ -161,14 +161,19 @@ def parse_time(value: Any, field: str = "time") -> datetime:
     return t
 
 
+_SCALARS = (str, int, float, type(None))
+
+
 def digest(obj: Mapping[str, Any]) -> str:
     """Content hash of an event object (key order does not matter)."""
-    if all(v is None or isinstance(v, str | int | float) for v in obj.values()):
+    for v in obj.values():
+        if not isinstance(v, _SCALARS):
+            canonical = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            break
+    else:
         # Flat objects (nearly every event): a sorted repr is canonical and
         # several times cheaper than sorted JSON.
         canonical = repr(sorted(obj.items()))
-    else:
-        canonical = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -207,6 +212,7 @@ class Directory:
                         index.setdefault(normal_phone(value) if name == "phone" else value, i)
         self._tree: Any = None
         self._xy_scale: tuple[float, float] = (1.0, 1.0)
+        self._first_at: np.ndarray | None = None
 
     def customer(self, value: Any, field: str = "customer") -> int:
         if not isinstance(value, str):
@@ -247,6 +253,18 @@ class Directory:
             return self.net.edge_index[value]
         except KeyError:
             raise EventError(f"unknown device {value!r}") from None
+
+    def first_customer_at(self, node: int) -> int:
+        """The first customer (in file order) supplied at node position
+        ``node``, -1 when none. O(1) after an O(customers) first call."""
+        if self._first_at is None:
+            at = np.full(self.net.n_nodes, -1, dtype=np.int64)
+            if self.net.customers is not None:
+                # unique's index is each node's first occurrence.
+                nodes, first = np.unique(self.net.customers.node, return_index=True)
+                at[nodes] = first
+            self._first_at = at
+        return int(self._first_at[node])
 
     def crew(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.crews:
@@ -422,9 +440,7 @@ def parse_event(
             node = int(directory.net.customers.node[customer])  # type: ignore[union-attr]
         elif node >= 0 and directory.has_customers:
             # A call naming a node stands for the first customer supplied there.
-            at = np.flatnonzero(directory.net.customers.node == node)  # type: ignore[union-attr]
-            if len(at):
-                customer = int(at[0])
+            customer = directory.first_customer_at(node)
         _choice(obj, "power", ("off", "on"), "off")
         if "hazard" in obj:
             _text(obj, "hazard")
@@ -439,7 +455,7 @@ def parse_event(
         device = directory.device(obj.get("device"))
         _choice(obj, "state", ("open", "closed"), None)
         _bool(obj, "lockout", False)
-        if not directory.net.operable[device]:
+        if not directory.net.is_operable(device):
             raise EventError(f"device {obj['device']!r} is a {directory.net.kind_of(device)}")
     elif etype == "fci":
         device = directory.device(obj.get("device"))
@@ -451,7 +467,7 @@ def parse_event(
     elif etype == "switch":
         device = directory.device(obj.get("device"))
         _choice(obj, "state", ("open", "closed"), None)
-        if not directory.net.operable[device]:
+        if not directory.net.is_operable(device):
             raise EventError(f"device {obj['device']!r} is a {directory.net.kind_of(device)}")
     elif etype == "survey_answer":
         customer = directory.customer(obj.get("customer"))
@@ -582,25 +598,35 @@ def loads(text: str | bytes) -> Any:
     if len(text) > MAX_EVENT_CHARS:
         raise EventError(f"an event of {len(text)} characters (at most {MAX_EVENT_CHARS})")
     try:
-        obj = json.loads(text, parse_constant=_no_constant)
+        if isinstance(text, bytes | bytearray):  # as json.loads reads bytes
+            text = text.decode(json.detect_encoding(text), "surrogatepass")
+        if text.startswith("\ufeff"):  # as json.loads refuses it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        obj = _DECODER.decode(text)
     except RecursionError:
         raise EventError(f"nested more than {MAX_DEPTH} levels deep") from None
-    except ValueError as exc:
+    except ValueError as exc:  # UnicodeDecodeError included
         raise EventError(f"not valid JSON: {exc}") from None
-    stack = [(obj, 1)]
+    # Only containers are stacked: a flat event is one pass over its values.
+    stack = [(obj, 1)] if isinstance(obj, dict | list) else []
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > MAX_DEPTH:
-                raise EventError(f"nested more than {MAX_DEPTH} levels deep")
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
+        if depth > MAX_DEPTH:
+            raise EventError(f"nested more than {MAX_DEPTH} levels deep")
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, _CONTAINERS):
+                stack.append((child, depth + 1))
     return obj
 
 
 def _no_constant(name: str) -> Any:
     # NaN and Infinity are not JSON; PostgreSQL refuses them in JSON columns.
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+#: One decoder for every event (``json.loads`` with an argument builds one per call).
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_CONTAINERS = (dict, list)
 
 
 class _Idle:

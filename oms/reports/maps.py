@@ -465,7 +465,7 @@ class _Geometry:
 
 def _edge_props(net: Network, e: int) -> dict[str, Any]:
     props: dict[str, Any] = {"id": net.edge_ids[e], "kind": net.kind_of(e)}
-    if net.operable[e]:
+    if net.is_operable(e):
         closed = bool(net.edge_closed[e])
         props["state"] = "closed" if closed else "open"
         if closed != bool(net.edge_normal_closed[e]):
@@ -524,7 +524,7 @@ def _highlight_features(geo: _Geometry, ids: list[str]) -> list[dict[str, Any]]:
         if what == "edge":
             props = _edge_props(net, i)
             lines.append(_line(geo.coords(i).tolist(), props))
-            if markers and net.operable[i]:
+            if markers and net.is_operable(i):
                 points.append(_point(geo.midpoint(i), {**props, "element": "edge"}))
         else:
             props = {"id": element_id, "element": "node"}

@@ -181,7 +181,7 @@ def with_reported_states(
     closed = net.edge_normal_closed.copy()
     for device, row in states.items():
         e = net.edge_index.get(device)
-        if e is not None and net.operable[e]:
+        if e is not None and net.is_operable(e):
             closed[e] = row["state"] == "closed"
     cut = np.zeros(net.n_edges, dtype=bool)
     changes = [(k, net.edge_index[d]) for k, d in field if d in net.edge_index]

@@ -122,7 +122,7 @@ class FieldBook:
         if e is None:
             raise ActionError(f"unknown device {device!r}")
         what = net.kind_of(e)
-        if kind == "tag" and not net.operable[e]:
+        if kind == "tag" and not net.is_operable(e):
             raise ActionError(f"{device} is a {what}: tags go on switching devices")
         if kind == "cut" and what not in ("line", "cable"):
             raise ActionError(f"{device} is a {what}: cuts are made in conductors (line, cable)")

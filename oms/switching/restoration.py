@@ -51,7 +51,7 @@ def _feeding(net: Network, e: int, candidates: Sequence[int]) -> list[int]:
     found = []
     for d in candidates:
         a, b = int(net.edge_from[d]), int(net.edge_to[d])
-        if net.edge_closed[d] or not net.operable[d]:
+        if net.edge_closed[d] or not net.is_operable(d):
             continue
         if (labels[a] in island and alive[b]) or (labels[b] in island and alive[a]):
             found.append(d)
@@ -65,7 +65,7 @@ def _below(net: Network, device: int) -> int:
     if child < 0:
         return device
     others = [int(x) for x in net.edges_at(child) if int(x) != device and net.edge_closed[x]]
-    conductors = [x for x in others if not net.operable[x]]
+    conductors = [x for x in others if not net.is_operable(x)]
     pick = conductors or others
     return min(pick, key=lambda x: net.edge_ids[x]) if pick else device
 

@@ -88,7 +88,7 @@ def validity(sit: Situation, step: Step) -> str | None:
     if e is None:
         return f"unknown device {step.device!r}"
     if step.action in ("open", "close"):
-        if not net.operable[e]:
+        if not net.is_operable(e):
             return f"{step.device} is a {net.kind_of(e)} and does not operate"
         if bool(sit.device_closed[e]) == (step.action == "close"):
             state = "closed" if step.action == "close" else "open"
