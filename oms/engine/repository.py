@@ -667,9 +667,18 @@ def _bound(
     for i, c in enumerate(columns):
         process = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
+            # A batch's rows share values (its clock, its receipt time): each
+            # object is processed once where it repeats.
+            seen: Any = _NOTHING
+            done = None
             for v in values:
-                v[i] = process(v[i])
+                if v[i] is not seen:
+                    seen, done = v[i], process(v[i])
+                v[i] = done
     return values
+
+
+_NOTHING = object()
 
 
 @dataclass(frozen=True)
