@@ -598,9 +598,10 @@ def loads(text: str | bytes) -> Any:
     if len(text) > MAX_EVENT_CHARS:
         raise EventError(f"an event of {len(text)} characters (at most {MAX_EVENT_CHARS})")
     try:
-        if isinstance(text, bytes | bytearray):  # as json.loads reads bytes
+        # As json.loads: bytes in the encoding they declare, a str with a BOM refused.
+        if isinstance(text, bytes | bytearray):
             text = text.decode(json.detect_encoding(text), "surrogatepass")
-        if text.startswith("\ufeff"):  # as json.loads refuses it
+        elif text.startswith("\ufeff"):
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
         obj = _DECODER.decode(text)
     except RecursionError:
