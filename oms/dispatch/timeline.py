@@ -141,15 +141,13 @@ def evaluate(stamps: Mapping[str, datetime | None], targets: Targets, now: datet
     one not) closes its segment at the later stamp.
     """
     status = Status()
-    order = list(STAMPS)
-    for seg in SEGMENTS:
-        start = stamps.get(seg[0])
+    for seg, first, second, later in _SPANS:
+        start = stamps.get(first)
         if start is None:
             continue
-        end = stamps.get(seg[1])
+        end = stamps.get(second)
         if end is None:
-            later = [stamps.get(s) for s in order[order.index(seg[1]) + 1 :]]
-            end = next((t for t in later if t is not None), None)
+            end = next((t for k in later if (t := stamps.get(k)) is not None), None)
         limit = targets.segments[seg]
         used = _minutes(start, end if end is not None else now)
         if used > limit:
@@ -173,6 +171,11 @@ def evaluate(stamps: Mapping[str, datetime | None], targets: Targets, now: datet
                 _warn(status, name, used / limit)
                 _next(status, a, limit, now)
     return status
+
+
+#: Per segment: its key, its first stamp, its second, and the stamps after the
+#: second (a segment whose second stamp was skipped closes at the first set).
+_SPANS = tuple((seg, seg[0], seg[1], STAMPS[STAMPS.index(seg[1]) + 1 :]) for seg in SEGMENTS)
 
 
 def _next(status: Status, start: datetime, limit: float, now: datetime) -> None:
