@@ -160,7 +160,7 @@ def _builds(app: Flask, key: Any) -> int:
     return int(app.extensions["oms.snapshots"].builds.get(key, 0))
 
 
-def _bound(app: Flask, key: Any, every: float = 1.0) -> float:
+def snapshot_bound(app: Flask, key: Any, every: float = 1.0) -> float:
     """Seconds after its build that view ``key`` is rebuilt at a change: the
     bound, stretched by a slow first build (cold caches on a loaded machine)."""
     snapshot = app.extensions["oms.snapshots"]._peek(key)
@@ -185,7 +185,7 @@ def test_rebuilt_after_a_change_once_the_bound_passed(
     # Within the bound: the snapshot as it was, not rebuilt.
     assert dora.get("/api/outages").headers["ETag"] == first.headers["ETag"]
     assert _builds(bounded, ("outages", None, False)) == 1
-    clock.advance(seconds=_bound(bounded, ("outages", None, False)))
+    clock.advance(seconds=snapshot_bound(bounded, ("outages", None, False)))
     after = dora.get("/api/outages")
     assert [o["device"] for o in after.get_json()] == ["B1"]
     assert after.headers["ETag"] != first.headers["ETag"]
@@ -213,7 +213,7 @@ def test_views_of_the_clock_are_rebuilt_each_bound(
     clock.advance(seconds=0.5)
     dora.get("/api/jobs?open=1")
     assert _builds(bounded, ("jobs", True)) == 1
-    clock.advance(seconds=_bound(bounded, ("jobs", True)) - 0.5)
+    clock.advance(seconds=snapshot_bound(bounded, ("jobs", True)) - 0.5)
     dora.get("/api/jobs?open=1")
     assert _builds(bounded, ("jobs", True)) == 2  # breaches move with the clock
 
@@ -228,7 +228,7 @@ def test_the_public_bound_is_its_own(bounded: Flask, dora: User, clock: Clock) -
     assert stale.get_json()["totals"]["outages"] == 0
     # A proxy may keep it only until the bound ends.
     assert stale.headers["Cache-Control"] == "public, max-age=1"
-    clock.advance(seconds=_bound(bounded, ("public", "outages"), 10.0) - 9)
+    clock.advance(seconds=snapshot_bound(bounded, ("public", "outages"), 10.0) - 9)
     assert public.get("/api/public/outages").get_json()["totals"]["outages"] == 1
 
 
@@ -316,7 +316,7 @@ def test_a_change_through_one_process_reaches_another(
         assert reader.get("/api/outages").get_json() == []
         _lockout(dora)  # through the first process
         assert reader.get("/api/outages").get_json() == []  # within the bound
-        clock.advance(seconds=_bound(other, ("outages", None, False)))
+        clock.advance(seconds=snapshot_bound(other, ("outages", None, False)))
         assert [o["device"] for o in reader.get("/api/outages").get_json()] == ["B1"]
     finally:
         other.extensions["oms.service"].stop()
