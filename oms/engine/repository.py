@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -720,8 +721,11 @@ def _executemany(conn: Connection, statement: _Compiled, values: list[list[Any]]
     params: list[Any]
     if statement.at is None:  # named parameters (psycopg2's pyformat)
         params = [dict(zip(statement.names, v, strict=True)) for v in values]
+    elif statement.at == tuple(range(len(statement.at))):
+        params = [tuple(v) for v in values]  # in the statement's order already (inserts)
     else:
-        params = [tuple(v[i] for i in statement.at) for v in values]
+        pick = operator.itemgetter(*statement.at)
+        params = [pick(v) if len(statement.at) > 1 else (pick(v),) for v in values]
     conn.exec_driver_sql(statement.sql, params)
 
 
