@@ -695,6 +695,22 @@ def test_calls_before_a_partial_restoration_make_no_nested_outage(tmp_path: Path
     assert t1.active and t1.started == T0 + timedelta(seconds=3500)
 
 
+def test_a_call_after_a_partial_restoration_reveals_a_nested_outage(tmp_path: Path) -> None:
+    # As above, but one of T1's callers calls again after the caller under T3
+    # said power is back, before the restore grace ends: when R is restored,
+    # T1 is still out (a nested outage), T2, whose callers said nothing since,
+    # is not.
+    core = _core_of(_lateral_of_transformers(), tmp_path)
+    calls = [("s1-1", 0), ("s1-3", 30), ("s2-1", 60), ("s2-2", 90)]
+    batch(core, [ev(f"c{i}", "call", t, customer=c) for i, (c, t) in enumerate(calls)])
+    r = at_devices(core)["R"]
+    batch(core, [ev("on", "call", 3000, customer="s3-2", power="on")])
+    batch(core, [ev("again", "call", 3060, customer="s1-2")])
+    tick(core, T0 + timedelta(seconds=3000 + 200))  # past the restore grace
+    assert (r.state, r.restored) == ("restored", T0 + timedelta(seconds=3000))
+    assert [o.device for o in outages(core) if o.active] == ["T1"]
+
+
 def test_a_nested_outage_restored_under_an_open_one_leaves_it_where_it_is(
     tmp_path: Path,
 ) -> None:

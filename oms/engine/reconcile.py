@@ -495,18 +495,24 @@ class _FirstDead(Protocol):
 def _first_dead(table: EvidenceTable, tree: DeviceTree) -> _FirstDead:
     """When the units below a device (and not below the ``inner`` devices) first
     lost supply (fresh reports before nested ones). The rows out are gathered
-    on the first question (most passes ask none): O(rows) then, O(rows out)
-    a question."""
+    and sorted by pre-order number on the first question (most passes ask
+    none): O(rows log rows) then, O(log rows + rows out below the device x
+    inner devices) a question."""
 
     @functools.cache
     def dead_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         dead = table.dead
+        tin = tree.supply.tree.tin[table.nodes[dead]]
+        order = np.argsort(tin)  # minima are read: the order at one node does not matter
         # Reports since the last restoration; out all along (nested), when no fresh report.
-        return table.fresh_t[dead], table.since_t[dead], tree.supply.tree.tin[table.nodes[dead]]
+        return table.fresh_t[dead][order], table.since_t[dead][order], tin[order]
 
     def first(d: int, inner: Iterable[int] = ()) -> datetime | None:
         fresh, since, tin = dead_rows()
-        inside = (tin >= tree.lo[d]) & (tin < tree.hi[d])
+        a = np.searchsorted(tin, tree.lo[d], side="left")
+        b = np.searchsorted(tin, tree.hi[d], side="left")
+        fresh, since, tin = fresh[a:b], since[a:b], tin[a:b]
+        inside = np.ones(b - a, dtype=bool)
         for i in inner:
             inside &= ~((tin >= tree.lo[i]) & (tin < tree.hi[i]))
         for times in (fresh, since):
@@ -539,14 +545,11 @@ def _called_under(r: _Pass, d: int, since: float) -> bool:
     explained by the outage restored then, and says nothing of whether ``d``
     is still out: as after a crew's restoration, only a later report does
     (meters left silent are decided by the nested rule and pings)."""
-    table = r.table
-    callers = table.off & (table.fresh_t > since)
+    table, rows = r.table, r.rows_under(d)
+    callers = table.off[rows] & (table.fresh_t[rows] > since)
     if table.ami_live:
-        callers &= ~r.core.units.metered[table.units]
-    if not callers.any():
-        return False
-    tin = r.tree.supply.tree.tin[table.nodes[callers]]
-    return bool(((tin >= r.tree.lo[d]) & (tin < r.tree.hi[d])).any())
+        callers &= ~r.core.units.metered[table.units[rows]]
+    return bool(callers.any())
 
 
 def _supplied_under(r: _Pass, d: int, after: datetime) -> float | None:
