@@ -696,11 +696,11 @@ def test_calls_before_a_partial_restoration_make_no_nested_outage(tmp_path: Path
 
 
 def test_a_call_after_a_partial_restoration_reveals_a_nested_outage(tmp_path: Path) -> None:
-    # As above, but one of T1's callers calls again after the caller under T3
+    # As above, but another customer under T1 calls after the caller under T3
     # said power is back, before the restore grace ends: when R is restored,
-    # T1 is still out (a nested outage), T2, whose callers said nothing since,
-    # is not.
-    core = _core_of(_lateral_of_transformers(), tmp_path)
+    # T1 is still out (a nested outage revealed by it, out since R's start);
+    # T2, whose callers said nothing since, is not.
+    core = _core_of(_lateral_of_transformers(), tmp_path, prediction={"restore_grace_s": 180.0})
     calls = [("s1-1", 0), ("s1-3", 30), ("s2-1", 60), ("s2-2", 90)]
     batch(core, [ev(f"c{i}", "call", t, customer=c) for i, (c, t) in enumerate(calls)])
     r = at_devices(core)["R"]
@@ -709,6 +709,8 @@ def test_a_call_after_a_partial_restoration_reveals_a_nested_outage(tmp_path: Pa
     tick(core, T0 + timedelta(seconds=3000 + 200))  # past the restore grace
     assert (r.state, r.restored) == ("restored", T0 + timedelta(seconds=3000))
     assert [o.device for o in outages(core) if o.active] == ["T1"]
+    t1 = at_devices(core)["T1"]
+    assert (t1.revealed_by, t1.started) == (r.id, r.started)
 
 
 def test_a_nested_outage_restored_under_an_open_one_leaves_it_where_it_is(
