@@ -23,11 +23,9 @@ figures and pings (:mod:`oms.engine.figures`), and the order book.
 from __future__ import annotations
 
 import bisect
-import functools
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -249,7 +247,6 @@ def _keep_nested(r: _Pass) -> None:
 def _roll_up(r: _Pass) -> None:
     """A new device above outages that lost their own support takes them over."""
     core, tree, p = r.core, r.tree, r.core.config.prediction
-    first_dead = _first_dead(r.table, tree)
     # The leftovers by pre-order start: those below d are a range. O(log L) a device.
     lo, hi = tree.lo, tree.hi
     by_lo = sorted((int(lo[r.pos_of[o.id]]), k) for k, o in enumerate(r.leftovers))
@@ -308,7 +305,7 @@ def _roll_up(r: _Pass) -> None:
             continue
         keep = under[0]
         core.move(keep, d, r.t, "rolled up")
-        began = first_dead(d, others) or keep.started
+        began = _first_dead(r, d, others) or keep.started
         # Prompt evidence dates the group: a report well before it (a lone
         # caller's own trouble) is not when d operated.
         if not prompt or (keep.started - began).total_seconds() <= gap:
@@ -371,7 +368,6 @@ def _narrow(r: _Pass) -> None:
 def _open_new(r: _Pass) -> None:
     """The remaining new devices become outages."""
     core, tree = r.core, r.tree
-    first_dead = _first_dead(r.table, tree)
     for d in r.new_devices:
         tripped_at = core.devices.tripped.get(int(tree.candidate[d]))
         # Its own start: the reports of outages still open below it (nested,
@@ -380,7 +376,7 @@ def _open_new(r: _Pass) -> None:
         started = (
             to_datetime(tripped_at)
             if tripped_at is not None
-            else (first_dead(d, inner) or first_dead(d) or r.t)
+            else (_first_dead(r, d, inner) or _first_dead(r, d) or r.t)
         )
         parent = r.revealed.get(d)
         if parent is not None:
@@ -488,40 +484,13 @@ def _sync_jobs(core: EngineCore, t: datetime) -> None:
 
 
 # ------------------------------------------------------------ evidence queries
-class _FirstDead(Protocol):
-    def __call__(self, d: int, inner: Iterable[int] = ()) -> datetime | None: ...
-
-
-def _first_dead(table: EvidenceTable, tree: DeviceTree) -> _FirstDead:
-    """When the units below a device (and not below the ``inner`` devices) first
-    lost supply (fresh reports before nested ones). The rows out are gathered
-    and sorted by pre-order number on the first question (most passes ask
-    none): O(rows log rows) then, O(log rows + rows out below the device x
-    inner devices) a question."""
-
-    @functools.cache
-    def dead_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        dead = table.dead
-        tin = tree.supply.tree.tin[table.nodes[dead]]
-        order = np.argsort(tin)  # minima are read: the order at one node does not matter
-        # Reports since the last restoration; out all along (nested), when no fresh report.
-        return table.fresh_t[dead][order], table.since_t[dead][order], tin[order]
-
-    def first(d: int, inner: Iterable[int] = ()) -> datetime | None:
-        fresh, since, tin = dead_rows()
-        a = np.searchsorted(tin, tree.lo[d], side="left")
-        b = np.searchsorted(tin, tree.hi[d], side="left")
-        fresh, since, tin = fresh[a:b], since[a:b], tin[a:b]
-        inside = np.ones(b - a, dtype=bool)
-        for i in inner:
-            inside &= ~((tin >= tree.lo[i]) & (tin < tree.hi[i]))
-        for times in (fresh, since):
-            ok = inside & ~np.isnan(times)
-            if ok.any():
-                return to_datetime(float(times[ok].min()))
-        return None
-
-    return first
+def _first_dead(r: _Pass, d: int, inner: list[int] | None = None) -> datetime | None:
+    """When the units below device ``d`` (and not below the ``inner`` devices)
+    first lost supply: their fresh reports first, else since when they were
+    out all along (nested). O(log rows + rows below d x inner)."""
+    table = r.table
+    found = _first_dead_outside(r, d, inner or [], table.fresh_t)
+    return found if found is not None else _first_dead_outside(r, d, inner or [], table.since_t)
 
 
 def _first_dead_outside(r: _Pass, d: int, inner: list[int], column: np.ndarray) -> datetime | None:
