@@ -568,7 +568,7 @@ class EngineCore:
         if pos is None:
             return []
         units = self.units_under(pos)
-        out = self.units.ids_at(units[self.ev.off[units] >= to_seconds(o.started) - 300.0])
+        out = self.units.ids_of(units[self.ev.off[units] >= to_seconds(o.started) - 300.0])
         book = self.book
         if book is not None and book.outbox is not None and book.outbox.subscribers:
             called, tree, node = set(out), self.tree, self.units.node

@@ -724,8 +724,9 @@ def _executemany(conn: Connection, statement: _Compiled, values: list[list[Any]]
     elif statement.at == tuple(range(len(statement.at))):
         params = [tuple(v) for v in values]  # in the statement's order already (inserts)
     else:
+        # Reordered, so two places at least: itemgetter gives a tuple.
         pick = operator.itemgetter(*statement.at)
-        params = [pick(v) if len(statement.at) > 1 else (pick(v),) for v in values]
+        params = [pick(v) for v in values]
     conn.exec_driver_sql(statement.sql, params)
 
 

@@ -56,14 +56,9 @@ class Units:
         """The customer id (or node id) of a unit."""
         return self.ids[unit] if self.ids is not None else self._node_ids[unit]
 
-    def ids_of(self, units: list[int]) -> list[str]:
-        """:meth:`id` of each of ``units``. O(len(units))."""
-        ids = self.ids if self.ids is not None else self._node_ids
-        return [ids[u] for u in units]
-
-    def ids_at(self, units: np.ndarray) -> list[str]:
-        """:meth:`ids_of` for an array of units, gathered in C (the ids as an
-        array are built at the first call, O(units) once)."""
+    def ids_of(self, units: np.ndarray | list[int]) -> list[str]:
+        """:meth:`id` of each of ``units``, gathered in C. O(len(units)), after
+        the ids as an array are built at the first call (O(units) once)."""
         if self._id_array is None:
             ids = self.ids if self.ids is not None else self._node_ids
             self._id_array = np.empty(len(ids), dtype=object)
