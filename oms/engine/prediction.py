@@ -55,10 +55,68 @@ OUTAGE_POINTS = ("breaker", "recloser", "sectionalizer", "fuse", "transformer")
 
 #: Log-likelihood differences smaller than this are ties.
 TIE = 1e-6
-#: Sums of evidence are taken in fixed point, in steps of 2**-30 (about 1e-9)
-#: per row, while the total stays well inside 64-bit integers.
+#: Sums of evidence, and the search's values, are taken in fixed point, in
+#: steps of 2**-30 (about 1e-9) per row, while every sum stays well inside
+#: 64-bit integers: exact, so they do not depend on the order of the terms,
+#: and a search kept up row by row (:class:`FeederFaults`) finds what a
+#: search of everything finds, to the bit.
 _FIXED = float(2**30)
 _EXACT_UP_TO = 2.0**61 / _FIXED
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """Numbers in fixed point (int64, exact sums), or as floats where a sum
+    could leave the integers' range."""
+
+    fixed: bool
+
+    def __call__(self, values: object) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float64)
+        return np.rint(v * _FIXED).astype(np.int64) if self.fixed else v
+
+    def real(self, values: np.ndarray) -> np.ndarray:
+        return values / _FIXED if self.fixed else values
+
+    @functools.cached_property
+    def tie(self) -> np.ndarray:
+        return self(TIE)
+
+
+def _search_scale(
+    tree: DeviceTree, delta: np.ndarray, own: np.ndarray, scalars: tuple[float, ...]
+) -> _Scale:
+    """Fixed point if no value of the search can leave the exact range: it is
+    bounded by every base ratio over every customer, every row's ratio and
+    own-service value, and every candidate's cost. O(rows)."""
+    base_call, base_meter, fault_cost = scalars
+    bound = (
+        (abs(base_call) + abs(base_meter)) * tree.customer_total
+        + abs(fault_cost) * len(tree)
+        + float(np.abs(delta).sum())
+        + float(own.sum())
+    )
+    return _Scale(bool(bound < _EXACT_UP_TO))
+
+
+def _operated(
+    here: np.ndarray, below: np.ndarray, forced: np.ndarray, barred: np.ndarray, tie: object
+) -> np.ndarray:
+    """Whether each candidate operated: forced, or not barred and explaining
+    its evidence better (``here``: its value if it operated) than what lies
+    below it does (``below``). At a tie, within ``tie``, the devices below
+    explain it as well: they stay (the smaller outage)."""
+    return forced | (~barred & (here > below + tie))
+
+
+def _own_service(
+    delta: np.ndarray, row_base: np.ndarray | None, service_cost: float | None
+) -> np.ndarray:
+    """Per row, the log-likelihood gained if the customer's own service
+    failed, at ``service_cost``, rather than all being supplied (0: none)."""
+    if service_cost is None or row_base is None:
+        return np.zeros(len(delta))
+    return np.maximum(np.asarray(row_base) + delta - service_cost, 0.0)
 
 
 class DeviceTree:
@@ -231,29 +289,53 @@ class DeviceTree:
         self, nodes: np.ndarray, columns: list[np.ndarray], among: np.ndarray
     ) -> list[np.ndarray]:
         """:meth:`sums` of each of ``columns`` (values at ``nodes``), sorting
-        ``nodes`` once. O((len(nodes) + len(among)) log len(nodes) per column)."""
-        tin = self.supply.tree.tin[nodes]
+        ``nodes`` once: in fixed point where that is exact, so a sum does not
+        depend on the order of the rows. O((len(nodes) + len(among)) log
+        len(nodes) per column)."""
+        scales = []
+        for values in columns:
+            v = np.asarray(values, dtype=np.float64)
+            scales.append(_Scale(len(v) > 0 and np.abs(v).sum() < _EXACT_UP_TO))
+        sums = self._range_sums(nodes, [q(v) for q, v in zip(scales, columns, strict=True)], among)
+        return [q.real(v) for q, v in zip(scales, sums, strict=True)]
+
+    def _range_sums(
+        self, nodes: np.ndarray, columns: list[np.ndarray], among: np.ndarray
+    ) -> list[np.ndarray]:
+        """Per candidate in ``among``, the sum of each column's values at the
+        ``nodes`` below it, in the columns' own type (fixed point, or floats
+        summed in the order of the rows at one node)."""
+        tin = self.supply.tree.tin[np.asarray(nodes, dtype=np.int64)]
         keep = tin >= 0
-        kept = [np.asarray(values, dtype=np.float64)[keep] for values in columns]
-        exact = [len(v) > 0 and np.abs(v).max() * len(v) < _EXACT_UP_TO for v in kept]
-        # Sums in fixed point do not depend on the order of the rows at one
-        # node, so any sort will do (an unstable one is several times faster).
-        order = np.argsort(tin[keep], kind=None if all(exact) else "stable")
+        kept = [np.asarray(values)[keep] for values in columns]
+        # Integer sums do not depend on the order of the rows at one node, so
+        # any sort will do (an unstable one is several times faster).
+        floats = any(v.dtype.kind == "f" for v in kept)
+        order = np.argsort(tin[keep], kind="stable" if floats else None)
         t = tin[keep][order]
         lo = np.searchsorted(t, self.lo[among], side="left")
         hi = np.searchsorted(t, self.hi[among], side="left")
         out = []
-        for v, fixed_point in zip(kept, exact, strict=True):
-            v = v[order]
-            if fixed_point:
-                # In fixed point the sums are exact: a device's sum does not
-                # depend on the rows of other feeders before it (FeederFaults).
-                fixed = np.r_[0, np.cumsum(np.rint(v * _FIXED).astype(np.int64))]
-                out.append((fixed[hi] - fixed[lo]) / _FIXED)
-            else:
-                cum = np.r_[0.0, np.cumsum(v)]
-                out.append(cum[hi] - cum[lo])
+        for v in kept:
+            cum = np.r_[v.dtype.type(0), np.cumsum(v[order])]
+            out.append(cum[hi] - cum[lo])
         return out
+
+    @functools.cached_property
+    def customer_total(self) -> int:
+        """Customers on the network (a bound on any candidate's). O(n), once."""
+        return int(self.net.node_customers.sum())
+
+    def ancestors(self, positions: np.ndarray) -> np.ndarray:
+        """``positions`` and every candidate above them (repeats possible).
+        O(answer) numpy steps, one per nesting level."""
+        found = [positions[positions >= 0]]
+        up = found[0]
+        while len(up):
+            up = self.parent[up]
+            up = np.unique(up[up >= 0])
+            found.append(up)
+        return np.concatenate(found)
 
     def relevant(self, nodes: Iterable[int], devices: Iterable[int] = ()) -> np.ndarray:
         """Candidates above any of ``nodes`` or ``devices`` (candidate positions),
@@ -388,51 +470,45 @@ def most_likely_faults(
     -----
     Exact on the supply tree; O(E log E + R) for E evidence rows and R
     relevant candidates, in a handful of numpy steps per nesting level.
+    Values are in fixed point (:data:`_FIXED`) unless they could leave its
+    range: a tie is decided by the margin :data:`TIE`, never by rounding.
     """
     forced_set = {int(i) for i in forced}
-    order = tree.relevant(np.asarray(nodes, dtype=np.int64), forced_set)
+    nodes = np.asarray(nodes, dtype=np.int64)
+    order = tree.relevant(nodes, forced_set)
     if not len(order):
         return Prediction([], {})
-    gain = (
-        base_call * tree.customers[order]
-        + base_meter * tree.meters[order]
-        + tree.sums(nodes, delta, order)
-    )
+    delta = np.asarray(delta, dtype=np.float64)
+    own = _own_service(delta, row_base, service_cost)
+    q = _search_scale(tree, delta, own, (base_call, base_meter, fault_cost))
+    (sums,) = tree._range_sums(nodes, [q(delta)], order)
+    gain = q(base_call) * tree.customers[order] + q(base_meter) * tree.meters[order] + sums
     is_forced = np.isin(order, np.fromiter(forced_set, dtype=np.int64, count=len(forced_set)))
-    here = np.where(is_forced, gain, gain - fault_cost)
+    here = np.where(is_forced, gain, gain - q(fault_cost))
     barred_set = {int(i) for i in barred} - forced_set
-    if barred_set:
-        is_barred = np.isin(order, np.fromiter(barred_set, dtype=np.int64, count=len(barred_set)))
-        here = np.where(is_barred, -np.inf, here)
+    is_barred = np.isin(order, np.fromiter(barred_set, dtype=np.int64, count=len(barred_set)))
+    # Supplied, a customer directly below (under no deeper candidate) may be
+    # out on its own, when it is the only one there that would be: several
+    # at once have a common cause, not as many coincidences. (Every row
+    # lies below a relevant candidate, so its nearest one is relevant.)
+    own_q = q(own)
+    nearest = tree.node_device[nodes] + 1  # 0: none
+    value = np.zeros(len(tree) + 1, dtype=own_q.dtype)
+    np.add.at(value, nearest, own_q)
+    count = np.bincount(nearest[own_q > 0], minlength=len(tree) + 1)
+    below = np.where(count[order + 1] == 1, value[order + 1], 0)
     levels = _Levels(tree, order)
-    below = np.zeros(len(order))
-    if service_cost is not None and row_base is not None:
-        # Supplied, a customer directly below (under no deeper candidate) may
-        # be out on its own, when it is the only one there that would be:
-        # several at once have a common cause, not as many coincidences.
-        # (Every row lies below a relevant candidate, so its nearest one is relevant.)
-        own = np.maximum(np.asarray(row_base) + np.asarray(delta) - service_cost, 0.0)
-        nearest = tree.node_device[np.asarray(nodes, dtype=np.int64)] + 1  # 0: none
-        size = len(tree) + 1
-        value = np.bincount(nearest, weights=own, minlength=size)[order + 1]
-        count = np.bincount(nearest, weights=own > 0, minlength=size)[order + 1]
-        below = np.where(count == 1, value, 0.0)
     chosen = np.zeros(len(order), dtype=bool)
     for idx in levels.bottom_up():
-        # At a tie the devices below explain it as well: they stay. A tie
-        # is decided by this margin, not by the rounding of sums taken in
-        # another order (all rows, or one feeder's: FeederFaults).
-        chosen[idx] = is_forced[idx] | (here[idx] > below[idx] + TIE)
+        chosen[idx] = _operated(here[idx], below[idx], is_forced[idx], is_barred[idx], q.tie)
         value = np.where(chosen[idx], here[idx], below[idx])
         p = levels.parent[idx]
         has = p >= 0
         np.add.at(below, p[has], value[has])
     devices = levels.extract(chosen, is_forced)
     at = levels.local(devices)
-    score = {
-        d: (np.inf if d in forced_set else float(here[k]))
-        for d, k in zip(devices, at.tolist(), strict=True)
-    }
+    real = q.real(here[at])
+    score = {d: (np.inf if d in forced_set else float(real[k])) for k, d in enumerate(devices)}
     return Prediction(devices, score)
 
 
@@ -468,16 +544,21 @@ class RowsGone:
 
 
 class FeederFaults:
-    """:func:`most_likely_faults`, found again only on the feeders whose evidence changed.
+    """:func:`most_likely_faults` kept up row by row along the paths that changed.
 
-    The best set of operated devices is a sum of independent parts, one per
-    feeder (a top-level candidate and everything below it): no term of the
-    model crosses from one feeder to another. So each feeder's devices are
-    kept, and a call finds them again only for the feeders where a row of
-    evidence appeared, went, or changed its ratio, where a device was
-    forced or barred or stopped being so, or where a meter was added. Late
-    in a storm a batch touches a few feeders while a hundred thousand
-    customers are still out on the others.
+    The search's values are sums: a candidate's gain is the sum of its
+    rows' ratios (and the base ratios of its customers), and its value is
+    its gain or the sum of its children's values. So each candidate keeps
+    its sums, in fixed point (exact: :data:`_FIXED`), and a call adds what
+    changed (rows that appeared, went, or changed their ratio; devices
+    forced, barred or released; meters added) to the candidates above it,
+    then decides those candidates again, deepest first. Late in a storm a
+    batch changes a few hundred rows under a handful of nesting levels
+    while a hundred thousand customers are still out elsewhere.
+
+    The devices are kept per feeder (a top-level candidate and everything
+    below it: no term of the model crosses feeders), and taken again from
+    the feeders where a decision changed.
 
     Parameters
     ----------
@@ -488,12 +569,14 @@ class FeederFaults:
 
     Notes
     -----
-    O(E + R) numpy steps per call to find what changed (E rows, R
-    candidates), then :func:`most_likely_faults` on the rows of the changed
-    feeders only. The answer is the same as a call on everything: sums of
-    evidence are exact (fixed point, :meth:`DeviceTree.sums_of`), and the
-    rest of a feeder's search sees only that feeder. A unit keeps its node
-    for the life of an instance (a new network version makes a new tree).
+    O(E) numpy steps per call to find the rows that changed (E rows), then
+    O(C * nesting depth) for C changed rows, and O(chosen devices x depth)
+    in Python on the feeders whose decisions changed. The answer is the
+    one :func:`most_likely_faults` finds on every row, to the bit: the same
+    fixed-point sums, compared the same way. Values that could leave the
+    fixed-point range (absurd ratios) are searched on every row in floats.
+    A unit keeps its node for the life of an instance (a new network
+    version makes a new tree).
     """
 
     def __init__(self, tree: DeviceTree, units: int) -> None:
@@ -512,10 +595,8 @@ class FeederFaults:
         self._base = np.full(units, np.nan)
         self._rows = RowsGone(units)
         self._meters_seen = len(tree.metered_nodes)
-        self._forced: set[int] = set()
-        self._barred: set[int] = set()
         self._scalars: tuple[float, float, float, float | None] | None = None
-        self._devices: dict[int, list[int]] = {}
+        self._sums: _PathSums | None = None
 
     def update(
         self,
@@ -539,36 +620,71 @@ class FeederFaults:
         given = barred if isinstance(barred, (set, frozenset)) else {int(i) for i in barred}
         barred_set = set(given - forced_set)
         scalars = (base_call, base_meter, fault_cost, service_cost)
+        own = _own_service(delta, row_base, service_cost)
+        q = _search_scale(self.tree, delta, own, scalars[:3])
         # Rows new or with another ratio (NaN: no row before), and rows gone.
         moved = ~(self._delta[units] == delta) | ~(self._base[units] == row_base)
         gone, gone_at = self._rows.update(units, nodes)
-        if scalars != self._scalars:
-            changed = np.unique(self.feeder)
+        sums = self._sums
+        if not q.fixed:
+            sums = None  # found on every row, in floats; afresh when back in range
+        elif sums is None or scalars != self._scalars:
+            sums = _PathSums(self.tree, self.feeder, scalars[:3])
+            rows = (q(delta), np.ones(len(units), dtype=np.int64), q(own))
+            sums.settle(
+                np.concatenate(
+                    [sums.add(nodes, *rows, rows[2] > 0), sums.force(forced_set, barred_set)]
+                )
+            )
         else:
-            changed = self._changed_feeders(nodes[moved], gone_at, forced_set, barred_set)
+            old = self._contributions(units[moved], q, service_cost)
+            ended = self._contributions(gone, q, service_cost)
+            own_q = q(own[moved])
+            new = (q(delta[moved]), np.ones(len(own_q), dtype=np.int64), own_q, own_q > 0)
+            # Each row's change: what it adds now less what it added before.
+            change = [
+                np.concatenate([n - o.astype(np.int64), -e.astype(np.int64)])
+                for n, o, e in zip(new, old, ended, strict=True)
+            ]
+            changed = [
+                sums.add(np.concatenate([nodes[moved], gone_at]), *change),
+                sums.force(forced_set, barred_set),
+            ]
+            metered = self.tree.metered_nodes[self._meters_seen :]
+            if metered:
+                nearest = self.tree.node_device[np.asarray(metered, dtype=np.int64)]
+                changed.append(self.tree.ancestors(nearest))
+            sums.settle(np.concatenate(changed))
         self._remember(units, delta, row_base, moved, gone)
-        self._forced, self._barred, self._scalars = forced_set, barred_set, scalars
+        self._scalars, self._sums = scalars, sums
         self._meters_seen = len(self.tree.metered_nodes)
-        if len(changed):
-            self._find(changed, nodes, delta, row_base, forced_set, barred_set, scalars)
-        return sorted(d for devices in self._devices.values() for d in devices)
+        if sums is None:
+            return most_likely_faults(
+                self.tree,
+                nodes,
+                delta,
+                base_call=base_call,
+                base_meter=base_meter,
+                fault_cost=fault_cost,
+                forced=forced_set,
+                barred=barred_set,
+                row_base=row_base,
+                service_cost=service_cost,
+            ).devices
+        return sums.devices()
 
-    def _changed_feeders(
-        self, moved_at: np.ndarray, gone_at: np.ndarray, forced: set[int], barred: set[int]
-    ) -> np.ndarray:
-        """Feeders with a row new or changed (at nodes ``moved_at``) or gone
-        (at nodes ``gone_at``), a device forced or barred in or out, or a
-        meter more."""
-        at = np.concatenate([moved_at, gone_at])
-        feeders = [self.node_feeder[at]]
-        flipped = (forced ^ self._forced) | (barred ^ self._barred)
-        if flipped:
-            feeders.append(self.feeder[np.fromiter(flipped, dtype=np.int64)])
-        metered = self.tree.metered_nodes[self._meters_seen :]
-        if metered:
-            feeders.append(self.node_feeder[np.asarray(metered, dtype=np.int64)])
-        found = np.unique(np.concatenate(feeders))
-        return found[found >= 0]
+    def _contributions(
+        self, units: np.ndarray, q: _Scale, service_cost: float | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What the rows remembered for ``units`` added to the sums: ratio,
+        one row, own-service value and whether it is positive (all 0 for a
+        unit with no row). O(len(units))."""
+        delta = self._delta[units]
+        present = ~np.isnan(delta)
+        delta = np.where(present, delta, 0.0)
+        own = _own_service(delta, np.where(present, self._base[units], 0.0), service_cost)
+        own_q = np.where(present, q(own), 0)
+        return q(delta), present.astype(np.int64), own_q, own_q > 0
 
     def _remember(
         self,
@@ -585,43 +701,159 @@ class FeederFaults:
         self._delta[changed] = delta[moved]
         self._base[changed] = row_base[moved]
 
-    def _find(
-        self,
-        feeders: np.ndarray,
-        nodes: np.ndarray,
-        delta: np.ndarray,
-        row_base: np.ndarray,
-        forced: set[int],
-        barred: set[int],
-        scalars: tuple[float, float, float, float | None],
-    ) -> None:
-        """Find again the devices of ``feeders`` (candidate positions of tops)."""
-        wanted = np.zeros(len(self.tree), dtype=bool)
-        wanted[feeders] = True
-        row_feeder = self.node_feeder[nodes]
-        rows = (row_feeder >= 0) & wanted[np.maximum(row_feeder, 0)]
-        base_call, base_meter, fault_cost, service_cost = scalars
-        found = most_likely_faults(
-            self.tree,
-            nodes[rows],
-            delta[rows],
-            base_call=base_call,
-            base_meter=base_meter,
-            fault_cost=fault_cost,
-            forced=self._on(forced, wanted),
-            barred=self._on(barred, wanted),
-            row_base=row_base[rows],
-            service_cost=service_cost,
-        )
-        for f in feeders.tolist():
-            self._devices.pop(f, None)
-        for d in found.devices:
-            self._devices.setdefault(int(self.feeder[d]), []).append(d)
 
-    def _on(self, positions: set[int], wanted: np.ndarray) -> np.ndarray:
-        """Those of ``positions`` on the ``wanted`` feeders. O(len(positions))."""
-        at = np.fromiter(positions, dtype=np.int64, count=len(positions))
-        return at[wanted[self.feeder[at]]]
+class _PathSums:
+    """The search of :func:`most_likely_faults` on every candidate, in fixed
+    point, as sums kept up by adding what changed (:class:`FeederFaults`).
+
+    Per candidate: the sum of its rows' ratios and how many rows lie below
+    it; the own-service values of the rows directly below it and how many
+    are positive; the sum of its children's values; its value, and whether
+    it is chosen. A candidate with no row and no forced device below it is
+    not searched at all: value 0, never chosen.
+    """
+
+    def __init__(
+        self, tree: DeviceTree, feeder: np.ndarray, scalars: tuple[float, float, float]
+    ) -> None:
+        self.tree, self.feeder = tree, feeder
+        size = len(tree)
+        self.sum = np.zeros(size, dtype=np.int64)
+        self.rows = np.zeros(size, dtype=np.int64)
+        self.own = np.zeros(size, dtype=np.int64)
+        self.own_rows = np.zeros(size, dtype=np.int64)
+        self.kids = np.zeros(size, dtype=np.int64)
+        self.value = np.zeros(size, dtype=np.int64)
+        self.chosen = np.zeros(size, dtype=bool)
+        self.forced = np.zeros(size, dtype=bool)
+        self.barred = np.zeros(size, dtype=bool)
+        self.forced_below = np.zeros(size, dtype=np.int64)  # forced at or below
+        q = _Scale(True)
+        self._call, self._meter, self._cost = (int(q(x)) for x in scalars)
+        self._tie = int(q.tie)
+        self._parent = tree.parent.tolist()
+        #: Per feeder, its chosen candidates, and the devices taken from them.
+        self._chosen_in: dict[int, set[int]] = {}
+        #: Candidates forced or released since the devices were last taken.
+        self._forced_flipped = np.empty(0, dtype=np.int64)
+        self._devices: dict[int, list[int]] = {}
+
+    def add(
+        self,
+        nodes: np.ndarray,
+        ratio: np.ndarray,
+        rows: np.ndarray,
+        own: np.ndarray,
+        own_rows: np.ndarray,
+    ) -> np.ndarray:
+        """Add, per row at ``nodes``, ``ratio`` and ``rows`` to every candidate
+        above it, and ``own`` and ``own_rows`` (own-service values, and how
+        many are positive) to the nearest; returns those candidates.
+        O(rows + candidates above them x depth)."""
+        tree = self.tree
+        nearest = tree.node_device[np.asarray(nodes, dtype=np.int64)]
+        keep = nearest >= 0
+        nearest, ratio, rows = nearest[keep], ratio[keep], rows[keep]
+        at, inverse = np.unique(nearest, return_inverse=True)
+        np.add.at(self.own, nearest, own[keep])
+        np.add.at(self.own_rows, nearest, np.asarray(own_rows, dtype=np.int64)[keep])
+        ratio_at = np.zeros(len(at), dtype=np.int64)
+        rows_at = np.zeros(len(at), dtype=np.int64)
+        np.add.at(ratio_at, inverse, ratio)
+        np.add.at(rows_at, inverse, rows)
+        touched = [at]
+        while len(at):
+            np.add.at(self.sum, at, ratio_at)
+            np.add.at(self.rows, at, rows_at)
+            at = tree.parent[at]
+            up = at >= 0
+            at, ratio_at, rows_at = at[up], ratio_at[up], rows_at[up]
+            touched.append(at)
+        return np.concatenate(touched)
+
+    def force(self, forced: set[int], barred: set[int]) -> np.ndarray:
+        """Devices known operated (``forced``) and known not (``barred``, none
+        of them forced) from now on; returns the candidates whose decision
+        that may change. O(changes x depth)."""
+        was = set(np.flatnonzero(self.forced).tolist())
+        flipped = np.fromiter(was ^ forced, dtype=np.int64)
+        count = np.where(self.forced[flipped], -1, 1)
+        self.forced[flipped] = ~self.forced[flipped]
+        at = flipped
+        while len(at):
+            np.add.at(self.forced_below, at, count)
+            at = self.tree.parent[at]
+            count = count[at >= 0]
+            at = at[at >= 0]
+        now = np.zeros(len(self.barred), dtype=bool)
+        now[np.fromiter(barred, dtype=np.int64, count=len(barred))] = True
+        turned = np.flatnonzero(now != self.barred)
+        self.barred = now
+        self._forced_flipped = np.concatenate([self._forced_flipped, flipped])
+        return self.tree.ancestors(np.concatenate([flipped, turned]))
+
+    def settle(self, changed: np.ndarray) -> None:
+        """Decide ``changed`` again and every candidate above them, deepest
+        first, and take the devices again from the feeders where a decision
+        changed. O(candidates decided x depth, in numpy steps per level)."""
+        tree = self.tree
+        at = np.unique(changed)
+        level = tree.level[at]
+        by_level = np.argsort(-level, kind="stable")
+        at, level = at[by_level], level[by_level]
+        flipped = []
+        for idx in np.split(at, np.flatnonzero(np.diff(level)) + 1):
+            gain = self._call * tree.customers[idx] + self._meter * tree.meters[idx] + self.sum[idx]
+            here = np.where(self.forced[idx], gain, gain - self._cost)
+            below = np.where(self.own_rows[idx] == 1, self.own[idx], 0) + self.kids[idx]
+            # Not searched (no row, nothing forced below): never chosen,
+            # and then its value, all below it, is nought.
+            searched = (self.rows[idx] > 0) | (self.forced_below[idx] > 0)
+            chosen = searched & _operated(
+                here, below, self.forced[idx], self.barred[idx], self._tie
+            )
+            value = np.where(chosen, here, below)
+            parent = tree.parent[idx]
+            has = parent >= 0
+            np.add.at(self.kids, parent[has], (value - self.value[idx])[has])
+            self.value[idx] = value
+            flipped.append(idx[chosen != self.chosen[idx]])
+            self.chosen[idx] = chosen
+        # A device forced may be taken below a chosen one (or no longer be).
+        changed_feeders = set(self.feeder[self._forced_flipped].tolist())
+        self._forced_flipped = self._forced_flipped[:0]
+        for d in np.concatenate(flipped).tolist():
+            f = int(self.feeder[d])
+            changed_feeders.add(f)
+            mine = self._chosen_in.setdefault(f, set())
+            if self.chosen[d]:
+                mine.add(d)
+            else:
+                mine.discard(d)
+        for f in changed_feeders:
+            devices = self._take(self._chosen_in.get(f, set()))
+            if devices:
+                self._devices[f] = devices
+            else:
+                self._devices.pop(f, None)
+                self._chosen_in.pop(f, None)
+
+    def _take(self, chosen: set[int]) -> list[int]:
+        """The topmost of ``chosen``, and forced ones below them (as
+        :meth:`_Levels.extract`). O(len(chosen) x depth)."""
+        parent, is_chosen, forced = self._parent, self.chosen, self.forced
+        out = []
+        for d in chosen:
+            p = parent[d]
+            while p >= 0 and not is_chosen[p]:
+                p = parent[p]
+            if p < 0 or forced[d]:
+                out.append(d)
+        return out
+
+    def devices(self) -> list[int]:
+        """Every feeder's devices, sorted."""
+        return sorted(d for devices in self._devices.values() for d in devices)
 
 
 def classic_rollup(
