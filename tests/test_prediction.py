@@ -295,6 +295,22 @@ def test_a_customers_own_trouble_is_kept_up_as_its_ratio_changes(tree: DeviceTre
         assert faults.update(units, nodes, delta, row_base, **args) == []
 
 
+def test_faults_kept_up_read_rows_as_the_search_of_everything_does(tree: DeviceTree) -> None:
+    """Rows given in float32 are read in float64 by both searches: a
+    customer's own service value (ratio + base - cost) rounds alike, and
+    the kept search finds what the search of everything does (review)."""
+    from oms.engine.prediction import FeederFaults
+
+    nodes = np.array([tree.net.node_index["a9"]])
+    delta = np.array([2.999906063079834], dtype=np.float32)
+    row_base = np.array([1.999998927116394], dtype=np.float32)
+    args = {"base_call": 0.0, "base_meter": 0.0, "fault_cost": 2.0, "service_cost": 4.0}
+    everything = most_likely_faults(tree, nodes, delta, row_base=row_base, **args)
+    assert everything.devices
+    kept = FeederFaults(tree, 1).update(np.array([0]), nodes, delta, row_base, **args)
+    assert kept == everything.devices
+
+
 def test_at_a_tie_the_devices_below_stay_whatever_the_rounding(tree: DeviceTree) -> None:
     """B1's own rows outside R1 and F1 say +x and +y, F1's say -x and -y:
     B1 operated explains exactly what R1 operated does, so R1 stays (the

@@ -87,11 +87,14 @@ def _search_scale(
     tree: DeviceTree, delta: np.ndarray, own: np.ndarray, scalars: tuple[float, ...]
 ) -> _Scale:
     """Fixed point if no value of the search can leave the exact range: it is
-    bounded by every base ratio over every customer, every row's ratio and
-    own-service value, and every candidate's cost. O(rows)."""
+    bounded by every base ratio over every customer (or meter: units that
+    are nodes may have more meters than customers), every row's ratio and
+    own-service value, and every candidate's cost. O(rows + candidates)."""
     base_call, base_meter, fault_cost = scalars
+    meters = int(tree.meters[tree.parent < 0].sum())
     bound = (
-        (abs(base_call) + abs(base_meter)) * tree.customer_total
+        abs(base_call) * tree.customer_total
+        + abs(base_meter) * max(tree.customer_total, meters)
         + abs(fault_cost) * len(tree)
         + float(np.abs(delta).sum())
         + float(own.sum())
@@ -615,6 +618,11 @@ class FeederFaults:
         """The devices :func:`most_likely_faults` finds on these rows (one
         per unit in ``units``, each at ``nodes`` with ``delta`` and
         ``row_base``), as candidate positions, sorted."""
+        # As the search of everything reads them (own-service values of
+        # float32 rows would round otherwise).
+        units, nodes = np.asarray(units, dtype=np.int64), np.asarray(nodes, dtype=np.int64)
+        delta = np.asarray(delta, dtype=np.float64)
+        row_base = np.asarray(row_base, dtype=np.float64)
         forced_set = {int(i) for i in forced}
         # A set given (SCADA's, thousands) is taken as it is, not read an item at a time.
         given = barred if isinstance(barred, (set, frozenset)) else {int(i) for i in barred}
@@ -793,9 +801,12 @@ class _PathSums:
         return self.tree.ancestors(np.concatenate([flipped, turned]))
 
     def settle(self, changed: np.ndarray) -> None:
-        """Decide ``changed`` again and every candidate above them, deepest
-        first, and take the devices again from the feeders where a decision
-        changed. O(candidates decided x depth, in numpy steps per level)."""
+        """Decide ``changed`` again, deepest first, and take the devices again
+        from the feeders where a decision changed. ``changed`` holds every
+        candidate whose inputs changed and every candidate above them
+        (:meth:`add`, :meth:`force`, :meth:`DeviceTree.ancestors`): a value
+        that changed changes its parent's. O(candidates decided, in numpy
+        steps per nesting level)."""
         tree = self.tree
         at = np.unique(changed)
         level = tree.level[at]
