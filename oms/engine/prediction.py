@@ -496,10 +496,10 @@ def most_likely_faults(
     # lies below a relevant candidate, so its nearest one is relevant.)
     own_q = q(own)
     nearest = tree.node_device[nodes] + 1  # 0: none
-    value = np.zeros(len(tree) + 1, dtype=own_q.dtype)
-    np.add.at(value, nearest, own_q)
+    own_at = np.zeros(len(tree) + 1, dtype=own_q.dtype)
+    np.add.at(own_at, nearest, own_q)
     count = np.bincount(nearest[own_q > 0], minlength=len(tree) + 1)
-    below = np.where(count[order + 1] == 1, value[order + 1], 0)
+    below = np.where(count[order + 1] == 1, own_at[order + 1], 0)
     levels = _Levels(tree, order)
     chosen = np.zeros(len(order), dtype=bool)
     for idx in levels.bottom_up():

@@ -735,11 +735,8 @@ def _copy(conn: Connection, table: Any, columns: list[str], values: list[list[An
     quoted, None as NULL, datetimes in ISO 8601 with their offset."""
     import io
 
-    out = io.StringIO()
-    for row in values:
-        out.write(",".join(_csv_field(v) for v in row))
-        out.write("\n")
-    out.seek(0)
+    columns_text = [_csv_column(column) for column in zip(*values, strict=True)]
+    out = io.StringIO("".join(",".join(row) + "\n" for row in zip(*columns_text, strict=True)))
     prep = conn.dialect.identifier_preparer
     names = ", ".join(prep.quote(c) for c in columns)
     raw = conn.connection.dbapi_connection
@@ -751,6 +748,21 @@ def _copy(conn: Connection, table: Any, columns: list[str], values: list[list[An
         )
     finally:
         cursor.close()
+
+
+def _csv_column(values: tuple[Any, ...]) -> list[str]:
+    """:func:`_csv_field` of each of one column's ``values``: a batch's rows
+    share values (its clock, its receipt time, a kind, None), each object
+    written once where it repeats (datetimes' ``isoformat`` was half the
+    CSV's cost). O(len(values))."""
+    seen: Any = _NOTHING
+    done = ""
+    out = []
+    for v in values:
+        if v is not seen:
+            seen, done = v, _csv_field(v)
+        out.append(done)
+    return out
 
 
 def _csv_field(value: Any) -> str:
