@@ -277,6 +277,32 @@ def test_a_device_forced_below_a_chosen_one_is_kept_up_too(tree: DeviceTree) -> 
         assert faults.update(units, nodes, delta, row_base, **args) == everything.devices
 
 
+def test_a_device_barred_hands_its_calls_to_the_one_above(tree: DeviceTree) -> None:
+    """Calls all under R1 choose R1; SCADA then says R1 did not trip, so B1
+    above it explains them. The kept search decides B1 again though none
+    of its rows changed, and R1 freed again takes them back."""
+    from oms.engine.prediction import FeederFaults
+
+    net = tree.net
+    nodes = np.array([net.node_index[n] for n in ("a3", "a4", "a5", "a6")] * 3)
+    units = np.arange(len(nodes), dtype=np.int64)
+    delta = np.full(len(nodes), P.llr_call - P.llr_no_call)
+    row_base = np.full(len(nodes), P.llr_no_call)
+    faults = FeederFaults(tree, len(nodes))
+    r1 = tree.position[net.edge_index["R1"]]
+    for barred, expected in [((), ["R1"]), ((r1,), ["B1"]), ((), ["R1"])]:
+        args = {
+            "base_call": P.llr_no_call,
+            "base_meter": 0.0,
+            "fault_cost": P.fault_cost,
+            "barred": barred,
+            "service_cost": P.service_fault_cost,
+        }
+        everything = most_likely_faults(tree, nodes, delta, row_base=row_base, **args)
+        assert devices(tree, everything.devices) == expected
+        assert faults.update(units, nodes, delta, row_base, **args) == everything.devices
+
+
 def test_a_customers_own_trouble_is_kept_up_as_its_ratio_changes(tree: DeviceTree) -> None:
     """One customer of B1's own (under no device below it) reports, more
     and more strongly: its own service failing explains it better than B1

@@ -638,22 +638,17 @@ class FeederFaults:
             sums = None  # found on every row, in floats; afresh when back in range
         elif sums is None or scalars != self._scalars:
             sums = _PathSums(self.tree, self.feeder, scalars[:3])
-            rows = (q(delta), np.ones(len(units), dtype=np.int64), q(own))
+            rows = _row_terms(delta, row_base, q, service_cost)
             sums.settle(
-                np.concatenate(
-                    [sums.add(nodes, *rows, rows[2] > 0), sums.force(forced_set, barred_set)]
-                )
+                np.concatenate([sums.add(nodes, *rows), sums.force(forced_set, barred_set)])
             )
         else:
-            old = self._contributions(units[moved], q, service_cost)
-            ended = self._contributions(gone, q, service_cost)
-            own_q = q(own[moved])
-            new = (q(delta[moved]), np.ones(len(own_q), dtype=np.int64), own_q, own_q > 0)
+            before, after = units[moved], (delta[moved], row_base[moved])
+            old = _row_terms(self._delta[before], self._base[before], q, service_cost)
+            ended = _row_terms(self._delta[gone], self._base[gone], q, service_cost)
+            new = _row_terms(*after, q, service_cost)
             # Each row's change: what it adds now less what it added before.
-            change = [
-                np.concatenate([n - o.astype(np.int64), -e.astype(np.int64)])
-                for n, o, e in zip(new, old, ended, strict=True)
-            ]
+            change = [np.concatenate([n - o, -e]) for n, o, e in zip(new, old, ended, strict=True)]
             changed = [
                 sums.add(np.concatenate([nodes[moved], gone_at]), *change),
                 sums.force(forced_set, barred_set),
@@ -681,19 +676,6 @@ class FeederFaults:
             ).devices
         return sums.devices()
 
-    def _contributions(
-        self, units: np.ndarray, q: _Scale, service_cost: float | None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """What the rows remembered for ``units`` added to the sums: ratio,
-        one row, own-service value and whether it is positive (all 0 for a
-        unit with no row). O(len(units))."""
-        delta = self._delta[units]
-        present = ~np.isnan(delta)
-        delta = np.where(present, delta, 0.0)
-        own = _own_service(delta, np.where(present, self._base[units], 0.0), service_cost)
-        own_q = np.where(present, q(own), 0)
-        return q(delta), present.astype(np.int64), own_q, own_q > 0
-
     def _remember(
         self,
         units: np.ndarray,
@@ -708,6 +690,20 @@ class FeederFaults:
         changed = units[moved]
         self._delta[changed] = delta[moved]
         self._base[changed] = row_base[moved]
+
+
+def _row_terms(
+    delta: np.ndarray, row_base: np.ndarray, q: _Scale, service_cost: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What rows add to :class:`_PathSums` (``delta`` NaN: no row, nought
+    each): ratio, one row, own-service value, and one if that is positive.
+    O(len(delta))."""
+    present = ~np.isnan(delta)
+    delta = np.where(present, delta, 0.0)
+    own = np.where(
+        present, q(_own_service(delta, np.where(present, row_base, 0.0), service_cost)), 0
+    )
+    return q(delta), present.astype(np.int64), own, (own > 0).astype(np.int64)
 
 
 class _PathSums:
@@ -761,21 +757,28 @@ class _PathSums:
         tree = self.tree
         nearest = tree.node_device[np.asarray(nodes, dtype=np.int64)]
         keep = nearest >= 0
-        nearest, ratio, rows = nearest[keep], ratio[keep], rows[keep]
-        at, inverse = np.unique(nearest, return_inverse=True)
+        nearest = nearest[keep]
         np.add.at(self.own, nearest, own[keep])
-        np.add.at(self.own_rows, nearest, np.asarray(own_rows, dtype=np.int64)[keep])
+        np.add.at(self.own_rows, nearest, own_rows[keep])
+        # Summed per nearest candidate first: many rows share one.
+        at, inverse = np.unique(nearest, return_inverse=True)
         ratio_at = np.zeros(len(at), dtype=np.int64)
         rows_at = np.zeros(len(at), dtype=np.int64)
-        np.add.at(ratio_at, inverse, ratio)
-        np.add.at(rows_at, inverse, rows)
+        np.add.at(ratio_at, inverse, ratio[keep])
+        np.add.at(rows_at, inverse, rows[keep])
+        return self._add_up(at, [(self.sum, ratio_at), (self.rows, rows_at)])
+
+    def _add_up(self, at: np.ndarray, adds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Add, for each ``(total, values)`` of ``adds``, the values (one per
+        position of ``at``) to ``total`` at ``at`` and at every candidate
+        above; returns those candidates. O(len(at) x nesting depth)."""
         touched = [at]
         while len(at):
-            np.add.at(self.sum, at, ratio_at)
-            np.add.at(self.rows, at, rows_at)
-            at = tree.parent[at]
+            for total, values in adds:
+                np.add.at(total, at, values)
+            at = self.tree.parent[at]
             up = at >= 0
-            at, ratio_at, rows_at = at[up], ratio_at[up], rows_at[up]
+            at, adds = at[up], [(total, values[up]) for total, values in adds]
             touched.append(at)
         return np.concatenate(touched)
 
@@ -787,18 +790,13 @@ class _PathSums:
         flipped = np.fromiter(was ^ forced, dtype=np.int64)
         count = np.where(self.forced[flipped], -1, 1)
         self.forced[flipped] = ~self.forced[flipped]
-        at = flipped
-        while len(at):
-            np.add.at(self.forced_below, at, count)
-            at = self.tree.parent[at]
-            count = count[at >= 0]
-            at = at[at >= 0]
+        above_flipped = self._add_up(flipped, [(self.forced_below, count)])
         now = np.zeros(len(self.barred), dtype=bool)
         now[np.fromiter(barred, dtype=np.int64, count=len(barred))] = True
         turned = np.flatnonzero(now != self.barred)
         self.barred = now
         self._forced_flipped = np.concatenate([self._forced_flipped, flipped])
-        return self.tree.ancestors(np.concatenate([flipped, turned]))
+        return np.concatenate([above_flipped, self.tree.ancestors(turned)])
 
     def settle(self, changed: np.ndarray) -> None:
         """Decide ``changed`` again, deepest first, and take the devices again

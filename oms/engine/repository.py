@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -668,15 +668,23 @@ def _bound(
     for i, c in enumerate(columns):
         process = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
-            # A batch's rows share values (its clock, its receipt time): each
-            # object is processed once where it repeats.
-            seen: Any = _NOTHING
-            done = None
-            for v in values:
-                if v[i] is not seen:
-                    seen, done = v[i], process(v[i])
+            for v, done in zip(values, _once_each((v[i] for v in values), process), strict=True):
                 v[i] = done
     return values
+
+
+def _once_each(values: Iterable[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """``process`` of each of ``values``, called once for an object repeated
+    in a row: a batch's rows share values (its clock on every feed row, its
+    receipt time on every event, a kind, None). O(len(values))."""
+    seen: Any = _NOTHING
+    done = None
+    out = []
+    for v in values:
+        if v is not seen:
+            seen, done = v, process(v)
+        out.append(done)
+    return out
 
 
 _NOTHING = object()
@@ -735,7 +743,8 @@ def _copy(conn: Connection, table: Any, columns: list[str], values: list[list[An
     quoted, None as NULL, datetimes in ISO 8601 with their offset."""
     import io
 
-    columns_text = [_csv_column(column) for column in zip(*values, strict=True)]
+    # Datetimes' isoformat was half the CSV's cost: once each where repeated.
+    columns_text = [_once_each(column, _csv_field) for column in zip(*values, strict=True)]
     out = io.StringIO("".join(",".join(row) + "\n" for row in zip(*columns_text, strict=True)))
     prep = conn.dialect.identifier_preparer
     names = ", ".join(prep.quote(c) for c in columns)
@@ -748,21 +757,6 @@ def _copy(conn: Connection, table: Any, columns: list[str], values: list[list[An
         )
     finally:
         cursor.close()
-
-
-def _csv_column(values: tuple[Any, ...]) -> list[str]:
-    """:func:`_csv_field` of each of one column's ``values``: a batch's rows
-    share values (its clock, its receipt time, a kind, None), each object
-    written once where it repeats (datetimes' ``isoformat`` was half the
-    CSV's cost). O(len(values))."""
-    seen: Any = _NOTHING
-    done = ""
-    out = []
-    for v in values:
-        if v is not seen:
-            seen, done = v, _csv_field(v)
-        out.append(done)
-    return out
 
 
 def _csv_field(value: Any) -> str:
